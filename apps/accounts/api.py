@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+from django.utils import timezone
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts import selectors, services
+from apps.accounts.models import ApiKey, Scope, Tenant
+from apps.accounts.permissions import principal_scopes
+
+
+class TenantOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tenant
+        fields = ["slug", "name", "plan", "created"]
+
+
+class ApiKeyOutputSerializer(serializers.ModelSerializer):
+    created_by = serializers.CharField(source="created_by.username", default=None)
+    active = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ApiKey
+        fields = [
+            "id",
+            "name",
+            "prefix",
+            "scopes",
+            "created",
+            "created_by",
+            "expires_at",
+            "revoked_at",
+            "last_used_at",
+            "active",
+        ]
+
+    def get_active(self, obj: ApiKey) -> bool:
+        return obj.is_active()
+
+
+class MeApi(APIView):
+    def get(self, request: Request) -> Response:
+        user = request.user if request.user.is_authenticated else None
+        api_key = request.auth if isinstance(request.auth, ApiKey) else None
+        membership = request._request.membership
+        return Response(
+            {
+                "user": {"id": user.pk, "username": user.username} if user else None,
+                "auth": "api_key" if api_key else "session",
+                "api_key": {
+                    "id": api_key.pk,
+                    "prefix": api_key.prefix,
+                    "name": api_key.name,
+                }
+                if api_key
+                else None,
+                "role": membership.role if membership else None,
+                "scopes": sorted(principal_scopes(request)),
+                "tenant": TenantOutputSerializer(request.tenant).data,
+            }
+        )
+
+
+class TenantDetailApi(APIView):
+    def get(self, request: Request) -> Response:
+        data = TenantOutputSerializer(request.tenant).data
+        data["members"] = request.tenant.memberships.count()
+        data["legal_hold"] = request.tenant.legal_hold
+        return Response(data)
+
+
+class ApiKeyListApi(APIView):
+    """GET lists the tenant's keys; POST creates one and shows its secret once."""
+
+    required_scope = "admin"
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=100)
+        scopes = serializers.ListField(
+            child=serializers.ChoiceField(choices=Scope.choices), allow_empty=False
+        )
+        expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+        def validate_expires_at(self, value):  # type: ignore[no-untyped-def]
+            if value is not None and value <= timezone.now():
+                raise serializers.ValidationError("expires_at must be in the future")
+            return value
+
+    def get(self, request: Request) -> Response:
+        keys = selectors.api_key_list(tenant=request.tenant)
+        return Response(ApiKeyOutputSerializer(keys, many=True).data)
+
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        issued = services.api_key_create(
+            tenant=request.tenant,
+            created_by=request.user if request.user.is_authenticated else None,
+            **serializer.validated_data,
+        )
+        data = ApiKeyOutputSerializer(issued.api_key).data
+        data["key"] = issued.plaintext
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+class ApiKeyRevokeApi(APIView):
+    required_scope = "admin"
+
+    def delete(self, request: Request, key_id: int) -> Response:
+        api_key = selectors.api_key_get(tenant=request.tenant, key_id=key_id)
+        services.api_key_revoke(api_key=api_key)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ApiKeyRotateApi(APIView):
+    required_scope = "admin"
+
+    class InputSerializer(serializers.Serializer):
+        grace_hours = serializers.FloatField(
+            required=False, default=24, min_value=0, max_value=720
+        )
+
+    def post(self, request: Request, key_id: int) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        api_key = selectors.api_key_get(tenant=request.tenant, key_id=key_id)
+        issued = services.api_key_rotate(
+            api_key=api_key,
+            created_by=request.user if request.user.is_authenticated else None,
+            grace_hours=serializer.validated_data["grace_hours"],
+        )
+        data = ApiKeyOutputSerializer(issued.api_key).data
+        data["key"] = issued.plaintext
+        data["previous"] = ApiKeyOutputSerializer(
+            selectors.api_key_get(tenant=request.tenant, key_id=key_id)
+        ).data
+        return Response(data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from apps.accounts.models import ApiKey, Tenant
+from apps.accounts.services import api_key_create, tenant_onboard
+
+
+class Command(BaseCommand):
+    help = "Idempotent demo set-up: migrate, a 'demo' tenant, owner and key."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--new-key",
+            action="store_true",
+            help="issue another demo key even if one exists",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        host = os.environ.get("HOST", "127.0.0.1")
+        port = os.environ.get("PORT", "8000")
+        base = f"http://{host}:{port}"
+        tenant = Tenant.objects.filter(slug="demo").first()
+        plaintext = None
+        password = None
+        if tenant is None:
+            done = tenant_onboard(
+                slug="demo",
+                plan="pro",
+                owner_username="demo",
+                password=os.environ.get("CADML_DEMO_PASSWORD"),
+            )
+            tenant, plaintext, password = done.tenant, done.key.plaintext, done.password
+            owner = done.owner
+            owner.is_staff = True
+            owner.is_superuser = True
+            owner.save(update_fields=["is_staff", "is_superuser"])
+        elif (
+            options["new_key"]
+            or not ApiKey.objects.filter(tenant=tenant, revoked_at=None).exists()
+        ):
+            owner = tenant.memberships.filter(role="owner").first()
+            plaintext = api_key_create(
+                tenant=tenant,
+                name="demo",
+                scopes=["read", "write", "admin"],
+                created_by=owner.user if owner else None,
+            ).plaintext
+        self.stdout.write("cadml is set up.")
+        self.stdout.write(f"  Admin:         {base}/admin/  (user: demo)")
+        if password:
+            self.stdout.write(f"  Password:      {password}")
+        self.stdout.write(f"  Browsable API: {base}/api/v1/me")
+        if plaintext:
+            self.stdout.write(f"  API key:       {plaintext}  (shown once)")
+            self.stdout.write(
+                f"  Try:           curl -H 'Authorization: Api-Key {plaintext}' "
+                f"{base}/api/v1/me"
+            )
+        else:
+            self.stdout.write(
+                "  API key:       the demo key was shown when it was created; "
+                "`python manage.py bootstrap --new-key` issues another"
+            )

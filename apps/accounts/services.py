@@ -1,0 +1,193 @@
+"""Writes for tenants, memberships and API keys."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts import keys
+from apps.accounts.models import ApiKey, Membership, Scope, Tenant
+from cadml.lib.errors import AuthenticationError, Conflict, InvalidInput
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+VALID_SCOPES = frozenset(Scope.values)
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A key as created: the only moment its plaintext exists."""
+
+    api_key: ApiKey
+    plaintext: str
+
+
+@dataclass(frozen=True)
+class Onboarded:
+    tenant: Tenant
+    owner: AbstractBaseUser
+    password: str | None
+    key: IssuedKey
+
+
+def _key_cache_key(prefix: str) -> str:
+    return f"apikey:{prefix}"
+
+
+def tenant_create(*, slug: str, name: str = "", plan: str = Tenant.Plan.FREE) -> Tenant:
+    if Tenant.objects.filter(slug=slug).exists():
+        raise Conflict(f"a tenant with slug {slug!r} already exists")
+    tenant = Tenant(slug=slug, name=name or slug, plan=plan)
+    tenant.full_clean()
+    tenant.save()
+    return tenant
+
+
+def membership_create(
+    *, tenant: Tenant, user: AbstractBaseUser, role: str
+) -> Membership:
+    membership = Membership(tenant=tenant, user=user, role=role)
+    membership.full_clean()
+    membership.save()
+    return membership
+
+
+@transaction.atomic
+def tenant_onboard(
+    *, slug: str, plan: str, owner_username: str, password: str | None = None
+) -> Onboarded:
+    """Create a tenant, its owner (a new user unless one exists) and a first key."""
+    user_model = get_user_model()
+    tenant = tenant_create(slug=slug, plan=plan)
+    owner = user_model.objects.filter(username=owner_username).first()
+    new_password = None
+    if owner is None:
+        new_password = password or secrets.token_urlsafe(12)
+        owner = user_model.objects.create_user(
+            username=owner_username, password=new_password
+        )
+    elif password:
+        owner.set_password(password)
+        owner.save(update_fields=["password"])
+    membership_create(tenant=tenant, user=owner, role=Membership.Role.OWNER)
+    issued = api_key_create(
+        tenant=tenant,
+        name="default",
+        scopes=["read", "write", "admin"],
+        created_by=owner,
+    )
+    return Onboarded(tenant=tenant, owner=owner, password=new_password, key=issued)
+
+
+def _clean_scopes(scopes: Iterable[str]) -> list[str]:
+    scope_list = list(dict.fromkeys(scopes))
+    unknown = [s for s in scope_list if s not in VALID_SCOPES]
+    if unknown or not scope_list:
+        raise InvalidInput(
+            f"scopes must be a non-empty list drawn from {sorted(VALID_SCOPES)}"
+            + (f"; unknown: {unknown}" if unknown else "")
+        )
+    return scope_list
+
+
+def api_key_create(
+    *,
+    tenant: Tenant,
+    name: str,
+    scopes: Iterable[str],
+    created_by: AbstractBaseUser | None,
+    expires_at: datetime | None = None,
+) -> IssuedKey:
+    new = keys.generate()
+    api_key = ApiKey(
+        tenant=tenant,
+        name=name,
+        prefix=new.prefix,
+        secret_hash=new.secret_hash,
+        scopes=_clean_scopes(scopes),
+        created_by=created_by,
+        expires_at=expires_at,
+    )
+    api_key.full_clean()
+    api_key.save()
+    return IssuedKey(api_key=api_key, plaintext=new.plaintext)
+
+
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    cache.delete(_key_cache_key(api_key.prefix))
+    return api_key
+
+
+@transaction.atomic
+def api_key_rotate(
+    *, api_key: ApiKey, created_by: AbstractBaseUser | None, grace_hours: float = 24
+) -> IssuedKey:
+    """Issue a successor with the same name and scopes; the old key expires after
+    the grace period so clients can switch without downtime."""
+    if not api_key.is_active():
+        raise Conflict("only an active key can be rotated")
+    if grace_hours < 0 or grace_hours > 24 * 30:
+        raise InvalidInput("grace_hours must be between 0 and 720")
+    locked = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+    if locked.rotated_to_id is not None:
+        raise Conflict("this key has already been rotated")
+    issued = api_key_create(
+        tenant=locked.tenant,
+        name=locked.name,
+        scopes=locked.scopes,
+        created_by=created_by,
+        expires_at=locked.expires_at,
+    )
+    grace_end = timezone.now() + timedelta(hours=grace_hours)
+    locked.expires_at = min(grace_end, locked.expires_at or grace_end)
+    locked.rotated_to = issued.api_key
+    locked.save(update_fields=["expires_at", "rotated_to"])
+    cache.delete(_key_cache_key(locked.prefix))
+    return issued
+
+
+def api_key_authenticate(*, plaintext: str) -> ApiKey:
+    """Resolve a presented key: one indexed query by prefix, then a constant-time
+    hash comparison. The row is cached briefly so steady traffic costs no query."""
+    prefix = keys.parse_prefix(plaintext)
+    if prefix is None:
+        raise AuthenticationError(
+            "malformed API key: expected 'cadml_<12 characters>_<43 characters>'",
+            code="malformed_key",
+        )
+    cache_key = _key_cache_key(prefix)
+    api_key = cache.get(cache_key)
+    if api_key is None:
+        api_key = (
+            ApiKey.objects.select_related("tenant", "created_by")
+            .filter(prefix=prefix)
+            .first()
+        )
+        if api_key is not None:
+            cache.set(cache_key, api_key, settings.CADML_AUTH_CACHE_S)
+    if api_key is None or not keys.matches(plaintext, api_key.secret_hash):
+        raise AuthenticationError("invalid API key", code="invalid_key")
+    now = timezone.now()
+    if api_key.revoked_at is not None:
+        raise AuthenticationError("this API key has been revoked", code="revoked_key")
+    if api_key.expires_at is not None and api_key.expires_at <= now:
+        raise AuthenticationError("this API key has expired", code="expired_key")
+    if (
+        api_key.last_used_at is None
+        or now - api_key.last_used_at >= LAST_USED_RESOLUTION
+    ):
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+        cache.set(cache_key, api_key, settings.CADML_AUTH_CACHE_S)
+    return api_key

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from apps.accounts import api
+
+urlpatterns = [
+    path("me", api.MeApi.as_view(), name="me"),
+    path("tenant", api.TenantDetailApi.as_view(), name="tenant"),
+    path("api-keys", api.ApiKeyListApi.as_view(), name="api-keys"),
+    path("api-keys/<int:key_id>", api.ApiKeyRevokeApi.as_view(), name="api-key"),
+    path(
+        "api-keys/<int:key_id>/rotate",
+        api.ApiKeyRotateApi.as_view(),
+        name="api-key-rotate",
+    ),
+]

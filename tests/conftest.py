@@ -1,0 +1,174 @@
+"""The small named world every test can use (STYLE.md rule 16).
+
+tenant A: owner_a (owner), member_a (member), viewer_a (viewer)
+tenant B: owner_b (owner)
+staff:    a staff user with no tenant
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from apps.accounts.models import Membership, Tenant
+from apps.accounts.services import api_key_create, membership_create, tenant_create
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CORPUS_DIR = PROJECT_ROOT.parent / "shared" / "corpus" / "dxf"
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip with ``reason``, or fail when CI demands the real services."""
+    if condition:
+        return
+    if os.environ.get("CADML_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"required but missing: {reason}")
+    pytest.skip(reason)
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=1
+        ):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def postgres() -> None:
+    require(
+        settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+        "PostgreSQL not configured: set DATABASE_URL=postgres://...",
+    )
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = settings.REDIS_URL or os.environ.get("REDIS_URL", "")
+    require(bool(url) and _reachable(url, 6379), "Redis not reachable: set REDIS_URL")
+    return url
+
+
+@pytest.fixture
+def redis_server_binary() -> str:
+    path = shutil.which("redis-server")
+    require(path is not None, "redis-server is not installed")
+    return str(path)
+
+
+@pytest.fixture
+def corpus_dir() -> Path:
+    require(CORPUS_DIR.is_dir(), f"DXF corpus not found at {CORPUS_DIR}")
+    return CORPUS_DIR
+
+
+def _user(django_user_model, username: str, **extra):  # type: ignore[no-untyped-def]
+    return django_user_model.objects.create_user(
+        username=username, password="pw-" + username + "-123", **extra
+    )
+
+
+@pytest.fixture
+def tenant_a(db) -> Tenant:  # type: ignore[no-untyped-def]
+    return tenant_create(slug="tenant-a", name="Tenant A", plan="pro")
+
+
+@pytest.fixture
+def tenant_b(db) -> Tenant:  # type: ignore[no-untyped-def]
+    return tenant_create(slug="tenant-b", name="Tenant B", plan="free")
+
+
+@pytest.fixture
+def owner_a(django_user_model, tenant_a):  # type: ignore[no-untyped-def]
+    user = _user(django_user_model, "owner-a")
+    membership_create(tenant=tenant_a, user=user, role=Membership.Role.OWNER)
+    return user
+
+
+@pytest.fixture
+def member_a(django_user_model, tenant_a):  # type: ignore[no-untyped-def]
+    user = _user(django_user_model, "member-a")
+    membership_create(tenant=tenant_a, user=user, role=Membership.Role.MEMBER)
+    return user
+
+
+@pytest.fixture
+def viewer_a(django_user_model, tenant_a):  # type: ignore[no-untyped-def]
+    user = _user(django_user_model, "viewer-a")
+    membership_create(tenant=tenant_a, user=user, role=Membership.Role.VIEWER)
+    return user
+
+
+@pytest.fixture
+def owner_b(django_user_model, tenant_b):  # type: ignore[no-untyped-def]
+    user = _user(django_user_model, "owner-b")
+    membership_create(tenant=tenant_b, user=user, role=Membership.Role.OWNER)
+    return user
+
+
+@pytest.fixture
+def staff(django_user_model):  # type: ignore[no-untyped-def]
+    return _user(django_user_model, "staff", is_staff=True)
+
+
+def key_client(tenant: Tenant, user, scopes: list[str]) -> APIClient:  # type: ignore[no-untyped-def]
+    issued = api_key_create(tenant=tenant, name="test", scopes=scopes, created_by=user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {issued.plaintext}")
+    client.api_key = issued.api_key  # type: ignore[attr-defined]
+    client.plaintext = issued.plaintext  # type: ignore[attr-defined]
+    return client
+
+
+@pytest.fixture
+def api_client_a(owner_a, tenant_a) -> APIClient:  # type: ignore[no-untyped-def]
+    """Tenant A, API key with read and write scopes."""
+    return key_client(tenant_a, owner_a, ["read", "write"])
+
+
+@pytest.fixture
+def admin_client_a(owner_a, tenant_a) -> APIClient:  # type: ignore[no-untyped-def]
+    """Tenant A, API key with the admin scope."""
+    return key_client(tenant_a, owner_a, ["admin"])
+
+
+@pytest.fixture
+def api_client_b(owner_b, tenant_b) -> APIClient:  # type: ignore[no-untyped-def]
+    """Tenant B, API key with read and write scopes."""
+    return key_client(tenant_b, owner_b, ["read", "write"])
+
+
+@pytest.fixture
+def session_client():  # type: ignore[no-untyped-def]
+    def make(user) -> APIClient:  # type: ignore[no-untyped-def]
+        client = APIClient()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def assert_other_tenant_404() -> Callable[..., None]:
+    """Assert that ``client`` gets 404 (not 403, not data) for another tenant's
+    object at ``url``."""
+
+    def check(client: APIClient, url: str, method: str = "get", **kwargs) -> None:  # type: ignore[no-untyped-def]
+        response = getattr(client, method)(url, **kwargs)
+        assert response.status_code == 404, (
+            f"{method.upper()} {url} answered {response.status_code}, expected 404: "
+            f"{getattr(response, 'data', response.content)!r}"
+        )
+
+    return check
