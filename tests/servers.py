@@ -69,8 +69,9 @@ def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     Under pytest the test database is not the one in DATABASE_URL: pass the
     test database's URL in ``extra`` (see ``test_database_url``).
     """
-    env = {**os.environ, **(extra or {})}
+    env = dict(os.environ)
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.update(extra or {})
     return env
 
 
@@ -95,6 +96,8 @@ def running_daphne(env: dict[str, str] | None = None) -> Iterator[Server]:
             sys.executable,
             "-m",
             "daphne",
+            "-v",
+            "0",
             "-b",
             "127.0.0.1",
             "-p",
