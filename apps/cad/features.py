@@ -1,0 +1,485 @@
+"""Versioned, named feature vectors for drawings (``dxf-1``) and meshes (``mesh-1``).
+
+Every slot says which invariances hold: ``translation`` and ``scale`` (uniform)
+hold exactly for every slot; ``rotation`` is ``exact`` for slots built on
+rotation-invariant quantities (distances, radii, principal axes) and ``robust``
+where the slot measures something in the drawing's own frame (bounding box),
+which only survives 90-degree turns exactly. Lengths are divided by the drawing's
+radius of gyration, which is translation- and rotation-invariant and scales
+linearly, so ratios stay put under a uniform scale. Same bytes, same vector: no
+randomness, no dict-order dependence, fixed slot order.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from ezdxf.document import Drawing as DxfDocument
+from ezdxf.math import Vec3
+
+DXF_FEATURE_VERSION = "dxf-1"
+MESH_FEATURE_VERSION = "mesh-1"
+
+HIST_TYPES = (
+    "LINE",
+    "CIRCLE",
+    "ARC",
+    "LWPOLYLINE",
+    "POLYLINE",
+    "SPLINE",
+    "ELLIPSE",
+    "HATCH",
+    "DIMENSION",
+    "TEXT",
+    "MTEXT",
+    "INSERT",
+    "POINT",
+    "SOLID",
+    "LEADER",
+)
+_MAX_FINITE = 1e12  # beyond this a coordinate is garbage (or an "infinite" XLINE)
+_SYMMETRY_SAMPLE = 4000
+
+
+@dataclass(frozen=True)
+class Slot:
+    name: str
+    description: str
+    rotation: str = "exact"  # "exact" or "robust"
+
+
+def _dxf_slots() -> list[Slot]:
+    slots = [
+        Slot(f"hist_{t.lower()}", f"Fraction of all entities that are {t}")
+        for t in HIST_TYPES
+    ]
+    slots.append(Slot("hist_other", "Fraction of entities of any other type"))
+    slots += [
+        Slot("log_entities", "log(1 + number of entities, blocks expanded)"),
+        Slot("log_circles", "log(1 + CIRCLE count)"),
+        Slot("log_arcs", "log(1 + ARC count)"),
+        Slot("circle_r_mean", "Mean circle/arc radius / radius of gyration"),
+        Slot("circle_r_std", "Std of circle/arc radii / radius of gyration"),
+        Slot("circle_r_min", "Smallest circle/arc radius / radius of gyration"),
+        Slot("circle_r_max", "Largest circle/arc radius / radius of gyration"),
+        Slot("circle_r_distinct", "log(1 + distinct radii, 1% tolerance)"),
+        Slot("line_len_mean", "Mean line length / radius of gyration"),
+        Slot("line_len_std", "Std of line lengths / radius of gyration"),
+        Slot("line_len_max", "Longest line / radius of gyration"),
+        Slot(
+            "line_orthogonal_frac",
+            "Length share of lines parallel or perpendicular to the dominant"
+            " direction (2 degree tolerance)",
+        ),
+        Slot(
+            "line_orient_entropy",
+            "Entropy of line directions relative to the dominant one (12 bins,"
+            " length-weighted, normalised to 0..1)",
+        ),
+        Slot("log_closed_polylines", "log(1 + closed polylines)"),
+        Slot("closed_polyline_frac", "Closed polylines / all polylines"),
+        Slot("log_hatches", "log(1 + HATCH count)"),
+        Slot("log_dimensions", "log(1 + DIMENSION count)"),
+        Slot("log_inserts", "log(1 + INSERT count)"),
+        Slot("log_block_defs", "log(1 + named block definitions)"),
+        Slot("log_layers", "log(1 + layers used by entities)"),
+        Slot("log_texts", "log(1 + TEXT, MTEXT and ATTRIB count)"),
+        Slot(
+            "bbox_aspect",
+            "Short / long side of the axis-aligned bounding box",
+            rotation="robust",
+        ),
+        Slot("pca_aspect", "Minor / major principal extent of the geometry"),
+        Slot("log_concentric_groups", "log(1 + groups of >= 2 concentric circles)"),
+        Slot("concentric_max", "Largest concentric group size / 10"),
+        Slot(
+            "log_bolt_circles",
+            "log(1 + hole patterns: >= 3 equal circles on a common circle)",
+        ),
+        Slot("bolt_holes_max", "Most holes in one pattern / 12"),
+        Slot("bolt_radius", "Pitch radius of the largest pattern / radius of gyration"),
+        Slot(
+            "mirror_sym_major",
+            "Share of geometry points mirrored across the major principal axis",
+        ),
+        Slot(
+            "mirror_sym_minor",
+            "Share of geometry points mirrored across the minor principal axis",
+        ),
+        Slot("point_sym", "Share of points matched by a half turn about the centroid"),
+    ]
+    return slots
+
+
+def _mesh_slots() -> list[Slot]:
+    return [
+        Slot("log_vertices", "log(1 + vertices)"),
+        Slot("log_faces", "log(1 + faces)"),
+        Slot("watertight", "1 if the mesh is closed"),
+        Slot("euler_number", "Euler characteristic / 10, clipped to [-5, 5]"),
+        Slot("log_components", "log(1 + connected bodies)"),
+        Slot("compactness", "36 pi V^2 / A^3 (1 for a sphere), 0 if not watertight"),
+        Slot("pca_mid_major", "Middle / major principal extent"),
+        Slot("pca_minor_major", "Minor / major principal extent"),
+        Slot("bbox_fill", "|Volume| / oriented bounding box volume"),
+        Slot("hull_fill", "|Volume| / convex hull volume"),
+        Slot("area_per_gyration", "Area / radius of gyration^2, log"),
+        Slot("degenerate_frac", "Share of faces with zero area"),
+    ]
+
+
+DXF_SLOTS = _dxf_slots()
+MESH_SLOTS = _mesh_slots()
+
+
+def schema() -> dict[str, Any]:
+    """The slots of every feature version, in vector order."""
+    return {
+        version: [
+            {
+                "index": i,
+                "name": s.name,
+                "description": s.description,
+                "invariance": {
+                    "translation": "exact",
+                    "scale": "exact",
+                    "rotation": s.rotation,
+                },
+            }
+            for i, s in enumerate(slots)
+        ]
+        for version, slots in (
+            (DXF_FEATURE_VERSION, DXF_SLOTS),
+            (MESH_FEATURE_VERSION, MESH_SLOTS),
+        )
+    }
+
+
+@dataclass
+class Geometry:
+    """World-space geometry gathered during the walk."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    points: list[tuple[float, float]] = field(default_factory=list)
+    circles: list[tuple[float, float, float]] = field(default_factory=list)
+    n_circles: int = 0
+    n_arcs: int = 0
+    lines: list[tuple[float, float, float, float]] = field(default_factory=list)
+    polylines: int = 0
+    closed_polylines: int = 0
+    texts: int = 0
+    layers: set[str] = field(default_factory=set)
+    skipped_nonfinite: int = 0
+
+
+def _finite(*values: float) -> bool:
+    return all(math.isfinite(v) and abs(v) < _MAX_FINITE for v in values)
+
+
+def collect(visits: Any, geo: Geometry) -> Any:
+    """Gather geometry from ``walk()`` visits; yields each visit on for others."""
+    counts = geo.counts
+    points = geo.points
+    for visit in visits:
+        e = visit.entity
+        t = e.dxftype()
+        counts[t] = counts.get(t, 0) + 1
+        geo.layers.add(e.dxf.get("layer", "0"))
+        m = visit.matrix
+        try:
+            if t == "LINE":
+                s, en = e.dxf.start, e.dxf.end
+                if m is not None:
+                    s, en = m.transform(s), m.transform(en)
+                if _finite(s.x, s.y, en.x, en.y):
+                    geo.lines.append((s.x, s.y, en.x, en.y))
+                    points.append((s.x, s.y))
+                    points.append((en.x, en.y))
+                else:
+                    geo.skipped_nonfinite += 1
+            elif t in ("CIRCLE", "ARC"):
+                c = e.dxf.center
+                r = float(e.dxf.radius)
+                if e.dxf.hasattr("extrusion"):
+                    c = e.ocs().to_wcs(c)
+                if m is not None:
+                    c = m.transform(c)
+                    r *= m.transform_direction(Vec3(1, 0, 0)).magnitude
+                if _finite(c.x, c.y, r) and r > 0:
+                    geo.circles.append((c.x, c.y, r))
+                    points.append((c.x, c.y))
+                    if t == "CIRCLE":
+                        geo.n_circles += 1
+                    else:
+                        geo.n_arcs += 1
+                else:
+                    geo.skipped_nonfinite += 1
+            elif t == "LWPOLYLINE":
+                geo.polylines += 1
+                if e.closed:
+                    geo.closed_polylines += 1
+                pts = [Vec3(p[0], p[1]) for p in e.get_points("xy")]
+                _add_path(geo, pts, e.closed, m)
+            elif t == "POLYLINE":
+                if e.is_2d_polyline or e.is_3d_polyline:
+                    geo.polylines += 1
+                    if e.is_closed:
+                        geo.closed_polylines += 1
+                    pts = [v.dxf.location for v in e.vertices]
+                    _add_path(geo, pts, e.is_closed, m)
+            elif t in ("TEXT", "MTEXT"):
+                geo.texts += 1
+            elif t == "INSERT":
+                geo.texts += len(e.attribs)
+            elif t in ("ELLIPSE", "POINT"):
+                p = e.dxf.center if t == "ELLIPSE" else e.dxf.location
+                if m is not None:
+                    p = m.transform(p)
+                if _finite(p.x, p.y):
+                    points.append((p.x, p.y))
+            elif t == "SPLINE":
+                cps = e.fit_points if e.fit_point_count() else e.control_points
+                for p in cps:
+                    p = Vec3(p)
+                    if m is not None:
+                        p = m.transform(p)
+                    if _finite(p.x, p.y):
+                        points.append((p.x, p.y))
+        except (ValueError, TypeError, AttributeError, ArithmeticError, IndexError):
+            # A malformed entity (missing group codes the reader let through)
+            # must not sink the whole analysis; it still counts in the histogram.
+            geo.skipped_nonfinite += 1
+        yield visit
+
+
+def _add_path(geo: Geometry, pts: list[Vec3], closed: bool, m: Any) -> None:
+    if m is not None:
+        pts = list(m.transform_vertices(pts))
+    pts = [p for p in pts if _finite(p.x, p.y)]
+    for p in pts:
+        geo.points.append((p.x, p.y))
+    seq = pts + [pts[0]] if closed and pts else pts
+    for a, b in zip(seq, seq[1:], strict=False):
+        geo.lines.append((a.x, a.y, b.x, b.y))
+
+
+def _log(n: float) -> float:
+    return math.log1p(max(n, 0))
+
+
+def _stats(values: np.ndarray) -> tuple[float, float, float, float]:
+    if values.size == 0:
+        return 0.0, 0.0, 0.0, 0.0
+    return (
+        float(values.mean()),
+        float(values.std()),
+        float(values.min()),
+        float(values.max()),
+    )
+
+
+def _symmetry(pts: np.ndarray, tol: float) -> tuple[float, float, float, float]:
+    """pca_aspect plus mirror/point symmetry shares, all rotation-invariant."""
+    if len(pts) < 3 or tol <= 0:
+        return 0.0, 0.0, 0.0, 0.0
+    centred = pts - pts.mean(axis=0)
+    cov = centred.T @ centred / len(centred)
+    evals, evecs = np.linalg.eigh(cov)
+    major, minor = evecs[:, 1], evecs[:, 0]
+    pca_aspect = float(math.sqrt(max(evals[0], 0) / evals[1])) if evals[1] > 0 else 0.0
+    # Principal frame coordinates; the sign of an eigenvector is arbitrary, but a
+    # mirror or half-turn test does not depend on it.
+    u = centred @ major
+    v = centred @ minor
+    if len(u) > _SYMMETRY_SAMPLE:
+        # A fixed stride (not random) keeps the vector deterministic.
+        step = len(u) // _SYMMETRY_SAMPLE + 1
+        u_s, v_s = u[::step], v[::step]
+    else:
+        u_s, v_s = u, v
+    grid = {
+        (int(round(a / tol)), int(round(b / tol))) for a, b in zip(u, v, strict=False)
+    }
+
+    def share(su: np.ndarray, sv: np.ndarray) -> float:
+        hits = 0
+        for a, b in zip(su, sv, strict=False):
+            ia, ib = int(round(a / tol)), int(round(b / tol))
+            if any(
+                (ia + da, ib + db) in grid for da in (-1, 0, 1) for db in (-1, 0, 1)
+            ):
+                hits += 1
+        return hits / len(su)
+
+    return (
+        pca_aspect,
+        share(u_s, -v_s),  # mirror across the major axis
+        share(-u_s, v_s),  # mirror across the minor axis
+        share(-u_s, -v_s),
+    )
+
+
+def _patterns(circles: np.ndarray, tol: float) -> tuple[int, int, int, int, float]:
+    """Concentric groups and bolt circles from (x, y, r) rows."""
+    if len(circles) == 0 or tol <= 0:
+        return 0, 0, 0, 0, 0.0
+    keys: dict[tuple[int, int], list[float]] = {}
+    for x, y, r in circles:
+        keys.setdefault((int(round(x / tol)), int(round(y / tol))), []).append(r)
+    groups = [rs for rs in keys.values() if len({round(r / tol) for r in rs}) >= 2]
+    concentric = len(groups)
+    concentric_max = max((len({round(r / tol) for r in g}) for g in groups), default=0)
+    # Bolt circles: equal-radius holes whose centres are equidistant from the
+    # centre of the pattern (their centroid, or a concentric circle's centre).
+    by_radius: dict[int, list[tuple[float, float]]] = {}
+    for x, y, r in circles:
+        by_radius.setdefault(int(round(r / (tol * 2))), []).append((x, y))
+    bolt, bolt_max, bolt_r = 0, 0, 0.0
+    for centres in by_radius.values():
+        uniq = np.unique(np.round(np.asarray(centres) / tol), axis=0) * tol
+        if len(uniq) < 3:
+            continue
+        c = uniq.mean(axis=0)
+        d = np.hypot(*(uniq - c).T)
+        if d.mean() > tol * 2 and d.std() < max(tol, 0.02 * d.mean()):
+            bolt += 1
+            if len(uniq) > bolt_max:
+                bolt_max, bolt_r = len(uniq), float(d.mean())
+    return concentric, concentric_max, bolt, bolt_max, bolt_r
+
+
+def dxf_vector(doc: DxfDocument, geo: Geometry, n_entities: int) -> list[float]:
+    counts = geo.counts
+    total = max(n_entities, 1)
+    vec: list[float] = [counts.get(t, 0) / total for t in HIST_TYPES]
+    vec.append(max(0.0, 1.0 - sum(vec)))
+
+    pts = np.asarray(geo.points, dtype=float).reshape(-1, 2)
+    circles = np.asarray(geo.circles, dtype=float).reshape(-1, 3)
+    lines = np.asarray(geo.lines, dtype=float).reshape(-1, 4)
+    # Radius of gyration of the geometry: point masses plus, for each circle, its
+    # own second moment r^2 (so a lone circle still has a size).
+    if len(pts):
+        centroid = pts.mean(axis=0)
+        sq = ((pts - centroid) ** 2).sum(axis=1)
+        extra = (circles[:, 2] ** 2).sum() / len(pts) if len(circles) else 0.0
+        gyr = float(math.sqrt(sq.mean() + extra))
+    else:
+        gyr = 0.0
+    scale = gyr if gyr > 0 and math.isfinite(gyr) else 0.0
+    inv = 1.0 / scale if scale else 0.0
+
+    radii = circles[:, 2] * inv if len(circles) else np.zeros(0)
+    r_mean, r_std, r_min, r_max = _stats(radii)
+    distinct = (
+        len(np.unique(np.round(np.log(radii) / 0.01))) if radii.size and inv else 0
+    )
+    vec += [_log(n_entities), _log(geo.n_circles), _log(geo.n_arcs)]
+    vec += [r_mean, r_std, r_min, r_max]
+    vec.append(_log(distinct))
+
+    if len(lines):
+        dx, dy = lines[:, 2] - lines[:, 0], lines[:, 3] - lines[:, 1]
+        lengths = np.hypot(dx, dy)
+        l_mean, l_std, _, l_max = _stats(lengths * inv)
+        keep = lengths > 0
+        w, theta = lengths[keep], np.arctan2(dy[keep], dx[keep])
+        if w.sum() > 0:
+            # Dominant direction modulo 90 degrees from the weighted mean of 4*theta.
+            dom = math.atan2(
+                (w * np.sin(4 * theta)).sum(), (w * np.cos(4 * theta)).sum()
+            )
+            rel = np.mod(theta - dom / 4, math.pi)
+            off = np.minimum(
+                np.mod(rel, math.pi / 2), math.pi / 2 - np.mod(rel, math.pi / 2)
+            )
+            ortho = float(w[off < math.radians(2)].sum() / w.sum())
+            # Bins centred on multiples of 15 degrees so that the dominant
+            # direction never sits on a bin edge (rotation would flip it).
+            bins = np.floor(np.mod(rel + math.pi / 24, math.pi) / (math.pi / 12))
+            hist = np.bincount(bins.astype(int).clip(0, 11), weights=w, minlength=12)
+            p = hist[hist > 0] / hist.sum()
+            entropy = float(-(p * np.log(p)).sum() / math.log(12))
+        else:
+            ortho, entropy = 0.0, 0.0
+    else:
+        l_mean = l_std = l_max = ortho = entropy = 0.0
+    vec += [l_mean, l_std, l_max, ortho, entropy]
+
+    vec += [
+        _log(geo.closed_polylines),
+        geo.closed_polylines / geo.polylines if geo.polylines else 0.0,
+        _log(counts.get("HATCH", 0)),
+        _log(counts.get("DIMENSION", 0)),
+        _log(counts.get("INSERT", 0)),
+        _log(sum(1 for b in doc.blocks if not b.name.startswith("*"))),
+        _log(len(geo.layers)),
+        _log(geo.texts),
+    ]
+
+    if len(pts):
+        ext = pts.max(axis=0) - pts.min(axis=0)
+        bbox_aspect = float(ext.min() / ext.max()) if ext.max() > 0 else 0.0
+    else:
+        bbox_aspect = 0.0
+    tol = scale * 1e-3
+    pca_aspect, sym_major, sym_minor, sym_point = _symmetry(pts, tol)
+    conc, conc_max, bolt, bolt_max, bolt_r = _patterns(circles, tol)
+    vec += [
+        bbox_aspect,
+        pca_aspect,
+        _log(conc),
+        conc_max / 10,
+        _log(bolt),
+        bolt_max / 12,
+        bolt_r * inv,
+        sym_major,
+        sym_minor,
+        sym_point,
+    ]
+    assert len(vec) == len(DXF_SLOTS)
+    return [round(float(x), 6) for x in vec]
+
+
+def mesh_vector(mesh: Any) -> list[float]:
+    verts = np.asarray(mesh.vertices, dtype=float)
+    centred = verts - verts.mean(axis=0) if len(verts) else verts
+    gyr = float(np.sqrt((centred**2).sum(axis=1).mean())) if len(verts) else 0.0
+    if len(verts) >= 3:
+        evals = np.sort(np.linalg.eigvalsh(centred.T @ centred / len(centred)))
+        major = evals[2] if evals[2] > 0 else 1.0
+        mid_major = float(math.sqrt(max(evals[1], 0) / major))
+        minor_major = float(math.sqrt(max(evals[0], 0) / major))
+    else:
+        mid_major = minor_major = 0.0
+    area = float(mesh.area)
+    watertight = bool(mesh.is_watertight)
+    volume = abs(float(mesh.volume)) if watertight else 0.0
+    compact = 36 * math.pi * volume**2 / area**3 if area > 0 and watertight else 0.0
+    try:
+        obb = float(mesh.bounding_box_oriented.volume)
+        hull = float(mesh.convex_hull.volume)
+    except Exception:  # noqa: BLE001 - qhull refuses flat or degenerate input
+        obb = hull = 0.0
+    areas = np.asarray(mesh.area_faces)
+    vec = [
+        _log(len(mesh.vertices)),
+        _log(len(mesh.faces)),
+        1.0 if watertight else 0.0,
+        max(-5.0, min(5.0, mesh.euler_number / 10)),
+        _log(len(mesh.split(only_watertight=False)))
+        if len(mesh.faces) < 200_000
+        else 0.0,
+        min(compact, 1.0),
+        mid_major,
+        minor_major,
+        volume / obb if obb > 0 else 0.0,
+        volume / hull if hull > 0 else 0.0,
+        math.log1p(area / gyr**2) if gyr > 0 else 0.0,
+        float((areas <= 1e-12 * max(area, 1e-300)).mean()) if len(areas) else 0.0,
+    ]
+    assert len(vec) == len(MESH_SLOTS)
+    return [round(float(x), 6) if math.isfinite(x) else 0.0 for x in vec]

@@ -1,0 +1,151 @@
+"""The pure analysis pipeline: bytes in, JSON-able dict out.
+
+No Django here; this is what the isolation workers run (``pool.py``). Errors a
+user caused are raised as ``DomainError`` subclasses, which pickle across the
+process boundary with their message.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from apps.cad import dimensions, features, parsing, titleblock
+from apps.cad import preview as preview_mod
+from apps.cad.errors import UnreadableFile
+from apps.cad.sniff import FileFormat, sniff
+from apps.cad.text import MAX_TEXT_ITEMS, TextItem, texts_of
+from apps.cad.walk import WalkReport, walk
+
+PIPELINE_VERSION = "1"
+
+
+def analyze_bytes(name: str, content: bytes, *, preview: bool = True) -> dict[str, Any]:
+    """Analyse one file; raises ``UnsupportedFormat`` / ``UnreadableFile`` (4xx)."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    fmt = sniff(content)
+    if fmt.is_mesh:
+        result = _analyze_mesh(content, fmt, timings, preview)
+    else:
+        result = _analyze_dxf(content, fmt, timings, preview)
+    timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 3)
+    result.update(
+        name=name,
+        format=str(fmt),
+        pipeline_version=PIPELINE_VERSION,
+        timings=timings,
+    )
+    return result
+
+
+def _lap(timings: dict[str, float], stage: str, start: float) -> float:
+    now = time.perf_counter()
+    timings[f"{stage}_ms"] = round((now - start) * 1000, 3)
+    return now
+
+
+def _analyze_dxf(
+    content: bytes, fmt: FileFormat, timings: dict[str, float], want_preview: bool
+) -> dict[str, Any]:
+    t = time.perf_counter()
+    loaded = parsing.load_dxf(content)
+    doc = loaded.doc
+    t = _lap(timings, "parse", t)
+
+    report = WalkReport()
+    geo = features.Geometry()
+    items: list[TextItem] = []
+    dims: list[dict[str, Any]] = []
+    # One pass feeds features, text and dimensions.
+    for visit in features.collect(walk(doc, report), geo):
+        if len(items) < MAX_TEXT_ITEMS:
+            items.extend(texts_of(visit))
+        if visit.entity.dxftype() == "DIMENSION":
+            d = dimensions.dimension_of(visit)
+            if d is not None:
+                dims.append(d)
+    vector = features.dxf_vector(doc, geo, report.visited)
+    t = _lap(timings, "features", t)
+
+    title = titleblock.extract(items)
+    tokens = dimensions.tokens_from_texts(items)
+    t = _lap(timings, "text", t)
+
+    svg = None
+    if want_preview:
+        try:
+            svg = preview_mod.dxf_svg(doc, report.visited)
+        except Exception as exc:  # noqa: BLE001 - analysable but not drawable is fine
+            svg = preview_mod.placeholder(f"no preview: {type(exc).__name__}")
+        t = _lap(timings, "preview", t)
+
+    pts = geo.points
+    bbox = None
+    if pts:
+        xs = [p[0] for p in pts]
+        ys = [p[1] for p in pts]
+        bbox = [min(xs), min(ys), max(xs), max(ys)]
+    return {
+        "recovered": loaded.recovered,
+        "fixes": loaded.fixes,
+        "repair_messages": loaded.messages,
+        "feature_version": features.DXF_FEATURE_VERSION,
+        "features": vector,
+        "text": [it.as_dict() for it in items],
+        "title_block": title,
+        "dimensions": {"entities": dims, "tokens": tokens},
+        "stats": {
+            "dxf_version": doc.dxfversion,
+            "units": int(doc.header.get("$INSUNITS", 0) or 0),
+            "entities": report.visited,
+            "entity_types": dict(sorted(geo.counts.items())),
+            "layers": len(geo.layers),
+            "blocks": sum(1 for _ in doc.blocks),
+            "bbox": bbox,
+            "walk_truncated": report.truncated,
+            "recursive_inserts_skipped": report.recursive_blocks,
+            "nonfinite_skipped": geo.skipped_nonfinite,
+        },
+        "preview_svg": svg,
+    }
+
+
+def _analyze_mesh(
+    content: bytes, fmt: FileFormat, timings: dict[str, float], want_preview: bool
+) -> dict[str, Any]:
+    t = time.perf_counter()
+    mesh = parsing.load_mesh(content, fmt)
+    t = _lap(timings, "parse", t)
+    import numpy as np
+
+    if not np.isfinite(mesh.vertices).all():
+        raise UnreadableFile("The mesh has coordinates that are not finite numbers.")
+    vector = features.mesh_vector(mesh)
+    t = _lap(timings, "features", t)
+    svg = None
+    if want_preview:
+        svg = preview_mod.mesh_svg(mesh)
+        t = _lap(timings, "preview", t)
+    bounds = mesh.bounds.tolist() if len(mesh.vertices) else None
+    watertight = bool(mesh.is_watertight)
+    return {
+        "recovered": False,
+        "fixes": 0,
+        "repair_messages": [],
+        "feature_version": features.MESH_FEATURE_VERSION,
+        "features": vector,
+        "text": [],
+        "title_block": {f: None for f in titleblock.FIELDS},
+        "dimensions": {"entities": [], "tokens": []},
+        "stats": {
+            "vertices": int(len(mesh.vertices)),
+            "faces": int(len(mesh.faces)),
+            "watertight": watertight,
+            "volume": float(mesh.volume) if watertight else None,
+            "area": float(mesh.area),
+            "bbox": bounds,
+            "euler_number": int(mesh.euler_number),
+        },
+        "preview_svg": svg,
+    }

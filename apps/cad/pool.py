@@ -1,0 +1,109 @@
+"""Isolation pool: parsing and extraction run in worker processes, not the web one.
+
+Why pebble: its ``ProcessPool`` kills a task's worker on timeout and starts a new
+one, and reports a worker that died (OOM killer, segfault in a C extension) as
+``ProcessExpired`` instead of hanging, which ``concurrent.futures`` does not do
+(a dead worker breaks the whole ``ProcessPoolExecutor``). We add the memory cap
+(RLIMIT_AS in each worker) and translate both limits into a 422.
+
+Workers are started through a forkserver that has already imported the pipeline,
+so a replacement worker costs a fork, not an interpreter start; the pool itself
+is created on first use and reused by every caller in the process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import resource
+import threading
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+from pebble import ProcessExpired, ProcessPool
+
+from apps.cad.errors import ResourceLimitExceeded
+
+_lock = threading.Lock()
+_pool: ProcessPool | None = None
+_pool_key: tuple[int, int, int] | None = None
+
+
+def _limit_memory(memory_mb: int) -> None:
+    # BLAS thread pools reserve address space per thread; one thread is plenty
+    # for the small matrices we build and keeps RLIMIT_AS meaningful.
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    limit = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _run(name: str, content: bytes, preview: bool, memory_mb: int) -> dict[str, Any]:
+    from apps.cad.pipeline import analyze_bytes
+
+    try:
+        return analyze_bytes(name, content, preview=preview)
+    except MemoryError:
+        raise ResourceLimitExceeded(
+            f"The file needs more than the {memory_mb} MB memory limit for analysis."
+        ) from None
+    except RecursionError:
+        raise ResourceLimitExceeded(
+            "The file nests deeper than the analysis recursion limit."
+        ) from None
+
+
+def _get_pool(workers: int, memory_mb: int) -> ProcessPool:
+    global _pool, _pool_key
+    key = (os.getpid(), workers, memory_mb)
+    with _lock:
+        if _pool is not None and _pool_key == key and _pool.active:
+            return _pool
+        if _pool is not None and _pool_key is not None and _pool_key[0] == os.getpid():
+            _pool.stop()
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["apps.cad.pipeline", "trimesh", "numpy"])
+        _pool = ProcessPool(
+            max_workers=workers,
+            initializer=_limit_memory,
+            initargs=(memory_mb,),
+            context=ctx,
+        )
+        _pool_key = key
+        return _pool
+
+
+def analyze_isolated(
+    name: str,
+    content: bytes,
+    *,
+    preview: bool = True,
+    timeout_s: float = 20,
+    memory_mb: int = 1024,
+    workers: int = 2,
+) -> dict[str, Any]:
+    """Run ``pipeline.analyze_bytes`` in a worker; limits become a 422."""
+    pool = _get_pool(workers, memory_mb)
+    future = pool.schedule(
+        _run, args=(name, content, preview, memory_mb), timeout=timeout_s
+    )
+    try:
+        return future.result()
+    except FutureTimeout:
+        raise ResourceLimitExceeded(
+            f"Analysis took longer than the {timeout_s:g} s time limit and was stopped."
+        ) from None
+    except ProcessExpired as exc:
+        # Past RLIMIT_AS, C code that cannot raise MemoryError aborts the worker.
+        raise ResourceLimitExceeded(
+            "The analysis worker died (exit code "
+            f"{exc.exitcode}), most likely at the {memory_mb} MB memory limit."
+        ) from None
+
+
+def shutdown() -> None:
+    global _pool, _pool_key
+    with _lock:
+        if _pool is not None:
+            _pool.stop()
+            _pool.join()
+        _pool = _pool_key = None

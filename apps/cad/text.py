@@ -1,0 +1,122 @@
+"""All the text in a drawing, with where it sits and which entity holds it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ezdxf.math import Vec3
+
+from apps.cad.walk import Visit
+
+MAX_TEXT_ITEMS = 20_000
+MAX_TEXT_CHARS = 2_000
+
+
+@dataclass(slots=True)
+class TextItem:
+    text: str
+    kind: str
+    handle: str | None
+    layer: str
+    x: float
+    y: float
+    height: float
+    tag: str | None = None
+    block: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        d = {
+            "text": self.text,
+            "type": self.kind,
+            "handle": self.handle,
+            "layer": self.layer,
+            "x": round(self.x, 4),
+            "y": round(self.y, 4),
+            "height": round(self.height, 4),
+        }
+        if self.tag:
+            d["tag"] = self.tag
+        if self.block:
+            d["block"] = self.block
+        return d
+
+
+def _place(e: Any, point: Vec3, height: float, m: Any) -> tuple[float, float, float]:
+    if m is not None:
+        point = m.transform(point)
+        height *= m.transform_direction(Vec3(0, 1, 0)).magnitude
+    x, y = float(point.x), float(point.y)
+    if not (abs(x) < 1e15 and abs(y) < 1e15):  # also false for NaN
+        x = y = 0.0
+    return x, y, float(height) if height == height else 0.0
+
+
+def _item(
+    visit: Visit, e: Any, text: str, kind: str, tag: str | None = None
+) -> TextItem | None:
+    text = text.strip()
+    if not text:
+        return None
+    point = e.dxf.get("insert", Vec3()) if e.dxf.is_supported("insert") else Vec3()
+    attr = "char_height" if e.dxf.is_supported("char_height") else "height"
+    height = e.dxf.get(attr, 1.0) if e.dxf.is_supported(attr) else 1.0
+    x, y, h = _place(e, point, float(height or 0), visit.matrix)
+    handle = e.dxf.get("handle") or visit.owner
+    return TextItem(
+        text=text[:MAX_TEXT_CHARS],
+        kind=kind,
+        handle=handle,
+        layer=e.dxf.get("layer", "0"),
+        x=x,
+        y=y,
+        height=h,
+        tag=tag,
+        block=visit.block,
+    )
+
+
+def texts_of(visit: Visit) -> Iterator[TextItem]:
+    """Text items carried by one visited entity (may be several for an INSERT)."""
+    e = visit.entity
+    t = e.dxftype()
+    try:
+        if t == "TEXT":
+            item = _item(visit, e, e.plain_text(), "TEXT")
+        elif t == "ATTDEF":
+            item = _item(visit, e, e.dxf.get("text", ""), "ATTDEF", e.dxf.get("tag"))
+        elif t == "MTEXT":
+            item = _item(visit, e, e.plain_text(split=False), "MTEXT")
+        elif t == "DIMENSION":
+            override = e.dxf.get("text", "")
+            item = None
+            if override and override not in ("<>", " "):
+                item = _item(
+                    visit,
+                    e,
+                    override.replace("<>", "").strip() or override,
+                    "DIMENSION",
+                )
+                if item is not None:
+                    item.x, item.y, _ = _place(
+                        e, e.dxf.get("text_midpoint", Vec3()), 0, visit.matrix
+                    )
+        elif t == "INSERT":
+            for attrib in e.attribs:
+                a = _item(
+                    visit,
+                    attrib,
+                    attrib.dxf.get("text", ""),
+                    "ATTRIB",
+                    attrib.dxf.get("tag"),
+                )
+                if a is not None:
+                    yield a
+            return
+        else:
+            return
+    except (ValueError, TypeError, AttributeError, ArithmeticError, IndexError):
+        return
+    if item is not None:
+        yield item

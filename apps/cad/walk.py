@@ -1,0 +1,93 @@
+"""One walk over a DXF drawing's modelspace, with block references expanded.
+
+Features and text both need every entity in world coordinates, including the
+ones inside (nested) blocks. Expanding INSERTs ourselves instead of calling
+``virtual_entities()`` lets us carry a transform matrix cheaply, refuse
+self-referencing blocks and stop at a budget, so a hostile file cannot make the
+walk recurse forever or explode combinatorially.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ezdxf.document import Drawing as DxfDocument
+from ezdxf.entities import DXFGraphic
+from ezdxf.math import Matrix44
+
+MAX_DEPTH = 16
+MAX_ENTITIES = 400_000
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    entity: DXFGraphic
+    matrix: Matrix44 | None  # None: the entity is in modelspace itself
+    depth: int
+    block: str | None  # innermost block name, None at top level
+    owner: str | None  # handle of the top-level INSERT or table holding it
+
+
+@dataclass
+class WalkReport:
+    visited: int = 0
+    truncated: bool = False
+    recursive_blocks: int = 0
+
+
+def walk(
+    doc: DxfDocument,
+    report: WalkReport,
+    *,
+    max_entities: int = MAX_ENTITIES,
+    max_depth: int = MAX_DEPTH,
+) -> Iterator[Visit]:
+    """Yield modelspace entities, then the contents of every INSERT in place."""
+    blocks = doc.blocks
+
+    def _walk(
+        entities: object,
+        matrix: Matrix44 | None,
+        depth: int,
+        path: tuple[str, ...],
+        owner: str | None,
+    ) -> Iterator[Visit]:
+        for entity in entities:  # type: ignore[attr-defined]
+            if report.visited >= max_entities:
+                report.truncated = True
+                return
+            report.visited += 1
+            yield Visit(entity, matrix, depth, path[-1] if path else None, owner)
+            kind = entity.dxftype()
+            top = owner if owner is not None else entity.dxf.get("handle")
+            if kind == "ACAD_TABLE" and depth < max_depth:
+                # Table cells live in an anonymous block; ezdxf renders them
+                # to world-space entities for us.
+                try:
+                    cells = list(entity.virtual_entities())
+                except Exception:  # noqa: BLE001, S112 - a broken table must not sink the drawing
+                    continue
+                yield from _walk(cells, matrix, depth + 1, (*path, "*TABLE"), top)
+                continue
+            if kind != "INSERT":
+                continue
+            name = entity.dxf.get("name", "")
+            if name in path:
+                report.recursive_blocks += 1
+                continue
+            if depth >= max_depth:
+                report.truncated = True
+                continue
+            block = blocks.get(name)
+            if block is None:
+                continue
+            try:
+                m = entity.matrix44()
+            except (ValueError, ZeroDivisionError, ArithmeticError):
+                continue
+            if matrix is not None:
+                m = m @ matrix
+            yield from _walk(block, m, depth + 1, (*path, name), top)
+
+    yield from _walk(doc.modelspace(), None, 0, (), None)
