@@ -40,7 +40,11 @@ _TOKENS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "fit",
         re.compile(
-            r"(?<=\d)\s*(?P<value>(?:[A-HJ-NP-Z]|[a-hj-np-z]|JS|js|ZA|ZB|ZC|za|zb|zc)(?:[1-9]|1[0-8]))\b"
+            # A fit right after a size: "20H7", "%%c12 g6". Letters I, L, O, Q,
+            # W are not ISO fit letters; R/r and x are left out because "R5"
+            # is a radius and "M8x1" a thread far more often than a fit.
+            r"(?<=\d)\s?(?P<value>(?:JS|js|Z[ABC]|z[abc]|[A-HJKMNPS-VYZ]|[a-hjkmnps-vyz])"
+            r"(?:1[0-8]|[1-9]))\b(?![.,]\d)"
         ),
     ),
     ("roughness", re.compile(rf"\bR[az]\s*(?P<value>{_NUM})")),
@@ -98,6 +102,7 @@ def parse_tokens(text: str, handle: str | None) -> list[dict[str, Any]]:
             out.append(
                 {
                     "kind": "gdt",
+                    "text": symbol,
                     "symbol": symbol,
                     "characteristic": name,
                     "handle": handle,

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ezdxf.lldxf.encoding import decode_dxf_unicode, has_dxf_unicode
 from ezdxf.math import Vec3
 
 from apps.cad.walk import Visit
@@ -59,6 +60,9 @@ def _item(
     text = text.strip()
     if not text:
         return None
+    if has_dxf_unicode(text):
+        # Pre-R2007 files store non-cp1252 characters as \U+XXXX escapes.
+        text = decode_dxf_unicode(text)
     point = e.dxf.get("insert", Vec3()) if e.dxf.is_supported("insert") else Vec3()
     attr = "char_height" if e.dxf.is_supported("char_height") else "height"
     height = e.dxf.get(attr, 1.0) if e.dxf.is_supported(attr) else 1.0

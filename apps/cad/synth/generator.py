@@ -1,0 +1,532 @@
+"""Drawing generator behind ``apps.cad.synth.generate_part``."""
+
+from __future__ import annotations
+
+import io
+import math
+import random
+from collections.abc import Callable, Sequence
+
+import ezdxf
+from ezdxf.document import Drawing as DxfDocument
+from ezdxf.layouts import Modelspace
+from ezdxf.math import Vec2
+
+PART_CLASSES: tuple[str, ...] = (
+    "flange",
+    "spur_gear",
+    "stepped_shaft",
+    "l_bracket",
+    "hole_plate",
+    "washer",
+    "bushing",
+    "hex_nut",
+    "pulley",
+    "housing",
+)
+
+_OUTLINE_LAYERS = ("0", "OUTLINE", "VISIBLE", "轮廓线", "KONTUR", "PART")
+_DIM_LAYERS = ("DIM", "DIMENSIONS", "标注", "BEMASSUNG")
+_HATCH_LAYERS = ("HATCH", "SECTION", "剖面线")
+_MATERIALS = ("S235JR", "C45", "42CrMo4", "AlMg3", "6061-T6", "Q235", "45钢", "HT200")
+_AUTHORS = ("J. Smith", "A. Müller", "张伟", "李娜", "K. Tanaka", "M. Rossi")
+_COMPANIES = ("ACME GmbH", "Globex Ltd", "北京机械厂", "Initech", "上海精密")
+_NAMES = {
+    "flange": ("FLANGE", "法兰", "Flansch"),
+    "spur_gear": ("SPUR GEAR", "直齿轮", "Stirnrad"),
+    "stepped_shaft": ("SHAFT", "阶梯轴", "Welle"),
+    "l_bracket": ("BRACKET", "支架", "Winkel"),
+    "hole_plate": ("PLATE", "孔板", "Lochplatte"),
+    "washer": ("WASHER", "垫圈", "Scheibe"),
+    "bushing": ("BUSHING", "轴套", "Buchse"),
+    "hex_nut": ("HEX NUT", "六角螺母", "Mutter"),
+    "pulley": ("PULLEY", "带轮", "Riemenscheibe"),
+    "housing": ("HOUSING", "壳体", "Gehäuse"),
+}
+# (English, Chinese) labels of the title block fields.
+_LABELS = {
+    "drawing_number": ("DWG NO.", "图号"),
+    "part_name": ("NAME", "名称"),
+    "material": ("MATERIAL", "材料"),
+    "scale": ("SCALE", "比例"),
+    "revision": ("REV", "版本"),
+    "date": ("DATE", "日期"),
+    "drawn_by": ("DRAWN", "设计"),
+    "sheet": ("SHEET", "张"),
+    "weight": ("WEIGHT", "重量"),
+    "company": ("COMPANY", "单位"),
+}
+
+
+class Pen:
+    """Draws in a view frame: rotation about and offset from the origin."""
+
+    def __init__(
+        self, msp: Modelspace, rng: random.Random, angle: float, layers: dict[str, str]
+    ) -> None:
+        self.msp = msp
+        self.rng = rng
+        self.cos, self.sin = math.cos(angle), math.sin(angle)
+        self.angle = math.degrees(angle)
+        self.layers = layers
+        self.offset = Vec2(0, 0)
+
+    def p(self, x: float, y: float) -> Vec2:
+        x, y = x + self.offset.x, y + self.offset.y
+        return Vec2(x * self.cos - y * self.sin, x * self.sin + y * self.cos)
+
+    def line(self, a: tuple[float, float], b: tuple[float, float], layer: str = "o"):
+        self.msp.add_line(
+            self.p(*a), self.p(*b), dxfattribs={"layer": self.layers[layer]}
+        )
+
+    def circle(self, c: tuple[float, float], r: float, layer: str = "o") -> None:
+        self.msp.add_circle(self.p(*c), r, dxfattribs={"layer": self.layers[layer]})
+
+    def poly(self, pts: Sequence[tuple[float, float]], closed: bool = True) -> None:
+        self.msp.add_lwpolyline(
+            [self.p(*q) for q in pts],
+            close=closed,
+            dxfattribs={"layer": self.layers["o"]},
+        )
+
+    def rect(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        self.poly([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
+
+    def hatch_rect(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        self.hatch_poly([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
+
+    def hatch_poly(self, pts: Sequence[tuple[float, float]]) -> None:
+        h = self.msp.add_hatch(dxfattribs={"layer": self.layers["h"]})
+        h.set_pattern_fill("ANSI31", scale=0.5 + self.rng.random())
+        h.paths.add_polyline_path([self.p(*q) for q in pts], is_closed=True)
+
+    def centre_cross(self, c: tuple[float, float], r: float) -> None:
+        e = r * 1.15
+        self.line((c[0] - e, c[1]), (c[0] + e, c[1]), "c")
+        self.line((c[0], c[1] - e), (c[0], c[1] + e), "c")
+
+    def dim(self, a: tuple[float, float], b: tuple[float, float], dist: float) -> None:
+        d = self.msp.add_aligned_dim(
+            p1=self.p(*a),
+            p2=self.p(*b),
+            distance=dist,
+            dxfattribs={"layer": self.layers["d"]},
+        )
+        d.render()
+
+    def dia(self, c: tuple[float, float], r: float, text: str = "<>") -> None:
+        d = self.msp.add_diameter_dim(
+            center=self.p(*c),
+            radius=r,
+            angle=self.angle + self.rng.uniform(20, 70),
+            text=text,
+            dxfattribs={"layer": self.layers["d"]},
+        )
+        d.render()
+
+
+def _ring(n: int, r: float, phase: float = 0.0) -> list[tuple[float, float]]:
+    return [
+        (
+            r * math.cos(phase + 2 * math.pi * i / n),
+            r * math.sin(phase + 2 * math.pi * i / n),
+        )
+        for i in range(n)
+    ]
+
+
+def _side_section(pen: Pen, x0: float, width: float, rings: list[tuple[float, float]]):
+    """Section view of a turned part: hatched walls between radius pairs."""
+    for r_in, r_out in rings:
+        pen.rect(x0, -r_out, x0 + width, r_out)
+        pen.hatch_rect(x0, r_in, x0 + width, r_out)
+        pen.hatch_rect(x0, -r_out, x0 + width, -r_in)
+    pen.line((x0 - 5, 0), (x0 + width + 5, 0), "c")
+
+
+def _flange(pen: Pen, rng: random.Random, s: float) -> float:
+    ro, rb = s / 2, s * rng.uniform(0.12, 0.25)
+    n = rng.choice((4, 6, 8, 12))
+    rp, rh = (ro + rb) / 2 * rng.uniform(1.0, 1.15), s * rng.uniform(0.03, 0.06)
+    pen.circle((0, 0), ro)
+    pen.circle((0, 0), rb)
+    pen.circle((0, 0), rp, "c")
+    for c in _ring(n, rp, rng.uniform(0, 1)):
+        pen.circle(c, rh)
+        pen.centre_cross(c, rh)
+    pen.centre_cross((0, 0), ro)
+    pen.dia((0, 0), ro)
+    pen.dia((0, 0), rb, f"%%c{rb * 2:.1f} H7")
+    t = s * rng.uniform(0.1, 0.25)
+    _side_section(pen, ro * 1.6, t, [(rb, ro)])
+    pen.dim((ro * 1.6, ro), (ro * 1.6 + t, ro), s * 0.1)
+    return ro
+
+
+def _gear(pen: Pen, rng: random.Random, s: float) -> float:
+    z = rng.randint(14, 40)
+    ro = s / 2
+    m = 2 * ro / (z + 2)
+    rr = ro - 2.25 * m
+    pts: list[tuple[float, float]] = []
+    for i in range(z):
+        a = 2 * math.pi * i / z
+        w = math.pi / z
+        for da, r in ((-0.55 * w, rr), (-0.3 * w, ro), (0.3 * w, ro), (0.55 * w, rr)):
+            pts.append((r * math.cos(a + da), r * math.sin(a + da)))
+    pen.poly(pts)
+    rb = ro * rng.uniform(0.15, 0.3)
+    pen.circle((0, 0), rb)
+    pen.circle((0, 0), ro - m, "c")
+    pen.centre_cross((0, 0), ro)
+    kw = rb * 0.4
+    pen.poly(
+        [
+            (-kw / 2, rb * 0.9),
+            (-kw / 2, rb * 1.25),
+            (kw / 2, rb * 1.25),
+            (kw / 2, rb * 0.9),
+        ],
+        False,
+    )
+    pen.dia((0, 0), ro)
+    t = s * rng.uniform(0.15, 0.35)
+    _side_section(pen, ro * 1.6, t, [(rb, ro)])
+    pen.dim((ro * 1.6, -ro), (ro * 1.6 + t, -ro), -s * 0.1)
+    pen.msp.add_text(
+        f"m={m:.2f} z={z}", height=s * 0.03, dxfattribs={"layer": pen.layers["d"]}
+    ).set_placement(pen.p(-ro, -ro * 1.3))
+    return ro
+
+
+def _shaft(pen: Pen, rng: random.Random, s: float) -> float:
+    steps = rng.randint(3, 5)
+    x = 0.0
+    radii = []
+    r = s * rng.uniform(0.06, 0.12)
+    for i in range(steps):
+        length = s * rng.uniform(0.12, 0.35)
+        r = (
+            r * rng.uniform(1.15, 1.5)
+            if i < steps // 2 + 1
+            else r / rng.uniform(1.15, 1.4)
+        )
+        radii.append(r)
+        pen.rect(x, -r, x + length, r)
+        if i in (0, steps - 1):
+            pen.dim((x, r), (x + length, r), r + s * 0.05)
+        x += length
+    pen.line((-5, 0), (x + 5, 0), "c")
+    pen.msp.add_text(
+        f"M{int(radii[0] * 2)}x1.5",
+        height=s * 0.025,
+        dxfattribs={"layer": pen.layers["d"]},
+    ).set_placement(pen.p(0, -radii[0] - s * 0.06))
+    cx = x + max(radii) * 1.6
+    for r in radii:
+        pen.circle((cx, 0), r)
+    pen.centre_cross((cx, 0), max(radii))
+    pen.dia((cx, 0), max(radii))
+    return max(x, cx)
+
+
+def _bracket(pen: Pen, rng: random.Random, s: float) -> float:
+    a, b = s, s * rng.uniform(0.5, 1.0)
+    t = s * rng.uniform(0.08, 0.15)
+    pen.poly([(0, 0), (a, 0), (a, t), (t, t), (t, b), (0, b)])
+    pen.dim((0, 0), (a, 0), -s * 0.1)
+    pen.dim((0, 0), (0, b), s * 0.1)
+    w = s * rng.uniform(0.4, 0.8)
+    x0 = a * 1.3
+    pen.rect(x0, 0, x0 + w, a)
+    n = rng.randint(1, 3)
+    rh = min(w, a) * 0.06
+    for i in range(n):
+        c = (x0 + w / 2, a * (i + 1) / (n + 1))
+        pen.circle(c, rh)
+        pen.centre_cross(c, rh)
+    pen.line((t / 2, t), (t / 2, b), "c")
+    return x0 + w
+
+
+def _plate(pen: Pen, rng: random.Random, s: float) -> float:
+    a, b = s, s * rng.uniform(0.5, 1.0)
+    pen.rect(0, 0, a, b)
+    nx, ny = rng.randint(2, 5), rng.randint(2, 4)
+    rh = min(a / nx, b / ny) * rng.uniform(0.1, 0.25)
+    for i in range(nx):
+        for j in range(ny):
+            c = (a * (i + 0.5) / nx, b * (j + 0.5) / ny)
+            pen.circle(c, rh)
+            pen.centre_cross(c, rh)
+    pen.dim((0, 0), (a, 0), -s * 0.1)
+    pen.dim((0, 0), (0, b), s * 0.1)
+    pen.dia((a * 0.5 / nx, b * 0.5 / ny), rh, f"{nx * ny}x%%c{rh * 2:.1f}")
+    t = s * rng.uniform(0.03, 0.08)
+    pen.rect(a * 1.2, 0, a * 1.2 + t, b)
+    return a * 1.2 + t
+
+
+def _washer(pen: Pen, rng: random.Random, s: float) -> float:
+    ro, ri = s / 2, s / 2 * rng.uniform(0.35, 0.6)
+    pen.circle((0, 0), ro)
+    pen.circle((0, 0), ri)
+    pen.centre_cross((0, 0), ro)
+    pen.dia((0, 0), ro)
+    pen.dia((0, 0), ri)
+    t = s * rng.uniform(0.04, 0.1)
+    _side_section(pen, ro * 1.5, t, [(ri, ro)])
+    return ro * 1.5 + t
+
+
+def _bushing(pen: Pen, rng: random.Random, s: float) -> float:
+    ro, ri = s / 2 * 0.6, s / 2 * 0.6 * rng.uniform(0.5, 0.8)
+    rf = ro * rng.uniform(1.2, 1.6)
+    pen.circle((0, 0), rf)
+    pen.circle((0, 0), ro, "c")
+    pen.circle((0, 0), ri)
+    pen.centre_cross((0, 0), rf)
+    length = s * rng.uniform(0.6, 1.2)
+    tf = length * rng.uniform(0.1, 0.25)
+    x0 = rf * 1.6
+    _side_section(pen, x0, tf, [(ri, rf)])
+    _side_section(pen, x0 + tf, length - tf, [(ri, ro)])
+    pen.dim((x0, rf), (x0 + length, rf), s * 0.08)
+    pen.dia((0, 0), ri, f"%%c{ri * 2:.1f} H7/g6")
+    return x0 + length
+
+
+def _nut(pen: Pen, rng: random.Random, s: float) -> float:
+    ra = s / 2
+    pen.poly(_ring(6, ra, math.pi / 6))
+    rt = ra * math.cos(math.pi / 6) * rng.uniform(0.5, 0.65)
+    pen.circle((0, 0), rt)
+    pen.circle((0, 0), ra * math.cos(math.pi / 6) * 0.95, "c")
+    pen.centre_cross((0, 0), ra)
+    pen.dim(
+        (-ra * math.cos(math.pi / 6), -ra), (ra * math.cos(math.pi / 6), -ra), -s * 0.1
+    )
+    pen.msp.add_text(
+        f"M{int(rt * 2)}", height=s * 0.05, dxfattribs={"layer": pen.layers["d"]}
+    ).set_placement(pen.p(ra * 0.3, ra * 0.8))
+    h = s * rng.uniform(0.35, 0.6)
+    x0 = ra * 1.6
+    pen.rect(x0, -ra, x0 + h, ra)
+    pen.line((x0, ra / 2), (x0 + h, ra / 2))
+    pen.line((x0, -ra / 2), (x0 + h, -ra / 2))
+    return x0 + h
+
+
+def _pulley(pen: Pen, rng: random.Random, s: float) -> float:
+    ro = s / 2
+    rg = ro * rng.uniform(0.8, 0.9)
+    rh, rb = ro * rng.uniform(0.3, 0.4), ro * rng.uniform(0.1, 0.2)
+    for r in (ro, rh, rb):
+        pen.circle((0, 0), r)
+    pen.circle((0, 0), rg, "c")
+    n = rng.choice((0, 4, 5, 6))
+    for c in _ring(n, (rg + rh) / 2) if n else []:
+        pen.circle(c, (rg - rh) * 0.25)
+    pen.centre_cross((0, 0), ro)
+    pen.dia((0, 0), ro)
+    w = s * rng.uniform(0.2, 0.4)
+    x0 = ro * 1.6
+    g = w * 0.3
+    prof = [
+        (x0, rb),
+        (x0, rh),
+        (x0 + w * 0.3, rh),
+        (x0 + w * 0.3, rg),
+        (x0, rg),
+        (x0, ro),
+        (x0 + w / 2 - g / 2, ro),
+        (x0 + w / 2, rg),
+        (x0 + w / 2 + g / 2, ro),
+        (x0 + w, ro),
+        (x0 + w, rg),
+        (x0 + w * 0.7, rg),
+        (x0 + w * 0.7, rh),
+        (x0 + w, rh),
+        (x0 + w, rb),
+    ]
+    pen.poly(prof)
+    pen.hatch_poly(prof)
+    pen.poly([(x, -y) for x, y in prof])
+    pen.hatch_poly([(x, -y) for x, y in prof])
+    pen.line((x0 - 5, 0), (x0 + w + 5, 0), "c")
+    pen.dim((x0, ro), (x0 + w, ro), s * 0.08)
+    return x0 + w
+
+
+def _housing(pen: Pen, rng: random.Random, s: float) -> float:
+    a, b = s, s * rng.uniform(0.6, 0.9)
+    rc = s * 0.06
+    pen.rect(0, 0, a, b)
+    rbore = min(a, b) * rng.uniform(0.2, 0.35)
+    c = (a / 2, b / 2)
+    pen.circle(c, rbore)
+    pen.circle(c, rbore * 1.2, "c")
+    pen.centre_cross(c, rbore)
+    for hx, hy in (
+        (rc * 1.8, rc * 1.8),
+        (a - rc * 1.8, rc * 1.8),
+        (rc * 1.8, b - rc * 1.8),
+        (a - rc * 1.8, b - rc * 1.8),
+    ):
+        pen.circle((hx, hy), rc * 0.6)
+        pen.centre_cross((hx, hy), rc * 0.6)
+    pen.dim((0, 0), (a, 0), -s * 0.1)
+    pen.dia(c, rbore, f"%%c{rbore * 2:.0f} H7")
+    d = s * rng.uniform(0.4, 0.7)
+    wall = s * rng.uniform(0.05, 0.1)
+    x0 = a * 1.25
+    pen.rect(x0, 0, x0 + d, b)
+    pen.hatch_rect(x0, 0, x0 + d, wall)
+    pen.hatch_rect(x0, b - wall, x0 + d, b)
+    pen.hatch_rect(x0, wall, x0 + wall, b / 2 - rbore)
+    pen.hatch_rect(x0, b / 2 + rbore, x0 + wall, b - wall)
+    pen.line((x0 - 5, b / 2), (x0 + d + 5, b / 2), "c")
+    return x0 + d
+
+
+_DRAWERS: dict[str, Callable[[Pen, random.Random, float], float]] = {
+    "flange": _flange,
+    "spur_gear": _gear,
+    "stepped_shaft": _shaft,
+    "l_bracket": _bracket,
+    "hole_plate": _plate,
+    "washer": _washer,
+    "bushing": _bushing,
+    "hex_nut": _nut,
+    "pulley": _pulley,
+    "housing": _housing,
+}
+
+
+def _title_values(label: str, rng: random.Random, units: str) -> dict[str, str]:
+    return {
+        "drawing_number": f"{rng.choice(('DWG', 'P', 'ZJ'))}-{rng.randint(1000, 99999)}",
+        "part_name": rng.choice(_NAMES[label]),
+        "material": rng.choice(_MATERIALS),
+        "scale": rng.choice(("1:1", "1:2", "2:1", "1:5", "1:10")),
+        "revision": rng.choice("ABCDEF"),
+        "date": f"20{rng.randint(10, 26)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+        "drawn_by": rng.choice(_AUTHORS),
+        "sheet": f"{rng.randint(1, 3)}/3",
+        "weight": f"{rng.uniform(0.05, 30):.2f} kg",
+        "company": rng.choice(_COMPANIES),
+    }
+
+
+def _title_block(
+    doc: DxfDocument,
+    x0: float,
+    y0: float,
+    h: float,
+    values: dict[str, str],
+    rng: random.Random,
+) -> None:
+    msp = doc.modelspace()
+    chinese = rng.random() < 0.4
+    if rng.random() < 0.4:
+        # As a block with attributes, the way CAD templates do it.
+        blk = doc.blocks.new(name=f"TB{rng.randint(0, 10**6)}")
+        for i, field in enumerate(values):
+            blk.add_attdef(field.upper(), (0, -i * h * 1.6), dxfattribs={"height": h})
+        ref = msp.add_blockref(blk.name, (x0, y0))
+        ref.add_auto_attribs({k.upper(): v for k, v in values.items()})
+        return
+    col_w = h * 14
+    for i, (field, value) in enumerate(values.items()):
+        en, zh = _LABELS[field]
+        label = zh if chinese or rng.random() < 0.15 else en
+        cx = x0 + (i % 2) * col_w * 2
+        cy = y0 - (i // 2) * h * 2.4
+        msp.add_text(
+            label, height=h * 0.7, dxfattribs={"layer": "TITLE"}
+        ).set_placement((cx, cy))
+        msp.add_text(value, height=h, dxfattribs={"layer": "TITLE"}).set_placement(
+            (cx + col_w, cy)
+        )
+    msp.add_lwpolyline(
+        [
+            (x0 - h, y0 + h * 2),
+            (x0 + col_w * 4, y0 + h * 2),
+            (x0 + col_w * 4, y0 - h * 12),
+            (x0 - h, y0 - h * 12),
+        ],
+        close=True,
+        dxfattribs={"layer": "TITLE"},
+    )
+
+
+def generate_part(
+    label: str, rng: random.Random, *, style_shift: bool = False
+) -> bytes:
+    """DXF bytes of one drawing of ``label``.
+
+    ``style_shift`` changes drafting conventions (imperial units, other layer
+    names, Chinese title block, heavier clutter) to test robustness to a shift.
+    """
+    if label not in _DRAWERS:
+        raise ValueError(f"unknown part class {label!r}; choose from {PART_CLASSES}")
+    doc = ezdxf.new(rng.choice(("R2000", "R2010", "R2018")), setup=True)
+    imperial = rng.random() < (0.7 if style_shift else 0.15)
+    doc.header["$INSUNITS"] = 1 if imperial else 4
+    layers = {
+        "o": rng.choice(_OUTLINE_LAYERS[3:] if style_shift else _OUTLINE_LAYERS[:3]),
+        "c": "CENTER",
+        "d": rng.choice(_DIM_LAYERS),
+        "h": rng.choice(_HATCH_LAYERS),
+    }
+    for name in {*layers.values(), "TITLE", "NOTES"}:
+        if name not in doc.layers:
+            doc.layers.add(name)
+    doc.layers.get("CENTER").dxf.linetype = "CENTER"
+    size = rng.uniform(20, 300) / (25.4 if imperial else 1)
+    angle = rng.choice((0.0, 0.0, math.pi / 2, rng.uniform(0, 2 * math.pi)))
+    msp = doc.modelspace()
+    pen = Pen(msp, rng, angle, layers)
+    extent = _DRAWERS[label](pen, rng, size)
+
+    reach = max(extent, size) * 1.5
+    h = size * 0.04
+    values = _title_values(label, rng, "in" if imperial else "mm")
+    if style_shift:
+        values["part_name"] = _NAMES[label][1]
+    _title_block(doc, reach * 0.6, -reach * 0.9, h, values, rng)
+    clutter = rng.random() < (0.9 if style_shift else 0.5)
+    if clutter:
+        notes = rng.sample(
+            (
+                "ALL DIMENSIONS IN MM",
+                "BREAK SHARP EDGES 0.5x45°",
+                "未注倒角C1",
+                "Ra 3.2 UNLESS STATED",
+                "GENERAL TOLERANCE ISO 2768-m",
+                "TOLERANCE ±0.1",
+                "技术要求: 调质处理",
+            ),
+            k=rng.randint(1, 3),
+        )
+        for i, note in enumerate(notes):
+            msp.add_text(
+                note, height=h * 0.8, dxfattribs={"layer": "NOTES"}
+            ).set_placement((-reach, -reach * 0.6 - i * h * 1.6))
+    if clutter and rng.random() < 0.6:
+        msp.add_lwpolyline(
+            [
+                (-reach * 1.1, -reach * 1.5),
+                (reach * 2.5, -reach * 1.5),
+                (reach * 2.5, reach),
+                (-reach * 1.1, reach),
+            ],
+            close=True,
+            dxfattribs={"layer": "TITLE"},
+        )
+    # doc.encode picks the file's encoding (cp1252 with \U+ escapes before
+    # R2007, UTF-8 after), exactly as a CAD program saves it.
+    stream = io.StringIO()
+    doc.write(stream)
+    return doc.encode(stream.getvalue())
