@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "channels",
     "apps.accounts",
+    "apps.cad",
 ]
 
 MIDDLEWARE = [

@@ -404,14 +404,16 @@ _DRAWERS: dict[str, Callable[[Pen, random.Random, float], float]] = {
 }
 
 
-def _title_values(label: str, rng: random.Random, units: str) -> dict[str, str]:
+def _title_values(label: str, rng: random.Random) -> dict[str, str]:
+    prefix = rng.choice(("DWG", "P", "ZJ"))
     return {
-        "drawing_number": f"{rng.choice(('DWG', 'P', 'ZJ'))}-{rng.randint(1000, 99999)}",
+        "drawing_number": f"{prefix}-{rng.randint(1, 99999):05d}",
         "part_name": rng.choice(_NAMES[label]),
         "material": rng.choice(_MATERIALS),
         "scale": rng.choice(("1:1", "1:2", "2:1", "1:5", "1:10")),
         "revision": rng.choice("ABCDEF"),
-        "date": f"20{rng.randint(10, 26)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+        "date": f"20{rng.randint(10, 26)}-{rng.randint(1, 12):02d}"
+        f"-{rng.randint(1, 28):02d}",
         "drawn_by": rng.choice(_AUTHORS),
         "sheet": f"{rng.randint(1, 3)}/3",
         "weight": f"{rng.uniform(0.05, 30):.2f} kg",
@@ -492,7 +494,7 @@ def generate_part(
 
     reach = max(extent, size) * 1.5
     h = size * 0.04
-    values = _title_values(label, rng, "in" if imperial else "mm")
+    values = _title_values(label, rng)
     if style_shift:
         values["part_name"] = _NAMES[label][1]
     _title_block(doc, reach * 0.6, -reach * 0.9, h, values, rng)

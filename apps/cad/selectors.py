@@ -1,0 +1,153 @@
+"""Reads for the CAD core; every one is scoped to a tenant."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from django.core.cache import cache
+from django.db.models import OuterRef, QuerySet, Subquery
+
+from apps.accounts.models import Tenant
+from apps.cad.models import Analysis, Drawing
+from cadml.lib.errors import NotFound
+
+
+def drawing_list(
+    *,
+    tenant: Tenant,
+    name: str | None = None,
+    format: str | None = None,
+    material: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+) -> QuerySet[Drawing]:
+    qs = Drawing.objects.filter(tenant=tenant).select_related("uploaded_by")
+    if name:
+        qs = qs.filter(name__icontains=name)
+    if format:
+        qs = qs.filter(format=format)
+    if created_from:
+        qs = qs.filter(created__gte=created_from)
+    if created_to:
+        qs = qs.filter(created__lte=created_to)
+    if material:
+        latest = Analysis.objects.filter(drawing=OuterRef("pk")).order_by(
+            "-created", "-id"
+        )
+        qs = qs.annotate(
+            latest_material=Subquery(latest.values("material")[:1])
+        ).filter(latest_material__icontains=material)
+    return qs
+
+
+def drawing_get(*, tenant: Tenant, drawing_id: int) -> Drawing:
+    drawing = Drawing.objects.filter(tenant=tenant, pk=drawing_id).first()
+    if drawing is None:
+        raise NotFound("Drawing not found.")
+    return drawing
+
+
+def analysis_latest(*, tenant: Tenant, drawing: Drawing) -> Analysis:
+    analysis = (
+        Analysis.objects.filter(tenant=tenant, drawing=drawing)
+        .order_by("-created", "-id")
+        .first()
+    )
+    if analysis is None:
+        raise NotFound("This drawing has not been analysed yet.")
+    return analysis
+
+
+@dataclass(frozen=True)
+class _Matrix:
+    generation: int
+    drawing_ids: np.ndarray
+    shas: list[str]
+    unit: np.ndarray  # rows are L2-normalised feature vectors
+
+
+_matrices: dict[tuple[int, str], _Matrix] = {}
+_matrices_lock = threading.Lock()
+
+
+def _tenant_matrix(tenant_id: int, feature_version: str) -> _Matrix:
+    """The tenant's latest done vectors of one version, cached per process.
+
+    The cache key carries a generation counter that services bump on every
+    change, kept in Django's cache so every process sees it when it is Redis.
+    """
+    generation = cache.get(f"cad:similarity:gen:{tenant_id}", 0)
+    key = (tenant_id, feature_version)
+    with _matrices_lock:
+        hit = _matrices.get(key)
+        if hit is not None and hit.generation == generation:
+            return hit
+    rows = (
+        Analysis.objects.filter(
+            tenant_id=tenant_id,
+            feature_version=feature_version,
+            status=Analysis.Status.DONE,
+        )
+        .order_by("drawing_id", "-created", "-id")
+        .values_list("drawing_id", "drawing__sha256", "features")
+    )
+    seen: set[int] = set()
+    ids: list[int] = []
+    shas: list[str] = []
+    vecs: list[list[float]] = []
+    for drawing_id, sha, vec in rows:
+        if drawing_id in seen or not vec:
+            continue  # only the newest analysis of each drawing counts
+        seen.add(drawing_id)
+        ids.append(drawing_id)
+        shas.append(sha)
+        vecs.append(vec)
+    mat = np.asarray(vecs, dtype=float).reshape(len(vecs), -1)
+    norms = np.linalg.norm(mat, axis=1, keepdims=True) if len(mat) else None
+    unit = mat / np.where(norms == 0, 1, norms) if norms is not None else mat
+    built = _Matrix(generation, np.asarray(ids, dtype=np.int64), shas, unit)
+    with _matrices_lock:
+        _matrices[key] = built
+    return built
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    drawing: Drawing
+    score: float
+    duplicate: bool
+
+
+def drawing_similar(
+    *, tenant: Tenant, drawing: Drawing, k: int = 10
+) -> list[Neighbour]:
+    """Cosine nearest neighbours among the tenant's drawings of the same
+    feature version; the drawing itself is left out."""
+    analysis = (
+        Analysis.objects.filter(
+            tenant=tenant, drawing=drawing, status=Analysis.Status.DONE
+        )
+        .order_by("-created", "-id")
+        .first()
+    )
+    if analysis is None or not analysis.features:
+        raise NotFound("This drawing has no finished analysis to compare.")
+    m = _tenant_matrix(tenant.pk, analysis.feature_version)
+    if len(m.drawing_ids) == 0:
+        return []
+    q = np.asarray(analysis.features, dtype=float)
+    norm = np.linalg.norm(q)
+    scores = m.unit @ (q / norm if norm else q)
+    scores[m.drawing_ids == drawing.pk] = -np.inf
+    k = max(0, min(k, len(scores) - 1 if drawing.pk in m.drawing_ids else len(scores)))
+    order = np.argsort(-scores, kind="stable")[:k]
+    picked = [int(m.drawing_ids[i]) for i in order]
+    by_id = Drawing.objects.filter(tenant=tenant).in_bulk(picked)
+    return [
+        Neighbour(by_id[did], round(float(scores[i]), 6), m.shas[i] == drawing.sha256)
+        for did, i in zip(picked, order, strict=True)
+        if did in by_id
+    ]

@@ -1,0 +1,253 @@
+"""Writes for the CAD core: store drawings, run analyses, hook the predictor."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, close_old_connections, transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from apps.accounts.models import Tenant
+from apps.cad.errors import UploadTooLarge
+from apps.cad.models import Analysis, Drawing
+from apps.cad.pool import analyze_isolated
+from apps.cad.sniff import sniff
+from cadml.lib.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+# Stored results skip the SVG in the JSON fields; it has its own column.
+_RESULT_FIELDS = (
+    "pipeline_version",
+    "feature_version",
+    "features",
+    "text",
+    "title_block",
+    "dimensions",
+    "stats",
+    "timings",
+    "recovered",
+    "fixes",
+)
+
+
+def max_upload_bytes() -> int:
+    return int(getattr(settings, "CADML_MAX_UPLOAD_MB", 50)) * 1024 * 1024
+
+
+def sync_analyze_bytes() -> int:
+    return int(getattr(settings, "CADML_SYNC_ANALYZE_MAX_MB", 10)) * 1024 * 1024
+
+
+def check_upload_size(size: int) -> None:
+    limit = max_upload_bytes()
+    if size > limit:
+        raise UploadTooLarge(
+            f"The file is {size / 1048576:.1f} MB; the upload limit is "
+            f"{limit // 1048576} MB."
+        )
+
+
+def content_analyze(*, name: str, content: bytes, preview: bool = True) -> dict:
+    """Check, sniff and analyse bytes in the isolation pool; no rows written.
+
+    The single way in to the pipeline for the API, the ``analyze`` command and
+    batch work, so that all of them refuse the same files with the same words.
+    """
+    check_upload_size(len(content))
+    sniff(content)  # refuse bad formats here, before a worker is bothered
+    return analyze_isolated(
+        name,
+        content,
+        preview=preview,
+        timeout_s=float(getattr(settings, "CADML_PARSE_TIMEOUT_S", 20)),
+        memory_mb=int(getattr(settings, "CADML_PARSE_MEMORY_MB", 1024)),
+        workers=int(getattr(settings, "CADML_PARSE_WORKERS", 2)),
+    )
+
+
+def drawing_create(
+    *, tenant: Tenant, uploaded_by: Any, name: str, content: bytes
+) -> Drawing:
+    """Store a drawing once per tenant and content (sha256).
+
+    Returns the existing drawing when the tenant already has these bytes;
+    ``drawing.created_now`` tells the two cases apart. Size and format are
+    checked before anything is written.
+    """
+    check_upload_size(len(content))
+    fmt = sniff(content)
+    digest = hashlib.sha256(content).hexdigest()
+    existing = Drawing.objects.filter(tenant=tenant, sha256=digest).first()
+    if existing is not None:
+        existing.created_now = False  # type: ignore[attr-defined]
+        return existing
+    drawing = Drawing(
+        tenant=tenant,
+        uploaded_by=uploaded_by if getattr(uploaded_by, "pk", None) else None,
+        name=(name or "drawing")[:255],
+        sha256=digest,
+        size=len(content),
+        format=str(fmt),
+    )
+    drawing.file.save(digest, ContentFile(content), save=False)
+    try:
+        with transaction.atomic():
+            drawing.full_clean(exclude=["file"])
+            drawing.save()
+    except IntegrityError:
+        # Another request stored the same bytes first; theirs is ours. The file
+        # path is content-addressed, so the file we wrote is theirs too.
+        existing = Drawing.objects.get(tenant=tenant, sha256=digest)
+        existing.created_now = False  # type: ignore[attr-defined]
+        return existing
+    drawing.created_now = True  # type: ignore[attr-defined]
+    _similarity_changed(tenant.pk)
+    return drawing
+
+
+def drawing_delete(*, drawing: Drawing) -> None:
+    tenant_id = drawing.tenant_id
+    name = drawing.file.name
+    storage = drawing.file.storage
+    drawing.delete()
+    if name and not Drawing.objects.filter(file=name).exists():
+        storage.delete(name)
+    _similarity_changed(tenant_id)
+
+
+def analysis_run(*, drawing: Drawing, analysis: Analysis | None = None) -> Analysis:
+    """Run the isolated pipeline on a stored drawing and store the results.
+
+    On a refused file the analysis is saved as failed with the message and the
+    ``DomainError`` is raised again for the caller to render.
+    """
+    if analysis is None:
+        analysis = Analysis.objects.create(
+            drawing=drawing, tenant_id=drawing.tenant_id, status=Analysis.Status.RUNNING
+        )
+    else:
+        analysis.status = Analysis.Status.RUNNING
+        analysis.save(update_fields=["status"])
+    with drawing.file.open("rb") as fh:
+        content = fh.read()
+    try:
+        result = content_analyze(name=drawing.name, content=content, preview=True)
+    except DomainError as exc:
+        analysis.status = Analysis.Status.FAILED
+        analysis.error = exc.message
+        analysis.error_code = exc.code
+        analysis.finished = timezone.now()
+        analysis.save(update_fields=["status", "error", "error_code", "finished"])
+        raise
+    for name in _RESULT_FIELDS:
+        setattr(analysis, name, result[name])
+    material = (result["title_block"].get("material") or {}).get("value", "")
+    analysis.material = material[:255]
+    analysis.preview_svg = result.get("preview_svg") or ""
+    analysis.status = Analysis.Status.DONE
+    analysis.error = analysis.error_code = ""
+    analysis.finished = timezone.now()
+    _predict(analysis)
+    analysis.save()
+    _similarity_changed(drawing.tenant_id)
+    return analysis
+
+
+def analysis_enqueue(*, drawing: Drawing) -> Analysis:
+    """Queue an analysis for later (large files).
+
+    Until the batch queue exists this runs in a thread of this process once the
+    transaction commits: off the request, but lost if the process dies.
+    """
+    analysis = Analysis.objects.create(
+        drawing=drawing, tenant_id=drawing.tenant_id, status=Analysis.Status.QUEUED
+    )
+
+    def work() -> None:
+        close_old_connections()
+        try:
+            analysis_run(drawing=drawing, analysis=analysis)
+        except DomainError:
+            pass  # stored on the analysis row
+        except Exception:  # noqa: BLE001 - a thread has nobody else to tell
+            logger.exception("background analysis %s failed", analysis.pk)
+        finally:
+            close_old_connections()
+
+    transaction.on_commit(lambda: threading.Thread(target=work, daemon=True).start())
+    return analysis
+
+
+def drawing_upload(
+    *, tenant: Tenant, uploaded_by: Any, name: str, content: bytes, analyze: bool = True
+) -> tuple[Drawing, Analysis | None, bool]:
+    """Store and (by default) analyse an upload; returns (drawing, analysis, queued).
+
+    A file the pipeline refuses leaves nothing behind: the new drawing is
+    deleted and the 4xx raised. Re-uploading known bytes returns the stored
+    drawing and its latest analysis without running it again.
+    """
+    drawing = drawing_create(
+        tenant=tenant, uploaded_by=uploaded_by, name=name, content=content
+    )
+    if not drawing.created_now:  # type: ignore[attr-defined]
+        latest = drawing.latest_analysis()
+        if latest is not None or not analyze:
+            return drawing, latest, False
+    if not analyze:
+        return drawing, None, False
+    if len(content) > sync_analyze_bytes():
+        return drawing, analysis_enqueue(drawing=drawing), True
+    try:
+        return drawing, analysis_run(drawing=drawing), False
+    except DomainError:
+        if drawing.created_now:  # type: ignore[attr-defined]
+            drawing_delete(drawing=drawing)
+        raise
+
+
+def _predict(analysis: Analysis) -> None:
+    """The model registry's hook: ``settings.CADML_PREDICTOR`` names a callable.
+
+    It takes the analysis and returns a dict with ``prediction`` (JSON),
+    ``confidence``, ``model_name``, ``model_version``, ``variant`` and optionally
+    ``reason``, or None when it has no answer.
+    """
+    path = getattr(settings, "CADML_PREDICTOR", None)
+    out: dict[str, Any] | None = None
+    reason = "no active model"
+    if path:
+        try:
+            out = import_string(path)(analysis)
+        except Exception as exc:  # noqa: BLE001 - a model failure must not lose the analysis
+            logger.exception("predictor %s failed", path)
+            reason = f"prediction failed: {type(exc).__name__}"
+            out = None
+    if not out or out.get("prediction") is None:
+        analysis.prediction = None
+        analysis.prediction_reason = (out or {}).get("reason") or reason
+        analysis.confidence = None
+        return
+    analysis.prediction = out["prediction"]
+    analysis.confidence = out.get("confidence")
+    analysis.model_name = out.get("model_name", "")
+    analysis.model_version = str(out.get("model_version", ""))
+    analysis.variant = out.get("variant", "")
+    analysis.prediction_reason = out.get("reason", "")
+
+
+def _similarity_changed(tenant_id: int) -> None:
+    """Bump the tenant's similarity generation so cached matrices are rebuilt."""
+    key = f"cad:similarity:gen:{tenant_id}"
+    try:
+        cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, timeout=None)
