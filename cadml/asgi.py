@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP to Django; WebSocket routes join as the realtime app lands."""
+"""ASGI entry point: HTTP to Django; WebSocket ``/ws/v1/events`` through origin
+validation and authentication to the realtime consumer."""
 
 from __future__ import annotations
 
@@ -9,6 +10,19 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cadml.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from apps.realtime.middleware import (  # noqa: E402
+    RealtimeAuthMiddlewareStack,
+    origin_validator,
+)
+from apps.realtime.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": origin_validator(
+            RealtimeAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
+    }
+)

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import exceptions, serializers, status
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.models import ApiKey, Tenant
+from apps.realtime import services
+from apps.realtime.channels import TOPICS, tenant_channel
+
+
+class IsPrincipal(BasePermission):
+    """An API key or a logged-in user; unlike ``HasTenantScope`` no tenant is
+    needed, so staff without one can open a socket for ``topic:alerts``."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if isinstance(request.auth, ApiKey) or request.user.is_authenticated:
+            return True
+        raise exceptions.NotAuthenticated()
+
+
+class IsStaffSession(BasePermission):
+    message = "only staff may send notifications"
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if isinstance(request.auth, ApiKey):
+            # A key acts for its tenant, never as staff, whoever created it.
+            return False
+        if not request.user.is_authenticated:
+            raise exceptions.NotAuthenticated()
+        return bool(request.user.is_staff)
+
+
+class TicketCreateApi(APIView):
+    """A one-time ticket for ``/ws/v1/events?ticket=...``, valid for 60 s."""
+
+    permission_classes = [IsPrincipal]
+
+    def post(self, request: Request) -> Response:
+        api_key = request.auth if isinstance(request.auth, ApiKey) else None
+        tenant = getattr(request._request, "tenant", None)
+        ticket, ttl = services.ticket_create(
+            user_id=None if api_key else request.user.pk,
+            api_key_id=api_key.pk if api_key else None,
+            tenant_id=tenant.pk if tenant is not None else None,
+        )
+        return Response(
+            {"ticket": ticket, "expires_in": ttl}, status=status.HTTP_201_CREATED
+        )
+
+
+class NotificationSendApi(APIView):
+    """Staff: send an event to a tenant's members or to a topic."""
+
+    permission_classes = [IsStaffSession]
+
+    class InputSerializer(serializers.Serializer):
+        tenant = serializers.SlugField(required=False)
+        topic = serializers.ChoiceField(choices=sorted(TOPICS), required=False)
+        type = serializers.RegexField(
+            r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$",
+            max_length=64,
+            default="notification",
+            error_messages={"invalid": "dotted lower-case words, like 'ops.notice'"},
+        )
+        data = serializers.DictField()
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            if ("tenant" in attrs) == ("topic" in attrs):
+                raise serializers.ValidationError(
+                    "give exactly one of 'tenant' (a slug) or 'topic'"
+                )
+            slug = attrs.get("tenant")
+            if slug is not None and not Tenant.objects.filter(slug=slug).exists():
+                raise serializers.ValidationError({"tenant": f"no tenant {slug!r}"})
+            return attrs
+
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        channel = (
+            tenant_channel(data["tenant"])
+            if "tenant" in data
+            else f"topic:{data['topic']}"
+        )
+        event = services.notification_send(
+            channel=channel, type=data["type"], data=data["data"]
+        )
+        return Response(event, status=status.HTTP_202_ACCEPTED)

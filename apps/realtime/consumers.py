@@ -1,0 +1,286 @@
+"""``/ws/v1/events``: one WebSocket, many channel subscriptions.
+
+Client -> server: ``subscribe {channel, last_event_id?}``, ``unsubscribe
+{channel}``, ``ping``, ``pong`` (the answer to the server's ``ping``).
+Server -> client: ``welcome``, ``subscribed``, ``unsubscribed``, ``event``,
+``ping``, ``pong``, ``reset``, ``error``.
+
+Ordering: a consumer handles one message at a time, so live events that arrive
+while a subscribe reads history wait in the consumer's queue. Each subscription
+remembers the last id it delivered; a live event at or below it is a duplicate and
+dropped, one above the next expected id means an event is still in flight from
+another publisher, and the gap is filled from history. Clients therefore see
+every id exactly once, in order, or a ``reset``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections import deque
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.utils import timezone
+
+from apps.realtime.channels import can_subscribe, channel_parse, group_name
+from apps.realtime.history import Replay, get_history
+from apps.realtime.limits import get_limiter, slot_ttl, slots_for
+from apps.realtime.principal import Principal
+from cadml.lib.errors import InvalidInput
+
+logger = logging.getLogger(__name__)
+
+CLOSE_BAD_CLIENT = 4400
+CLOSE_SILENT = 4408
+CLOSE_TOO_MANY = 4429
+BAD_MESSAGE_WINDOW_S = 60.0
+
+
+def _setting(name: str, default: float) -> float:
+    return float(getattr(settings, name, default))
+
+
+def _now_iso() -> str:
+    return timezone.now().isoformat().replace("+00:00", "Z")
+
+
+_can_subscribe = database_sync_to_async(can_subscribe)
+
+
+class EventsConsumer(AsyncWebsocketConsumer):
+    principal: Principal | None = None
+    heartbeat_task: asyncio.Task[None] | None = None
+
+    async def connect(self) -> None:
+        self.subscriptions: dict[str, int] = {}  # channel -> last delivered id
+        self.bad_messages: deque[float] = deque()
+        self.slots: list = []
+        self.principal = self.scope.get("principal")
+        if self.principal is None:
+            await self.close()  # before accept: the handshake is refused (403)
+            return
+        self.connection_id = uuid.uuid4().hex
+        self.heartbeat_s = _setting("CADML_WS_HEARTBEAT_S", 25)
+        self.last_seen = time.monotonic()
+        slots = slots_for(self.principal)
+        full = await get_limiter().acquire(slots, self.connection_id)
+        # A close code only exists after the handshake: accept, then close.
+        await self.accept()
+        if full is not None:
+            reason = f"too many connections for this {full.what} (limit {full.limit})"
+            await self.send_json(
+                {"type": "error", "code": "too_many_connections", "message": reason}
+            )
+            await self.close(code=CLOSE_TOO_MANY, reason=reason)
+            return
+        self.slots = slots
+        self.heartbeat_task = asyncio.ensure_future(self._heartbeat())
+        await self.send_json(
+            {
+                "type": "welcome",
+                "connection_id": self.connection_id,
+                "heartbeat_s": self.heartbeat_s,
+                "server_time": _now_iso(),
+            }
+        )
+
+    async def disconnect(self, code: int) -> None:
+        if self.heartbeat_task is not None:
+            self.heartbeat_task.cancel()
+        for channel in list(getattr(self, "subscriptions", {})):
+            await self.channel_layer.group_discard(
+                group_name(channel), self.channel_name
+            )
+        self.subscriptions = {}
+        if self.slots:
+            slots, self.slots = self.slots, []
+            try:
+                await get_limiter().release(slots, self.connection_id)
+            except Exception:  # the slots lapse on their own
+                logger.warning("could not release connection slots", exc_info=True)
+
+    # --- outgoing -------------------------------------------------------------
+
+    async def send_json(self, content: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(content, separators=(",", ":")))
+
+    async def error(self, code: str, message: str, **extra: Any) -> None:
+        """Answer a bad message; too many of them in a minute close the socket."""
+        await self.send_json(
+            {"type": "error", "code": code, "message": message, **extra}
+        )
+        now = time.monotonic()
+        self.bad_messages.append(now)
+        while self.bad_messages and self.bad_messages[0] <= now - BAD_MESSAGE_WINDOW_S:
+            self.bad_messages.popleft()
+        if len(self.bad_messages) > _setting("CADML_WS_MAX_BAD_MESSAGES", 10):
+            await self.close(
+                code=CLOSE_BAD_CLIENT, reason="too many bad messages in a minute"
+            )
+
+    # --- incoming -------------------------------------------------------------
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None
+    ) -> None:
+        self.last_seen = time.monotonic()
+        if text_data is None:
+            await self.error("binary_not_supported", "send JSON text frames")
+            return
+        limit = int(_setting("CADML_WS_MAX_MESSAGE_BYTES", 65536))
+        if len(text_data) > limit // 4 and len(text_data.encode()) > limit:
+            await self.error("too_large", f"messages are at most {limit} bytes")
+            return
+        try:
+            message = json.loads(text_data)
+        except ValueError:
+            await self.error("invalid_json", "frames must be JSON objects")
+            return
+        if not isinstance(message, dict):
+            await self.error("invalid_json", "frames must be JSON objects")
+            return
+        kind = message.get("type")
+        if kind == "subscribe":
+            await self.subscribe(message)
+        elif kind == "unsubscribe":
+            await self.unsubscribe(message)
+        elif kind == "ping":
+            await self.send_json({"type": "pong", "server_time": _now_iso()})
+        elif kind == "pong":
+            pass  # the answer to our ping; last_seen is already updated
+        else:
+            await self.error(
+                "unknown_type",
+                "type must be one of subscribe, unsubscribe, ping, pong",
+            )
+
+    async def subscribe(self, message: dict[str, Any]) -> None:
+        channel = message.get("channel")
+        try:
+            channel_parse(channel)
+        except InvalidInput as exc:
+            await self.error("invalid_channel", exc.message)
+            return
+        last_event_id = message.get("last_event_id")
+        if last_event_id is not None and (
+            type(last_event_id) is not int or not 0 <= last_event_id < 2**53
+        ):
+            await self.error(
+                "invalid",
+                "last_event_id must be a non-negative integer",
+                channel=channel,
+            )
+            return
+        if channel in self.subscriptions:
+            await self.error(
+                "already_subscribed", "already subscribed", channel=channel
+            )
+            return
+        limit = int(_setting("CADML_WS_MAX_SUBSCRIPTIONS", 100))
+        if len(self.subscriptions) >= limit:
+            await self.error(
+                "too_many_subscriptions",
+                f"at most {limit} subscriptions per connection",
+                channel=channel,
+            )
+            return
+        assert self.principal is not None
+        if not await _can_subscribe(self.principal, channel):
+            await self.error(
+                "forbidden",
+                "no such channel, or you may not subscribe to it",
+                channel=channel,
+            )
+            return
+        # Join first, read history second: see the module docstring.
+        await self.channel_layer.group_add(group_name(channel), self.channel_name)
+        replay = await get_history().aread(channel, last_event_id)
+        if last_event_id is None or replay.complete:
+            position = replay.last_id if last_event_id is None else last_event_id
+            self.subscriptions[channel] = position
+            await self.send_json(
+                {"type": "subscribed", "channel": channel, "last_event_id": position}
+            )
+            await self._deliver(channel, replay)
+        else:
+            self.subscriptions[channel] = replay.last_id
+            await self.send_json(
+                {
+                    "type": "subscribed",
+                    "channel": channel,
+                    "last_event_id": replay.last_id,
+                }
+            )
+            await self._reset(channel, replay.last_id)
+
+    async def unsubscribe(self, message: dict[str, Any]) -> None:
+        channel = message.get("channel")
+        if not isinstance(channel, str) or channel not in self.subscriptions:
+            await self.error("not_subscribed", "not subscribed to that channel")
+            return
+        del self.subscriptions[channel]
+        await self.channel_layer.group_discard(group_name(channel), self.channel_name)
+        await self.send_json({"type": "unsubscribed", "channel": channel})
+
+    # --- events from the channel layer ---------------------------------------
+
+    async def realtime_event(self, message: dict[str, Any]) -> None:
+        event = message["event"]
+        channel = event["channel"]
+        position = self.subscriptions.get(channel)
+        if position is None or event["id"] <= position:
+            return  # unsubscribed meanwhile, or already delivered from history
+        if event["id"] == position + 1:
+            self.subscriptions[channel] = event["id"]
+            await self.send_json({"type": "event", "event": event})
+            return
+        # An earlier event is still on its way: deliver the gap from history.
+        replay = await get_history().aread(channel, position)
+        if replay.complete:
+            await self._deliver(channel, replay)
+        else:
+            self.subscriptions[channel] = replay.last_id
+            await self._reset(channel, replay.last_id)
+
+    async def _deliver(self, channel: str, replay: Replay) -> None:
+        for event in replay.events:
+            if event["id"] > self.subscriptions.get(channel, event["id"]):
+                self.subscriptions[channel] = event["id"]
+                await self.send_json({"type": "event", "event": event})
+
+    async def _reset(self, channel: str, last_id: int) -> None:
+        await self.send_json(
+            {"type": "reset", "channel": channel, "last_event_id": last_id}
+        )
+
+    # --- heartbeat and slot refresh ------------------------------------------
+
+    async def _heartbeat(self) -> None:
+        refresh_every = slot_ttl() / 3
+        loop = asyncio.get_running_loop()
+        next_ping = loop.time() + self.heartbeat_s
+        next_refresh = loop.time() + refresh_every
+        while True:
+            await asyncio.sleep(max(0.0, min(next_ping, next_refresh) - loop.time()))
+            now = loop.time()
+            if now >= next_refresh:
+                next_refresh = now + refresh_every
+                try:
+                    await get_limiter().refresh(self.slots, self.connection_id)
+                except Exception:
+                    logger.warning("could not refresh connection slots", exc_info=True)
+            if now >= next_ping:
+                next_ping = now + self.heartbeat_s
+                if time.monotonic() - self.last_seen > 2 * self.heartbeat_s:
+                    await self.close(
+                        code=CLOSE_SILENT,
+                        reason="no message for two heartbeat intervals",
+                    )
+                    return
+                await self.send_json({"type": "ping", "server_time": _now_iso()})

@@ -1,0 +1,166 @@
+"""Publishing events, WebSocket tickets and staff notifications.
+
+``publish()`` is the one way any code sends a realtime event: views, Celery tasks
+and gRPC servicers call it (sync); consumers and other async code await
+``apublish()``. Both give the event its per-channel id, append it to the
+channel's bounded history, then send it to every subscriber in every process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from apps.realtime.channels import channel_parse, group_name
+from apps.realtime.history import get_history
+from cadml.lib.errors import InvalidInput
+
+logger = logging.getLogger(__name__)
+
+TICKET_TTL_S = 60
+EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
+MAX_EVENT_TYPE_LENGTH = 64
+
+
+def _trace_id() -> str | None:
+    try:
+        from opentelemetry import trace
+    except ImportError:  # pragma: no cover - the pinned set includes it
+        return None
+    context = trace.get_current_span().get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid else None
+
+
+def _body(channel: str, type: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate and build everything of an event but its id."""
+    channel_parse(channel)
+    if (
+        not isinstance(type, str)
+        or len(type) > MAX_EVENT_TYPE_LENGTH
+        or not EVENT_TYPE.fullmatch(type)
+    ):
+        raise InvalidInput(
+            "event type must be dotted lower-case words like 'batch.progress'"
+        )
+    if not isinstance(data, Mapping):
+        raise InvalidInput("event data must be a JSON object")
+    try:
+        encoded = json.dumps(dict(data), separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"event data must be JSON-serialisable: {exc}") from None
+    limit = int(getattr(settings, "CADML_WS_MAX_MESSAGE_BYTES", 65536))
+    if len(encoded.encode()) > limit:
+        raise InvalidInput(f"event data must encode to at most {limit} bytes")
+    body: dict[str, Any] = {
+        "type": type,
+        "data": json.loads(encoded),
+        "ts": timezone.now().isoformat().replace("+00:00", "Z"),
+    }
+    trace_id = _trace_id()
+    if trace_id:
+        body["trace_id"] = trace_id
+    return body
+
+
+def _message(channel: str, event_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    event = {"id": event_id, "channel": channel, **body}
+    return {"type": "realtime.event", "event": event}
+
+
+def publish(channel: str, type: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Send an event to ``channel`` from sync code; returns the event as sent.
+
+    Raises ``InvalidInput`` for a malformed channel, type or payload. Inside a
+    transaction, prefer ``publish_on_commit`` so that nobody hears of rows that
+    are rolled back.
+    """
+    body = _body(channel, type, data)
+    event_id = get_history().append(channel, body)
+    message = _message(channel, event_id, body)
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(group_name(channel), message)
+    return message["event"]
+
+
+async def apublish(channel: str, type: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """``publish`` for async code."""
+    body = _body(channel, type, data)
+    event_id = await get_history().aappend(channel, body)
+    message = _message(channel, event_id, body)
+    layer = get_channel_layer()
+    if layer is not None:
+        await layer.group_send(group_name(channel), message)
+    return message["event"]
+
+
+def publish_on_commit(channel: str, type: str, data: Mapping[str, Any]) -> None:
+    """Publish once the current transaction commits (at once outside one).
+
+    A failure to publish (Redis down) is logged, never raised: the write it
+    reports has already happened and must not turn into an error response.
+    """
+    _body(channel, type, data)  # bad input is the caller's bug: raise it now
+
+    def send() -> None:
+        publish(channel, type, data)
+
+    transaction.on_commit(send, robust=True)
+
+
+# --- tickets ---------------------------------------------------------------
+
+
+def _ticket_key(ticket: str) -> str:
+    # Only a hash is stored, so a cache dump holds no usable ticket.
+    return "realtime:ticket:" + hashlib.sha256(ticket.encode()).hexdigest()
+
+
+def ticket_create(
+    *, user_id: int | None, api_key_id: int | None, tenant_id: int | None
+) -> tuple[str, int]:
+    """A one-time ticket for the WebSocket handshake; returns (ticket, ttl)."""
+    if user_id is None and api_key_id is None:
+        raise InvalidInput("a ticket needs a user or an API key")
+    ticket = secrets.token_urlsafe(32)
+    cache.set(
+        _ticket_key(ticket),
+        {"user_id": user_id, "api_key_id": api_key_id, "tenant_id": tenant_id},
+        TICKET_TTL_S,
+    )
+    return ticket, TICKET_TTL_S
+
+
+def ticket_consume(*, ticket: str) -> dict[str, Any] | None:
+    """The identity a ticket was issued for, at most once: of two concurrent
+    consumers only the one whose delete removed the key gets it."""
+    if not ticket or len(ticket) > 128:
+        return None
+    key = _ticket_key(ticket)
+    claims = cache.get(key)
+    if claims is None or not cache.delete(key):
+        return None
+    return claims
+
+
+# --- staff notifications -----------------------------------------------------
+
+
+def notification_send(*, channel: str, type: str, data: Mapping[str, Any]) -> dict:
+    """A staff message to a tenant or a topic."""
+    kind, _ = channel_parse(channel)
+    if kind not in ("tenant", "topic"):
+        raise InvalidInput("notifications go to a tenant or a topic")
+    return publish(channel, type, data)
