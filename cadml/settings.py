@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "channels",
     "apps.accounts",
     "apps.cad",
+    "apps.realtime",
 ]
 
 MIDDLEWARE = [
@@ -206,6 +207,15 @@ CADML_PARSE_TIMEOUT_S = env_float("CADML_PARSE_TIMEOUT_S", 20)
 CADML_PARSE_MEMORY_MB = env_int("CADML_PARSE_MEMORY_MB", 1024)
 CADML_MAX_UPLOAD_MB = env_int("CADML_MAX_UPLOAD_MB", 50)
 CADML_SYNC_ANALYZE_MAX_MB = env_int("CADML_SYNC_ANALYZE_MAX_MB", 10)
+# Realtime (apps/realtime/README_SECTION.md). Per-plan connection limits:
+# CADML_WS_LIMITS = {"free": {"per_user": 5, "per_tenant": 20}, ...} (code default).
+CADML_WS_HEARTBEAT_S = env_float("CADML_WS_HEARTBEAT_S", 25)
+CADML_WS_HISTORY = env_int("CADML_WS_HISTORY", 1000)
+CADML_WS_SLOT_TTL_S = env_float("CADML_WS_SLOT_TTL_S", 60)
+CADML_WS_MAX_SUBSCRIPTIONS = env_int("CADML_WS_MAX_SUBSCRIPTIONS", 100)
+CADML_WS_MAX_MESSAGE_BYTES = env_int("CADML_WS_MAX_MESSAGE_BYTES", 64 * 1024)
+# Channel kinds other apps add: {"job": "apps.batch.realtime.can_subscribe_job"}.
+CADML_REALTIME_CHANNEL_RESOLVERS: dict[str, str] = {}
 
 # --- Logging ---------------------------------------------------------------
 LOGGING = {

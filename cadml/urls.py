@@ -7,6 +7,7 @@ from cadml import health
 
 api_v1_patterns = [
     path("", include("apps.accounts.urls")),
+    path("", include("apps.realtime.urls")),
     path("", include("apps.cad.urls")),
 ]
 

@@ -16,6 +16,8 @@ from django.utils import timezone
 
 from apps.accounts import keys
 from apps.accounts.models import ApiKey, Membership, Scope, Tenant
+from apps.realtime.channels import tenant_channel
+from apps.realtime.services import publish_on_commit
 from cadml.lib.errors import AuthenticationError, Conflict, InvalidInput
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -118,6 +120,17 @@ def api_key_create(
     )
     api_key.full_clean()
     api_key.save()
+    publish_on_commit(
+        tenant_channel(tenant.slug),
+        "api_key.created",
+        {
+            "id": api_key.pk,
+            "name": api_key.name,
+            "prefix": api_key.prefix,
+            "scopes": api_key.scopes,
+            "created_by": getattr(created_by, "username", None),
+        },
+    )
     return IssuedKey(api_key=api_key, plaintext=new.plaintext)
 
 
@@ -125,6 +138,11 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+        publish_on_commit(
+            tenant_channel(api_key.tenant.slug),
+            "api_key.revoked",
+            {"id": api_key.pk, "name": api_key.name, "prefix": api_key.prefix},
+        )
     cache.delete(_key_cache_key(api_key.prefix))
     return api_key
 
