@@ -48,8 +48,12 @@ INSTALLED_APPS = [
     "rest_framework",
     "channels",
     "apps.accounts",
+    "apps.ratelimit",
     "apps.cad",
     "apps.realtime",
+    "apps.grpcapi",
+    "apps.batch",
+    "apps.modelreg",
 ]
 
 MIDDLEWARE = [
@@ -61,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "apps.accounts.middleware.PrincipalMiddleware",
+    "apps.ratelimit.middleware.RateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -132,6 +137,24 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# Batch items: ack after the work, give a dying worker's message back, take one
+# message at a time per process; Redis priority steps (0 drains first; the
+# batch app maps job priority 9 to step 0).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_PRIORITY = 4
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "priority_steps": list(range(10)),
+    "sep": ":",
+    "queue_order_strategy": "priority",
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 3600),
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE["batch-reap"] = {
+    "task": "batch.reap",
+    "schedule": env_float("CADML_BATCH_REAP_EVERY_S", 60.0),
+}
 
 # --- Auth, sessions, security ----------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -207,6 +230,10 @@ CADML_PARSE_TIMEOUT_S = env_float("CADML_PARSE_TIMEOUT_S", 20)
 CADML_PARSE_MEMORY_MB = env_int("CADML_PARSE_MEMORY_MB", 1024)
 CADML_MAX_UPLOAD_MB = env_int("CADML_MAX_UPLOAD_MB", 50)
 CADML_SYNC_ANALYZE_MAX_MB = env_int("CADML_SYNC_ANALYZE_MAX_MB", 10)
+CADML_BATCH_MAX_ITEMS = env_int("CADML_BATCH_MAX_ITEMS", 1000)
+CADML_BATCH_ITEM_TIME_LIMIT_S = env_float("CADML_BATCH_ITEM_TIME_LIMIT_S", 120)
+CADML_BATCH_ITEM_SOFT_TIME_LIMIT_S = env_float("CADML_BATCH_ITEM_SOFT_TIME_LIMIT_S", 90)
+CADML_WEBHOOK_ALLOWLIST = env_list("CADML_WEBHOOK_ALLOWLIST", [])
 # Realtime (apps/realtime/README_SECTION.md). Per-plan connection limits:
 # CADML_WS_LIMITS = {"free": {"per_user": 5, "per_tenant": 20}, ...} (code default).
 CADML_WS_HEARTBEAT_S = env_float("CADML_WS_HEARTBEAT_S", 25)
@@ -216,6 +243,38 @@ CADML_WS_MAX_SUBSCRIPTIONS = env_int("CADML_WS_MAX_SUBSCRIPTIONS", 100)
 CADML_WS_MAX_MESSAGE_BYTES = env_int("CADML_WS_MAX_MESSAGE_BYTES", 64 * 1024)
 # Channel kinds other apps add: {"job": "apps.batch.realtime.can_subscribe_job"}.
 CADML_REALTIME_CHANNEL_RESOLVERS: dict[str, str] = {}
+CADML_REALTIME_CHANNEL_RESOLVERS["job"] = "apps.batch.realtime.job_channel_visible"
+
+# Model registry (apps/modelreg/README_SECTION.md).
+CADML_PREDICTOR = "apps.modelreg.predictor.predict_analysis"
+CADML_READINESS_CHECKS: dict[str, str] = {}
+CADML_READINESS_CHECKS["model"] = "apps.modelreg.predictor.active_model_ready"
+CADML_MODEL_NAME = env_str("CADML_MODEL_NAME", "part-classifier")
+CADML_MODEL_MAX_MB = env_int("CADML_MODEL_MAX_MB", 50)
+CADML_MODEL_CONFIDENCE_THRESHOLD = env_float("CADML_MODEL_CONFIDENCE_THRESHOLD", 0.6)
+CADML_MODEL_ACCURACY_TOLERANCE = env_float("CADML_MODEL_ACCURACY_TOLERANCE", 0.02)
+CADML_MODEL_LATENCY_BUDGET_MS = env_float("CADML_MODEL_LATENCY_BUDGET_MS", 50)
+# inline | thread | celery; unset: celery with CELERY_BROKER_URL, else a thread.
+CADML_MODEL_HEALTHCHECK_MODE = env_str("CADML_MODEL_HEALTHCHECK_MODE") or None
+CADML_MODEL_SHADOW_SAMPLE = env_float("CADML_MODEL_SHADOW_SAMPLE", 1.0)
+
+# Rate limiting (apps/ratelimit/README_SECTION.md). Policies per plan, costs per
+# URL name and per-view rates are dicts with code defaults: CADML_RATELIMIT_POLICIES,
+# CADML_RATELIMIT_COSTS, CADML_RATELIMIT_VIEW_RATES.
+CADML_RATELIMIT_ENABLED = env_bool("CADML_RATELIMIT_ENABLED", True)
+# limits storage URL: redis://, rediss://, redis+sentinel://, redis+cluster://.
+CADML_RATELIMIT_STORAGE_URL = env_str("CADML_RATELIMIT_STORAGE_URL", REDIS_URL)
+CADML_RATELIMIT_SOCKET_TIMEOUT_MS = env_int("CADML_RATELIMIT_SOCKET_TIMEOUT_MS", 50)
+CADML_RATELIMIT_LOCAL_FRACTION = env_float("CADML_RATELIMIT_LOCAL_FRACTION", 0.5)
+CADML_RATELIMIT_LOCAL_MAX_KEYS = env_int("CADML_RATELIMIT_LOCAL_MAX_KEYS", 10000)
+CADML_RATELIMIT_BREAKER_BACKOFF_S = env_float("CADML_RATELIMIT_BREAKER_BACKOFF_S", 1)
+CADML_RATELIMIT_BREAKER_MAX_BACKOFF_S = env_float(
+    "CADML_RATELIMIT_BREAKER_MAX_BACKOFF_S", 30
+)
+CADML_RATELIMIT_SHADOW = env_list("CADML_RATELIMIT_SHADOW", [])
+CADML_RATELIMIT_NAMESPACE = env_str("CADML_RATELIMIT_NAMESPACE", "cadml")
+CADML_TRUSTED_PROXIES = env_list("CADML_TRUSTED_PROXIES", [])
+CADML_RATELIMIT_COSTS: dict[str, object] = {}
 
 # --- Logging ---------------------------------------------------------------
 LOGGING = {

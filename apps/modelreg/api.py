@@ -1,0 +1,325 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.modelreg import selectors, services
+from apps.modelreg.models import (
+    ActivationEvent,
+    Deployment,
+    ModelVersion,
+    RegisteredModel,
+)
+from cadml.lib.errors import InvalidInput
+
+
+def _staff(request: Request) -> bool:
+    return bool(getattr(request.user, "is_staff", False))
+
+
+class VersionOutputSerializer(serializers.ModelSerializer):
+    version = serializers.IntegerField(source="number")
+    created_by = serializers.CharField(source="created_by.username", default=None)
+    validation_rows = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ModelVersion
+        fields = [
+            "version",
+            "status",
+            "failure_reason",
+            "sha256",
+            "size",
+            "metrics",
+            "training_summary",
+            "validation_rows",
+            "created_by",
+            "created",
+        ]
+
+    def get_validation_rows(self, obj: ModelVersion) -> int:
+        return len((obj.validation_sample or {}).get("labels") or [])
+
+
+class EventOutputSerializer(serializers.ModelSerializer):
+    version = serializers.IntegerField(source="version.number", default=None)
+    previous_version = serializers.IntegerField(
+        source="previous_version.number", default=None
+    )
+    actor = serializers.CharField(source="actor.username", default=None)
+
+    class Meta:
+        model = ActivationEvent
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "version",
+            "previous_version",
+            "params",
+            "detail",
+            "actor",
+            "created",
+            "finished",
+        ]
+
+
+def _model_out(model: RegisteredModel, *, detail: bool = False) -> dict[str, Any]:
+    dep = (
+        Deployment.objects.filter(model=model)
+        .select_related("active_version", "candidate_version", "pending__version")
+        .first()
+    )
+    out: dict[str, Any] = {
+        "name": model.name,
+        "owner": "tenant" if model.tenant_id else "platform",
+        "task": model.task,
+        "labels": model.labels,
+        "feature_version": model.feature_version,
+        "active_version": dep.active_version.number
+        if dep and dep.active_version
+        else None,
+        "created": model.created,
+    }
+    if dep:
+        out["deployment"] = {
+            "mode": dep.mode,
+            "candidate_version": dep.candidate_version.number
+            if dep.candidate_version
+            else None,
+            "candidate_percent": dep.candidate_percent,
+            "sticky_by": dep.sticky_by,
+            "history": list(
+                ModelVersion.objects.filter(pk__in=dep.history).values_list(
+                    "number", flat=True
+                )
+            ),
+            "guardrail": {
+                "max_error_rate": dep.guardrail_max_error_rate,
+                "window": dep.guardrail_window,
+            },
+            "pending": EventOutputSerializer(dep.pending).data if dep.pending else None,
+        }
+    if detail:
+        out["figures"] = selectors.deployment_figures(model=model)
+        out["activations"] = EventOutputSerializer(
+            selectors.event_list(model=model)[:20], many=True
+        ).data
+    return out
+
+
+def _json_field(data: Any, name: str, default: Any) -> Any:
+    raw = data.get(name)
+    if raw in (None, ""):
+        return default
+    if isinstance(raw, list | dict):
+        return raw
+    try:
+        return json.loads(raw)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{name} must be JSON.", code=f"bad_{name}") from None
+
+
+class ModelListApi(APIView):
+    def get(self, request: Request) -> Response:
+        models = selectors.model_list(tenant=request.tenant)
+        return Response({"results": [_model_out(m) for m in models]})
+
+
+class ModelDetailApi(APIView):
+    def get(self, request: Request, name: str) -> Response:
+        model = selectors.model_get(tenant=request.tenant, name=name)
+        return Response(_model_out(model, detail=True))
+
+
+class VersionListApi(APIView):
+    required_scope = {"POST": "admin"}
+
+    def get(self, request: Request, name: str) -> Response:
+        model = selectors.model_get(tenant=request.tenant, name=name)
+        versions = selectors.version_list(model=model)
+        return Response({"results": VersionOutputSerializer(versions, many=True).data})
+
+    def post(self, request: Request, name: str) -> Response:
+        """Register an ONNX file: multipart ``file``, ``labels`` (JSON list or
+        comma-separated), ``feature_version``, optional ``metrics`` and
+        ``validation_sample`` (JSON)."""
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise InvalidInput("Send the ONNX model as the multipart field 'file'.")
+        labels = request.data.get("labels") or ""
+        if isinstance(labels, str) and not labels.strip().startswith("["):
+            labels = [x.strip() for x in labels.split(",") if x.strip()]
+        else:
+            labels = _json_field(request.data, "labels", [])
+        if not isinstance(labels, list) or not labels:
+            raise InvalidInput("labels is required: the class names in column order.")
+        feature_version = request.data.get("feature_version") or ""
+        if not feature_version:
+            raise InvalidInput("feature_version is required (e.g. dxf-1).")
+        metrics = _json_field(request.data, "metrics", {})
+        if not isinstance(metrics, dict):
+            raise InvalidInput("metrics must be a JSON object.")
+        limit = services.max_model_bytes()
+        if upload.size > limit:
+            from cadml.lib.errors import PayloadTooLarge
+
+            raise PayloadTooLarge(
+                f"The model file is {upload.size} bytes; the limit is {limit}."
+            )
+        version = services.version_register(
+            tenant=request.tenant,
+            name=name,
+            content=upload.read(),
+            labels=labels,
+            feature_version=str(feature_version),
+            metrics=metrics,
+            validation_sample=_json_field(request.data, "validation_sample", None),
+            created_by=request.user if request.user.is_authenticated else None,
+        )
+        return Response(
+            VersionOutputSerializer(version).data, status=status.HTTP_201_CREATED
+        )
+
+
+class VersionDetailApi(APIView):
+    def get(self, request: Request, name: str, number: int) -> Response:
+        model = selectors.model_get(tenant=request.tenant, name=name)
+        version = selectors.version_get(model=model, number=number)
+        return Response(VersionOutputSerializer(version).data)
+
+
+class VersionArchiveApi(APIView):
+    required_scope = "admin"
+
+    def post(self, request: Request, name: str, number: int) -> Response:
+        model = selectors.model_get_writable(
+            tenant=request.tenant, name=name, staff=_staff(request)
+        )
+        version = services.version_archive(
+            version=selectors.version_get(model=model, number=number)
+        )
+        return Response(VersionOutputSerializer(version).data)
+
+
+class _VersionInput(serializers.Serializer):
+    version = serializers.IntegerField(min_value=1)
+
+
+class ModelActivateApi(APIView):
+    required_scope = "admin"
+
+    def post(self, request: Request, name: str) -> Response:
+        model = selectors.model_get_writable(
+            tenant=request.tenant, name=name, staff=_staff(request)
+        )
+        data = _VersionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        event = services.deployment_request(
+            model=model, number=data.validated_data["version"], actor=request.user
+        )
+        event.refresh_from_db()
+        return Response(
+            EventOutputSerializer(event).data, status=status.HTTP_202_ACCEPTED
+        )
+
+
+class ModelRollbackApi(APIView):
+    required_scope = "admin"
+
+    def post(self, request: Request, name: str) -> Response:
+        model = selectors.model_get_writable(
+            tenant=request.tenant, name=name, staff=_staff(request)
+        )
+        event = services.deployment_rollback(model=model, actor=request.user)
+        return Response(EventOutputSerializer(event).data)
+
+
+class ModelExperimentApi(APIView):
+    """Start an A/B test (``mode: ab``) or a shadow (``mode: shadow``)."""
+
+    required_scope = "admin"
+
+    class InputSerializer(serializers.Serializer):
+        version = serializers.IntegerField(min_value=1)
+        mode = serializers.ChoiceField(choices=["ab", "shadow"], default="ab")
+        percent = serializers.IntegerField(min_value=1, max_value=99, default=10)
+        sticky_by = serializers.ChoiceField(
+            choices=Deployment.Sticky.values, default="tenant"
+        )
+
+    def post(self, request: Request, name: str) -> Response:
+        model = selectors.model_get_writable(
+            tenant=request.tenant, name=name, staff=_staff(request)
+        )
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        event = services.deployment_request(
+            model=model,
+            number=v["version"],
+            kind=ActivationEvent.Kind.AB_START
+            if v["mode"] == "ab"
+            else ActivationEvent.Kind.SHADOW_START,
+            percent=v["percent"],
+            sticky_by=v["sticky_by"],
+            actor=request.user,
+        )
+        event.refresh_from_db()
+        return Response(
+            EventOutputSerializer(event).data, status=status.HTTP_202_ACCEPTED
+        )
+
+
+class ModelPromoteApi(APIView):
+    required_scope = "admin"
+
+    def post(self, request: Request, name: str) -> Response:
+        model = selectors.model_get_writable(
+            tenant=request.tenant, name=name, staff=_staff(request)
+        )
+        event = services.deployment_promote(model=model, actor=request.user)
+        return Response(EventOutputSerializer(event).data)
+
+
+class ModelStopApi(APIView):
+    required_scope = "admin"
+
+    def post(self, request: Request, name: str) -> Response:
+        model = selectors.model_get_writable(
+            tenant=request.tenant, name=name, staff=_staff(request)
+        )
+        event = services.deployment_stop(model=model, actor=request.user)
+        return Response(EventOutputSerializer(event).data)
+
+
+class ModelPredictApi(APIView):
+    """Classify a feature vector directly (scripts, benchmarks)."""
+
+    required_scope = "read"
+
+    class InputSerializer(serializers.Serializer):
+        features = serializers.ListField(
+            child=serializers.FloatField(), min_length=1, max_length=4096
+        )
+
+    def post(self, request: Request, name: str) -> Response:
+        model = selectors.model_get(tenant=request.tenant, name=name)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        out = services.predict(
+            features=data.validated_data["features"],
+            feature_version=model.feature_version,
+            tenant_id=request.tenant.pk,
+            user_id=request.user.pk if request.user.is_authenticated else None,
+            request_key=getattr(request._request, "request_id", None),
+            model_name=name,
+        )
+        return Response(
+            {"prediction": out["prediction"], "reason": out.get("reason", "")}
+        )

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, register
+
+
+@register()
+def modelreg_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    errors = []
+    mode = getattr(settings, "CADML_MODEL_HEALTHCHECK_MODE", None)
+    if mode not in (None, "", "inline", "thread", "celery"):
+        errors.append(
+            Error(
+                "CADML_MODEL_HEALTHCHECK_MODE must be inline, thread or celery.",
+                id="modelreg.E001",
+            )
+        )
+    if mode == "celery" and not settings.CELERY_BROKER_URL:
+        errors.append(
+            Error(
+                "CADML_MODEL_HEALTHCHECK_MODE=celery needs CELERY_BROKER_URL.",
+                id="modelreg.E002",
+            )
+        )
+    for name in ("CADML_MODEL_LATENCY_BUDGET_MS", "CADML_MODEL_CONFIDENCE_THRESHOLD"):
+        value = getattr(settings, name, 1)
+        if not isinstance(value, int | float) or value <= 0:
+            errors.append(
+                Error(f"{name} must be a positive number.", id="modelreg.E003")
+            )
+    return errors

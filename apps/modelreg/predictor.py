@@ -1,0 +1,35 @@
+"""The CAD core's prediction hook (``CADML_PREDICTOR``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apps.modelreg.services import predict
+from cadml.lib.request_id import current_request_id
+
+
+def predict_analysis(analysis: Any) -> dict[str, Any]:
+    if not analysis.features:
+        return {"prediction": None, "reason": "the analysis has no feature vector"}
+    return predict(
+        features=list(analysis.features),
+        feature_version=analysis.feature_version,
+        tenant_id=analysis.tenant_id,
+        user_id=getattr(analysis.drawing, "uploaded_by_id", None),
+        request_key=current_request_id.get(None) or f"analysis:{analysis.pk}",
+    )
+
+
+def active_model_ready() -> tuple[bool, str]:
+    """``/readyz``: which platform model serves (ready even without one: analyses
+    then answer ``prediction: null``)."""
+    from apps.modelreg.runtime import runtime
+
+    snap = runtime.snapshot()
+    serving = [
+        f"{d.name} v{d.active.number} ({d.feature_version})"
+        + (f" + {d.mode} v{d.candidate.number}" if d.candidate else "")
+        for d in snap.deployments
+        if d.tenant_id is None and d.active is not None
+    ]
+    return True, ", ".join(serving) if serving else "no active model"

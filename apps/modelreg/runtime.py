@@ -1,0 +1,292 @@
+"""The per-process registry of loaded ONNX sessions and what each model serves.
+
+Each process keeps sessions by version id and an immutable ``Snapshot`` of every
+deployment. A reload reads the deployments, loads any new version *beside* the
+sessions already loaded, builds a new snapshot and swaps it in with one
+assignment; a prediction that already holds the old snapshot (and so the old
+session) finishes on it. No lock is taken on the prediction path.
+
+Reload notices: with ``REDIS_URL`` a daemon thread per process listens on a
+pub/sub channel; without Redis (and as a safety net with it) the process reads
+the registry generation number at most once per ``CADML_MODEL_RELOAD_POLL_S``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import close_old_connections
+
+logger = logging.getLogger(__name__)
+
+RELOAD_CHANNEL = "cadml:modelreg:reload"
+
+
+@dataclass(frozen=True)
+class LoadedVersion:
+    version_id: int
+    number: int
+    sha256: str
+    labels: tuple[str, ...]
+    width: int
+    session: Any
+    input_name: str
+    prob_output: str
+
+    def predict_proba(self, vector: list[float]) -> np.ndarray:
+        x = np.asarray([vector], dtype=np.float32)
+        (probs,) = self.session.run([self.prob_output], {self.input_name: x})
+        return np.asarray(probs[0], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class DeploymentView:
+    deployment_id: int
+    model_id: int
+    name: str
+    tenant_id: int | None
+    feature_version: str
+    active: LoadedVersion | None
+    candidate: LoadedVersion | None
+    mode: str
+    candidate_percent: int
+    sticky_by: str
+    salt: str
+    guardrail_max_error_rate: float
+    guardrail_window: int
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    generation: int
+    deployments: tuple[DeploymentView, ...] = field(default_factory=tuple)
+
+    def pick(
+        self, *, tenant_id: int | None, feature_version: str, name: str | None = None
+    ) -> DeploymentView | None:
+        """The tenant's own serving model first, then the platform's; the
+        default model name before others."""
+        default = name or getattr(settings, "CADML_MODEL_NAME", "part-classifier")
+        best: tuple[int, int, str] | None = None
+        chosen = None
+        for dep in self.deployments:
+            if dep.active is None or dep.feature_version != feature_version:
+                continue
+            if dep.tenant_id is not None and dep.tenant_id != tenant_id:
+                continue
+            if name is not None and dep.name != name:
+                continue
+            rank = (
+                0 if dep.tenant_id is not None else 1,
+                0 if dep.name == default else 1,
+                dep.name,
+            )
+            if best is None or rank < best:
+                best, chosen = rank, dep
+        return chosen
+
+
+def _load_version(version: Any) -> LoadedVersion:
+    from apps.modelreg.validation import _ort_session, feature_width
+
+    with version.artefact.open("rb") as fh:
+        content = fh.read()
+    digest = hashlib.sha256(content).hexdigest()
+    if digest != version.sha256:
+        raise RuntimeError(
+            f"artefact of {version} does not match its sha256 (stored file changed)"
+        )
+    session = _ort_session(content)
+    outputs = session.get_outputs()
+    prob = next(
+        o.name for o in outputs if o.type == "tensor(float)" and len(o.shape or []) == 2
+    )
+    return LoadedVersion(
+        version_id=version.pk,
+        number=version.number,
+        sha256=version.sha256,
+        labels=tuple(version.model.labels),
+        width=feature_width(version.model.feature_version),
+        session=session,
+        input_name=session.get_inputs()[0].name,
+        prob_output=prob,
+    )
+
+
+class Runtime:
+    def __init__(self) -> None:
+        self._snapshot: Snapshot | None = None
+        self._sessions: dict[int, LoadedVersion] = {}
+        self._reload_lock = threading.Lock()
+        self._next_poll = 0.0
+        self._listener: threading.Thread | None = None
+        self._pid = os.getpid()
+        self.reloads = 0
+
+    # --- reading ------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        self._after_fork()
+        self._ensure_listener()
+        snap = self._snapshot
+        now = time.monotonic()
+        if snap is None or now >= self._next_poll:
+            self._next_poll = now + self._poll_interval()
+            generation = self._db_generation()
+            if snap is None or generation != snap.generation:
+                snap = self.reload(generation=generation)
+        return snap
+
+    def loaded_versions(self) -> list[int]:
+        return sorted(self._sessions)
+
+    def request_reload(self) -> None:
+        """Check the generation on the next prediction (this process changed it)."""
+        self._next_poll = 0.0
+
+    # --- reloading ----------------------------------------------------------
+    def reload(self, *, generation: int | None = None) -> Snapshot:
+        from apps.modelreg.models import Deployment
+
+        with self._reload_lock:
+            if generation is None:
+                generation = self._db_generation()
+            deployments = list(
+                Deployment.objects.select_related(
+                    "model", "active_version__model", "candidate_version__model"
+                ).filter(active_version__isnull=False)
+            )
+            sessions = dict(self._sessions)
+            views = []
+            for dep in deployments:
+                loaded: dict[str, LoadedVersion | None] = {}
+                for role in ("active_version", "candidate_version"):
+                    version = getattr(dep, role)
+                    if version is None:
+                        loaded[role] = None
+                        continue
+                    if version.pk not in sessions:
+                        try:
+                            sessions[version.pk] = _load_version(version)
+                        except Exception:
+                            logger.exception("cannot load %s", version)
+                            loaded[role] = self._sessions.get(version.pk)
+                            continue
+                    loaded[role] = sessions[version.pk]
+                candidate = loaded["candidate_version"]
+                if dep.mode == Deployment.Mode.NONE:
+                    candidate = None
+                views.append(
+                    DeploymentView(
+                        deployment_id=dep.pk,
+                        model_id=dep.model_id,
+                        name=dep.model.name,
+                        tenant_id=dep.model.tenant_id,
+                        feature_version=dep.model.feature_version,
+                        active=loaded["active_version"],
+                        candidate=candidate,
+                        mode=dep.mode,
+                        candidate_percent=dep.candidate_percent,
+                        sticky_by=dep.sticky_by,
+                        salt=dep.salt,
+                        guardrail_max_error_rate=dep.guardrail_max_error_rate,
+                        guardrail_window=dep.guardrail_window,
+                    )
+                )
+            in_use = {
+                v.version_id
+                for view in views
+                for v in (view.active, view.candidate)
+                if v is not None
+            }
+            # Sessions no snapshot refers to are dropped from the registry; a
+            # prediction still running on one keeps it alive until it returns.
+            self._sessions = {k: v for k, v in sessions.items() if k in in_use}
+            snap = Snapshot(generation=generation, deployments=tuple(views))
+            self._snapshot = snap
+            self.reloads += 1
+            return snap
+
+    def _poll_interval(self) -> float:
+        default = 15.0 if settings.REDIS_URL else 1.0
+        return float(getattr(settings, "CADML_MODEL_RELOAD_POLL_S", default))
+
+    @staticmethod
+    def _db_generation() -> int:
+        from apps.modelreg.models import RegistryGeneration
+
+        row = RegistryGeneration.objects.filter(pk=1).values_list("value", flat=True)
+        return int(row.first() or 0)
+
+    def _after_fork(self) -> None:
+        # Celery prefork children inherit a copy of the parent's runtime and
+        # onnxruntime sessions that are not fork-safe: start afresh.
+        if self._pid != os.getpid():
+            self.__init__()  # type: ignore[misc]
+
+    # --- Redis pub/sub ------------------------------------------------------
+    def _ensure_listener(self) -> None:
+        if not settings.REDIS_URL or self._listener is not None:
+            return
+        with self._reload_lock:
+            if self._listener is not None:
+                return
+            self._listener = threading.Thread(
+                target=self._listen, name="modelreg-reload", daemon=True
+            )
+            self._listener.start()
+
+    def _listen(self) -> None:
+        import redis
+
+        backoff = 0.5
+        while True:
+            try:
+                client = redis.Redis.from_url(settings.REDIS_URL)
+                pubsub = client.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(RELOAD_CHANNEL)
+                backoff = 0.5
+                # A notice may have been sent while we were (re)connecting.
+                self._next_poll = 0.0
+                for message in pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    close_old_connections()
+                    try:
+                        self.reload()
+                    except Exception:
+                        logger.exception("model reload failed; polling will retry")
+                        self._next_poll = 0.0
+                    finally:
+                        close_old_connections()
+            except Exception:  # noqa: BLE001 - reconnect with backoff
+                logger.warning("model reload listener lost Redis; reconnecting")
+                self._next_poll = 0.0
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+
+runtime = Runtime()
+
+
+def notify_reload() -> None:
+    """Tell every process (this one included) that what serves has changed."""
+    runtime.request_reload()
+    if settings.REDIS_URL:
+        import redis
+
+        try:
+            client = redis.Redis.from_url(
+                settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1
+            )
+            client.publish(RELOAD_CHANNEL, "reload")
+            client.close()
+        except Exception:  # noqa: BLE001 - the generation poll is the fallback
+            logger.warning("could not publish the model reload notice")

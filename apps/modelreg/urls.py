@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from apps.modelreg import api
+
+urlpatterns = [
+    path("models", api.ModelListApi.as_view(), name="models"),
+    path("models/<slug:name>", api.ModelDetailApi.as_view(), name="model"),
+    path(
+        "models/<slug:name>/versions",
+        api.VersionListApi.as_view(),
+        name="model-versions",
+    ),
+    path(
+        "models/<slug:name>/versions/<int:number>",
+        api.VersionDetailApi.as_view(),
+        name="model-version",
+    ),
+    path(
+        "models/<slug:name>/versions/<int:number>/archive",
+        api.VersionArchiveApi.as_view(),
+        name="model-version-archive",
+    ),
+    path(
+        "models/<slug:name>/activate",
+        api.ModelActivateApi.as_view(),
+        name="model-activate",
+    ),
+    path(
+        "models/<slug:name>/rollback",
+        api.ModelRollbackApi.as_view(),
+        name="model-rollback",
+    ),
+    path(
+        "models/<slug:name>/experiment",
+        api.ModelExperimentApi.as_view(),
+        name="model-experiment",
+    ),
+    path(
+        "models/<slug:name>/promote",
+        api.ModelPromoteApi.as_view(),
+        name="model-promote",
+    ),
+    path("models/<slug:name>/stop", api.ModelStopApi.as_view(), name="model-stop"),
+    path(
+        "models/<slug:name>/predict",
+        api.ModelPredictApi.as_view(),
+        name="model-predict",
+    ),
+]
