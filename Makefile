@@ -31,3 +31,15 @@ test: lint
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Regenerate the committed gRPC stubs from protos/ (CI checks they are current).
+protos: install
+	rm -rf apps/grpcapi/gen/cadml
+	$(BIN)/python -m grpc_tools.protoc -I protos --python_out=apps/grpcapi/gen \
+	  --pyi_out=apps/grpcapi/gen --grpc_python_out=apps/grpcapi/gen \
+	  protos/cadml/v1/*.proto
+	# protoc writes `from cadml.v1 import x_pb2`; `cadml` is our Django project,
+	# so point the generated imports at their real package.
+	sed -i 's/^from cadml\.v1 import/from apps.grpcapi.gen.cadml.v1 import/' \
+	  apps/grpcapi/gen/cadml/v1/*.py apps/grpcapi/gen/cadml/v1/*.pyi
+	touch apps/grpcapi/gen/cadml/__init__.py apps/grpcapi/gen/cadml/v1/__init__.py

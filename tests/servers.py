@@ -113,3 +113,6 @@ def running_daphne(env: dict[str, str] | None = None) -> Iterator[Server]:
         yield server
     finally:
         server.stop()
+
+
+test_database_url.__test__ = False  # type: ignore[attr-defined]  # not a test
