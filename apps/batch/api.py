@@ -1,0 +1,275 @@
+"""REST interface of batch jobs: parse, call one service or selector, render."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.utils import timezone
+from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.batch import events, selectors, services, zipsafe
+from apps.batch.models import BatchItem, BatchJob, WebhookDelivery
+from cadml.lib.errors import InvalidInput
+
+
+class JobOutputSerializer(serializers.ModelSerializer):
+    percent = serializers.FloatField(read_only=True)
+    eta_s = serializers.SerializerMethodField()
+    channel = serializers.CharField(read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = BatchJob
+        fields = [
+            "id",
+            "url",
+            "kind",
+            "status",
+            "priority",
+            "total",
+            "done",
+            "failed",
+            "skipped",
+            "percent",
+            "eta_s",
+            "options",
+            "callback_url",
+            "idempotency_key",
+            "channel",
+            "created",
+            "started",
+            "finished",
+            "summary",
+        ]
+
+    def get_eta_s(self, obj: BatchJob) -> float | None:
+        return selectors.job_eta_s(obj)
+
+    def get_url(self, obj: BatchJob) -> str:
+        return f"/api/v1/jobs/{obj.pk}"
+
+
+class ItemOutputSerializer(serializers.ModelSerializer):
+    analysis_id = serializers.IntegerField(read_only=True)
+    drawing_id = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = BatchItem
+        fields = [
+            "index",
+            "name",
+            "drawing_id",
+            "status",
+            "attempts",
+            "error_code",
+            "error_message",
+            "analysis_id",
+            "started",
+            "finished",
+            "duration_ms",
+        ]
+
+
+class DeliveryOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookDelivery
+        fields = ["attempt", "event", "url", "status_code", "ok", "error", "created"]
+
+
+def _int_list(raw: Any) -> list[int]:
+    if isinstance(raw, str):
+        raw = [p for p in raw.replace(",", " ").split() if p]
+    if not isinstance(raw, list):
+        raise InvalidInput("drawings must be a list of ids", code="invalid_drawings")
+    try:
+        return [int(v) for v in raw]
+    except (TypeError, ValueError):
+        raise InvalidInput(
+            "drawings must be a list of integer ids", code="invalid_drawings"
+        ) from None
+
+
+class JobCreateApi(APIView):
+    """POST files (repeated ``files``), one zip, or JSON ``{"drawings": [...]}``."""
+
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(
+            choices=BatchJob.Kind.choices, default=BatchJob.Kind.ANALYZE
+        )
+        priority = serializers.IntegerField(min_value=0, max_value=9, default=5)
+        callback_url = serializers.URLField(
+            required=False, allow_blank=True, default="", max_length=2000
+        )
+        options = serializers.JSONField(required=False, default=dict)
+
+    def post(self, request: Request) -> Response:
+        data = request.data
+        s = self.InputSerializer(
+            data={
+                k: data.get(k)
+                for k in ("kind", "priority", "callback_url", "options")
+                if data.get(k) not in (None, "")
+            }
+        )
+        s.is_valid(raise_exception=True)
+        if not isinstance(s.validated_data["options"], dict):
+            raise InvalidInput("options must be a JSON object", code="invalid_options")
+        files = request.FILES.getlist("files") or request.FILES.getlist("file")
+        uploads = self._uploads(files)
+        drawing_ids = _int_list(data.get("drawings")) if data.get("drawings") else []
+        job, created = services.job_submit(
+            tenant=request.tenant,
+            user=request.user,
+            uploads=uploads,
+            drawing_ids=drawing_ids,
+            idempotency_key=request.headers.get("Idempotency-Key") or None,
+            **s.validated_data,
+        )
+        body = JobOutputSerializer(job).data
+        return Response(
+            body,
+            status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK,
+            headers={"Location": body["url"]},
+        )
+
+    @staticmethod
+    def _uploads(files: list[Any]) -> list[services.Upload]:
+        limit = int(getattr(settings, "CADML_MAX_UPLOAD_MB", 50)) * 1024 * 1024
+        if len(files) > services.max_items():
+            raise InvalidInput(
+                f"{len(files)} files submitted; a job takes at most "
+                f"{services.max_items()}",
+                code="too_many_items",
+            )
+        if len(files) == 1 and files[0].name.lower().endswith(".zip"):
+            if files[0].size > limit:
+                raise InvalidInput(
+                    f"the zip is larger than {limit} bytes", code="zip_too_large"
+                )
+            return [
+                services.Upload(name=name, content=content)
+                for name, content in zipsafe.zip_members(files[0].read())
+            ]
+        return [services.Upload(name=f.name, content=f.read()) for f in files]
+
+
+class JobListApi(APIView):
+    def get(self, request: Request) -> Response:
+        qs = selectors.job_list(
+            tenant=request.tenant,
+            status=request.query_params.get("status"),
+            kind=request.query_params.get("kind"),
+            created_after=request.query_params.get("created_after"),
+            created_before=request.query_params.get("created_before"),
+        )
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(
+            JobOutputSerializer(page, many=True).data
+        )
+
+
+class JobDetailApi(APIView):
+    def get(self, request: Request, job_id: int) -> Response:
+        job = selectors.job_get(tenant=request.tenant, job_id=job_id)
+        data = JobOutputSerializer(job).data
+        data["deliveries"] = DeliveryOutputSerializer(
+            selectors.delivery_list(job=job), many=True
+        ).data
+        return Response(data)
+
+
+class JobCancelApi(APIView):
+    def post(self, request: Request, job_id: int) -> Response:
+        job = selectors.job_get(tenant=request.tenant, job_id=job_id)
+        job = services.job_cancel(job=job, user=request.user)
+        return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class JobRetryFailedApi(APIView):
+    def post(self, request: Request, job_id: int) -> Response:
+        job = selectors.job_get(tenant=request.tenant, job_id=job_id)
+        job, n = services.job_retry_failed(job=job)
+        data = JobOutputSerializer(job).data
+        data["retried"] = n
+        return Response(data, status=status.HTTP_202_ACCEPTED)
+
+
+class JobItemListApi(APIView):
+    def get(self, request: Request, job_id: int) -> Response:
+        job = selectors.job_get(tenant=request.tenant, job_id=job_id)
+        qs = selectors.item_list(job=job, status=request.query_params.get("status"))
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(
+            ItemOutputSerializer(page, many=True).data
+        )
+
+
+class CSVRenderer(BaseRenderer):
+    """Lets ``?format=csv`` through DRF's negotiation; the view writes the body."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(
+        self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None
+    ) -> bytes:
+        return json.dumps(data).encode() if data is not None else b""
+
+
+class JobResultsApi(APIView):
+    renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer]
+
+    def get(self, request: Request, job_id: int) -> Response | HttpResponse:
+        job = selectors.job_get(tenant=request.tenant, job_id=job_id)
+        fmt = request.query_params.get("format", "json")
+        if fmt not in ("json", "csv", "api"):
+            raise InvalidInput("format must be json or csv", code="invalid_format")
+        rows = selectors.result_rows(job=job)
+        events.audit(
+            "data.exported",
+            tenant=request.tenant,
+            job_id=job.pk,
+            request=request._request,
+            details={"format": fmt, "rows": len(rows), "what": "batch_results"},
+        )
+        if fmt == "csv":
+            out = io.StringIO()
+            if rows:
+                writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+                writer.writeheader()
+                writer.writerows(rows)
+            response = HttpResponse(
+                out.getvalue(), content_type="text/csv; charset=utf-8"
+            )
+            stamp = timezone.now().strftime("%Y%m%d")
+            response["Content-Disposition"] = (
+                f'attachment; filename="job-{job.pk}-results-{stamp}.csv"'
+            )
+            return response
+        summary = job.summary or services.job_summary(job=job)
+        return Response(
+            {
+                "job": JobOutputSerializer(job).data,
+                "summary": {
+                    "by_label": summary.get("by_label", {}),
+                    "by_error": summary.get("by_error", {}),
+                },
+                "results": rows,
+            }
+        )

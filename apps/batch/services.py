@@ -1,0 +1,676 @@
+"""Batch jobs: submission, dispatch, per-item execution, control and completion.
+
+Flow: ``job_submit`` writes the job and its items in one transaction; on commit
+``dispatch`` hands at most K items per tenant (K from the plan) to the workers,
+highest job priority first. Each finished item dispatches the tenant's next one,
+so a tenant never has more than K items queued or running and a big job of one
+tenant cannot fill the broker ahead of another tenant's work. Counters move with
+``F()``; whoever moves the last counter finalises the job (a conditional UPDATE
+makes that exactly one process).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import socket
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from apps.accounts.models import Tenant
+from apps.batch import events, webhooks
+from apps.batch.models import BatchItem, BatchJob, WebhookDelivery
+from cadml.lib.errors import Conflict, DomainError, InvalidInput, NotFound
+
+log = logging.getLogger(__name__)
+
+Item = BatchItem.Status
+Job = BatchJob.Status
+
+DEFAULT_CONCURRENCY = {"free": 2, "pro": 4, "enterprise": 8, "internal": 8}
+
+
+@dataclass
+class Upload:
+    name: str
+    content: bytes
+
+
+def tenant_concurrency(tenant: Tenant) -> int:
+    """K: how many items of one tenant may be queued or running at once."""
+    table = getattr(settings, "CADML_BATCH_CONCURRENCY", DEFAULT_CONCURRENCY)
+    return max(1, int(table.get(tenant.plan, table.get("free", 2))))
+
+
+def max_items() -> int:
+    return int(getattr(settings, "CADML_BATCH_MAX_ITEMS", 1000))
+
+
+def _request_hash(
+    *,
+    kind: str,
+    priority: int,
+    callback_url: str,
+    options: dict[str, Any],
+    drawing_ids: list[int],
+    uploads: list[Upload],
+) -> str:
+    body = {
+        "kind": kind,
+        "priority": priority,
+        "callback_url": callback_url,
+        "options": options,
+        "drawings": drawing_ids,
+        "files": [[u.name, hashlib.sha256(u.content).hexdigest()] for u in uploads],
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _existing(tenant: Tenant, key: str, request_hash: str) -> BatchJob | None:
+    job = BatchJob.objects.filter(tenant=tenant, idempotency_key=key).first()
+    if job is not None and job.request_hash != request_hash:
+        raise Conflict(
+            "this Idempotency-Key was already used for a different submission; "
+            "use a new key for a new job",
+            code="idempotency_key_reused",
+        )
+    return job
+
+
+def job_submit(
+    *,
+    tenant: Tenant,
+    user: Any,
+    uploads: list[Upload] | None = None,
+    drawing_ids: list[int] | None = None,
+    kind: str = BatchJob.Kind.ANALYZE,
+    priority: int = 5,
+    callback_url: str = "",
+    options: dict[str, Any] | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[BatchJob, bool]:
+    """Create a job (or return the one an earlier identical request created).
+
+    Returns ``(job, created)``. Files are stored as drawings first; a file the
+    CAD core refuses becomes an item that failed with the core's message.
+    """
+    from apps.cad.models import Drawing
+    from apps.cad.services import drawing_create
+
+    uploads = uploads or []
+    drawing_ids = drawing_ids or []
+    options = options or {}
+    if kind not in BatchJob.Kind.values:
+        raise InvalidInput(
+            f"kind must be one of {', '.join(BatchJob.Kind.values)}",
+            code="invalid_kind",
+        )
+    if not 0 <= priority <= 9:
+        raise InvalidInput("priority must be between 0 and 9", code="invalid_priority")
+    count = len(uploads) + len(drawing_ids)
+    if count == 0:
+        raise InvalidInput(
+            "nothing to do: send files, one zip, or a list of drawing ids",
+            code="empty_submission",
+        )
+    if count > max_items():
+        raise InvalidInput(
+            f"{count} items submitted; a job takes at most {max_items()}",
+            code="too_many_items",
+        )
+    if callback_url:
+        webhooks.url_check(callback_url)
+    digest = _request_hash(
+        kind=kind,
+        priority=priority,
+        callback_url=callback_url,
+        options=options,
+        drawing_ids=drawing_ids,
+        uploads=uploads,
+    )
+    if idempotency_key:
+        existing = _existing(tenant, idempotency_key, digest)
+        if existing is not None:
+            return existing, False
+
+    drawings: dict[int, Any] = {}
+    if drawing_ids:
+        drawings = {
+            d.pk: d for d in Drawing.objects.filter(tenant=tenant, pk__in=drawing_ids)
+        }
+        missing = sorted({i for i in drawing_ids if i not in drawings})
+        if missing:
+            raise NotFound(
+                f"drawings not found: {', '.join(map(str, missing[:20]))}",
+                code="drawing_not_found",
+            )
+
+    # (name, drawing or None, error code, error message)
+    rows: list[tuple[str, Any, str, str]] = [
+        (getattr(drawings[i], "name", ""), drawings[i], "", "") for i in drawing_ids
+    ]
+    for upload in uploads:
+        try:
+            drawing = drawing_create(
+                tenant=tenant,
+                uploaded_by=user,
+                name=upload.name,
+                content=upload.content,
+            )
+        except DomainError as exc:
+            rows.append((upload.name, None, exc.code, exc.message))
+        else:
+            rows.append((upload.name, drawing, "", ""))
+
+    now = timezone.now()
+    failed_at_submit = sum(1 for r in rows if r[1] is None)
+    try:
+        with transaction.atomic():
+            job = BatchJob.objects.create(
+                tenant=tenant,
+                created_by=user if getattr(user, "pk", None) else None,
+                kind=kind,
+                priority=priority,
+                callback_url=callback_url,
+                options=options,
+                idempotency_key=idempotency_key or None,
+                request_hash=digest,
+                total=len(rows),
+                failed=failed_at_submit,
+            )
+            BatchItem.objects.bulk_create(
+                [
+                    BatchItem(
+                        job=job,
+                        tenant=tenant,
+                        index=i,
+                        name=name[:500],
+                        drawing=drawing,
+                        status=Item.PENDING if drawing is not None else Item.FAILED,
+                        error_code=code,
+                        error_message=message,
+                        finished=None if drawing is not None else now,
+                    )
+                    for i, (name, drawing, code, message) in enumerate(rows)
+                ],
+                batch_size=500,
+            )
+            transaction.on_commit(lambda: _after_submit(job.pk, tenant.pk))
+    except IntegrityError:
+        # A concurrent request with the same Idempotency-Key won the race.
+        if idempotency_key:
+            existing = _existing(tenant, idempotency_key, digest)
+            if existing is not None:
+                return existing, False
+        raise
+    events.audit(
+        "batch.submitted",
+        tenant=tenant,
+        job_id=job.pk,
+        user=user,
+        details={"items": job.total, "priority": priority, "kind": kind},
+    )
+    return job, True
+
+
+def _after_submit(job_id: int, tenant_id: int) -> None:
+    dispatch(tenant_id=tenant_id)
+    # A job whose every file was refused at upload is already complete.
+    job_finalize_if_complete(job_id=job_id)
+
+
+def dispatch(*, tenant_id: int) -> int:
+    """Hand the tenant's next pending items to the workers, up to K in flight.
+
+    The tenant row is locked so concurrent finishers cannot both fill the same
+    free slot (PostgreSQL; SQLite serialises writers anyway).
+    """
+    from apps.batch import runner, tasks
+
+    with transaction.atomic():
+        tenant = Tenant.objects.select_for_update().filter(pk=tenant_id).first()
+        if tenant is None:
+            return 0
+        in_flight = BatchItem.objects.filter(
+            Q(status=Item.RUNNING)
+            | Q(status=Item.PENDING, dispatched_at__isnull=False),
+            tenant_id=tenant_id,
+        ).count()
+        free = tenant_concurrency(tenant) - in_flight
+        if free <= 0:
+            return 0
+        chosen = list(
+            BatchItem.objects.filter(
+                tenant_id=tenant_id,
+                status=Item.PENDING,
+                dispatched_at__isnull=True,
+                job__status__in=[Job.QUEUED, Job.RUNNING],
+            )
+            .order_by("-job__priority", "job__created", "job_id", "index")
+            .values_list("pk", "job__priority")[:free]
+        )
+        if not chosen:
+            return 0
+        BatchItem.objects.filter(pk__in=[pk for pk, _ in chosen]).update(
+            dispatched_at=timezone.now()
+        )
+
+        def send() -> None:
+            for pk, priority in chosen:
+                runner.enqueue(tasks.batch_item_run, (pk,), priority=priority)
+
+        transaction.on_commit(send)
+    return len(chosen)
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _max_attempts() -> int:
+    return int(getattr(settings, "CADML_BATCH_MAX_ATTEMPTS", 3))
+
+
+def item_process(*, item_id: int) -> None:
+    """Run one item; safe to call again for the same item (redelivery).
+
+    Only an item that is pending, or running (its worker died), is claimed; an
+    item that already ended is left alone, and only the first finisher moves the
+    job's counters, so every item counts exactly once.
+    """
+    item_run_started = timezone.now()
+    claimed = BatchItem.objects.filter(
+        pk=item_id, status__in=[Item.PENDING, Item.RUNNING]
+    ).update(
+        status=Item.RUNNING,
+        attempts=F("attempts") + 1,
+        started=item_run_started,
+        worker=_worker_name(),
+    )
+    item = BatchItem.objects.select_related("job", "job__tenant", "drawing").get(
+        pk=item_id
+    )
+    if not claimed:
+        dispatch(tenant_id=item.tenant_id)
+        return
+    _job_mark_started(item.job)
+    if item.attempts > _max_attempts():
+        _item_finish(
+            item,
+            status=Item.FAILED,
+            code="worker_lost",
+            message=f"the worker running this item was lost {item.attempts - 1} times",
+        )
+        return
+    if item.drawing is None:
+        _item_finish(
+            item,
+            status=Item.FAILED,
+            code="drawing_missing",
+            message="the drawing was deleted",
+        )
+        return
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from apps.cad.services import analysis_run
+
+    try:
+        analysis = analysis_run(drawing=item.drawing)
+    except DomainError as exc:
+        _item_finish(item, status=Item.FAILED, code=exc.code, message=exc.message)
+    except SoftTimeLimitExceeded:
+        _item_finish(
+            item,
+            status=Item.FAILED,
+            code="timeout",
+            message="the item took longer than its time limit",
+        )
+    else:
+        _item_finish(item, status=Item.SUCCEEDED, analysis=analysis)
+
+
+def _job_mark_started(job: BatchJob) -> None:
+    now = timezone.now()
+    if BatchJob.objects.filter(pk=job.pk, status=Job.QUEUED).update(
+        status=Job.RUNNING, started=now
+    ):
+        job.status, job.started = Job.RUNNING, now
+        events.publish(
+            _channels(job),
+            "batch.started",
+            {"job_id": job.pk, "total": job.total, "priority": job.priority},
+        )
+
+
+def _channels(job: BatchJob) -> list[str]:
+    return [f"job:{job.pk}", f"tenant:{job.tenant.slug}"]
+
+
+def _item_finish(
+    item: BatchItem,
+    *,
+    status: str,
+    analysis: Any = None,
+    code: str = "",
+    message: str = "",
+) -> None:
+    now = timezone.now()
+    duration = (now - item.started).total_seconds() * 1000 if item.started else None
+    with transaction.atomic():
+        moved = BatchItem.objects.filter(pk=item.pk, status=Item.RUNNING).update(
+            status=status,
+            analysis=analysis,
+            error_code=code[:100],
+            error_message=message,
+            finished=now,
+            duration_ms=duration,
+        )
+        if moved:
+            counter = "done" if status == Item.SUCCEEDED else "failed"
+            BatchJob.objects.filter(pk=item.job_id).update(**{counter: F(counter) + 1})
+    if moved:
+        job = item.job
+        if status == Item.FAILED:
+            events.publish(
+                _channels(job),
+                "batch.item_failed",
+                {
+                    "job_id": job.pk,
+                    "item": item.index,
+                    "name": item.name,
+                    "code": code,
+                    "message": message,
+                },
+            )
+        job_progress(job_id=job.pk)
+        job_finalize_if_complete(job_id=job.pk)
+    dispatch(tenant_id=item.tenant_id)
+
+
+def _progress_data(job: BatchJob) -> dict[str, Any]:
+    return {
+        "job_id": job.pk,
+        "status": job.status,
+        "percent": job.percent,
+        "total": job.total,
+        "done": job.done,
+        "failed": job.failed,
+        "skipped": job.skipped,
+    }
+
+
+def job_progress(*, job_id: int, force: bool = False) -> bool:
+    """Publish ``batch.progress`` at most ``CADML_BATCH_PROGRESS_HZ`` times a second."""
+    now = timezone.now()
+    hz = float(getattr(settings, "CADML_BATCH_PROGRESS_HZ", 4))
+    if not force:
+        gap = timedelta(seconds=1.0 / hz)
+        won = BatchJob.objects.filter(
+            Q(last_progress_at__isnull=True) | Q(last_progress_at__lte=now - gap),
+            pk=job_id,
+        ).update(last_progress_at=now)
+        if not won:
+            return False
+    job = BatchJob.objects.select_related("tenant").get(pk=job_id)
+    if not force and job.processed >= job.total:
+        return False  # the final 100 % event goes out with the completion
+    events.publish(_channels(job), "batch.progress", _progress_data(job))
+    return True
+
+
+_FINAL_EVENT = {
+    Job.SUCCEEDED: "batch.completed",
+    Job.PARTIAL: "batch.completed",
+    Job.FAILED: "batch.failed",
+    Job.CANCELLED: "batch.cancelled",
+}
+
+
+def job_finalize_if_complete(*, job_id: int) -> bool:
+    """End the job once every item ended; exactly one caller wins."""
+    job = BatchJob.objects.select_related("tenant").get(pk=job_id)
+    if job.status not in BatchJob.ACTIVE or job.processed < job.total:
+        return False
+    if job.status == Job.CANCELLING:
+        final = Job.CANCELLED
+    elif job.failed == 0:
+        final = Job.SUCCEEDED
+    elif job.done == 0:
+        final = Job.FAILED
+    else:
+        final = Job.PARTIAL
+    now = timezone.now()
+    if not BatchJob.objects.filter(pk=job_id, status__in=BatchJob.ACTIVE).update(
+        status=final, finished=now
+    ):
+        return False
+    job.refresh_from_db()
+    job.summary = job_summary(job=job)
+    job.save(update_fields=["summary"])
+    job_progress(job_id=job.pk, force=True)
+    payload = job_payload(job)
+    events.publish(_channels(job), _FINAL_EVENT[final], payload)
+    events.audit(
+        "batch.cancelled" if final == Job.CANCELLED else "batch.completed",
+        tenant=job.tenant,
+        job_id=job.pk,
+        details={"status": final, "summary": job.summary},
+    )
+    if job.callback_url:
+        from apps.batch import runner, tasks
+
+        runner.enqueue(tasks.batch_webhook_deliver, (job.pk, 1), priority=9)
+    return True
+
+
+def prediction_of(analysis: Any) -> tuple[str, float | None]:
+    """(label, confidence) of an Analysis; ('', None) while no model is active."""
+    if analysis is None:
+        return "", None
+    pred = getattr(analysis, "prediction", None)
+    if isinstance(pred, dict):
+        label = pred.get("label") or pred.get("class") or ""
+    else:
+        label = pred or ""
+    return str(label), getattr(analysis, "confidence", None)
+
+
+def job_summary(*, job: BatchJob) -> dict[str, Any]:
+    items = BatchItem.objects.filter(job=job).select_related("analysis")
+    by_label: Counter[str] = Counter()
+    by_error: Counter[str] = Counter()
+    durations = []
+    for item in items:
+        if item.status == Item.SUCCEEDED:
+            label, _ = prediction_of(item.analysis)
+            by_label[label or "(none)"] += 1
+        elif item.status == Item.FAILED:
+            by_error[item.error_code or "error"] += 1
+        if item.duration_ms is not None:
+            durations.append(item.duration_ms)
+    elapsed = (
+        (job.finished - job.started).total_seconds()
+        if job.finished and job.started
+        else None
+    )
+    return {
+        "total": job.total,
+        "succeeded": job.done,
+        "failed": job.failed,
+        "skipped": job.skipped,
+        "by_label": dict(sorted(by_label.items())),
+        "by_error": dict(sorted(by_error.items())),
+        "elapsed_s": elapsed,
+        "mean_item_ms": round(sum(durations) / len(durations), 3)
+        if durations
+        else None,
+    }
+
+
+def job_payload(job: BatchJob) -> dict[str, Any]:
+    """What webhooks and final events carry."""
+    return {
+        "job_id": job.pk,
+        "tenant": job.tenant.slug,
+        "kind": job.kind,
+        "status": job.status,
+        "priority": job.priority,
+        "total": job.total,
+        "created": job.created.isoformat(),
+        "started": job.started.isoformat() if job.started else None,
+        "finished": job.finished.isoformat() if job.finished else None,
+        "summary": job.summary,
+    }
+
+
+def job_cancel(*, job: BatchJob, user: Any = None) -> BatchJob:
+    """Skip pending items; running ones finish; then the job is ``cancelled``."""
+    if job.status in BatchJob.TERMINAL:
+        raise Conflict(f"job {job.pk} already ended ({job.status})", code="job_ended")
+    now = timezone.now()
+    with transaction.atomic():
+        BatchJob.objects.filter(pk=job.pk, status__in=[Job.QUEUED, Job.RUNNING]).update(
+            status=Job.CANCELLING
+        )
+        skipped = BatchItem.objects.filter(job=job, status=Item.PENDING).update(
+            status=Item.SKIPPED, finished=now, error_code="cancelled"
+        )
+        if skipped:
+            BatchJob.objects.filter(pk=job.pk).update(skipped=F("skipped") + skipped)
+        transaction.on_commit(lambda: _after_submit(job.pk, job.tenant_id))
+    events.audit(
+        "batch.cancelled",
+        tenant=job.tenant,
+        job_id=job.pk,
+        user=user,
+        details={"skipped": skipped},
+    )
+    job.refresh_from_db()
+    return job
+
+
+def job_retry_failed(*, job: BatchJob) -> tuple[BatchJob, int]:
+    """Run the failed items of an ended job again (not those refused at upload)."""
+    if job.status not in (Job.PARTIAL, Job.FAILED):
+        raise Conflict(
+            f"only a partial or failed job can retry its failed items; job {job.pk} "
+            f"is {job.status}",
+            code="job_not_retryable",
+        )
+    with transaction.atomic():
+        n = BatchItem.objects.filter(
+            job=job, status=Item.FAILED, drawing__isnull=False
+        ).update(
+            status=Item.PENDING,
+            error_code="",
+            error_message="",
+            dispatched_at=None,
+            started=None,
+            finished=None,
+            duration_ms=None,
+            attempts=0,
+            analysis=None,
+        )
+        if n == 0:
+            raise Conflict(
+                "no failed item can be retried (files refused at upload cannot)",
+                code="nothing_to_retry",
+            )
+        BatchJob.objects.filter(pk=job.pk).update(
+            failed=F("failed") - n, status=Job.RUNNING, finished=None
+        )
+        transaction.on_commit(lambda: dispatch(tenant_id=job.tenant_id))
+    job.refresh_from_db()
+    return job, n
+
+
+def webhook_attempt(*, job_id: int, attempt: int) -> float | None:
+    """Deliver the job's webhook once; the delay before the next try, or None."""
+    job = BatchJob.objects.select_related("tenant").get(pk=job_id)
+    if not job.callback_url:
+        return None
+    event = _FINAL_EVENT.get(job.status, "batch.completed")
+    result = webhooks.deliver(
+        url=job.callback_url,
+        secret=job.tenant.webhook_secret,
+        event=event,
+        payload={"event": event, "attempt": attempt, "job": job_payload(job)},
+    )
+    WebhookDelivery.objects.create(
+        job=job,
+        attempt=attempt,
+        url=job.callback_url,
+        event=event,
+        status_code=result.status_code,
+        ok=result.ok,
+        error=result.error[:2000],
+        duration_ms=result.duration_ms,
+    )
+    max_attempts = int(getattr(settings, "CADML_WEBHOOK_MAX_ATTEMPTS", 5))
+    if result.ok:
+        events.audit(
+            "webhook.delivered",
+            tenant=job.tenant,
+            job_id=job.pk,
+            details={"attempt": attempt, "status_code": result.status_code},
+        )
+        return None
+    if attempt >= max_attempts:
+        events.audit(
+            "webhook.failed",
+            tenant=job.tenant,
+            job_id=job.pk,
+            details={"attempts": attempt, "error": result.error[:500]},
+        )
+        return None
+    base = float(getattr(settings, "CADML_WEBHOOK_BACKOFF_S", 5.0))
+    return base * 2 ** (attempt - 1)
+
+
+def items_reap() -> dict[str, int]:
+    """Beat: recover items whose worker or broker message was lost, end stuck jobs."""
+    now = timezone.now()
+    hard = float(getattr(settings, "CADML_BATCH_ITEM_TIME_LIMIT_S", 120))
+    stale_dispatch = float(getattr(settings, "CADML_BATCH_DISPATCH_STALE_S", 600))
+    stuck_running = BatchItem.objects.filter(
+        status=Item.RUNNING, started__lt=now - timedelta(seconds=hard + 30)
+    )
+    tenants: set[int] = set()
+    failed = 0
+    for item in stuck_running.select_related("job", "job__tenant"):
+        tenants.add(item.tenant_id)
+        if item.attempts >= _max_attempts():
+            _item_finish(
+                item,
+                status=Item.FAILED,
+                code="worker_lost",
+                message="the item's worker was lost and the retries are used up",
+            )
+            failed += 1
+        else:
+            BatchItem.objects.filter(pk=item.pk, status=Item.RUNNING).update(
+                status=Item.PENDING, dispatched_at=None
+            )
+    lost = BatchItem.objects.filter(
+        status=Item.PENDING,
+        dispatched_at__lt=now - timedelta(seconds=stale_dispatch),
+    )
+    tenants |= set(lost.values_list("tenant_id", flat=True))
+    requeued = lost.update(dispatched_at=None)
+    for tenant_id in tenants:
+        dispatch(tenant_id=tenant_id)
+    ended = 0
+    for job_id in BatchJob.objects.filter(status__in=BatchJob.ACTIVE).values_list(
+        "pk", flat=True
+    ):
+        ended += job_finalize_if_complete(job_id=job_id)
+    return {"requeued": requeued, "failed": failed, "ended": ended}

@@ -1,0 +1,133 @@
+"""Signed webhook delivery with SSRF protection.
+
+Signature (ARCHITECTURE.md): ``X-Cadml-Signature: t=<unix>,v1=<hex HMAC-SHA256 of
+"<t>.<body>">`` keyed with the tenant's ``webhook_secret``.
+
+A URL is checked when the job is submitted (a 400 the caller can fix) and again,
+with a fresh DNS lookup, right before every delivery (DNS can change in between).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from django.conf import settings
+
+from cadml.lib.errors import InvalidInput
+
+
+def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
+    t = int(time.time()) if timestamp is None else timestamp
+    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256)
+    return f"t={t},v1={mac.hexdigest()}"
+
+
+def verify(secret: str, body: bytes, header: str, tolerance_s: int = 300) -> bool:
+    """What a receiver does; used by our tests and documented for customers."""
+    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+    try:
+        t = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    if abs(time.time() - t) > tolerance_s:
+        return False
+    expected = sign(secret, body, t).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+def _allowlist() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    raw = getattr(settings, "CADML_WEBHOOK_ALLOWLIST", []) or []
+    return [ipaddress.ip_network(entry, strict=False) for entry in raw]
+
+
+def _refused(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if any(ip in net for net in _allowlist()):
+        return False
+    return (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+    )
+
+
+def url_check(url: str) -> None:
+    """Raise ``InvalidInput`` unless ``url`` is a deliverable public address."""
+    parts = urlsplit(url)
+    allowed = {"https"} if not settings.DEBUG else {"https", "http"}
+    if parts.scheme not in allowed:
+        raise InvalidInput(
+            f"callback_url must use {' or '.join(sorted(allowed))}",
+            code="callback_url_scheme",
+        )
+    if not parts.hostname:
+        raise InvalidInput("callback_url has no host", code="callback_url_invalid")
+    if parts.username or parts.password:
+        raise InvalidInput(
+            "callback_url may not carry credentials", code="callback_url_invalid"
+        )
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, ValueError, UnicodeError):
+        raise InvalidInput(
+            f"callback_url host {parts.hostname!r} does not resolve",
+            code="callback_url_unresolvable",
+        ) from None
+    for info in infos:
+        ip = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        if _refused(ip):
+            raise InvalidInput(
+                f"callback_url resolves to {ip}, a private, loopback, link-local or "
+                "multicast address; webhooks only go to public hosts",
+                code="callback_url_forbidden",
+            )
+
+
+@dataclass
+class Attempt:
+    ok: bool
+    status_code: int | None
+    error: str
+    duration_ms: float
+
+
+def deliver(*, url: str, secret: str, event: str, payload: dict[str, Any]) -> Attempt:
+    body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+    t0 = time.perf_counter()
+    try:
+        url_check(url)
+        response = httpx.post(
+            url,
+            content=body,
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": "cadml-webhooks/1",
+                "X-Cadml-Event": event,
+                "X-Cadml-Signature": sign(secret, body),
+            },
+            timeout=float(getattr(settings, "CADML_WEBHOOK_TIMEOUT_S", 10)),
+            follow_redirects=False,
+        )
+    except InvalidInput as exc:
+        return Attempt(False, None, exc.message, _ms(t0))
+    except httpx.HTTPError as exc:
+        return Attempt(False, None, f"{type(exc).__name__}: {exc}", _ms(t0))
+    ok = 200 <= response.status_code < 300
+    error = "" if ok else f"receiver answered {response.status_code}"
+    return Attempt(ok, response.status_code, error, _ms(t0))
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 3)
