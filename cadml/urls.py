@@ -9,6 +9,7 @@ api_v1_patterns = [
     path("", include("apps.accounts.urls")),
     path("", include("apps.realtime.urls")),
     path("", include("apps.cad.urls")),
+    path("", include("apps.batch.urls")),
     path("", include("apps.modelreg.urls")),
 ]
 
