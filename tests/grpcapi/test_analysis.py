@@ -156,3 +156,25 @@ async def test_read_only_keys_cannot_analyze(channel, tenant_a, owner_a):
             metadata=auth(issued.plaintext),
         )
     assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_rate_limits_apply_with_retry_after(channel, grpc_key_b, settings):
+    settings.CADML_RATELIMIT_POLICIES = {"free": {"key": ["2/minute"]}}
+    settings.CADML_RATELIMIT_NAMESPACE = f"grpc-test-{id(channel)}"
+    stub = analysis_pb2_grpc.AnalysisServiceStub(channel)
+    codes = []
+    for _ in range(3):
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await stub.GetAnalysis(
+                analysis_pb2.GetAnalysisRequest(drawing_id=10**9),
+                metadata=auth(grpc_key_b),
+            )
+        codes.append(err.value.code())
+    assert codes == [
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+    ]
+    trailing = dict(err.value.trailing_metadata() or ())
+    assert int(trailing["retry-after"]) >= 1
+    assert "key-minute" in err.value.details()
