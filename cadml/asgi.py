@@ -7,7 +7,11 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from cadml.telemetry import configure_tracing
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cadml.settings")
+# Tracing before Django builds its middleware chain (it inserts its own).
+configure_tracing("web")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

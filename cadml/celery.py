@@ -12,3 +12,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cadml.settings")
 app = Celery("cadml")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+from cadml.telemetry import connect_celery_signals  # noqa: E402
+
+connect_celery_signals()

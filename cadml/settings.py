@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "cadml.metrics.RequestMetricsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "cadml.lib.request_id.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -276,6 +277,14 @@ CADML_RATELIMIT_NAMESPACE = env_str("CADML_RATELIMIT_NAMESPACE", "cadml")
 CADML_TRUSTED_PROXIES = env_list("CADML_TRUSTED_PROXIES", [])
 CADML_RATELIMIT_COSTS: dict[str, object] = {}
 
+# Observability (docker/README_OBSERVABILITY.md). /metrics answers a bearer token
+# or a client in an allow-listed network; with neither set it is closed.
+CADML_METRICS_TOKEN = env_str("CADML_METRICS_TOKEN")
+CADML_METRICS_ALLOW_CIDRS = env_list("CADML_METRICS_ALLOW_CIDRS", [])
+CADML_LOG_FORMAT = env_str("CADML_LOG_FORMAT", "plain")
+if CADML_LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("CADML_LOG_FORMAT must be 'plain' or 'json'")
+
 # --- Logging ---------------------------------------------------------------
 LOGGING = {
     "version": 1,
@@ -290,3 +299,10 @@ LOGGING = {
         "daphne": {"level": "WARNING"},
     },
 }
+# Every record carries request_id and trace_id; CADML_LOG_FORMAT=json writes one
+# JSON object per line (cadml.telemetry.JsonFormatter).
+LOGGING["filters"] = {"context": {"()": "cadml.telemetry.LogContextFilter"}}
+LOGGING["formatters"]["json"] = {"()": "cadml.telemetry.JsonFormatter"}  # type: ignore
+LOGGING["handlers"]["console"]["filters"] = ["context"]  # type: ignore
+if CADML_LOG_FORMAT == "json":
+    LOGGING["handlers"]["console"]["formatter"] = "json"  # type: ignore
