@@ -1,0 +1,65 @@
+"""Sign-in events from Django's auth signals (audit listens; auth does not know)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.signals import (
+    user_logged_in,
+    user_logged_out,
+    user_login_failed,
+)
+from django.http import HttpRequest
+
+from apps.audit.models import Action, Outcome
+from apps.audit.services import audit_record
+
+
+def on_login(
+    sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any
+) -> None:
+    audit_record(
+        action=Action.AUTH_LOGIN,
+        request=request,
+        actor_user=user,
+        tenant=getattr(request, "tenant", None) if request is not None else None,
+        resource_type="user",
+        resource_id=user.pk,
+    )
+
+
+def on_logout(
+    sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any
+) -> None:
+    if user is None:  # logging out an anonymous session
+        return
+    audit_record(
+        action=Action.AUTH_LOGOUT,
+        request=request,
+        actor_user=user,
+        resource_type="user",
+        resource_id=user.pk,
+    )
+
+
+def on_login_failed(
+    sender: Any,
+    credentials: dict[str, Any],
+    request: HttpRequest | None = None,
+    **kwargs: Any,
+) -> None:
+    # Django has already masked the password; keep only the username tried.
+    username = str(credentials.get("username", ""))[:150]
+    audit_record(
+        action=Action.AUTH_LOGIN_FAILED,
+        outcome=Outcome.FAILURE,
+        request=request,
+        resource_type="user",
+        details={"username": username},
+    )
+
+
+def connect() -> None:
+    user_logged_in.connect(on_login, dispatch_uid="audit.auth.login")
+    user_logged_out.connect(on_logout, dispatch_uid="audit.auth.logout")
+    user_login_failed.connect(on_login_failed, dispatch_uid="audit.auth.login_failed")

@@ -1,0 +1,62 @@
+"""Model-change history with django-auditlog.
+
+``track_model(Model, tenant_field=...)`` is the one way to put a model under
+history: other apps call it from their ``AppConfig.ready()`` (model versions and
+deployments, batch jobs), e.g.::
+
+    from apps.audit.tracking import track_model
+    track_model(ModelVersion, tenant_field=None)          # global object
+    track_model(BatchJob, tenant_field="tenant", exclude_fields=["progress"])
+
+``tenant_field`` names the field that says whose object it is (``"pk"`` for the
+tenant itself, ``None`` for objects only staff may see); the changes API uses it to
+keep tenants apart. Secrets are excluded, never merely masked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from auditlog.registry import auditlog
+from django.db import models
+
+
+@dataclass(frozen=True)
+class Tracked:
+    model: type[models.Model]
+    tenant_field: str | None
+
+
+TRACKED: dict[str, Tracked] = {}
+
+
+def track_model(
+    model: type[models.Model],
+    *,
+    tenant_field: str | None,
+    exclude_fields: list[str] | None = None,
+    mask_fields: list[str] | None = None,
+    **options: Any,
+) -> None:
+    label = model._meta.label_lower
+    if label in TRACKED:
+        return
+    auditlog.register(
+        model,
+        exclude_fields=exclude_fields or [],
+        mask_fields=mask_fields or [],
+        **options,
+    )
+    TRACKED[label] = Tracked(model=model, tenant_field=tenant_field)
+
+
+def track_foundation_models() -> None:
+    from apps.accounts.models import ApiKey, Membership, Tenant
+
+    track_model(Tenant, tenant_field="pk", exclude_fields=["webhook_secret"])
+    track_model(Membership, tenant_field="tenant")
+    # last_used_at moves every minute of use; it is not a change anyone reviews.
+    track_model(
+        ApiKey, tenant_field="tenant", exclude_fields=["secret_hash", "last_used_at"]
+    )
