@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "apps.grpcapi",
     "apps.batch",
     "apps.modelreg",
+    "drf_spectacular",
+    "apps.versioning",
 ]
 
 MIDDLEWARE = [
@@ -69,6 +71,8 @@ MIDDLEWARE = [
     "apps.ratelimit.middleware.RateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: after authentication, rate limiting and audit (ARCHITECTURE.md).
+    "apps.versioning.middleware.VersioningMiddleware",
 ]
 
 ROOT_URLCONF = "cadml.urls"
@@ -208,7 +212,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.accounts.permissions.HasTenantScope"],
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        "apps.versioning.renderers.VersionedJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": [
@@ -216,10 +220,59 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "apps.versioning.pagination.VersionedPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "cadml.lib.exception_handler.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_VERSIONING_CLASS": "apps.versioning.versioning.CadmlNamespaceVersioning",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# --- API versions (apps.versioning) ------------------------------------------
+# The registry: status (current / supported / deprecated / sunset), dates (ISO
+# 8601; a passed date takes effect without a deploy), docs, changelog, successor
+# and the features each version offers. The check versioning.E002 refuses a
+# sunset before its deprecation.
+CADML_API_VERSIONS = {
+    "v1": {
+        "status": env_str("CADML_API_V1_STATUS", "supported"),
+        "deprecated_at": env_str("CADML_API_V1_DEPRECATED_AT", ""),
+        "sunset_at": env_str("CADML_API_V1_SUNSET_AT", ""),
+        "docs": "/api/v1/docs/",
+        "changelog": ["first public version: plain DRF bodies and errors"],
+        "successor": "v2",
+        "features": [],
+    },
+    "v2": {
+        "status": "current",
+        "docs": "/api/v2/docs/",
+        "changelog": [
+            'envelope {"data", "meta"}; application/problem+json errors',
+            "?fields= selection; cursor pagination",
+            "analyses: top-k predictions, evidence for title-block fields",
+        ],
+        "features": [
+            "envelope",
+            "problem_details",
+            "fields_selection",
+            "cursor_pagination",
+            "expanded_predictions",
+            "async_analysis",
+        ],
+    },
+}
+# Seconds between writes of the per-tenant call counts (apps.versioning.usage).
+CADML_API_USAGE_FLUSH_S = env_float("CADML_API_USAGE_FLUSH_S", 10.0)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "cadml API",
+    "DESCRIPTION": "CAD machine learning platform. Authenticate with "
+    "`Authorization: Api-Key <key>`.",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "PREPROCESSING_HOOKS": ["apps.versioning.schema.keep_versioned_paths"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.versioning.schema.versioned_shapes",
+    ],
 }
 
 # --- cadml -----------------------------------------------------------------

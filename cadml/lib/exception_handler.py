@@ -14,7 +14,18 @@ from cadml.lib.errors import DomainError
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler plus our domain errors, rendered as ``{"detail", "code"}``."""
+    """DRF's handler plus our domain errors, rendered as ``{"detail", "code"}``;
+    in API versions with problem details (v2), as RFC 9457 problem documents."""
+    response = _drf_response(exc, context)
+    if response is not None:
+        # Imported here: the versioning app depends on cadml.lib, not the reverse.
+        from apps.versioning.problems import problem_for_version
+
+        problem_for_version(response, exc, context.get("request"))
+    return response
+
+
+def _drf_response(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
         return Response(
             {"detail": exc.message, "code": exc.code}, status=exc.status_code

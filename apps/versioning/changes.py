@@ -1,0 +1,112 @@
+"""Version changes, Stripe style: v1 is v2 transformed, one small class per change.
+
+Views render the current (v2) shape. For an older version the renderer applies,
+newest first, every change introduced after it; each change turns the shape of
+the version it introduced into the shape of the version before. Adding a v3
+means writing the v3 views and one class per difference with ``version = "v3"``,
+never a second copy of the views.
+
+A change decides for itself whether a body concerns it (by URL name or by shape),
+so changes stay independent of the apps that produce the bodies.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from apps.versioning import registry
+
+
+class VersionChange:
+    """One documented difference between ``version`` and the version before it."""
+
+    version: ClassVar[str]  # the version that introduced the change
+    description: ClassVar[str]
+    # URL names (without namespace) the change concerns; empty means "any body".
+    url_names: ClassVar[frozenset[str]] = frozenset()
+
+    def applies(self, url_name: str | None) -> bool:
+        return not self.url_names or url_name in self.url_names
+
+    def to_previous(self, data: Any) -> Any:
+        raise NotImplementedError
+
+
+def _each_object(data: Any) -> list[dict[str, Any]]:
+    """The body's object(s): a dict, or the dicts of a list or of DRF's page."""
+    if isinstance(data, dict):
+        if isinstance(data.get("results"), list):
+            return [d for d in data["results"] if isinstance(d, dict)]
+        return [data]
+    if isinstance(data, list):
+        return [d for d in data if isinstance(d, dict)]
+    return []
+
+
+class PredictionsCollapsedToTopOne(VersionChange):
+    """v2 analyses carry ``predictions``: the top-k ``[{"label", "score"}, ...]``.
+    v1 had one ``prediction`` label and its ``confidence``."""
+
+    version = "v2"
+    description = "analyses: top-k predictions replace prediction + confidence"
+
+    def to_previous(self, data: Any) -> Any:
+        for obj in _each_object(data):
+            for target in (obj, obj.get("analysis")):
+                if not isinstance(target, dict) or not isinstance(
+                    target.get("predictions"), list
+                ):
+                    continue
+                predictions = target.pop("predictions")
+                best = predictions[0] if predictions else {}
+                target["prediction"] = best.get("label")
+                target["confidence"] = best.get("score")
+        return data
+
+
+class TitleBlockEvidenceDropped(VersionChange):
+    """v2 title-block fields are ``{"value", "evidence"}`` (where in the drawing the
+    value was read). v1 had the bare value."""
+
+    version = "v2"
+    description = "analyses: title-block fields carry their evidence"
+
+    def to_previous(self, data: Any) -> Any:
+        for obj in _each_object(data):
+            for target in (obj, obj.get("analysis"), obj.get("text")):
+                if not isinstance(target, dict):
+                    continue
+                block = target.get("title_block")
+                if not isinstance(block, dict):
+                    continue
+                for key, value in block.items():
+                    if isinstance(value, dict) and "evidence" in value:
+                        block[key] = value.get("value")
+        return data
+
+
+# In order of introduction; the renderer walks it backwards.
+CHANGES: list[VersionChange] = [
+    PredictionsCollapsedToTopOne(),
+    TitleBlockEvidenceDropped(),
+]
+
+
+def _number(name: str) -> int:
+    return int(name[1:])
+
+
+def transform(data: Any, *, version: str, url_name: str | None) -> Any:
+    """Turn a current-version body into ``version``'s shape."""
+    target = _number(version)
+    if target >= _number(registry.current().name):
+        return data
+    for change in reversed(CHANGES):
+        if _number(change.version) > target and change.applies(url_name):
+            data = change.to_previous(data)
+    return data
+
+
+def changelog(version: str) -> list[str]:
+    """What changed in ``version`` relative to the one before (for the docs)."""
+    return [c.description for c in CHANGES if c.version == version]
