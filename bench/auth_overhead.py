@@ -17,7 +17,7 @@ from tests.servers import running_daphne  # noqa: E402
 
 
 def main() -> None:
-    env = bench_env(DJANGO_SETTINGS_MODULE="bench.django.settings")
+    env = bench_env(DJANGO_SETTINGS_MODULE="bench.benchsite.settings")
     key = make_tenant(env)
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
     with running_daphne(env) as server:

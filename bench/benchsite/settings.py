@@ -2,4 +2,4 @@
 
 from cadml.settings import *  # noqa: F403
 
-ROOT_URLCONF = "bench.django.urls"
+ROOT_URLCONF = "bench.benchsite.urls"
