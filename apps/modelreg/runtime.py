@@ -235,6 +235,8 @@ class Runtime:
     def _ensure_listener(self) -> None:
         if not settings.REDIS_URL or self._listener is not None:
             return
+        if not getattr(settings, "CADML_MODEL_RELOAD_LISTENER", True):
+            return
         with self._reload_lock:
             if self._listener is not None:
                 return

@@ -82,7 +82,7 @@ def deployment_figures(*, model: RegisteredModel) -> dict[str, Any]:
             out[variant] = {
                 "version": version.number,
                 **stats.figures(
-                    deployment_id=dep.pk, version_id=version.pk, variant=variant
+                    deployment_salt=dep.salt, version_id=version.pk, variant=variant
                 ),
             }
     return out

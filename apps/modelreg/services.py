@@ -260,10 +260,12 @@ def deployment_request(
     actor: Any = None,
     percent: int = 10,
     sticky_by: str = Deployment.Sticky.TENANT,
+    run_now: bool = False,
 ) -> ActivationEvent:
     """Ask for a version to be activated (or to become the A/B or shadow
     candidate). The health check runs off the request path; the returned event
-    is pending until it finishes. A second request while one is pending is 409."""
+    is pending until it finishes. A second request while one is pending is 409.
+    ``run_now`` (commands) runs the check in this thread before returning."""
     if kind not in (Kind.ACTIVATE, Kind.AB_START, Kind.SHADOW_START):
         raise InvalidInput(f"unknown change {kind!r}")
     if kind == Kind.AB_START and not 0 < int(percent) < 100:
@@ -320,7 +322,10 @@ def deployment_request(
         version.status = ModelVersion.Status.VALIDATING
         version.failure_reason = ""
         version.save(update_fields=["status", "failure_reason"])
-        transaction.on_commit(lambda: _dispatch_health_check(event.pk))
+        if not run_now and _setting("CADML_MODEL_HEALTHCHECK_MODE", None) != "inline":
+            transaction.on_commit(lambda: _dispatch_health_check(event.pk))
+    if run_now or _setting("CADML_MODEL_HEALTHCHECK_MODE", None) == "inline":
+        event = activation_complete(event_id=event.pk)
     return event
 
 
@@ -334,9 +339,7 @@ def _dispatch_health_check(event_id: int) -> None:
     mode = _setting("CADML_MODEL_HEALTHCHECK_MODE", None) or (
         "celery" if settings.CELERY_BROKER_URL else "thread"
     )
-    if mode == "inline":
-        activation_complete(event_id=event_id)
-    elif mode == "celery":
+    if mode == "celery":
         from apps.modelreg.tasks import activation_health_check
 
         activation_health_check.delay(event_id)
@@ -576,7 +579,7 @@ def _record(
     agreed: bool | None = None,
 ) -> None:
     rate = stats.record(
-        deployment_id=view.deployment_id,
+        deployment_salt=view.salt,
         version_id=loaded.version_id,
         variant=variant,
         ok=ok,
@@ -722,3 +725,99 @@ def predict(
         "model_version": primary.number,
         "variant": variant,
     }
+
+
+# --- training ---------------------------------------------------------------
+
+
+def classifier_train(
+    *,
+    data_dir: str | None = None,
+    synthetic_per_class: int | None = None,
+    seed: int = 0,
+    name: str = "part-classifier",
+    tenant: Any = None,
+    register: bool = False,
+    activate: bool = False,
+    actor: Any = None,
+    workers: int = 2,
+    estimators: list[str] | None = None,
+    progress: Any = None,
+) -> dict[str, Any]:
+    """Train on a labelled folder or synthetic drawings; optionally register
+    (platform model when ``tenant`` is None) and activate. Returns the held-out
+    metrics, ``version`` (None unless registered) and the activation outcome."""
+    from pathlib import Path
+
+    from apps.modelreg import training
+
+    if (data_dir is None) == (synthetic_per_class is None):
+        raise InvalidInput("Give exactly one of a data directory or --synthetic N.")
+    if data_dir is not None:
+        data = training.directory_dataset(
+            root=Path(data_dir), workers=workers, progress=progress
+        )
+    else:
+        if synthetic_per_class is None or synthetic_per_class < 4:
+            raise InvalidInput("--synthetic needs at least 4 drawings per class.")
+        data = training.synthetic_dataset(
+            per_class=synthetic_per_class, seed=seed, workers=workers, progress=progress
+        )
+    threshold = float(_setting("CADML_MODEL_CONFIDENCE_THRESHOLD", 0.6))
+    result = training.train(
+        data, seed=seed, threshold=threshold, only=estimators, progress=progress
+    )
+    out: dict[str, Any] = {
+        "name": name,
+        "version": None,
+        "feature_version": result.feature_version,
+        "labels": result.labels,
+        **result.metrics,
+        "training_summary": result.summary,
+        "confusion_svg": training.confusion_svg(
+            result.labels, result.metrics["confusion_matrix"]
+        ),
+    }
+    if register or activate:
+        version = version_register(
+            tenant=tenant,
+            name=name,
+            content=result.onnx,
+            labels=result.labels,
+            feature_version=result.feature_version,
+            metrics=result.metrics,
+            validation_sample=result.validation_sample,
+            training_summary=result.summary,
+            created_by=actor,
+        )
+        out["version"] = version.number
+        if activate:
+            event = deployment_request(
+                model=version.model, number=version.number, actor=actor, run_now=True
+            )
+            out["activation"] = {"status": event.status, "detail": event.detail}
+    return out
+
+
+def default_model_ensure(
+    *, per_class: int = 60, seed: int = 0, progress: Any = None
+) -> dict[str, Any]:
+    """Train and activate the platform's default classifier unless one serves."""
+    name = _setting("CADML_MODEL_NAME", "part-classifier")
+    existing = RegisteredModel.objects.filter(
+        tenant__isnull=True, name=name, deployment__active_version__isnull=False
+    ).first()
+    if existing is not None:
+        return {
+            "created": False,
+            "name": name,
+            "version": existing.deployment.active_version.number,
+        }
+    out = classifier_train(
+        synthetic_per_class=per_class,
+        seed=seed,
+        name=name,
+        activate=True,
+        progress=progress,
+    )
+    return {"created": True, **out}

@@ -18,8 +18,10 @@ LATENCY_SAMPLE = 1000
 _PREFIX = "cadml:modelreg:stats"
 
 
-def _key(deployment_id: int, version_id: int, variant: str) -> str:
-    return f"{_PREFIX}:{deployment_id}:{version_id}:{variant}"
+def _key(deployment_salt: str, version_id: int, variant: str) -> str:
+    # The deployment's random salt, not its id: ids restart with a new database,
+    # Redis keys do not.
+    return f"{_PREFIX}:{deployment_salt}:{version_id}:{variant}"
 
 
 @dataclass
@@ -49,7 +51,7 @@ def _redis() -> Any:
 
 def record(
     *,
-    deployment_id: int,
+    deployment_salt: str,
     version_id: int,
     variant: str,
     ok: bool,
@@ -60,7 +62,7 @@ def record(
 ) -> float | None:
     """Add one prediction; returns the error rate over the last ``window``
     predictions once that many were made (else None)."""
-    key = _key(deployment_id, version_id, variant)
+    key = _key(deployment_salt, version_id, variant)
     incr = {"predictions": 1, "errors": 0 if ok else 1}
     if confidence is not None:
         incr["confidence_sum"] = confidence
@@ -109,8 +111,8 @@ def _percentile(values: list[float], q: float) -> float | None:
     return round(ordered[idx], 3)
 
 
-def figures(*, deployment_id: int, version_id: int, variant: str) -> dict[str, Any]:
-    key = _key(deployment_id, version_id, variant)
+def figures(*, deployment_salt: str, version_id: int, variant: str) -> dict[str, Any]:
+    key = _key(deployment_salt, version_id, variant)
     if settings.REDIS_URL:
         try:
             client = _redis()

@@ -1,0 +1,438 @@
+"""Train a part classifier on feature vectors and export it to ONNX.
+
+Data: ``DIR/<label>/*`` (labels from folder names only) or the CAD core's
+synthetic generator. Files are de-duplicated by sha256 before a stratified
+split. A few estimators are compared by macro-F1 on a validation split of the
+training data; the winner is refitted on all training rows, exported with
+skl2onnx (probabilities, no ZipMap) and checked to predict exactly as
+scikit-learn does on the test split before anything is registered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import sys
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cadml.lib.errors import InvalidInput
+
+SUFFIXES = {".dxf", ".stl", ".obj", ".ply"}
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class Dataset:
+    X: np.ndarray
+    y: np.ndarray
+    feature_version: str
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def terminal_progress(stream: Any = sys.stderr) -> Progress:
+    def show(done: int, total: int, stage: str) -> None:
+        width = 30
+        filled = int(width * done / max(total, 1))
+        stream.write(
+            f"\r{stage:<10} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+        )
+        if done >= total:
+            stream.write("\n")
+        stream.flush()
+
+    return show
+
+
+def _quiet() -> None:
+    import logging
+
+    # ezdxf logs every document it creates at INFO: thousands of lines.
+    logging.getLogger("ezdxf").setLevel(logging.WARNING)
+
+
+def _extract(item: tuple[str, bytes]) -> tuple[str, list[float]] | tuple[str, str]:
+    from apps.cad.pipeline import analyze_bytes
+
+    _quiet()
+    name, content = item
+    try:
+        result = analyze_bytes(name, content, preview=False)
+    except Exception as exc:  # noqa: BLE001 - reported as a skipped file
+        return "error", f"{name}: {type(exc).__name__}: {exc}"[:300]
+    return result["feature_version"], result["features"]
+
+
+def _synth_one(args: tuple[str, int, bool]) -> tuple[str, bytes]:
+    from apps.cad.synth import generate_part
+
+    label, seed, shift = args
+    return label, generate_part(label, random.Random(seed), style_shift=shift)
+
+
+def _synth_extract(args: tuple[str, int, bool]) -> tuple[str, str, Any]:
+    label, content = _synth_one(args)
+    version, vec = _extract((f"{label}.dxf", content))
+    return label, version, vec
+
+
+def _pool_map(
+    fn: Callable, items: list, workers: int, progress: Progress | None, stage: str
+):  # type: ignore[type-arg]
+    out = []
+    if workers <= 1:
+        for i, item in enumerate(items, 1):
+            out.append(fn(item))
+            if progress and (i % 20 == 0 or i == len(items)):
+                progress(i, len(items), stage)
+        return out
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for i, res in enumerate(pool.map(fn, items, chunksize=8), 1):
+            out.append(res)
+            if progress and (i % 20 == 0 or i == len(items)):
+                progress(i, len(items), stage)
+    return out
+
+
+def synthetic_dataset(
+    *,
+    per_class: int,
+    seed: int = 0,
+    style_shift: bool = False,
+    workers: int = 2,
+    progress: Progress | None = None,
+) -> Dataset:
+    from apps.cad.synth import PART_CLASSES
+
+    # One seed per drawing, derived from (seed, class, index): stable and
+    # independent of the worker that draws it.
+    items = [
+        (label, seed * 1_000_003 + ci * 10_007 + i, style_shift)
+        for ci, label in enumerate(PART_CLASSES)
+        for i in range(per_class)
+    ]
+    results = _pool_map(_synth_extract, items, workers, progress, "synthetic")
+    rows = [(label, vec) for label, version, vec in results if version != "error"]
+    versions = {version for _, version, _ in results if version != "error"}
+    return Dataset(
+        X=np.asarray([v for _, v in rows], dtype=np.float32),
+        y=np.asarray([label for label, _ in rows]),
+        feature_version=versions.pop() if versions else "dxf-1",
+        summary={
+            "source": "synthetic",
+            "per_class": per_class,
+            "seed": seed,
+            "style_shift": style_shift,
+            "rows": len(rows),
+            "skipped": len(results) - len(rows),
+        },
+    )
+
+
+def directory_dataset(
+    *, root: Path, workers: int = 2, progress: Progress | None = None
+) -> Dataset:
+    """``root/<label>/*``: the label is the folder name, never the file name."""
+    if not root.is_dir():
+        raise InvalidInput(f"{root} is not a directory.")
+    seen: dict[str, str] = {}
+    items: list[tuple[str, bytes]] = []
+    labels: list[str] = []
+    duplicates = conflicts = 0
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        for path in sorted(folder.rglob("*")):
+            if not path.is_file() or path.suffix.lower() not in SUFFIXES:
+                continue
+            content = path.read_bytes()
+            digest = hashlib.sha256(content).hexdigest()
+            if digest in seen:
+                # The same bytes twice would leak between train and test.
+                duplicates += 1
+                conflicts += seen[digest] != folder.name
+                continue
+            seen[digest] = folder.name
+            items.append((path.name, content))
+            labels.append(folder.name)
+    if len(set(labels)) < 2:
+        raise InvalidInput(
+            f"{root} needs at least two label folders with drawings "
+            "(DIR/<label>/*.dxf)."
+        )
+    results = _pool_map(_extract, items, workers, progress, "features")
+    by_version: dict[str, list[tuple[str, list[float]]]] = {}
+    errors = []
+    for label, (version, vec) in zip(labels, results, strict=True):
+        if version == "error":
+            errors.append(vec)
+        else:
+            by_version.setdefault(version, []).append((label, vec))
+    if not by_version:
+        raise InvalidInput(f"None of the files under {root} could be analysed.")
+    # One model takes one feature version: keep the majority (drawings or meshes).
+    version, rows = max(by_version.items(), key=lambda kv: len(kv[1]))
+    return Dataset(
+        X=np.asarray([v for _, v in rows], dtype=np.float32),
+        y=np.asarray([label for label, _ in rows]),
+        feature_version=version,
+        summary={
+            "source": "directory",
+            "rows": len(rows),
+            "duplicates_dropped": duplicates,
+            "duplicates_with_conflicting_labels": conflicts,
+            "unreadable": len(errors),
+            "other_feature_versions_dropped": sum(
+                len(r) for v, r in by_version.items() if v != version
+            ),
+        },
+    )
+
+
+def candidates(seed: int) -> dict[str, Any]:
+    from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return {
+        "random_forest": RandomForestClassifier(
+            n_estimators=200, random_state=seed, n_jobs=2
+        ),
+        "extra_trees": ExtraTreesClassifier(
+            n_estimators=300, random_state=seed, n_jobs=2
+        ),
+        "logistic_regression": make_pipeline(
+            StandardScaler(), LogisticRegression(max_iter=2000, C=3.0)
+        ),
+    }
+
+
+def expected_calibration_error(
+    probs: np.ndarray, y_idx: np.ndarray, bins: int = 10
+) -> float:
+    conf = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == y_idx
+    ece = 0.0
+    edges = np.linspace(0, 1, bins + 1)
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        mask = (conf > lo) & (conf <= hi)
+        if mask.any():
+            ece += mask.mean() * abs(correct[mask].mean() - conf[mask].mean())
+    return float(ece)
+
+
+def evaluate(
+    probs: np.ndarray, y: np.ndarray, labels: list[str], threshold: float
+) -> dict[str, Any]:
+    from sklearn.metrics import (
+        accuracy_score,
+        confusion_matrix,
+        f1_score,
+        precision_recall_fscore_support,
+    )
+
+    pred = np.asarray(labels)[probs.argmax(axis=1)]
+    p, r, f, s = precision_recall_fscore_support(
+        y, pred, labels=labels, zero_division=0
+    )
+    y_idx = np.asarray([labels.index(v) for v in y])
+    return {
+        "accuracy": round(float(accuracy_score(y, pred)), 4),
+        "macro_f1": round(
+            float(f1_score(y, pred, labels=labels, average="macro", zero_division=0)), 4
+        ),
+        "per_class": {
+            label: {
+                "precision": round(float(p[i]), 4),
+                "recall": round(float(r[i]), 4),
+                "f1": round(float(f[i]), 4),
+                "support": int(s[i]),
+            }
+            for i, label in enumerate(labels)
+        },
+        "confusion_matrix": confusion_matrix(y, pred, labels=labels).tolist(),
+        "labels": labels,
+        "ece": round(expected_calibration_error(probs, y_idx), 4),
+        "confidence_threshold": threshold,
+        "abstention_rate": round(float((probs.max(axis=1) < threshold).mean()), 4),
+        "test_rows": int(len(y)),
+    }
+
+
+def to_onnx_bytes(model: Any, width: int) -> bytes:
+    from skl2onnx import to_onnx
+    from skl2onnx.common.data_types import FloatTensorType
+
+    estimator = model.steps[-1][1] if hasattr(model, "steps") else model
+    onx = to_onnx(
+        model,
+        initial_types=[("features", FloatTensorType([None, width]))],
+        options={id(estimator): {"zipmap": False}},
+        target_opset=17,
+    )
+    return onx.SerializeToString()
+
+
+def onnx_proba(content: bytes, X: np.ndarray) -> np.ndarray:
+    from apps.modelreg.validation import _ort_session
+
+    session = _ort_session(content)
+    prob = next(
+        o.name
+        for o in session.get_outputs()
+        if o.type == "tensor(float)" and len(o.shape or []) == 2
+    )
+    (probs,) = session.run([prob], {session.get_inputs()[0].name: X.astype(np.float32)})
+    return np.asarray(probs)
+
+
+@dataclass
+class TrainResult:
+    onnx: bytes
+    labels: list[str]
+    feature_version: str
+    metrics: dict[str, Any]
+    validation_sample: dict[str, Any]
+    summary: dict[str, Any]
+    estimator: Any
+    X_test: np.ndarray
+    y_test: np.ndarray
+
+
+def train(
+    data: Dataset,
+    *,
+    seed: int = 0,
+    threshold: float = 0.6,
+    only: Iterable[str] | None = None,
+    progress: Progress | None = None,
+) -> TrainResult:
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import train_test_split
+
+    labels = sorted({str(v) for v in data.y})
+    counts = {label: int((data.y == label).sum()) for label in labels}
+    if len(labels) < 2 or min(counts.values()) < 3:
+        raise InvalidInput(
+            f"Every label needs at least 3 distinct drawings; have {counts}."
+        )
+    X = np.nan_to_num(data.X.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, data.y, test_size=0.25, stratify=data.y, random_state=seed
+    )
+    X_fit, X_val, y_fit, y_val = train_test_split(
+        X_train, y_train, test_size=0.25, stratify=y_train, random_state=seed + 1
+    )
+    scores: dict[str, float] = {}
+    pool = candidates(seed)
+    names = [n for n in pool if only is None or n in set(only)]
+    for i, name in enumerate(names, 1):
+        est = pool[name]
+        t0 = time.perf_counter()
+        est.fit(X_fit, y_fit)
+        scores[name] = round(
+            float(f1_score(y_val, est.predict(X_val), average="macro")), 4
+        )
+        if progress:
+            progress(i, len(names), "selection")
+        scores[name + "_fit_s"] = round(time.perf_counter() - t0, 2)
+    best = max(names, key=lambda n: scores[n])
+    estimator = candidates(seed)[best]
+    estimator.fit(X_train, y_train)
+    if [str(c) for c in estimator.classes_] != labels:
+        raise RuntimeError("estimator classes are not the sorted labels")
+    sk_probs = estimator.predict_proba(X_test)
+    content = to_onnx_bytes(estimator, X.shape[1])
+    ort_probs = onnx_proba(content, X_test)
+    sk_pred = sk_probs.argmax(axis=1)
+    ort_pred = ort_probs.argmax(axis=1)
+    mismatches = int((sk_pred != ort_pred).sum())
+    if mismatches:
+        raise RuntimeError(
+            f"ONNX and scikit-learn disagree on {mismatches} of {len(sk_pred)} test "
+            "rows; refusing to register"
+        )
+    metrics = evaluate(ort_probs, y_test, labels, threshold)
+    metrics["estimator"] = best
+    metrics["selection_macro_f1"] = {n: scores[n] for n in names}
+    metrics["onnx_max_abs_prob_diff"] = float(np.abs(sk_probs - ort_probs).max())
+    metrics["onnx_matches_sklearn"] = True
+    # Up to 200 test rows travel with the version for its health check.
+    keep = np.random.default_rng(seed).permutation(len(y_test))[:200]
+    sample_pred = ort_pred[keep]
+    sample = {
+        "features": X_test[keep].astype(float).tolist(),
+        "labels": [str(v) for v in y_test[keep]],
+    }
+    metrics["validation_sample_accuracy"] = round(
+        float(np.mean(np.asarray(labels)[sample_pred] == y_test[keep])), 4
+    )
+    summary = {
+        **data.summary,
+        "feature_version": data.feature_version,
+        "class_counts": counts,
+        "train_rows": int(len(y_train)),
+        "test_rows": int(len(y_test)),
+        "seed": seed,
+    }
+    return TrainResult(
+        onnx=content,
+        labels=labels,
+        feature_version=data.feature_version,
+        metrics=metrics,
+        validation_sample=sample,
+        summary=summary,
+        estimator=estimator,
+        X_test=X_test,
+        y_test=y_test,
+    )
+
+
+def confusion_svg(labels: list[str], matrix: list[list[int]]) -> str:
+    """A confusion matrix as a small self-contained SVG (rows: truth)."""
+    n = len(labels)
+    cell, left, top = 34, 120, 120
+    size_w, size_h = left + n * cell + 10, top + n * cell + 10
+    peak = max((max(row) for row in matrix), default=1) or 1
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size_w}" height="{size_h}" '
+        'font-family="sans-serif" font-size="11">',
+        f'<text x="{left}" y="14">predicted →</text>',
+        f'<text x="4" y="{top - 6}">truth ↓</text>',
+    ]
+    for j, label in enumerate(labels):
+        x = left + j * cell + cell / 2
+        parts.append(
+            f'<text x="{x}" y="{top - 6}" transform="rotate(-60 {x} {top - 6})">'
+            f"{escape(label)}</text>"
+        )
+    for i, label in enumerate(labels):
+        y = top + i * cell
+        parts.append(
+            f'<text x="{left - 4}" y="{y + cell / 2 + 4}" text-anchor="end">'
+            f"{escape(label)}</text>"
+        )
+        for j in range(n):
+            v = matrix[i][j]
+            shade = int(255 - 200 * math.sqrt(v / peak)) if v else 255
+            color = (
+                f"rgb({shade},{shade},255)" if i == j else f"rgb(255,{shade},{shade})"
+            )
+            parts.append(
+                f'<rect x="{left + j * cell}" y="{y}" width="{cell}" height="{cell}" '
+                f'fill="{color}" stroke="#ccc"/>'
+            )
+            if v:
+                parts.append(
+                    f'<text x="{left + j * cell + cell / 2}" y="{y + cell / 2 + 4}" '
+                    f'text-anchor="middle">{v}</text>'
+                )
+    parts.append("</svg>")
+    return "".join(parts)
