@@ -45,6 +45,20 @@ def _reachable(url: str, default_port: int) -> bool:
         return False
 
 
+@pytest.fixture(autouse=True)
+def _ratelimit_namespace(settings):  # type: ignore[no-untyped-def]
+    """Each test's rate-limit counters start at zero (they live in Redis, across
+    tests and runs); the limiter itself stays on."""
+    settings.CADML_RATELIMIT_NAMESPACE = f"test-{os.urandom(6).hex()}"
+
+
+@pytest.fixture(autouse=True)
+def _audit_unbuffered(settings):  # type: ignore[no-untyped-def]
+    """api.call audit events are written at once under test, not by the buffer's
+    writer thread (which would commit outside the test's transaction)."""
+    settings.CADML_AUDIT_BUFFER_MS = 0
+
+
 @pytest.fixture
 def postgres() -> None:
     require(

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from apps.accounts import selectors, services
 from apps.accounts.models import ApiKey, Scope, Tenant
 from apps.accounts.permissions import principal_scopes
+from apps.ratelimit.decorators import view_ratelimit
 
 
 class TenantOutputSerializer(serializers.ModelSerializer):
@@ -92,6 +93,7 @@ class ApiKeyListApi(APIView):
         keys = selectors.api_key_list(tenant=request.tenant)
         return Response(ApiKeyOutputSerializer(keys, many=True).data)
 
+    @view_ratelimit("api-key-create", key="tenant")
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -11,8 +11,11 @@ class RatelimitConfig(AppConfig):
     def ready(self) -> None:
         from django.core.signals import setting_changed
 
-        from apps.ratelimit import checks  # noqa: F401 - registers the checks
-        from apps.ratelimit import engine, policies
+        from apps.ratelimit import (
+            checks,  # noqa: F401 - registers the checks
+            engine,
+            policies,
+        )
         from apps.ratelimit.decorators import protect_admin_login
 
         setting_changed.connect(

@@ -37,7 +37,7 @@ DEFAULT_VIEW_RATES = {
 }
 
 
-def view_rate(group: str, request: Any = None) -> str | None:
+def view_rate(group: str) -> str | None:
     rates = {
         **DEFAULT_VIEW_RATES,
         **getattr(settings, "CADML_RATELIMIT_VIEW_RATES", {}),
@@ -102,7 +102,7 @@ def view_ratelimit(
                     request,
                     group=f"cadml.{group}",
                     key=key_fn,
-                    rate=view_rate,  # called as view_rate(group, request)
+                    rate=lambda _group, _request: view_rate(group),
                     method=method,
                     increment=True,
                 )

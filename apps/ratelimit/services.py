@@ -297,6 +297,7 @@ def ratelimit_audit(*, decision: Decision, request: Any = None) -> bool:
             outcome="denied" if not decision.allowed else "success",
             request=request,
             details=details,
+            ip=client_ip(request) if isinstance(request, HttpRequest) else None,
         )
     except Exception:  # noqa: BLE001 - the audit trail must never break limiting
         logger.exception("rate limiter: could not audit a block")
