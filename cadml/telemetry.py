@@ -45,6 +45,7 @@ _lock = threading.Lock()
 _configured_pid: int | None = None
 _provider: TracerProvider | None = None
 _enabled = False
+_global_provider_set = False
 _NOOP: AbstractContextManager[None] = nullcontext()
 
 
@@ -100,7 +101,7 @@ def configure_tracing(kind: str, *, exporter: SpanExporter | None = None) -> boo
     ``exporter`` overrides the environment (tests pass an in-memory exporter,
     which is exported synchronously so assertions need no waiting).
     """
-    global _configured_pid, _provider, _enabled
+    global _configured_pid, _provider, _enabled, _global_provider_set
     with _lock:
         if _configured_pid == os.getpid():
             return _enabled
@@ -128,29 +129,60 @@ def configure_tracing(kind: str, *, exporter: SpanExporter | None = None) -> boo
             provider.add_span_processor(SimpleSpanProcessor(exporter))
         else:
             provider.add_span_processor(BatchSpanProcessor(_build_exporter(name)))
-        trace.set_tracer_provider(provider)
+        if not _global_provider_set:
+            trace.set_tracer_provider(provider)
+            _global_provider_set = True
         _provider = provider
-        _instrument_libraries()
+        _instrument_libraries(provider)
         _enabled = True
         logger.info("tracing on: kind=%s exporter=%s", kind, name)
         return True
 
 
-def _instrument_libraries() -> None:
+def _instrumentors() -> list[Any]:
     from opentelemetry.instrumentation.celery import CeleryInstrumentor
     from opentelemetry.instrumentation.django import DjangoInstrumentor
     from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
     from opentelemetry.instrumentation.redis import RedisInstrumentor
 
+    return [
+        DjangoInstrumentor(),
+        PsycopgInstrumentor(),
+        RedisInstrumentor(),
+        CeleryInstrumentor(),
+    ]
+
+
+def _instrument_libraries(provider: TracerProvider) -> None:
+    # The provider is passed explicitly (not only set globally) so that a process
+    # that disables and re-enables tracing (the test suite) gets the new one.
+    django, psycopg, redis, celery = _instrumentors()
     # Probes and scrapes would be most of the spans and tell nothing.
-    DjangoInstrumentor().instrument(
-        excluded_urls="healthz,readyz,metrics", is_sql_commentor_enabled=False
+    django.instrument(
+        tracer_provider=provider,
+        excluded_urls="healthz,readyz,metrics",
+        is_sql_commentor_enabled=False,
     )
-    PsycopgInstrumentor().instrument(enable_commenter=False)
-    RedisInstrumentor().instrument()
+    psycopg.instrument(tracer_provider=provider, enable_commenter=False)
+    redis.instrument(tracer_provider=provider)
     # In the web process this injects the trace context into task headers; in a
     # worker it continues the trace from them.
-    CeleryInstrumentor().instrument()
+    celery.instrument(tracer_provider=provider)
+
+
+def disable_tracing() -> None:
+    """Flush and remove all instrumentation; ``configure_tracing`` may run again.
+    For tests that trace one module and must leave the rest untraced."""
+    global _configured_pid, _provider, _enabled
+    with _lock:
+        if _provider is not None:
+            _provider.force_flush()
+        for instrumentor in _instrumentors():
+            if instrumentor.is_instrumented_by_opentelemetry:
+                instrumentor.uninstrument()
+        _configured_pid = None
+        _provider = None
+        _enabled = False
 
 
 def shutdown_tracing() -> None:
@@ -185,7 +217,7 @@ def grpc_server_interceptor() -> Any:
     if _enabled:
         from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
-        inner = aio_server_interceptor()
+        inner = aio_server_interceptor(tracer_provider=_provider)
     return GrpcMetricsInterceptor(inner)
 
 
@@ -202,9 +234,8 @@ def span(name: str, **attributes: Any) -> AbstractContextManager[Any]:
 
 @contextmanager
 def _span(name: str, attributes: dict[str, Any]) -> Iterator[Any]:
-    from opentelemetry import trace
-
-    tracer = trace.get_tracer(TRACER_NAME)
+    assert _provider is not None
+    tracer = _provider.get_tracer(TRACER_NAME)
     attrs = {
         (key if "." in key else f"cadml.{key}"): value
         for key, value in attributes.items()
@@ -259,9 +290,8 @@ def stage_spans(
     """
     if not _enabled:
         return
-    from opentelemetry import trace
-
-    tracer = trace.get_tracer(TRACER_NAME)
+    assert _provider is not None
+    tracer = _provider.get_tracer(TRACER_NAME)
     attrs = {
         (key if "." in key else f"cadml.{key}"): value
         for key, value in attributes.items()
