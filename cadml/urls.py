@@ -15,6 +15,7 @@ api_v1_patterns = [
     path("", include("apps.cad.urls")),
     path("", include("apps.batch.urls")),
     path("", include("apps.modelreg.urls")),
+    path("", include("apps.audit.urls")),
 ]
 
 urlpatterns = [

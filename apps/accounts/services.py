@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from apps.accounts import keys
 from apps.accounts.models import ApiKey, Membership, Scope, Tenant
+from apps.audit.services import api_key_audit
 from apps.realtime.channels import tenant_channel
 from apps.realtime.services import publish_on_commit
 from cadml.lib.errors import AuthenticationError, Conflict, InvalidInput
@@ -100,6 +101,7 @@ def _clean_scopes(scopes: Iterable[str]) -> list[str]:
     return scope_list
 
 
+@transaction.atomic
 def api_key_create(
     *,
     tenant: Tenant,
@@ -120,6 +122,7 @@ def api_key_create(
     )
     api_key.full_clean()
     api_key.save()
+    api_key_audit(action="apikey.created", api_key=api_key, actor_user=created_by)
     publish_on_commit(
         tenant_channel(tenant.slug),
         "api_key.created",
@@ -134,10 +137,12 @@ def api_key_create(
     return IssuedKey(api_key=api_key, plaintext=new.plaintext)
 
 
+@transaction.atomic
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+        api_key_audit(action="apikey.revoked", api_key=api_key)
         publish_on_commit(
             tenant_channel(api_key.tenant.slug),
             "api_key.revoked",

@@ -24,6 +24,7 @@ class Actor:
     user: Any = None
     key_prefix: str = ""
     ip: str = ""
+    user_agent: str = ""
 
 
 current_actor: ContextVar[Actor | None] = ContextVar("cadml_audit_actor", default=None)

@@ -19,8 +19,14 @@ from apps.accounts import keys
 from apps.accounts.middleware import presented_key
 from apps.accounts.models import ApiKey
 from apps.audit.buffer import buffer
+from apps.audit.context import current_actor
 from apps.audit.models import Action, Outcome
-from apps.audit.services import audit_record, build_event, client_ip
+from apps.audit.services import (
+    actor_from_request,
+    audit_record,
+    build_event,
+    client_ip,
+)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -44,20 +50,26 @@ class AuditMiddleware:
         ):
             return self.get_response(request)
         started = time.perf_counter()
-        if request.method in SAFE_METHODS:
-            response = self.get_response(request)
-        else:
-            # Model changes (django-auditlog) made by this request carry its actor
-            # and address; only writes can change tracked models, and connecting
-            # auditlog's receiver costs a little, so reads skip it.
-            api_key = getattr(request, "api_key", None)
-            user = getattr(request, "user", None)
-            actor = api_key.created_by if api_key is not None else user
-            if actor is not None and not actor.is_authenticated:
-                actor = None
-            with set_actor(actor, remote_addr=client_ip(request) or None):
+        # Services called by this request (key created, model activated...) write
+        # their events with this actor, address and user agent.
+        token = current_actor.set(actor_from_request(request))
+        try:
+            if request.method in SAFE_METHODS:
                 response = self.get_response(request)
-        self.record(request, response, time.perf_counter() - started)
+            else:
+                # Model changes (django-auditlog) made by this request carry its
+                # actor and address. Only writes change tracked models, and
+                # connecting auditlog's receiver costs a little, so reads skip it.
+                api_key = getattr(request, "api_key", None)
+                user = getattr(request, "user", None)
+                actor = api_key.created_by if api_key is not None else user
+                if actor is not None and not actor.is_authenticated:
+                    actor = None
+                with set_actor(actor, remote_addr=client_ip(request) or None):
+                    response = self.get_response(request)
+            self.record(request, response, time.perf_counter() - started)
+        finally:
+            current_actor.reset(token)
         return response
 
     def record(

@@ -71,16 +71,24 @@ def client_ip(request: HttpRequest) -> str:
     return (request.META.get("REMOTE_ADDR") or "")[:45]
 
 
-def _actor_from_request(request: HttpRequest) -> Actor:
+def actor_from_request(request: HttpRequest) -> Actor:
+    ip = client_ip(request)
+    user_agent = request.headers.get("User-Agent", "")[:USER_AGENT_MAX]
     api_key = getattr(request, "api_key", None)
     if api_key is not None:
         return Actor(
-            ActorType.API_KEY, f"key:{api_key.prefix}", key_prefix=api_key.prefix
+            ActorType.API_KEY,
+            f"key:{api_key.prefix}",
+            key_prefix=api_key.prefix,
+            ip=ip,
+            user_agent=user_agent,
         )
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
-        return Actor(ActorType.USER, user.get_username(), user=user)
-    return Actor(ActorType.ANONYMOUS, "")
+        return Actor(
+            ActorType.USER, user.get_username(), user=user, ip=ip, user_agent=user_agent
+        )
+    return Actor(ActorType.ANONYMOUS, "", ip=ip, user_agent=user_agent)
 
 
 def build_event(
@@ -107,16 +115,14 @@ def build_event(
     if outcome not in Outcome.values:
         raise ValueError(f"unknown audit outcome {outcome!r}")
     if request is not None:
-        actor = _actor_from_request(request)
+        actor = actor_from_request(request)
         if tenant is None:
             tenant = getattr(request, "tenant", None)
-        ip = ip if ip is not None else client_ip(request)
-        if user_agent is None:
-            user_agent = request.headers.get("User-Agent", "")
         request_id = request_id or getattr(request, "request_id", None)
     else:
         actor = current_actor.get() or Actor(ActorType.SYSTEM, "system:unknown")
-        ip = ip if ip is not None else actor.ip
+    ip = ip if ip is not None else actor.ip
+    user_agent = user_agent if user_agent is not None else actor.user_agent
     if actor_user is not None:
         actor = Actor(ActorType.USER, actor_user.get_username(), user=actor_user)
     elif actor_key_prefix:
@@ -188,14 +194,16 @@ def audit_record(
     return event
 
 
-def api_key_event(
+def api_key_audit(
     *, action: str, api_key: ApiKey, actor_user: Any = None, **details: Any
 ) -> AuditEvent:
-    """``apikey.created`` / ``apikey.revoked`` for ``api_key`` (never its secret)."""
+    """``apikey.created`` / ``apikey.revoked`` for ``api_key`` (never its secret).
+    The actor is whoever the context says (the request's key or user, a command's
+    ``audit_actor``); ``actor_user`` only fills in where nothing does."""
     return audit_record(
         action=action,
         tenant=api_key.tenant,
-        actor_user=actor_user,
+        actor_user=actor_user if current_actor.get() is None else None,
         resource_type="api_key",
         resource_id=api_key.pk,
         details={

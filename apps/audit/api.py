@@ -1,0 +1,305 @@
+"""Audit search, model-change history and compliance reports (read-only).
+
+Tenant owners and admins (the ``admin`` scope) see their tenant; staff signed in
+with a session see every tenant (``?tenant=<slug>`` narrows). Every read is itself
+audited as ``audit.exported``. Pages are keyed by ``seq`` behind a signed cursor,
+so a client cannot forge one that reaches past its filters.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django.core import signing
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.models import ApiKey, Tenant
+from apps.accounts.permissions import HasTenantScope
+from apps.audit import selectors
+from apps.audit.models import Action, AuditEvent, Outcome
+from apps.audit.services import audit_record
+from cadml.lib.errors import InvalidInput, NotFound
+
+CURSOR_SALT = "cadml.audit.cursor"
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+DEFAULT_REPORT_DAYS = 30
+
+
+def is_staff_session(request: Request) -> bool:
+    # Staff powers come with a staff user's own session, never with an API key
+    # (a key made by a staff user still speaks for one tenant only).
+    return (
+        request.user.is_authenticated
+        and request.user.is_staff
+        and not isinstance(request.auth, ApiKey)
+    )
+
+
+class CanReadAudit(BasePermission):
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if is_staff_session(request):
+            return True
+        return HasTenantScope().has_permission(request, view)
+
+
+def scope_tenant(request: Request) -> Tenant | None:
+    """The tenant whose records the caller may read; None = all (staff only)."""
+    wanted = request.query_params.get("tenant", "").strip()
+    if is_staff_session(request):
+        if not wanted:
+            return None
+        tenant = Tenant.objects.filter(slug=wanted).first()
+        if tenant is None:
+            raise NotFound(f"tenant {wanted!r} not found")
+        return tenant
+    tenant = request.tenant
+    if wanted and wanted != tenant.slug:
+        raise NotFound(f"tenant {wanted!r} not found")
+    return tenant
+
+
+def parse_when(params: Any, name: str, *, end_of_day: bool = False) -> datetime | None:
+    raw = params.get(name, "").strip()
+    if not raw:
+        return None
+    value = parse_datetime(raw.replace(" ", "+"))
+    if value is None:
+        try:
+            day = parse_date(raw)
+        except ValueError:
+            day = None
+        if day is None:
+            raise InvalidInput(
+                f"{name}: {raw!r} is not a date (YYYY-MM-DD) or ISO 8601 date-time",
+                code="invalid_date",
+            )
+        value = datetime.combine(day, time.min)
+        if end_of_day:
+            value += timedelta(days=1)
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, timezone.get_default_timezone())
+    return value
+
+
+def parse_limit(params: Any) -> int:
+    raw = params.get("limit", "")
+    if not raw:
+        return DEFAULT_LIMIT
+    try:
+        limit = int(raw)
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(
+            f"limit: must be a whole number from 1 to {MAX_LIMIT}", code="invalid"
+        )
+    return limit
+
+
+def encode_cursor(seq: int, scope: list[Any]) -> str:
+    return signing.dumps({"seq": seq, "scope": scope}, salt=CURSOR_SALT)
+
+
+def decode_cursor(raw: str, scope: list[Any]) -> int:
+    try:
+        data = signing.loads(raw, salt=CURSOR_SALT)
+    except signing.BadSignature:
+        raise InvalidInput(
+            "cursor: not a cursor this API issued (it was altered or truncated); "
+            "start again without it",
+            code="invalid_cursor",
+        ) from None
+    if data.get("scope") != scope or not isinstance(data.get("seq"), int):
+        raise InvalidInput(
+            "cursor: it belongs to a different query; keep the same filters while "
+            "paging",
+            code="invalid_cursor",
+        )
+    return data["seq"]
+
+
+def event_filters(params: Any) -> selectors.EventFilters:
+    outcome = params.get("outcome", "").strip()
+    if outcome and outcome not in Outcome.values:
+        raise InvalidInput(
+            f"outcome: must be one of {Outcome.values}", code="invalid_outcome"
+        )
+    since = parse_when(params, "since")
+    until = parse_when(params, "until", end_of_day=True)
+    if since and until and since >= until:
+        raise InvalidInput("since: must be before until", code="invalid_range")
+    return selectors.EventFilters(
+        actions=selectors.parse_actions(params.get("action", "")),
+        actor=params.get("actor", "").strip(),
+        outcome=outcome,
+        resource_type=params.get("resource_type", "").strip(),
+        resource_id=params.get("resource_id", "").strip(),
+        since=since,
+        until=until,
+        request_id=params.get("request_id", "").strip(),
+    )
+
+
+def event_data(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "seq": event.seq,
+        "ts": event.ts.isoformat(),
+        "action": event.action,
+        "outcome": event.outcome,
+        "tenant": event.tenant.slug if event.tenant_id and event.tenant else None,
+        "actor": {
+            "type": event.actor_type,
+            "label": event.actor_label,
+            "user_id": event.actor_user_id,
+            "key_prefix": event.actor_key_prefix or None,
+        },
+        "ip": event.ip or None,
+        "user_agent": event.user_agent or None,
+        "request_id": event.request_id or None,
+        "trace_id": event.trace_id or None,
+        "resource": {"type": event.resource_type, "id": event.resource_id},
+        "details": event.details,
+    }
+
+
+def _next_url(request: Request, cursor: str) -> str:
+    params = request.query_params.copy()
+    params["cursor"] = cursor
+    return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
+
+
+class AuditEventListApi(APIView):
+    """GET /audit/events: filters ``action`` (actions or ``category.`` prefixes,
+    comma-separated), ``actor`` (username, ``key:<prefix>`` or prefix),
+    ``outcome``, ``resource_type``, ``resource_id``, ``since``, ``until``,
+    ``request_id``, ``tenant`` (staff); ``limit``, ``cursor``."""
+
+    permission_classes = [CanReadAudit]
+    required_scope = "admin"
+
+    def get(self, request: Request) -> Response:
+        tenant = scope_tenant(request)
+        filters = event_filters(request.query_params)
+        limit = parse_limit(request.query_params)
+        scope = [tenant.pk if tenant else None, *filters.fingerprint()]
+        events = selectors.event_list(tenant=tenant, filters=filters)
+        raw_cursor = request.query_params.get("cursor", "")
+        if raw_cursor:
+            events = events.filter(seq__lt=decode_cursor(raw_cursor, scope))
+        page = list(events[: limit + 1])
+        more = len(page) > limit
+        page = page[:limit]
+        cursor = encode_cursor(page[-1].seq, scope) if more and page else None
+        audit_record(
+            action=Action.AUDIT_EXPORTED,
+            request=request._request,
+            tenant=tenant,
+            resource_type="audit_events",
+            details={
+                "what": "events",
+                "filters": dict(request.query_params.lists()) | {"cursor": None},
+                "count": len(page),
+            },
+        )
+        return Response(
+            {
+                "results": [event_data(e) for e in page],
+                "next_cursor": cursor,
+                "next": _next_url(request, cursor) if cursor else None,
+            }
+        )
+
+
+class AuditChangeListApi(APIView):
+    """GET /audit/changes?object_type=accounts.apikey&object_id=42: the
+    django-auditlog history of one tracked object."""
+
+    permission_classes = [CanReadAudit]
+    required_scope = "admin"
+
+    def get(self, request: Request) -> Response:
+        tenant = scope_tenant(request)
+        object_type = request.query_params.get("object_type", "").strip()
+        object_id = request.query_params.get("object_id", "").strip()
+        if not object_type:
+            raise InvalidInput("object_type: required (e.g. accounts.apikey)")
+        limit = parse_limit(request.query_params)
+        entries = list(
+            selectors.change_list(
+                tenant=tenant, object_type=object_type, object_id=object_id
+            )[:limit]
+        )
+        audit_record(
+            action=Action.AUDIT_EXPORTED,
+            request=request._request,
+            tenant=tenant,
+            resource_type=object_type[:50],
+            resource_id=object_id,
+            details={"what": "changes", "count": len(entries)},
+        )
+        return Response(
+            {
+                "results": [
+                    {
+                        "id": e.pk,
+                        "timestamp": e.timestamp.isoformat(),
+                        "action": e.get_action_display().lower(),
+                        "object_repr": e.object_repr,
+                        "changes": e.changes_dict,
+                        "actor": e.actor.get_username() if e.actor else None,
+                        "remote_addr": e.remote_addr,
+                        "request_id": e.cid,
+                    }
+                    for e in entries
+                ]
+            }
+        )
+
+
+class AuditReportApi(APIView):
+    """GET /audit/reports?from=&to=&format=json|csv"""
+
+    permission_classes = [CanReadAudit]
+    required_scope = "admin"
+
+    def get(self, request: Request) -> Response | HttpResponse:
+        tenant = scope_tenant(request)
+        params = request.query_params
+        fmt = params.get("format", "json")
+        if fmt not in ("json", "csv"):
+            raise InvalidInput("format: must be 'json' or 'csv'", code="invalid_format")
+        end = parse_when(params, "to", end_of_day=True) or timezone.now()
+        start = parse_when(params, "from") or end - timedelta(days=DEFAULT_REPORT_DAYS)
+        if start >= end:
+            raise InvalidInput("from: must be before to", code="invalid_range")
+        report = selectors.compliance_report(tenant=tenant, start=start, end=end)
+        audit_record(
+            action=Action.AUDIT_EXPORTED,
+            request=request._request,
+            tenant=tenant,
+            resource_type="audit_report",
+            details={
+                "what": "report",
+                "format": fmt,
+                "from": report["from"],
+                "to": report["to"],
+            },
+        )
+        if fmt == "json":
+            return Response(report)
+        out = io.StringIO()
+        csv.writer(out).writerows(selectors.report_csv_rows(report))
+        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+        name = f"audit-report-{(tenant.slug if tenant else 'all')}-{start:%Y%m%d}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
