@@ -59,13 +59,6 @@ def _audit_unbuffered(settings):  # type: ignore[no-untyped-def]
     settings.CADML_AUDIT_BUFFER_MS = 0
 
 
-@pytest.fixture(autouse=True)
-def _audit_unbuffered(settings):  # type: ignore[no-untyped-def]
-    """api.call audit events are written at once under test, not by the buffer's
-    writer thread (which would commit outside the test's transaction)."""
-    settings.CADML_AUDIT_BUFFER_MS = 0
-
-
 @pytest.fixture
 def postgres() -> None:
     require(
