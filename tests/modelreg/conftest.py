@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -40,7 +42,7 @@ def sklearn_onnx(
     X = np.vstack([c + rng.normal(0, 0.05, (20, width)) for c in centres]).astype(
         np.float32
     )
-    y = np.repeat(labels, 20)
+    y = np.repeat(list(labels), 20)
     model = LogisticRegression(max_iter=500).fit(X, y)
     sample = {
         "features": X[::5].astype(float).tolist(),
