@@ -60,7 +60,10 @@ class DrawingCreateApi(APIView):
 class DrawingListApi(APIView):
     class FilterSerializer(serializers.Serializer):
         name = serializers.CharField(required=False)
-        format = serializers.ChoiceField(choices=Drawing.Format.choices, required=False)
+        # Not "format": DRF reserves ?format= for choosing the renderer.
+        file_format = serializers.ChoiceField(
+            choices=Drawing.Format.choices, required=False
+        )
         material = serializers.CharField(required=False)
         created_from = serializers.DateTimeField(required=False)
         created_to = serializers.DateTimeField(required=False)
@@ -68,7 +71,9 @@ class DrawingListApi(APIView):
     def get(self, request: Request) -> Response:
         f = self.FilterSerializer(data=request.query_params)
         f.is_valid(raise_exception=True)
-        qs = selectors.drawing_list(tenant=request.tenant, **f.validated_data)
+        filters = dict(f.validated_data)
+        filters["format"] = filters.pop("file_format", None)
+        qs = selectors.drawing_list(tenant=request.tenant, **filters)
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(

@@ -7,7 +7,9 @@ from apps.cad.models import Analysis, Drawing
 
 class AnalysisOutputSerializer(serializers.ModelSerializer):
     drawing_id = serializers.IntegerField(read_only=True)
-    prediction = serializers.SerializerMethodField()
+    predictions = serializers.SerializerMethodField()
+    model = serializers.SerializerMethodField()
+    prediction_reason = serializers.SerializerMethodField()
 
     class Meta:
         model = Analysis
@@ -27,20 +29,39 @@ class AnalysisOutputSerializer(serializers.ModelSerializer):
             "dimensions",
             "stats",
             "timings",
-            "prediction",
+            "predictions",
+            "model",
+            "prediction_reason",
             "created",
             "finished",
         ]
 
-    def get_prediction(self, obj: Analysis) -> dict:
+    # The current (v2) shape: top-k ``predictions``; apps.versioning collapses
+    # it to v1's ``prediction`` + ``confidence``.
+    def get_predictions(self, obj: Analysis) -> list[dict]:
+        p = obj.prediction
+        if not p:
+            return []
+        if not isinstance(p, dict):
+            return [{"label": p, "score": obj.confidence}]
+        top = p.get("top3") or p.get("top") or []
+        if top:
+            return [
+                {"label": t.get("label"), "score": t.get("confidence")} for t in top
+            ]
+        return [{"label": p.get("label"), "score": p.get("confidence", obj.confidence)}]
+
+    def get_model(self, obj: Analysis) -> dict | None:
+        if not obj.model_name:
+            return None
         return {
-            "label": obj.prediction,
-            "confidence": obj.confidence,
-            "model_name": obj.model_name or None,
-            "model_version": obj.model_version or None,
+            "name": obj.model_name,
+            "version": obj.model_version,
             "variant": obj.variant or None,
-            "reason": obj.prediction_reason or None,
         }
+
+    def get_prediction_reason(self, obj: Analysis) -> str | None:
+        return obj.prediction_reason or None
 
 
 class DrawingOutputSerializer(serializers.ModelSerializer):

@@ -473,6 +473,18 @@ def generate_part(
     """
     if label not in _DRAWERS:
         raise ValueError(f"unknown part class {label!r}; choose from {PART_CLASSES}")
+    # ezdxf stamps creation/write times and fresh GUIDs into the file; its fixed
+    # metadata switch makes the same seed give the same bytes. (A process-wide
+    # option: harmless, only this generator writes documents.)
+    fixed = ezdxf.options.write_fixed_meta_data_for_testing
+    ezdxf.options.write_fixed_meta_data_for_testing = True
+    try:
+        return _generate(label, rng, style_shift)
+    finally:
+        ezdxf.options.write_fixed_meta_data_for_testing = fixed
+
+
+def _generate(label: str, rng: random.Random, style_shift: bool) -> bytes:
     doc = ezdxf.new(rng.choice(("R2000", "R2010", "R2018")), setup=True)
     imperial = rng.random() < (0.7 if style_shift else 0.15)
     doc.header["$INSUNITS"] = 1 if imperial else 4

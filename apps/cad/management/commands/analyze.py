@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from apps.cad.services import content_analyze
+from cadml.lib.errors import DomainError
+
+_KEYS = (
+    "format",
+    "recovered",
+    "fixes",
+    "feature_version",
+    "features",
+    "text",
+    "title_block",
+    "dimensions",
+    "stats",
+)
+
+
+class Command(BaseCommand):
+    help = (
+        "Analyse CAD files with the same pipeline as the API. With --json, one "
+        "JSON object per file per line, in order; exit status 1 if any was refused."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("files", nargs="+", type=Path)
+        parser.add_argument("--json", action="store_true", help="JSON lines output")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        refused = 0
+        for path in options["files"]:
+            out: dict[str, Any] = {"file": str(path)}
+            try:
+                content = path.read_bytes()
+            except OSError as exc:
+                out.update(error=f"Cannot read the file: {exc.strerror}", status=400)
+                refused += 1
+            else:
+                try:
+                    result = content_analyze(
+                        name=path.name, content=content, preview=False
+                    )
+                except DomainError as exc:
+                    out.update(error=exc.message, code=exc.code, status=exc.status_code)
+                    refused += 1
+                else:
+                    out.update({k: result[k] for k in _KEYS})
+            self._emit(out, options["json"])
+        if refused:
+            # Exit status 1 is the scripting contract; CommandError would also
+            # print a traceback-free message on stderr, which is what we want.
+            raise CommandError(f"{refused} file(s) refused", returncode=1)
+
+    def _emit(self, out: dict[str, Any], as_json: bool) -> None:
+        if as_json:
+            self.stdout.write(json.dumps(out, ensure_ascii=False))
+        elif "error" in out:
+            self.stdout.write(
+                f"{out['file']}: refused ({out['status']}): {out['error']}"
+            )
+        else:
+            tb = {k: v["value"] for k, v in out["title_block"].items() if v}
+            self.stdout.write(
+                f"{out['file']}: {out['format']}, {out['stats'].get('entities', 0)} "
+                f"entities, {len(out['text'])} texts, title block {tb}"
+            )
+        sys.stdout.flush()
