@@ -225,7 +225,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "cadml.lib.exception_handler.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_VERSIONING_CLASS": "apps.versioning.versioning.CadmlNamespaceVersioning",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.versioning.schema.VersionedAutoSchema",
 }
 
 # --- API versions (apps.versioning) ------------------------------------------

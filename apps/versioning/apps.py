@@ -11,7 +11,7 @@ class VersioningConfig(AppConfig):
     def ready(self) -> None:
         from django.core.signals import setting_changed
 
-        from apps.versioning import checks  # noqa: F401  (registers the checks)
+        from apps.versioning import checks, schema  # noqa: F401  (registration)
         from apps.versioning.registry import clear_cache
 
         def _reset(*, setting: str, **_: object) -> None:

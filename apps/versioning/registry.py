@@ -14,7 +14,7 @@ import dataclasses
 import functools
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.utils import timezone
@@ -76,7 +76,7 @@ def _when(raw: object, *, name: str, key: str) -> datetime | None:
                 "8601 date or date-time"
             )
     if timezone.is_naive(value):
-        value = timezone.make_aware(value, timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value
 
 

@@ -10,6 +10,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from rest_framework.renderers import JSONRenderer
+
 from apps.versioning import registry
 
 _ERRORS = {
@@ -119,3 +123,51 @@ def versioned_shapes(
                     },
                 )
     return result
+
+
+class VersionedAutoSchema(AutoSchema):
+    """drf-spectacular's AutoSchema; a JSON-rendering view without a declared
+    serializer still answers JSON, so its 2xx responses say so (with an open
+    schema) instead of "no body" - the v2 hook then wraps it in the envelope."""
+
+    def _get_response_for_code(
+        self,
+        serializer: Any,
+        status_code: Any,
+        media_types: Any = None,
+        direction: str = "response",
+    ) -> dict[str, Any]:
+        response = super()._get_response_for_code(
+            serializer, status_code, media_types, direction
+        )
+        if (
+            "content" not in response
+            and direction == "response"
+            and str(status_code).startswith("2")
+            and str(status_code) != "204"
+            and any(issubclass(r, JSONRenderer) for r in self.view.renderer_classes)
+        ):
+            response["content"] = {"application/json": {"schema": {}}}
+            response["description"] = ""
+        return response
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "apps.accounts.authentication.ApiKeyAuthentication"
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Api-Key <key>`",
+        }
+
+
+class TenantSessionScheme(OpenApiAuthenticationExtension):
+    target_class = "apps.accounts.authentication.TenantSessionAuthentication"
+    name = "Session"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {"type": "apiKey", "in": "cookie", "name": "sessionid"}

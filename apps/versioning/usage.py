@@ -21,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 from prometheus_client import Counter
 
+from apps.accounts.models import Tenant
 from apps.versioning.models import ApiUsage
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,8 @@ def _add(tenant_id: int, version: str, day: date, calls: int, at: datetime) -> N
     ).update(calls=F("calls") + calls, last_call_at=at)
     if updated:
         return
+    if not Tenant.objects.filter(pk=tenant_id).exists():
+        return  # deleted since the call: nothing to count against
     try:
         with transaction.atomic():
             ApiUsage.objects.create(

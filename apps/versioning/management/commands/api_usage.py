@@ -19,6 +19,10 @@ class Command(BaseCommand):
     help = "Calls per tenant for an API version over the last days."
 
     def add_arguments(self, parser: CommandParser) -> None:
+        # The spelling is `--version v1`; Django's own --version (print
+        # Django's version) gives way for this command.
+        parser.conflict_handler = "resolve"
+        parser._optionals.conflict_handler = "resolve"
         parser.add_argument("--version", dest="api_version", required=True)
         parser.add_argument("--days", type=int, default=30)
         parser.add_argument("--json", action="store_true")
