@@ -20,6 +20,23 @@ log = logging.getLogger(__name__)
 
 _executor: ThreadPoolExecutor | None = None
 _lock = threading.Lock()
+# Tasks submitted or waiting on a countdown in this process (embedded mode).
+_busy = 0
+_idle = threading.Condition()
+
+
+def _track(delta: int) -> None:
+    global _busy
+    with _idle:
+        _busy += delta
+        if _busy == 0:
+            _idle.notify_all()
+
+
+def wait_idle(timeout: float = 30.0) -> bool:
+    """Embedded mode: block until no task is queued or running (tests, shutdown)."""
+    with _idle:
+        return _idle.wait_for(lambda: _busy == 0, timeout=timeout)
 
 
 def uses_celery() -> bool:
@@ -50,6 +67,7 @@ def _run_inline(fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
     finally:
         # Threads of the pool outlive requests; never leave a connection open.
         connections.close_all()
+        _track(-1)
 
 
 def enqueue(
@@ -62,6 +80,7 @@ def enqueue(
         )
         return
     fn = task.run if hasattr(task, "run") else task
+    _track(+1)
     if countdown:
         timer = threading.Timer(
             countdown, lambda: _pool().submit(_run_inline, fn, args)

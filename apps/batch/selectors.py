@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from apps.accounts.models import Tenant
@@ -14,6 +15,8 @@ from cadml.lib.errors import InvalidInput, NotFound
 
 def _when(value: str, name: str) -> datetime | Any:
     parsed = parse_datetime(value) or parse_date(value)
+    if isinstance(parsed, datetime) and timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, UTC)
     if parsed is None:
         raise InvalidInput(
             f"{name} must be an ISO date or datetime", code="invalid_date"
@@ -100,8 +103,6 @@ def delivery_list(*, job: BatchJob) -> QuerySet[WebhookDelivery]:
 
 def job_eta_s(job: BatchJob) -> float | None:
     """Seconds left at the rate so far; None before the first item ends."""
-    from django.utils import timezone
-
     if job.status not in BatchJob.ACTIVE or not job.started:
         return None
     finished = job.done + job.failed

@@ -449,13 +449,15 @@ def job_finalize_if_complete(*, job_id: int) -> bool:
     else:
         final = Job.PARTIAL
     now = timezone.now()
+    job.finished = now
+    # Every item has ended, so the summary is final; writing it with the status
+    # means nobody ever sees a finished job without one.
+    summary = job_summary(job=job)
     if not BatchJob.objects.filter(pk=job_id, status__in=BatchJob.ACTIVE).update(
-        status=final, finished=now
+        status=final, finished=now, summary=summary
     ):
         return False
     job.refresh_from_db()
-    job.summary = job_summary(job=job)
-    job.save(update_fields=["summary"])
     job_progress(job_id=job.pk, force=True)
     payload = job_payload(job)
     events.publish(_channels(job), _FINAL_EVENT[final], payload)
