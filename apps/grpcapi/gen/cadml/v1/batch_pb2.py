@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x63\x61\x64ml/v1/batch.proto\x12\x08\x63\x61\x64ml.v1\x1a\x1cgoogle/protobuf/struct.proto\"o\n\tJobHeader\x12\x10\n\x08priority\x18\x01 \x01(\x05\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x14\n\x0c\x63\x61llback_url\x18\x03 \x01(\t\x12\x13\n\x0b\x64rawing_ids\x18\x04 \x03(\x03\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\"9\n\tFileChunk\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x0c\n\x04last\x18\x03 \x01(\x08\"g\n\x10SubmitJobRequest\x12%\n\x06header\x18\x01 \x01(\x0b\x32\x13.cadml.v1.JobHeaderH\x00\x12$\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x13.cadml.v1.FileChunkH\x00\x42\x06\n\x04part\"\xee\x01\n\x03Job\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x10\n\x08priority\x18\x04 \x01(\x05\x12\r\n\x05total\x18\x05 \x01(\x05\x12\x0c\n\x04\x64one\x18\x06 \x01(\x05\x12\x0e\n\x06\x66\x61iled\x18\x07 \x01(\x05\x12\x0f\n\x07skipped\x18\x08 \x01(\x05\x12\x0f\n\x07percent\x18\t \x01(\x01\x12\x0f\n\x07\x63hannel\x18\n \x01(\t\x12\x0f\n\x07\x63reated\x18\x0b \x01(\t\x12\x10\n\x08\x66inished\x18\x0c \x01(\t\x12(\n\x07summary\x18\r \x01(\x0b\x32\x17.google.protobuf.Struct\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x03\"\"\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x03\"8\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x03\x12\x15\n\rlast_event_id\x18\x02 \x01(\x03\"W\n\x08JobEvent\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0c\n\x04type\x18\x02 \x01(\t\x12%\n\x04\x64\x61ta\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\n\n\x02ts\x18\x04 \x01(\t2\xef\x01\n\x0c\x42\x61tchService\x12\x38\n\tSubmitJob\x12\x1a.cadml.v1.SubmitJobRequest\x1a\r.cadml.v1.Job(\x01\x12\x30\n\x06GetJob\x12\x17.cadml.v1.GetJobRequest\x1a\r.cadml.v1.Job\x12;\n\x08WatchJob\x12\x19.cadml.v1.WatchJobRequest\x1a\x12.cadml.v1.JobEvent0\x01\x12\x36\n\tCancelJob\x12\x1a.cadml.v1.CancelJobRequest\x1a\r.cadml.v1.JobB\x14P\x01Z\x10\x63\x61\x64ml/v1;cadmlv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x63\x61\x64ml/v1/batch.proto\x12\x08\x63\x61\x64ml.v1\x1a\x1cgoogle/protobuf/struct.proto\"\x81\x01\n\tJobHeader\x12\x15\n\x08priority\x18\x01 \x01(\x05H\x00\x88\x01\x01\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x14\n\x0c\x63\x61llback_url\x18\x03 \x01(\t\x12\x13\n\x0b\x64rawing_ids\x18\x04 \x03(\x03\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\tB\x0b\n\t_priority\"9\n\tFileChunk\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x0c\n\x04last\x18\x03 \x01(\x08\"g\n\x10SubmitJobRequest\x12%\n\x06header\x18\x01 \x01(\x0b\x32\x13.cadml.v1.JobHeaderH\x00\x12$\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x13.cadml.v1.FileChunkH\x00\x42\x06\n\x04part\"\xee\x01\n\x03Job\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x10\n\x08priority\x18\x04 \x01(\x05\x12\r\n\x05total\x18\x05 \x01(\x05\x12\x0c\n\x04\x64one\x18\x06 \x01(\x05\x12\x0e\n\x06\x66\x61iled\x18\x07 \x01(\x05\x12\x0f\n\x07skipped\x18\x08 \x01(\x05\x12\x0f\n\x07percent\x18\t \x01(\x01\x12\x0f\n\x07\x63hannel\x18\n \x01(\t\x12\x0f\n\x07\x63reated\x18\x0b \x01(\t\x12\x10\n\x08\x66inished\x18\x0c \x01(\t\x12(\n\x07summary\x18\r \x01(\x0b\x32\x17.google.protobuf.Struct\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x03\"\"\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x03\"8\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x03\x12\x15\n\rlast_event_id\x18\x02 \x01(\x03\"W\n\x08JobEvent\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0c\n\x04type\x18\x02 \x01(\t\x12%\n\x04\x64\x61ta\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\n\n\x02ts\x18\x04 \x01(\t2\xef\x01\n\x0c\x42\x61tchService\x12\x38\n\tSubmitJob\x12\x1a.cadml.v1.SubmitJobRequest\x1a\r.cadml.v1.Job(\x01\x12\x30\n\x06GetJob\x12\x17.cadml.v1.GetJobRequest\x1a\r.cadml.v1.Job\x12;\n\x08WatchJob\x12\x19.cadml.v1.WatchJobRequest\x1a\x12.cadml.v1.JobEvent0\x01\x12\x36\n\tCancelJob\x12\x1a.cadml.v1.CancelJobRequest\x1a\r.cadml.v1.JobB\x14P\x01Z\x10\x63\x61\x64ml/v1;cadmlv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,22 +33,22 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'cadml.v1.batch_pb2', _globa
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'P\001Z\020cadml/v1;cadmlv1'
-  _globals['_JOBHEADER']._serialized_start=64
-  _globals['_JOBHEADER']._serialized_end=175
-  _globals['_FILECHUNK']._serialized_start=177
-  _globals['_FILECHUNK']._serialized_end=234
-  _globals['_SUBMITJOBREQUEST']._serialized_start=236
-  _globals['_SUBMITJOBREQUEST']._serialized_end=339
-  _globals['_JOB']._serialized_start=342
-  _globals['_JOB']._serialized_end=580
-  _globals['_GETJOBREQUEST']._serialized_start=582
-  _globals['_GETJOBREQUEST']._serialized_end=613
-  _globals['_CANCELJOBREQUEST']._serialized_start=615
-  _globals['_CANCELJOBREQUEST']._serialized_end=649
-  _globals['_WATCHJOBREQUEST']._serialized_start=651
-  _globals['_WATCHJOBREQUEST']._serialized_end=707
-  _globals['_JOBEVENT']._serialized_start=709
-  _globals['_JOBEVENT']._serialized_end=796
-  _globals['_BATCHSERVICE']._serialized_start=799
-  _globals['_BATCHSERVICE']._serialized_end=1038
+  _globals['_JOBHEADER']._serialized_start=65
+  _globals['_JOBHEADER']._serialized_end=194
+  _globals['_FILECHUNK']._serialized_start=196
+  _globals['_FILECHUNK']._serialized_end=253
+  _globals['_SUBMITJOBREQUEST']._serialized_start=255
+  _globals['_SUBMITJOBREQUEST']._serialized_end=358
+  _globals['_JOB']._serialized_start=361
+  _globals['_JOB']._serialized_end=599
+  _globals['_GETJOBREQUEST']._serialized_start=601
+  _globals['_GETJOBREQUEST']._serialized_end=632
+  _globals['_CANCELJOBREQUEST']._serialized_start=634
+  _globals['_CANCELJOBREQUEST']._serialized_end=668
+  _globals['_WATCHJOBREQUEST']._serialized_start=670
+  _globals['_WATCHJOBREQUEST']._serialized_end=726
+  _globals['_JOBEVENT']._serialized_start=728
+  _globals['_JOBEVENT']._serialized_end=815
+  _globals['_BATCHSERVICE']._serialized_start=818
+  _globals['_BATCHSERVICE']._serialized_end=1057
 # @@protoc_insertion_point(module_scope)

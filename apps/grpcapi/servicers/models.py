@@ -1,0 +1,127 @@
+"""ModelService: the model registry's selectors and services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grpc import aio
+
+from apps.grpcapi.context import principal, run_sync
+from apps.grpcapi.gen.cadml.v1 import models_pb2, models_pb2_grpc
+from apps.grpcapi.messages import struct
+from apps.grpcapi.servicers.analysis import require_scope
+from apps.modelreg import selectors, services
+from apps.modelreg.models import Deployment, RegisteredModel
+
+
+def _number(version: Any) -> int:
+    return version.number if version is not None else 0
+
+
+def deployment_message(
+    model: RegisteredModel, status: str = ""
+) -> models_pb2.Deployment:
+    dep = (
+        Deployment.objects.filter(model=model)
+        .select_related("active_version", "candidate_version")
+        .first()
+    )
+    if dep is None:
+        return models_pb2.Deployment(model=model.name, status=status)
+    history_numbers = dict(model.versions.values_list("pk", "number"))
+    return models_pb2.Deployment(
+        model=model.name,
+        active_version=_number(dep.active_version),
+        candidate_version=_number(dep.candidate_version),
+        mode=dep.mode,
+        candidate_percent=float(dep.candidate_percent),
+        history=[history_numbers[pk] for pk in dep.history if pk in history_numbers],
+        status=status,
+    )
+
+
+def _list_models(tenant: Any) -> models_pb2.ListModelsResponse:
+    out = []
+    for model in selectors.model_list(tenant=tenant):
+        dep = getattr(model, "deployment", None)
+        out.append(
+            models_pb2.Model(
+                name=model.name,
+                task=model.task,
+                labels=list(model.labels),
+                feature_version=model.feature_version,
+                active_version=_number(dep.active_version if dep else None),
+            )
+        )
+    return models_pb2.ListModelsResponse(models=out)
+
+
+def _list_versions(tenant: Any, name: str) -> models_pb2.ListVersionsResponse:
+    model = selectors.model_get(tenant=tenant, name=name)
+    return models_pb2.ListVersionsResponse(
+        versions=[
+            models_pb2.ModelVersion(
+                number=v.number,
+                status=v.status,
+                sha256=v.sha256,
+                size=v.size,
+                metrics=struct(v.metrics or {}),
+                failure_reason=v.failure_reason,
+                created=v.created.isoformat(),
+            )
+            for v in selectors.version_list(model=model)
+        ]
+    )
+
+
+def _deployment(tenant: Any, name: str) -> models_pb2.Deployment:
+    return deployment_message(selectors.model_get(tenant=tenant, name=name))
+
+
+def _activate(who: Any, name: str, number: int) -> models_pb2.Deployment:
+    model = selectors.model_get_writable(tenant=who.tenant, name=name)
+    event = services.deployment_request(
+        model=model, number=number, actor=who.api_key.created_by
+    )
+    event.refresh_from_db()
+    # The health check runs off the call path: the answer says where it stands.
+    return deployment_message(model, status=f"activation {event.status}")
+
+
+def _rollback(who: Any, name: str) -> models_pb2.Deployment:
+    model = selectors.model_get_writable(tenant=who.tenant, name=name)
+    event = services.deployment_rollback(model=model, actor=who.api_key.created_by)
+    return deployment_message(model, status=f"rollback {event.status}")
+
+
+class ModelServicer(models_pb2_grpc.ModelServiceServicer):
+    async def ListModels(self, request: Any, context: aio.ServicerContext) -> Any:
+        require_scope("read")
+        return await run_sync(_list_models, principal().tenant)
+
+    async def ListVersions(self, request: Any, context: aio.ServicerContext) -> Any:
+        require_scope("read")
+        return await run_sync(_list_versions, principal().tenant, request.model)
+
+    async def GetDeployment(self, request: Any, context: aio.ServicerContext) -> Any:
+        require_scope("read")
+        return await run_sync(_deployment, principal().tenant, request.model)
+
+    async def Activate(self, request: Any, context: aio.ServicerContext) -> Any:
+        require_scope("admin")
+        return await run_sync(_activate, principal(), request.model, request.version)
+
+    async def Rollback(self, request: Any, context: aio.ServicerContext) -> Any:
+        require_scope("admin")
+        return await run_sync(_rollback, principal(), request.model)
+
+
+def registration():  # type: ignore[no-untyped-def]
+    from apps.grpcapi.server import Registration
+
+    return Registration(
+        models_pb2.DESCRIPTOR.services_by_name["ModelService"].full_name,
+        lambda s: models_pb2_grpc.add_ModelServiceServicer_to_server(
+            ModelServicer(), s
+        ),
+    )
