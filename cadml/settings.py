@@ -7,6 +7,8 @@ installed. `.env.example` lists every variable.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -48,6 +50,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "channels",
     "apps.accounts",
+    "auditlog",
+    "apps.audit",
     "apps.ratelimit",
     "apps.cad",
     "apps.realtime",
@@ -69,6 +73,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "apps.accounts.middleware.PrincipalMiddleware",
     "apps.ratelimit.middleware.RateLimitMiddleware",
+    "apps.audit.middleware.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: after authentication, rate limiting and audit (ARCHITECTURE.md).
@@ -107,11 +112,24 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": BASE_DIR / "db.sqlite3",
-            # Several threads (daphne, in-process batch work) write; wait for the
-            # lock instead of failing at once.
-            "OPTIONS": {"timeout": 20},
         }
     }
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Several threads (daphne, gRPC, in-process batch work) write at once: WAL lets
+    # readers go on during a write, IMMEDIATE takes the write lock up front (no
+    # deadlock on upgrade), and the timeout waits for it instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+    # Tests: a file, not shared-cache memory, whose table locks ignore the timeout
+    # and fail threads (servers, runners) at once; one file per test process.
+    DATABASES["default"].setdefault("TEST", {}).setdefault(
+        "NAME", str(Path(tempfile.gettempdir()) / f"cadml-test-{os.getpid()}.sqlite3")
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, channel layer -------------------------------------------
@@ -337,6 +355,31 @@ CADML_METRICS_ALLOW_CIDRS = env_list("CADML_METRICS_ALLOW_CIDRS", [])
 CADML_LOG_FORMAT = env_str("CADML_LOG_FORMAT", "plain")
 if CADML_LOG_FORMAT not in ("plain", "json"):
     raise ImproperlyConfigured("CADML_LOG_FORMAT must be 'plain' or 'json'")
+
+# Audit trail (apps/audit/README_SECTION.md).
+CADML_AUDIT_ENABLED = env_bool("CADML_AUDIT_ENABLED", True)
+# HMAC key for audit digests; unset: derived from SECRET_KEY (check audit.W001).
+CADML_AUDIT_SIGNING_KEY = env_str("CADML_AUDIT_SIGNING_KEY")
+# api.call events are bulk-inserted every this many ms; 0 writes each at once.
+CADML_AUDIT_BUFFER_MS = env_int("CADML_AUDIT_BUFFER_MS", 200)
+CADML_AUDIT_RETENTION_DAYS = env_int("CADML_AUDIT_RETENTION_DAYS", 400)
+# Per category or action, e.g. "api=90,auth.login_failed=730".
+CADML_AUDIT_RETENTION_OVERRIDES = env_str("CADML_AUDIT_RETENTION_OVERRIDES")
+AUDITLOG_CID_GETTER = "apps.audit.context.request_id_for_auditlog"
+CELERY_BEAT_SCHEDULE["audit-seal"] = {
+    "task": "apps.audit.tasks.audit_seal_task",
+    "schedule": env_float("CADML_AUDIT_SEAL_EVERY_S", 300.0),
+}
+CELERY_BEAT_SCHEDULE["audit-purge"] = {
+    "task": "apps.audit.tasks.audit_purge_task",
+    "schedule": 24 * 3600.0,
+}
+
+# Extra processes `manage.py serve` (make run) starts beside daphne.
+CADML_GRPC_BIND = env_str("CADML_GRPC_BIND", "127.0.0.1:50051")
+CADML_SERVE_EXTRA = {
+    "grpc": ["{python}", "manage.py", "rungrpc", "--bind", CADML_GRPC_BIND],
+}
 
 # --- Logging ---------------------------------------------------------------
 LOGGING = {
