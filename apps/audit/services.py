@@ -264,7 +264,7 @@ def _create_digest(
         last_seq=rows[-1][0],
         event_count=len(rows),
         first_ts=_aware(rows[0][1]),
-        last_ts=_aware(max(row[1] for row in rows)),
+        last_ts=max(_aware(row[1]) for row in rows),
         prev_chain_hash=prev_chain_hash,
         chain_hash=integrity.chain(prev_chain_hash, hashes),
         entries=entries,

@@ -132,11 +132,16 @@ def audit_verify(*, since: datetime | None = None) -> VerifyReport:
     headers = list(AuditDigest.objects.defer("entries").order_by("id"))
     previous: AuditDigest | None = None
     checked: list[AuditDigest] = []
+    gaps: list[tuple[int, int]] = []
     for digest in headers:
         _check_digest_header(digest, previous, report, key)
+        prev_last = previous.last_seq if previous else 0
         previous = digest
         if since is None or digest.last_ts is None or digest.last_ts >= since:
             checked.append(digest)
+            if digest.after_seq > prev_last:
+                # A removed digest leaves seqs that nothing vouches for.
+                gaps.append((prev_last, digest.after_seq))
         else:
             # Purges reaching into unchecked digests cannot be fully re-hashed.
             complete -= {
@@ -164,6 +169,13 @@ def audit_verify(*, since: datetime | None = None) -> VerifyReport:
         ):
             report.add("bad_entries", digest=digest.pk, detail="chain hash differs")
         _compare_range(digest, sealed, report, purged, purged_hashes)
+
+    for after, upto in gaps:
+        while rows := fetch_rows(after, upto, CHUNK):
+            for row in rows:
+                report.add("inserted", seq=row[0], detail="no digest lists it")
+                report.events_checked += 1
+            after = rows[-1][0]
 
     for pk, record in claims.items():
         if pk in complete and purged_hashes[pk].hexdigest() != record.get(
