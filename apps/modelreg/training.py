@@ -14,7 +14,6 @@ import hashlib
 import math
 import random
 import sys
-import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -324,26 +323,34 @@ def train(
             f"Every label needs at least 3 distinct drawings; have {counts}."
         )
     X = np.nan_to_num(data.X.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    n_classes = len(labels)
+    # Stratified splits need at least one row per class on each side.
+    n_test = max(math.ceil(0.25 * len(data.y)), n_classes)
     X_train, X_test, y_train, y_test = train_test_split(
-        X, data.y, test_size=0.25, stratify=data.y, random_state=seed
-    )
-    X_fit, X_val, y_fit, y_val = train_test_split(
-        X_train, y_train, test_size=0.25, stratify=y_train, random_state=seed + 1
+        X, data.y, test_size=n_test, stratify=data.y, random_state=seed
     )
     scores: dict[str, float] = {}
     pool = candidates(seed)
     names = [n for n in pool if only is None or n in set(only)]
-    for i, name in enumerate(names, 1):
-        est = pool[name]
-        t0 = time.perf_counter()
-        est.fit(X_fit, y_fit)
-        scores[name] = round(
-            float(f1_score(y_val, est.predict(X_val), average="macro")), 4
+    if not names:
+        raise InvalidInput(f"No such estimator; choose from {sorted(pool)}.")
+    n_val = max(math.ceil(0.25 * len(y_train)), n_classes)
+    if len(names) > 1 and len(y_train) - n_val >= n_classes:
+        X_fit, X_val, y_fit, y_val = train_test_split(
+            X_train, y_train, test_size=n_val, stratify=y_train, random_state=seed + 1
         )
-        if progress:
-            progress(i, len(names), "selection")
-        scores[name + "_fit_s"] = round(time.perf_counter() - t0, 2)
-    best = max(names, key=lambda n: scores[n])
+        for i, name in enumerate(names, 1):
+            est = pool[name]
+            est.fit(X_fit, y_fit)
+            scores[name] = round(
+                float(f1_score(y_val, est.predict(X_val), average="macro")), 4
+            )
+            if progress:
+                progress(i, len(names), "selection")
+        best = max(names, key=lambda n: scores[n])
+    else:
+        # Too few rows to hold out a validation split (or one candidate).
+        best = names[0]
     estimator = candidates(seed)[best]
     estimator.fit(X_train, y_train)
     if [str(c) for c in estimator.classes_] != labels:
@@ -361,7 +368,7 @@ def train(
         )
     metrics = evaluate(ort_probs, y_test, labels, threshold)
     metrics["estimator"] = best
-    metrics["selection_macro_f1"] = {n: scores[n] for n in names}
+    metrics["selection_macro_f1"] = scores
     metrics["onnx_max_abs_prob_diff"] = float(np.abs(sk_probs - ort_probs).max())
     metrics["onnx_matches_sklearn"] = True
     # Up to 200 test rows travel with the version for its health check.

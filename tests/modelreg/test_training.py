@@ -1,0 +1,143 @@
+"""Training, the default model, and predictions in real analyses."""
+
+from __future__ import annotations
+
+import json
+import random
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+
+from apps.cad.synth import PART_CLASSES, generate_part
+from apps.modelreg.models import ModelVersion, RegisteredModel
+from apps.modelreg.services import classifier_train
+
+pytestmark = pytest.mark.django_db
+
+
+def tiny_model(**kw):  # type: ignore[no-untyped-def]
+    return classifier_train(
+        synthetic_per_class=4,
+        seed=3,
+        workers=1,
+        estimators=["logistic_regression"],
+        **kw,
+    )
+
+
+def upload(client, content: bytes):  # type: ignore[no-untyped-def]
+    r = client.post(
+        "/api/v1/drawings",
+        {"file": SimpleUploadedFile("part.dxf", content)},
+        format="multipart",
+    )
+    assert r.status_code == 201, r.data
+    return r.data["analysis"]
+
+
+def test_without_a_model_an_analysis_succeeds_with_a_reason(api_client_a) -> None:  # type: ignore[no-untyped-def]
+    analysis = upload(api_client_a, generate_part("washer", random.Random(1)))
+    assert analysis["status"] == "done"
+    assert analysis["prediction"] is None
+    assert "no active model" in analysis["prediction_reason"]
+
+
+def test_a_trained_model_labels_uploaded_drawings(api_client_a) -> None:  # type: ignore[no-untyped-def]
+    out = tiny_model(register=True, activate=True)
+    assert out["version"] == 1 and out["activation"]["status"] == "succeeded"
+    assert out["labels"] == sorted(PART_CLASSES)
+    assert out["onnx_matches_sklearn"] is True
+    assert set(out) >= {"accuracy", "macro_f1", "per_class", "confusion_matrix", "ece"}
+    assert "<svg" in out["confusion_svg"]
+    analysis = upload(api_client_a, generate_part("flange", random.Random(99)))
+    assert analysis["model"] == {
+        "name": "part-classifier",
+        "version": "1",
+        "variant": "primary",
+    }
+    assert analysis["prediction"] in PART_CLASSES
+    assert 0 < analysis["confidence"] <= 1
+    from apps.cad.models import Analysis
+
+    stored = Analysis.objects.get(pk=analysis["id"]).prediction
+    assert len(stored["top3"]) == 3 and "needs_review" in stored
+    assert stored["inference_ms"] >= 0
+
+
+def test_train_classifier_reads_labels_from_folders_and_drops_duplicates(
+    tmp_path: Path,
+) -> None:  # type: ignore[no-untyped-def]
+    rng = random.Random(5)
+    for label in ("washer", "hex_nut", "l_bracket"):
+        folder = tmp_path / "data" / label
+        folder.mkdir(parents=True)
+        for i in range(5):
+            # File names lie on purpose: the folder is the label.
+            (folder / f"flange-{i}.dxf").write_bytes(generate_part(label, rng))
+    dup = (tmp_path / "data" / "washer" / "flange-0.dxf").read_bytes()
+    (tmp_path / "data" / "hex_nut" / "copy.dxf").write_bytes(dup)
+    (tmp_path / "data" / "hex_nut" / "notes.txt").write_text("ignored")
+    stdout = StringIO()
+    call_command(
+        "train_classifier",
+        "--data",
+        str(tmp_path / "data"),
+        "--register",
+        "--json",
+        "--workers",
+        "1",
+        "--estimator",
+        "logistic_regression",
+        "--svg",
+        str(tmp_path / "cm.svg"),
+        stdout=stdout,
+    )
+    out = json.loads(stdout.getvalue())
+    assert out["version"] == 1
+    assert out["labels"] == ["hex_nut", "l_bracket", "washer"]
+    assert out["training_summary"]["duplicates_dropped"] == 1
+    assert out["training_summary"]["rows"] == 15
+    assert 0 <= out["macro_f1"] <= 1 and 0 <= out["accuracy"] <= 1
+    assert (tmp_path / "cm.svg").read_text().startswith("<svg")
+    version = ModelVersion.objects.get()
+    assert version.status == "registered" and version.validation_sample["labels"]
+
+
+def test_train_classifier_refuses_a_folder_without_labels(tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="at least two label folders"):
+        call_command("train_classifier", "--data", str(tmp_path), "--json")
+
+
+def test_commands_activate_and_roll_back(register) -> None:  # type: ignore[no-untyped-def]
+    register("part-classifier", seed=0)
+    register("part-classifier", seed=1)
+    out = StringIO()
+    call_command("activate_model", "part-classifier", "1", stdout=out)
+    call_command("activate_model", "part-classifier", "2", stdout=out)
+    call_command("rollback_model", "part-classifier", stdout=out)
+    assert "rolled back to v1" in out.getvalue()
+    dep = RegisteredModel.objects.get().deployment
+    assert dep.active_version.number == 1
+
+
+def test_readyz_reports_the_active_model(client, register) -> None:  # type: ignore[no-untyped-def]
+    body = client.get("/readyz").json()
+    assert body["checks"]["model"] == {"ok": True, "detail": "no active model"}
+    v = register("part-classifier")
+    call_command("activate_model", "part-classifier", str(v.number), stdout=StringIO())
+    body = client.get("/readyz").json()
+    assert body["checks"]["model"]["detail"] == "part-classifier v1 (dxf-1)"
+
+
+def test_ensure_default_model_trains_once(settings) -> None:  # type: ignore[no-untyped-def]
+    from apps.modelreg.services import default_model_ensure
+
+    first = default_model_ensure(per_class=4, seed=1)
+    assert first["created"] is True and first["activation"]["status"] == "succeeded"
+    second = default_model_ensure(per_class=4, seed=1)
+    assert second == {"created": False, "name": "part-classifier", "version": 1}
