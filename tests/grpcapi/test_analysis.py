@@ -178,3 +178,32 @@ async def test_rate_limits_apply_with_retry_after(channel, grpc_key_b, settings)
     trailing = dict(err.value.trailing_metadata() or ())
     assert int(trailing["retry-after"]) >= 1
     assert "key-minute" in err.value.details()
+
+
+async def test_rest_and_grpc_give_the_same_features_and_prediction(
+    channel, grpc_key_a, api_client_b
+):
+    from asgiref.sync import sync_to_async
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    content = part("pulley", 21)
+    rest = await sync_to_async(api_client_b.post)(
+        "/api/v1/drawings",
+        {"file": SimpleUploadedFile("pulley.dxf", content)},
+        format="multipart",
+    )
+    assert rest.status_code == 201, rest.content
+    body = rest.json()
+    analysis = body.get("analysis") or body
+    stub = analysis_pb2_grpc.AnalysisServiceStub(channel)
+    result = await stub.Analyze(
+        analysis_pb2.AnalyzeRequest(filename="pulley.dxf", content=content),
+        metadata=auth(grpc_key_a),
+    )
+    assert result.feature_version == analysis["feature_version"]
+    assert list(result.features) == pytest.approx(analysis["features"])
+    rest_prediction = analysis.get("prediction")
+    if rest_prediction:
+        assert result.prediction.label == rest_prediction["label"]
+    else:
+        assert not result.prediction.available
