@@ -32,6 +32,7 @@ from apps.realtime.channels import can_subscribe, channel_parse, group_name
 from apps.realtime.history import Replay, get_history
 from apps.realtime.limits import get_limiter, slot_ttl, slots_for
 from apps.realtime.principal import Principal
+from apps.realtime.services import consumer_loop_started
 from cadml.lib.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
         self.subscriptions: dict[str, int] = {}  # channel -> last delivered id
         self.bad_messages: deque[float] = deque()
         self.slots: list = []
+        consumer_loop_started(asyncio.get_running_loop())
         self.principal = self.scope.get("principal")
         if self.principal is None:
             await self.close()  # before accept: the handshake is refused (403)

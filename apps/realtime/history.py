@@ -1,10 +1,11 @@
 """Per-channel event ids and bounded history, for replay after a reconnect.
 
 With ``REDIS_URL``: a counter and a stream per channel. One Lua script takes the
-next id and appends the event (stream id ``<id>-0``, trimmed to about
-``CADML_WS_HISTORY`` entries), and both keys expire 24 h after the last event, so
-every process sees the same ids and the same history. Without Redis: a counter and
-a deque per channel in this process (embedded mode has one process).
+next id and appends the event (stream id ``<id>-0``), trimming the stream to
+exactly ``CADML_WS_HISTORY`` entries (one append trims one entry, so exact costs
+no more than approximate here); both keys expire 24 h after the last event. Every
+process sees the same ids and the same history. Without Redis: a counter and a
+deque per channel in this process (embedded mode has one process).
 
 The event is appended *before* it is sent to the channel group; a subscriber joins
 the group *before* reading history. So every event is in the history, in the
@@ -30,7 +31,7 @@ HISTORY_TTL_S = 24 * 3600
 
 _APPEND = """
 local id = redis.call('INCR', KEYS[1])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], id .. '-0', 'e', ARGV[2])
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], id .. '-0', 'e', ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('EXPIRE', KEYS[2], ARGV[3])
 return id

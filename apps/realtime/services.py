@@ -8,16 +8,18 @@ channel's bounded history, then send it to every subscriber in every process.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
+import os
 import re
 import secrets
+import threading
 from collections.abc import Mapping
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
@@ -79,6 +81,52 @@ def _message(channel: str, event_id: int, body: dict[str, Any]) -> dict[str, Any
     return {"type": "realtime.event", "event": event}
 
 
+_SEND_TIMEOUT_S = 10
+_consumer_loop: asyncio.AbstractEventLoop | None = None
+_runner: tuple[int, asyncio.AbstractEventLoop] | None = None
+_runner_lock = threading.Lock()
+
+
+def consumer_loop_started(loop: asyncio.AbstractEventLoop) -> None:
+    """Consumers report the server's event loop: the in-memory channel layer's
+    queues belong to it, so sync code must send through that loop."""
+    global _consumer_loop
+    _consumer_loop = loop
+
+
+def _runner_loop() -> asyncio.AbstractEventLoop:
+    """One event loop thread per process for sync publishers (Celery tasks,
+    gRPC handlers): it keeps its Redis connections, where ``async_to_sync`` in
+    a plain thread would open a new loop, and new connections, for every call.
+    Recreated after a fork (Celery's prefork pool)."""
+    global _runner
+    with _runner_lock:
+        if _runner is None or _runner[0] != os.getpid():
+            loop = asyncio.new_event_loop()
+            threading.Thread(
+                target=loop.run_forever, name="realtime-publish", daemon=True
+            ).start()
+            _runner = (os.getpid(), loop)
+        return _runner[1]
+
+
+def _send_sync(group: str, message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        raise RuntimeError("publish() called from async code: await apublish()")
+    loop = _consumer_loop if isinstance(layer, InMemoryChannelLayer) else None
+    if loop is None or not loop.is_running():
+        loop = _runner_loop()
+    future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop)
+    future.result(timeout=_SEND_TIMEOUT_S)
+
+
 def publish(channel: str, type: str, data: Mapping[str, Any]) -> dict[str, Any]:
     """Send an event to ``channel`` from sync code; returns the event as sent.
 
@@ -89,9 +137,7 @@ def publish(channel: str, type: str, data: Mapping[str, Any]) -> dict[str, Any]:
     body = _body(channel, type, data)
     event_id = get_history().append(channel, body)
     message = _message(channel, event_id, body)
-    layer = get_channel_layer()
-    if layer is not None:
-        async_to_sync(layer.group_send)(group_name(channel), message)
+    _send_sync(group_name(channel), message)
     return message["event"]
 
 
@@ -135,12 +181,13 @@ def ticket_create(
     if user_id is None and api_key_id is None:
         raise InvalidInput("a ticket needs a user or an API key")
     ticket = secrets.token_urlsafe(32)
+    ttl = int(getattr(settings, "CADML_WS_TICKET_TTL_S", TICKET_TTL_S))
     cache.set(
         _ticket_key(ticket),
         {"user_id": user_id, "api_key_id": api_key_id, "tenant_id": tenant_id},
-        TICKET_TTL_S,
+        ttl,
     )
-    return ticket, TICKET_TTL_S
+    return ticket, ttl
 
 
 def ticket_consume(*, ticket: str) -> dict[str, Any] | None:

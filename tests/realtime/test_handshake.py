@@ -1,0 +1,83 @@
+"""Who may open /ws/v1/events: session cookie or one-time ticket, same origin."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.test import override_settings
+
+from tests.realtime.conftest import (
+    async_test,
+    communicator,
+    connected,
+    connected_as,
+    issue_ticket,
+    receive,
+    session_headers,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+async def refused(comm) -> None:  # type: ignore[no-untyped-def]
+    ok, code = await comm.connect()
+    assert not ok, "the handshake was accepted"
+    # Refused before accept: daphne answers the handshake with 403.
+
+
+@async_test
+async def test_it_refuses_a_handshake_without_credentials():
+    await refused(communicator())
+
+
+@async_test
+async def test_it_refuses_an_unknown_ticket():
+    await refused(communicator(ticket="not-a-ticket"))
+
+
+@async_test
+async def test_a_ticket_opens_one_connection_only(api_client_a):
+    ticket = await sync_to_async(issue_ticket)(api_client_a)
+    first = await connected(ticket=ticket)
+    await refused(communicator(ticket=ticket))
+    await first.disconnect()
+
+
+@async_test
+async def test_it_refuses_an_expired_ticket(api_client_a):
+    with override_settings(CADML_WS_TICKET_TTL_S=1):
+        ticket = await sync_to_async(issue_ticket)(api_client_a)
+    await asyncio.sleep(1.2)
+    await refused(communicator(ticket=ticket))
+
+
+@async_test
+async def test_the_session_cookie_authenticates_a_browser(owner_a):
+    comm = await connected_as(owner_a)
+    await comm.disconnect()
+
+
+@async_test
+async def test_it_refuses_a_cross_origin_browser_handshake(owner_a):
+    headers = await sync_to_async(session_headers)(owner_a)
+    evil = communicator(headers=[*headers, (b"origin", b"https://evil.example")])
+    await refused(evil)
+    same = communicator(headers=[*headers, (b"origin", b"http://testserver")])
+    ok, _ = await same.connect()
+    assert ok
+    await same.disconnect()
+
+
+@async_test
+async def test_the_welcome_says_how_often_to_expect_a_heartbeat(owner_a):
+    headers = await sync_to_async(session_headers)(owner_a)
+    comm = communicator(headers=headers)
+    assert (await comm.connect())[0]
+    welcome = await receive(comm)
+    assert welcome["type"] == "welcome"
+    assert len(welcome["connection_id"]) == 32
+    assert welcome["heartbeat_s"] == 25
+    assert welcome["server_time"].endswith("Z")
+    await comm.disconnect()
