@@ -51,7 +51,7 @@ for i = 1, n do
     local row = rows[i]
     if allowed == 1 then
         local current_key = KEYS[2 * i]
-        if redis.call('exists', current_key) == 1 then
+        if row[4] > 0 then
             redis.call('incrby', current_key, cost)
         else
             redis.call('set', current_key, cost, 'PX', row[6] * 2)
