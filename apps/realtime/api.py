@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.models import ApiKey, Tenant
+from apps.ratelimit.decorators import view_ratelimit
 from apps.realtime import services
 from apps.realtime.channels import TOPICS, tenant_channel
 
@@ -40,6 +41,7 @@ class TicketCreateApi(APIView):
 
     permission_classes = [IsPrincipal]
 
+    @view_ratelimit("realtime-ticket", key="principal")
     def post(self, request: Request) -> Response:
         api_key = request.auth if isinstance(request.auth, ApiKey) else None
         tenant = getattr(request._request, "tenant", None)

@@ -235,3 +235,11 @@ def test_blocks_are_audited_at_most_once_per_second_per_key(api_client_a, settin
     assert event.details["scope"] == "key"
     assert event.details["policy"] == "key-minute"
     assert event.actor_key_prefix == api_client_a.api_key.prefix
+
+
+def test_realtime_tickets_have_their_own_per_principal_limit(api_client_a, settings):
+    settings.CADML_RATELIMIT_VIEW_RATES = {"realtime-ticket": "2/m"}
+    statuses = [
+        api_client_a.post("/api/v1/realtime/tickets").status_code for _ in range(3)
+    ]
+    assert statuses == [201, 201, 429]
