@@ -14,12 +14,14 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.core import signing
-from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import BasePermission
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from apps.accounts.models import ApiKey, Tenant
@@ -266,13 +268,48 @@ class AuditChangeListApi(APIView):
         )
 
 
+class CsvRenderer(BaseRenderer):
+    """``?format=csv``: a list of rows as CSV; an error body as a one-row table."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Any = None,
+    ) -> bytes:
+        if isinstance(data, dict):
+            data = [list(data), [str(v) for v in data.values()]]
+        out = io.StringIO()
+        csv.writer(out).writerows(data or [])
+        return out.getvalue().encode()
+
+
+class ReportNegotiation(DefaultContentNegotiation):
+    """An unknown ``?format=`` answers JSON, so the view can say it is a 400
+    (DRF alone would answer 404)."""
+
+    def select_renderer(
+        self, request: Request, renderers: list[Any], format_suffix: str | None = None
+    ) -> tuple[Any, str]:
+        wanted = format_suffix or request.query_params.get("format")
+        if wanted and wanted not in {r.format for r in renderers}:
+            format_suffix = "json"
+        return super().select_renderer(request, renderers, format_suffix)
+
+
 class AuditReportApi(APIView):
     """GET /audit/reports?from=&to=&format=json|csv"""
 
     permission_classes = [CanReadAudit]
     required_scope = "admin"
+    renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, CsvRenderer]
+    content_negotiation_class = ReportNegotiation
 
-    def get(self, request: Request) -> Response | HttpResponse:
+    def get(self, request: Request) -> Response:
         tenant = scope_tenant(request)
         params = request.query_params
         fmt = params.get("format", "json")
@@ -297,9 +334,8 @@ class AuditReportApi(APIView):
         )
         if fmt == "json":
             return Response(report)
-        out = io.StringIO()
-        csv.writer(out).writerows(selectors.report_csv_rows(report))
-        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
         name = f"audit-report-{(tenant.slug if tenant else 'all')}-{start:%Y%m%d}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{name}"'
-        return response
+        return Response(
+            selectors.report_csv_rows(report),
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
