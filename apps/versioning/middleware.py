@@ -54,15 +54,16 @@ class VersioningMiddleware:
             from apps.versioning.negotiation import path_version
 
             in_path = path_version(request.path)
+            known = registry.get(in_path or "")
             response = error_response(
-                in_path if registry.get(in_path or "") else None,
+                known.name if known else None,
                 exc.status_code,
                 exc.detail,
                 code=exc.code,
                 path=request.path,
                 supported_versions=registry.supported_names(),
             )
-            response["API-Version"] = registry.current().number
+            response["API-Version"] = (known or registry.current()).number
             return response
         version = registry.versions()[name]
         request.api_version = name  # type: ignore[attr-defined]
