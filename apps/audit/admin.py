@@ -1,16 +1,14 @@
-"""Read-only admin for the audit trail, and auditlog history on tracked objects'
-admin pages (an "Audit log" link in their change lists)."""
+"""Read-only admin for the audit trail. (The history of tracked objects on their
+own admin pages is added by ``apps.audit.tracking.track_model``.)"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from auditlog.mixins import AuditlogHistoryAdminMixin
 from django.contrib import admin
 from django.http import HttpRequest
 
 from apps.audit.models import AuditDigest, AuditEvent, AuditPurge
-from apps.audit.tracking import TRACKED
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -54,21 +52,3 @@ class AuditDigestAdmin(ReadOnlyAdmin):
 @admin.register(AuditPurge)
 class AuditPurgeAdmin(ReadOnlyAdmin):
     list_display = ["id", "created", "purged_count"]
-
-
-def add_history_links() -> None:
-    """Give every tracked model's admin django-auditlog's history view."""
-    for tracked in TRACKED.values():
-        current = admin.site._registry.get(tracked.model)
-        if current is None or isinstance(current, AuditlogHistoryAdminMixin):
-            continue
-        admin_class = type(
-            f"{type(current).__name__}WithHistory",
-            (AuditlogHistoryAdminMixin, type(current)),
-            {"show_auditlog_history_link": True},
-        )
-        admin.site.unregister(tracked.model)
-        admin.site.register(tracked.model, admin_class)
-
-
-add_history_links()

@@ -10,7 +10,8 @@ deployments, batch jobs), e.g.::
 
 ``tenant_field`` names the field that says whose object it is (``"pk"`` for the
 tenant itself, ``None`` for objects only staff may see); the changes API uses it to
-keep tenants apart. Secrets are excluded, never merely masked.
+keep tenants apart. Secrets are excluded, never merely masked. The model's admin
+page gains the auditlog history view.
 """
 
 from __future__ import annotations
@@ -49,6 +50,26 @@ def track_model(
         **options,
     )
     TRACKED[label] = Tracked(model=model, tenant_field=tenant_field)
+    add_admin_history(model)
+
+
+def add_admin_history(model: type[models.Model]) -> None:
+    """Give the model's admin django-auditlog's history view and an "Audit log"
+    link in its change list. The admin has registered every ModelAdmin by the time
+    apps' ``ready()`` run; its URLs are built later, on the first request."""
+    from auditlog.mixins import AuditlogHistoryAdminMixin
+    from django.contrib import admin
+
+    current = admin.site._registry.get(model)
+    if current is None or isinstance(current, AuditlogHistoryAdminMixin):
+        return
+    admin_class = type(
+        f"{type(current).__name__}WithHistory",
+        (AuditlogHistoryAdminMixin, type(current)),
+        {"show_auditlog_history_link": True},
+    )
+    admin.site.unregister(model)
+    admin.site.register(model, admin_class)
 
 
 def track_foundation_models() -> None:
