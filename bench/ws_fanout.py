@@ -1,0 +1,272 @@
+"""WebSocket fan-out: many clients on one daphne with channels-redis.
+
+N clients (default 1,000) connect to one daphne process; S of them (default 100)
+subscribe to one ``job:`` channel. Another process publishes E events (default
+1,000) at R per second (default 200) through ``apps.realtime.services.publish``.
+Every event carries the wall-clock time just before ``publish()`` was called;
+each subscriber notes when it received it. Baseline, in the same run: the raw
+channels-redis round trip, ``group_send`` to one channel and ``receive`` on it,
+with no daphne, no WebSocket and no history in between.
+
+Prints one JSON line. Needs Redis (REDIS_URL, default redis://127.0.0.1:6379/0);
+uses DATABASE_URL if set, else a throw-away SQLite file.
+
+    .venv/bin/python bench/ws_fanout.py [--clients 1000] [--subscribers 100]
+        [--events 1000] [--rate 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+
+from bench.common import PROJECT_ROOT, bench_env, make_tenant, manage
+
+sys.path.insert(0, str(PROJECT_ROOT))
+
+from tests.servers import running_daphne  # noqa: E402
+
+SETUP = """
+import json
+from django.contrib.auth import get_user_model, SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from apps.accounts.models import Tenant
+from apps.accounts.services import membership_create
+tenant = Tenant.objects.get(slug=SLUG)
+user = get_user_model().objects.create_user(username=SLUG + "-ws")
+membership_create(tenant=tenant, user=user, role="member")
+session = SessionStore()
+session[SESSION_KEY] = str(user.pk)
+session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+session.create()
+channel = "model:bench-fanout"
+try:
+    from apps.batch.models import BatchJob
+    channel = "job:%d" % BatchJob.objects.create(tenant=tenant, created_by=user).pk
+except Exception:
+    pass  # no batch app: a model: channel goes through the same code paths
+print(json.dumps({"session": session.session_key, "channel": channel}))
+"""
+
+PUBLISHER = """
+import json, sys, time
+import django
+django.setup()
+from apps.realtime.services import publish
+channel, events, rate = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+publish(channel, "bench.warmup", {"sent_at": time.time(), "warmup": True})
+start = time.perf_counter()
+for n in range(events):
+    due = start + n / rate
+    pause = due - time.perf_counter()
+    if pause > 0:
+        time.sleep(pause)
+    publish(channel, "batch.progress", {"n": n, "sent_at": time.time()})
+print(json.dumps({"seconds": time.perf_counter() - start}))
+"""
+
+RAW = """
+import asyncio, json, sys, time
+from channels_redis.core import RedisChannelLayer
+async def main(url, count):
+    layer = RedisChannelLayer(hosts=[url], prefix="cadml:bench")
+    channel = await layer.new_channel()
+    await layer.group_add("bench.raw", channel)
+    latencies = []
+    for n in range(count):
+        sent = time.perf_counter()
+        await layer.group_send("bench.raw", {"type": "x", "n": n})
+        await layer.receive(channel)
+        latencies.append((time.perf_counter() - sent) * 1000)
+        await asyncio.sleep(1 / 200)
+    await layer.group_discard("bench.raw", channel)
+    print(json.dumps(latencies))
+asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+"""
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def run_python(env: dict[str, str], code: str, *args: str) -> str:
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=PROJECT_ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "cadml.settings"},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+async def fan_out(
+    ws_url: str,
+    cookie: str,
+    channel: str,
+    *,
+    clients: int,
+    subscribers: int,
+    publish_cmd: list[str],
+    env: dict[str, str],
+    events: int,
+) -> dict:
+    from websockets.asyncio.client import connect
+
+    headers = {"Cookie": f"sessionid={cookie}"}
+    sockets = []
+    gate = asyncio.Semaphore(32)
+
+    async def open_one() -> object:
+        async with gate:
+            ws = await connect(
+                f"{ws_url}/ws/v1/events",
+                additional_headers=headers,
+                max_queue=None,
+                ping_interval=None,
+            )
+            assert json.loads(await ws.recv())["type"] == "welcome"
+            return ws
+
+    started = time.perf_counter()
+    sockets = await asyncio.gather(*(open_one() for _ in range(clients)))
+    connect_s = time.perf_counter() - started
+    listeners = sockets[:subscribers]
+    for ws in listeners:
+        await ws.send(json.dumps({"type": "subscribe", "channel": channel}))
+        answer = json.loads(await ws.recv())
+        assert answer["type"] == "subscribed", answer
+
+    latencies: list[float] = []
+    ids: dict[int, list[int]] = defaultdict(list)
+    done = asyncio.Event()
+    received = 0
+
+    async def listen(index: int, ws: object) -> None:
+        nonlocal received
+        async for raw in ws:  # type: ignore[attr-defined]
+            now = time.time()
+            message = json.loads(raw)
+            if message["type"] != "event":
+                continue
+            event = message["event"]
+            if event["data"].get("warmup"):
+                continue
+            latencies.append((now - event["data"]["sent_at"]) * 1000)
+            ids[index].append(event["id"])
+            received += 1
+            if received >= subscribers * events:
+                done.set()
+
+    tasks = [asyncio.create_task(listen(i, ws)) for i, ws in enumerate(listeners)]
+    publisher = await asyncio.create_subprocess_exec(
+        *publish_cmd,
+        cwd=PROJECT_ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "cadml.settings"},
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await publisher.communicate()
+    publish_s = json.loads(out)["seconds"]
+    try:
+        await asyncio.wait_for(done.wait(), timeout=15)
+    except TimeoutError:
+        pass
+    for task in tasks:
+        task.cancel()
+    for ws in sockets:
+        await ws.close()  # type: ignore[attr-defined]
+    in_order = all(
+        seq == sorted(set(seq)) and len(seq) == len(set(seq)) for seq in ids.values()
+    )
+    return {
+        "connect_s": round(connect_s, 2),
+        "publish_s": round(publish_s, 2),
+        "delivered": received,
+        "latencies": latencies,
+        "in_order_no_duplicates": in_order,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--subscribers", type=int, default=100)
+    parser.add_argument("--events", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=200)
+    args = parser.parse_args()
+
+    redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    env = bench_env(REDIS_URL=redis_url)
+    slug = f"wsbench-{int(time.time() * 1000) % 10**9}"
+    make_tenant(env, slug)
+    out = manage(env, "shell", "-c", f"SLUG = {slug!r}\n" + SETUP)
+    # The last line: other output (e.g. start-up notices) may precede it.
+    setup = json.loads(out.strip().splitlines()[-1])
+
+    raw = json.loads(run_python(env, RAW, redis_url, str(args.events)))
+
+    with running_daphne(env) as server:
+        result = asyncio.run(
+            fan_out(
+                server.ws_url,
+                setup["session"],
+                setup["channel"],
+                clients=args.clients,
+                subscribers=args.subscribers,
+                publish_cmd=[
+                    sys.executable,
+                    "-c",
+                    PUBLISHER,
+                    setup["channel"],
+                    str(args.events),
+                    str(args.rate),
+                ],
+                env=env,
+                events=args.events,
+            )
+        )
+    latencies = result.pop("latencies")
+    expected = args.subscribers * args.events
+    p50, p99 = statistics.median(latencies) if latencies else 0.0, percentile(
+        latencies, 0.99
+    )
+    raw_p50, raw_p99 = statistics.median(raw), percentile(raw, 0.99)
+    print(
+        json.dumps(
+            {
+                "bench": "ws_fanout",
+                "clients": args.clients,
+                "subscribers": args.subscribers,
+                "events": args.events,
+                "rate_per_s": args.rate,
+                "channel": setup["channel"].split(":")[0] + ":",
+                "expected": expected,
+                **result,
+                "lost": expected - result["delivered"],
+                "p50_ms": round(p50, 2),
+                "p99_ms": round(p99, 2),
+                "max_ms": round(max(latencies), 2) if latencies else 0.0,
+                "raw_group_send_receive_p50_ms": round(raw_p50, 3),
+                "raw_group_send_receive_p99_ms": round(raw_p99, 3),
+                "ratio_p50": round(p50 / raw_p50, 1) if raw_p50 else None,
+                "ratio_p99": round(p99 / raw_p99, 1) if raw_p99 else None,
+                "target_p99_ms": 100,
+                "meets_target": p99 <= 100 and result["delivered"] == expected,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
