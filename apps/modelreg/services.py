@@ -800,7 +800,7 @@ def classifier_train(
 
 
 def default_model_ensure(
-    *, per_class: int = 60, seed: int = 0, progress: Any = None
+    *, per_class: int = 40, seed: int = 0, progress: Any = None
 ) -> dict[str, Any]:
     """Train and activate the platform's default classifier unless one serves."""
     name = _setting("CADML_MODEL_NAME", "part-classifier")

@@ -78,6 +78,7 @@ def _synth_one(args: tuple[str, int, bool]) -> tuple[str, bytes]:
 
 
 def _synth_extract(args: tuple[str, int, bool]) -> tuple[str, str, Any]:
+    _quiet()
     label, content = _synth_one(args)
     version, vec = _extract((f"{label}.dxf", content))
     return label, version, vec
