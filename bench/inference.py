@@ -60,8 +60,10 @@ def main() -> None:
         for _ in range(20):  # warm-up
             session.run([prob], {inp: x})
             est.predict_proba(x)
-        onnx_ms = median_ms(lambda: session.run([prob], {inp: x}), 500)
-        sk_ms = median_ms(lambda: est.predict_proba(x), 200)
+        onnx_ms = median_ms(
+            lambda s=session, p=prob, i=inp, v=x: s.run([p], {i: v}), 500
+        )
+        sk_ms = median_ms(lambda e=est, v=x: e.predict_proba(v), 200)
         out[name] = {
             "onnx_ms": round(onnx_ms, 4),
             "sklearn_ms": round(sk_ms, 4),
