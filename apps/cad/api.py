@@ -137,11 +137,8 @@ class DrawingPreviewApi(APIView):
     def get(self, request: Request, drawing_id: int) -> HttpResponse:
         drawing = selectors.drawing_get(tenant=request.tenant, drawing_id=drawing_id)
         analysis = selectors.analysis_latest(tenant=request.tenant, drawing=drawing)
-        if not analysis.preview_svg:
-            raise InvalidInput(
-                "This drawing has no preview; its analysis did not finish."
-            )
-        response = HttpResponse(analysis.preview_svg, content_type="image/svg+xml")
+        svg = services.analysis_preview(analysis=analysis)
+        response = HttpResponse(svg, content_type="image/svg+xml")
         # The SVG comes from user data: no scripts, no external loads.
         response["Content-Security-Policy"] = PREVIEW_CSP
         response["X-Content-Type-Options"] = "nosniff"

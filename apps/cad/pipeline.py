@@ -39,6 +39,27 @@ def analyze_bytes(name: str, content: bytes, *, preview: bool = True) -> dict[st
     return result
 
 
+def render_preview(name: str, content: bytes) -> dict[str, Any]:
+    """Only the preview picture: parse and draw. Rendering text through fonts
+    makes this the slowest stage, so the service runs it on first request of the
+    picture instead of on every upload."""
+    t0 = time.perf_counter()
+    fmt = sniff(content)
+    if fmt.is_mesh:
+        svg = preview_mod.mesh_svg(parsing.load_mesh(content, fmt))
+    else:
+        doc = parsing.load_dxf(content).doc
+        n = sum(1 for _ in doc.modelspace())
+        try:
+            svg = preview_mod.dxf_svg(doc, n)
+        except Exception as exc:  # noqa: BLE001 - analysable but not drawable is fine
+            svg = preview_mod.placeholder(f"no preview: {type(exc).__name__}")
+    return {
+        "preview_svg": svg,
+        "preview_ms": round((time.perf_counter() - t0) * 1000, 3),
+    }
+
+
 def _lap(timings: dict[str, float], stage: str, start: float) -> float:
     now = time.perf_counter()
     timings[f"{stage}_ms"] = round((now - start) * 1000, 3)

@@ -37,10 +37,14 @@ def _limit_memory(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def _run(name: str, content: bytes, preview: bool, memory_mb: int) -> dict[str, Any]:
-    from apps.cad.pipeline import analyze_bytes
+def _run(
+    task: str, name: str, content: bytes, preview: bool, memory_mb: int
+) -> dict[str, Any]:
+    from apps.cad.pipeline import analyze_bytes, render_preview
 
     try:
+        if task == "preview":
+            return render_preview(name, content)
         return analyze_bytes(name, content, preview=preview)
     except MemoryError:
         raise ResourceLimitExceeded(
@@ -80,11 +84,13 @@ def analyze_isolated(
     timeout_s: float = 20,
     memory_mb: int = 1024,
     workers: int = 2,
+    task: str = "analyze",
 ) -> dict[str, Any]:
-    """Run ``pipeline.analyze_bytes`` in a worker; limits become a 422."""
+    """Run ``pipeline.analyze_bytes`` (or, with ``task="preview"``,
+    ``pipeline.render_preview``) in a worker; limits become a 422."""
     pool = _get_pool(workers, memory_mb)
     future = pool.schedule(
-        _run, args=(name, content, preview, memory_mb), timeout=timeout_s
+        _run, args=(task, name, content, preview, memory_mb), timeout=timeout_s
     )
     try:
         return future.result()

@@ -19,7 +19,7 @@ from apps.cad.errors import UploadTooLarge
 from apps.cad.models import Analysis, Drawing
 from apps.cad.pool import analyze_isolated
 from apps.cad.sniff import sniff
-from cadml.lib.errors import DomainError
+from cadml.lib.errors import DomainError, InvalidInput
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,18 @@ def check_upload_size(size: int) -> None:
         )
 
 
+def _isolated(name: str, content: bytes, *, preview: bool, task: str) -> dict:
+    return analyze_isolated(
+        name,
+        content,
+        preview=preview,
+        task=task,
+        timeout_s=float(getattr(settings, "CADML_PARSE_TIMEOUT_S", 20)),
+        memory_mb=int(getattr(settings, "CADML_PARSE_MEMORY_MB", 1024)),
+        workers=int(getattr(settings, "CADML_PARSE_WORKERS", 2)),
+    )
+
+
 def content_analyze(*, name: str, content: bytes, preview: bool = True) -> dict:
     """Check, sniff and analyse bytes in the isolation pool; no rows written.
 
@@ -63,14 +75,7 @@ def content_analyze(*, name: str, content: bytes, preview: bool = True) -> dict:
     """
     check_upload_size(len(content))
     sniff(content)  # refuse bad formats here, before a worker is bothered
-    return analyze_isolated(
-        name,
-        content,
-        preview=preview,
-        timeout_s=float(getattr(settings, "CADML_PARSE_TIMEOUT_S", 20)),
-        memory_mb=int(getattr(settings, "CADML_PARSE_MEMORY_MB", 1024)),
-        workers=int(getattr(settings, "CADML_PARSE_WORKERS", 2)),
-    )
+    return _isolated(name, content, preview=preview, task="analyze")
 
 
 def drawing_create(
@@ -139,7 +144,9 @@ def analysis_run(*, drawing: Drawing, analysis: Analysis | None = None) -> Analy
     with drawing.file.open("rb") as fh:
         content = fh.read()
     try:
-        result = content_analyze(name=drawing.name, content=content, preview=True)
+        # The preview is drawn on first request (analysis_preview): it costs
+        # more than everything else together and many drawings are never viewed.
+        result = content_analyze(name=drawing.name, content=content, preview=False)
     except DomainError as exc:
         analysis.status = Analysis.Status.FAILED
         analysis.error = exc.message
@@ -151,7 +158,7 @@ def analysis_run(*, drawing: Drawing, analysis: Analysis | None = None) -> Analy
         setattr(analysis, name, result[name])
     material = (result["title_block"].get("material") or {}).get("value", "")
     analysis.material = material[:255]
-    analysis.preview_svg = result.get("preview_svg") or ""
+    analysis.preview_svg = ""
     analysis.status = Analysis.Status.DONE
     analysis.error = analysis.error_code = ""
     analysis.finished = timezone.now()
@@ -159,6 +166,21 @@ def analysis_run(*, drawing: Drawing, analysis: Analysis | None = None) -> Analy
     analysis.save()
     _similarity_changed(drawing.tenant_id)
     return analysis
+
+
+def analysis_preview(*, analysis: Analysis) -> str:
+    """The analysis' SVG preview, drawn in the isolation pool on first use."""
+    if analysis.preview_svg:
+        return analysis.preview_svg
+    if analysis.status != Analysis.Status.DONE:
+        raise InvalidInput("This drawing has no preview; its analysis did not finish.")
+    with analysis.drawing.file.open("rb") as fh:
+        content = fh.read()
+    out = _isolated(analysis.drawing.name, content, preview=True, task="preview")
+    analysis.preview_svg = out["preview_svg"]
+    analysis.timings = {**(analysis.timings or {}), "preview_ms": out["preview_ms"]}
+    analysis.save(update_fields=["preview_svg", "timings"])
+    return analysis.preview_svg
 
 
 def analysis_enqueue(*, drawing: Drawing) -> Analysis:

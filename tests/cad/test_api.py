@@ -43,7 +43,7 @@ def test_upload_returns_drawing_with_full_analysis(
     assert any(t["text"] for t in a["text"])
     assert a["prediction"] is None
     assert a["prediction_reason"] == "no active model"
-    assert set(a["timings"]) >= {"parse_ms", "features_ms", "preview_ms"}
+    assert set(a["timings"]) >= {"parse_ms", "features_ms", "text_ms"}
 
 
 def test_same_bytes_twice_are_one_drawing(api_client_a, part: bytes) -> None:  # type: ignore[no-untyped-def]
@@ -119,12 +119,18 @@ def test_detail_analysis_preview_and_delete(api_client_a, part: bytes) -> None: 
     analysis = api_client_a.get(f"/api/v1/drawings/{drawing_id}/analysis")
     assert analysis.data["features"] == detail.data["analysis"]["features"]
     preview = api_client_a.get(f"/api/v1/drawings/{drawing_id}/preview.svg")
-    assert preview.status_code == 200
+    assert preview.status_code == 200, preview.content
     assert preview["Content-Type"] == "image/svg+xml"
     assert preview["Content-Security-Policy"] == (
         "default-src 'none'; style-src 'unsafe-inline'"
     )
     assert b"<svg" in preview.content
+    # Drawn on first request, then kept.
+    again = api_client_a.get(f"/api/v1/drawings/{drawing_id}/analysis")
+    assert "preview_ms" in again.data["timings"]
+    assert api_client_a.get(f"/api/v1/drawings/{drawing_id}/preview.svg").content == (
+        preview.content
+    )
     assert api_client_a.delete(f"/api/v1/drawings/{drawing_id}").status_code == 204
     assert api_client_a.get(f"/api/v1/drawings/{drawing_id}").status_code == 404
 
