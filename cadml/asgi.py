@@ -16,6 +16,7 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from apps.ratelimit.asgi import WebSocketRateLimitMiddleware  # noqa: E402
 from apps.realtime.middleware import (  # noqa: E402
     RealtimeAuthMiddlewareStack,
     origin_validator,
@@ -25,8 +26,11 @@ from apps.realtime.routing import websocket_urlpatterns  # noqa: E402
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": origin_validator(
-            RealtimeAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        # Handshakes per IP are limited before any auth work (apps/ratelimit/asgi.py).
+        "websocket": WebSocketRateLimitMiddleware(
+            origin_validator(
+                RealtimeAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            )
         ),
     }
 )

@@ -46,10 +46,13 @@ def _reachable(url: str, default_port: int) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def _ratelimit_namespace(settings):  # type: ignore[no-untyped-def]
+def _ratelimit_namespace(settings, monkeypatch):  # type: ignore[no-untyped-def]
     """Each test's rate-limit counters start at zero (they live in Redis, across
-    tests and runs); the limiter itself stays on."""
-    settings.CADML_RATELIMIT_NAMESPACE = f"test-{os.urandom(6).hex()}"
+    tests and runs), in this process and in servers the test starts; the limiter
+    itself stays on."""
+    namespace = f"test-{os.urandom(6).hex()}"
+    settings.CADML_RATELIMIT_NAMESPACE = namespace
+    monkeypatch.setenv("CADML_RATELIMIT_NAMESPACE", namespace)
 
 
 @pytest.fixture(autouse=True)
