@@ -24,21 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from prometheus_client import Counter
+
+from apps.ratelimit.metrics import FALLBACKS, REDIS_ERRORS
 
 logger = logging.getLogger("cadml.ratelimit")
 
 KEY_PREFIX = "cadml-rl"
 SCRIPT = (Path(__file__).parent / "acquire_all.lua").read_text()
-
-FALLBACKS = Counter(
-    "cadml_ratelimit_fallback_total",
-    "Rate-limit decisions taken by the process-local fallback (Redis unavailable).",
-)
-REDIS_ERRORS = Counter(
-    "cadml_ratelimit_redis_errors_total",
-    "Redis calls of the limiter that failed or timed out.",
-)
 
 
 @dataclass(frozen=True)

@@ -10,3 +10,11 @@ DECISIONS = Counter(
     "(allowed, blocked, shadow_blocked).",
     ["scope", "outcome"],
 )
+FALLBACKS = Counter(
+    "cadml_ratelimit_fallback_total",
+    "Rate-limit decisions taken by the process-local fallback (Redis unavailable).",
+)
+REDIS_ERRORS = Counter(
+    "cadml_ratelimit_redis_errors_total",
+    "Redis calls of the limiter that failed or timed out.",
+)

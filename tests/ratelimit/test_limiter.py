@@ -187,3 +187,25 @@ def test_client_ip_is_the_rightmost_untrusted_hop(
 ):
     settings.CADML_TRUSTED_PROXIES = trusted
     assert resolve_client_ip(remote, forwarded) == expected
+
+
+def test_unreachable_redis_falls_back_to_scaled_local_limits_and_warns_once(
+    settings, caplog
+):
+    from tests.servers import free_port
+
+    settings.CADML_RATELIMIT_STORAGE_URL = f"redis://127.0.0.1:{free_port()}/0"
+    settings.CADML_RATELIMIT_BREAKER_BACKOFF_S = 0  # try Redis on every call
+    settings.CADML_RATELIMIT_LOCAL_FRACTION = 0.5
+    settings.CADML_RATELIMIT_POLICIES = {"free": {"key": ["10/minute"]}}
+    errors_before = REGISTRY.get_sample_value("cadml_ratelimit_redis_errors_total")
+
+    decisions = [ratelimit_check(plan="free", key="k-down") for _ in range(8)]
+
+    assert all(d.local for d in decisions)
+    assert [d.allowed for d in decisions] == [True] * 5 + [False] * 3
+    assert decisions[0].headers()["RateLimit-Policy"] == '"key-minute";q=5;w=60'
+    warnings = [r for r in caplog.records if "Redis unavailable" in r.getMessage()]
+    assert len(warnings) == 1  # at most one a minute, however many failures
+    errors_after = REGISTRY.get_sample_value("cadml_ratelimit_redis_errors_total")
+    assert errors_after - errors_before == 8
