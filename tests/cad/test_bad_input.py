@@ -15,6 +15,7 @@ from apps.cad.services import content_analyze
 from apps.cad.synth import generate_part
 from cadml.lib.errors import DomainError
 from tests.cad.conftest import corpus_files, dxf_bytes
+from tests.conftest import CORPUS_DIR, require
 
 ENTITIES = b"0\nSECTION\n2\nENTITIES\n"
 END = b"0\nENDSEC\n0\nEOF\n"
@@ -132,7 +133,6 @@ def test_an_upload_past_the_size_limit_gets_413(settings) -> None:  # type: igno
 _SEEDS = [p.read_bytes() for p in corpus_files() if p.stat().st_size < 20_000][:12]
 
 
-@pytest.mark.skipif(not _SEEDS, reason="DXF corpus not found (../shared/corpus/dxf)")
 @hsettings(
     max_examples=25,
     deadline=None,
@@ -149,6 +149,7 @@ _SEEDS = [p.read_bytes() for p in corpus_files() if p.stat().st_size < 20_000][:
     ),
 )
 def test_mutated_corpus_files_analyse_or_get_a_4xx(seed: int, edits: list) -> None:
+    require(bool(_SEEDS), f"DXF corpus not found at {CORPUS_DIR}")
     data = bytearray(_SEEDS[seed])
     for where, insert, delete in edits:
         i = int(where * len(data))
