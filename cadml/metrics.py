@@ -289,8 +289,8 @@ def _grpc_interceptor_base() -> type:
 
 
 class GrpcMetricsInterceptor(_grpc_interceptor_base()):  # type: ignore[misc]
-    """Counts and times every gRPC call (unary and server-streaming) by service,
-    method and final status code. ``inner`` (the OpenTelemetry interceptor when
+    """Counts and times every gRPC call (all four kinds) by service, method and
+    final status code. ``inner`` (the OpenTelemetry interceptor when
     tracing is on) runs inside, so its span covers the same call."""
 
     def __init__(self, inner: Any = None) -> None:
@@ -317,13 +317,11 @@ class GrpcMetricsInterceptor(_grpc_interceptor_base()):  # type: ignore[misc]
                 time.perf_counter() - started
             )
 
-        if handler.unary_unary is not None:
-            inner_uu = handler.unary_unary
-
-            async def unary_unary(request: Any, context: Any) -> Any:
+        def unary_response(inner: Any) -> Any:
+            async def behavior(request: Any, context: Any) -> Any:
                 started, failed = time.perf_counter(), False
                 try:
-                    result = inner_uu(request, context)
+                    result = inner(request, context)
                     if inspect.isawaitable(result):
                         result = await result
                     return result
@@ -333,14 +331,13 @@ class GrpcMetricsInterceptor(_grpc_interceptor_base()):  # type: ignore[misc]
                 finally:
                     record(context, started, failed)
 
-            return handler._replace(unary_unary=unary_unary)
-        if handler.unary_stream is not None:
-            inner_us = handler.unary_stream
+            return behavior
 
-            async def unary_stream(request: Any, context: Any) -> Any:
+        def stream_response(inner: Any) -> Any:
+            async def behavior(request: Any, context: Any) -> Any:
                 started, failed = time.perf_counter(), False
                 try:
-                    result = inner_us(request, context)
+                    result = inner(request, context)
                     if inspect.isawaitable(result):
                         result = await result
                     if result is not None:
@@ -352,8 +349,20 @@ class GrpcMetricsInterceptor(_grpc_interceptor_base()):  # type: ignore[misc]
                 finally:
                     record(context, started, failed)
 
-            return handler._replace(unary_stream=unary_stream)
-        return handler
+            return behavior
+
+        # The request side (unary or stream) is passed through untouched.
+        wrapped = {}
+        for kind, wrap in (
+            ("unary_unary", unary_response),
+            ("stream_unary", unary_response),
+            ("unary_stream", stream_response),
+            ("stream_stream", stream_response),
+        ):
+            inner = getattr(handler, kind)
+            if inner is not None:
+                wrapped[kind] = wrap(inner)
+        return handler._replace(**wrapped)
 
 
 # --- exposition ----------------------------------------------------------------------
