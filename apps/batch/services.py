@@ -22,9 +22,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from apps.accounts.models import Tenant
 from apps.batch import events, webhooks
@@ -35,6 +37,14 @@ log = logging.getLogger(__name__)
 
 Item = BatchItem.Status
 Job = BatchJob.Status
+
+# Infrastructure hiccups worth retrying; anything else is final for the item.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    RedisConnectionError,
+    RedisTimeoutError,
+)
 
 DEFAULT_CONCURRENCY = {"free": 2, "pro": 4, "enterprise": 8, "internal": 8}
 
@@ -333,6 +343,18 @@ def item_process(*, item_id: int) -> None:
             status=Item.FAILED,
             code="timeout",
             message="the item took longer than its time limit",
+        )
+    except TRANSIENT_ERRORS:
+        raise  # the task retries with backoff; the item stays claimed
+    except Exception as exc:
+        # A bug, not the file's fault: fail the item (retry-failed can run it
+        # again once fixed) rather than leave it running until the reaper.
+        log.exception("batch item %s failed unexpectedly", item.pk)
+        _item_finish(
+            item,
+            status=Item.FAILED,
+            code="internal_error",
+            message=f"unexpected error ({type(exc).__name__}); retry later",
         )
     else:
         _item_finish(item, status=Item.SUCCEEDED, analysis=analysis)

@@ -9,15 +9,31 @@ backoff; bad input never retries (it is an item failure, not an exception).
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+
 from celery import shared_task
+from celery.signals import worker_process_init
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from apps.batch import runner, services
 
-TRANSIENT = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
+TRANSIENT = services.TRANSIENT_ERRORS
+
+
+@worker_process_init.connect(dispatch_uid="batch.allow_isolation_pool")
+def _allow_isolation_pool(**kwargs: object) -> None:
+    # The CAD core parses in its own process pool (memory and time limits per
+    # file). Celery's prefork marks pool processes daemonic, and multiprocessing
+    # refuses children to daemonic processes; the isolation pool stops its own
+    # workers, so the flag is lifted in each pool process.
+    # billiard's authkey type is not one multiprocessing will pass to a child.
+    process = multiprocessing.current_process()
+    process._config["daemon"] = False  # type: ignore[attr-defined]
+    process._config["authkey"] = multiprocessing.process.AuthenticationString(  # type: ignore[attr-defined]
+        os.urandom(32)
+    )
+
 
 _hard = float(getattr(settings, "CADML_BATCH_ITEM_TIME_LIMIT_S", 120))
 _soft = float(getattr(settings, "CADML_BATCH_ITEM_SOFT_TIME_LIMIT_S", 90))

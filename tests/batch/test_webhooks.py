@@ -67,22 +67,24 @@ def test_a_signed_webhook_is_retried_until_delivered(api_client_a, tenant_a, rec
     assert len(receiver.calls) == 2
     tenant_a.refresh_from_db()
     for headers, body in receiver.calls:
-        assert webhooks.verify(tenant_a.webhook_secret, body, headers["X-Cadml-Signature"])
+        assert webhooks.verify(
+            tenant_a.webhook_secret, body, headers["X-Cadml-Signature"]
+        )
         assert not webhooks.verify("wrong-secret", body, headers["X-Cadml-Signature"])
         payload = json.loads(body)
         assert payload["event"] == "batch.completed"
         assert payload["job"]["job_id"] == job.pk
         assert payload["job"]["summary"]["succeeded"] == 2
     detail = api_client_a.get(f"/api/v1/jobs/{job.pk}").json()
-    assert [(d["attempt"], d["status_code"], d["ok"]) for d in detail["deliveries"]] == [
+    assert [
+        (d["attempt"], d["status_code"], d["ok"]) for d in detail["deliveries"]
+    ] == [
         (1, 500, False),
         (2, 200, True),
     ]
 
 
-def test_delivery_gives_up_after_the_last_attempt(
-    api_client_a, receiver, settings
-):
+def test_delivery_gives_up_after_the_last_attempt(api_client_a, receiver, settings):
     settings.CADML_WEBHOOK_MAX_ATTEMPTS = 3
     receiver.statuses = [500, 502, 503, 200]
     response = api_client_a.post(

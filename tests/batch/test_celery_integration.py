@@ -1,0 +1,124 @@
+"""Batch jobs on real Celery worker processes (prefork, 2 processes) and Redis."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import ezdxf
+import pytest
+from django.conf import settings
+
+from apps.batch.models import BatchItem, BatchJob
+from tests.batch.conftest import as_uploads, files, wait_for_job
+from tests.batch.workers import celery_worker
+from tests.conftest import require
+from tests.servers import test_database_url
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def worker(postgres, redis_url, tmp_path: Path) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    require(bool(settings.CELERY_BROKER_URL), "CELERY_BROKER_URL not set")
+    from cadml.celery import app
+
+    app.control.purge()
+    env = {
+        "DATABASE_URL": test_database_url(),
+        "REDIS_URL": redis_url,
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        # One isolation process per pool process: two items at a time in all.
+        "CADML_PARSE_WORKERS": "1",
+    }
+    log = tmp_path / "worker.log"
+    with celery_worker(env, log, concurrency=2) as process:
+        process.log = log  # type: ignore[attr-defined]
+        yield process
+
+
+def submit(client, pairs, priority: int = 5) -> int:  # type: ignore[no-untyped-def]
+    response = client.post(
+        "/api/v1/jobs",
+        {"files": as_uploads(pairs), "priority": str(priority)},
+        format="multipart",
+    )
+    assert response.status_code == 202, response.content
+    return response.json()["id"]
+
+
+def big_dxf(n: int = 40_000) -> bytes:
+    """A drawing that takes a worker a while, so it can be killed mid-item."""
+    doc = ezdxf.new()
+    msp = doc.modelspace()
+    for i in range(n):
+        msp.add_line((i, 0), (i, (i * 7) % 13 + 1))
+    from io import StringIO
+
+    buf = StringIO()
+    doc.write(buf)
+    return buf.getvalue().encode()
+
+
+def test_a_job_runs_on_celery_workers(api_client_a, worker):
+    job = wait_for_job(submit(api_client_a, files(4)), timeout=120)
+    assert job.status == BatchJob.Status.SUCCEEDED
+    workers = set(BatchItem.objects.filter(job=job).values_list("worker", flat=True))
+    assert all(w and not w.endswith(f":{os.getpid()}") for w in workers)
+
+
+def test_a_worker_killed_mid_item_loses_nothing(api_client_a, worker):
+    pairs = [*files(3), ("big.dxf", big_dxf()), *files(3, start=3)]
+    job_id = submit(api_client_a, pairs)
+    deadline = time.monotonic() + 60
+    while True:
+        item = BatchItem.objects.get(job_id=job_id, name="big.dxf")
+        if item.status == BatchItem.Status.RUNNING and item.worker:
+            break
+        assert time.monotonic() < deadline, f"big item never ran: {item.status}"
+        time.sleep(0.01)
+    pid = int(item.worker.rsplit(":", 1)[1])
+    assert pid != worker.pid, "items run in pool processes, not the main one"
+    os.kill(pid, signal.SIGKILL)
+
+    job = wait_for_job(job_id, timeout=180)
+    assert job.status == BatchJob.Status.SUCCEEDED, job.summary
+    items = list(BatchItem.objects.filter(job=job).order_by("index"))
+    assert [i.index for i in items] == list(range(7))
+    assert all(i.status == "succeeded" and i.analysis_id for i in items)
+    assert (job.done, job.failed, job.skipped) == (7, 0, 0)
+    big = next(i for i in items if i.name == "big.dxf")
+    assert big.attempts == 2, "the killed item was redelivered once"
+    assert not big.worker.endswith(f":{pid}")
+    rows = api_client_a.get(f"/api/v1/jobs/{job.pk}/results").json()["results"]
+    assert sorted(r["index"] for r in rows) == list(range(7))
+
+
+def test_a_priority_9_job_overtakes_a_big_priority_0_job(api_client_a, worker):
+    big = submit(api_client_a, files(16), priority=0)
+    urgent = submit(api_client_a, files(3, start=20), priority=9)
+    urgent_job = wait_for_job(urgent, timeout=180)
+    big_job = wait_for_job(big, timeout=180)
+    assert urgent_job.status == big_job.status == BatchJob.Status.SUCCEEDED
+    assert urgent_job.finished < big_job.finished
+    # It overtook: items of the big job were still waiting when it ended.
+    assert BatchItem.objects.filter(
+        job=big_job, started__gt=urgent_job.finished
+    ).exists()
+
+
+def test_a_small_job_of_another_tenant_is_not_starved(
+    api_client_a, api_client_b, worker
+):
+    big = submit(api_client_a, files(16))
+    small = submit(api_client_b, files(2, start=30))
+    small_job = wait_for_job(small, timeout=180)
+    big_job = wait_for_job(big, timeout=180)
+    assert small_job.finished < big_job.finished
+    assert BatchItem.objects.filter(
+        job=big_job, started__gt=small_job.finished
+    ).exists()
