@@ -221,3 +221,17 @@ def test_an_active_predictor_fills_the_prediction(api_client_a, settings, part) 
     assert v1["model"] == {"name": "rule", "version": "1", "variant": "A"}
     v2 = api_client_a.get(f"/api/v2/drawings/{drawing['id']}/analysis").json()
     assert v2["data"]["predictions"] == [{"label": "flange", "score": 0.9}]
+
+
+def test_a_mesh_upload_gets_mesh_features_and_a_silhouette(api_client_a) -> None:  # type: ignore[no-untyped-def]
+    import trimesh
+
+    stl = trimesh.creation.cylinder(radius=5, height=20).export(file_type="stl")
+    r = upload(api_client_a, stl, "rod.bin")
+    assert r.status_code == 201, r.data
+    assert r.data["format"] == "stl"
+    analysis = r.data["analysis"]
+    assert analysis["feature_version"] == "mesh-1"
+    assert analysis["stats"]["watertight"] is True
+    preview = api_client_a.get(f"/api/v1/drawings/{r.data['id']}/preview.svg")
+    assert preview.status_code == 200 and b"<path" in preview.content
