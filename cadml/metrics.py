@@ -6,11 +6,12 @@ labels and buckets are decided in one place and dashboards and alert rules can
 rely on them. Label values must come from small closed sets (formats, outcomes,
 statuses, route templates), never from ids or user input.
 
-Processes: daphne serves ``/metrics`` itself. Celery workers (prefork) and the
-gRPC server run with ``PROMETHEUS_MULTIPROC_DIR`` (a per-container directory,
-emptied at start) and expose the aggregate of their processes on their own port,
-``CADML_METRICS_PORT`` (see ``start_metrics_server``). Several daphne processes
-sharing a multiprocess directory are aggregated by ``/metrics`` as well.
+Processes: daphne serves ``/metrics`` itself. Celery workers (prefork: many
+processes) run with ``PROMETHEUS_MULTIPROC_DIR`` (an empty directory at start,
+e.g. a tmpfs; it must exist before this module is imported) and the worker's main
+process serves the aggregate of its pool on its own port, ``CADML_METRICS_PORT``.
+The gRPC server is one process: ``CADML_METRICS_PORT`` alone. Several daphne
+processes sharing a multiprocess directory are aggregated by ``/metrics``.
 """
 
 from __future__ import annotations
@@ -161,6 +162,20 @@ batch_stuck_items = Gauge(
     "cadml_batch_stuck_items",
     "Items running longer than the stuck threshold (set by a periodic task).",
     multiprocess_mode="mostrecent",
+)
+
+# --- Celery tasks (all apps; recorded by signals in cadml.telemetry) -----------
+celery_tasks = Counter(
+    "cadml_celery_tasks",
+    "Celery tasks finished in workers, by task name and state (SUCCESS, FAILURE, "
+    "RETRY).",
+    ["task", "state"],
+)
+celery_task_duration = Histogram(
+    "cadml_celery_task_duration_seconds",
+    "Run time of Celery tasks in workers, by task name.",
+    ["task"],
+    buckets=STAGE_BUCKETS,
 )
 
 # --- Realtime (apps.realtime) -------------------------------------------------
@@ -398,18 +413,6 @@ def start_metrics_server(*, kind: str) -> int | None:
     start_http_server(int(port), addr=addr, registry=registry())
     logger.info("%s metrics on http://%s:%s/metrics", kind, addr, port)
     return int(port)
-
-
-def reset_multiprocess_dir() -> None:
-    """Empty the multiprocess directory; call once at start of the main process,
-    before any child writes (stale files would resurrect old counters)."""
-    directory = multiprocess_dir()
-    if not directory:
-        return
-    os.makedirs(directory, exist_ok=True)
-    for name in os.listdir(directory):
-        if name.endswith(".db"):
-            os.unlink(os.path.join(directory, name))
 
 
 @lru_cache(maxsize=8)

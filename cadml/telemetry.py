@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
@@ -202,7 +203,6 @@ def setup(kind: str) -> bool:
     from cadml import metrics
 
     enabled = configure_tracing(kind)
-    metrics.reset_multiprocess_dir()
     metrics.start_metrics_server(kind=kind)
     return enabled
 
@@ -317,11 +317,10 @@ def _pool_is_prefork(worker: Any) -> bool:
 
 
 def _on_worker_init(sender: Any = None, **_: Any) -> None:
-    # Main worker process, before the pool forks: empty the metrics directory and
-    # serve the pool's aggregate metrics from here.
+    # Main worker process, before the pool forks: serve the pool's aggregate
+    # metrics from here.
     from cadml import metrics
 
-    metrics.reset_multiprocess_dir()
     metrics.start_metrics_server(kind="worker")
     if sender is not None and not _pool_is_prefork(sender):
         # solo / threads pools run tasks here; there is no worker_process_init.
@@ -342,6 +341,24 @@ def _on_worker_process_shutdown(**_: Any) -> None:
         multiprocess.mark_process_dead(os.getpid())
 
 
+def _on_task_prerun(task: Any = None, **_: Any) -> None:
+    if task is not None:
+        task.request._cadml_started = time.perf_counter()
+
+
+def _on_task_postrun(task: Any = None, state: str | None = None, **_: Any) -> None:
+    if task is None:
+        return
+    from cadml import metrics
+
+    metrics.celery_tasks.labels(task=task.name, state=state or "UNKNOWN").inc()
+    started = getattr(task.request, "_cadml_started", None)
+    if started is not None:
+        metrics.celery_task_duration.labels(task=task.name).observe(
+            time.perf_counter() - started
+        )
+
+
 def connect_celery_signals() -> None:
     """Called from ``cadml/celery.py``: tracing in every worker process (each pool
     child gets its own exporter thread, started after the fork)."""
@@ -359,6 +376,12 @@ def connect_celery_signals() -> None:
         _on_worker_process_shutdown,
         weak=False,
         dispatch_uid="cadml.telemetry.worker_process_shutdown",
+    )
+    signals.task_prerun.connect(
+        _on_task_prerun, weak=False, dispatch_uid="cadml.telemetry.task_prerun"
+    )
+    signals.task_postrun.connect(
+        _on_task_postrun, weak=False, dispatch_uid="cadml.telemetry.task_postrun"
     )
     signals.worker_shutdown.connect(
         lambda **_: shutdown_tracing(),

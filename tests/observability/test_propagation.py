@@ -9,12 +9,13 @@ from urllib.parse import urlparse, urlunparse
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from apps.batch.models import BatchJob
 from apps.cad.synth import PART_CLASSES, generate_part
 from tests.observability.otlp_sink import running_sink
 from tests.observability.workers import running_worker
-from tests.servers import running_daphne, test_database_url
+from tests.servers import free_port, running_daphne, test_database_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -40,6 +41,10 @@ def test_batch_submission_and_its_items_share_one_trace(
     pool, postgres, redis_url, api_client_a, tmp_path
 ):  # type: ignore[no-untyped-def]
     redis = own_db(redis_url)
+    # The worker's pool processes write metrics to a shared directory that its
+    # main process serves on a port of its own.
+    (tmp_path / "prom").mkdir()
+    metrics_port = free_port()
     with running_sink() as sink:
         env = {
             "DATABASE_URL": test_database_url(),
@@ -52,8 +57,15 @@ def test_batch_submission_and_its_items_share_one_trace(
             "OTEL_TRACES_SAMPLER": "parentbased_always_on",
             "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=test",
         }
+        worker_env = dict(
+            env,
+            PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prom"),
+            CADML_METRICS_PORT=str(metrics_port),
+        )
         with (
-            running_worker(env, tmp_path / "worker.log", pool=pool, concurrency=2),
+            running_worker(
+                worker_env, tmp_path / "worker.log", pool=pool, concurrency=2
+            ),
             running_daphne(env) as web,
         ):
             rng = random.Random(11)
@@ -85,6 +97,18 @@ def test_batch_submission_and_its_items_share_one_trace(
                     lambda s: in_trace(s) and s["name"] == "run/batch.item_run"
                 )
 
+            worker_metrics = httpx.get(
+                f"http://127.0.0.1:{metrics_port}/metrics", timeout=5
+            ).text
+
+    finished = [
+        sample
+        for family in text_string_to_metric_families(worker_metrics)
+        for sample in family.samples
+        if sample.name == "cadml_celery_tasks_total"
+        and sample.labels["task"] == "batch.item_run"
+    ]
+    assert sum(sample.value for sample in finished) == 2, worker_metrics
     if pool == "threads":
         # The analysis itself runs in a pool of its own, which a prefork (daemon)
         # worker process may not start; there only the trace is checked.
