@@ -133,7 +133,7 @@ def version_register(
     version.artefact.save(f"v{number}.onnx", ContentFile(content), save=False)
     version.full_clean()
     version.save()
-    _event_out(model, "model.version_registered", {"version": number})
+    _event_out(model, "model.registered", {"version": number}, actor=created_by)
     return version
 
 
@@ -222,23 +222,60 @@ def _bump_generation() -> None:
     transaction.on_commit(notify_reload)
 
 
-def _event_out(model: RegisteredModel, type: str, data: dict[str, Any]) -> None:
-    """Tell realtime subscribers and the audit trail, where those apps exist."""
-    payload = {"model": model.name, "tenant": model.tenant_id, **data}
+# Event type per change (realtime) and its audit action, where the audit
+# catalogue has one (apps.audit.models.Action).
+EVENT_TYPES = {
+    Kind.ACTIVATE: "model.activated",
+    Kind.ROLLBACK: "model.rolled_back",
+    Kind.AUTO_ROLLBACK: "model.auto_rolled_back",
+    Kind.AB_START: "model.ab_started",
+    Kind.SHADOW_START: "model.shadow_started",
+    Kind.PROMOTE: "model.promoted",
+    Kind.STOP: "model.stopped",
+}
+AUDIT_ACTIONS = {
+    "model.registered": "model.registered",
+    "model.activated": "model.activated",
+    "model.promoted": "model.activated",
+    "model.rolled_back": "model.rolled_back",
+    "model.auto_rolled_back": "model.auto_rolled_back",
+    "model.health_failed": "model.health_failed",
+}
+
+
+def _event_out(
+    model: RegisteredModel, type: str, data: dict[str, Any], *, actor: Any = None
+) -> None:
+    """Tell realtime subscribers and the audit trail, where those apps exist.
+
+    A platform model's events go to ``model:<name>`` (any principal may listen);
+    a tenant's own model's to ``tenant:<slug>``, which only its members see.
+    """
+    payload = {"model": model.name, **data}
+    channel = (
+        f"tenant:{model.tenant.slug}" if model.tenant_id else f"model:{model.name}"
+    )
     if importlib.util.find_spec("apps.realtime.services") is not None:
         try:
             from apps.realtime.services import publish_on_commit
 
-            publish_on_commit(f"model:{model.name}", type, payload)
+            publish_on_commit(channel, type, payload)
         except Exception:  # noqa: BLE001 - notifications never fail a change
             logger.warning("could not publish %s", type)
-    if importlib.util.find_spec("apps.audit.services") is not None:
-        try:
-            from apps.audit.services import audit_record  # type: ignore[import-not-found]
+    action = AUDIT_ACTIONS.get(type)
+    if action and importlib.util.find_spec("apps.audit.services") is not None:
+        from apps.audit.services import audit_record
 
-            audit_record(action=type, data=payload)
-        except Exception:  # noqa: BLE001
-            logger.warning("could not audit %s", type)
+        user = actor if getattr(actor, "is_authenticated", False) else None
+        audit_record(
+            action=action,
+            tenant=model.tenant,
+            actor_user=user,
+            actor_system=None if user else "modelreg",
+            resource_type="model_version",
+            resource_id=f"{model.name}:v{data.get('version')}"[:64],
+            details={"type": type, **payload},
+        )
 
 
 def _deployment_locked(model: RegisteredModel) -> Deployment:
@@ -406,12 +443,16 @@ def activation_complete(*, event_id: int) -> ActivationEvent:
             _bump_generation()
         _event_out(
             event.model,
-            "model.activated"
-            if passed and event.kind == Kind.ACTIVATE
-            else f"model.{event.kind}"
-            if passed
-            else "model.activation_failed",
-            {"version": version.number, "kind": event.kind, "detail": event.detail},
+            EVENT_TYPES[event.kind] if passed else "model.health_failed",
+            {
+                "version": version.number,
+                "previous_version": event.previous_version.number
+                if event.previous_version
+                else None,
+                "kind": event.kind,
+                "detail": event.detail,
+            },
+            actor=event.actor,
         )
     return event
 
@@ -450,8 +491,15 @@ def _finish(
     )
     _event_out(
         dep.model,
-        f"model.{'rolled_back' if 'rollback' in kind else kind}",
-        {"version": version.number if version else None, "detail": detail},
+        EVENT_TYPES[kind],
+        {
+            "version": version.number if version else None,
+            "previous_version": event.previous_version.number
+            if event.previous_version
+            else None,
+            "detail": detail,
+        },
+        actor=actor,
     )
     return event
 
