@@ -1,9 +1,11 @@
 """Canonical form, hashes and signatures of audit events and digests.
 
 An event's canonical form is the JSON array of its columns in ``COLUMNS`` order
-(timestamps as UTC ``YYYY-MM-DDTHH:MM:SS.ffffffZ``, details with sorted keys, no
-whitespace). It is computed from raw database rows so that sealing and verifying
-a million events stays within seconds.
+(timestamps as UTC ``YYYY-MM-DDTHH:MM:SS.ffffffZ``). On PostgreSQL the database
+builds and hashes it (``json_build_array``, jsonb details); elsewhere Python does
+(details with sorted keys, no whitespace). Each backend seals and verifies with
+the same form, and neither goes through the ORM, so a million events stay within
+seconds.
 """
 
 from __future__ import annotations
@@ -36,6 +38,20 @@ COLUMNS = (
     "details",
 )
 SELECT_COLUMNS = ", ".join(COLUMNS)
+# PostgreSQL's own canonical form: json_build_array over the same columns (its
+# text output is deterministic; jsonb details print with sorted keys), hashed
+# in the database.
+_PG_CANONICAL = ", ".join(
+    "to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+    if c == "ts"
+    else c
+    for c in COLUMNS
+)
+PG_HASHED_SQL = (
+    f"SELECT seq, ts, sha256(convert_to(json_build_array({_PG_CANONICAL})::text, "  # noqa: S608
+    "'UTF8')) FROM audit_auditevent "
+    "WHERE seq > %s AND seq <= %s ORDER BY seq LIMIT %s"
+)
 GENESIS = "0" * 64
 ENTRY_SIZE = 40  # 8-byte seq + 32-byte SHA-256
 

@@ -251,12 +251,35 @@ def fetch_rows(after_seq: int, upto_seq: int, limit: int) -> list[tuple[Any, ...
         return cursor.fetchall()
 
 
+def fetch_hashed(
+    after_seq: int, upto_seq: int, limit: int, *, with_ts: bool = True
+) -> list[tuple[int, Any, bytes]]:
+    """(seq, ts, SHA-256 of the canonical JSON) of events in the range, by seq.
+
+    PostgreSQL builds the canonical JSON and hashes it itself (a million events
+    in seconds, 40 bytes a row on the wire); elsewhere Python does it from the raw
+    row. Sealing and verifying go through here, so each backend agrees with
+    itself. ``with_ts=False`` leaves ts out (None): loading a million timestamps
+    is a third of a verification's time."""
+    if connection.vendor != "postgresql":
+        return [
+            (row[0], row[1], integrity.event_hash(row))
+            for row in fetch_rows(after_seq, upto_seq, limit)
+        ]
+    with connection.cursor() as cursor:
+        sql = integrity.PG_HASHED_SQL
+        if not with_ts:
+            sql = sql.replace("SELECT seq, ts,", "SELECT seq, NULL,", 1)
+        cursor.execute(sql, [after_seq, upto_seq, limit])
+        return [(seq, ts, bytes(digest)) for seq, ts, digest in cursor.fetchall()]
+
+
 def _create_digest(
-    *, previous: AuditDigest | None, rows: list[tuple[Any, ...]]
+    *, previous: AuditDigest | None, rows: list[tuple[int, Any, bytes]]
 ) -> AuditDigest:
     pack = struct.Struct(">Q").pack
-    hashes = [integrity.event_hash(row) for row in rows]
-    entries = b"".join(pack(row[0]) + h for row, h in zip(rows, hashes, strict=True))
+    hashes = [row[2] for row in rows]
+    entries = b"".join(pack(row[0]) + row[2] for row in rows)
     prev_chain_hash = previous.chain_hash if previous else integrity.GENESIS
     digest = AuditDigest(
         created=timezone.now(),
@@ -319,7 +342,7 @@ def audit_seal(*, max_events: int | None = None) -> list[AuditDigest]:
                     )
             previous = AuditDigest.objects.defer("entries").order_by("-id").first()
             after = previous.last_seq if previous else 0
-            rows = fetch_rows(after, upper, max_events)
+            rows = fetch_hashed(after, upper, max_events)
             if not rows:
                 return created
             created.append(_create_digest(previous=previous, rows=rows))
@@ -417,9 +440,11 @@ def audit_purge(*, now: datetime | None = None, batch: int = 20_000) -> PurgeRes
             chunk = seqs[start : start + batch]
             wanted = set(chunk)
             # The range may also hold events that stay (held tenants, younger).
-            for row in fetch_rows(chunk[0] - 1, chunk[-1], chunk[-1] - chunk[0] + 1):
-                if row[0] in wanted:
-                    purged_hash.update(integrity.event_hash(row))
+            for seq, _, digest in fetch_hashed(
+                chunk[0] - 1, chunk[-1], chunk[-1] - chunk[0] + 1
+            ):
+                if seq in wanted:
+                    purged_hash.update(digest)
         runs = integrity.runs_of(seqs)
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":

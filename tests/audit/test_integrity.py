@@ -245,3 +245,23 @@ def test_postgres_refuses_update_and_delete_outside_the_purge(db, postgres):
         cursor.execute("DELETE FROM audit_auditevent WHERE seq = %s", [event.seq])
     assert not AuditEvent.objects.filter(seq=event.seq).exists()
     assert AuditDigest.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_verify_outside_a_transaction_checks_every_window(postgres, attacker_sql):
+    """Outside a transaction verification hashes windows of seqs on worker
+    connections; a change in any window is still found."""
+    from apps.audit.verify import CHUNK
+
+    AuditEvent.objects.bulk_create(
+        [build_event(action="api.call", details={"i": i}) for i in range(CHUNK + 50)]
+    )
+    audit_seal()
+    assert audit_verify().ok
+    last = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True)[0]
+    attacker_sql(
+        "UPDATE audit_auditevent SET details = '{\"i\": -1}' WHERE seq = %s", [last]
+    )
+    report = audit_verify()
+    assert report.events_checked == CHUNK + 50
+    assert _kinds(report) == {"modified": [last]}
