@@ -1,0 +1,183 @@
+"""Batch throughput on Celery vs a plain multiprocessing pool.
+
+(a) 500 synthetic drawings analysed by ``multiprocessing.Pool(2)`` calling the
+pipeline directly (no database, no broker): the floor.
+(b) The same 500 drawings as one batch job on a real ``celery -A cadml worker
+--pool prefork -c 2`` (items through Redis, analyses stored in PostgreSQL).
+Items/s for both and b/a (target >= 0.85), plus the p99 time from submitting a
+one-item job to its item starting on an idle worker.
+
+Needs DATABASE_URL (PostgreSQL), REDIS_URL and CELERY_BROKER_URL. Prints one
+JSON line. ``--items N`` changes the size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import random
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _analyze(args: tuple[str, bytes]) -> int:
+    from apps.cad.pipeline import analyze_bytes
+
+    return len(analyze_bytes(args[0], args[1], preview=False)["features"])
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def _wait(job_id: int, *, started_only: bool = False, timeout: float = 900) -> None:
+    from apps.batch.models import BatchJob
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = BatchJob.objects.get(pk=job_id)
+        if job.status in BatchJob.TERMINAL or (started_only and job.started):
+            return
+        time.sleep(0.02)
+    raise TimeoutError(f"job {job_id} did not finish")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--items", type=int, default=500)
+    parser.add_argument("--latency-jobs", type=int, default=30)
+    args = parser.parse_args()
+    for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"):
+        if not os.environ.get(name):
+            sys.exit(f"{name} must be set (PostgreSQL, Redis and a Redis broker)")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cadml.settings")
+    os.environ["CADML_PARSE_WORKERS"] = "1"
+    import django
+
+    django.setup()
+    import logging
+
+    logging.disable(logging.INFO)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from apps.accounts.services import tenant_create
+    from apps.batch.models import BatchItem, BatchJob
+    from apps.batch.services import job_submit
+    from apps.cad.services import drawing_create
+    from apps.cad.synth import PART_CLASSES, generate_part
+    from cadml.celery import app
+
+    rng = random.Random(500)
+    salt = uuid.uuid4().hex[:8]
+    contents = [
+        (
+            f"part-{i}.dxf",
+            generate_part(PART_CLASSES[i % len(PART_CLASSES)], rng)
+            + f"999\n{salt}\n".encode(),  # unique bytes per run: no dedup
+        )
+        for i in range(args.items)
+    ]
+
+    # (a) the floor: the pipeline on a 2-process pool.
+    ctx = multiprocessing.get_context("forkserver")
+    with ctx.Pool(2) as pool:
+        pool.map(_analyze, contents[:4])  # warm both processes
+        t0 = time.perf_counter()
+        pool.map(_analyze, contents, chunksize=1)
+        pool_s = time.perf_counter() - t0
+
+    # (b) the batch job on real Celery workers.
+    tenant = tenant_create(slug=f"bench-batch-{salt}", plan="internal")
+    drawings = [
+        drawing_create(tenant=tenant, uploaded_by=None, name=n, content=c).pk
+        for n, c in contents
+    ]
+    app.control.purge()
+    log = Path(f"/tmp/bench-batch-worker-{salt}.log")
+    env = {**os.environ, "CADML_PARSE_WORKERS": "1"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    with log.open("wb") as out:
+        worker = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "cadml",
+                "worker",
+                "--pool",
+                "prefork",
+                "-c",
+                "2",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"bench-{salt}@%h",
+                "-l",
+                "WARNING",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        time.sleep(1)
+        # Warm-up: both pool processes start their isolation pools.
+        warm, _ = job_submit(tenant=tenant, user=None, drawing_ids=drawings[:4])
+        _wait(warm.pk, timeout=120)
+
+        latencies = []
+        for i in range(args.latency_jobs):
+            job, _ = job_submit(
+                tenant=tenant, user=None, drawing_ids=[drawings[i % len(drawings)]]
+            )
+            _wait(job.pk)
+            first = (
+                BatchItem.objects.filter(job=job).order_by("started").first().started
+            )
+            latencies.append((first - job.created).total_seconds() * 1000)
+
+        t0 = time.perf_counter()
+        job, _ = job_submit(tenant=tenant, user=None, drawing_ids=drawings)
+        _wait(job.pk)
+        celery_s = time.perf_counter() - t0
+        job = BatchJob.objects.get(pk=job.pk)
+    finally:
+        worker.send_signal(3)  # SIGQUIT: cold shutdown
+        worker.wait(timeout=30)
+
+    pool_rate = args.items / pool_s
+    celery_rate = job.done / celery_s
+    print(
+        json.dumps(
+            {
+                "bench": "batch_throughput",
+                "items": args.items,
+                "succeeded": job.done,
+                "failed": job.failed,
+                "pool_items_per_s": round(pool_rate, 2),
+                "celery_items_per_s": round(celery_rate, 2),
+                "ratio_celery_vs_pool": round(celery_rate / pool_rate, 3),
+                "target_ratio": 0.85,
+                "submit_to_first_item_ms_p50": round(_percentile(latencies, 0.5), 1),
+                "submit_to_first_item_ms_p99": round(_percentile(latencies, 0.99), 1),
+                "workers": "celery prefork -c 2 vs multiprocessing.Pool(2)",
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
