@@ -90,14 +90,30 @@ async def run(urls: list[str], key: str) -> dict[str, object]:
                 t1 = time.perf_counter()
                 records.append((t0, t1, status, url, version))
 
-        async def serving(version: str, since: float) -> float:
-            """Seconds from ``since`` until every server answered with version."""
+        features = r.json()["analysis"]["features"]
+        polls: list[tuple[float, float, str, int | None]] = []
+
+        async def poll(url: str) -> None:
+            # A light probe of what each process serves, every 50 ms.
+            while not stop.is_set():
+                t0 = time.perf_counter()
+                r = await http.post(
+                    f"{url}/api/v1/models/part-classifier/predict",
+                    json={"features": features},
+                )
+                p = r.json().get("prediction") if r.status_code == 200 else None
+                polls.append((t0, time.perf_counter(), url, p and p["model_version"]))
+                await asyncio.sleep(0.05)
+
+        async def serving(version: int, since: float) -> float:
+            """Seconds from ``since`` until every process answered with
+            ``version`` (the end of the first such probe: an upper bound)."""
             while True:
                 firsts = []
                 for url in urls:
                     hits = [
                         t1
-                        for t0, t1, s, u, v in records
+                        for t0, t1, u, v in polls
                         if u == url and t0 >= since and v == version
                     ]
                     firsts.append(min(hits) if hits else None)
@@ -107,6 +123,7 @@ async def run(urls: list[str], key: str) -> dict[str, object]:
                     return float("inf")
                 await asyncio.sleep(0.02)
 
+        pollers = [asyncio.create_task(poll(url)) for url in urls]
         workers = [
             asyncio.create_task(stream(url))
             for url in urls
@@ -114,12 +131,12 @@ async def run(urls: list[str], key: str) -> dict[str, object]:
         ]
         await asyncio.sleep(1.0)
         start = time.perf_counter()
-        await serving("1", 0.0)
+        await serving(1, 0.0)
         await asyncio.sleep(3.0)  # steady state
         windows: list[tuple[float, float]] = []
         swaps: list[dict[str, object]] = []
         for _ in range(CYCLES):
-            for action, target in (("activate", "2"), ("rollback", "1")):
+            for action, target in (("activate", 2), ("rollback", 1)):
                 t = time.perf_counter()
                 if action == "activate":
                     await activate(2)
@@ -134,7 +151,19 @@ async def run(urls: list[str], key: str) -> dict[str, object]:
                 await asyncio.sleep(1.5)
         await asyncio.sleep(2.0)
         stop.set()
-        await asyncio.gather(*workers)
+        await asyncio.gather(*workers, *pollers)
+        # When each change took effect (after the activation's health check).
+        r = await http.get(f"{urls[0]}/api/v1/models/part-classifier")
+        events = [e for e in r.json()["activations"] if e["finished"]]
+        events = list(reversed(events[: len(swaps)]))
+        wall = time.time() - time.perf_counter()
+        for swap, event, (t, _) in zip(swaps, events, windows, strict=False):
+            from datetime import datetime
+
+            done = datetime.fromisoformat(event["finished"].replace("Z", "+00:00"))
+            effect = done.timestamp() - wall
+            swap["health_check_s"] = round(max(effect - t, 0.0), 3)
+            swap["after_commit_s"] = round(float(swap["seconds"]) - (effect - t), 3)
 
     def in_swap(t0: float) -> bool:
         return any(a <= t0 <= b for a, b in windows)
@@ -144,6 +173,7 @@ async def run(urls: list[str], key: str) -> dict[str, object]:
     steady_lat = [(t1 - t0) * 1000 for t0, t1, *_ in measured if not in_swap(t0)]
     non2xx = sum(1 for r in records if not 200 <= r[2] < 300)
     worst = max(float(s["seconds"]) for s in swaps)  # type: ignore[arg-type]
+    after = [float(s.get("after_commit_s", 0)) for s in swaps]  # type: ignore[arg-type]
     p99_swap, p99_steady = pct(swap_lat, 0.99), pct(steady_lat, 0.99)
     steady = {
         "requests": len(steady_lat),
@@ -170,6 +200,9 @@ async def run(urls: list[str], key: str) -> dict[str, object]:
             statistics.median(float(s["seconds"]) for s in swaps),  # type: ignore[arg-type]
             3,
         ),
+        "seconds_after_commit_max": round(max(after), 3),
+        "seconds_after_commit_median": round(statistics.median(after), 3),
+        "swap_detail": swaps,
         "targets_met": {
             "non_2xx==0": non2xx == 0,
             "p99_ratio<=2": p99_ratio is not None and p99_ratio <= 2,
