@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.batch import runner
+from apps.batch.models import BatchItem, BatchJob
+from apps.batch.services import items_reap, job_submit
+from apps.cad.services import drawing_create
+from tests.batch.conftest import files, wait_for_job
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def stalled_job(tenant, owner, n: int = 3) -> BatchJob:  # type: ignore[no-untyped-def]
+    """A job whose items were handed to a worker that then vanished."""
+    ids = [
+        drawing_create(tenant=tenant, uploaded_by=owner, name=name, content=content).pk
+        for name, content in files(n)
+    ]
+    original = runner.enqueue
+    runner.enqueue = lambda *a, **k: None  # the broker loses every message
+    try:
+        job, _ = job_submit(tenant=tenant, user=owner, drawing_ids=ids)
+    finally:
+        runner.enqueue = original
+    return job
+
+
+def test_items_of_a_lost_worker_are_requeued_and_the_job_completes(tenant_a, owner_a):
+    job = stalled_job(tenant_a, owner_a)
+    long_ago = timezone.now() - timedelta(hours=2)
+    first = BatchItem.objects.filter(job=job).order_by("index").first()
+    BatchItem.objects.filter(pk=first.pk).update(
+        status="running", started=long_ago, attempts=1
+    )
+    BatchItem.objects.filter(job=job).exclude(pk=first.pk).update(
+        dispatched_at=long_ago
+    )
+    assert BatchJob.objects.get(pk=job.pk).status == "queued"
+
+    outcome = items_reap()
+    assert outcome["requeued"] >= 2
+    job = wait_for_job(job.pk)
+    assert job.status == "succeeded" and job.done == 3
+    assert BatchItem.objects.get(pk=first.pk).attempts == 2
+
+
+def test_an_item_that_keeps_losing_its_worker_fails_in_the_end(
+    tenant_a, owner_a, settings
+):
+    settings.CADML_BATCH_MAX_ATTEMPTS = 2
+    job = stalled_job(tenant_a, owner_a, n=1)
+    long_ago = timezone.now() - timedelta(hours=2)
+    BatchItem.objects.filter(job=job).update(
+        status="running", started=long_ago, attempts=2
+    )
+    items_reap()
+    job = wait_for_job(job.pk)
+    assert job.status == "failed"
+    item = BatchItem.objects.get(job=job)
+    assert item.error_code == "worker_lost"
