@@ -237,7 +237,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def activate(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
         self._each(request, queryset)
 
-    @admin.action(description="Start A/B test (10%, sticky by tenant)")
+    @admin.action(description="Start A/B test (10%% of traffic, sticky by tenant)")
     def start_ab(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
         self._each(request, queryset, kind=ActivationEvent.Kind.AB_START, percent=10)
 
