@@ -234,8 +234,11 @@ def span(name: str, **attributes: Any) -> AbstractContextManager[Any]:
 
 @contextmanager
 def _span(name: str, attributes: dict[str, Any]) -> Iterator[Any]:
-    assert _provider is not None
-    tracer = _provider.get_tracer(TRACER_NAME)
+    provider = _provider
+    if provider is None:  # tracing was switched off in between
+        yield None
+        return
+    tracer = provider.get_tracer(TRACER_NAME)
     attrs = {
         (key if "." in key else f"cadml.{key}"): value
         for key, value in attributes.items()
@@ -288,10 +291,10 @@ def stage_spans(
     is skipped. A small documented imperfection: the spans show each stage's
     duration exactly but their start times are reconstructed.
     """
-    if not _enabled:
+    provider = _provider
+    if not _enabled or provider is None:
         return
-    assert _provider is not None
-    tracer = _provider.get_tracer(TRACER_NAME)
+    tracer = provider.get_tracer(TRACER_NAME)
     attrs = {
         (key if "." in key else f"cadml.{key}"): value
         for key, value in attributes.items()
