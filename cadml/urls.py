@@ -23,6 +23,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
+    path("jobs/", include("apps.batch.page_urls")),
     path("api-auth/", include("rest_framework.urls")),
     # URL names are namespaced by version: reverse("v2:me"), or DRF's
     # reverse("me", request=request) which picks the request's version.
