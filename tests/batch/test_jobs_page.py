@@ -14,7 +14,7 @@ from tests.batch.conftest import files
 from tests.conftest import key_client, require
 from tests.servers import running_daphne, test_database_url
 
-ARTEFACTS = Path(__file__).resolve().parent.parent.parent / "test-artefacts"
+ARTEFACTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts"
 
 
 @pytest.mark.django_db
