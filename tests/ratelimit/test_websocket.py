@@ -8,6 +8,9 @@ from channels.testing import WebsocketCommunicator
 
 from apps.ratelimit.asgi import CLOSE_RATE_LIMITED, WebSocketRateLimitMiddleware
 
+# Channels consumers close stale DB connections around each message.
+pytestmark = pytest.mark.django_db
+
 
 class Echo(AsyncWebsocketConsumer):
     async def receive(self, text_data=None, bytes_data=None):  # type: ignore[no-untyped-def]

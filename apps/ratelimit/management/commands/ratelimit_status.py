@@ -57,5 +57,5 @@ class Command(BaseCommand):
             self.stdout.write(
                 "  ".join(
                     cell.ljust(width) for cell, width in zip(line, widths, strict=True)
-                )
+                ).rstrip()
             )
