@@ -7,6 +7,9 @@ import hashlib
 import logging
 import re
 import struct
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -44,6 +47,8 @@ _SECRET_KEY_NAMES = re.compile(
 REDACTED = "[redacted]"
 DEFAULT_RETENTION_DAYS = 400
 DEFAULT_SEAL_MAX_EVENTS = 100_000
+HASH_WINDOW = 25_000  # seqs per query when hashing events
+HASH_WORKERS = 2
 
 
 def scrub(value: Any, depth: int = 0) -> Any:
@@ -275,7 +280,11 @@ def fetch_hashed(
 
 
 def _create_digest(
-    *, previous: AuditDigest | None, rows: list[tuple[int, Any, bytes]]
+    *,
+    previous: AuditDigest | None,
+    rows: list[tuple[int, Any, bytes]],
+    first_ts: Any,
+    last_ts: Any,
 ) -> AuditDigest:
     pack = struct.Struct(">Q").pack
     hashes = [row[2] for row in rows]
@@ -286,8 +295,8 @@ def _create_digest(
         after_seq=previous.last_seq if previous else 0,
         last_seq=rows[-1][0],
         event_count=len(rows),
-        first_ts=_aware(rows[0][1]),
-        last_ts=max(_aware(row[1]) for row in rows),
+        first_ts=_aware(first_ts),
+        last_ts=_aware(last_ts),
         prev_chain_hash=prev_chain_hash,
         chain_hash=integrity.chain(prev_chain_hash, hashes),
         entries=entries,
@@ -321,10 +330,64 @@ def digest_payload(digest: AuditDigest) -> bytes:
     )
 
 
+def _fetch_and_close(after: int, upto: int) -> list[tuple[int, Any, bytes]]:
+    try:
+        return fetch_hashed(after, upto, HASH_WINDOW, with_ts=False)
+    finally:
+        connection.close()  # this worker thread's own connection
+
+
+def hashed_chunks(after: int, upto: int) -> Iterator[list[tuple[int, Any, bytes]]]:
+    """(seq, None, hash) rows in (after, upto] as consecutive seq windows, in order.
+
+    Outside a transaction, two worker connections hash the next windows while
+    this thread uses the current one, so PostgreSQL works on both cores. Inside
+    one (tests, a caller's atomic block) other connections could not see its
+    rows: the windows are then fetched here, one by one."""
+    windows = [(a, min(a + HASH_WINDOW, upto)) for a in range(after, upto, HASH_WINDOW)]
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        for a, b in windows:
+            yield fetch_hashed(a, b, HASH_WINDOW, with_ts=False)
+        return
+    with ThreadPoolExecutor(max_workers=HASH_WORKERS) as pool:
+        pending: deque[Future[list[tuple[int, Any, bytes]]]] = deque()
+        for a, b in windows:
+            pending.append(pool.submit(_fetch_and_close, a, b))
+            if len(pending) > HASH_WORKERS:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _seal_range(after: int, upper: int, max_events: int) -> tuple[int, Any, Any]:
+    """(last seq, first ts, last ts) of the next at most ``max_events`` events."""
+    table = AuditEvent._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT seq FROM {table} WHERE seq > %s AND seq <= %s "  # noqa: S608
+            "ORDER BY seq LIMIT 1 OFFSET %s",
+            [after, upper, max_events - 1],
+        )
+        row = cursor.fetchone()
+        last = row[0] if row else upper
+        cursor.execute(
+            f"SELECT MIN(ts), MAX(ts) FROM {table} "  # noqa: S608
+            "WHERE seq > %s AND seq <= %s",
+            [after, last],
+        )
+        first_ts, last_ts = cursor.fetchone()
+    return last, first_ts, last_ts
+
+
 def audit_seal(*, max_events: int | None = None) -> list[AuditDigest]:
     """Seal every committed event not yet sealed into signed digests (at most
     ``max_events`` per digest), each chained to the one before. Returns the new
-    digests (none when there was nothing to seal)."""
+    digests (none when there was nothing to seal).
+
+    Hashing happens outside any lock; the digest is then written under an
+    exclusive lock on the digest table, and only if no other sealer chained onto
+    the same predecessor meanwhile (else this one starts over from the new head).
+    """
     max_events = max_events or getattr(
         settings, "CADML_AUDIT_SEAL_MAX_EVENTS", DEFAULT_SEAL_MAX_EVENTS
     )
@@ -333,21 +396,28 @@ def audit_seal(*, max_events: int | None = None) -> list[AuditDigest]:
         return []
     created: list[AuditDigest] = []
     while True:
+        previous = AuditDigest.objects.defer("entries").order_by("-id").first()
+        after = previous.last_seq if previous else 0
+        if after >= upper:
+            return created
+        last, first_ts, last_ts = _seal_range(after, upper, max_events)
+        rows = [row for chunk in hashed_chunks(after, last) for row in chunk]
+        if not rows:
+            return created
         with transaction.atomic():
             if connection.vendor == "postgresql":
-                # One sealer at a time: two would both chain onto the same digest.
                 with connection.cursor() as cursor:
                     cursor.execute(
                         f"LOCK TABLE {AuditDigest._meta.db_table} IN EXCLUSIVE MODE"
                     )
-            previous = AuditDigest.objects.defer("entries").order_by("-id").first()
-            after = previous.last_seq if previous else 0
-            rows = fetch_hashed(after, upper, max_events)
-            if not rows:
-                return created
-            created.append(_create_digest(previous=previous, rows=rows))
-        if len(rows) < max_events:
-            return created
+            head = AuditDigest.objects.order_by("-id").values_list("pk", flat=True)
+            if head.first() != (previous.pk if previous else None):
+                continue  # another sealer got there first
+            created.append(
+                _create_digest(
+                    previous=previous, rows=rows, first_ts=first_ts, last_ts=last_ts
+                )
+            )
 
 
 # --- retention ----------------------------------------------------------------

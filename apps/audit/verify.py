@@ -22,22 +22,15 @@ import bisect
 import hashlib
 import hmac
 import struct
-from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
-
 from apps.audit import integrity
 from apps.audit.models import Action, AuditDigest, AuditEvent, AuditPurge
-from apps.audit.services import digest_payload, fetch_hashed
+from apps.audit.services import digest_payload, hashed_chunks
 
 MAX_LISTED = 1000
-CHUNK = 25_000  # seqs per window
-PARALLEL = 2
 
 
 @dataclass
@@ -177,11 +170,10 @@ def audit_verify(*, since: datetime | None = None) -> VerifyReport:
         _compare_range(digest, sealed, report, purged, purged_hashes)
 
     for after, upto in gaps:
-        while rows := fetch_hashed(after, upto, CHUNK, with_ts=False):
+        for rows in hashed_chunks(after, upto):
             for row in rows:
                 report.add("inserted", seq=row[0], detail="no digest lists it")
                 report.events_checked += 1
-            after = rows[-1][0]
 
     for pk, record in claims.items():
         if pk in complete and purged_hashes[pk].hexdigest() != record.get(
@@ -201,35 +193,6 @@ def audit_verify(*, since: datetime | None = None) -> VerifyReport:
         seq__gt=report.sealed_through_seq
     ).count()
     return report
-
-
-def _fetch_and_close(after: int, upto: int) -> list[tuple[int, Any, bytes]]:
-    try:
-        return fetch_hashed(after, upto, CHUNK, with_ts=False)
-    finally:
-        connection.close()  # this worker thread's own connection
-
-
-def _hashed_chunks(after: int, upto: int) -> Iterator[list[tuple[int, Any, bytes]]]:
-    """Hashed rows in (after, upto] as consecutive seq windows, in order.
-
-    Outside a transaction, two worker connections hash the next windows while
-    this thread compares the current one, so PostgreSQL works on both cores.
-    Inside one (tests, a caller's atomic block) other connections could not see
-    its rows: the windows are then fetched here, one by one."""
-    windows = [(a, min(a + CHUNK, upto)) for a in range(after, upto, CHUNK)]
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        for a, b in windows:
-            yield fetch_hashed(a, b, CHUNK, with_ts=False)
-        return
-    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-        pending: deque[Future[list[tuple[int, Any, bytes]]]] = deque()
-        for a, b in windows:
-            pending.append(pool.submit(_fetch_and_close, a, b))
-            if len(pending) > PARALLEL:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
 
 
 def _compare_range(
@@ -253,7 +216,7 @@ def _compare_range(
             if purge_pk in purged_hashes:
                 purged_hashes[purge_pk].update(entry_hash)
 
-    for rows in _hashed_chunks(after, digest.last_seq):
+    for rows in hashed_chunks(after, digest.last_seq):
         for row in rows:
             seq = row[0]
             while i < n and sealed[i][0] < seq:

@@ -251,7 +251,7 @@ def test_postgres_refuses_update_and_delete_outside_the_purge(db, postgres):
 def test_verify_outside_a_transaction_checks_every_window(postgres, attacker_sql):
     """Outside a transaction verification hashes windows of seqs on worker
     connections; a change in any window is still found."""
-    from apps.audit.verify import CHUNK
+    from apps.audit.services import HASH_WINDOW as CHUNK
 
     AuditEvent.objects.bulk_create(
         [build_event(action="api.call", details={"i": i}) for i in range(CHUNK + 50)]
