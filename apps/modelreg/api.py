@@ -15,6 +15,7 @@ from apps.modelreg.models import (
     ModelVersion,
     RegisteredModel,
 )
+from apps.modelreg.validation import feature_width
 from cadml.lib.errors import InvalidInput
 
 
@@ -312,6 +313,13 @@ class ModelPredictApi(APIView):
         model = selectors.model_get(tenant=request.tenant, name=name)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        width = feature_width(model.feature_version)
+        if len(data.validated_data["features"]) != width:
+            raise InvalidInput(
+                f"features must have {width} numbers ({model.feature_version}); "
+                f"got {len(data.validated_data['features'])}.",
+                code="bad_features",
+            )
         out = services.predict(
             features=data.validated_data["features"],
             feature_version=model.feature_version,

@@ -264,3 +264,10 @@ def test_the_guardrail_rolls_back_a_failing_active_version(
     assert serving(admin_client_a)["prediction"]["model_version"] == 1
     assert ActivationEvent.objects.filter(kind="auto_rollback").count() == 1
     assert ModelVersion.objects.get(number=2).status == "ready"
+
+
+def test_predict_with_the_wrong_width_is_a_400(admin_client_a, two_versions) -> None:  # type: ignore[no-untyped-def]
+    r = admin_client_a.post(
+        "/api/v1/models/my-model/predict", {"features": [1.0] * 3}, format="json"
+    )
+    assert r.status_code == 400 and "47 numbers" in str(r.data)
