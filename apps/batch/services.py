@@ -278,7 +278,15 @@ def dispatch(*, tenant_id: int) -> int:
 
         def send() -> None:
             for pk, priority in chosen:
-                runner.enqueue(tasks.batch_item_run, (pk,), priority=priority)
+                try:
+                    runner.enqueue(tasks.batch_item_run, (pk,), priority=priority)
+                except Exception:
+                    # Broker unreachable: the item goes back to undispatched;
+                    # the next finisher or the reaper hands it out again.
+                    log.warning("could not enqueue batch item %s", pk, exc_info=True)
+                    BatchItem.objects.filter(pk=pk, status=Item.PENDING).update(
+                        dispatched_at=None
+                    )
 
         transaction.on_commit(send)
     return len(chosen)
@@ -717,6 +725,17 @@ def items_reap() -> dict[str, int]:
     )
     tenants |= set(lost.values_list("tenant_id", flat=True))
     requeued = lost.update(dispatched_at=None)
+    # Tenants with work nobody handed out (an enqueue failed while the broker
+    # was down) get a dispatch too.
+    tenants |= set(
+        BatchItem.objects.filter(
+            status=Item.PENDING,
+            dispatched_at__isnull=True,
+            job__status__in=[Job.QUEUED, Job.RUNNING],
+        )
+        .values_list("tenant_id", flat=True)
+        .distinct()
+    )
     for tenant_id in tenants:
         dispatch(tenant_id=tenant_id)
     ended = 0

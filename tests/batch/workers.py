@@ -16,7 +16,11 @@ from tests.servers import PROJECT_ROOT, server_env
 
 @contextmanager
 def celery_worker(
-    env: dict[str, str], log: Path, *, concurrency: int = 2
+    env: dict[str, str],
+    log: Path,
+    *,
+    concurrency: int = 2,
+    extra_args: tuple[str, ...] = (),
 ) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("wb") as out:
         process = subprocess.Popen(  # noqa: S603
@@ -38,6 +42,7 @@ def celery_worker(
                 "--without-heartbeat",
                 "--loglevel",
                 "INFO",
+                *extra_args,
             ],
             cwd=PROJECT_ROOT,
             env=server_env(env),
