@@ -306,6 +306,9 @@ CADML_BATCH_MAX_ITEMS = env_int("CADML_BATCH_MAX_ITEMS", 1000)
 CADML_BATCH_ITEM_TIME_LIMIT_S = env_float("CADML_BATCH_ITEM_TIME_LIMIT_S", 120)
 CADML_BATCH_ITEM_SOFT_TIME_LIMIT_S = env_float("CADML_BATCH_ITEM_SOFT_TIME_LIMIT_S", 90)
 CADML_WEBHOOK_ALLOWLIST = env_list("CADML_WEBHOOK_ALLOWLIST", [])
+# Items handed to the broker but not started after this long (a broker that lost
+# its messages, e.g. a Redis restart without persistence) are dispatched again.
+CADML_BATCH_DISPATCH_STALE_S = env_float("CADML_BATCH_DISPATCH_STALE_S", 600)
 # Realtime (apps/realtime/README_SECTION.md). Per-plan connection limits:
 # CADML_WS_LIMITS = {"free": {"per_user": 5, "per_tenant": 20}, ...} (code default).
 CADML_WS_HEARTBEAT_S = env_float("CADML_WS_HEARTBEAT_S", 25)
