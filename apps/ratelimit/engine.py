@@ -369,9 +369,20 @@ def get_limiter() -> Limiter:
     return limiter
 
 
+ENGINE_SETTINGS = frozenset(
+    {
+        "REDIS_URL",
+        "CADML_RATELIMIT_STORAGE_URL",
+        "CADML_RATELIMIT_SOCKET_TIMEOUT_MS",
+        "CADML_RATELIMIT_LOCAL_FRACTION",
+        "CADML_RATELIMIT_LOCAL_MAX_KEYS",
+        "CADML_RATELIMIT_BREAKER_BACKOFF_S",
+        "CADML_RATELIMIT_BREAKER_MAX_BACKOFF_S",
+    }
+)
+
+
 def on_setting_changed(*, setting: str, **kwargs: Any) -> None:
     global _limiter
-    if setting == "REDIS_URL" or (
-        setting.startswith("CADML_RATELIMIT") and setting != "CADML_RATELIMIT_NAMESPACE"
-    ):
+    if setting in ENGINE_SETTINGS:
         _limiter = None

@@ -186,7 +186,7 @@ def windows_for(plan: str) -> tuple[Window, ...]:
 
 def on_setting_changed(*, setting: str, **kwargs: Any) -> None:
     global _cache
-    if setting.startswith("CADML_RATELIMIT") and setting != "CADML_RATELIMIT_NAMESPACE":
+    if setting in ("CADML_RATELIMIT_POLICIES", "CADML_RATELIMIT_SHADOW"):
         _cache = None
 
 
