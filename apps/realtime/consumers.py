@@ -5,12 +5,13 @@ Client -> server: ``subscribe {channel, last_event_id?}``, ``unsubscribe
 Server -> client: ``welcome``, ``subscribed``, ``unsubscribed``, ``event``,
 ``ping``, ``pong``, ``reset``, ``error``.
 
-Ordering: a consumer handles one message at a time, so live events that arrive
-while a subscribe reads history wait in the consumer's queue. Each subscription
-remembers the last id it delivered; a live event at or below it is a duplicate and
-dropped, one above the next expected id means an event is still in flight from
-another publisher, and the gap is filled from history. Clients therefore see
-every id exactly once, in order, or a ``reset``.
+Ordering: live events come from the process's hub (``hub.py``) into this
+consumer's inbox and are handled under the same lock as subscribe, so events that
+arrive while a subscribe joins and reads history wait in the inbox. Each
+subscription remembers the last id it delivered; a live event at or below it is a
+duplicate and dropped, one above the next expected id means an event is still in
+flight from another publisher, and the gap is filled from history. Clients
+therefore see every id exactly once, in order, or a ``reset``.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 
-from apps.realtime.channels import can_subscribe, channel_parse, group_name
+from apps.realtime.channels import can_subscribe, channel_parse
 from apps.realtime.history import Replay, get_history
+from apps.realtime.hub import get_hub
 from apps.realtime.limits import get_limiter, slot_ttl, slots_for
 from apps.realtime.principal import Principal
 from apps.realtime.services import consumer_loop_started
@@ -57,11 +59,14 @@ _can_subscribe = database_sync_to_async(can_subscribe)
 class EventsConsumer(AsyncWebsocketConsumer):
     principal: Principal | None = None
     heartbeat_task: asyncio.Task[None] | None = None
+    drain_task: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         self.subscriptions: dict[str, int] = {}  # channel -> last delivered id
         self.bad_messages: deque[float] = deque()
         self.slots: list = []
+        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.lock = asyncio.Lock()
         consumer_loop_started(asyncio.get_running_loop())
         self.principal = self.scope.get("principal")
         if self.principal is None:
@@ -83,6 +88,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
             return
         self.slots = slots
         self.heartbeat_task = asyncio.ensure_future(self._heartbeat())
+        self.drain_task = asyncio.ensure_future(self._drain())
         await self.send_json(
             {
                 "type": "welcome",
@@ -93,12 +99,12 @@ class EventsConsumer(AsyncWebsocketConsumer):
         )
 
     async def disconnect(self, code: int) -> None:
-        if self.heartbeat_task is not None:
-            self.heartbeat_task.cancel()
+        for task in (self.heartbeat_task, self.drain_task):
+            if task is not None:
+                task.cancel()
+        hub = get_hub()
         for channel in list(getattr(self, "subscriptions", {})):
-            await self.channel_layer.group_discard(
-                group_name(channel), self.channel_name
-            )
+            await hub.leave(channel, self)
         self.subscriptions = {}
         if self.slots:
             slots, self.slots = self.slots, []
@@ -149,9 +155,11 @@ class EventsConsumer(AsyncWebsocketConsumer):
             return
         kind = message.get("type")
         if kind == "subscribe":
-            await self.subscribe(message)
+            async with self.lock:
+                await self.subscribe(message)
         elif kind == "unsubscribe":
-            await self.unsubscribe(message)
+            async with self.lock:
+                await self.unsubscribe(message)
         elif kind == "ping":
             await self.send_json({"type": "pong", "server_time": _now_iso()})
         elif kind == "pong":
@@ -201,7 +209,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
             )
             return
         # Join first, read history second: see the module docstring.
-        await self.channel_layer.group_add(group_name(channel), self.channel_name)
+        await get_hub().join(channel, self)
         replay = await get_history().aread(channel, last_event_id)
         if last_event_id is None or replay.complete:
             position = replay.last_id if last_event_id is None else last_event_id
@@ -227,12 +235,21 @@ class EventsConsumer(AsyncWebsocketConsumer):
             await self.error("not_subscribed", "not subscribed to that channel")
             return
         del self.subscriptions[channel]
-        await self.channel_layer.group_discard(group_name(channel), self.channel_name)
+        await get_hub().leave(channel, self)
         await self.send_json({"type": "unsubscribed", "channel": channel})
 
-    # --- events from the channel layer ---------------------------------------
+    # --- live events ----------------------------------------------------------
 
-    async def realtime_event(self, message: dict[str, Any]) -> None:
+    async def _drain(self) -> None:
+        while True:
+            message = await self.inbox.get()
+            async with self.lock:
+                await self.live_event(message)
+                # Whatever queued meanwhile goes out under the same lock.
+                while not self.inbox.empty():
+                    await self.live_event(self.inbox.get_nowait())
+
+    async def live_event(self, message: dict[str, Any]) -> None:
         event = message["event"]
         channel = event["channel"]
         position = self.subscriptions.get(channel)
@@ -240,7 +257,12 @@ class EventsConsumer(AsyncWebsocketConsumer):
             return  # unsubscribed meanwhile, or already delivered from history
         if event["id"] == position + 1:
             self.subscriptions[channel] = event["id"]
-            await self.send_json({"type": "event", "event": event})
+            # Serialised once by the publisher for every subscriber.
+            text = message.get("text")
+            if text is not None:
+                await self.send(text_data=text)
+            else:
+                await self.send_json({"type": "event", "event": event})
             return
         # An earlier event is still on its way: deliver the gap from history.
         replay = await get_history().aread(channel, position)

@@ -78,7 +78,8 @@ def _body(channel: str, type: str, data: Mapping[str, Any]) -> dict[str, Any]:
 
 def _message(channel: str, event_id: int, body: dict[str, Any]) -> dict[str, Any]:
     event = {"id": event_id, "channel": channel, **body}
-    return {"type": "realtime.event", "event": event}
+    text = json.dumps({"type": "event", "event": event}, separators=(",", ":"))
+    return {"type": "realtime.event", "event": event, "text": text}
 
 
 _SEND_TIMEOUT_S = 10

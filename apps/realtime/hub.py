@@ -1,0 +1,106 @@
+"""Process-level fan-out: one channel-layer membership per process, not per socket.
+
+With a group membership per WebSocket, an event for 100 local subscribers costs
+100 channel-layer messages (100 Redis pops, 100 decodes) in the same process. The
+hub joins a channel's group once per process (per event loop), receives each
+event once, and hands it to every local subscriber's inbox in memory. Ordering
+and catch-up stay each consumer's business (see ``consumers.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from typing import Any, Protocol
+
+from channels.layers import get_channel_layer
+
+from apps.realtime.channels import group_name
+
+logger = logging.getLogger(__name__)
+
+# Channel-layer groups expire (channels-redis: after a day); a long-lived hub
+# renews its memberships well before that.
+RENEW_GROUPS_S = 3600.0
+
+
+class Subscriber(Protocol):
+    inbox: asyncio.Queue[dict[str, Any]]
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.layer = get_channel_layer()
+        self.channel_name: str | None = None
+        self.local: dict[str, set[Subscriber]] = {}
+        self.lock = asyncio.Lock()
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def _start(self) -> str:
+        if self.channel_name is None:
+            # The default prefix: channels-redis reads one process-specific
+            # Redis key for all of a process's channels, consumers' and ours.
+            self.channel_name = await self.layer.new_channel()
+            self.tasks = [
+                asyncio.ensure_future(self._read()),
+                asyncio.ensure_future(self._renew()),
+            ]
+        return self.channel_name
+
+    async def join(self, channel: str, subscriber: Subscriber) -> None:
+        """Returns once events of ``channel`` published from now on will reach
+        ``subscriber.inbox``."""
+        async with self.lock:
+            hub_channel = await self._start()
+            members = self.local.setdefault(channel, set())
+            if not members:
+                await self.layer.group_add(group_name(channel), hub_channel)
+            members.add(subscriber)
+
+    async def leave(self, channel: str, subscriber: Subscriber) -> None:
+        async with self.lock:
+            members = self.local.get(channel)
+            if members is None:
+                return
+            members.discard(subscriber)
+            if not members and self.channel_name is not None:
+                del self.local[channel]
+                await self.layer.group_discard(group_name(channel), self.channel_name)
+
+    async def _read(self) -> None:
+        assert self.channel_name is not None
+        while True:
+            try:
+                message = await self.layer.receive(self.channel_name)
+                event = message.get("event") or {}
+                for subscriber in tuple(self.local.get(event.get("channel"), ())):
+                    subscriber.inbox.put_nowait(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Keep serving: a lost event is recovered from history by the
+                # next one (consumers fill gaps).
+                logger.exception("realtime hub: receive failed")
+                await asyncio.sleep(0.5)
+
+    async def _renew(self) -> None:
+        while True:
+            await asyncio.sleep(RENEW_GROUPS_S)
+            async with self.lock:
+                for channel in list(self.local):
+                    await self.layer.group_add(group_name(channel), self.channel_name)
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def get_hub() -> Hub:
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = Hub()
+        _hubs[loop] = hub
+    return hub
