@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from apps.batch.models import BatchItem, BatchJob, WebhookDelivery
+
+
+class BatchItemInline(admin.TabularInline):
+    model = BatchItem
+    extra = 0
+    can_delete = False
+    fields = ["index", "name", "status", "attempts", "error_code", "duration_ms"]
+    readonly_fields = fields
+    show_change_link = False
+
+
+@admin.register(BatchJob)
+class BatchJobAdmin(admin.ModelAdmin):
+    list_display = ["id", "tenant", "kind", "status", "priority", "total", "done"]
+    list_display += ["failed", "skipped", "created", "finished"]
+    list_filter = ["status", "kind", "tenant"]
+    readonly_fields = ["summary", "request_hash", "last_progress_at"]
+    inlines = [BatchItemInline]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["job", "attempt", "event", "status_code", "ok", "created"]
+    list_filter = ["ok"]
