@@ -12,6 +12,7 @@ PRODUCTION_ENV = {
     "DEBUG": "0",
     "SECRET_KEY": "k" * 20 + "-Zq8vN3rT6yU1iO4pA7sD0fG2hJ5kL9xC-" + "m" * 20,
     "ALLOWED_HOSTS": "cadml.example.com",
+    "CADML_AUDIT_SIGNING_KEY": "audit-" + "s" * 40,
 }
 
 
