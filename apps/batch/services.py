@@ -371,6 +371,8 @@ def item_process(*, item_id: int) -> None:
 
 
 def _job_mark_started(job: BatchJob) -> None:
+    if job.status != Job.QUEUED:
+        return  # the common case: no query
     now = timezone.now()
     if BatchJob.objects.filter(pk=job.pk, status=Job.QUEUED).update(
         status=Job.RUNNING, started=now
