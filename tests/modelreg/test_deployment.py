@@ -271,3 +271,37 @@ def test_predict_with_the_wrong_width_is_a_400(admin_client_a, two_versions) -> 
         "/api/v1/models/my-model/predict", {"features": [1.0] * 3}, format="json"
     )
     assert r.status_code == 400 and "47 numbers" in str(r.data)
+
+
+def test_changes_are_published_and_audited(
+    admin_client_a, two_versions, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    from asgiref.sync import async_to_sync
+
+    from apps.audit.models import AuditEvent
+    from apps.realtime.history import get_history
+
+    # The channel is per test database run; read from the newest id we saw.
+    before = async_to_sync(get_history().aread)("tenant:tenant-a", None).last_id
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client_a.post(
+            "/api/v1/models/my-model/activate", {"version": 1}, format="json"
+        )
+        admin_client_a.post(
+            "/api/v1/models/my-model/activate", {"version": 2}, format="json"
+        )
+        admin_client_a.post("/api/v1/models/my-model/rollback")
+    replay = async_to_sync(get_history().aread)("tenant:tenant-a", before)
+    events = [(e["type"], e["data"].get("version")) for e in replay.events]
+    assert events[-3:] == [
+        ("model.activated", 1),
+        ("model.activated", 2),
+        ("model.rolled_back", 1),
+    ]
+    actions = list(
+        AuditEvent.objects.filter(action__startswith="model.").values_list(
+            "action", flat=True
+        )
+    )
+    assert actions.count("model.activated") == 2 and "model.rolled_back" in actions
+    assert actions.count("model.registered") == 2
