@@ -143,6 +143,13 @@ class RedisEngine:
             "retry": Retry(NoBackoff(), 0),
             "key_prefix": KEY_PREFIX,
         }
+        if "+sentinel" in url.split("://", 1)[0]:
+            # The sentinels themselves answer within the same budget.
+            options["sentinel_kwargs"] = {
+                "socket_timeout": socket_timeout_s,
+                "socket_connect_timeout": socket_timeout_s,
+                "retry": Retry(NoBackoff(), 0),
+            }
         self.storage = storage_from_string(url, **options)
         # Cluster: the windows of one request live in different hash slots, so
         # they cannot share one script call; each window gets its own call.
