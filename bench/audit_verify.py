@@ -1,7 +1,8 @@
 """``audit_verify`` over N audit events (default 1,000,000): seed them fast (COPY on
 PostgreSQL, bulk_create on SQLite) into a throw-away database, seal them, then
-time verification. The baseline, in the same run, is a bare scan of the same rows
-(fetch only, no hashing), to show what hashing and comparing cost on top.
+time verification. The baseline, in the same run, is fetching the first 100,000
+rows' columns into Python without hashing them (what any row-by-row check in
+Python would pay at least), as events/s.
 
 Prints one JSON line. Target: verify <= 30 s for 1,000,000 events.
 Usage: python bench/audit_verify.py [events]
@@ -102,12 +103,15 @@ def seed(n: int) -> float:
     return time.perf_counter() - started
 
 
+BASELINE_ROWS = 100_000
+
+
 def bare_scan() -> float:
     from apps.audit.services import fetch_rows
 
     started = time.perf_counter()
     after = 0
-    while chunk := fetch_rows(after, 2**62, 20_000):
+    while after < BASELINE_ROWS and (chunk := fetch_rows(after, BASELINE_ROWS, 20_000)):
         after = chunk[-1][0]
     return time.perf_counter() - started
 
@@ -156,8 +160,10 @@ def main() -> None:
                 "seal_events_per_s": round(n / seal_s),
                 "verify_s": round(verify_s, 2),
                 "verify_events_per_s": round(n / verify_s),
-                "bare_scan_s": round(scan_s, 2),
-                "verify_vs_bare_scan": round(verify_s / scan_s, 2),
+                "bare_fetch_events_per_s": round(min(n, BASELINE_ROWS) / scan_s),
+                "verify_vs_bare_fetch": round(
+                    (n / verify_s) / (min(n, BASELINE_ROWS) / scan_s), 2
+                ),
                 "target_verify_s": 30,
                 "database": url.split(":", 1)[0],
             }
