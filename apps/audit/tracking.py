@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditlog.registry import auditlog
+from django.apps import apps as django_apps
 from django.db import models
 
 
@@ -81,3 +82,35 @@ def track_foundation_models() -> None:
     track_model(
         ApiKey, tenant_field="tenant", exclude_fields=["secret_hash", "last_used_at"]
     )
+    # Apps that landed alongside: their models are loaded before any ready() runs.
+    if django_apps.is_installed("apps.modelreg"):
+        from apps.modelreg.models import Deployment, ModelVersion
+
+        # Platform models (tenant None) are staff-only in the changes API.
+        track_model(
+            ModelVersion,
+            tenant_field="model__tenant",
+            exclude_fields=["validation_sample", "training_summary"],
+        )
+        track_model(
+            Deployment,
+            tenant_field="model__tenant",
+            exclude_fields=["salt", "history", "updated"],
+        )
+    if django_apps.is_installed("apps.batch"):
+        from apps.batch.models import BatchJob
+
+        # Progress counters move with every item; the job's lifecycle is what
+        # matters here (batch.* events record the rest).
+        track_model(
+            BatchJob,
+            tenant_field="tenant",
+            exclude_fields=[
+                "done",
+                "failed",
+                "skipped",
+                "last_progress_at",
+                "request_hash",
+                "idempotency_key",
+            ],
+        )
