@@ -8,3 +8,6 @@ class CadConfig(AppConfig):
     label = "cad"
     verbose_name = "CAD analysis"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from apps.cad import checks  # noqa: F401 - registers the system checks

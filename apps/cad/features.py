@@ -187,9 +187,9 @@ def collect(visits: Any, geo: Geometry) -> Any:
         e = visit.entity
         t = e.dxftype()
         counts[t] = counts.get(t, 0) + 1
-        geo.layers.add(e.dxf.get("layer", "0"))
         m = visit.matrix
         try:
+            geo.layers.add(e.dxf.get("layer", "0"))
             if t == "LINE":
                 s, en = e.dxf.start, e.dxf.end
                 if m is not None:

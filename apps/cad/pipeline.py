@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ezdxf.lldxf.const import DXFError
+
 from apps.cad import dimensions, features, parsing, titleblock
 from apps.cad import preview as preview_mod
 from apps.cad.errors import UnreadableFile
@@ -18,6 +20,15 @@ from apps.cad.text import MAX_TEXT_ITEMS, TextItem, texts_of
 from apps.cad.walk import WalkReport, walk
 
 PIPELINE_VERSION = "1"
+_BROKEN_ENTITY = (
+    DXFError,
+    AttributeError,
+    ValueError,
+    TypeError,
+    IndexError,
+    KeyError,
+    ArithmeticError,
+)
 
 
 def analyze_bytes(name: str, content: bytes, *, preview: bool = True) -> dict[str, Any]:
@@ -78,14 +89,23 @@ def _analyze_dxf(
     geo = features.Geometry()
     items: list[TextItem] = []
     dims: list[dict[str, Any]] = []
-    # One pass feeds features, text and dimensions.
-    for visit in features.collect(walk(doc, report), geo):
-        if len(items) < MAX_TEXT_ITEMS:
-            items.extend(texts_of(visit))
-        if visit.entity.dxftype() == "DIMENSION":
-            d = dimensions.dimension_of(visit)
-            if d is not None:
-                dims.append(d)
+    try:
+        # One pass feeds features, text and dimensions.
+        for visit in features.collect(walk(doc, report), geo):
+            if len(items) < MAX_TEXT_ITEMS:
+                items.extend(texts_of(visit))
+            if visit.entity.dxftype() == "DIMENSION":
+                d = dimensions.dimension_of(visit)
+                if d is not None:
+                    dims.append(d)
+    except _BROKEN_ENTITY as exc:
+        # The reader (or its recovery) let through an entity that ezdxf itself
+        # cannot work with: the file is broken, not our pipeline.
+        raise UnreadableFile(
+            f"The drawing's entities could not be read: {type(exc).__name__}: {exc}"[
+                :300
+            ]
+        ) from exc
     vector = features.dxf_vector(doc, geo, report.visited)
     t = _lap(timings, "features", t)
 

@@ -235,3 +235,26 @@ def test_a_mesh_upload_gets_mesh_features_and_a_silhouette(api_client_a) -> None
     assert analysis["stats"]["watertight"] is True
     preview = api_client_a.get(f"/api/v1/drawings/{r.data['id']}/preview.svg")
     assert preview.status_code == 200 and b"<path" in preview.content
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        bytes(range(256)) * 8,
+        b"0\nSECTION\n2\nENTITIES\n0\nCIRCLE\n40\nx\n0\nEOF\n",
+        b"AC1015" + b"\0" * 100,
+    ],
+    ids=["zero-bytes", "random", "bad-tag", "dwg"],
+)
+def test_refused_uploads_leave_no_rows_and_no_files(
+    api_client_a, settings, content: bytes
+) -> None:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    r = upload(api_client_a, content)
+    assert r.status_code in (415, 422), r.data
+    assert r.data["detail"]
+    assert Drawing.objects.count() == Analysis.objects.count() == 0
+    media = Path(settings.MEDIA_ROOT)
+    assert not media.exists() or not any(p.is_file() for p in media.rglob("*"))

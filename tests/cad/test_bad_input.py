@@ -160,3 +160,16 @@ def test_mutated_corpus_files_analyse_or_get_a_4xx(seed: int, edits: list) -> No
 def test_os_random_garbage_with_a_dxf_header_is_refused_not_crashed() -> None:
     status, message = outcome(b"0\nSECTION\n2\nHEADER\n" + os.urandom(4000))
     assert status in (200, 415, 422)
+
+
+def test_mesh_features_ignore_translation_and_scale() -> None:
+    import trimesh
+
+    mesh = trimesh.creation.annulus(r_min=3, r_max=8, height=5)
+    moved = mesh.copy()
+    moved.apply_scale(12.5)
+    moved.apply_translation((100, -40, 7))
+    a = content_analyze(name="a.stl", content=mesh.export(file_type="stl"))
+    b = content_analyze(name="b.stl", content=moved.export(file_type="stl"))
+    assert a["feature_version"] == b["feature_version"] == "mesh-1"
+    assert a["features"] == pytest.approx(b["features"], abs=1e-3)

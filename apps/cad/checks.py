@@ -1,0 +1,53 @@
+"""System checks for the CAD core's settings (read when used, checked here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, register
+from django.utils.module_loading import import_string
+
+# Below this the worker cannot even import numpy and ezdxf under RLIMIT_AS.
+MIN_MEMORY_MB = 400
+
+
+@register()
+def check_cad_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    errors: list[Error] = []
+    positive = (
+        "CADML_PARSE_TIMEOUT_S",
+        "CADML_MAX_UPLOAD_MB",
+        "CADML_SYNC_ANALYZE_MAX_MB",
+        "CADML_PARSE_WORKERS",
+    )
+    for i, name in enumerate(positive, start=1):
+        value = getattr(settings, name, None)
+        if value is not None and not (isinstance(value, int | float) and value > 0):
+            errors.append(
+                Error(
+                    f"{name} must be a positive number, not {value!r}.",
+                    id=f"cad.E00{i}",
+                )
+            )
+    memory = getattr(settings, "CADML_PARSE_MEMORY_MB", 1024)
+    if not isinstance(memory, int) or memory < MIN_MEMORY_MB:
+        errors.append(
+            Error(
+                f"CADML_PARSE_MEMORY_MB is {memory!r}; the isolation workers need at "
+                f"least {MIN_MEMORY_MB} MB of address space to start.",
+                id="cad.E005",
+            )
+        )
+    predictor = getattr(settings, "CADML_PREDICTOR", None)
+    if predictor:
+        try:
+            import_string(predictor)
+        except ImportError as exc:
+            errors.append(
+                Error(
+                    f"CADML_PREDICTOR {predictor!r} cannot be imported: {exc}",
+                    id="cad.E006",
+                )
+            )
+    return errors
