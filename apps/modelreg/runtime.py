@@ -30,6 +30,16 @@ logger = logging.getLogger(__name__)
 RELOAD_CHANNEL = "cadml:modelreg:reload"
 
 
+def reload_channel() -> str:
+    """Pub/sub channels ignore Redis database numbers: name the channel after the
+    database, so only processes that share the registry hear each other."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    ident = f"{db.get('HOST')}:{db.get('PORT')}/{db.get('NAME')}"
+    return f"{RELOAD_CHANNEL}:{hashlib.sha256(ident.encode()).hexdigest()[:12]}"
+
+
 @dataclass(frozen=True)
 class LoadedVersion:
     version_id: int
@@ -253,7 +263,7 @@ class Runtime:
             try:
                 client = redis.Redis.from_url(settings.REDIS_URL)
                 pubsub = client.pubsub(ignore_subscribe_messages=True)
-                pubsub.subscribe(RELOAD_CHANNEL)
+                pubsub.subscribe(reload_channel())
                 backoff = 0.5
                 # A notice may have been sent while we were (re)connecting.
                 self._next_poll = 0.0
@@ -288,7 +298,7 @@ def notify_reload() -> None:
             client = redis.Redis.from_url(
                 settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1
             )
-            client.publish(RELOAD_CHANNEL, "reload")
+            client.publish(reload_channel(), "reload")
             client.close()
         except Exception:  # noqa: BLE001 - the generation poll is the fallback
             logger.warning("could not publish the model reload notice")
