@@ -8,6 +8,7 @@ and for which tenant. ``api.call`` goes through the in-process buffer (see
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -28,6 +29,7 @@ from apps.audit.services import (
     client_ip,
 )
 
+logger = logging.getLogger(__name__)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -67,7 +69,12 @@ class AuditMiddleware:
                     actor = None
                 with set_actor(actor, remote_addr=client_ip(request) or None):
                     response = self.get_response(request)
-            self.record(request, response, time.perf_counter() - started)
+            try:
+                self.record(request, response, time.perf_counter() - started)
+            except Exception:
+                # The response stands: a broken audit write (e.g. inside a
+                # transaction the view left unusable) must not become a 500.
+                logger.exception("audit: could not record %s", request.path)
         finally:
             current_actor.reset(token)
         return response
