@@ -24,6 +24,7 @@ from pebble import ProcessExpired, ProcessPool
 
 from apps.cad.errors import ResourceLimitExceeded
 
+_EXIT_MEMORY = 86  # exit status of a worker that hit RLIMIT_AS
 _lock = threading.Lock()
 _pool: ProcessPool | None = None
 _pool_key: tuple[int, int, int] | None = None
@@ -47,9 +48,10 @@ def _run(
             return render_preview(name, content)
         return analyze_bytes(name, content, preview=preview)
     except MemoryError:
-        raise ResourceLimitExceeded(
-            f"The file needs more than the {memory_mb} MB memory limit for analysis."
-        ) from None
+        # A worker that ran out of address space may hold fragmented memory or
+        # half-built C state: let it die (pebble starts a fresh one) and have
+        # the parent report the memory limit.
+        os._exit(_EXIT_MEMORY)
     except RecursionError:
         raise ResourceLimitExceeded(
             "The file nests deeper than the analysis recursion limit."
@@ -99,6 +101,11 @@ def analyze_isolated(
             f"Analysis took longer than the {timeout_s:g} s time limit and was stopped."
         ) from None
     except ProcessExpired as exc:
+        if exc.exitcode == _EXIT_MEMORY:
+            raise ResourceLimitExceeded(
+                f"The file needs more than the {memory_mb} MB memory limit for "
+                "analysis."
+            ) from None
         # Past RLIMIT_AS, C code that cannot raise MemoryError aborts the worker.
         raise ResourceLimitExceeded(
             "The analysis worker died (exit code "

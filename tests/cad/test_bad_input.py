@@ -115,7 +115,7 @@ def test_a_million_entities_hit_the_time_limit_and_the_pool_recovers(settings) -
 
 
 def test_a_file_past_the_memory_cap_gets_422_naming_the_memory_limit(settings) -> None:  # type: ignore[no-untyped-def]
-    settings.CADML_PARSE_MEMORY_MB = 400
+    settings.CADML_PARSE_MEMORY_MB = 500
     settings.CADML_PARSE_TIMEOUT_S = 60
     content = ENTITIES + b"0\nLINE\n8\n0\n10\n1\n20\n2\n11\n3\n21\n4\n" * 600_000 + END
     status, message = outcome(content)
