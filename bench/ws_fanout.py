@@ -165,8 +165,9 @@ async def fan_out(
                 ping_interval=None,
                 # The handshake limit per client IP (apps/ratelimit) stays on:
                 # like an office behind a few NAT addresses, spread the clients
-                # over loopback addresses, 400 each.
-                local_addr=(f"127.0.0.{2 + index // 400}", 0),
+                # over loopback addresses, 100 each (under the per-IP limit even
+                # when the limiter falls back to its process-local share).
+                local_addr=(f"127.0.0.{2 + index // 100}", 0),
             )
         tasks.append(asyncio.create_task(read(index, ws)))
         return ws

@@ -111,6 +111,13 @@ class RedisHistory:
         keys = [_seq_key(channel), _stream_key(channel)]
         return int(await client.eval(_APPEND, 2, *keys, *self._args(body)))
 
+    async def alast_ids(self, channels: list[str]) -> list[int]:
+        client = self._aclient()
+        async with client.pipeline(transaction=False) as pipe:
+            for channel in channels:
+                pipe.get(_seq_key(channel))
+            return [int(value or 0) for value in await pipe.execute()]
+
     async def aread(self, channel: str, after: int | None) -> Replay:
         """Events of ``channel`` with id > ``after`` (none when ``after`` is
         None), and the channel's newest id."""
@@ -161,6 +168,10 @@ class MemoryHistory:
             last_id = self._seq.get(channel, 0)
             entries = list(self._events.get(channel, ()))
         return _replay(after, last_id, entries)
+
+    async def alast_ids(self, channels: list[str]) -> list[int]:
+        with self._lock:
+            return [self._seq.get(channel, 0) for channel in channels]
 
     def clear(self) -> None:
         with self._lock:

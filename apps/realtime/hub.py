@@ -25,8 +25,14 @@ logger = logging.getLogger(__name__)
 RENEW_GROUPS_S = 3600.0
 
 
+# How often the hub compares each subscribed channel's newest id with the newest
+# it received: the channel layer drops messages for a full channel (and on a
+# Redis blip), and a dropped *last* event would otherwise wait for the next one.
+TAIL_CHECK_S = 1.0
+
+
 class Subscriber(Protocol):
-    inbox: asyncio.Queue[dict[str, Any]]
+    async def offer(self, message: dict[str, Any]) -> None: ...
 
 
 class Hub:
@@ -36,6 +42,7 @@ class Hub:
         self.local: dict[str, set[Subscriber]] = {}
         self.lock = asyncio.Lock()
         self.tasks: list[asyncio.Task[None]] = []
+        self.newest: dict[str, int] = {}  # channel -> newest id received
 
     async def _start(self) -> str:
         if self.channel_name is None:
@@ -45,6 +52,7 @@ class Hub:
             self.tasks = [
                 asyncio.ensure_future(self._read()),
                 asyncio.ensure_future(self._renew()),
+                asyncio.ensure_future(self._check_tails()),
             ]
         return self.channel_name
 
@@ -56,6 +64,7 @@ class Hub:
             members = self.local.setdefault(channel, set())
             if not members:
                 await self.layer.group_add(group_name(channel), hub_channel)
+                self.newest.pop(channel, None)
             members.add(subscriber)
 
     async def leave(self, channel: str, subscriber: Subscriber) -> None:
@@ -66,6 +75,7 @@ class Hub:
             members.discard(subscriber)
             if not members and self.channel_name is not None:
                 del self.local[channel]
+                self.newest.pop(channel, None)
                 await self.layer.group_discard(group_name(channel), self.channel_name)
 
     async def _read(self) -> None:
@@ -73,9 +83,7 @@ class Hub:
         while True:
             try:
                 message = await self.layer.receive(self.channel_name)
-                event = message.get("event") or {}
-                for subscriber in tuple(self.local.get(event.get("channel"), ())):
-                    subscriber.inbox.put_nowait(message)
+                await self._fan_out(message)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -83,6 +91,36 @@ class Hub:
                 # next one (consumers fill gaps).
                 logger.exception("realtime hub: receive failed")
                 await asyncio.sleep(0.5)
+
+    async def _fan_out(self, message: dict[str, Any]) -> None:
+        event = message.get("event") or {}
+        channel = event.get("channel")
+        members = self.local.get(channel)
+        if not members:
+            return
+        if not message.get("probe"):
+            self.newest[channel] = max(self.newest.get(channel, 0), event["id"])
+        for subscriber in tuple(members):
+            await subscriber.offer(message)
+
+    async def _check_tails(self) -> None:
+        from apps.realtime.history import get_history
+
+        while True:
+            await asyncio.sleep(TAIL_CHECK_S)
+            channels = list(self.local)
+            if not channels:
+                continue
+            try:
+                newest = await get_history().alast_ids(channels)
+            except Exception:
+                logger.warning("realtime hub: tail check failed", exc_info=True)
+                continue
+            for channel, last_id in zip(channels, newest, strict=True):
+                if last_id > self.newest.get(channel, 0):
+                    self.newest[channel] = last_id
+                    probe = {"event": {"channel": channel, "id": last_id}}
+                    await self._fan_out({**probe, "probe": True})
 
     async def _renew(self) -> None:
         while True:
