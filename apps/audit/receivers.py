@@ -11,6 +11,7 @@ from django.contrib.auth.signals import (
 )
 from django.http import HttpRequest
 
+from apps.accounts.models import Membership, Tenant
 from apps.audit.models import Action, Outcome
 from apps.audit.services import audit_record
 
@@ -54,9 +55,23 @@ def on_login_failed(
         action=Action.AUTH_LOGIN_FAILED,
         outcome=Outcome.FAILURE,
         request=request,
+        tenant=_sole_tenant(username),
         resource_type="user",
         details={"username": username},
     )
+
+
+def _sole_tenant(username: str) -> Tenant | None:
+    """The tenant of a user who belongs to exactly one, so its admins see attempts
+    on their member's account; otherwise (unknown user, several tenants) none."""
+    tenants = list(
+        Membership.objects.filter(user__username=username).values_list(
+            "tenant", flat=True
+        )[:2]
+    )
+    if len(tenants) != 1:
+        return None
+    return Tenant.objects.filter(pk=tenants[0]).first()
 
 
 def connect() -> None:

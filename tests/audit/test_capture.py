@@ -107,6 +107,7 @@ def test_sign_in_sign_out_and_failures_come_from_auth_signals(owner_a, events):
     assert login.actor_user_id == owner_a.pk == logout.actor_user_id
     assert failed.outcome == "failure"
     assert failed.details == {"username": "owner-a"}
+    assert failed.tenant_id == owner_a.memberships.get().tenant_id  # its admins see it
     assert "wrong password" not in str(failed.details)
 
 
