@@ -12,7 +12,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 
 from apps.accounts.models import Tenant
 from apps.cad.models import Analysis, Drawing
-from cadml.lib.errors import NotFound
+from cadml.lib.errors import Conflict, NotFound
 
 
 def drawing_list(
@@ -134,7 +134,9 @@ def drawing_similar(
         .first()
     )
     if analysis is None or not analysis.features:
-        raise NotFound("This drawing has no finished analysis to compare.")
+        raise Conflict(
+            "This drawing has no finished analysis to compare; analyse it first."
+        )
     m = _tenant_matrix(tenant.pk, analysis.feature_version)
     if len(m.drawing_ids) == 0:
         return []
