@@ -10,6 +10,7 @@ and catch-up stay each consumer's business (see ``consumers.py``).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import weakref
 from typing import Any, Protocol
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 from channels.layers import get_channel_layer
 
 from apps.realtime.channels import group_name
+from apps.realtime.history import get_history
 
 logger = logging.getLogger(__name__)
 
@@ -25,9 +27,12 @@ logger = logging.getLogger(__name__)
 RENEW_GROUPS_S = 3600.0
 
 
-# How often the hub compares each subscribed channel's newest id with the newest
-# it received: the channel layer drops messages for a full channel (and on a
-# Redis blip), and a dropped *last* event would otherwise wait for the next one.
+# How often the hub compares each quiet channel's newest id with the newest it
+# received: the channel layer drops messages for a full channel (and on a Redis
+# blip), and a dropped *last* event would otherwise wait for the next one. A
+# channel that is still streaming needs no check (the next event reveals a gap),
+# and checking it would send every subscriber to the history for events that
+# are merely in flight.
 TAIL_CHECK_S = 1.0
 
 
@@ -43,6 +48,7 @@ class Hub:
         self.lock = asyncio.Lock()
         self.tasks: list[asyncio.Task[None]] = []
         self.newest: dict[str, int] = {}  # channel -> newest id received
+        self.received_at: dict[str, float] = {}  # channel -> loop time
 
     async def _start(self) -> str:
         if self.channel_name is None:
@@ -65,6 +71,7 @@ class Hub:
             if not members:
                 await self.layer.group_add(group_name(channel), hub_channel)
                 self.newest.pop(channel, None)
+                self.received_at.pop(channel, None)
             members.add(subscriber)
 
     async def leave(self, channel: str, subscriber: Subscriber) -> None:
@@ -76,6 +83,7 @@ class Hub:
             if not members and self.channel_name is not None:
                 del self.local[channel]
                 self.newest.pop(channel, None)
+                self.received_at.pop(channel, None)
                 await self.layer.group_discard(group_name(channel), self.channel_name)
 
     async def _read(self) -> None:
@@ -95,32 +103,60 @@ class Hub:
     async def _fan_out(self, message: dict[str, Any]) -> None:
         event = message.get("event") or {}
         channel = event.get("channel")
-        members = self.local.get(channel)
-        if not members:
+        if not self.local.get(channel):
             return
-        if not message.get("probe"):
-            self.newest[channel] = max(self.newest.get(channel, 0), event["id"])
-        for subscriber in tuple(members):
+        newest = self.newest.get(channel)
+        if newest is not None and event["id"] > newest + 1:
+            # Messages lost on the way (a full channel-layer queue drops them):
+            # fetch them once for the whole process, not once per subscriber.
+            await self._fill(channel, after=newest, before=event["id"])
+        self.newest[channel] = max(self.newest.get(channel, 0), event["id"])
+        self.received_at[channel] = asyncio.get_running_loop().time()
+        await self._offer(channel, message)
+
+    async def _offer(self, channel: str, message: dict[str, Any]) -> None:
+        for subscriber in tuple(self.local.get(channel, ())):
             await subscriber.offer(message)
 
-    async def _check_tails(self) -> None:
-        from apps.realtime.history import get_history
+    async def _fill(self, channel: str, *, after: int, before: int) -> None:
+        """Hand subscribers the events ``after < id < before`` from history. If
+        history no longer has them, do nothing: each subscriber sees the gap
+        and sends its client a ``reset``."""
+        replay = await get_history().aread(channel, after)
+        if not replay.complete:
+            return
+        for event in replay.events:
+            if event["id"] >= before:
+                break
+            text = json.dumps({"type": "event", "event": event}, separators=(",", ":"))
+            await self._offer(channel, {"event": event, "text": text})
 
+    async def _check_tails(self) -> None:
         while True:
             await asyncio.sleep(TAIL_CHECK_S)
-            channels = list(self.local)
+            quiet_since = asyncio.get_running_loop().time() - TAIL_CHECK_S
+            channels = [
+                channel
+                for channel in self.local
+                if self.received_at.get(channel, 0.0) <= quiet_since
+            ]
             if not channels:
                 continue
             try:
-                newest = await get_history().alast_ids(channels)
+                newest_ids = await get_history().alast_ids(channels)
+                for channel, last_id in zip(channels, newest_ids, strict=True):
+                    newest = self.newest.get(channel)
+                    if newest is not None and last_id > newest:
+                        self.newest[channel] = last_id
+                        await self._fill(channel, after=newest, before=last_id + 1)
+                    elif newest is None and last_id:
+                        # Nothing received since the hub joined: only each
+                        # subscriber knows where it stands; let it check.
+                        self.newest[channel] = last_id
+                        probe = {"event": {"channel": channel, "id": last_id}}
+                        await self._offer(channel, {**probe, "probe": True})
             except Exception:
                 logger.warning("realtime hub: tail check failed", exc_info=True)
-                continue
-            for channel, last_id in zip(channels, newest, strict=True):
-                if last_id > self.newest.get(channel, 0):
-                    self.newest[channel] = last_id
-                    probe = {"event": {"channel": channel, "id": last_id}}
-                    await self._fan_out({**probe, "probe": True})
 
     async def _renew(self) -> None:
         while True:
