@@ -113,6 +113,12 @@ def run_python(env: dict[str, str], code: str, *args: str) -> str:
     ).stdout
 
 
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a live process (Linux /proc)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def fan_out(
     ws_url: str,
     cookie: str,
@@ -123,6 +129,7 @@ async def fan_out(
     publish_cmd: list[str],
     env: dict[str, str],
     events: int,
+    server_pid: int,
 ) -> dict:
     from websockets.asyncio.client import connect
 
@@ -181,6 +188,7 @@ async def fan_out(
     for index in range(subscribers):
         await asyncio.wait_for(subscribed[index].wait(), 30)
 
+    cpu_before = process_cpu_s(server_pid)
     publisher = await asyncio.create_subprocess_exec(
         *publish_cmd,
         cwd=PROJECT_ROOT,
@@ -198,6 +206,7 @@ async def fan_out(
         idle = idle + 1 if received == last else 0
         last = received
     drain_s = time.perf_counter() - publish_done
+    fan_out_cpu_s = process_cpu_s(server_pid) - cpu_before
     for task in tasks:
         task.cancel()
     for ws in sockets:
@@ -210,6 +219,13 @@ async def fan_out(
         "publish_s": round(publish_s, 2),
         "drain_after_publish_s": round(drain_s, 2),
         "delivered": received,
+        # daphne's CPU while publishing and delivering, per WebSocket frame sent:
+        # one daphne process is one event loop, so 1e6 / this is its ceiling in
+        # frames per second on an otherwise idle core.
+        "daphne_cpu_s_fan_out": round(fan_out_cpu_s, 2),
+        "daphne_cpu_us_per_frame": round(fan_out_cpu_s * 1e6 / received, 1)
+        if received
+        else None,
         "latencies": latencies,
         "in_order_no_duplicates": in_order,
     }
@@ -251,6 +267,7 @@ def main() -> None:
                 ],
                 env=env,
                 events=args.events,
+                server_pid=server.process.pid,
             )
         )
     latencies = result.pop("latencies")
