@@ -196,3 +196,17 @@ def test_progress_and_completion_go_out_on_the_job_channel(api_client_a):
     assert progress[-1] == 100.0
     tenant = async_to_sync(get_history().aread)("tenant:tenant-a", 0)
     assert "batch.completed" in [e["type"] for e in tenant.events]
+
+
+def test_submission_completion_and_export_are_audited(api_client_a, tenant_a):
+    from apps.audit.models import AuditEvent
+
+    job = wait_for_job(submit(api_client_a, files(1)).json()["id"])
+    api_client_a.get(f"/api/v1/jobs/{job.pk}/results?format=csv")
+    runner.wait_idle()
+    actions = set(
+        AuditEvent.objects.filter(tenant=tenant_a, resource_id=str(job.pk)).values_list(
+            "action", flat=True
+        )
+    )
+    assert {"batch.submitted", "batch.completed", "data.exported"} <= actions
