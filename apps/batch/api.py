@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from apps.batch import events, selectors, services, zipsafe
 from apps.batch.models import BatchItem, BatchJob, WebhookDelivery
-from cadml.lib.errors import InvalidInput
+from cadml.lib.errors import InvalidInput, PayloadTooLarge
 
 
 class JobOutputSerializer(serializers.ModelSerializer):
@@ -156,7 +156,7 @@ class JobCreateApi(APIView):
             )
         if len(files) == 1 and files[0].name.lower().endswith(".zip"):
             if files[0].size > limit:
-                raise InvalidInput(
+                raise PayloadTooLarge(
                     f"the zip is larger than {limit} bytes", code="zip_too_large"
                 )
             return [
