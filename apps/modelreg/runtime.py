@@ -174,6 +174,10 @@ class Runtime:
                 ).filter(active_version__isnull=False)
             )
             sessions = dict(self._sessions)
+            previous = {
+                v.deployment_id: v
+                for v in (self._snapshot.deployments if self._snapshot else ())
+            }
             views = []
             for dep in deployments:
                 loaded: dict[str, LoadedVersion | None] = {}
@@ -186,8 +190,15 @@ class Runtime:
                         try:
                             sessions[version.pk] = _load_version(version)
                         except Exception:
+                            # This process cannot load it (artefact missing here?):
+                            # keep serving what it served before.
                             logger.exception("cannot load %s", version)
-                            loaded[role] = self._sessions.get(version.pk)
+                            before = previous.get(dep.pk)
+                            loaded[role] = (
+                                getattr(before, role.split("_")[0], None)
+                                if before
+                                else None
+                            )
                             continue
                     loaded[role] = sessions[version.pk]
                 candidate = loaded["candidate_version"]

@@ -305,3 +305,36 @@ def test_changes_are_published_and_audited(
     )
     assert actions.count("model.activated") == 2 and "model.rolled_back" in actions
     assert actions.count("model.registered") == 2
+
+
+def test_a_tenants_own_model_serves_its_analyses_only(
+    api_client_a, api_client_b, register, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    platform = register("part-classifier", seed=0)
+    own = register("part-classifier", tenant=tenant_a, seed=1)
+    own2 = register("part-classifier", tenant=tenant_a, seed=2)
+    for v in (platform, own, own2):
+        deployment_request(model=v.model, number=v.number, run_now=True)
+    a = serving(api_client_a, "part-classifier")["prediction"]
+    b = serving(api_client_b, "part-classifier")["prediction"]
+    assert a["model_version"] == 2  # tenant A's own v2
+    assert b["model_version"] == 1  # the platform's v1
+
+
+def test_a_version_this_process_cannot_load_leaves_the_old_one_serving(
+    admin_client_a, two_versions
+) -> None:  # type: ignore[no-untyped-def]
+    admin_client_a.post(
+        "/api/v1/models/my-model/activate", {"version": 1}, format="json"
+    )
+    assert serving(admin_client_a)["prediction"]["model_version"] == 1
+    v1, v2 = two_versions
+    admin_client_a.post(
+        "/api/v1/models/my-model/activate", {"version": 2}, format="json"
+    )
+    # The health check passed elsewhere; here the artefact has gone missing.
+    v2.artefact.storage.delete(v2.artefact.name)
+    from apps.modelreg.runtime import runtime
+
+    runtime.reload()
+    assert serving(admin_client_a)["prediction"]["model_version"] == 1
