@@ -232,3 +232,30 @@ def test_report_bad_input(admin_client_a):
     bad_from = admin_client_a.get("/api/v1/audit/reports", {"from": "01/02/2024"})
     assert bad_from.status_code == 400
     assert bad_from.data["detail"].startswith("from")
+
+
+def test_batch_job_changes_are_tracked_and_tenant_scoped(
+    admin_client_a, owner_a, tenant_a, tenant_b
+):
+    from apps.batch.models import BatchJob
+
+    job = BatchJob.objects.create(tenant=tenant_a, created_by=owner_a, total=3)
+    job.status = BatchJob.Status.CANCELLED
+    job.done = 2  # progress counters are not history
+    job.save()
+    other = BatchJob.objects.create(tenant=tenant_b, total=1)
+    response = admin_client_a.get(
+        "/api/v1/audit/changes", {"object_type": "batch.batchjob", "object_id": job.pk}
+    )
+    assert response.status_code == 200
+    update, create = response.data["results"]
+    assert update["changes"]["status"] == ["queued", "cancelled"]
+    assert "done" not in update["changes"]
+    assert create["action"] == "create"
+    assert (
+        admin_client_a.get(
+            "/api/v1/audit/changes",
+            {"object_type": "batch.batchjob", "object_id": other.pk},
+        ).status_code
+        == 404
+    )
