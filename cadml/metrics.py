@@ -42,6 +42,8 @@ from prometheus_client import (
     generate_latest,
 )
 
+from cadml import telemetry
+
 logger = logging.getLogger(__name__)
 
 # Request latencies: 0.5 s is the analyze SLO threshold and must be a bucket edge.
@@ -265,8 +267,6 @@ class RequestMetricsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from cadml import telemetry
-
         started = time.perf_counter()
         http_requests_in_progress.inc()
         status = 500

@@ -109,11 +109,8 @@ def test_batch_submission_and_its_items_share_one_trace(
         and sample.labels["task"] == "batch.item_run"
     ]
     assert sum(sample.value for sample in finished) == 2, worker_metrics
-    if pool == "threads":
-        # The analysis itself runs in a pool of its own, which a prefork (daemon)
-        # worker process may not start; there only the trace is checked.
-        job = wait_for_job(job_id)
-        assert job.status == BatchJob.Status.SUCCEEDED, job.status
+    job = wait_for_job(job_id)
+    assert job.status == BatchJob.Status.SUCCEEDED, job.status
     trace = [s for s in sink.spans if in_trace(s)]
     by_name = {s["name"]: s for s in trace}
     server = by_name["POST api/v1/jobs"]
