@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,9 @@ class TextItem:
         return d
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _place(e: Any, point: Vec3, height: float, m: Any) -> tuple[float, float, float]:
     if m is not None:
         point = m.transform(point)
@@ -57,12 +61,14 @@ def _place(e: Any, point: Vec3, height: float, m: Any) -> tuple[float, float, fl
 def _item(
     visit: Visit, e: Any, text: str, kind: str, tag: str | None = None
 ) -> TextItem | None:
-    text = text.strip()
-    if not text:
-        return None
     if has_dxf_unicode(text):
         # Pre-R2007 files store non-cp1252 characters as \U+XXXX escapes.
         text = decode_dxf_unicode(text)
+    # Control characters are never drawing text, and NUL cannot be stored in a
+    # PostgreSQL JSON column at all.
+    text = _CONTROL.sub("", text).strip()
+    if not text:
+        return None
     point = e.dxf.get("insert", Vec3()) if e.dxf.is_supported("insert") else Vec3()
     attr = "char_height" if e.dxf.is_supported("char_height") else "height"
     height = e.dxf.get(attr, 1.0) if e.dxf.is_supported(attr) else 1.0

@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from django.apps import apps
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -19,9 +20,16 @@ class Command(BaseCommand):
             action="store_true",
             help="issue another demo key even if one exists",
         )
+        parser.add_argument(
+            "--skip-model", action="store_true", help="do not train the default model"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
+        if apps.is_installed("apps.modelreg") and not options["skip_model"]:
+            # A new user sees real predictions at once: train and activate the
+            # default classifier on synthetic drawings (seeded; once).
+            call_command("ensure_default_model", stdout=self.stdout)
         host = os.environ.get("HOST", "127.0.0.1")
         port = os.environ.get("PORT", "8000")
         base = f"http://{host}:{port}"
