@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
 import pytest
@@ -150,7 +151,7 @@ async def test_catch_up_during_a_stream_of_events_has_no_gap_and_no_duplicate(
     subscribed = await subscribe(comm, "model:busy", last_event_id=10)
     assert subscribed["last_event_id"] == 10
     got = [e["id"] for e in await events(comm, 190)]
-    thread.join()
+    await asyncio.to_thread(thread.join)  # the publisher needs this loop to finish
     assert got == list(range(11, 201))
     assert await comm.receive_nothing(timeout=0.2)
     await comm.disconnect()
