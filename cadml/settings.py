@@ -379,6 +379,13 @@ CELERY_BEAT_SCHEDULE["audit-purge"] = {
     "schedule": 24 * 3600.0,
 }
 
+# Rate-limit cost per URL name (default: 1 for reads, 2 for writes).
+CADML_RATELIMIT_COSTS = {
+    "drawings": {"POST": 5, "*": 1},
+    "drawing-analyze": 5,
+    "jobs": {"POST": "apps.batch.ratelimit.submission_cost", "*": 1},
+}
+
 # Extra processes `manage.py serve` (make run) starts beside daphne.
 CADML_GRPC_BIND = env_str("CADML_GRPC_BIND", "127.0.0.1:50051")
 CADML_SERVE_EXTRA = {

@@ -210,3 +210,34 @@ def test_submission_completion_and_export_are_audited(api_client_a, tenant_a):
         )
     )
     assert {"batch.submitted", "batch.completed", "data.exported"} <= actions
+
+
+def test_a_submission_costs_the_rate_limiter_its_item_count(api_client_a):
+    from tests.batch.conftest import as_uploads, files
+
+    response = api_client_a.post(
+        "/api/v1/jobs", {"files": as_uploads(files(3))}, format="multipart"
+    )
+    assert response.status_code == 202, response.content
+    policy = response["RateLimit-Policy"]
+    remaining_after = {
+        item.split(";")[0]: int(item.split("r=")[1].split(";")[0])
+        for item in response["RateLimit"].split(", ")
+    }
+    read = api_client_a.get("/api/v1/jobs")
+    remaining_read = {
+        item.split(";")[0]: int(item.split("r=")[1].split(";")[0])
+        for item in read["RateLimit"].split(", ")
+    }
+    key_window = next(name for name in remaining_after if "key-minute" in name)
+    assert "key-minute" in policy
+    assert remaining_after[key_window] - remaining_read[key_window] == 1
+    drawn = remaining_after[key_window]
+    second = api_client_a.post(
+        "/api/v1/jobs", {"files": as_uploads(files(4, start=10))}, format="multipart"
+    )
+    after_second = {
+        item.split(";")[0]: int(item.split("r=")[1].split(";")[0])
+        for item in second["RateLimit"].split(", ")
+    }
+    assert drawn - 1 - after_second[key_window] == 4
