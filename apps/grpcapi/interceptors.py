@@ -1,5 +1,5 @@
-"""Server interceptors, outermost first: authentication, rate limit, audit,
-OpenTelemetry (when tracing is on), error mapping. (
+"""Server interceptors, outermost first: telemetry (metrics, and a span when
+tracing is on), authentication, rate limit, audit, error mapping. (
 database hygiene lives in ``context.run_sync``, the only way servicers reach the
 ORM, because in ``grpc.aio`` the ORM runs in executor threads, not here.)
 
@@ -248,15 +248,11 @@ class ErrorInterceptor(_WrappingInterceptor):
 
 
 def default_interceptors() -> list[aio.ServerInterceptor]:
-    """auth -> rate limit -> audit -> OpenTelemetry -> error mapping."""
-    interceptors: list[aio.ServerInterceptor] = [AuthInterceptor()]
-    try:
-        from apps.grpcapi.ratelimit import RateLimitInterceptor
-    except ImportError:
-        pass
-    else:
-        interceptors.append(RateLimitInterceptor())
-    interceptors.append(AuditInterceptor())
+    """OpenTelemetry/metrics -> auth -> rate limit -> audit -> error mapping.
+
+    Telemetry goes first (not last, as first sketched) so that refused calls are
+    counted and traced too, and audit events carry the trace id."""
+    interceptors: list[aio.ServerInterceptor] = []
     try:
         from cadml.telemetry import grpc_server_interceptor
     except ImportError:
@@ -265,5 +261,12 @@ def default_interceptors() -> list[aio.ServerInterceptor]:
         otel = grpc_server_interceptor()
         if otel is not None:
             interceptors.append(otel)
-    interceptors.append(ErrorInterceptor())
+    interceptors.append(AuthInterceptor())
+    try:
+        from apps.grpcapi.ratelimit import RateLimitInterceptor
+    except ImportError:
+        pass
+    else:
+        interceptors.append(RateLimitInterceptor())
+    interceptors += [AuditInterceptor(), ErrorInterceptor()]
     return interceptors
