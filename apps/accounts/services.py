@@ -18,7 +18,10 @@ from apps.accounts import keys
 from apps.accounts.models import ApiKey, Membership, Scope, Tenant
 from apps.audit.services import api_key_audit
 from apps.realtime.channels import tenant_channel
-from apps.realtime.services import publish_on_commit
+from apps.realtime.services import (
+    api_key_connections_close_on_commit,
+    publish_on_commit,
+)
 from cadml.lib.errors import AuthenticationError, Conflict, InvalidInput
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -148,6 +151,7 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
             "api_key.revoked",
             {"id": api_key.pk, "name": api_key.name, "prefix": api_key.prefix},
         )
+        api_key_connections_close_on_commit(api_key_id=api_key.pk)
     cache.delete(_key_cache_key(api_key.prefix))
     return api_key
 

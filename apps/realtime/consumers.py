@@ -34,7 +34,7 @@ from apps.realtime.history import Replay, get_history
 from apps.realtime.hub import get_hub
 from apps.realtime.limits import get_limiter, slot_ttl, slots_for
 from apps.realtime.principal import Principal
-from apps.realtime.services import consumer_loop_started
+from apps.realtime.services import consumer_loop_started, key_control_channel
 from cadml.lib.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 CLOSE_BAD_CLIENT = 4400
 CLOSE_SILENT = 4408
 CLOSE_TOO_MANY = 4429
+CLOSE_REVOKED = 4401
 BAD_MESSAGE_WINDOW_S = 60.0
 
 
@@ -60,6 +61,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
     principal: Principal | None = None
     heartbeat_task: asyncio.Task[None] | None = None
     drain_task: asyncio.Task[None] | None = None
+    control_channel: str | None = None
 
     async def connect(self) -> None:
         self.subscriptions: dict[str, int] = {}  # channel -> last delivered id
@@ -87,6 +89,10 @@ class EventsConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_TOO_MANY, reason=reason)
             return
         self.slots = slots
+        if self.principal.api_key_id is not None:
+            # Revoking the key closes this socket (services.api_key_revoke).
+            self.control_channel = key_control_channel(self.principal.api_key_id)
+            await get_hub().join(self.control_channel, self)
         self.heartbeat_task = asyncio.ensure_future(self._heartbeat())
         self.drain_task = asyncio.ensure_future(self._drain())
         await self.send_json(
@@ -105,6 +111,9 @@ class EventsConsumer(AsyncWebsocketConsumer):
         hub = get_hub()
         for channel in list(getattr(self, "subscriptions", {})):
             await hub.leave(channel, self)
+        if self.control_channel is not None:
+            await hub.leave(self.control_channel, self)
+            self.control_channel = None
         self.subscriptions = {}
         if self.slots:
             slots, self.slots = self.slots, []
@@ -248,6 +257,14 @@ class EventsConsumer(AsyncWebsocketConsumer):
                 # Whatever queued meanwhile goes out under the same lock.
                 while not self.inbox.empty():
                     await self.live_event(self.inbox.get_nowait())
+
+    async def control(self, message: dict[str, Any]) -> None:
+        if message.get("control") == "revoked":
+            reason = "the API key of this connection was revoked"
+            await self.send_json(
+                {"type": "error", "code": "revoked", "message": reason}
+            )
+            await self.close(code=CLOSE_REVOKED, reason=reason)
 
     async def offer(self, message: dict[str, Any]) -> None:
         """Called by the hub for each live event. The common case (nothing

@@ -39,6 +39,8 @@ TAIL_CHECK_S = 1.0
 class Subscriber(Protocol):
     async def offer(self, message: dict[str, Any]) -> None: ...
 
+    async def control(self, message: dict[str, Any]) -> None: ...
+
 
 class Hub:
     def __init__(self) -> None:
@@ -104,6 +106,10 @@ class Hub:
         event = message.get("event") or {}
         channel = event.get("channel")
         if not self.local.get(channel):
+            return
+        if message.get("control"):
+            for subscriber in tuple(self.local.get(channel, ())):
+                await subscriber.control(message)
             return
         newest = self.newest.get(channel)
         if newest is not None and event["id"] > newest + 1:

@@ -167,6 +167,28 @@ def publish_on_commit(channel: str, type: str, data: Mapping[str, Any]) -> None:
     transaction.on_commit(send, robust=True)
 
 
+# --- closing the sockets of revoked credentials ------------------------------
+
+
+def key_control_channel(api_key_id: int) -> str:
+    """Internal: every socket opened with this key listens here (never a
+    subscribable channel: ``channel_parse`` refuses the leading underscore)."""
+    return f"_key:{api_key_id}"
+
+
+def api_key_connections_close_on_commit(*, api_key_id: int) -> None:
+    """Once the revocation commits, close every open socket of this key, in
+    every process (close code 4401). Failures are logged: the key is revoked
+    either way, and its sockets cannot reconnect."""
+    channel = key_control_channel(api_key_id)
+    message = {
+        "type": "realtime.control",
+        "control": "revoked",
+        "event": {"channel": channel},
+    }
+    transaction.on_commit(lambda: _send_sync(group_name(channel), message), robust=True)
+
+
 # --- tickets ---------------------------------------------------------------
 
 

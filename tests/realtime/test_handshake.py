@@ -81,3 +81,29 @@ async def test_the_welcome_says_how_often_to_expect_a_heartbeat(owner_a):
     assert welcome["heartbeat_s"] == 25
     assert welcome["server_time"].endswith("Z")
     await comm.disconnect()
+
+
+@async_test
+async def test_revoking_a_key_closes_its_open_sockets(
+    tenant_a, owner_a, api_client_a, django_capture_on_commit_callbacks
+):
+    from apps.accounts.services import api_key_revoke
+    from tests.conftest import key_client
+    from tests.realtime.conftest import connected_with_key, send
+
+    doomed_client = await sync_to_async(key_client)(tenant_a, owner_a, ["read"])
+    doomed = await connected_with_key(doomed_client)
+    other = await connected_with_key(api_client_a)
+
+    def revoke() -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            api_key_revoke(api_key=doomed_client.api_key)
+
+    await sync_to_async(revoke)()
+    error = await receive(doomed)
+    assert error["code"] == "revoked"
+    closed = await doomed.receive_output(timeout=3)
+    assert closed["type"] == "websocket.close" and closed["code"] == 4401
+    await send(other, {"type": "ping"})
+    assert (await receive(other))["type"] == "pong"
+    await other.disconnect()
