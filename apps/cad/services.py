@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from typing import Any
 
 from django.conf import settings
@@ -19,6 +20,7 @@ from apps.cad.errors import UploadTooLarge
 from apps.cad.models import Analysis, Drawing
 from apps.cad.pool import analyze_isolated
 from apps.cad.sniff import sniff
+from cadml import metrics, telemetry
 from cadml.lib.errors import DomainError, InvalidInput
 
 logger = logging.getLogger(__name__)
@@ -65,6 +67,19 @@ def _isolated(name: str, content: bytes, *, preview: bool, task: str) -> dict:
         memory_mb=int(getattr(settings, "CADML_PARSE_MEMORY_MB", 1024)),
         workers=int(getattr(settings, "CADML_PARSE_WORKERS", 2)),
     )
+
+
+# DomainError codes of refused files -> the closed outcome set of
+# cadml_analyses_total (anything else counts as invalid).
+_REFUSAL_OUTCOMES = {
+    "unsupported_format": "unsupported",
+    "upload_too_large": "too_large",
+    "resource_limit": "timeout",
+}
+
+
+def _refusal_outcome(exc: DomainError) -> str:
+    return _REFUSAL_OUTCOMES.get(exc.code, "invalid")
 
 
 def content_analyze(*, name: str, content: bytes, preview: bool = True) -> dict:
@@ -143,17 +158,35 @@ def analysis_run(*, drawing: Drawing, analysis: Analysis | None = None) -> Analy
         analysis.save(update_fields=["status"])
     with drawing.file.open("rb") as fh:
         content = fh.read()
-    try:
-        # The preview is drawn on first request (analysis_preview): it costs
-        # more than everything else together and many drawings are never viewed.
-        result = content_analyze(name=drawing.name, content=content, preview=False)
-    except DomainError as exc:
-        analysis.status = Analysis.Status.FAILED
-        analysis.error = exc.message
-        analysis.error_code = exc.code
-        analysis.finished = timezone.now()
-        analysis.save(update_fields=["status", "error", "error_code", "finished"])
-        raise
+    fmt = drawing.format or "unknown"
+    with telemetry.span("cad.analyze", format=fmt, size=len(content)):
+        started_ns = time.time_ns()
+        try:
+            # The preview is drawn on first request (analysis_preview): it costs
+            # more than everything else together and many drawings are never
+            # viewed.
+            result = content_analyze(name=drawing.name, content=content, preview=False)
+        except DomainError as exc:
+            metrics.observe_analysis(format=fmt, outcome=_refusal_outcome(exc))
+            analysis.status = Analysis.Status.FAILED
+            analysis.error = exc.message
+            analysis.error_code = exc.code
+            analysis.finished = timezone.now()
+            analysis.save(update_fields=["status", "error", "error_code", "finished"])
+            raise
+        stats = result.get("stats") or {}
+        entities = stats.get("entities", stats.get("faces"))
+        # The pipeline ran in a pool process; its stage timings become spans here.
+        telemetry.stage_spans(
+            "cad",
+            result["timings"],
+            started_ns=started_ns,
+            format=fmt,
+            entities=entities,
+        )
+        metrics.observe_analysis(format=fmt, outcome="ok", timings=result["timings"])
+        if isinstance(entities, int):
+            metrics.analysis_entities.labels(fmt).observe(entities)
     for name in _RESULT_FIELDS:
         setattr(analysis, name, result[name])
     material = (result["title_block"].get("material") or {}).get("value", "")
@@ -217,9 +250,15 @@ def drawing_upload(
     deleted and the 4xx raised. Re-uploading known bytes returns the stored
     drawing and its latest analysis without running it again.
     """
-    drawing = drawing_create(
-        tenant=tenant, uploaded_by=uploaded_by, name=name, content=content
-    )
+    try:
+        drawing = drawing_create(
+            tenant=tenant, uploaded_by=uploaded_by, name=name, content=content
+        )
+    except DomainError as exc:
+        # Refused before the pipeline (size, format sniffing): still an analysis
+        # the caller asked for and did not get.
+        metrics.observe_analysis(format="unknown", outcome=_refusal_outcome(exc))
+        raise
     if not drawing.created_now:  # type: ignore[attr-defined]
         latest = drawing.latest_analysis()
         if latest is not None or not analyze:
