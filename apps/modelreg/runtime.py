@@ -18,12 +18,15 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from django.conf import settings
 from django.db import close_old_connections
+
+from cadml import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +134,21 @@ def _load_version(version: Any) -> LoadedVersion:
     )
 
 
+def _export_active_versions(
+    before: Iterable[DeploymentView], after: Iterable[DeploymentView]
+) -> None:
+    """``cadml_model_active_version_info``: 1 for what this process serves now,
+    0 for what it served before and no longer does."""
+    serving = {(v.name, str(v.active.number)) for v in after if v.active is not None}
+    for view in before:
+        if view.active is not None:
+            key = (view.name, str(view.active.number))
+            if key not in serving:
+                metrics.model_active_version.labels(*key).set(0)
+    for key in serving:
+        metrics.model_active_version.labels(*key).set(1)
+
+
 class Runtime:
     def __init__(self) -> None:
         self._snapshot: Snapshot | None = None
@@ -179,6 +197,7 @@ class Runtime:
                 for v in (self._snapshot.deployments if self._snapshot else ())
             }
             views = []
+            failed: set[int] = set()
             for dep in deployments:
                 loaded: dict[str, LoadedVersion | None] = {}
                 for role in ("active_version", "candidate_version"):
@@ -193,6 +212,7 @@ class Runtime:
                             # This process cannot load it (artefact missing here?):
                             # keep serving what it served before.
                             logger.exception("cannot load %s", version)
+                            failed.add(dep.pk)
                             before = previous.get(dep.pk)
                             loaded[role] = (
                                 getattr(before, role.split("_")[0], None)
@@ -233,6 +253,10 @@ class Runtime:
             snap = Snapshot(generation=generation, deployments=tuple(views))
             self._snapshot = snap
             self.reloads += 1
+            for dep in deployments:
+                outcome = "failed" if dep.pk in failed else "ok"
+                metrics.model_reloads.labels(dep.model.name, outcome).inc()
+            _export_active_versions(previous.values(), views)
             return snap
 
     def _poll_interval(self) -> float:

@@ -28,6 +28,7 @@ from apps.modelreg.models import (
 )
 from apps.modelreg.runtime import DeploymentView, LoadedVersion, notify_reload, runtime
 from apps.modelreg.validation import _ort_session, check_onnx, feature_width
+from cadml import metrics, telemetry
 from cadml.lib.errors import Conflict, InvalidInput
 
 logger = logging.getLogger(__name__)
@@ -145,6 +146,13 @@ def version_health_check(*, version: ModelVersion) -> tuple[bool, str, dict[str,
 
     Returns (passed, reason, figures); never raises for a bad model.
     """
+    passed, reason, figures = _health_check(version)
+    outcome = "passed" if passed else "failed"
+    metrics.model_health_checks.labels(version.model.name, outcome).inc()
+    return passed, reason, figures
+
+
+def _health_check(version: ModelVersion) -> tuple[bool, str, dict[str, Any]]:
     model = version.model
     figures: dict[str, Any] = {}
     try:
@@ -526,6 +534,10 @@ def deployment_rollback(
     previous_id = dep.active_version_id
     dep.active_version = target
     dep.history = history
+    trigger = "auto" if kind == Kind.AUTO_ROLLBACK else "manual"
+    transaction.on_commit(
+        lambda: metrics.model_rollbacks.labels(model.name, trigger).inc()
+    )
     if dep.candidate_version_id == target.pk:
         dep.candidate_version = None
         dep.mode = Deployment.Mode.NONE
@@ -569,6 +581,10 @@ def deployment_stop(
     dep.candidate_version = None
     dep.mode = Deployment.Mode.NONE
     dep.candidate_percent = 0
+    if kind == Kind.AUTO_ROLLBACK:  # the guardrail stopped a failing candidate
+        transaction.on_commit(
+            lambda: metrics.model_rollbacks.labels(model.name, "auto").inc()
+        )
     return _finish(
         dep,
         kind=kind,
@@ -626,6 +642,12 @@ def _record(
     confidence: float | None,
     agreed: bool | None = None,
 ) -> None:
+    # A candidate in shadow mode is the "shadow" variant on the dashboards.
+    shadow = view.mode == Deployment.Mode.SHADOW and variant == "candidate"
+    labels = (view.name, str(loaded.number), "shadow" if shadow else variant)
+    metrics.predictions.labels(*labels).inc()
+    if ok:
+        metrics.prediction_duration.labels(*labels).observe(latency / 1000)
     rate = stats.record(
         deployment_salt=view.salt,
         version_id=loaded.version_id,
@@ -673,6 +695,34 @@ def predict(
     "confidence"}`` or ``{"prediction": None, "reason": ...}``; never raises for
     a model failure (the analysis must still succeed).
     """
+    with telemetry.span("model.predict", feature_version=feature_version):
+        out = _predict(
+            features=features,
+            feature_version=feature_version,
+            tenant_id=tenant_id,
+            user_id=user_id,
+            request_key=request_key,
+            model_name=model_name,
+        )
+        telemetry.set_attributes(
+            **{
+                "model.name": out.get("model_name"),
+                "model.version": out.get("model_version"),
+            },
+            variant=out.get("variant"),
+        )
+        return out
+
+
+def _predict(
+    *,
+    features: list[float],
+    feature_version: str,
+    tenant_id: int | None,
+    user_id: int | None,
+    request_key: str | None,
+    model_name: str | None,
+) -> dict[str, Any]:
     snap = runtime.snapshot()
     view = snap.pick(
         tenant_id=tenant_id, feature_version=feature_version, name=model_name
