@@ -7,6 +7,7 @@ dispatch order only (see ``services.dispatch``).
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections.abc import Callable
@@ -81,11 +82,14 @@ def enqueue(
         return
     fn = task.run if hasattr(task, "run") else task
     _track(+1)
+    # Run in a copy of the caller's context so in-process items stay in the
+    # request's trace (and keep its request id), as Celery headers do for workers.
+    context = contextvars.copy_context()
     if countdown:
         timer = threading.Timer(
-            countdown, lambda: _pool().submit(_run_inline, fn, args)
+            countdown, lambda: _pool().submit(context.run, _run_inline, fn, args)
         )
         timer.daemon = True
         timer.start()
     else:
-        _pool().submit(_run_inline, fn, args)
+        _pool().submit(context.run, _run_inline, fn, args)

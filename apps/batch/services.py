@@ -31,6 +31,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from apps.accounts.models import Tenant
 from apps.batch import events, webhooks
 from apps.batch.models import BatchItem, BatchJob, WebhookDelivery
+from cadml import metrics, telemetry
 from cadml.lib.errors import Conflict, DomainError, InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
@@ -222,6 +223,9 @@ def job_submit(
             if existing is not None:
                 return existing, False
         raise
+    metrics.batch_jobs.labels("submitted").inc()
+    if failed_at_submit:
+        metrics.batch_items.labels("failed").inc(failed_at_submit)
     events.audit(
         "batch.submitted",
         tenant=tenant,
@@ -307,6 +311,14 @@ def item_process(*, item_id: int) -> None:
     item that already ended is left alone, and only the first finisher moves the
     job's counters, so every item counts exactly once.
     """
+    with (
+        telemetry.span("batch.item", item_id=item_id),
+        metrics.timed(metrics.batch_item_duration),
+    ):
+        _item_process(item_id=item_id)
+
+
+def _item_process(*, item_id: int) -> None:
     item_run_started = timezone.now()
     claimed = BatchItem.objects.filter(
         pk=item_id, status__in=[Item.PENDING, Item.RUNNING]
@@ -319,6 +331,7 @@ def item_process(*, item_id: int) -> None:
     item = BatchItem.objects.select_related("job", "job__tenant", "drawing").get(
         pk=item_id
     )
+    telemetry.set_attributes(job_id=item.job_id)
     if not claimed:
         dispatch(tenant_id=item.tenant_id)
         return
@@ -355,6 +368,7 @@ def item_process(*, item_id: int) -> None:
             message="the item took longer than its time limit",
         )
     except TRANSIENT_ERRORS:
+        metrics.batch_items.labels("retried").inc()
         raise  # the task retries with backoff; the item stays claimed
     except Exception as exc:
         # A bug, not the file's fault: fail the item (retry-failed can run it
@@ -434,6 +448,7 @@ def _item_finish(
         dispatch(tenant_id=item.tenant_id)
     if not moved:
         return
+    metrics.batch_items.labels(status).inc()
     if status == Item.FAILED:
         events.publish(
             _channels(job),
@@ -494,6 +509,10 @@ _FINAL_EVENT = {
 }
 
 
+# Final job status -> cadml_batch_jobs_total{status} (a partial job completed).
+_JOB_OUTCOMES = {Job.FAILED: "failed", Job.CANCELLED: "cancelled"}
+
+
 def job_finalize_if_complete(*, job_id: int) -> bool:
     """End the job once every item ended; exactly one caller wins."""
     job = BatchJob.objects.select_related("tenant").get(pk=job_id)
@@ -516,6 +535,7 @@ def job_finalize_if_complete(*, job_id: int) -> bool:
         status=final, finished=now, summary=summary
     ):
         return False
+    metrics.batch_jobs.labels(_JOB_OUTCOMES.get(final, "completed")).inc()
     job.refresh_from_db()
     job_progress(job_id=job.pk, force=True)
     payload = job_payload(job)
@@ -607,6 +627,7 @@ def job_cancel(*, job: BatchJob, user: Any = None) -> BatchJob:
         )
         if skipped:
             BatchJob.objects.filter(pk=job.pk).update(skipped=F("skipped") + skipped)
+            metrics.batch_items.labels("cancelled").inc(skipped)
         transaction.on_commit(lambda: _after_submit(job.pk, job.tenant_id))
     events.audit(
         "batch.cancelled",
@@ -745,4 +766,13 @@ def items_reap() -> dict[str, int]:
         "pk", flat=True
     ):
         ended += job_finalize_if_complete(job_id=job_id)
+    # This runs on a worker (beat has no metrics port): the queue gauges.
+    metrics.batch_queue_depth.labels("celery").set(
+        BatchItem.objects.filter(status=Item.PENDING).count()
+    )
+    metrics.batch_stuck_items.set(
+        BatchItem.objects.filter(
+            status=Item.RUNNING, started__lt=timezone.now() - timedelta(seconds=hard)
+        ).count()
+    )
     return {"requeued": requeued, "failed": failed, "ended": ended}
