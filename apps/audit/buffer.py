@@ -19,6 +19,7 @@ import threading
 from django.db import connection
 
 from apps.audit.models import AuditEvent
+from cadml import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +87,8 @@ class EventBuffer:
             with self._lock:
                 self._pending[:0] = batch
             return 0
+        for event in batch:
+            metrics.audit_events.labels(event.action).inc()
         return len(batch)
 
     def stop(self) -> None:

@@ -34,6 +34,7 @@ from apps.audit.models import (
     AuditPurge,
     Outcome,
 )
+from cadml import metrics
 from cadml.lib.request_id import current_request_id
 
 logger = logging.getLogger(__name__)
@@ -196,6 +197,7 @@ def audit_record(
         request_id=request_id,
     )
     event.save()
+    metrics.audit_events.labels(action).inc()
     return event
 
 
