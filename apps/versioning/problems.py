@@ -12,6 +12,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+from cadml import telemetry
 from cadml.lib.request_id import current_request_id
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -85,6 +86,10 @@ def problem_from(
         problem["code"] = code or data["code"]
     problem["instance"] = instance
     problem["request_id"] = current_request_id.get()
+    # With tracing on, the id to find this request's trace (as X-Trace-ID).
+    trace_id = telemetry.current_trace_id()
+    if trace_id:
+        problem["trace_id"] = trace_id
     problem.update(extra)
     return problem
 

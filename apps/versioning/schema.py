@@ -45,6 +45,7 @@ def _problem_schema() -> dict[str, Any]:
             "detail": {"type": "string"},
             "instance": {"type": "string"},
             "request_id": {"type": "string", "nullable": True},
+            "trace_id": {"type": "string"},
             "code": {"type": "string"},
             "errors": {
                 "type": "array",
