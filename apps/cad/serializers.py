@@ -54,10 +54,14 @@ class AnalysisOutputSerializer(serializers.ModelSerializer):
     def get_model(self, obj: Analysis) -> dict | None:
         if not obj.model_name:
             return None
+        p = obj.prediction if isinstance(obj.prediction, dict) else {}
         return {
             "name": obj.model_name,
             "version": obj.model_version,
             "variant": obj.variant or None,
+            # Confidence under CADML_MODEL_CONFIDENCE_THRESHOLD: a person should look.
+            "needs_review": p.get("needs_review"),
+            "inference_ms": p.get("inference_ms"),
         }
 
     def get_prediction_reason(self, obj: Analysis) -> str | None:

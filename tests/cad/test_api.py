@@ -218,7 +218,13 @@ def test_an_active_predictor_fills_the_prediction(api_client_a, settings, part) 
     drawing = upload(api_client_a, part).data
     v1 = drawing["analysis"]
     assert (v1["prediction"], v1["confidence"]) == ("flange", 0.9)
-    assert v1["model"] == {"name": "rule", "version": "1", "variant": "A"}
+    assert v1["model"] == {
+        "name": "rule",
+        "version": "1",
+        "variant": "A",
+        "needs_review": None,
+        "inference_ms": None,
+    }
     v2 = api_client_a.get(f"/api/v2/drawings/{drawing['id']}/analysis").json()
     assert v2["data"]["predictions"] == [{"label": "flange", "score": 0.9}]
 

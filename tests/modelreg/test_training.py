@@ -53,11 +53,14 @@ def test_a_trained_model_labels_uploaded_drawings(api_client_a) -> None:  # type
     assert set(out) >= {"accuracy", "macro_f1", "per_class", "confusion_matrix", "ece"}
     assert "<svg" in out["confusion_svg"]
     analysis = upload(api_client_a, generate_part("flange", random.Random(99)))
-    assert analysis["model"] == {
-        "name": "part-classifier",
-        "version": "1",
-        "variant": "primary",
-    }
+    model = analysis["model"]
+    assert (model["name"], model["version"], model["variant"]) == (
+        "part-classifier",
+        "1",
+        "primary",
+    )
+    assert isinstance(model["needs_review"], bool)
+    assert model["inference_ms"] >= 0
     assert analysis["prediction"] in PART_CLASSES
     assert 0 < analysis["confidence"] <= 1
     from apps.cad.models import Analysis
