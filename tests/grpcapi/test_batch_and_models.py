@@ -89,6 +89,14 @@ async def test_submit_in_chunks_then_watch_until_done(channel, grpc_key_a, grpc_
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await call(request, metadata=auth(grpc_key_b))
         assert err.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        async for _ in stub.WatchJob(
+            batch_pb2.WatchJobRequest(job_id=job.id),
+            metadata=auth(grpc_key_b),
+            timeout=10,
+        ):
+            pass
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
 
 
 async def test_a_chunk_stream_that_ends_early_is_refused(channel, grpc_key_a):

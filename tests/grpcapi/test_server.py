@@ -41,7 +41,7 @@ def _rungrpc(*args: str) -> tuple[subprocess.Popen[str], int]:
 
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-def test_sigterm_lets_a_half_done_stream_finish(postgres, grpc_key_a):
+def test_sigterm_lets_a_half_done_stream_finish(grpc_key_a):
     process, port = _rungrpc("--grace", "30")
     files = [part("flange", i) for i in range(4)]
 
