@@ -642,9 +642,11 @@ def _record(
     confidence: float | None,
     agreed: bool | None = None,
 ) -> None:
-    # A candidate in shadow mode is the "shadow" variant on the dashboards.
+    # The metric's variants are active / candidate / shadow (a shadow-mode
+    # candidate), as the dashboards and the metric's help say.
     shadow = view.mode == Deployment.Mode.SHADOW and variant == "candidate"
-    labels = (view.name, str(loaded.number), "shadow" if shadow else variant)
+    label = "shadow" if shadow else ("active" if variant == "primary" else variant)
+    labels = (view.name, str(loaded.number), label)
     metrics.predictions.labels(*labels).inc()
     if ok:
         metrics.prediction_duration.labels(*labels).observe(latency / 1000)
