@@ -35,6 +35,7 @@ from apps.realtime.hub import get_hub
 from apps.realtime.limits import get_limiter, slot_ttl, slots_for
 from apps.realtime.principal import Principal
 from apps.realtime.services import consumer_loop_started, key_control_channel
+from cadml import metrics
 from cadml.lib.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
         consumer_loop_started(asyncio.get_running_loop())
         self.principal = self.scope.get("principal")
         if self.principal is None:
+            metrics.ws_connects.labels("rejected_auth").inc()
             await self.close()  # before accept: the handshake is refused (403)
             return
         self.connection_id = uuid.uuid4().hex
@@ -86,8 +88,12 @@ class EventsConsumer(AsyncWebsocketConsumer):
             await self.send_json(
                 {"type": "error", "code": "too_many_connections", "message": reason}
             )
+            metrics.ws_connects.labels("rejected_limit").inc()
             await self.close(code=CLOSE_TOO_MANY, reason=reason)
             return
+        metrics.ws_connects.labels("accepted").inc()
+        metrics.ws_connections.inc()
+        self.counted = True
         self.slots = slots
         if self.principal.api_key_id is not None:
             # Revoking the key closes this socket (services.api_key_revoke).
@@ -105,6 +111,9 @@ class EventsConsumer(AsyncWebsocketConsumer):
         )
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "counted", False):
+            self.counted = False
+            metrics.ws_connections.dec()
         for task in (self.heartbeat_task, self.drain_task):
             if task is not None:
                 task.cancel()

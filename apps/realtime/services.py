@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from apps.realtime.channels import channel_parse, group_name
 from apps.realtime.history import get_history
+from cadml import metrics, telemetry
 from cadml.lib.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
@@ -135,21 +136,29 @@ def publish(channel: str, type: str, data: Mapping[str, Any]) -> dict[str, Any]:
     transaction, prefer ``publish_on_commit`` so that nobody hears of rows that
     are rolled back.
     """
-    body = _body(channel, type, data)
-    event_id = get_history().append(channel, body)
-    message = _message(channel, event_id, body)
-    _send_sync(group_name(channel), message)
+    with telemetry.span(
+        "realtime.publish", channel_kind=channel.split(":")[0], type=type
+    ):
+        body = _body(channel, type, data)
+        event_id = get_history().append(channel, body)
+        message = _message(channel, event_id, body)
+        _send_sync(group_name(channel), message)
+    metrics.ws_events.labels(type, "published").inc()
     return message["event"]
 
 
 async def apublish(channel: str, type: str, data: Mapping[str, Any]) -> dict[str, Any]:
     """``publish`` for async code."""
-    body = _body(channel, type, data)
-    event_id = await get_history().aappend(channel, body)
-    message = _message(channel, event_id, body)
-    layer = get_channel_layer()
-    if layer is not None:
-        await layer.group_send(group_name(channel), message)
+    with telemetry.span(
+        "realtime.publish", channel_kind=channel.split(":")[0], type=type
+    ):
+        body = _body(channel, type, data)
+        event_id = await get_history().aappend(channel, body)
+        message = _message(channel, event_id, body)
+        layer = get_channel_layer()
+        if layer is not None:
+            await layer.group_send(group_name(channel), message)
+    metrics.ws_events.labels(type, "published").inc()
     return message["event"]
 
 

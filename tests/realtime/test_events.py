@@ -249,3 +249,14 @@ async def test_a_last_event_lost_on_the_way_is_still_delivered(api_client_a):
     await get_history().aappend("model:m", {"type": "model.progress", "data": {}})
     assert [e["id"] for e in await events(comm, 2)] == [1, 2]
     await comm.disconnect()
+
+
+def test_published_events_are_counted_for_metrics():
+    from prometheus_client import REGISTRY
+
+    from apps.realtime.services import publish
+
+    labels = {"type": "test.metric", "direction": "published"}
+    before = REGISTRY.get_sample_value("cadml_ws_events_total", labels) or 0
+    publish("topic:alerts", "test.metric", {"n": 1})
+    assert REGISTRY.get_sample_value("cadml_ws_events_total", labels) == before + 1
