@@ -135,7 +135,16 @@ def main() -> None:
         len(files) / (time.perf_counter() - t), 2
     )
     if "--no-http" not in sys.argv:
-        env = bench_env(MEDIA_ROOT=str(tmp / "media"), DEBUG="1")
+        # Production settings (DEBUG off): DEBUG adds per-request work that no
+        # deployment pays (static-file autorefresh scans, query logging).
+        env = bench_env(
+            MEDIA_ROOT=str(tmp / "media"),
+            DEBUG="0",
+            SECRET_KEY="bench-" + "k" * 60,
+            SECURE_SSL_REDIRECT="0",
+            ALLOWED_HOSTS="127.0.0.1,localhost",
+            CADML_AUDIT_SIGNING_KEY="bench-audit-" + "a" * 40,
+        )
         key = make_tenant(env)
         with running_daphne(env) as server:
             # Warm-up: starts the isolation pool in the server process.
