@@ -26,11 +26,11 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from pathlib import Path
 
-from bench.common import PROJECT_ROOT, bench_env, make_tenant, manage
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-sys.path.insert(0, str(PROJECT_ROOT))
-
+from bench.common import PROJECT_ROOT, bench_env, make_tenant, manage  # noqa: E402
 from tests.servers import running_daphne  # noqa: E402
 
 SETUP = """
