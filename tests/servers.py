@@ -7,11 +7,13 @@ port with the given environment and waits until ``/healthz`` answers.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -116,3 +118,62 @@ def running_daphne(env: dict[str, str] | None = None) -> Iterator[Server]:
 
 
 test_database_url.__test__ = False  # type: ignore[attr-defined]  # not a test
+
+
+@contextmanager
+def running_celery_worker(
+    env: dict[str, str],
+    log: Path,
+    *,
+    pool: str = "prefork",
+    concurrency: int = 2,
+    extra_args: tuple[str, ...] = (),
+    warm_shutdown: bool = False,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``celery -A cadml worker`` writing to ``log``, yielded once it is ready.
+
+    The default stop is a cold shutdown (SIGQUIT: quick, nothing left to finish);
+    ``warm_shutdown`` sends SIGTERM instead, so the worker flushes what it holds
+    (spans, metrics) before it exits.
+    """
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "cadml",
+                "worker",
+                "--pool",
+                pool,
+                "--concurrency",
+                str(concurrency),
+                "--hostname",
+                f"test-{uuid.uuid4().hex[:8]}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel",
+                "INFO",
+                *extra_args,
+            ],
+            cwd=PROJECT_ROOT,
+            env=server_env(env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while b"ready." not in log.read_bytes():
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"worker did not start:\n{log.read_text()}")
+                time.sleep(0.1)
+            yield process
+        finally:
+            process.send_signal(signal.SIGTERM if warm_shutdown else signal.SIGQUIT)
+            try:
+                process.wait(timeout=5 if warm_shutdown else 10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -15,9 +15,8 @@ from django.conf import settings
 
 from apps.batch.models import BatchItem, BatchJob
 from tests.batch.conftest import as_uploads, files, wait_for_job
-from tests.batch.workers import celery_worker
 from tests.conftest import require
-from tests.servers import test_database_url
+from tests.servers import running_celery_worker, test_database_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -36,7 +35,7 @@ def worker(postgres, redis_url, tmp_path: Path) -> Iterator[Any]:  # type: ignor
         "CADML_PARSE_WORKERS": "1",
     }
     log = tmp_path / "worker.log"
-    with celery_worker(env, log, concurrency=2) as process:
+    with running_celery_worker(env, log, concurrency=2) as process:
         process.log = log  # type: ignore[attr-defined]
         yield process
 

@@ -12,8 +12,7 @@ import pytest
 
 from apps.batch.models import BatchItem, BatchJob
 from tests.batch.conftest import as_uploads, files, wait_for_job
-from tests.batch.workers import celery_worker
-from tests.servers import free_port, test_database_url
+from tests.servers import free_port, running_celery_worker, test_database_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -70,7 +69,10 @@ def test_a_job_completes_across_a_broker_restart(
     }
     args = ("--beat", "--schedule", str(tmp_path / "beat-schedule"))
     try:
-        with broker(url), celery_worker(env, tmp_path / "w.log", extra_args=args):
+        with (
+            broker(url),
+            running_celery_worker(env, tmp_path / "w.log", extra_args=args),
+        ):
             response = api_client_a.post(
                 "/api/v1/jobs", {"files": as_uploads(files(12))}, format="multipart"
             )

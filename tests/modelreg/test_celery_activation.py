@@ -9,9 +9,8 @@ import pytest
 from django.conf import settings
 
 from apps.modelreg.models import ActivationEvent
-from tests.batch.workers import celery_worker
 from tests.conftest import require
-from tests.servers import test_database_url
+from tests.servers import running_celery_worker, test_database_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -29,7 +28,7 @@ def test_the_health_check_runs_on_a_celery_worker(
         "MEDIA_ROOT": settings.MEDIA_ROOT,
         "CADML_MODEL_HEALTHCHECK_MODE": "celery",
     }
-    with celery_worker(env, tmp_path / "worker.log", concurrency=1):
+    with running_celery_worker(env, tmp_path / "worker.log", concurrency=1):
         r = admin_client_a.post(
             "/api/v1/models/my-model/activate", {"version": 1}, format="json"
         )

@@ -14,8 +14,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from apps.batch.models import BatchJob
 from apps.cad.synth import PART_CLASSES, generate_part
 from tests.observability.otlp_sink import running_sink
-from tests.observability.workers import running_worker
-from tests.servers import free_port, running_daphne, test_database_url
+from tests.servers import (
+    free_port,
+    running_celery_worker,
+    running_daphne,
+    test_database_url,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -63,8 +67,12 @@ def test_batch_submission_and_its_items_share_one_trace(
             CADML_METRICS_PORT=str(metrics_port),
         )
         with (
-            running_worker(
-                worker_env, tmp_path / "worker.log", pool=pool, concurrency=2
+            running_celery_worker(
+                worker_env,
+                tmp_path / "worker.log",
+                pool=pool,
+                concurrency=2,
+                warm_shutdown=True,
             ),
             running_daphne(env) as web,
         ):
