@@ -59,6 +59,11 @@ _can_subscribe = database_sync_to_async(can_subscribe)
 
 
 class EventsConsumer(AsyncWebsocketConsumer):
+    # Live events and control messages reach a socket through the process's hub
+    # (hub.py), never through a channel-layer channel of its own. An alias that
+    # names no layer makes Channels give the socket none (get_channel_layer ->
+    # None), which spares every socket a pending channel-layer receive.
+    channel_layer_alias = "realtime-hub-only"
     principal: Principal | None = None
     heartbeat_task: asyncio.Task[None] | None = None
     drain_task: asyncio.Task[None] | None = None
