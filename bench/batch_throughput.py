@@ -61,6 +61,15 @@ def main() -> None:
             sys.exit(f"{name} must be set (PostgreSQL, Redis and a Redis broker)")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cadml.settings")
     os.environ["CADML_PARSE_WORKERS"] = "1"
+    # Production settings (DEBUG off) for this process and the worker: DEBUG
+    # logs every query in memory, which no deployment pays.
+    os.environ.update(
+        DEBUG="0",
+        SECRET_KEY="bench-" + "k" * 60,
+        SECURE_SSL_REDIRECT="0",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        CADML_AUDIT_SIGNING_KEY="bench-audit-" + "a" * 40,
+    )
     import django
 
     django.setup()

@@ -174,6 +174,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 3600),
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Workers keep their database connection between tasks (cadml/celery.py); the
+# web processes follow DB_CONN_MAX_AGE.
+CADML_WORKER_DB_CONN_MAX_AGE = env_int("CADML_WORKER_DB_CONN_MAX_AGE", 600)
 CELERY_BEAT_SCHEDULE["batch-reap"] = {
     "task": "batch.reap",
     "schedule": env_float("CADML_BATCH_REAP_EVERY_S", 60.0),

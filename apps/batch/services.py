@@ -242,38 +242,42 @@ def _after_submit(job_id: int, tenant_id: int) -> None:
     job_finalize_if_complete(job_id=job_id)
 
 
-def dispatch(*, tenant_id: int) -> int:
+def dispatch(*, tenant_id: int, freed: int | None = None) -> int:
     """Hand the tenant's next pending items to the workers, up to K in flight.
 
-    The tenant row is locked so concurrent finishers cannot both fill the same
-    free slot (PostgreSQL; SQLite serialises writers anyway).
+    The tenant row is locked so concurrent dispatchers cannot both fill the same
+    free slot (PostgreSQL; SQLite serialises writers anyway). A finisher passes
+    ``freed=1`` inside the transaction that ends its item: the slot it frees is
+    its own, so it hands out one item without counting, and concurrent finishers
+    skip each other's choice instead of queueing on the tenant row.
     """
     from apps.batch import runner, tasks
 
     # savepoint=False: inside a finisher's transaction this is one more step of
     # it, not a nested savepoint (fewer round trips per item).
     with transaction.atomic(savepoint=False):
-        tenant = Tenant.objects.select_for_update().filter(pk=tenant_id).first()
-        if tenant is None:
-            return 0
-        in_flight = BatchItem.objects.filter(
-            Q(status=Item.RUNNING)
-            | Q(status=Item.PENDING, dispatched_at__isnull=False),
+        pending = BatchItem.objects.filter(
             tenant_id=tenant_id,
-        ).count()
-        free = tenant_concurrency(tenant) - in_flight
+            status=Item.PENDING,
+            dispatched_at__isnull=True,
+            job__status__in=[Job.QUEUED, Job.RUNNING],
+        ).order_by("-job__priority", "job__created", "job_id", "index")
+        if freed is not None:
+            free = freed
+            pending = pending.select_for_update(skip_locked=True, of=("self",))
+        else:
+            tenant = Tenant.objects.select_for_update().filter(pk=tenant_id).first()
+            if tenant is None:
+                return 0
+            in_flight = BatchItem.objects.filter(
+                Q(status=Item.RUNNING)
+                | Q(status=Item.PENDING, dispatched_at__isnull=False),
+                tenant_id=tenant_id,
+            ).count()
+            free = tenant_concurrency(tenant) - in_flight
         if free <= 0:
             return 0
-        chosen = list(
-            BatchItem.objects.filter(
-                tenant_id=tenant_id,
-                status=Item.PENDING,
-                dispatched_at__isnull=True,
-                job__status__in=[Job.QUEUED, Job.RUNNING],
-            )
-            .order_by("-job__priority", "job__created", "job_id", "index")
-            .values_list("pk", "job__priority")[:free]
-        )
+        chosen = list(pending.values_list("pk", "job__priority")[:free])
         if not chosen:
             return 0
         BatchItem.objects.filter(pk__in=[pk for pk, _ in chosen]).update(
@@ -445,7 +449,7 @@ def _item_finish(
             row = BatchJob.objects.filter(pk=item.job_id).values(
                 "total", "done", "failed", "skipped", "status", "last_progress_at"
             )[0]
-        dispatch(tenant_id=item.tenant_id)
+        dispatch(tenant_id=item.tenant_id, freed=1 if moved else None)
     if not moved:
         return
     metrics.batch_items.labels(status).inc()

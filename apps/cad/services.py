@@ -147,12 +147,12 @@ def analysis_run(*, drawing: Drawing, analysis: Analysis | None = None) -> Analy
     """Run the isolated pipeline on a stored drawing and store the results.
 
     On a refused file the analysis is saved as failed with the message and the
-    ``DomainError`` is raised again for the caller to render.
+    ``DomainError`` is raised again for the caller to render. A new analysis is
+    written once, with its outcome (one INSERT per file); a queued one passed in
+    is marked running first, for those watching it.
     """
     if analysis is None:
-        analysis = Analysis.objects.create(
-            drawing=drawing, tenant_id=drawing.tenant_id, status=Analysis.Status.RUNNING
-        )
+        analysis = Analysis(drawing=drawing, tenant_id=drawing.tenant_id)
     else:
         analysis.status = Analysis.Status.RUNNING
         analysis.save(update_fields=["status"])
@@ -172,7 +172,12 @@ def analysis_run(*, drawing: Drawing, analysis: Analysis | None = None) -> Analy
             analysis.error = exc.message
             analysis.error_code = exc.code
             analysis.finished = timezone.now()
-            analysis.save(update_fields=["status", "error", "error_code", "finished"])
+            if analysis.pk is None:
+                analysis.save()
+            else:
+                analysis.save(
+                    update_fields=["status", "error", "error_code", "finished"]
+                )
             raise
         stats = result.get("stats") or {}
         entities = stats.get("entities", stats.get("faces"))

@@ -16,7 +16,8 @@ def predict_analysis(analysis: Any) -> dict[str, Any]:
         feature_version=analysis.feature_version,
         tenant_id=analysis.tenant_id,
         user_id=getattr(analysis.drawing, "uploaded_by_id", None),
-        request_key=current_request_id.get(None) or f"analysis:{analysis.pk}",
+        # Outside a request (batch, commands) the drawing keeps its A/B variant.
+        request_key=current_request_id.get(None) or f"drawing:{analysis.drawing_id}",
     )
 
 
