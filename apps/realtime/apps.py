@@ -9,4 +9,24 @@ class RealtimeConfig(AppConfig):
     verbose_name = "Realtime notifications"
 
     def ready(self) -> None:
-        from apps.realtime import checks  # noqa: F401  (registers the system checks)
+        from django.contrib.auth import get_user_model
+        from django.db.models.signals import post_delete, post_save
+
+        from apps.accounts.models import Membership
+        from apps.realtime import (
+            checks,  # noqa: F401  (registers the system checks)
+            signals,
+        )
+
+        # accounts does not know realtime: a removed membership or a deactivated
+        # user closes that user's open sockets.
+        post_delete.connect(
+            signals.membership_deleted,
+            sender=Membership,
+            dispatch_uid="realtime.membership_deleted",
+        )
+        post_save.connect(
+            signals.user_saved,
+            sender=get_user_model(),
+            dispatch_uid="realtime.user_saved",
+        )

@@ -34,7 +34,11 @@ from apps.realtime.history import Replay, get_history
 from apps.realtime.hub import get_hub
 from apps.realtime.limits import get_limiter, slot_ttl, slots_for
 from apps.realtime.principal import Principal
-from apps.realtime.services import consumer_loop_started, key_control_channel
+from apps.realtime.services import (
+    consumer_loop_started,
+    key_control_channel,
+    user_control_channel,
+)
 from cadml import metrics
 from cadml.lib.errors import InvalidInput
 
@@ -67,7 +71,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
     principal: Principal | None = None
     heartbeat_task: asyncio.Task[None] | None = None
     drain_task: asyncio.Task[None] | None = None
-    control_channel: str | None = None
+    control_channels: tuple[str, ...] = ()
 
     async def connect(self) -> None:
         self.subscriptions: dict[str, int] = {}  # channel -> last delivered id
@@ -100,10 +104,14 @@ class EventsConsumer(AsyncWebsocketConsumer):
         metrics.ws_connections.inc()
         self.counted = True
         self.slots = slots
+        # Revoking the key, removing a membership of the user or deactivating
+        # the user closes this socket (services.*_connections_close_on_commit).
         if self.principal.api_key_id is not None:
-            # Revoking the key closes this socket (services.api_key_revoke).
-            self.control_channel = key_control_channel(self.principal.api_key_id)
-            await get_hub().join(self.control_channel, self)
+            self.control_channels += (key_control_channel(self.principal.api_key_id),)
+        if self.principal.user_id is not None:
+            self.control_channels += (user_control_channel(self.principal.user_id),)
+        for channel in self.control_channels:
+            await get_hub().join(channel, self)
         self.heartbeat_task = asyncio.ensure_future(self._heartbeat())
         self.drain_task = asyncio.ensure_future(self._drain())
         await self.send_json(
@@ -125,9 +133,9 @@ class EventsConsumer(AsyncWebsocketConsumer):
         hub = get_hub()
         for channel in list(getattr(self, "subscriptions", {})):
             await hub.leave(channel, self)
-        if self.control_channel is not None:
-            await hub.leave(self.control_channel, self)
-            self.control_channel = None
+        control_channels, self.control_channels = self.control_channels, ()
+        for channel in control_channels:
+            await hub.leave(channel, self)
         self.subscriptions = {}
         if self.slots:
             slots, self.slots = self.slots, []
@@ -274,7 +282,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
 
     async def control(self, message: dict[str, Any]) -> None:
         if message.get("control") == "revoked":
-            reason = "the API key of this connection was revoked"
+            reason = message.get("message") or "the credentials were revoked"
             await self.send_json(
                 {"type": "error", "code": "revoked", "message": reason}
             )

@@ -185,17 +185,37 @@ def key_control_channel(api_key_id: int) -> str:
     return f"_key:{api_key_id}"
 
 
+def user_control_channel(user_id: int) -> str:
+    """Internal: every socket of this user (session or user ticket) listens here."""
+    return f"_user:{user_id}"
+
+
+def _connections_close_on_commit(channel: str, reason: str) -> None:
+    message = {
+        "type": "realtime.control",
+        "control": "revoked",
+        "message": reason,
+        "event": {"channel": channel},
+    }
+    transaction.on_commit(lambda: _send_sync(group_name(channel), message), robust=True)
+
+
 def api_key_connections_close_on_commit(*, api_key_id: int) -> None:
     """Once the revocation commits, close every open socket of this key, in
     every process (close code 4401). Failures are logged: the key is revoked
     either way, and its sockets cannot reconnect."""
-    channel = key_control_channel(api_key_id)
-    message = {
-        "type": "realtime.control",
-        "control": "revoked",
-        "event": {"channel": channel},
-    }
-    transaction.on_commit(lambda: _send_sync(group_name(channel), message), robust=True)
+    _connections_close_on_commit(
+        key_control_channel(api_key_id), "the API key of this connection was revoked"
+    )
+
+
+def user_connections_close_on_commit(*, user_id: int, reason: str) -> None:
+    """Once the change commits, close every open socket of this user, in every
+    process (an ``error {code: "revoked"}``, then 4401). Permissions are checked
+    at subscribe time, so a socket opened with rights the user has lost is closed
+    rather than trimmed: the client reconnects with what the user has now (or
+    is refused)."""
+    _connections_close_on_commit(user_control_channel(user_id), reason)
 
 
 # --- tickets ---------------------------------------------------------------

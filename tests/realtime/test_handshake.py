@@ -107,3 +107,48 @@ async def test_revoking_a_key_closes_its_open_sockets(
     await send(other, {"type": "ping"})
     assert (await receive(other))["type"] == "pong"
     await other.disconnect()
+
+
+async def closed_as_revoked(comm) -> None:  # type: ignore[no-untyped-def]
+    error = await receive(comm)
+    assert error["type"] == "error" and error["code"] == "revoked", error
+    closed = await comm.receive_output(timeout=3)
+    assert closed["type"] == "websocket.close" and closed["code"] == 4401
+
+
+@async_test
+async def test_removing_a_membership_closes_the_users_open_sockets(
+    tenant_a, owner_a, member_a, django_capture_on_commit_callbacks
+):
+    from apps.accounts.models import Membership
+    from tests.realtime.conftest import send
+
+    doomed = await connected_as(member_a)
+    other = await connected_as(owner_a)
+
+    def remove() -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            Membership.objects.get(user=member_a, tenant=tenant_a).delete()
+
+    await sync_to_async(remove)()
+    await closed_as_revoked(doomed)
+    await send(other, {"type": "ping"})
+    assert (await receive(other))["type"] == "pong"
+    await other.disconnect()
+
+
+@async_test
+async def test_deactivating_a_user_closes_the_users_open_sockets(
+    member_a, django_capture_on_commit_callbacks
+):
+    doomed = await connected_as(member_a)
+
+    def deactivate() -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            member_a.is_active = False
+            member_a.save(update_fields=["is_active"])
+
+    await sync_to_async(deactivate)()
+    await closed_as_revoked(doomed)
+    # And it cannot come back.
+    await refused(communicator(headers=await sync_to_async(session_headers)(member_a)))
