@@ -85,6 +85,32 @@ class LoadResult:
         return statistics.median(self.latencies_ms) if self.latencies_ms else 0.0
 
 
+async def read_response(reader: asyncio.StreamReader) -> int:
+    """Read one HTTP/1.1 response off a keep-alive connection; its status."""
+    status_line = await reader.readline()
+    status = int(status_line.split()[1])
+    length = 0
+    chunked = False
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b""):
+            break
+        name, _, value = line.decode("latin-1").partition(":")
+        if name.lower() == "content-length":
+            length = int(value)
+        elif name.lower() == "transfer-encoding" and "chunked" in value:
+            chunked = True
+    if chunked:
+        while True:
+            size = int((await reader.readline()).strip(), 16)
+            await reader.readexactly(size + 2)
+            if size == 0:
+                break
+    elif length:
+        await reader.readexactly(length)
+    return status
+
+
 async def _worker(
     host: str, port: int, request: bytes, deadline: float, result: LoadResult
 ) -> None:
@@ -94,27 +120,7 @@ async def _worker(
             started = time.perf_counter()
             writer.write(request)
             await writer.drain()
-            status_line = await reader.readline()
-            status = int(status_line.split()[1])
-            length = 0
-            chunked = False
-            while True:
-                line = await reader.readline()
-                if line in (b"\r\n", b""):
-                    break
-                name, _, value = line.decode("latin-1").partition(":")
-                if name.lower() == "content-length":
-                    length = int(value)
-                elif name.lower() == "transfer-encoding" and "chunked" in value:
-                    chunked = True
-            if chunked:
-                while True:
-                    size = int((await reader.readline()).strip(), 16)
-                    await reader.readexactly(size + 2)
-                    if size == 0:
-                        break
-            elif length:
-                await reader.readexactly(length)
+            status = await read_response(reader)
             result.latencies_ms.append((time.perf_counter() - started) * 1000)
             result.requests += 1
             result.statuses[status] = result.statuses.get(status, 0) + 1

@@ -8,12 +8,15 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from cadml.lib.daphne_http import skip_twisted_form_parsing
 from cadml.telemetry import configure_tracing
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cadml.settings")
 # Tracing before Django builds its middleware chain (it inserts its own).
 configure_tracing("web")
 django_asgi_app = get_asgi_application()
+# Under daphne, upload bodies go to Django unparsed (cadml/lib/daphne_http.py).
+skip_twisted_form_parsing()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 

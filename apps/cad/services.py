@@ -120,7 +120,12 @@ def drawing_create(
     drawing.file.save(digest, ContentFile(content), save=False)
     try:
         with transaction.atomic():
-            drawing.full_clean(exclude=["file"])
+            # Field checks only: the tenant and the user come from authentication
+            # (no existence query per foreign key) and the database enforces
+            # the (tenant, sha256) constraint (the IntegrityError below).
+            drawing.full_clean(
+                exclude=["file", "tenant", "uploaded_by"], validate_constraints=False
+            )
             drawing.save()
     except IntegrityError:
         # Another request stored the same bytes first; theirs is ours. The file
