@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import time
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -227,28 +226,37 @@ def analysis_preview(*, analysis: Analysis) -> str:
 
 
 def analysis_enqueue(*, drawing: Drawing) -> Analysis:
-    """Queue an analysis for later (large files).
+    """Queue an analysis for later (large files): a Celery task on the batch
+    queue, or the in-process pool without a broker (``apps.batch.runner``),
+    handed over once the transaction commits."""
+    from apps.batch import runner
+    from apps.cad import tasks
 
-    Until the batch queue exists this runs in a thread of this process once the
-    transaction commits: off the request, but lost if the process dies.
-    """
     analysis = Analysis.objects.create(
         drawing=drawing, tenant_id=drawing.tenant_id, status=Analysis.Status.QUEUED
     )
-
-    def work() -> None:
-        close_old_connections()
-        try:
-            analysis_run(drawing=drawing, analysis=analysis)
-        except DomainError:
-            pass  # stored on the analysis row
-        except Exception:  # noqa: BLE001 - a thread has nobody else to tell
-            logger.exception("background analysis %s failed", analysis.pk)
-        finally:
-            close_old_connections()
-
-    transaction.on_commit(lambda: threading.Thread(target=work, daemon=True).start())
+    transaction.on_commit(
+        lambda: runner.enqueue(tasks.cad_analysis_run, (analysis.pk,), priority=5)
+    )
     return analysis
+
+
+def analysis_queued_run(*, analysis_id: int) -> None:
+    """Run a queued analysis; a redelivered one that already ended is left alone."""
+    analysis = (
+        Analysis.objects.select_related("drawing")
+        .filter(
+            pk=analysis_id,
+            status__in=[Analysis.Status.QUEUED, Analysis.Status.RUNNING],
+        )
+        .first()
+    )
+    if analysis is None:
+        return  # deleted with its drawing, or done by an earlier delivery
+    try:
+        analysis_run(drawing=analysis.drawing, analysis=analysis)
+    except DomainError:
+        pass  # stored on the analysis row
 
 
 def drawing_upload(

@@ -121,3 +121,26 @@ def test_a_small_job_of_another_tenant_is_not_starved(
     assert BatchItem.objects.filter(
         job=big_job, started__gt=small_job.finished
     ).exists()
+
+
+def test_a_large_upload_is_analysed_by_a_worker(api_client_a, worker, settings):  # type: ignore[no-untyped-def]
+    from apps.cad.models import Analysis
+
+    settings.CADML_SYNC_ANALYZE_MAX_MB = 0  # every upload takes the 202 path
+    ((name, content),) = files(1, start=40)
+    response = api_client_a.post(
+        "/api/v1/drawings",
+        {"file": as_uploads([(name, content)])[0]},
+        format="multipart",
+    )
+    assert response.status_code == 202, response.content
+    analysis_id = response.json()["analysis"]["id"]
+    deadline = time.monotonic() + 120
+    while (analysis := Analysis.objects.get(pk=analysis_id)).status in (
+        "queued",
+        "running",
+    ):
+        assert time.monotonic() < deadline, "the queued analysis never ran"
+        time.sleep(0.05)
+    assert analysis.status == "done", analysis.error
+    assert analysis.features

@@ -90,13 +90,43 @@ def test_upload_over_the_limit_gets_413_before_storing(
     assert Drawing.objects.count() == 0
 
 
-def test_large_files_are_accepted_and_queued(
+@pytest.mark.django_db(transaction=True)
+def test_large_files_are_accepted_queued_and_analysed_off_the_request(
     api_client_a, settings, part: bytes
 ) -> None:  # type: ignore[no-untyped-def]
+    from apps.batch import runner
+
+    settings.CELERY_BROKER_URL = None  # embedded: the in-process pool is the queue
     settings.CADML_SYNC_ANALYZE_MAX_MB = 0
     r = upload(api_client_a, part)
     assert r.status_code == 202
     assert r.data["analysis"]["status"] == "queued"
+    assert runner.wait_idle(timeout=60)
+    later = api_client_a.get(f"/api/v1/drawings/{r.data['id']}/analysis")
+    assert later.data["status"] == "done"
+    assert later.data["id"] == r.data["analysis"]["id"]
+    assert len(later.data["features"]) > 40
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_queued_file_the_pipeline_refuses_ends_failed_with_the_reason(
+    api_client_a, settings
+) -> None:  # type: ignore[no-untyped-def]
+    from apps.batch import runner
+
+    settings.CELERY_BROKER_URL = None
+    settings.CADML_SYNC_ANALYZE_MAX_MB = 0
+    settings.CADML_PARSE_TIMEOUT_S = 0.3
+    # A valid DXF (accepted at upload) that takes far longer than the limit.
+    points = b"0\nPOINT\n8\n0\n10\n1\n20\n2\n" * 200_000
+    r = upload(
+        api_client_a, b"0\nSECTION\n2\nENTITIES\n" + points + b"0\nENDSEC\n0\nEOF\n"
+    )
+    assert r.status_code == 202, r.data
+    assert runner.wait_idle(timeout=60)
+    later = api_client_a.get(f"/api/v1/drawings/{r.data['id']}/analysis")
+    assert later.data["status"] == "failed"
+    assert "time limit" in later.data["error"]
 
 
 def test_upload_without_analysis(api_client_a, part: bytes) -> None:  # type: ignore[no-untyped-def]
