@@ -33,7 +33,12 @@ def _keep_db_connections(**_: Any) -> None:
 
     max_age = settings.CADML_WORKER_DB_CONN_MAX_AGE
     for alias in connections:
-        connections.settings[alias]["CONN_MAX_AGE"] = max_age
+        db = connections.settings[alias]
+        db["CONN_MAX_AGE"] = max_age
+        # A process running one task at a time keeps one connection: no pool
+        # (which Django refuses beside persistent connections, and which
+        # Celery's fix-up would close in every prefork child anyway).
+        db.get("OPTIONS", {}).pop("pool", None)
 
 
 @task_prerun.connect(dispatch_uid="cadml.celery.close_old_connections_pre")

@@ -114,6 +114,19 @@ else:
             "NAME": BASE_DIR / "db.sqlite3",
         }
     }
+if (
+    DATABASES["default"]["ENGINE"].endswith("postgresql")
+    and DATABASES["default"]["CONN_MAX_AGE"] == 0
+    and env_bool("DB_POOL", True)
+):
+    # Under ASGI Django closes its connection at the end of every request (and
+    # persistent connections are not for async servers): a psycopg pool hands the
+    # same server connections out again instead of starting a backend per request.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2,
+        "max_size": env_int("DB_POOL_MAX", 16),
+        "timeout": 10,
+    }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Several threads (daphne, gRPC, in-process batch work) write at once: WAL lets
     # readers go on during a write, IMMEDIATE takes the write lock up front (no
