@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -93,6 +94,15 @@ class WebSocketRateLimitMiddleware:
             if message["type"] == "websocket.receive":
                 allowed, _ = _connections.acquire([slot], 1)
                 if not allowed:
+                    # Say why before closing: browsers do not show close reasons.
+                    error = {
+                        "type": "error",
+                        "code": "rate_limited",
+                        "message": f"More than {slot.limit} messages in "
+                        f"{slot.seconds} s on this connection; reconnect and send "
+                        "fewer.",
+                    }
+                    await send({"type": "websocket.send", "text": json.dumps(error)})
                     await send({"type": "websocket.close", "code": CLOSE_RATE_LIMITED})
                     return {"type": "websocket.disconnect", "code": CLOSE_RATE_LIMITED}
             return message

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.testing import WebsocketCommunicator
@@ -53,6 +55,11 @@ async def test_a_connection_sending_too_many_messages_is_closed(settings):
         await communicator.send_to(text_data=f"m{i}")
         assert await communicator.receive_from() == f"m{i}"
     await communicator.send_to(text_data="one too many")
+    # An error frame that says why, then the close.
+    error = json.loads(await communicator.receive_from())
+    assert error["type"] == "error"
+    assert error["code"] == "rate_limited"
+    assert "3 messages in 60 s" in error["message"]
     closed = await communicator.receive_output()
     assert closed == {"type": "websocket.close", "code": CLOSE_RATE_LIMITED}
     await communicator.wait()
