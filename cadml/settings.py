@@ -190,9 +190,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Workers keep their database connection between tasks (cadml/celery.py); the
 # web processes follow DB_CONN_MAX_AGE.
 CADML_WORKER_DB_CONN_MAX_AGE = env_int("CADML_WORKER_DB_CONN_MAX_AGE", 600)
+# Celery beat runs the reaper; without a broker, `manage.py serve` runs
+# `batch_reap --every` instead.
+CADML_BATCH_REAP_EVERY_S = env_float("CADML_BATCH_REAP_EVERY_S", 60.0)
 CELERY_BEAT_SCHEDULE["batch-reap"] = {
     "task": "batch.reap",
-    "schedule": env_float("CADML_BATCH_REAP_EVERY_S", 60.0),
+    "schedule": CADML_BATCH_REAP_EVERY_S,
 }
 
 # --- Auth, sessions, security ----------------------------------------------

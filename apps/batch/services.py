@@ -731,7 +731,7 @@ def items_reap() -> dict[str, int]:
         status=Item.RUNNING, started__lt=now - timedelta(seconds=hard + 30)
     )
     tenants: set[int] = set()
-    failed = 0
+    failed = requeued = 0
     for item in stuck_running.select_related("job", "job__tenant"):
         tenants.add(item.tenant_id)
         if item.attempts >= _max_attempts():
@@ -743,15 +743,15 @@ def items_reap() -> dict[str, int]:
             )
             failed += 1
         else:
-            BatchItem.objects.filter(pk=item.pk, status=Item.RUNNING).update(
-                status=Item.PENDING, dispatched_at=None
-            )
+            requeued += BatchItem.objects.filter(
+                pk=item.pk, status=Item.RUNNING
+            ).update(status=Item.PENDING, dispatched_at=None)
     lost = BatchItem.objects.filter(
         status=Item.PENDING,
         dispatched_at__lt=now - timedelta(seconds=stale_dispatch),
     )
     tenants |= set(lost.values_list("tenant_id", flat=True))
-    requeued = lost.update(dispatched_at=None)
+    requeued += lost.update(dispatched_at=None)
     # Tenants with work nobody handed out (an enqueue failed while the broker
     # was down) get a dispatch too.
     tenants |= set(

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import signal
+import socket
+import subprocess
 from datetime import timedelta
 
 import pytest
@@ -10,6 +13,7 @@ from apps.batch.models import BatchItem, BatchJob
 from apps.batch.services import items_reap, job_submit
 from apps.cad.services import drawing_create
 from tests.batch.conftest import files, wait_for_job
+from tests.servers import PROJECT_ROOT, server_env, test_database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -62,3 +66,37 @@ def test_an_item_that_keeps_losing_its_worker_fails_in_the_end(
     assert job.status == "failed"
     item = BatchItem.objects.get(job=job)
     assert item.error_code == "worker_lost"
+
+
+def test_embedded_serve_runs_the_reaper_loop_and_it_recovers_lost_items(
+    tenant_a, owner_a, settings, tmp_path
+):  # type: ignore[no-untyped-def]
+    from apps.accounts.management.commands.serve import platform_processes
+
+    settings.CADML_BATCH_REAP_EVERY_S = 0.3
+    argv = platform_processes("127.0.0.1", 8000)["reaper"]
+    assert argv[-3:] == ["batch_reap", "--every", "0.3"]
+    assert "worker" not in platform_processes("127.0.0.1", 8000)
+
+    job = stalled_job(tenant_a, owner_a, n=2)
+    long_ago = timezone.now() - timedelta(hours=2)
+    BatchItem.objects.filter(job=job).update(
+        status="running", started=long_ago, attempts=1
+    )
+    env = server_env({"DATABASE_URL": test_database_url()})
+    env.pop("CELERY_BROKER_URL", None)  # embedded: the reaper runs what it requeues
+    log = tmp_path / "reaper.log"
+    with log.open("wb") as out:
+        reaper = subprocess.Popen(  # noqa: S603
+            argv, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+        try:
+            job = wait_for_job(job.pk, timeout=120)
+        finally:
+            reaper.send_signal(signal.SIGTERM)
+            reaper.wait(timeout=60)
+    assert job.status == "succeeded" and job.done == 2, log.read_text()
+    assert reaper.returncode == 0, log.read_text()
+    assert "requeued" in log.read_text()
+    workers = set(BatchItem.objects.filter(job=job).values_list("worker", flat=True))
+    assert workers == {f"{socket.gethostname()}:{reaper.pid}"}

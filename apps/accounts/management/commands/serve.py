@@ -1,5 +1,6 @@
 """Run the whole platform in the foreground: daphne, plus Celery worker and beat
-when a broker is configured (and the gRPC server once it exists). Ctrl-C or
+when a broker is configured or the batch reaper loop when not, and the gRPC server
+(``CADML_SERVE_EXTRA``). Ctrl-C or
 SIGTERM stops every child and waits for it."""
 
 from __future__ import annotations
@@ -51,6 +52,15 @@ def platform_processes(host: str, port: int) -> dict[str, list[str]]:
             "INFO",
             "--schedule",
             str(settings.BASE_DIR / ".celerybeat-schedule"),
+        ]
+    else:
+        # Embedded mode's beat: lost batch items requeued, finished jobs ended.
+        processes["reaper"] = [
+            python,
+            "manage.py",
+            "batch_reap",
+            "--every",
+            str(settings.CADML_BATCH_REAP_EVERY_S),
         ]
     for name, argv in getattr(settings, "CADML_SERVE_EXTRA", {}).items():
         processes[name] = [python if part == "{python}" else part for part in argv]
