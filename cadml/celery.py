@@ -39,6 +39,10 @@ def _keep_db_connections(**_: Any) -> None:
         # (which Django refuses beside persistent connections, and which
         # Celery's fix-up would close in every prefork child anyway).
         db.get("OPTIONS", {}).pop("pool", None)
+        # No SELECT 1 before every task: a connection that broke fails that
+        # task with a transient error, which retries, and close_old_connections
+        # below drops the connection first.
+        db["CONN_HEALTH_CHECKS"] = False
 
 
 @task_prerun.connect(dispatch_uid="cadml.celery.close_old_connections_pre")

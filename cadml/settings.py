@@ -122,6 +122,10 @@ if (
     # Under ASGI Django closes its connection at the end of every request (and
     # persistent connections are not for async servers): a psycopg pool hands the
     # same server connections out again instead of starting a backend per request.
+    # With CONN_HEALTH_CHECKS the pool checks each connection (one empty round
+    # trip) before handing it out, so one the server dropped (restart, failover,
+    # idle timeout) is replaced instead of failing a request.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 2,
         "max_size": env_int("DB_POOL_MAX", 16),
