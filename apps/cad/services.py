@@ -132,8 +132,9 @@ def drawing_create(
         existing = Drawing.objects.get(tenant=tenant, sha256=digest)
         existing.created_now = False  # type: ignore[attr-defined]
         return existing
+    # No similarity bump here: the matrices hold finished analyses only, and a
+    # drawing joins them when its analysis is stored (analysis_run).
     drawing.created_now = True  # type: ignore[attr-defined]
-    _similarity_changed(tenant.pk)
     return drawing
 
 
