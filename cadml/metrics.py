@@ -188,7 +188,7 @@ ws_connections = Gauge(
 )
 ws_connection_limit = Gauge(
     "cadml_ws_connection_limit",
-    "WebSocket connections this process accepts at most.",
+    "WebSocket connections this process can hold at most (its open-file limit).",
     multiprocess_mode="livesum",
 )
 ws_connects = Counter(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import resource
 import time
 import uuid
 from collections import deque
@@ -62,6 +63,14 @@ def _now_iso() -> str:
 _can_subscribe = database_sync_to_async(can_subscribe)
 
 
+def process_socket_limit() -> int:
+    """How many sockets this process can hold at most: its open-file limit
+    (every WebSocket is a file descriptor). ``cadml_ws_connection_limit``, which
+    the connections-near-limit alert divides by."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return soft if soft != resource.RLIM_INFINITY else 1_048_576
+
+
 class EventsConsumer(AsyncWebsocketConsumer):
     # Live events and control messages reach a socket through the process's hub
     # (hub.py), never through a channel-layer channel of its own. An alias that
@@ -102,6 +111,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
             return
         metrics.ws_connects.labels("accepted").inc()
         metrics.ws_connections.inc()
+        metrics.ws_connection_limit.set(process_socket_limit())
         self.counted = True
         self.slots = slots
         # Revoking the key, removing a membership of the user or deactivating

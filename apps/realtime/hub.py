@@ -21,6 +21,7 @@ from channels_redis.core import RedisChannelLayer
 
 from apps.realtime.channels import group_name
 from apps.realtime.history import get_history
+from cadml import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -150,14 +151,20 @@ class Hub:
         if newest is not None and event["id"] > newest + 1:
             # Messages lost on the way (a full channel-layer queue drops them):
             # fetch them once for the whole process, not once per subscriber.
+            metrics.ws_events.labels("unknown", "dropped").inc(event["id"] - newest - 1)
             await self._fill(channel, after=newest, before=event["id"])
         self.newest[channel] = max(self.newest.get(channel, 0), event["id"])
         self.received_at[channel] = asyncio.get_running_loop().time()
         await self._offer(channel, message)
 
     async def _offer(self, channel: str, message: dict[str, Any]) -> None:
-        for subscriber in tuple(self.local.get(channel, ())):
+        subscribers = tuple(self.local.get(channel, ()))
+        for subscriber in subscribers:
             await subscriber.offer(message)
+        if subscribers and not message.get("probe"):
+            # Once per event and process, not per socket (the hot path).
+            kind = message["event"].get("type") or "unknown"
+            metrics.ws_events.labels(kind, "delivered").inc(len(subscribers))
 
     async def _fill(self, channel: str, *, after: int, before: int) -> None:
         """Hand subscribers the events ``after < id < before`` from history. If

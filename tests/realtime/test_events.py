@@ -260,3 +260,40 @@ def test_published_events_are_counted_for_metrics():
     before = REGISTRY.get_sample_value("cadml_ws_events_total", labels) or 0
     publish("topic:alerts", "test.metric", {"n": 1})
     assert REGISTRY.get_sample_value("cadml_ws_events_total", labels) == before + 1
+
+
+@async_test
+async def test_deliveries_drops_and_the_socket_limit_are_counted_for_metrics(
+    api_client_a,
+):
+    import resource
+
+    from prometheus_client import REGISTRY
+
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    delivered = {"type": "test.fanout", "direction": "delivered"}
+    dropped = {"type": "unknown", "direction": "dropped"}
+    before_delivered = sample("cadml_ws_events_total", **delivered)
+    before_dropped = sample("cadml_ws_events_total", **dropped)
+    first = await connected_with_key(api_client_a)
+    second = await connected_with_key(api_client_a)
+    for comm in (first, second):
+        await subscribe(comm, "model:fan")
+    await apublish("model:fan", "test.fanout", {"n": 1})
+    for comm in (first, second):
+        assert [e["id"] for e in await events(comm, 1)] == [1]
+    # One event handed to two sockets.
+    assert sample("cadml_ws_events_total", **delivered) == before_delivered + 2
+    # Events 2 and 3 are recorded but never reach this process; event 4 does.
+    await get_history().aappend("model:fan", {"type": "test.fanout", "data": {}})
+    await get_history().aappend("model:fan", {"type": "test.fanout", "data": {}})
+    await apublish("model:fan", "test.fanout", {"n": 4})
+    for comm in (first, second):
+        assert [e["id"] for e in await events(comm, 3)] == [2, 3, 4]
+    assert sample("cadml_ws_events_total", **dropped) == before_dropped + 2
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    assert sample("cadml_ws_connection_limit") in (soft, 1_048_576)
+    for comm in (first, second):
+        await comm.disconnect()
