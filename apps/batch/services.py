@@ -29,7 +29,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from apps.accounts.models import Tenant
-from apps.batch import events, webhooks
+from apps.batch import events, sql, webhooks
 from apps.batch.models import BatchItem, BatchJob, WebhookDelivery
 from cadml import metrics, telemetry
 from cadml.lib.errors import Conflict, DomainError, InvalidInput, NotFound
@@ -323,22 +323,18 @@ def item_process(*, item_id: int) -> None:
 
 
 def _item_process(*, item_id: int) -> None:
-    item_run_started = timezone.now()
-    claimed = BatchItem.objects.filter(
-        pk=item_id, status__in=[Item.PENDING, Item.RUNNING]
-    ).update(
-        status=Item.RUNNING,
-        attempts=F("attempts") + 1,
-        started=item_run_started,
-        worker=_worker_name(),
-    )
-    item = BatchItem.objects.select_related("job", "job__tenant", "drawing").get(
-        pk=item_id
-    )
-    telemetry.set_attributes(job_id=item.job_id)
-    if not claimed:
-        dispatch(tenant_id=item.tenant_id)
+    item = _item_claim(item_id)
+    if item is None:
+        # Already ended (a redelivered message): hand the tenant's slot on.
+        tenant_id = (
+            BatchItem.objects.filter(pk=item_id)
+            .values_list("tenant_id", flat=True)
+            .first()
+        )
+        if tenant_id is not None:
+            dispatch(tenant_id=tenant_id)
         return
+    telemetry.set_attributes(job_id=item.job_id)
     _job_mark_started(item.job)
     if item.attempts > _max_attempts():
         _item_finish(
@@ -388,6 +384,26 @@ def _item_process(*, item_id: int) -> None:
         _item_finish(item, status=Item.SUCCEEDED, analysis=analysis)
 
 
+def _item_claim(item_id: int) -> BatchItem | None:
+    """Mark a pending item (or one whose worker died) running; None if it ended."""
+    started = timezone.now()
+    if sql.enabled():
+        return sql.item_claim(item_id=item_id, started=started, worker=_worker_name())
+    claimed = BatchItem.objects.filter(
+        pk=item_id, status__in=[Item.PENDING, Item.RUNNING]
+    ).update(
+        status=Item.RUNNING,
+        attempts=F("attempts") + 1,
+        started=started,
+        worker=_worker_name(),
+    )
+    if not claimed:
+        return None
+    return BatchItem.objects.select_related("job", "job__tenant", "drawing").get(
+        pk=item_id
+    )
+
+
 def _job_mark_started(job: BatchJob) -> None:
     if job.status != Job.QUEUED:
         return  # the common case: no query
@@ -421,36 +437,29 @@ def _item_finish(
         seconds=1.0 / float(getattr(settings, "CADML_BATCH_PROGRESS_HZ", 4))
     )
     job = item.job
-    # One transaction per finished item: the item, the job's counter, the
-    # progress throttle and the tenant's next dispatch (each commit is a disk
-    # flush, and there is one per item).
-    with transaction.atomic():
-        moved = BatchItem.objects.filter(pk=item.pk, status=Item.RUNNING).update(
+    if sql.enabled():
+        row = _item_finish_sql(
+            item,
             status=status,
             analysis=analysis,
-            error_code=code[:100],
-            error_message=message,
-            finished=now,
-            duration_ms=duration,
+            code=code,
+            message=message,
+            now=now,
+            duration=duration,
+            gate=now - gap,
         )
-        if moved:
-            counter = "done" if status == Item.SUCCEEDED else "failed"
-            BatchJob.objects.filter(pk=item.job_id).update(
-                **{counter: F(counter) + 1},
-                last_progress_at=Case(
-                    When(
-                        Q(last_progress_at__isnull=True)
-                        | Q(last_progress_at__lte=now - gap),
-                        then=Value(now),
-                    ),
-                    default=F("last_progress_at"),
-                ),
-            )
-            row = BatchJob.objects.filter(pk=item.job_id).values(
-                "total", "done", "failed", "skipped", "status", "last_progress_at"
-            )[0]
-        dispatch(tenant_id=item.tenant_id, freed=1 if moved else None)
-    if not moved:
+    else:
+        row = _item_finish_orm(
+            item,
+            status=status,
+            analysis=analysis,
+            code=code,
+            message=message,
+            now=now,
+            duration=duration,
+            gate=now - gap,
+        )
+    if row is None:
         return
     metrics.batch_items.labels(status).inc()
     if status == Item.FAILED:
@@ -472,6 +481,84 @@ def _item_finish(
         for name in ("total", "done", "failed", "skipped", "status"):
             setattr(job, name, row[name])
         events.publish(_channels(job), "batch.progress", _progress_data(job))
+
+
+def _item_finish_sql(item: BatchItem, **kw: Any) -> dict[str, Any] | None:
+    """PostgreSQL: the ORM path below as one statement (see ``sql.py``)."""
+    from apps.batch import runner, tasks
+
+    finished = sql.item_finish(
+        item_id=item.pk,
+        status=kw["status"],
+        analysis_id=getattr(kw["analysis"], "pk", None),
+        code=kw["code"][:100],
+        message=kw["message"],
+        now=kw["now"],
+        duration_ms=kw["duration"],
+        progress_gate=kw["gate"],
+    )
+    if finished is None:
+        dispatch(tenant_id=item.tenant_id)
+        return None
+    if finished.next_item is not None:
+        try:
+            runner.enqueue(
+                tasks.batch_item_run,
+                (finished.next_item,),
+                priority=finished.next_priority,
+            )
+        except Exception:
+            log.warning(
+                "could not enqueue batch item %s", finished.next_item, exc_info=True
+            )
+            BatchItem.objects.filter(pk=finished.next_item, status=Item.PENDING).update(
+                dispatched_at=None
+            )
+    return vars(finished)
+
+
+def _item_finish_orm(
+    item: BatchItem,
+    *,
+    status: str,
+    analysis: Any,
+    code: str,
+    message: str,
+    now: Any,
+    duration: float | None,
+    gate: Any,
+) -> dict[str, Any] | None:
+    # One transaction per finished item: the item, the job's counter, the
+    # progress throttle and the tenant's next dispatch (each commit is a disk
+    # flush, and there is one per item).
+    with transaction.atomic():
+        moved = BatchItem.objects.filter(pk=item.pk, status=Item.RUNNING).update(
+            status=status,
+            analysis=analysis,
+            error_code=code[:100],
+            error_message=message,
+            finished=now,
+            duration_ms=duration,
+        )
+        row = None
+        if moved:
+            counter = "done" if status == Item.SUCCEEDED else "failed"
+            BatchJob.objects.filter(pk=item.job_id).update(
+                **{counter: F(counter) + 1},
+                last_progress_at=Case(
+                    When(
+                        Q(last_progress_at__isnull=True)
+                        | Q(last_progress_at__lte=gate),
+                        then=Value(now),
+                    ),
+                    default=F("last_progress_at"),
+                ),
+            )
+            row = BatchJob.objects.filter(pk=item.job_id).values(
+                "total", "done", "failed", "skipped", "status", "last_progress_at"
+            )[0]
+        dispatch(tenant_id=item.tenant_id, freed=1 if moved else None)
+    return row
 
 
 def _progress_data(job: BatchJob) -> dict[str, Any]:
