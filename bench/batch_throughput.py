@@ -41,20 +41,16 @@ def _analyze(args: tuple[str, bytes]) -> int:
 
 
 def _service_init() -> None:
-    # A pool process set up like a Celery worker process (cadml/celery.py and
-    # apps/batch/tasks.py): Django loaded, one persistent database connection, no
-    # connection pool, and allowed to start the isolation pool's process.
+    # A pool process set up like a Celery worker process (apps/batch/tasks.py):
+    # Django loaded, the worker's database settings (cadml/celery.py), and
+    # allowed to start the isolation pool's process.
     multiprocessing.current_process()._config["daemon"] = False  # type: ignore[attr-defined]
     import django
 
     django.setup()
-    from django.db import connections
+    from cadml.celery import worker_database_settings
 
-    for alias in connections:
-        db = connections.settings[alias]
-        db["CONN_MAX_AGE"] = 600
-        db.get("OPTIONS", {}).pop("pool", None)
-        db["CONN_HEALTH_CHECKS"] = False
+    worker_database_settings()
 
 
 def _analyze_service(drawing_id: int) -> str:
@@ -127,6 +123,16 @@ def main() -> None:
         )
         for i in range(args.items)
     ]
+
+    # Rows earlier runs updated leave dead versions behind; with autovacuum off
+    # (as on the development machines) they pile up run after run and slow
+    # every later claim and finish. Start from vacuumed tables, as a server
+    # with autovacuum on would be.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for table in ("batch_batchitem", "batch_batchjob", "cad_analysis"):
+            cursor.execute(f"VACUUM ANALYZE {table}")
 
     tenant = tenant_create(slug=f"bench-batch-{salt}", plan="internal")
     drawings = [

@@ -24,10 +24,9 @@ app.autodiscover_tasks()
 app.conf["CELERY_DB_REUSE_MAX"] = 1000
 
 
-@worker_init.connect(dispatch_uid="cadml.celery.db_conn_max_age")
-def _keep_db_connections(**_: Any) -> None:
-    # Runs in the worker's main process before the pool forks: every pool
-    # process inherits the setting.
+def worker_database_settings() -> None:
+    """How a worker process talks to the database (also used by the batch bench's
+    pool, so that both sides of its comparison run with the same settings)."""
     from django.conf import settings
     from django.db import connections
 
@@ -43,6 +42,13 @@ def _keep_db_connections(**_: Any) -> None:
         # task with a transient error, which retries, and close_old_connections
         # below drops the connection first.
         db["CONN_HEALTH_CHECKS"] = False
+
+
+@worker_init.connect(dispatch_uid="cadml.celery.db_conn_max_age")
+def _keep_db_connections(**_: Any) -> None:
+    # Runs in the worker's main process before the pool forks: every pool
+    # process inherits the settings.
+    worker_database_settings()
 
 
 @task_prerun.connect(dispatch_uid="cadml.celery.close_old_connections_pre")
