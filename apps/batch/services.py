@@ -251,8 +251,6 @@ def dispatch(*, tenant_id: int, freed: int | None = None) -> int:
     its own, so it hands out one item without counting, and concurrent finishers
     skip each other's choice instead of queueing on the tenant row.
     """
-    from apps.batch import runner, tasks
-
     # savepoint=False: inside a finisher's transaction this is one more step of
     # it, not a nested savepoint (fewer round trips per item).
     with transaction.atomic(savepoint=False):
@@ -284,20 +282,24 @@ def dispatch(*, tenant_id: int, freed: int | None = None) -> int:
             dispatched_at=timezone.now()
         )
 
-        def send() -> None:
-            for pk, priority in chosen:
-                try:
-                    runner.enqueue(tasks.batch_item_run, (pk,), priority=priority)
-                except Exception:
-                    # Broker unreachable: the item goes back to undispatched;
-                    # the next finisher or the reaper hands it out again.
-                    log.warning("could not enqueue batch item %s", pk, exc_info=True)
-                    BatchItem.objects.filter(pk=pk, status=Item.PENDING).update(
-                        dispatched_at=None
-                    )
-
-        transaction.on_commit(send)
+        transaction.on_commit(lambda: _send_items(chosen))
     return len(chosen)
+
+
+def _send_items(chosen: list[tuple[int, int]]) -> None:
+    """Enqueue dispatched ``(item id, job priority)`` pairs on the workers."""
+    from apps.batch import runner, tasks
+
+    for pk, priority in chosen:
+        try:
+            runner.enqueue(tasks.batch_item_run, (pk,), priority=priority)
+        except Exception:
+            # Broker unreachable: the item goes back to undispatched; the next
+            # finisher or the reaper hands it out again.
+            log.warning("could not enqueue batch item %s", pk, exc_info=True)
+            BatchItem.objects.filter(pk=pk, status=Item.PENDING).update(
+                dispatched_at=None
+            )
 
 
 def _worker_name() -> str:
@@ -437,28 +439,17 @@ def _item_finish(
         seconds=1.0 / float(getattr(settings, "CADML_BATCH_PROGRESS_HZ", 4))
     )
     job = item.job
-    if sql.enabled():
-        row = _item_finish_sql(
-            item,
-            status=status,
-            analysis=analysis,
-            code=code,
-            message=message,
-            now=now,
-            duration=duration,
-            gate=now - gap,
-        )
-    else:
-        row = _item_finish_orm(
-            item,
-            status=status,
-            analysis=analysis,
-            code=code,
-            message=message,
-            now=now,
-            duration=duration,
-            gate=now - gap,
-        )
+    finish = _item_finish_sql if sql.enabled() else _item_finish_orm
+    row = finish(
+        item,
+        status=status,
+        analysis=analysis,
+        code=code,
+        message=message,
+        now=now,
+        duration=duration,
+        gate=now - gap,
+    )
     if row is None:
         return
     metrics.batch_items.labels(status).inc()
@@ -483,37 +474,33 @@ def _item_finish(
         events.publish(_channels(job), "batch.progress", _progress_data(job))
 
 
-def _item_finish_sql(item: BatchItem, **kw: Any) -> dict[str, Any] | None:
-    """PostgreSQL: the ORM path below as one statement (see ``sql.py``)."""
-    from apps.batch import runner, tasks
-
+def _item_finish_sql(
+    item: BatchItem,
+    *,
+    status: str,
+    analysis: Any,
+    code: str,
+    message: str,
+    now: Any,
+    duration: float | None,
+    gate: Any,
+) -> dict[str, Any] | None:
+    """PostgreSQL: what ``_item_finish_orm`` does, as one statement (``sql.py``)."""
     finished = sql.item_finish(
         item_id=item.pk,
-        status=kw["status"],
-        analysis_id=getattr(kw["analysis"], "pk", None),
-        code=kw["code"][:100],
-        message=kw["message"],
-        now=kw["now"],
-        duration_ms=kw["duration"],
-        progress_gate=kw["gate"],
+        status=status,
+        analysis_id=getattr(analysis, "pk", None),
+        code=code[:100],
+        message=message,
+        now=now,
+        duration_ms=duration,
+        progress_gate=gate,
     )
     if finished is None:
         dispatch(tenant_id=item.tenant_id)
         return None
     if finished.next_item is not None:
-        try:
-            runner.enqueue(
-                tasks.batch_item_run,
-                (finished.next_item,),
-                priority=finished.next_priority,
-            )
-        except Exception:
-            log.warning(
-                "could not enqueue batch item %s", finished.next_item, exc_info=True
-            )
-            BatchItem.objects.filter(pk=finished.next_item, status=Item.PENDING).update(
-                dispatched_at=None
-            )
+        _send_items([(finished.next_item, finished.next_priority)])
     return vars(finished)
 
 
