@@ -93,11 +93,18 @@ class BatchItem(models.Model):
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped"
 
-    job = models.ForeignKey(BatchJob, on_delete=models.CASCADE, related_name="items")
-    # Denormalised so the per-tenant dispatch window is one indexed query.
-    tenant = models.ForeignKey(
-        "accounts.Tenant", on_delete=models.CASCADE, related_name="+"
+    # No single-column indexes on job and tenant: the composite indexes below
+    # start with them, and every index is one more write on each of the three
+    # updates an item goes through.
+    job = models.ForeignKey(
+        BatchJob, on_delete=models.CASCADE, related_name="items", db_index=False
     )
+    # Tenant and priority are copies of the job's, so that the tenant's next
+    # item to dispatch is the first entry of one index (``dispatch_order``).
+    tenant = models.ForeignKey(
+        "accounts.Tenant", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    priority = models.PositiveSmallIntegerField(default=5)
     index = models.PositiveIntegerField()
     name = models.CharField(max_length=500, blank=True, default="")
     drawing = models.ForeignKey(
@@ -137,6 +144,13 @@ class BatchItem(models.Model):
         indexes = [
             models.Index(fields=["tenant", "status", "dispatched_at"]),
             models.Index(fields=["job", "status"]),
+            # Items waiting to be handed out, in dispatch order: highest
+            # priority first, then jobs in submission order, then by index.
+            models.Index(
+                fields=["tenant", "-priority", "job", "index"],
+                condition=models.Q(status="pending", dispatched_at__isnull=True),
+                name="batchitem_dispatch_order",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -203,6 +203,7 @@ def job_submit(
                     BatchItem(
                         job=job,
                         tenant=tenant,
+                        priority=priority,
                         index=i,
                         name=name[:500],
                         drawing=drawing,
@@ -259,7 +260,7 @@ def dispatch(*, tenant_id: int, freed: int | None = None) -> int:
             status=Item.PENDING,
             dispatched_at__isnull=True,
             job__status__in=[Job.QUEUED, Job.RUNNING],
-        ).order_by("-job__priority", "job__created", "job_id", "index")
+        ).order_by("-priority", "job_id", "index")  # index batchitem_dispatch_order
         if freed is not None:
             free = freed
             pending = pending.select_for_update(skip_locked=True, of=("self",))
@@ -275,7 +276,7 @@ def dispatch(*, tenant_id: int, freed: int | None = None) -> int:
             free = tenant_concurrency(tenant) - in_flight
         if free <= 0:
             return 0
-        chosen = list(pending.values_list("pk", "job__priority")[:free])
+        chosen = list(pending.values_list("pk", "priority")[:free])
         if not chosen:
             return 0
         BatchItem.objects.filter(pk__in=[pk for pk, _ in chosen]).update(
