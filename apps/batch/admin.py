@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from apps.batch import services
 from apps.batch.models import BatchItem, BatchJob, WebhookDelivery
 
 
@@ -21,6 +22,12 @@ class BatchJobAdmin(admin.ModelAdmin):
     list_filter = ["status", "kind", "tenant"]
     readonly_fields = ["summary", "request_hash", "last_progress_at"]
     inlines = [BatchItemInline]
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        super().save_model(request, obj, form, change)
+        if change and "priority" in form.changed_data:
+            # Waiting items carry the job's priority (their dispatch order).
+            services.job_priority_changed(job=obj)
 
 
 @admin.register(WebhookDelivery)

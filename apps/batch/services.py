@@ -719,6 +719,14 @@ def job_cancel(*, job: BatchJob, user: Any = None) -> BatchJob:
     return job
 
 
+def job_priority_changed(*, job: BatchJob) -> int:
+    """Give the job's waiting items its new priority (they are dispatched in
+    item priority order); returns how many moved."""
+    return BatchItem.objects.filter(job=job, status=Item.PENDING).update(
+        priority=job.priority
+    )
+
+
 def job_retry_failed(*, job: BatchJob) -> tuple[BatchJob, int]:
     """Run the failed items of an ended job again (not those refused at upload)."""
     if job.status not in (Job.PARTIAL, Job.FAILED):

@@ -107,3 +107,32 @@ def test_a_deleted_drawing_fails_its_item(item_path, tenant_a, settings):
     assert item.drawing_id is None and item.status == BatchItem.Status.FAILED
     assert item.error_code == "drawing_missing" and item.attempts == 1
     assert (job.status, job.done, job.failed) == (BatchJob.Status.PARTIAL, 2, 1)
+
+
+def test_a_job_reprioritised_in_the_admin_is_dispatched_first(
+    item_path, tenant_a, settings, rf
+):
+    from types import SimpleNamespace
+
+    from django.contrib.admin.sites import site
+    from django.db import transaction
+
+    one_at_a_time(settings)
+    # Both jobs are dispatched when this block commits, after the change.
+    with transaction.atomic():
+        first = submit(tenant_a, files(2))
+        second = submit(tenant_a, files(2, start=10))
+        second.priority = 9
+        site._registry[BatchJob].save_model(
+            rf.post("/"), second, SimpleNamespace(changed_data=["priority"]), True
+        )
+    for job in (first, second):
+        wait_for_job(job.pk)
+
+    second_done = max(
+        BatchItem.objects.filter(job=second).values_list("finished", flat=True)
+    )
+    first_started = min(
+        BatchItem.objects.filter(job=first).values_list("started", flat=True)
+    )
+    assert second_done <= first_started
