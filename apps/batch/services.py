@@ -357,10 +357,12 @@ def _item_process(*, item_id: int) -> None:
         return
     from celery.exceptions import SoftTimeLimitExceeded
 
-    from apps.cad.services import analysis_run
+    from apps.cad.services import analysis_compute, analysis_stored
 
     try:
-        analysis = analysis_run(drawing=item.drawing)
+        # Computed here, stored by the finish: with the item's end, in one
+        # transaction (on PostgreSQL, one statement).
+        analysis = analysis_compute(drawing=item.drawing)
     except DomainError as exc:
         _item_finish(item, status=Item.FAILED, code=exc.code, message=exc.message)
     except SoftTimeLimitExceeded:
@@ -385,6 +387,7 @@ def _item_process(*, item_id: int) -> None:
         )
     else:
         _item_finish(item, status=Item.SUCCEEDED, analysis=analysis)
+        analysis_stored(analysis=analysis)
 
 
 def _item_claim(item_id: int) -> BatchItem | None:
@@ -434,6 +437,8 @@ def _item_finish(
     code: str = "",
     message: str = "",
 ) -> None:
+    """End the item (counted once), storing ``analysis``, its new unsaved
+    analysis, in the same transaction; then the events."""
     now = timezone.now()
     duration = (now - item.started).total_seconds() * 1000 if item.started else None
     gap = timedelta(
@@ -490,7 +495,7 @@ def _item_finish_sql(
     finished = sql.item_finish(
         item_id=item.pk,
         status=status,
-        analysis_id=getattr(analysis, "pk", None),
+        analysis=analysis,
         code=code[:100],
         message=message,
         now=now,
@@ -516,10 +521,12 @@ def _item_finish_orm(
     duration: float | None,
     gate: Any,
 ) -> dict[str, Any] | None:
-    # One transaction per finished item: the item, the job's counter, the
-    # progress throttle and the tenant's next dispatch (each commit is a disk
-    # flush, and there is one per item).
+    # One transaction per finished item: its new analysis, the item, the job's
+    # counter, the progress throttle and the tenant's next dispatch (each
+    # commit is a disk flush, and there is one per item).
     with transaction.atomic():
+        if analysis is not None:
+            analysis.save()
         moved = BatchItem.objects.filter(pk=item.pk, status=Item.RUNNING).update(
             status=status,
             analysis=analysis,

@@ -21,6 +21,8 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, models
+from django.db.models import signals
+from django.db.models.sql import InsertQuery
 
 from apps.accounts.models import Tenant
 from apps.batch.models import BatchItem, BatchJob
@@ -126,53 +128,86 @@ class Finished:
     next_priority: int | None
 
 
-# Only table names from the models are interpolated.
-_FINISH_SQL = f"""
-    WITH item AS (
-        UPDATE {BatchItem._meta.db_table}
-        SET status = %(status)s, analysis_id = %(analysis)s, error_code = %(code)s,
-            error_message = %(message)s, finished = %(now)s, duration_ms = %(duration)s
-        WHERE id = %(item)s AND status = %(running)s
-        RETURNING job_id, tenant_id
-    ), job AS (
-        UPDATE {BatchJob._meta.db_table} AS j
-        SET done = j.done + %(done)s, failed = j.failed + %(failed)s,
-            last_progress_at = CASE
-                WHEN j.last_progress_at IS NULL OR j.last_progress_at <= %(gate)s
-                THEN %(now)s ELSE j.last_progress_at END
-        FROM item WHERE j.id = item.job_id
-        RETURNING j.total, j.done, j.failed, j.skipped, j.status, j.last_progress_at
-    ), next AS (
-        -- The slot this item frees goes to the tenant's next pending item (same
-        -- order as services.dispatch); concurrent finishers skip each other's.
-        -- The first entry of the partial index batchitem_dispatch_order: the
-        -- cost does not grow with the number of items waiting.
-        SELECT n.id, n.priority
-        FROM {BatchItem._meta.db_table} AS n
-        JOIN {BatchJob._meta.db_table} AS nj ON nj.id = n.job_id
-        WHERE n.tenant_id = (SELECT tenant_id FROM item)
-          AND n.status = %(pending)s AND n.dispatched_at IS NULL
-          AND nj.status IN (%(queued)s, %(job_running)s)
-        ORDER BY n.priority DESC, n.job_id, n.index
-        LIMIT 1
-        FOR UPDATE OF n SKIP LOCKED
-    ), marked AS (
-        UPDATE {BatchItem._meta.db_table} AS m SET dispatched_at = %(now)s
-        FROM next WHERE m.id = next.id
-        RETURNING m.id, next.priority
-    )
-    SELECT job.total, job.done, job.failed, job.skipped, job.status,
-           job.last_progress_at,
-           (SELECT id FROM marked), (SELECT priority FROM marked)
-    FROM job
-"""  # noqa: S608
+def _insert_statement(obj: models.Model) -> tuple[str, list[Any]]:
+    """The INSERT ``obj.save()`` would run for a new row (``pre_save`` hooks such
+    as ``auto_now_add`` applied), with ``%s`` placeholders and its parameters."""
+    meta = obj._meta
+    fields = [
+        f
+        for f in meta.local_concrete_fields
+        if f is not meta.auto_field and not f.generated
+    ]
+    query = InsertQuery(type(obj))
+    query.insert_values(fields, [obj])
+    [(statement, params)] = query.get_compiler(using=connection.alias).as_sql()
+    return statement, list(params)
+
+
+_finish_sql: dict[str, str] = {}
+
+
+def _finish_statement(insert: str | None) -> str:
+    """The finish statement. ``insert``, the INSERT of the item's new analysis
+    (named placeholders), runs first in the same statement; None for none."""
+    key = insert or ""
+    if key not in _finish_sql:
+        analysis = f"{insert} RETURNING id" if insert else "SELECT NULL::bigint AS id"
+        # Only table names from the models and the INSERT Django compiled for
+        # the Analysis model are interpolated.
+        _finish_sql[key] = f"""
+            WITH analysis AS (
+                {analysis}
+            ), item AS (
+                UPDATE {BatchItem._meta.db_table}
+                SET status = %(status)s, analysis_id = (SELECT id FROM analysis),
+                    error_code = %(code)s, error_message = %(message)s,
+                    finished = %(now)s, duration_ms = %(duration)s
+                WHERE id = %(item)s AND status = %(running)s
+                RETURNING job_id, tenant_id
+            ), job AS (
+                UPDATE {BatchJob._meta.db_table} AS j
+                SET done = j.done + %(done)s, failed = j.failed + %(failed)s,
+                    last_progress_at = CASE
+                        WHEN j.last_progress_at IS NULL
+                          OR j.last_progress_at <= %(gate)s
+                        THEN %(now)s ELSE j.last_progress_at END
+                FROM item WHERE j.id = item.job_id
+                RETURNING j.total, j.done, j.failed, j.skipped, j.status,
+                          j.last_progress_at
+            ), next AS (
+                -- The slot this item frees goes to the tenant's next pending
+                -- item (same order as services.dispatch); concurrent finishers
+                -- skip each other's. The first entry of the partial index
+                -- batchitem_dispatch_order: the cost does not grow with the
+                -- number of items waiting.
+                SELECT n.id, n.priority
+                FROM {BatchItem._meta.db_table} AS n
+                JOIN {BatchJob._meta.db_table} AS nj ON nj.id = n.job_id
+                WHERE n.tenant_id = (SELECT tenant_id FROM item)
+                  AND n.status = %(pending)s AND n.dispatched_at IS NULL
+                  AND nj.status IN (%(queued)s, %(job_running)s)
+                ORDER BY n.priority DESC, n.job_id, n.index
+                LIMIT 1
+                FOR UPDATE OF n SKIP LOCKED
+            ), marked AS (
+                UPDATE {BatchItem._meta.db_table} AS m SET dispatched_at = %(now)s
+                FROM next WHERE m.id = next.id
+                RETURNING m.id, next.priority
+            )
+            SELECT job.total, job.done, job.failed, job.skipped, job.status,
+                   job.last_progress_at,
+                   (SELECT id FROM marked), (SELECT priority FROM marked),
+                   analysis.id
+            FROM analysis LEFT JOIN job ON true
+        """  # noqa: S608
+    return _finish_sql[key]
 
 
 def item_finish(
     *,
     item_id: int,
     status: str,
-    analysis_id: int | None,
+    analysis: models.Model | None,
     code: str,
     message: str,
     now: datetime,
@@ -180,27 +215,58 @@ def item_finish(
     progress_gate: datetime,
 ) -> Finished | None:
     """End a running item, count it on its job and hand its slot on, in one
-    statement; None when the item was not running (someone else ended it)."""
+    statement; None when the item was not running (someone else ended it).
+
+    ``analysis``, the item's new analysis (unsaved), is inserted by the same
+    statement as ``save()`` would (its signals too), whether or not the item
+    was still running: one round trip and one commit per item fewer.
+    """
     succeeded = status == BatchItem.Status.SUCCEEDED
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _FINISH_SQL,
-            {
-                "status": status,
-                "analysis": analysis_id,
-                "code": code,
-                "message": message,
-                "now": now,
-                "duration": duration_ms,
-                "item": item_id,
-                "running": BatchItem.Status.RUNNING,
-                "done": 1 if succeeded else 0,
-                "failed": 0 if succeeded else 1,
-                "gate": progress_gate,
-                "pending": BatchItem.Status.PENDING,
-                "queued": BatchJob.Status.QUEUED,
-                "job_running": BatchJob.Status.RUNNING,
-            },
+    params: dict[str, Any] = {
+        "status": status,
+        "code": code,
+        "message": message,
+        "now": now,
+        "duration": duration_ms,
+        "item": item_id,
+        "running": BatchItem.Status.RUNNING,
+        "done": 1 if succeeded else 0,
+        "failed": 0 if succeeded else 1,
+        "gate": progress_gate,
+        "pending": BatchItem.Status.PENDING,
+        "queued": BatchJob.Status.QUEUED,
+        "job_running": BatchJob.Status.RUNNING,
+    }
+    insert = None
+    if analysis is not None:
+        signals.pre_save.send(
+            type(analysis),
+            instance=analysis,
+            raw=False,
+            using=connection.alias,
+            update_fields=None,
         )
+        statement, values = _insert_statement(analysis)
+        parts = statement.split("%s")
+        insert = parts[0] + "".join(
+            f"%(a{i})s{part}" for i, part in enumerate(parts[1:])
+        )
+        params.update({f"a{i}": value for i, value in enumerate(values)})
+    with connection.cursor() as cursor:
+        cursor.execute(_finish_statement(insert), params)
         row = cursor.fetchone()
-    return Finished(*row) if row is not None else None
+    if analysis is not None:
+        analysis.pk = row[-1]
+        analysis._state.adding = False
+        analysis._state.db = connection.alias
+        signals.post_save.send(
+            type(analysis),
+            instance=analysis,
+            created=True,
+            update_fields=None,
+            raw=False,
+            using=connection.alias,
+        )
+    if row[0] is None:
+        return None
+    return Finished(*row[:-1])

@@ -156,6 +156,20 @@ def analysis_run(*, drawing: Drawing, analysis: Analysis | None = None) -> Analy
     written once, with its outcome (one INSERT per file); a queued one passed in
     is marked running first, for those watching it.
     """
+    analysis = analysis_compute(drawing=drawing, analysis=analysis)
+    analysis.save()
+    analysis_stored(analysis=analysis)
+    return analysis
+
+
+def analysis_compute(*, drawing: Drawing, analysis: Analysis | None = None) -> Analysis:
+    """``analysis_run`` up to its last write: the finished analysis, not saved.
+
+    For a caller that stores it together with writes of its own (a batch item
+    inserts it in the statement that ends the item) and then calls
+    ``analysis_stored``. A refused file is saved as failed and raised, as by
+    ``analysis_run``.
+    """
     if analysis is None:
         analysis = Analysis(drawing=drawing, tenant_id=drawing.tenant_id)
     else:
@@ -206,9 +220,13 @@ def analysis_run(*, drawing: Drawing, analysis: Analysis | None = None) -> Analy
     analysis.error = analysis.error_code = ""
     analysis.finished = timezone.now()
     _predict(analysis)
-    analysis.save()
-    _similarity_changed(drawing.tenant_id)
     return analysis
+
+
+def analysis_stored(*, analysis: Analysis) -> None:
+    """After a finished analysis is written: its tenant's cached similarity
+    matrices are out of date."""
+    _similarity_changed(analysis.tenant_id)
 
 
 def analysis_preview(*, analysis: Analysis) -> str:

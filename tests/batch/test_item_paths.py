@@ -10,6 +10,7 @@ from django.db import connection
 
 from apps.batch import runner, services, sql
 from apps.batch.models import BatchItem, BatchJob
+from apps.cad.models import Analysis
 from apps.cad.services import drawing_create
 from tests.batch.conftest import files, wait_for_job
 
@@ -51,7 +52,13 @@ def test_each_finished_item_hands_its_slot_to_the_next(item_path, tenant_a, sett
     items = list(BatchItem.objects.filter(job=job).order_by("index"))
     assert [i.status for i in items] == ["succeeded"] * 3 + ["failed"]
     assert all(i.attempts == 1 and i.dispatched_at for i in items)
-    assert all(i.analysis_id for i in items[:3])
+    # The finish stored each item's analysis, as analysis_run would.
+    for item in items[:3]:
+        analysis = Analysis.objects.get(pk=item.analysis_id)
+        assert analysis.drawing_id == item.drawing_id
+        assert analysis.tenant_id == tenant_a.pk
+        assert analysis.status == Analysis.Status.DONE and analysis.created
+        assert analysis.features and analysis.title_block is not None
     assert items[3].error_code == "unreadable_file" and items[3].duration_ms >= 0
     # In index order, each one started after the one before it had finished.
     for before, after in zip(items, items[1:], strict=False):
