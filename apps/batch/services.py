@@ -639,31 +639,35 @@ def job_finalize_if_complete(*, job_id: int) -> bool:
     return True
 
 
+def _label(prediction: Any) -> str:
+    if isinstance(prediction, dict):
+        return str(prediction.get("label") or prediction.get("class") or "")
+    return str(prediction or "")
+
+
 def prediction_of(analysis: Any) -> tuple[str, float | None]:
     """(label, confidence) of an Analysis; ('', None) while no model is active."""
     if analysis is None:
         return "", None
-    pred = getattr(analysis, "prediction", None)
-    if isinstance(pred, dict):
-        label = pred.get("label") or pred.get("class") or ""
-    else:
-        label = pred or ""
-    return str(label), getattr(analysis, "confidence", None)
+    return _label(analysis.prediction), analysis.confidence
 
 
 def job_summary(*, job: BatchJob) -> dict[str, Any]:
-    items = BatchItem.objects.filter(job=job).select_related("analysis")
+    # Only the columns the summary needs: an analysis row carries the
+    # drawing's features and text, which a 1000-item job would load for nothing.
+    rows = BatchItem.objects.filter(job=job).values_list(
+        "status", "error_code", "duration_ms", "analysis__prediction"
+    )
     by_label: Counter[str] = Counter()
     by_error: Counter[str] = Counter()
     durations = []
-    for item in items:
-        if item.status == Item.SUCCEEDED:
-            label, _ = prediction_of(item.analysis)
-            by_label[label or "(none)"] += 1
-        elif item.status == Item.FAILED:
-            by_error[item.error_code or "error"] += 1
-        if item.duration_ms is not None:
-            durations.append(item.duration_ms)
+    for status, error_code, duration_ms, prediction in rows:
+        if status == Item.SUCCEEDED:
+            by_label[_label(prediction) or "(none)"] += 1
+        elif status == Item.FAILED:
+            by_error[error_code or "error"] += 1
+        if duration_ms is not None:
+            durations.append(duration_ms)
     elapsed = (
         (job.finished - job.started).total_seconds()
         if job.finished and job.started

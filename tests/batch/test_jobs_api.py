@@ -241,3 +241,13 @@ def test_a_submission_costs_the_rate_limiter_its_item_count(api_client_a):
         for item in second["RateLimit"].split(", ")
     }
     assert drawn - 1 - after_second[key_window] == 4
+
+
+def test_the_summary_counts_items_by_predicted_label(api_client_a, settings):
+    settings.CADML_PREDICTOR = "tests.cad.test_api.predict_flange"
+    response = submit(api_client_a, files(2))
+    job = wait_for_job(response.json()["id"])
+    assert job.summary["by_label"] == {"flange": 2}
+    results = api_client_a.get(f"/api/v1/jobs/{job.pk}/results").json()
+    assert [r["predicted_label"] for r in results["results"]] == ["flange"] * 2
+    assert results["summary"]["by_label"] == {"flange": 2}
