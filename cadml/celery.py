@@ -42,6 +42,12 @@ def worker_database_settings() -> None:
         # task with a transient error, which retries, and close_old_connections
         # below drops the connection first.
         db["CONN_HEALTH_CHECKS"] = False
+        # Lets psycopg prepare statements bound on the server: the batch item's
+        # claim and finish (apps/batch/sql.py) are parsed and planned once per
+        # connection. Django's own queries are bound in the client and are
+        # never prepared. Behind PgBouncer in transaction mode, use 1.21+ with
+        # max_prepared_statements set, or set this to None.
+        db.setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 
 
 @worker_init.connect(dispatch_uid="cadml.celery.db_conn_max_age")

@@ -26,10 +26,33 @@ from django.db.models.sql import InsertQuery
 
 from apps.accounts.models import Tenant
 from apps.batch.models import BatchItem, BatchJob
+from cadml import telemetry
 
 
 def enabled() -> bool:
     return connection.vendor == "postgresql"
+
+
+def _execute(name: str, statement: str, params: Any) -> tuple[Any, ...] | None:
+    """Run one of this module's statements and return its row.
+
+    Bound on the server (Django binds parameters in the client): the analysis'
+    JSON goes as a parameter instead of being quoted into the text. Where the
+    connection allows prepared statements (worker connections do,
+    ``cadml.celery.worker_database_settings``), each statement is also parsed
+    and planned once per connection instead of once per item.
+    """
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.ensure_connection()
+    # Django's psycopg instrumentation does not see this cursor: its own span.
+    with (
+        telemetry.span(name, **{"db.system": "postgresql"}),
+        connection.wrap_database_errors,
+        ServerBindingCursor(connection.connection) as cursor,
+    ):
+        cursor.execute(statement, params, prepare=True)
+        return cursor.fetchone()
 
 
 def _fields(model: type[models.Model], *, skip_json: bool = False) -> list[Any]:
@@ -93,11 +116,11 @@ def item_claim(*, item_id: int, started: datetime, worker: str) -> BatchItem | N
     from apps.cad.models import Drawing
 
     pending, running = BatchItem.Status.PENDING, BatchItem.Status.RUNNING
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _claim_statement(), [running, started, worker, item_id, pending, running]
-        )
-        row = cursor.fetchone()
+    row = _execute(
+        "batch.sql.claim",
+        _claim_statement(),
+        [running, started, worker, item_id, pending, running],
+    )
     if row is None:
         return None
     drawing_fields = _drawing_fields()
@@ -252,9 +275,7 @@ def item_finish(
             f"%(a{i})s{part}" for i, part in enumerate(parts[1:])
         )
         params.update({f"a{i}": value for i, value in enumerate(values)})
-    with connection.cursor() as cursor:
-        cursor.execute(_finish_statement(insert), params)
-        row = cursor.fetchone()
+    row = _execute("batch.sql.finish", _finish_statement(insert), params)
     if analysis is not None:
         analysis.pk = row[-1]
         analysis._state.adding = False

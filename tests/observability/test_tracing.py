@@ -71,3 +71,34 @@ def test_stage_spans_lay_out_pipeline_timings(spans):  # type: ignore[no-untyped
     assert parse.end_time - parse.start_time == 10_000_000
     assert features.start_time == parse.end_time
     assert parse.parent.span_id == analyze.context.span_id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_item_traces_its_claim_and_finish_statements(spans, tenant_a, settings):  # type: ignore[no-untyped-def]
+    from django.db import connection
+
+    from apps.batch import runner, services
+    from apps.cad.services import drawing_create
+    from tests.batch.conftest import files, wait_for_job
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the claim and finish statements are PostgreSQL's")
+    settings.CELERY_BROKER_URL = None  # the in-process pool
+    (name, content) = files(1)[0]
+    drawing = drawing_create(
+        tenant=tenant_a, uploaded_by=None, name=name, content=content
+    )
+    job, _ = services.job_submit(tenant=tenant_a, user=None, drawing_ids=[drawing.pk])
+    wait_for_job(job.pk)
+    runner.wait_idle()
+
+    finished = spans.get_finished_spans()
+    item = next(s for s in finished if s.name == "batch.item")
+    children = {
+        s.name: s
+        for s in finished
+        if s.parent and s.parent.span_id == item.context.span_id
+    }
+    assert {"batch.sql.claim", "cad.analyze", "batch.sql.finish"} <= set(children)
+    assert children["batch.sql.finish"].attributes["db.system"] == "postgresql"
+    assert children["batch.sql.claim"].end_time <= children["cad.analyze"].start_time
