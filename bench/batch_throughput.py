@@ -11,6 +11,9 @@ Celery and the batch machinery (claims, counters, fair dispatch, progress) add.
 timed from submission until the job's status is final.
 (c) For reference, the pipeline alone on the same pool (no database, no
 isolation process): the floor nothing stored can beat.
+(d) For reference, Celery alone: the same worker running one bench-only task per
+drawing that calls ``analysis_run`` and nothing else (``bench/celery_floor.py``),
+all 500 sent at once: what Celery costs apart from the batch app.
 (a) runs three times and (b) twice, alternating; items/s are averaged per side.
 Prints items/s for each, b/a (target >= 0.85) and b/c, plus the p99 time from
 submitting a one-item job to its item starting on an idle worker.
@@ -188,6 +191,8 @@ def main() -> None:
                 f"bench-{salt}@%h",
                 "-l",
                 "WARNING",
+                "-I",
+                "bench.celery_floor",
             ],
             cwd=ROOT,
             env=env,
@@ -218,9 +223,27 @@ def main() -> None:
             celery_runs.append(time.perf_counter() - t0)
             return BatchJob.objects.get(pk=job.pk)
 
+        def run_floor() -> float:
+            # (d) Celery alone: one bench.analysis_run task per drawing, all
+            # sent at once, timed until every analysis is stored.
+            from django.utils import timezone
+
+            from apps.batch.runner import broker_priority
+            from apps.cad.models import Analysis
+
+            start = timezone.now()
+            t0 = time.perf_counter()
+            for pk in drawings:
+                app.send_task("bench.analysis_run", (pk,), priority=broker_priority(5))
+            stored = Analysis.objects.filter(tenant=tenant, created__gte=start)
+            while (left := len(drawings) - stored.count()) > 0:
+                time.sleep(0.005 if left <= 8 else 0.1)
+            return time.perf_counter() - t0
+
         celery_runs: list[float] = []
         jobs = [run_job()]
         service_runs.append(run_pool(_analyze_service, drawings, _service_init))
+        floor_s = run_floor()
         jobs.append(run_job())
     finally:
         worker.send_signal(3)  # SIGQUIT: cold shutdown
@@ -247,6 +270,10 @@ def main() -> None:
                 ],
                 "ratio_celery_vs_pool": round(celery_rate / pool_rate, 3),
                 "target_ratio": 0.85,
+                "celery_alone_items_per_s": round(args.items / floor_s, 2),
+                "ratio_celery_alone_vs_pool": round(
+                    args.items / floor_s / pool_rate, 3
+                ),
                 "pipeline_only_pool_items_per_s": round(pipeline_rate, 2),
                 "ratio_celery_vs_pipeline_only": round(celery_rate / pipeline_rate, 3),
                 "submit_to_first_item_ms_p50": round(_percentile(latencies, 0.5), 1),
