@@ -142,8 +142,9 @@ class BatchItem(models.Model):
             )
         ]
         indexes = [
+            # A job's items by status go through uniq_batchitem_job_index
+            # (at most CADML_BATCH_MAX_ITEMS each).
             models.Index(fields=["tenant", "status", "dispatched_at"]),
-            models.Index(fields=["job", "status"]),
             # Items waiting to be handed out, in dispatch order: highest
             # priority first, then jobs in submission order, then by index.
             models.Index(
