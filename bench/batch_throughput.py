@@ -14,7 +14,8 @@ isolation process): the floor nothing stored can beat.
 (d) For reference, Celery alone: the same worker running one bench-only task per
 drawing that calls ``analysis_run`` and nothing else (``bench/celery_floor.py``),
 all 500 sent at once: what Celery costs apart from the batch app.
-(a) runs three times and (b) twice, alternating; items/s are averaged per side.
+(a) runs four times and (b) three times, alternating; items/s are averaged per
+side.
 Prints items/s for each, b/a (target >= 0.85) and b/c, plus the p99 time from
 submitting a one-item job to its item starting on an idle worker.
 
@@ -148,8 +149,8 @@ def main() -> None:
     ]
 
     # (a) and (c) on a 2-process pool. The machine's speed drifts by 10-20 %
-    # over a minute, so the runs alternate, (a) (c) (b) (a) (b) (a) (c), and
-    # each side is averaged.
+    # over a minute, so the runs alternate, (a) (c) (b) (a) (d) (b) (a) (b)
+    # (a) (c), and each side is averaged.
     def run_pool(fn, work, initializer=None) -> float:  # noqa: ANN001
         ctx = multiprocessing.get_context("forkserver")
         with ctx.Pool(2, initializer=initializer) as pool:
@@ -244,6 +245,8 @@ def main() -> None:
         jobs = [run_job()]
         service_runs.append(run_pool(_analyze_service, drawings, _service_init))
         floor_s = run_floor()
+        jobs.append(run_job())
+        service_runs.append(run_pool(_analyze_service, drawings, _service_init))
         jobs.append(run_job())
     finally:
         worker.send_signal(3)  # SIGQUIT: cold shutdown
