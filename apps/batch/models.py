@@ -126,6 +126,7 @@ class BatchItem(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,  # partial: batchitem_analysis below
     )
     # Set when a task for the item is handed to the broker (or the in-process pool).
     dispatched_at = models.DateTimeField(null=True, blank=True)
@@ -141,10 +142,30 @@ class BatchItem(models.Model):
                 fields=["job", "index"], name="uniq_batchitem_job_index"
             )
         ]
+        # An item is updated three times (handed out, claimed, finished), and
+        # a status change is never a HOT update: each one writes every index
+        # whose predicate the new row matches. So the indexes the item path
+        # does not need are partial: each holds only the rows its queries ask
+        # for, and most updates write nothing to them.
         indexes = [
             # A job's items by status go through uniq_batchitem_job_index
             # (at most CADML_BATCH_MAX_ITEMS each).
-            models.Index(fields=["tenant", "status", "dispatched_at"]),
+            # Items in flight: running, or handed to the broker and not yet
+            # started; at most K per tenant. The dispatch counts them, the
+            # reaper looks for lost ones among them.
+            models.Index(
+                fields=["tenant", "status"],
+                condition=models.Q(status="running")
+                | models.Q(status="pending", dispatched_at__isnull=False),
+                name="batchitem_in_flight",
+            ),
+            # Deleting an analysis sets its items' link to NULL; only finished
+            # items have one.
+            models.Index(
+                fields=["analysis"],
+                condition=models.Q(analysis__isnull=False),
+                name="batchitem_analysis",
+            ),
             # Items waiting to be handed out, in dispatch order: highest
             # priority first, then jobs in submission order, then by index.
             models.Index(

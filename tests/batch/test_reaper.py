@@ -12,6 +12,7 @@ from apps.batch import runner
 from apps.batch.models import BatchItem, BatchJob
 from apps.batch.services import items_reap, job_submit
 from apps.cad.services import drawing_create
+from cadml import metrics
 from tests.batch.conftest import files, wait_for_job
 from tests.servers import PROJECT_ROOT, server_env, test_database_url
 
@@ -66,6 +67,23 @@ def test_an_item_that_keeps_losing_its_worker_fails_in_the_end(
     assert job.status == "failed"
     item = BatchItem.objects.get(job=job)
     assert item.error_code == "worker_lost"
+
+
+def test_the_reaper_reports_every_waiting_item_as_queue_depth(tenant_a, owner_a):
+    # Pro plan: K=4 items handed to the broker, the other 2 not yet.
+    job = stalled_job(tenant_a, owner_a, n=6)
+    waiting = BatchItem.objects.filter(job=job, status="pending")
+    assert waiting.filter(dispatched_at__isnull=False).count() == 4
+    assert waiting.filter(dispatched_at__isnull=True).count() == 2
+    original = runner.enqueue
+    runner.enqueue = lambda *a, **k: None  # nothing runs while the gauge is read
+    try:
+        items_reap()
+    finally:
+        runner.enqueue = original
+    depth = metrics.batch_queue_depth.labels("celery")._value.get()
+    assert depth >= 6  # other tests' tenants may have items waiting too
+    assert depth == BatchItem.objects.filter(status="pending").count()
 
 
 def test_embedded_serve_runs_the_reaper_loop_and_it_recovers_lost_items(
