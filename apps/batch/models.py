@@ -85,6 +85,14 @@ class BatchJob(models.Model):
         return round(100.0 * self.processed / self.total, 1)
 
 
+# Items in flight: running, or handed to the broker and not yet started. The
+# dispatch counts them against K; the partial index batchitem_in_flight holds
+# exactly these rows, so both use this one predicate.
+IN_FLIGHT = models.Q(status="running") | models.Q(
+    status="pending", dispatched_at__isnull=False
+)
+
+
 class BatchItem(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -155,8 +163,7 @@ class BatchItem(models.Model):
             # reaper looks for lost ones among them.
             models.Index(
                 fields=["tenant", "status"],
-                condition=models.Q(status="running")
-                | models.Q(status="pending", dispatched_at__isnull=False),
+                condition=IN_FLIGHT,
                 name="batchitem_in_flight",
             ),
             # Deleting an analysis sets its items' link to NULL; only finished

@@ -30,7 +30,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from apps.accounts.models import Tenant
 from apps.batch import events, sql, webhooks
-from apps.batch.models import BatchItem, BatchJob, WebhookDelivery
+from apps.batch.models import IN_FLIGHT, BatchItem, BatchJob, WebhookDelivery
 from cadml import metrics, telemetry
 from cadml.lib.errors import Conflict, DomainError, InvalidInput, NotFound
 
@@ -268,11 +268,7 @@ def dispatch(*, tenant_id: int, freed: int | None = None) -> int:
             tenant = Tenant.objects.select_for_update().filter(pk=tenant_id).first()
             if tenant is None:
                 return 0
-            in_flight = BatchItem.objects.filter(
-                Q(status=Item.RUNNING)
-                | Q(status=Item.PENDING, dispatched_at__isnull=False),
-                tenant_id=tenant_id,
-            ).count()
+            in_flight = BatchItem.objects.filter(IN_FLIGHT, tenant_id=tenant_id).count()
             free = tenant_concurrency(tenant) - in_flight
         if free <= 0:
             return 0
