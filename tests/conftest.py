@@ -62,6 +62,14 @@ def _audit_unbuffered(settings):  # type: ignore[no-untyped-def]
     settings.CADML_AUDIT_BUFFER_MS = 0
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):  # type: ignore[no-untyped-def]
+    """The named world's users have passwords; hashing them with the production
+    hasher costs a fifth of a second each. Every password check in the suite
+    happens in this process, so a cheap hasher changes nothing under test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def postgres() -> None:
     require(

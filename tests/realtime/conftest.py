@@ -37,13 +37,6 @@ def async_test(
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    """The named world's users have passwords; hashing them properly costs
-    about half a second each, and these tests never log in with a password."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def keep_test_connection(monkeypatch: pytest.MonkeyPatch) -> None:
     """``database_sync_to_async`` closes "old" connections around each call, and
     the test's connection, inside its transaction, looks old. Django's test
