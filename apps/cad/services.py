@@ -93,6 +93,23 @@ def content_analyze(*, name: str, content: bytes, preview: bool = True) -> dict:
     return _isolated(name, content, preview=preview, task="analyze")
 
 
+def content_predict(*, result: dict[str, Any]) -> Analysis:
+    """What the platform's active model says about ``result`` (from
+    ``content_analyze``), as an unsaved analysis carrying the prediction, its
+    model and version, or the reason there is none. No rows are written.
+
+    For callers without a tenant (the ``analyze`` command): the platform-wide
+    model answers, as it does for a tenant without a model of its own.
+    """
+    analysis = Analysis(
+        status=Analysis.Status.DONE,
+        features=result.get("features"),
+        feature_version=result.get("feature_version", ""),
+    )
+    _predict(analysis)
+    return analysis
+
+
 def drawing_create(
     *, tenant: Tenant, uploaded_by: Any, name: str, content: bytes
 ) -> Drawing:
