@@ -15,7 +15,7 @@ _PLACEHOLDER = (
     '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="300" '
     'viewBox="0 0 400 300"><rect width="400" height="300" fill="#f4f4f4"/>'
     '<text x="200" y="150" text-anchor="middle" font-family="sans-serif" '
-    'font-size="14">{}</text></svg>'
+    'font-size="14" fill="#000000">{}</text></svg>'
 )
 
 

@@ -107,6 +107,33 @@ def test_lineweights_are_kept() -> None:
     assert max(widths) >= 10 * min(widths)
 
 
+def _readable_in_both_themes(stored: str) -> None:
+    for theme, ground in (("light", "#ffffff"), ("dark", preview_theme.DARK_GROUND)):
+        svg = preview_theme.themed(stored, theme=theme)
+        found, inks = colours(svg)
+        assert found == ground, theme
+        assert inks, theme
+        for c in inks:
+            assert preview_theme.contrast(c, ground) >= 4.5, (theme, c)
+
+
+def test_placeholders_are_readable_in_both_themes() -> None:
+    from apps.cad.preview import placeholder
+
+    stored = preview_theme.paper(placeholder("12000 entities: too many to preview"))
+    assert preview_theme.is_current(stored)
+    _readable_in_both_themes(stored)
+
+
+def test_mesh_silhouettes_are_readable_in_both_themes() -> None:
+    import trimesh
+
+    data = trimesh.creation.box((10, 20, 30)).export(file_type="stl")
+    stored = render_preview("box.stl", data)["preview_svg"]
+    assert stored.startswith("<svg")
+    _readable_in_both_themes(stored)
+
+
 def upload(client, content: bytes):  # type: ignore[no-untyped-def]
     return client.post(
         "/api/v1/drawings",
