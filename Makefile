@@ -11,8 +11,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: requirements/base.txt requirements/ml.txt requirements/dev.txt requirements/lock.txt | $(BIN)/python
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements/dev.txt
+	@echo "Installing cadml's dependencies into $(VENV) (a few minutes the first time)..."
+	$(BIN)/python -m pip install --progress-bar on --upgrade pip
+	$(BIN)/python -m pip install --progress-bar on -r requirements/dev.txt
 	touch $@
 
 install: $(VENV)/.installed

@@ -416,6 +416,13 @@ CADML_SERVE_EXTRA = {
 }
 
 # --- Logging ---------------------------------------------------------------
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+# Our own loggers (apps.*, cadml.*, django.*) speak at LOG_LEVEL; libraries
+# (ezdxf writes one INFO line per unset header variable, celery, kombu, grpc...)
+# only warn, unless LOG_LEVEL=DEBUG asks for everything.
+LOG_LEVEL_LIBRARIES = (
+    LOG_LEVEL if LOG_LEVEL in ("DEBUG", "ERROR", "CRITICAL") else "WARNING"
+)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -423,8 +430,11 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL_LIBRARIES},
     "loggers": {
+        "apps": {"level": LOG_LEVEL},
+        "cadml": {"level": LOG_LEVEL},
+        "django": {"level": LOG_LEVEL},
         "django.request": {"level": "ERROR"},
         "daphne": {"level": "WARNING"},
     },

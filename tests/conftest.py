@@ -78,10 +78,31 @@ def postgres() -> None:
     )
 
 
+def redis_missing(url: str) -> str | None:
+    """Why the Redis at ``url`` cannot be used, in words that say what to do,
+    or None when it answers. A running Redis with ``REDIS_URL`` unset is not an
+    unreachable one."""
+    if not url:
+        if _reachable("redis://127.0.0.1:6379", 6379):
+            return (
+                "REDIS_URL is not set (a Redis answers on 127.0.0.1:6379: "
+                "export REDIS_URL=redis://127.0.0.1:6379/0)"
+            )
+        return "REDIS_URL is not set and no Redis answers on 127.0.0.1:6379"
+    if not _reachable(url, 6379):
+        parsed = urlparse(url)  # host and port only: the URL may hold a password
+        return (
+            f"Redis not reachable at {parsed.hostname or '127.0.0.1'}:"
+            f"{parsed.port or 6379} (from REDIS_URL)"
+        )
+    return None
+
+
 @pytest.fixture
 def redis_url() -> str:
     url = settings.REDIS_URL or os.environ.get("REDIS_URL", "")
-    require(bool(url) and _reachable(url, 6379), "Redis not reachable: set REDIS_URL")
+    reason = redis_missing(url)
+    require(reason is None, reason or "")
     return url
 
 

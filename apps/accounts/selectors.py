@@ -19,3 +19,13 @@ def api_key_get(*, tenant: Tenant, key_id: int) -> ApiKey:
 
 def memberships_of(*, user_id: int) -> QuerySet[Membership]:
     return Membership.objects.filter(user_id=user_id).select_related("tenant")
+
+
+def tenant_by_slug(*, slug: str) -> Tenant:
+    tenant = Tenant.objects.filter(slug=slug).first()
+    if tenant is None:
+        known = ", ".join(
+            Tenant.objects.order_by("slug").values_list("slug", flat=True)[:20]
+        )
+        raise NotFound(f"no tenant {slug!r} (tenants: {known or 'none yet'})")
+    return tenant

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -34,6 +35,16 @@ class IssuedKey:
 
     api_key: ApiKey
     plaintext: str
+
+
+@dataclass(frozen=True)
+class AddedMember:
+    """A membership as created; ``password`` is set only for a new user whose
+    password was generated (shown once, stored hashed)."""
+
+    membership: Membership
+    created_user: bool
+    password: str | None
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,71 @@ def membership_create(
     membership.full_clean()
     membership.save()
     return membership
+
+
+def _checked_password(password: str, user: AbstractBaseUser | None) -> str:
+    from django.contrib.auth.password_validation import validate_password
+
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise InvalidInput(" ".join(exc.messages), code="weak_password") from None
+    return password
+
+
+@transaction.atomic
+def member_add(
+    *, tenant: Tenant, username: str, role: str, password: str | None = None
+) -> AddedMember:
+    """Give ``username`` a ``role`` in ``tenant``, creating the user if needed.
+
+    A new user gets ``password`` or, without one, a generated password that is
+    returned once. An existing user keeps theirs unless ``password`` is given.
+    Already a member of the tenant: 409.
+    """
+    if role not in Membership.Role.values:
+        raise InvalidInput(
+            f"role must be one of {', '.join(Membership.Role.values)}",
+            code="bad_role",
+        )
+    user_model = get_user_model()
+    user = user_model.objects.filter(username=username).first()
+    created = user is None
+    shown = None
+    if user is None:
+        user = user_model(username=username)
+        try:
+            user.full_clean(exclude=["password"])
+        except ValidationError as exc:
+            messages = exc.message_dict.get("username") or exc.messages
+            raise InvalidInput(
+                f"username: {' '.join(messages)}", code="bad_username"
+            ) from None
+        if password is None:
+            shown = password = secrets.token_urlsafe(12)
+        user.set_password(_checked_password(password, user))
+        user.save()
+    else:
+        existing = Membership.objects.filter(tenant=tenant, user=user).first()
+        if existing is not None:
+            raise Conflict(
+                f"{username} is already a member of {tenant.slug} "
+                f"(role {existing.role})"
+            )
+        if password is not None:
+            user.set_password(_checked_password(password, user))
+            user.save(update_fields=["password"])
+    membership = membership_create(tenant=tenant, user=user, role=role)
+    return AddedMember(membership=membership, created_user=created, password=shown)
+
+
+def user_password_reset(*, user: AbstractBaseUser, password: str | None = None) -> str:
+    """Set ``password`` (checked by the password validators) or a generated
+    one, and return it. Sessions signed with the old password end."""
+    new = password if password is not None else secrets.token_urlsafe(12)
+    user.set_password(_checked_password(new, user) if password is not None else new)
+    user.save(update_fields=["password"])
+    return new
 
 
 @transaction.atomic

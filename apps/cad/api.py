@@ -10,12 +10,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.cad import features, selectors, services
+from apps.cad import features, preview_theme, selectors, services
 from apps.cad.models import Drawing
 from apps.cad.serializers import AnalysisOutputSerializer, DrawingOutputSerializer
 from cadml.lib.errors import InvalidInput
 
 PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'"
+PREVIEW_SIZE_MIN, PREVIEW_SIZE_MAX = 16, 4096
 
 
 def _drawing_with_analysis(drawing: Drawing, analysis: object) -> dict:
@@ -134,10 +135,29 @@ class DrawingSimilarApi(APIView):
 
 
 class DrawingPreviewApi(APIView):
+    class FilterSerializer(serializers.Serializer):
+        theme = serializers.ChoiceField(
+            choices=preview_theme.THEMES,
+            default="light",
+            help_text="light: white paper, dark lines; dark: the CAD screen.",
+        )
+        size = serializers.IntegerField(
+            required=False,
+            min_value=PREVIEW_SIZE_MIN,
+            max_value=PREVIEW_SIZE_MAX,
+            help_text="Thumbnail: this many pixels on the longer side.",
+        )
+
     def get(self, request: Request, drawing_id: int) -> HttpResponse:
+        f = self.FilterSerializer(data=request.query_params)
+        f.is_valid(raise_exception=True)
         drawing = selectors.drawing_get(tenant=request.tenant, drawing_id=drawing_id)
         analysis = selectors.analysis_latest(tenant=request.tenant, drawing=drawing)
-        svg = services.analysis_preview(analysis=analysis)
+        svg = services.analysis_preview(
+            analysis=analysis,
+            theme=f.validated_data["theme"],
+            size=f.validated_data.get("size"),
+        )
         response = HttpResponse(svg, content_type="image/svg+xml")
         # The SVG comes from user data: no scripts, no external loads.
         response["Content-Security-Policy"] = PREVIEW_CSP

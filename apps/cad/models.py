@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 def drawing_upload_to(instance: Drawing, filename: str) -> str:
@@ -90,7 +91,9 @@ class Analysis(models.Model):
     model_version = models.CharField(max_length=64, blank=True)
     variant = models.CharField(max_length=64, blank=True)
     confidence = models.FloatField(null=True, blank=True)
-    created = models.DateTimeField(auto_now_add=True)
+    # When the analysis began, not when its row was written: a new analysis is
+    # inserted once, with its outcome, after ``finished`` is known.
+    created = models.DateTimeField(default=timezone.now, editable=False)
     finished = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -12,7 +12,7 @@ from typing import Any
 
 from ezdxf.lldxf.const import DXFError
 
-from apps.cad import dimensions, features, parsing, titleblock
+from apps.cad import dimensions, features, parsing, preview_theme, titleblock
 from apps.cad import preview as preview_mod
 from apps.cad.errors import UnreadableFile
 from apps.cad.sniff import FileFormat, sniff
@@ -66,7 +66,7 @@ def render_preview(name: str, content: bytes) -> dict[str, Any]:
         except Exception as exc:  # noqa: BLE001 - analysable but not drawable is fine
             svg = preview_mod.placeholder(f"no preview: {type(exc).__name__}")
     return {
-        "preview_svg": svg,
+        "preview_svg": preview_theme.paper(svg),
         "preview_ms": round((time.perf_counter() - t0) * 1000, 3),
     }
 
@@ -119,6 +119,7 @@ def _analyze_dxf(
             svg = preview_mod.dxf_svg(doc, report.visited)
         except Exception as exc:  # noqa: BLE001 - analysable but not drawable is fine
             svg = preview_mod.placeholder(f"no preview: {type(exc).__name__}")
+        svg = preview_theme.paper(svg)
         t = _lap(timings, "preview", t)
 
     pts = geo.points
@@ -166,7 +167,7 @@ def _analyze_mesh(
     t = _lap(timings, "features", t)
     svg = None
     if want_preview:
-        svg = preview_mod.mesh_svg(mesh)
+        svg = preview_theme.paper(preview_mod.mesh_svg(mesh))
         t = _lap(timings, "preview", t)
     bounds = mesh.bounds.tolist() if len(mesh.vertices) else None
     watertight = bool(mesh.is_watertight)

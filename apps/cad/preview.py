@@ -7,13 +7,15 @@ from typing import Any
 import numpy as np
 from ezdxf.document import Drawing as DxfDocument
 
+from apps.cad import preview_theme
+
 MAX_SVG_BYTES = 2 * 1024 * 1024
 MAX_PREVIEW_ENTITIES = 50_000
 _PLACEHOLDER = (
     '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="300" '
     'viewBox="0 0 400 300"><rect width="400" height="300" fill="#f4f4f4"/>'
     '<text x="200" y="150" text-anchor="middle" font-family="sans-serif" '
-    'font-size="14">{}</text></svg>'
+    'font-size="14" fill="#000000">{}</text></svg>'
 )
 
 
@@ -29,10 +31,17 @@ def dxf_svg(doc: DxfDocument, n_entities: int) -> str:
     if n_entities > MAX_PREVIEW_ENTITIES:
         return placeholder(f"{n_entities} entities: too many to preview")
     from ezdxf.addons.drawing import Frontend, RenderContext, layout, svg
+    from ezdxf.addons.drawing.config import BackgroundPolicy, Configuration
 
     msp = doc.modelspace()
     backend = svg.SVGBackend()
-    Frontend(RenderContext(doc), backend).draw_layout(msp, finalize=True)
+    # Drawn on (nearly) white paper, so that ezdxf gives ACI 7 as black;
+    # preview_theme.paper() then makes every other colour readable on it.
+    config = Configuration(
+        background_policy=BackgroundPolicy.CUSTOM,
+        custom_bg_color=preview_theme.RENDER_PAPER,
+    )
+    Frontend(RenderContext(doc), backend, config=config).draw_layout(msp, finalize=True)
     page = layout.Page(210, 148, layout.Units.mm, margins=layout.Margins.all(5))
     settings = layout.Settings(output_coordinate_space=10_000)
     out = backend.get_string(page, settings=settings)

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from apps.accounts.models import Tenant
+from apps.cad import preview_theme
 from apps.cad.errors import UploadTooLarge
 from apps.cad.models import Analysis, Drawing
 from apps.cad.pool import analyze_isolated
@@ -90,6 +91,23 @@ def content_analyze(*, name: str, content: bytes, preview: bool = True) -> dict:
     check_upload_size(len(content))
     sniff(content)  # refuse bad formats here, before a worker is bothered
     return _isolated(name, content, preview=preview, task="analyze")
+
+
+def content_predict(*, result: dict[str, Any]) -> Analysis:
+    """What the platform's active model says about ``result`` (from
+    ``content_analyze``), as an unsaved analysis carrying the prediction, its
+    model and version, or the reason there is none. No rows are written.
+
+    For callers without a tenant (the ``analyze`` command): the platform-wide
+    model answers, as it does for a tenant without a model of its own.
+    """
+    analysis = Analysis(
+        status=Analysis.Status.DONE,
+        features=result.get("features"),
+        feature_version=result.get("feature_version", ""),
+    )
+    _predict(analysis)
+    return analysis
 
 
 def drawing_create(
@@ -229,19 +247,30 @@ def analysis_stored(*, analysis: Analysis) -> None:
     _similarity_changed(analysis.tenant_id)
 
 
-def analysis_preview(*, analysis: Analysis) -> str:
-    """The analysis' SVG preview, drawn in the isolation pool on first use."""
-    if analysis.preview_svg:
-        return analysis.preview_svg
-    if analysis.status != Analysis.Status.DONE:
-        raise InvalidInput("This drawing has no preview; its analysis did not finish.")
-    with analysis.drawing.file.open("rb") as fh:
-        content = fh.read()
-    out = _isolated(analysis.drawing.name, content, preview=True, task="preview")
-    analysis.preview_svg = out["preview_svg"]
-    analysis.timings = {**(analysis.timings or {}), "preview_ms": out["preview_ms"]}
-    analysis.save(update_fields=["preview_svg", "timings"])
-    return analysis.preview_svg
+def analysis_preview(
+    *, analysis: Analysis, theme: str = "light", size: int | None = None
+) -> str:
+    """The analysis' SVG preview, drawn in the isolation pool on first use.
+
+    The light picture is stored (one drawn by an older renderer is drawn
+    again); ``theme="dark"`` and a thumbnail ``size`` (pixels on the longer
+    side) are derived from it on the way out.
+    """
+    if not (analysis.preview_svg and preview_theme.is_current(analysis.preview_svg)):
+        if analysis.status != Analysis.Status.DONE:
+            raise InvalidInput(
+                "This drawing has no preview; its analysis did not finish."
+            )
+        with analysis.drawing.file.open("rb") as fh:
+            content = fh.read()
+        out = _isolated(analysis.drawing.name, content, preview=True, task="preview")
+        analysis.preview_svg = out["preview_svg"]
+        analysis.timings = {
+            **(analysis.timings or {}),
+            "preview_ms": out["preview_ms"],
+        }
+        analysis.save(update_fields=["preview_svg", "timings"])
+    return preview_theme.themed(analysis.preview_svg, theme=theme, size=size)
 
 
 def analysis_enqueue(*, drawing: Drawing) -> Analysis:

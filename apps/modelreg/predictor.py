@@ -11,13 +11,17 @@ from cadml.lib.request_id import current_request_id
 def predict_analysis(analysis: Any) -> dict[str, Any]:
     if not analysis.features:
         return {"prediction": None, "reason": "the analysis has no feature vector"}
+    # An analysis of bytes that were never stored (the analyze command) has no
+    # drawing: no user, and no drawing to keep an A/B variant for.
+    drawing = analysis.drawing if analysis.drawing_id else None
     return predict(
         features=list(analysis.features),
         feature_version=analysis.feature_version,
         tenant_id=analysis.tenant_id,
-        user_id=getattr(analysis.drawing, "uploaded_by_id", None),
-        # Outside a request (batch, commands) the drawing keeps its A/B variant.
-        request_key=current_request_id.get(None) or f"drawing:{analysis.drawing_id}",
+        user_id=getattr(drawing, "uploaded_by_id", None),
+        # Outside a request (batch) the drawing keeps its A/B variant.
+        request_key=current_request_id.get(None)
+        or (f"drawing:{analysis.drawing_id}" if drawing else None),
     )
 
 

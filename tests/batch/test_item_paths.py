@@ -58,6 +58,9 @@ def test_each_finished_item_hands_its_slot_to_the_next(item_path, tenant_a, sett
         assert analysis.drawing_id == item.drawing_id
         assert analysis.tenant_id == tenant_a.pk
         assert analysis.status == Analysis.Status.DONE and analysis.created
+        # It ends after it begins, and within its item's run.
+        assert analysis.created <= analysis.finished
+        assert item.started <= analysis.created <= item.finished
         assert analysis.features and analysis.title_block is not None
     assert items[3].error_code == "unreadable_file" and items[3].duration_ms >= 0
     # In index order, each one started after the one before it had finished.

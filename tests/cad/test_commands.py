@@ -12,6 +12,7 @@ from django.core.management.base import CommandError
 from apps.cad.synth import PART_CLASSES, generate_part
 
 
+@pytest.mark.django_db  # the prediction reads the model registry
 def test_analyze_prints_one_json_line_per_file_and_fails_on_refusals(
     tmp_path: Path,
 ) -> None:
@@ -32,6 +33,7 @@ def test_analyze_prints_one_json_line_per_file_and_fails_on_refusals(
     assert "DWG" in lines[1]["error"] and lines[1]["status"] == 415
 
 
+@pytest.mark.django_db
 def test_analyze_exits_zero_when_everything_analysed(tmp_path: Path) -> None:
     good = tmp_path / "a.dxf"
     good.write_bytes(generate_part("hex_nut", random.Random(2)))

@@ -207,3 +207,18 @@ async def test_rest_and_grpc_give_the_same_features_and_prediction(
         assert result.prediction.label == rest_prediction["label"]
     else:
         assert not result.prediction.available
+
+
+async def test_a_grpc_analysis_finishes_after_it_was_created(channel, grpc_key_a):
+    from asgiref.sync import sync_to_async
+
+    from apps.cad.models import Analysis
+
+    stub = analysis_pb2_grpc.AnalysisServiceStub(channel)
+    result = await stub.Analyze(
+        analysis_pb2.AnalyzeRequest(filename="o.dxf", content=part("flange", seed=5)),
+        metadata=auth(grpc_key_a),
+    )
+    analysis = await sync_to_async(Analysis.objects.get)(drawing_id=result.drawing_id)
+    assert analysis.finished is not None
+    assert analysis.created <= analysis.finished

@@ -64,3 +64,45 @@ def test_plain_logs_stay_plain_by_default() -> None:
     )
     (line,) = [x for x in result.stderr.splitlines() if "hello" in x]
     assert line.endswith("WARNING cadml.x hello")
+
+
+def _generate_parts(tmp_path, **env: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+    base = server_env()
+    base.pop("LOG_LEVEL", None)
+    return subprocess.run(
+        [sys.executable, "manage.py", "generate_parts", "--out", str(tmp_path)]
+        + ["--per-class", "1", "--seed", "1"],
+        cwd=PROJECT_ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+
+def test_generate_parts_is_quiet_by_default(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = _generate_parts(tmp_path)
+    assert "INFO ezdxf" not in result.stderr
+    assert not [x for x in result.stderr.splitlines() if " INFO " in x]
+    assert "drawings" in result.stdout  # its own report still prints
+
+
+def test_log_level_debug_brings_the_libraries_back(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = _generate_parts(tmp_path, LOG_LEVEL="DEBUG")
+    assert "INFO ezdxf" in result.stderr
+
+
+def test_our_own_info_logs_still_show_by_default() -> None:
+    result = run(
+        """
+        import logging
+        import django
+        django.setup()
+        logging.getLogger("apps.cad.services").info("mine")
+        logging.getLogger("ezdxf").info("theirs")
+        """,
+        CADML_LOG_FORMAT="plain",
+        LOG_LEVEL="INFO",
+    )
+    assert "INFO apps.cad.services mine" in result.stderr
+    assert "theirs" not in result.stderr

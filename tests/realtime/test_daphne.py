@@ -21,7 +21,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from apps.realtime.services import publish
-from tests.conftest import require
+from tests.conftest import redis_missing, require
 from tests.servers import Server, running_daphne, test_database_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -37,7 +37,8 @@ def server_env(django_db_setup) -> dict[str, str]:  # type: ignore[no-untyped-de
         settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
         "PostgreSQL not configured: set DATABASE_URL=postgres://...",
     )
-    require(bool(settings.REDIS_URL), "Redis not configured: set REDIS_URL")
+    reason = redis_missing(settings.REDIS_URL)
+    require(reason is None, reason or "")
     return {
         "DATABASE_URL": test_database_url(),
         "REDIS_URL": settings.REDIS_URL,

@@ -4,11 +4,17 @@ import os
 from typing import Any
 
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.accounts.models import ApiKey, Tenant
-from apps.accounts.services import api_key_create, tenant_onboard
+from apps.accounts.services import (
+    api_key_create,
+    tenant_onboard,
+    user_password_reset,
+)
+from cadml.lib.errors import DomainError
 
 
 class Command(BaseCommand):
@@ -22,6 +28,12 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--skip-model", action="store_true", help="do not train the default model"
+        )
+        parser.add_argument(
+            "--reset-password",
+            action="store_true",
+            help="give the demo user a new password (CADML_DEMO_PASSWORD, or a "
+            "generated one) and print it",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -59,9 +71,22 @@ class Command(BaseCommand):
                 scopes=["read", "write", "admin"],
                 created_by=owner.user if owner else None,
             ).plaintext
+        reset_to_env = False
+        if options["reset_password"] and password is None:
+            demo = get_user_model().objects.filter(username="demo").first()
+            if demo is None:
+                raise CommandError("there is no demo user to reset")
+            chosen = os.environ.get("CADML_DEMO_PASSWORD") or None
+            try:
+                password = user_password_reset(user=demo, password=chosen)
+            except DomainError as exc:
+                raise CommandError(f"CADML_DEMO_PASSWORD: {exc.message}") from None
+            reset_to_env = chosen is not None
         self.stdout.write("cadml is set up.")
         self.stdout.write(f"  Admin:         {base}/admin/  (user: demo)")
-        if password:
+        if reset_to_env:
+            self.stdout.write("  Password:      reset to CADML_DEMO_PASSWORD")
+        elif password:
             self.stdout.write(f"  Password:      {password}")
         self.stdout.write(f"  Browsable API: {base}/api/v1/me")
         if plaintext:

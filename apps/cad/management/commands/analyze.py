@@ -7,7 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.cad.services import content_analyze
+from apps.cad.serializers import AnalysisOutputSerializer
+from apps.cad.services import content_analyze, content_predict
 from cadml.lib.errors import DomainError
 
 _KEYS = (
@@ -21,17 +22,25 @@ _KEYS = (
     "dimensions",
     "stats",
 )
+# The API's prediction fields, in its current (v2) shape.
+_PREDICTION_KEYS = ("predictions", "model", "prediction_reason")
 
 
 class Command(BaseCommand):
     help = (
         "Analyse CAD files with the same pipeline as the API. With --json, one "
-        "JSON object per file per line, in order; exit status 1 if any was refused."
+        "JSON object per file per line, in order; exit status 1 if any was refused. "
+        "With an active model, each file's prediction, its model and version."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("files", nargs="+", type=Path)
         parser.add_argument("--json", action="store_true", help="JSON lines output")
+        parser.add_argument(
+            "--no-predict",
+            action="store_true",
+            help="skip the prediction (no predictions/model/prediction_reason keys)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         refused = 0
@@ -52,6 +61,11 @@ class Command(BaseCommand):
                     refused += 1
                 else:
                     out.update({k: result[k] for k in _KEYS})
+                    if not options["no_predict"]:
+                        data = AnalysisOutputSerializer(
+                            content_predict(result=result)
+                        ).data
+                        out.update({k: data[k] for k in _PREDICTION_KEYS})
             self._emit(out, options["json"])
         if refused:
             # Exit status 1 is the scripting contract; CommandError would also
@@ -70,5 +84,19 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{out['file']}: {out['format']}, {out['stats'].get('entities', 0)} "
                 f"entities, {len(out['text'])} texts, title block {tb}"
+                + self._prediction_text(out)
             )
         sys.stdout.flush()
+
+    @staticmethod
+    def _prediction_text(out: dict[str, Any]) -> str:
+        if "predictions" not in out:
+            return ""
+        if not out["predictions"] or not out["model"]:
+            return f"; no prediction ({out['prediction_reason']})"
+        best, model = out["predictions"][0], out["model"]
+        score = f"{best['score']:.2f}" if best["score"] is not None else "?"
+        return (
+            f"; predicted {best['label']} ({score}, "
+            f"{model['name']} v{model['version']})"
+        )
