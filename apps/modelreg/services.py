@@ -251,6 +251,19 @@ AUDIT_ACTIONS = {
 }
 
 
+def _actor_fields(actor: Any) -> dict[str, Any]:
+    """``actor`` is a user, an API key (anything with a ``prefix``) or None."""
+    if getattr(actor, "is_authenticated", False):
+        return {"actor": actor, "actor_key": None}
+    if getattr(actor, "prefix", None):
+        return {"actor": None, "actor_key": actor}
+    return {"actor": None, "actor_key": None}
+
+
+def _event_actor(event: ActivationEvent) -> Any:
+    return event.actor or event.actor_key
+
+
 def _event_out(
     model: RegisteredModel, type: str, data: dict[str, Any], *, actor: Any = None
 ) -> None:
@@ -272,14 +285,20 @@ def _event_out(
             logger.warning("could not publish %s", type)
     action = AUDIT_ACTIONS.get(type)
     if action and importlib.util.find_spec("apps.audit.services") is not None:
+        from apps.audit.context import current_actor
         from apps.audit.services import audit_record
 
-        user = actor if getattr(actor, "is_authenticated", False) else None
+        fields = _actor_fields(actor)
+        user, key = fields["actor"], fields["actor_key"]
         audit_record(
             action=action,
             tenant=model.tenant,
             actor_user=user,
-            actor_system=None if user else "modelreg",
+            actor_key_prefix=key.prefix if key is not None else None,
+            # Without an explicit actor the request's (or task's) context says who.
+            actor_system=None
+            if user or key or current_actor.get() is not None
+            else "modelreg",
             resource_type="model_version",
             resource_id=f"{model.name}:v{data.get('version')}"[:64],
             details={"type": type, **payload},
@@ -343,7 +362,7 @@ def deployment_request(
             version=version,
             previous_version_id=dep.active_version_id,
             params={"percent": int(percent), "sticky_by": sticky_by},
-            actor=actor if getattr(actor, "is_authenticated", False) else None,
+            **_actor_fields(actor),
         )
         # The conditional update is the serialisation point: of two concurrent
         # requests exactly one finds no pending change (a stale one left by a
@@ -460,7 +479,7 @@ def activation_complete(*, event_id: int) -> ActivationEvent:
                 "kind": event.kind,
                 "detail": event.detail,
             },
-            actor=event.actor,
+            actor=_event_actor(event),
         )
     return event
 
@@ -494,7 +513,7 @@ def _finish(
         version=version,
         previous_version_id=previous_id,
         detail=detail,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        **_actor_fields(actor),
         finished=timezone.now(),
     )
     _event_out(
