@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from apps.accounts import keys
 from apps.accounts.models import ApiKey, Membership, Scope, Tenant
@@ -24,7 +26,9 @@ from apps.realtime.services import (
 )
 from cadml.lib.errors import AuthenticationError, Conflict, InvalidInput
 
+logger = logging.getLogger(__name__)
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+CACHE_ERRORS = (RedisError, OSError)
 VALID_SCOPES = frozenset(Scope.values)
 
 
@@ -46,6 +50,32 @@ class Onboarded:
 
 def _key_cache_key(prefix: str) -> str:
     return f"apikey:{prefix}"
+
+
+# The key cache only saves a query: when Redis is gone the database answers, so
+# losing the cache slows authentication down instead of failing every request.
+def _cache_get(cache_key: str) -> ApiKey | None:
+    try:
+        return cache.get(cache_key)
+    except CACHE_ERRORS:
+        logger.warning("API key cache unavailable; reading the key from the database")
+        return None
+
+
+def _cache_set(cache_key: str, api_key: ApiKey) -> None:
+    try:
+        cache.set(cache_key, api_key, settings.CADML_AUTH_CACHE_S)
+    except CACHE_ERRORS:
+        logger.warning("API key cache unavailable; not caching the key")
+
+
+def _cache_forget(prefix: str) -> None:
+    # A failed delete leaves at most CADML_AUTH_CACHE_S of a stale entry, and
+    # only if the same Redis comes back with its data (a restart empties it).
+    try:
+        cache.delete(_key_cache_key(prefix))
+    except CACHE_ERRORS:
+        logger.warning("API key cache unavailable; could not drop key %s", prefix)
 
 
 def tenant_create(*, slug: str, name: str = "", plan: str = Tenant.Plan.FREE) -> Tenant:
@@ -152,7 +182,7 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
             {"id": api_key.pk, "name": api_key.name, "prefix": api_key.prefix},
         )
         api_key_connections_close_on_commit(api_key_id=api_key.pk)
-    cache.delete(_key_cache_key(api_key.prefix))
+    _cache_forget(api_key.prefix)
     return api_key
 
 
@@ -180,7 +210,7 @@ def api_key_rotate(
     locked.expires_at = min(grace_end, locked.expires_at or grace_end)
     locked.rotated_to = issued.api_key
     locked.save(update_fields=["expires_at", "rotated_to"])
-    cache.delete(_key_cache_key(locked.prefix))
+    _cache_forget(locked.prefix)
     return issued
 
 
@@ -194,7 +224,7 @@ def api_key_authenticate(*, plaintext: str) -> ApiKey:
             code="malformed_key",
         )
     cache_key = _key_cache_key(prefix)
-    api_key = cache.get(cache_key)
+    api_key = _cache_get(cache_key)
     if api_key is None:
         api_key = (
             ApiKey.objects.select_related("tenant", "created_by")
@@ -202,7 +232,7 @@ def api_key_authenticate(*, plaintext: str) -> ApiKey:
             .first()
         )
         if api_key is not None:
-            cache.set(cache_key, api_key, settings.CADML_AUTH_CACHE_S)
+            _cache_set(cache_key, api_key)
     if api_key is None or not keys.matches(plaintext, api_key.secret_hash):
         raise AuthenticationError("invalid API key", code="invalid_key")
     now = timezone.now()
@@ -216,5 +246,5 @@ def api_key_authenticate(*, plaintext: str) -> ApiKey:
     ):
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
-        cache.set(cache_key, api_key, settings.CADML_AUTH_CACHE_S)
+        _cache_set(cache_key, api_key)
     return api_key
