@@ -49,17 +49,38 @@ def _allowlist() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     return [ipaddress.ip_network(entry, strict=False) for entry in raw]
 
 
-def _refused(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# IPv6 forms that carry an IPv4 address: judged by the address they lead to.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# Never public, whatever this Python's ``is_global`` says of them: site-local
+# (deprecated, still routed inside some networks), local-use NAT64, Teredo (a
+# tunnel to an address the server cannot see).
+_NEVER = (
+    ipaddress.ip_network("fec0::/10"),
+    ipaddress.ip_network("64:ff9b:1::/48"),
+    ipaddress.ip_network("2001::/32"),
+)
+
+
+def is_public(ip: IPAddress) -> bool:
+    """Only globally routable unicast addresses are webhook targets."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return is_public(ip.ipv4_mapped)
+        if ip.sixtofour is not None:
+            return is_public(ip.sixtofour)
+        if ip in _NAT64:
+            return is_public(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+        if any(ip in net for net in _NEVER):
+            return False
+    return ip.is_global and not ip.is_multicast
+
+
+def _refused(ip: IPAddress) -> bool:
     if any(ip in net for net in _allowlist()):
         return False
-    return (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-    )
+    return not is_public(ip)
 
 
 def url_check(url: str) -> None:
@@ -89,8 +110,9 @@ def url_check(url: str) -> None:
         ip = ipaddress.ip_address(info[4][0].split("%", 1)[0])
         if _refused(ip):
             raise InvalidInput(
-                f"callback_url resolves to {ip}, a private, loopback, link-local or "
-                "multicast address; webhooks only go to public hosts",
+                f"callback_url resolves to {ip}, which is not a public address "
+                "(private, shared, loopback, link-local, multicast, reserved or a "
+                "tunnel to one); webhooks only go to public hosts",
                 code="callback_url_forbidden",
             )
 
