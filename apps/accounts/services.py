@@ -17,7 +17,13 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from apps.accounts import keys
-from apps.accounts.models import ApiKey, Membership, Scope, Tenant
+from apps.accounts.models import (
+    ApiKey,
+    Membership,
+    Scope,
+    Tenant,
+    new_webhook_secret,
+)
 from apps.audit.services import api_key_audit
 from apps.realtime.channels import tenant_channel
 from apps.realtime.services import (
@@ -121,6 +127,26 @@ def tenant_onboard(
         created_by=owner,
     )
     return Onboarded(tenant=tenant, owner=owner, password=new_password, key=issued)
+
+
+@transaction.atomic
+def tenant_webhook_secret_rotate(*, tenant: Tenant) -> Tenant:
+    """Give the tenant a new webhook secret. The old one keeps signing, beside
+    the new one, for ``CADML_WEBHOOK_SECRET_GRACE_S`` seconds."""
+    locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    now = timezone.now()
+    grace = timedelta(seconds=settings.CADML_WEBHOOK_SECRET_GRACE_S)
+    locked.webhook_secret_previous = locked.webhook_secret if grace else ""
+    locked.webhook_secret_previous_until = now + grace if grace else None
+    locked.webhook_secret = new_webhook_secret()
+    locked.save(
+        update_fields=[
+            "webhook_secret",
+            "webhook_secret_previous",
+            "webhook_secret_previous_until",
+        ]
+    )
+    return locked
 
 
 def _clean_scopes(scopes: Iterable[str]) -> list[str]:

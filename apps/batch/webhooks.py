@@ -1,7 +1,8 @@
 """Signed webhook delivery with SSRF protection.
 
 Signature (ARCHITECTURE.md): ``X-Cadml-Signature: t=<unix>,v1=<hex HMAC-SHA256 of
-"<t>.<body>">`` keyed with the tenant's ``webhook_secret``.
+"<t>.<body>">`` keyed with the tenant's ``webhook_secret``; after a rotation a
+second ``v1=`` made with the previous secret follows, until its grace period ends.
 
 A URL is checked when the job is submitted (a 400 the caller can fix) and again,
 with a fresh DNS lookup, right before every delivery (DNS can change in between).
@@ -15,6 +16,7 @@ import ipaddress
 import json
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,23 +27,28 @@ from django.conf import settings
 from cadml.lib.errors import InvalidInput
 
 
-def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
+def sign(secret: str | Sequence[str], body: bytes, timestamp: int | None = None) -> str:
+    """``t=<unix>,v1=<hex>``, with one ``v1`` per secret (two while a rotated
+    secret's grace period lasts: a receiver accepts the request if any matches)."""
     t = int(time.time()) if timestamp is None else timestamp
-    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256)
-    return f"t={t},v1={mac.hexdigest()}"
+    keys = [secret] if isinstance(secret, str) else list(secret)
+    signed = f"{t}.".encode() + body
+    macs = [hmac.new(k.encode(), signed, hashlib.sha256).hexdigest() for k in keys]
+    return ",".join([f"t={t}", *(f"v1={mac}" for mac in macs)])
 
 
 def verify(secret: str, body: bytes, header: str, tolerance_s: int = 300) -> bool:
-    """What a receiver does; used by our tests and documented for customers."""
-    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+    """What a receiver does (docs/webhooks.md); used by our tests."""
+    pairs = [p.strip().split("=", 1) for p in header.split(",") if "=" in p]
+    stamps = [v for k, v in pairs if k == "t"]
     try:
-        t = int(parts["t"])
-    except (KeyError, ValueError):
+        t = int(stamps[0])
+    except (IndexError, ValueError):
         return False
     if abs(time.time() - t) > tolerance_s:
         return False
     expected = sign(secret, body, t).split("v1=", 1)[1]
-    return hmac.compare_digest(expected, parts.get("v1", ""))
+    return any(hmac.compare_digest(expected, v) for k, v in pairs if k == "v1")
 
 
 def _allowlist() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
@@ -125,7 +132,9 @@ class Attempt:
     duration_ms: float
 
 
-def deliver(*, url: str, secret: str, event: str, payload: dict[str, Any]) -> Attempt:
+def deliver(
+    *, url: str, secret: str | Sequence[str], event: str, payload: dict[str, Any]
+) -> Attempt:
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
     t0 = time.perf_counter()
     try:
