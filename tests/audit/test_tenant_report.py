@@ -93,3 +93,27 @@ def test_a_tenants_report_does_not_recheck_other_tenants_events(
     verification = _verification(admin_client_a)
     assert verification["events_checked"] <= 10
     assert verification["digests_checked"] == 1
+
+
+def test_staff_verify_the_whole_trail_from_the_admin(
+    client, django_user_model, tenant_a, tenant_b, attacker_sql
+):
+    theirs = _events(tenant_b, 3)
+    _events(tenant_a, 2)
+    (digest,) = audit_seal()
+    root = django_user_model.objects.create_superuser("root", password="pw-root-123")
+    client.force_login(root)
+    ok = client.post(
+        "/admin/audit/auditdigest/",
+        {"action": "verify_trail", "_selected_action": [digest.pk]},
+        follow=True,
+    )
+    assert "OK: 1 digest(s)" in ok.content.decode()
+    attacker_sql("DELETE FROM audit_auditevent WHERE seq = %s", [theirs[0].seq])
+    failed = client.post(
+        "/admin/audit/auditdigest/",
+        {"action": "verify_trail", "_selected_action": [digest.pk]},
+        follow=True,
+    )
+    assert "FAILED: 1 digest(s)" in failed.content.decode()
+    assert "deleted: 1" in failed.content.decode()
