@@ -14,7 +14,6 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
-from redis.exceptions import RedisError
 
 from apps.accounts import keys
 from apps.accounts.models import (
@@ -30,11 +29,11 @@ from apps.realtime.services import (
     api_key_connections_close_on_commit,
     publish_on_commit,
 )
+from cadml.lib.cache import CACHE_ERRORS
 from cadml.lib.errors import AuthenticationError, Conflict, InvalidInput
 
 logger = logging.getLogger(__name__)
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-CACHE_ERRORS = (RedisError, OSError)
 VALID_SCOPES = frozenset(Scope.values)
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import signal
 import time
+from random import Random
 
 import httpx
 import pytest
 import redis
 
 from apps.accounts.services import api_key_create
+from apps.cad.synth import generate_part
 from tests.batch.test_redis_restart import start_redis
 from tests.servers import free_port, running_daphne, test_database_url
 
@@ -35,7 +37,10 @@ def test_api_keys_work_while_redis_is_down_and_after_it_returns(
     url = f"redis://127.0.0.1:{port}/0"
     server = start_redis(redis_server_binary, port, tmp_path)
     admin = api_key_create(
-        tenant=tenant_a, name="adm", scopes=["admin"], created_by=owner_a
+        tenant=tenant_a,
+        name="adm",
+        scopes=["read", "write", "admin"],
+        created_by=owner_a,
     )
     doomed = api_key_create(
         tenant=tenant_a, name="doomed", scopes=["read"], created_by=owner_a
@@ -71,6 +76,19 @@ def test_api_keys_work_while_redis_is_down_and_after_it_returns(
                 f"{web.url}/api/v1/me", headers={"X-API-Key": "nope"}, timeout=10
             )
             assert malformed.status_code == 401
+            # Uploading and searching a drawing (similarity generations live in
+            # the cache) still work; a WebSocket ticket cannot be shared across
+            # processes without it, so it is a 503, not a 500.
+            drawing = client.post(
+                "/api/v1/drawings",
+                files={"file": ("part.dxf", generate_part("flange", Random(3)))},
+            )
+            assert drawing.status_code == 201, drawing.text
+            similar = client.get(f"/api/v1/drawings/{drawing.json()['id']}/similar")
+            assert similar.status_code == 200, similar.text
+            ticket = client.post("/api/v1/realtime/tickets")
+            assert ticket.status_code == 503, ticket.text
+            assert "shared cache" in ticket.json()["detail"]
             # Revocation needs no cache either: the key is refused at once.
             doomed_headers = {"Authorization": f"Api-Key {doomed.plaintext}"}
             assert (
@@ -90,6 +108,7 @@ def test_api_keys_work_while_redis_is_down_and_after_it_returns(
             server = start_redis(redis_server_binary, port, tmp_path)
             _wait_ready(web.url, 200)
             assert client.get("/api/v1/me").status_code == 200
+            assert client.post("/api/v1/realtime/tickets").status_code == 201
             # The cache is used again: the key's row is back in Redis.
             cached = redis.Redis(port=port).keys(f"*apikey:{admin.api_key.prefix}")
             assert cached
