@@ -164,6 +164,24 @@ def test_a_staff_created_key_reads_only_its_tenants_audit_trail(
 
 
 @pytest.mark.django_db
+def test_a_staff_created_key_sees_no_platform_history_or_other_tenants_report(
+    staff_key, platform_model, tenant_b, staff_owner, session_client
+) -> None:  # type: ignore[no-untyped-def]
+    dep = Deployment.objects.get(model=platform_model)
+    changes = {"object_type": "modelreg.deployment", "object_id": dep.pk}
+    assert staff_key.get("/api/v1/audit/changes", changes).status_code == 404
+    report = staff_key.get("/api/v1/audit/reports", {"tenant": "tenant-b"})
+    assert report.status_code == 404
+    own = staff_key.get("/api/v1/audit/reports")
+    assert own.status_code == 200 and own.data["tenant"] == "charlie"
+    # The same user, signed in, is staff.
+    staff_session = session_client(staff_owner)
+    assert staff_session.get("/api/v1/audit/changes", changes).status_code == 200
+    platform = staff_session.get("/api/v1/audit/reports")
+    assert platform.status_code == 200 and platform.data["tenant"] is None
+
+
+@pytest.mark.django_db
 def test_a_staff_created_key_cannot_send_staff_notifications(staff_key) -> None:  # type: ignore[no-untyped-def]
     r = staff_key.post(
         "/api/v1/notifications",
