@@ -8,11 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.permissions import (
-    acting_principal,
-    acting_user,
-    is_staff_session,
-)
+from apps.accounts.permissions import acting_principal, is_staff_session
 from apps.modelreg import selectors, services
 from apps.modelreg.models import (
     ActivationEvent,
@@ -189,7 +185,7 @@ class VersionListApi(APIView):
             feature_version=str(feature_version),
             metrics=metrics,
             validation_sample=_json_field(request.data, "validation_sample", None),
-            created_by=acting_user(request),
+            created_by=acting_principal(request),
         )
         return Response(
             VersionOutputSerializer(version).data, status=status.HTTP_201_CREATED

@@ -89,7 +89,7 @@ def version_register(
 ) -> ModelVersion:
     """Validate an ONNX artefact and store it as the next version of ``name``
     (the model is created on its first version). ``tenant`` None registers a
-    platform model."""
+    platform model. ``created_by`` is a user or the API key that sent it."""
     labels = [str(label) for label in labels]
     check_onnx(
         content,
@@ -129,7 +129,7 @@ def version_register(
         metrics=metrics or {},
         validation_sample=sample,
         training_summary=training_summary or {},
-        created_by=created_by,
+        created_by=_actor_fields(created_by)["actor"],
     )
     version.artefact.save(f"v{number}.onnx", ContentFile(content), save=False)
     version.full_clean()
@@ -285,7 +285,6 @@ def _event_out(
             logger.warning("could not publish %s", type)
     action = AUDIT_ACTIONS.get(type)
     if action and importlib.util.find_spec("apps.audit.services") is not None:
-        from apps.audit.context import current_actor
         from apps.audit.services import audit_record
 
         fields = _actor_fields(actor)
@@ -295,10 +294,7 @@ def _event_out(
             tenant=model.tenant,
             actor_user=user,
             actor_key_prefix=key.prefix if key is not None else None,
-            # Without an explicit actor the request's (or task's) context says who.
-            actor_system=None
-            if user or key or current_actor.get() is not None
-            else "modelreg",
+            actor_system=None if user or key else "modelreg",
             resource_type="model_version",
             resource_id=f"{model.name}:v{data.get('version')}"[:64],
             details={"type": type, **payload},

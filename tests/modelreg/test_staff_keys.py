@@ -133,6 +133,31 @@ def test_a_keys_model_change_is_audited_as_the_key_and_its_tenant(
 
 
 @pytest.mark.django_db
+def test_a_version_registered_with_a_key_is_the_keys(staff_key, charlie) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    content, _ = sklearn_onnx()
+    r = staff_key.post(
+        "/api/v1/models/own-model/versions",
+        {
+            "file": SimpleUploadedFile("m.onnx", content),
+            "labels": json.dumps(["bracket", "flange", "gear"]),
+            "feature_version": "dxf-1",
+        },
+        format="multipart",
+    )
+    assert r.status_code == 201, r.data
+    assert r.data["created_by"] is None  # not the staff user who made the key
+    event = AuditEvent.objects.get(action="model.registered")
+    assert (event.tenant_id, event.actor_key_prefix) == (
+        charlie.pk,
+        staff_key.api_key.prefix,
+    )
+
+
+@pytest.mark.django_db
 def test_a_keys_change_in_model_history_names_no_user(
     staff_key, charlie, register
 ) -> None:  # type: ignore[no-untyped-def]
