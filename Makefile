@@ -20,6 +20,7 @@ install: $(VENV)/.installed
 
 run: install
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/python manage.py bootstrap
+	$(BIN)/python manage.py collectstatic --noinput -v 0
 	HOST=$(HOST) PORT=$(PORT) exec $(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 lint: install

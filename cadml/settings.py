@@ -232,7 +232,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Filled by `manage.py collectstatic`; with DEBUG off its manifest is required
+# (deploy check cadml.E001).
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "media/"
 STORAGES = {
@@ -330,6 +332,8 @@ CADML_BATCH_MAX_ITEMS = env_int("CADML_BATCH_MAX_ITEMS", 1000)
 CADML_BATCH_ITEM_TIME_LIMIT_S = env_float("CADML_BATCH_ITEM_TIME_LIMIT_S", 120)
 CADML_BATCH_ITEM_SOFT_TIME_LIMIT_S = env_float("CADML_BATCH_ITEM_SOFT_TIME_LIMIT_S", 90)
 CADML_WEBHOOK_ALLOWLIST = env_list("CADML_WEBHOOK_ALLOWLIST", [])
+# After POST /api/v1/tenant/webhook-secret the old secret also signs for this long.
+CADML_WEBHOOK_SECRET_GRACE_S = env_int("CADML_WEBHOOK_SECRET_GRACE_S", 24 * 3600)
 # Items handed to the broker but not started after this long (a broker that lost
 # its messages, e.g. a Redis restart without persistence) are dispatched again.
 CADML_BATCH_DISPATCH_STALE_S = env_float("CADML_BATCH_DISPATCH_STALE_S", 600)

@@ -32,10 +32,31 @@ def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
     )
 
 
-def test_check_deploy_is_clean_in_production():
-    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+def test_check_deploy_is_clean_in_production(tmp_path):
+    env = {**PRODUCTION_ENV, "STATIC_ROOT": str(tmp_path / "static")}
+    collected = _manage("collectstatic", "--noinput", "-v", "0", env=env)
+    assert collected.returncode == 0, collected.stderr
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_fails_without_collectstatic(tmp_path):
+    env = {**PRODUCTION_ENV, "STATIC_ROOT": str(tmp_path / "never-collected")}
+    result = _manage("check", "--deploy", env=env)
+    assert result.returncode != 0
+    assert "cadml.E001" in result.stderr
+    assert "collectstatic" in result.stderr
+    # With DEBUG on, static files come from the apps: nothing to collect.
+    debug = _manage("check", "--deploy", env={**env, "DEBUG": "1"})
+    assert "cadml.E001" not in debug.stderr + debug.stdout
+
+
+def test_make_run_collects_static_files():
+    recipe = (PROJECT_ROOT / "Makefile").read_text().split("\nrun:", 1)[1]
+    recipe = recipe.split("\n\n", 1)[0]
+    assert "manage.py collectstatic --noinput" in recipe
+    assert recipe.index("collectstatic") < recipe.index("manage.py serve")
 
 
 def test_production_refuses_a_missing_or_placeholder_secret_key():

@@ -22,7 +22,7 @@ class TenantAdmin(admin.ModelAdmin):
     list_filter = ["plan", "legal_hold"]
     search_fields = ["slug", "name"]
     inlines = [MembershipInline]
-    exclude = ["webhook_secret"]
+    exclude = ["webhook_secret", "webhook_secret_previous"]
 
 
 @admin.register(Membership)

@@ -139,3 +139,24 @@ class ApiKeyRotateApi(APIView):
             selectors.api_key_get(tenant=request.tenant, key_id=key_id)
         ).data
         return Response(data, status=status.HTTP_201_CREATED)
+
+
+class TenantWebhookSecretApi(APIView):
+    """Rotate the tenant's webhook secret and show the new one, once. The old
+    secret keeps signing (a second ``v1=`` in ``X-Cadml-Signature``) until
+    ``previous_valid_until``."""
+
+    required_scope = "admin"
+
+    def post(self, request: Request) -> Response:
+        tenant = services.tenant_webhook_secret_rotate(tenant=request.tenant)
+        until = tenant.webhook_secret_previous_until
+        return Response(
+            {
+                "webhook_secret": tenant.webhook_secret,
+                "previous_valid_until": until.isoformat() if until else None,
+                "signature_header": "X-Cadml-Signature",
+            },
+            status=status.HTTP_201_CREATED,
+            headers={"Cache-Control": "no-store"},
+        )

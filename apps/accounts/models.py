@@ -23,6 +23,10 @@ class Tenant(models.Model):
     name = models.CharField(max_length=200)
     plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.FREE)
     webhook_secret = models.CharField(max_length=64, default=new_webhook_secret)
+    # After a rotation the old secret still signs (beside the new one) until
+    # ``webhook_secret_previous_until``, so receivers can switch without a gap.
+    webhook_secret_previous = models.CharField(max_length=64, blank=True)
+    webhook_secret_previous_until = models.DateTimeField(null=True, blank=True)
     legal_hold = models.BooleanField(
         default=False, help_text="Audit events of a tenant on hold are never purged."
     )
@@ -33,6 +37,16 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+    def webhook_signing_secrets(self, now: datetime | None = None) -> list[str]:
+        """The secrets webhooks are signed with: the current one, then the
+        previous one while its grace period lasts."""
+        now = now or timezone.now()
+        secrets_ = [self.webhook_secret]
+        until = self.webhook_secret_previous_until
+        if self.webhook_secret_previous and until is not None and until > now:
+            secrets_.append(self.webhook_secret_previous)
+        return secrets_
 
 
 class Membership(models.Model):

@@ -11,6 +11,31 @@ from rest_framework.request import Request
 from apps.accounts.models import ApiKey
 
 
+def is_staff_session(request: Request) -> bool:
+    """Staff powers come with a staff user's own session, never with an API key:
+    a key speaks for its tenant with its scopes, whoever created it."""
+    return (
+        request.user.is_authenticated
+        and request.user.is_staff
+        and not isinstance(request.auth, ApiKey)
+    )
+
+
+def acting_user(request: Request) -> Any:
+    """The session user behind a request, or None (an API key or anonymous)."""
+    if isinstance(request.auth, ApiKey) or not request.user.is_authenticated:
+        return None
+    return request.user
+
+
+def acting_principal(request: Request) -> Any:
+    """Who to record as the actor of a change: the API key, else the session user
+    (a key's creator did not make the change)."""
+    if isinstance(request.auth, ApiKey):
+        return request.auth
+    return acting_user(request)
+
+
 def required_scope(request: Request, view: Any) -> str:
     explicit = getattr(view, "required_scope", None)
     if isinstance(explicit, dict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,15 +17,23 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts import keys
-from apps.accounts.models import ApiKey, Membership, Scope, Tenant
+from apps.accounts.models import (
+    ApiKey,
+    Membership,
+    Scope,
+    Tenant,
+    new_webhook_secret,
+)
 from apps.audit.services import api_key_audit
 from apps.realtime.channels import tenant_channel
 from apps.realtime.services import (
     api_key_connections_close_on_commit,
     publish_on_commit,
 )
+from cadml.lib.cache import CACHE_ERRORS
 from cadml.lib.errors import AuthenticationError, Conflict, InvalidInput
 
+logger = logging.getLogger(__name__)
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 VALID_SCOPES = frozenset(Scope.values)
 
@@ -57,6 +66,32 @@ class Onboarded:
 
 def _key_cache_key(prefix: str) -> str:
     return f"apikey:{prefix}"
+
+
+# The key cache only saves a query: when Redis is gone the database answers, so
+# losing the cache slows authentication down instead of failing every request.
+def _cache_get(cache_key: str) -> ApiKey | None:
+    try:
+        return cache.get(cache_key)
+    except CACHE_ERRORS:
+        logger.warning("API key cache unavailable; reading the key from the database")
+        return None
+
+
+def _cache_set(cache_key: str, api_key: ApiKey) -> None:
+    try:
+        cache.set(cache_key, api_key, settings.CADML_AUTH_CACHE_S)
+    except CACHE_ERRORS:
+        logger.warning("API key cache unavailable; not caching the key")
+
+
+def _cache_forget(prefix: str) -> None:
+    # A failed delete leaves at most CADML_AUTH_CACHE_S of a stale entry, and
+    # only if the same Redis comes back with its data (a restart empties it).
+    try:
+        cache.delete(_key_cache_key(prefix))
+    except CACHE_ERRORS:
+        logger.warning("API key cache unavailable; could not drop key %s", prefix)
 
 
 def tenant_create(*, slug: str, name: str = "", plan: str = Tenant.Plan.FREE) -> Tenant:
@@ -169,6 +204,26 @@ def tenant_onboard(
     return Onboarded(tenant=tenant, owner=owner, password=new_password, key=issued)
 
 
+@transaction.atomic
+def tenant_webhook_secret_rotate(*, tenant: Tenant) -> Tenant:
+    """Give the tenant a new webhook secret. The old one keeps signing, beside
+    the new one, for ``CADML_WEBHOOK_SECRET_GRACE_S`` seconds."""
+    locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    now = timezone.now()
+    grace = timedelta(seconds=settings.CADML_WEBHOOK_SECRET_GRACE_S)
+    locked.webhook_secret_previous = locked.webhook_secret if grace else ""
+    locked.webhook_secret_previous_until = now + grace if grace else None
+    locked.webhook_secret = new_webhook_secret()
+    locked.save(
+        update_fields=[
+            "webhook_secret",
+            "webhook_secret_previous",
+            "webhook_secret_previous_until",
+        ]
+    )
+    return locked
+
+
 def _clean_scopes(scopes: Iterable[str]) -> list[str]:
     scope_list = list(dict.fromkeys(scopes))
     unknown = [s for s in scope_list if s not in VALID_SCOPES]
@@ -228,7 +283,7 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
             {"id": api_key.pk, "name": api_key.name, "prefix": api_key.prefix},
         )
         api_key_connections_close_on_commit(api_key_id=api_key.pk)
-    cache.delete(_key_cache_key(api_key.prefix))
+    _cache_forget(api_key.prefix)
     return api_key
 
 
@@ -256,7 +311,7 @@ def api_key_rotate(
     locked.expires_at = min(grace_end, locked.expires_at or grace_end)
     locked.rotated_to = issued.api_key
     locked.save(update_fields=["expires_at", "rotated_to"])
-    cache.delete(_key_cache_key(locked.prefix))
+    _cache_forget(locked.prefix)
     return issued
 
 
@@ -270,7 +325,7 @@ def api_key_authenticate(*, plaintext: str) -> ApiKey:
             code="malformed_key",
         )
     cache_key = _key_cache_key(prefix)
-    api_key = cache.get(cache_key)
+    api_key = _cache_get(cache_key)
     if api_key is None:
         api_key = (
             ApiKey.objects.select_related("tenant", "created_by")
@@ -278,7 +333,7 @@ def api_key_authenticate(*, plaintext: str) -> ApiKey:
             .first()
         )
         if api_key is not None:
-            cache.set(cache_key, api_key, settings.CADML_AUTH_CACHE_S)
+            _cache_set(cache_key, api_key)
     if api_key is None or not keys.matches(plaintext, api_key.secret_hash):
         raise AuthenticationError("invalid API key", code="invalid_key")
     now = timezone.now()
@@ -292,5 +347,5 @@ def api_key_authenticate(*, plaintext: str) -> ApiKey:
     ):
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
-        cache.set(cache_key, api_key, settings.CADML_AUTH_CACHE_S)
+        _cache_set(cache_key, api_key)
     return api_key

@@ -7,6 +7,11 @@ from apps.accounts import api
 urlpatterns = [
     path("me", api.MeApi.as_view(), name="me"),
     path("tenant", api.TenantDetailApi.as_view(), name="tenant"),
+    path(
+        "tenant/webhook-secret",
+        api.TenantWebhookSecretApi.as_view(),
+        name="tenant-webhook-secret",
+    ),
     path("api-keys", api.ApiKeyListApi.as_view(), name="api-keys"),
     path("api-keys/<int:key_id>", api.ApiKeyRevokeApi.as_view(), name="api-key"),
     path(

@@ -24,8 +24,8 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from apps.accounts.models import ApiKey, Tenant
-from apps.accounts.permissions import HasTenantScope
+from apps.accounts.models import Tenant
+from apps.accounts.permissions import HasTenantScope, is_staff_session
 from apps.audit import selectors
 from apps.audit.models import Action, AuditEvent, Outcome
 from apps.audit.services import audit_record
@@ -35,16 +35,6 @@ CURSOR_SALT = "cadml.audit.cursor"
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 DEFAULT_REPORT_DAYS = 30
-
-
-def is_staff_session(request: Request) -> bool:
-    # Staff powers come with a staff user's own session, never with an API key
-    # (a key made by a staff user still speaks for one tenant only).
-    return (
-        request.user.is_authenticated
-        and request.user.is_staff
-        and not isinstance(request.auth, ApiKey)
-    )
 
 
 class CanReadAudit(BasePermission):
@@ -258,7 +248,7 @@ class AuditChangeListApi(APIView):
                         "action": e.get_action_display().lower(),
                         "object_repr": e.object_repr,
                         "changes": e.changes_dict,
-                        "actor": e.actor.get_username() if e.actor else None,
+                        "actor": _change_actor(e),
                         "remote_addr": e.remote_addr,
                         "request_id": e.cid,
                     }
@@ -266,6 +256,13 @@ class AuditChangeListApi(APIView):
                 ]
             }
         )
+
+
+def _change_actor(entry: Any) -> str | None:
+    if entry.actor is not None:
+        return entry.actor.get_username()
+    key_prefix = (entry.additional_data or {}).get("api_key")
+    return f"key:{key_prefix}" if key_prefix else None
 
 
 class CsvRenderer(BaseRenderer):

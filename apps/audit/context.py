@@ -12,7 +12,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from auditlog.context import set_actor
+from auditlog.context import set_extra_data
 
 from cadml.lib.request_id import current_request_id
 
@@ -44,10 +44,23 @@ def audit_actor(
         actor = Actor("system", f"system:{system or 'unknown'}", ip=ip)
     token = current_actor.set(actor)
     try:
-        with set_actor(user, remote_addr=ip or None):
+        with auditlog_actor(user=user, key_prefix=key_prefix, ip=ip):
             yield actor
     finally:
         current_actor.reset(token)
+
+
+def auditlog_actor(
+    *, user: Any = None, key_prefix: str = "", ip: str = ""
+) -> contextlib.AbstractContextManager[None]:
+    """django-auditlog's actor for model changes made inside the block: the user,
+    or for an API key no user and ``additional_data.api_key`` (a key's changes
+    are not its creator's)."""
+    data: dict[str, Any] = {"actor": user, "remote_addr": ip or None}
+    if key_prefix:
+        data["actor"] = None
+        data["additional_data"] = {"api_key": key_prefix}
+    return set_extra_data(data)
 
 
 def request_id_for_auditlog() -> str | None:

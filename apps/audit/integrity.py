@@ -52,6 +52,12 @@ PG_HASHED_SQL = (
     "'UTF8')) FROM audit_auditevent "
     "WHERE seq > %s AND seq <= %s ORDER BY seq LIMIT %s"
 )
+# The same, for one tenant's events in a range (the (tenant, seq) index).
+PG_TENANT_HASHED_SQL = (
+    f"SELECT seq, NULL, sha256(convert_to(json_build_array({_PG_CANONICAL})::text, "  # noqa: S608
+    "'UTF8')) FROM audit_auditevent "
+    "WHERE tenant_id = %s AND seq > %s AND seq <= %s ORDER BY seq"
+)
 GENESIS = "0" * 64
 ENTRY_SIZE = 40  # 8-byte seq + 32-byte SHA-256
 

@@ -12,7 +12,6 @@ import logging
 import time
 from collections.abc import Callable
 
-from auditlog.context import set_actor
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
@@ -20,7 +19,7 @@ from apps.accounts import keys
 from apps.accounts.middleware import presented_key
 from apps.accounts.models import ApiKey
 from apps.audit.buffer import buffer
-from apps.audit.context import current_actor
+from apps.audit.context import auditlog_actor, current_actor
 from apps.audit.models import Action, Outcome
 from apps.audit.services import (
     actor_from_request,
@@ -64,10 +63,13 @@ class AuditMiddleware:
                 # connecting auditlog's receiver costs a little, so reads skip it.
                 api_key = getattr(request, "api_key", None)
                 user = getattr(request, "user", None)
-                actor = api_key.created_by if api_key is not None else user
-                if actor is not None and not actor.is_authenticated:
-                    actor = None
-                with set_actor(actor, remote_addr=client_ip(request) or None):
+                if api_key is not None or user is None or not user.is_authenticated:
+                    user = None
+                with auditlog_actor(
+                    user=user,
+                    key_prefix=api_key.prefix if api_key is not None else "",
+                    ip=client_ip(request),
+                ):
                     response = self.get_response(request)
             try:
                 self.record(request, response, time.perf_counter() - started)

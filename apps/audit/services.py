@@ -281,6 +281,27 @@ def fetch_hashed(
         return [(seq, ts, bytes(digest)) for seq, ts, digest in cursor.fetchall()]
 
 
+def fetch_tenant_hashed(
+    *, tenant_id: int, after_seq: int, upto_seq: int
+) -> list[tuple[int, Any, bytes]]:
+    """(seq, None, hash) of one tenant's events in the range, by seq: the same
+    hashes as ``fetch_hashed``, read through the (tenant, seq) index."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                integrity.PG_TENANT_HASHED_SQL, [tenant_id, after_seq, upto_seq]
+            )
+            return [(seq, None, bytes(h)) for seq, _, h in cursor.fetchall()]
+    table = AuditEvent._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {integrity.SELECT_COLUMNS} FROM {table} "  # noqa: S608
+            "WHERE tenant_id = %s AND seq > %s AND seq <= %s ORDER BY seq",
+            [tenant_id, after_seq, upto_seq],
+        )
+        return [(row[0], None, integrity.event_hash(row)) for row in cursor.fetchall()]
+
+
 def _create_digest(
     *,
     previous: AuditDigest | None,

@@ -76,7 +76,11 @@ def add_admin_history(model: type[models.Model]) -> None:
 def track_foundation_models() -> None:
     from apps.accounts.models import ApiKey, Membership, Tenant
 
-    track_model(Tenant, tenant_field="pk", exclude_fields=["webhook_secret"])
+    track_model(
+        Tenant,
+        tenant_field="pk",
+        exclude_fields=["webhook_secret", "webhook_secret_previous"],
+    )
     track_model(Membership, tenant_field="tenant")
     # last_used_at moves every minute of use; it is not a change anyone reviews.
     track_model(

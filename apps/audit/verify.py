@@ -28,7 +28,11 @@ from typing import Any
 
 from apps.audit import integrity
 from apps.audit.models import Action, AuditDigest, AuditEvent, AuditPurge
-from apps.audit.services import digest_payload, hashed_chunks
+from apps.audit.services import (
+    digest_payload,
+    fetch_tenant_hashed,
+    hashed_chunks,
+)
 
 MAX_LISTED = 1000
 
@@ -232,3 +236,79 @@ def _compare_range(
     while i < n:
         entry_missing(*sealed[i])
         i += 1
+
+
+def audit_verify_tenant(
+    *, tenant_id: int, since: datetime | None = None
+) -> VerifyReport:
+    """What one tenant may see: whether the digest chain holds (signatures and
+    links, no detail of other tenants' events) and whether each of *its* events
+    in the digests ending on or after ``since`` is sealed unchanged.
+
+    Its events are read through the (tenant, seq) index and compared with the
+    digest entries by seq: ``modified`` (hash differs) and ``inserted`` (no entry)
+    are reported. A sealed event that is gone cannot be attributed to a tenant
+    (entries carry no tenant): deletions show in the platform-wide
+    ``audit_verify`` that staff run (``manage.py audit_verify``, the admin)."""
+    report = VerifyReport()
+    key = integrity.signing_key()
+    headers = list(AuditDigest.objects.defer("entries").order_by("id"))
+    previous: AuditDigest | None = None
+    checked: list[AuditDigest] = []
+    for digest in headers:
+        _check_digest_header(digest, previous, report, key)
+        previous = digest
+        if since is None or digest.last_ts is None or digest.last_ts >= since:
+            checked.append(digest)
+    # Chain problems name digests only, never events: keep the counts, drop
+    # the list so nothing about other tenants' rows is shown.
+    report.problems = []
+    if headers:
+        report.sealed_through_seq = headers[-1].last_seq
+        last_ts = headers[-1].last_ts
+        report.sealed_through_ts = last_ts.isoformat() if last_ts else None
+
+    for digest in checked:
+        report.digests_checked += 1
+        rows = fetch_tenant_hashed(
+            tenant_id=tenant_id, after_seq=digest.after_seq, upto_seq=digest.last_seq
+        )
+        if not rows:
+            continue
+        entries = bytes(
+            AuditDigest.objects.filter(pk=digest.pk).values_list("entries", flat=True)[
+                0
+            ]
+        )
+        if hashlib.sha256(entries).hexdigest() != digest.entries_sha256:
+            report.add("bad_entries", digest=digest.pk, detail="entries were altered")
+            continue
+        for seq, _, row_hash in rows:
+            report.events_checked += 1
+            entry = _sealed_hash(entries, seq)
+            if entry is None:
+                report.add("inserted", seq=seq, digest=digest.pk)
+            elif entry != row_hash:
+                report.add("modified", seq=seq, digest=digest.pk)
+
+    report.unsealed = AuditEvent.objects.filter(
+        tenant_id=tenant_id, seq__gt=report.sealed_through_seq
+    ).count()
+    return report
+
+
+def _sealed_hash(entries: bytes, seq: int) -> bytes | None:
+    """The hash sealed for ``seq``: entries are sorted by seq, so a binary search
+    touches log(n) of them (a tenant's few events in a large digest)."""
+    size = integrity.ENTRY_SIZE
+    lo, hi = 0, len(entries) // size
+    while lo < hi:
+        mid = (lo + hi) // 2
+        found = int.from_bytes(entries[mid * size : mid * size + 8], "big")
+        if found == seq:
+            return entries[mid * size + 8 : (mid + 1) * size]
+        if found < seq:
+            lo = mid + 1
+        else:
+            hi = mid
+    return None

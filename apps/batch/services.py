@@ -777,7 +777,7 @@ def webhook_attempt(*, job_id: int, attempt: int) -> float | None:
     event = _FINAL_EVENT.get(job.status, "batch.completed")
     result = webhooks.deliver(
         url=job.callback_url,
-        secret=job.tenant.webhook_secret,
+        secret=job.tenant.webhook_signing_secrets(),
         event=event,
         payload={"event": event, "attempt": attempt, "job": job_payload(job)},
     )

@@ -1,7 +1,8 @@
 """Signed webhook delivery with SSRF protection.
 
 Signature (ARCHITECTURE.md): ``X-Cadml-Signature: t=<unix>,v1=<hex HMAC-SHA256 of
-"<t>.<body>">`` keyed with the tenant's ``webhook_secret``.
+"<t>.<body>">`` keyed with the tenant's ``webhook_secret``; after a rotation a
+second ``v1=`` made with the previous secret follows, until its grace period ends.
 
 A URL is checked when the job is submitted (a 400 the caller can fix) and again,
 with a fresh DNS lookup, right before every delivery (DNS can change in between).
@@ -15,6 +16,7 @@ import ipaddress
 import json
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,23 +27,28 @@ from django.conf import settings
 from cadml.lib.errors import InvalidInput
 
 
-def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
+def sign(secret: str | Sequence[str], body: bytes, timestamp: int | None = None) -> str:
+    """``t=<unix>,v1=<hex>``, with one ``v1`` per secret (two while a rotated
+    secret's grace period lasts: a receiver accepts the request if any matches)."""
     t = int(time.time()) if timestamp is None else timestamp
-    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256)
-    return f"t={t},v1={mac.hexdigest()}"
+    keys = [secret] if isinstance(secret, str) else list(secret)
+    signed = f"{t}.".encode() + body
+    macs = [hmac.new(k.encode(), signed, hashlib.sha256).hexdigest() for k in keys]
+    return ",".join([f"t={t}", *(f"v1={mac}" for mac in macs)])
 
 
 def verify(secret: str, body: bytes, header: str, tolerance_s: int = 300) -> bool:
-    """What a receiver does; used by our tests and documented for customers."""
-    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+    """What a receiver does (docs/webhooks.md); used by our tests."""
+    pairs = [p.strip().split("=", 1) for p in header.split(",") if "=" in p]
+    stamps = [v for k, v in pairs if k == "t"]
     try:
-        t = int(parts["t"])
-    except (KeyError, ValueError):
+        t = int(stamps[0])
+    except (IndexError, ValueError):
         return False
     if abs(time.time() - t) > tolerance_s:
         return False
     expected = sign(secret, body, t).split("v1=", 1)[1]
-    return hmac.compare_digest(expected, parts.get("v1", ""))
+    return any(hmac.compare_digest(expected, v) for k, v in pairs if k == "v1")
 
 
 def _allowlist() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
@@ -49,17 +56,38 @@ def _allowlist() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     return [ipaddress.ip_network(entry, strict=False) for entry in raw]
 
 
-def _refused(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# IPv6 forms that carry an IPv4 address: judged by the address they lead to.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# Never public, whatever this Python's ``is_global`` says of them: site-local
+# (deprecated, still routed inside some networks), local-use NAT64, Teredo (a
+# tunnel to an address the server cannot see).
+_NEVER = (
+    ipaddress.ip_network("fec0::/10"),
+    ipaddress.ip_network("64:ff9b:1::/48"),
+    ipaddress.ip_network("2001::/32"),
+)
+
+
+def is_public(ip: IPAddress) -> bool:
+    """Only globally routable unicast addresses are webhook targets."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return is_public(ip.ipv4_mapped)
+        if ip.sixtofour is not None:
+            return is_public(ip.sixtofour)
+        if ip in _NAT64:
+            return is_public(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+        if any(ip in net for net in _NEVER):
+            return False
+    return ip.is_global and not ip.is_multicast
+
+
+def _refused(ip: IPAddress) -> bool:
     if any(ip in net for net in _allowlist()):
         return False
-    return (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-    )
+    return not is_public(ip)
 
 
 def url_check(url: str) -> None:
@@ -89,8 +117,9 @@ def url_check(url: str) -> None:
         ip = ipaddress.ip_address(info[4][0].split("%", 1)[0])
         if _refused(ip):
             raise InvalidInput(
-                f"callback_url resolves to {ip}, a private, loopback, link-local or "
-                "multicast address; webhooks only go to public hosts",
+                f"callback_url resolves to {ip}, which is not a public address "
+                "(private, shared, loopback, link-local, multicast, reserved or a "
+                "tunnel to one); webhooks only go to public hosts",
                 code="callback_url_forbidden",
             )
 
@@ -103,7 +132,9 @@ class Attempt:
     duration_ms: float
 
 
-def deliver(*, url: str, secret: str, event: str, payload: dict[str, Any]) -> Attempt:
+def deliver(
+    *, url: str, secret: str | Sequence[str], event: str, payload: dict[str, Any]
+) -> Attempt:
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
     t0 = time.perf_counter()
     try:

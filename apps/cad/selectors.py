@@ -12,6 +12,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 
 from apps.accounts.models import Tenant
 from apps.cad.models import Analysis, Drawing
+from cadml.lib.cache import CACHE_ERRORS
 from cadml.lib.errors import Conflict, NotFound
 
 
@@ -79,11 +80,15 @@ def _tenant_matrix(tenant_id: int, feature_version: str) -> _Matrix:
     The cache key carries a generation counter that services bump on every
     change, kept in Django's cache so every process sees it when it is Redis.
     """
-    generation = cache.get(f"cad:similarity:gen:{tenant_id}", 0)
+    try:
+        generation = cache.get(f"cad:similarity:gen:{tenant_id}", 0)
+    except CACHE_ERRORS:
+        # Unknown generation: the cached matrix may be stale, so rebuild it.
+        generation = None
     key = (tenant_id, feature_version)
     with _matrices_lock:
         hit = _matrices.get(key)
-        if hit is not None and hit.generation == generation:
+        if hit is not None and generation is not None and hit.generation == generation:
             return hit
     rows = (
         Analysis.objects.filter(

@@ -21,6 +21,7 @@ from apps.cad.models import Analysis, Drawing
 from apps.cad.pool import analyze_isolated
 from apps.cad.sniff import sniff
 from cadml import metrics, telemetry
+from cadml.lib.cache import CACHE_ERRORS
 from cadml.lib.errors import DomainError, InvalidInput
 
 logger = logging.getLogger(__name__)
@@ -375,6 +376,10 @@ def _similarity_changed(tenant_id: int) -> None:
     """Bump the tenant's similarity generation so cached matrices are rebuilt."""
     key = f"cad:similarity:gen:{tenant_id}"
     try:
-        cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, timeout=None)
+        try:
+            cache.incr(key)
+        except ValueError:
+            cache.set(key, 1, timeout=None)
+    except CACHE_ERRORS:
+        # Without the cache, matrices are not reused at all (see _tenant_matrix).
+        logger.warning("cache unavailable; similarity generation not bumped")

@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.permissions import acting_principal, is_staff_session
 from apps.modelreg import selectors, services
 from apps.modelreg.models import (
     ActivationEvent,
@@ -17,10 +18,6 @@ from apps.modelreg.models import (
 )
 from apps.modelreg.validation import feature_width
 from cadml.lib.errors import InvalidInput
-
-
-def _staff(request: Request) -> bool:
-    return bool(getattr(request.user, "is_staff", False))
 
 
 class VersionOutputSerializer(serializers.ModelSerializer):
@@ -52,7 +49,7 @@ class EventOutputSerializer(serializers.ModelSerializer):
     previous_version = serializers.IntegerField(
         source="previous_version.number", default=None
     )
-    actor = serializers.CharField(source="actor.username", default=None)
+    actor = serializers.SerializerMethodField()
 
     class Meta:
         model = ActivationEvent
@@ -68,6 +65,13 @@ class EventOutputSerializer(serializers.ModelSerializer):
             "created",
             "finished",
         ]
+
+    def get_actor(self, obj: ActivationEvent) -> str | None:
+        if obj.actor_id is not None:
+            return obj.actor.username
+        if obj.actor_key_id is not None:
+            return f"key:{obj.actor_key.prefix}"
+        return None
 
 
 def _model_out(model: RegisteredModel, *, detail: bool = False) -> dict[str, Any]:
@@ -181,7 +185,7 @@ class VersionListApi(APIView):
             feature_version=str(feature_version),
             metrics=metrics,
             validation_sample=_json_field(request.data, "validation_sample", None),
-            created_by=request.user if request.user.is_authenticated else None,
+            created_by=acting_principal(request),
         )
         return Response(
             VersionOutputSerializer(version).data, status=status.HTTP_201_CREATED
@@ -200,7 +204,7 @@ class VersionArchiveApi(APIView):
 
     def post(self, request: Request, name: str, number: int) -> Response:
         model = selectors.model_get_writable(
-            tenant=request.tenant, name=name, staff=_staff(request)
+            tenant=request.tenant, name=name, staff=is_staff_session(request)
         )
         version = services.version_archive(
             version=selectors.version_get(model=model, number=number)
@@ -217,12 +221,14 @@ class ModelActivateApi(APIView):
 
     def post(self, request: Request, name: str) -> Response:
         model = selectors.model_get_writable(
-            tenant=request.tenant, name=name, staff=_staff(request)
+            tenant=request.tenant, name=name, staff=is_staff_session(request)
         )
         data = _VersionInput(data=request.data)
         data.is_valid(raise_exception=True)
         event = services.deployment_request(
-            model=model, number=data.validated_data["version"], actor=request.user
+            model=model,
+            number=data.validated_data["version"],
+            actor=acting_principal(request),
         )
         event.refresh_from_db()
         return Response(
@@ -235,9 +241,11 @@ class ModelRollbackApi(APIView):
 
     def post(self, request: Request, name: str) -> Response:
         model = selectors.model_get_writable(
-            tenant=request.tenant, name=name, staff=_staff(request)
+            tenant=request.tenant, name=name, staff=is_staff_session(request)
         )
-        event = services.deployment_rollback(model=model, actor=request.user)
+        event = services.deployment_rollback(
+            model=model, actor=acting_principal(request)
+        )
         return Response(EventOutputSerializer(event).data)
 
 
@@ -256,7 +264,7 @@ class ModelExperimentApi(APIView):
 
     def post(self, request: Request, name: str) -> Response:
         model = selectors.model_get_writable(
-            tenant=request.tenant, name=name, staff=_staff(request)
+            tenant=request.tenant, name=name, staff=is_staff_session(request)
         )
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -269,7 +277,7 @@ class ModelExperimentApi(APIView):
             else ActivationEvent.Kind.SHADOW_START,
             percent=v["percent"],
             sticky_by=v["sticky_by"],
-            actor=request.user,
+            actor=acting_principal(request),
         )
         event.refresh_from_db()
         return Response(
@@ -282,9 +290,11 @@ class ModelPromoteApi(APIView):
 
     def post(self, request: Request, name: str) -> Response:
         model = selectors.model_get_writable(
-            tenant=request.tenant, name=name, staff=_staff(request)
+            tenant=request.tenant, name=name, staff=is_staff_session(request)
         )
-        event = services.deployment_promote(model=model, actor=request.user)
+        event = services.deployment_promote(
+            model=model, actor=acting_principal(request)
+        )
         return Response(EventOutputSerializer(event).data)
 
 
@@ -293,9 +303,9 @@ class ModelStopApi(APIView):
 
     def post(self, request: Request, name: str) -> Response:
         model = selectors.model_get_writable(
-            tenant=request.tenant, name=name, staff=_staff(request)
+            tenant=request.tenant, name=name, staff=is_staff_session(request)
         )
-        event = services.deployment_stop(model=model, actor=request.user)
+        event = services.deployment_stop(model=model, actor=acting_principal(request))
         return Response(EventOutputSerializer(event).data)
 
 

@@ -61,7 +61,9 @@ def version_get(*, model: RegisteredModel, number: int) -> ModelVersion:
 
 
 def event_list(*, model: RegisteredModel) -> QuerySet[ActivationEvent]:
-    return model.events.select_related("version", "previous_version", "actor")
+    return model.events.select_related(
+        "version", "previous_version", "actor", "actor_key"
+    )
 
 
 def deployment_figures(*, model: RegisteredModel) -> dict[str, Any]:

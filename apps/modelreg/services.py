@@ -89,7 +89,7 @@ def version_register(
 ) -> ModelVersion:
     """Validate an ONNX artefact and store it as the next version of ``name``
     (the model is created on its first version). ``tenant`` None registers a
-    platform model."""
+    platform model. ``created_by`` is a user or the API key that sent it."""
     labels = [str(label) for label in labels]
     check_onnx(
         content,
@@ -129,7 +129,7 @@ def version_register(
         metrics=metrics or {},
         validation_sample=sample,
         training_summary=training_summary or {},
-        created_by=created_by,
+        created_by=_actor_fields(created_by)["actor"],
     )
     version.artefact.save(f"v{number}.onnx", ContentFile(content), save=False)
     version.full_clean()
@@ -251,6 +251,19 @@ AUDIT_ACTIONS = {
 }
 
 
+def _actor_fields(actor: Any) -> dict[str, Any]:
+    """``actor`` is a user, an API key (anything with a ``prefix``) or None."""
+    if getattr(actor, "is_authenticated", False):
+        return {"actor": actor, "actor_key": None}
+    if getattr(actor, "prefix", None):
+        return {"actor": None, "actor_key": actor}
+    return {"actor": None, "actor_key": None}
+
+
+def _event_actor(event: ActivationEvent) -> Any:
+    return event.actor or event.actor_key
+
+
 def _event_out(
     model: RegisteredModel, type: str, data: dict[str, Any], *, actor: Any = None
 ) -> None:
@@ -274,12 +287,14 @@ def _event_out(
     if action and importlib.util.find_spec("apps.audit.services") is not None:
         from apps.audit.services import audit_record
 
-        user = actor if getattr(actor, "is_authenticated", False) else None
+        fields = _actor_fields(actor)
+        user, key = fields["actor"], fields["actor_key"]
         audit_record(
             action=action,
             tenant=model.tenant,
             actor_user=user,
-            actor_system=None if user else "modelreg",
+            actor_key_prefix=key.prefix if key is not None else None,
+            actor_system=None if user or key else "modelreg",
             resource_type="model_version",
             resource_id=f"{model.name}:v{data.get('version')}"[:64],
             details={"type": type, **payload},
@@ -343,7 +358,7 @@ def deployment_request(
             version=version,
             previous_version_id=dep.active_version_id,
             params={"percent": int(percent), "sticky_by": sticky_by},
-            actor=actor if getattr(actor, "is_authenticated", False) else None,
+            **_actor_fields(actor),
         )
         # The conditional update is the serialisation point: of two concurrent
         # requests exactly one finds no pending change (a stale one left by a
@@ -460,7 +475,7 @@ def activation_complete(*, event_id: int) -> ActivationEvent:
                 "kind": event.kind,
                 "detail": event.detail,
             },
-            actor=event.actor,
+            actor=_event_actor(event),
         )
     return event
 
@@ -494,7 +509,7 @@ def _finish(
         version=version,
         previous_version_id=previous_id,
         detail=detail,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        **_actor_fields(actor),
         finished=timezone.now(),
     )
     _event_out(

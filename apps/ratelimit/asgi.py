@@ -6,26 +6,45 @@
   before the consumer runs (daphne answers 403), or answered 429 with
   ``Retry-After`` where the server offers the ``websocket.http.response`` extension.
 - Messages per connection (``CADML_RATELIMIT_WS_MESSAGES``, default 120/minute):
-  a connection lives in one process, so its counter is process-local. A client
-  over the limit is disconnected with close code 4429.
+  a connection lives in one process, so its window is process-local and exact:
+  the 121st message within any 60 s closes the connection with code 4429.
 """
 
 from __future__ import annotations
 
 import json
-import uuid
+import time
+from collections import deque
 from typing import Any
 
 from django.conf import settings
 
 from apps.ratelimit.client_ip import ip_identity, resolve_client_ip
-from apps.ratelimit.engine import LocalEngine, Slot
 from apps.ratelimit.services import aratelimit_hit
 
 CLOSE_RATE_LIMITED = 4429
 
-# Per-connection message counters: bounded like the fallback limiter.
-_connections = LocalEngine(max_keys=50_000, fraction=1.0)
+_clock = time.monotonic
+
+
+class MessageWindow:
+    """An exact sliding window for one connection: the times of its last
+    ``limit`` messages. A message is refused when ``limit`` others arrived in the
+    ``seconds`` before it (the shared limiter's weighted two-window estimate may
+    let one more through, which is fine for HTTP but not for this contract)."""
+
+    def __init__(self, *, limit: int, seconds: float) -> None:
+        self.limit = limit
+        self.seconds = seconds
+        self._times: deque[float] = deque(maxlen=limit)
+
+    def admit(self, now: float) -> bool:
+        if self.limit <= 0:
+            return False
+        if len(self._times) == self.limit and now - self._times[0] < self.seconds:
+            return False
+        self._times.append(now)
+        return True
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str | None:
@@ -79,32 +98,22 @@ class WebSocketRateLimitMiddleware:
         from limits import parse
 
         item = parse(getattr(settings, "CADML_RATELIMIT_WS_MESSAGES", "120/minute"))
-        name = f"ws-message/{uuid.uuid4().hex}"
-        previous_key, current_key = LocalEngine.key(name)
-        slot = Slot(
-            previous_key=previous_key,
-            current_key=current_key,
-            limit=int(item.amount),
-            seconds=int(item.get_expiry()),
-            enforced=True,
-        )
+        window = MessageWindow(limit=int(item.amount), seconds=item.get_expiry())
 
         async def limited() -> dict[str, Any]:
             message = await receive()
-            if message["type"] == "websocket.receive":
-                allowed, _ = _connections.acquire([slot], 1)
-                if not allowed:
-                    # Say why before closing: browsers do not show close reasons.
-                    error = {
-                        "type": "error",
-                        "code": "rate_limited",
-                        "message": f"More than {slot.limit} messages in "
-                        f"{slot.seconds} s on this connection; reconnect and send "
-                        "fewer.",
-                    }
-                    await send({"type": "websocket.send", "text": json.dumps(error)})
-                    await send({"type": "websocket.close", "code": CLOSE_RATE_LIMITED})
-                    return {"type": "websocket.disconnect", "code": CLOSE_RATE_LIMITED}
+            if message["type"] == "websocket.receive" and not window.admit(_clock()):
+                # Say why before closing: browsers do not show close reasons.
+                error = {
+                    "type": "error",
+                    "code": "rate_limited",
+                    "message": f"More than {window.limit} messages in "
+                    f"{window.seconds:g} s on this connection; reconnect and send "
+                    "fewer.",
+                }
+                await send({"type": "websocket.send", "text": json.dumps(error)})
+                await send({"type": "websocket.close", "code": CLOSE_RATE_LIMITED})
+                return {"type": "websocket.disconnect", "code": CLOSE_RATE_LIMITED}
             return message
 
         return limited

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.models import ApiKey, Tenant
+from apps.accounts.permissions import is_staff_session
 from apps.ratelimit.decorators import view_ratelimit
 from apps.realtime import services
 from apps.realtime.channels import TOPICS, tenant_channel
@@ -28,12 +29,9 @@ class IsStaffSession(BasePermission):
     message = "only staff may send notifications"
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        if isinstance(request.auth, ApiKey):
-            # A key acts for its tenant, never as staff, whoever created it.
-            return False
-        if not request.user.is_authenticated:
+        if not request.user.is_authenticated and request.auth is None:
             raise exceptions.NotAuthenticated()
-        return bool(request.user.is_staff)
+        return is_staff_session(request)
 
 
 class TicketCreateApi(APIView):

@@ -28,7 +28,8 @@ from django.utils import timezone
 from apps.realtime.channels import channel_parse, group_name
 from apps.realtime.history import get_history
 from cadml import metrics, telemetry
-from cadml.lib.errors import InvalidInput
+from cadml.lib.cache import CACHE_ERRORS
+from cadml.lib.errors import InvalidInput, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -234,11 +235,19 @@ def ticket_create(
         raise InvalidInput("a ticket needs a user or an API key")
     ticket = secrets.token_urlsafe(32)
     ttl = int(getattr(settings, "CADML_WS_TICKET_TTL_S", TICKET_TTL_S))
-    cache.set(
-        _ticket_key(ticket),
-        {"user_id": user_id, "api_key_id": api_key_id, "tenant_id": tenant_id},
-        ttl,
-    )
+    try:
+        cache.set(
+            _ticket_key(ticket),
+            {"user_id": user_id, "api_key_id": api_key_id, "tenant_id": tenant_id},
+            ttl,
+        )
+    except CACHE_ERRORS:
+        # Any process may take the handshake: a ticket kept only here would fail.
+        raise ServiceUnavailable(
+            "WebSocket tickets are unavailable while the shared cache is down; "
+            "retry in a few seconds.",
+            code="cache_unavailable",
+        ) from None
     return ticket, ttl
 
 
@@ -248,8 +257,11 @@ def ticket_consume(*, ticket: str) -> dict[str, Any] | None:
     if not ticket or len(ticket) > 128:
         return None
     key = _ticket_key(ticket)
-    claims = cache.get(key)
-    if claims is None or not cache.delete(key):
+    try:
+        claims = cache.get(key)
+        if claims is None or not cache.delete(key):
+            return None
+    except CACHE_ERRORS:
         return None
     return claims
 

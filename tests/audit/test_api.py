@@ -165,7 +165,8 @@ def test_changes_show_who_changed_a_key_from_where_and_in_which_request(
     changes = response.data["results"]
     assert [c["action"] for c in changes] == ["update", "create"]
     create = changes[1]
-    assert create["actor"] == "owner-a"
+    # The key made the change, not the user who created the key.
+    assert create["actor"] == f"key:{admin_client_a.api_key.prefix}"
     assert create["remote_addr"] == "203.0.113.9"
     assert create["request_id"] == "create-req-0001"
     assert "secret_hash" not in create["changes"]

@@ -80,9 +80,7 @@ def _deployment(tenant: Any, name: str) -> models_pb2.Deployment:
 
 def _activate(who: Any, name: str, number: int) -> models_pb2.Deployment:
     model = selectors.model_get_writable(tenant=who.tenant, name=name)
-    event = services.deployment_request(
-        model=model, number=number, actor=who.api_key.created_by
-    )
+    event = services.deployment_request(model=model, number=number, actor=who.api_key)
     event.refresh_from_db()
     # The health check runs off the call path: the answer says where it stands.
     return deployment_message(model, status=f"activation {event.status}")
@@ -90,7 +88,7 @@ def _activate(who: Any, name: str, number: int) -> models_pb2.Deployment:
 
 def _rollback(who: Any, name: str) -> models_pb2.Deployment:
     model = selectors.model_get_writable(tenant=who.tenant, name=name)
-    event = services.deployment_rollback(model=model, actor=who.api_key.created_by)
+    event = services.deployment_rollback(model=model, actor=who.api_key)
     return deployment_message(model, status=f"rollback {event.status}")
 
 
