@@ -10,7 +10,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from django.urls import URLPattern
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.generators import EndpointEnumerator, SchemaGenerator
 from drf_spectacular.openapi import AutoSchema
 from rest_framework.renderers import JSONRenderer
 
@@ -26,6 +28,28 @@ _ERRORS = {
     "415": "Unsupported media type",
     "429": "Rate limited",
 }
+
+
+class MethodDispatchEnumerator(EndpointEnumerator):
+    """Sees through ``cadml.lib.routing.by_method``: each method of such a path
+    is documented from the APIView that serves it."""
+
+    def _get_api_endpoints(self, patterns: Any, prefix: str) -> list[tuple]:
+        endpoints = super()._get_api_endpoints(patterns, prefix)
+        for pattern in self.patterns if patterns is None else patterns:
+            views = getattr(getattr(pattern, "callback", None), "views", None)
+            if not isinstance(pattern, URLPattern) or views is None:
+                continue
+            path_regex = prefix + str(pattern.pattern)
+            path = self.get_path_from_regex(path_regex)
+            for method, view in views.items():
+                if self.should_include_endpoint(path, view):
+                    endpoints.append((path, path_regex, method.upper(), view))
+        return endpoints
+
+
+class VersionedSchemaGenerator(SchemaGenerator):
+    endpoint_inspector_cls = MethodDispatchEnumerator
 
 
 def keep_versioned_paths(endpoints: list[tuple], **_: Any) -> list[tuple]:
