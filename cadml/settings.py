@@ -316,6 +316,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # What Django's path converters match, so clients (and the contract test)
+    # send only paths that route.
+    "PATH_CONVERTER_OVERRIDES": {
+        "int": {"type": "integer", "minimum": 0},
+        "slug": {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"},
+    },
+    # Choice sets shared by several components get one name each.
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "apps.batch.models.BatchJob.Status",
+        "JobKindEnum": "apps.batch.models.BatchJob.Kind",
+    },
     "PREPROCESSING_HOOKS": ["apps.versioning.schema.keep_versioned_paths"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
