@@ -16,7 +16,7 @@ from drf_spectacular.generators import EndpointEnumerator, SchemaGenerator
 from drf_spectacular.openapi import AutoSchema
 from rest_framework.renderers import JSONRenderer
 
-from apps.versioning import registry
+from apps.versioning import changes, registry
 
 _ERRORS = {
     "400": "Bad input: the problem says what to fix",
@@ -139,6 +139,7 @@ def versioned_shapes(
     if version.deprecated_at or version.effective_status() in ("deprecated", "sunset"):
         result["info"]["x-deprecated"] = True
     components = result.setdefault("components", {}).setdefault("schemas", {})
+    changes.transform_schema(components, version=version.name)
     envelope = version.has("envelope")
     if envelope:
         components["Problem"] = _problem_schema()
