@@ -203,6 +203,11 @@ class JobCreateApi(APIView):
     )
     def post(self, request: Request) -> Response:
         data = request.data
+        if not hasattr(data, "get"):
+            raise InvalidInput(
+                "the body must be a JSON object (or multipart form)",
+                code="invalid_body",
+            )
         s = self.InputSerializer(
             data={
                 k: data.get(k)
