@@ -108,3 +108,11 @@ def test_docs_pages_load_nothing_from_the_internet(client, page):
             )
             > 1000
         )
+
+
+def test_serving_the_schema_prints_no_generator_warnings(client, capsys):
+    for version in ("v1", "v2"):
+        assert client.get(f"/api/{version}/schema/?format=json").status_code == 200
+    printed = capsys.readouterr()
+    assert "unable to guess serializer" not in printed.err
+    assert "Warning" not in printed.err and "Error" not in printed.err
