@@ -132,6 +132,33 @@ def test_the_readme_and_the_docs_have_runnable_examples() -> None:
         assert "../shared/ARCHITECTURE.md" not in document.read_text(), document
 
 
+def github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    text = re.sub(r"^```.*?^```", "", path.read_text(), flags=re.S | re.M)
+    return {github_anchor(h) for h in re.findall(r"^#+ (.+)$", text, re.M)}
+
+
+def test_links_between_the_documents_lead_somewhere() -> None:
+    broken = []
+    for document in DOCUMENTS:
+        text = re.sub(r"^```.*?^```", "", document.read_text(), flags=re.S | re.M)
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if target.startswith(("http://", "https://", "mailto:")):
+                continue
+            file, _, anchor = target.partition("#")
+            linked = (document.parent / file).resolve() if file else document
+            if not linked.exists():
+                broken.append(f"{document.name}: {target} (no such file)")
+            elif anchor and linked.suffix == ".md" and anchor not in anchors(linked):
+                broken.append(f"{document.name}: {target} (no such heading)")
+    assert not broken, "\n".join(broken)
+
+
 @pytest.mark.parametrize(
     "document",
     [d for d in DOCUMENTS if runnable_blocks(d)],
