@@ -113,7 +113,10 @@ def _error_schema() -> dict[str, Any]:
 
 
 def _wrap_in_envelope(response: dict[str, Any]) -> None:
-    for media in (response.get("content") or {}).values():
+    # JSON only: an SVG preview or a CSV export is sent as it is.
+    for media_type, media in (response.get("content") or {}).items():
+        if not media_type.endswith("json"):
+            continue
         inner = copy.deepcopy(media.get("schema", {}))
         media["schema"] = {
             "type": "object",

@@ -83,6 +83,10 @@ def test_every_operation_of_both_versions_is_documented_with_its_bodies(client):
                             assert media["schema"], f"{method} {path} {status}"
     v1 = client.get("/api/v1/schema/?format=json").json()["components"]["schemas"]
     v2 = client.get("/api/v2/schema/?format=json").json()["components"]["schemas"]
+    preview = client.get("/api/v2/schema/?format=json").json()["paths"][
+        "/api/v2/drawings/{drawing_id}/preview.svg"
+    ]["get"]["responses"]["200"]["content"]
+    assert preview["image/svg+xml"]["schema"]["format"] == "binary"  # no envelope
     # Each version documents its own analysis shape (apps.versioning.changes).
     assert "predictions" in v2["AnalysisOutput"]["properties"]
     assert {"prediction", "confidence"} <= set(v1["AnalysisOutput"]["properties"])
