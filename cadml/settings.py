@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "apps.batch",
     "apps.modelreg",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "apps.versioning",
 ]
 
@@ -311,6 +312,23 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "CAD machine learning platform. Authenticate with "
     "`Authorization: Api-Key <key>`.",
     "SERVE_INCLUDE_SCHEMA": False,
+    "DEFAULT_GENERATOR_CLASS": "apps.versioning.schema.VersionedSchemaGenerator",
+    # Swagger UI and ReDoc from the installed drf-spectacular-sidecar: the docs
+    # pages work offline and load no third-party script.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # What Django's path converters match, so clients (and the contract test)
+    # send only paths that route.
+    "PATH_CONVERTER_OVERRIDES": {
+        "int": {"type": "integer", "minimum": 0},
+        "slug": {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"},
+    },
+    # Choice sets shared by several components get one name each.
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "apps.batch.models.BatchJob.Status",
+        "JobKindEnum": "apps.batch.models.BatchJob.Kind",
+    },
     "PREPROCESSING_HOOKS": ["apps.versioning.schema.keep_versioned_paths"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -337,7 +355,7 @@ CADML_WEBHOOK_SECRET_GRACE_S = env_int("CADML_WEBHOOK_SECRET_GRACE_S", 24 * 3600
 # Items handed to the broker but not started after this long (a broker that lost
 # its messages, e.g. a Redis restart without persistence) are dispatched again.
 CADML_BATCH_DISPATCH_STALE_S = env_float("CADML_BATCH_DISPATCH_STALE_S", 600)
-# Realtime (README.md, "Realtime notifications"). Per-plan connection limits:
+# Realtime (docs/realtime.md). Per-plan connection limits:
 # CADML_WS_LIMITS = {"free": {"per_user": 5, "per_tenant": 20}, ...} (code default).
 CADML_WS_HEARTBEAT_S = env_float("CADML_WS_HEARTBEAT_S", 25)
 CADML_WS_HISTORY = env_int("CADML_WS_HISTORY", 1000)
@@ -348,7 +366,7 @@ CADML_WS_MAX_MESSAGE_BYTES = env_int("CADML_WS_MAX_MESSAGE_BYTES", 64 * 1024)
 CADML_REALTIME_CHANNEL_RESOLVERS: dict[str, str] = {}
 CADML_REALTIME_CHANNEL_RESOLVERS["job"] = "apps.batch.realtime.job_channel_visible"
 
-# Model registry (README.md, "Model registry").
+# Model registry (docs/models.md).
 CADML_PREDICTOR = "apps.modelreg.predictor.predict_analysis"
 CADML_READINESS_CHECKS: dict[str, str] = {}
 CADML_READINESS_CHECKS["model"] = "apps.modelreg.predictor.active_model_ready"
@@ -361,7 +379,7 @@ CADML_MODEL_LATENCY_BUDGET_MS = env_float("CADML_MODEL_LATENCY_BUDGET_MS", 50)
 CADML_MODEL_HEALTHCHECK_MODE = env_str("CADML_MODEL_HEALTHCHECK_MODE") or None
 CADML_MODEL_SHADOW_SAMPLE = env_float("CADML_MODEL_SHADOW_SAMPLE", 1.0)
 
-# Rate limiting (README.md, "Rate limiting"). Policies per plan, costs per
+# Rate limiting (docs/ratelimit.md). Policies per plan, costs per
 # URL name and per-view rates are dicts with code defaults: CADML_RATELIMIT_POLICIES,
 # CADML_RATELIMIT_COSTS, CADML_RATELIMIT_VIEW_RATES.
 CADML_RATELIMIT_ENABLED = env_bool("CADML_RATELIMIT_ENABLED", True)
@@ -379,7 +397,7 @@ CADML_RATELIMIT_NAMESPACE = env_str("CADML_RATELIMIT_NAMESPACE", "cadml")
 CADML_TRUSTED_PROXIES = env_list("CADML_TRUSTED_PROXIES", [])
 CADML_RATELIMIT_COSTS: dict[str, object] = {}
 
-# Observability (README.md, "Observability"). /metrics answers a bearer token
+# Observability (docs/operations.md, "Observability"). /metrics answers a bearer token
 # or a client in an allow-listed network; with neither set it is closed.
 CADML_METRICS_TOKEN = env_str("CADML_METRICS_TOKEN")
 CADML_METRICS_ALLOW_CIDRS = env_list("CADML_METRICS_ALLOW_CIDRS", [])
@@ -387,7 +405,7 @@ CADML_LOG_FORMAT = env_str("CADML_LOG_FORMAT", "plain")
 if CADML_LOG_FORMAT not in ("plain", "json"):
     raise ImproperlyConfigured("CADML_LOG_FORMAT must be 'plain' or 'json'")
 
-# Audit trail (README.md, "Audit trail").
+# Audit trail (docs/audit.md).
 CADML_AUDIT_ENABLED = env_bool("CADML_AUDIT_ENABLED", True)
 # HMAC key for audit digests; unset: derived from SECRET_KEY (check audit.W001).
 CADML_AUDIT_SIGNING_KEY = env_str("CADML_AUDIT_SIGNING_KEY")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -10,6 +11,7 @@ from apps.accounts import selectors, services
 from apps.accounts.models import ApiKey, Scope, Tenant
 from apps.accounts.permissions import principal_scopes
 from apps.ratelimit.decorators import view_ratelimit
+from cadml.lib.openapi import errors
 
 
 class TenantOutputSerializer(serializers.ModelSerializer):
@@ -19,7 +21,9 @@ class TenantOutputSerializer(serializers.ModelSerializer):
 
 
 class ApiKeyOutputSerializer(serializers.ModelSerializer):
-    created_by = serializers.CharField(source="created_by.username", default=None)
+    created_by = serializers.CharField(
+        source="created_by.username", default=None, allow_null=True
+    )
     active = serializers.SerializerMethodField()
 
     class Meta:
@@ -41,7 +45,53 @@ class ApiKeyOutputSerializer(serializers.ModelSerializer):
         return obj.is_active()
 
 
+class TenantDetailOutputSerializer(TenantOutputSerializer):
+    members = serializers.IntegerField()
+    legal_hold = serializers.BooleanField()
+
+    class Meta(TenantOutputSerializer.Meta):
+        fields = [*TenantOutputSerializer.Meta.fields, "members", "legal_hold"]
+
+
+class ApiKeyIssuedOutputSerializer(ApiKeyOutputSerializer):
+    key = serializers.CharField(help_text="The secret; shown this once only.")
+
+    class Meta(ApiKeyOutputSerializer.Meta):
+        fields = [*ApiKeyOutputSerializer.Meta.fields, "key"]
+
+
+class ApiKeyRotatedOutputSerializer(ApiKeyIssuedOutputSerializer):
+    previous = ApiKeyOutputSerializer(help_text="The old key, valid for the grace.")
+
+    class Meta(ApiKeyIssuedOutputSerializer.Meta):
+        fields = [*ApiKeyIssuedOutputSerializer.Meta.fields, "previous"]
+
+
 class MeApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        user = inline_serializer(
+            name="MeUser",
+            fields={
+                "id": serializers.IntegerField(),
+                "username": serializers.CharField(),
+            },
+            allow_null=True,
+        )
+        auth = serializers.ChoiceField(choices=["api_key", "session"])
+        api_key = inline_serializer(
+            name="MeApiKey",
+            fields={
+                "id": serializers.IntegerField(),
+                "prefix": serializers.CharField(),
+                "name": serializers.CharField(),
+            },
+            allow_null=True,
+        )
+        role = serializers.CharField(allow_null=True)
+        scopes = serializers.ListField(child=serializers.CharField())
+        tenant = TenantOutputSerializer()
+
+    @extend_schema(responses=OutputSerializer, summary="Who am I: user, key, scopes")
     def get(self, request: Request) -> Response:
         user = request.user if request.user.is_authenticated else None
         api_key = request.auth if isinstance(request.auth, ApiKey) else None
@@ -65,6 +115,7 @@ class MeApi(APIView):
 
 
 class TenantDetailApi(APIView):
+    @extend_schema(responses=TenantDetailOutputSerializer, summary="My tenant")
     def get(self, request: Request) -> Response:
         data = TenantOutputSerializer(request.tenant).data
         data["members"] = request.tenant.memberships.count()
@@ -89,10 +140,16 @@ class ApiKeyListApi(APIView):
                 raise serializers.ValidationError("expires_at must be in the future")
             return value
 
+    @extend_schema(responses=ApiKeyOutputSerializer(many=True), summary="List keys")
     def get(self, request: Request) -> Response:
         keys = selectors.api_key_list(tenant=request.tenant)
         return Response(ApiKeyOutputSerializer(keys, many=True).data)
 
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: ApiKeyIssuedOutputSerializer},
+        summary="Create a key (its secret is shown once)",
+    )
     @view_ratelimit("api-key-create", key="tenant")
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
@@ -110,6 +167,7 @@ class ApiKeyListApi(APIView):
 class ApiKeyRevokeApi(APIView):
     required_scope = "admin"
 
+    @extend_schema(responses={204: None}, summary="Revoke a key")
     def delete(self, request: Request, key_id: int) -> Response:
         api_key = selectors.api_key_get(tenant=request.tenant, key_id=key_id)
         services.api_key_revoke(api_key=api_key)
@@ -124,6 +182,14 @@ class ApiKeyRotateApi(APIView):
             required=False, default=24, min_value=0, max_value=720
         )
 
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: ApiKeyRotatedOutputSerializer,
+            **errors(e409="The key is revoked, expired or already rotated."),
+        },
+        summary="Rotate a key: a new secret; the old one lasts grace_hours",
+    )
     def post(self, request: Request, key_id: int) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -148,6 +214,18 @@ class TenantWebhookSecretApi(APIView):
 
     required_scope = "admin"
 
+    class OutputSerializer(serializers.Serializer):
+        webhook_secret = serializers.CharField(help_text="Shown once; store it now.")
+        previous_valid_until = serializers.DateTimeField(
+            allow_null=True, help_text="Until then the old secret signs too."
+        )
+        signature_header = serializers.CharField()
+
+    @extend_schema(
+        request=None,
+        responses={201: OutputSerializer, **errors()},
+        summary="Rotate the webhook secret; the new one is shown once",
+    )
     def post(self, request: Request) -> Response:
         tenant = services.tenant_webhook_secret_rotate(tenant=request.tenant)
         until = tenant.webhook_secret_previous_until

@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from django.core import signing
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import BaseRenderer
@@ -80,7 +88,13 @@ def parse_when(params: Any, name: str, *, end_of_day: bool = False) -> datetime 
             value += timedelta(days=1)
     if timezone.is_naive(value):
         value = timezone.make_aware(value, timezone.get_default_timezone())
-    return value
+    # In UTC: PostgreSQL refuses offsets Python accepts (beyond +-15:59).
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(
+            f"{name}: {raw!r} is out of range", code="invalid_date"
+        ) from None
 
 
 def parse_limit(params: Any) -> int:
@@ -164,6 +178,51 @@ def event_data(event: AuditEvent) -> dict[str, Any]:
     }
 
 
+class AuditEventOutputSerializer(serializers.Serializer):
+    """What ``event_data`` renders."""
+
+    seq = serializers.IntegerField()
+    ts = serializers.DateTimeField()
+    action = serializers.CharField()
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    tenant = serializers.CharField(allow_null=True)
+    actor = inline_serializer(
+        name="AuditActor",
+        fields={
+            "type": serializers.CharField(),
+            "label": serializers.CharField(),
+            "user_id": serializers.IntegerField(allow_null=True),
+            "key_prefix": serializers.CharField(allow_null=True),
+        },
+    )
+    ip = serializers.CharField(allow_null=True)
+    user_agent = serializers.CharField(allow_null=True)
+    request_id = serializers.CharField(allow_null=True)
+    trace_id = serializers.CharField(allow_null=True)
+    resource = inline_serializer(
+        name="AuditResource",
+        fields={"type": serializers.CharField(), "id": serializers.CharField()},
+    )
+    details = serializers.DictField()
+
+
+class AuditChangeOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    timestamp = serializers.DateTimeField()
+    action = serializers.CharField()
+    object_repr = serializers.CharField()
+    changes = serializers.DictField()
+    actor = serializers.CharField(allow_null=True)
+    remote_addr = serializers.CharField(allow_null=True)
+    request_id = serializers.CharField(allow_null=True)
+
+
+_STAFF_TENANT = OpenApiParameter(
+    "tenant", str, description="Staff: narrow to one tenant (slug)."
+)
+_LIMIT = OpenApiParameter("limit", int, description=f"1-{MAX_LIMIT}.")
+
+
 def _next_url(request: Request, cursor: str) -> str:
     params = request.query_params.copy()
     params["cursor"] = cursor
@@ -179,6 +238,30 @@ class AuditEventListApi(APIView):
     permission_classes = [CanReadAudit]
     required_scope = "admin"
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("action", str, description="Actions or prefixes (a.)."),
+            OpenApiParameter("actor", str),
+            OpenApiParameter("outcome", str, enum=Outcome.values),
+            OpenApiParameter("resource_type", str),
+            OpenApiParameter("resource_id", str),
+            OpenApiParameter("since", OpenApiTypes.DATETIME),
+            OpenApiParameter("until", OpenApiTypes.DATETIME),
+            OpenApiParameter("request_id", str),
+            _STAFF_TENANT,
+            _LIMIT,
+            OpenApiParameter("cursor", str, description="next_cursor of a page."),
+        ],
+        responses=inline_serializer(
+            name="AuditEventPage",
+            fields={
+                "results": AuditEventOutputSerializer(many=True),
+                "next_cursor": serializers.CharField(allow_null=True),
+                "next": serializers.URLField(allow_null=True),
+            },
+        ),
+        summary="Search the audit trail",
+    )
     def get(self, request: Request) -> Response:
         tenant = scope_tenant(request)
         filters = event_filters(request.query_params)
@@ -219,6 +302,21 @@ class AuditChangeListApi(APIView):
     permission_classes = [CanReadAudit]
     required_scope = "admin"
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "object_type", str, required=True, description="e.g. accounts.apikey"
+            ),
+            OpenApiParameter("object_id", str),
+            _STAFF_TENANT,
+            _LIMIT,
+        ],
+        responses=inline_serializer(
+            name="AuditChangeList",
+            fields={"results": AuditChangeOutputSerializer(many=True)},
+        ),
+        summary="The change history of one tracked object",
+    )
     def get(self, request: Request) -> Response:
         tenant = scope_tenant(request)
         object_type = request.query_params.get("object_type", "").strip()
@@ -306,6 +404,33 @@ class AuditReportApi(APIView):
     renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, CsvRenderer]
     content_negotiation_class = ReportNegotiation
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", OpenApiTypes.DATE, description="Default: -30 d."),
+            OpenApiParameter("to", OpenApiTypes.DATE, description="Default: now."),
+            OpenApiParameter("format", str, enum=["json", "csv"]),
+            _STAFF_TENANT,
+        ],
+        responses={
+            (200, "application/json"): OpenApiResponse(
+                {
+                    "type": "object",
+                    "required": ["from", "to", "totals", "verification"],
+                    "properties": {
+                        "tenant": {"type": "string", "nullable": True},
+                        "from": {"type": "string", "format": "date-time"},
+                        "to": {"type": "string", "format": "date-time"},
+                        "totals": {"type": "array", "items": {"type": "object"}},
+                        "verification": {"type": "object"},
+                    },
+                    "additionalProperties": {"type": "array"},
+                },
+                description="Sections of rows, and whether the digests verify.",
+            ),
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR),
+        },
+        summary="Compliance report for a period",
+    )
     def get(self, request: Request) -> Response:
         tenant = scope_tenant(request)
         params = request.query_params

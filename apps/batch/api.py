@@ -10,17 +10,26 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from apps.batch import events, selectors, services, zipsafe
 from apps.batch.models import BatchItem, BatchJob, WebhookDelivery
 from cadml.lib.errors import InvalidInput, PayloadTooLarge
+from cadml.lib.openapi import LIMIT_OFFSET_PARAMETERS, errors, limit_offset_page
+from cadml.lib.pagination import BoundedLimitOffsetPagination
 
 
 class JobOutputSerializer(serializers.ModelSerializer):
@@ -61,8 +70,8 @@ class JobOutputSerializer(serializers.ModelSerializer):
 
 
 class ItemOutputSerializer(serializers.ModelSerializer):
-    analysis_id = serializers.IntegerField(read_only=True)
-    drawing_id = serializers.IntegerField(read_only=True)
+    analysis_id = serializers.IntegerField(read_only=True, allow_null=True)
+    drawing_id = serializers.IntegerField(read_only=True, allow_null=True)
 
     class Meta:
         model = BatchItem
@@ -85,6 +94,20 @@ class DeliveryOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = WebhookDelivery
         fields = ["attempt", "event", "url", "status_code", "ok", "error", "created"]
+
+
+class JobDetailOutputSerializer(JobOutputSerializer):
+    deliveries = DeliveryOutputSerializer(many=True)
+
+    class Meta(JobOutputSerializer.Meta):
+        fields = [*JobOutputSerializer.Meta.fields, "deliveries"]
+
+
+class JobRetriedOutputSerializer(JobOutputSerializer):
+    retried = serializers.IntegerField(help_text="Items queued again.")
+
+    class Meta(JobOutputSerializer.Meta):
+        fields = [*JobOutputSerializer.Meta.fields, "retried"]
 
 
 def _int_list(raw: Any) -> list[int]:
@@ -115,8 +138,76 @@ class JobCreateApi(APIView):
         )
         options = serializers.JSONField(required=False, default=dict)
 
+    @extend_schema(
+        request={
+            "multipart/form-data": inline_serializer(
+                name="JobCreateMultipartInput",
+                fields={
+                    "files": serializers.ListField(
+                        child=serializers.FileField(),
+                        required=False,
+                        help_text="Repeat for each file, or send one .zip.",
+                    ),
+                    "drawings": serializers.CharField(
+                        required=False, help_text="Ids of stored drawings, 1,2,3."
+                    ),
+                    "kind": serializers.ChoiceField(
+                        choices=BatchJob.Kind.choices, required=False
+                    ),
+                    "priority": serializers.IntegerField(
+                        min_value=0, max_value=9, required=False
+                    ),
+                    "callback_url": serializers.URLField(required=False),
+                    "options": serializers.CharField(
+                        required=False, help_text="A JSON object."
+                    ),
+                },
+            ),
+            "application/json": inline_serializer(
+                name="JobCreateJsonInput",
+                fields={
+                    "drawings": serializers.ListField(
+                        child=serializers.IntegerField(), required=False
+                    ),
+                    "kind": serializers.ChoiceField(
+                        choices=BatchJob.Kind.choices, required=False
+                    ),
+                    "priority": serializers.IntegerField(
+                        min_value=0, max_value=9, required=False
+                    ),
+                    "callback_url": serializers.URLField(required=False),
+                    "options": serializers.DictField(required=False),
+                },
+            ),
+        },
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="The same key answers the same job (200), once.",
+            )
+        ],
+        responses={
+            202: JobOutputSerializer,
+            200: OpenApiResponse(
+                JobOutputSerializer,
+                description="The job already submitted with this Idempotency-Key.",
+            ),
+            **errors(
+                e409="The Idempotency-Key was used for a different request.",
+                e413="Too large: the zip, or a file in it.",
+            ),
+        },
+        summary="Submit a batch job (files, a zip, or stored drawings)",
+    )
     def post(self, request: Request) -> Response:
         data = request.data
+        if not hasattr(data, "get"):
+            raise InvalidInput(
+                "the body must be a JSON object (or multipart form)",
+                code="invalid_body",
+            )
         s = self.InputSerializer(
             data={
                 k: data.get(k)
@@ -167,6 +258,18 @@ class JobCreateApi(APIView):
 
 
 class JobListApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str),
+            OpenApiParameter("kind", str, enum=BatchJob.Kind.values),
+            OpenApiParameter("created_after", OpenApiTypes.DATETIME),
+            OpenApiParameter("created_before", OpenApiTypes.DATETIME),
+            *LIMIT_OFFSET_PARAMETERS,
+        ],
+        operation_id="jobs_list",
+        responses=limit_offset_page("JobPage", JobOutputSerializer),
+        summary="List batch jobs",
+    )
     def get(self, request: Request) -> Response:
         qs = selectors.job_list(
             tenant=request.tenant,
@@ -175,7 +278,7 @@ class JobListApi(APIView):
             created_after=request.query_params.get("created_after"),
             created_before=request.query_params.get("created_before"),
         )
-        paginator = LimitOffsetPagination()
+        paginator = BoundedLimitOffsetPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(
             JobOutputSerializer(page, many=True).data
@@ -183,6 +286,9 @@ class JobListApi(APIView):
 
 
 class JobDetailApi(APIView):
+    @extend_schema(
+        responses=JobDetailOutputSerializer, summary="A job and its webhook calls"
+    )
     def get(self, request: Request, job_id: int) -> Response:
         job = selectors.job_get(tenant=request.tenant, job_id=job_id)
         data = JobOutputSerializer(job).data
@@ -193,6 +299,11 @@ class JobDetailApi(APIView):
 
 
 class JobCancelApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={202: JobOutputSerializer, **errors(e409="The job already ended.")},
+        summary="Cancel a job",
+    )
     def post(self, request: Request, job_id: int) -> Response:
         job = selectors.job_get(tenant=request.tenant, job_id=job_id)
         job = services.job_cancel(job=job, user=request.user)
@@ -200,6 +311,14 @@ class JobCancelApi(APIView):
 
 
 class JobRetryFailedApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={
+            202: JobRetriedOutputSerializer,
+            **errors(e409="The job is still running, or nothing failed."),
+        },
+        summary="Run the failed items again",
+    )
     def post(self, request: Request, job_id: int) -> Response:
         job = selectors.job_get(tenant=request.tenant, job_id=job_id)
         job, n = services.job_retry_failed(job=job)
@@ -209,10 +328,18 @@ class JobRetryFailedApi(APIView):
 
 
 class JobItemListApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=BatchItem.Status.values),
+            *LIMIT_OFFSET_PARAMETERS,
+        ],
+        responses=limit_offset_page("JobItemPage", ItemOutputSerializer),
+        summary="A job's items",
+    )
     def get(self, request: Request, job_id: int) -> Response:
         job = selectors.job_get(tenant=request.tenant, job_id=job_id)
         qs = selectors.item_list(job=job, status=request.query_params.get("status"))
-        paginator = LimitOffsetPagination()
+        paginator = BoundedLimitOffsetPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(
             ItemOutputSerializer(page, many=True).data
@@ -233,8 +360,36 @@ class CSVRenderer(BaseRenderer):
 
 
 class JobResultsApi(APIView):
-    renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer]
+    # The default (versioned) renderers first: v2 JSON comes in the envelope.
+    renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, CSVRenderer]
 
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=["json", "csv"])],
+        responses={
+            (200, "application/json"): inline_serializer(
+                name="JobResults",
+                fields={
+                    "job": JobOutputSerializer(),
+                    "summary": inline_serializer(
+                        name="JobResultsSummary",
+                        fields={
+                            "by_label": serializers.DictField(
+                                child=serializers.IntegerField()
+                            ),
+                            "by_error": serializers.DictField(
+                                child=serializers.IntegerField()
+                            ),
+                        },
+                    ),
+                    "results": serializers.ListField(child=serializers.DictField()),
+                },
+            ),
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR, description="One row per item."
+            ),
+        },
+        summary="A job's results (JSON or CSV)",
+    )
     def get(self, request: Request, job_id: int) -> Response | HttpResponse:
         job = selectors.job_get(tenant=request.tenant, job_id=job_id)
         fmt = request.query_params.get("format", "json")

@@ -14,9 +14,15 @@ from cadml.lib.errors import InvalidInput, NotFound
 
 
 def _when(value: str, name: str) -> datetime | Any:
-    parsed = parse_datetime(value) or parse_date(value)
-    if isinstance(parsed, datetime) and timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, UTC)
+    try:
+        parsed = parse_datetime(value) or parse_date(value)
+        if isinstance(parsed, datetime):
+            if timezone.is_naive(parsed):
+                parsed = timezone.make_aware(parsed, UTC)
+            # In UTC: PostgreSQL refuses offsets Python accepts (beyond +-15:59).
+            parsed = parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        parsed = None
     if parsed is None:
         raise InvalidInput(
             f"{name} must be an ISO date or datetime", code="invalid_date"

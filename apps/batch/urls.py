@@ -1,27 +1,9 @@
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from django.http import HttpRequest, HttpResponse
 from django.urls import path
-from django.views.decorators.csrf import csrf_exempt
 
 from apps.batch import api
-
-
-def by_method(**views: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """One URL, one APIView per HTTP method (DRF still answers 405 for others)."""
-    fallback = next(iter(views.values()))
-
-    @csrf_exempt  # DRF views enforce CSRF for session auth themselves
-    def dispatch(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        return views.get((request.method or "").lower(), fallback)(
-            request, *args, **kwargs
-        )
-
-    return dispatch
-
+from cadml.lib.routing import by_method
 
 urlpatterns = [
     path(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,8 +13,15 @@ from rest_framework.views import APIView
 
 from apps.cad import features, preview_theme, selectors, services
 from apps.cad.models import Drawing
-from apps.cad.serializers import AnalysisOutputSerializer, DrawingOutputSerializer
+from apps.cad.serializers import (
+    AnalysisOutputSerializer,
+    DrawingOutputSerializer,
+    DrawingWithAnalysisOutputSerializer,
+    SimilarOutputSerializer,
+)
 from cadml.lib.errors import InvalidInput
+from cadml.lib.openapi import LIMIT_OFFSET_PARAMETERS, errors, limit_offset_page
+from cadml.lib.pagination import BoundedLimitOffsetPagination
 
 PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'"
 PREVIEW_SIZE_MIN, PREVIEW_SIZE_MAX = 16, 4096
@@ -33,6 +41,25 @@ class DrawingCreateApi(APIView):
         analyze = serializers.BooleanField(default=True)
         name = serializers.CharField(required=False, max_length=255)
 
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer},
+        responses={
+            201: DrawingWithAnalysisOutputSerializer,
+            200: OpenApiResponse(
+                DrawingWithAnalysisOutputSerializer,
+                description="The tenant already had this file (same sha256).",
+            ),
+            202: OpenApiResponse(
+                DrawingWithAnalysisOutputSerializer,
+                description="Stored; the analysis runs in the background.",
+            ),
+            **errors(
+                e413="The file is larger than CADML_MAX_UPLOAD_MB.",
+                e422="The file could not be read, or parsing ran past its limits.",
+            ),
+        },
+        summary="Upload a drawing (and analyze it)",
+    )
     def post(self, request: Request) -> Response:
         # Refuse an oversized body on its declared length, before the multipart
         # parser spools it anywhere.
@@ -69,13 +96,19 @@ class DrawingListApi(APIView):
         created_from = serializers.DateTimeField(required=False)
         created_to = serializers.DateTimeField(required=False)
 
+    @extend_schema(
+        parameters=[FilterSerializer, *LIMIT_OFFSET_PARAMETERS],
+        operation_id="drawings_list",
+        responses=limit_offset_page("DrawingPage", DrawingOutputSerializer),
+        summary="List drawings",
+    )
     def get(self, request: Request) -> Response:
         f = self.FilterSerializer(data=request.query_params)
         f.is_valid(raise_exception=True)
         filters = dict(f.validated_data)
         filters["format"] = filters.pop("file_format", None)
         qs = selectors.drawing_list(tenant=request.tenant, **filters)
-        paginator = LimitOffsetPagination()
+        paginator = BoundedLimitOffsetPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(
             DrawingOutputSerializer(page, many=True).data
@@ -83,12 +116,17 @@ class DrawingListApi(APIView):
 
 
 class DrawingDetailApi(APIView):
+    @extend_schema(
+        responses=DrawingWithAnalysisOutputSerializer,
+        summary="A drawing with its latest analysis",
+    )
     def get(self, request: Request, drawing_id: int) -> Response:
         drawing = selectors.drawing_get(tenant=request.tenant, drawing_id=drawing_id)
         return Response(_drawing_with_analysis(drawing, drawing.latest_analysis()))
 
 
 class DrawingDeleteApi(APIView):
+    @extend_schema(responses={204: None}, summary="Delete a drawing")
     def delete(self, request: Request, drawing_id: int) -> Response:
         drawing = selectors.drawing_get(tenant=request.tenant, drawing_id=drawing_id)
         services.drawing_delete(drawing=drawing)
@@ -96,6 +134,7 @@ class DrawingDeleteApi(APIView):
 
 
 class DrawingAnalysisApi(APIView):
+    @extend_schema(responses=AnalysisOutputSerializer, summary="Latest analysis")
     def get(self, request: Request, drawing_id: int) -> Response:
         drawing = selectors.drawing_get(tenant=request.tenant, drawing_id=drawing_id)
         analysis = selectors.analysis_latest(tenant=request.tenant, drawing=drawing)
@@ -103,6 +142,14 @@ class DrawingAnalysisApi(APIView):
 
 
 class DrawingAnalyzeApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={
+            201: AnalysisOutputSerializer,
+            **errors(e422="The file could not be read, or parsing hit its limits."),
+        },
+        summary="Analyze the drawing again",
+    )
     def post(self, request: Request, drawing_id: int) -> Response:
         drawing = selectors.drawing_get(tenant=request.tenant, drawing_id=drawing_id)
         analysis = services.analysis_run(drawing=drawing)
@@ -110,6 +157,18 @@ class DrawingAnalyzeApi(APIView):
 
 
 class DrawingSimilarApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "k", int, description="How many neighbours (1-100).", default=10
+            )
+        ],
+        responses={
+            200: SimilarOutputSerializer,
+            **errors(e409="The drawing has no finished analysis yet."),
+        },
+        summary="Drawings most like this one",
+    )
     def get(self, request: Request, drawing_id: int) -> Response:
         try:
             k = int(request.query_params.get("k", 10))
@@ -148,6 +207,15 @@ class DrawingPreviewApi(APIView):
             help_text="Thumbnail: this many pixels on the longer side.",
         )
 
+    @extend_schema(
+        parameters=[FilterSerializer],
+        responses={
+            (200, "image/svg+xml"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The drawing as SVG."
+            )
+        },
+        summary="Preview picture (SVG)",
+    )
     def get(self, request: Request, drawing_id: int) -> HttpResponse:
         f = self.FilterSerializer(data=request.query_params)
         f.is_valid(raise_exception=True)
@@ -165,6 +233,27 @@ class DrawingPreviewApi(APIView):
         return response
 
 
+_FEATURE_SLOT = {
+    "type": "object",
+    "properties": {
+        "index": {"type": "integer"},
+        "name": {"type": "string"},
+        "description": {"type": "string"},
+        "invariance": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
+
+
 class FeatureSchemaApi(APIView):
+    @extend_schema(
+        responses={
+            200: {
+                "type": "object",
+                "description": "Feature version (e.g. dxf-1) to its slots, in order.",
+                "additionalProperties": {"type": "array", "items": _FEATURE_SLOT},
+            }
+        },
+        summary="The feature vector's columns, per feature version",
+    )
     def get(self, request: Request) -> Response:
         return Response(features.schema())

@@ -69,7 +69,9 @@ class AnalysisOutputSerializer(serializers.ModelSerializer):
 
 
 class DrawingOutputSerializer(serializers.ModelSerializer):
-    uploaded_by = serializers.CharField(source="uploaded_by.username", default=None)
+    uploaded_by = serializers.CharField(
+        source="uploaded_by.username", default=None, allow_null=True
+    )
     preview_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -87,3 +89,21 @@ class DrawingOutputSerializer(serializers.ModelSerializer):
 
     def get_preview_url(self, obj: Drawing) -> str:
         return f"/api/v1/drawings/{obj.pk}/preview.svg"
+
+
+class DrawingWithAnalysisOutputSerializer(DrawingOutputSerializer):
+    analysis = AnalysisOutputSerializer(allow_null=True)
+
+    class Meta(DrawingOutputSerializer.Meta):
+        fields = [*DrawingOutputSerializer.Meta.fields, "analysis"]
+
+
+class NeighbourOutputSerializer(serializers.Serializer):
+    drawing = DrawingOutputSerializer()
+    score = serializers.FloatField()
+    duplicate = serializers.BooleanField()
+
+
+class SimilarOutputSerializer(serializers.Serializer):
+    drawing_id = serializers.IntegerField()
+    results = NeighbourOutputSerializer(many=True)

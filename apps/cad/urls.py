@@ -1,32 +1,9 @@
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from django.http import HttpRequest, HttpResponse
 from django.urls import path
-from django.views.decorators.csrf import csrf_exempt
 
 from apps.cad import api
-
-
-def by_method(**views: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Route one URL to one APIView per operation by HTTP method.
-
-    The first view answers methods nobody claims, so DRF still gives a 405
-    with its Allow header. DRF views handle CSRF for session auth themselves.
-    """
-    fallback = next(iter(views.values()))
-
-    @csrf_exempt
-    def dispatch(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        view = (
-            views.get(request.method.lower(), fallback) if request.method else fallback
-        )
-        return view(request, *args, **kwargs)
-
-    return dispatch
-
+from cadml.lib.routing import by_method
 
 urlpatterns = [
     path(

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,11 +19,14 @@ from apps.modelreg.models import (
 )
 from apps.modelreg.validation import feature_width
 from cadml.lib.errors import InvalidInput
+from cadml.lib.openapi import errors, results_of
 
 
 class VersionOutputSerializer(serializers.ModelSerializer):
     version = serializers.IntegerField(source="number")
-    created_by = serializers.CharField(source="created_by.username", default=None)
+    created_by = serializers.CharField(
+        source="created_by.username", default=None, allow_null=True
+    )
     validation_rows = serializers.SerializerMethodField()
 
     class Meta:
@@ -45,9 +49,11 @@ class VersionOutputSerializer(serializers.ModelSerializer):
 
 
 class EventOutputSerializer(serializers.ModelSerializer):
-    version = serializers.IntegerField(source="version.number", default=None)
+    version = serializers.IntegerField(
+        source="version.number", default=None, allow_null=True
+    )
     previous_version = serializers.IntegerField(
-        source="previous_version.number", default=None
+        source="previous_version.number", default=None, allow_null=True
     )
     actor = serializers.SerializerMethodField()
 
@@ -72,6 +78,42 @@ class EventOutputSerializer(serializers.ModelSerializer):
         if obj.actor_key_id is not None:
             return f"key:{obj.actor_key.prefix}"
         return None
+
+
+class DeploymentOutputSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=Deployment.Mode.choices)
+    candidate_version = serializers.IntegerField(allow_null=True)
+    candidate_percent = serializers.IntegerField()
+    sticky_by = serializers.ChoiceField(choices=Deployment.Sticky.choices)
+    history = serializers.ListField(child=serializers.IntegerField())
+    guardrail = inline_serializer(
+        name="DeploymentGuardrail",
+        fields={
+            "max_error_rate": serializers.FloatField(),
+            "window": serializers.IntegerField(),
+        },
+    )
+    pending = EventOutputSerializer(allow_null=True)
+
+
+class ModelOutputSerializer(serializers.Serializer):
+    """What ``_model_out`` renders."""
+
+    name = serializers.CharField()
+    owner = serializers.ChoiceField(choices=["tenant", "platform"])
+    task = serializers.CharField()
+    labels = serializers.ListField(child=serializers.CharField())
+    feature_version = serializers.CharField()
+    active_version = serializers.IntegerField(allow_null=True)
+    created = serializers.DateTimeField()
+    deployment = DeploymentOutputSerializer(
+        required=False, help_text="Absent before the first activation."
+    )
+
+
+class ModelDetailOutputSerializer(ModelOutputSerializer):
+    figures = serializers.DictField(help_text="Live traffic figures per version.")
+    activations = EventOutputSerializer(many=True)
 
 
 def _model_out(model: RegisteredModel, *, detail: bool = False) -> dict[str, Any]:
@@ -131,12 +173,21 @@ def _json_field(data: Any, name: str, default: Any) -> Any:
 
 
 class ModelListApi(APIView):
+    @extend_schema(
+        operation_id="models_list",
+        responses=results_of("ModelList", ModelOutputSerializer),
+        summary="Models this tenant may use",
+    )
     def get(self, request: Request) -> Response:
         models = selectors.model_list(tenant=request.tenant)
         return Response({"results": [_model_out(m) for m in models]})
 
 
 class ModelDetailApi(APIView):
+    @extend_schema(
+        responses=ModelDetailOutputSerializer,
+        summary="A model, its deployment and recent activations",
+    )
     def get(self, request: Request, name: str) -> Response:
         model = selectors.model_get(tenant=request.tenant, name=name)
         return Response(_model_out(model, detail=True))
@@ -145,11 +196,48 @@ class ModelDetailApi(APIView):
 class VersionListApi(APIView):
     required_scope = {"POST": "admin"}
 
+    @extend_schema(
+        operation_id="models_versions_list",
+        responses=results_of("ModelVersionList", VersionOutputSerializer),
+        summary="A model's versions",
+    )
     def get(self, request: Request, name: str) -> Response:
         model = selectors.model_get(tenant=request.tenant, name=name)
         versions = selectors.version_list(model=model)
         return Response({"results": VersionOutputSerializer(versions, many=True).data})
 
+    @extend_schema(
+        request={
+            "multipart/form-data": inline_serializer(
+                name="ModelVersionRegisterInput",
+                fields={
+                    "file": serializers.FileField(help_text="The ONNX model."),
+                    "labels": serializers.CharField(
+                        help_text="Class names in column order: a JSON list or "
+                        "comma-separated."
+                    ),
+                    "feature_version": serializers.CharField(
+                        help_text="The feature vector it reads, e.g. dxf-1."
+                    ),
+                    "metrics": serializers.CharField(
+                        required=False, help_text="A JSON object."
+                    ),
+                    "validation_sample": serializers.CharField(
+                        required=False,
+                        help_text='JSON {"features": [[...]], "labels": [...]}.',
+                    ),
+                },
+            )
+        },
+        responses={
+            201: VersionOutputSerializer,
+            **errors(
+                e409="A version with this content exists.",
+                e413="The model file is too large.",
+            ),
+        },
+        summary="Register a model version (admin scope)",
+    )
     def post(self, request: Request, name: str) -> Response:
         """Register an ONNX file: multipart ``file``, ``labels`` (JSON list or
         comma-separated), ``feature_version``, optional ``metrics`` and
@@ -193,6 +281,7 @@ class VersionListApi(APIView):
 
 
 class VersionDetailApi(APIView):
+    @extend_schema(responses=VersionOutputSerializer, summary="One model version")
     def get(self, request: Request, name: str, number: int) -> Response:
         model = selectors.model_get(tenant=request.tenant, name=name)
         version = selectors.version_get(model=model, number=number)
@@ -202,6 +291,14 @@ class VersionDetailApi(APIView):
 class VersionArchiveApi(APIView):
     required_scope = "admin"
 
+    @extend_schema(
+        request=None,
+        responses={
+            200: VersionOutputSerializer,
+            **errors(e409="The version is serving or being activated."),
+        },
+        summary="Archive a version",
+    )
     def post(self, request: Request, name: str, number: int) -> Response:
         model = selectors.model_get_writable(
             tenant=request.tenant, name=name, staff=is_staff_session(request)
@@ -212,6 +309,9 @@ class VersionArchiveApi(APIView):
         return Response(VersionOutputSerializer(version).data)
 
 
+_DEPLOYMENT_CONFLICT = "The deployment is not in a state that allows this."
+
+
 class _VersionInput(serializers.Serializer):
     version = serializers.IntegerField(min_value=1)
 
@@ -219,6 +319,14 @@ class _VersionInput(serializers.Serializer):
 class ModelActivateApi(APIView):
     required_scope = "admin"
 
+    @extend_schema(
+        request=_VersionInput,
+        responses={
+            202: EventOutputSerializer,
+            **errors(e409=_DEPLOYMENT_CONFLICT),
+        },
+        summary="Activate a version (health-checked, then swapped in)",
+    )
     def post(self, request: Request, name: str) -> Response:
         model = selectors.model_get_writable(
             tenant=request.tenant, name=name, staff=is_staff_session(request)
@@ -239,6 +347,11 @@ class ModelActivateApi(APIView):
 class ModelRollbackApi(APIView):
     required_scope = "admin"
 
+    @extend_schema(
+        request=None,
+        responses={200: EventOutputSerializer, **errors(e409=_DEPLOYMENT_CONFLICT)},
+        summary="Go back to the previous active version",
+    )
     def post(self, request: Request, name: str) -> Response:
         model = selectors.model_get_writable(
             tenant=request.tenant, name=name, staff=is_staff_session(request)
@@ -262,6 +375,14 @@ class ModelExperimentApi(APIView):
             choices=Deployment.Sticky.values, default="tenant"
         )
 
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            202: EventOutputSerializer,
+            **errors(e409=_DEPLOYMENT_CONFLICT),
+        },
+        summary="Start an A/B test or a shadow deployment",
+    )
     def post(self, request: Request, name: str) -> Response:
         model = selectors.model_get_writable(
             tenant=request.tenant, name=name, staff=is_staff_session(request)
@@ -288,6 +409,11 @@ class ModelExperimentApi(APIView):
 class ModelPromoteApi(APIView):
     required_scope = "admin"
 
+    @extend_schema(
+        request=None,
+        responses={200: EventOutputSerializer, **errors(e409=_DEPLOYMENT_CONFLICT)},
+        summary="Make the experiment's candidate the active version",
+    )
     def post(self, request: Request, name: str) -> Response:
         model = selectors.model_get_writable(
             tenant=request.tenant, name=name, staff=is_staff_session(request)
@@ -301,6 +427,11 @@ class ModelPromoteApi(APIView):
 class ModelStopApi(APIView):
     required_scope = "admin"
 
+    @extend_schema(
+        request=None,
+        responses={200: EventOutputSerializer, **errors(e409=_DEPLOYMENT_CONFLICT)},
+        summary="Stop the experiment",
+    )
     def post(self, request: Request, name: str) -> Response:
         model = selectors.model_get_writable(
             tenant=request.tenant, name=name, staff=is_staff_session(request)
@@ -319,6 +450,19 @@ class ModelPredictApi(APIView):
             child=serializers.FloatField(), min_length=1, max_length=4096
         )
 
+    @extend_schema(
+        request=InputSerializer,
+        responses=inline_serializer(
+            name="ModelPrediction",
+            fields={
+                "prediction": serializers.JSONField(
+                    allow_null=True, help_text="Label, confidence, top3, model."
+                ),
+                "reason": serializers.CharField(),
+            },
+        ),
+        summary="Classify a feature vector",
+    )
     def post(self, request: Request, name: str) -> Response:
         model = selectors.model_get(tenant=request.tenant, name=name)
         data = self.InputSerializer(data=request.data)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -39,6 +40,19 @@ class TicketCreateApi(APIView):
 
     permission_classes = [IsPrincipal]
 
+    @extend_schema(
+        request=None,
+        responses={
+            201: inline_serializer(
+                name="RealtimeTicket",
+                fields={
+                    "ticket": serializers.CharField(),
+                    "expires_in": serializers.IntegerField(help_text="Seconds."),
+                },
+            )
+        },
+        summary="A one-time WebSocket ticket",
+    )
     @view_ratelimit("realtime-ticket", key="principal")
     def post(self, request: Request) -> Response:
         api_key = request.auth if isinstance(request.auth, ApiKey) else None
@@ -79,6 +93,23 @@ class NotificationSendApi(APIView):
                 raise serializers.ValidationError({"tenant": f"no tenant {slug!r}"})
             return attrs
 
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            202: inline_serializer(
+                name="RealtimeEvent",
+                fields={
+                    "id": serializers.IntegerField(help_text="Per-channel sequence."),
+                    "channel": serializers.CharField(),
+                    "type": serializers.CharField(),
+                    "data": serializers.DictField(),
+                    "ts": serializers.DateTimeField(),
+                    "trace_id": serializers.CharField(required=False),
+                },
+            )
+        },
+        summary="Staff: send a notification to a tenant or a topic",
+    )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

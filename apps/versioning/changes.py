@@ -31,6 +31,10 @@ class VersionChange:
     def to_previous(self, data: Any) -> Any:
         raise NotImplementedError
 
+    def schema_to_previous(self, components: dict[str, Any]) -> None:
+        """Turn the OpenAPI component schemas the same way (in place); a change
+        that no schema shows (a free-form JSON field) leaves them alone."""
+
 
 def _each_object(data: Any) -> list[dict[str, Any]]:
     """The body's object(s): a dict, or the dicts of a list or of DRF's page."""
@@ -62,6 +66,23 @@ class PredictionsCollapsedToTopOne(VersionChange):
                 target["prediction"] = best.get("label")
                 target["confidence"] = best.get("score")
         return data
+
+    def schema_to_previous(self, components: dict[str, Any]) -> None:
+        for component in components.values():
+            properties = component.get("properties") or {}
+            if "predictions" not in properties:
+                continue
+            del properties["predictions"]
+            properties["prediction"] = {
+                "type": "string",
+                "nullable": True,
+                "description": "The most likely label.",
+            }
+            properties["confidence"] = {"type": "number", "nullable": True}
+            required = component.get("required")
+            if required is not None and "predictions" in required:
+                required.remove("predictions")
+                required += ["prediction", "confidence"]
 
 
 class TitleBlockEvidenceDropped(VersionChange):
@@ -105,6 +126,16 @@ def transform(data: Any, *, version: str, url_name: str | None) -> Any:
         if _number(change.version) > target and change.applies(url_name):
             data = change.to_previous(data)
     return data
+
+
+def transform_schema(components: dict[str, Any], *, version: str) -> None:
+    """Turn the current version's component schemas into ``version``'s."""
+    target = _number(version)
+    if target >= _number(registry.current().name):
+        return
+    for change in reversed(CHANGES):
+        if _number(change.version) > target:
+            change.schema_to_previous(components)
 
 
 def changelog(version: str) -> list[str]:

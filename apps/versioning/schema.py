@@ -10,11 +10,13 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from django.urls import URLPattern
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.generators import EndpointEnumerator, SchemaGenerator
 from drf_spectacular.openapi import AutoSchema
 from rest_framework.renderers import JSONRenderer
 
-from apps.versioning import registry
+from apps.versioning import changes, registry
 
 _ERRORS = {
     "400": "Bad input: the problem says what to fix",
@@ -26,6 +28,28 @@ _ERRORS = {
     "415": "Unsupported media type",
     "429": "Rate limited",
 }
+
+
+class MethodDispatchEnumerator(EndpointEnumerator):
+    """Sees through ``cadml.lib.routing.by_method``: each method of such a path
+    is documented from the APIView that serves it."""
+
+    def _get_api_endpoints(self, patterns: Any, prefix: str) -> list[tuple]:
+        endpoints = super()._get_api_endpoints(patterns, prefix)
+        for pattern in self.patterns if patterns is None else patterns:
+            views = getattr(getattr(pattern, "callback", None), "views", None)
+            if not isinstance(pattern, URLPattern) or views is None:
+                continue
+            path_regex = prefix + str(pattern.pattern)
+            path = self.get_path_from_regex(path_regex)
+            for method, view in views.items():
+                if self.should_include_endpoint(path, view):
+                    endpoints.append((path, path_regex, method.upper(), view))
+        return endpoints
+
+
+class VersionedSchemaGenerator(SchemaGenerator):
+    endpoint_inspector_cls = MethodDispatchEnumerator
 
 
 def keep_versioned_paths(endpoints: list[tuple], **_: Any) -> list[tuple]:
@@ -80,48 +104,81 @@ def _meta_schema() -> dict[str, Any]:
     }
 
 
+def _error_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": "DRF's error body: {detail, code}, or field -> messages",
+        "additionalProperties": {},
+    }
+
+
+def _wrap_in_envelope(response: dict[str, Any]) -> None:
+    # JSON only: an SVG preview or a CSV export is sent as it is.
+    for media_type, media in (response.get("content") or {}).items():
+        if not media_type.endswith("json"):
+            continue
+        inner = copy.deepcopy(media.get("schema", {}))
+        media["schema"] = {
+            "type": "object",
+            "required": ["data", "meta"],
+            "properties": {
+                "data": inner,
+                "meta": {"$ref": "#/components/schemas/Meta"},
+            },
+        }
+
+
 def versioned_shapes(
     result: dict[str, Any], generator: Any, **_: Any
 ) -> dict[str, Any]:
+    """Give the schema its version's number and shapes: v2 success bodies in the
+    envelope and problem+json errors; v1 DRF's error bodies. Every operation may
+    answer the common errors; a view declares the others (409, 413...) with a
+    description only, and gets its version's error body here."""
     version = registry.get(getattr(generator, "api_version", None) or "")
     if version is None:
         return result
     result.setdefault("info", {})["version"] = version.number
     if version.deprecated_at or version.effective_status() in ("deprecated", "sunset"):
         result["info"]["x-deprecated"] = True
-    if not version.has("envelope"):
-        return result
     components = result.setdefault("components", {}).setdefault("schemas", {})
-    components["Problem"] = _problem_schema()
-    components["Meta"] = _meta_schema()
-    problem_ref = {"$ref": "#/components/schemas/Problem"}
+    changes.transform_schema(components, version=version.name)
+    envelope = version.has("envelope")
+    if envelope:
+        components["Problem"] = _problem_schema()
+        components["Meta"] = _meta_schema()
+        error_content = {
+            "application/problem+json": {
+                "schema": {"$ref": "#/components/schemas/Problem"}
+            }
+        }
+    else:
+        components["Error"] = _error_schema()
+        error_content = {
+            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+        }
     for path_item in result.get("paths", {}).values():
         for operation in path_item.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             responses = operation["responses"]
+            # An operation that answers CSV (?format=csv) renders its errors
+            # as CSV too.
+            content = copy.deepcopy(error_content)
             for status, response in responses.items():
-                if not status.startswith("2"):
-                    continue
-                for media in (response.get("content") or {}).values():
-                    inner = copy.deepcopy(media.get("schema", {}))
-                    media["schema"] = {
-                        "type": "object",
-                        "required": ["data", "meta"],
-                        "properties": {
-                            "data": inner,
-                            "meta": {"$ref": "#/components/schemas/Meta"},
-                        },
-                    }
+                if status.startswith("2") and "text/csv" in (
+                    response.get("content") or {}
+                ):
+                    content["text/csv"] = {"schema": {"type": "string"}}
+            for status, response in responses.items():
+                if status.startswith("2") and envelope:
+                    _wrap_in_envelope(response)
+                elif status[0] in "45" and not response.get("content"):
+                    response["content"] = copy.deepcopy(content)
             for status, description in _ERRORS.items():
                 responses.setdefault(
                     status,
-                    {
-                        "description": description,
-                        "content": {
-                            "application/problem+json": {"schema": problem_ref}
-                        },
-                    },
+                    {"description": description, "content": copy.deepcopy(content)},
                 )
     return result
 
@@ -130,6 +187,17 @@ class VersionedAutoSchema(AutoSchema):
     """drf-spectacular's AutoSchema; a JSON-rendering view without a declared
     serializer still answers JSON, so its 2xx responses say so (with an open
     schema) instead of "no body" - the v2 hook then wraps it in the envelope."""
+
+    def get_serializer_name(self, serializer: Any, direction: str) -> str:
+        # Views nest their own InputSerializer / OutputSerializer (STYLE 6): name
+        # the component after the view, so ApiKeyRotateApi.InputSerializer is
+        # "ApiKeyRotateInput", not one of many colliding "Input"s.
+        name = super().get_serializer_name(serializer, direction)
+        outer, _, inner = type(serializer).__qualname__.rpartition(".")
+        if outer and "<" not in outer:
+            owner = outer.rsplit(".", 1)[-1].removesuffix("Api")
+            return owner + name
+        return name
 
     def _get_response_for_code(
         self,

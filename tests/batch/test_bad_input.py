@@ -38,6 +38,13 @@ def test_an_empty_submission_is_400(api_client_a):
     )
 
 
+def test_a_json_body_that_is_not_an_object_is_400(api_client_a):
+    for body in ([1, 2], "drawings", 7):
+        assert_refused(
+            api_client_a.post("/api/v1/jobs", body, format="json"), 400, "invalid_body"
+        )
+
+
 def test_more_than_the_item_limit_is_400(api_client_a, settings):
     settings.CADML_BATCH_MAX_ITEMS = 3
     response = api_client_a.post(

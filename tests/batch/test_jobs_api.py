@@ -50,6 +50,16 @@ def test_a_job_of_files_is_accepted_at_once_and_completes(api_client_a):
     assert len(rows) == 3 and rows[0]["status"] == "succeeded"
 
 
+def test_v2_results_come_in_the_envelope_like_every_v2_body(api_client_a):
+    job = wait_for_job(submit(api_client_a, files(1)).json()["id"])
+    body = api_client_a.get(f"/api/v2/jobs/{job.pk}/results").json()
+    assert body["meta"]["api_version"] == "2"
+    assert [r["name"] for r in body["data"]["results"]] == ["part-0.dxf"]
+    csv_body = api_client_a.get(f"/api/v2/jobs/{job.pk}/results?format=csv")
+    assert csv_body["Content-Type"].startswith("text/csv")
+    assert list(csv.DictReader(io.StringIO(csv_body.content.decode())))[0]["name"]
+
+
 def test_a_zip_is_expanded_into_items(api_client_a):
     response = submit(api_client_a, [("parts.zip", zip_of(files(2)))])
     assert response.status_code == 202, response.content
@@ -180,6 +190,15 @@ def test_jobs_are_listed_and_filtered(api_client_a):
         api_client_a.get("/api/v1/jobs?created_after=2999-01-01").json()["count"] == 0
     )
     assert api_client_a.get("/api/v1/jobs?status=bogus").status_code == 400
+    huge = api_client_a.get("/api/v1/jobs", {"limit": str(10**31)})
+    assert [j["id"] for j in huge.json()["results"]] == [job.pk]
+    # Any offset Python reads is a filter, not a 500 from PostgreSQL.
+    odd = api_client_a.get("/api/v1/jobs", {"created_before": "2999-01-01T00:00+23:35"})
+    assert [j["id"] for j in odd.json()["results"]] == [job.pk]
+    for bad in ("0001-01-01T00:00+01:00", "2024-13-45"):
+        response = api_client_a.get("/api/v1/jobs", {"created_after": bad})
+        assert response.status_code == 400
+        assert "created_after" in response.json()["detail"]
 
 
 def test_progress_and_completion_go_out_on_the_job_channel(api_client_a):
