@@ -8,7 +8,7 @@ import os
 
 from django.core.asgi import get_asgi_application
 
-from cadml.lib.daphne_http import skip_twisted_form_parsing
+from cadml.lib.daphne_http import refuse_before_reading, skip_twisted_form_parsing
 from cadml.telemetry import configure_tracing
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cadml.settings")
@@ -17,6 +17,8 @@ configure_tracing("web")
 django_asgi_app = get_asgi_application()
 # Under daphne, upload bodies go to Django unparsed (cadml/lib/daphne_http.py).
 skip_twisted_form_parsing()
+# ... and oversized or anonymous API bodies are refused before daphne buffers them.
+refuse_before_reading()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 

@@ -1,4 +1,8 @@
-"""daphne's HTTP requests skip Twisted's form parsing.
+"""daphne's HTTP requests: no Twisted form parsing, refusals before the body.
+
+``refuse_before_reading`` (below) answers requests that ``cadml.lib.body_limits``
+refuses as soon as their headers are in.
+
 
 Twisted's ``Request.requestReceived`` parses every multipart/form-data and
 url-encoded POST body into ``request.args`` with the ``email`` package, on the
@@ -15,6 +19,7 @@ path, headers and raw body).
 from __future__ import annotations
 
 import inspect
+import io
 from typing import Any
 
 
@@ -39,3 +44,102 @@ def skip_twisted_form_parsing() -> bool:
     WebRequest.__init__ = __init__  # type: ignore[method-assign]
     WebRequest._cadml_skips_form_parsing = True  # type: ignore[attr-defined]
     return True
+
+
+def refuse_before_reading() -> bool:
+    """Patch daphne's ``WebRequest`` once so that requests are judged on their
+    headers (``cadml.lib.body_limits``) before the body is buffered.
+
+    Twisted calls ``gotLength`` when the headers are in and before any body
+    byte; a refused request is answered there, its body discarded as it
+    arrives, and its connection closed. A chunked body is counted as it comes
+    and cut off at the limit, so daphne never holds more than the limit for one
+    request. False when daphne is missing.
+    """
+    try:
+        from daphne.http_protocol import WebRequest
+        from twisted.web.http import Request
+    except ImportError:
+        return False
+    if getattr(WebRequest, "_cadml_refuses_early", False):
+        return True
+    from cadml.lib import body_limits
+
+    def gotLength(self: Any, length: int | None) -> None:
+        self._cadml_refused = False
+        self._cadml_received = 0
+        self._cadml_limit = body_limits.max_body_bytes()
+        headers = {
+            name.decode("latin-1").lower(): values[-1].decode("latin-1")
+            for name, values in self.requestHeaders.getAllRawHeaders()
+        }
+        chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+        refusal = body_limits.refusal_for(
+            path=_request_path(self),
+            headers=headers,
+            content_length=length,
+            chunked=chunked,
+        )
+        Request.gotLength(self, length)
+        if refusal is not None:
+            _refuse(self, refusal)
+
+    def handleContentChunk(self: Any, data: bytes) -> None:
+        if self._cadml_refused:
+            return  # read off the socket and dropped
+        self._cadml_received += len(data)
+        if self._cadml_received > self._cadml_limit:
+            _refuse(self, body_limits.too_large())
+            return
+        Request.handleContentChunk(self, data)
+
+    def requestReceived(self: Any, command: bytes, path: bytes, version: bytes) -> None:
+        if self._cadml_refused:
+            return  # answered already; the application never sees it
+        Request.requestReceived(self, command, path, version)
+
+    WebRequest.gotLength = gotLength  # type: ignore[method-assign]
+    WebRequest.handleContentChunk = handleContentChunk  # type: ignore[method-assign]
+    WebRequest.requestReceived = requestReceived  # type: ignore[method-assign]
+    WebRequest._cadml_refuses_early = True  # type: ignore[attr-defined]
+    return True
+
+
+def _request_path(request: Any) -> str:
+    # Before the body, only the channel knows the request line (Twisted sets
+    # the request's own ``path`` in ``requestReceived``).
+    raw = getattr(request.channel, "_path", b"") or b""
+    return raw.split(b"?", 1)[0].decode("latin-1")
+
+
+def _refuse(request: Any, refusal: Any) -> None:
+    """Answer now and stop buffering; close once the client has had the
+    answer (a client still sending is cut off after the linger time)."""
+    from django.conf import settings
+    from twisted.internet import reactor
+
+    request._cadml_refused = True
+    # No "100 Continue" for a request that is already answered.
+    request.requestHeaders.removeHeader(b"expect")
+    content = getattr(request, "content", None)
+    if content is not None:
+        content.close()
+    request.content = io.BytesIO()
+    transport = request.channel.transport
+    if transport is None:
+        return
+    transport.write(refusal.http_response(_request_path(request)))
+    # Half-close rather than close: closing a socket with unread body bytes
+    # sends a reset, which can destroy the answer before the client reads it.
+    # What the client still sends is read and dropped (handleContentChunk).
+    try:
+        transport.loseWriteConnection()
+    except AttributeError:
+        transport.loseConnection()
+    linger = float(settings.CADML_REFUSED_LINGER_S)
+    reactor.callLater(linger, _abort, transport)  # type: ignore[attr-defined]
+
+
+def _abort(transport: Any) -> None:
+    if getattr(transport, "connected", False):
+        transport.abortConnection()
