@@ -56,3 +56,16 @@ class UnsupportedMediaType(DomainError):
 class Unprocessable(DomainError):
     status_code = 422
     code = "unprocessable"
+
+
+class TooManyRequests(DomainError):
+    """Refused for now; ``retry_after`` (seconds) becomes the Retry-After header."""
+
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(
+        self, message: str, *, retry_after: int = 1, code: str | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
