@@ -127,6 +127,11 @@ def test_a_tenant_past_its_share_of_the_pool_gets_429_while_others_are_served(
 
     # Tenant B's next file is refused at once; tenant A's is analysed.
     refused = _upload(api_client_b, "bomb.dxf", nested_block_bomb())
+    refused_v2 = api_client_b.post(
+        "/api/v2/drawings",
+        {"file": SimpleUploadedFile("bomb.dxf", nested_block_bomb())},
+        format="multipart",
+    )
     served = _upload(api_client_a, "part.dxf", _part(2))
     answered_while_busy = slow.is_alive()
     slow.join(timeout=120)
@@ -138,6 +143,9 @@ def test_a_tenant_past_its_share_of_the_pool_gets_429_while_others_are_served(
     problem = refused.json()
     assert problem["code"] == "analysis_capacity"
     assert "allows 1 at once" in problem["detail"]
+    assert refused_v2.status_code == 429
+    assert refused_v2.json()["status"] == 429
+    assert refused_v2.json()["code"] == "analysis_capacity"
     assert not Drawing.objects.filter(tenant=tenant_b, name="bomb.dxf").exists()
     assert served.status_code == 201, served.content
     assert served.json()["analysis"]["status"] == "done"
