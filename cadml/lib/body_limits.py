@@ -8,8 +8,11 @@ client declaring a gigabyte gets its answer before it sends it; a chunked body
 is cut off at the limit. ``BodyLimitMiddleware`` applies the same size rule
 where Django sees the request first (WSGI, the test client).
 
-A credential that is present but wrong is still judged by the authentication
-middleware, after the (size-limited) body: checking it needs the database.
+An API key that is present is checked before the body too when the body is
+large (``KEY_CHECK_ABOVE``) or chunked: daphne stops reading the connection
+while a thread asks the project's key check (``cadml/asgi.py`` passes it in),
+and answers 401 without reading the body when the key is wrong. A session
+cookie is left to Django.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 # Every API endpoint needs a principal; the documentation pages under it take
 # no body.
 _AUTHENTICATED_PREFIX = "/api/"
+# Smaller bodies cost less to read than to hold the connection for a check.
+KEY_CHECK_ABOVE = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,31 @@ def too_large(size: int | None = None) -> Refusal:
         title="Content Too Large",
         detail=f"{said}request bodies are limited to {limit_mb} MB "
         "(CADML_MAX_REQUEST_BODY_MB). Send smaller files, or several requests.",
+    )
+
+
+def bad_key(message: str) -> Refusal:
+    return Refusal(
+        status=401,
+        code="not_authenticated",
+        title="Unauthorized",
+        detail=f"{message} (the body was not read).",
+        challenge='Api-Key realm="cadml"',
+    )
+
+
+def presented_api_key(headers: Mapping[str, str]) -> str | None:
+    """The API key in ``Authorization: Api-Key <key>`` or ``X-API-Key``."""
+    scheme, _, value = headers.get("authorization", "").strip().partition(" ")
+    if scheme.lower() == "api-key":
+        return value.strip()
+    key = headers.get("x-api-key")
+    return key.strip() if key is not None else None
+
+
+def needs_key_check(*, path: str, content_length: int | None, chunked: bool) -> bool:
+    return path.startswith(_AUTHENTICATED_PREFIX) and (
+        chunked or (content_length or 0) > KEY_CHECK_ABOVE
     )
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import inspect
 import io
+from collections.abc import Callable
 from typing import Any
 
 
@@ -46,9 +47,18 @@ def skip_twisted_form_parsing() -> bool:
     return True
 
 
-def refuse_before_reading() -> bool:
+_key_refusal: Callable[[str], str | None] | None = None
+
+
+def refuse_before_reading(
+    key_refusal: Callable[[str], str | None] | None = None,
+) -> bool:
     """Patch daphne's ``WebRequest`` once so that requests are judged on their
     headers (``cadml.lib.body_limits``) before the body is buffered.
+
+    ``key_refusal(plaintext)`` returns why an API key is refused, or None; it
+    runs in a thread (it may query the database) while the connection is not
+    read, for large or chunked API bodies.
 
     Twisted calls ``gotLength`` when the headers are in and before any body
     byte; a refused request is answered there, its body discarded as it
@@ -61,12 +71,16 @@ def refuse_before_reading() -> bool:
         from twisted.web.http import Request
     except ImportError:
         return False
+    global _key_refusal
+    _key_refusal = key_refusal
     if getattr(WebRequest, "_cadml_refuses_early", False):
         return True
     from cadml.lib import body_limits
 
     def gotLength(self: Any, length: int | None) -> None:
         self._cadml_refused = False
+        self._cadml_checking = False
+        self._cadml_waiting = []
         self._cadml_received = 0
         self._cadml_limit = body_limits.max_body_bytes()
         headers = {
@@ -83,6 +97,16 @@ def refuse_before_reading() -> bool:
         Request.gotLength(self, length)
         if refusal is not None:
             _refuse(self, refusal)
+            return
+        key = body_limits.presented_api_key(headers)
+        if (
+            _key_refusal is not None
+            and key is not None
+            and body_limits.needs_key_check(
+                path=_request_path(self), content_length=length, chunked=chunked
+            )
+        ):
+            _check_key(self, key, _key_refusal)
 
     def handleContentChunk(self: Any, data: bytes) -> None:
         if self._cadml_refused:
@@ -96,6 +120,12 @@ def refuse_before_reading() -> bool:
     def requestReceived(self: Any, command: bytes, path: bytes, version: bytes) -> None:
         if self._cadml_refused:
             return  # answered already; the application never sees it
+        if self._cadml_checking:
+            # A small body arrived whole while its key is checked: wait.
+            self._cadml_waiting.append(
+                lambda: requestReceived(self, command, path, version)
+            )
+            return
         Request.requestReceived(self, command, path, version)
 
     WebRequest.gotLength = gotLength  # type: ignore[method-assign]
@@ -103,6 +133,35 @@ def refuse_before_reading() -> bool:
     WebRequest.requestReceived = requestReceived  # type: ignore[method-assign]
     WebRequest._cadml_refuses_early = True  # type: ignore[attr-defined]
     return True
+
+
+def _check_key(
+    request: Any, plaintext: str, key_refusal: Callable[[str], str | None]
+) -> None:
+    """Stop reading the connection, check the key in a thread, then refuse
+    (401) or read on. A check that fails leaves the decision to Django."""
+    from twisted.internet import threads
+
+    from cadml.lib import body_limits
+
+    transport = request.channel.transport
+    transport.pauseProducing()
+    request._cadml_checking = True
+
+    def done(message: str | None) -> None:
+        request._cadml_checking = False
+        if message is not None and not request._cadml_refused:
+            _refuse(request, body_limits.bad_key(message))
+        if getattr(transport, "connected", False):
+            transport.resumeProducing()
+        waiting, request._cadml_waiting = request._cadml_waiting, []
+        for resume in waiting:
+            resume()
+
+    def failed(_: Any) -> None:
+        done(None)
+
+    threads.deferToThread(key_refusal, plaintext).addCallbacks(done, failed)
 
 
 def _request_path(request: Any) -> str:

@@ -153,3 +153,30 @@ def test_uploads_within_the_limit_still_arrive(daphne, key) -> None:  # type: ig
         )
     assert created.status_code == 201, created.text
     assert anonymous.status_code == 401
+
+
+def test_a_large_body_with_a_wrong_key_gets_401_before_it_is_sent(daphne) -> None:  # type: ignore[no-untyped-def]
+    wrong = "cadml_abcdefghijkl_" + "x" * 43
+    with _start_upload(
+        daphne,
+        {"Authorization": f"Api-Key {wrong}", "Content-Length": str(2_500_000)},
+    ) as sock:
+        sock.sendall(FIRST_CHUNK)
+        status, headers, body = _read_response(sock)
+    assert status.startswith(b"HTTP/1.1 401"), status
+    assert json.loads(body)["detail"] == "invalid API key (the body was not read)."
+
+
+def test_a_large_upload_with_a_good_key_is_read_after_its_key_check(
+    daphne, key
+) -> None:  # type: ignore[no-untyped-def]
+    # Over a megabyte: the connection waits for the key check, then reads on.
+    line = b"0\nLINE\n8\n0\n10\n0\n20\n0\n11\n5\n21\n5\n"
+    dxf = b"0\nSECTION\n2\nENTITIES\n" + line * 40_000 + b"0\nENDSEC\n0\nEOF\n"
+    assert 1024 * 1024 < len(dxf) < 2 * 1024 * 1024
+    with httpx.Client(
+        base_url=daphne.url, headers={"Authorization": f"Api-Key {key}"}, timeout=60
+    ) as http:
+        created = http.post("/api/v1/drawings", files={"file": ("big.dxf", dxf)})
+    assert created.status_code == 201, created.text
+    assert created.json()["size"] == len(dxf)
