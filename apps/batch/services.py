@@ -923,6 +923,20 @@ def items_reap() -> dict[str, int]:
     # dispatch (the one that would have freed their slot may have been lost).
     from apps.cad.models import Analysis
 
+    # One that started and never ended lost its worker (Celery redelivers a
+    # lost task; this is for when that did not happen either). A late task
+    # that does end still stores its result over this.
+    lost_running = Analysis.objects.filter(
+        status=Analysis.Status.RUNNING,
+        dispatched_at__lt=now - timedelta(seconds=stale_dispatch + hard + 30),
+    )
+    tenants |= set(lost_running.values_list("tenant_id", flat=True))
+    failed += lost_running.update(
+        status=Analysis.Status.FAILED,
+        error="The analysis' worker was lost; analyse the drawing again.",
+        error_code="worker_lost",
+        finished=now,
+    )
     queued = Analysis.objects.filter(status=Analysis.Status.QUEUED)
     requeued += queued.filter(
         dispatched_at__lt=now - timedelta(seconds=stale_dispatch)

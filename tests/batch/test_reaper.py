@@ -139,3 +139,25 @@ def test_a_queued_upload_whose_message_was_lost_is_handed_out_again(tenant_a, ow
     lost.refresh_from_db()
     assert lost.status == Analysis.Status.DONE
     assert lost.features
+
+
+def test_a_queued_upload_whose_worker_was_lost_is_failed_by_the_reaper(
+    tenant_a, owner_a
+):  # type: ignore[no-untyped-def]
+    from apps.cad.models import Analysis
+
+    name, content = files(1)[0]
+    drawing = drawing_create(
+        tenant=tenant_a, uploaded_by=owner_a, name=name, content=content
+    )
+    stuck = Analysis.objects.create(
+        drawing=drawing,
+        tenant=tenant_a,
+        status=Analysis.Status.RUNNING,
+        dispatched_at=timezone.now() - timedelta(hours=2),
+    )
+    assert items_reap()["failed"] == 1
+    stuck.refresh_from_db()
+    assert stuck.status == Analysis.Status.FAILED
+    assert stuck.error_code == "worker_lost"
+    assert "analyse the drawing again" in stuck.error
