@@ -8,8 +8,26 @@ import os
 
 from django.core.asgi import get_asgi_application
 
-from cadml.lib.daphne_http import skip_twisted_form_parsing
+from cadml.lib.daphne_http import refuse_before_reading, skip_twisted_form_parsing
 from cadml.telemetry import configure_tracing
+
+
+def api_key_refusal(plaintext: str) -> str | None:
+    """Why daphne should refuse this key before the body (None: read on).
+    Runs in a Twisted pool thread; its stale connections are closed after."""
+    from django.db import close_old_connections
+
+    from apps.accounts.services import api_key_authenticate
+    from cadml.lib.errors import AuthenticationError
+
+    try:
+        api_key_authenticate(plaintext=plaintext)
+    except AuthenticationError as exc:
+        return exc.message
+    finally:
+        close_old_connections()
+    return None
+
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cadml.settings")
 # Tracing before Django builds its middleware chain (it inserts its own).
@@ -17,6 +35,9 @@ configure_tracing("web")
 django_asgi_app = get_asgi_application()
 # Under daphne, upload bodies go to Django unparsed (cadml/lib/daphne_http.py).
 skip_twisted_form_parsing()
+# ... and oversized or anonymous API bodies (or large ones with a wrong key) are
+# refused before daphne buffers them.
+refuse_before_reading(key_refusal=api_key_refusal)
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 

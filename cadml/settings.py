@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "cadml.metrics.RequestMetricsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "cadml.lib.request_id.RequestIdMiddleware",
+    "cadml.lib.body_limits.BodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -345,6 +346,18 @@ CADML_PARSE_TIMEOUT_S = env_float("CADML_PARSE_TIMEOUT_S", 20)
 CADML_PARSE_MEMORY_MB = env_int("CADML_PARSE_MEMORY_MB", 1024)
 CADML_PARSE_WORKERS = env_int("CADML_PARSE_WORKERS", 2)
 CADML_MAX_UPLOAD_MB = env_int("CADML_MAX_UPLOAD_MB", 50)
+# Every request body, whatever the endpoint: refused on its declared length (or
+# cut off when chunked) before it is read. One upload plus multipart framing.
+CADML_MAX_REQUEST_BODY_MB = env_int(
+    "CADML_MAX_REQUEST_BODY_MB", CADML_MAX_UPLOAD_MB + 1
+)
+# How long a refused connection may keep sending (its bytes dropped) before it
+# is closed.
+CADML_REFUSED_LINGER_S = env_float("CADML_REFUSED_LINGER_S", 2.0)
+# Files of one tenant waiting or running at once in a web process's isolation
+# pool (uploads analysed in the request, previews), by plan; one more is a 429.
+CADML_ANALYSIS_TENANT_SLOTS = {"free": 1, "pro": 2, "enterprise": 4, "internal": 4}
+CADML_ANALYSIS_RETRY_AFTER_S = env_int("CADML_ANALYSIS_RETRY_AFTER_S", 2)
 CADML_SYNC_ANALYZE_MAX_MB = env_int("CADML_SYNC_ANALYZE_MAX_MB", 10)
 CADML_BATCH_MAX_ITEMS = env_int("CADML_BATCH_MAX_ITEMS", 1000)
 CADML_BATCH_ITEM_TIME_LIMIT_S = env_float("CADML_BATCH_ITEM_TIME_LIMIT_S", 120)

@@ -244,7 +244,13 @@ def _after_submit(job_id: int, tenant_id: int) -> None:
 
 
 def dispatch(*, tenant_id: int, freed: int | None = None) -> int:
-    """Hand the tenant's next pending items to the workers, up to K in flight.
+    """Hand the tenant's next pending work to the workers, up to K in flight.
+
+    K counts the tenant's batch items and its queued analyses (large uploads
+    answered 202) together. A count-based dispatch hands out queued analyses
+    first, then items; a finisher's freed slot goes to the next item, and to a
+    queued analysis once the tenant's items are all handed out (so an upload
+    waits behind its own tenant's batch, never behind anyone else's).
 
     The tenant row is locked so concurrent dispatchers cannot both fill the same
     free slot (PostgreSQL; SQLite serialises writers anyway). A finisher passes
@@ -261,6 +267,7 @@ def dispatch(*, tenant_id: int, freed: int | None = None) -> int:
             dispatched_at__isnull=True,
             job__status__in=[Job.QUEUED, Job.RUNNING],
         ).order_by("-priority", "job_id", "index")  # index batchitem_dispatch_order
+        handed = 0
         if freed is not None:
             free = freed
             pending = pending.select_for_update(skip_locked=True, of=("self",))
@@ -268,19 +275,74 @@ def dispatch(*, tenant_id: int, freed: int | None = None) -> int:
             tenant = Tenant.objects.select_for_update().filter(pk=tenant_id).first()
             if tenant is None:
                 return 0
-            in_flight = BatchItem.objects.filter(IN_FLIGHT, tenant_id=tenant_id).count()
+            in_flight = BatchItem.objects.filter(
+                IN_FLIGHT, tenant_id=tenant_id
+            ).count() + _analyses_in_flight(tenant_id)
             free = tenant_concurrency(tenant) - in_flight
+            if free > 0:
+                handed = _dispatch_analyses(tenant_id, free)
+                free -= handed
         if free <= 0:
-            return 0
+            return handed
         chosen = list(pending.values_list("pk", "priority")[:free])
         if not chosen:
-            return 0
+            if freed is not None:
+                # No item to take the freed slot: a queued upload may.
+                return _dispatch_analyses(tenant_id, freed)
+            return handed
         BatchItem.objects.filter(pk__in=[pk for pk, _ in chosen]).update(
             dispatched_at=timezone.now()
         )
 
         transaction.on_commit(lambda: _send_items(chosen))
+    return handed + len(chosen)
+
+
+def _analyses_in_flight(tenant_id: int) -> int:
+    from apps.cad.models import Analysis
+
+    return Analysis.objects.filter(
+        Q(status=Analysis.Status.RUNNING)
+        | Q(status=Analysis.Status.QUEUED, dispatched_at__isnull=False),
+        tenant_id=tenant_id,
+    ).count()
+
+
+def _dispatch_analyses(tenant_id: int, free: int) -> int:
+    """Hand up to ``free`` of the tenant's queued analyses, oldest first, to the
+    workers (inside the caller's transaction)."""
+    from apps.cad.models import Analysis
+
+    chosen = list(
+        Analysis.objects.filter(
+            tenant_id=tenant_id,
+            status=Analysis.Status.QUEUED,
+            dispatched_at__isnull=True,
+        )
+        .order_by("pk")
+        .select_for_update(skip_locked=True)
+        .values_list("pk", flat=True)[:free]
+    )
+    if not chosen:
+        return 0
+    Analysis.objects.filter(pk__in=chosen).update(dispatched_at=timezone.now())
+    transaction.on_commit(lambda: _send_analyses(chosen))
     return len(chosen)
+
+
+def _send_analyses(chosen: list[int]) -> None:
+    from apps.batch import runner
+    from apps.cad import tasks as cad_tasks
+    from apps.cad.models import Analysis
+
+    for pk in chosen:
+        try:
+            runner.enqueue(cad_tasks.cad_analysis_run, (pk,), priority=5)
+        except Exception:
+            log.warning("could not enqueue analysis %s", pk, exc_info=True)
+            Analysis.objects.filter(pk=pk, status=Analysis.Status.QUEUED).update(
+                dispatched_at=None
+            )
 
 
 def _send_items(chosen: list[tuple[int, int]]) -> None:
@@ -503,6 +565,9 @@ def _item_finish_sql(
         return None
     if finished.next_item is not None:
         _send_items([(finished.next_item, finished.next_priority)])
+    else:
+        # No item took the freed slot: a queued upload of the tenant may.
+        dispatch(tenant_id=item.tenant_id)
     return vars(finished)
 
 
@@ -850,6 +915,34 @@ def items_reap() -> dict[str, int]:
             dispatched_at__isnull=True,
             job__status__in=[Job.QUEUED, Job.RUNNING],
         )
+        .values_list("tenant_id", flat=True)
+        .distinct()
+    )
+    # Queued analyses (large uploads) whose message was lost go back to
+    # waiting, and tenants with queued analyses nobody handed out get a
+    # dispatch (the one that would have freed their slot may have been lost).
+    from apps.cad.models import Analysis
+
+    # One that started and never ended lost its worker (Celery redelivers a
+    # lost task; this is for when that did not happen either). A late task
+    # that does end still stores its result over this.
+    lost_running = Analysis.objects.filter(
+        status=Analysis.Status.RUNNING,
+        dispatched_at__lt=now - timedelta(seconds=stale_dispatch + hard + 30),
+    )
+    tenants |= set(lost_running.values_list("tenant_id", flat=True))
+    failed += lost_running.update(
+        status=Analysis.Status.FAILED,
+        error="The analysis' worker was lost; analyse the drawing again.",
+        error_code="worker_lost",
+        finished=now,
+    )
+    queued = Analysis.objects.filter(status=Analysis.Status.QUEUED)
+    requeued += queued.filter(
+        dispatched_at__lt=now - timedelta(seconds=stale_dispatch)
+    ).update(dispatched_at=None)
+    tenants |= set(
+        queued.filter(dispatched_at__isnull=True)
         .values_list("tenant_id", flat=True)
         .distinct()
     )

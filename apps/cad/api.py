@@ -152,7 +152,7 @@ class DrawingAnalyzeApi(APIView):
     )
     def post(self, request: Request, drawing_id: int) -> Response:
         drawing = selectors.drawing_get(tenant=request.tenant, drawing_id=drawing_id)
-        analysis = services.analysis_run(drawing=drawing)
+        analysis = services.analysis_run(drawing=drawing, interactive=True)
         return Response(AnalysisOutputSerializer(analysis).data, status=201)
 
 

@@ -50,4 +50,27 @@ def check_cad_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                     id="cad.E006",
                 )
             )
+    body = getattr(settings, "CADML_MAX_REQUEST_BODY_MB", None)
+    upload = getattr(settings, "CADML_MAX_UPLOAD_MB", None)
+    if isinstance(body, int) and isinstance(upload, int) and body < upload:
+        errors.append(
+            Error(
+                f"CADML_MAX_REQUEST_BODY_MB ({body}) is below CADML_MAX_UPLOAD_MB "
+                f"({upload}): uploads the limit allows would be refused as bodies.",
+                id="cad.E007",
+            )
+        )
+    slots = getattr(settings, "CADML_ANALYSIS_TENANT_SLOTS", {})
+    if (
+        not isinstance(slots, dict)
+        or not all(isinstance(v, int) and v >= 1 for v in slots.values())
+        or "free" not in slots
+    ):
+        errors.append(
+            Error(
+                "CADML_ANALYSIS_TENANT_SLOTS must map plans (at least 'free') to "
+                f"whole numbers >= 1, not {slots!r}.",
+                id="cad.E008",
+            )
+        )
     return errors

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from cadml.lib.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from cadml.lib.errors import (
+    PayloadTooLarge,
+    TooManyRequests,
+    Unprocessable,
+    UnsupportedMediaType,
+)
 
 ACCEPTED_FORMATS = "DXF (ASCII or binary), STL (ASCII or binary), OBJ, PLY"
 
@@ -25,3 +30,9 @@ class ResourceLimitExceeded(Unprocessable):
 
 class UploadTooLarge(PayloadTooLarge):
     code = "upload_too_large"
+
+
+class AnalysisCapacityExceeded(TooManyRequests):
+    """The tenant already has its share of the isolation pool waiting or running."""
+
+    code = "analysis_capacity"

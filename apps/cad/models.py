@@ -82,6 +82,10 @@ class Analysis(models.Model):
     recovered = models.BooleanField(default=False)
     fixes = models.PositiveIntegerField(default=0)
     preview_svg = models.TextField(blank=True)
+    # A preview that could not be drawn (over the entity budget, the time or
+    # memory limit) is refused again from here, not drawn again per request.
+    preview_error = models.TextField(blank=True)
+    preview_error_code = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
     error_code = models.CharField(max_length=64, blank=True)
     # Filled by the model registry through services._predict().
@@ -95,6 +99,9 @@ class Analysis(models.Model):
     # inserted once, with its outcome, after ``finished`` is known.
     created = models.DateTimeField(default=timezone.now, editable=False)
     finished = models.DateTimeField(null=True, blank=True)
+    # A queued analysis (large upload, 202) handed to the workers: it counts
+    # against its tenant's in-flight limit with the batch items (batch dispatch).
+    dispatched_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created", "-id"]

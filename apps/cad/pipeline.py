@@ -14,10 +14,10 @@ from ezdxf.lldxf.const import DXFError
 
 from apps.cad import dimensions, features, parsing, preview_theme, titleblock
 from apps.cad import preview as preview_mod
-from apps.cad.errors import UnreadableFile
+from apps.cad.errors import ResourceLimitExceeded, UnreadableFile
 from apps.cad.sniff import FileFormat, sniff
 from apps.cad.text import MAX_TEXT_ITEMS, TextItem, texts_of
-from apps.cad.walk import WalkReport, walk
+from apps.cad.walk import WalkReport, expanded_count, walk
 
 PIPELINE_VERSION = "1"
 _BROKEN_ENTITY = (
@@ -60,7 +60,16 @@ def render_preview(name: str, content: bytes) -> dict[str, Any]:
         svg = preview_mod.mesh_svg(parsing.load_mesh(content, fmt))
     else:
         doc = parsing.load_dxf(content).doc
-        n = sum(1 for _ in doc.modelspace())
+        # The renderer expands every block reference: the budget counts what it
+        # would draw, not the modelspace entities that name it.
+        budget = preview_mod.MAX_PREVIEW_ENTITIES
+        n = expanded_count(doc, limit=budget)
+        if n > budget:
+            raise ResourceLimitExceeded(
+                "The drawing expands to more than "
+                f"{budget} entities once its block references are multiplied "
+                f"out; previews are drawn up to {budget} entities."
+            )
         try:
             svg = preview_mod.dxf_svg(doc, n)
         except Exception as exc:  # noqa: BLE001 - analysable but not drawable is fine
@@ -116,7 +125,9 @@ def _analyze_dxf(
     svg = None
     if want_preview:
         try:
-            svg = preview_mod.dxf_svg(doc, report.visited)
+            # Counted as the renderer expands blocks (render_preview).
+            n = expanded_count(doc, limit=preview_mod.MAX_PREVIEW_ENTITIES)
+            svg = preview_mod.dxf_svg(doc, max(n, report.visited))
         except Exception as exc:  # noqa: BLE001 - analysable but not drawable is fine
             svg = preview_mod.placeholder(f"no preview: {type(exc).__name__}")
         svg = preview_theme.paper(svg)

@@ -9,6 +9,12 @@ one, and reports a worker that died (OOM killer, segfault in a C extension) as
 Workers are started through a forkserver that has already imported the pipeline,
 so a replacement worker costs a fork, not an interpreter start; the pool itself
 is created on first use and reused by every caller in the process.
+
+Admission: a caller that names a tenant is let in only while that tenant has
+fewer than its limit of files waiting or running in this process's pool; past
+it, ``AnalysisCapacityExceeded`` (429) at once. So one tenant's burst waits in
+nobody's queue but its own client's: the pool's FIFO queue holds at most the
+limit per tenant ahead of anyone. The count is per process, like the pool.
 """
 
 from __future__ import annotations
@@ -17,17 +23,22 @@ import multiprocessing
 import os
 import resource
 import threading
+from collections.abc import Hashable, Iterator
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
 from typing import Any
 
 from pebble import ProcessExpired, ProcessPool
 
-from apps.cad.errors import ResourceLimitExceeded
+from apps.cad.errors import AnalysisCapacityExceeded, ResourceLimitExceeded
 
 _EXIT_MEMORY = 86  # exit status of a worker that hit RLIMIT_AS
 _lock = threading.Lock()
 _pool: ProcessPool | None = None
 _pool_key: tuple[int, int, int] | None = None
+# Files of each tenant waiting or running in this process's pool.
+_admitted: dict[Hashable, int] = {}
+_admission_lock = threading.Lock()
 
 
 def _limit_memory(memory_mb: int) -> None:
@@ -78,6 +89,39 @@ def _get_pool(workers: int, memory_mb: int) -> ProcessPool:
         return _pool
 
 
+@contextmanager
+def _admitted_for(
+    tenant: Hashable | None, limit: int, retry_after_s: int
+) -> Iterator[None]:
+    if tenant is None:
+        yield
+        return
+    with _admission_lock:
+        held = _admitted.get(tenant, 0)
+        if held >= limit:
+            raise AnalysisCapacityExceeded(
+                f"{held} of your files are already being analysed or waiting "
+                f"(your plan allows {limit} at once); retry in {retry_after_s} s.",
+                retry_after=retry_after_s,
+            )
+        _admitted[tenant] = held + 1
+    try:
+        yield
+    finally:
+        with _admission_lock:
+            left = _admitted[tenant] - 1
+            if left:
+                _admitted[tenant] = left
+            else:
+                del _admitted[tenant]
+
+
+def admitted(tenant: Hashable) -> int:
+    """Files of ``tenant`` waiting or running in this process's pool."""
+    with _admission_lock:
+        return _admitted.get(tenant, 0)
+
+
 def analyze_isolated(
     name: str,
     content: bytes,
@@ -87,9 +131,31 @@ def analyze_isolated(
     memory_mb: int = 1024,
     workers: int = 2,
     task: str = "analyze",
+    tenant: Hashable | None = None,
+    tenant_limit: int = 1,
+    retry_after_s: int = 1,
 ) -> dict[str, Any]:
     """Run ``pipeline.analyze_bytes`` (or, with ``task="preview"``,
-    ``pipeline.render_preview``) in a worker; limits become a 422."""
+    ``pipeline.render_preview``) in a worker; limits become a 422.
+
+    With ``tenant``, at most ``tenant_limit`` of its files wait or run at once
+    (the module docstring); one more is refused with a 429.
+    """
+    with _admitted_for(tenant, tenant_limit, retry_after_s):
+        return _run_isolated(
+            name, content, preview, timeout_s, memory_mb, workers, task
+        )
+
+
+def _run_isolated(
+    name: str,
+    content: bytes,
+    preview: bool,
+    timeout_s: float,
+    memory_mb: int,
+    workers: int,
+    task: str,
+) -> dict[str, Any]:
     pool = _get_pool(workers, memory_mb)
     future = pool.schedule(
         _run, args=(task, name, content, preview, memory_mb), timeout=timeout_s

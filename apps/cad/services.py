@@ -22,7 +22,7 @@ from apps.cad.pool import analyze_isolated
 from apps.cad.sniff import sniff
 from cadml import metrics, telemetry
 from cadml.lib.cache import CACHE_ERRORS
-from cadml.lib.errors import DomainError, InvalidInput
+from cadml.lib.errors import DomainError, InvalidInput, TooManyRequests, Unprocessable
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,15 @@ def check_upload_size(size: int) -> None:
         )
 
 
-def _isolated(name: str, content: bytes, *, preview: bool, task: str) -> dict:
+def tenant_analysis_slots(tenant: Tenant) -> int:
+    """How many files of ``tenant`` may wait or run in a web process's pool."""
+    table = settings.CADML_ANALYSIS_TENANT_SLOTS
+    return max(1, int(table.get(tenant.plan, table["free"])))
+
+
+def _isolated(
+    name: str, content: bytes, *, preview: bool, task: str, tenant: Tenant | None
+) -> dict:
     return analyze_isolated(
         name,
         content,
@@ -67,6 +75,9 @@ def _isolated(name: str, content: bytes, *, preview: bool, task: str) -> dict:
         timeout_s=float(getattr(settings, "CADML_PARSE_TIMEOUT_S", 20)),
         memory_mb=int(getattr(settings, "CADML_PARSE_MEMORY_MB", 1024)),
         workers=int(getattr(settings, "CADML_PARSE_WORKERS", 2)),
+        tenant=tenant.pk if tenant is not None else None,
+        tenant_limit=tenant_analysis_slots(tenant) if tenant is not None else 1,
+        retry_after_s=int(settings.CADML_ANALYSIS_RETRY_AFTER_S),
     )
 
 
@@ -83,15 +94,20 @@ def _refusal_outcome(exc: DomainError) -> str:
     return _REFUSAL_OUTCOMES.get(exc.code, "invalid")
 
 
-def content_analyze(*, name: str, content: bytes, preview: bool = True) -> dict:
+def content_analyze(
+    *, name: str, content: bytes, preview: bool = True, tenant: Tenant | None = None
+) -> dict:
     """Check, sniff and analyse bytes in the isolation pool; no rows written.
 
     The single way in to the pipeline for the API, the ``analyze`` command and
     batch work, so that all of them refuse the same files with the same words.
+    With ``tenant`` (requests answered while the client waits) the file is
+    admitted only within the tenant's share of the pool (429 beyond it); queued
+    work is limited by the batch dispatch instead.
     """
     check_upload_size(len(content))
     sniff(content)  # refuse bad formats here, before a worker is bothered
-    return _isolated(name, content, preview=preview, task="analyze")
+    return _isolated(name, content, preview=preview, task="analyze", tenant=tenant)
 
 
 def content_predict(*, result: dict[str, Any]) -> Analysis:
@@ -167,21 +183,29 @@ def drawing_delete(*, drawing: Drawing) -> None:
     _similarity_changed(tenant_id)
 
 
-def analysis_run(*, drawing: Drawing, analysis: Analysis | None = None) -> Analysis:
+def analysis_run(
+    *, drawing: Drawing, analysis: Analysis | None = None, interactive: bool = False
+) -> Analysis:
     """Run the isolated pipeline on a stored drawing and store the results.
 
     On a refused file the analysis is saved as failed with the message and the
     ``DomainError`` is raised again for the caller to render. A new analysis is
     written once, with its outcome (one INSERT per file); a queued one passed in
-    is marked running first, for those watching it.
+    is marked running first, for those watching it. ``interactive`` (a client
+    waits for the answer) takes one of the tenant's pool slots, or raises
+    ``AnalysisCapacityExceeded`` (429) with nothing written.
     """
-    analysis = analysis_compute(drawing=drawing, analysis=analysis)
+    analysis = analysis_compute(
+        drawing=drawing, analysis=analysis, interactive=interactive
+    )
     analysis.save()
     analysis_stored(analysis=analysis)
     return analysis
 
 
-def analysis_compute(*, drawing: Drawing, analysis: Analysis | None = None) -> Analysis:
+def analysis_compute(
+    *, drawing: Drawing, analysis: Analysis | None = None, interactive: bool = False
+) -> Analysis:
     """``analysis_run`` up to its last write: the finished analysis, not saved.
 
     For a caller that stores it together with writes of its own (a batch item
@@ -203,7 +227,14 @@ def analysis_compute(*, drawing: Drawing, analysis: Analysis | None = None) -> A
             # The preview is drawn on first request (analysis_preview): it costs
             # more than everything else together and many drawings are never
             # viewed.
-            result = content_analyze(name=drawing.name, content=content, preview=False)
+            result = content_analyze(
+                name=drawing.name,
+                content=content,
+                preview=False,
+                tenant=drawing.tenant if interactive else None,
+            )
+        except TooManyRequests:
+            raise  # not an outcome of the file: nothing to store
         except DomainError as exc:
             metrics.observe_analysis(format=fmt, outcome=_refusal_outcome(exc))
             analysis.status = Analysis.Status.FAILED
@@ -256,15 +287,36 @@ def analysis_preview(
     The light picture is stored (one drawn by an older renderer is drawn
     again); ``theme="dark"`` and a thumbnail ``size`` (pixels on the longer
     side) are derived from it on the way out.
+
+    A preview that cannot be drawn (over the entity budget, the time or memory
+    limit) is refused, and the refusal stored: asking again gets the same 422
+    without another attempt. A new analysis of the drawing tries again.
     """
     if not (analysis.preview_svg and preview_theme.is_current(analysis.preview_svg)):
+        if analysis.preview_error:
+            raise Unprocessable(
+                analysis.preview_error, code=analysis.preview_error_code or None
+            )
         if analysis.status != Analysis.Status.DONE:
             raise InvalidInput(
                 "This drawing has no preview; its analysis did not finish."
             )
-        with analysis.drawing.file.open("rb") as fh:
+        drawing = analysis.drawing
+        with drawing.file.open("rb") as fh:
             content = fh.read()
-        out = _isolated(analysis.drawing.name, content, preview=True, task="preview")
+        try:
+            out = _isolated(
+                drawing.name,
+                content,
+                preview=True,
+                task="preview",
+                tenant=drawing.tenant,
+            )
+        except Unprocessable as exc:
+            analysis.preview_error = exc.message
+            analysis.preview_error_code = exc.code[:64]
+            analysis.save(update_fields=["preview_error", "preview_error_code"])
+            raise
         analysis.preview_svg = out["preview_svg"]
         analysis.timings = {
             **(analysis.timings or {}),
@@ -276,18 +328,26 @@ def analysis_preview(
 
 def analysis_enqueue(*, drawing: Drawing) -> Analysis:
     """Queue an analysis for later (large files): a Celery task on the batch
-    queue, or the in-process pool without a broker (``apps.batch.runner``),
-    handed over once the transaction commits."""
-    from apps.batch import runner
-    from apps.cad import tasks
+    queue, or the in-process pool without a broker (``apps.batch.runner``).
 
+    It is handed over by the batch dispatch once the transaction commits, and
+    only while its tenant has fewer than K items and queued analyses in flight
+    (``apps.batch.services.dispatch``); until then it waits, queued.
+    """
     analysis = Analysis.objects.create(
         drawing=drawing, tenant_id=drawing.tenant_id, status=Analysis.Status.QUEUED
     )
-    transaction.on_commit(
-        lambda: runner.enqueue(tasks.cad_analysis_run, (analysis.pk,), priority=5)
-    )
+    tenant_id = drawing.tenant_id
+    transaction.on_commit(lambda: _dispatch(tenant_id))
     return analysis
+
+
+def _dispatch(tenant_id: int) -> None:
+    # The batch app owns the per-tenant in-flight limit (imported here: it sits
+    # above this app).
+    from apps.batch.services import dispatch
+
+    dispatch(tenant_id=tenant_id)
 
 
 def analysis_queued_run(*, analysis_id: int) -> None:
@@ -306,6 +366,8 @@ def analysis_queued_run(*, analysis_id: int) -> None:
         analysis_run(drawing=analysis.drawing, analysis=analysis)
     except DomainError:
         pass  # stored on the analysis row
+    # Its in-flight slot is free: the tenant's next queued work may go.
+    _dispatch(analysis.tenant_id)
 
 
 def drawing_upload(
@@ -335,7 +397,7 @@ def drawing_upload(
     if len(content) > sync_analyze_bytes():
         return drawing, analysis_enqueue(drawing=drawing), True
     try:
-        return drawing, analysis_run(drawing=drawing), False
+        return drawing, analysis_run(drawing=drawing, interactive=True), False
     except DomainError:
         if drawing.created_now:  # type: ignore[attr-defined]
             drawing_delete(drawing=drawing)

@@ -91,3 +91,46 @@ def walk(
             yield from _walk(block, m, depth + 1, (*path, name), top)
 
     yield from _walk(doc.modelspace(), None, 0, (), None)
+
+
+def expanded_count(doc: DxfDocument, *, limit: int, max_depth: int = MAX_DEPTH) -> int:
+    """How many entities drawing the modelspace produces, block references
+    multiplied out (an INSERT counts its block's entities, a MINSERT rows x
+    columns times, a DIMENSION its geometry block).
+
+    Each block is counted once and the count reused, so ten levels of ten
+    nested references cost a hundred steps, not the 10^10 a renderer would take.
+    Counting stops soon after ``limit`` (the result is then just above it).
+    """
+    blocks = doc.blocks
+    counted: dict[str, int] = {}
+
+    def block_count(name: str, path: tuple[str, ...]) -> int:
+        if name in counted:
+            return counted[name]
+        if name in path or len(path) >= max_depth:
+            return 0  # the walk refuses these too
+        block = blocks.get(name)
+        if block is None:
+            return 0
+        counted[name] = total = count(block, (*path, name))
+        return total
+
+    def count(entities: object, path: tuple[str, ...]) -> int:
+        total = 0
+        for entity in entities:  # type: ignore[attr-defined]
+            total += 1
+            kind = entity.dxftype()
+            if kind == "INSERT":
+                copies = max(1, int(entity.dxf.get("row_count", 1) or 1)) * max(
+                    1, int(entity.dxf.get("column_count", 1) or 1)
+                )
+                inner = block_count(entity.dxf.get("name", ""), path)
+                total += copies * (inner + len(entity.attribs))
+            elif kind == "DIMENSION":
+                total += block_count(entity.dxf.get("geometry", ""), path)
+            if total > limit:
+                break
+        return total
+
+    return count(doc.modelspace(), ())

@@ -61,3 +61,16 @@ class Unprocessable(DomainError):
 class ServiceUnavailable(DomainError):
     status_code = 503
     code = "service_unavailable"
+
+
+class TooManyRequests(DomainError):
+    """Refused for now; ``retry_after`` (seconds) becomes the Retry-After header."""
+
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(
+        self, message: str, *, retry_after: int = 1, code: str | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after

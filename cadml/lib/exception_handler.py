@@ -10,7 +10,7 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from cadml.lib.errors import DomainError
+from cadml.lib.errors import DomainError, TooManyRequests
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -26,6 +26,22 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 
 def _drf_response(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, TooManyRequests):
+        # Like the rate limiter's 429s: a problem document in every version.
+        from apps.versioning.problems import PROBLEM_CONTENT_TYPE, problem_from
+
+        request = context.get("request")
+        return Response(
+            problem_from(
+                {"detail": exc.message, "code": exc.code},
+                exc.status_code,
+                instance=request.path if request is not None else "",
+                code=exc.code,
+            ),
+            status=exc.status_code,
+            content_type=PROBLEM_CONTENT_TYPE,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
     if isinstance(exc, DomainError):
         return Response(
             {"detail": exc.message, "code": exc.code}, status=exc.status_code

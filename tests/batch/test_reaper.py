@@ -118,3 +118,46 @@ def test_embedded_serve_runs_the_reaper_loop_and_it_recovers_lost_items(
     assert "requeued" in log.read_text()
     workers = set(BatchItem.objects.filter(job=job).values_list("worker", flat=True))
     assert workers == {f"{socket.gethostname()}:{reaper.pid}"}
+
+
+def test_a_queued_upload_whose_message_was_lost_is_handed_out_again(tenant_a, owner_a):  # type: ignore[no-untyped-def]
+    from apps.cad.models import Analysis
+
+    name, content = files(1)[0]
+    drawing = drawing_create(
+        tenant=tenant_a, uploaded_by=owner_a, name=name, content=content
+    )
+    # Handed to a broker that lost it: it holds one of the tenant's K slots.
+    lost = Analysis.objects.create(
+        drawing=drawing,
+        tenant=tenant_a,
+        status=Analysis.Status.QUEUED,
+        dispatched_at=timezone.now() - timedelta(hours=2),
+    )
+    assert items_reap()["requeued"] == 1
+    assert runner.wait_idle(timeout=60)
+    lost.refresh_from_db()
+    assert lost.status == Analysis.Status.DONE
+    assert lost.features
+
+
+def test_a_queued_upload_whose_worker_was_lost_is_failed_by_the_reaper(
+    tenant_a, owner_a
+):  # type: ignore[no-untyped-def]
+    from apps.cad.models import Analysis
+
+    name, content = files(1)[0]
+    drawing = drawing_create(
+        tenant=tenant_a, uploaded_by=owner_a, name=name, content=content
+    )
+    stuck = Analysis.objects.create(
+        drawing=drawing,
+        tenant=tenant_a,
+        status=Analysis.Status.RUNNING,
+        dispatched_at=timezone.now() - timedelta(hours=2),
+    )
+    assert items_reap()["failed"] == 1
+    stuck.refresh_from_db()
+    assert stuck.status == Analysis.Status.FAILED
+    assert stuck.error_code == "worker_lost"
+    assert "analyse the drawing again" in stuck.error

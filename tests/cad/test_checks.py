@@ -13,3 +13,14 @@ def test_bad_limits_and_predictor_are_reported(settings) -> None:  # type: ignor
     settings.CADML_PREDICTOR = "apps.nowhere.predict"
     ids = {e.id for e in check_cad_settings()}
     assert ids == {"cad.E001", "cad.E005", "cad.E006"}
+
+
+def test_a_body_limit_below_the_upload_limit_and_bad_slots_are_reported(
+    settings,
+) -> None:  # type: ignore[no-untyped-def]
+    settings.CADML_MAX_UPLOAD_MB = 50
+    settings.CADML_MAX_REQUEST_BODY_MB = 10
+    settings.CADML_ANALYSIS_TENANT_SLOTS = {"pro": 0}
+    errors = {e.id: e.msg for e in check_cad_settings()}
+    assert set(errors) == {"cad.E007", "cad.E008"}
+    assert "CADML_MAX_REQUEST_BODY_MB (10)" in errors["cad.E007"]

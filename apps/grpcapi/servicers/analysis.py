@@ -32,7 +32,7 @@ def _analyze(
         content=request.content,
     )
     if analysis is None:  # known bytes, never analysed: analyse now
-        analysis = cad_services.analysis_run(drawing=drawing)
+        analysis = cad_services.analysis_run(drawing=drawing, interactive=True)
     return analysis_message(analysis)
 
 
