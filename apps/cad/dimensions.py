@@ -120,9 +120,8 @@ def dimension_of(visit: Visit) -> dict[str, Any] | None:
         measured: Any = e.get_measurement()
         if hasattr(measured, "x"):  # ordinate dimensions measure a vector
             measured = float(measured.x)
+        # ezdxf measures angular dimensions in degrees already.
         measured = float(measured)
-        if kind in ("angular", "angular_3p"):
-            measured = math.degrees(measured)
     except Exception:  # noqa: BLE001 - incomplete definition points: report what we can
         kind, measured = _DIM_KINDS.get(e.dxf.get("dimtype", 0) & 0x0F, "unknown"), None
     if measured is not None and not math.isfinite(measured):

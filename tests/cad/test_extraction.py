@@ -140,3 +140,24 @@ def test_tokens_parsed_from_text(text: str, expected: dict) -> None:
 
 def test_a_thread_pitch_is_not_mistaken_for_a_fit() -> None:
     assert [t["kind"] for t in parse_tokens("M8x1", None)] == ["thread"]
+
+
+def test_angular_dimensions_report_degrees_as_ezdxf_measures_them() -> None:
+    import ezdxf
+
+    path = EXAMPLES / "uncommon.dxf"
+    require(path.is_file(), f"DXF corpus not found at {CORPUS_DIR}")
+    doc = ezdxf.readfile(path)
+    expected = {
+        e.dxf.handle: round(float(e.get_measurement()), 6)
+        for e in doc.modelspace().query("DIMENSION")
+        if e.dimtype & 0x0F in (2, 5)
+    }
+    assert expected, "the corpus file has angular dimensions"
+    got = {
+        d["handle"]: d["measurement"]
+        for d in analyse_corpus("uncommon.dxf")["dimensions"]["entities"]
+        if d["kind"] in ("angular", "angular_3p")
+    }
+    assert {h: got.get(h) for h in expected} == expected
+    assert all(0 < v <= 360 for v in got.values())
