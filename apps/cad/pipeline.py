@@ -15,6 +15,7 @@ from ezdxf.lldxf.const import DXFError
 from apps.cad import dimensions, features, parsing, titleblock
 from apps.cad import preview as preview_mod
 from apps.cad.errors import UnreadableFile
+from apps.cad.extract.cells import Grid
 from apps.cad.sniff import FileFormat, sniff
 from apps.cad.text import MAX_TEXT_ITEMS, TextItem, texts_of
 from apps.cad.walk import WalkReport, walk
@@ -89,15 +90,19 @@ def _analyze_dxf(
     geo = features.Geometry()
     items: list[TextItem] = []
     dims: list[dict[str, Any]] = []
+    grid = Grid()
     try:
         # One pass feeds features, text and dimensions.
         for visit in features.collect(walk(doc, report), geo):
             if len(items) < MAX_TEXT_ITEMS:
                 items.extend(texts_of(visit))
-            if visit.entity.dxftype() == "DIMENSION":
+            kind = visit.entity.dxftype()
+            if kind == "DIMENSION":
                 d = dimensions.dimension_of(visit)
                 if d is not None:
                     dims.append(d)
+            elif kind in ("LINE", "LWPOLYLINE"):
+                grid.add_visit(visit)
     except _BROKEN_ENTITY as exc:
         # The reader (or its recovery) let through an entity that ezdxf itself
         # cannot work with: the file is broken, not our pipeline.
@@ -109,7 +114,7 @@ def _analyze_dxf(
     vector = features.dxf_vector(doc, geo, report.visited)
     t = _lap(timings, "features", t)
 
-    title = titleblock.extract(items)
+    title = titleblock.extract(items, grid)
     tokens = dimensions.tokens_from_texts(items)
     t = _lap(timings, "text", t)
 

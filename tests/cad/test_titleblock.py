@@ -1,0 +1,145 @@
+"""Title blocks read as tables, in the languages engineers label them in."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from apps.cad.extract import labels
+from apps.cad.pipeline import analyze_bytes
+from apps.cad.text import TextItem
+from apps.cad.titleblock import extract
+from tests.cad.conftest import dxf_bytes
+from tests.cad.titleblock_set import CASES, score, stacked
+
+
+def read(case_build) -> dict:  # type: ignore[no-untyped-def]
+    return analyze_bytes("tb.dxf", dxf_bytes(case_build), preview=False)["title_block"]
+
+
+def values(block: dict) -> dict[str, str]:
+    return {k: v["value"] for k, v in block.items() if v}
+
+
+@pytest.fixture(scope="module")
+def evaluation() -> dict:
+    results = {
+        c.name: analyze_bytes(f"{c.name}.dxf", c.dxf(), preview=False)["title_block"]
+        for c in CASES
+    }
+    return score(results)
+
+
+def test_labelled_set_meets_precision_and_recall_in_every_language(
+    evaluation: dict,
+) -> None:
+    assert len(evaluation["languages"]) >= 5
+    assert evaluation["precision"] >= 0.95, evaluation["misses"]
+    assert evaluation["recall"] >= 0.85, evaluation["misses"]
+    for lang, figures in evaluation["languages"].items():
+        assert figures["precision"] >= 0.95, (lang, evaluation["misses"])
+        assert figures["recall"] >= 0.85, (lang, evaluation["misses"])
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_each_labelled_title_block_reads_exactly(case) -> None:  # type: ignore[no-untyped-def]
+    block = analyze_bytes("tb.dxf", case.dxf(), preview=False)["title_block"]
+    assert values(block) == case.expected
+
+
+def test_a_german_din_block_never_returns_a_label_word() -> None:
+    block = read(
+        stacked(
+            [
+                [(60, "Benennung", None), (38, "Maßstab", None)],
+                [(60, "Ursprung", None), (38, "(Gewicht)", None)],
+                [(60, "Zeichnungsnummer", None), (38, "Blatt", None)],
+            ]
+        )
+    )
+    assert values(block) == {}
+
+
+def test_slovenian_labels_with_values_below_in_their_cells() -> None:
+    block = read(
+        stacked(
+            [
+                [(60, "Naziv", "Pokrov"), (40, "Merilo", "1:5")],
+                [(60, "Številka risbe", "P-77"), (40, "Material", "AlMg3")],
+            ]
+        )
+    )
+    assert values(block) == {
+        "part_name": "Pokrov",
+        "scale": "1:5",
+        "drawing_number": "P-77",
+        "material": "AlMg3",
+    }
+    assert block["scale"]["evidence"]["label"] == "Merilo"
+    assert block["scale"]["evidence"]["method"] == "same_cell"
+    assert (
+        block["scale"]["evidence"]["handle"]
+        != block["scale"]["evidence"]["label_handle"]
+    )
+
+
+def test_a_value_of_the_wrong_shape_is_left_out() -> None:
+    # The scale cell holds a date and the sheet cell a word: neither is taken.
+    block = read(stacked([[(40, "Scale", "2024-01-01"), (40, "Sheet", "Steel")]]))
+    assert block["scale"] is None and block["sheet"] is None
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "inline"),
+    [
+        ("Massstab 1 : 1", "scale", "1 : 1"),
+        ("Maßstab", "scale", None),
+        ("Échelle : 2:1", "scale", "2:1"),
+        ("Blatt 1 von 2", "sheet", "1 von 2"),
+        ("比例 1:2", "scale", "1:2"),
+        ("축척", "scale", None),
+        ("縮尺", "scale", None),
+        ("Масштаб", "scale", None),
+        ("Številka risbe", "drawing_number", None),
+        ("Zeichnungs-Nr.", "drawing_number", None),
+        ("Werkstoff:", "material", None),
+        ("Maßstab / Scale", "scale", None),
+    ],
+)
+def test_labels_in_many_languages(text: str, field: str, inline: str | None) -> None:
+    found = labels.match(text)
+    assert found is not None and found.field == field
+    assert found.inline == inline
+
+
+@pytest.mark.parametrize("text", ["Scaled down", "Steel", "1:2", "Materials list."])
+def test_plain_words_are_not_labels_with_values(text: str) -> None:
+    found = labels.match(text)
+    assert found is None or found.inline is None
+
+
+def test_placeholders_in_parentheses_are_labels_not_values() -> None:
+    found = labels.match("(Gewicht)")
+    assert found is not None and found.placeholder and found.inline is None
+
+
+_texts = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=120
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.tuples(_texts, st.floats(-1e6, 1e6), st.floats(-1e6, 1e6)), max_size=40)
+)
+def test_reader_survives_arbitrary_text(entries: list) -> None:  # type: ignore[type-arg]
+    items = [
+        TextItem(text=t, kind="TEXT", handle=str(i), layer="0", x=x, y=y, height=2.5)
+        for i, (t, x, y) in enumerate(entries)
+    ]
+    block = extract(items)
+    for field in block.values():
+        if field is not None:
+            assert field["value"].strip()
+            assert not labels.is_label(field["value"])
