@@ -91,6 +91,7 @@ def _analyze_dxf(
     items: list[TextItem] = []
     dims: list[dict[str, Any]] = []
     grid = Grid()
+    frames: list[tuple[str, str | None]] = []
     try:
         # One pass feeds features, text and dimensions.
         for visit in features.collect(walk(doc, report), geo):
@@ -103,6 +104,13 @@ def _analyze_dxf(
                     dims.append(d)
             elif kind in ("LINE", "LWPOLYLINE"):
                 grid.add_visit(visit)
+            elif kind == "TOLERANCE":
+                frames.append(
+                    (
+                        visit.entity.dxf.get("content", ""),
+                        visit.entity.dxf.get("handle"),
+                    )
+                )
     except _BROKEN_ENTITY as exc:
         # The reader (or its recovery) let through an entity that ezdxf itself
         # cannot work with: the file is broken, not our pipeline.
@@ -116,6 +124,7 @@ def _analyze_dxf(
 
     title = titleblock.extract(items, grid)
     tokens = dimensions.tokens_from_texts(items)
+    notes = dimensions.annotations(items, frames, title.get("general_tolerance"))
     t = _lap(timings, "text", t)
 
     svg = None
@@ -140,7 +149,9 @@ def _analyze_dxf(
         "features": vector,
         "text": [it.as_dict() for it in items],
         "title_block": title,
-        "dimensions": {"entities": dims, "tokens": tokens},
+        # The annotations ride in ``dimensions`` (one stored column); the v2
+        # API shows them as top-level sections.
+        "dimensions": {"entities": dims, "tokens": tokens, **notes},
         "stats": {
             "dxf_version": doc.dxfversion,
             "units": int(doc.header.get("$INSUNITS", 0) or 0),
@@ -183,7 +194,7 @@ def _analyze_mesh(
         "features": vector,
         "text": [],
         "title_block": {f: None for f in titleblock.FIELDS},
-        "dimensions": {"entities": [], "tokens": []},
+        "dimensions": {"entities": [], "tokens": [], **dimensions.annotations([], [])},
         "stats": {
             "vertices": int(len(mesh.vertices)),
             "faces": int(len(mesh.faces)),
