@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -95,6 +96,7 @@ class DrawingDeleteApi(APIView):
 
 
 class DrawingAnalysisApi(APIView):
+    @extend_schema(responses=AnalysisOutputSerializer)
     def get(self, request: Request, drawing_id: int) -> Response:
         drawing = selectors.drawing_get(tenant=request.tenant, drawing_id=drawing_id)
         analysis = selectors.analysis_latest(tenant=request.tenant, drawing=drawing)
@@ -102,6 +104,7 @@ class DrawingAnalysisApi(APIView):
 
 
 class DrawingAnalyzeApi(APIView):
+    @extend_schema(request=None, responses={201: AnalysisOutputSerializer})
     def post(self, request: Request, drawing_id: int) -> Response:
         drawing = selectors.drawing_get(tenant=request.tenant, drawing_id=drawing_id)
         analysis = services.analysis_run(drawing=drawing)

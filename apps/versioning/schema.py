@@ -90,6 +90,7 @@ def versioned_shapes(
     if version.deprecated_at or version.effective_status() in ("deprecated", "sunset"):
         result["info"]["x-deprecated"] = True
     if not version.has("envelope"):
+        _v1_analysis(result)
         return result
     components = result.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = _problem_schema()
@@ -124,6 +125,30 @@ def versioned_shapes(
                     },
                 )
     return result
+
+
+def _v1_analysis(result: dict[str, Any]) -> None:
+    """v1 analyses, as ``changes`` turns them back: bare title-block values and
+    none of the v2 annotation sections."""
+    from apps.versioning.changes import DrawingAnnotationsAdded
+
+    schemas = result.get("components", {}).get("schemas", {})
+    analysis = schemas.get("AnalysisOutput")
+    if not isinstance(analysis, dict):
+        return
+    props = analysis.get("properties", {})
+    for name in DrawingAnnotationsAdded.sections:
+        props.pop(name, None)
+    if "required" in analysis:
+        analysis["required"] = [
+            r for r in analysis["required"] if r not in DrawingAnnotationsAdded.sections
+        ]
+    props["title_block"] = {
+        "type": "object",
+        "readOnly": True,
+        "additionalProperties": {"type": "string", "nullable": True},
+    }
+    props["dimensions"] = {"type": "object", "readOnly": True}
 
 
 class VersionedAutoSchema(AutoSchema):
