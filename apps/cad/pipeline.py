@@ -122,7 +122,9 @@ def _analyze_dxf(
     vector = features.dxf_vector(doc, geo, report.visited)
     t = _lap(timings, "features", t)
 
-    title = titleblock.extract(items, grid)
+    title = titleblock.merge(
+        titleblock.extract(items, grid), *_paperspace_title_blocks(doc)
+    )
     tokens = dimensions.tokens_from_texts(items)
     notes = dimensions.annotations(items, frames, title.get("general_tolerance"))
     t = _lap(timings, "text", t)
@@ -166,6 +168,35 @@ def _analyze_dxf(
         },
         "preview_svg": svg,
     }
+
+
+PAPER_MAX_ENTITIES = 50_000
+
+
+def _paperspace_title_blocks(doc: Any) -> list[dict[str, Any]]:
+    """Title blocks drawn on paperspace layouts, each read on its own."""
+    blocks = []
+    budget = PAPER_MAX_ENTITIES
+    for layout in doc.layouts:
+        if layout.is_modelspace or budget <= 0:
+            continue
+        report = WalkReport()
+        items: list[TextItem] = []
+        grid = Grid()
+        try:
+            for visit in walk(doc, report, max_entities=budget, layout=layout):
+                kind = visit.entity.dxftype()
+                if kind in ("LINE", "LWPOLYLINE"):
+                    grid.add_visit(visit)
+                elif len(items) < MAX_TEXT_ITEMS:
+                    items.extend(texts_of(visit))
+        except _BROKEN_ENTITY:
+            continue  # a sheet we cannot read has no title block for us
+        finally:
+            budget -= report.visited
+        if items:
+            blocks.append(titleblock.extract(items, grid))
+    return blocks
 
 
 def _analyze_mesh(

@@ -83,8 +83,14 @@ def _anchor(it: TextItem) -> tuple[float, float]:
 class _Reader:
     def __init__(self, items: list[TextItem], grid: Grid | None) -> None:
         self.grid = grid
+        # An ATTDEF inside a block is the template's definition, never shown
+        # where the block is inserted (its ATTRIB is).
         self.items = [
-            it for it in items if len(it.text) <= 80 and it.kind != "DIMENSION"
+            it
+            for it in items
+            if len(it.text) <= 80
+            and it.kind != "DIMENSION"
+            and not (it.kind == "ATTDEF" and it.block)
         ][:MAX_CANDIDATES]
         self.items.sort(key=lambda it: it.x)
         self.xs = [it.x for it in self.items]
@@ -284,6 +290,18 @@ class _Reader:
                     continue
             return c, self._in_cell(c, h)
         return None
+
+
+def merge(*blocks: dict[str, Any]) -> dict[str, Any]:
+    """Per field, the best-evidenced value of several readings (modelspace and
+    each paperspace layout are read apart: their coordinates differ)."""
+    out: dict[str, Any] = {f: None for f in FIELDS}
+    for block in blocks:
+        for f in FIELDS:
+            got = block.get(f)
+            if got and (out[f] is None or got["confidence"] > out[f]["confidence"]):
+                out[f] = got
+    return out
 
 
 def extract(items: list[TextItem], grid: Grid | None = None) -> dict[str, Any]:

@@ -143,3 +143,24 @@ def test_reader_survives_arbitrary_text(entries: list) -> None:  # type: ignore[
         if field is not None:
             assert field["value"].strip()
             assert not labels.is_label(field["value"])
+
+
+def test_a_title_block_on_a_paperspace_layout_is_read() -> None:
+    def build(doc, msp):  # type: ignore[no-untyped-def]
+        msp.add_circle((0, 0), 10)
+        sheet = doc.layouts.get("Layout1")
+        stacked([[(60, "Benennung", "Flansch"), (40, "Maßstab", "1:1")]])(doc, sheet)
+
+    block = read(build)
+    assert values(block) == {"part_name": "Flansch", "scale": "1:1"}
+
+
+def test_attribute_definitions_inside_a_block_are_not_values() -> None:
+    def build(doc, msp):  # type: ignore[no-untyped-def]
+        stacked([[(60, "Werkstoff", None)]])(doc, msp)
+        blk = doc.blocks.new("WS")
+        blk.add_attdef("WERKSTOFF_X", (0, 0), text="???", dxfattribs={"height": 3.5})
+        ref = msp.add_blockref("WS", (232, 11.5))
+        ref.add_auto_attribs({"WERKSTOFF_X": "X5CrNi18-10"})
+
+    assert read(build)["material"]["value"] == "X5CrNi18-10"

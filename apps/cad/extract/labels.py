@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 # ISO 7200 data fields plus what shops add. Order is the output order.
 FIELDS = (
@@ -687,6 +688,11 @@ _OTHER = (
 )
 
 _SEP = r"\s*[:：]\s*"
+# First characters of every label word: most drawing text (numbers, sizes)
+# is ruled out by one set lookup.
+_FIRST = frozenset(
+    w[0].casefold() for words in (*_WORDS.values(), _OTHER) for w in words
+) | frozenset(w[0].upper().casefold() for words in _WORDS.values() for w in words)
 
 
 def _pattern(word: str) -> str:
@@ -759,10 +765,11 @@ def _strip_wrapping(text: str) -> tuple[str, bool]:
     return t, False
 
 
+@lru_cache(maxsize=8192)
 def match(text: str) -> Label | None:
     """The label this text is (or starts with), or None for a plain value."""
     inner, wrapped = _strip_wrapping(text)
-    if not inner or len(inner) > 80:
+    if not inner or len(inner) > 80 or inner[0].casefold() not in _FIRST:
         return None
     first = inner.split("\n", 1)[0].strip()
     rest_lines = inner[len(first) :].strip() if "\n" in inner else ""
