@@ -154,7 +154,9 @@ def test_toleranced_sizes_from_text(text: str, expected: dict) -> None:
     assert got is not None and expected.items() <= got.items(), got
 
 
-@pytest.mark.parametrize("text", ["25", "M8x1.25", "Scale 1:2", "2024-01-05", "R5"])
+@pytest.mark.parametrize(
+    "text", ["25", "M8x1.25", "Scale 1:2", "2024-01-05", "R5", "2\n\nL1", "20 W7"]
+)
 def test_plain_numbers_are_not_tolerances(text: str) -> None:
     assert tolerances.parse_size(text) is None
 

@@ -85,9 +85,15 @@ def test_slovenian_labels_with_values_below_in_their_cells() -> None:
 
 
 def test_a_value_of_the_wrong_shape_is_left_out() -> None:
-    # The scale cell holds a date and the sheet cell a word: neither is taken.
-    block = read(stacked([[(40, "Scale", "2024-01-01"), (40, "Sheet", "Steel")]]))
+    # The scale cell holds a date, the sheet cell a word, the title cell a row
+    # number: none is taken.
+    block = read(
+        stacked(
+            [[(40, "Scale", "2024-01-01"), (40, "Sheet", "Steel"), (40, "Title", "2")]]
+        )
+    )
     assert block["scale"] is None and block["sheet"] is None
+    assert block["part_name"] is None
 
 
 @pytest.mark.parametrize(

@@ -831,6 +831,9 @@ def conforms(field: str, value: str, *, strict: bool = False) -> bool:
             return False
     if field in _PEOPLE:
         return any(ch.isalpha() for ch in v) and len(v) <= 40
+    if field in ("part_name", "supplementary_title", "company", "document_type"):
+        # A bare number under "Title" is a table's row number, not a name.
+        return any(ch.isalpha() for ch in v)
     if strict:
         # Without a separator only fields with a recognisable shape take an
         # inline value; "Title block" must not yield title "block".

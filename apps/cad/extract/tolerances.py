@@ -15,14 +15,18 @@ from apps.cad.extract import iso286
 
 _N = r"\d+(?:[.,]\d+)?|[.,]\d+"
 _SN = rf"[+\-−]?\s*(?:{_N})"
-_CLASS = r"(?:JS|js|[A-HJ-NP-Z]{1,2}|[a-hj-np-z]{1,2})(?:1[0-8]|[1-9])"
+# ISO 286 fundamental deviation letters (no I, L, O, Q, W).
+_CLASS = (
+    r"(?:JS|CD|EF|FG|ZA|ZB|ZC|[A-HJKMNPR-VXYZ]"
+    r"|js|cd|ef|fg|za|zb|zc|[a-hjkmnpr-vxyz])(?:1[0-8]|[1-9])"
+)
 
 SIZE = re.compile(
     rf"(?:(?P<count>\d{{1,3}})\s*[xX×]\s*)?"
     rf"(?P<sym>%%[cC]|[Ø⌀ø∅]|SR|S[Ø⌀]|R|□)?\s*"
     rf"(?P<nom>{_N})(?![\d.,]*\s*[xX×]\s*\d)"
-    rf"(?:\s*(?P<hole>{_CLASS})\s*/\s*(?P<shaft>{_CLASS})(?![\w.])"
-    rf"|\s*(?P<cls>{_CLASS})(?![\w.]))?"
+    rf"(?:[ \t]*(?P<hole>{_CLASS})[ \t]*/[ \t]*(?P<shaft>{_CLASS})(?![\w.])"
+    rf"|[ \t]*(?P<cls>{_CLASS})(?![\w.]))?"
     rf"(?:\s*\(?\s*(?:(?P<pm>±|%%[pP]|\+/-|\+-)\s*(?P<sym_dev>{_N})"
     rf"|(?P<up>{_SN})\s*[/^#\s]\s*(?P<lo>{_SN}))\s*\)?)?"
 )
