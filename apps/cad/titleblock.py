@@ -68,6 +68,9 @@ _TAG_NAMES: dict[str, tuple[str, ...]] = {
     "units": ("UNITS", "UNIT"),
 }
 _TAG_FIELD = {tag: f for f, tags in _TAG_NAMES.items() for tag in tags}
+# Largest title-block cell, in heights of its label text.
+CELL_MAX_W = 60.0
+CELL_MAX_H = 15.0
 # Only short texts can be labels or values; more are ignored for pairing.
 MAX_CANDIDATES = 20_000
 
@@ -78,6 +81,14 @@ def _anchor(it: TextItem) -> tuple[float, float]:
     h = it.height if it.height > 0 else 2.5
     dy = -0.4 * h if it.kind == "MTEXT" else 0.4 * h
     return it.x + 0.3 * h, it.y + dy
+
+
+def _cell_sized(cell: Cell, h: float) -> bool:
+    """Whether a ruled box is a title-block cell for text of height ``h``, not
+    the sheet frame or a view border around it."""
+    return (cell.x1 - cell.x0) <= CELL_MAX_W * h and (
+        cell.y1 - cell.y0
+    ) <= CELL_MAX_H * h
 
 
 class _Reader:
@@ -181,7 +192,7 @@ class _Reader:
             return
         tol = 0.3 * h
         cell = self.cell(it)
-        if cell is not None and (cell.x1 - cell.x0) < REACH * h:
+        if cell is not None and _cell_sized(cell, h):
             # 1. In the label's own cell, right of or below the label.
             own = [
                 o

@@ -11,7 +11,7 @@ from apps.cad.pipeline import analyze_bytes
 from apps.cad.text import TextItem
 from apps.cad.titleblock import extract
 from tests.cad.conftest import dxf_bytes
-from tests.cad.titleblock_set import CASES, score, stacked
+from tests.cad.titleblock_set import CASES, combine, free, score, stacked
 
 
 def read(case_build) -> dict:  # type: ignore[no-untyped-def]
@@ -170,3 +170,24 @@ def test_attribute_definitions_inside_a_block_are_not_values() -> None:
         ref.add_auto_attribs({"WERKSTOFF_X": "X5CrNi18-10"})
 
     assert read(build)["material"]["value"] == "X5CrNi18-10"
+
+
+def test_the_sheet_frame_is_not_a_cell() -> None:
+    # An A4 frame around everything, no title-block ruling: the label pairs by
+    # position only, and the note elsewhere in the frame is not its value.
+    block = read(
+        combine(
+            lambda doc, msp: msp.add_lwpolyline(
+                [(20, 10), (200, 10), (200, 200), (20, 200)], close=True
+            ),
+            free(
+                [
+                    ("Material", 30, 150, 3.5),
+                    ("Deburr all edges", 40, 120, 3.5),
+                    ("Scale", 30, 30, 3.5),
+                    ("1:2", 55, 30, 3.5),
+                ]
+            ),
+        )
+    )
+    assert values(block) == {"scale": "1:2"}
