@@ -68,6 +68,43 @@ _TAG_NAMES: dict[str, tuple[str, ...]] = {
     "units": ("UNITS", "UNIT"),
 }
 _TAG_FIELD = {tag: f for f, tags in _TAG_NAMES.items() for tag in tags}
+# Fields whose value may stand in a column under their header.
+_TABULAR = frozenset(
+    {
+        "date",
+        "drawn_by",
+        "checked_by",
+        "approved_by",
+        "revision",
+        "scale",
+        "weight",
+        "sheet",
+        "material",
+        "drawing_number",
+    }
+)
+# Column headers that make a row the head of a revision table.
+_CHANGE_WORDS = frozenset(
+    {
+        "description",
+        "description of change",
+        "change",
+        "änderung",
+        "änd",
+        "zust",
+        "zustand",
+        "modification",
+        "modif",
+        "ecn",
+        "eco",
+        "изм",
+        "标记",
+        "更改文件号",
+        "改訂記事",
+        "記事",
+        "변경",
+    }
+)
 # Largest title-block cell, in heights of its label text.
 CELL_MAX_W = 60.0
 CELL_MAX_H = 15.0
@@ -174,6 +211,26 @@ class _Reader:
             and cell.y0 <= _anchor(it)[1] <= cell.y1
         ]
 
+    def in_revision_header(self, it: TextItem, h: float) -> bool:
+        """Whether ``it`` heads a column of a revision table: its row also names
+        the change ("DESCRIPTION", "Änderung", "Zust.")."""
+        for o in self.near(it.x - 60 * h, it.x + 60 * h, it.y - 0.5 * h, it.y + h):
+            lab = None if o is it else self.label(o)
+            if lab is None or lab.inline is not None:
+                continue
+            word = lab.label.casefold().rstrip(".")
+            if word in _CHANGE_WORDS:
+                return True
+        return False
+
+    def in_label_row(self, it: TextItem, h: float) -> bool:
+        """Whether other labels share ``it``'s row (a table's header row)."""
+        for o in self.near(it.x - 40 * h, it.x + 40 * h, it.y - 0.5 * h, it.y + h):
+            lab = None if o is it else self.label(o)
+            if lab is not None and lab.inline is None:
+                return True
+        return False
+
     def header_row(self, it: TextItem, h: float) -> bool:
         """Whether ``it`` sits in a row of column headers ("Datum | Name")."""
         for o in self.near(it.x - 40 * h, it.x + 40 * h, it.y - 0.5 * h, it.y + h):
@@ -236,7 +293,14 @@ class _Reader:
                         "next_cell",
                     )
                     return
-            # 3. The cell under a column header.
+            # 3. The cell under a column header. A name or number column
+            # under "DESCRIPTION" in a revision table is no part name.
+            if field not in _TABULAR and self.in_label_row(it, h):
+                return
+            # A revision table's columns hold every change, not the drawing's
+            # current values: those are in the title block proper.
+            if self.in_revision_header(it, h):
+                return
             nxt = self._neighbour(cell, h, "below")
             if nxt is not None:
                 _, texts = nxt

@@ -116,6 +116,32 @@ def side_by_side(
     return build
 
 
+def stacked_rows(
+    rows: list[list[str]],
+    *,
+    widths: tuple[float, ...],
+    x0: float,
+    y0: float,
+    row_h: float = 6.0,
+    h: float = 2.5,
+) -> Callable[[Any, Any], None]:
+    """A ruled table, one text a cell, rows top to bottom (revision blocks,
+    ANSI header rows with their values beneath)."""
+
+    def build(doc: Any, msp: Any) -> None:
+        y = y0 + row_h * len(rows)
+        for row in rows:
+            y -= row_h
+            x = x0
+            for w, text in zip(widths, row, strict=True):
+                _rect(msp, x, y, w, row_h)
+                if text:
+                    _text(msp, text, x + 1, y + (row_h - h) / 2, h)
+                x += w
+
+    return build
+
+
 def combine(*builders: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
     def build(doc: Any, msp: Any) -> None:
         for b in builders:
@@ -707,6 +733,62 @@ CASES: list[Case] = [
             "revision": "C",
             "surface_finish": "Ra 1.6",
             "weight": "0.3 lb",
+        },
+    ),
+    Case(
+        "gb_sheet_count_zh",
+        "zh",
+        combine(
+            side_by_side(
+                [
+                    [(15, "名称"), (45, "齿轮轴"), (15, "比例"), (20, "2:1")],
+                    [(15, "材料"), (45, "40Cr"), (15, "图号"), (20, "CL-07")],
+                    [(15, "标准化"), (45, None), (15, "工艺"), (20, None)],
+                ]
+            ),
+            free([("共 2 张 第 1 张", 320, 40, 2.5)]),
+        ),
+        {
+            "part_name": "齿轮轴",
+            "scale": "2:1",
+            "material": "40Cr",
+            "drawing_number": "CL-07",
+            "sheet": "1/2",
+        },
+    ),
+    Case(
+        "ansi_revisions_en",
+        "en",
+        combine(
+            # The revision block at the top right: header row, then one row a change.
+            stacked_rows(
+                [
+                    ["REV", "DESCRIPTION", "DATE", "APPROVED"],
+                    ["A", "INITIAL RELEASE", "2021-01-10", "J. BROWN"],
+                    ["B", "ADD CHAMFER", "2022-03-02", "J. BROWN"],
+                ],
+                widths=(12, 50, 24, 24),
+                x0=300,
+                y0=250,
+            ),
+            free([("THIRD ANGLE PROJECTION", 240, 45, 2.5)]),
+            stacked_rows(
+                [
+                    ["SIZE", "CAGE CODE", "DWG NO", "REV"],
+                    ["B", "1ABC2", "HX-5520", "B"],
+                    ["SCALE", "1:2", "SHEET", "1 OF 1"],
+                ],
+                widths=(14, 30, 46, 20),
+                x0=300,
+                y0=10,
+            ),
+        ),
+        {
+            "drawing_number": "HX-5520",
+            "revision": "B",
+            "scale": "1:2",
+            "sheet": "1 OF 1",
+            "projection": "third angle",
         },
     ),
 ]

@@ -685,6 +685,29 @@ _OTHER = (
     "改訂記事",
     "변경",
     "서명",
+    "cage code",
+    "fscm no",
+    "next assy",
+    "used on",
+    "application",
+    "contract no",
+    "item no",
+    "description of change",
+    "change",
+    "ecn",
+    "eco",
+    "treatment",
+    "heat treatment",
+    "wärmebehandlung",
+    "do not scale drawing",
+    "unless otherwise specified",
+    "ersatz",
+    "blattgröße",
+    "标准化",
+    "工艺",
+    "阶段标记",
+    "共",
+    "第",
 )
 
 _SEP = r"\s*[:：]\s*"
@@ -732,7 +755,8 @@ _DATE = re.compile(
 )
 _SHAPES: dict[str, re.Pattern[str]] = {
     "scale": re.compile(
-        rf"^(?:{_NUM}\s*[:/：]\s*{_NUM}|NTS|none|keine|sans|ninguna|brez)$",
+        rf"^(?:{_NUM}\s*[:/：]\s*{_NUM}"
+        r"|NTS|none|keine|sans|ninguna|brez|full(?: size)?)$",
         re.IGNORECASE,
     ),
     "sheet": re.compile(
@@ -740,7 +764,9 @@ _SHAPES: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "date": re.compile(rf"^(?:{_DATE.pattern})$", re.IGNORECASE),
-    "weight": re.compile(rf"^~?\s*{_NUM}\s*(?:kg|g|lb|lbs|t|кг|г|公斤|千克)?$", re.I),
+    "weight": re.compile(
+        rf"^[~≈]?\s*{_NUM}\s*(?:kg|g|lb|lbs|t|кг|г|公斤|千克)?$", re.I
+    ),
     "revision": re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,4}$"),
     "drawing_number": re.compile(r"^(?=.*\d)[\w][\w./\-– ]{1,39}$"),
 }
@@ -765,9 +791,36 @@ def _strip_wrapping(text: str) -> tuple[str, bool]:
     return t, False
 
 
+_ZH_SHEET = re.compile(
+    r"^\s*(?:共\s*(?P<n1>\d{1,3})\s*[张張页]\s*第\s*(?P<i1>\d{1,3})\s*[张張页]"
+    r"|第\s*(?P<i2>\d{1,3})\s*[张張页]\s*共\s*(?P<n2>\d{1,3})\s*[张張页])\s*$"
+)
+_PROJECTION = re.compile(
+    r"^\s*(?P<which>first|third|1st|3rd)[\s-]+angle(?:\s+projection)?\s*$",
+    re.IGNORECASE,
+)
+
+
+def _statement(text: str) -> Label | None:
+    """Texts that are a field and its value in one: "共 2 张 第 1 张",
+    "THIRD ANGLE PROJECTION"."""
+    m = _ZH_SHEET.match(text)
+    if m:
+        i, n = m.group("i1") or m.group("i2"), m.group("n1") or m.group("n2")
+        return Label("sheet", text.strip(), f"{i}/{n}")
+    m = _PROJECTION.match(text)
+    if m:
+        which = "first" if m.group("which").lower() in ("first", "1st") else "third"
+        return Label("projection", text.strip(), f"{which} angle")
+    return None
+
+
 @lru_cache(maxsize=8192)
 def match(text: str) -> Label | None:
     """The label this text is (or starts with), or None for a plain value."""
+    stated = _statement(text)
+    if stated is not None:
+        return stated
     inner, wrapped = _strip_wrapping(text)
     if not inner or len(inner) > 80 or inner[0].casefold() not in _FIRST:
         return None
