@@ -113,8 +113,11 @@ MAX_CANDIDATES = 20_000
 
 
 def _anchor(it: TextItem) -> tuple[float, float]:
-    """A point inside the text's box: TEXT is placed at its baseline start,
-    MTEXT (usually) at its top left corner."""
+    """A point inside the text's box: its middle where the text reader worked it
+    out from the alignment, else just right of and above a TEXT's baseline
+    start (or below an MTEXT's top left corner)."""
+    if it.cx is not None and it.cy is not None:
+        return it.cx, it.cy
     h = it.height if it.height > 0 else 2.5
     dy = -0.4 * h if it.kind == "MTEXT" else 0.4 * h
     return it.x + 0.3 * h, it.y + dy

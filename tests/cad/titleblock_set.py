@@ -90,6 +90,43 @@ def stacked(
     return build
 
 
+def centred(
+    rows: list[Row],
+    *,
+    x0: float = 230.0,
+    y0: float = 10.0,
+    row_h: float = 10.0,
+    label_h: float = 2.0,
+    value_h: float = 3.5,
+    right: bool = False,
+) -> Callable[[Any, Any], None]:
+    """Labels at the cell's top left, values centred in the cell (or flush
+    right), as templates with aligned fields place them."""
+    from ezdxf.enums import TextEntityAlignment
+
+    def build(doc: Any, msp: Any) -> None:
+        y = y0 + row_h * len(rows)
+        for row in rows:
+            y -= row_h
+            x = x0
+            for w, label, value in row:
+                _rect(msp, x, y, w, row_h)
+                _text(msp, label, x + 1, y + row_h - 1 - label_h, label_h)
+                if value:
+                    if right:
+                        at, align = (
+                            (x + w - 1.5, y + 2),
+                            TextEntityAlignment.BOTTOM_RIGHT,
+                        )
+                    else:
+                        at = (x + w / 2, y + (row_h - label_h) / 2)
+                        align = TextEntityAlignment.MIDDLE_CENTER
+                    msp.add_text(value, height=value_h).set_placement(at, align=align)
+                x += w
+
+    return build
+
+
 def side_by_side(
     rows: list[list[tuple[float, str | None]]],
     *,
@@ -789,6 +826,67 @@ CASES: list[Case] = [
             "scale": "1:2",
             "sheet": "1 OF 1",
             "projection": "third angle",
+        },
+    ),
+    Case(
+        "iram_centred_es",
+        "es",
+        centred(
+            [
+                [
+                    (30, "Fecha", "12/05/2022"),
+                    (50, "Denominación", "Eje principal"),
+                    (30, "Escala", "1:1"),
+                ],
+                [
+                    (30, "Dibujó", "L. Pérez"),
+                    (50, "Material", "SAE 1045"),
+                    (30, "Hoja", "1/1"),
+                ],
+                [
+                    (30, "Revisó", "C. Gómez"),
+                    (50, "Plano N°", "EP-100"),
+                    (30, "Peso", "2,3 kg"),
+                ],
+            ]
+        ),
+        {
+            "date": "12/05/2022",
+            "part_name": "Eje principal",
+            "scale": "1:1",
+            "drawn_by": "L. Pérez",
+            "material": "SAE 1045",
+            "sheet": "1/1",
+            "checked_by": "C. Gómez",
+            "drawing_number": "EP-100",
+            "weight": "2,3 kg",
+        },
+    ),
+    Case(
+        "flush_right_de",
+        "de",
+        centred(
+            [
+                [
+                    (40, "Zeichnungs-Nr.", "4100-33"),
+                    (60, "Benennung", "Spannpratze"),
+                    (30, "Blatt", "1"),
+                ],
+                [
+                    (40, "Werkstoff", "C45E"),
+                    (60, "Geprüft", "R. Braun"),
+                    (30, "Maßstab", "1:5"),
+                ],
+            ],
+            right=True,
+        ),
+        {
+            "drawing_number": "4100-33",
+            "part_name": "Spannpratze",
+            "sheet": "1",
+            "material": "C45E",
+            "checked_by": "R. Braun",
+            "scale": "1:5",
         },
     ),
 ]

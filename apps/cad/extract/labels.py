@@ -403,6 +403,12 @@ _WORDS: dict[str, tuple[str, ...]] = {
         "検査",
         "검토",
         "검도",
+        "revisó",
+        "revisado por",
+        "verificó",
+        "controló",
+        "comprobó",
+        "revisto",
     ),
     "approved_by": (
         "approved",
