@@ -218,12 +218,17 @@ def annotations(
             found_threads.extend({**t, "handle": h} for t in threads.parse(text))
         if len(frames) < MAX_FOUND:
             frames.extend({**f, "handle": h} for f in gdt.from_text(text))
+            if gdt.is_datum_symbol(text, it.block, it.tag):
+                frames.append({"kind": "datum", "label": text.strip(), "handle": h})
         if it.kind != "DIMENSION" and len(sizes) < MAX_FOUND:
-            size = tolerances.parse_size(text)
-            if size is None:
-                size = tolerances.parse_chamfer(text)
-            if size is not None:
-                sizes.append({**size, "handle": h})
+            for size in (
+                tolerances.parse_hole(text),
+                tolerances.parse_size(text),
+                tolerances.parse_chamfer(text),
+            ):
+                if size is not None:
+                    sizes.append({**size, "handle": h})
+                    break
     if general is None and title_tolerance is not None:
         value = title_tolerance["value"]
         general = {

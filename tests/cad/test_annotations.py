@@ -234,6 +234,7 @@ _hostile = st.text(
 def test_parsers_never_raise_on_hostile_text(text: str) -> None:
     tolerances.parse_size(text, nominal=12.5)
     tolerances.parse_chamfer(text)
+    tolerances.parse_hole(text)
     tolerances.parse_general(text)
     threads.parse(text)
     roughness.parse(text, in_symbol=True)
@@ -266,3 +267,29 @@ def test_a_hundred_thousand_texts_give_bounded_output() -> None:
     out = annotations(items, [])
     # Bounded output is what keeps a hostile file from filling the database.
     assert all(len(out[k]) == 2_000 for k in ("toleranced", "threads", "gdt"))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("⌴ Ø11 ↧ 6.4", {"kind": "counterbore", "diameter": 11.0, "depth": 6.4}),
+        ("CBORE Ø11 DP 6", {"kind": "counterbore", "diameter": 11.0, "depth": 6.0}),
+        ("⌵ Ø10 x 90°", {"kind": "countersink", "diameter": 10.0, "angle": 90.0}),
+        ("CSK %%c10 X 90%%d", {"kind": "countersink", "angle": 90.0}),
+    ],
+)
+def test_counterbores_and_countersinks(text: str, expected: dict) -> None:
+    got = tolerances.parse_hole(text)
+    assert got is not None and expected.items() <= got.items(), got
+
+
+def test_datum_feature_symbol_blocks_are_datums() -> None:
+    def build(doc, msp):  # type: ignore[no-untyped-def]
+        blk = doc.blocks.new("DATUM_TRIANGLE")
+        blk.add_attdef("DATUM", (0, 0), dxfattribs={"height": 3.5})
+        msp.add_blockref("DATUM_TRIANGLE", (50, 50)).add_auto_attribs({"DATUM": "B"})
+        msp.add_text("⌴ Ø11 ↧ 6.4", height=2.5).set_placement((0, 0))
+
+    d = analyze_bytes("d.dxf", dxf_bytes(build), preview=False)["dimensions"]
+    assert {"kind": "datum", "label": "B"}.items() <= d["gdt"][0].items()
+    assert d["toleranced"][0]["kind"] == "counterbore"

@@ -129,3 +129,15 @@ def from_text(text: str) -> list[dict[str, Any]]:
             }
         )
     return frames
+
+
+_DATUM_BLOCK = re.compile(
+    r"datum|bezug|référence|riferimento|基准|データム|데이텀", re.I
+)
+
+
+def is_datum_symbol(text: str, block: str | None, tag: str | None) -> bool:
+    """A datum feature symbol drawn as a block: its letter (an attribute or a
+    text) inside a block or tag named for datums."""
+    where = f"{block or ''} {tag or ''}"
+    return bool(_DATUM.match(text.strip())) and bool(_DATUM_BLOCK.search(where))

@@ -160,6 +160,40 @@ def parse_chamfer(text: str) -> dict[str, Any] | None:
     return out
 
 
+_D = r"(?:%%[cC]|[Ø⌀ø∅])\s*(?P<{name}>" + _N + ")"
+HOLE = re.compile(
+    r"(?P<kind>⌴|⌵|C'?BORE|CBORE|SPOTFACE|SF|CSK|C'?SINK|CSINK)\s*"
+    + _D.format(name="dia")
+    + r"(?:\s*(?:[xX×]\s*(?P<angle>"
+    + _N
+    + r")\s*(?:°|%%[dD])"
+    r"|(?:↧|DP|DEEP|DEPTH|TIEF|T)\s*(?P<depth>" + _N + r")))?",
+    re.IGNORECASE,
+)
+
+
+def parse_hole(text: str) -> dict[str, Any] | None:
+    """A counterbore or countersink callout: "⌴ Ø11 ↧ 6.4", "CSK Ø10 x 90°"."""
+    m = HOLE.search(clean(text))
+    if m is None:
+        return None
+    sink = (
+        m.group("kind") in ("⌵",)
+        or "SINK" in m.group("kind").upper()
+        or (m.group("kind").upper() == "CSK")
+    )
+    out: dict[str, Any] = {
+        "kind": "countersink" if sink else "counterbore",
+        "text": m.group(0).strip(),
+        "diameter": _num(m.group("dia")),
+    }
+    if m.group("angle"):
+        out["angle"] = _num(m.group("angle"))
+    if m.group("depth"):
+        out["depth"] = _num(m.group("depth"))
+    return out
+
+
 def parse_general(text: str) -> dict[str, Any] | None:
     """A general tolerance note: "ISO 2768-mK", "DIN 7168-m"."""
     m = GENERAL.search(text)
