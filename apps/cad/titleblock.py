@@ -200,7 +200,7 @@ class _Reader:
     def value_text(self, it: TextItem, field: str) -> bool:
         """Whether ``it`` can be read as a value of ``field``."""
         lab = self.label(it)
-        if lab is not None:
+        if lab is not None or labels.is_placeholder(it.text):
             return False
         return labels.conforms(field, it.text)
 
@@ -328,7 +328,7 @@ class _Reader:
             dx, dy = o.x - it.x, o.y - it.y
             if 0 < dx < 40 * h and abs(dy) < 0.5 * h:
                 score, conf, how = dx, 0.6, "right"
-            elif 0.5 * h < -dy < 4 * h and abs(dx) < 2 * h:
+            elif 0.5 * h < -dy < 4 * h and -2 * h < dx < 10 * h:
                 score, conf, how = 40 * h - dy, 0.5, "below"
             else:
                 continue
@@ -389,7 +389,11 @@ def extract(items: list[TextItem], grid: Grid | None = None) -> dict[str, Any]:
         if it.kind in ("ATTRIB", "ATTDEF") and it.tag:
             tag = it.tag.upper().replace(" ", "_").replace("-", "_").rstrip(".")
             field = _TAG_FIELD.get(tag)
-            if field is None or labels.is_label(it.text):
+            if (
+                field is None
+                or labels.is_label(it.text)
+                or labels.is_placeholder(it.text)
+            ):
                 continue
             if it.kind == "ATTDEF" and it.text.startswith(("(", "<", "[")):
                 continue  # a template's placeholder, not a value

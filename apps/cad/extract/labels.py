@@ -409,6 +409,8 @@ _WORDS: dict[str, tuple[str, ...]] = {
         "controló",
         "comprobó",
         "revisto",
+        "chk'd",
+        "checked'd",
     ),
     "approved_by": (
         "approved",
@@ -435,6 +437,9 @@ _WORDS: dict[str, tuple[str, ...]] = {
         "批准",
         "承認",
         "승인",
+        "appv'd",
+        "app'd",
+        "apprvd",
     ),
     "sheet": (
         "sheet",
@@ -714,6 +719,23 @@ _OTHER = (
     "阶段标记",
     "共",
     "第",
+    "数量",
+    "수량",
+    "листов",
+    "лит",
+    "т.контр",
+    "н.контр",
+    "копировал",
+    "формат",
+    "mfg",
+    "q.a",
+    "qa",
+    "signature",
+    "a0",
+    "a1",
+    "a2",
+    "a3",
+    "a4",
 )
 
 _SEP = r"\s*[:：]\s*"
@@ -837,8 +859,9 @@ def match(text: str) -> Label | None:
         if m is None:
             continue
         label, rest = m.group("label"), m.group("rest")
-        # A latin label must end at a word boundary: "Scale" but not "Scaled".
-        if rest and label[-1].isalpha() and label[-1].isascii() and rest[0].isalnum():
+        # A label in a spaced script must end at a word boundary: "Scale" but
+        # not "Scaled", "Лист" but not "Листов". CJK words run together.
+        if rest and label[-1].isalpha() and rest[0].isalnum() and not _cjk(label[-1]):
             continue
         sep = re.match(_SEP, rest)
         value = rest[sep.end() :] if sep else rest.strip()
@@ -862,6 +885,16 @@ def match(text: str) -> Label | None:
         if len(parts) > 1 and all(x is not None and x.inline is None for x in labels):
             return Label(labels[0].field, first, None, wrapped)  # type: ignore[union-attr]
     return None
+
+
+def _cjk(ch: str) -> bool:
+    return ch >= "\u2e80"
+
+
+def is_placeholder(text: str) -> bool:
+    """A template's stand-in for a value: "(Gewicht)", "<not specified>",
+    "[NAME]". Never a value itself."""
+    return _strip_wrapping(text)[1]
 
 
 def _is_other(text: str) -> bool:
