@@ -122,11 +122,12 @@ def _analyze_dxf(
     vector = features.dxf_vector(doc, geo, report.visited)
     t = _lap(timings, "features", t)
 
-    title = titleblock.merge(
-        titleblock.extract(items, grid), *_paperspace_title_blocks(doc)
-    )
+    paper_blocks, paper_items = _paperspace_sheets(doc)
+    title = titleblock.merge(titleblock.extract(items, grid), *paper_blocks)
     tokens = dimensions.tokens_from_texts(items)
-    notes = dimensions.annotations(items, frames, title.get("general_tolerance"))
+    notes = dimensions.annotations(
+        items + paper_items, frames, title.get("general_tolerance")
+    )
     t = _lap(timings, "text", t)
 
     svg = None
@@ -173,9 +174,11 @@ def _analyze_dxf(
 PAPER_MAX_ENTITIES = 50_000
 
 
-def _paperspace_title_blocks(doc: Any) -> list[dict[str, Any]]:
-    """Title blocks drawn on paperspace layouts, each read on its own."""
+def _paperspace_sheets(doc: Any) -> tuple[list[dict[str, Any]], list[TextItem]]:
+    """Title blocks drawn on paperspace layouts, each read on its own, and the
+    sheets' text (notes such as the general tolerance often live there)."""
     blocks = []
+    sheet_items: list[TextItem] = []
     budget = PAPER_MAX_ENTITIES
     for layout in doc.layouts:
         if layout.is_modelspace or budget <= 0:
@@ -196,7 +199,8 @@ def _paperspace_title_blocks(doc: Any) -> list[dict[str, Any]]:
             budget -= report.visited
         if items:
             blocks.append(titleblock.extract(items, grid))
-    return blocks
+            sheet_items.extend(items[: MAX_TEXT_ITEMS - len(sheet_items)])
+    return blocks, sheet_items
 
 
 def _analyze_mesh(

@@ -191,3 +191,16 @@ def test_the_sheet_frame_is_not_a_cell() -> None:
         )
     )
     assert values(block) == {"scale": "1:2"}
+
+
+def test_notes_on_the_sheet_give_units_and_the_general_tolerance() -> None:
+    def build(doc, msp):  # type: ignore[no-untyped-def]
+        msp.add_circle((0, 0), 10)
+        sheet = doc.layouts.get("Layout1")
+        sheet.add_text("ALL DIMENSIONS IN MM", height=2.5).set_placement((20, 20))
+        sheet.add_text("ISO 2768-mK", height=2.5).set_placement((20, 30))
+
+    result = analyze_bytes("n.dxf", dxf_bytes(build), preview=False)
+    assert result["title_block"]["units"]["value"] == "mm"
+    general = result["dimensions"]["general_tolerance"]
+    assert (general["class"], general["geometrical_class"]) == ("m", "K")

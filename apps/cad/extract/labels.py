@@ -829,9 +829,22 @@ _PROJECTION = re.compile(
 )
 
 
+_UNITS = re.compile(
+    r"^\s*(?:all\s+)?(?:dimensions?|dims?|maße|maßangaben|masse|cotes|cotas|"
+    r"quote|medidas|maten|wymiary|rozměry|mere|размеры)\s+(?:are\s+)?"
+    r"(?:in|en|em|w|v|v\s+|в)\s*(?P<unit>mm|millimet(?:er|re)s?|milímetros|"
+    r"millimetri|inch(?:es)?|in\.?|\"|мм)\s*\.?\s*$",
+    re.IGNORECASE,
+)
+
+
 def _statement(text: str) -> Label | None:
     """Texts that are a field and its value in one: "共 2 张 第 1 张",
-    "THIRD ANGLE PROJECTION"."""
+    "THIRD ANGLE PROJECTION", "DIMENSIONS IN MM"."""
+    m = _UNITS.match(text)
+    if m:
+        unit = m.group("unit").lower()
+        return Label("units", text.strip(), "inch" if unit[0] in 'i"' else "mm")
     m = _ZH_SHEET.match(text)
     if m:
         i, n = m.group("i1") or m.group("i2"), m.group("n1") or m.group("n2")
