@@ -204,3 +204,23 @@ def test_notes_on_the_sheet_give_units_and_the_general_tolerance() -> None:
     assert result["title_block"]["units"]["value"] == "mm"
     general = result["dimensions"]["general_tolerance"]
     assert (general["class"], general["geometrical_class"]) == ("m", "K")
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "inline"),
+    [
+        ("Werkstoff\nS235JR", "material", "S235JR"),
+        ("Maßstab / Scale 1:2", "scale", "1:2"),
+        ("Material / Werkstoff: 1.4301", "material", "1.4301"),
+        ("Werkstoff\n(Gewicht)", "material", None),
+        ("Gezeichnet\nDrawn", "drawn_by", None),
+        ("共 2 张 第 1 张", "sheet", "1/2"),
+        ("THIRD ANGLE PROJECTION", "projection", "third angle"),
+        ("ALL DIMENSIONS IN MM", "units", "mm"),
+    ],
+)
+def test_labels_with_translations_next_lines_and_statements(
+    text: str, field: str, inline: str | None
+) -> None:
+    found = labels.match(text)
+    assert found is not None and (found.field, found.inline) == (field, inline)

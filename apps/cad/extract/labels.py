@@ -876,14 +876,16 @@ def match(text: str) -> Label | None:
         # not "Scaled", "Лист" but not "Листов". CJK words run together.
         if rest and label[-1].isalpha() and rest[0].isalnum() and not _cjk(label[-1]):
             continue
-        sep = re.match(_SEP, rest)
-        value = rest[sep.end() :] if sep else rest.strip()
+        rest = _drop_translation(rest, field)
+        sep: object = re.match(_SEP, rest)
+        value = rest[sep.end() :] if sep else rest.strip()  # type: ignore[attr-defined]
         if not value and rest_lines:
-            value, sep = rest_lines, None
+            # The value on the next line is as good as one after a colon.
+            value, sep = rest_lines, True
         value = value.strip()
         if not value:
             return Label(field, label.strip(), None, wrapped)
-        if _is_other(value) or _bilingual(value, field):
+        if _is_other(value) or _bilingual(value, field) or is_placeholder(value):
             return Label(field, label.strip(), None, wrapped)
         if sep is None and not conforms(field, value, strict=True):
             continue
@@ -898,6 +900,20 @@ def match(text: str) -> Label | None:
         if len(parts) > 1 and all(x is not None and x.inline is None for x in labels):
             return Label(labels[0].field, first, None, wrapped)  # type: ignore[union-attr]
     return None
+
+
+def _drop_translation(rest: str, field: str) -> str:
+    """'/ Scale 1:2' after 'Maßstab': drop the same label in another language."""
+    m = re.match(r"^\s*/\s*", rest)
+    if m is None:
+        return rest
+    again = _FIELD_RE[field].match(rest[m.end() :])
+    if again is None:
+        return rest
+    tail = again.group("rest")
+    if tail and tail[0].isalnum() and not _cjk(again.group("label")[-1]):
+        return rest
+    return tail
 
 
 def _cjk(ch: str) -> bool:
