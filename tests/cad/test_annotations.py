@@ -293,3 +293,38 @@ def test_datum_feature_symbol_blocks_are_datums() -> None:
     d = analyze_bytes("d.dxf", dxf_bytes(build), preview=False)["dimensions"]
     assert {"kind": "datum", "label": "B"}.items() <= d["gdt"][0].items()
     assert d["toleranced"][0]["kind"] == "counterbore"
+
+
+_entity_text = st.lists(
+    st.one_of(
+        st.characters(
+            codec="utf-8", exclude_categories=("Cs",), exclude_characters="\r\n"
+        ),
+        st.sampled_from([*"\x00\x01\x1f\x7fØ±^#\\S;{}%cvM", "%%v", "\\Fgdt;"]),
+    ),
+    min_size=1,
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_entity_text, min_size=1, max_size=8), _entity_text)
+def test_drawings_with_hostile_text_and_tolerance_frames_analyse(
+    texts: list[str], frame: str
+) -> None:
+    def build(doc, msp):  # type: ignore[no-untyped-def]
+        for i, t in enumerate(texts):
+            msp.add_text(t, height=2.5).set_placement((i * 10, 0))
+            msp.add_mtext(t).set_location((i * 10, 20))
+        msp.new_entity("TOLERANCE", {"content": frame, "insert": (0, -10)})
+        blk = doc.blocks.new("TB")
+        blk.add_attdef("MATERIAL", (0, 0))
+        msp.add_blockref("TB", (0, 50)).add_auto_attribs({"MATERIAL": texts[0]})
+
+    try:
+        content = dxf_bytes(build)
+    except (ValueError, UnicodeError):
+        return  # ezdxf will not write it: no such drawing to read
+    result = analyze_bytes("h.dxf", content, preview=False)
+    for field in result["title_block"].values():
+        assert field is None or "\x00" not in field["value"]
