@@ -877,17 +877,18 @@ def match(text: str) -> Label | None:
         if rest and label[-1].isalpha() and rest[0].isalnum() and not _cjk(label[-1]):
             continue
         rest = _drop_translation(rest, field)
-        sep: object = re.match(_SEP, rest)
-        value = rest[sep.end() :] if sep else rest.strip()  # type: ignore[attr-defined]
+        colon = re.match(_SEP, rest)
+        value = rest[colon.end() :] if colon else rest.strip()
+        separated = colon is not None
         if not value and rest_lines:
             # The value on the next line is as good as one after a colon.
-            value, sep = rest_lines, True
+            value, separated = rest_lines, True
         value = value.strip()
         if not value:
             return Label(field, label.strip(), None, wrapped)
         if _is_other(value) or _bilingual(value, field) or is_placeholder(value):
             return Label(field, label.strip(), None, wrapped)
-        if sep is None and not conforms(field, value, strict=True):
+        if not separated and not conforms(field, value, strict=True):
             continue
         if wrapped:
             return Label(field, label.strip(), None, True)
