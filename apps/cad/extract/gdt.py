@@ -46,11 +46,11 @@ UNICODE = {
 _UNI_MOD = {"Ⓜ": "MMC", "Ⓛ": "LMC", "Ⓢ": "RFS", "Ⓟ": "projected", "Ⓣ": "tangent_plane",
             "Ⓕ": "free_state"}  # fmt: skip
 _GDT_RUN = re.compile(r"\{?\\Fgdt;(?P<chars>[^}]*)\}?")
-_NUM = re.compile(r"\d+(?:[.,]\d+)?|[.,]\d+")
+_NUM = re.compile(r"\d{1,9}(?:[.,]\d{1,9})?|[.,]\d{1,9}")
 _DATUM = re.compile(r"^[A-Z](?:\s*-\s*[A-Z])?$")
 _UNI_FRAME = re.compile(
     r"(?P<sym>⌖|⏥|▱|⌭|⟂|⊥|∥|⌯|◎|⌓|⌒|↗|⌰|∠|○|⏤)\s*\|?\s*"
-    r"(?P<dia>[Ø⌀∅]|%%[cC])?\s*(?P<tol>\d+(?:[.,]\d+)?|[.,]\d+)\s*"
+    r"(?P<dia>[Ø⌀∅]|%%[cC])?\s*(?P<tol>\d{1,9}(?:[.,]\d{1,9})?|[.,]\d{1,9})\s*"
     r"(?P<mods>[ⓂⓁⓈⓅⓉⒻ\s]*)"
     r"(?P<datums>(?:\|?\s*[A-Z](?:\s*[ⓂⓁⓈ])?(?![a-z])\s*){0,3})"
 )

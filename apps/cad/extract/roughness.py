@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 VALUE = re.compile(
-    r"(?<![A-Za-z])(?P<param>R[azqtp]|RA|RZ)\s*(?:=|:)?\s*(?P<value>\d+(?:[.,]\d+)?)"
+    r"(?<![A-Za-z])(?P<param>R[azqtp]|RA|RZ)\s*(?:=|:)?\s*(?P<value>\d{1,6}(?:[.,]\d{1,6})?)"
     r"\s*(?:µm|μm|um)?"
 )
 # ISO 1302 roughness grade numbers N1..N12 and their Ra in µm.
@@ -55,7 +55,7 @@ def parse(text: str, *, in_symbol: bool = False) -> list[dict[str, Any]]:
             }
         )
     if not out and in_symbol:
-        bare = re.fullmatch(r"\s*(\d+(?:[.,]\d+)?)\s*", text)
+        bare = re.fullmatch(r"\s*(\d{1,6}(?:[.,]\d{1,6})?)\s*", text)
         if bare:
             out.append(
                 {

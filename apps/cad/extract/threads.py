@@ -21,16 +21,18 @@ _NUMBERED = {0: 0.06, 1: 0.073, 2: 0.086, 3: 0.099, 4: 0.112, 5: 0.125, 6: 0.138
 
 _COUNT = r"(?:(?P<count>\d{1,3})\s*[xX×]\s*)?"
 METRIC = re.compile(
-    _COUNT + r"(?<![A-Za-z])M\s?(?P<d>\d{1,3}(?:[.,]\d+)?)"
-    r"(?:\s*[xX×]\s*(?P<p>\d(?:[.,]\d+)?))?"
+    _COUNT + r"(?<![A-Za-z])M\s?(?P<d>\d{1,3}(?:[.,]\d{1,3})?)"
+    r"(?:\s*[xX×]\s*(?P<p>\d(?:[.,]\d{1,3})?))?"
     r"(?:\s*[-–]\s*(?P<cls>\d[a-hA-H](?:\d[a-hA-H])?))?(?![\w.,])"
 )
 UNIFIED = re.compile(
-    _COUNT + r"(?P<size>#\d{1,2}|\d+/\d+|\d+(?:\.\d+)?)\s*\"?\s*[-–]\s*(?P<tpi>\d{1,3})"
+    _COUNT + r"(?P<size>#\d{1,2}|\d{1,3}/\d{1,3}|\d{1,3}(?:\.\d{1,4})?)"
+    r"\s*\"?\s*[-–]\s*(?P<tpi>\d{1,3})"
     r"\s*(?P<series>UNC|UNF|UNEF|UNS|UN|NPTF|NPT)(?:\s*[-–]\s*(?P<cls>[123][AB]))?\b"
 )
 PIPE = re.compile(
-    _COUNT + r"(?<![A-Za-z])(?P<series>Rp|Rc|G|R)\s?(?P<size>\d+\s*\d*/\d+|\d+)"
+    _COUNT + r"(?<![A-Za-z])(?P<series>Rp|Rc|G|R)\s?"
+    r"(?P<size>\d{1,3}\s*\d{0,3}/\d{1,3}|\d{1,3})"
     r"(?:\s*(?P<cls>[AB]))?(?![\w/])"
 )
 
@@ -46,7 +48,7 @@ def _inch(size: str) -> float | None:
         return _NUMBERED.get(n)
     try:
         return float(sum(Fraction(p) for p in size.split()))
-    except (ValueError, ZeroDivisionError):
+    except (ValueError, ZeroDivisionError, OverflowError):
         return None
 
 

@@ -8,12 +8,15 @@ ISO fits).
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
 from apps.cad.extract import iso286
 
-_N = r"\d+(?:[.,]\d+)?|[.,]\d+"
+# Bounded digit runs: a 400-digit "size" would be an infinite float, and JSON
+# columns take no infinities.
+_N = r"\d{1,9}(?:[.,]\d{1,9})?|[.,]\d{1,9}"
 _SN = rf"[+\-−]?\s*(?:{_N})"
 # ISO 286 fundamental deviation letters (no I, L, O, Q, W).
 _CLASS = (
@@ -160,10 +163,10 @@ def parse_chamfer(text: str) -> dict[str, Any] | None:
     return out
 
 
-_D = r"(?:%%[cC]|[Ø⌀ø∅])\s*(?P<{name}>" + _N + ")"
+_D = r"(?:%%[cC]|[Ø⌀ø∅])\s*(?P<dia>" + _N + ")"
 HOLE = re.compile(
     r"(?P<kind>⌴|⌵|C'?BORE|CBORE|SPOTFACE|SF|CSK|C'?SINK|CSINK)\s*"
-    + _D.format(name="dia")
+    + _D
     + r"(?:\s*(?:[xX×]\s*(?P<angle>"
     + _N
     + r")\s*(?:°|%%[dD])"
@@ -221,7 +224,9 @@ def dimension_tolerance(entity: Any) -> dict[str, Any] | None:
             return None
         tp = float(style.get("dimtp", 0.0) or 0.0)
         tm = float(style.get("dimtm", 0.0) or 0.0)
-    except (AttributeError, ValueError, TypeError, KeyError):
+        if not (math.isfinite(tp) and math.isfinite(tm)):
+            return None
+    except Exception:  # noqa: BLE001 - a broken style must not lose the dimension
         return None
     out: dict[str, Any] = {"upper": tp + 0.0, "lower": -tm + 0.0, "source": "dimstyle"}
     if lim:
