@@ -228,7 +228,7 @@ def _analyze_mesh(
         "feature_version": features.MESH_FEATURE_VERSION,
         "features": vector,
         "text": [],
-        "title_block": {f: None for f in titleblock.FIELDS},
+        "title_block": {f: None for f in titleblock.ALL_FIELDS},
         "dimensions": {"entities": [], "tokens": [], **dimensions.annotations([], [])},
         "stats": {
             "vertices": int(len(mesh.vertices)),

@@ -17,10 +17,26 @@ from typing import Any
 
 from apps.cad.extract import labels
 from apps.cad.extract.cells import REACH, Cell, Grid
-from apps.cad.extract.labels import FIELDS, Label
+from apps.cad.extract.labels import FIELDS as ALL_FIELDS
+from apps.cad.extract.labels import Label
 from apps.cad.text import TextItem
 
-__all__ = ["FIELDS", "extract"]
+__all__ = ["ALL_FIELDS", "FIELDS", "extract", "merge"]
+
+# The fields v1 had, in its order; what tabular exports (batch results) list.
+# Analyses carry ALL_FIELDS.
+FIELDS = (
+    "drawing_number",
+    "part_name",
+    "material",
+    "scale",
+    "revision",
+    "date",
+    "drawn_by",
+    "sheet",
+    "weight",
+    "company",
+)
 
 _TAG_NAMES: dict[str, tuple[str, ...]] = {
     "drawing_number": (
@@ -373,9 +389,9 @@ class _Reader:
 def merge(*blocks: dict[str, Any]) -> dict[str, Any]:
     """Per field, the best-evidenced value of several readings (modelspace and
     each paperspace layout are read apart: their coordinates differ)."""
-    out: dict[str, Any] = {f: None for f in FIELDS}
+    out: dict[str, Any] = {f: None for f in ALL_FIELDS}
     for block in blocks:
-        for f in FIELDS:
+        for f in ALL_FIELDS:
             got = block.get(f)
             if got and (out[f] is None or got["confidence"] > out[f]["confidence"]):
                 out[f] = got
@@ -425,4 +441,4 @@ def extract(items: list[TextItem], grid: Grid | None = None) -> dict[str, Any]:
         if it.kind in ("ATTRIB", "ATTDEF"):
             continue
         reader.pair(it, lab)
-    return {f: reader.found.get(f) for f in FIELDS}
+    return {f: reader.found.get(f) for f in ALL_FIELDS}
