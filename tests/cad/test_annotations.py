@@ -346,3 +346,11 @@ def test_drawings_with_hostile_text_and_tolerance_frames_analyse(
     result = analyze_bytes("h.dxf", content, preview=False)
     for field in result["title_block"].values():
         assert field is None or "\x00" not in field["value"]
+
+
+def test_labelled_dimension_entities_read_exactly() -> None:
+    from tests.cad import dimension_set
+
+    result = analyze_bytes("dims.dxf", dimension_set.dxf(), preview=False)
+    scored = dimension_set.score(result["dimensions"]["entities"])
+    assert scored["exact"] == 1.0, scored["misses"]
