@@ -83,7 +83,79 @@ _TAG_NAMES: dict[str, tuple[str, ...]] = {
     "surface_finish": ("SURFACE_FINISH", "FINISH", "SURFACE"),
     "units": ("UNITS", "UNIT"),
 }
-_TAG_FIELD = {tag: f for f, tags in _TAG_NAMES.items() for tag in tags}
+_MORE_TAGS: dict[str, tuple[str, ...]] = {
+    "drawing_number": (
+        "DWG_NUMBER",
+        "DRAWING_NO",
+        "DWG#",
+        "PART_NUMBER",
+        "ZEICHNUNGSNR",
+        "ZEICHNUNGS_NR",
+        "SACHNR",
+        "TEILENR",
+        "NUMERO_PLAN",
+        "N_PLAN",
+        "TUHAO",
+        "图号",
+        "図番",
+        "도번",
+    ),
+    "part_name": (
+        "TITLE_1",
+        "BEZEICHNUNG",
+        "TITRE",
+        "TITULO",
+        "TITOLO",
+        "图名",
+        "名称",
+        "品名",
+    ),
+    "material": ("MATERIALE", "MATIERE", "材料", "材質", "재질"),
+    "scale": ("ECHELLE", "ESCALA", "SCALA", "MASSTAB", "比例", "尺度", "축척"),
+    "revision": ("REV_NO", "REVNO", "ISSUE", "AENDERUNG", "INDICE"),
+    "sheet": ("SHEET_NO", "SHT", "BLATT_NR", "FEUILLE", "HOJA", "FOGLIO"),
+    "drawn_by": (
+        "ERSTELLER",
+        "BEARBEITER",
+        "GEZEICHNET",
+        "DESSINE",
+        "DIBUJADO",
+        "DISEGNATO",
+    ),
+    "checked_by": (
+        "CHK_BY",
+        "GEPRUEFT",
+        "GEPRÜFT",
+        "VERIFIE",
+        "REVISADO",
+        "CONTROLLATO",
+    ),
+    "approved_by": (
+        "APP_BY",
+        "APPR_BY",
+        "FREIGEGEBEN",
+        "APPROUVE",
+        "APROBADO",
+        "APPROVATO",
+    ),
+    "weight": ("MASSE", "POIDS", "PESO"),
+    "company": ("FIRMENNAME", "SOCIETE", "EMPRESA", "AZIENDA"),
+}
+
+
+def _tag_key(tag: str) -> str:
+    """'DWG-No.', 'dwg_no', 'TITLE1': one spelling per tag (trailing digits of
+    numbered template tags dropped)."""
+    key = tag.upper().replace(" ", "_").replace("-", "_").replace(".", "")
+    return key.rstrip("0123456789_") or key
+
+
+_TAG_FIELD = {
+    _tag_key(tag): f
+    for names in (_TAG_NAMES, _MORE_TAGS)
+    for f, tags in names.items()
+    for tag in tags
+}
 # Fields whose value may stand in a column under their header.
 _TABULAR = frozenset(
     {
@@ -386,6 +458,13 @@ class _Reader:
         return None
 
 
+def _names_a_field(text: str) -> bool:
+    """An attribute left at its label ("MATERIAL") holds no value; a name that
+    happens to be a title-block word ("Lang") does."""
+    found = labels.match(text)
+    return found is not None and found.inline is None and found.field is not None
+
+
 def merge(*blocks: dict[str, Any]) -> dict[str, Any]:
     """Per field, the best-evidenced value of several readings (modelspace and
     each paperspace layout are read apart: their coordinates differ)."""
@@ -403,11 +482,10 @@ def extract(items: list[TextItem], grid: Grid | None = None) -> dict[str, Any]:
     reader = _Reader(items, grid)
     for it in items:
         if it.kind in ("ATTRIB", "ATTDEF") and it.tag:
-            tag = it.tag.upper().replace(" ", "_").replace("-", "_").rstrip(".")
-            field = _TAG_FIELD.get(tag)
+            field = _TAG_FIELD.get(_tag_key(it.tag))
             if (
                 field is None
-                or labels.is_label(it.text)
+                or _names_a_field(it.text)
                 or labels.is_placeholder(it.text)
             ):
                 continue

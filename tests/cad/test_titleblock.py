@@ -224,3 +224,25 @@ def test_labels_with_translations_next_lines_and_statements(
 ) -> None:
     found = labels.match(text)
     assert found is not None and (found.field, found.inline) == (field, inline)
+
+
+def test_template_attribute_tags_in_many_spellings() -> None:
+    def build(doc, msp):  # type: ignore[no-untyped-def]
+        blk = doc.blocks.new("RAHMEN")
+        tags = {
+            "Zeichnungs-Nr.": "Z-100",
+            "TITLE1": "Welle",
+            "GEPRUEFT": "Lang",
+            "echelle": "1:2",
+            "Benennung": "(Benennung)",
+        }
+        for i, tag in enumerate(tags):
+            blk.add_attdef(tag, (0, -i * 5), dxfattribs={"height": 2.5})
+        msp.add_blockref("RAHMEN", (300, 40)).add_auto_attribs(tags)
+
+    assert values(read(build)) == {
+        "drawing_number": "Z-100",
+        "part_name": "Welle",
+        "checked_by": "Lang",
+        "scale": "1:2",
+    }

@@ -660,7 +660,6 @@ _OTHER = (
     "dokumentstatus",
     "dokumentenstatus",
     "status",
-    "lang",
     "spr",
     "sprache",
     "language",
