@@ -246,3 +246,9 @@ def test_template_attribute_tags_in_many_spellings() -> None:
         "checked_by": "Lang",
         "scale": "1:2",
     }
+
+
+@pytest.mark.parametrize("text", ["DRG. NO.", "Zeichn. Nr.", "Zeichn.Nr.", "DWG.NO."])
+def test_abbreviation_dots_and_spaces_vary(text: str) -> None:
+    found = labels.match(text)
+    assert found is not None and found.field == "drawing_number"

@@ -746,12 +746,15 @@ _FIRST = frozenset(
 
 
 def _pattern(word: str) -> str:
+    """A label word as a pattern: "dwg no" also reads "DWG. NO.", and
+    "zeichn.-nr" also "Zeichn. Nr." or "Zeichn.Nr.": abbreviation dots,
+    hyphens and spaces vary from one template to the next."""
     out = []
     for ch in word.rstrip("."):
-        if ch == " ":
-            out.append(r"\s*")
-        elif ch == ".":
-            out.append(r"\.?\s*")
+        if ch in " .-":
+            joint = r"[.\-\s]*"
+            if not out or out[-1] != joint:
+                out.append(joint)
         else:
             out.append(re.escape(ch))
     return "".join(out) + r"\.?"
