@@ -6,6 +6,7 @@ import math
 import re
 from typing import Any
 
+from apps.cad.extract import gdt, roughness, threads, tolerances
 from apps.cad.text import TextItem
 from apps.cad.walk import Visit
 
@@ -66,6 +67,8 @@ _GDT = {
     "○": "circularity",
 }
 MAX_TOKENS = 5_000
+MAX_NOTE_CHARS = 500  # longer texts are prose, not callouts
+MAX_FOUND = 2_000  # per kind of annotation
 
 
 def _num(s: str) -> float:
@@ -120,21 +123,51 @@ def dimension_of(visit: Visit) -> dict[str, Any] | None:
         measured: Any = e.get_measurement()
         if hasattr(measured, "x"):  # ordinate dimensions measure a vector
             measured = float(measured.x)
+        # ezdxf measures angular dimensions in degrees already.
         measured = float(measured)
-        if kind in ("angular", "angular_3p"):
-            measured = math.degrees(measured)
     except Exception:  # noqa: BLE001 - incomplete definition points: report what we can
         kind, measured = _DIM_KINDS.get(e.dxf.get("dimtype", 0) & 0x0F, "unknown"), None
     if measured is not None and not math.isfinite(measured):
         measured = None
     override = e.dxf.get("text", "")
-    return {
+    out: dict[str, Any] = {
         "handle": e.dxf.get("handle") or visit.owner,
         "kind": kind,
         "measurement": round(measured, 6) if measured is not None else None,
         "text_override": override if override not in ("", "<>") else None,
         "block": visit.block,
     }
+    out.update(_entity_tolerance(e, out["measurement"], out["text_override"]))
+    return out
+
+
+def _entity_tolerance(
+    e: Any, measured: float | None, override: str | None
+) -> dict[str, Any]:
+    """Tolerance fields of a DIMENSION: from its text override first (what the
+    reader sees printed), else from its style's DIMTOL/DIMLIM."""
+    fields: dict[str, Any] = {}
+    if override and len(override) <= MAX_NOTE_CHARS:
+        size = tolerances.parse_size(override, nominal=measured)
+        if size is not None:
+            for key in ("upper", "lower", "tolerance_class", "fit", "count"):
+                if key in size:
+                    fields[key] = size[key]
+            if size["kind"] == "limits":
+                fields["limits"] = [size["upper_limit"], size["lower_limit"]]
+            if fields:
+                fields["tolerance_source"] = "text"
+                return fields
+    style = tolerances.dimension_tolerance(e)
+    if style is not None:
+        fields["upper"], fields["lower"] = style["upper"], style["lower"]
+        if style.get("limits") and measured is not None:
+            fields["limits"] = [
+                round(measured + style["upper"], 6),
+                round(measured + style["lower"], 6),
+            ]
+        fields["tolerance_source"] = "dimstyle"
+    return fields
 
 
 def tokens_from_texts(items: list[TextItem]) -> list[dict[str, Any]]:
@@ -144,3 +177,68 @@ def tokens_from_texts(items: list[TextItem]) -> list[dict[str, Any]]:
         if len(tokens) >= MAX_TOKENS:
             return tokens[:MAX_TOKENS]
     return tokens
+
+
+def annotations(
+    items: list[TextItem],
+    tolerance_frames: list[tuple[str, str | None]],
+    title_tolerance: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Sizes with tolerances, threads, GD&T, surface finish and the general
+    tolerance found in the drawing's text and TOLERANCE entities;
+    ``title_tolerance`` is the title block's general-tolerance field, used when
+    no note names one."""
+    sizes: list[dict[str, Any]] = []
+    found_threads: list[dict[str, Any]] = []
+    frames: list[dict[str, Any]] = []
+    finish: list[dict[str, Any]] = []
+    general: dict[str, Any] | None = None
+    for content, handle in tolerance_frames[:MAX_FOUND]:
+        for frame in gdt.from_tolerance_entity(content[:MAX_NOTE_CHARS]):
+            frame["handle"] = handle
+            frames.append(frame)
+    for it in items:
+        text = it.text
+        if len(text) > MAX_NOTE_CHARS:
+            continue
+        h = it.handle
+        if general is None:
+            g = tolerances.parse_general(text)
+            if g is not None:
+                general = {**g, "handle": h}
+        in_symbol = bool(
+            (it.block and roughness.SYMBOL_BLOCK.search(it.block))
+            or (it.tag and roughness.SYMBOL_BLOCK.search(it.tag))
+        )
+        if len(finish) < MAX_FOUND:
+            finish.extend(
+                {**r, "handle": h} for r in roughness.parse(text, in_symbol=in_symbol)
+            )
+        if len(found_threads) < MAX_FOUND:
+            found_threads.extend({**t, "handle": h} for t in threads.parse(text))
+        if len(frames) < MAX_FOUND:
+            frames.extend({**f, "handle": h} for f in gdt.from_text(text))
+            if gdt.is_datum_symbol(text, it.block, it.tag):
+                frames.append({"kind": "datum", "label": text.strip(), "handle": h})
+        if it.kind != "DIMENSION" and len(sizes) < MAX_FOUND:
+            for size in (
+                tolerances.parse_hole(text),
+                tolerances.parse_size(text),
+                tolerances.parse_chamfer(text),
+            ):
+                if size is not None:
+                    sizes.append({**size, "handle": h})
+                    break
+    if general is None and title_tolerance is not None:
+        value = title_tolerance["value"]
+        general = {
+            **(tolerances.parse_general(value) or {"text": value}),
+            "handle": title_tolerance["evidence"]["handle"],
+        }
+    return {
+        "toleranced": sizes[:MAX_FOUND],
+        "threads": found_threads[:MAX_FOUND],
+        "gdt": frames[:MAX_FOUND],
+        "surface_finish": finish[:MAX_FOUND],
+        "general_tolerance": general,
+    }

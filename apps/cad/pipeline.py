@@ -15,6 +15,7 @@ from ezdxf.lldxf.const import DXFError
 from apps.cad import dimensions, features, parsing, preview_theme, titleblock
 from apps.cad import preview as preview_mod
 from apps.cad.errors import ResourceLimitExceeded, UnreadableFile
+from apps.cad.extract.cells import Grid
 from apps.cad.sniff import FileFormat, sniff
 from apps.cad.text import MAX_TEXT_ITEMS, TextItem, texts_of
 from apps.cad.walk import WalkReport, expanded_count, walk
@@ -98,15 +99,27 @@ def _analyze_dxf(
     geo = features.Geometry()
     items: list[TextItem] = []
     dims: list[dict[str, Any]] = []
+    grid = Grid()
+    frames: list[tuple[str, str | None]] = []
     try:
         # One pass feeds features, text and dimensions.
         for visit in features.collect(walk(doc, report), geo):
             if len(items) < MAX_TEXT_ITEMS:
                 items.extend(texts_of(visit))
-            if visit.entity.dxftype() == "DIMENSION":
+            kind = visit.entity.dxftype()
+            if kind == "DIMENSION":
                 d = dimensions.dimension_of(visit)
                 if d is not None:
                     dims.append(d)
+            elif kind in ("LINE", "LWPOLYLINE"):
+                grid.add_visit(visit)
+            elif kind == "TOLERANCE":
+                frames.append(
+                    (
+                        visit.entity.dxf.get("content", ""),
+                        visit.entity.dxf.get("handle"),
+                    )
+                )
     except _BROKEN_ENTITY as exc:
         # The reader (or its recovery) let through an entity that ezdxf itself
         # cannot work with: the file is broken, not our pipeline.
@@ -118,8 +131,12 @@ def _analyze_dxf(
     vector = features.dxf_vector(doc, geo, report.visited)
     t = _lap(timings, "features", t)
 
-    title = titleblock.extract(items)
+    paper_blocks, paper_items = _paperspace_sheets(doc)
+    title = titleblock.merge(titleblock.extract(items, grid), *paper_blocks)
     tokens = dimensions.tokens_from_texts(items)
+    notes = dimensions.annotations(
+        items + paper_items, frames, title.get("general_tolerance")
+    )
     t = _lap(timings, "text", t)
 
     svg = None
@@ -147,7 +164,9 @@ def _analyze_dxf(
         "features": vector,
         "text": [it.as_dict() for it in items],
         "title_block": title,
-        "dimensions": {"entities": dims, "tokens": tokens},
+        # The annotations ride in ``dimensions`` (one stored column); the v2
+        # API shows them as top-level sections.
+        "dimensions": {"entities": dims, "tokens": tokens, **notes},
         "stats": {
             "dxf_version": doc.dxfversion,
             "units": int(doc.header.get("$INSUNITS", 0) or 0),
@@ -162,6 +181,38 @@ def _analyze_dxf(
         },
         "preview_svg": svg,
     }
+
+
+PAPER_MAX_ENTITIES = 50_000
+
+
+def _paperspace_sheets(doc: Any) -> tuple[list[dict[str, Any]], list[TextItem]]:
+    """Title blocks drawn on paperspace layouts, each read on its own, and the
+    sheets' text (notes such as the general tolerance often live there)."""
+    blocks = []
+    sheet_items: list[TextItem] = []
+    budget = PAPER_MAX_ENTITIES
+    for layout in doc.layouts:
+        if layout.is_modelspace or budget <= 0:
+            continue
+        report = WalkReport()
+        items: list[TextItem] = []
+        grid = Grid()
+        try:
+            for visit in walk(doc, report, max_entities=budget, layout=layout):
+                kind = visit.entity.dxftype()
+                if kind in ("LINE", "LWPOLYLINE"):
+                    grid.add_visit(visit)
+                elif len(items) < MAX_TEXT_ITEMS:
+                    items.extend(texts_of(visit))
+        except _BROKEN_ENTITY:
+            continue  # a sheet we cannot read has no title block for us
+        finally:
+            budget -= report.visited
+        if items:
+            blocks.append(titleblock.extract(items, grid))
+            sheet_items.extend(items[: MAX_TEXT_ITEMS - len(sheet_items)])
+    return blocks, sheet_items
 
 
 def _analyze_mesh(
@@ -189,8 +240,8 @@ def _analyze_mesh(
         "feature_version": features.MESH_FEATURE_VERSION,
         "features": vector,
         "text": [],
-        "title_block": {f: None for f in titleblock.FIELDS},
-        "dimensions": {"entities": [], "tokens": []},
+        "title_block": {f: None for f in titleblock.ALL_FIELDS},
+        "dimensions": {"entities": [], "tokens": [], **dimensions.annotations([], [])},
         "stats": {
             "vertices": int(len(mesh.vertices)),
             "faces": int(len(mesh.faces)),

@@ -1,12 +1,154 @@
 from __future__ import annotations
 
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.cad.extract.labels import FIELDS as TITLE_FIELDS
 from apps.cad.models import Analysis, Drawing
+
+# Sections the pipeline stores inside ``dimensions`` and v2 shows top-level.
+ANNOTATION_SECTIONS = ("gdt", "threads", "surface_finish", "general_tolerance")
+
+
+class TitleFieldEvidenceSerializer(serializers.Serializer):
+    handle = serializers.CharField(
+        allow_null=True, help_text="Entity holding the value"
+    )
+    label = serializers.CharField(help_text="The label (or attribute tag) that matched")
+    label_handle = serializers.CharField(allow_null=True, required=False)
+    method = serializers.ChoiceField(
+        choices=[
+            "attribute",
+            "inline",
+            "same_cell",
+            "next_cell",
+            "below_cell",
+            "right",
+            "below",
+        ],
+        required=False,
+    )
+
+
+class TitleFieldSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    confidence = serializers.FloatField(help_text="Rank of the evidence, 0-1")
+    evidence = TitleFieldEvidenceSerializer()
+
+
+TitleBlockSerializer = type(
+    "TitleBlockSerializer",
+    (serializers.Serializer,),
+    {f: TitleFieldSerializer(allow_null=True, required=False) for f in TITLE_FIELDS},
+)
+
+
+class FitSerializer(serializers.Serializer):
+    hole = serializers.CharField()
+    shaft = serializers.CharField()
+    hole_deviations = serializers.ListField(
+        child=serializers.FloatField(), allow_null=True, help_text="[upper, lower]"
+    )
+    shaft_deviations = serializers.ListField(
+        child=serializers.FloatField(), allow_null=True, help_text="[upper, lower]"
+    )
+    clearance = serializers.ListField(
+        child=serializers.FloatField(),
+        required=False,
+        help_text="[minimum, maximum]; negative is interference",
+    )
+
+
+class DimensionEntitySerializer(serializers.Serializer):
+    handle = serializers.CharField(allow_null=True)
+    kind = serializers.CharField()
+    measurement = serializers.FloatField(
+        allow_null=True, help_text="Degrees if angular"
+    )
+    text_override = serializers.CharField(allow_null=True)
+    block = serializers.CharField(allow_null=True)
+    upper = serializers.FloatField(required=False, help_text="Upper deviation")
+    lower = serializers.FloatField(required=False, help_text="Lower deviation")
+    tolerance_class = serializers.CharField(
+        required=False, help_text="ISO 286, e.g. H7"
+    )
+    fit = FitSerializer(required=False)
+    limits = serializers.ListField(child=serializers.FloatField(), required=False)
+    count = serializers.IntegerField(required=False, help_text="4x: four features")
+    tolerance_source = serializers.ChoiceField(
+        choices=["text", "dimstyle"], required=False
+    )
+
+
+class DimensionsSerializer(serializers.Serializer):
+    entities = DimensionEntitySerializer(many=True)
+    tokens = serializers.ListField(child=serializers.DictField())
+    toleranced = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        help_text="Sizes with tolerances and chamfers written as text",
+    )
+
+
+class ThreadSerializer(serializers.Serializer):
+    system = serializers.ChoiceField(choices=["metric", "unified", "pipe"])
+    designation = serializers.CharField()
+    series = serializers.CharField(required=False)
+    nominal_diameter = serializers.FloatField(required=False, help_text="mm")
+    nominal_inch = serializers.CharField(required=False)
+    pitch = serializers.FloatField(required=False, allow_null=True, help_text="mm")
+    tpi = serializers.IntegerField(required=False)
+    fine = serializers.BooleanField(required=False)
+    tolerance_class = serializers.CharField(required=False)
+    internal = serializers.BooleanField(required=False)
+    count = serializers.IntegerField(required=False)
+    handle = serializers.CharField(allow_null=True)
+
+
+class DatumRefSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    modifiers = serializers.ListField(child=serializers.CharField())
+
+
+class GdtSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["frame", "datum"])
+    characteristic = serializers.CharField(required=False, allow_null=True)
+    value = serializers.FloatField(required=False, allow_null=True)
+    diameter = serializers.BooleanField(required=False)
+    modifiers = serializers.ListField(child=serializers.CharField(), required=False)
+    datums = DatumRefSerializer(many=True, required=False)
+    label = serializers.CharField(required=False, help_text="Datum feature letter")
+    handle = serializers.CharField(allow_null=True)
+
+
+class SurfaceFinishSerializer(serializers.Serializer):
+    parameter = serializers.ChoiceField(choices=["Ra", "Rz", "Rq", "Rt", "Rp"])
+    value = serializers.FloatField()
+    unit = serializers.CharField()
+    default = serializers.BooleanField(help_text="The note for all other surfaces")
+    grade = serializers.CharField(required=False, help_text="ISO 1302 N grade")
+    text = serializers.CharField()
+    handle = serializers.CharField(allow_null=True)
+
+
+class GeneralToleranceSerializer(serializers.Serializer):
+    standard = serializers.CharField(required=False)
+    tolerance_class = serializers.CharField(source="class", required=False)
+    geometrical_class = serializers.CharField(required=False)
+    text = serializers.CharField()
+    handle = serializers.CharField(allow_null=True)
 
 
 class AnalysisOutputSerializer(serializers.ModelSerializer):
     drawing_id = serializers.IntegerField(read_only=True)
+    title_block = serializers.SerializerMethodField()
+    dimensions = serializers.SerializerMethodField()
+    gdt = serializers.SerializerMethodField()
+    threads = serializers.SerializerMethodField()
+    surface_finish = serializers.SerializerMethodField()
+    general_tolerance = serializers.SerializerMethodField()
     predictions = serializers.SerializerMethodField()
     model = serializers.SerializerMethodField()
     prediction_reason = serializers.SerializerMethodField()
@@ -27,6 +169,10 @@ class AnalysisOutputSerializer(serializers.ModelSerializer):
             "text",
             "title_block",
             "dimensions",
+            "gdt",
+            "threads",
+            "surface_finish",
+            "general_tolerance",
             "stats",
             "timings",
             "predictions",
@@ -35,6 +181,35 @@ class AnalysisOutputSerializer(serializers.ModelSerializer):
             "created",
             "finished",
         ]
+
+    @extend_schema_field(TitleBlockSerializer)
+    def get_title_block(self, obj: Analysis) -> dict[str, Any]:
+        return obj.title_block or {}
+
+    @extend_schema_field(DimensionsSerializer)
+    def get_dimensions(self, obj: Analysis) -> dict[str, Any]:
+        dims = obj.dimensions or {}
+        return {k: v for k, v in dims.items() if k not in ANNOTATION_SECTIONS}
+
+    def _section(self, obj: Analysis, name: str, empty: Any) -> Any:
+        value = (obj.dimensions or {}).get(name)
+        return empty if value is None else value
+
+    @extend_schema_field(GdtSerializer(many=True))
+    def get_gdt(self, obj: Analysis) -> list[dict[str, Any]]:
+        return self._section(obj, "gdt", [])
+
+    @extend_schema_field(ThreadSerializer(many=True))
+    def get_threads(self, obj: Analysis) -> list[dict[str, Any]]:
+        return self._section(obj, "threads", [])
+
+    @extend_schema_field(SurfaceFinishSerializer(many=True))
+    def get_surface_finish(self, obj: Analysis) -> list[dict[str, Any]]:
+        return self._section(obj, "surface_finish", [])
+
+    @extend_schema_field(GeneralToleranceSerializer(allow_null=True))
+    def get_general_tolerance(self, obj: Analysis) -> dict[str, Any] | None:
+        return self._section(obj, "general_tolerance", None)
 
     # The current (v2) shape: top-k ``predictions``; apps.versioning collapses
     # it to v1's ``prediction`` + ``confidence``.

@@ -27,6 +27,10 @@ class TextItem:
     height: float
     tag: str | None = None
     block: str | None = None
+    # Roughly the middle of the text's box, whatever its alignment: the point
+    # that tells which title-block cell the text sits in. None: use (x, y).
+    cx: float | None = None
+    cy: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         d = {
@@ -73,6 +77,7 @@ def _item(
     attr = "char_height" if e.dxf.is_supported("char_height") else "height"
     height = e.dxf.get(attr, 1.0) if e.dxf.is_supported(attr) else 1.0
     x, y, h = _place(e, point, float(height or 0), visit.matrix)
+    cx, cy, _ = _place(e, _middle(e, text, point, float(height or 0)), 0, visit.matrix)
     handle = e.dxf.get("handle") or visit.owner
     return TextItem(
         text=text[:MAX_TEXT_CHARS],
@@ -84,7 +89,41 @@ def _item(
         height=h,
         tag=tag,
         block=visit.block,
+        cx=cx,
+        cy=cy,
     )
+
+
+# Share of the height one character takes in width, on average (a guess that
+# only has to land the middle inside the text's own cell).
+_CHAR_W = 0.6
+# MTEXT attachment point -> (horizontal, vertical) offsets in (width, height).
+_ATTACH = {
+    1: (0.5, -0.5), 2: (0.0, -0.5), 3: (-0.5, -0.5),
+    4: (0.5, 0.0), 5: (0.0, 0.0), 6: (-0.5, 0.0),
+    7: (0.5, 0.5), 8: (0.0, 0.5), 9: (-0.5, 0.5),
+}  # fmt: skip
+
+
+def _middle(e: Any, text: str, insert: Vec3, height: float) -> Vec3:
+    """The middle of the text's box in the entity's own coordinates."""
+    first = text.split("\n", 1)[0]
+    width = min(len(first), 60) * height * _CHAR_W
+    if e.dxftype() == "MTEXT":
+        lines = text.count("\n") + 1
+        fx, fy = _ATTACH.get(int(e.dxf.get("attachment_point", 1) or 1), (0.5, -0.5))
+        return insert + Vec3(fx * width, fy * height * lines * 1.6, 0)
+    halign = int(e.dxf.get("halign", 0) or 0) if e.dxf.is_supported("halign") else 0
+    valign = int(e.dxf.get("valign", 0) or 0) if e.dxf.is_supported("valign") else 0
+    point = insert
+    if (halign or valign) and e.dxf.hasattr("align_point"):
+        point = e.dxf.align_point
+    dx = {0: 0.5, 1: 0.0, 2: -0.5, 4: 0.0}.get(halign, 0.0) * width
+    if halign in (3, 5) and e.dxf.hasattr("align_point"):
+        # Aligned and fit text run from insert to align_point.
+        return (Vec3(insert) + Vec3(e.dxf.align_point)) / 2 + Vec3(0, height / 2, 0)
+    dy = {0: 0.5, 1: 0.5, 2: 0.0, 3: -0.5}.get(valign, 0.5) * height
+    return Vec3(point) + Vec3(dx, dy, 0)
 
 
 def texts_of(visit: Visit) -> Iterator[TextItem]:

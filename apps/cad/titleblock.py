@@ -1,17 +1,30 @@
-"""Title block fields from ATTRIB tags and label/value pairs placed side by side.
+"""Title block fields, read as a table.
 
-Confidence is a plain ranking of the evidence, not a probability: an attribute
-tag named for the field beats a value written inside its label's text, which
-beats a value right of its label, which beats one below it.
+Sources, in order of trust (``confidence`` is this ranking, not a probability):
+an ATTRIB whose tag names the field (0.95); a value written inside its label's
+text, "Massstab 1 : 1" (0.9); the value in the label's own ruled cell (0.85); in
+the next cell to the right (0.75); in the cell under a column header (0.7);
+without a ruled grid, a value right of the label on its baseline (0.6) or just
+below it (0.5). A candidate that is itself a label, or has not the shape of the
+field (a scale that is not "n:m", a name that is a date), is passed over: an
+empty field is better than a wrong one.
 """
 
 from __future__ import annotations
 
-import re
+import bisect
 from typing import Any
 
+from apps.cad.extract import labels
+from apps.cad.extract.cells import REACH, Cell, Grid
+from apps.cad.extract.labels import FIELDS as ALL_FIELDS
+from apps.cad.extract.labels import Label
 from apps.cad.text import TextItem
 
+__all__ = ["ALL_FIELDS", "FIELDS", "extract", "merge"]
+
+# The fields v1 had, in its order; what tabular exports (batch results) list.
+# Analyses carry ALL_FIELDS.
 FIELDS = (
     "drawing_number",
     "part_name",
@@ -25,44 +38,6 @@ FIELDS = (
     "company",
 )
 
-# Label words per field; Chinese labels are matched without word boundaries.
-_LABELS: dict[str, tuple[str, ...]] = {
-    "drawing_number": (
-        r"DWG\.?\s*NO\.?",
-        r"DRAWING\s*(?:NO\.?|NUMBER|NR\.?)",
-        r"DRG\.?\s*NO\.?",
-        r"PART\s*(?:NO\.?|NUMBER)",
-        "图号",
-        "图样代号",
-        "零件号",
-    ),
-    "part_name": (
-        r"PART\s*NAME",
-        r"TITLE",
-        r"NAME",
-        r"DESCRIPTION",
-        "名称",
-        "零件名称",
-        "图名",
-    ),
-    "material": (r"MATERIAL", r"MATL\.?", r"MAT\.?", "材料", "材质"),
-    "scale": (r"SCALE", "比例"),
-    "revision": (r"REV(?:ISION)?\.?", "版本", "版次", "修订"),
-    "date": (r"DATE", "日期"),
-    "drawn_by": (
-        r"DRAWN(?:\s*BY)?",
-        r"DESIGNED(?:\s*BY)?",
-        r"AUTHOR",
-        r"DRN\.?",
-        "设计",
-        "制图",
-        "绘图",
-    ),
-    "sheet": (r"SHEET", "张", "页"),
-    "weight": (r"WEIGHT", r"MASS", r"WT\.?", "重量", "质量"),
-    "company": (r"COMPANY", r"CLIENT", r"MANUFACTURER", "单位", "公司"),
-}
-
 _TAG_NAMES: dict[str, tuple[str, ...]] = {
     "drawing_number": (
         "DWG_NO",
@@ -73,100 +48,475 @@ _TAG_NAMES: dict[str, tuple[str, ...]] = {
         "PART_NO",
         "PARTNO",
         "NUMBER",
+        "DOC_NO",
+        "DOCNO",
+        "ZEICHNUNGSNUMMER",
+        "ZNR",
+        "ZEICHNR",
+        "SACHNUMMER",
+        "IDENT_NO",
     ),
-    "part_name": ("PART_NAME", "PARTNAME", "TITLE", "NAME", "DESCRIPTION"),
-    "material": ("MATERIAL", "MAT", "MATL"),
-    "scale": ("SCALE",),
-    "revision": ("REV", "REVISION"),
-    "date": ("DATE",),
-    "drawn_by": ("DRAWN", "DRAWN_BY", "DRAWNBY", "AUTHOR", "DESIGNER"),
-    "sheet": ("SHEET", "SHEETS"),
-    "weight": ("WEIGHT", "MASS"),
-    "company": ("COMPANY", "CLIENT"),
+    "part_name": (
+        "PART_NAME",
+        "PARTNAME",
+        "TITLE",
+        "NAME",
+        "DESCRIPTION",
+        "BENENNUNG",
+        "TITEL",
+        "DESIGNATION",
+    ),
+    "supplementary_title": ("SUBTITLE", "SUPPLEMENTARY_TITLE", "TITLE2", "ZUSATZ"),
+    "material": ("MATERIAL", "MAT", "MATL", "WERKSTOFF"),
+    "scale": ("SCALE", "MASSSTAB", "MAßSTAB"),
+    "revision": ("REV", "REVISION", "INDEX"),
+    "date": ("DATE", "DATUM", "ISSUE_DATE"),
+    "drawn_by": ("DRAWN", "DRAWN_BY", "DRAWNBY", "AUTHOR", "DESIGNER", "CREATED_BY"),
+    "checked_by": ("CHECKED", "CHECKED_BY", "CHECKEDBY", "CHECKER"),
+    "approved_by": ("APPROVED", "APPROVED_BY", "APPROVEDBY", "APPROVER"),
+    "sheet": ("SHEET", "SHEETS", "BLATT"),
+    "weight": ("WEIGHT", "MASS", "GEWICHT"),
+    "company": ("COMPANY", "CLIENT", "OWNER", "FIRMA"),
+    "document_type": ("DOCUMENT_TYPE", "DOCTYPE", "DOC_TYPE"),
+    "projection": ("PROJECTION",),
+    "general_tolerance": ("GENERAL_TOLERANCE", "TOLERANCE", "TOLERANCES"),
+    "surface_finish": ("SURFACE_FINISH", "FINISH", "SURFACE"),
+    "units": ("UNITS", "UNIT"),
+}
+_MORE_TAGS: dict[str, tuple[str, ...]] = {
+    "drawing_number": (
+        "DWG_NUMBER",
+        "DRAWING_NO",
+        "DWG#",
+        "PART_NUMBER",
+        "ZEICHNUNGSNR",
+        "ZEICHNUNGS_NR",
+        "SACHNR",
+        "TEILENR",
+        "NUMERO_PLAN",
+        "N_PLAN",
+        "TUHAO",
+        "图号",
+        "図番",
+        "도번",
+    ),
+    "part_name": (
+        "TITLE_1",
+        "BEZEICHNUNG",
+        "TITRE",
+        "TITULO",
+        "TITOLO",
+        "图名",
+        "名称",
+        "品名",
+    ),
+    "material": ("MATERIALE", "MATIERE", "材料", "材質", "재질"),
+    "scale": ("ECHELLE", "ESCALA", "SCALA", "MASSTAB", "比例", "尺度", "축척"),
+    "revision": ("REV_NO", "REVNO", "ISSUE", "AENDERUNG", "INDICE"),
+    "sheet": ("SHEET_NO", "SHT", "BLATT_NR", "FEUILLE", "HOJA", "FOGLIO"),
+    "drawn_by": (
+        "ERSTELLER",
+        "BEARBEITER",
+        "GEZEICHNET",
+        "DESSINE",
+        "DIBUJADO",
+        "DISEGNATO",
+    ),
+    "checked_by": (
+        "CHK_BY",
+        "GEPRUEFT",
+        "GEPRÜFT",
+        "VERIFIE",
+        "REVISADO",
+        "CONTROLLATO",
+    ),
+    "approved_by": (
+        "APP_BY",
+        "APPR_BY",
+        "FREIGEGEBEN",
+        "APPROUVE",
+        "APROBADO",
+        "APPROVATO",
+    ),
+    "weight": ("MASSE", "POIDS", "PESO"),
+    "company": ("FIRMENNAME", "SOCIETE", "EMPRESA", "AZIENDA"),
 }
 
 
-def _compile(words: tuple[str, ...]) -> re.Pattern[str]:
-    parts = [w if w.isascii() else re.escape(w) for w in words]
-    # A label is the whole text, or the text's start followed by ':' and a value.
-    return re.compile(
-        r"^\s*(?:" + "|".join(parts) + r")\s*(?:[:：]\s*(?P<value>.*\S))?\s*[:：]?\s*$",
-        re.IGNORECASE,
-    )
+def _tag_key(tag: str) -> str:
+    """'DWG-No.', 'dwg_no', 'TITLE1': one spelling per tag (trailing digits of
+    numbered template tags dropped)."""
+    key = tag.upper().replace(" ", "_").replace("-", "_").replace(".", "")
+    return key.rstrip("0123456789_") or key
 
 
-_PATTERNS = {f: _compile(words) for f, words in _LABELS.items()}
+_TAG_FIELD = {
+    _tag_key(tag): f
+    for names in (_TAG_NAMES, _MORE_TAGS)
+    for f, tags in names.items()
+    for tag in tags
+}
+# Fields whose value may stand in a column under their header.
+_TABULAR = frozenset(
+    {
+        "date",
+        "drawn_by",
+        "checked_by",
+        "approved_by",
+        "revision",
+        "scale",
+        "weight",
+        "sheet",
+        "material",
+        "drawing_number",
+    }
+)
+# Column headers that make a row the head of a revision table.
+_CHANGE_WORDS = frozenset(
+    {
+        "description",
+        "description of change",
+        "change",
+        "änderung",
+        "änd",
+        "zust",
+        "zustand",
+        "modification",
+        "modif",
+        "ecn",
+        "eco",
+        "изм",
+        "标记",
+        "更改文件号",
+        "改訂記事",
+        "記事",
+        "변경",
+    }
+)
+# Largest title-block cell, in heights of its label text.
+CELL_MAX_W = 60.0
+CELL_MAX_H = 15.0
+# Only short texts can be labels or values; more are ignored for pairing.
+MAX_CANDIDATES = 20_000
 
 
-def _match_label(text: str) -> tuple[str, str | None] | None:
-    for f in FIELDS:
-        m = _PATTERNS[f].match(text)
-        if m:
-            return f, m.group("value")
-    return None
+def _anchor(it: TextItem) -> tuple[float, float]:
+    """A point inside the text's box: its middle where the text reader worked it
+    out from the alignment, else just right of and above a TEXT's baseline
+    start (or below an MTEXT's top left corner)."""
+    if it.cx is not None and it.cy is not None:
+        return it.cx, it.cy
+    h = it.height if it.height > 0 else 2.5
+    dy = -0.4 * h if it.kind == "MTEXT" else 0.4 * h
+    return it.x + 0.3 * h, it.y + dy
 
 
-def _is_label(text: str) -> bool:
-    return _match_label(text) is not None
+def _cell_sized(cell: Cell, h: float) -> bool:
+    """Whether a ruled box is a title-block cell for text of height ``h``, not
+    the sheet frame or a view border around it."""
+    return (cell.x1 - cell.x0) <= CELL_MAX_W * h and (
+        cell.y1 - cell.y0
+    ) <= CELL_MAX_H * h
 
 
-def extract(items: list[TextItem]) -> dict[str, Any]:
-    found: dict[str, dict[str, Any]] = {}
+class _Reader:
+    def __init__(self, items: list[TextItem], grid: Grid | None) -> None:
+        self.grid = grid
+        # An ATTDEF inside a block is the template's definition, never shown
+        # where the block is inserted (its ATTRIB is).
+        self.items = [
+            it
+            for it in items
+            if len(it.text) <= 80
+            and it.kind != "DIMENSION"
+            and not (it.kind == "ATTDEF" and it.block)
+        ][:MAX_CANDIDATES]
+        self.items.sort(key=lambda it: it.x)
+        self.xs = [it.x for it in self.items]
+        self.label_of: dict[int, Label | None] = {}
+        self.cells: dict[int, Cell | None] = {}
+        self.found: dict[str, dict[str, Any]] = {}
+
+    def label(self, it: TextItem) -> Label | None:
+        key = id(it)
+        if key not in self.label_of:
+            self.label_of[key] = labels.match(it.text)
+        return self.label_of[key]
+
+    def cell(self, it: TextItem) -> Cell | None:
+        key = id(it)
+        if key not in self.cells:
+            if self.grid is None:
+                self.cells[key] = None
+            else:
+                h = it.height if it.height > 0 else 2.5
+                x, y = _anchor(it)
+                self.cells[key] = self.grid.cell_at(x, y, REACH * h)
+        return self.cells[key]
+
+    def near(self, x0: float, x1: float, y0: float, y1: float) -> list[TextItem]:
+        lo = bisect.bisect_left(self.xs, x0)
+        hi = bisect.bisect_right(self.xs, x1)
+        return [it for it in self.items[lo:hi] if y0 <= it.y <= y1]
 
     def offer(
-        field: str, value: str, conf: float, handle: str | None, label: str
+        self,
+        field: str,
+        value: str,
+        conf: float,
+        handle: str | None,
+        label: str,
+        label_handle: str | None,
+        method: str,
     ) -> None:
         value = value.strip()
         if not value:
             return
-        current = found.get(field)
+        current = self.found.get(field)
         if current is None or conf > current["confidence"]:
-            found[field] = {
+            self.found[field] = {
                 "value": value,
                 "confidence": conf,
-                "evidence": {"handle": handle, "label": label},
+                "evidence": {
+                    "handle": handle,
+                    "label": label,
+                    "label_handle": label_handle,
+                    "method": method,
+                },
             }
 
-    for it in items:
-        if it.kind in ("ATTRIB", "ATTDEF") and it.tag:
-            tag = it.tag.upper().replace(" ", "_").replace("-", "_").rstrip(".")
-            for f, names in _TAG_NAMES.items():
-                if tag in names:
-                    offer(
-                        f,
-                        it.text,
-                        0.95 if it.kind == "ATTRIB" else 0.5,
-                        it.handle,
-                        it.tag,
-                    )
+    def value_text(self, it: TextItem, field: str) -> bool:
+        """Whether ``it`` can be read as a value of ``field``."""
+        lab = self.label(it)
+        if lab is not None or labels.is_placeholder(it.text):
+            return False
+        return labels.conforms(field, it.text)
 
-    # Label/value by position. Only short texts can be labels or values.
-    short = [it for it in items if len(it.text) <= 80 and it.kind != "DIMENSION"]
-    for it in short:
-        hit = _match_label(it.text)
-        if hit is None:
-            continue
-        field, inline = hit
-        if inline:
-            offer(field, inline, 0.9, it.handle, it.text)
-            continue
-        h = it.height if it.height > 0 else 2.5
-        best: tuple[float, TextItem, float] | None = None
-        for other in short:
-            if other is it or _is_label(other.text):
+    def _in_cell(self, cell: Cell, h: float) -> list[TextItem]:
+        pad = 0.5 * h
+        found = self.near(cell.x0 - pad, cell.x1, cell.y0 - pad, cell.y1)
+        return [
+            it
+            for it in found
+            if cell.x0 <= _anchor(it)[0] <= cell.x1
+            and cell.y0 <= _anchor(it)[1] <= cell.y1
+        ]
+
+    def in_revision_header(self, it: TextItem, h: float) -> bool:
+        """Whether ``it`` heads a column of a revision table: its row also names
+        the change ("DESCRIPTION", "Änderung", "Zust.")."""
+        for o in self.near(it.x - 60 * h, it.x + 60 * h, it.y - 0.5 * h, it.y + h):
+            lab = None if o is it else self.label(o)
+            if lab is None or lab.inline is not None:
                 continue
-            dx, dy = other.x - it.x, other.y - it.y
-            # Right of the label on about the same baseline.
-            if 0 < dx < 40 * h and abs(dy) < 1.0 * h:
-                score, conf = dx, 0.8
-            # Below the label in about the same column.
-            elif 0 < -dy < 4 * h and abs(dx) < 10 * h:
-                score, conf = 40 * h + abs(dx) - dy, 0.6
+            word = lab.label.casefold().rstrip(".")
+            if word in _CHANGE_WORDS:
+                return True
+        return False
+
+    def in_label_row(self, it: TextItem, h: float) -> bool:
+        """Whether other labels share ``it``'s row (a table's header row)."""
+        for o in self.near(it.x - 40 * h, it.x + 40 * h, it.y - 0.5 * h, it.y + h):
+            lab = None if o is it else self.label(o)
+            if lab is not None and lab.inline is None:
+                return True
+        return False
+
+    def header_row(self, it: TextItem, h: float) -> bool:
+        """Whether ``it`` sits in a row of column headers ("Datum | Name")."""
+        for o in self.near(it.x - 40 * h, it.x + 40 * h, it.y - 0.5 * h, it.y + h):
+            lab = None if o is it else self.label(o)
+            if lab is not None and lab.inline is None and lab.field in (None, "date"):
+                return True
+        return False
+
+    def pair(self, it: TextItem, lab: Label) -> None:
+        field = lab.field
+        assert field is not None
+        h = it.height if it.height > 0 else 2.5
+        # "Name" heads the column of people's names in a DIN table; it names
+        # the part only where no such header row is around it.
+        if lab.label.casefold() == "name" and self.header_row(it, h):
+            return
+        tol = 0.3 * h
+        cell = self.cell(it)
+        if cell is not None and _cell_sized(cell, h):
+            # 1. In the label's own cell, right of or below the label.
+            own = [
+                o
+                for o in self._in_cell(cell, h)
+                if o is not it and (o.x > it.x + tol or o.y < it.y - tol)
+            ]
+            own = [o for o in own if not self._is_labelish(o)]
+            if own:
+                best = min(own, key=lambda o: (-o.y, o.x))
+                if self.value_text(best, field):
+                    self.offer(
+                        field,
+                        best.text,
+                        0.85,
+                        best.handle,
+                        it.text,
+                        it.handle,
+                        "same_cell",
+                    )
+                return
+            # 2. The next cells to the right on the same row (a person's
+            # row: "Bearb. | date | name" skips the date for drawn_by).
+            right = cell
+            for _ in range(3):
+                nxt = self._neighbour(right, h, "right")
+                if nxt is None:
+                    break
+                right, texts = nxt
+                if any(self._is_labelish(o) for o in texts):
+                    break
+                ok = [o for o in texts if self.value_text(o, field)]
+                if ok:
+                    best = min(ok, key=lambda o: (-o.y, o.x))
+                    self.offer(
+                        field,
+                        best.text,
+                        0.75,
+                        best.handle,
+                        it.text,
+                        it.handle,
+                        "next_cell",
+                    )
+                    return
+            # 3. The cell under a column header. A name or number column
+            # under "DESCRIPTION" in a revision table is no part name.
+            if field not in _TABULAR and self.in_label_row(it, h):
+                return
+            # A revision table's columns hold every change, not the drawing's
+            # current values: those are in the title block proper.
+            if self.in_revision_header(it, h):
+                return
+            nxt = self._neighbour(cell, h, "below")
+            if nxt is not None:
+                _, texts = nxt
+                ok = [o for o in texts if self.value_text(o, field)]
+                if ok and not any(self._is_labelish(o) for o in texts):
+                    best = min(ok, key=lambda o: (-o.y, o.x))
+                    self.offer(
+                        field,
+                        best.text,
+                        0.7,
+                        best.handle,
+                        it.text,
+                        it.handle,
+                        "below_cell",
+                    )
+            return
+        # No ruled cell: the nearest text right on the baseline, or just below.
+        best_score: tuple[float, TextItem, float, str] | None = None
+        for o in self.near(it.x - 10 * h, it.x + 40 * h, it.y - 4 * h, it.y + h):
+            if o is it or self._is_labelish(o):
+                continue
+            dx, dy = o.x - it.x, o.y - it.y
+            if 0 < dx < 40 * h and abs(dy) < 0.5 * h:
+                score, conf, how = dx, 0.6, "right"
+            elif 0.5 * h < -dy < 4 * h and -2 * h < dx < 10 * h:
+                score, conf, how = 40 * h - dy, 0.5, "below"
             else:
                 continue
-            if best is None or score < best[0]:
-                best = (score, other, conf)
-        if best is not None:
-            offer(field, best[1].text, best[2], best[1].handle, it.text)
+            if best_score is None or score < best_score[0]:
+                best_score = (score, o, conf, how)
+        if best_score is not None:
+            _, o, conf, how = best_score
+            if self.value_text(o, field):
+                self.offer(field, o.text, conf, o.handle, it.text, it.handle, how)
 
-    return {f: found.get(f) for f in FIELDS}
+    def _is_labelish(self, it: TextItem) -> bool:
+        return self.label(it) is not None
+
+    def _neighbour(
+        self, cell: Cell, h: float, side: str
+    ) -> tuple[Cell, list[TextItem]] | None:
+        """The adjacent cell on ``side`` that holds text, with its texts."""
+        tol = 0.5 * h
+        if side == "right":
+            zone = self.near(cell.x1, cell.x1 + REACH * h, cell.y0, cell.y1)
+        else:
+            zone = self.near(cell.x0 - tol, cell.x1, cell.y0 - REACH * h, cell.y0)
+        zone.sort(key=lambda o: o.x if side == "right" else -o.y)
+        for o in zone:
+            c = self.cell(o)
+            if c is None:
+                continue
+            if side == "right":
+                if abs(c.x0 - cell.x1) > tol or c.y1 < cell.y0 + tol:
+                    continue
+                if c.y0 > cell.y1 - tol:
+                    continue
+            else:
+                if abs(c.y1 - cell.y0) > tol:
+                    continue
+                if c.x0 > cell.x1 - tol or c.x1 < cell.x0 + tol:
+                    continue
+            return c, self._in_cell(c, h)
+        return None
+
+
+def _names_a_field(text: str) -> bool:
+    """An attribute left at its label ("MATERIAL") holds no value; a name that
+    happens to be a title-block word ("Lang") does."""
+    found = labels.match(text)
+    return found is not None and found.inline is None and found.field is not None
+
+
+def merge(*blocks: dict[str, Any]) -> dict[str, Any]:
+    """Per field, the best-evidenced value of several readings (modelspace and
+    each paperspace layout are read apart: their coordinates differ)."""
+    out: dict[str, Any] = {f: None for f in ALL_FIELDS}
+    for block in blocks:
+        for f in ALL_FIELDS:
+            got = block.get(f)
+            if got and (out[f] is None or got["confidence"] > out[f]["confidence"]):
+                out[f] = got
+    return out
+
+
+def extract(items: list[TextItem], grid: Grid | None = None) -> dict[str, Any]:
+    """The title-block fields found in ``items``; ``None`` for a field not found."""
+    reader = _Reader(items, grid)
+    for it in items:
+        if it.kind in ("ATTRIB", "ATTDEF") and it.tag:
+            field = _TAG_FIELD.get(_tag_key(it.tag))
+            if (
+                field is None
+                or _names_a_field(it.text)
+                or labels.is_placeholder(it.text)
+            ):
+                continue
+            if it.kind == "ATTDEF" and it.text.startswith(("(", "<", "[")):
+                continue  # a template's placeholder, not a value
+            reader.offer(
+                field,
+                it.text,
+                0.95 if it.kind == "ATTRIB" else 0.5,
+                it.handle,
+                it.tag,
+                it.handle,
+                "attribute",
+            )
+    for it in reader.items:
+        lab = reader.label(it)
+        if lab is None or lab.field is None or lab.placeholder:
+            continue
+        if lab.inline is not None:
+            if labels.conforms(lab.field, lab.inline):
+                reader.offer(
+                    lab.field,
+                    lab.inline,
+                    0.9,
+                    it.handle,
+                    lab.label,
+                    it.handle,
+                    "inline",
+                )
+            continue
+        if it.kind in ("ATTRIB", "ATTDEF"):
+            continue
+        reader.pair(it, lab)
+    return {f: reader.found.get(f) for f in ALL_FIELDS}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from ezdxf.document import Drawing as DxfDocument
 from ezdxf.entities import DXFGraphic
@@ -42,8 +43,10 @@ def walk(
     *,
     max_entities: int = MAX_ENTITIES,
     max_depth: int = MAX_DEPTH,
+    layout: Any = None,
 ) -> Iterator[Visit]:
-    """Yield modelspace entities, then the contents of every INSERT in place."""
+    """Yield modelspace entities (or ``layout``'s), then the contents of every
+    INSERT in place."""
     blocks = doc.blocks
 
     def _walk(
@@ -90,7 +93,8 @@ def walk(
                 m = m @ matrix
             yield from _walk(block, m, depth + 1, (*path, name), top)
 
-    yield from _walk(doc.modelspace(), None, 0, (), None)
+    start = doc.modelspace() if layout is None else layout
+    yield from _walk(start, None, 0, (), None)
 
 
 def expanded_count(doc: DxfDocument, *, limit: int, max_depth: int = MAX_DEPTH) -> int:

@@ -99,4 +99,69 @@ def analysis_message(analysis: Any) -> analysis_pb2.Analysis:
         stats=struct(analysis.stats),
         prediction=prediction_message(analysis),
         error=analysis.error,
+        **annotation_fields(analysis.dimensions or {}),
     )
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def annotation_fields(dims: dict[str, Any]) -> dict[str, Any]:
+    """The GD&T, thread, surface-finish and general-tolerance sections, which
+    the pipeline stores beside the dimensions."""
+    frames = [
+        analysis_pb2.GdtFrame(
+            kind=_text(f.get("kind")),
+            characteristic=_text(f.get("characteristic")),
+            value=f.get("value"),
+            diameter=bool(f.get("diameter")),
+            modifiers=[str(m) for m in f.get("modifiers") or []],
+            datums=[
+                analysis_pb2.DatumRef(
+                    label=_text(d.get("label")),
+                    modifiers=[str(m) for m in d.get("modifiers") or []],
+                )
+                for d in f.get("datums") or []
+            ],
+            label=_text(f.get("label")),
+            handle=_text(f.get("handle")),
+        )
+        for f in dims.get("gdt") or []
+    ]
+    threads = [
+        analysis_pb2.Thread(
+            system=_text(t.get("system")),
+            designation=_text(t.get("designation")),
+            series=_text(t.get("series")),
+            nominal_diameter=t.get("nominal_diameter"),
+            nominal_inch=_text(t.get("nominal_inch")),
+            pitch=t.get("pitch"),
+            tpi=int(t.get("tpi") or 0),
+            tolerance_class=_text(t.get("tolerance_class")),
+            count=int(t.get("count") or 0),
+            handle=_text(t.get("handle")),
+        )
+        for t in dims.get("threads") or []
+    ]
+    finish = [
+        analysis_pb2.SurfaceFinish(
+            parameter=_text(r.get("parameter")),
+            value=float(r.get("value") or 0),
+            default=bool(r.get("default")),
+            text=_text(r.get("text")),
+            handle=_text(r.get("handle")),
+        )
+        for r in dims.get("surface_finish") or []
+    ]
+    out: dict[str, Any] = {"gdt": frames, "threads": threads, "surface_finish": finish}
+    general = dims.get("general_tolerance")
+    if general:
+        out["general_tolerance"] = analysis_pb2.GeneralTolerance(
+            standard=_text(general.get("standard")),
+            tolerance_class=_text(general.get("class")),
+            geometrical_class=_text(general.get("geometrical_class")),
+            text=_text(general.get("text")),
+            handle=_text(general.get("handle")),
+        )
+    return out

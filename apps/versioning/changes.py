@@ -106,10 +106,83 @@ class TitleBlockEvidenceDropped(VersionChange):
         return data
 
 
+class DrawingAnnotationsAdded(VersionChange):
+    """v2 analyses add the ISO 7200 title-block fields beyond v1's ten, tolerance
+    fields on dimension entities, and top-level ``gdt``, ``threads``,
+    ``surface_finish`` and ``general_tolerance``. v1 had none of them."""
+
+    version = "v2"
+    description = (
+        "analyses: more title-block fields, dimension tolerances and fits, "
+        "gdt, threads, surface_finish, general_tolerance"
+    )
+    sections = ("gdt", "threads", "surface_finish", "general_tolerance")
+    title_fields = (
+        "supplementary_title",
+        "checked_by",
+        "approved_by",
+        "document_type",
+        "projection",
+        "general_tolerance",
+        "surface_finish",
+        "units",
+    )
+    entity_fields = (
+        "upper",
+        "lower",
+        "tolerance_class",
+        "fit",
+        "limits",
+        "count",
+        "tolerance_source",
+    )
+
+    def to_previous(self, data: Any) -> Any:
+        for obj in _each_object(data):
+            for target in (obj, obj.get("analysis")):
+                if not isinstance(target, dict) or not isinstance(
+                    target.get("dimensions"), dict
+                ):
+                    continue
+                for name in self.sections:
+                    target.pop(name, None)
+                dims = target["dimensions"]
+                dims.pop("toleranced", None)
+                for entity in dims.get("entities") or []:
+                    if isinstance(entity, dict):
+                        for name in self.entity_fields:
+                            entity.pop(name, None)
+                block = target.get("title_block")
+                if isinstance(block, dict):
+                    for name in self.title_fields:
+                        block.pop(name, None)
+        return data
+
+    def schema_to_previous(self, components: dict[str, Any]) -> None:
+        analysis = components.get("AnalysisOutput")
+        if not isinstance(analysis, dict):
+            return
+        props = analysis.setdefault("properties", {})
+        for name in self.sections:
+            props.pop(name, None)
+        if "required" in analysis:
+            analysis["required"] = [
+                r for r in analysis["required"] if r not in self.sections
+            ]
+        # v1 title blocks are bare values; its dimensions an open object.
+        props["title_block"] = {
+            "type": "object",
+            "readOnly": True,
+            "additionalProperties": {"type": "string", "nullable": True},
+        }
+        props["dimensions"] = {"type": "object", "readOnly": True}
+
+
 # In order of introduction; the renderer walks it backwards.
 CHANGES: list[VersionChange] = [
     PredictionsCollapsedToTopOne(),
     TitleBlockEvidenceDropped(),
+    DrawingAnnotationsAdded(),
 ]
 
 

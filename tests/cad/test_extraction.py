@@ -12,6 +12,19 @@ from apps.cad.synth import PART_CLASSES, generate_part
 from tests.cad.conftest import dxf_bytes
 from tests.conftest import CORPUS_DIR, require
 
+# The fields the synthetic generator writes into its title blocks.
+SYNTH_FIELDS = (
+    "drawing_number",
+    "part_name",
+    "material",
+    "scale",
+    "revision",
+    "date",
+    "drawn_by",
+    "sheet",
+    "weight",
+    "company",
+)
 EXAMPLES = CORPUS_DIR / "ezdxf" / "examples_dxf"
 
 
@@ -92,8 +105,9 @@ def test_title_block_from_labels_right_and_below_and_from_attribs() -> None:
 def test_every_title_block_field_of_synthetic_parts_is_found(label: str) -> None:
     result = analyze_bytes("p.dxf", generate_part(label, random.Random(label)))
     tb = result["title_block"]
-    assert all(tb[f] and tb[f]["value"] for f in tb), tb
-    assert all(tb[f]["evidence"]["handle"] for f in tb)
+    written = SYNTH_FIELDS
+    assert all(tb[f] and tb[f]["value"] for f in written), tb
+    assert all(tb[f]["evidence"]["handle"] for f in written)
 
 
 def test_dimension_measurement_comes_from_the_geometry() -> None:
@@ -140,3 +154,24 @@ def test_tokens_parsed_from_text(text: str, expected: dict) -> None:
 
 def test_a_thread_pitch_is_not_mistaken_for_a_fit() -> None:
     assert [t["kind"] for t in parse_tokens("M8x1", None)] == ["thread"]
+
+
+def test_angular_dimensions_report_degrees_as_ezdxf_measures_them() -> None:
+    import ezdxf
+
+    path = EXAMPLES / "uncommon.dxf"
+    require(path.is_file(), f"DXF corpus not found at {CORPUS_DIR}")
+    doc = ezdxf.readfile(path)
+    expected = {
+        e.dxf.handle: round(float(e.get_measurement()), 6)
+        for e in doc.modelspace().query("DIMENSION")
+        if e.dimtype & 0x0F in (2, 5)
+    }
+    assert expected, "the corpus file has angular dimensions"
+    got = {
+        d["handle"]: d["measurement"]
+        for d in analyse_corpus("uncommon.dxf")["dimensions"]["entities"]
+        if d["kind"] in ("angular", "angular_3p")
+    }
+    assert {h: got.get(h) for h in expected} == expected
+    assert all(0 < v <= 360 for v in got.values())

@@ -1,0 +1,254 @@
+"""Title blocks read as tables, in the languages engineers label them in."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from apps.cad.extract import labels
+from apps.cad.pipeline import analyze_bytes
+from apps.cad.text import TextItem
+from apps.cad.titleblock import extract
+from tests.cad.conftest import dxf_bytes
+from tests.cad.titleblock_set import CASES, combine, free, score, stacked
+
+
+def read(case_build) -> dict:  # type: ignore[no-untyped-def]
+    return analyze_bytes("tb.dxf", dxf_bytes(case_build), preview=False)["title_block"]
+
+
+def values(block: dict) -> dict[str, str]:
+    return {k: v["value"] for k, v in block.items() if v}
+
+
+@pytest.fixture(scope="module")
+def evaluation() -> dict:
+    results = {
+        c.name: analyze_bytes(f"{c.name}.dxf", c.dxf(), preview=False)["title_block"]
+        for c in CASES
+    }
+    return score(results)
+
+
+def test_labelled_set_meets_precision_and_recall_in_every_language(
+    evaluation: dict,
+) -> None:
+    assert len(evaluation["languages"]) >= 5
+    assert evaluation["precision"] >= 0.95, evaluation["misses"]
+    assert evaluation["recall"] >= 0.85, evaluation["misses"]
+    for lang, figures in evaluation["languages"].items():
+        assert figures["precision"] >= 0.95, (lang, evaluation["misses"])
+        assert figures["recall"] >= 0.85, (lang, evaluation["misses"])
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_each_labelled_title_block_reads_exactly(case) -> None:  # type: ignore[no-untyped-def]
+    block = analyze_bytes("tb.dxf", case.dxf(), preview=False)["title_block"]
+    assert values(block) == case.expected
+
+
+def test_a_german_din_block_never_returns_a_label_word() -> None:
+    block = read(
+        stacked(
+            [
+                [(60, "Benennung", None), (38, "Maßstab", None)],
+                [(60, "Ursprung", None), (38, "(Gewicht)", None)],
+                [(60, "Zeichnungsnummer", None), (38, "Blatt", None)],
+            ]
+        )
+    )
+    assert values(block) == {}
+
+
+def test_slovenian_labels_with_values_below_in_their_cells() -> None:
+    block = read(
+        stacked(
+            [
+                [(60, "Naziv", "Pokrov"), (40, "Merilo", "1:5")],
+                [(60, "Številka risbe", "P-77"), (40, "Material", "AlMg3")],
+            ]
+        )
+    )
+    assert values(block) == {
+        "part_name": "Pokrov",
+        "scale": "1:5",
+        "drawing_number": "P-77",
+        "material": "AlMg3",
+    }
+    assert block["scale"]["evidence"]["label"] == "Merilo"
+    assert block["scale"]["evidence"]["method"] == "same_cell"
+    assert (
+        block["scale"]["evidence"]["handle"]
+        != block["scale"]["evidence"]["label_handle"]
+    )
+
+
+def test_a_value_of_the_wrong_shape_is_left_out() -> None:
+    # The scale cell holds a date, the sheet cell a word, the title cell a row
+    # number: none is taken.
+    block = read(
+        stacked(
+            [[(40, "Scale", "2024-01-01"), (40, "Sheet", "Steel"), (40, "Title", "2")]]
+        )
+    )
+    assert block["scale"] is None and block["sheet"] is None
+    assert block["part_name"] is None
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "inline"),
+    [
+        ("Massstab 1 : 1", "scale", "1 : 1"),
+        ("Maßstab", "scale", None),
+        ("Échelle : 2:1", "scale", "2:1"),
+        ("Blatt 1 von 2", "sheet", "1 von 2"),
+        ("比例 1:2", "scale", "1:2"),
+        ("축척", "scale", None),
+        ("縮尺", "scale", None),
+        ("Масштаб", "scale", None),
+        ("Številka risbe", "drawing_number", None),
+        ("Zeichnungs-Nr.", "drawing_number", None),
+        ("Werkstoff:", "material", None),
+        ("Maßstab / Scale", "scale", None),
+    ],
+)
+def test_labels_in_many_languages(text: str, field: str, inline: str | None) -> None:
+    found = labels.match(text)
+    assert found is not None and found.field == field
+    assert found.inline == inline
+
+
+@pytest.mark.parametrize("text", ["Scaled down", "Steel", "1:2", "Materials list."])
+def test_plain_words_are_not_labels_with_values(text: str) -> None:
+    found = labels.match(text)
+    assert found is None or found.inline is None
+
+
+def test_placeholders_in_parentheses_are_labels_not_values() -> None:
+    found = labels.match("(Gewicht)")
+    assert found is not None and found.placeholder and found.inline is None
+
+
+_texts = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=120
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.tuples(_texts, st.floats(-1e6, 1e6), st.floats(-1e6, 1e6)), max_size=40)
+)
+def test_reader_survives_arbitrary_text(entries: list) -> None:  # type: ignore[type-arg]
+    items = [
+        TextItem(text=t, kind="TEXT", handle=str(i), layer="0", x=x, y=y, height=2.5)
+        for i, (t, x, y) in enumerate(entries)
+    ]
+    block = extract(items)
+    for field in block.values():
+        if field is not None:
+            assert field["value"].strip()
+            assert not labels.is_label(field["value"])
+
+
+def test_a_title_block_on_a_paperspace_layout_is_read() -> None:
+    def build(doc, msp):  # type: ignore[no-untyped-def]
+        msp.add_circle((0, 0), 10)
+        sheet = doc.layouts.get("Layout1")
+        stacked([[(60, "Benennung", "Flansch"), (40, "Maßstab", "1:1")]])(doc, sheet)
+
+    block = read(build)
+    assert values(block) == {"part_name": "Flansch", "scale": "1:1"}
+
+
+def test_attribute_definitions_inside_a_block_are_not_values() -> None:
+    def build(doc, msp):  # type: ignore[no-untyped-def]
+        stacked([[(60, "Werkstoff", None)]])(doc, msp)
+        blk = doc.blocks.new("WS")
+        blk.add_attdef("WERKSTOFF_X", (0, 0), text="???", dxfattribs={"height": 3.5})
+        ref = msp.add_blockref("WS", (232, 11.5))
+        ref.add_auto_attribs({"WERKSTOFF_X": "X5CrNi18-10"})
+
+    assert read(build)["material"]["value"] == "X5CrNi18-10"
+
+
+def test_the_sheet_frame_is_not_a_cell() -> None:
+    # An A4 frame around everything, no title-block ruling: the label pairs by
+    # position only, and the note elsewhere in the frame is not its value.
+    block = read(
+        combine(
+            lambda doc, msp: msp.add_lwpolyline(
+                [(20, 10), (200, 10), (200, 200), (20, 200)], close=True
+            ),
+            free(
+                [
+                    ("Material", 30, 150, 3.5),
+                    ("Deburr all edges", 40, 120, 3.5),
+                    ("Scale", 30, 30, 3.5),
+                    ("1:2", 55, 30, 3.5),
+                ]
+            ),
+        )
+    )
+    assert values(block) == {"scale": "1:2"}
+
+
+def test_notes_on_the_sheet_give_units_and_the_general_tolerance() -> None:
+    def build(doc, msp):  # type: ignore[no-untyped-def]
+        msp.add_circle((0, 0), 10)
+        sheet = doc.layouts.get("Layout1")
+        sheet.add_text("ALL DIMENSIONS IN MM", height=2.5).set_placement((20, 20))
+        sheet.add_text("ISO 2768-mK", height=2.5).set_placement((20, 30))
+
+    result = analyze_bytes("n.dxf", dxf_bytes(build), preview=False)
+    assert result["title_block"]["units"]["value"] == "mm"
+    general = result["dimensions"]["general_tolerance"]
+    assert (general["class"], general["geometrical_class"]) == ("m", "K")
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "inline"),
+    [
+        ("Werkstoff\nS235JR", "material", "S235JR"),
+        ("Maßstab / Scale 1:2", "scale", "1:2"),
+        ("Material / Werkstoff: 1.4301", "material", "1.4301"),
+        ("Werkstoff\n(Gewicht)", "material", None),
+        ("Gezeichnet\nDrawn", "drawn_by", None),
+        ("共 2 张 第 1 张", "sheet", "1/2"),
+        ("THIRD ANGLE PROJECTION", "projection", "third angle"),
+        ("ALL DIMENSIONS IN MM", "units", "mm"),
+    ],
+)
+def test_labels_with_translations_next_lines_and_statements(
+    text: str, field: str, inline: str | None
+) -> None:
+    found = labels.match(text)
+    assert found is not None and (found.field, found.inline) == (field, inline)
+
+
+def test_template_attribute_tags_in_many_spellings() -> None:
+    def build(doc, msp):  # type: ignore[no-untyped-def]
+        blk = doc.blocks.new("RAHMEN")
+        tags = {
+            "Zeichnungs-Nr.": "Z-100",
+            "TITLE1": "Welle",
+            "GEPRUEFT": "Lang",
+            "echelle": "1:2",
+            "Benennung": "(Benennung)",
+        }
+        for i, tag in enumerate(tags):
+            blk.add_attdef(tag, (0, -i * 5), dxfattribs={"height": 2.5})
+        msp.add_blockref("RAHMEN", (300, 40)).add_auto_attribs(tags)
+
+    assert values(read(build)) == {
+        "drawing_number": "Z-100",
+        "part_name": "Welle",
+        "checked_by": "Lang",
+        "scale": "1:2",
+    }
+
+
+@pytest.mark.parametrize("text", ["DRG. NO.", "Zeichn. Nr.", "Zeichn.Nr.", "DWG.NO."])
+def test_abbreviation_dots_and_spaces_vary(text: str) -> None:
+    found = labels.match(text)
+    assert found is not None and found.field == "drawing_number"
