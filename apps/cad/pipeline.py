@@ -106,7 +106,7 @@ def _analyze_dxf(
                 :300
             ]
         ) from exc
-    vector = features.dxf_vector(doc, geo, report.visited)
+    vector = features.dxf2_vector(doc, geo, report.visited, [it.text for it in items])
     t = _lap(timings, "features", t)
 
     title = titleblock.extract(items)

@@ -716,6 +716,39 @@ def predict(
         return out
 
 
+def _pick_readable(
+    snap: Any,
+    *,
+    tenant_id: int | None,
+    feature_version: str,
+    features: list[float],
+    name: str | None,
+) -> tuple[Any, list[float]]:
+    """The model that serves this vector: a model of its own version, or one
+    trained on an older version the vector can be read as (a dxf-1 model on a
+    dxf-2 analysis). The tenant's own model beats the platform's whatever its
+    version; between equals the vector's own version wins."""
+    from apps.cad.features import downgrade
+
+    best: tuple[tuple[int, int], Any, list[float]] | None = None
+    readable_as = _READABLE_AS.get(feature_version, (feature_version,))
+    for order, version in enumerate(readable_as):
+        readable = downgrade(features, source=feature_version, target=version)
+        view = snap.pick(tenant_id=tenant_id, feature_version=version, name=name)
+        if readable is None or view is None or view.active is None:
+            continue
+        rank = (0 if view.tenant_id is not None else 1, order)
+        if best is None or rank < best[0]:
+            best = (rank, view, readable)
+    if best is None:
+        return None, features
+    return best[1], best[2]
+
+
+# The versions a vector of one version can be served as, its own first.
+_READABLE_AS = {"dxf-2": ("dxf-2", "dxf-1")}
+
+
 def _predict(
     *,
     features: list[float],
@@ -726,8 +759,12 @@ def _predict(
     model_name: str | None,
 ) -> dict[str, Any]:
     snap = runtime.snapshot()
-    view = snap.pick(
-        tenant_id=tenant_id, feature_version=feature_version, name=model_name
+    view, features = _pick_readable(
+        snap,
+        tenant_id=tenant_id,
+        feature_version=feature_version,
+        features=features,
+        name=model_name,
     )
     if view is None or view.active is None:
         return {

@@ -32,7 +32,7 @@ def test_upload_returns_drawing_with_full_analysis(
     assert body["size"] == len(part)
     a = body["analysis"]
     assert a["status"] == "done"
-    assert a["feature_version"] == "dxf-1"
+    assert a["feature_version"] == "dxf-2"
     assert len(a["features"]) > 40
     assert a["recovered"] is False
     # v1 renders title-block fields as bare values (apps.versioning).
