@@ -8,6 +8,8 @@ from apps.cad.models import Analysis, Drawing
 class AnalysisOutputSerializer(serializers.ModelSerializer):
     drawing_id = serializers.IntegerField(read_only=True)
     predictions = serializers.SerializerMethodField()
+    unknown = serializers.SerializerMethodField()
+    needs_review = serializers.SerializerMethodField()
     model = serializers.SerializerMethodField()
     prediction_reason = serializers.SerializerMethodField()
 
@@ -30,6 +32,8 @@ class AnalysisOutputSerializer(serializers.ModelSerializer):
             "stats",
             "timings",
             "predictions",
+            "unknown",
+            "needs_review",
             "model",
             "prediction_reason",
             "created",
@@ -50,6 +54,16 @@ class AnalysisOutputSerializer(serializers.ModelSerializer):
                 {"label": t.get("label"), "score": t.get("confidence")} for t in top
             ]
         return [{"label": p.get("label"), "score": p.get("confidence", obj.confidence)}]
+
+    # Open-set answers (v2; v1 drops them): ``unknown`` is true when the drawing
+    # is far from every class the model knows, null when the model cannot say.
+    def get_unknown(self, obj: Analysis) -> bool | None:
+        p = obj.prediction if isinstance(obj.prediction, dict) else {}
+        return p.get("unknown")
+
+    def get_needs_review(self, obj: Analysis) -> bool | None:
+        p = obj.prediction if isinstance(obj.prediction, dict) else {}
+        return p.get("needs_review")
 
     def get_model(self, obj: Analysis) -> dict | None:
         if not obj.model_name:

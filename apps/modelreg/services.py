@@ -840,10 +840,20 @@ def _predict(
         agreed=agreed,
     )
     threshold = float(_setting("CADML_MODEL_CONFIDENCE_THRESHOLD", 0.6))
+    unknown = None
+    novelty = None
+    if primary.open_set is not None:
+        # Calibration never changes the ranking, only how sure the answer is.
+        probs = primary.open_set.calibrate(probs)
+        confidence = float(probs[order[0]])
+        novelty = float(primary.open_set.novelty(np.asarray(features))[0])
+        unknown = novelty > primary.open_set.threshold
     return {
         "prediction": {
             "label": label,
             "confidence": round(confidence, 6),
+            "unknown": unknown,
+            "novelty": round(novelty, 4) if novelty is not None else None,
             "top3": [
                 {
                     "label": primary.labels[int(i)],

@@ -85,10 +85,28 @@ class TitleBlockEvidenceDropped(VersionChange):
         return data
 
 
+class OpenSetAnswersDropped(VersionChange):
+    """v2 analyses say ``unknown`` (far from every class the model knows) and
+    ``needs_review`` at the top level; v1 had ``needs_review`` under ``model``
+    only, and no ``unknown``."""
+
+    version = "v2"
+    description = "analyses: open-set unknown and needs_review beside predictions"
+
+    def to_previous(self, data: Any) -> Any:
+        for obj in _each_object(data):
+            for target in (obj, obj.get("analysis")):
+                if isinstance(target, dict) and "predictions" in target:
+                    target.pop("unknown", None)
+                    target.pop("needs_review", None)
+        return data
+
+
 # In order of introduction; the renderer walks it backwards.
 CHANGES: list[VersionChange] = [
     PredictionsCollapsedToTopOne(),
     TitleBlockEvidenceDropped(),
+    OpenSetAnswersDropped(),
 ]
 
 
