@@ -121,6 +121,25 @@ def _tenant_matrix(tenant_id: int, feature_version: str) -> _Matrix:
     return built
 
 
+def drawings_needing_features(
+    *, tenant: Tenant, feature_version: str
+) -> QuerySet[Drawing]:
+    """The tenant's DXF drawings with no finished analysis of
+    ``feature_version`` (older analyses stay as they are: history)."""
+    from django.db.models import Exists
+
+    done = Analysis.objects.filter(
+        drawing=OuterRef("pk"),
+        feature_version=feature_version,
+        status=Analysis.Status.DONE,
+    )
+    return (
+        Drawing.objects.filter(tenant=tenant, format__in=["dxf", "dxf-binary"])
+        .exclude(Exists(done))
+        .order_by("pk")
+    )
+
+
 def _unit(space: Space, mat: np.ndarray) -> np.ndarray:
     emb = space.embed(mat) if len(mat) else mat
     norms = np.linalg.norm(emb, axis=1, keepdims=True)
