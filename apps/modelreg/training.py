@@ -74,7 +74,9 @@ def _synth_one(args: tuple[str, int, bool]) -> tuple[str, bytes]:
     from apps.cad.synth import generate_part
 
     label, seed, shift = args
-    return label, generate_part(label, random.Random(seed), style_shift=shift)
+    return label, generate_part(
+        label, random.Random(seed), style_shift=shift, conventions=True
+    )
 
 
 def _synth_extract(args: tuple[str, int, bool]) -> tuple[str, str, Any]:

@@ -608,12 +608,20 @@ def _title_block(
 
 
 def generate_part(
-    label: str, rng: random.Random, *, style_shift: bool = False
+    label: str,
+    rng: random.Random,
+    *,
+    style_shift: bool = False,
+    conventions: bool = False,
 ) -> bytes:
     """DXF bytes of one drawing of ``label``.
 
     ``style_shift`` changes drafting conventions (imperial units, other layer
     names, Chinese title block, heavier clutter) to test robustness to a shift.
+    ``conventions`` also draws, at random, how other tools save parts: bare
+    geometry (no title block, dimensions, text or hatching, as in laser-cut
+    and CAM files) and exploded geometry (circles and arcs as short LINEs,
+    polylines as LINEs, as many exporters write them).
     """
     if label not in _DRAWERS:
         raise ValueError(f"unknown part class {label!r}; choose from {PART_CLASSES}")
@@ -623,12 +631,14 @@ def generate_part(
     fixed = ezdxf.options.write_fixed_meta_data_for_testing
     ezdxf.options.write_fixed_meta_data_for_testing = True
     try:
-        return _generate(label, rng, style_shift)
+        return _generate(label, rng, style_shift, conventions)
     finally:
         ezdxf.options.write_fixed_meta_data_for_testing = fixed
 
 
-def _generate(label: str, rng: random.Random, style_shift: bool) -> bytes:
+def _generate(
+    label: str, rng: random.Random, style_shift: bool, conventions: bool
+) -> bytes:
     doc = ezdxf.new(rng.choice(("R2000", "R2010", "R2018")), setup=True)
     imperial = rng.random() < (0.7 if style_shift else 0.15)
     doc.header["$INSUNITS"] = 1 if imperial else 4
@@ -683,8 +693,51 @@ def _generate(label: str, rng: random.Random, style_shift: bool) -> bytes:
             close=True,
             dxfattribs={"layer": "TITLE"},
         )
+    if conventions:
+        # Drawn last, so the rest of the drawing is what the same seed gives
+        # without conventions.
+        if rng.random() < 0.3:
+            _strip_annotation(msp)
+        if rng.random() < 0.3:
+            _explode(msp, rng.choice((24, 36, 48, 72, 96)))
     # doc.encode picks the file's encoding (cp1252 with \U+ escapes before
     # R2007, UTF-8 after), exactly as a CAD program saves it.
     stream = io.StringIO()
     doc.write(stream)
     return doc.encode(stream.getvalue())
+
+
+def _strip_annotation(msp: Modelspace) -> None:
+    for e in list(msp):
+        if e.dxftype() in ("DIMENSION", "TEXT", "MTEXT", "INSERT", "HATCH") or (
+            e.dxf.get("layer") in ("TITLE", "NOTES")
+        ):
+            msp.delete_entity(e)
+
+
+def _explode(msp: Modelspace, segments: int) -> None:
+    for e in list(msp):
+        kind = e.dxftype()
+        if kind in ("CIRCLE", "ARC"):
+            c, r = e.dxf.center, e.dxf.radius
+            if kind == "CIRCLE":
+                a0, sweep = 0.0, 2 * math.pi
+            else:
+                a0 = math.radians(e.dxf.start_angle)
+                sweep = math.radians(e.dxf.end_angle - e.dxf.start_angle) % (
+                    2 * math.pi
+                )
+            n = max(2, round(segments * sweep / (2 * math.pi)))
+            pts = [
+                (
+                    c.x + r * math.cos(a0 + sweep * i / n),
+                    c.y + r * math.sin(a0 + sweep * i / n),
+                )
+                for i in range(n + 1)
+            ]
+            attribs = {"layer": e.dxf.layer}
+            for a, b in zip(pts, pts[1:], strict=False):
+                msp.add_line(a, b, dxfattribs=attribs)
+            msp.delete_entity(e)
+        elif kind == "LWPOLYLINE":
+            e.explode()
