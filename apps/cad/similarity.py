@@ -1,9 +1,10 @@
 """The spaces in which similar drawings are searched.
 
 - ``unsupervised`` (``dxf-2``): every slot standardised over the tenant's own
-  drawings (median and spread, so a few odd drawings do not set the scale),
-  then each view (geometry, picture, words) scaled to the same total weight,
-  so the 64 word buckets do not outvote the picture or the other way round.
+  drawings, then each view (geometry, picture, words) scaled to a fixed total
+  weight whatever its number of slots, the picture four times the others: the
+  picture is the view that best survives how a part was drawn (measured in
+  ``docs/model-quality.md``).
 - ``learned``: the standardisation the tenant's model was trained with, each
   slot weighted by how well it separated the tenant's labels (between-class
   over within-class variance, a diagonal linear metric). Used when the tenant
@@ -22,6 +23,7 @@ import numpy as np
 from apps.cad import features
 
 Z_CLIP = 10.0
+VIEW_WEIGHTS = {"geometry": 1.0, "picture": 4.0, "words": 1.0}
 
 
 @dataclass(frozen=True)
@@ -45,15 +47,12 @@ class Space:
         if len(X) == 0:
             centre, spread = np.zeros(width), np.ones(width)
         else:
-            centre = np.median(X, axis=0)
-            q75, q25 = np.percentile(X, [75, 25], axis=0)
-            # Slots constant over most drawings fall back to their std.
-            spread = np.where(q75 - q25 > 1e-6, (q75 - q25) / 1.349, X.std(axis=0))
+            centre, spread = X.mean(axis=0), X.std(axis=0)
         scale = np.maximum(spread, 1e-3)
         weight = np.ones(width)
         if width == len(features.DXF2_SLOTS):
-            for lo, hi in features.DXF2_VIEWS.values():
-                weight[lo:hi] = 1.0 / np.sqrt(hi - lo)
+            for view, (lo, hi) in features.DXF2_VIEWS.items():
+                weight[lo:hi] = VIEW_WEIGHTS[view] / np.sqrt(hi - lo)
         else:
             weight /= np.sqrt(width)
         return cls(f"{_version(width)}-unsupervised", centre, scale, weight)
