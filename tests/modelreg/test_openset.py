@@ -102,6 +102,13 @@ def test_v2_analyses_say_unknown_and_v1_keeps_its_shape(api_client_a) -> None:  
     v1 = api_client_a.get(f"/api/v1/drawings/{plan['id']}/analysis").json()
     assert "unknown" not in v1 and "needs_review" not in v1
     assert v1["prediction"] == v2["predictions"][0]["label"]
+    # gRPC clients see it too (new field 11 of Prediction).
+    from apps.cad.models import Analysis
+    from apps.grpcapi.messages import prediction_message
+
+    assert prediction_message(Analysis.objects.get(pk=v2["id"])).unknown is True
+    known = Analysis.objects.get(pk=v2_part["data"]["id"])
+    assert prediction_message(known).unknown is False
 
 
 def test_similar_uses_the_tenants_own_model_metric_when_it_has_one(
