@@ -2,9 +2,9 @@
 
 - ``unsupervised`` (``dxf-2``): every slot standardised over the tenant's own
   drawings, then each view (geometry, picture, words) scaled to a fixed total
-  weight whatever its number of slots, the picture four times the others: the
-  picture is the view that best survives how a part was drawn (measured in
-  ``docs/model-quality.md``).
+  weight whatever its number of slots, the geometry four times the others:
+  title blocks and borders move the picture, and the words change with the
+  drafter's language (weights measured in ``docs/model-quality.md``).
 - ``learned``: the standardisation the tenant's model was trained with, each
   slot weighted by how well it separated the tenant's labels (between-class
   over within-class variance, a diagonal linear metric). Used when the tenant
@@ -23,7 +23,7 @@ import numpy as np
 from apps.cad import features
 
 Z_CLIP = 10.0
-VIEW_WEIGHTS = {"geometry": 1.0, "picture": 4.0, "words": 1.0}
+VIEW_WEIGHTS = {"geometry": 4.0, "picture": 1.0, "words": 1.0}
 
 
 @dataclass(frozen=True)
