@@ -919,7 +919,9 @@ def classifier_train(
         "version": None,
         "feature_version": result.feature_version,
         "labels": result.labels,
-        **result.metrics,
+        # The open-set parameters (thousands of numbers) travel with the
+        # registered version, not in what the caller reads.
+        **{k: v for k, v in result.metrics.items() if k != "open_set"},
         "training_summary": result.summary,
         "confusion_svg": training.confusion_svg(
             result.labels, result.metrics["confusion_matrix"]

@@ -91,6 +91,11 @@ def test_v2_analyses_say_unknown_and_v1_keeps_its_shape(api_client_a) -> None:  
         activate=True,
     )
     assert out["activation"]["status"] == "succeeded"
+    # The caller reads the calibration; the parameters travel with the version.
+    assert "open_set" not in out and out["calibration"]["temperature"] > 0
+    from apps.modelreg.models import ModelVersion
+
+    assert ModelVersion.objects.get(number=out["version"]).metrics["open_set"]
     part = upload(api_client_a, generate_part("flange", random.Random(77)))
     plan = upload(api_client_a, dxf_bytes(street_plan), "plan.dxf")
     v2 = api_client_a.get(f"/api/v2/drawings/{plan['id']}/analysis").json()["data"]
