@@ -286,3 +286,34 @@ def test_millions_of_tiny_segments_give_a_bounded_picture() -> None:
     # A straight line: everything within the first rings, nothing far out.
     assert all(math.isfinite(a) for a in v)
     assert v[-1] == 0.0
+
+
+def test_circles_exported_as_short_lines_give_nearly_the_same_picture() -> None:
+    from tests.cad.conftest import dxf_bytes
+
+    holes = [(0, 0, 30), (60, 40, 8), (-60, 40, 8), (60, -40, 8), (-60, -40, 8)]
+
+    def plate(doc, msp, *, exploded: bool):  # type: ignore[no-untyped-def]
+        msp.add_lwpolyline([(-80, -55), (80, -55), (80, 55), (-80, 55)], close=True)
+        for x, y, r in holes:
+            if not exploded:
+                msp.add_circle((x, y), r)
+                continue
+            # As OpenSCAD and many CAM exporters write a circle.
+            n = 72
+            pts = [
+                (
+                    x + r * math.cos(2 * math.pi * i / n),
+                    y + r * math.sin(2 * math.pi * i / n),
+                )
+                for i in range(n + 1)
+            ]
+            for a, b in zip(pts, pts[1:], strict=False):
+                msp.add_line(a, b)
+
+    drawn = vector(dxf_bytes(lambda d, m: plate(d, m, exploded=False)))
+    exported = vector(dxf_bytes(lambda d, m: plate(d, m, exploded=True)))
+    assert_close(drawn, exported, PICTURE, 3e-2)
+    # The geometry view, built on entity types, does see the difference.
+    names = [s.name for s in DXF2_SLOTS]
+    assert drawn[names.index("hist_circle")] > 0 == exported[names.index("hist_circle")]
