@@ -381,6 +381,8 @@ CADML_REALTIME_CHANNEL_RESOLVERS["job"] = "apps.batch.realtime.job_channel_visib
 
 # Model registry (docs/models.md).
 CADML_PREDICTOR = "apps.modelreg.predictor.predict_analysis"
+# Similar-drawing search asks this hook for the tenant's learned metric.
+CADML_SIMILARITY_METRIC = "apps.modelreg.predictor.similarity_metric"
 CADML_READINESS_CHECKS: dict[str, str] = {}
 CADML_READINESS_CHECKS["model"] = "apps.modelreg.predictor.active_model_ready"
 CADML_MODEL_NAME = env_str("CADML_MODEL_NAME", "part-classifier")

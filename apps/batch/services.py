@@ -237,6 +237,41 @@ def job_submit(
     return job, True
 
 
+def refeaturize_submit(
+    *, tenant: Tenant, user: Any, feature_version: str, priority: int = 3
+) -> list[BatchJob]:
+    """Re-analyse the tenant's drawings that have no ``feature_version`` vector
+    yet, as batch jobs (progress, cancel, retry as for any job). Each drawing
+    gets a new analysis; the old ones stay. Running it again submits only what
+    is still missing, so a cancelled run resumes where it stopped."""
+    from apps.cad.features import SLOTS
+    from apps.cad.selectors import drawings_needing_features
+
+    if feature_version not in SLOTS or feature_version.startswith("mesh"):
+        raise InvalidInput(
+            f"feature_version must be a drawing version: "
+            f"{', '.join(v for v in SLOTS if not v.startswith('mesh'))}",
+            code="unknown_feature_version",
+        )
+    ids = list(
+        drawings_needing_features(
+            tenant=tenant, feature_version=feature_version
+        ).values_list("pk", flat=True)
+    )
+    jobs = []
+    step = max_items()
+    for start in range(0, len(ids), step):
+        job, _ = job_submit(
+            tenant=tenant,
+            user=user,
+            drawing_ids=ids[start : start + step],
+            priority=priority,
+            options={"purpose": "refeaturize", "feature_version": feature_version},
+        )
+        jobs.append(job)
+    return jobs
+
+
 def _after_submit(job_id: int, tenant_id: int) -> None:
     dispatch(tenant_id=tenant_id)
     # A job whose every file was refused at upload is already complete.

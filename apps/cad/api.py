@@ -181,13 +181,16 @@ class DrawingSimilarApi(APIView):
         return Response(
             {
                 "drawing_id": drawing.pk,
+                # Which space ranked them: "<model>-v<n>-metric" (learned from
+                # the tenant's labels) or "<feature version>-unsupervised".
+                "space": found.space,
                 "results": [
                     {
                         "drawing": DrawingOutputSerializer(n.drawing).data,
                         "score": n.score,
                         "duplicate": n.duplicate,
                     }
-                    for n in found
+                    for n in found.neighbours
                 ],
             }
         )

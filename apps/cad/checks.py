@@ -73,4 +73,15 @@ def check_cad_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                 id="cad.E008",
             )
         )
+    metric = settings.CADML_SIMILARITY_METRIC
+    if metric:
+        try:
+            import_string(metric)
+        except ImportError as exc:
+            errors.append(
+                Error(
+                    f"CADML_SIMILARITY_METRIC {metric!r} cannot be imported: {exc}",
+                    id="cad.E009",
+                )
+            )
     return errors

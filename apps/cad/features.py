@@ -1,4 +1,10 @@
-"""Versioned, named feature vectors for drawings (``dxf-1``) and meshes (``mesh-1``).
+"""Versioned, named feature vectors for drawings (``dxf-1``, ``dxf-2``) and meshes
+(``mesh-1``).
+
+``dxf-2`` is ``dxf-1`` followed by two more views of the same drawing: a
+picture (``apps.cad.picture``) and its words (``apps.cad.words``). Its first
+``len(DXF_SLOTS)`` slots are exactly the ``dxf-1`` vector, so a model trained
+on ``dxf-1`` keeps serving drawings analysed as ``dxf-2`` (``downgrade()``).
 
 Every slot says which invariances hold: ``translation`` and ``scale`` (uniform)
 hold exactly for every slot; ``rotation`` is ``exact`` for slots built on
@@ -20,7 +26,12 @@ import numpy as np
 from ezdxf.document import Drawing as DxfDocument
 from ezdxf.math import Vec3
 
-DXF_FEATURE_VERSION = "dxf-1"
+from apps.cad import picture, words
+
+DXF1_FEATURE_VERSION = "dxf-1"
+DXF2_FEATURE_VERSION = "dxf-2"
+# What the pipeline writes for a drawing today.
+DXF_FEATURE_VERSION = DXF2_FEATURE_VERSION
 MESH_FEATURE_VERSION = "mesh-1"
 
 HIST_TYPES = (
@@ -131,8 +142,40 @@ def _mesh_slots() -> list[Slot]:
     ]
 
 
-DXF_SLOTS = _dxf_slots()
+def _dxf2_slots() -> list[Slot]:
+    return [
+        *_dxf_slots(),
+        # The picture's polar grid turns with the drawing, so these slots are
+        # rotation-invariant only up to the grid's resolution.
+        *(Slot(n, d, rotation="robust") for n, d in picture.slot_specs()),
+        *(Slot(n, d) for n, d in words.slot_specs()),
+    ]
+
+
+DXF_SLOTS = _dxf_slots()  # dxf-1
+DXF2_SLOTS = _dxf2_slots()
 MESH_SLOTS = _mesh_slots()
+SLOTS = {
+    DXF1_FEATURE_VERSION: DXF_SLOTS,
+    DXF2_FEATURE_VERSION: DXF2_SLOTS,
+    MESH_FEATURE_VERSION: MESH_SLOTS,
+}
+# Views of dxf-2, as slot ranges: geometry, picture, words.
+DXF2_VIEWS = {
+    "geometry": (0, len(DXF_SLOTS)),
+    "picture": (len(DXF_SLOTS), len(DXF_SLOTS) + len(picture.slot_specs())),
+    "words": (len(DXF_SLOTS) + len(picture.slot_specs()), len(DXF2_SLOTS)),
+}
+
+
+def downgrade(vector: list[float], *, source: str, target: str) -> list[float] | None:
+    """``vector`` of version ``source`` as a ``target`` vector, or None when the
+    one cannot be read as the other (only dxf-2 -> dxf-1, its prefix)."""
+    if source == target:
+        return vector
+    if source == DXF2_FEATURE_VERSION and target == DXF1_FEATURE_VERSION:
+        return vector[: len(DXF_SLOTS)]
+    return None
 
 
 def schema() -> dict[str, Any]:
@@ -151,10 +194,7 @@ def schema() -> dict[str, Any]:
             }
             for i, s in enumerate(slots)
         ]
-        for version, slots in (
-            (DXF_FEATURE_VERSION, DXF_SLOTS),
-            (MESH_FEATURE_VERSION, MESH_SLOTS),
-        )
+        for version, slots in SLOTS.items()
     }
 
 
@@ -172,6 +212,9 @@ class Geometry:
     closed_polylines: int = 0
     texts: int = 0
     layers: set[str] = field(default_factory=set)
+    linetypes: set[str] = field(default_factory=set)
+    block_names: set[str] = field(default_factory=set)
+    dimstyles: set[str] = field(default_factory=set)
     skipped_nonfinite: int = 0
 
 
@@ -190,6 +233,9 @@ def collect(visits: Any, geo: Geometry) -> Any:
         m = visit.matrix
         try:
             geo.layers.add(e.dxf.get("layer", "0"))
+            linetype = e.dxf.get("linetype")
+            if linetype:
+                geo.linetypes.add(linetype)
             if t == "LINE":
                 s, en = e.dxf.start, e.dxf.end
                 if m is not None:
@@ -234,6 +280,9 @@ def collect(visits: Any, geo: Geometry) -> Any:
                 geo.texts += 1
             elif t == "INSERT":
                 geo.texts += len(e.attribs)
+                geo.block_names.add(e.dxf.get("name", ""))
+            elif t == "DIMENSION":
+                geo.dimstyles.add(e.dxf.get("dimstyle", ""))
             elif t in ("ELLIPSE", "POINT"):
                 p = e.dxf.center if t == "ELLIPSE" else e.dxf.location
                 if m is not None:
@@ -442,6 +491,29 @@ def dxf_vector(doc: DxfDocument, geo: Geometry, n_entities: int) -> list[float]:
     ]
     assert len(vec) == len(DXF_SLOTS)
     return [round(float(x), 6) for x in vec]
+
+
+def dxf2_vector(
+    doc: DxfDocument, geo: Geometry, n_entities: int, texts: list[str]
+) -> list[float]:
+    """dxf-1, then the picture and words views (``texts``: the drawing's text
+    items in walk order)."""
+    vec = dxf_vector(doc, geo, n_entities)
+    lines = np.asarray(geo.lines, dtype=float).reshape(-1, 4)
+    circles = np.asarray(geo.circles, dtype=float).reshape(-1, 3)
+    vec += picture.picture_vector(lines, circles)
+    names = [
+        *texts[: words.MAX_TEXTS],
+        *sorted(geo.layers),
+        *sorted(n for n in geo.block_names if not n.startswith("*")),
+        *sorted(geo.linetypes),
+        *sorted(geo.dimstyles),
+    ]
+    vec += words.words_vector(names)
+    assert len(vec) == len(DXF2_SLOTS)
+    # Every slot is computed from finite inputs; the guard keeps a stored
+    # vector free of NaN whatever an edge case slips through.
+    return [round(float(x), 6) if math.isfinite(x) else 0.0 for x in vec]
 
 
 def mesh_vector(mesh: Any) -> list[float]:

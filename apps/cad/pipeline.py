@@ -128,7 +128,7 @@ def _analyze_dxf(
                 :300
             ]
         ) from exc
-    vector = features.dxf_vector(doc, geo, report.visited)
+    vector = features.dxf2_vector(doc, geo, report.visited, [it.text for it in items])
     t = _lap(timings, "features", t)
 
     paper_blocks, paper_items = _paperspace_sheets(doc)

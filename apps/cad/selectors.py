@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils.module_loading import import_string
 
 from apps.accounts.models import Tenant
 from apps.cad.models import Analysis, Drawing
+from apps.cad.similarity import Space
 from cadml.lib.cache import CACHE_ERRORS
 from cadml.lib.errors import Conflict, NotFound
 
@@ -67,7 +71,9 @@ class _Matrix:
     generation: int
     drawing_ids: np.ndarray
     shas: list[str]
-    unit: np.ndarray  # rows are L2-normalised feature vectors
+    raw: np.ndarray  # the feature vectors, one row per drawing
+    unsupervised: Space
+    unit: np.ndarray  # rows are L2-normalised unsupervised embeddings
 
 
 _matrices: dict[tuple[int, str], _Matrix] = {}
@@ -111,12 +117,38 @@ def _tenant_matrix(tenant_id: int, feature_version: str) -> _Matrix:
         shas.append(sha)
         vecs.append(vec)
     mat = np.asarray(vecs, dtype=float).reshape(len(vecs), -1)
-    norms = np.linalg.norm(mat, axis=1, keepdims=True) if len(mat) else None
-    unit = mat / np.where(norms == 0, 1, norms) if norms is not None else mat
-    built = _Matrix(generation, np.asarray(ids, dtype=np.int64), shas, unit)
+    space = Space.unsupervised(mat)
+    built = _Matrix(
+        generation, np.asarray(ids, dtype=np.int64), shas, mat, space, _unit(space, mat)
+    )
     with _matrices_lock:
         _matrices[key] = built
     return built
+
+
+def drawings_needing_features(
+    *, tenant: Tenant, feature_version: str
+) -> QuerySet[Drawing]:
+    """The tenant's DXF drawings with no finished analysis of
+    ``feature_version`` (older analyses stay as they are: history)."""
+    from django.db.models import Exists
+
+    done = Analysis.objects.filter(
+        drawing=OuterRef("pk"),
+        feature_version=feature_version,
+        status=Analysis.Status.DONE,
+    )
+    return (
+        Drawing.objects.filter(tenant=tenant, format__in=["dxf", "dxf-binary"])
+        .exclude(Exists(done))
+        .order_by("pk")
+    )
+
+
+def _unit(space: Space, mat: np.ndarray) -> np.ndarray:
+    emb = space.embed(mat) if len(mat) else mat
+    norms = np.linalg.norm(emb, axis=1, keepdims=True)
+    return emb / np.where(norms == 0, 1, norms)
 
 
 @dataclass(frozen=True)
@@ -126,11 +158,35 @@ class Neighbour:
     duplicate: bool
 
 
-def drawing_similar(
-    *, tenant: Tenant, drawing: Drawing, k: int = 10
-) -> list[Neighbour]:
-    """Cosine nearest neighbours among the tenant's drawings of the same
-    feature version; the drawing itself is left out."""
+@dataclass(frozen=True)
+class Similar:
+    space: str  # which space ranked them (apps.cad.similarity)
+    neighbours: list[Neighbour]
+
+
+def _learned_space(tenant_id: int, feature_version: str) -> Space | None:
+    """The tenant's own trained model's metric, through the model registry's
+    hook (``CADML_SIMILARITY_METRIC``); None without one."""
+    path = settings.CADML_SIMILARITY_METRIC
+    if not path:
+        return None
+    try:
+        found = import_string(path)(
+            tenant_id=tenant_id, feature_version=feature_version
+        )
+    except Exception:  # noqa: BLE001 - search still works in the default space
+        logging.getLogger(__name__).exception("similarity metric hook %s failed", path)
+        return None
+    if found is None:
+        return None
+    name, metric = found
+    return Space.learned(metric, name=name)
+
+
+def drawing_similar(*, tenant: Tenant, drawing: Drawing, k: int = 10) -> Similar:
+    """Nearest neighbours (cosine) among the tenant's drawings of the same
+    feature version, the drawing itself left out: in the metric learned by the
+    tenant's own model when it has one, else in the unsupervised space."""
     analysis = (
         Analysis.objects.filter(
             tenant=tenant, drawing=drawing, status=Analysis.Status.DONE
@@ -143,18 +199,26 @@ def drawing_similar(
             "This drawing has no finished analysis to compare; analyse it first."
         )
     m = _tenant_matrix(tenant.pk, analysis.feature_version)
+    learned = _learned_space(tenant.pk, analysis.feature_version)
+    space = learned or m.unsupervised
     if len(m.drawing_ids) == 0:
-        return []
-    q = np.asarray(analysis.features, dtype=float)
+        return Similar(space.name, [])
+    unit = _unit(learned, m.raw) if learned is not None else m.unit
+    q = space.embed(np.asarray(analysis.features, dtype=float))[0]
     norm = np.linalg.norm(q)
-    scores = m.unit @ (q / norm if norm else q)
+    scores = unit @ (q / norm if norm else q)
     scores[m.drawing_ids == drawing.pk] = -np.inf
     k = max(0, min(k, len(scores) - 1 if drawing.pk in m.drawing_ids else len(scores)))
     order = np.argsort(-scores, kind="stable")[:k]
     picked = [int(m.drawing_ids[i]) for i in order]
     by_id = Drawing.objects.filter(tenant=tenant).in_bulk(picked)
-    return [
-        Neighbour(by_id[did], round(float(scores[i]), 6), m.shas[i] == drawing.sha256)
-        for did, i in zip(picked, order, strict=True)
-        if did in by_id
-    ]
+    return Similar(
+        space.name,
+        [
+            Neighbour(
+                by_id[did], round(float(scores[i]), 6), m.shas[i] == drawing.sha256
+            )
+            for did, i in zip(picked, order, strict=True)
+            if did in by_id
+        ],
+    )

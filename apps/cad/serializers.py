@@ -150,6 +150,8 @@ class AnalysisOutputSerializer(serializers.ModelSerializer):
     surface_finish = serializers.SerializerMethodField()
     general_tolerance = serializers.SerializerMethodField()
     predictions = serializers.SerializerMethodField()
+    unknown = serializers.SerializerMethodField()
+    needs_review = serializers.SerializerMethodField()
     model = serializers.SerializerMethodField()
     prediction_reason = serializers.SerializerMethodField()
 
@@ -176,6 +178,8 @@ class AnalysisOutputSerializer(serializers.ModelSerializer):
             "stats",
             "timings",
             "predictions",
+            "unknown",
+            "needs_review",
             "model",
             "prediction_reason",
             "created",
@@ -225,6 +229,16 @@ class AnalysisOutputSerializer(serializers.ModelSerializer):
                 {"label": t.get("label"), "score": t.get("confidence")} for t in top
             ]
         return [{"label": p.get("label"), "score": p.get("confidence", obj.confidence)}]
+
+    # Open-set answers (v2; v1 drops them): ``unknown`` is true when the drawing
+    # is far from every class the model knows, null when the model cannot say.
+    def get_unknown(self, obj: Analysis) -> bool | None:
+        p = obj.prediction if isinstance(obj.prediction, dict) else {}
+        return p.get("unknown")
+
+    def get_needs_review(self, obj: Analysis) -> bool | None:
+        p = obj.prediction if isinstance(obj.prediction, dict) else {}
+        return p.get("needs_review")
 
     def get_model(self, obj: Analysis) -> dict | None:
         if not obj.model_name:

@@ -54,6 +54,7 @@ def prediction_message(analysis: Any) -> common_pb2.Prediction:
         needs_review=bool(prediction.get("needs_review", False)),
         latency_ms=float(prediction.get("latency_ms", 0) or 0),
         reason=analysis.prediction_reason,
+        unknown=bool(prediction.get("unknown") or False),
     )
 
 

@@ -38,3 +38,18 @@ def active_model_ready() -> tuple[bool, str]:
         if d.tenant_id is None and d.active is not None
     ]
     return True, ", ".join(serving) if serving else "no active model"
+
+
+def similarity_metric(*, tenant_id: int, feature_version: str) -> Any:
+    """``CADML_SIMILARITY_METRIC``: ``(space name, metric)`` of the tenant's own
+    serving model for this feature version when it learned one, else None (the
+    platform's default model knows the generator, not the tenant's parts)."""
+    from apps.modelreg.runtime import runtime
+
+    view = runtime.snapshot().pick(tenant_id=tenant_id, feature_version=feature_version)
+    if view is None or view.tenant_id is None or view.active is None:
+        return None
+    metric = view.active.open_set
+    if metric is None or metric.metric is None:
+        return None
+    return f"{view.name}-v{view.active.number}-metric", metric

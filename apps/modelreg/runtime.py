@@ -53,6 +53,9 @@ class LoadedVersion:
     session: Any
     input_name: str
     prob_output: str
+    # Calibration and prototypes trained with the version (None: plain
+    # probabilities, never ``unknown``).
+    open_set: Any = None
 
     def predict_proba(self, vector: list[float]) -> np.ndarray:
         x = np.asarray([vector], dtype=np.float32)
@@ -122,15 +125,22 @@ def _load_version(version: Any) -> LoadedVersion:
     prob = next(
         o.name for o in outputs if o.type == "tensor(float)" and len(o.shape or []) == 2
     )
+    from apps.modelreg.openset import OpenSet
+
+    width = feature_width(version.model.feature_version)
+    labels = tuple(version.model.labels)
     return LoadedVersion(
         version_id=version.pk,
         number=version.number,
         sha256=version.sha256,
-        labels=tuple(version.model.labels),
-        width=feature_width(version.model.feature_version),
+        labels=labels,
+        width=width,
         session=session,
         input_name=session.get_inputs()[0].name,
         prob_output=prob,
+        open_set=OpenSet.from_json(
+            (version.metrics or {}).get("open_set"), width=width, classes=len(labels)
+        ),
     )
 
 

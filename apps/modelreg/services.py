@@ -731,6 +731,39 @@ def predict(
         return out
 
 
+def _pick_readable(
+    snap: Any,
+    *,
+    tenant_id: int | None,
+    feature_version: str,
+    features: list[float],
+    name: str | None,
+) -> tuple[Any, list[float]]:
+    """The model that serves this vector: a model of its own version, or one
+    trained on an older version the vector can be read as (a dxf-1 model on a
+    dxf-2 analysis). The tenant's own model beats the platform's whatever its
+    version; between equals the vector's own version wins."""
+    from apps.cad.features import downgrade
+
+    best: tuple[tuple[int, int], Any, list[float]] | None = None
+    readable_as = _READABLE_AS.get(feature_version, (feature_version,))
+    for order, version in enumerate(readable_as):
+        readable = downgrade(features, source=feature_version, target=version)
+        view = snap.pick(tenant_id=tenant_id, feature_version=version, name=name)
+        if readable is None or view is None or view.active is None:
+            continue
+        rank = (0 if view.tenant_id is not None else 1, order)
+        if best is None or rank < best[0]:
+            best = (rank, view, readable)
+    if best is None:
+        return None, features
+    return best[1], best[2]
+
+
+# The versions a vector of one version can be served as, its own first.
+_READABLE_AS = {"dxf-2": ("dxf-2", "dxf-1")}
+
+
 def _predict(
     *,
     features: list[float],
@@ -741,8 +774,12 @@ def _predict(
     model_name: str | None,
 ) -> dict[str, Any]:
     snap = runtime.snapshot()
-    view = snap.pick(
-        tenant_id=tenant_id, feature_version=feature_version, name=model_name
+    view, features = _pick_readable(
+        snap,
+        tenant_id=tenant_id,
+        feature_version=feature_version,
+        features=features,
+        name=model_name,
     )
     if view is None or view.active is None:
         return {
@@ -818,10 +855,20 @@ def _predict(
         agreed=agreed,
     )
     threshold = float(_setting("CADML_MODEL_CONFIDENCE_THRESHOLD", 0.6))
+    unknown = None
+    novelty = None
+    if primary.open_set is not None:
+        # Calibration never changes the ranking, only how sure the answer is.
+        probs = primary.open_set.calibrate(probs)
+        confidence = float(probs[order[0]])
+        novelty = float(primary.open_set.novelty(np.asarray(features))[0])
+        unknown = novelty > primary.open_set.threshold
     return {
         "prediction": {
             "label": label,
             "confidence": round(confidence, 6),
+            "unknown": unknown,
+            "novelty": round(novelty, 4) if novelty is not None else None,
             "top3": [
                 {
                     "label": primary.labels[int(i)],
@@ -887,7 +934,9 @@ def classifier_train(
         "version": None,
         "feature_version": result.feature_version,
         "labels": result.labels,
-        **result.metrics,
+        # The open-set parameters (thousands of numbers) travel with the
+        # registered version, not in what the caller reads.
+        **{k: v for k, v in result.metrics.items() if k != "open_set"},
         "training_summary": result.summary,
         "confusion_svg": training.confusion_svg(
             result.labels, result.metrics["confusion_matrix"]

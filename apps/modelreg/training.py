@@ -74,7 +74,9 @@ def _synth_one(args: tuple[str, int, bool]) -> tuple[str, bytes]:
     from apps.cad.synth import generate_part
 
     label, seed, shift = args
-    return label, generate_part(label, random.Random(seed), style_shift=shift)
+    return label, generate_part(
+        label, random.Random(seed), style_shift=shift, conventions=True
+    )
 
 
 def _synth_extract(args: tuple[str, int, bool]) -> tuple[str, str, Any]:
@@ -304,6 +306,7 @@ class TrainResult:
     estimator: Any
     X_test: np.ndarray
     y_test: np.ndarray
+    open_set: Any = None  # apps.modelreg.openset.OpenSet
 
 
 def train(
@@ -313,9 +316,22 @@ def train(
     threshold: float = 0.6,
     only: Iterable[str] | None = None,
     progress: Progress | None = None,
+    open_set: bool = True,
+    unknown_quantile: float = 0.99,
 ) -> TrainResult:
+    """Split, select an estimator, calibrate, fit prototypes, export, check.
+
+    A quarter of the training rows (the calibration split) is held out from the
+    selection fits; the winner fitted on the rest gives that split's
+    probabilities, from which the temperature and the ``unknown`` threshold
+    (``unknown_quantile`` of the split's novelty) are set. The exported model
+    is then refitted on every training row. ``open_set=False`` (or too few
+    rows for a calibration split) registers plain probabilities.
+    """
     from sklearn.metrics import f1_score
     from sklearn.model_selection import train_test_split
+
+    from apps.modelreg.openset import OpenSet
 
     labels = sorted({str(v) for v in data.y})
     counts = {label: int((data.y == label).sum()) for label in labels}
@@ -336,13 +352,19 @@ def train(
     if not names:
         raise InvalidInput(f"No such estimator; choose from {sorted(pool)}.")
     n_val = max(math.ceil(0.25 * len(y_train)), n_classes)
-    if len(names) > 1 and len(y_train) - n_val >= n_classes:
+    can_hold_out = len(y_train) - n_val >= n_classes and all(
+        int((y_train == label).sum()) >= 2 for label in labels
+    )
+    fitted: dict[str, Any] = {}
+    if can_hold_out:
         X_fit, X_val, y_fit, y_val = train_test_split(
             X_train, y_train, test_size=n_val, stratify=y_train, random_state=seed + 1
         )
+    if can_hold_out and len(names) > 1:
         for i, name in enumerate(names, 1):
             est = pool[name]
             est.fit(X_fit, y_fit)
+            fitted[name] = est
             scores[name] = round(
                 float(f1_score(y_val, est.predict(X_val), average="macro")), 4
             )
@@ -352,6 +374,22 @@ def train(
     else:
         # Too few rows to hold out a validation split (or one candidate).
         best = names[0]
+    calibration: OpenSet | None = None
+    if open_set and can_hold_out:
+        est = fitted.get(best)
+        if est is None:
+            est = candidates(seed)[best]
+            est.fit(X_fit, y_fit)
+        if [str(c) for c in est.classes_] == labels:
+            calibration = OpenSet.fit(
+                X_fit.astype(float),
+                np.asarray([str(v) for v in y_fit]),
+                labels,
+                X_cal=X_val.astype(float),
+                probs_cal=est.predict_proba(X_val),
+                y_cal=np.asarray([str(v) for v in y_val]),
+                quantile=unknown_quantile,
+            )
     estimator = candidates(seed)[best]
     estimator.fit(X_train, y_train)
     if [str(c) for c in estimator.classes_] != labels:
@@ -367,11 +405,28 @@ def train(
             f"ONNX and scikit-learn disagree on {mismatches} of {len(sk_pred)} test "
             "rows; refusing to register"
         )
-    metrics = evaluate(ort_probs, y_test, labels, threshold)
+    served = calibration.calibrate(ort_probs) if calibration else ort_probs
+    metrics = evaluate(served, y_test, labels, threshold)
     metrics["estimator"] = best
     metrics["selection_macro_f1"] = scores
     metrics["onnx_max_abs_prob_diff"] = float(np.abs(sk_probs - ort_probs).max())
     metrics["onnx_matches_sklearn"] = True
+    if calibration is not None:
+        y_idx = np.asarray([labels.index(str(v)) for v in y_test])
+        unknown = calibration.novelty(X_test.astype(float)) > calibration.threshold
+        confident = served.max(axis=1) >= threshold
+        correct = served.argmax(axis=1) == y_idx
+        metrics["open_set"] = calibration.as_json()
+        metrics["calibration"] = {
+            "temperature": calibration.temperature,
+            "ece_uncalibrated": round(expected_calibration_error(ort_probs, y_idx), 4),
+            "ece": metrics["ece"],
+            "unknown_quantile": unknown_quantile,
+        }
+        metrics["unknown_rate"] = round(float(unknown.mean()), 4)
+        metrics["right_and_confident_rate"] = round(
+            float((correct & confident & ~unknown).mean()), 4
+        )
     # Up to 200 test rows travel with the version for its health check.
     keep = np.random.default_rng(seed).permutation(len(y_test))[:200]
     sample_pred = ort_pred[keep]
@@ -400,6 +455,7 @@ def train(
         estimator=estimator,
         X_test=X_test,
         y_test=y_test,
+        open_set=calibration,
     )
 
 

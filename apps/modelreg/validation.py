@@ -21,10 +21,7 @@ ONNX_MAGIC_HINT = (
 def feature_width(feature_version: str) -> int:
     from apps.cad import features
 
-    widths = {
-        features.DXF_FEATURE_VERSION: len(features.DXF_SLOTS),
-        features.MESH_FEATURE_VERSION: len(features.MESH_SLOTS),
-    }
+    widths = {version: len(slots) for version, slots in features.SLOTS.items()}
     if feature_version not in widths:
         known = ", ".join(sorted(widths))
         raise InvalidInput(

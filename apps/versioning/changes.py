@@ -178,11 +178,43 @@ class DrawingAnnotationsAdded(VersionChange):
         props["dimensions"] = {"type": "object", "readOnly": True}
 
 
+class OpenSetAnswersDropped(VersionChange):
+    """v2 analyses say ``unknown`` (far from every class the model knows) and
+    ``needs_review`` at the top level; v1 had ``needs_review`` under ``model``
+    only, and no ``unknown``."""
+
+    version = "v2"
+    description = "analyses: open-set unknown and needs_review beside predictions"
+
+    def to_previous(self, data: Any) -> Any:
+        for obj in _each_object(data):
+            for target in (obj, obj.get("analysis")):
+                if isinstance(target, dict) and "predictions" in target:
+                    target.pop("unknown", None)
+                    target.pop("needs_review", None)
+        return data
+
+    def schema_to_previous(self, components: dict[str, Any]) -> None:
+        for component in components.values():
+            properties = component.get("properties") or {}
+            if "predictions" not in properties:
+                continue
+            for name in ("unknown", "needs_review"):
+                properties.pop(name, None)
+            if "required" in component:
+                component["required"] = [
+                    r
+                    for r in component["required"]
+                    if r not in ("unknown", "needs_review")
+                ]
+
+
 # In order of introduction; the renderer walks it backwards.
 CHANGES: list[VersionChange] = [
     PredictionsCollapsedToTopOne(),
     TitleBlockEvidenceDropped(),
     DrawingAnnotationsAdded(),
+    OpenSetAnswersDropped(),
 ]
 
 

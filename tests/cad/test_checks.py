@@ -11,8 +11,9 @@ def test_bad_limits_and_predictor_are_reported(settings) -> None:  # type: ignor
     settings.CADML_PARSE_TIMEOUT_S = 0
     settings.CADML_PARSE_MEMORY_MB = 64
     settings.CADML_PREDICTOR = "apps.nowhere.predict"
+    settings.CADML_SIMILARITY_METRIC = "apps.nowhere.metric"
     ids = {e.id for e in check_cad_settings()}
-    assert ids == {"cad.E001", "cad.E005", "cad.E006"}
+    assert ids == {"cad.E001", "cad.E005", "cad.E006", "cad.E009"}
 
 
 def test_a_body_limit_below_the_upload_limit_and_bad_slots_are_reported(

@@ -9,10 +9,14 @@ import random
 import ezdxf
 import pytest
 from ezdxf.math import Matrix44
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
-from apps.cad.features import DXF_SLOTS, schema
+from apps.cad.features import DXF2_SLOTS, DXF_SLOTS, downgrade, schema
 from apps.cad.pipeline import analyze_bytes
 from apps.cad.synth import PART_CLASSES, generate_part
+from cadml.lib.errors import DomainError
 
 
 def transformed(content: bytes, m: Matrix44) -> bytes:
@@ -45,7 +49,7 @@ def drawings() -> dict[str, bytes]:
 
 
 def assert_close(a: list[float], b: list[float], slots: set[str], tol: float) -> None:
-    names = [s.name for s in DXF_SLOTS]
+    names = [s.name for s in DXF2_SLOTS]
     bad = {
         n: (x, y)
         for n, x, y in zip(names, a, b, strict=True)
@@ -54,14 +58,15 @@ def assert_close(a: list[float], b: list[float], slots: set[str], tol: float) ->
     assert not bad, bad
 
 
-ALL = {s.name for s in DXF_SLOTS}
-ROTATION_EXACT = {s.name for s in DXF_SLOTS if s.rotation == "exact"}
+ALL = {s.name for s in DXF2_SLOTS}
+ROTATION_EXACT = {s.name for s in DXF2_SLOTS if s.rotation == "exact"}
+PICTURE = {s.name for s in DXF2_SLOTS if s.name.startswith("pic_")}
 
 
 def test_same_bytes_give_the_identical_vector(drawings: dict[str, bytes]) -> None:
     b = drawings["flange"]
     assert vector(b) == vector(b)
-    assert len(vector(b)) == len(DXF_SLOTS)
+    assert len(vector(b)) == len(DXF2_SLOTS)
 
 
 @pytest.mark.parametrize("label", ["flange", "hole_plate", "stepped_shaft", "pulley"])
@@ -85,6 +90,8 @@ def test_rotation_leaves_slots_marked_exact(
         transformed(drawings[label], Matrix44.z_rotate(math.radians(angle)))
     )
     assert_close(base, turned, ROTATION_EXACT, 2e-2)
+    # The picture's grid turns with the drawing: close, not exact.
+    assert_close(base, turned, PICTURE, 6e-2)
     if angle == 90:
         # A quarter turn keeps even the bounding-box slot.
         assert_close(base, turned, ALL, 2e-2)
@@ -92,7 +99,7 @@ def test_rotation_leaves_slots_marked_exact(
 
 def test_a_flange_shows_a_bolt_circle_and_concentric_circles() -> None:
     b = generate_part("flange", random.Random(3))
-    v = dict(zip([s.name for s in DXF_SLOTS], vector(b), strict=True))
+    v = dict(zip([s.name for s in DXF2_SLOTS], vector(b), strict=True))
     assert v["log_bolt_circles"] > 0
     assert v["log_concentric_groups"] > 0
 
@@ -111,7 +118,7 @@ def test_symmetry_slots_tell_a_symmetric_plate_from_an_l_shape() -> None:
         )
         msp.add_circle((70, 5), 3)
 
-    names = [s.name for s in DXF_SLOTS]
+    names = [s.name for s in DXF2_SLOTS]
     sym = dict(zip(names, vector(dxf_bytes(plate)), strict=True))
     asym = dict(zip(names, vector(dxf_bytes(ell)), strict=True))
     for slot in ("mirror_sym_major", "mirror_sym_minor", "point_sym"):
@@ -127,9 +134,186 @@ def test_different_classes_give_different_vectors() -> None:
 
 def test_schema_lists_every_slot_with_description_and_invariance() -> None:
     s = schema()
-    assert set(s) == {"dxf-1", "mesh-1"}
+    assert set(s) == {"dxf-1", "dxf-2", "mesh-1"}
     assert [x["name"] for x in s["dxf-1"]] == [x.name for x in DXF_SLOTS]
-    for slot in s["dxf-1"] + s["mesh-1"]:
+    assert [x["name"] for x in s["dxf-2"]] == [x.name for x in DXF2_SLOTS]
+    assert len({x["name"] for x in s["dxf-2"]}) == len(s["dxf-2"])
+    for slot in s["dxf-1"] + s["dxf-2"] + s["mesh-1"]:
         assert slot["description"]
         assert slot["invariance"]["translation"] == "exact"
         assert slot["invariance"]["rotation"] in {"exact", "robust"}
+
+
+def test_dxf2_starts_with_the_dxf1_vector_so_dxf1_models_keep_serving(
+    drawings: dict[str, bytes],
+) -> None:
+    v2 = vector(drawings["flange"])
+    v1 = downgrade(v2, source="dxf-2", target="dxf-1")
+    assert v1 is not None and len(v1) == len(DXF_SLOTS)
+    assert [s.name for s in DXF2_SLOTS[: len(DXF_SLOTS)]] == [s.name for s in DXF_SLOTS]
+    assert downgrade(v2, source="dxf-2", target="mesh-1") is None
+
+
+def test_the_picture_survives_line_weight_duplicates_and_small_gaps() -> None:
+    from tests.cad.conftest import dxf_bytes
+
+    def ring_plate(doc, msp, *, weight=0, twice=False, gap=0.0):  # type: ignore[no-untyped-def]
+        for _ in range(2 if twice else 1):
+            msp.add_circle((0, 0), 50, dxfattribs={"lineweight": weight})
+            msp.add_circle((0, 0), 20, dxfattribs={"lineweight": weight})
+            # The outline with a gap cut in each side.
+            for a, b in (((-60, -60), (60, -60)), ((60, -60), (60, 60))):
+                mid = ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
+                msp.add_line(
+                    a, (mid[0] - gap * (b[0] - a[0]), mid[1] - gap * (b[1] - a[1]))
+                )
+                msp.add_line(
+                    (mid[0] + gap * (b[0] - a[0]), mid[1] + gap * (b[1] - a[1])), b
+                )
+            msp.add_line((60, 60), (-60, 60))
+            msp.add_line((-60, 60), (-60, -60))
+
+    base = vector(dxf_bytes(ring_plate))
+    heavy = vector(dxf_bytes(lambda d, m: ring_plate(d, m, weight=100, twice=True)))
+    gappy = vector(dxf_bytes(lambda d, m: ring_plate(d, m, gap=0.01)))
+    assert_close(base, heavy, PICTURE, 1e-6)
+    assert_close(base, gappy, PICTURE, 3e-2)
+
+
+def test_words_see_title_layer_and_block_names_whatever_the_case() -> None:
+    from tests.cad.conftest import dxf_bytes
+
+    def named(title: str, layer: str):  # type: ignore[no-untyped-def]
+        def draw(doc, msp):  # type: ignore[no-untyped-def]
+            doc.layers.add(layer)
+            msp.add_line((0, 0), (10, 0), dxfattribs={"layer": layer})
+            msp.add_text(title, dxfattribs={"layer": layer})
+
+        return draw
+
+    words = [s.name for s in DXF2_SLOTS if s.name.startswith("words_h")]
+    idx = [s.name for s in DXF2_SLOTS].index(words[0])
+    a = vector(dxf_bytes(named("HEX BOLT M10", "CENTER")))[idx:]
+    b = vector(dxf_bytes(named("hex bolt m12", "center")))[idx:]
+    c = vector(dxf_bytes(named("WALL SECTION", "A-WALL")))[idx:]
+    assert a == b
+    assert a != c
+    assert any(x > 0 for x in a)
+
+
+def test_a_drawing_with_only_text_gets_neutral_geometry_and_picture_slots() -> None:
+    from tests.cad.conftest import dxf_bytes
+
+    v = vector(dxf_bytes(lambda doc, msp: msp.add_text("NOTES ONLY")))
+    named = dict(zip([s.name for s in DXF2_SLOTS], v, strict=True))
+    assert all(named[n] == 0.0 for n in PICTURE)
+    assert named["words_log_count"] > 0
+
+
+coord = st.floats(allow_nan=True, allow_infinity=True, width=64)
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(
+    lines=st.lists(st.tuples(coord, coord, coord, coord), max_size=12),
+    circles=st.lists(st.tuples(coord, coord, coord), max_size=6),
+    texts=st.lists(st.text(max_size=20), max_size=4),
+)
+def test_dxf2_vectors_never_hold_nan_whatever_the_coordinates(
+    lines: list[tuple[float, ...]],
+    circles: list[tuple[float, ...]],
+    texts: list[str],
+) -> None:
+    from tests.cad.conftest import dxf_bytes
+
+    def draw(doc, msp):  # type: ignore[no-untyped-def]
+        for x0, y0, x1, y1 in lines:
+            msp.add_line((x0, y0), (x1, y1))
+        for x, y, r in circles:
+            msp.add_circle((x, y), r)
+        for t in texts:
+            msp.add_text(t)
+
+    try:
+        content = dxf_bytes(draw)
+    except Exception:  # noqa: BLE001 - ezdxf itself refuses some values
+        return
+    try:
+        v = vector(content)
+    except DomainError as exc:
+        assert 400 <= exc.status_code < 500
+        return
+    assert len(v) == len(DXF2_SLOTS)
+    assert all(math.isfinite(x) for x in v)
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(
+    lines=st.lists(st.tuples(coord, coord, coord, coord), max_size=20),
+    circles=st.lists(st.tuples(coord, coord, coord), max_size=10),
+)
+def test_the_picture_is_finite_for_any_finite_or_huge_geometry(
+    lines: list[tuple[float, ...]], circles: list[tuple[float, ...]]
+) -> None:
+    import numpy as np
+
+    from apps.cad import picture
+
+    # collect() keeps only finite values below 1e12; mirror that here.
+    ok = [x for x in lines if all(math.isfinite(c) and abs(c) < 1e12 for c in x)]
+    oc = [
+        x
+        for x in circles
+        if all(math.isfinite(c) and abs(c) < 1e12 for c in x) and x[2] > 0
+    ]
+    v = picture.picture_vector(
+        np.asarray(ok, dtype=float).reshape(-1, 4),
+        np.asarray(oc, dtype=float).reshape(-1, 3),
+    )
+    assert len(v) == len(picture.slot_specs())
+    assert all(math.isfinite(x) for x in v)
+
+
+def test_millions_of_tiny_segments_give_a_bounded_picture() -> None:
+    import numpy as np
+
+    from apps.cad import picture
+
+    n = 2_000_000
+    x = np.arange(n, dtype=float) * 1e-3
+    lines = np.stack([x, np.zeros(n), x + 1e-3, np.zeros(n)], axis=1)
+    v = picture.picture_vector(lines, np.zeros((0, 3)))
+    # A straight line: everything within the first rings, nothing far out.
+    assert all(math.isfinite(a) for a in v)
+    assert v[-1] == 0.0
+
+
+def test_circles_exported_as_short_lines_give_nearly_the_same_picture() -> None:
+    from tests.cad.conftest import dxf_bytes
+
+    holes = [(0, 0, 30), (60, 40, 8), (-60, 40, 8), (60, -40, 8), (-60, -40, 8)]
+
+    def plate(doc, msp, *, exploded: bool):  # type: ignore[no-untyped-def]
+        msp.add_lwpolyline([(-80, -55), (80, -55), (80, 55), (-80, 55)], close=True)
+        for x, y, r in holes:
+            if not exploded:
+                msp.add_circle((x, y), r)
+                continue
+            # As OpenSCAD and many CAM exporters write a circle.
+            n = 72
+            pts = [
+                (
+                    x + r * math.cos(2 * math.pi * i / n),
+                    y + r * math.sin(2 * math.pi * i / n),
+                )
+                for i in range(n + 1)
+            ]
+            for a, b in zip(pts, pts[1:], strict=False):
+                msp.add_line(a, b)
+
+    drawn = vector(dxf_bytes(lambda d, m: plate(d, m, exploded=False)))
+    exported = vector(dxf_bytes(lambda d, m: plate(d, m, exploded=True)))
+    assert_close(drawn, exported, PICTURE, 3e-2)
+    # The geometry view, built on entity types, does see the difference.
+    names = [s.name for s in DXF2_SLOTS]
+    assert drawn[names.index("hist_circle")] > 0 == exported[names.index("hist_circle")]

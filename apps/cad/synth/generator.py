@@ -23,6 +23,10 @@ PART_CLASSES: tuple[str, ...] = (
     "hex_nut",
     "pulley",
     "housing",
+    "hex_bolt",
+    "ball_bearing",
+    "compression_spring",
+    "dowel_pin",
 )
 
 _OUTLINE_LAYERS = ("0", "OUTLINE", "VISIBLE", "轮廓线", "KONTUR", "PART")
@@ -42,6 +46,10 @@ _NAMES = {
     "hex_nut": ("HEX NUT", "六角螺母", "Mutter"),
     "pulley": ("PULLEY", "带轮", "Riemenscheibe"),
     "housing": ("HOUSING", "壳体", "Gehäuse"),
+    "hex_bolt": ("HEX BOLT", "六角头螺栓", "Sechskantschraube"),
+    "ball_bearing": ("BALL BEARING", "深沟球轴承", "Rillenkugellager"),
+    "compression_spring": ("COMPRESSION SPRING", "压缩弹簧", "Druckfeder"),
+    "dowel_pin": ("DOWEL PIN", "圆柱销", "Zylinderstift"),
 }
 # (English, Chinese) labels of the title block fields.
 _LABELS = {
@@ -390,6 +398,138 @@ def _housing(pen: Pen, rng: random.Random, s: float) -> float:
     return x0 + d
 
 
+def _bolt(pen: Pen, rng: random.Random, s: float) -> float:
+    """Side view (head, shank, thread lines) and the head seen from above."""
+    d = s * rng.uniform(0.12, 0.25)
+    length = s * rng.uniform(0.6, 1.0)
+    head_w, head_h = d * 1.6, d * rng.uniform(0.6, 0.7)
+    thread = length * rng.uniform(0.4, 1.0)
+    x0 = -length / 2
+    pen.rect(x0 - head_h, -head_w, x0, head_w)
+    pen.line((x0 - head_h, head_w / 2), (x0, head_w / 2))
+    pen.line((x0 - head_h, -head_w / 2), (x0, -head_w / 2))
+    c = d * 0.1  # end chamfer
+    pen.poly(
+        [
+            (x0, -d / 2),
+            (x0 + length - c, -d / 2),
+            (x0 + length, -d / 2 + c),
+            (x0 + length, d / 2 - c),
+            (x0 + length - c, d / 2),
+            (x0, d / 2),
+        ]
+    )
+    minor = d / 2 * 0.82
+    xt = x0 + length - thread
+    pen.line((xt, minor), (x0 + length, minor), "c")
+    pen.line((xt, -minor), (x0 + length, -minor), "c")
+    pen.line((xt, -d / 2), (xt, d / 2))
+    pen.line((x0 - head_h - 5, 0), (x0 + length + 5, 0), "c")
+    pen.dim((x0, -head_w), (x0 + length, -head_w), -s * 0.08)
+    pen.msp.add_text(
+        f"M{max(1, round(d))}x{round(length)}",
+        height=s * 0.04,
+        dxfattribs={"layer": pen.layers["d"]},
+    ).set_placement(pen.p(x0, head_w + s * 0.05))
+    # The head from above, beside the side view.
+    hx = x0 + length + head_w * 2.5
+    pen.offset = Vec2(hx, 0)
+    pen.poly(_ring(6, head_w, math.pi / 6 if rng.random() < 0.5 else 0.0))
+    pen.circle((0, 0), head_w * math.cos(math.pi / 6) * 0.95, "c")
+    pen.centre_cross((0, 0), head_w)
+    pen.offset = Vec2(0, 0)
+    return hx + head_w
+
+
+def _bearing(pen: Pen, rng: random.Random, s: float) -> float:
+    """Front view (rings, balls on the pitch circle) and a hatched section."""
+    ro = s / 2
+    ri = ro * rng.uniform(0.4, 0.55)
+    width = (ro - ri) * rng.uniform(0.6, 1.0)
+    pitch = (ro + ri) / 2
+    ball = (ro - ri) * rng.uniform(0.28, 0.34)
+    n = rng.randint(7, 12)
+    for r in (ro, ri, pitch + ball * 1.2, pitch - ball * 1.2):
+        pen.circle((0, 0), r)
+    pen.circle((0, 0), pitch, "c")
+    for c in _ring(n, pitch, rng.uniform(0, math.pi)):
+        pen.circle(c, ball)
+    pen.centre_cross((0, 0), ro)
+    pen.dia((0, 0), ro)
+    x0 = ro * 1.5
+    for lo, hi in ((pitch + ball * 0.8, ro), (ri, pitch - ball * 0.8)):
+        for sign in (1, -1):
+            pen.rect(x0, sign * lo, x0 + width, sign * hi)
+            pen.hatch_rect(x0, sign * lo, x0 + width, sign * hi)
+    for sign in (1, -1):
+        pen.circle((x0 + width / 2, sign * pitch), ball)
+    pen.line((x0 - 5, 0), (x0 + width + 5, 0), "c")
+    pen.dim((x0, ro), (x0 + width, ro), s * 0.08)
+    return x0 + width
+
+
+def _spring(pen: Pen, rng: random.Random, s: float) -> float:
+    """Side view of the coils (wire sections and slanted flanks) and the end."""
+    dm = s * rng.uniform(0.2, 0.35)  # mean coil diameter
+    wire = dm * rng.uniform(0.1, 0.18)
+    coils = rng.randint(5, 12)
+    pitch = wire * rng.uniform(1.6, 3.0)
+    length = coils * pitch
+    x0 = -length / 2
+    sectioned = rng.random() < 0.5
+    for i in range(coils + 1):
+        xa, xb = x0 + i * pitch, x0 + (i + 0.5) * pitch
+        if sectioned:
+            pen.circle((xa, dm / 2), wire / 2)
+            pen.circle((xb, -dm / 2), wire / 2)
+        if i < coils:
+            pen.line((xa, dm / 2 + wire / 2), (xb, -dm / 2 + wire / 2))
+            pen.line((xa, dm / 2 - wire / 2), (xb, -dm / 2 - wire / 2))
+            pen.line((xb, -dm / 2), (xa + pitch, dm / 2), "c" if sectioned else "o")
+    pen.line((x0 - 5, 0), (x0 + length + 5, 0), "c")
+    pen.dim((x0, dm), (x0 + length, dm), s * 0.06)
+    ex = x0 + length + dm * 1.5
+    pen.circle((ex, 0), dm / 2 + wire / 2)
+    pen.circle((ex, 0), dm / 2 - wire / 2)
+    pen.centre_cross((ex, 0), dm / 2)
+    return ex + dm
+
+
+def _pin(pen: Pen, rng: random.Random, s: float) -> float:
+    """A slender chamfered cylinder and its end view."""
+    length = s * rng.uniform(0.6, 1.0)
+    d = length * rng.uniform(0.08, 0.2)
+    c = d * rng.uniform(0.08, 0.15)
+    x0 = -length / 2
+    pen.poly(
+        [
+            (x0 + c, -d / 2),
+            (x0 + length - c, -d / 2),
+            (x0 + length, -d / 2 + c),
+            (x0 + length, d / 2 - c),
+            (x0 + length - c, d / 2),
+            (x0 + c, d / 2),
+            (x0, d / 2 - c),
+            (x0, -d / 2 + c),
+        ]
+    )
+    pen.line((x0 + c, -d / 2), (x0 + c, d / 2))
+    pen.line((x0 + length - c, -d / 2), (x0 + length - c, d / 2))
+    pen.line((x0 - 5, 0), (x0 + length + 5, 0), "c")
+    pen.dim((x0, -d / 2), (x0 + length, -d / 2), -s * 0.06)
+    pen.msp.add_text(
+        rng.choice(("ISO 2338", "ISO 8734", "GB/T 119", "DIN 6325"))
+        + f" {max(1, round(d))} m6x{round(length)}",
+        height=s * 0.03,
+        dxfattribs={"layer": pen.layers["d"]},
+    ).set_placement(pen.p(x0, d + s * 0.04))
+    ex = x0 + length + d * 2
+    pen.circle((ex, 0), d / 2)
+    pen.circle((ex, 0), d / 2 - c)
+    pen.centre_cross((ex, 0), d / 2)
+    return ex + d
+
+
 _DRAWERS: dict[str, Callable[[Pen, random.Random, float], float]] = {
     "flange": _flange,
     "spur_gear": _gear,
@@ -401,6 +541,10 @@ _DRAWERS: dict[str, Callable[[Pen, random.Random, float], float]] = {
     "hex_nut": _nut,
     "pulley": _pulley,
     "housing": _housing,
+    "hex_bolt": _bolt,
+    "ball_bearing": _bearing,
+    "compression_spring": _spring,
+    "dowel_pin": _pin,
 }
 
 
@@ -464,12 +608,20 @@ def _title_block(
 
 
 def generate_part(
-    label: str, rng: random.Random, *, style_shift: bool = False
+    label: str,
+    rng: random.Random,
+    *,
+    style_shift: bool = False,
+    conventions: bool = False,
 ) -> bytes:
     """DXF bytes of one drawing of ``label``.
 
     ``style_shift`` changes drafting conventions (imperial units, other layer
     names, Chinese title block, heavier clutter) to test robustness to a shift.
+    ``conventions`` also draws, at random, how other tools save parts: bare
+    geometry (no title block, dimensions, text or hatching, as in laser-cut
+    and CAM files) and exploded geometry (circles and arcs as short LINEs,
+    polylines as LINEs, as many exporters write them).
     """
     if label not in _DRAWERS:
         raise ValueError(f"unknown part class {label!r}; choose from {PART_CLASSES}")
@@ -479,12 +631,14 @@ def generate_part(
     fixed = ezdxf.options.write_fixed_meta_data_for_testing
     ezdxf.options.write_fixed_meta_data_for_testing = True
     try:
-        return _generate(label, rng, style_shift)
+        return _generate(label, rng, style_shift, conventions)
     finally:
         ezdxf.options.write_fixed_meta_data_for_testing = fixed
 
 
-def _generate(label: str, rng: random.Random, style_shift: bool) -> bytes:
+def _generate(
+    label: str, rng: random.Random, style_shift: bool, conventions: bool
+) -> bytes:
     doc = ezdxf.new(rng.choice(("R2000", "R2010", "R2018")), setup=True)
     imperial = rng.random() < (0.7 if style_shift else 0.15)
     doc.header["$INSUNITS"] = 1 if imperial else 4
@@ -539,8 +693,51 @@ def _generate(label: str, rng: random.Random, style_shift: bool) -> bytes:
             close=True,
             dxfattribs={"layer": "TITLE"},
         )
+    if conventions:
+        # Drawn last, so the rest of the drawing is what the same seed gives
+        # without conventions.
+        if rng.random() < 0.3:
+            _strip_annotation(msp)
+        if rng.random() < 0.3:
+            _explode(msp, rng.choice((24, 36, 48, 72, 96)))
     # doc.encode picks the file's encoding (cp1252 with \U+ escapes before
     # R2007, UTF-8 after), exactly as a CAD program saves it.
     stream = io.StringIO()
     doc.write(stream)
     return doc.encode(stream.getvalue())
+
+
+def _strip_annotation(msp: Modelspace) -> None:
+    for e in list(msp):
+        if e.dxftype() in ("DIMENSION", "TEXT", "MTEXT", "INSERT", "HATCH") or (
+            e.dxf.get("layer") in ("TITLE", "NOTES")
+        ):
+            msp.delete_entity(e)
+
+
+def _explode(msp: Modelspace, segments: int) -> None:
+    for e in list(msp):
+        kind = e.dxftype()
+        if kind in ("CIRCLE", "ARC"):
+            c, r = e.dxf.center, e.dxf.radius
+            if kind == "CIRCLE":
+                a0, sweep = 0.0, 2 * math.pi
+            else:
+                a0 = math.radians(e.dxf.start_angle)
+                sweep = math.radians(e.dxf.end_angle - e.dxf.start_angle) % (
+                    2 * math.pi
+                )
+            n = max(2, round(segments * sweep / (2 * math.pi)))
+            pts = [
+                (
+                    c.x + r * math.cos(a0 + sweep * i / n),
+                    c.y + r * math.sin(a0 + sweep * i / n),
+                )
+                for i in range(n + 1)
+            ]
+            attribs = {"layer": e.dxf.layer}
+            for a, b in zip(pts, pts[1:], strict=False):
+                msp.add_line(a, b, dxfattribs=attribs)
+            msp.delete_entity(e)
+        elif kind == "LWPOLYLINE":
+            e.explode()

@@ -25,7 +25,7 @@ class LabelScore(_message.Message):
     def __init__(self, label: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
 
 class Prediction(_message.Message):
-    __slots__ = ("available", "label", "confidence", "top", "model_name", "model_version", "variant", "needs_review", "latency_ms", "reason")
+    __slots__ = ("available", "label", "confidence", "top", "model_name", "model_version", "variant", "needs_review", "latency_ms", "reason", "unknown")
     AVAILABLE_FIELD_NUMBER: _ClassVar[int]
     LABEL_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
@@ -36,6 +36,7 @@ class Prediction(_message.Message):
     NEEDS_REVIEW_FIELD_NUMBER: _ClassVar[int]
     LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_FIELD_NUMBER: _ClassVar[int]
     available: bool
     label: str
     confidence: float
@@ -46,4 +47,5 @@ class Prediction(_message.Message):
     needs_review: bool
     latency_ms: float
     reason: str
-    def __init__(self, available: _Optional[bool] = ..., label: _Optional[str] = ..., confidence: _Optional[float] = ..., top: _Optional[_Iterable[_Union[LabelScore, _Mapping]]] = ..., model_name: _Optional[str] = ..., model_version: _Optional[int] = ..., variant: _Optional[str] = ..., needs_review: _Optional[bool] = ..., latency_ms: _Optional[float] = ..., reason: _Optional[str] = ...) -> None: ...
+    unknown: bool
+    def __init__(self, available: _Optional[bool] = ..., label: _Optional[str] = ..., confidence: _Optional[float] = ..., top: _Optional[_Iterable[_Union[LabelScore, _Mapping]]] = ..., model_name: _Optional[str] = ..., model_version: _Optional[int] = ..., variant: _Optional[str] = ..., needs_review: _Optional[bool] = ..., latency_ms: _Optional[float] = ..., reason: _Optional[str] = ..., unknown: _Optional[bool] = ...) -> None: ...

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from apps.accounts.models import Tenant
+from apps.batch.services import refeaturize_submit
+from apps.cad.features import DXF_FEATURE_VERSION
+from cadml.lib.errors import DomainError
+
+
+class Command(BaseCommand):
+    help = (
+        "Re-analyse a tenant's drawings that have no vector of a feature version "
+        "(default: the one analyses write today) as batch jobs; watch and cancel "
+        "them as any job. Old analyses are kept. Run it again to resume."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--tenant", required=True, help="tenant slug")
+        parser.add_argument("--feature-version", default=DXF_FEATURE_VERSION)
+        parser.add_argument("--json", action="store_true", help="JSON output")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            tenant = Tenant.objects.get(slug=options["tenant"])
+        except Tenant.DoesNotExist:
+            raise CommandError(f"No tenant {options['tenant']!r}.") from None
+        try:
+            jobs = refeaturize_submit(
+                tenant=tenant, user=None, feature_version=options["feature_version"]
+            )
+        except DomainError as exc:
+            raise CommandError(exc.message) from exc
+        out = {
+            "tenant": tenant.slug,
+            "feature_version": options["feature_version"],
+            "jobs": [job.pk for job in jobs],
+            "drawings": sum(job.total for job in jobs),
+        }
+        if options["json"]:
+            self.stdout.write(json.dumps(out))
+        else:
+            self.stdout.write(
+                f"{out['drawings']} drawing(s) to re-analyse in job(s) "
+                f"{', '.join(map(str, out['jobs'])) or '-'}"
+            )

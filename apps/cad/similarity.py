@@ -1,0 +1,77 @@
+"""The spaces in which similar drawings are searched.
+
+- ``unsupervised`` (``dxf-2``): every slot standardised over the tenant's own
+  drawings, then each view (geometry, picture, words) scaled to a fixed total
+  weight whatever its number of slots, the geometry four times the others:
+  title blocks and borders move the picture, and the words change with the
+  drafter's language (weights measured in ``docs/model-quality.md``).
+- ``learned``: the standardisation the tenant's model was trained with, each
+  slot weighted by how well it separated the tenant's labels (between-class
+  over within-class variance, a diagonal linear metric). Used when the tenant
+  has a trained model that serves its drawings' feature version.
+
+Neighbours are ranked by cosine similarity in the chosen space.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from apps.cad import features
+
+Z_CLIP = 10.0
+VIEW_WEIGHTS = {"geometry": 4.0, "picture": 1.0, "words": 1.0}
+
+
+@dataclass(frozen=True)
+class Space:
+    name: str
+    centre: np.ndarray
+    scale: np.ndarray
+    weight: np.ndarray
+
+    def embed(self, X: np.ndarray) -> np.ndarray:
+        X = np.atleast_2d(np.asarray(X, dtype=float))
+        z = np.clip(
+            (X[:, : len(self.centre)] - self.centre) / self.scale, -Z_CLIP, Z_CLIP
+        )
+        return z * self.weight
+
+    @classmethod
+    def unsupervised(cls, X: np.ndarray) -> Space:
+        X = np.atleast_2d(np.asarray(X, dtype=float))
+        width = X.shape[1]
+        if len(X) == 0:
+            centre, spread = np.zeros(width), np.ones(width)
+        else:
+            centre, spread = X.mean(axis=0), X.std(axis=0)
+        scale = np.maximum(spread, 1e-3)
+        weight = np.ones(width)
+        if width == len(features.DXF2_SLOTS):
+            for view, (lo, hi) in features.DXF2_VIEWS.items():
+                weight[lo:hi] = VIEW_WEIGHTS[view] / np.sqrt(hi - lo)
+        else:
+            weight /= np.sqrt(width)
+        return cls(f"{_version(width)}-unsupervised", centre, scale, weight)
+
+    @classmethod
+    def learned(cls, open_set: Any, *, name: str = "model-metric") -> Space | None:
+        """The model's metric, or None when the model carries none."""
+        if open_set is None or getattr(open_set, "metric", None) is None:
+            return None
+        return cls(
+            name,
+            np.asarray(open_set.mean, dtype=float),
+            np.asarray(open_set.scale, dtype=float),
+            np.sqrt(np.asarray(open_set.metric, dtype=float)),
+        )
+
+
+def _version(width: int) -> str:
+    for version, slots in features.SLOTS.items():
+        if len(slots) == width:
+            return version
+    return "features"

@@ -1,0 +1,70 @@
+"""Re-featurisation: drawings analysed before dxf-2 get a dxf-2 analysis through
+a batch job; their old analyses stay; running it again resumes."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from apps.cad.features import DXF2_SLOTS, DXF_SLOTS
+from apps.cad.models import Analysis
+from apps.cad.services import drawing_create
+from tests.batch.conftest import dxf, wait_for_job
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def refeaturize(tenant, *extra: str) -> dict:  # type: ignore[no-untyped-def]
+    out = StringIO()
+    call_command("refeaturize", "--tenant", tenant.slug, "--json", *extra, stdout=out)
+    return json.loads(out.getvalue())
+
+
+def test_old_drawings_get_a_dxf2_analysis_and_keep_their_history(
+    tenant_a, tenant_b, owner_a
+) -> None:  # type: ignore[no-untyped-def]
+    from apps.cad.services import analysis_run
+
+    drawings = []
+    for i in range(3):
+        d = drawing_create(
+            tenant=tenant_a, uploaded_by=owner_a, name=f"p{i}.dxf", content=dxf(i)
+        )
+        a = analysis_run(drawing=d)
+        # As stored before dxf-2 existed.
+        Analysis.objects.filter(pk=a.pk).update(
+            feature_version="dxf-1", features=a.features[: len(DXF_SLOTS)]
+        )
+        drawings.append(d)
+    first = refeaturize(tenant_a)
+    assert first["drawings"] == 3 and len(first["jobs"]) == 1
+    job = wait_for_job(first["jobs"][0])
+    assert job.status == "succeeded", job.status
+    for d in drawings:
+        versions = sorted(
+            Analysis.objects.filter(drawing=d).values_list("feature_version", flat=True)
+        )
+        assert versions == ["dxf-1", "dxf-2"]
+        new = Analysis.objects.get(drawing=d, feature_version="dxf-2")
+        assert len(new.features) == len(DXF2_SLOTS)
+    # Nothing left to do: a second run (a resumed one) submits nothing.
+    assert refeaturize(tenant_a) == {
+        "tenant": tenant_a.slug,
+        "feature_version": "dxf-2",
+        "jobs": [],
+        "drawings": 0,
+    }
+    # Another tenant's drawings were never touched.
+    assert refeaturize(tenant_b)["drawings"] == 0
+
+
+def test_unknown_tenants_and_versions_are_clear_errors(tenant_a) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(CommandError, match="No tenant"):
+        call_command("refeaturize", "--tenant", "nobody")
+    with pytest.raises(CommandError, match="feature_version must be"):
+        call_command(
+            "refeaturize", "--tenant", tenant_a.slug, "--feature-version", "mesh-1"
+        )

@@ -1,0 +1,146 @@
+"""Open-set answers: calibrated probabilities, ``unknown`` far from every known
+class, and similar-drawing search in the space the tenant's labels taught."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from apps.cad.synth import generate_part
+from apps.modelreg import training
+from apps.modelreg.openset import OpenSet, fit_temperature, temper
+from apps.modelreg.services import classifier_train
+from tests.cad.conftest import dxf_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+def upload(client, content: bytes, name: str = "part.dxf") -> dict:  # type: ignore[no-untyped-def]
+    r = client.post(
+        "/api/v1/drawings",
+        {"file": SimpleUploadedFile(name, content)},
+        format="multipart",
+    )
+    assert r.status_code == 201, r.data
+    return r.data
+
+
+def street_plan(doc, msp) -> None:  # type: ignore[no-untyped-def]
+    # Nothing like a part: a grid of streets and a legend.
+    for i in range(12):
+        msp.add_line((0, i * 37.0), (900, i * 37.0 + 3 * i))
+        msp.add_line((i * 71.0, 0), (i * 71.0 - 5, 450))
+    for word in ("MAIN STREET", "PARK", "RIVER", "NORTH", "LEGEND"):
+        msp.add_text(word, height=9)
+
+
+@pytest.fixture(scope="module")
+def synthetic() -> training.Dataset:
+    return training.synthetic_dataset(per_class=6, seed=21, workers=1)
+
+
+def test_training_stores_calibration_prototypes_and_a_threshold(synthetic) -> None:  # type: ignore[no-untyped-def]
+    result = training.train(synthetic, seed=0, only=["logistic_regression"])
+    m = result.metrics
+    assert m["open_set"]["threshold"] is not None and m["open_set"]["threshold"] > 0
+    assert 0.2 <= m["calibration"]["temperature"] <= 5
+    assert 0 <= m["unknown_rate"] <= 1
+    os_ = OpenSet.from_json(
+        m["open_set"], width=synthetic.X.shape[1], classes=len(result.labels)
+    )
+    assert os_ is not None and os_.metric is not None
+    # The held-out synthetic drawings are mostly known; a street plan is not.
+    assert (os_.novelty(result.X_test) <= os_.threshold).mean() >= 0.8
+    from apps.cad.pipeline import analyze_bytes
+
+    plan = analyze_bytes("plan.dxf", dxf_bytes(street_plan), preview=False)
+    assert os_.novelty(np.asarray(plan["features"]))[0] > os_.threshold
+
+
+def test_without_open_set_a_model_keeps_plain_probabilities(synthetic) -> None:  # type: ignore[no-untyped-def]
+    result = training.train(
+        synthetic, seed=0, only=["logistic_regression"], open_set=False
+    )
+    assert result.open_set is None and "open_set" not in result.metrics
+
+
+def test_temperature_fitting_softens_an_overconfident_model() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 400)
+    # Always 97 % sure, right only 60 % of the time.
+    pred = np.where(rng.random(400) < 0.6, y, (y + 1) % 3)
+    probs = np.full((400, 3), 0.015)
+    probs[np.arange(400), pred] = 0.97
+    t = fit_temperature(probs, y)
+    assert t > 1.5
+    calibrated = temper(probs, t).max(axis=1).mean()
+    assert abs(calibrated - 0.6) < 0.1
+    assert np.allclose(temper(probs, t).sum(axis=1), 1.0)
+
+
+def test_v2_analyses_say_unknown_and_v1_keeps_its_shape(api_client_a) -> None:  # type: ignore[no-untyped-def]
+    out = classifier_train(
+        synthetic_per_class=5,
+        seed=4,
+        workers=1,
+        estimators=["logistic_regression"],
+        register=True,
+        activate=True,
+    )
+    assert out["activation"]["status"] == "succeeded"
+    # The caller reads the calibration; the parameters travel with the version.
+    assert "open_set" not in out and out["calibration"]["temperature"] > 0
+    from apps.modelreg.models import ModelVersion
+
+    assert ModelVersion.objects.get(number=out["version"]).metrics["open_set"]
+    part = upload(api_client_a, generate_part("flange", random.Random(77)))
+    plan = upload(api_client_a, dxf_bytes(street_plan), "plan.dxf")
+    v2 = api_client_a.get(f"/api/v2/drawings/{plan['id']}/analysis").json()["data"]
+    assert v2["unknown"] is True
+    assert isinstance(v2["needs_review"], bool)
+    assert v2["predictions"] and 0 < v2["predictions"][0]["score"] <= 1
+    v2_part = api_client_a.get(f"/api/v2/drawings/{part['id']}/analysis").json()
+    assert v2_part["data"]["unknown"] is False
+    v1 = api_client_a.get(f"/api/v1/drawings/{plan['id']}/analysis").json()
+    assert "unknown" not in v1 and "needs_review" not in v1
+    assert v1["prediction"] == v2["predictions"][0]["label"]
+    # gRPC clients see it too (new field 11 of Prediction).
+    from apps.cad.models import Analysis
+    from apps.grpcapi.messages import prediction_message
+
+    assert prediction_message(Analysis.objects.get(pk=v2["id"])).unknown is True
+    known = Analysis.objects.get(pk=v2_part["data"]["id"])
+    assert prediction_message(known).unknown is False
+
+
+def test_similar_uses_the_tenants_own_model_metric_when_it_has_one(
+    api_client_a, api_client_b, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    rng = random.Random(8)
+    ids = [
+        upload(api_client_a, generate_part(label, rng))["id"]
+        for label in ("flange", "flange", "washer", "hex_nut")
+    ]
+    before = api_client_a.get(f"/api/v1/drawings/{ids[0]}/similar?k=3").json()
+    assert before["space"] == "dxf-2-unsupervised"
+    classifier_train(
+        synthetic_per_class=5,
+        seed=4,
+        workers=1,
+        estimators=["logistic_regression"],
+        tenant=tenant_a,
+        name="own-parts",
+        register=True,
+        activate=True,
+    )
+    after = api_client_a.get(f"/api/v1/drawings/{ids[0]}/similar?k=3").json()
+    assert after["space"] == "own-parts-v1-metric"
+    assert after["results"][0]["drawing"]["id"] == ids[1]
+    # Another tenant's search never uses tenant A's model.
+    other = upload(api_client_b, generate_part("flange", rng))["id"]
+    upload(api_client_b, generate_part("washer", rng))
+    theirs = api_client_b.get(f"/api/v1/drawings/{other}/similar?k=1").json()
+    assert theirs["space"] == "dxf-2-unsupervised"
