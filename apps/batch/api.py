@@ -12,7 +12,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 from apps.batch import events, selectors, services, zipsafe
 from apps.batch.models import BatchItem, BatchJob, WebhookDelivery
 from cadml.lib.errors import InvalidInput, PayloadTooLarge
+from cadml.lib.parsers import JSONObjectParser
 
 
 class JobOutputSerializer(serializers.ModelSerializer):
@@ -91,19 +92,23 @@ def _int_list(raw: Any) -> list[int]:
     if isinstance(raw, str):
         raw = [p for p in raw.replace(",", " ").split() if p]
     if not isinstance(raw, list):
-        raise InvalidInput("drawings must be a list of ids", code="invalid_drawings")
+        raise InvalidInput(
+            "drawings must be a list of ids", code="invalid_drawings", field="drawings"
+        )
     try:
         return [int(v) for v in raw]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InvalidInput(
-            "drawings must be a list of integer ids", code="invalid_drawings"
+            "drawings must be a list of integer ids",
+            code="invalid_drawings",
+            field="drawings",
         ) from None
 
 
 class JobCreateApi(APIView):
     """POST files (repeated ``files``), one zip, or JSON ``{"drawings": [...]}``."""
 
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [JSONObjectParser, MultiPartParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(
@@ -126,7 +131,9 @@ class JobCreateApi(APIView):
         )
         s.is_valid(raise_exception=True)
         if not isinstance(s.validated_data["options"], dict):
-            raise InvalidInput("options must be a JSON object", code="invalid_options")
+            raise InvalidInput(
+                "options must be a JSON object", code="invalid_options", field="options"
+            )
         files = request.FILES.getlist("files") or request.FILES.getlist("file")
         uploads = self._uploads(files)
         drawing_ids = _int_list(data.get("drawings")) if data.get("drawings") else []
@@ -239,7 +246,9 @@ class JobResultsApi(APIView):
         job = selectors.job_get(tenant=request.tenant, job_id=job_id)
         fmt = request.query_params.get("format", "json")
         if fmt not in ("json", "csv", "api"):
-            raise InvalidInput("format must be json or csv", code="invalid_format")
+            raise InvalidInput(
+                "format must be json or csv", code="invalid_format", field="format"
+            )
         rows = selectors.result_rows(job=job)
         events.audit(
             "data.exported",

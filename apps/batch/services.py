@@ -32,6 +32,7 @@ from apps.accounts.models import Tenant
 from apps.batch import events, sql, webhooks
 from apps.batch.models import IN_FLIGHT, BatchItem, BatchJob, WebhookDelivery
 from cadml import metrics, telemetry
+from cadml.lib import params
 from cadml.lib.errors import Conflict, DomainError, InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
@@ -119,7 +120,12 @@ def job_submit(
 
     uploads = uploads or []
     drawing_ids = drawing_ids or []
-    options = options or {}
+    options = params.json_value(options or {}, field="options")
+    idempotency_key = params.text(
+        idempotency_key,
+        field="idempotency_key",
+        max_length=BatchJob._meta.get_field("idempotency_key").max_length,
+    )
     if kind not in BatchJob.Kind.values:
         raise InvalidInput(
             f"kind must be one of {', '.join(BatchJob.Kind.values)}",

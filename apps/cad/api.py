@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from apps.cad import features, selectors, services
 from apps.cad.models import Drawing
 from apps.cad.serializers import AnalysisOutputSerializer, DrawingOutputSerializer
-from cadml.lib.errors import InvalidInput
+from cadml.lib import params
 
 PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'"
 
@@ -110,12 +110,9 @@ class DrawingAnalyzeApi(APIView):
 
 class DrawingSimilarApi(APIView):
     def get(self, request: Request, drawing_id: int) -> Response:
-        try:
-            k = int(request.query_params.get("k", 10))
-        except ValueError:
-            raise InvalidInput("k must be a whole number between 1 and 100.") from None
-        if not 1 <= k <= 100:
-            raise InvalidInput("k must be a whole number between 1 and 100.")
+        k = params.integer(
+            request.query_params.get("k"), field="k", minimum=1, maximum=100, default=10
+        )
         drawing = selectors.drawing_get(tenant=request.tenant, drawing_id=drawing_id)
         found = selectors.drawing_similar(tenant=request.tenant, drawing=drawing, k=k)
         return Response(
