@@ -52,17 +52,17 @@ def text(
     *,
     field: str,
     max_length: int | None = DEFAULT_MAX_LENGTH,
-    controls: bool = False,
+    allow_controls: bool = False,
 ) -> str:
-    """A stripped string ('' when absent) with no NUL (or, unless ``controls``,
-    other control character), no lone surrogate and at most ``max_length``
-    characters."""
+    """A stripped string ('' when absent) with no NUL (nor, unless
+    ``allow_controls``, another control character), no lone surrogate and at
+    most ``max_length`` characters."""
     if raw is None:
         return ""
     if not isinstance(raw, str):
         raise InvalidInput(f"{field}: must be a string", field=field)
     value = raw.strip()
-    bad = _bad_char(value, controls=not controls)
+    bad = _bad_char(value, controls=not allow_controls)
     if bad is not None:
         raise InvalidInput(
             f"{field}: must not contain the character {_describe(bad)}",
