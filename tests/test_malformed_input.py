@@ -14,6 +14,7 @@ import random
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -68,6 +69,10 @@ KNOWN = [
     ("audit/events", "until", "2024-01-01T24:00:00"),
     ("audit/reports", "from", "2024-01-01T00:00:00+99:00"),
     ("audit/reports", "to", "0001-01-01T00:00:00+12:00"),
+    ("drawings", "created_from", "2020-02-30"),
+    ("drawings", "created_to", "2020-01-01T00:00:00+99:00"),
+    ("drawings", "limit", "99999999999999999999"),
+    ("jobs", "offset", "-1"),
 ]
 
 
@@ -108,6 +113,10 @@ def test_valid_filters_still_filter(world, tenant_a):
     assert ids(day) == {old.pk}
     plus_one = client.get("/api/v1/jobs", {"created_after": "2020-02-29T12:30+01:00"})
     assert old.pk in ids(plus_one)
+    # A date as the upper bound includes that whole day, on every list.
+    today = timezone.now().date().isoformat()
+    drawings = client.get("/api/v1/drawings", {"created_to": today}).json()
+    assert [d["id"] for d in drawings["results"]] == [world["drawing"]]
     # A "+" sent unencoded arrives as a space, and still means +01:00.
     space = client.get("/api/v1/jobs?created_after=2020-02-29T12:30:00%2001:00")
     assert space.status_code == 200
@@ -229,7 +238,7 @@ ENDPOINTS: dict[str, list[str]] = {
 BASE = {"audit/changes": {"object_type": "accounts.apikey", "object_id": "1"}}
 
 FUZZ = hsettings(
-    max_examples=40,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
@@ -302,19 +311,65 @@ def test_no_json_body_is_a_500(world, path, data):
 
 
 @FUZZ
+@given(data=st.data())
+def test_no_notification_body_is_a_500(world, staff, data):
+    client = APIClient()
+    client.force_login(staff)
+    body = data.draw(_object_with(["tenant", "topic", "type", "data"]) | JSON)
+    response = client.post(
+        "/api/v2/notifications", json.dumps(body), content_type="application/json"
+    )
+    assert response.status_code < 500, response.content
+
+
+FORM_VALUE = st.one_of(TEXT, WITH_NUL, LONG, NUMBERS, JSON.map(json.dumps))
+
+
+@FUZZ
 @given(
-    header=st.sampled_from(["Idempotency-Key", "X-Request-ID", "X-Tenant"]),
-    value=st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=400),
+    form=st.dictionaries(
+        st.sampled_from(["drawings", "kind", "priority", "callback_url", "options"]),
+        FORM_VALUE,
+        min_size=1,
+    )
+)
+def test_no_multipart_job_form_is_a_500(world, form):
+    response = world["client"].post("/api/v2/jobs", form, format="multipart")
+    assert response.status_code < 500, response.content
+    if response.status_code == 400:
+        assert response["Content-Type"].startswith(PROBLEM)
+
+
+HEADERS = [
+    "Idempotency-Key",
+    "X-Request-ID",
+    "X-Tenant",
+    "API-Version",
+    "X-API-Version",
+    "Accept",
+    "Authorization",
+    "X-API-Key",
+]
+
+
+@FUZZ
+@given(
+    header=st.sampled_from(HEADERS),
+    value=st.text(
+        st.characters(
+            min_codepoint=32, max_codepoint=0x10FFFF, blacklist_categories=("Cs",)
+        ),
+        max_size=400,
+    )
+    | LONG,
 )
 def test_no_header_value_is_a_500(world, owner_a, header, value):
     client = APIClient()
     client.force_login(owner_a)
     meta = {"HTTP_" + header.upper().replace("-", "_"): value}
     response = client.post(
-        "/api/v2/jobs", {"drawings": [world["drawing"]]}, format="json", **meta
+        "/api/jobs", {"drawings": [world["drawing"]]}, format="json", **meta
     )
     assert response.status_code < 500, response.content
-    if response.status_code == 400:
-        assert names_field(response, header.lower().replace("-", "_")) or (
-            header == "X-Tenant"
-        ), response.json()
+    if header == "Idempotency-Key" and response.status_code == 400:
+        assert names_field(response, "idempotency_key"), response.json()

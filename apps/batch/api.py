@@ -11,7 +11,6 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -21,6 +20,7 @@ from rest_framework.views import APIView
 from apps.batch import events, selectors, services, zipsafe
 from apps.batch.models import BatchItem, BatchJob, WebhookDelivery
 from cadml.lib.errors import InvalidInput, PayloadTooLarge
+from cadml.lib.pagination import CheckedLimitOffsetPagination
 from cadml.lib.parsers import JSONObjectParser
 
 
@@ -182,7 +182,7 @@ class JobListApi(APIView):
             created_after=request.query_params.get("created_after"),
             created_before=request.query_params.get("created_before"),
         )
-        paginator = LimitOffsetPagination()
+        paginator = CheckedLimitOffsetPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(
             JobOutputSerializer(page, many=True).data
@@ -219,7 +219,7 @@ class JobItemListApi(APIView):
     def get(self, request: Request, job_id: int) -> Response:
         job = selectors.job_get(tenant=request.tenant, job_id=job_id)
         qs = selectors.item_list(job=job, status=request.query_params.get("status"))
-        paginator = LimitOffsetPagination()
+        paginator = CheckedLimitOffsetPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(
             ItemOutputSerializer(page, many=True).data
@@ -244,7 +244,7 @@ class JobResultsApi(APIView):
 
     def get(self, request: Request, job_id: int) -> Response | HttpResponse:
         job = selectors.job_get(tenant=request.tenant, job_id=job_id)
-        fmt = request.query_params.get("format", "json")
+        fmt = request.query_params.get("format") or "json"
         if fmt not in ("json", "csv", "api"):
             raise InvalidInput(
                 "format must be json or csv", code="invalid_format", field="format"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,6 +13,7 @@ from apps.cad import features, selectors, services
 from apps.cad.models import Drawing
 from apps.cad.serializers import AnalysisOutputSerializer, DrawingOutputSerializer
 from cadml.lib import params
+from cadml.lib.pagination import CheckedLimitOffsetPagination
 
 PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'"
 
@@ -59,14 +59,14 @@ class DrawingCreateApi(APIView):
 
 class DrawingListApi(APIView):
     class FilterSerializer(serializers.Serializer):
-        name = serializers.CharField(required=False)
+        name = serializers.CharField(required=False, max_length=255)
         # Not "format": DRF reserves ?format= for choosing the renderer.
         file_format = serializers.ChoiceField(
             choices=Drawing.Format.choices, required=False
         )
-        material = serializers.CharField(required=False)
-        created_from = serializers.DateTimeField(required=False)
-        created_to = serializers.DateTimeField(required=False)
+        material = serializers.CharField(required=False, max_length=255)
+        created_from = params.WhenField(required=False)
+        created_to = params.WhenField(required=False, end_of_day=True)
 
     def get(self, request: Request) -> Response:
         f = self.FilterSerializer(data=request.query_params)
@@ -74,7 +74,7 @@ class DrawingListApi(APIView):
         filters = dict(f.validated_data)
         filters["format"] = filters.pop("file_format", None)
         qs = selectors.drawing_list(tenant=request.tenant, **filters)
-        paginator = LimitOffsetPagination()
+        paginator = CheckedLimitOffsetPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(
             DrawingOutputSerializer(page, many=True).data

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from rest_framework import serializers
 
 from cadml.lib.errors import InvalidInput
 
@@ -175,3 +176,21 @@ def _check_json(value: Any, *, field: str, pointer: str, depth: int) -> None:
             _check_json(
                 item, field=field, pointer=f"{pointer}/{index}", depth=depth - 1
             )
+
+
+class WhenField(serializers.Field):
+    """``when()`` as a DRF serializer field, for filter and input serializers:
+    the same dates accepted and refused, with the same messages."""
+
+    def __init__(self, *, end_of_day: bool = False, **kwargs: Any) -> None:
+        self.end_of_day = end_of_day
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> datetime | None:
+        try:
+            return when(data, field=self.field_name, end_of_day=self.end_of_day)
+        except InvalidInput as exc:
+            raise serializers.ValidationError(exc.message, code=exc.code) from None
+
+    def to_representation(self, value: datetime) -> str:
+        return value.isoformat()

@@ -1,0 +1,38 @@
+"""DRF's limit/offset paginator with its two parameters checked like any other."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.pagination import LimitOffsetPagination
+
+from cadml.lib import params
+
+# Past this the database would be asked for a LIMIT or OFFSET it cannot hold
+# (bigint), and no list of ours is that long.
+MAX_PAGE_PARAMETER = 2**31 - 1
+
+
+class CheckedLimitOffsetPagination(LimitOffsetPagination):
+    """``?limit=`` and ``?offset=``: a 400 naming the parameter when either is
+    not a whole number in range (DRF alone ignores a malformed one and passes
+    a huge one to the database)."""
+
+    def get_limit(self, request: Any) -> int | None:
+        return params.integer(
+            request.query_params.get(self.limit_query_param),
+            field=self.limit_query_param,
+            minimum=1,
+            maximum=self.max_limit or MAX_PAGE_PARAMETER,
+            default=self.default_limit,
+        )
+
+    def get_offset(self, request: Any) -> int:
+        offset = params.integer(
+            request.query_params.get(self.offset_query_param),
+            field=self.offset_query_param,
+            minimum=0,
+            maximum=MAX_PAGE_PARAMETER,
+            default=0,
+        )
+        return offset or 0
