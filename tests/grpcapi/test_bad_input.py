@@ -3,6 +3,8 @@ never UNKNOWN, and never a database's or Python's own error text."""
 
 from __future__ import annotations
 
+import random
+
 import grpc
 import pytest
 from asgiref.sync import sync_to_async
@@ -175,3 +177,39 @@ async def test_an_unexpected_error_is_internal_without_its_text(grpc_key_a, capl
     assert "internal error" in caught.value.details()
     # The operator still sees it all in the log.
     assert "character varying(200)" in caplog.text
+
+
+def _nasty_text(rng: random.Random) -> str:
+    pick = rng.randrange(5)
+    if pick == 0:
+        return "x" * rng.choice([199, 200, 201, 5000])
+    if pick == 1:
+        return "a" + chr(rng.randrange(0, 32)) + "b"
+    if pick == 2:
+        return "".join(chr(rng.randrange(32, 0xD7FF)) for _ in range(rng.randrange(40)))
+    if pick == 3:
+        return rng.choice(["analyze", "", " ", "https://example.com/h", "\u202e"])
+    return "\x00" * rng.randrange(1, 4)
+
+
+async def test_no_job_header_is_unknown_or_internal(channel, grpc_key_a):
+    """Random nasty headers: each is refused (or the missing drawing is not
+    found), never UNKNOWN or INTERNAL, never with internal text."""
+    stub = batch_pb2_grpc.BatchServiceStub(channel)
+    rng = random.Random(18)
+    for _ in range(40):
+        header = {
+            "drawing_ids": [rng.choice([1, -1, 2**63 - 1])],
+            "priority": rng.choice([-(2**31), -1, 0, 5, 9, 10, 2**31 - 1]),
+            "kind": _nasty_text(rng),
+            "callback_url": _nasty_text(rng),
+            "idempotency_key": _nasty_text(rng),
+        }
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await stub.SubmitJob(_header_only(**header), metadata=auth(grpc_key_a))
+        error = caught.value
+        assert error.code() in (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            grpc.StatusCode.NOT_FOUND,
+        ), (header, error.code(), error.details())
+        assert not any(word in error.details() for word in INTERNAL), error.details()
