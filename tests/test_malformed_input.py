@@ -14,6 +14,7 @@ import random
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
@@ -168,6 +169,16 @@ def test_an_idempotency_key_past_200_characters_is_a_400(world, version):
         f"/api/{version}/jobs", body, format="json", HTTP_IDEMPOTENCY_KEY="k" * 200
     )
     assert ok.status_code == 202, ok.content
+
+
+@pytest.mark.parametrize("length", ["abc", "-5", "1e3"])
+def test_a_malformed_content_length_on_an_upload_is_a_400(world, length):
+    upload = SimpleUploadedFile("washer.dxf", generate_part("washer", random.Random(4)))
+    response = world["client"].post(
+        "/api/v2/drawings", {"file": upload}, format="multipart", CONTENT_LENGTH=length
+    )
+    assert response.status_code == 400, response.content
+    assert names_field(response, "Content-Length"), response.json()
 
 
 # --- every list and filter parameter, fuzzed ----------------------------------

@@ -35,8 +35,14 @@ class DrawingCreateApi(APIView):
     def post(self, request: Request) -> Response:
         # Refuse an oversized body on its declared length, before the multipart
         # parser spools it anywhere.
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-        services.check_upload_size(max(0, declared - 64 * 1024))
+        declared = params.integer(
+            request.META.get("CONTENT_LENGTH"),
+            field="Content-Length",
+            minimum=0,
+            maximum=2**63 - 1,
+            default=0,
+        )
+        services.check_upload_size(max(0, (declared or 0) - 64 * 1024))
         s = self.InputSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         upload = s.validated_data["file"]
