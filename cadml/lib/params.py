@@ -113,6 +113,7 @@ def when(raw: Any, *, field: str, end_of_day: bool = False) -> datetime | None:
         raise InvalidInput(
             f"{field}: the UTC offset {offset.group()} is out of range "
             "(-23:59 to +23:59)",
+            code="invalid_date",
             field=field,
         )
     try:
@@ -138,11 +139,14 @@ def when(raw: Any, *, field: str, end_of_day: bool = False) -> datetime | None:
         moment = moment.astimezone(UTC)
     except ValueError as exc:  # 2020-02-30, 2020-13-45, T25:00
         raise InvalidInput(
-            f"{field}: {value!r} is not a real date or time ({exc})", field=field
+            f"{field}: {value!r} is not a real date or time ({exc})",
+            code="invalid_date",
+            field=field,
         ) from None
     except OverflowError:
         raise InvalidInput(
             f"{field}: {value!r} is outside the supported range of dates",
+            code="invalid_date",
             field=field,
         ) from None
     return moment
