@@ -77,15 +77,13 @@ def parse_when(params: Any, name: str, *, end_of_day: bool = False) -> datetime 
 
 
 def parse_limit(params: Any) -> int:
-    limit = parse.integer(
+    return parse.integer(
         params.get("limit"),
         field="limit",
         minimum=1,
         maximum=MAX_LIMIT,
         default=DEFAULT_LIMIT,
     )
-    assert limit is not None
-    return limit
 
 
 def _column_text(params: Any, name: str, column: str | None = None) -> str:

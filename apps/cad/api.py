@@ -42,7 +42,7 @@ class DrawingCreateApi(APIView):
             maximum=2**63 - 1,
             default=0,
         )
-        services.check_upload_size(max(0, (declared or 0) - 64 * 1024))
+        services.check_upload_size(max(0, declared - 64 * 1024))
         s = self.InputSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         upload = s.validated_data["file"]

@@ -28,11 +28,10 @@ class CheckedLimitOffsetPagination(LimitOffsetPagination):
         )
 
     def get_offset(self, request: Any) -> int:
-        offset = params.integer(
+        return params.integer(
             request.query_params.get(self.offset_query_param),
             field=self.offset_query_param,
             minimum=0,
             maximum=MAX_PAGE_PARAMETER,
             default=0,
         )
-        return offset or 0

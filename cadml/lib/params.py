@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, overload
 
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -75,6 +75,18 @@ def text(
             field=field,
         )
     return value
+
+
+@overload
+def integer(
+    raw: Any, *, field: str, minimum: int, maximum: int, default: int
+) -> int: ...
+
+
+@overload
+def integer(
+    raw: Any, *, field: str, minimum: int, maximum: int, default: None = None
+) -> int | None: ...
 
 
 def integer(
