@@ -112,9 +112,19 @@ class JobCreateApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(
-            choices=BatchJob.Kind.choices, default=BatchJob.Kind.ANALYZE
+            choices=BatchJob.Kind.choices,
+            default=BatchJob.Kind.ANALYZE,
+            error_messages={"invalid_choice": services.KIND_MESSAGE},
         )
-        priority = serializers.IntegerField(min_value=0, max_value=9, default=5)
+        priority = serializers.IntegerField(
+            min_value=0,
+            max_value=9,
+            default=5,
+            error_messages={
+                "min_value": services.PRIORITY_MESSAGE,
+                "max_value": services.PRIORITY_MESSAGE,
+            },
+        )
         callback_url = serializers.URLField(
             required=False, allow_blank=True, default="", max_length=2000
         )

@@ -77,6 +77,25 @@ async def test_an_idempotency_key_past_200_characters_is_invalid_argument(
 
 
 @pytest.mark.parametrize(
+    ("field", "value"), [("kind", "render"), ("priority", 12), ("priority", -1)]
+)
+async def test_kind_and_priority_are_refused_in_the_words_rest_uses(
+    channel, grpc_key_a, api_client_a, field, value
+):
+    stub = batch_pb2_grpc.BatchServiceStub(channel)
+    error = await invalid(
+        stub.SubmitJob(
+            _header_only(drawing_ids=[1], **{field: value}), metadata=auth(grpc_key_a)
+        )
+    )
+    rest = await sync_to_async(api_client_a.post)(
+        "/api/v1/jobs", {"drawings": [1], field: value}, format="json"
+    )
+    assert rest.status_code == 400
+    assert rest.json() == {field: [error.details()]}
+
+
+@pytest.mark.parametrize(
     "header",
     [
         {"drawing_ids": [1], "idempotency_key": "a\x00b"},
