@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core import signing
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -37,6 +36,7 @@ from apps.accounts.permissions import HasTenantScope, is_staff_session
 from apps.audit import selectors
 from apps.audit.models import Action, AuditEvent, Outcome
 from apps.audit.services import audit_record
+from cadml.lib import params as parse
 from cadml.lib.errors import InvalidInput, NotFound
 
 CURSOR_SALT = "cadml.audit.cursor"
@@ -54,7 +54,9 @@ class CanReadAudit(BasePermission):
 
 def scope_tenant(request: Request) -> Tenant | None:
     """The tenant whose records the caller may read; None = all (staff only)."""
-    wanted = request.query_params.get("tenant", "").strip()
+    wanted = parse.text(
+        request.query_params.get("tenant"), field="tenant", max_length=50
+    )
     if is_staff_session(request):
         if not wanted:
             return None
@@ -69,47 +71,23 @@ def scope_tenant(request: Request) -> Tenant | None:
 
 
 def parse_when(params: Any, name: str, *, end_of_day: bool = False) -> datetime | None:
-    raw = params.get(name, "").strip()
-    if not raw:
-        return None
-    value = parse_datetime(raw.replace(" ", "+"))
-    if value is None:
-        try:
-            day = parse_date(raw)
-        except ValueError:
-            day = None
-        if day is None:
-            raise InvalidInput(
-                f"{name}: {raw!r} is not a date (YYYY-MM-DD) or ISO 8601 date-time",
-                code="invalid_date",
-            )
-        value = datetime.combine(day, time.min)
-        if end_of_day:
-            value += timedelta(days=1)
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value, timezone.get_default_timezone())
-    # In UTC: PostgreSQL refuses offsets Python accepts (beyond +-15:59).
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise InvalidInput(
-            f"{name}: {raw!r} is out of range", code="invalid_date"
-        ) from None
+    return parse.when(params.get(name), field=name, end_of_day=end_of_day)
 
 
 def parse_limit(params: Any) -> int:
-    raw = params.get("limit", "")
-    if not raw:
-        return DEFAULT_LIMIT
-    try:
-        limit = int(raw)
-    except ValueError:
-        limit = 0
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(
-            f"limit: must be a whole number from 1 to {MAX_LIMIT}", code="invalid"
-        )
-    return limit
+    return parse.integer(
+        params.get("limit"),
+        field="limit",
+        minimum=1,
+        maximum=MAX_LIMIT,
+        default=DEFAULT_LIMIT,
+    )
+
+
+def _column_text(params: Any, name: str, column: str | None = None) -> str:
+    """A filter compared with an AuditEvent column: no longer than the column."""
+    field = AuditEvent._meta.get_field(column or name)
+    return parse.text(params.get(name), field=name, max_length=field.max_length)
 
 
 def encode_cursor(seq: int, scope: list[Any]) -> str:
@@ -124,35 +102,43 @@ def decode_cursor(raw: str, scope: list[Any]) -> int:
             "cursor: not a cursor this API issued (it was altered or truncated); "
             "start again without it",
             code="invalid_cursor",
+            field="cursor",
         ) from None
     if data.get("scope") != scope or not isinstance(data.get("seq"), int):
         raise InvalidInput(
             "cursor: it belongs to a different query; keep the same filters while "
             "paging",
             code="invalid_cursor",
+            field="cursor",
         )
     return data["seq"]
 
 
 def event_filters(params: Any) -> selectors.EventFilters:
-    outcome = params.get("outcome", "").strip()
+    outcome = parse.text(params.get("outcome"), field="outcome", max_length=40)
     if outcome and outcome not in Outcome.values:
         raise InvalidInput(
-            f"outcome: must be one of {Outcome.values}", code="invalid_outcome"
+            f"outcome: must be one of {Outcome.values}",
+            code="invalid_outcome",
+            field="outcome",
         )
     since = parse_when(params, "since")
     until = parse_when(params, "until", end_of_day=True)
     if since and until and since >= until:
-        raise InvalidInput("since: must be before until", code="invalid_range")
+        raise InvalidInput(
+            "since: must be before until", code="invalid_range", field="since"
+        )
     return selectors.EventFilters(
-        actions=selectors.parse_actions(params.get("action", "")),
-        actor=params.get("actor", "").strip(),
+        actions=selectors.parse_actions(
+            parse.text(params.get("action"), field="action")
+        ),
+        actor=_column_text(params, "actor", "actor_label"),
         outcome=outcome,
-        resource_type=params.get("resource_type", "").strip(),
-        resource_id=params.get("resource_id", "").strip(),
+        resource_type=_column_text(params, "resource_type"),
+        resource_id=_column_text(params, "resource_id"),
         since=since,
         until=until,
-        request_id=params.get("request_id", "").strip(),
+        request_id=_column_text(params, "request_id"),
     )
 
 
@@ -268,7 +254,7 @@ class AuditEventListApi(APIView):
         limit = parse_limit(request.query_params)
         scope = [tenant.pk if tenant else None, *filters.fingerprint()]
         events = selectors.event_list(tenant=tenant, filters=filters)
-        raw_cursor = request.query_params.get("cursor", "")
+        raw_cursor = parse.text(request.query_params.get("cursor"), field="cursor")
         if raw_cursor:
             events = events.filter(seq__lt=decode_cursor(raw_cursor, scope))
         page = list(events[: limit + 1])
@@ -319,10 +305,16 @@ class AuditChangeListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         tenant = scope_tenant(request)
-        object_type = request.query_params.get("object_type", "").strip()
-        object_id = request.query_params.get("object_id", "").strip()
+        object_type = parse.text(
+            request.query_params.get("object_type"), field="object_type", max_length=100
+        )
+        object_id = parse.text(
+            request.query_params.get("object_id"), field="object_id", max_length=64
+        )
         if not object_type:
-            raise InvalidInput("object_type: required (e.g. accounts.apikey)")
+            raise InvalidInput(
+                "object_type: required (e.g. accounts.apikey)", field="object_type"
+            )
         limit = parse_limit(request.query_params)
         entries = list(
             selectors.change_list(
@@ -434,13 +426,17 @@ class AuditReportApi(APIView):
     def get(self, request: Request) -> Response:
         tenant = scope_tenant(request)
         params = request.query_params
-        fmt = params.get("format", "json")
+        fmt = parse.text(params.get("format"), field="format", max_length=10) or "json"
         if fmt not in ("json", "csv"):
-            raise InvalidInput("format: must be 'json' or 'csv'", code="invalid_format")
+            raise InvalidInput(
+                "format: must be 'json' or 'csv'", code="invalid_format", field="format"
+            )
         end = parse_when(params, "to", end_of_day=True) or timezone.now()
         start = parse_when(params, "from") or end - timedelta(days=DEFAULT_REPORT_DAYS)
         if start >= end:
-            raise InvalidInput("from: must be before to", code="invalid_range")
+            raise InvalidInput(
+                "from: must be before to", code="invalid_range", field="from"
+            )
         report = selectors.compliance_report(tenant=tenant, start=start, end=end)
         audit_record(
             action=Action.AUDIT_EXPORTED,

@@ -57,6 +57,7 @@ def parse_actions(raw: str) -> tuple[str, ...]:
                 f"action: unknown action or category {part!r}; use one of "
                 f"{sorted(ACTIONS)} or a category prefix such as 'apikey.'",
                 code="invalid_action",
+                field="action",
             )
     return tuple(wanted)
 
@@ -103,9 +104,10 @@ def change_list(
             f"object_type: {object_type!r} is not tracked; use one of "
             f"{sorted(TRACKED)}",
             code="invalid_object_type",
+            field="object_type",
         )
     if not object_id:
-        raise InvalidInput("object_id: required", code="required")
+        raise InvalidInput("object_id: required", code="required", field="object_id")
     if tenant is not None:
         if tracked.tenant_field is None:
             raise NotFound(f"{object_type} {object_id} not found")

@@ -18,7 +18,7 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,6 +30,7 @@ from apps.batch.models import BatchItem, BatchJob, WebhookDelivery
 from cadml.lib.errors import InvalidInput, PayloadTooLarge
 from cadml.lib.openapi import LIMIT_OFFSET_PARAMETERS, errors, limit_offset_page
 from cadml.lib.pagination import BoundedLimitOffsetPagination
+from cadml.lib.parsers import JSONObjectParser
 
 
 class JobOutputSerializer(serializers.ModelSerializer):
@@ -114,25 +115,39 @@ def _int_list(raw: Any) -> list[int]:
     if isinstance(raw, str):
         raw = [p for p in raw.replace(",", " ").split() if p]
     if not isinstance(raw, list):
-        raise InvalidInput("drawings must be a list of ids", code="invalid_drawings")
+        raise InvalidInput(
+            "drawings must be a list of ids", code="invalid_drawings", field="drawings"
+        )
     try:
         return [int(v) for v in raw]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InvalidInput(
-            "drawings must be a list of integer ids", code="invalid_drawings"
+            "drawings must be a list of integer ids",
+            code="invalid_drawings",
+            field="drawings",
         ) from None
 
 
 class JobCreateApi(APIView):
     """POST files (repeated ``files``), one zip, or JSON ``{"drawings": [...]}``."""
 
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [JSONObjectParser, MultiPartParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(
-            choices=BatchJob.Kind.choices, default=BatchJob.Kind.ANALYZE
+            choices=BatchJob.Kind.choices,
+            default=BatchJob.Kind.ANALYZE,
+            error_messages={"invalid_choice": services.KIND_MESSAGE},
         )
-        priority = serializers.IntegerField(min_value=0, max_value=9, default=5)
+        priority = serializers.IntegerField(
+            min_value=0,
+            max_value=9,
+            default=5,
+            error_messages={
+                "min_value": services.PRIORITY_MESSAGE,
+                "max_value": services.PRIORITY_MESSAGE,
+            },
+        )
         callback_url = serializers.URLField(
             required=False, allow_blank=True, default="", max_length=2000
         )
@@ -217,7 +232,9 @@ class JobCreateApi(APIView):
         )
         s.is_valid(raise_exception=True)
         if not isinstance(s.validated_data["options"], dict):
-            raise InvalidInput("options must be a JSON object", code="invalid_options")
+            raise InvalidInput(
+                "options must be a JSON object", code="invalid_options", field="options"
+            )
         files = request.FILES.getlist("files") or request.FILES.getlist("file")
         uploads = self._uploads(files)
         drawing_ids = _int_list(data.get("drawings")) if data.get("drawings") else []
@@ -392,9 +409,11 @@ class JobResultsApi(APIView):
     )
     def get(self, request: Request, job_id: int) -> Response | HttpResponse:
         job = selectors.job_get(tenant=request.tenant, job_id=job_id)
-        fmt = request.query_params.get("format", "json")
+        fmt = request.query_params.get("format") or "json"
         if fmt not in ("json", "csv", "api"):
-            raise InvalidInput("format must be json or csv", code="invalid_format")
+            raise InvalidInput(
+                "format must be json or csv", code="invalid_format", field="format"
+            )
         rows = selectors.result_rows(job=job)
         events.audit(
             "data.exported",

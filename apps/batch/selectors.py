@@ -1,33 +1,15 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
 from apps.accounts.models import Tenant
 from apps.batch import services
 from apps.batch.models import BatchItem, BatchJob, WebhookDelivery
+from cadml.lib import params
 from cadml.lib.errors import InvalidInput, NotFound
-
-
-def _when(value: str, name: str) -> datetime | Any:
-    try:
-        parsed = parse_datetime(value) or parse_date(value)
-        if isinstance(parsed, datetime):
-            if timezone.is_naive(parsed):
-                parsed = timezone.make_aware(parsed, UTC)
-            # In UTC: PostgreSQL refuses offsets Python accepts (beyond +-15:59).
-            parsed = parsed.astimezone(UTC)
-    except (ValueError, OverflowError):
-        parsed = None
-    if parsed is None:
-        raise InvalidInput(
-            f"{name} must be an ISO date or datetime", code="invalid_date"
-        )
-    return parsed
 
 
 def job_list(
@@ -47,6 +29,7 @@ def job_list(
                 f"unknown status {', '.join(sorted(unknown))}; choose from "
                 f"{', '.join(BatchJob.Status.values)}",
                 code="invalid_status",
+                field="status",
             )
         qs = qs.filter(status__in=wanted)
     if kind:
@@ -54,26 +37,15 @@ def job_list(
             raise InvalidInput(
                 f"kind must be one of {', '.join(BatchJob.Kind.values)}",
                 code="invalid_kind",
+                field="kind",
             )
         qs = qs.filter(kind=kind)
-    if created_after:
-        when = _when(created_after, "created_after")
-        qs = qs.filter(
-            **(
-                {"created__gte": when}
-                if isinstance(when, datetime)
-                else {"created__date__gte": when}
-            )
-        )
-    if created_before:
-        when = _when(created_before, "created_before")
-        qs = qs.filter(
-            **(
-                {"created__lt": when}
-                if isinstance(when, datetime)
-                else {"created__date__lte": when}
-            )
-        )
+    after = params.when(created_after, field="created_after")
+    if after is not None:
+        qs = qs.filter(created__gte=after)
+    before = params.when(created_before, field="created_before", end_of_day=True)
+    if before is not None:
+        qs = qs.filter(created__lt=before)
     return qs
 
 
@@ -98,6 +70,7 @@ def item_list(*, job: BatchJob, status: str | None = None) -> QuerySet[BatchItem
                 f"unknown item status {', '.join(sorted(unknown))}; choose from "
                 f"{', '.join(BatchItem.Status.values)}",
                 code="invalid_status",
+                field="status",
             )
         qs = qs.filter(status__in=wanted)
     return qs

@@ -32,6 +32,7 @@ from apps.accounts.models import Tenant
 from apps.batch import events, sql, webhooks
 from apps.batch.models import IN_FLIGHT, BatchItem, BatchJob, WebhookDelivery
 from cadml import metrics, telemetry
+from cadml.lib import params
 from cadml.lib.errors import Conflict, DomainError, InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,11 @@ def _existing(tenant: Tenant, key: str, request_hash: str) -> BatchJob | None:
     return job
 
 
+# Shared with the REST serializer, so REST and gRPC refuse in the same words.
+KIND_MESSAGE = f"kind must be one of {', '.join(BatchJob.Kind.values)}"
+PRIORITY_MESSAGE = "priority must be between 0 and 9"
+
+
 def job_submit(
     *,
     tenant: Tenant,
@@ -119,14 +125,16 @@ def job_submit(
 
     uploads = uploads or []
     drawing_ids = drawing_ids or []
-    options = options or {}
+    options = params.json_value(options or {}, field="options")
+    idempotency_key = params.text(
+        idempotency_key,
+        field="idempotency_key",
+        max_length=BatchJob._meta.get_field("idempotency_key").max_length,
+    )
     if kind not in BatchJob.Kind.values:
-        raise InvalidInput(
-            f"kind must be one of {', '.join(BatchJob.Kind.values)}",
-            code="invalid_kind",
-        )
+        raise InvalidInput(KIND_MESSAGE, code="invalid_kind", field="kind")
     if not 0 <= priority <= 9:
-        raise InvalidInput("priority must be between 0 and 9", code="invalid_priority")
+        raise InvalidInput(PRIORITY_MESSAGE, code="invalid_priority", field="priority")
     count = len(uploads) + len(drawing_ids)
     if count == 0:
         raise InvalidInput(

@@ -19,7 +19,7 @@ from apps.cad.serializers import (
     DrawingWithAnalysisOutputSerializer,
     SimilarOutputSerializer,
 )
-from cadml.lib.errors import InvalidInput
+from cadml.lib import params
 from cadml.lib.openapi import LIMIT_OFFSET_PARAMETERS, errors, limit_offset_page
 from cadml.lib.pagination import BoundedLimitOffsetPagination
 
@@ -63,7 +63,13 @@ class DrawingCreateApi(APIView):
     def post(self, request: Request) -> Response:
         # Refuse an oversized body on its declared length, before the multipart
         # parser spools it anywhere.
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        declared = params.integer(
+            request.META.get("CONTENT_LENGTH"),
+            field="Content-Length",
+            minimum=0,
+            maximum=2**63 - 1,
+            default=0,
+        )
         services.check_upload_size(max(0, declared - 64 * 1024))
         s = self.InputSerializer(data=request.data)
         s.is_valid(raise_exception=True)
@@ -87,14 +93,14 @@ class DrawingCreateApi(APIView):
 
 class DrawingListApi(APIView):
     class FilterSerializer(serializers.Serializer):
-        name = serializers.CharField(required=False)
+        name = serializers.CharField(required=False, max_length=255)
         # Not "format": DRF reserves ?format= for choosing the renderer.
         file_format = serializers.ChoiceField(
             choices=Drawing.Format.choices, required=False
         )
-        material = serializers.CharField(required=False)
-        created_from = serializers.DateTimeField(required=False)
-        created_to = serializers.DateTimeField(required=False)
+        material = serializers.CharField(required=False, max_length=255)
+        created_from = params.WhenField(required=False)
+        created_to = params.WhenField(required=False, end_of_day=True)
 
     @extend_schema(
         parameters=[FilterSerializer, *LIMIT_OFFSET_PARAMETERS],
@@ -170,12 +176,9 @@ class DrawingSimilarApi(APIView):
         summary="Drawings most like this one",
     )
     def get(self, request: Request, drawing_id: int) -> Response:
-        try:
-            k = int(request.query_params.get("k", 10))
-        except ValueError:
-            raise InvalidInput("k must be a whole number between 1 and 100.") from None
-        if not 1 <= k <= 100:
-            raise InvalidInput("k must be a whole number between 1 and 100.")
+        k = params.integer(
+            request.query_params.get("k"), field="k", minimum=1, maximum=100, default=10
+        )
         drawing = selectors.drawing_get(tenant=request.tenant, drawing_id=drawing_id)
         found = selectors.drawing_similar(tenant=request.tenant, drawing=drawing, k=k)
         return Response(

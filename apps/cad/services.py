@@ -21,6 +21,7 @@ from apps.cad.models import Analysis, Drawing
 from apps.cad.pool import analyze_isolated
 from apps.cad.sniff import sniff
 from cadml import metrics, telemetry
+from cadml.lib import params
 from cadml.lib.cache import CACHE_ERRORS
 from cadml.lib.errors import DomainError, InvalidInput, TooManyRequests, Unprocessable
 
@@ -146,7 +147,11 @@ def drawing_create(
     drawing = Drawing(
         tenant=tenant,
         uploaded_by=uploaded_by if getattr(uploaded_by, "pk", None) else None,
-        name=(name or "drawing")[:255],
+        # Only NUL is refused (PostgreSQL cannot store it); long names are cut.
+        name=(
+            params.text(name, field="name", max_length=None, allow_controls=True)
+            or "drawing"
+        )[:255],
         sha256=digest,
         size=len(content),
         format=str(fmt),

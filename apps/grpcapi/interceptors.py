@@ -21,6 +21,7 @@ from grpc import aio
 from apps.accounts.services import api_key_authenticate
 from apps.grpcapi.context import Principal, current_principal, run_sync
 from apps.grpcapi.errors import status_for
+from cadml import telemetry
 from cadml.lib.errors import AuthenticationError, DomainError
 
 logger = logging.getLogger(__name__)
@@ -202,13 +203,32 @@ class AuditInterceptor(_WrappingInterceptor):
             logger.exception("could not audit %s", details.method)
 
 
+INTERNAL_MESSAGE = "internal error: the call failed on the server and was logged"
+
+
+async def _abort_internal(
+    context: aio.ServicerContext, method: str, exc: Exception
+) -> None:
+    """Any other exception is our bug: logged in full, while the client gets
+    INTERNAL and a fixed message (grpc.aio would send UNKNOWN with the
+    exception's own text, e.g. the database's, to the client)."""
+    logger.error("gRPC %s failed", method, exc_info=exc)
+    message = INTERNAL_MESSAGE
+    trace_id = telemetry.current_trace_id()
+    if trace_id:
+        message += f" (trace {trace_id})"
+    await context.abort(grpc.StatusCode.INTERNAL, message)
+
+
 class ErrorInterceptor(_WrappingInterceptor):
-    """Domain errors -> status codes with the same message REST gives."""
+    """Domain errors -> status codes with the same message REST gives; anything
+    else -> INTERNAL without its text."""
 
     async def intercept_service(self, continuation, details):  # type: ignore[no-untyped-def]
         handler = await continuation(details)
         if handler is None:
             return handler
+        method = details.method
 
         def translate(fn):  # type: ignore[no-untyped-def]
             async def unary(request, context):  # type: ignore[no-untyped-def]
@@ -216,6 +236,10 @@ class ErrorInterceptor(_WrappingInterceptor):
                     return await fn(request, context)
                 except DomainError as exc:
                     await context.abort(status_for(exc), exc.message)
+                except aio.AbortError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - see _abort_internal
+                    await _abort_internal(context, method, exc)
 
             async def stream(request, context):  # type: ignore[no-untyped-def]
                 try:
@@ -223,6 +247,10 @@ class ErrorInterceptor(_WrappingInterceptor):
                         yield item
                 except DomainError as exc:
                     await context.abort(status_for(exc), exc.message)
+                except aio.AbortError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - see _abort_internal
+                    await _abort_internal(context, method, exc)
 
             return unary, stream
 

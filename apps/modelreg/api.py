@@ -18,6 +18,7 @@ from apps.modelreg.models import (
     RegisteredModel,
 )
 from apps.modelreg.validation import feature_width
+from cadml.lib import params
 from cadml.lib.errors import InvalidInput
 from cadml.lib.openapi import errors, results_of
 
@@ -161,15 +162,20 @@ def _model_out(model: RegisteredModel, *, detail: bool = False) -> dict[str, Any
 
 
 def _json_field(data: Any, name: str, default: Any) -> Any:
+    """A multipart field holding JSON (or a JSON body's value), parsed and
+    checked to be storable."""
     raw = data.get(name)
     if raw in (None, ""):
         return default
-    if isinstance(raw, list | dict):
-        return raw
-    try:
-        return json.loads(raw)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{name} must be JSON.", code=f"bad_{name}") from None
+    if not isinstance(raw, list | dict):
+        text = params.text(raw, field=name, max_length=None, allow_controls=True)
+        try:
+            raw = json.loads(text)
+        except (TypeError, ValueError, RecursionError):
+            raise InvalidInput(
+                f"{name} must be JSON.", code=f"bad_{name}", field=name
+            ) from None
+    return params.json_value(raw, field=name)
 
 
 class ModelListApi(APIView):
@@ -244,20 +250,32 @@ class VersionListApi(APIView):
         ``validation_sample`` (JSON)."""
         upload = request.FILES.get("file")
         if upload is None:
-            raise InvalidInput("Send the ONNX model as the multipart field 'file'.")
+            raise InvalidInput(
+                "Send the ONNX model as the multipart field 'file'.", field="file"
+            )
         labels = request.data.get("labels") or ""
         if isinstance(labels, str) and not labels.strip().startswith("["):
             labels = [x.strip() for x in labels.split(",") if x.strip()]
+            params.json_value(labels, field="labels")
         else:
             labels = _json_field(request.data, "labels", [])
         if not isinstance(labels, list) or not labels:
-            raise InvalidInput("labels is required: the class names in column order.")
-        feature_version = request.data.get("feature_version") or ""
+            raise InvalidInput(
+                "labels is required: the class names in column order.",
+                field="labels",
+            )
+        feature_version = params.text(
+            request.data.get("feature_version"),
+            field="feature_version",
+            max_length=RegisteredModel._meta.get_field("feature_version").max_length,
+        )
         if not feature_version:
-            raise InvalidInput("feature_version is required (e.g. dxf-1).")
+            raise InvalidInput(
+                "feature_version is required (e.g. dxf-1).", field="feature_version"
+            )
         metrics = _json_field(request.data, "metrics", {})
         if not isinstance(metrics, dict):
-            raise InvalidInput("metrics must be a JSON object.")
+            raise InvalidInput("metrics must be a JSON object.", field="metrics")
         limit = services.max_model_bytes()
         if upload.size > limit:
             from cadml.lib.errors import PayloadTooLarge

@@ -11,14 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
-from rest_framework.pagination import (
-    BasePagination,
-    CursorPagination,
-    LimitOffsetPagination,
-)
+from rest_framework.pagination import BasePagination, CursorPagination
 from rest_framework.response import Response
 
 from apps.versioning.features import CURSOR_PAGINATION, version_has
+from cadml.lib.pagination import BoundedLimitOffsetPagination
 
 
 class _Cursor(CursorPagination):
@@ -53,7 +50,7 @@ class VersionedPagination(BasePagination):
     page_size = 50
 
     def __init__(self) -> None:
-        self._impl: BasePagination = LimitOffsetPagination()
+        self._impl: BasePagination = BoundedLimitOffsetPagination()
 
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
         if version_has(request, CURSOR_PAGINATION):
@@ -73,4 +70,4 @@ class VersionedPagination(BasePagination):
         request = getattr(view, "request", None)
         if request is not None and version_has(request, CURSOR_PAGINATION):
             return _Cursor().get_schema_operation_parameters(view)
-        return LimitOffsetPagination().get_schema_operation_parameters(view)
+        return BoundedLimitOffsetPagination().get_schema_operation_parameters(view)

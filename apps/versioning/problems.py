@@ -141,10 +141,22 @@ def problem_for_version(response: Any, exc: Exception, request: Any) -> None:
     if isinstance(exc, APIException) and not isinstance(exc, ValidationError):
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else None
+    extra: dict[str, Any] = {}
+    field = getattr(exc, "field", None)
+    if isinstance(field, str) and not is_problem(response.data):
+        # A domain error about one parameter, header or field (cadml.lib.params):
+        # point at it as validation errors do.
+        extra["errors"] = [
+            {
+                "pointer": f"/{_escape(field)}",
+                "detail": str(getattr(exc, "message", exc)),
+            }
+        ]
     response.data = problem_from(
         response.data,
         response.status_code,
         instance=getattr(request, "path", ""),
         code=code if isinstance(code, str) else None,
         validation=isinstance(exc, ValidationError),
+        **extra,
     )

@@ -55,20 +55,18 @@ def shape(data: Any, *, request: Any, response: Any, as_json: bool = True) -> An
             response.status_code = 400
             if as_json:
                 response["Content-Type"] = PROBLEM_CONTENT_TYPE
+            detail = "?fields= names fields that do not exist: " + ", ".join(
+                exc.unknown
+            )
+            if exc.available:
+                detail += f"; available: {', '.join(exc.available)}"
             return problem_from(
-                {
-                    "detail": f"?fields= names fields that do not exist: "
-                    f"{', '.join(exc.unknown)}"
-                    + (
-                        f"; available: {', '.join(exc.available)}"
-                        if exc.available
-                        else ""
-                    )
-                },
+                {"detail": detail},
                 400,
                 instance=request.path,
                 code="unknown_fields",
                 unknown_fields=exc.unknown,
+                errors=[{"pointer": "/fields", "detail": detail}],
             )
     meta: dict[str, Any] = {
         "api_version": version.number,

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
+    """``field`` names the parameter, header or body field at fault, when one is:
+    v2 problem documents point at it (``errors[].pointer``)."""
+
     status_code: int = 400
     code: str = "invalid"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, field: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
+        self.field = field
         if code is not None:
             self.code = code
 

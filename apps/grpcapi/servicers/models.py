@@ -12,6 +12,8 @@ from apps.grpcapi.messages import struct
 from apps.grpcapi.servicers.analysis import require_scope
 from apps.modelreg import selectors, services
 from apps.modelreg.models import Deployment, RegisteredModel
+from cadml.lib import params
+from cadml.lib.errors import InvalidInput
 
 
 def _number(version: Any) -> int:
@@ -92,6 +94,15 @@ def _rollback(who: Any, name: str) -> models_pb2.Deployment:
     return deployment_message(model, status=f"rollback {event.status}")
 
 
+def _model_name(request: Any) -> str:
+    """The ``model`` field, checked as REST's URL pattern checks a model slug."""
+    max_length = RegisteredModel._meta.get_field("name").max_length
+    name = params.text(request.model, field="model", max_length=max_length)
+    if not name:
+        raise InvalidInput("model: required (the model's name)", field="model")
+    return name
+
+
 class ModelServicer(models_pb2_grpc.ModelServiceServicer):
     async def ListModels(self, request: Any, context: aio.ServicerContext) -> Any:
         require_scope("read")
@@ -99,19 +110,21 @@ class ModelServicer(models_pb2_grpc.ModelServiceServicer):
 
     async def ListVersions(self, request: Any, context: aio.ServicerContext) -> Any:
         require_scope("read")
-        return await run_sync(_list_versions, principal().tenant, request.model)
+        return await run_sync(_list_versions, principal().tenant, _model_name(request))
 
     async def GetDeployment(self, request: Any, context: aio.ServicerContext) -> Any:
         require_scope("read")
-        return await run_sync(_deployment, principal().tenant, request.model)
+        return await run_sync(_deployment, principal().tenant, _model_name(request))
 
     async def Activate(self, request: Any, context: aio.ServicerContext) -> Any:
         require_scope("admin")
-        return await run_sync(_activate, principal(), request.model, request.version)
+        return await run_sync(
+            _activate, principal(), _model_name(request), request.version
+        )
 
     async def Rollback(self, request: Any, context: aio.ServicerContext) -> Any:
         require_scope("admin")
-        return await run_sync(_rollback, principal(), request.model)
+        return await run_sync(_rollback, principal(), _model_name(request))
 
 
 def registration():  # type: ignore[no-untyped-def]
