@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.http import HttpResponse
 from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import BaseParser, FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.cad import features, selectors, services
+from apps.cad import features, labels, selectors, services
 from apps.cad.models import Drawing
 from apps.cad.serializers import AnalysisOutputSerializer, DrawingOutputSerializer
 from cadml.lib.errors import InvalidInput
@@ -65,6 +65,16 @@ class DrawingListApi(APIView):
             choices=Drawing.Format.choices, required=False
         )
         material = serializers.CharField(required=False)
+        label = serializers.CharField(required=False, max_length=200)
+        labelled = serializers.BooleanField(
+            required=False, allow_null=True, default=None
+        )
+        needs_review = serializers.BooleanField(
+            required=False, allow_null=True, default=None
+        )
+        order = serializers.ChoiceField(
+            choices=["newest", "uncertainty"], required=False, default="newest"
+        )
         created_from = serializers.DateTimeField(required=False)
         created_to = serializers.DateTimeField(required=False)
 
@@ -73,6 +83,8 @@ class DrawingListApi(APIView):
         f.is_valid(raise_exception=True)
         filters = dict(f.validated_data)
         filters["format"] = filters.pop("file_format", None)
+        if filters.get("label"):
+            filters["label"] = labels.label_normalise(filters["label"])
         qs = selectors.drawing_list(tenant=request.tenant, **filters)
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
@@ -148,3 +160,48 @@ class DrawingPreviewApi(APIView):
 class FeatureSchemaApi(APIView):
     def get(self, request: Request) -> Response:
         return Response(features.schema())
+
+
+class DrawingLabelApi(APIView):
+    """``PATCH {"label": "flange"}`` sets the label; ``{"label": null}`` clears it."""
+
+    parser_classes = [JSONParser]
+
+    def patch(self, request: Request, drawing_id: int) -> Response:
+        if not isinstance(request.data, dict) or "label" not in request.data:
+            raise InvalidInput('Send {"label": "<name>"} or {"label": null}.')
+        drawing = selectors.drawing_get(tenant=request.tenant, drawing_id=drawing_id)
+        drawing = labels.drawing_label_set(
+            drawing=drawing, label=request.data["label"], actor=request.user
+        )
+        return Response(_drawing_with_analysis(drawing, drawing.latest_analysis()))
+
+
+class CSVTextParser(BaseParser):
+    media_type = "text/csv"
+
+    def parse(self, stream, media_type=None, parser_context=None):  # type: ignore[no-untyped-def]
+        raw = stream.read() if stream is not None else b""
+        try:
+            return raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise InvalidInput("The CSV must be UTF-8 text.") from None
+
+
+class DrawingLabelBulkApi(APIView):
+    """JSON ``[{"id": 12, "label": "nut"}, {"sha256": ..., "label": ...}]`` or
+    ``text/csv`` lines ``id_or_sha256,label``: all rows or none."""
+
+    parser_classes = [JSONParser, CSVTextParser]
+
+    def post(self, request: Request) -> Response:
+        data = request.data
+        rows = (
+            labels.rows_from_csv(data)
+            if isinstance(data, str)
+            else labels.rows_from_json(data)
+        )
+        result = labels.drawing_labels_bulk(
+            tenant=request.tenant, rows=rows, actor=request.user
+        )
+        return Response(result)
