@@ -192,12 +192,15 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "accuracy",
         "macro_f1",
         "confusion_matrix",
+        "calibration",
+        "cross_validation",
+        "snapshot_sha256",
         "metrics",
         "training_summary",
         "created_by",
         "created",
     ]
-    exclude = ["validation_sample"]
+    exclude = ["validation_sample", "evaluation", "labels"]
     actions = ["activate", "start_ab", "start_shadow", "archive"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -217,7 +220,20 @@ class ModelVersionAdmin(admin.ModelAdmin):
         if not matrix:
             return "—"
         # confusion_svg escapes every label; numbers are ints from our metrics.
-        return mark_safe(confusion_svg(list(obj.model.labels), matrix))  # noqa: S308
+        return mark_safe(confusion_svg(obj.class_labels(), matrix))  # noqa: S308
+
+    @admin.display(description="calibration (reliability diagram)")
+    def calibration(self, obj: ModelVersion) -> str:
+        svg = ((obj.evaluation or {}).get("svg") or {}).get("calibration")
+        # Drawn by apps.modelreg.evaluation from numbers only.
+        return mark_safe(svg) if svg else "—"  # noqa: S308
+
+    @admin.display(description="cross-validated macro-F1")
+    def cross_validation(self, obj: ModelVersion) -> Any:
+        cv = (obj.evaluation or {}).get("cross_validation")
+        if not cv:
+            return "—"
+        return f"{cv['macro_f1_mean']} ± {cv['macro_f1_std']} ({cv['folds']} folds)"
 
     def _each(
         self, request: HttpRequest, queryset: QuerySet[ModelVersion], **kw: Any

@@ -126,7 +126,7 @@ def _load_version(version: Any) -> LoadedVersion:
         version_id=version.pk,
         number=version.number,
         sha256=version.sha256,
-        labels=tuple(version.model.labels),
+        labels=tuple(version.class_labels()),
         width=feature_width(version.model.feature_version),
         session=session,
         input_name=session.get_inputs()[0].name,
