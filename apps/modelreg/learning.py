@@ -13,6 +13,8 @@ version the redelivered job picks up (it then only deploys).
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -299,6 +301,11 @@ def training_run(*, job_id: int) -> None:
         events.publish(
             run.channels, "batch.started", {"job_id": job.pk, "total": job.total}
         )
+    # Where it runs (which worker to look at when it is slow or lost).
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    if not (job.summary or {}).get("version"):
+        job.summary = {"worker": worker}
+        BatchJob.objects.filter(pk=job.pk).update(summary=job.summary)
     try:
         summary = _train(run)
     except Cancelled:
@@ -311,7 +318,7 @@ def training_run(*, job_id: int) -> None:
         job.refresh_from_db()
         run.finish(Job.CANCELLED, {**job.summary, "cancelled_at": STAGES[job.done]})
     else:
-        run.finish(Job.SUCCEEDED, summary)
+        run.finish(Job.SUCCEEDED, {**summary, "worker": worker})
 
 
 def _vectors(

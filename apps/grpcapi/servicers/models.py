@@ -94,6 +94,22 @@ def _rollback(who: Any, name: str) -> models_pb2.Deployment:
     return deployment_message(model, status=f"rollback {event.status}")
 
 
+def _train(who: Any, request: Any) -> Any:
+    from apps.grpcapi.servicers.batch import job_message
+    from apps.modelreg.learning import training_request
+
+    job = training_request(
+        tenant=who.tenant,
+        user=who.api_key.created_by,
+        name=request.model,
+        labels=list(request.labels) or None,
+        min_per_class=request.min_per_class or 5,
+        deploy=request.deploy or "none",
+        candidate_percent=request.candidate_percent or 10,
+    )
+    return job_message(job)
+
+
 class ModelServicer(models_pb2_grpc.ModelServiceServicer):
     async def ListModels(self, request: Any, context: aio.ServicerContext) -> Any:
         require_scope("read")
@@ -114,6 +130,10 @@ class ModelServicer(models_pb2_grpc.ModelServiceServicer):
     async def Rollback(self, request: Any, context: aio.ServicerContext) -> Any:
         require_scope("admin")
         return await run_sync(_rollback, principal(), request.model)
+
+    async def TrainModel(self, request: Any, context: aio.ServicerContext) -> Any:
+        require_scope("admin")
+        return await run_sync(_train, principal(), request)
 
 
 def registration():  # type: ignore[no-untyped-def]
