@@ -71,6 +71,26 @@ class ReviewQueueFilter(admin.SimpleListFilter):
         )
 
 
+class LabelRowForm(forms.ModelForm):
+    """The label typed in a row of the list: normalised, or refused with the
+    reason beside the field."""
+
+    class Meta:
+        model = Drawing
+        fields = ["label"]
+
+    label = forms.CharField(required=False, max_length=200)
+
+    def clean_label(self) -> str:
+        raw = self.cleaned_data.get("label") or ""
+        if not raw.strip():
+            return ""
+        try:
+            return labels.label_normalise(raw)
+        except InvalidInput as exc:
+            raise forms.ValidationError(exc.message) from None
+
+
 @admin.register(Drawing)
 class DrawingAdmin(admin.ModelAdmin):
     list_display = ["id", "name", "label", "tenant", "format", "size", "created"]
@@ -101,10 +121,8 @@ class DrawingAdmin(admin.ModelAdmin):
             return
         super().save_model(request, obj, form, change)
 
-    def get_changelist_formset(self, request: HttpRequest, **kwargs: Any) -> Any:
-        formset = super().get_changelist_formset(request, **kwargs)
-        formset.form.base_fields["label"].required = False
-        return formset
+    def get_changelist_form(self, request: HttpRequest, **kwargs: Any) -> Any:
+        return LabelRowForm
 
     @admin.action(description="Set label")
     def set_label(self, request: HttpRequest, queryset: QuerySet[Drawing]) -> None:

@@ -83,6 +83,9 @@ class DrawingListApi(APIView):
         f.is_valid(raise_exception=True)
         filters = dict(f.validated_data)
         filters["format"] = filters.pop("file_format", None)
+        if filters.get("needs_review") and filters.get("labelled") is None:
+            # The review queue: what a person has labelled needs no review.
+            filters["labelled"] = False
         if filters.get("label"):
             filters["label"] = labels.label_normalise(filters["label"])
         qs = selectors.drawing_list(tenant=request.tenant, **filters)

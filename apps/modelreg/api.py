@@ -86,7 +86,9 @@ class EventOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-def _model_out(model: RegisteredModel, *, detail: bool = False) -> dict[str, Any]:
+def _model_out(
+    model: RegisteredModel, *, detail: bool = False, tenant: Any = None
+) -> dict[str, Any]:
     dep = (
         Deployment.objects.filter(model=model)
         .select_related("active_version", "candidate_version", "pending__version")
@@ -126,7 +128,7 @@ def _model_out(model: RegisteredModel, *, detail: bool = False) -> dict[str, Any
         }
     if detail:
         out["figures"] = selectors.deployment_figures(model=model)
-        out["live_accuracy"] = feedback.live_accuracy(model=model)
+        out["live_accuracy"] = feedback.live_accuracy(model=model, tenant=tenant)
         out["activations"] = EventOutputSerializer(
             selectors.event_list(model=model)[:20], many=True
         ).data
@@ -154,7 +156,7 @@ class ModelListApi(APIView):
 class ModelDetailApi(APIView):
     def get(self, request: Request, name: str) -> Response:
         model = selectors.model_get(tenant=request.tenant, name=name)
-        return Response(_model_out(model, detail=True))
+        return Response(_model_out(model, detail=True, tenant=request.tenant))
 
 
 class VersionListApi(APIView):

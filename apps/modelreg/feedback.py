@@ -123,13 +123,14 @@ def _audit(fb: Feedback, *, tenant: Tenant, user: Any) -> None:
     )
 
 
-def live_accuracy(*, model: RegisteredModel) -> list[dict[str, Any]]:
-    """Per version: corrections received, the share that confirmed the
-    prediction and its 95 % (Wilson) interval."""
+def live_accuracy(*, model: RegisteredModel, tenant: Tenant) -> list[dict[str, Any]]:
+    """Per version: the tenant's corrections, the share that confirmed the
+    prediction and its 95 % (Wilson) interval. A platform model's figures are
+    the tenant's own corrections only: other tenants' stay theirs."""
     from django.db.models import Count, Q
 
     rows = (
-        Feedback.objects.filter(model=model)
+        Feedback.objects.filter(model=model, tenant=tenant)
         .values("version_number")
         .annotate(n=Count("id"), correct=Count("id", filter=Q(outcome="correct")))
         .order_by("-version_number")

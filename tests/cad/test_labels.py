@@ -187,9 +187,7 @@ def test_review_queue_lists_unlabelled_uncertain_drawings_least_certain_first(
     _predicted(confident, [("nut", 0.95), ("bolt", 0.01)], False)
     labelled.label = "nut"
     labelled.save()
-    r = api_client_a.get(
-        "/api/v1/drawings?needs_review=true&labelled=false&order=uncertainty"
-    )
+    r = api_client_a.get("/api/v1/drawings?needs_review=true&order=uncertainty")
     assert r.status_code == 200
     assert [d["id"] for d in r.data["results"]] == [closer.pk, close.pk, sure.pk]
 
@@ -260,3 +258,35 @@ def test_admin_bulk_action_and_review_queue(client, staff, tenant_a) -> None:  #
     page = client.get("/admin/cad/drawing/?review=queue")
     assert f'value="{b.pk}"' in page.content.decode()
     assert f'value="{a.pk}"' not in page.content.decode()
+
+
+def test_admin_label_typed_in_the_list_is_normalised_or_refused(
+    client, staff, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    d = _drawing(tenant_a)
+    staff.is_superuser = True
+    staff.save()
+    client.force_login(staff)
+
+    def save_row(label: str):  # type: ignore[no-untyped-def]
+        return client.post(
+            "/admin/cad/drawing/",
+            {
+                "form-TOTAL_FORMS": "1",
+                "form-INITIAL_FORMS": "1",
+                "form-0-id": str(d.pk),
+                "form-0-label": label,
+                "_save": "Save",
+            },
+        )
+
+    r = save_row("bad\x07label")
+    assert r.status_code == 200
+    assert "control characters" in r.content.decode()
+    d.refresh_from_db()
+    assert d.label == ""
+    r = save_row(" Hex Nut ")
+    assert r.status_code == 302
+    d.refresh_from_db()
+    assert d.label == "hex_nut"
+    assert _events(d) == [{"old": None, "new": "hex_nut", "source": "admin"}]
