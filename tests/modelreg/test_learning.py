@@ -368,3 +368,20 @@ def test_the_accuracy_guardrail_rolls_back_a_version_people_keep_correcting(
     event = RegisteredModel.objects.get().events.first()
     assert event.kind == "auto_rollback"
     assert "corrections" in event.detail
+
+
+def test_a_training_costs_the_rate_limiter_in_proportion_to_its_drawings(
+    admin_client_a, tenant_a, settings
+) -> None:  # type: ignore[no-untyped-def]
+    settings.CADML_RATELIMIT_POLICIES = {"pro": {"key": ["1000/minute"]}}
+    settings.CADML_TRAIN_DRAWINGS_PER_UNIT = 10
+    labelled_set(tenant_a, {"flange": 20, "nut": 21})
+
+    def remaining(r) -> int:  # type: ignore[no-untyped-def]
+        return int(r["RateLimit"].split("r=")[1].split(";")[0].split(",")[0])
+
+    before = remaining(admin_client_a.get("/api/v1/models"))
+    r = train(admin_client_a)
+    assert r.status_code == 202
+    assert before - remaining(r) == 5  # 41 drawings, 10 per unit
+    wait_for_job(r.data["job"], timeout=120)
