@@ -60,6 +60,24 @@ class ModelVersionInline(admin.TabularInline):
         return (obj.metrics or {}).get("macro_f1")
 
 
+class GuardrailInline(admin.StackedInline):
+    """The deployment's guardrails, on errors and on corrections."""
+
+    model = Deployment
+    verbose_name = verbose_name_plural = "guardrails"
+    fields = [
+        "guardrail_max_error_rate",
+        "guardrail_window",
+        "guardrail_min_accuracy",
+        "guardrail_feedback_window",
+    ]
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class ActivationEventInline(admin.TabularInline):
     model = ActivationEvent
     fields = [
@@ -87,7 +105,7 @@ class RegisteredModelAdmin(admin.ModelAdmin):
     list_filter = ["feature_version"]
     search_fields = ["name", "tenant__slug"]
     readonly_fields = ["labels", "feature_version", "serving", "mode", "live_figures"]
-    inlines = [ModelVersionInline, ActivationEventInline]
+    inlines = [GuardrailInline, ModelVersionInline, ActivationEventInline]
     actions = ["rollback", "promote", "stop"]
 
     @admin.display(description="active version")

@@ -454,3 +454,32 @@ class AnalysisFeedbackApi(APIView):
             },
             status=status.HTTP_201_CREATED,
         )
+
+
+class ModelGuardrailApi(APIView):
+    """Set the guardrails: on errors (``max_error_rate`` over ``window``
+    predictions) and on corrections (``min_accuracy`` over
+    ``feedback_window`` corrections); 0 switches a rate off."""
+
+    required_scope = "admin"
+
+    class InputSerializer(serializers.Serializer):
+        max_error_rate = serializers.FloatField(
+            min_value=0, max_value=1, required=False
+        )
+        window = serializers.IntegerField(
+            min_value=1, max_value=100_000, required=False
+        )
+        min_accuracy = serializers.FloatField(min_value=0, max_value=1, required=False)
+        feedback_window = serializers.IntegerField(
+            min_value=1, max_value=100_000, required=False
+        )
+
+    def post(self, request: Request, name: str) -> Response:
+        model = selectors.model_get_writable(
+            tenant=request.tenant, name=name, staff=_staff(request)
+        )
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        feedback.guardrail_set(model=model, **data.validated_data)
+        return Response(_model_out(model)["deployment"]["guardrail"])

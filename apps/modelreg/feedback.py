@@ -151,6 +151,28 @@ def live_accuracy(*, model: RegisteredModel, tenant: Tenant) -> list[dict[str, A
     return out
 
 
+def guardrail_set(*, model: RegisteredModel, **values: Any) -> Deployment:
+    """Change a deployment's guardrails (``max_error_rate``, ``window``,
+    ``min_accuracy``, ``feedback_window``; 0 disables a rate)."""
+    fields = {
+        "max_error_rate": "guardrail_max_error_rate",
+        "window": "guardrail_window",
+        "min_accuracy": "guardrail_min_accuracy",
+        "feedback_window": "guardrail_feedback_window",
+    }
+    dep, _ = Deployment.objects.get_or_create(model=model)
+    changed = []
+    for key, value in values.items():
+        if value is None:
+            continue
+        setattr(dep, fields[key], value)
+        changed.append(fields[key])
+    if changed:
+        dep.full_clean()
+        dep.save(update_fields=changed)
+    return dep
+
+
 def _guardrail(version: ModelVersion) -> None:
     """Roll back (active) or stop (candidate) a version whose accuracy over its
     last corrections fell under the deployment's ``guardrail_min_accuracy``."""

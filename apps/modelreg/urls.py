@@ -29,6 +29,11 @@ urlpatterns = [
     ),
     path("models/<slug:name>/train", api.ModelTrainApi.as_view(), name="model-train"),
     path(
+        "models/<slug:name>/guardrail",
+        api.ModelGuardrailApi.as_view(),
+        name="model-guardrail",
+    ),
+    path(
         "analyses/<int:analysis_id>/feedback",
         api.AnalysisFeedbackApi.as_view(),
         name="analysis-feedback",

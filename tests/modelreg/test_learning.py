@@ -350,11 +350,21 @@ def test_the_accuracy_guardrail_rolls_back_a_version_people_keep_correcting(
     labelled_set(tenant_a, {"flange": 6, "nut": 6})
     wait_for_job(train(admin_client_a, deploy="active").data["job"], timeout=120)
     wait_for_job(train(admin_client_a, deploy="active").data["job"], timeout=120)
+    r = admin_client_a.post(
+        "/api/v1/models/part-classifier/guardrail",
+        {"min_accuracy": 0.5, "feedback_window": 3},
+        format="json",
+    )
+    assert r.status_code == 200, r.data
+    assert (r.data["min_accuracy"], r.data["feedback_window"]) == (0.5, 3)
+    bad = admin_client_a.post(
+        "/api/v1/models/part-classifier/guardrail",
+        {"min_accuracy": 1.5},
+        format="json",
+    )
+    assert bad.status_code == 400
     dep = Deployment.objects.get()
     assert dep.active_version.number == 2
-    dep.guardrail_min_accuracy = 0.5
-    dep.guardrail_feedback_window = 3
-    dep.save()
     for label in ("flange", "nut", "flange"):
         a = _predicted_analysis(tenant_a, label)
         wrong = "nut" if a.prediction["label"] == "flange" else "flange"
