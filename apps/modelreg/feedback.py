@@ -55,12 +55,17 @@ def feedback_create(
             "instead (PATCH /api/v1/drawings/{id}).",
             code="no_prediction",
         )
-    model = (
-        RegisteredModel.objects.filter(name=analysis.model_name, tenant=tenant).first()
-        or RegisteredModel.objects.filter(
-            name=analysis.model_name, tenant__isnull=True
-        ).first()
+    owner = prediction.get("model_owner")
+    own = RegisteredModel.objects.filter(name=analysis.model_name, tenant=tenant)
+    platform = RegisteredModel.objects.filter(
+        name=analysis.model_name, tenant__isnull=True
     )
+    if owner == "platform":
+        model = platform.first()
+    elif owner == "tenant":
+        model = own.first()
+    else:  # predictions stored before the owner was recorded
+        model = own.first() or platform.first()
     number = int(analysis.model_version) if analysis.model_version.isdigit() else None
     version = (
         ModelVersion.objects.filter(model=model, number=number).first()

@@ -829,6 +829,9 @@ def _predict(
             ],
             "model_name": view.name,
             "model_version": primary.number,
+            # Whose model answered (a tenant's own model may share the
+            # platform model's name): corrections are counted against it.
+            "model_owner": "tenant" if view.tenant_id is not None else "platform",
             "variant": variant,
             "needs_review": confidence < threshold,
             "inference_ms": round(latency, 3),

@@ -395,3 +395,27 @@ def test_a_training_costs_the_rate_limiter_in_proportion_to_its_drawings(
     assert r.status_code == 202
     assert before - remaining(r) == 5  # 41 drawings, 10 per unit
     wait_for_job(r.data["job"], timeout=120)
+
+
+def test_a_correction_counts_against_the_model_that_answered(
+    admin_client_a, api_client_a, tenant_a, register
+) -> None:  # type: ignore[no-untyped-def]
+    """The platform's part-classifier answered before the tenant trained its
+    own model of the same name: the correction is the platform version's."""
+    platform = register()  # platform "part-classifier" v1: bracket, flange, gear
+    services.deployment_request(model=platform.model, number=1, run_now=True)
+    labelled_set(tenant_a, {"flange": 6, "nut": 6})
+    early = _predicted_analysis(tenant_a, "nut")
+    assert early.prediction["model_owner"] == "platform"
+    wait_for_job(train(admin_client_a, deploy="active").data["job"], timeout=120)
+    later = _predicted_analysis(tenant_a, "flange")
+    assert later.prediction["model_owner"] == "tenant"
+    for a in (early, later):
+        r = api_client_a.post(
+            f"/api/v1/analyses/{a.pk}/feedback", {"label": "washer"}, format="json"
+        )
+        assert r.status_code == 201
+    owners = dict(Feedback.objects.values_list("analysis_id", "model__tenant_id"))
+    assert owners == {early.pk: None, later.pk: tenant_a.pk}
+    live = api_client_a.get("/api/v1/models/part-classifier").data["live_accuracy"]
+    assert [(x["version"], x["count"]) for x in live] == [(1, 1)]
