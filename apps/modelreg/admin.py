@@ -16,6 +16,7 @@ from apps.modelreg import selectors, services
 from apps.modelreg.models import (
     ActivationEvent,
     Deployment,
+    Feedback,
     ModelVersion,
     RegisteredModel,
 )
@@ -285,6 +286,28 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def archive(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
         for version in queryset:
             _run(request, self, services.version_archive, version=version)
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(admin.ModelAdmin):
+    """Corrections of predictions (read-only: they come from the API)."""
+
+    list_display = [
+        "created",
+        "tenant",
+        "model_name",
+        "version_number",
+        "predicted_label",
+        "corrected_label",
+        "outcome",
+        "user",
+    ]
+    list_filter = ["outcome", "model_name"]
+    search_fields = ["predicted_label", "corrected_label", "comment"]
+    readonly_fields = [f.name for f in Feedback._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 @admin.register(ActivationEvent)

@@ -290,3 +290,13 @@ def test_admin_label_typed_in_the_list_is_normalised_or_refused(
     d.refresh_from_db()
     assert d.label == "hex_nut"
     assert _events(d) == [{"old": None, "new": "hex_nut", "source": "admin"}]
+
+
+def test_v2_patch_answers_in_the_envelope(api_client_a, tenant_a) -> None:  # type: ignore[no-untyped-def]
+    d = _drawing(tenant_a)
+    r = api_client_a.patch(f"/api/v2/drawings/{d.pk}", {"label": "Nut"}, format="json")
+    assert r.status_code == 200
+    assert r.json()["data"]["label"] == "nut"
+    r = api_client_a.patch(f"/api/v2/drawings/{d.pk}", {"label": ""}, format="json")
+    assert r.status_code == 400
+    assert r["Content-Type"].startswith("application/problem+json")
