@@ -317,6 +317,19 @@ def training_run(*, job_id: int) -> None:
     except InterruptedError:
         job.refresh_from_db()
         run.finish(Job.CANCELLED, {**job.summary, "cancelled_at": STAGES[job.done]})
+    except Exception as exc:
+        # A bug, not the data's fault: end the job with the reason rather than
+        # leave it running (the version, if registered, stays registered).
+        logger.exception("training job %s failed unexpectedly", job.pk)
+        job.refresh_from_db()
+        run.finish(
+            Job.FAILED,
+            {
+                **job.summary,
+                "error": f"unexpected error ({type(exc).__name__}); retry later",
+                "code": "internal_error",
+            },
+        )
     else:
         run.finish(Job.SUCCEEDED, {**summary, "worker": worker})
 
