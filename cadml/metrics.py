@@ -121,6 +121,11 @@ model_health_checks = Counter(
     "Model health checks by model and outcome (passed, failed).",
     ["model", "outcome"],
 )
+model_feedback = Counter(
+    "cadml_model_feedback",
+    "Corrections of predictions by model, version and outcome (correct, wrong).",
+    ["model", "version", "outcome"],
+)
 model_rollbacks = Counter(
     "cadml_model_rollbacks",
     "Model rollbacks by model and trigger (manual, auto).",

@@ -393,6 +393,14 @@ CADML_MODEL_LATENCY_BUDGET_MS = env_float("CADML_MODEL_LATENCY_BUDGET_MS", 50)
 # inline | thread | celery; unset: celery with CELERY_BROKER_URL, else a thread.
 CADML_MODEL_HEALTHCHECK_MODE = env_str("CADML_MODEL_HEALTHCHECK_MODE") or None
 CADML_MODEL_SHADOW_SAMPLE = env_float("CADML_MODEL_SHADOW_SAMPLE", 1.0)
+# Training from labels (docs/learning.md).
+CADML_TRAIN_MIN_PER_CLASS_FLOOR = env_int("CADML_TRAIN_MIN_PER_CLASS_FLOOR", 3)
+CADML_TRAIN_CV_FOLDS = env_int("CADML_TRAIN_CV_FOLDS", 5)
+CADML_TRAIN_SEED = env_int("CADML_TRAIN_SEED", 0)
+CADML_TRAIN_TIME_LIMIT_S = env_float("CADML_TRAIN_TIME_LIMIT_S", 3600)
+# Rate-limiter cost of POST /models/{name}/train: one unit per this many
+# labelled drawings.
+CADML_TRAIN_DRAWINGS_PER_UNIT = env_int("CADML_TRAIN_DRAWINGS_PER_UNIT", 20)
 
 # Rate limiting (docs/ratelimit.md). Policies per plan, costs per
 # URL name and per-view rates are dicts with code defaults: CADML_RATELIMIT_POLICIES,
@@ -444,6 +452,7 @@ CADML_RATELIMIT_COSTS = {
     "drawings": {"POST": 5, "*": 1},
     "drawing-analyze": 5,
     "jobs": {"POST": "apps.batch.ratelimit.submission_cost", "*": 1},
+    "model-train": {"POST": "apps.modelreg.ratelimit.training_cost", "*": 1},
 }
 
 # Extra processes `manage.py serve` (make run) starts beside daphne.

@@ -432,7 +432,17 @@ class AuditReportApi(APIView):
                 "format: must be 'json' or 'csv'", code="invalid_format", field="format"
             )
         end = parse_when(params, "to", end_of_day=True) or timezone.now()
-        start = parse_when(params, "from") or end - timedelta(days=DEFAULT_REPORT_DAYS)
+        start = parse_when(params, "from")
+        if start is None:
+            try:
+                start = end - timedelta(days=DEFAULT_REPORT_DAYS)
+            except OverflowError:
+                raise InvalidInput(
+                    f"to: leaves no room for the default {DEFAULT_REPORT_DAYS}-day "
+                    "window before it; give from as well",
+                    code="invalid_range",
+                    field="to",
+                ) from None
         if start >= end:
             raise InvalidInput(
                 "from: must be before to", code="invalid_range", field="from"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import posixpath
 from typing import Any
 
 from django.conf import settings
@@ -27,6 +28,7 @@ from rest_framework.views import APIView
 
 from apps.batch import events, selectors, services, zipsafe
 from apps.batch.models import BatchItem, BatchJob, WebhookDelivery
+from apps.cad.labels import label_from_path
 from cadml.lib.errors import InvalidInput, PayloadTooLarge
 from cadml.lib.openapi import LIMIT_OFFSET_PARAMETERS, errors, limit_offset_page
 from cadml.lib.pagination import BoundedLimitOffsetPagination
@@ -236,7 +238,14 @@ class JobCreateApi(APIView):
                 "options must be a JSON object", code="invalid_options", field="options"
             )
         files = request.FILES.getlist("files") or request.FILES.getlist("file")
-        uploads = self._uploads(files)
+        label_from = data.get("label_from") or ""
+        if label_from not in ("", "folder"):
+            raise InvalidInput(
+                "label_from must be 'folder' (label each drawing of a zip by its "
+                "folder name) or left out",
+                code="invalid_label_from",
+            )
+        uploads = self._uploads(files, label_from=label_from)
         drawing_ids = _int_list(data.get("drawings")) if data.get("drawings") else []
         job, created = services.job_submit(
             tenant=request.tenant,
@@ -254,7 +263,7 @@ class JobCreateApi(APIView):
         )
 
     @staticmethod
-    def _uploads(files: list[Any]) -> list[services.Upload]:
+    def _uploads(files: list[Any], *, label_from: str = "") -> list[services.Upload]:
         limit = int(getattr(settings, "CADML_MAX_UPLOAD_MB", 50)) * 1024 * 1024
         if len(files) > services.max_items():
             raise InvalidInput(
@@ -267,10 +276,24 @@ class JobCreateApi(APIView):
                 raise PayloadTooLarge(
                     f"the zip is larger than {limit} bytes", code="zip_too_large"
                 )
+            if label_from == "folder":
+                return [
+                    services.Upload(
+                        name=posixpath.basename(path) or path,
+                        content=content,
+                        label=label_from_path(path),
+                    )
+                    for path, content in zipsafe.zip_entries(files[0].read())
+                ]
             return [
                 services.Upload(name=name, content=content)
                 for name, content in zipsafe.zip_members(files[0].read())
             ]
+        if label_from:
+            raise InvalidInput(
+                "label_from=folder needs one zip upload with a folder per label",
+                code="invalid_label_from",
+            )
         return [services.Upload(name=f.name, content=f.read()) for f in files]
 
 

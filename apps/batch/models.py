@@ -9,6 +9,8 @@ class BatchJob(models.Model):
     class Kind(models.TextChoices):
         ANALYZE = "analyze", "Analyze"
         EXTRACT_TEXT = "extract_text", "Extract text"
+        # No items: the stages of apps.modelreg.learning count as its progress.
+        TRAIN = "train", "Train a model"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

@@ -55,6 +55,8 @@ DEFAULT_CONCURRENCY = {"free": 2, "pro": 4, "enterprise": 8, "internal": 8}
 class Upload:
     name: str
     content: bytes
+    # Set by label_from=folder: the drawing is labelled with it (source "job").
+    label: str | None = None
 
 
 def tenant_concurrency(tenant: Tenant) -> int:
@@ -82,7 +84,11 @@ def _request_hash(
         "callback_url": callback_url,
         "options": options,
         "drawings": drawing_ids,
-        "files": [[u.name, hashlib.sha256(u.content).hexdigest()] for u in uploads],
+        "files": [
+            [u.name, hashlib.sha256(u.content).hexdigest()]
+            + ([u.label] if u.label else [])
+            for u in uploads
+        ],
     }
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
@@ -177,6 +183,7 @@ def job_submit(
     rows: list[tuple[str, Any, str, str]] = [
         (getattr(drawings[i], "name", ""), drawings[i], "", "") for i in drawing_ids
     ]
+    to_label: list[tuple[Any, str]] = []
     for upload in uploads:
         try:
             drawing = drawing_create(
@@ -189,6 +196,8 @@ def job_submit(
             rows.append((upload.name, None, exc.code, exc.message))
         else:
             rows.append((upload.name, drawing, "", ""))
+            if upload.label:
+                to_label.append((drawing, upload.label))
 
     now = timezone.now()
     failed_at_submit = sum(1 for r in rows if r[1] is None)
@@ -224,6 +233,10 @@ def job_submit(
                 ],
                 batch_size=500,
             )
+            if to_label:
+                from apps.cad.labels import drawings_label_many
+
+                drawings_label_many(drawings=to_label, source="job", actor=user)
             transaction.on_commit(lambda: _after_submit(job.pk, tenant.pk))
     except IntegrityError:
         # A concurrent request with the same Idempotency-Key won the race.

@@ -40,7 +40,15 @@ def _check_name(name: str) -> None:
 
 
 def zip_members(content: bytes) -> list[tuple[str, bytes]]:
-    """The files in ``content`` (directories and macOS metadata left out)."""
+    """The files in ``content`` (directories and macOS metadata left out), by
+    file name."""
+    return [
+        (posixpath.basename(path) or path, data) for path, data in zip_entries(content)
+    ]
+
+
+def zip_entries(content: bytes) -> list[tuple[str, bytes]]:
+    """The files in ``content`` by their path inside the archive."""
     max_items, max_total, max_ratio = _limits()
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
@@ -95,5 +103,5 @@ def zip_members(content: bytes) -> list[tuple[str, bytes]]:
                     f"zip member {info.filename!r} cannot be read: {exc}",
                     code="zip_invalid",
                 ) from None
-            out.append((posixpath.basename(info.filename) or info.filename, bytes(buf)))
+            out.append((info.filename.replace("\\", "/"), bytes(buf)))
         return out

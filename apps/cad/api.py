@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import BaseParser, FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.cad import features, preview_theme, selectors, services
+from apps.accounts.permissions import acting_user
+from apps.cad import features, labels, preview_theme, selectors, services
 from apps.cad.models import Drawing
 from apps.cad.serializers import (
     AnalysisOutputSerializer,
@@ -20,6 +26,7 @@ from apps.cad.serializers import (
     SimilarOutputSerializer,
 )
 from cadml.lib import params
+from cadml.lib.errors import InvalidInput
 from cadml.lib.openapi import LIMIT_OFFSET_PARAMETERS, errors, limit_offset_page
 from cadml.lib.pagination import BoundedLimitOffsetPagination
 
@@ -99,6 +106,16 @@ class DrawingListApi(APIView):
             choices=Drawing.Format.choices, required=False
         )
         material = serializers.CharField(required=False, max_length=255)
+        label = serializers.CharField(required=False, max_length=200)
+        labelled = serializers.BooleanField(
+            required=False, allow_null=True, default=None
+        )
+        needs_review = serializers.BooleanField(
+            required=False, allow_null=True, default=None
+        )
+        order = serializers.ChoiceField(
+            choices=["newest", "uncertainty"], required=False, default="newest"
+        )
         created_from = params.WhenField(required=False)
         created_to = params.WhenField(required=False, end_of_day=True)
 
@@ -113,6 +130,11 @@ class DrawingListApi(APIView):
         f.is_valid(raise_exception=True)
         filters = dict(f.validated_data)
         filters["format"] = filters.pop("file_format", None)
+        if filters.get("needs_review") and filters.get("labelled") is None:
+            # The review queue: what a person has labelled needs no review.
+            filters["labelled"] = False
+        if filters.get("label"):
+            filters["label"] = labels.label_normalise(filters["label"])
         qs = selectors.drawing_list(tenant=request.tenant, **filters)
         paginator = BoundedLimitOffsetPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
@@ -263,3 +285,81 @@ class FeatureSchemaApi(APIView):
     )
     def get(self, request: Request) -> Response:
         return Response(features.schema())
+
+
+class DrawingLabelApi(APIView):
+    """``PATCH {"label": "flange"}`` sets the label; ``{"label": null}`` clears it."""
+
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request=inline_serializer(
+            name="DrawingLabelInput",
+            fields={
+                "label": serializers.CharField(
+                    allow_null=True,
+                    help_text="Trimmed, lower-cased, spaces to _; null clears it.",
+                )
+            },
+        ),
+        responses={200: DrawingWithAnalysisOutputSerializer},
+        summary="Set or clear a drawing's label",
+    )
+    def patch(self, request: Request, drawing_id: int) -> Response:
+        if not isinstance(request.data, dict) or "label" not in request.data:
+            raise InvalidInput('Send {"label": "<name>"} or {"label": null}.')
+        drawing = selectors.drawing_get(tenant=request.tenant, drawing_id=drawing_id)
+        drawing = labels.drawing_label_set(
+            drawing=drawing, label=request.data["label"], actor=acting_user(request)
+        )
+        return Response(_drawing_with_analysis(drawing, drawing.latest_analysis()))
+
+
+class CSVTextParser(BaseParser):
+    media_type = "text/csv"
+
+    def parse(self, stream, media_type=None, parser_context=None):  # type: ignore[no-untyped-def]
+        raw = stream.read() if stream is not None else b""
+        try:
+            return raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise InvalidInput("The CSV must be UTF-8 text.") from None
+
+
+class DrawingLabelBulkApi(APIView):
+    """JSON ``[{"id": 12, "label": "nut"}, {"sha256": ..., "label": ...}]`` or
+    ``text/csv`` lines ``id_or_sha256,label``: all rows or none."""
+
+    parser_classes = [JSONParser, CSVTextParser]
+
+    @extend_schema(
+        request={
+            "application/json": inline_serializer(
+                name="DrawingLabelRow",
+                fields={
+                    "id": serializers.IntegerField(required=False),
+                    "sha256": serializers.CharField(required=False),
+                    "label": serializers.CharField(allow_null=True),
+                },
+                many=True,
+            ),
+            "text/csv": OpenApiTypes.STR,
+        },
+        responses={
+            200: OpenApiResponse(
+                OpenApiTypes.OBJECT, description="How many drawings were labelled."
+            )
+        },
+        summary="Label many drawings at once (all or nothing)",
+    )
+    def post(self, request: Request) -> Response:
+        data = request.data
+        rows = (
+            labels.rows_from_csv(data)
+            if isinstance(data, str)
+            else labels.rows_from_json(data)
+        )
+        result = labels.drawing_labels_bulk(
+            tenant=request.tenant, rows=rows, actor=acting_user(request)
+        )
+        return Response(result)

@@ -34,6 +34,9 @@ class Drawing(models.Model):
     size = models.PositiveBigIntegerField()
     format = models.CharField(max_length=16, choices=Format.choices)
     file = models.FileField(upload_to=drawing_upload_to, max_length=255)
+    # The tenant's own class name for the drawing (apps.cad.labels normalises
+    # it); blank means unlabelled.
+    label = models.CharField(max_length=64, blank=True, default="")
     created = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -43,7 +46,10 @@ class Drawing(models.Model):
                 fields=["tenant", "sha256"], name="cad_drawing_unique_content"
             )
         ]
-        indexes = [models.Index(fields=["tenant", "name"])]
+        indexes = [
+            models.Index(fields=["tenant", "name"]),
+            models.Index(fields=["tenant", "label"], name="cad_drawing_tenant_label"),
+        ]
 
     def __str__(self) -> str:
         return self.name

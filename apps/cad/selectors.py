@@ -10,7 +10,9 @@ from datetime import datetime
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Exists, F, FloatField, OuterRef, QuerySet, Subquery
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.utils.module_loading import import_string
 
 from apps.accounts.models import Tenant
@@ -28,8 +30,43 @@ def drawing_list(
     material: str | None = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
+    label: str | None = None,
+    labelled: bool | None = None,
+    needs_review: bool | None = None,
+    order: str = "newest",
 ) -> QuerySet[Drawing]:
+    """The tenant's drawings, filtered; ``order="uncertainty"`` puts those whose
+    latest prediction had the smallest margin between its top two classes
+    first (the review queue: ``needs_review=True, labelled=False``)."""
     qs = Drawing.objects.filter(tenant=tenant).select_related("uploaded_by")
+    if label:
+        qs = qs.filter(label=label)
+    if labelled is not None:
+        qs = qs.exclude(label="") if labelled else qs.filter(label="")
+    if needs_review is not None or order == "uncertainty":
+        latest = Analysis.objects.filter(
+            drawing=OuterRef("pk"), status=Analysis.Status.DONE
+        ).order_by("-created", "-id")
+        qs = qs.annotate(latest_analysis_id=Subquery(latest.values("pk")[:1]))
+    if needs_review is not None:
+        flagged = Exists(
+            Analysis.objects.filter(
+                pk=OuterRef("latest_analysis_id"), prediction__needs_review=True
+            )
+        )
+        qs = qs.filter(flagged) if needs_review else qs.exclude(flagged)
+    if order == "uncertainty":
+        by_id = Analysis.objects.filter(pk=OuterRef("latest_analysis_id"))
+
+        def score(path: str) -> Subquery:
+            return Subquery(
+                by_id.annotate(v=Cast(KT(path), FloatField())).values("v")[:1]
+            )
+
+        qs = qs.annotate(
+            top1=score("prediction__top3__0__confidence"),
+            top2=score("prediction__top3__1__confidence"),
+        ).order_by((F("top1") - F("top2")).asc(nulls_last=True), F("top1").asc(), "-id")
     if name:
         qs = qs.filter(name__icontains=name)
     if format:

@@ -271,6 +271,7 @@ class DrawingOutputSerializer(serializers.ModelSerializer):
             "sha256",
             "size",
             "format",
+            "label",
             "uploaded_by",
             "created",
             "preview_url",

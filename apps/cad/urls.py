@@ -16,10 +16,13 @@ urlpatterns = [
     path(
         "drawings/<int:drawing_id>",
         by_method(
-            get=api.DrawingDetailApi.as_view(), delete=api.DrawingDeleteApi.as_view()
+            get=api.DrawingDetailApi.as_view(),
+            delete=api.DrawingDeleteApi.as_view(),
+            patch=api.DrawingLabelApi.as_view(),
         ),
         name="drawing",
     ),
+    path("drawings/labels", api.DrawingLabelBulkApi.as_view(), name="drawing-labels"),
     path(
         "drawings/<int:drawing_id>/analysis",
         api.DrawingAnalysisApi.as_view(),

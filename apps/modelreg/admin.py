@@ -16,6 +16,7 @@ from apps.modelreg import selectors, services
 from apps.modelreg.models import (
     ActivationEvent,
     Deployment,
+    Feedback,
     ModelVersion,
     RegisteredModel,
 )
@@ -60,6 +61,24 @@ class ModelVersionInline(admin.TabularInline):
         return (obj.metrics or {}).get("macro_f1")
 
 
+class GuardrailInline(admin.StackedInline):
+    """The deployment's guardrails, on errors and on corrections."""
+
+    model = Deployment
+    verbose_name = verbose_name_plural = "guardrails"
+    fields = [
+        "guardrail_max_error_rate",
+        "guardrail_window",
+        "guardrail_min_accuracy",
+        "guardrail_feedback_window",
+    ]
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class ActivationEventInline(admin.TabularInline):
     model = ActivationEvent
     fields = [
@@ -87,7 +106,7 @@ class RegisteredModelAdmin(admin.ModelAdmin):
     list_filter = ["feature_version"]
     search_fields = ["name", "tenant__slug"]
     readonly_fields = ["labels", "feature_version", "serving", "mode", "live_figures"]
-    inlines = [ModelVersionInline, ActivationEventInline]
+    inlines = [GuardrailInline, ModelVersionInline, ActivationEventInline]
     actions = ["rollback", "promote", "stop"]
 
     @admin.display(description="active version")
@@ -192,12 +211,15 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "accuracy",
         "macro_f1",
         "confusion_matrix",
+        "calibration",
+        "cross_validation",
+        "snapshot_sha256",
         "metrics",
         "training_summary",
         "created_by",
         "created",
     ]
-    exclude = ["validation_sample"]
+    exclude = ["validation_sample", "evaluation", "labels"]
     actions = ["activate", "start_ab", "start_shadow", "archive"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -217,7 +239,20 @@ class ModelVersionAdmin(admin.ModelAdmin):
         if not matrix:
             return "—"
         # confusion_svg escapes every label; numbers are ints from our metrics.
-        return mark_safe(confusion_svg(list(obj.model.labels), matrix))  # noqa: S308
+        return mark_safe(confusion_svg(obj.class_labels(), matrix))  # noqa: S308
+
+    @admin.display(description="calibration (reliability diagram)")
+    def calibration(self, obj: ModelVersion) -> str:
+        svg = ((obj.evaluation or {}).get("svg") or {}).get("calibration")
+        # Drawn by apps.modelreg.evaluation from numbers only.
+        return mark_safe(svg) if svg else "—"  # noqa: S308
+
+    @admin.display(description="cross-validated macro-F1")
+    def cross_validation(self, obj: ModelVersion) -> Any:
+        cv = (obj.evaluation or {}).get("cross_validation")
+        if not cv:
+            return "—"
+        return f"{cv['macro_f1_mean']} ± {cv['macro_f1_std']} ({cv['folds']} folds)"
 
     def _each(
         self, request: HttpRequest, queryset: QuerySet[ModelVersion], **kw: Any
@@ -251,6 +286,28 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def archive(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
         for version in queryset:
             _run(request, self, services.version_archive, version=version)
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(admin.ModelAdmin):
+    """Corrections of predictions (read-only: they come from the API)."""
+
+    list_display = [
+        "created",
+        "tenant",
+        "model_name",
+        "version_number",
+        "predicted_label",
+        "corrected_label",
+        "outcome",
+        "user",
+    ]
+    list_filter = ["outcome", "model_name"]
+    search_fields = ["predicted_label", "corrected_label", "comment"]
+    readonly_fields = [f.name for f in Feedback._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 @admin.register(ActivationEvent)

@@ -3,14 +3,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.permissions import acting_principal, is_staff_session
-from apps.modelreg import selectors, services
+from apps.accounts.permissions import acting_principal, acting_user, is_staff_session
+from apps.modelreg import evaluation, feedback, learning, selectors, services
 from apps.modelreg.models import (
     ActivationEvent,
     Deployment,
@@ -19,7 +21,7 @@ from apps.modelreg.models import (
 )
 from apps.modelreg.validation import feature_width
 from cadml.lib import params
-from cadml.lib.errors import InvalidInput
+from cadml.lib.errors import InvalidInput, NotFound
 from cadml.lib.openapi import errors, results_of
 
 
@@ -40,10 +42,25 @@ class VersionOutputSerializer(serializers.ModelSerializer):
             "size",
             "metrics",
             "training_summary",
+            "evaluation",
+            "snapshot_sha256",
+            "labels",
             "validation_rows",
             "created_by",
             "created",
         ]
+
+    evaluation = serializers.SerializerMethodField()
+    labels = serializers.SerializerMethodField()
+
+    def get_evaluation(self, obj: ModelVersion) -> dict[str, Any]:
+        return evaluation.public(
+            obj.evaluation,
+            base_url=f"/api/v1/models/{obj.model.name}/versions/{obj.number}",
+        )
+
+    def get_labels(self, obj: ModelVersion) -> list[str]:
+        return obj.class_labels()
 
     def get_validation_rows(self, obj: ModelVersion) -> int:
         return len((obj.validation_sample or {}).get("labels") or [])
@@ -117,7 +134,9 @@ class ModelDetailOutputSerializer(ModelOutputSerializer):
     activations = EventOutputSerializer(many=True)
 
 
-def _model_out(model: RegisteredModel, *, detail: bool = False) -> dict[str, Any]:
+def _model_out(
+    model: RegisteredModel, *, detail: bool = False, tenant: Any = None
+) -> dict[str, Any]:
     dep = (
         Deployment.objects.filter(model=model)
         .select_related("active_version", "candidate_version", "pending__version")
@@ -150,11 +169,14 @@ def _model_out(model: RegisteredModel, *, detail: bool = False) -> dict[str, Any
             "guardrail": {
                 "max_error_rate": dep.guardrail_max_error_rate,
                 "window": dep.guardrail_window,
+                "min_accuracy": dep.guardrail_min_accuracy,
+                "feedback_window": dep.guardrail_feedback_window,
             },
             "pending": EventOutputSerializer(dep.pending).data if dep.pending else None,
         }
     if detail:
         out["figures"] = selectors.deployment_figures(model=model)
+        out["live_accuracy"] = feedback.live_accuracy(model=model, tenant=tenant)
         out["activations"] = EventOutputSerializer(
             selectors.event_list(model=model)[:20], many=True
         ).data
@@ -196,7 +218,7 @@ class ModelDetailApi(APIView):
     )
     def get(self, request: Request, name: str) -> Response:
         model = selectors.model_get(tenant=request.tenant, name=name)
-        return Response(_model_out(model, detail=True))
+        return Response(_model_out(model, detail=True, tenant=request.tenant))
 
 
 class VersionListApi(APIView):
@@ -503,3 +525,196 @@ class ModelPredictApi(APIView):
         return Response(
             {"prediction": out["prediction"], "reason": out.get("reason", "")}
         )
+
+
+class VersionPictureApi(APIView):
+    """``confusion.svg`` / ``calibration.svg`` of a trained version."""
+
+    picture = "confusion"
+
+    @extend_schema(
+        responses={
+            (200, "image/svg+xml"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The picture as SVG."
+            )
+        },
+        summary="An evaluation picture of a trained version (SVG)",
+    )
+    def get(self, request: Request, name: str, number: int) -> HttpResponse:
+        model = selectors.model_get(tenant=request.tenant, name=name)
+        version = selectors.version_get(model=model, number=number)
+        svg = ((version.evaluation or {}).get("svg") or {}).get(self.picture)
+        if not svg:
+            raise NotFound(
+                f"Version {number} has no {self.picture} picture; only versions "
+                "trained from labels carry an evaluation."
+            )
+        response = HttpResponse(svg, content_type="image/svg+xml")
+        response["Content-Security-Policy"] = (
+            "default-src 'none'; style-src 'unsafe-inline'"
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+class ModelTrainApi(APIView):
+    """Train the tenant's own model ``name`` on its labelled drawings (a job)."""
+
+    required_scope = "admin"
+
+    class InputSerializer(serializers.Serializer):
+        labels = serializers.ListField(
+            child=serializers.CharField(max_length=200, allow_blank=True),
+            required=False,
+            allow_null=True,
+            default=None,
+            min_length=1,
+            max_length=1000,
+        )
+        min_per_class = serializers.IntegerField(
+            min_value=1, max_value=100_000, default=5
+        )
+        deploy = serializers.ChoiceField(choices=learning.DEPLOY_MODES, default="none")
+        candidate_percent = serializers.IntegerField(
+            min_value=1, max_value=99, default=10
+        )
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            202: inline_serializer(
+                name="ModelTrainAccepted",
+                fields={
+                    "job": serializers.IntegerField(),
+                    "model": serializers.CharField(),
+                    "url": serializers.CharField(),
+                    "channel": serializers.CharField(),
+                },
+            ),
+            **errors(e409="A training of this model is already running."),
+        },
+        summary="Train the tenant's model on its labelled drawings (a job)",
+    )
+    def post(self, request: Request, name: str) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = learning.training_request(
+            tenant=request.tenant, user=request.user, name=name, **data.validated_data
+        )
+        return Response(
+            {
+                "job": job.pk,
+                "model": name,
+                "url": f"/api/v1/jobs/{job.pk}",
+                "channel": f"job:{job.pk}",
+            },
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": f"/api/v1/jobs/{job.pk}"},
+        )
+
+
+class AnalysisFeedbackApi(APIView):
+    """``{"label": "...", "comment": "..."}``: what the drawing really is."""
+
+    class InputSerializer(serializers.Serializer):
+        label = serializers.CharField(
+            max_length=200, allow_blank=True, trim_whitespace=False
+        )
+        comment = serializers.CharField(
+            max_length=2000, required=False, allow_blank=True, default=""
+        )
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: inline_serializer(
+                name="Feedback",
+                fields={
+                    "id": serializers.IntegerField(),
+                    "analysis_id": serializers.IntegerField(),
+                    "drawing_id": serializers.IntegerField(),
+                    "model": serializers.CharField(),
+                    "version": serializers.IntegerField(allow_null=True),
+                    "variant": serializers.CharField(allow_null=True),
+                    "predicted_label": serializers.CharField(),
+                    "confidence": serializers.FloatField(allow_null=True),
+                    "corrected_label": serializers.CharField(),
+                    "outcome": serializers.CharField(),
+                    "comment": serializers.CharField(),
+                    "created": serializers.DateTimeField(),
+                },
+            )
+        },
+        summary="Correct a prediction: the drawing's real label",
+    )
+    def post(self, request: Request, analysis_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fb = feedback.feedback_create(
+            tenant=request.tenant,
+            analysis_id=analysis_id,
+            label=data.validated_data["label"],
+            comment=data.validated_data["comment"],
+            user=acting_user(request),
+        )
+        return Response(
+            {
+                "id": fb.pk,
+                "analysis_id": fb.analysis_id,
+                "drawing_id": fb.analysis.drawing_id,
+                "model": fb.model_name,
+                "version": fb.version_number,
+                "variant": fb.variant or None,
+                "predicted_label": fb.predicted_label,
+                "confidence": fb.confidence,
+                "corrected_label": fb.corrected_label,
+                "outcome": fb.outcome,
+                "comment": fb.comment,
+                "created": fb.created,
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class ModelGuardrailApi(APIView):
+    """Set the guardrails: on errors (``max_error_rate`` over ``window``
+    predictions) and on corrections (``min_accuracy`` over
+    ``feedback_window`` corrections); 0 switches a rate off."""
+
+    required_scope = "admin"
+
+    class InputSerializer(serializers.Serializer):
+        max_error_rate = serializers.FloatField(
+            min_value=0, max_value=1, required=False
+        )
+        window = serializers.IntegerField(
+            min_value=1, max_value=100_000, required=False
+        )
+        min_accuracy = serializers.FloatField(min_value=0, max_value=1, required=False)
+        feedback_window = serializers.IntegerField(
+            min_value=1, max_value=100_000, required=False
+        )
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: inline_serializer(
+                name="Guardrail",
+                fields={
+                    "max_error_rate": serializers.FloatField(),
+                    "window": serializers.IntegerField(),
+                    "min_accuracy": serializers.FloatField(required=False),
+                    "feedback_window": serializers.IntegerField(required=False),
+                },
+            )
+        },
+        summary="Set the deployment guardrails",
+    )
+    def post(self, request: Request, name: str) -> Response:
+        model = selectors.model_get_writable(
+            tenant=request.tenant, name=name, staff=is_staff_session(request)
+        )
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        feedback.guardrail_set(model=model, **data.validated_data)
+        return Response(_model_out(model)["deployment"]["guardrail"])

@@ -74,6 +74,13 @@ class ModelVersion(models.Model):
     # predicts again before the version may serve.
     validation_sample = models.JSONField(default=dict, blank=True)
     training_summary = models.JSONField(default=dict, blank=True)
+    # The class names in probability-column order; empty for versions that
+    # predate per-version labels (they use the model's).
+    labels = models.JSONField(default=list, blank=True)
+    # apps.modelreg.evaluation: cross-validation, held-out figures, pictures.
+    evaluation = models.JSONField(default=dict, blank=True)
+    # sha256 of the labelled snapshot it was trained on (tenant training).
+    snapshot_sha256 = models.CharField(max_length=64, blank=True)
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.REGISTERED
     )
@@ -93,6 +100,9 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model.name} v{self.number}"
+
+    def class_labels(self) -> list[str]:
+        return list(self.labels or self.model.labels)
 
 
 class Deployment(models.Model):
@@ -129,6 +139,11 @@ class Deployment(models.Model):
     # version failed (0 disables it).
     guardrail_max_error_rate = models.FloatField(default=0.2)
     guardrail_window = models.PositiveIntegerField(default=50)
+    # Guardrail on corrections: roll back when the accuracy of a version over
+    # its last ``guardrail_feedback_window`` corrections falls under this
+    # (0 disables it).
+    guardrail_min_accuracy = models.FloatField(default=0.0)
+    guardrail_feedback_window = models.PositiveIntegerField(default=30)
     # An activation or A/B start waiting for its health check; a second one is 409.
     pending = models.ForeignKey(
         "ActivationEvent",
@@ -204,3 +219,55 @@ class RegistryGeneration(models.Model):
 
     def __str__(self) -> str:
         return f"generation {self.value}"
+
+
+class Feedback(models.Model):
+    """A person's verdict on one prediction: the label it should have had."""
+
+    class Outcome(models.TextChoices):
+        CORRECT = "correct", "Correct"
+        WRONG = "wrong", "Wrong"
+
+    tenant = models.ForeignKey(
+        "accounts.Tenant", on_delete=models.CASCADE, related_name="+"
+    )
+    analysis = models.ForeignKey(
+        "cad.Analysis", on_delete=models.CASCADE, related_name="feedback"
+    )
+    model = models.ForeignKey(
+        RegisteredModel,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="feedback",
+    )
+    version = models.ForeignKey(
+        ModelVersion,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="feedback",
+    )
+    model_name = models.CharField(max_length=128, blank=True)
+    version_number = models.PositiveIntegerField(null=True, blank=True)
+    variant = models.CharField(max_length=64, blank=True)
+    predicted_label = models.CharField(max_length=128, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    corrected_label = models.CharField(max_length=64)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    comment = models.TextField(blank=True, max_length=2000)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            models.Index(
+                fields=["version", "-created"], name="modelreg_feedback_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.predicted_label} -> {self.corrected_label}"

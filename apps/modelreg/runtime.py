@@ -128,7 +128,7 @@ def _load_version(version: Any) -> LoadedVersion:
     from apps.modelreg.openset import OpenSet
 
     width = feature_width(version.model.feature_version)
-    labels = tuple(version.model.labels)
+    labels = tuple(version.class_labels())
     return LoadedVersion(
         version_id=version.pk,
         number=version.number,

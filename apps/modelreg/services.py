@@ -86,10 +86,15 @@ def version_register(
     validation_sample: dict[str, Any] | None = None,
     training_summary: dict[str, Any] | None = None,
     created_by: Any = None,
+    evaluation: dict[str, Any] | None = None,
+    snapshot_sha256: str = "",
+    new_labels_allowed: bool = False,
 ) -> ModelVersion:
     """Validate an ONNX artefact and store it as the next version of ``name``
     (the model is created on its first version). ``tenant`` None registers a
-    platform model. ``created_by`` is a user or the API key that sent it."""
+    platform model. ``created_by`` is a user or the API key that sent it.
+    ``new_labels_allowed`` (training from labels) lets a version have other
+    classes than the model's earlier versions: each version keeps its own."""
     labels = [str(label) for label in labels]
     check_onnx(
         content,
@@ -113,7 +118,12 @@ def version_register(
                 f"{feature_version}.",
                 code="feature_version_mismatch",
             )
-        if list(model.labels) != labels:
+        if list(model.labels) != labels and new_labels_allowed:
+            # Earlier versions keep the labels they were trained with.
+            model.versions.filter(labels=[]).update(labels=list(model.labels))
+            model.labels = labels
+            model.save(update_fields=["labels"])
+        elif list(model.labels) != labels:
             raise InvalidInput(
                 f"Model {name!r} has labels {model.labels}; a new version must "
                 "have the same labels in the same order (or register a new name).",
@@ -129,6 +139,9 @@ def version_register(
         metrics=metrics or {},
         validation_sample=sample,
         training_summary=training_summary or {},
+        labels=labels,
+        evaluation=evaluation or {},
+        snapshot_sha256=snapshot_sha256,
         created_by=_actor_fields(created_by)["actor"],
     )
     version.artefact.save(f"v{number}.onnx", ContentFile(content), save=False)
@@ -166,7 +179,7 @@ def _health_check(version: ModelVersion) -> tuple[bool, str, dict[str, Any]]:
         check_onnx(
             content,
             feature_version=model.feature_version,
-            labels=list(model.labels),
+            labels=version.class_labels(),
             max_bytes=max_model_bytes(),
         )
     except Exception as exc:  # noqa: BLE001 - any failure fails the check
@@ -193,7 +206,7 @@ def _health_check(version: ModelVersion) -> tuple[bool, str, dict[str, Any]]:
         latencies.append((time.perf_counter() - t0) * 1000)
         if not np.isfinite(probs).all():
             return False, "the model outputs NaN on the validation sample", figures
-        predicted.append(model.labels[int(np.argmax(probs[0]))])
+        predicted.append(version.class_labels()[int(np.argmax(probs[0]))])
     p95 = float(np.percentile(latencies, 95))
     figures["latency_ms_p95"] = round(p95, 3)
     budget = float(_setting("CADML_MODEL_LATENCY_BUDGET_MS", 50))
@@ -878,6 +891,9 @@ def _predict(
             ],
             "model_name": view.name,
             "model_version": primary.number,
+            # Whose model answered (a tenant's own model may share the
+            # platform model's name): corrections are counted against it.
+            "model_owner": "tenant" if view.tenant_id is not None else "platform",
             "variant": variant,
             "needs_review": confidence < threshold,
             "inference_ms": round(latency, 3),

@@ -18,6 +18,27 @@ urlpatterns = [
         name="model-version",
     ),
     path(
+        "models/<slug:name>/versions/<int:number>/confusion.svg",
+        api.VersionPictureApi.as_view(picture="confusion"),
+        name="model-version-confusion",
+    ),
+    path(
+        "models/<slug:name>/versions/<int:number>/calibration.svg",
+        api.VersionPictureApi.as_view(picture="calibration"),
+        name="model-version-calibration",
+    ),
+    path("models/<slug:name>/train", api.ModelTrainApi.as_view(), name="model-train"),
+    path(
+        "models/<slug:name>/guardrail",
+        api.ModelGuardrailApi.as_view(),
+        name="model-guardrail",
+    ),
+    path(
+        "analyses/<int:analysis_id>/feedback",
+        api.AnalysisFeedbackApi.as_view(),
+        name="analysis-feedback",
+    ),
+    path(
         "models/<slug:name>/versions/<int:number>/archive",
         api.VersionArchiveApi.as_view(),
         name="model-version-archive",

@@ -67,7 +67,12 @@ def problem_from(
         "title": _title(status),
         "status": status,
     }
-    if validation or (
+    if isinstance(data, dict) and set(data) == {"detail", "code", "errors"}:
+        # A domain error that lists its problems itself (rows of a bulk request).
+        problem["detail"] = str(data["detail"])
+        problem["type"] = f"urn:cadml:problem:{data['code']}"
+        problem["errors"] = data["errors"]
+    elif validation or (
         status == 400
         and not (isinstance(data, dict) and set(data) <= {"detail", "code"})
     ):

@@ -43,9 +43,10 @@ def _drf_response(exc: Exception, context: dict[str, Any]) -> Response | None:
             headers={"Retry-After": str(exc.retry_after)},
         )
     if isinstance(exc, DomainError):
-        return Response(
-            {"detail": exc.message, "code": exc.code}, status=exc.status_code
-        )
+        body: dict[str, Any] = {"detail": exc.message, "code": exc.code}
+        if getattr(exc, "errors", None):
+            body["errors"] = exc.errors  # type: ignore[attr-defined]
+        return Response(body, status=exc.status_code)
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -78,3 +78,33 @@ def test_admin_archive_refuses_a_serving_version(admin_browser, register) -> Non
     )
     assert "is serving" in r.content.decode()
     assert ModelVersion.objects.get().status == "ready"
+
+
+def test_a_trained_versions_page_shows_both_pictures_and_the_guardrails(
+    admin_browser, register
+) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    from apps.modelreg import evaluation
+
+    v = register(metrics={"confusion_matrix": [[2, 0, 0], [0, 1, 1], [0, 0, 2]]})
+    probs = np.array([[0.9, 0.05, 0.05], [0.2, 0.7, 0.1], [0.3, 0.3, 0.4]])
+    bins = evaluation.reliability(probs, np.array([0, 1, 0]))
+    v.evaluation = {
+        "cross_validation": {"folds": 3, "macro_f1_mean": 0.91, "macro_f1_std": 0.02},
+        "svg": {
+            "confusion": "<svg>confusion</svg>",
+            "calibration": evaluation.calibration_svg(bins, ece=0.12),
+        },
+    }
+    v.save()
+    page = admin_browser.get(
+        f"/admin/modelreg/modelversion/{v.pk}/change/"
+    ).content.decode()
+    assert "reliability (ECE 0.120)" in page
+    assert "0.91 ± 0.02 (3 folds)" in page
+    assert "predicted →" in page
+    model_page = admin_browser.get(
+        f"/admin/modelreg/registeredmodel/{v.model_id}/change/"
+    ).content.decode()
+    assert "guardrail_min_accuracy" in model_page

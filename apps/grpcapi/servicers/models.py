@@ -103,6 +103,22 @@ def _model_name(request: Any) -> str:
     return name
 
 
+def _train(who: Any, request: Any) -> Any:
+    from apps.grpcapi.servicers.batch import job_message
+    from apps.modelreg.learning import training_request
+
+    job = training_request(
+        tenant=who.tenant,
+        user=who.api_key.created_by,
+        name=_model_name(request),
+        labels=list(request.labels) or None,
+        min_per_class=request.min_per_class or 5,
+        deploy=request.deploy or "none",
+        candidate_percent=request.candidate_percent or 10,
+    )
+    return job_message(job)
+
+
 class ModelServicer(models_pb2_grpc.ModelServiceServicer):
     async def ListModels(self, request: Any, context: aio.ServicerContext) -> Any:
         require_scope("read")
@@ -125,6 +141,10 @@ class ModelServicer(models_pb2_grpc.ModelServiceServicer):
     async def Rollback(self, request: Any, context: aio.ServicerContext) -> Any:
         require_scope("admin")
         return await run_sync(_rollback, principal(), _model_name(request))
+
+    async def TrainModel(self, request: Any, context: aio.ServicerContext) -> Any:
+        require_scope("admin")
+        return await run_sync(_train, principal(), request)
 
 
 def registration():  # type: ignore[no-untyped-def]

@@ -23,9 +23,10 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
+from apps.grpcapi.gen.cadml.v1 import batch_pb2 as cadml_dot_v1_dot_batch__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x63\x61\x64ml/v1/models.proto\x12\x08\x63\x61\x64ml.v1\x1a\x1cgoogle/protobuf/struct.proto\"d\n\x05Model\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04task\x18\x02 \x01(\t\x12\x0e\n\x06labels\x18\x03 \x03(\t\x12\x17\n\x0f\x66\x65\x61ture_version\x18\x04 \x01(\t\x12\x16\n\x0e\x61\x63tive_version\x18\x05 \x01(\x05\"\x9f\x01\n\x0cModelVersion\x12\x0e\n\x06number\x18\x01 \x01(\x05\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\x12(\n\x07metrics\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x16\n\x0e\x66\x61ilure_reason\x18\x06 \x01(\t\x12\x0f\n\x07\x63reated\x18\x07 \x01(\t\"\x98\x01\n\nDeployment\x12\r\n\x05model\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x63tive_version\x18\x02 \x01(\x05\x12\x19\n\x11\x63\x61ndidate_version\x18\x03 \x01(\x05\x12\x0c\n\x04mode\x18\x04 \x01(\t\x12\x19\n\x11\x63\x61ndidate_percent\x18\x05 \x01(\x01\x12\x0f\n\x07history\x18\x06 \x03(\x05\x12\x0e\n\x06status\x18\x07 \x01(\t\"\x13\n\x11ListModelsRequest\"5\n\x12ListModelsResponse\x12\x1f\n\x06models\x18\x01 \x03(\x0b\x32\x0f.cadml.v1.Model\"$\n\x13ListVersionsRequest\x12\r\n\x05model\x18\x01 \x01(\t\"@\n\x14ListVersionsResponse\x12(\n\x08versions\x18\x01 \x03(\x0b\x32\x16.cadml.v1.ModelVersion\"%\n\x14GetDeploymentRequest\x12\r\n\x05model\x18\x01 \x01(\t\"1\n\x0f\x41\x63tivateRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\" \n\x0fRollbackRequest\x12\r\n\x05model\x18\x01 \x01(\t2\xe7\x02\n\x0cModelService\x12G\n\nListModels\x12\x1b.cadml.v1.ListModelsRequest\x1a\x1c.cadml.v1.ListModelsResponse\x12M\n\x0cListVersions\x12\x1d.cadml.v1.ListVersionsRequest\x1a\x1e.cadml.v1.ListVersionsResponse\x12\x45\n\rGetDeployment\x12\x1e.cadml.v1.GetDeploymentRequest\x1a\x14.cadml.v1.Deployment\x12;\n\x08\x41\x63tivate\x12\x19.cadml.v1.ActivateRequest\x1a\x14.cadml.v1.Deployment\x12;\n\x08Rollback\x12\x19.cadml.v1.RollbackRequest\x1a\x14.cadml.v1.DeploymentB\x14P\x01Z\x10\x63\x61\x64ml/v1;cadmlv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x63\x61\x64ml/v1/models.proto\x12\x08\x63\x61\x64ml.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x14\x63\x61\x64ml/v1/batch.proto\"d\n\x05Model\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04task\x18\x02 \x01(\t\x12\x0e\n\x06labels\x18\x03 \x03(\t\x12\x17\n\x0f\x66\x65\x61ture_version\x18\x04 \x01(\t\x12\x16\n\x0e\x61\x63tive_version\x18\x05 \x01(\x05\"\x9f\x01\n\x0cModelVersion\x12\x0e\n\x06number\x18\x01 \x01(\x05\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\x12(\n\x07metrics\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x16\n\x0e\x66\x61ilure_reason\x18\x06 \x01(\t\x12\x0f\n\x07\x63reated\x18\x07 \x01(\t\"\x98\x01\n\nDeployment\x12\r\n\x05model\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x63tive_version\x18\x02 \x01(\x05\x12\x19\n\x11\x63\x61ndidate_version\x18\x03 \x01(\x05\x12\x0c\n\x04mode\x18\x04 \x01(\t\x12\x19\n\x11\x63\x61ndidate_percent\x18\x05 \x01(\x01\x12\x0f\n\x07history\x18\x06 \x03(\x05\x12\x0e\n\x06status\x18\x07 \x01(\t\"\x13\n\x11ListModelsRequest\"5\n\x12ListModelsResponse\x12\x1f\n\x06models\x18\x01 \x03(\x0b\x32\x0f.cadml.v1.Model\"$\n\x13ListVersionsRequest\x12\r\n\x05model\x18\x01 \x01(\t\"@\n\x14ListVersionsResponse\x12(\n\x08versions\x18\x01 \x03(\x0b\x32\x16.cadml.v1.ModelVersion\"%\n\x14GetDeploymentRequest\x12\r\n\x05model\x18\x01 \x01(\t\"1\n\x0f\x41\x63tivateRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\" \n\x0fRollbackRequest\x12\r\n\x05model\x18\x01 \x01(\t\"t\n\x11TrainModelRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0e\n\x06labels\x18\x02 \x03(\t\x12\x15\n\rmin_per_class\x18\x03 \x01(\x05\x12\x0e\n\x06\x64\x65ploy\x18\x04 \x01(\t\x12\x19\n\x11\x63\x61ndidate_percent\x18\x05 \x01(\x05\x32\xa1\x03\n\x0cModelService\x12G\n\nListModels\x12\x1b.cadml.v1.ListModelsRequest\x1a\x1c.cadml.v1.ListModelsResponse\x12M\n\x0cListVersions\x12\x1d.cadml.v1.ListVersionsRequest\x1a\x1e.cadml.v1.ListVersionsResponse\x12\x45\n\rGetDeployment\x12\x1e.cadml.v1.GetDeploymentRequest\x1a\x14.cadml.v1.Deployment\x12;\n\x08\x41\x63tivate\x12\x19.cadml.v1.ActivateRequest\x1a\x14.cadml.v1.Deployment\x12;\n\x08Rollback\x12\x19.cadml.v1.RollbackRequest\x1a\x14.cadml.v1.Deployment\x12\x38\n\nTrainModel\x12\x1b.cadml.v1.TrainModelRequest\x1a\r.cadml.v1.JobB\x14P\x01Z\x10\x63\x61\x64ml/v1;cadmlv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,26 +34,28 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'cadml.v1.models_pb2', _glob
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'P\001Z\020cadml/v1;cadmlv1'
-  _globals['_MODEL']._serialized_start=65
-  _globals['_MODEL']._serialized_end=165
-  _globals['_MODELVERSION']._serialized_start=168
-  _globals['_MODELVERSION']._serialized_end=327
-  _globals['_DEPLOYMENT']._serialized_start=330
-  _globals['_DEPLOYMENT']._serialized_end=482
-  _globals['_LISTMODELSREQUEST']._serialized_start=484
-  _globals['_LISTMODELSREQUEST']._serialized_end=503
-  _globals['_LISTMODELSRESPONSE']._serialized_start=505
-  _globals['_LISTMODELSRESPONSE']._serialized_end=558
-  _globals['_LISTVERSIONSREQUEST']._serialized_start=560
-  _globals['_LISTVERSIONSREQUEST']._serialized_end=596
-  _globals['_LISTVERSIONSRESPONSE']._serialized_start=598
-  _globals['_LISTVERSIONSRESPONSE']._serialized_end=662
-  _globals['_GETDEPLOYMENTREQUEST']._serialized_start=664
-  _globals['_GETDEPLOYMENTREQUEST']._serialized_end=701
-  _globals['_ACTIVATEREQUEST']._serialized_start=703
-  _globals['_ACTIVATEREQUEST']._serialized_end=752
-  _globals['_ROLLBACKREQUEST']._serialized_start=754
-  _globals['_ROLLBACKREQUEST']._serialized_end=786
-  _globals['_MODELSERVICE']._serialized_start=789
-  _globals['_MODELSERVICE']._serialized_end=1148
+  _globals['_MODEL']._serialized_start=87
+  _globals['_MODEL']._serialized_end=187
+  _globals['_MODELVERSION']._serialized_start=190
+  _globals['_MODELVERSION']._serialized_end=349
+  _globals['_DEPLOYMENT']._serialized_start=352
+  _globals['_DEPLOYMENT']._serialized_end=504
+  _globals['_LISTMODELSREQUEST']._serialized_start=506
+  _globals['_LISTMODELSREQUEST']._serialized_end=525
+  _globals['_LISTMODELSRESPONSE']._serialized_start=527
+  _globals['_LISTMODELSRESPONSE']._serialized_end=580
+  _globals['_LISTVERSIONSREQUEST']._serialized_start=582
+  _globals['_LISTVERSIONSREQUEST']._serialized_end=618
+  _globals['_LISTVERSIONSRESPONSE']._serialized_start=620
+  _globals['_LISTVERSIONSRESPONSE']._serialized_end=684
+  _globals['_GETDEPLOYMENTREQUEST']._serialized_start=686
+  _globals['_GETDEPLOYMENTREQUEST']._serialized_end=723
+  _globals['_ACTIVATEREQUEST']._serialized_start=725
+  _globals['_ACTIVATEREQUEST']._serialized_end=774
+  _globals['_ROLLBACKREQUEST']._serialized_start=776
+  _globals['_ROLLBACKREQUEST']._serialized_end=808
+  _globals['_TRAINMODELREQUEST']._serialized_start=810
+  _globals['_TRAINMODELREQUEST']._serialized_end=926
+  _globals['_MODELSERVICE']._serialized_start=929
+  _globals['_MODELSERVICE']._serialized_end=1346
 # @@protoc_insertion_point(module_scope)

@@ -1,4 +1,5 @@
 from google.protobuf import struct_pb2 as _struct_pb2
+from apps.grpcapi.gen.cadml.v1 import batch_pb2 as _batch_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -98,3 +99,17 @@ class RollbackRequest(_message.Message):
     MODEL_FIELD_NUMBER: _ClassVar[int]
     model: str
     def __init__(self, model: _Optional[str] = ...) -> None: ...
+
+class TrainModelRequest(_message.Message):
+    __slots__ = ("model", "labels", "min_per_class", "deploy", "candidate_percent")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    MIN_PER_CLASS_FIELD_NUMBER: _ClassVar[int]
+    DEPLOY_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATE_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    labels: _containers.RepeatedScalarFieldContainer[str]
+    min_per_class: int
+    deploy: str
+    candidate_percent: int
+    def __init__(self, model: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ..., min_per_class: _Optional[int] = ..., deploy: _Optional[str] = ..., candidate_percent: _Optional[int] = ...) -> None: ...

@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from apps.grpcapi.gen.cadml.v1 import batch_pb2 as cadml_dot_v1_dot_batch__pb2
 from apps.grpcapi.gen.cadml.v1 import models_pb2 as cadml_dot_v1_dot_models__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -61,6 +62,11 @@ class ModelServiceStub:
                 request_serializer=cadml_dot_v1_dot_models__pb2.RollbackRequest.SerializeToString,
                 response_deserializer=cadml_dot_v1_dot_models__pb2.Deployment.FromString,
                 _registered_method=True)
+        self.TrainModel = channel.unary_unary(
+                '/cadml.v1.ModelService/TrainModel',
+                request_serializer=cadml_dot_v1_dot_models__pb2.TrainModelRequest.SerializeToString,
+                response_deserializer=cadml_dot_v1_dot_batch__pb2.Job.FromString,
+                _registered_method=True)
 
 
 class ModelServiceServicer:
@@ -98,6 +104,14 @@ class ModelServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def TrainModel(self, request, context):
+        """Train the tenant's own model from its labelled drawings: a batch job,
+        watched with BatchService.WatchJob.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ModelServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -125,6 +139,11 @@ def add_ModelServiceServicer_to_server(servicer, server):
                     servicer.Rollback,
                     request_deserializer=cadml_dot_v1_dot_models__pb2.RollbackRequest.FromString,
                     response_serializer=cadml_dot_v1_dot_models__pb2.Deployment.SerializeToString,
+            ),
+            'TrainModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.TrainModel,
+                    request_deserializer=cadml_dot_v1_dot_models__pb2.TrainModelRequest.FromString,
+                    response_serializer=cadml_dot_v1_dot_batch__pb2.Job.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -264,6 +283,33 @@ class ModelService:
             '/cadml.v1.ModelService/Rollback',
             cadml_dot_v1_dot_models__pb2.RollbackRequest.SerializeToString,
             cadml_dot_v1_dot_models__pb2.Deployment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TrainModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cadml.v1.ModelService/TrainModel',
+            cadml_dot_v1_dot_models__pb2.TrainModelRequest.SerializeToString,
+            cadml_dot_v1_dot_batch__pb2.Job.FromString,
             options,
             channel_credentials,
             insecure,

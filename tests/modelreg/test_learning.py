@@ -1,0 +1,421 @@
+"""Training through the product: labels -> POST /train (a job) -> an evaluated,
+deployed version of the tenant's own model -> corrections -> live accuracy."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+
+import numpy as np
+import pytest
+from django.db import transaction
+
+from apps.audit.models import AuditEvent
+from apps.batch import runner
+from apps.batch.models import BatchJob
+from apps.cad.models import Analysis, Drawing
+from apps.cad.services import drawing_create
+from apps.cad.synth import generate_part
+from apps.modelreg import services
+from apps.modelreg.learning import training_request
+from apps.modelreg.models import Deployment, Feedback, ModelVersion, RegisteredModel
+from cadml import metrics
+from tests.batch.conftest import wait_for_job
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+WIDTH = 47  # dxf-1
+
+
+@pytest.fixture(autouse=True)
+def _embedded(settings):  # type: ignore[no-untyped-def]
+    settings.CELERY_BROKER_URL = None
+    settings.CADML_TRAIN_CV_FOLDS = 3
+    yield
+    runner.wait_idle(timeout=120)
+
+
+def labelled_set(
+    tenant, per_class: dict[str, int], *, seed: int = 0, start: int = 0
+) -> list[Drawing]:  # type: ignore[no-untyped-def]
+    """Drawings with stored dxf-1 vectors around one centre per class."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for ci, (label, n) in enumerate(sorted(per_class.items())):
+        centre = np.random.default_rng(1000 + hash(label) % 1000).random(WIDTH) * 4
+        for i in range(n):
+            key = f"{tenant.pk}-{label}-{start + i}"
+            d = Drawing.objects.create(
+                tenant=tenant,
+                name=f"{label}-{i}.dxf",
+                sha256=hashlib.sha256(key.encode()).hexdigest(),
+                size=1,
+                format="dxf",
+                file=f"drawings/x/{key}",
+                label=label,
+            )
+            Analysis.objects.create(
+                drawing=d,
+                tenant=tenant,
+                status=Analysis.Status.DONE,
+                feature_version="dxf-1",
+                features=(centre + rng.normal(0, 0.05, WIDTH)).tolist(),
+            )
+            out.append(d)
+    return out
+
+
+def train(client, name: str = "part-classifier", **body):  # type: ignore[no-untyped-def]
+    return client.post(f"/api/v1/models/{name}/train", body, format="json")
+
+
+def test_training_from_labels_evaluates_registers_and_activates(
+    admin_client_a, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    labelled_set(tenant_a, {"flange": 12, "nut": 12, "bolt": 12})
+    r = train(admin_client_a, deploy="active")
+    assert r.status_code == 202, r.data
+    assert r.data["model"] == "part-classifier"
+    job = wait_for_job(r.data["job"], timeout=120)
+    assert job.status == "succeeded", job.summary
+    assert job.kind == "train"
+    assert job.done == job.total
+    body = admin_client_a.get(f"/api/v1/jobs/{job.pk}").data
+    assert body["percent"] == 100.0
+    assert body["summary"]["version"] == 1
+    assert body["summary"]["deployment"]["status"] == "succeeded"
+
+    model = admin_client_a.get("/api/v1/models/part-classifier").data
+    assert model["owner"] == "tenant"
+    assert model["active_version"] == 1
+    v = admin_client_a.get("/api/v1/models/part-classifier/versions/1").data
+    ev = v["evaluation"]
+    assert ev["labels"] == ["bolt", "flange", "nut"]
+    assert ev["cross_validation"]["folds"] == 3
+    assert ev["cross_validation"]["macro_f1_mean"] > 0.9
+    assert ev["held_out"]["macro_f1"] > 0.9
+    assert set(ev["per_class"]) == {"bolt", "flange", "nut"}
+    assert ev["per_class"]["nut"]["support"] >= 1
+    assert len(ev["confusion_matrix"]["matrix"]) == 3
+    assert 0 <= ev["calibration"]["ece"] <= 1
+    assert ev["abstention"]["threshold"] == 0.6
+    assert len(ev["snapshot_sha256"]) == 64 == len(v["snapshot_sha256"])
+    assert ev["training_s"] > 0
+    for pic in ("confusion", "calibration"):
+        svg = admin_client_a.get(ev[f"{pic}_svg"])
+        assert svg.status_code == 200
+        assert svg.content.startswith(b"<svg")
+    assert AuditEvent.objects.filter(action="model.trained").count() == 1
+    # The tenant's analyses are now answered by its own model.
+    centre = Analysis.objects.filter(drawing__label="nut").first().features
+    out = services.predict(
+        features=centre, feature_version="dxf-1", tenant_id=tenant_a.pk
+    )
+    assert out["model_name"] == "part-classifier"
+    assert out["prediction"]["label"] == "nut"
+
+
+def test_the_snapshot_hash_is_the_labelled_set(admin_client_a, tenant_a) -> None:  # type: ignore[no-untyped-def]
+    labelled_set(tenant_a, {"flange": 6, "nut": 6})
+    first = wait_for_job(train(admin_client_a).data["job"], timeout=120)
+    again = wait_for_job(train(admin_client_a).data["job"], timeout=120)
+    assert first.summary["snapshot_sha256"] == again.summary["snapshot_sha256"]
+    Drawing.objects.filter(tenant=tenant_a, label="nut").first().delete()
+    third = wait_for_job(train(admin_client_a).data["job"], timeout=120)
+    assert third.summary["snapshot_sha256"] != first.summary["snapshot_sha256"]
+    assert list(
+        ModelVersion.objects.order_by("number").values_list("number", flat=True)
+    ) == [1, 2, 3]
+
+
+def test_duplicates_are_removed_before_any_split(admin_client_a, tenant_a) -> None:  # type: ignore[no-untyped-def]
+    ds = labelled_set(tenant_a, {"flange": 6, "nut": 6})
+    # A second file with the very same vector (a re-saved drawing).
+    twin = Drawing.objects.create(
+        tenant=tenant_a,
+        name="copy.dxf",
+        sha256="f" * 64,
+        size=1,
+        format="dxf",
+        file="drawings/x/copy",
+        label="flange",
+    )
+    Analysis.objects.create(
+        drawing=twin,
+        tenant=tenant_a,
+        status="done",
+        feature_version="dxf-1",
+        features=ds[0].analyses.first().features,
+    )
+    job = wait_for_job(train(admin_client_a).data["job"], timeout=120)
+    ev = ModelVersion.objects.get().evaluation
+    assert ev["deduplication"]["dropped_duplicates"] == 1
+    assert job.summary["drawings"] == 12
+
+
+def test_refusals_name_their_cause(admin_client_a, tenant_a) -> None:  # type: ignore[no-untyped-def]
+    r = train(admin_client_a)
+    assert r.status_code == 400
+    assert r.data["code"] == "no_labelled_drawings"
+    labelled_set(tenant_a, {"flange": 8})
+    r = train(admin_client_a)
+    assert r.status_code == 400
+    assert r.data["code"] == "too_few_classes"
+    labelled_set(tenant_a, {"nut": 8, "pin": 2}, start=100)
+    r = train(admin_client_a, labels=["flange", "nut", "pin"], min_per_class=5)
+    assert r.status_code == 400
+    assert "'pin' has 2" in r.data["detail"]
+    for bad in (
+        {"deploy": "everywhere"},
+        {"min_per_class": 1},
+        {"candidate_percent": 0},
+        {"labels": []},
+    ):
+        assert train(admin_client_a, **bad).status_code == 400, bad
+    assert not BatchJob.objects.exists()
+    # Without a label list the small class is left out, and the result says so.
+    r = train(admin_client_a, min_per_class=5)
+    assert r.status_code == 202
+    job = wait_for_job(r.data["job"], timeout=120)
+    assert job.status == "succeeded", job.summary
+    assert job.summary["classes_left_out"] == {"pin": 2}
+    assert job.summary["labels"] == ["flange", "nut"]
+
+
+def test_another_tenants_labels_are_never_used(
+    admin_client_a, tenant_a, tenant_b, owner_b
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import key_client
+
+    labelled_set(tenant_a, {"flange": 6, "nut": 6})
+    client_b = key_client(tenant_b, owner_b, ["admin"])
+    r = train(client_b)
+    assert r.status_code == 400
+    assert r.data["code"] == "no_labelled_drawings"
+    job = BatchJob.objects.create(tenant=tenant_a, kind="train", total=6)
+    assert client_b.get(f"/api/v1/jobs/{job.pk}").status_code == 404
+    assert client_b.post(f"/api/v1/jobs/{job.pk}/cancel").status_code == 404
+
+
+def test_a_second_training_of_the_same_model_is_409(
+    admin_client_a, tenant_a, owner_a
+) -> None:  # type: ignore[no-untyped-def]
+    labelled_set(tenant_a, {"flange": 6, "nut": 6})
+    with transaction.atomic():
+        first = training_request(tenant=tenant_a, user=owner_a, name="part-classifier")
+        r = train(admin_client_a)
+        assert r.status_code == 409
+        assert f"job {first.pk}" in r.data["detail"]
+        # Another model of the same tenant may train at the same time.
+        assert train(admin_client_a, name="other").status_code == 202
+    assert wait_for_job(first.pk, timeout=120).status == "succeeded"
+
+
+def test_cancel_stops_the_training_and_registers_nothing(
+    admin_client_a, tenant_a, owner_a
+) -> None:  # type: ignore[no-untyped-def]
+    labelled_set(tenant_a, {"flange": 6, "nut": 6})
+    with transaction.atomic():
+        job = training_request(tenant=tenant_a, user=owner_a, name="part-classifier")
+        r = admin_client_a.post(f"/api/v1/jobs/{job.pk}/cancel")
+        assert r.status_code == 202
+    job = wait_for_job(job.pk, timeout=120)
+    assert job.status == "cancelled"
+    assert not ModelVersion.objects.exists()
+
+
+def test_vectors_missing_are_computed_in_the_job(admin_client_a, tenant_a) -> None:  # type: ignore[no-untyped-def]
+    for family in ("flange", "hex_nut"):
+        for i in range(4):
+            d = drawing_create(
+                tenant=tenant_a,
+                uploaded_by=None,
+                name=f"{family}-{i}.dxf",
+                content=generate_part(family, random.Random(i)),
+            )
+            d.label = family
+            d.save()
+    r = train(admin_client_a, min_per_class=3)
+    job = wait_for_job(r.data["job"], timeout=240)
+    assert job.status == "succeeded", job.summary
+    assert job.summary["recomputed_vectors"] == 8
+    assert Analysis.objects.filter(tenant=tenant_a, status="done").count() == 8
+
+
+def test_retraining_with_a_new_class_keeps_the_old_versions_labels(
+    admin_client_a, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    labelled_set(tenant_a, {"flange": 6, "nut": 6})
+    wait_for_job(train(admin_client_a, deploy="active").data["job"], timeout=120)
+    labelled_set(tenant_a, {"washer": 6}, start=50)
+    job = wait_for_job(train(admin_client_a, deploy="shadow").data["job"], timeout=120)
+    assert job.status == "succeeded", job.summary
+    v1, v2 = ModelVersion.objects.order_by("number")
+    assert v1.class_labels() == ["flange", "nut"]
+    assert v2.class_labels() == ["flange", "nut", "washer"]
+    dep = Deployment.objects.get()
+    assert (dep.active_version_id, dep.candidate_version_id, dep.mode) == (
+        v1.pk,
+        v2.pk,
+        "shadow",
+    )
+    washer = Analysis.objects.filter(drawing__label="washer").first().features
+    out = services.predict(
+        features=washer, feature_version="dxf-1", tenant_id=tenant_a.pk
+    )
+    assert out["model_version"] == 1
+    assert out["prediction"]["label"] in ("flange", "nut")  # v1 knows no washer
+
+
+def _predicted_analysis(tenant, label: str) -> Analysis:  # type: ignore[no-untyped-def]
+    """An analysis as the pipeline stores it: predicted by what serves."""
+    a = Analysis.objects.filter(tenant=tenant, drawing__label=label).first()
+    out = services.predict(
+        features=a.features, feature_version="dxf-1", tenant_id=tenant.pk
+    )
+    a.prediction = out["prediction"]
+    a.confidence = out["confidence"]
+    a.model_name = out["model_name"]
+    a.model_version = str(out["model_version"])
+    a.variant = out["variant"]
+    a.save()
+    return a
+
+
+def _feedback_count(outcome: str, version: str = "1") -> float:
+    return metrics.model_feedback.labels(
+        "part-classifier", version, outcome
+    )._value.get()
+
+
+def test_feedback_relabels_and_counts_towards_live_accuracy(
+    admin_client_a, api_client_a, api_client_b, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    labelled_set(tenant_a, {"flange": 8, "nut": 8})
+    wait_for_job(train(admin_client_a, deploy="active").data["job"], timeout=120)
+    a = _predicted_analysis(tenant_a, "nut")
+    assert a.prediction["label"] == "nut"
+    wrong_before = _feedback_count("wrong")
+    r = api_client_a.post(
+        f"/api/v1/analyses/{a.pk}/feedback",
+        {"label": "Hex Nut", "comment": "it is a hex nut"},
+        format="json",
+    )
+    assert r.status_code == 201, r.data
+    assert r.data["predicted_label"] == "nut"
+    assert r.data["corrected_label"] == "hex_nut"
+    assert r.data["outcome"] == "wrong"
+    assert r.data["version"] == 1
+    a.drawing.refresh_from_db()
+    assert a.drawing.label == "hex_nut"
+    b = _predicted_analysis(tenant_a, "flange")
+    r = api_client_a.post(
+        f"/api/v1/analyses/{b.pk}/feedback", {"label": "flange"}, format="json"
+    )
+    assert r.data["outcome"] == "correct"
+    live = api_client_a.get("/api/v1/models/part-classifier").data["live_accuracy"]
+    assert live[0]["version"] == 1
+    assert (live[0]["count"], live[0]["correct"], live[0]["accuracy"]) == (2, 1, 0.5)
+    low, high = live[0]["ci95"]
+    assert 0 < low < 0.5 < high < 1
+    assert _feedback_count("wrong") == wrong_before + 1
+    assert Feedback.objects.count() == 2
+    events = AuditEvent.objects.filter(
+        action="drawing.labelled", details__source="feedback"
+    )
+    assert events.count() == 1  # "flange" was already the label: no change
+    # Other tenants, bad labels and analyses without a prediction.
+    assert (
+        api_client_b.post(
+            f"/api/v1/analyses/{a.pk}/feedback", {"label": "nut"}, format="json"
+        ).status_code
+        == 404
+    )
+    assert (
+        api_client_a.post(
+            f"/api/v1/analyses/{a.pk}/feedback", {"label": "x" * 70}, format="json"
+        ).status_code
+        == 400
+    )
+    bare = Analysis.objects.filter(tenant=tenant_a, prediction__isnull=True).first()
+    r = api_client_a.post(
+        f"/api/v1/analyses/{bare.pk}/feedback", {"label": "nut"}, format="json"
+    )
+    assert r.status_code == 409
+
+
+def test_the_accuracy_guardrail_rolls_back_a_version_people_keep_correcting(
+    admin_client_a, api_client_a, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    labelled_set(tenant_a, {"flange": 6, "nut": 6})
+    wait_for_job(train(admin_client_a, deploy="active").data["job"], timeout=120)
+    wait_for_job(train(admin_client_a, deploy="active").data["job"], timeout=120)
+    r = admin_client_a.post(
+        "/api/v1/models/part-classifier/guardrail",
+        {"min_accuracy": 0.5, "feedback_window": 3},
+        format="json",
+    )
+    assert r.status_code == 200, r.data
+    assert (r.data["min_accuracy"], r.data["feedback_window"]) == (0.5, 3)
+    bad = admin_client_a.post(
+        "/api/v1/models/part-classifier/guardrail",
+        {"min_accuracy": 1.5},
+        format="json",
+    )
+    assert bad.status_code == 400
+    dep = Deployment.objects.get()
+    assert dep.active_version.number == 2
+    for label in ("flange", "nut", "flange"):
+        a = _predicted_analysis(tenant_a, label)
+        wrong = "nut" if a.prediction["label"] == "flange" else "flange"
+        api_client_a.post(
+            f"/api/v1/analyses/{a.pk}/feedback", {"label": wrong}, format="json"
+        )
+        a.drawing.label = label  # keep the set as it was for the next one
+        a.drawing.save()
+    dep.refresh_from_db()
+    assert dep.active_version.number == 1
+    event = RegisteredModel.objects.get().events.first()
+    assert event.kind == "auto_rollback"
+    assert "corrections" in event.detail
+
+
+def test_a_training_costs_the_rate_limiter_in_proportion_to_its_drawings(
+    admin_client_a, tenant_a, settings
+) -> None:  # type: ignore[no-untyped-def]
+    settings.CADML_RATELIMIT_POLICIES = {"pro": {"key": ["1000/minute"]}}
+    settings.CADML_TRAIN_DRAWINGS_PER_UNIT = 10
+    labelled_set(tenant_a, {"flange": 20, "nut": 21})
+
+    def remaining(r) -> int:  # type: ignore[no-untyped-def]
+        return int(r["RateLimit"].split("r=")[1].split(";")[0].split(",")[0])
+
+    before = remaining(admin_client_a.get("/api/v1/models"))
+    r = train(admin_client_a)
+    assert r.status_code == 202
+    assert before - remaining(r) == 5  # 41 drawings, 10 per unit
+    wait_for_job(r.data["job"], timeout=120)
+
+
+def test_a_correction_counts_against_the_model_that_answered(
+    admin_client_a, api_client_a, tenant_a, register
+) -> None:  # type: ignore[no-untyped-def]
+    """The platform's part-classifier answered before the tenant trained its
+    own model of the same name: the correction is the platform version's."""
+    platform = register()  # platform "part-classifier" v1: bracket, flange, gear
+    services.deployment_request(model=platform.model, number=1, run_now=True)
+    labelled_set(tenant_a, {"flange": 6, "nut": 6})
+    early = _predicted_analysis(tenant_a, "nut")
+    assert early.prediction["model_owner"] == "platform"
+    wait_for_job(train(admin_client_a, deploy="active").data["job"], timeout=120)
+    later = _predicted_analysis(tenant_a, "flange")
+    assert later.prediction["model_owner"] == "tenant"
+    for a in (early, later):
+        r = api_client_a.post(
+            f"/api/v1/analyses/{a.pk}/feedback", {"label": "washer"}, format="json"
+        )
+        assert r.status_code == 201
+    owners = dict(Feedback.objects.values_list("analysis_id", "model__tenant_id"))
+    assert owners == {early.pk: None, later.pk: tenant_a.pk}
+    live = api_client_a.get("/api/v1/models/part-classifier").data["live_accuracy"]
+    assert [(x["version"], x["count"]) for x in live] == [(1, 1)]
