@@ -198,6 +198,9 @@ CELL_MAX_W = 60.0
 CELL_MAX_H = 15.0
 # Only short texts can be labels or values; more are ignored for pairing.
 MAX_CANDIDATES = 20_000
+# How far (in text heights) from a read label an unlabelled date may sit and
+# still belong to the same title block.
+UNLABELLED_REACH = 20
 
 
 def _anchor(it: TextItem) -> tuple[float, float]:
@@ -427,6 +430,34 @@ class _Reader:
             if self.value_text(o, field):
                 self.offer(field, o.text, conf, o.handle, it.text, it.handle, how)
 
+    def unlabelled_date(self) -> None:
+        """A title block that prints its date of issue without a label word:
+        the one date alone in a ruled cell among the cells whose labels were
+        read. Several such dates (a revision table) say nothing."""
+        labelled = [
+            it
+            for it in self.items
+            if (lab := self.label(it)) is not None and lab.field is not None
+        ]
+        if not labelled:
+            return
+        found: dict[str, TextItem] = {}
+        for it in self.items:
+            if self.label(it) is not None or not labels.conforms("date", it.text):
+                continue
+            h = it.height if it.height > 0 else 2.5
+            cell = self.cell(it)
+            if cell is None or not _cell_sized(cell, h):
+                continue
+            reach = UNLABELLED_REACH * h
+            if any(
+                abs(o.x - it.x) <= reach and abs(o.y - it.y) <= reach for o in labelled
+            ):
+                found.setdefault(it.text.strip(), it)
+        if len(found) == 1:
+            ((value, it),) = found.items()
+            self.offer("date", value, 0.4, it.handle, "", None, "unlabelled_date")
+
     def _is_labelish(self, it: TextItem) -> bool:
         return self.label(it) is not None
 
@@ -519,4 +550,6 @@ def extract(items: list[TextItem], grid: Grid | None = None) -> dict[str, Any]:
         if it.kind in ("ATTRIB", "ATTDEF"):
             continue
         reader.pair(it, lab)
+    if "date" not in reader.found and grid is not None:
+        reader.unlabelled_date()
     return {f: reader.found.get(f) for f in ALL_FIELDS}

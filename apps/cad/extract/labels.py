@@ -71,6 +71,7 @@ _WORDS: dict[str, tuple[str, ...]] = {
         "identnummer",
         "dokumentnummer",
         "sachnummer/zeichnungsnummer",
+        "znr",
         "n° de plan",
         "numéro de plan",
         "n° plan",
@@ -215,6 +216,7 @@ _WORDS: dict[str, tuple[str, ...]] = {
     ),
     "material": (
         "material",
+        "part material",
         "materials",
         "matl",
         "mat",
@@ -940,6 +942,11 @@ def _bilingual(value: str, field: str) -> bool:
     return bool(m and not m.group("rest").strip(" :：."))
 
 
+_NAMED = frozenset(
+    {"part_name", "supplementary_title", "company", "document_type", "material"}
+)
+
+
 def conforms(field: str, value: str, *, strict: bool = False) -> bool:
     """Whether ``value`` can be a value of ``field`` at all."""
     v = value.strip()
@@ -949,6 +956,9 @@ def conforms(field: str, value: str, *, strict: bool = False) -> bool:
     if shape is not None:
         return shape.match(v) is not None
     if not any(ch.isalnum() for ch in v):
+        return False
+    if (field in _NAMED or field in _PEOPLE) and sum(ch.isalnum() for ch in v) < 2:
+        # One letter or digit is a sheet-zone reference or a row number.
         return False
     if field in _PEOPLE or field in ("part_name", "supplementary_title", "material"):
         if _DATE_LIKE.match(v):

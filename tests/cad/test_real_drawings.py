@@ -1,0 +1,73 @@
+"""The reader on real drawings nobody in this project made (``tests/cad/real_set``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.cad.real_set import RealCase, cases, read
+from tests.cad.titleblock_set import score
+
+CASES = cases()
+COMMITTED = [c for c in CASES if c.committed]
+
+
+def _available(case: RealCase) -> None:
+    if not case.available():
+        pytest.skip(
+            f"{case.path} is absent or changed: fetch {case.source['repo']} "
+            f"{case.source['path']} at {case.source['commit']} into it"
+        )
+
+
+@pytest.fixture(scope="module")
+def committed() -> dict:
+    return score({c.name: read(c) for c in COMMITTED}, COMMITTED)
+
+
+def test_the_committed_set_is_real_sourced_and_small() -> None:
+    assert len(COMMITTED) >= 4
+    for case in COMMITTED:
+        assert case.path.is_file(), case.path
+        assert (case.path.parent / "LICENSE").is_file()
+        assert {"repo", "path", "commit", "licence"} <= set(case.source)
+    total = sum(c.path.stat().st_size for c in COMMITTED)
+    assert total < 5 * 1024 * 1024
+
+
+def test_no_wrong_value_on_the_committed_real_set(committed: dict) -> None:
+    assert committed["precision"] >= 0.95, committed["misses"]
+    for lang, figures in committed["languages"].items():
+        assert figures["precision"] >= 0.95, (lang, committed["misses"])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="titles printed without a label word are not read yet "
+    "(recall 0.75 on the committed set; see docs/extraction.md)",
+)
+def test_recall_target_on_the_committed_real_set(committed: dict) -> None:
+    assert committed["recall"] >= 0.85, committed["misses"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_each_real_drawing_gives_no_wrong_value(case: RealCase) -> None:
+    _available(case)
+    block = read(case)
+    got = {k: v["value"] for k, v in block.items() if v}
+    wrong = {
+        k: (v, case.expected.get(k))
+        for k, v in got.items()
+        if v.strip() != case.expected.get(k)
+    }
+    assert not wrong
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if c.committed], ids=lambda c: c.name
+)
+def test_labelled_fields_of_committed_drawings_are_read(case: RealCase) -> None:
+    # "Znr." and "Maßstab" carry their values inline; the date stands alone
+    # in its cell next to them.
+    block = read(case)
+    for field in ("drawing_number", "scale", "date"):
+        assert (block[field] or {}).get("value") == case.expected[field], field
