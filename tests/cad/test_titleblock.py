@@ -252,3 +252,41 @@ def test_template_attribute_tags_in_many_spellings() -> None:
 def test_abbreviation_dots_and_spaces_vary(text: str) -> None:
     found = labels.match(text)
     assert found is not None and found.field == "drawing_number"
+
+
+def test_a_lone_unlabelled_date_in_the_title_block_is_its_date() -> None:
+    # The date of issue printed in a cell of its own, without "Datum".
+    block = read(
+        stacked(
+            [
+                [(60, "Benennung", "Deckel"), (40, "", "2025-03-19")],
+                [(60, "Maßstab", "1:2"), (40, "Werkstoff", "S235JR")],
+            ]
+        )
+    )
+    assert values(block)["date"] == "2025-03-19"
+    assert block["date"]["evidence"]["method"] == "unlabelled_date"
+
+
+def test_two_unlabelled_dates_leave_the_date_empty() -> None:
+    # Which one is the date of issue cannot be told: an empty field beats a
+    # wrong one.
+    block = read(
+        stacked(
+            [
+                [(60, "Benennung", "Deckel"), (40, "", "2025-03-19")],
+                [(60, "Maßstab", "1:2"), (40, "", "2025-04-02")],
+            ]
+        )
+    )
+    assert block["date"] is None
+
+
+def test_a_sheet_zone_letter_is_never_a_company_or_a_name() -> None:
+    # "Owner" and "Drawn by" left empty; the frame's zone letter "D" sits in
+    # the next cell along.
+    block = read(
+        stacked([[(50, "Owner", None), (10, "", "D"), (50, "Drawn by", None)]])
+    )
+    assert block["company"] is None
+    assert block["drawn_by"] is None
