@@ -33,8 +33,9 @@ from apps.cad.pipeline import analyze_bytes  # noqa: E402
 from apps.cad.text import texts_of  # noqa: E402
 from apps.cad.walk import WalkReport, walk  # noqa: E402
 from tests.cad import dimension_set  # noqa: E402
+from tests.cad.real_set import analyse as real_analyse  # noqa: E402
 from tests.cad.real_set import cases as real_cases  # noqa: E402
-from tests.cad.real_set import read as real_read  # noqa: E402
+from tests.cad.real_set import dimension_misses  # noqa: E402
 from tests.cad.titleblock_set import CASES, score  # noqa: E402
 
 # (text, nominal, upper, lower, fit deviations or None) as an ISO 286-2 table
@@ -94,7 +95,12 @@ def _dimensions() -> dict[str, object]:
 
 def _real() -> dict[str, object]:
     present = [c for c in real_cases() if c.available()]
-    got = score({c.name: real_read(c) for c in present}, present)
+    results = {c.name: real_analyse(c) for c in present}
+    got = score(
+        {name: r.get("title_block") or {} for name, r in results.items()}, present
+    )
+    dim_n = sum(len(c.dimensions) for c in present)
+    dim_misses = [m for c in present for m in dimension_misses(c, results[c.name])]
     return {
         "drawings": len(present),
         "committed": sum(c.committed for c in present),
@@ -102,7 +108,9 @@ def _real() -> dict[str, object]:
         "recall": got["recall"],
         "languages": got["languages"],
         "fields": got["fields"],
-        "misses": got["misses"],
+        "dimensions_exact": round(1 - len(dim_misses) / dim_n, 4) if dim_n else None,
+        "dimensions_n": dim_n,
+        "misses": got["misses"] + dim_misses,
     }
 
 

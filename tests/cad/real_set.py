@@ -30,6 +30,8 @@ class RealCase:
     committed: bool
     expected: dict[str, str]
     sha256: str | None = None
+    # DIMENSION handle -> the value its drawn text shows.
+    dimensions: dict[str, float] = field(default_factory=dict)
     source: dict[str, str] = field(default_factory=dict)
 
     def available(self) -> bool:
@@ -54,18 +56,42 @@ def cases() -> list[RealCase]:
                 expected=d["expected"],
                 sha256=d.get("sha256"),
                 source=d["source"],
+                dimensions=d.get("dimensions", {}),
             )
         )
     return out
 
 
-def read(case: RealCase) -> dict[str, Any]:
-    """The title block the analysis pipeline returns for the drawing."""
+def analyse(case: RealCase) -> dict[str, Any]:
+    """What the analysis pipeline returns for the drawing."""
     from apps.cad.pipeline import analyze_bytes
 
     logging.disable(logging.INFO)
     try:
-        result = analyze_bytes(case.path.name, case.path.read_bytes(), preview=False)
+        return analyze_bytes(case.path.name, case.path.read_bytes(), preview=False)
     finally:
         logging.disable(logging.NOTSET)
-    return result.get("title_block") or {}
+
+
+def read(case: RealCase) -> dict[str, Any]:
+    """The title block the analysis pipeline returns for the drawing."""
+    return analyse(case).get("title_block") or {}
+
+
+def dimension_misses(case: RealCase, result: dict[str, Any]) -> list[str]:
+    """Labelled dimensions whose measured value, rounded as drawn, differs from
+    the drawn one."""
+    got = {
+        e["handle"]: e.get("measurement")
+        for e in (result.get("dimensions") or {}).get("entities", [])
+    }
+    return [
+        f"{case.name}.{handle}: got {got.get(handle)!r}, want {want!r}"
+        for handle, want in case.dimensions.items()
+        if got.get(handle) is None or round(got[handle], _decimals(want)) != want
+    ]
+
+
+def _decimals(value: float) -> int:
+    text = repr(float(value))
+    return 0 if text.endswith(".0") else len(text.split(".")[1])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cad.real_set import RealCase, cases, read
+from tests.cad.real_set import RealCase, analyse, cases, dimension_misses, read
 from tests.cad.titleblock_set import score
 
 CASES = cases()
@@ -71,3 +71,11 @@ def test_labelled_fields_of_committed_drawings_are_read(case: RealCase) -> None:
     block = read(case)
     for field in ("drawing_number", "scale", "date"):
         assert (block[field] or {}).get("value") == case.expected[field], field
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if c.dimensions], ids=lambda c: c.name
+)
+def test_dimension_values_of_real_drawings_are_exact(case: RealCase) -> None:
+    _available(case)
+    assert dimension_misses(case, analyse(case)) == []
