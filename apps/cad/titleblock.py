@@ -13,6 +13,7 @@ empty field is better than a wrong one.
 from __future__ import annotations
 
 import bisect
+import re
 from typing import Any
 
 from apps.cad.extract import labels
@@ -198,6 +199,8 @@ CELL_MAX_W = 60.0
 CELL_MAX_H = 15.0
 # Only short texts can be labels or values; more are ignored for pairing.
 MAX_CANDIDATES = 20_000
+_SCALE_HEAD = re.compile(r"\d+(?:[.,]\d+)?\s*[:/]")
+_SCALE_TAIL = re.compile(r"\d+(?:[.,]\d+)?")
 # How far (in text heights) from a read label an unlabelled date may sit and
 # still belong to the same title block.
 UNLABELLED_REACH = 20
@@ -430,6 +433,23 @@ class _Reader:
             if self.value_text(o, field):
                 self.offer(field, o.text, conf, o.handle, it.text, it.handle, how)
 
+    def scale_tail(self, it: TextItem, lab: Label) -> None:
+        """ "Scale: 1:" with the denominator in a text of its own further along
+        the baseline (a template's fixed "1:" and the drawing's "75")."""
+        h = it.height if it.height > 0 else 2.5
+        assert lab.inline is not None
+        row = [
+            o
+            for o in self.near(it.x, it.x + 40 * h, it.y - 0.5 * h, it.y + 0.5 * h)
+            if o is not it and o.x > it.x
+        ]
+        if not row:
+            return
+        nxt = min(row, key=lambda o: o.x)
+        value = f"{lab.inline.strip()}{nxt.text.strip()}"
+        if _SCALE_TAIL.fullmatch(nxt.text.strip()) and labels.conforms("scale", value):
+            self.offer("scale", value, 0.8, nxt.handle, lab.label, it.handle, "inline")
+
     def unlabelled_date(self) -> None:
         """A title block that prints its date of issue without a label word:
         the one date alone in a ruled cell among the cells whose labels were
@@ -536,7 +556,9 @@ def extract(items: list[TextItem], grid: Grid | None = None) -> dict[str, Any]:
         if lab is None or lab.field is None or lab.placeholder:
             continue
         if lab.inline is not None:
-            if labels.conforms(lab.field, lab.inline):
+            if lab.field == "scale" and _SCALE_HEAD.fullmatch(lab.inline):
+                reader.scale_tail(it, lab)
+            elif labels.conforms(lab.field, lab.inline):
                 reader.offer(
                     lab.field,
                     lab.inline,

@@ -20,6 +20,7 @@ from typing import Any
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "drawings"
 LOCAL = Path(os.environ.get("CADML_REAL_DRAWINGS", "/work/data/h23b"))
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "dxf"
 
 
 @dataclass(frozen=True)
@@ -47,11 +48,17 @@ def cases() -> list[RealCase]:
     out = []
     for d in spec["drawings"]:
         committed = "file" in d
+        if committed:
+            path = DATA / d["file"]
+        elif "corpus" in d:
+            path = CORPUS / d["corpus"]
+        else:
+            path = LOCAL / d["local"]
         out.append(
             RealCase(
                 name=d["name"],
                 language=d["language"],
-                path=DATA / d["file"] if committed else LOCAL / d["local"],
+                path=path,
                 committed=committed,
                 expected=d["expected"],
                 sha256=d.get("sha256"),

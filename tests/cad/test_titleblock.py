@@ -290,3 +290,16 @@ def test_a_sheet_zone_letter_is_never_a_company_or_a_name() -> None:
     )
     assert block["company"] is None
     assert block["drawn_by"] is None
+
+
+def test_a_scale_split_into_a_fixed_prefix_and_its_denominator_is_joined() -> None:
+    # An architect's sheet: "Scale:  1:" printed by the template, "75" typed
+    # into the drawing on the same baseline; the date written out in words.
+    def build(doc, msp):  # type: ignore[no-untyped-def]
+        msp.add_text("Scale:       1:", height=10).set_placement((4, 769))
+        msp.add_text("75", height=10).set_placement((144, 769))
+        msp.add_text("Date:", height=10).set_placement((4, 707))
+        msp.add_text("21st September 2010", height=10).set_placement((30, 691.7))
+
+    block = read(build)
+    assert values(block) == {"scale": "1:75", "date": "21st September 2010"}
