@@ -29,6 +29,7 @@ class RealCase:
     language: str
     path: Path
     committed: bool
+    in_corpus: bool
     expected: dict[str, str]
     sha256: str | None = None
     # DIMENSION handle -> the value its drawn text shows.
@@ -60,6 +61,7 @@ def cases() -> list[RealCase]:
                 language=d["language"],
                 path=path,
                 committed=committed,
+                in_corpus="corpus" in d,
                 expected=d["expected"],
                 sha256=d.get("sha256"),
                 source=d["source"],
