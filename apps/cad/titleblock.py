@@ -463,7 +463,9 @@ class _Reader:
             return
         found: dict[str, TextItem] = {}
         for it in self.items:
-            if self.label(it) is not None or not labels.conforms("date", it.text):
+            if self.label(it) is not None or labels.is_placeholder(it.text):
+                continue
+            if not labels.conforms("date", it.text):
                 continue
             h = it.height if it.height > 0 else 2.5
             cell = self.cell(it)
@@ -516,6 +518,17 @@ def _names_a_field(text: str) -> bool:
     return found is not None and found.inline is None and found.field is not None
 
 
+def _inline_value(field: str, inline: str) -> bool:
+    """Whether the rest of a label's text is its value: not another label word
+    ("Approved by - date") and not the rest of a list the label opens
+    ("Title/Name, designation, material")."""
+    if inline.lstrip()[:1] in (",", ";"):
+        return False
+    if _names_a_field(inline.strip(" -–:/")):
+        return False
+    return labels.conforms(field, inline)
+
+
 def merge(*blocks: dict[str, Any]) -> dict[str, Any]:
     """Per field, the best-evidenced value of several readings (modelspace and
     each paperspace layout are read apart: their coordinates differ)."""
@@ -558,7 +571,7 @@ def extract(items: list[TextItem], grid: Grid | None = None) -> dict[str, Any]:
         if lab.inline is not None:
             if lab.field == "scale" and _SCALE_HEAD.fullmatch(lab.inline):
                 reader.scale_tail(it, lab)
-            elif labels.conforms(lab.field, lab.inline):
+            elif _inline_value(lab.field, lab.inline):
                 reader.offer(
                     lab.field,
                     lab.inline,

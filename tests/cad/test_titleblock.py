@@ -303,3 +303,23 @@ def test_a_scale_split_into_a_fixed_prefix_and_its_denominator_is_joined() -> No
 
     block = read(build)
     assert values(block) == {"scale": "1:75", "date": "21st September 2010"}
+
+
+@pytest.mark.parametrize("text", ["XXX", "X", "00/00/00", "XXX - 00/00/00", "xx"])
+def test_an_unfilled_templates_fill_marks_are_placeholders(text: str) -> None:
+    assert labels.is_placeholder(text)
+
+
+@pytest.mark.parametrize("text", ["0", "10", "X1", "2025-03-19", "Xaver"])
+def test_values_that_merely_contain_x_or_zero_are_not_fill_marks(text: str) -> None:
+    assert not labels.is_placeholder(text)
+
+
+def test_the_rest_of_a_label_list_or_another_label_is_no_inline_value() -> None:
+    # An unfilled template's header texts: nothing in them is a value.
+    def build(doc, msp):  # type: ignore[no-untyped-def]
+        msp.add_text("Title/Name, designation, material, dimension etc", height=2.5)
+        msp.add_text("Approved by - date", height=2.5).set_placement((0, 20))
+        msp.add_text("Revision note", height=2.5).set_placement((0, 40))
+
+    assert values(read(build)) == {}

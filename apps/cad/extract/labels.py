@@ -799,7 +799,8 @@ _SHAPES: dict[str, re.Pattern[str]] = {
     "weight": re.compile(
         rf"^[~≈]?\s*{_NUM}\s*(?:kg|g|lb|lbs|t|кг|г|公斤|千克)?$", re.I
     ),
-    "revision": re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,4}$"),
+    # A lower-case word ("note" in "Revision note") is a header, not a code.
+    "revision": re.compile(r"^(?![a-z]{3,}$)[A-Za-z0-9][A-Za-z0-9.\-]{0,4}$"),
     "drawing_number": re.compile(r"^(?=.*\d)[\w][\w./\-– ]{1,39}$"),
 }
 _DATE_LIKE = re.compile(rf"^(?:{_DATE.pattern})$", re.IGNORECASE)
@@ -927,8 +928,17 @@ def _cjk(ch: str) -> bool:
 
 def is_placeholder(text: str) -> bool:
     """A template's stand-in for a value: "(Gewicht)", "<not specified>",
-    "[NAME]". Never a value itself."""
-    return _strip_wrapping(text)[1]
+    "[NAME]", and the fill marks of an unfilled template ("XXX", "00/00/00",
+    "XXX - 00/00/00"). Never a value itself."""
+    return _strip_wrapping(text)[1] or _fill_mark(text)
+
+
+def _fill_mark(text: str) -> bool:
+    marks = [ch for ch in text if ch.isalnum()]
+    if not marks or any(ch not in "xX0" for ch in marks):
+        return False
+    # A lone "0" is a first issue's revision, not a mark.
+    return any(ch in "xX" for ch in marks) or len(marks) >= 4
 
 
 def _is_other(text: str) -> bool:
