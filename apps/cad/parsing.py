@@ -7,6 +7,7 @@ into a 4xx by the pipeline, never a 500.
 from __future__ import annotations
 
 import io
+import struct
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +47,16 @@ def load_dxf(content: bytes) -> LoadedDxf:
         return LoadedDxf(doc=_read_fast(content))
     except MemoryError:
         raise
-    except (DXFError, LookupError, ValueError, TypeError, IndexError, KeyError):
+    except (
+        DXFError,
+        LookupError,
+        ValueError,
+        TypeError,
+        # A truncated binary DXF runs the tag unpacker past the end of the buffer.
+        struct.error,
+        # A second ENDTAB leaves ezdxf an empty table to read its head from.
+        StopIteration,
+    ):
         pass
     try:
         doc, auditor = recover.read(io.BytesIO(content))

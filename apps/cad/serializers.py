@@ -16,7 +16,11 @@ class TitleFieldEvidenceSerializer(serializers.Serializer):
     handle = serializers.CharField(
         allow_null=True, help_text="Entity holding the value"
     )
-    label = serializers.CharField(help_text="The label (or attribute tag) that matched")
+    label = serializers.CharField(
+        allow_blank=True,
+        help_text="The label (or attribute tag) that matched; empty for a value "
+        "read without a label (unlabelled_date)",
+    )
     label_handle = serializers.CharField(allow_null=True, required=False)
     method = serializers.ChoiceField(
         choices=[
@@ -27,6 +31,7 @@ class TitleFieldEvidenceSerializer(serializers.Serializer):
             "below_cell",
             "right",
             "below",
+            "unlabelled_date",
         ],
         required=False,
     )

@@ -13,6 +13,7 @@ empty field is better than a wrong one.
 from __future__ import annotations
 
 import bisect
+import re
 from typing import Any
 
 from apps.cad.extract import labels
@@ -198,6 +199,11 @@ CELL_MAX_W = 60.0
 CELL_MAX_H = 15.0
 # Only short texts can be labels or values; more are ignored for pairing.
 MAX_CANDIDATES = 20_000
+_SCALE_HEAD = re.compile(r"\d+(?:[.,]\d+)?\s*[:/]")
+_SCALE_TAIL = re.compile(r"\d+(?:[.,]\d+)?")
+# How far (in text heights) from a read label an unlabelled date may sit and
+# still belong to the same title block.
+UNLABELLED_REACH = 20
 
 
 def _anchor(it: TextItem) -> tuple[float, float]:
@@ -427,6 +433,53 @@ class _Reader:
             if self.value_text(o, field):
                 self.offer(field, o.text, conf, o.handle, it.text, it.handle, how)
 
+    def scale_tail(self, it: TextItem, lab: Label) -> None:
+        """ "Scale: 1:" with the denominator in a text of its own further along
+        the baseline (a template's fixed "1:" and the drawing's "75")."""
+        h = it.height if it.height > 0 else 2.5
+        assert lab.inline is not None
+        row = [
+            o
+            for o in self.near(it.x, it.x + 40 * h, it.y - 0.5 * h, it.y + 0.5 * h)
+            if o is not it and o.x > it.x
+        ]
+        if not row:
+            return
+        nxt = min(row, key=lambda o: o.x)
+        value = f"{lab.inline.strip()}{nxt.text.strip()}"
+        if _SCALE_TAIL.fullmatch(nxt.text.strip()) and labels.conforms("scale", value):
+            self.offer("scale", value, 0.8, nxt.handle, lab.label, it.handle, "inline")
+
+    def unlabelled_date(self) -> None:
+        """A title block that prints its date of issue without a label word:
+        the one date alone in a ruled cell among the cells whose labels were
+        read. Several such dates (a revision table) say nothing."""
+        labelled = [
+            it
+            for it in self.items
+            if (lab := self.label(it)) is not None and lab.field is not None
+        ]
+        if not labelled:
+            return
+        found: dict[str, TextItem] = {}
+        for it in self.items:
+            if self.label(it) is not None or labels.is_placeholder(it.text):
+                continue
+            if not labels.conforms("date", it.text):
+                continue
+            h = it.height if it.height > 0 else 2.5
+            cell = self.cell(it)
+            if cell is None or not _cell_sized(cell, h):
+                continue
+            reach = UNLABELLED_REACH * h
+            if any(
+                abs(o.x - it.x) <= reach and abs(o.y - it.y) <= reach for o in labelled
+            ):
+                found.setdefault(it.text.strip(), it)
+        if len(found) == 1:
+            ((value, it),) = found.items()
+            self.offer("date", value, 0.4, it.handle, "", None, "unlabelled_date")
+
     def _is_labelish(self, it: TextItem) -> bool:
         return self.label(it) is not None
 
@@ -463,6 +516,17 @@ def _names_a_field(text: str) -> bool:
     happens to be a title-block word ("Lang") does."""
     found = labels.match(text)
     return found is not None and found.inline is None and found.field is not None
+
+
+def _inline_value(field: str, inline: str) -> bool:
+    """Whether the rest of a label's text is its value: not another label word
+    ("Approved by - date") and not the rest of a list the label opens
+    ("Title/Name, designation, material")."""
+    if inline.lstrip()[:1] in (",", ";"):
+        return False
+    if _names_a_field(inline.strip(" -–:/")):
+        return False
+    return labels.conforms(field, inline)
 
 
 def merge(*blocks: dict[str, Any]) -> dict[str, Any]:
@@ -505,7 +569,9 @@ def extract(items: list[TextItem], grid: Grid | None = None) -> dict[str, Any]:
         if lab is None or lab.field is None or lab.placeholder:
             continue
         if lab.inline is not None:
-            if labels.conforms(lab.field, lab.inline):
+            if lab.field == "scale" and _SCALE_HEAD.fullmatch(lab.inline):
+                reader.scale_tail(it, lab)
+            elif _inline_value(lab.field, lab.inline):
                 reader.offer(
                     lab.field,
                     lab.inline,
@@ -519,4 +585,6 @@ def extract(items: list[TextItem], grid: Grid | None = None) -> dict[str, Any]:
         if it.kind in ("ATTRIB", "ATTDEF"):
             continue
         reader.pair(it, lab)
+    if "date" not in reader.found and grid is not None:
+        reader.unlabelled_date()
     return {f: reader.found.get(f) for f in ALL_FIELDS}

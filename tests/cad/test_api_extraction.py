@@ -74,3 +74,17 @@ def test_the_v2_schema_documents_the_sections_and_v1_does_not(client) -> None:  
     assert "fit" in v2["DimensionEntity"]["properties"]
     v1 = client.get("/api/v1/schema/?format=json").json()["components"]["schemas"]
     assert "gdt" not in v1["AnalysisOutput"]["properties"]
+
+
+def test_the_v2_schema_documents_the_evidence_of_a_real_drawing(client) -> None:  # type: ignore[no-untyped-def]
+    from tests.cad.real_set import analyse, cases
+
+    case = next(c for c in cases() if c.name == "pathdxf_8999_01")
+    block = analyse(case)["title_block"]
+    v2 = client.get("/api/v2/schema/?format=json").json()["components"]["schemas"]
+    methods = next(
+        set(s["enum"]) for s in v2.values() if "same_cell" in s.get("enum", [])
+    )
+    used = {v["evidence"]["method"] for v in block.values() if v}
+    assert "unlabelled_date" in used
+    assert used <= methods, used - methods

@@ -3,6 +3,7 @@ isolation pool keeps serving afterwards."""
 
 from __future__ import annotations
 
+import io
 import os
 import random
 
@@ -155,6 +156,30 @@ def test_mutated_corpus_files_analyse_or_get_a_4xx(seed: int, edits: list) -> No
         i = int(where * len(data))
         data[i : i + delete] = insert
     outcome(bytes(data))
+
+
+def test_a_binary_dxf_cut_inside_a_group_code_gets_422() -> None:
+    import ezdxf
+
+    doc = ezdxf.new()
+    doc.modelspace().add_line((0, 0), (1, 1))
+    stream = io.BytesIO()
+    doc.write(stream, fmt="bin")
+    # 35 bytes: the sentinel, then a group code whose second byte is missing,
+    # which made ezdxf's binary tag loader raise struct.error.
+    status, message = outcome(stream.getvalue()[:35])
+    assert status == 422
+    assert "DXF" in message
+
+
+def test_a_tables_section_with_a_second_endtab_analyses_or_gets_a_4xx() -> None:
+    # An ENDTAB without its TABLE made ezdxf raise StopIteration while loading.
+    content = (
+        b"0\nSECTION\n2\nTABLES\n0\nTABLE\n2\nLAYER\n70\n0\n0\nENDTAB\n0\nENDTAB\n"
+        b"0\nENDSEC\n" + ENTITIES + b"0\nLINE\n8\n0\n10\n0\n20\n0\n11\n5\n21\n5\n" + END
+    )
+    status, _ = outcome(content)
+    assert status in (200, 422)
 
 
 def test_os_random_garbage_with_a_dxf_header_is_refused_not_crashed() -> None:

@@ -252,3 +252,74 @@ def test_template_attribute_tags_in_many_spellings() -> None:
 def test_abbreviation_dots_and_spaces_vary(text: str) -> None:
     found = labels.match(text)
     assert found is not None and found.field == "drawing_number"
+
+
+def test_a_lone_unlabelled_date_in_the_title_block_is_its_date() -> None:
+    # The date of issue printed in a cell of its own, without "Datum".
+    block = read(
+        stacked(
+            [
+                [(60, "Benennung", "Deckel"), (40, "", "2025-03-19")],
+                [(60, "Maßstab", "1:2"), (40, "Werkstoff", "S235JR")],
+            ]
+        )
+    )
+    assert values(block)["date"] == "2025-03-19"
+    assert block["date"]["evidence"]["method"] == "unlabelled_date"
+
+
+def test_two_unlabelled_dates_leave_the_date_empty() -> None:
+    # Which one is the date of issue cannot be told: an empty field beats a
+    # wrong one.
+    block = read(
+        stacked(
+            [
+                [(60, "Benennung", "Deckel"), (40, "", "2025-03-19")],
+                [(60, "Maßstab", "1:2"), (40, "", "2025-04-02")],
+            ]
+        )
+    )
+    assert block["date"] is None
+
+
+def test_a_sheet_zone_letter_is_never_a_company_or_a_name() -> None:
+    # "Owner" and "Drawn by" left empty; the frame's zone letter "D" sits in
+    # the next cell along.
+    block = read(
+        stacked([[(50, "Owner", None), (10, "", "D"), (50, "Drawn by", None)]])
+    )
+    assert block["company"] is None
+    assert block["drawn_by"] is None
+
+
+def test_a_scale_split_into_a_fixed_prefix_and_its_denominator_is_joined() -> None:
+    # An architect's sheet: "Scale:  1:" printed by the template, "75" typed
+    # into the drawing on the same baseline; the date written out in words.
+    def build(doc, msp):  # type: ignore[no-untyped-def]
+        msp.add_text("Scale:       1:", height=10).set_placement((4, 769))
+        msp.add_text("75", height=10).set_placement((144, 769))
+        msp.add_text("Date:", height=10).set_placement((4, 707))
+        msp.add_text("21st September 2010", height=10).set_placement((30, 691.7))
+
+    block = read(build)
+    assert values(block) == {"scale": "1:75", "date": "21st September 2010"}
+
+
+@pytest.mark.parametrize("text", ["XXX", "X", "00/00/00", "XXX - 00/00/00", "xx"])
+def test_an_unfilled_templates_fill_marks_are_placeholders(text: str) -> None:
+    assert labels.is_placeholder(text)
+
+
+@pytest.mark.parametrize("text", ["0", "10", "X1", "2025-03-19", "Xaver"])
+def test_values_that_merely_contain_x_or_zero_are_not_fill_marks(text: str) -> None:
+    assert not labels.is_placeholder(text)
+
+
+def test_the_rest_of_a_label_list_or_another_label_is_no_inline_value() -> None:
+    # An unfilled template's header texts: nothing in them is a value.
+    def build(doc, msp):  # type: ignore[no-untyped-def]
+        msp.add_text("Title/Name, designation, material, dimension etc", height=2.5)
+        msp.add_text("Approved by - date", height=2.5).set_placement((0, 20))
+        msp.add_text("Revision note", height=2.5).set_placement((0, 40))
+
+    assert values(read(build)) == {}

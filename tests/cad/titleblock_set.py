@@ -16,7 +16,7 @@ with CAD tools. ``bench/extraction_quality.py`` scores the reader on them.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -959,7 +959,7 @@ CASES: list[Case] = [
 
 
 def score(
-    results: dict[str, dict[str, Any]], cases: list[Case] | None = None
+    results: dict[str, dict[str, Any]], cases: Sequence[Any] | None = None
 ) -> dict[str, Any]:
     """Field-level precision and recall overall, per language and per field.
 

@@ -71,6 +71,7 @@ _WORDS: dict[str, tuple[str, ...]] = {
         "identnummer",
         "dokumentnummer",
         "sachnummer/zeichnungsnummer",
+        "znr",
         "n° de plan",
         "numéro de plan",
         "n° plan",
@@ -215,6 +216,7 @@ _WORDS: dict[str, tuple[str, ...]] = {
     ),
     "material": (
         "material",
+        "part material",
         "materials",
         "matl",
         "mat",
@@ -780,7 +782,7 @@ _DATE = re.compile(
     r"\d{4}\s*[./-]\s*\d{1,2}\s*[./-]\s*\d{1,2}"
     r"|\d{1,2}\s*[./-]\s*\d{1,2}\s*[./-]\s*\d{2,4}"
     r"|\d{4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?"
-    r"|\d{1,2}\.?\s+[^\W\d_]{3,12}\.?\s+\d{4}"
+    r"|\d{1,2}(?:st|nd|rd|th)?\.?\s+[^\W\d_]{3,12}\.?\s+\d{4}"
     r"|[^\W\d_]{3,12}\.?\s+\d{1,2},?\s+\d{4}"
 )
 _SHAPES: dict[str, re.Pattern[str]] = {
@@ -797,7 +799,8 @@ _SHAPES: dict[str, re.Pattern[str]] = {
     "weight": re.compile(
         rf"^[~≈]?\s*{_NUM}\s*(?:kg|g|lb|lbs|t|кг|г|公斤|千克)?$", re.I
     ),
-    "revision": re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,4}$"),
+    # A lower-case word ("note" in "Revision note") is a header, not a code.
+    "revision": re.compile(r"^(?![a-z]{3,}$)[A-Za-z0-9][A-Za-z0-9.\-]{0,4}$"),
     "drawing_number": re.compile(r"^(?=.*\d)[\w][\w./\-– ]{1,39}$"),
 }
 _DATE_LIKE = re.compile(rf"^(?:{_DATE.pattern})$", re.IGNORECASE)
@@ -925,8 +928,17 @@ def _cjk(ch: str) -> bool:
 
 def is_placeholder(text: str) -> bool:
     """A template's stand-in for a value: "(Gewicht)", "<not specified>",
-    "[NAME]". Never a value itself."""
-    return _strip_wrapping(text)[1]
+    "[NAME]", and the fill marks of an unfilled template ("XXX", "00/00/00",
+    "XXX - 00/00/00"). Never a value itself."""
+    return _strip_wrapping(text)[1] or _fill_mark(text)
+
+
+def _fill_mark(text: str) -> bool:
+    marks = [ch for ch in text if ch.isalnum()]
+    if not marks or any(ch not in "xX0" for ch in marks):
+        return False
+    # A lone "0" is a first issue's revision, not a mark.
+    return any(ch in "xX" for ch in marks) or len(marks) >= 4
 
 
 def _is_other(text: str) -> bool:
@@ -940,6 +952,11 @@ def _bilingual(value: str, field: str) -> bool:
     return bool(m and not m.group("rest").strip(" :：."))
 
 
+_NAMED = frozenset(
+    {"part_name", "supplementary_title", "company", "document_type", "material"}
+)
+
+
 def conforms(field: str, value: str, *, strict: bool = False) -> bool:
     """Whether ``value`` can be a value of ``field`` at all."""
     v = value.strip()
@@ -949,6 +966,9 @@ def conforms(field: str, value: str, *, strict: bool = False) -> bool:
     if shape is not None:
         return shape.match(v) is not None
     if not any(ch.isalnum() for ch in v):
+        return False
+    if (field in _NAMED or field in _PEOPLE) and sum(ch.isalnum() for ch in v) < 2:
+        # One letter or digit is a sheet-zone reference or a row number.
         return False
     if field in _PEOPLE or field in ("part_name", "supplementary_title", "material"):
         if _DATE_LIKE.match(v):
