@@ -427,6 +427,13 @@ CADML_AUDIT_BUFFER_MS = env_int("CADML_AUDIT_BUFFER_MS", 200)
 CADML_AUDIT_RETENTION_DAYS = env_int("CADML_AUDIT_RETENTION_DAYS", 400)
 # Per category or action, e.g. "api=90,auth.login_failed=730".
 CADML_AUDIT_RETENTION_OVERRIDES = env_str("CADML_AUDIT_RETENTION_OVERRIDES")
+# Encryption of the events' personal fields (docs/audit-encryption.md): KEKs as
+# 32-byte base64/hex keys, comma-separated, the newest (which wraps) first.
+CADML_AUDIT_ENCRYPT = env_bool("CADML_AUDIT_ENCRYPT", False)
+CADML_AUDIT_KEK = env_list("CADML_AUDIT_KEK", [])
+# How long a process keeps an unwrapped data key in memory (and so how long after
+# a shred another process may still read or write with it).
+CADML_AUDIT_KEY_CACHE_S = env_float("CADML_AUDIT_KEY_CACHE_S", 60.0)
 AUDITLOG_CID_GETTER = "apps.audit.context.request_id_for_auditlog"
 CELERY_BEAT_SCHEDULE["audit-seal"] = {
     "task": "apps.audit.tasks.audit_seal_task",

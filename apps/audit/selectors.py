@@ -12,6 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q, QuerySet
 
 from apps.accounts.models import Tenant
+from apps.audit.keys import search_indexes
 from apps.audit.models import ACTIONS, CATEGORIES, Action, AuditEvent, Outcome
 from apps.audit.tracking import TRACKED
 from apps.audit.verify import audit_verify, audit_verify_tenant
@@ -28,6 +29,7 @@ class EventFilters:
     since: datetime | None = None
     until: datetime | None = None
     request_id: str = ""
+    ip: str = ""
 
     def fingerprint(self) -> list[Any]:
         return [
@@ -39,6 +41,7 @@ class EventFilters:
             self.since.isoformat() if self.since else None,
             self.until.isoformat() if self.until else None,
             self.request_id,
+            self.ip,
         ]
 
 
@@ -74,10 +77,23 @@ def event_list(*, tenant: Tenant | None, filters: EventFilters) -> QuerySet[Audi
                 else Q(action=action)
             )
         events = events.filter(query)
+    # Encrypted events are found by blind index, never by decrypting rows.
+    all_tenants = tenant is None
+    tenant_id = tenant.pk if tenant is not None else None
     if filters.actor:
-        events = events.filter(
-            Q(actor_label=filters.actor) | Q(actor_key_prefix=filters.actor)
+        indexes = search_indexes(
+            tenant_id=tenant_id, value=filters.actor, all_tenants=all_tenants
         )
+        events = events.filter(
+            Q(actor_label=filters.actor)
+            | Q(actor_key_prefix=filters.actor)
+            | Q(actor_index__in=indexes)
+        )
+    if filters.ip:
+        indexes = search_indexes(
+            tenant_id=tenant_id, value=filters.ip, all_tenants=all_tenants
+        )
+        events = events.filter(Q(ip=filters.ip) | Q(ip_index__in=indexes))
     if filters.outcome:
         events = events.filter(outcome=filters.outcome)
     if filters.resource_type:
