@@ -204,3 +204,40 @@ def test_missing_or_wrong_kek_fails_the_system_check(tenant_a, settings):  # typ
     forget_keys()
     errors = [e for e in run_checks() if e.id == "audit.E005"]
     assert errors and "CADML_AUDIT_KEK" in errors[0].msg
+
+
+REPORTS = "/api/v1/audit/reports"
+
+
+def test_report_and_csv_show_decrypted_sources_to_the_owner(admin_client_a, tenant_a):  # type: ignore[no-untyped-def]
+    _login_failure(tenant_a)
+    _login_failure(tenant_a)
+    report = admin_client_a.get(REPORTS, {"format": "json"}).data
+    assert report["failed_sign_ins"] == [
+        {"ip": "203.0.113.7", "details__username": "alice@example.com", "count": 2}
+    ]
+    csv_text = admin_client_a.get(REPORTS, {"format": "csv"}).content.decode()
+    assert "failed_sign_ins,auth.login_failed,,203.0.113.7,alice@example.com,,2" in (
+        csv_text
+    )
+
+
+def test_report_after_shredding_says_shredded(admin_client_a, tenant_a):  # type: ignore[no-untyped-def]
+    _login_failure(tenant_a)
+    call_command("audit_shred", "tenant-a", "--yes")
+    report = admin_client_a.get(REPORTS, {"format": "json"}).data
+    assert report["failed_sign_ins"][0]["ip"] == "[shredded]"
+    assert (
+        "203.0.113.7"
+        not in admin_client_a.get(REPORTS, {"format": "csv"}).content.decode()
+    )
+
+
+def test_admin_decrypts_for_staff_and_finds_by_ip(admin_client, tenant_a):  # type: ignore[no-untyped-def]
+    event = _login_failure(tenant_a)
+    page = admin_client.get("/admin/audit/auditevent/", {"q": "203.0.113.7"})
+    assert page.status_code == 200
+    assert f">{event.seq}<" in page.content.decode()
+    assert "203.0.113.7" in page.content.decode()
+    detail = admin_client.get(f"/admin/audit/auditevent/{event.seq}/change/").content
+    assert b"alice@example.com" in detail
