@@ -241,3 +241,25 @@ def test_admin_decrypts_for_staff_and_finds_by_ip(admin_client, tenant_a):  # ty
     assert "203.0.113.7" in page.content.decode()
     detail = admin_client.get(f"/admin/audit/auditevent/{event.seq}/change/").content
     assert b"alice@example.com" in detail
+
+
+def test_deleting_a_tenant_shreds_its_audit_keys(tenant_a, tenant_b):  # type: ignore[no-untyped-def]
+    from apps.audit.keys import event_personal
+
+    gone = _login_failure(tenant_a)
+    kept = _login_failure(tenant_b)
+    tenant_a.delete()
+    forget_keys()
+    assert event_personal(AuditEvent.objects.get(seq=gone.seq)).state == "shredded"
+    assert event_personal(AuditEvent.objects.get(seq=kept.seq)).state == "decrypted"
+
+
+def test_deleting_a_tenant_on_legal_hold_keeps_its_keys(tenant_a):  # type: ignore[no-untyped-def]
+    from apps.audit.keys import event_personal
+
+    event = _login_failure(tenant_a)
+    tenant_a.legal_hold = True
+    tenant_a.save(update_fields=["legal_hold"])
+    tenant_a.delete()
+    forget_keys()
+    assert event_personal(AuditEvent.objects.get(seq=event.seq)).ip == "203.0.113.7"
