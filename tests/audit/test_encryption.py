@@ -263,3 +263,20 @@ def test_deleting_a_tenant_on_legal_hold_keeps_its_keys(tenant_a):  # type: igno
     tenant_a.delete()
     forget_keys()
     assert event_personal(AuditEvent.objects.get(seq=event.seq)).ip == "203.0.113.7"
+
+
+def test_a_process_without_a_kek_refuses_to_start():  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "CADML_AUDIT_KEK"}
+    env["CADML_AUDIT_ENCRYPT"] = "1"
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "CADML_AUDIT_KEK is not set" in result.stderr
