@@ -7,7 +7,10 @@
 3. limiter decisions/s alone (all windows of a pro-plan request: key, tenant, ip,
    global) vs a bare Redis INCR loop on the same connection pool.
 
-Prints one JSON line. Usage: python bench/ratelimit_overhead.py [seconds]
+With ``--cluster`` the limiter runs on a local three-master Redis Cluster
+(tests/redis_cluster.py) instead, and round trips are summed over its masters.
+
+Prints one JSON line. Usage: python bench/ratelimit_overhead.py [seconds] [--cluster]
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -61,18 +65,26 @@ def start_redis(port: int) -> subprocess.Popen[bytes]:
 SCRIPT_COMMANDS = {"get", "pttl", "rename", "set", "incrby", "exists", "info"}
 
 
-def client_commands(port: int) -> int:
+# A cluster client's own bookkeeping (slot map, node discovery), not decisions.
+CLUSTER_COMMANDS = {"cluster", "command", "ping", "readonly", "client"}
+
+
+def client_commands(*ports: int) -> int:
     """Commands clients sent to the limiter's Redis (i.e. round trips)."""
     import redis
 
-    client = redis.Redis(port=port)
-    stats = client.info("commandstats")
-    client.close()
-    return sum(
-        v["calls"]
-        for k, v in stats.items()
-        if k.removeprefix("cmdstat_").split("|")[0] not in SCRIPT_COMMANDS
-    )
+    total = 0
+    for port in ports:
+        client = redis.Redis(port=port)
+        stats = client.info("commandstats")
+        client.close()
+        total += sum(
+            v["calls"]
+            for k, v in stats.items()
+            if k.removeprefix("cmdstat_").split("|")[0]
+            not in SCRIPT_COMMANDS | CLUSTER_COMMANDS
+        )
+    return total
 
 
 def decisions_vs_incr(storage_url: str, seconds: float) -> dict[str, float]:
@@ -108,37 +120,47 @@ def decisions_vs_incr(storage_url: str, seconds: float) -> dict[str, float]:
 
 
 def main() -> None:
-    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
-    port = free_port()
-    redis_server = start_redis(port)
-    storage_url = f"redis://127.0.0.1:{port}/0"
-    try:
-        env = bench_env(DJANGO_SETTINGS_MODULE="bench.benchsite.settings")
-        env.setdefault("REDIS_URL", "")
-        key = make_tenant(env)
-        auth = {"Authorization": f"Api-Key {key}"}
-        on_env = {**env, "CADML_RATELIMIT_STORAGE_URL": storage_url}
-        off_env = {**env, "CADML_RATELIMIT_ENABLED": "0"}
-        with running_daphne(on_env) as on, running_daphne(off_env) as off:
-            load("/api/v1/me", on.port, headers=auth, seconds=1)  # warm up
-            load("/api/v1/me", off.port, headers=auth, seconds=1)
-            rounds = []
-            commands = requests = 0
-            for _ in range(2):  # interleave so drift hits both sides alike
-                before = client_commands(port)
-                limited = load("/api/v1/me", on.port, headers=auth, seconds=seconds)
-                commands += client_commands(port) - before
-                requests += limited.requests
-                rounds.append(
-                    (
-                        limited,
-                        load("/api/v1/me", off.port, headers=auth, seconds=seconds),
-                    )
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    seconds = float(args[0]) if args else 5.0
+    with ExitStack() as stack:
+        if "--cluster" in sys.argv[1:]:
+            from tests.redis_cluster import running_cluster
+
+            cluster = stack.enter_context(running_cluster(replicas=0))
+            ports, storage_url = cluster.ports, cluster.url
+        else:
+            port = free_port()
+            redis_server = start_redis(port)
+            stack.callback(redis_server.wait)
+            stack.callback(redis_server.terminate)
+            ports, storage_url = [port], f"redis://127.0.0.1:{port}/0"
+        run(seconds, ports, storage_url)
+
+
+def run(seconds: float, ports: list[int], storage_url: str) -> None:
+    env = bench_env(DJANGO_SETTINGS_MODULE="bench.benchsite.settings")
+    env.setdefault("REDIS_URL", "")
+    key = make_tenant(env)
+    auth = {"Authorization": f"Api-Key {key}"}
+    on_env = {**env, "CADML_RATELIMIT_STORAGE_URL": storage_url}
+    off_env = {**env, "CADML_RATELIMIT_ENABLED": "0"}
+    with running_daphne(on_env) as on, running_daphne(off_env) as off:
+        load("/api/v1/me", on.port, headers=auth, seconds=1)  # warm up
+        load("/api/v1/me", off.port, headers=auth, seconds=1)
+        rounds = []
+        commands = requests = 0
+        for _ in range(2):  # interleave so drift hits both sides alike
+            before = client_commands(*ports)
+            limited = load("/api/v1/me", on.port, headers=auth, seconds=seconds)
+            commands += client_commands(*ports) - before
+            requests += limited.requests
+            rounds.append(
+                (
+                    limited,
+                    load("/api/v1/me", off.port, headers=auth, seconds=seconds),
                 )
-        engine = decisions_vs_incr(storage_url, min(seconds, 3.0))
-    finally:
-        redis_server.terminate()
-        redis_server.wait()
+            )
+    engine = decisions_vs_incr(storage_url, min(seconds, 3.0))
     with_limiter = sum(r[0].rps for r in rounds) / len(rounds)
     without = sum(r[1].rps for r in rounds) / len(rounds)
     print(
@@ -160,6 +182,9 @@ def main() -> None:
                 "p50_ms_on": round(sum(r[0].p50 for r in rounds) / len(rounds), 2),
                 "p50_ms_off": round(sum(r[1].p50 for r in rounds) / len(rounds), 2),
                 "database": env["DATABASE_URL"].split(":", 1)[0],
+                "redis": "cluster"
+                if storage_url.startswith("redis+cluster")
+                else "single",
             }
         )
     )

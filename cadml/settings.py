@@ -153,15 +153,34 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, channel layer -------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
-if REDIS_URL:
+# A Redis Cluster for the cache and the rate limiter (docs/redis-cluster.md):
+# redis+cluster://host:port,host:port. The channel layer stays on REDIS_URL.
+CADML_REDIS_CLUSTER_URL = env_str("CADML_REDIS_CLUSTER_URL")
+_REDIS_CACHE_OPTIONS = {"socket_timeout": 1, "socket_connect_timeout": 1}
+if CADML_REDIS_CLUSTER_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "cadml.lib.redis_cluster_cache.RedisClusterCache",
+            "LOCATION": [
+                f"redis://{node}"
+                for node in CADML_REDIS_CLUSTER_URL.split("://", 1)[-1].split(",")
+            ],
+            "KEY_PREFIX": "cadml",
+            "OPTIONS": _REDIS_CACHE_OPTIONS,
+        }
+    }
+elif REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "cadml",
-            "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1},
+            "OPTIONS": _REDIS_CACHE_OPTIONS,
         }
     }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -169,7 +188,6 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- Celery ----------------------------------------------------------------
@@ -407,7 +425,9 @@ CADML_TRAIN_DRAWINGS_PER_UNIT = env_int("CADML_TRAIN_DRAWINGS_PER_UNIT", 20)
 # CADML_RATELIMIT_COSTS, CADML_RATELIMIT_VIEW_RATES.
 CADML_RATELIMIT_ENABLED = env_bool("CADML_RATELIMIT_ENABLED", True)
 # limits storage URL: redis://, rediss://, redis+sentinel://, redis+cluster://.
-CADML_RATELIMIT_STORAGE_URL = env_str("CADML_RATELIMIT_STORAGE_URL", REDIS_URL)
+CADML_RATELIMIT_STORAGE_URL = env_str(
+    "CADML_RATELIMIT_STORAGE_URL", CADML_REDIS_CLUSTER_URL or REDIS_URL
+)
 CADML_RATELIMIT_SOCKET_TIMEOUT_MS = env_int("CADML_RATELIMIT_SOCKET_TIMEOUT_MS", 50)
 CADML_RATELIMIT_LOCAL_FRACTION = env_float("CADML_RATELIMIT_LOCAL_FRACTION", 0.5)
 CADML_RATELIMIT_LOCAL_MAX_KEYS = env_int("CADML_RATELIMIT_LOCAL_MAX_KEYS", 10000)
@@ -437,6 +457,13 @@ CADML_AUDIT_BUFFER_MS = env_int("CADML_AUDIT_BUFFER_MS", 200)
 CADML_AUDIT_RETENTION_DAYS = env_int("CADML_AUDIT_RETENTION_DAYS", 400)
 # Per category or action, e.g. "api=90,auth.login_failed=730".
 CADML_AUDIT_RETENTION_OVERRIDES = env_str("CADML_AUDIT_RETENTION_OVERRIDES")
+# Encryption of the events' personal fields (docs/audit-encryption.md): KEKs as
+# 32-byte base64/hex keys, comma-separated, the newest (which wraps) first.
+CADML_AUDIT_ENCRYPT = env_bool("CADML_AUDIT_ENCRYPT", False)
+CADML_AUDIT_KEK = env_list("CADML_AUDIT_KEK", [])
+# How long a process keeps an unwrapped data key in memory (and so how long after
+# a shred another process may still read or write with it).
+CADML_AUDIT_KEY_CACHE_S = env_float("CADML_AUDIT_KEY_CACHE_S", 60.0)
 AUDITLOG_CID_GETTER = "apps.audit.context.request_id_for_auditlog"
 CELERY_BEAT_SCHEDULE["audit-seal"] = {
     "task": "apps.audit.tasks.audit_seal_task",

@@ -113,6 +113,21 @@ def redis_server_binary() -> str:
     return str(path)
 
 
+@pytest.fixture(scope="session")
+def redis_cluster():  # type: ignore[no-untyped-def]
+    """A local three-master Redis Cluster with a replica per master, shared by
+    the session's cluster tests (tests/redis_cluster.py)."""
+    from tests.redis_cluster import running_cluster
+
+    require(
+        shutil.which("redis-server") is not None
+        and shutil.which("redis-cli") is not None,
+        "redis-server / redis-cli are not installed",
+    )
+    with running_cluster() as cluster:
+        yield cluster
+
+
 @pytest.fixture
 def corpus_dir() -> Path:
     require(CORPUS_DIR.is_dir(), f"DXF corpus not found at {CORPUS_DIR}")

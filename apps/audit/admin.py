@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
+from apps.audit.keys import SHREDDED, UNREADABLE, event_personal, search_indexes
 from apps.audit.models import AuditDigest, AuditEvent, AuditPurge
 from apps.audit.verify import audit_verify
 
@@ -32,8 +33,8 @@ class AuditEventAdmin(ReadOnlyAdmin):
         "action",
         "outcome",
         "tenant",
-        "actor_label",
-        "ip",
+        "actor",
+        "client_ip",
         "resource_type",
         "resource_id",
         "request_id",
@@ -43,6 +44,48 @@ class AuditEventAdmin(ReadOnlyAdmin):
     date_hierarchy = "ts"
     list_select_related = ["tenant"]
     show_full_result_count = False  # COUNT(*) over millions of rows on every page
+    readonly_fields = ["personal_data"]
+    exclude = ["personal", "personal_key", "ip_index", "actor_index"]
+
+    # Staff only (the admin): encrypted fields are decrypted for display, shredded
+    # or damaged ones say so.
+    @admin.display(description="actor")
+    def actor(self, obj: AuditEvent) -> str:
+        personal = event_personal(obj)
+        if personal.state in (SHREDDED, UNREADABLE):
+            return f"[{personal.state}]"
+        return personal.actor_label
+
+    @admin.display(description="ip")
+    def client_ip(self, obj: AuditEvent) -> str:
+        personal = event_personal(obj)
+        return (
+            f"[{personal.state}]"
+            if personal.state in (SHREDDED, UNREADABLE)
+            else (personal.ip)
+        )
+
+    @admin.display(description="personal data")
+    def personal_data(self, obj: AuditEvent) -> str:
+        personal = event_personal(obj)
+        if personal.state in (SHREDDED, UNREADABLE):
+            return f"[{personal.state}]"
+        return (
+            f"actor: {personal.actor_label}; ip: {personal.ip}; "
+            f"user agent: {personal.user_agent}; details: {personal.details}"
+        )
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term:
+            indexes = search_indexes(tenant_id=None, value=term, all_tenants=True)
+            found = found | queryset.filter(
+                Q(actor_index__in=indexes) | Q(ip_index__in=indexes)
+            )
+        return found, duplicates
 
 
 @admin.register(AuditDigest)

@@ -34,6 +34,7 @@ from rest_framework.views import APIView
 from apps.accounts.models import Tenant
 from apps.accounts.permissions import HasTenantScope, is_staff_session
 from apps.audit import selectors
+from apps.audit.keys import SHREDDED, UNREADABLE, event_personal
 from apps.audit.models import Action, AuditEvent, Outcome
 from apps.audit.services import audit_record
 from cadml.lib import params as parse
@@ -139,10 +140,15 @@ def event_filters(params: Any) -> selectors.EventFilters:
         since=since,
         until=until,
         request_id=_column_text(params, "request_id"),
+        ip=parse.text(params.get("ip"), field="ip", max_length=64),
     )
 
 
 def event_data(event: AuditEvent) -> dict[str, Any]:
+    # Decrypted here, for a reader the view has already authorised; the values
+    # go into this response only.
+    personal = event_personal(event)
+    hidden = personal.state in (SHREDDED, UNREADABLE)
     return {
         "seq": event.seq,
         "ts": event.ts.isoformat(),
@@ -151,16 +157,17 @@ def event_data(event: AuditEvent) -> dict[str, Any]:
         "tenant": event.tenant.slug if event.tenant_id and event.tenant else None,
         "actor": {
             "type": event.actor_type,
-            "label": event.actor_label,
+            "label": f"[{personal.state}]" if hidden else personal.actor_label,
             "user_id": event.actor_user_id,
             "key_prefix": event.actor_key_prefix or None,
         },
-        "ip": event.ip or None,
-        "user_agent": event.user_agent or None,
+        "ip": personal.ip or None,
+        "user_agent": personal.user_agent or None,
         "request_id": event.request_id or None,
         "trace_id": event.trace_id or None,
         "resource": {"type": event.resource_type, "id": event.resource_id},
-        "details": event.details,
+        "details": personal.details,
+        "personal_data": personal.state,
     }
 
 
@@ -190,6 +197,12 @@ class AuditEventOutputSerializer(serializers.Serializer):
         fields={"type": serializers.CharField(), "id": serializers.CharField()},
     )
     details = serializers.DictField()
+    personal_data = serializers.ChoiceField(
+        choices=["clear", "decrypted", "shredded", "unreadable"],
+        help_text="Whether ip, user agent, actor label and details were stored "
+        "clear or encrypted, and if encrypted whether they could be read "
+        "(shredded: the tenant's keys were destroyed).",
+    )
 
 
 class AuditChangeOutputSerializer(serializers.Serializer):
@@ -219,7 +232,7 @@ class AuditEventListApi(APIView):
     """GET /audit/events: filters ``action`` (actions or ``category.`` prefixes,
     comma-separated), ``actor`` (username, ``key:<prefix>`` or prefix),
     ``outcome``, ``resource_type``, ``resource_id``, ``since``, ``until``,
-    ``request_id``, ``tenant`` (staff); ``limit``, ``cursor``."""
+    ``request_id``, ``ip``, ``tenant`` (staff); ``limit``, ``cursor``."""
 
     permission_classes = [CanReadAudit]
     required_scope = "admin"
@@ -234,6 +247,7 @@ class AuditEventListApi(APIView):
             OpenApiParameter("since", OpenApiTypes.DATETIME),
             OpenApiParameter("until", OpenApiTypes.DATETIME),
             OpenApiParameter("request_id", str),
+            OpenApiParameter("ip", str, description="Client IP address."),
             _STAFF_TENANT,
             _LIMIT,
             OpenApiParameter("cursor", str, description="next_cursor of a page."),

@@ -18,6 +18,7 @@ import threading
 
 from django.db import connection
 
+from apps.audit.keys import event_encrypt
 from apps.audit.models import AuditEvent
 from cadml import metrics
 
@@ -80,6 +81,8 @@ class EventBuffer:
         if not batch:
             return 0
         try:
+            for event in batch:
+                event_encrypt(event)
             AuditEvent.objects.bulk_create(batch, batch_size=BATCH_SIZE)
         except Exception:
             logger.exception("audit buffer: could not write %d events", len(batch))

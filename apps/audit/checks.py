@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
+from apps.audit import crypto
 from apps.audit.services import parse_overrides
 
 MIDDLEWARE = "apps.audit.middleware.AuditMiddleware"
@@ -53,3 +54,49 @@ def check_audit_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
             )
         )
     return problems
+
+
+@register()
+def check_audit_kek(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """A missing or malformed KEK, or one that unwraps none of the stored data
+    keys, stops the process at start rather than fail on the first event."""
+    from django.db import DatabaseError
+
+    from apps.audit.keys import KeyUnavailable, load_key
+    from apps.audit.models import AuditDataKey
+
+    if not settings.CADML_AUDIT_ENCRYPT and not settings.CADML_AUDIT_KEK:
+        return []
+    try:
+        crypto.keks()
+    except crypto.KekError as exc:
+        return [
+            Error(
+                str(exc),
+                hint="set CADML_AUDIT_KEK to one or more 32-byte keys (base64), "
+                "the newest first",
+                id="audit.E004",
+            )
+        ]
+    try:
+        live = list(
+            AuditDataKey.objects.filter(shredded__isnull=True)
+            .order_by("-id")
+            .values_list("key_id", flat=True)[:1]
+        )
+    except DatabaseError:  # not migrated yet, or no database: nothing to check
+        return []
+    for key_id in live:
+        try:
+            load_key(key_id)
+        except KeyUnavailable as exc:
+            return [
+                Error(
+                    f"CADML_AUDIT_KEK: {exc}",
+                    hint="add the KEK that wrapped the stored keys to "
+                    "CADML_AUDIT_KEK (after the new one) and run "
+                    "manage.py audit_rotate_keys",
+                    id="audit.E005",
+                )
+            ]
+    return []

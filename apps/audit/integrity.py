@@ -37,7 +37,10 @@ COLUMNS = (
     "resource_id",
     "details",
 )
-SELECT_COLUMNS = ", ".join(COLUMNS)
+# Encrypted events also seal their ciphertext, its key id and the blind indexes
+# (clear events keep the form they were sealed with before encryption existed).
+ENCRYPTED_COLUMNS = ("personal_key", "personal", "ip_index", "actor_index")
+SELECT_COLUMNS = ", ".join(COLUMNS + ENCRYPTED_COLUMNS)
 # PostgreSQL's own canonical form: json_build_array over the same columns (its
 # text output is deterministic; jsonb details print with sorted keys), hashed
 # in the database.
@@ -47,14 +50,19 @@ _PG_CANONICAL = ", ".join(
     else c
     for c in COLUMNS
 )
+_PG_ENCRYPTED = ", ".join(ENCRYPTED_COLUMNS)
+_PG_ARRAY = (
+    f"CASE WHEN personal_key = '' THEN json_build_array({_PG_CANONICAL}) "
+    f"ELSE json_build_array({_PG_CANONICAL}, {_PG_ENCRYPTED}) END"
+)
 PG_HASHED_SQL = (
-    f"SELECT seq, ts, sha256(convert_to(json_build_array({_PG_CANONICAL})::text, "  # noqa: S608
+    f"SELECT seq, ts, sha256(convert_to(({_PG_ARRAY})::text, "  # noqa: S608
     "'UTF8')) FROM audit_auditevent "
     "WHERE seq > %s AND seq <= %s ORDER BY seq LIMIT %s"
 )
 # The same, for one tenant's events in a range (the (tenant, seq) index).
 PG_TENANT_HASHED_SQL = (
-    f"SELECT seq, NULL, sha256(convert_to(json_build_array({_PG_CANONICAL})::text, "  # noqa: S608
+    f"SELECT seq, NULL, sha256(convert_to(({_PG_ARRAY})::text, "  # noqa: S608
     "'UTF8')) FROM audit_auditevent "
     "WHERE tenant_id = %s AND seq > %s AND seq <= %s ORDER BY seq"
 )
@@ -76,13 +84,16 @@ def _ts_text(value: Any) -> str:
 
 
 def canonical(row: tuple[Any, ...] | list[Any]) -> bytes:
-    """Canonical bytes of one event given as a row in ``COLUMNS`` order."""
+    """Canonical bytes of one event given as a row in ``COLUMNS`` order, followed
+    by ``ENCRYPTED_COLUMNS`` (left out of the form when the event is clear)."""
     values = list(row)
     values[1] = _ts_text(values[1])
     details = values[15]
     if isinstance(details, str):
         details = {} if details == "{}" else _loads(details)
     values[15] = details if details is not None else {}
+    if len(values) > 16 and not values[16]:
+        values = values[:16]
     return _dumps(values).encode()
 
 

@@ -43,6 +43,8 @@ class Action(models.TextChoices):
     DATA_EXPORTED = "data.exported"
     AUDIT_EXPORTED = "audit.exported"
     AUDIT_PURGED = "audit.purged"
+    AUDIT_KEYS_ROTATED = "audit.keys_rotated"
+    AUDIT_SHREDDED = "audit.shredded"
     SECURITY_ALERT = "security.alert"
 
 
@@ -130,6 +132,15 @@ class AuditEvent(AppendOnlyModel):
     resource_type = models.CharField(max_length=50, blank=True, default="")
     resource_id = models.CharField(max_length=64, blank=True, default="")
     details = models.JSONField(default=dict, blank=True)
+    # Encrypted events: the personal fields above are blank and live in
+    # ``personal`` (base64 AES-GCM under the data key ``personal_key``); the
+    # blind indexes let ip and actor be searched without decrypting.
+    personal_key = models.CharField(
+        max_length=32, blank=True, default="", db_default=""
+    )
+    personal = models.TextField(blank=True, default="", db_default="")
+    ip_index = models.CharField(max_length=32, blank=True, default="", db_default="")
+    actor_index = models.CharField(max_length=32, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-seq"]
@@ -138,6 +149,16 @@ class AuditEvent(AppendOnlyModel):
             models.Index(fields=["action", "seq"], name="audit_event_action_seq"),
             models.Index(fields=["ts"], name="audit_event_ts"),
             models.Index(fields=["request_id"], name="audit_event_request_id"),
+            models.Index(
+                fields=["ip_index"],
+                name="audit_event_ip_index",
+                condition=~models.Q(ip_index=""),
+            ),
+            models.Index(
+                fields=["actor_index"],
+                name="audit_event_actor_index",
+                condition=~models.Q(actor_index=""),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -188,3 +209,45 @@ class AuditPurge(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"purge {self.pk}: {self.purged_count} events"
+
+
+class AuditDataKey(models.Model):
+    """A tenant's data key and blind-index key (``tenant`` null: the platform's,
+    for events without a tenant), wrapped by the KEK ``kek_id``.
+
+    The active key of a tenant has no ``retired``; rotation retires it and new
+    events get a new one (same index key, so search spans both). Shredding
+    empties the wrapped keys for good: the tenant's ciphertexts stay in the chain
+    and can no longer be read by anyone.
+    """
+
+    key_id = models.CharField(max_length=32, unique=True)
+    tenant = models.ForeignKey(
+        "accounts.Tenant",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    wrapped_key = models.BinaryField(default=b"")
+    wrapped_index_key = models.BinaryField(default=b"")
+    kek_id = models.CharField(max_length=16, blank=True, default="")
+    created = models.DateTimeField(default=timezone.now)
+    retired = models.DateTimeField(null=True, blank=True)
+    shredded = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant"],
+                condition=models.Q(retired__isnull=True, shredded__isnull=True),
+                name="audit_datakey_one_active_per_tenant",
+                nulls_distinct=False,
+            )
+        ]
+
+    def __str__(self) -> str:
+        state = "shredded" if self.shredded else "retired" if self.retired else "active"
+        return f"audit key {self.key_id} ({state})"

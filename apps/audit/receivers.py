@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.contrib.auth.signals import (
@@ -9,11 +10,15 @@ from django.contrib.auth.signals import (
     user_logged_out,
     user_login_failed,
 )
+from django.db.models.signals import post_delete
 from django.http import HttpRequest
 
 from apps.accounts.models import Membership, Tenant
-from apps.audit.models import Action, Outcome
+from apps.audit.keys import audit_tenant_shred
+from apps.audit.models import Action, AuditDataKey, Outcome
 from apps.audit.services import audit_record
+
+logger = logging.getLogger(__name__)
 
 
 def on_login(
@@ -74,7 +79,26 @@ def _sole_tenant(username: str) -> Tenant | None:
     return Tenant.objects.filter(pk=tenants[0]).first()
 
 
+def on_tenant_deleted(sender: Any, instance: Tenant, **kwargs: Any) -> None:
+    """A deleted tenant's audit keys go with it (crypto-shredding), unless it was
+    on legal hold: then they stay, and ``audit_shred`` can be run once the hold
+    is lifted (it takes the id of a deleted tenant)."""
+    if instance.legal_hold:
+        logger.warning(
+            "tenant %s deleted while on legal hold: its audit keys are kept",
+            instance.pk,
+        )
+        return
+    if AuditDataKey.objects.filter(
+        tenant_id=instance.pk, shredded__isnull=True
+    ).exists():
+        audit_tenant_shred(tenant_id=instance.pk, legal_hold=False)
+
+
 def connect() -> None:
+    post_delete.connect(
+        on_tenant_deleted, sender=Tenant, dispatch_uid="audit.tenant.shred"
+    )
     user_logged_in.connect(on_login, dispatch_uid="audit.auth.login")
     user_logged_out.connect(on_logout, dispatch_uid="audit.auth.logout")
     user_login_failed.connect(on_login_failed, dispatch_uid="audit.auth.login_failed")

@@ -3,6 +3,7 @@ is only passed for staff."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,6 +13,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q, QuerySet
 
 from apps.accounts.models import Tenant
+from apps.audit.keys import SHREDDED, UNREADABLE, event_personal, search_indexes
 from apps.audit.models import ACTIONS, CATEGORIES, Action, AuditEvent, Outcome
 from apps.audit.tracking import TRACKED
 from apps.audit.verify import audit_verify, audit_verify_tenant
@@ -28,6 +30,7 @@ class EventFilters:
     since: datetime | None = None
     until: datetime | None = None
     request_id: str = ""
+    ip: str = ""
 
     def fingerprint(self) -> list[Any]:
         return [
@@ -39,6 +42,7 @@ class EventFilters:
             self.since.isoformat() if self.since else None,
             self.until.isoformat() if self.until else None,
             self.request_id,
+            self.ip,
         ]
 
 
@@ -75,10 +79,23 @@ def event_list(*, tenant: Tenant | None, filters: EventFilters) -> QuerySet[Audi
                 else Q(action=action)
             )
         events = events.filter(query)
+    # Encrypted events are found by blind index, never by decrypting rows.
+    all_tenants = tenant is None
+    tenant_id = tenant.pk if tenant is not None else None
     if filters.actor:
-        events = events.filter(
-            Q(actor_label=filters.actor) | Q(actor_key_prefix=filters.actor)
+        indexes = search_indexes(
+            tenant_id=tenant_id, value=filters.actor, all_tenants=all_tenants
         )
+        events = events.filter(
+            Q(actor_label=filters.actor)
+            | Q(actor_key_prefix=filters.actor)
+            | Q(actor_index__in=indexes)
+        )
+    if filters.ip:
+        indexes = search_indexes(
+            tenant_id=tenant_id, value=filters.ip, all_tenants=all_tenants
+        )
+        events = events.filter(Q(ip=filters.ip) | Q(ip_index__in=indexes))
     if filters.outcome:
         events = events.filter(outcome=filters.outcome)
     if filters.resource_type:
@@ -127,8 +144,36 @@ def change_list(
     )
 
 
+PERSONAL_GROUP_LIMIT = 50_000
+
+
+def _personal_value(event: AuditEvent, name: str) -> Any:
+    personal = event_personal(event)
+    if name == "details__username":
+        return personal.details.get("username")
+    if name in ("ip", "actor_label") and personal.state in (SHREDDED, UNREADABLE):
+        return f"[{personal.state}]"
+    if name in ("ip", "actor_label"):
+        return getattr(personal, name)
+    return getattr(event, name)
+
+
 def _rows(events: QuerySet[AuditEvent], *fields: str) -> list[dict[str, Any]]:
-    return list(events.values(*fields).annotate(count=Count("seq")).order_by("-count"))
+    """Counts by ``fields``. Grouping by a personal field of encrypted events
+    means decrypting them (at most ``PERSONAL_GROUP_LIMIT`` per section) for
+    this response only; clear events are grouped by the database."""
+    personal = any(f in ("ip", "actor_label", "details__username") for f in fields)
+    if not personal or not events.exclude(personal_key="").exists():
+        return list(
+            events.values(*fields).annotate(count=Count("seq")).order_by("-count")
+        )
+    counts: Counter[tuple[Any, ...]] = Counter()
+    for event in events.order_by("seq")[:PERSONAL_GROUP_LIMIT]:
+        counts[tuple(_personal_value(event, f) for f in fields)] += 1
+    return [
+        {**dict(zip(fields, key, strict=True)), "count": n}
+        for key, n in counts.most_common()
+    ]
 
 
 def _timeline(events: QuerySet[AuditEvent], limit: int = 1000) -> list[dict[str, Any]]:
@@ -137,10 +182,10 @@ def _timeline(events: QuerySet[AuditEvent], limit: int = 1000) -> list[dict[str,
             "ts": e.ts.isoformat(),
             "action": e.action,
             "outcome": e.outcome,
-            "actor": e.actor_label,
+            "actor": _personal_value(e, "actor_label"),
             "resource_type": e.resource_type,
             "resource_id": e.resource_id,
-            "ip": e.ip,
+            "ip": _personal_value(e, "ip"),
         }
         for e in events.order_by("seq")[:limit]
     ]

@@ -24,6 +24,7 @@ from django.utils.dateparse import parse_datetime
 from apps.accounts.models import ApiKey, Tenant
 from apps.audit import integrity
 from apps.audit.context import Actor, current_actor, current_trace_id
+from apps.audit.keys import event_encrypt
 from apps.audit.models import (
     ACTIONS,
     CATEGORIES,
@@ -196,6 +197,7 @@ def audit_record(
         user_agent=user_agent,
         request_id=request_id,
     )
+    event_encrypt(event)
     event.save()
     metrics.audit_events.labels(action).inc()
     return event

@@ -157,25 +157,42 @@ class RedisEngine:
         self.script = self.storage.get_connection().register_script(SCRIPT)
         self.round_trips = 0
 
-    def key(self, name: str) -> tuple[str, str]:
+    def key(self, name: str, *, tag: str = "") -> tuple[str, str]:
+        """The window's two counter keys. On a cluster, ``tag`` (e.g. the tenant)
+        leads the key as a hash tag, so every window carrying the same tag lands
+        in one slot and is acquired in one script call; elsewhere it is ignored
+        (the keys stay as they always were)."""
         storage = self.storage
-        return (
-            storage.prefixed_key(storage._previous_window_key(name)),
-            storage.prefixed_key(storage._current_window_key(name)),
-        )
+        previous = storage._previous_window_key(name)
+        current = storage._current_window_key(name)
+        if tag and self.one_call_per_window:
+            previous, current = f"{{{tag}}}:{previous}", f"{{{tag}}}:{current}"
+        return storage.prefixed_key(previous), storage.prefixed_key(current)
 
     def acquire(self, slots: Sequence[Slot], cost: int) -> tuple[bool, list[Row]]:
         if not self.one_call_per_window:
             keys, argv = _argv(slots, cost)
             self.round_trips += 1
             return _rows(self.script(keys=keys, args=argv), slots)
-        allowed, rows = True, []
-        for slot in slots:
-            keys, argv = _argv([slot], cost)
+        # Cluster: one all-or-nothing call per hash slot. Windows in different
+        # slots are decided one after the other, so a later slot's refusal does
+        # not give back what an earlier slot took.
+        from redis.crc import key_slot
+
+        groups: dict[int, list[int]] = {}
+        for i, slot in enumerate(slots):
+            groups.setdefault(key_slot(slot.current_key.encode()), []).append(i)
+        allowed = True
+        rows: list[Row | None] = [None] * len(slots)
+        for indexes in groups.values():
+            group = [slots[i] for i in indexes]
+            keys, argv = _argv(group, cost)
             self.round_trips += 1
-            ok, (row,) = _rows(self.script(keys=keys, args=argv), [slot])
-            allowed, rows = allowed and ok, [*rows, row]
-        return allowed, rows
+            ok, group_rows = _rows(self.script(keys=keys, args=argv), group)
+            allowed = allowed and ok
+            for i, row in zip(indexes, group_rows, strict=True):
+                rows[i] = row
+        return allowed, [row for row in rows if row is not None]
 
     def ping(self) -> bool:
         return bool(self.storage.get_connection().ping())
@@ -340,8 +357,8 @@ class Limiter:
             ),
         )
 
-    def key(self, name: str) -> tuple[str, str]:
-        return self.redis.key(name) if self.redis else LocalEngine.key(name)
+    def key(self, name: str, *, tag: str = "") -> tuple[str, str]:
+        return self.redis.key(name, tag=tag) if self.redis else LocalEngine.key(name)
 
     def acquire(self, slots: Sequence[Slot], cost: int) -> tuple[bool, list[Row], bool]:
         """Returns (allowed, rows, decided_locally)."""

@@ -133,8 +133,14 @@ def _decide(
     limiter = get_limiter()
     chosen: list[Window] = []
     slots: list[Slot] = []
+    # A tenant's own windows (its keys' and its own) share a hash tag, so on a
+    # cluster they sit in one slot and stay all-or-nothing together.
+    tenant_tag = f"t{identity.tenant}" if identity and identity.tenant else ""
     for window, identifier in windows:
-        previous_key, current_key = limiter.key(_counter_name(window, identifier))
+        tag = tenant_tag if window.scope in ("key", "tenant") else ""
+        previous_key, current_key = limiter.key(
+            _counter_name(window, identifier), tag=tag
+        )
         chosen.append(window)
         slots.append(
             Slot(
