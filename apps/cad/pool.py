@@ -58,10 +58,13 @@ def _run(
         if task == "preview":
             return render_preview(name, content)
         return analyze_bytes(name, content, preview=preview)
-    except MemoryError:
+    except (MemoryError, SystemError):
         # A worker that ran out of address space may hold fragmented memory or
         # half-built C state: let it die (pebble starts a fresh one) and have
-        # the parent report the memory limit.
+        # the parent report the memory limit. C code whose allocation fails
+        # under RLIMIT_AS without setting MemoryError surfaces as SystemError
+        # ("error return without exception set"); nothing else in the pipeline
+        # raises it.
         os._exit(_EXIT_MEMORY)
     except RecursionError:
         raise ResourceLimitExceeded(
