@@ -192,3 +192,10 @@ def test_an_item_over_the_isolation_limits_fails_alone(
     assert items[2].error_code and items[2].error_message
     # The slice went on after the failed item.
     assert len({i.slice for i in items}) == 1
+
+
+def test_a_slice_budget_below_one_is_a_configuration_error(settings):
+    from apps.batch.checks import batch_settings_check
+
+    settings.CADML_BATCH_SLICE_MS = 0
+    assert [e.id for e in batch_settings_check()] == ["batch.E004"]
