@@ -158,3 +158,28 @@ def test_a_large_upload_is_analysed_by_a_worker(api_client_a, worker, settings):
         time.sleep(0.05)
     assert analysis.status == "done", analysis.error
     assert analysis.features
+
+
+# Two items a slice: the test's items are few, the rotation between slices is
+# what is checked (with no budget, tenant A's first slices take all its items
+# and B gets none of the first half).
+@pytest.mark.parametrize("worker", [{"CADML_BATCH_SLICE_ITEMS": "2"}], indirect=True)
+def test_two_tenants_on_one_plan_share_the_workers(
+    api_client_a, api_client_b, tenant_b, worker
+):
+    from apps.accounts.models import Tenant
+
+    Tenant.objects.filter(pk=tenant_b.pk).update(plan="pro")  # as tenant A's
+    a = submit(api_client_a, files(16))
+    b = submit(api_client_b, files(16, start=40))
+    wait_for_job(a, timeout=180)
+    wait_for_job(b, timeout=180)
+
+    finished = list(
+        BatchItem.objects.filter(job_id__in=[a, b])
+        .order_by("finished")
+        .values_list("job_id", flat=True)
+    )
+    first_half = finished[:16]
+    # Submitted first, tenant A still leaves half the early work to B.
+    assert 5 <= first_half.count(b) <= 11, first_half
