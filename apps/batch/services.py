@@ -421,9 +421,14 @@ def items_slice_run(*, item_id: int, slice_id: str = "") -> int:
 
 def _higher_priority_waiting(priority: int) -> bool:
     """An item of a higher priority (any tenant) is handed to the broker and
-    waits for a worker (partial index batchitem_in_flight: K rows a tenant)."""
+    waits for a worker (partial index batchitem_in_flight: K rows a tenant).
+    One whose message the broker lost (the reaper's stale ones) does not
+    count: it would make every slice yield until the reaper ran."""
+    stale = timezone.now() - timedelta(
+        seconds=float(settings.CADML_BATCH_DISPATCH_STALE_S)
+    )
     return BatchItem.objects.filter(
-        status=Item.PENDING, dispatched_at__isnull=False, priority__gt=priority
+        status=Item.PENDING, dispatched_at__gt=stale, priority__gt=priority
     ).exists()
 
 

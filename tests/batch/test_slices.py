@@ -5,6 +5,7 @@ job is cancelled. Each test runs on the PostgreSQL statements and the ORM path
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -199,3 +200,21 @@ def test_a_slice_budget_below_one_is_a_configuration_error(settings):
 
     settings.CADML_BATCH_SLICE_MS = 0
     assert [e.id for e in batch_settings_check()] == ["batch.E004"]
+
+
+def test_an_urgent_item_the_broker_lost_does_not_end_every_slice(
+    item_path,
+    tenant_a,
+    tenant_b,
+    one_slot,
+    settings,
+):
+    lost = waiting_job(tenant_b, files(1, start=10), priority=9)
+    BatchItem.objects.filter(job=lost).update(
+        dispatched_at=timezone.now()
+        - timedelta(seconds=settings.CADML_BATCH_DISPATCH_STALE_S + 1)
+    )
+    job = wait_for_job(submit(tenant_a, files(3)).pk)
+
+    assert job.status == BatchJob.Status.SUCCEEDED
+    assert len(set(slices_of(job))) == 1
