@@ -380,6 +380,10 @@ CADML_SYNC_ANALYZE_MAX_MB = env_int("CADML_SYNC_ANALYZE_MAX_MB", 10)
 CADML_BATCH_MAX_ITEMS = env_int("CADML_BATCH_MAX_ITEMS", 1000)
 CADML_BATCH_ITEM_TIME_LIMIT_S = env_float("CADML_BATCH_ITEM_TIME_LIMIT_S", 120)
 CADML_BATCH_ITEM_SOFT_TIME_LIMIT_S = env_float("CADML_BATCH_ITEM_SOFT_TIME_LIMIT_S", 90)
+# A worker runs a tenant's items back to back in one task (a slice) until this
+# budget is spent (docs/batch.md): Celery's per-task cost is paid per slice.
+CADML_BATCH_SLICE_MS = env_int("CADML_BATCH_SLICE_MS", 250)
+CADML_BATCH_SLICE_ITEMS = env_int("CADML_BATCH_SLICE_ITEMS", 100)
 CADML_WEBHOOK_ALLOWLIST = env_list("CADML_WEBHOOK_ALLOWLIST", [])
 # After POST /api/v1/tenant/webhook-secret the old secret also signs for this long.
 CADML_WEBHOOK_SECRET_GRACE_S = env_int("CADML_WEBHOOK_SECRET_GRACE_S", 24 * 3600)

@@ -33,4 +33,13 @@ def batch_settings_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
         )
     if int(getattr(settings, "CADML_BATCH_MAX_ITEMS", 1000)) < 1:
         errors.append(Error("CADML_BATCH_MAX_ITEMS must be >= 1", id="batch.E003"))
+    for name in ("CADML_BATCH_SLICE_MS", "CADML_BATCH_SLICE_ITEMS"):
+        if int(getattr(settings, name)) < 1:
+            errors.append(
+                Error(
+                    f"{name} must be >= 1",
+                    hint="A slice always runs at least the item it was sent for.",
+                    id="batch.E004",
+                )
+            )
     return errors

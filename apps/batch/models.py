@@ -144,6 +144,9 @@ class BatchItem(models.Model):
     finished = models.DateTimeField(null=True, blank=True)
     duration_ms = models.FloatField(null=True, blank=True)
     worker = models.CharField(max_length=200, blank=True, default="")
+    # The slice (Celery task id) that claimed the item or was handed it next:
+    # a slice's redelivered message finds the item its dead worker had in hand.
+    slice = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["job", "index"]

@@ -16,6 +16,8 @@ import json
 import logging
 import os
 import socket
+import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
@@ -299,7 +301,13 @@ def _after_submit(job_id: int, tenant_id: int) -> None:
     job_finalize_if_complete(job_id=job_id)
 
 
-def dispatch(*, tenant_id: int, freed: int | None = None) -> int:
+def dispatch(
+    *,
+    tenant_id: int,
+    freed: int | None = None,
+    slice_id: str = "",
+    hold: list[tuple[int, int]] | None = None,
+) -> int:
     """Hand the tenant's next pending work to the workers, up to K in flight.
 
     K counts the tenant's batch items and its queued analyses (large uploads
@@ -312,7 +320,9 @@ def dispatch(*, tenant_id: int, freed: int | None = None) -> int:
     free slot (PostgreSQL; SQLite serialises writers anyway). A finisher passes
     ``freed=1`` inside the transaction that ends its item: the slot it frees is
     its own, so it hands out one item without counting, and concurrent finishers
-    skip each other's choice instead of queueing on the tenant row.
+    skip each other's choice instead of queueing on the tenant row. A slice
+    passes ``hold``: the item chosen for the freed slot is appended to it
+    (marked as the slice's) instead of being sent to the broker.
     """
     # savepoint=False: inside a finisher's transaction this is one more step of
     # it, not a nested savepoint (fewer round trips per item).
@@ -347,10 +357,12 @@ def dispatch(*, tenant_id: int, freed: int | None = None) -> int:
                 return _dispatch_analyses(tenant_id, freed)
             return handed
         BatchItem.objects.filter(pk__in=[pk for pk, _ in chosen]).update(
-            dispatched_at=timezone.now()
+            dispatched_at=timezone.now(), slice=slice_id
         )
-
-        transaction.on_commit(lambda: _send_items(chosen))
+        if hold is not None:
+            hold.extend(chosen)
+        else:
+            transaction.on_commit(lambda: _send_items(chosen))
     return handed + len(chosen)
 
 
@@ -425,24 +437,110 @@ def _max_attempts() -> int:
     return int(getattr(settings, "CADML_BATCH_MAX_ATTEMPTS", 3))
 
 
-def item_process(*, item_id: int) -> None:
+Next = tuple[int, int]  # (item id, priority) handed to a slice, not yet sent
+
+
+def items_slice_run(*, item_id: int, slice_id: str = "") -> int:
+    """Run ``item_id``, then the tenant's next items in this same task.
+
+    A slice holds one of its tenant's K slots, as one item did: each finished
+    item hands the slot to the tenant's next item (priority, then submission
+    order), and the slice runs it instead of publishing it. Before every claim
+    the slice stops and publishes that item when its budget is spent
+    (``CADML_BATCH_SLICE_MS``, ``CADML_BATCH_SLICE_ITEMS``) or an item of a
+    higher priority waits in the broker for a worker; a cancelled job's item is
+    refused by the claim itself. ``slice_id`` (the Celery task id) marks the
+    items the slice holds, so its redelivered message (worker killed, or a
+    transient error's retry) takes up the item that was in hand. Returns how
+    many items the slice ran.
+    """
+    slice_id = slice_id or uuid.uuid4().hex
+    deadline = time.monotonic() + int(settings.CADML_BATCH_SLICE_MS) / 1000
+    limit = max(1, int(settings.CADML_BATCH_SLICE_ITEMS))
+    current, ran = item_id, 0
+    while True:
+        nxt = item_process(
+            item_id=current, slice_id=slice_id, keep_next=True, recover=ran == 0
+        )
+        ran += 1
+        if nxt is None:
+            return ran
+        if (
+            ran >= limit
+            or time.monotonic() >= deadline
+            or _higher_priority_waiting(nxt[1])
+        ):
+            _send_items([nxt])
+            return ran
+        current = nxt[0]
+
+
+def _higher_priority_waiting(priority: int) -> bool:
+    """An item of a higher priority (any tenant) is handed to the broker and
+    waits for a worker (partial index batchitem_in_flight: K rows a tenant).
+    One whose message the broker lost (the reaper's stale ones) does not
+    count: it would make every slice yield until the reaper ran."""
+    stale = timezone.now() - timedelta(
+        seconds=float(settings.CADML_BATCH_DISPATCH_STALE_S)
+    )
+    return BatchItem.objects.filter(
+        status=Item.PENDING, dispatched_at__gt=stale, priority__gt=priority
+    ).exists()
+
+
+def item_process(
+    *,
+    item_id: int,
+    slice_id: str = "",
+    keep_next: bool = False,
+    recover: bool = False,
+) -> Next | None:
     """Run one item; safe to call again for the same item (redelivery).
 
     Only an item that is pending, or running (its worker died), is claimed; an
     item that already ended is left alone, and only the first finisher moves the
-    job's counters, so every item counts exactly once.
+    job's counters, so every item counts exactly once. With ``keep_next`` the
+    item handed the freed slot is returned instead of published; ``recover``
+    (a slice's first item): if the item ended, the item the slice held is taken
+    up instead.
     """
     with (
         telemetry.span("batch.item", item_id=item_id),
         metrics.timed(metrics.batch_item_duration),
     ):
-        _item_process(item_id=item_id)
+        return _item_process(
+            item_id=item_id, slice_id=slice_id, keep_next=keep_next, recover=recover
+        )
 
 
-def _item_process(*, item_id: int) -> None:
-    item = _item_claim(item_id)
+def _held_item(*, item_id: int, slice_id: str) -> int | None:
+    """The in-flight item a slice held when its worker was lost, if any."""
+    if not slice_id:
+        return None
+    tenant_id = (
+        BatchItem.objects.filter(pk=item_id).values_list("tenant_id", flat=True).first()
+    )
+    if tenant_id is None:
+        return None
+    return (
+        BatchItem.objects.filter(IN_FLIGHT, tenant_id=tenant_id, slice=slice_id)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def _item_process(
+    *, item_id: int, slice_id: str, keep_next: bool, recover: bool
+) -> Next | None:
+    item = _item_claim(item_id, slice_id)
+    if item is None and recover:
+        held = _held_item(item_id=item_id, slice_id=slice_id)
+        if held is not None:
+            item = _item_claim(held, slice_id)
     if item is None:
-        # Already ended (a redelivered message): hand the tenant's slot on.
+        # Already ended (a redelivered message) or cancelled: hand the
+        # tenant's slot on.
         tenant_id = (
             BatchItem.objects.filter(pk=item_id)
             .values_list("tenant_id", flat=True)
@@ -450,25 +548,26 @@ def _item_process(*, item_id: int) -> None:
         )
         if tenant_id is not None:
             dispatch(tenant_id=tenant_id)
-        return
+        return None
+    finish = {"slice_id": slice_id, "keep_next": keep_next}
     telemetry.set_attributes(job_id=item.job_id)
     _job_mark_started(item.job)
     if item.attempts > _max_attempts():
-        _item_finish(
+        return _item_finish(
             item,
             status=Item.FAILED,
             code="worker_lost",
             message=f"the worker running this item was lost {item.attempts - 1} times",
+            **finish,
         )
-        return
     if item.drawing is None:
-        _item_finish(
+        return _item_finish(
             item,
             status=Item.FAILED,
             code="drawing_missing",
             message="the drawing was deleted",
+            **finish,
         )
-        return
     from celery.exceptions import SoftTimeLimitExceeded
 
     from apps.cad.services import analysis_compute, analysis_stored
@@ -478,13 +577,18 @@ def _item_process(*, item_id: int) -> None:
         # transaction (on PostgreSQL, one statement).
         analysis = analysis_compute(drawing=item.drawing)
     except DomainError as exc:
-        _item_finish(item, status=Item.FAILED, code=exc.code, message=exc.message)
+        # Over the isolation limits (memory, time, size) lands here too: the
+        # item fails, the slice goes on.
+        return _item_finish(
+            item, status=Item.FAILED, code=exc.code, message=exc.message, **finish
+        )
     except SoftTimeLimitExceeded:
-        _item_finish(
+        return _item_finish(
             item,
             status=Item.FAILED,
             code="timeout",
             message="the item took longer than its time limit",
+            **finish,
         )
     except TRANSIENT_ERRORS:
         metrics.batch_items.labels("retried").inc()
@@ -493,22 +597,25 @@ def _item_process(*, item_id: int) -> None:
         # A bug, not the file's fault: fail the item (retry-failed can run it
         # again once fixed) rather than leave it running until the reaper.
         log.exception("batch item %s failed unexpectedly", item.pk)
-        _item_finish(
+        return _item_finish(
             item,
             status=Item.FAILED,
             code="internal_error",
             message=f"unexpected error ({type(exc).__name__}); retry later",
+            **finish,
         )
-    else:
-        _item_finish(item, status=Item.SUCCEEDED, analysis=analysis)
-        analysis_stored(analysis=analysis)
+    nxt = _item_finish(item, status=Item.SUCCEEDED, analysis=analysis, **finish)
+    analysis_stored(analysis=analysis)
+    return nxt
 
 
-def _item_claim(item_id: int) -> BatchItem | None:
+def _item_claim(item_id: int, slice_id: str = "") -> BatchItem | None:
     """Mark a pending item (or one whose worker died) running; None if it ended."""
     started = timezone.now()
     if sql.enabled():
-        return sql.item_claim(item_id=item_id, started=started, worker=_worker_name())
+        return sql.item_claim(
+            item_id=item_id, started=started, worker=_worker_name(), slice_id=slice_id
+        )
     claimed = BatchItem.objects.filter(
         pk=item_id, status__in=[Item.PENDING, Item.RUNNING]
     ).update(
@@ -516,6 +623,7 @@ def _item_claim(item_id: int) -> BatchItem | None:
         attempts=F("attempts") + 1,
         started=started,
         worker=_worker_name(),
+        slice=slice_id,
     )
     if not claimed:
         return None
@@ -550,9 +658,12 @@ def _item_finish(
     analysis: Any = None,
     code: str = "",
     message: str = "",
-) -> None:
+    slice_id: str = "",
+    keep_next: bool = False,
+) -> Next | None:
     """End the item (counted once), storing ``analysis``, its new unsaved
-    analysis, in the same transaction; then the events."""
+    analysis, in the same transaction; then the events. The tenant's item
+    that takes the freed slot is published, or returned with ``keep_next``."""
     now = timezone.now()
     duration = (now - item.started).total_seconds() * 1000 if item.started else None
     gap = timedelta(
@@ -560,6 +671,7 @@ def _item_finish(
     )
     job = item.job
     finish = _item_finish_sql if sql.enabled() else _item_finish_orm
+    held: list[Next] = []
     row = finish(
         item,
         status=status,
@@ -569,9 +681,15 @@ def _item_finish(
         now=now,
         duration=duration,
         gate=now - gap,
+        slice_id=slice_id,
+        hold=held,
     )
+    nxt = held[0] if held else None
+    if nxt is not None and not keep_next:
+        _send_items(held)
+        nxt = None
     if row is None:
-        return
+        return nxt
     metrics.batch_items.labels(status).inc()
     if status == Item.FAILED:
         events.publish(
@@ -592,6 +710,7 @@ def _item_finish(
         for name in ("total", "done", "failed", "skipped", "status"):
             setattr(job, name, row[name])
         events.publish(_channels(job), "batch.progress", _progress_data(job))
+    return nxt
 
 
 def _item_finish_sql(
@@ -604,6 +723,8 @@ def _item_finish_sql(
     now: Any,
     duration: float | None,
     gate: Any,
+    slice_id: str,
+    hold: list[Next],
 ) -> dict[str, Any] | None:
     """PostgreSQL: what ``_item_finish_orm`` does, as one statement (``sql.py``)."""
     finished = sql.item_finish(
@@ -615,12 +736,13 @@ def _item_finish_sql(
         now=now,
         duration_ms=duration,
         progress_gate=gate,
+        slice_id=slice_id,
     )
     if finished is None:
         dispatch(tenant_id=item.tenant_id)
         return None
     if finished.next_item is not None:
-        _send_items([(finished.next_item, finished.next_priority)])
+        hold.append((finished.next_item, finished.next_priority))
     else:
         # No item took the freed slot: a queued upload of the tenant may.
         dispatch(tenant_id=item.tenant_id)
@@ -637,6 +759,8 @@ def _item_finish_orm(
     now: Any,
     duration: float | None,
     gate: Any,
+    slice_id: str,
+    hold: list[Next],
 ) -> dict[str, Any] | None:
     # One transaction per finished item: its new analysis, the item, the job's
     # counter, the progress throttle and the tenant's next dispatch (each
@@ -669,7 +793,10 @@ def _item_finish_orm(
             row = BatchJob.objects.filter(pk=item.job_id).values(
                 "total", "done", "failed", "skipped", "status", "last_progress_at"
             )[0]
-        dispatch(tenant_id=item.tenant_id, freed=1 if moved else None)
+        if moved:
+            dispatch(tenant_id=item.tenant_id, freed=1, slice_id=slice_id, hold=hold)
+        else:
+            dispatch(tenant_id=item.tenant_id)
     return row
 
 

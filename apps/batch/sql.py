@@ -95,7 +95,8 @@ def _claim_statement() -> str:
         _claim_sql = f"""
             WITH claimed AS (
                 UPDATE {BatchItem._meta.db_table}
-                SET status = %s, attempts = attempts + 1, started = %s, worker = %s
+                SET status = %s, attempts = attempts + 1, started = %s, worker = %s,
+                    slice = %s
                 WHERE id = %s AND status IN (%s, %s)
                 RETURNING *
             )
@@ -113,7 +114,9 @@ def _build(model: type[models.Model], fields: list[Any], values: tuple) -> Any:
     return model.from_db(connection.alias, [f.attname for f in fields], values)
 
 
-def item_claim(*, item_id: int, started: datetime, worker: str) -> BatchItem | None:
+def item_claim(
+    *, item_id: int, started: datetime, worker: str, slice_id: str = ""
+) -> BatchItem | None:
     """Mark a pending (or orphaned running) item running and read it, its job,
     tenant and drawing, in one statement; None when the item already ended."""
     from apps.cad.models import Drawing
@@ -122,7 +125,7 @@ def item_claim(*, item_id: int, started: datetime, worker: str) -> BatchItem | N
     row = _execute(
         "batch.sql.claim",
         _claim_statement(),
-        [running, started, worker, item_id, pending, running],
+        [running, started, worker, slice_id, item_id, pending, running],
     )
     if row is None:
         return None
@@ -216,7 +219,8 @@ def _finish_statement(insert: str | None) -> str:
                 LIMIT 1
                 FOR UPDATE OF n SKIP LOCKED
             ), marked AS (
-                UPDATE {BatchItem._meta.db_table} AS m SET dispatched_at = %(now)s
+                UPDATE {BatchItem._meta.db_table} AS m
+                SET dispatched_at = %(now)s, slice = %(slice)s
                 FROM next WHERE m.id = next.id
                 RETURNING m.id, next.priority
             )
@@ -239,6 +243,7 @@ def item_finish(
     now: datetime,
     duration_ms: float | None,
     progress_gate: datetime,
+    slice_id: str = "",
 ) -> Finished | None:
     """End a running item, count it on its job and hand its slot on, in one
     statement; None when the item was not running (someone else ended it).
@@ -259,6 +264,7 @@ def item_finish(
         "done": 1 if succeeded else 0,
         "failed": 0 if succeeded else 1,
         "gate": progress_gate,
+        "slice": slice_id,
         "pending": BatchItem.Status.PENDING,
         "queued": BatchJob.Status.QUEUED,
         "job_running": BatchJob.Status.RUNNING,

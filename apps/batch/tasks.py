@@ -3,6 +3,9 @@
 ``acks_late`` + ``reject_on_worker_lost``: a message is acknowledged only after
 the item ran, and a worker process that dies (SIGKILL, OOM) hands it back to the
 broker, so the item is redelivered; ``services.item_process`` is idempotent.
+``batch.item_run`` runs a slice (``services.items_slice_run``): its item, then
+the tenant's next ones, within ``CADML_BATCH_SLICE_MS``; the name is kept so
+messages already queued and task metrics stay valid.
 Transient infrastructure errors (database, Redis) retry with exponential
 backoff; bad input never retries (it is an item failure, not an exception).
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from typing import Any
 
 from celery import shared_task
 from celery.signals import worker_process_init
@@ -41,6 +45,7 @@ _soft = float(getattr(settings, "CADML_BATCH_ITEM_SOFT_TIME_LIMIT_S", 90))
 
 @shared_task(
     name="batch.item_run",
+    bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
     autoretry_for=TRANSIENT,
@@ -52,8 +57,9 @@ _soft = float(getattr(settings, "CADML_BATCH_ITEM_SOFT_TIME_LIMIT_S", 90))
     time_limit=_hard,
     ignore_result=True,
 )
-def batch_item_run(item_id: int) -> None:
-    services.item_process(item_id=item_id)
+def batch_item_run(self: Any, item_id: int) -> None:
+    # The task id survives redelivery and retries: it names the slice.
+    services.items_slice_run(item_id=item_id, slice_id=self.request.id or "")
 
 
 @shared_task(

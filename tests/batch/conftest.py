@@ -29,6 +29,21 @@ def batch_settings(request: pytest.FixtureRequest, settings: Any) -> Iterator[No
     runner.wait_idle(timeout=60)
 
 
+@pytest.fixture(params=["postgresql", "orm"])
+def item_path(request: pytest.FixtureRequest, monkeypatch: Any) -> str:
+    """Run a test on the PostgreSQL statements (``apps/batch/sql.py``) and on
+    the ORM path other databases take."""
+    from django.db import connection
+
+    from apps.batch import sql
+
+    if request.param == "postgresql" and connection.vendor != "postgresql":
+        pytest.skip("the one-statement path is PostgreSQL's")
+    if request.param == "orm":
+        monkeypatch.setattr(sql, "enabled", lambda: False)
+    return request.param
+
+
 def dxf(i: int) -> bytes:
     rng = random.Random(i)
     return generate_part(PART_CLASSES[i % len(PART_CLASSES)], rng)

@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def worker(postgres, redis_url, tmp_path: Path) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+def worker(request, postgres, redis_url, tmp_path: Path) -> Iterator[Any]:  # type: ignore[no-untyped-def]
     require(bool(settings.CELERY_BROKER_URL), "CELERY_BROKER_URL not set")
     from cadml.celery import app
 
@@ -33,6 +33,8 @@ def worker(postgres, redis_url, tmp_path: Path) -> Iterator[Any]:  # type: ignor
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         # One isolation process per pool process: two items at a time in all.
         "CADML_PARSE_WORKERS": "1",
+        # A test's own settings for the worker (indirect parametrisation).
+        **getattr(request, "param", {}),
     }
     log = tmp_path / "worker.log"
     with running_celery_worker(env, log, concurrency=2) as process:
@@ -64,14 +66,22 @@ def big_dxf(n: int = 40_000) -> bytes:
 
 
 def test_a_job_runs_on_celery_workers(api_client_a, worker):
-    job = wait_for_job(submit(api_client_a, files(4)), timeout=120)
+    # Three times the tenant's four slots: slices take up the items past them.
+    job = wait_for_job(submit(api_client_a, files(12)), timeout=120)
     assert job.status == BatchJob.Status.SUCCEEDED
     workers = set(BatchItem.objects.filter(job=job).values_list("worker", flat=True))
     assert all(w and not w.endswith(f":{os.getpid()}") for w in workers)
+    # Items ran in slices: some task ran more than one of them.
+    slices = list(BatchItem.objects.filter(job=job).values_list("slice", flat=True))
+    assert all(slices) and len(set(slices)) < len(slices), slices
 
 
+# A slice budget no item here exhausts: which slice holds big.dxf is known.
+@pytest.mark.parametrize("worker", [{"CADML_BATCH_SLICE_MS": "60000"}], indirect=True)
 def test_a_worker_killed_mid_item_loses_nothing(api_client_a, worker):
-    pairs = [*files(3), ("big.dxf", big_dxf()), *files(3, start=3)]
+    # Past the tenant's four slots, big.dxf is handed to a slice that already
+    # ran an item: the message redelivered is that earlier item's.
+    pairs = [*files(5), ("big.dxf", big_dxf()), *files(3, start=5)]
     job_id = submit(api_client_a, pairs)
     deadline = time.monotonic() + 60
     while True:
@@ -87,14 +97,18 @@ def test_a_worker_killed_mid_item_loses_nothing(api_client_a, worker):
     job = wait_for_job(job_id, timeout=180)
     assert job.status == BatchJob.Status.SUCCEEDED, job.summary
     items = list(BatchItem.objects.filter(job=job).order_by("index"))
-    assert [i.index for i in items] == list(range(7))
+    assert [i.index for i in items] == list(range(9))
     assert all(i.status == "succeeded" and i.analysis_id for i in items)
-    assert (job.done, job.failed, job.skipped) == (7, 0, 0)
+    assert (job.done, job.failed, job.skipped) == (9, 0, 0)
     big = next(i for i in items if i.name == "big.dxf")
     assert big.attempts == 2, "the killed item was redelivered once"
+    # Only the item in hand ran again; the rest of the slice ended exactly once.
+    assert [i.attempts for i in items if i.name != "big.dxf"] == [1] * 8
+    # The slice's own message, redelivered, took big.dxf up again.
+    assert any(i.slice == big.slice for i in items if i.index < big.index)
     assert not big.worker.endswith(f":{pid}")
     rows = api_client_a.get(f"/api/v1/jobs/{job.pk}/results").json()["results"]
-    assert sorted(r["index"] for r in rows) == list(range(7))
+    assert sorted(r["index"] for r in rows) == list(range(9))
 
 
 def test_a_priority_9_job_overtakes_a_big_priority_0_job(api_client_a, worker):
@@ -144,3 +158,28 @@ def test_a_large_upload_is_analysed_by_a_worker(api_client_a, worker, settings):
         time.sleep(0.05)
     assert analysis.status == "done", analysis.error
     assert analysis.features
+
+
+# Two items a slice: the test's items are few, the rotation between slices is
+# what is checked (with no budget, tenant A's first slices take all its items
+# and B gets none of the first half).
+@pytest.mark.parametrize("worker", [{"CADML_BATCH_SLICE_ITEMS": "2"}], indirect=True)
+def test_two_tenants_on_one_plan_share_the_workers(
+    api_client_a, api_client_b, tenant_b, worker
+):
+    from apps.accounts.models import Tenant
+
+    Tenant.objects.filter(pk=tenant_b.pk).update(plan="pro")  # as tenant A's
+    a = submit(api_client_a, files(16))
+    b = submit(api_client_b, files(16, start=40))
+    wait_for_job(a, timeout=180)
+    wait_for_job(b, timeout=180)
+
+    finished = list(
+        BatchItem.objects.filter(job_id__in=[a, b])
+        .order_by("finished")
+        .values_list("job_id", flat=True)
+    )
+    first_half = finished[:16]
+    # Submitted first, tenant A still leaves half the early work to B.
+    assert 5 <= first_half.count(b) <= 11, first_half

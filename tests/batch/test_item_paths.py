@@ -6,9 +6,8 @@ PostgreSQL one off), on the ORM path alone elsewhere."""
 from __future__ import annotations
 
 import pytest
-from django.db import connection
 
-from apps.batch import runner, services, sql
+from apps.batch import runner, services
 from apps.batch.models import BatchItem, BatchJob
 from apps.cad.models import Analysis
 from apps.cad.services import drawing_create
@@ -17,15 +16,6 @@ from tests.batch.conftest import files, wait_for_job
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BROKEN = b"0\nSECTION\n2\nENTITIES\nxyz\nfoo\n0\nENDSEC\n0\nEOF\n"
-
-
-@pytest.fixture(params=["postgresql", "orm"])
-def item_path(request, monkeypatch) -> str:  # type: ignore[no-untyped-def]
-    if request.param == "postgresql" and connection.vendor != "postgresql":
-        pytest.skip("the one-statement path is PostgreSQL's")
-    if request.param == "orm":
-        monkeypatch.setattr(sql, "enabled", lambda: False)
-    return request.param
 
 
 def one_at_a_time(settings) -> None:  # type: ignore[no-untyped-def]
