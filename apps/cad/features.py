@@ -137,6 +137,8 @@ MESH_SLOTS = _mesh_slots()
 
 def schema() -> dict[str, Any]:
     """The slots of every feature version, in vector order."""
+    from apps.cad.brep import BREP_FEATURE_VERSION, BREP_SLOTS
+
     return {
         version: [
             {
@@ -154,6 +156,7 @@ def schema() -> dict[str, Any]:
         for version, slots in (
             (DXF_FEATURE_VERSION, DXF_SLOTS),
             (MESH_FEATURE_VERSION, MESH_SLOTS),
+            (BREP_FEATURE_VERSION, BREP_SLOTS),
         )
     }
 

@@ -19,9 +19,10 @@ ONNX_MAGIC_HINT = (
 
 
 def feature_width(feature_version: str) -> int:
-    from apps.cad import features
+    from apps.cad import brep, features
 
     widths = {
+        brep.BREP_FEATURE_VERSION: len(brep.BREP_SLOTS),
         features.DXF_FEATURE_VERSION: len(features.DXF_SLOTS),
         features.MESH_FEATURE_VERSION: len(features.MESH_SLOTS),
     }

@@ -127,7 +127,7 @@ def test_different_classes_give_different_vectors() -> None:
 
 def test_schema_lists_every_slot_with_description_and_invariance() -> None:
     s = schema()
-    assert set(s) == {"dxf-1", "mesh-1"}
+    assert set(s) == {"dxf-1", "mesh-1", "brep-1"}
     assert [x["name"] for x in s["dxf-1"]] == [x.name for x in DXF_SLOTS]
     for slot in s["dxf-1"] + s["mesh-1"]:
         assert slot["description"]
