@@ -435,7 +435,7 @@ def _tessellate(shape: Any, size: float) -> Any:
 
     # Deflection relative to the part's size keeps the mesh (and so the mesh
     # slots) the same under uniform scale.
-    BRepMesh_IncrementalMesh(shape, max(size, 1e-9) * 0.01, False, 0.5, False)
+    BRepMesh_IncrementalMesh(shape, max(size, 1e-9) * 0.05, False, 0.6, False)
     verts: list[tuple[float, float, float]] = []
     tris: list[tuple[int, int, int]] = []
     exp = TopExp_Explorer(shape, TopAbs_FACE)
@@ -540,12 +540,16 @@ def analyze(loaded: LoadedBrep) -> dict[str, Any]:
         "genus": genus,
         "holes": [round(d, 6) for d in sorted(holes)],
         "units": loaded.units,
-        "parts": _parts(shape, loaded.products),
+        "parts": _parts(shape, loaded.products, (volume, area, bbox)),
     }
     return {"features": vector, "solid": solid, "text": _texts(loaded)}
 
 
-def _parts(shape: Any, products: list[dict[str, str]]) -> list[dict[str, Any]]:
+def _parts(
+    shape: Any,
+    products: list[dict[str, str]],
+    whole: tuple[float, float, list[float]] | None = None,
+) -> list[dict[str, Any]]:
     """Each solid with its placement; named after the file's products when the
     file has one product per solid (the common single-level assembly)."""
     from OCP.TopAbs import TopAbs_SOLID
@@ -559,7 +563,11 @@ def _parts(shape: Any, products: list[dict[str, str]]) -> list[dict[str, Any]]:
     leaf = [p for p in products if p["name"] or p["id"]]
     out = []
     for i, s in enumerate(solids):
-        vol, area, _ = _mass(s)
+        if len(solids) == 1 and whole is not None:
+            vol, area, bbox = whole
+        else:
+            vol, area, _ = _mass(s)
+            bbox = _bbox(s)
         name = None
         if len(solids) == 1 and leaf:
             name = leaf[-1]["name"] or leaf[-1]["id"]
@@ -573,7 +581,7 @@ def _parts(shape: Any, products: list[dict[str, str]]) -> list[dict[str, Any]]:
                 "transform": _placement(s),
                 "volume_mm3": round(abs(vol), 6),
                 "area_mm2": round(area, 6),
-                "bbox_mm": _bbox(s),
+                "bbox_mm": bbox,
             }
         )
     return out

@@ -60,7 +60,10 @@ def _is_ascii_dxf(head: str) -> bool:
     return "SECTION" in upper or "EOF" in upper
 
 
-_STEP_HEADER = re.compile(rb"^(?:\xef\xbb\xbf)?\s*ISO-10303-21\s*;")
+# Exporters put comments (/* ... */) before the header too; the reader takes them.
+_STEP_HEADER = re.compile(
+    rb"^(?:\xef\xbb\xbf)?\s*(?:/\*.*?\*/\s*)*ISO-10303-21\s*;", re.S
+)
 _IGES_SEQ = re.compile(rb"^[SG][ 0]*[1-9]\d*$")
 
 

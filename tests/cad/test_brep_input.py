@@ -46,6 +46,9 @@ def refusal(content: bytes) -> tuple[int, str]:
 def test_step_and_iges_are_sniffed_by_content(step: bytes, iges: bytes) -> None:
     assert sniff(step) == FileFormat.STEP
     assert sniff(b"\xef\xbb\xbf  ISO-10303-21;\r\nHEADER;") == FileFormat.STEP
+    assert (
+        sniff(b"/* exported */\n/* by x */ ISO-10303-21;\nHEADER;") == FileFormat.STEP
+    )
     assert sniff(iges) == FileFormat.IGES
     # Classic IGES numbers its cards with leading blanks, not zeros.
     card = b" " * 72 + b"S      1\n" + b"1H,,1H;" + b" " * 65 + b"G      1\n"
@@ -138,6 +141,25 @@ def test_a_step_of_points_only_is_a_422_saying_no_shapes() -> None:
     )
     status, message = refusal(content)
     assert status == 422 and "no surfaces or solids" in message
+
+
+def test_a_shell_of_empty_edge_loops_is_a_422() -> None:
+    # A degenerate shell shared by several solids, as in files crafted to make
+    # receivers allocate without bound.
+    content = (
+        b"/* stub */\n"
+        + STEP_HEAD
+        + b"FILE_DESCRIPTION(('x'),'2;1');FILE_NAME('x','',(''),(''),'','','');"
+        + b"FILE_SCHEMA(('AUTOMOTIVE_DESIGN'));ENDSEC;\nDATA;\n"
+        + b"#1=CARTESIAN_POINT('',(0.,0.,0.));#2=DIRECTION('',(0.,0.,1.));"
+        + b"#3=DIRECTION('',(1.,0.,0.));#4=AXIS2_PLACEMENT_3D('',#1,#2,#3);"
+        + b"".join(b"#%d=MANIFOLD_SOLID_BREP('s',#30);" % i for i in range(10, 18))
+        + b"#30=CLOSED_SHELL('',(#31));#31=ADVANCED_FACE('',(#32),#33,.T.);"
+        + b"#32=FACE_OUTER_BOUND('',#34,.T.);#33=PLANE('',#4);#34=EDGE_LOOP('',());"
+        + b"\nENDSEC;\nEND-ISO-10303-21;\n"
+    )
+    status, message = refusal(content)
+    assert status == 422 and "STEP" in message
 
 
 def test_non_ascii_product_names_come_back_as_text(step: bytes) -> None:
