@@ -428,14 +428,24 @@ def _tessellate(shape: Any, size: float) -> Any:
     import trimesh
     from OCP.BRep import BRep_Tool
     from OCP.BRepMesh import BRepMesh_IncrementalMesh
+    from OCP.IMeshTools import IMeshTools_Parameters
     from OCP.TopAbs import TopAbs_FACE, TopAbs_Orientation
     from OCP.TopExp import TopExp_Explorer
     from OCP.TopLoc import TopLoc_Location
     from OCP.TopoDS import TopoDS
 
     # Deflection relative to the part's size keeps the mesh (and so the mesh
-    # slots) the same under uniform scale.
-    BRepMesh_IncrementalMesh(shape, max(size, 1e-9) * 0.05, False, 0.6, False)
+    # slots) the same under uniform scale. No vertices inside planar faces
+    # and no surface-deflection refinement: the mesh slots need the shape,
+    # not a fine mesh, and a plate with many holes meshes several times faster.
+    params = IMeshTools_Parameters()
+    params.Deflection = max(size, 1e-9) * 0.05
+    params.Angle = 0.6
+    params.Relative = False
+    params.InParallel = False
+    params.ControlSurfaceDeflection = False
+    params.InternalVerticesMode = False
+    BRepMesh_IncrementalMesh(shape, params)
     verts: list[tuple[float, float, float]] = []
     tris: list[tuple[int, int, int]] = []
     exp = TopExp_Explorer(shape, TopAbs_FACE)

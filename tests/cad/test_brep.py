@@ -123,3 +123,11 @@ def test_preview_of_a_holed_box_draws_the_hole() -> None:
     plain = render_preview("a", S.step_bytes(S.box(10, 20, 30)))["preview_svg"]
     holed = render_preview("b", S.step_bytes(S.box_with_hole()))["preview_svg"]
     assert holed.count("L") > plain.count("L") + 10  # the circle's segments
+
+
+def test_a_perforated_plate_counts_every_hole_and_through_hole() -> None:
+    s = solid_of(S.step_bytes(S.perforated_plate(3, 4)))
+    assert s["holes"] == pytest.approx([4.0] * 12)
+    assert s["genus"] == 12
+    assert s["faces_by_type"] == {"plane": 6, "cylinder": 12}
+    assert s["volume_mm3"] == pytest.approx((36 * 45 - 12 * math.pi * 4) * 5)

@@ -27,6 +27,23 @@ def box_with_hole(
     ).Shape()
 
 
+def perforated_plate(nx: int, ny: int, pitch: float = 9.0, d: float = 4.0) -> Any:
+    """A 5 mm plate with an ``nx`` by ``ny`` grid of through holes."""
+    from OCP.BRepAlgoAPI import BRepAlgoAPI_Cut
+
+    w, h = pitch * (nx + 1), pitch * (ny + 1)
+    holes = compound(
+        *(
+            transformed(
+                cylinder(d / 2, 20), move=(pitch * (i + 1), pitch * (j + 1), -5.0)
+            )
+            for i in range(nx)
+            for j in range(ny)
+        )
+    )
+    return BRepAlgoAPI_Cut(box(w, h, 5), holes).Shape()
+
+
 def box(dx: float, dy: float, dz: float) -> Any:
     from OCP.BRepPrimAPI import BRepPrimAPI_MakeBox
 
