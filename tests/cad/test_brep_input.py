@@ -227,3 +227,34 @@ def test_analyze_command_reads_step_and_iges(tmp_path: Path, step, iges) -> None
     lines = [json.loads(x) for x in out.getvalue().splitlines()]
     assert [x["format"] for x in lines] == ["step", "iges"]
     assert lines[1]["stats"]["solid"]["faces_by_type"] == {"plane": 2, "cylinder": 1}
+
+
+@pytest.mark.django_db
+def test_a_classifier_trains_on_a_folder_of_step_files(tmp_path: Path) -> None:
+    from apps.modelreg.models import ModelVersion
+
+    shapes = {
+        "plate": [S.perforated_plate(n, 2) for n in (1, 2, 3, 4, 5)],
+        "shaft": [S.cylinder(2 + i, 30 + 7 * i) for i in range(5)],
+    }
+    for label, items in shapes.items():
+        (tmp_path / label).mkdir()
+        for i, shape in enumerate(items):
+            (tmp_path / label / f"p{i}.stp").write_bytes(S.step_bytes(shape))
+    out = StringIO()
+    call_command(
+        "train_classifier",
+        "--data",
+        str(tmp_path),
+        "--register",
+        "--json",
+        "--workers",
+        "1",
+        "--estimator",
+        "logistic_regression",
+        stdout=out,
+    )
+    summary = json.loads(out.getvalue())
+    assert summary["labels"] == ["plate", "shaft"]
+    assert summary["training_summary"]["rows"] == 10
+    assert ModelVersion.objects.get().model.feature_version == "brep-1"
