@@ -12,7 +12,7 @@ from typing import Any
 
 from ezdxf.lldxf.const import DXFError
 
-from apps.cad import brep, dimensions, features, parsing, preview_theme, titleblock
+from apps.cad import dimensions, features, parsing, preview_theme, titleblock
 from apps.cad import preview as preview_mod
 from apps.cad.errors import ResourceLimitExceeded, UnreadableFile
 from apps.cad.extract.cells import Grid
@@ -62,6 +62,8 @@ def render_preview(name: str, content: bytes) -> dict[str, Any]:
     if fmt.is_mesh:
         svg = preview_mod.mesh_svg(parsing.load_mesh(content, fmt))
     elif fmt.is_brep:
+        from apps.cad import brep
+
         svg = brep.hlr_svg(brep.load(content, str(fmt)).shape)
     else:
         doc = parsing.load_dxf(content).doc
@@ -262,6 +264,10 @@ def _analyze_mesh(
 def _analyze_brep(
     content: bytes, fmt: FileFormat, timings: dict[str, float], want_preview: bool
 ) -> dict[str, Any]:
+    # Imported on first STEP/IGES file: workers that only ever see drawings
+    # keep the memory profile they had.
+    from apps.cad import brep
+
     t = time.perf_counter()
     loaded = brep.load(content, str(fmt))
     t = _lap(timings, "parse", t)
