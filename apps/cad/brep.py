@@ -113,13 +113,12 @@ class LoadedBrep:
 
 
 def _occ_quiet() -> None:
+    # The readers print transfer statistics to stdout: noise in the workers' logs.
     from OCP.Message import Message, Message_Gravity
 
     printers = Message.DefaultMessenger_s().Printers()
-    it = printers.begin() if hasattr(printers, "begin") else None
-    if it is None:
-        for i in range(1, printers.Length() + 1):
-            printers.Value(i).SetTraceLevel(Message_Gravity.Message_Fail)
+    for i in range(1, printers.Length() + 1):
+        printers.Value(i).SetTraceLevel(Message_Gravity.Message_Fail)
 
 
 def _step_units(content: bytes) -> str:
