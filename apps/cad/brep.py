@@ -32,7 +32,7 @@ BREP_FEATURE_VERSION = "brep-1"
 MAX_BREP_FACES = 100_000
 SURFACE_TYPES = ("plane", "cylinder", "cone", "sphere", "torus", "bspline", "other")
 _INCH_UNIT = re.compile(rb"CONVERSION_BASED_UNIT\s*\(\s*'(INCH|FOOT)'", re.I)
-_SI_PREFIX = re.compile(rb"SI_UNIT\s*\(\s*\.(\w+)\.\s*,\s*\.METRE\.", re.I)
+_SI_PREFIX = re.compile(rb"SI_UNIT\s*\(\s*(?:\.(\w+)\.|\$)\s*,\s*\.METRE\.", re.I)
 _STEP_PRODUCT = re.compile(
     rb"=\s*PRODUCT\s*\(\s*'((?:[^']|'')*)'\s*,\s*'((?:[^']|'')*)'\s*,\s*'((?:[^']|'')*)'",
     re.I,
@@ -126,8 +126,9 @@ def _step_units(content: bytes) -> str:
     if m := _INCH_UNIT.search(head):
         return m.group(1).decode().lower()
     if m := _SI_PREFIX.search(head):
+        prefix = (m.group(1) or b"").decode().upper()
         return {"MILLI": "mm", "CENTI": "cm", "MICRO": "micron", "KILO": "km"}.get(
-            m.group(1).decode().upper(), "m"
+            prefix, "m"
         )
     return "mm"
 

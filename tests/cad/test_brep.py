@@ -54,6 +54,12 @@ def test_an_inch_file_is_reported_as_inch_and_measured_in_mm() -> None:
     assert s["volume_mm3"] == pytest.approx(6000 - math.pi * 4 * 30, rel=1e-9)
 
 
+def test_a_metre_file_is_reported_as_m_and_measured_in_mm() -> None:
+    s = solid_of(S.step_bytes(S.box(10, 20, 30), unit="M"))
+    assert s["units"] == "m"
+    assert s["volume_mm3"] == pytest.approx(6000, rel=1e-9)
+
+
 def test_iges_reads_to_the_same_solid_as_step() -> None:
     result = analyze_bytes("part.igs", S.iges_bytes(S.box_with_hole()), preview=False)
     assert result["format"] == "iges"
