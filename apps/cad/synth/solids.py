@@ -109,9 +109,10 @@ def step_bytes(shape: Any, *, unit: str = "MM") -> bytes:
     from OCP.Interface import Interface_Static
     from OCP.STEPControl import STEPControl_AsIs, STEPControl_Writer
 
+    # The writer registers the static parameters: create it before setting one.
+    writer = STEPControl_Writer()
     Interface_Static.SetCVal_s("write.step.unit", unit)
     try:
-        writer = STEPControl_Writer()
         writer.Transfer(shape, STEPControl_AsIs)
         return _written(writer.Write, ".stp")
     finally:
