@@ -9,7 +9,7 @@ from cadml.lib.errors import (
     UnsupportedMediaType,
 )
 
-ACCEPTED_FORMATS = "DXF (ASCII or binary), STL (ASCII or binary), OBJ, PLY"
+ACCEPTED_FORMATS = "DXF (ASCII or binary), STL (ASCII or binary), OBJ, PLY, STEP, IGES"
 
 
 class UnsupportedFormat(UnsupportedMediaType):

@@ -180,6 +180,8 @@ def downgrade(vector: list[float], *, source: str, target: str) -> list[float] |
 
 def schema() -> dict[str, Any]:
     """The slots of every feature version, in vector order."""
+    from apps.cad.brep import BREP_FEATURE_VERSION, BREP_SLOTS
+
     return {
         version: [
             {
@@ -194,7 +196,7 @@ def schema() -> dict[str, Any]:
             }
             for i, s in enumerate(slots)
         ]
-        for version, slots in SLOTS.items()
+        for version, slots in {**SLOTS, BREP_FEATURE_VERSION: BREP_SLOTS}.items()
     }
 
 

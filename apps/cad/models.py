@@ -18,6 +18,8 @@ class Drawing(models.Model):
         STL_ASCII = "stl-ascii", "STL (ASCII)"
         OBJ = "obj", "OBJ"
         PLY = "ply", "PLY"
+        STEP = "step", "STEP (ISO 10303-21)"
+        IGES = "iges", "IGES"
 
     tenant = models.ForeignKey(
         "accounts.Tenant", on_delete=models.CASCADE, related_name="drawings"

@@ -34,8 +34,8 @@ from apps.cad.errors import AnalysisCapacityExceeded, ResourceLimitExceeded
 
 _EXIT_MEMORY = 86  # exit status of a worker that hit RLIMIT_AS
 _lock = threading.Lock()
-_pool: ProcessPool | None = None
-_pool_key: tuple[int, int, int] | None = None
+# One pool per family of formats (``_family``), each with its key.
+_pools: dict[str, tuple[ProcessPool, tuple[int, int, int]]] = {}
 # Files of each tenant waiting or running in this process's pool.
 _admitted: dict[Hashable, int] = {}
 _admission_lock = threading.Lock()
@@ -72,24 +72,37 @@ def _run(
         ) from None
 
 
-def _get_pool(workers: int, memory_mb: int) -> ProcessPool:
-    global _pool, _pool_key
+def _get_pool(workers: int, memory_mb: int, family: str = "cad") -> ProcessPool:
     key = (os.getpid(), workers, memory_mb)
     with _lock:
-        if _pool is not None and _pool_key == key and _pool.active:
-            return _pool
-        if _pool is not None and _pool_key is not None and _pool_key[0] == os.getpid():
-            _pool.stop()
+        pool, pool_key = _pools.get(family, (None, None))
+        if pool is not None and pool_key == key and pool.active:
+            return pool
+        if pool is not None and pool_key is not None and pool_key[0] == os.getpid():
+            pool.stop()
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["apps.cad.pipeline", "trimesh", "numpy"])
-        _pool = ProcessPool(
+        pool = ProcessPool(
             max_workers=workers,
             initializer=_limit_memory,
             initargs=(memory_mb,),
             context=ctx,
         )
-        _pool_key = key
-        return _pool
+        _pools[family] = (pool, key)
+        return pool
+
+
+def _family(content: bytes) -> str:
+    # OpenCascade stays loaded in a worker once imported (a few hundred MB of
+    # address space): STEP and IGES get workers of their own so that drawings
+    # keep the whole memory cap.
+    from apps.cad.errors import UnsupportedFormat
+    from apps.cad.sniff import sniff
+
+    try:
+        return "brep" if sniff(content).is_brep else "cad"
+    except UnsupportedFormat:
+        return "cad"
 
 
 @contextmanager
@@ -159,7 +172,7 @@ def _run_isolated(
     workers: int,
     task: str,
 ) -> dict[str, Any]:
-    pool = _get_pool(workers, memory_mb)
+    pool = _get_pool(workers, memory_mb, _family(content))
     future = pool.schedule(
         _run, args=(task, name, content, preview, memory_mb), timeout=timeout_s
     )
@@ -183,9 +196,8 @@ def _run_isolated(
 
 
 def shutdown() -> None:
-    global _pool, _pool_key
     with _lock:
-        if _pool is not None:
-            _pool.stop()
-            _pool.join()
-        _pool = _pool_key = None
+        for pool, _ in _pools.values():
+            pool.stop()
+            pool.join()
+        _pools.clear()

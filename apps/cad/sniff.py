@@ -24,6 +24,12 @@ class FileFormat(StrEnum):
     STL_ASCII = "stl-ascii"
     OBJ = "obj"
     PLY = "ply"
+    STEP = "step"
+    IGES = "iges"
+
+    @property
+    def is_brep(self) -> bool:
+        return self in {FileFormat.STEP, FileFormat.IGES}
 
     @property
     def is_mesh(self) -> bool:
@@ -54,6 +60,27 @@ def _is_ascii_dxf(head: str) -> bool:
     return "SECTION" in upper or "EOF" in upper
 
 
+# Exporters put comments (/* ... */) before the header too; the reader takes them.
+_STEP_HEADER = re.compile(
+    rb"^(?:\xef\xbb\xbf)?\s*(?:/\*.*?\*/\s*)*ISO-10303-21\s*;", re.S
+)
+_IGES_SEQ = re.compile(rb"^[SG][ 0]*[1-9]\d*$")
+
+
+def _is_iges(head: bytes) -> bool:
+    # IGES is 80-column card images: column 73 names the section (S start,
+    # G global, ...) and columns 74-80 number the card within it. The start
+    # section comes first and its first card is number 1.
+    lines = head.split(b"\n")[:4]
+    if len(lines) < 2:
+        return False
+    cards = [ln.rstrip(b"\r") for ln in lines[:-1]]
+    first = cards[0][72:80]
+    if first[:1] != b"S" or first[1:].lstrip(b" 0") != b"1":
+        return False
+    return all(len(c) == 80 and _IGES_SEQ.match(c[72:80]) for c in cards)
+
+
 def _is_binary_stl(content: bytes) -> bool:
     if len(content) < 84:
         return False
@@ -79,6 +106,10 @@ def sniff(content: bytes) -> FileFormat:
     if _is_binary_stl(content):
         return FileFormat.STL
     head_bytes = content[:_HEAD]
+    if _STEP_HEADER.match(head_bytes):
+        return FileFormat.STEP
+    if _is_iges(head_bytes):
+        return FileFormat.IGES
     if b"\x00" not in head_bytes:
         head = head_bytes.decode("latin-1")
         stripped = head.lstrip()

@@ -25,7 +25,7 @@ import numpy as np
 
 from cadml.lib.errors import InvalidInput
 
-SUFFIXES = {".dxf", ".stl", ".obj", ".ply"}
+SUFFIXES = {".dxf", ".stl", ".obj", ".ply", ".step", ".stp", ".igs", ".iges"}
 Progress = Callable[[int, int, str], None]
 
 

@@ -19,9 +19,10 @@ ONNX_MAGIC_HINT = (
 
 
 def feature_width(feature_version: str) -> int:
-    from apps.cad import features
+    from apps.cad import brep, features
 
     widths = {version: len(slots) for version, slots in features.SLOTS.items()}
+    widths[brep.BREP_FEATURE_VERSION] = len(brep.BREP_SLOTS)
     if feature_version not in widths:
         known = ", ".join(sorted(widths))
         raise InvalidInput(

@@ -1,0 +1,667 @@
+"""STEP and IGES: boundary-representation solids read through OpenCascade.
+
+One module for the format family: reading (``load``), the ``brep-1`` feature
+vector and the absolute ``solid`` measures (``analyze``), and the hidden-line
+isometric preview (``hlr_svg``). Runs inside the isolation worker like the DXF
+reader; OpenCascade is imported on first use so that the web process, which
+only sniffs, never loads it.
+
+Lengths are normalised by the solid's radius of gyration (from the inertia
+tensor: translation- and rotation-invariant, linear in scale), so every slot but
+the axis-aligned bounding box ratios is exactly invariant under translation,
+rotation and uniform scale.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from apps.cad.errors import ResourceLimitExceeded, UnreadableFile
+from apps.cad.features import MESH_SLOTS, Slot, mesh_vector
+
+BREP_FEATURE_VERSION = "brep-1"
+# Reading is linear in faces but the validity check, tessellation and HLR are
+# not; past this many faces a file is refused before the kernel sees it.
+MAX_BREP_FACES = 100_000
+SURFACE_TYPES = ("plane", "cylinder", "cone", "sphere", "torus", "bspline", "other")
+_INCH_UNIT = re.compile(rb"CONVERSION_BASED_UNIT\s*\(\s*'(INCH|FOOT)'", re.I)
+_SI_PREFIX = re.compile(rb"SI_UNIT\s*\(\s*(?:\.(\w+)\.|\$)\s*,\s*\.METRE\.", re.I)
+_STEP_PRODUCT = re.compile(
+    rb"=\s*PRODUCT\s*\(\s*'((?:[^']|'')*)'\s*,\s*'((?:[^']|'')*)'\s*,\s*'((?:[^']|'')*)'",
+    re.I,
+)
+_STEP_FACE = re.compile(rb"=\s*(?:ADVANCED_FACE|FACE_SURFACE)\s*\(", re.I)
+# IGES global section parameter 14: model-space unit flag.
+_IGES_UNITS = {
+    1: "inch",
+    2: "mm",
+    3: "other",
+    4: "foot",
+    5: "mile",
+    6: "m",
+    7: "km",
+    8: "mil",
+    9: "micron",
+    10: "cm",
+    11: "microinch",
+}
+_MAX_PARTS = 200
+_MAX_TEXT = 200
+
+
+def _slots() -> list[Slot]:
+    s = [
+        Slot("log_faces", "log1p of the number of faces"),
+        *(
+            Slot(f"face_frac_{t}", f"Share of faces whose surface is a {t}")
+            for t in SURFACE_TYPES
+        ),
+        *(
+            Slot(f"area_frac_{t}", f"Share of the surface area on {t} faces")
+            for t in SURFACE_TYPES
+        ),
+        Slot("log_edges", "log1p of the number of distinct edges"),
+        Slot("log_vertices", "log1p of the number of distinct vertices"),
+        Slot("log_shells", "log1p of the number of shells"),
+        Slot("log_solids", "log1p of the number of solids"),
+        Slot("volume_rel", "Volume / radius of gyration cubed"),
+        Slot("area_rel", "Surface area / radius of gyration squared"),
+        Slot("sphericity", "pi^(1/3) (6V)^(2/3) / A: 1 for a sphere, less otherwise"),
+        Slot(
+            "bbox_mid_ratio",
+            "Axis-aligned box: middle / largest extent (the file's own frame)",
+            rotation="robust",
+        ),
+        Slot(
+            "bbox_min_ratio",
+            "Axis-aligned box: smallest / largest extent (the file's own frame)",
+            rotation="robust",
+        ),
+        Slot("obb_mid_ratio", "Oriented box: middle / largest extent"),
+        Slot("obb_min_ratio", "Oriented box: smallest / largest extent"),
+        Slot("inertia_min_ratio", "Smallest / largest principal moment of inertia"),
+        Slot("inertia_mid_ratio", "Middle / largest principal moment of inertia"),
+        Slot("log_holes", "log1p of inner (concave) cylindrical faces"),
+        Slot("hole_dia_mean", "Mean hole diameter / radius of gyration"),
+        Slot("hole_dia_min", "Smallest hole diameter / radius of gyration"),
+        Slot("hole_dia_max", "Largest hole diameter / radius of gyration"),
+        Slot("log_genus", "log1p of the genus (through-holes) from Euler's formula"),
+        Slot("thin_wall", "2V/A (wall thickness of a plate) / radius of gyration"),
+    ]
+    return s + [
+        Slot(f"mesh_{m.name}", f"Tessellated solid: {m.description}", m.rotation)
+        for m in MESH_SLOTS
+    ]
+
+
+BREP_SLOTS = _slots()
+
+
+@dataclass
+class LoadedBrep:
+    shape: Any
+    fmt: str
+    units: str
+    products: list[dict[str, str]] = field(default_factory=list)
+
+
+def _occ_quiet() -> None:
+    # The readers print transfer statistics to stdout: noise in the workers' logs.
+    from OCP.Message import Message, Message_Gravity
+
+    printers = Message.DefaultMessenger_s().Printers()
+    for i in range(1, printers.Length() + 1):
+        printers.Value(i).SetTraceLevel(Message_Gravity.Message_Fail)
+
+
+def _step_units(content: bytes) -> str:
+    head = content[: 4 * 1024 * 1024]
+    if m := _INCH_UNIT.search(head):
+        return m.group(1).decode().lower()
+    if m := _SI_PREFIX.search(head):
+        prefix = (m.group(1) or b"").decode().upper()
+        return {"MILLI": "mm", "CENTI": "cm", "MICRO": "micron", "KILO": "km"}.get(
+            prefix, "m"
+        )
+    return "mm"
+
+
+def _iges_units(content: bytes) -> str:
+    lines = content[:200_000].splitlines()
+    glob = "".join(
+        ln[:72].decode("latin-1") for ln in lines if len(ln) >= 73 and ln[72:73] == b"G"
+    )
+    if not glob:
+        return "mm"
+    pdelim, rdelim = ",", ";"
+    if glob.startswith("1H"):
+        pdelim = glob[2]
+    params = _split_iges(glob, pdelim, rdelim)
+    try:
+        return _IGES_UNITS.get(int(float(params[13])), "mm")
+    except (IndexError, ValueError):
+        return "mm"
+
+
+def _split_iges(text: str, pdelim: str, rdelim: str) -> list[str]:
+    """Split a global section, skipping Hollerith strings (nHxxx)."""
+    out: list[str] = []
+    i, cur = 0, ""
+    while i < len(text):
+        m = re.match(r"(\d+)H", text[i:])
+        if m and not cur.strip():
+            n = int(m.group(1))
+            start = i + len(m.group(0))
+            cur = text[start : start + n]
+            i = start + n
+            continue
+        ch = text[i]
+        if ch in (pdelim, rdelim):
+            out.append(cur)
+            cur = ""
+            if ch == rdelim:
+                break
+        else:
+            cur += ch
+        i += 1
+    return out
+
+
+def _check_iges_pointers(content: bytes) -> None:
+    """Refuse directory entries that point outside the parameter section: the
+    kernel skips them silently and would analyse what is left of the part."""
+    lines = [ln.rstrip(b"\r") for ln in content.split(b"\n")]
+    directory = [ln for ln in lines if ln[72:73] == b"D"]
+    n_params = sum(1 for ln in lines if ln[72:73] == b"P")
+    for i in range(0, len(directory) - 1, 2):
+        try:
+            start = int(directory[i][8:16])
+            count = int(directory[i + 1][24:32])
+        except ValueError:
+            raise UnreadableFile(
+                f"IGES directory entry {i + 1} has no numeric parameter pointer."
+            ) from None
+        if start < 1 or count < 1 or start + count - 1 > n_params:
+            raise UnreadableFile(
+                f"IGES directory entry {i + 1} points to parameter lines "
+                f"{start}-{start + count - 1}, but the file has {n_params}: "
+                "the file is truncated or its pointers are broken."
+            )
+
+
+def _unquote(raw: bytes) -> str:
+    text = raw.decode("utf-8", errors="replace").replace("''", "'")
+    # ISO 10303-21 encodes non-ASCII as \X2\hhhh...\X0\ and \X\hh.
+    text = re.sub(
+        r"\\X2\\((?:[0-9A-Fa-f]{4})+)\\X0\\",
+        lambda m: bytes.fromhex(m.group(1)).decode("utf-16-be", errors="replace"),
+        text,
+    )
+    return re.sub(r"\\X\\([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)), text)
+
+
+def _step_products(content: bytes) -> list[dict[str, str]]:
+    out = []
+    for m in _STEP_PRODUCT.finditer(content):
+        out.append(
+            {
+                "id": _unquote(m.group(1)),
+                "name": _unquote(m.group(2)),
+                "description": _unquote(m.group(3)),
+            }
+        )
+        if len(out) >= _MAX_PARTS:
+            break
+    return out
+
+
+def load(content: bytes, fmt: str) -> LoadedBrep:
+    """Read a STEP or IGES file into one shape (lengths in mm); 422 if unreadable."""
+    if fmt == "step" and len(_STEP_FACE.findall(content)) > MAX_BREP_FACES:
+        raise ResourceLimitExceeded(
+            f"The model has more than {MAX_BREP_FACES} faces; simplify it or "
+            "split the assembly."
+        )
+    _occ_quiet()
+    from OCP.IFSelect import IFSelect_ReturnStatus
+
+    if fmt == "step":
+        from OCP.STEPControl import STEPControl_Reader
+
+        reader: Any = STEPControl_Reader()
+        units, products, suffix = _step_units(content), _step_products(content), ".stp"
+    else:
+        from OCP.IGESControl import IGESControl_Reader
+
+        _check_iges_pointers(content)
+        reader = IGESControl_Reader()
+        units, products, suffix = _iges_units(content), [], ".igs"
+    fd, path = tempfile.mkstemp(suffix=suffix)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(content)
+        status = reader.ReadFile(path)
+    finally:
+        os.unlink(path)
+    if status != IFSelect_ReturnStatus.IFSelect_RetDone:
+        raise UnreadableFile(
+            f"The {fmt.upper()} file could not be parsed (the reader answered "
+            f"{status.name}): it is truncated or not valid {fmt.upper()} data."
+        )
+    try:
+        reader.TransferRoots()
+        shape = reader.OneShape()
+    except Exception as exc:  # noqa: BLE001 - the kernel raises its own types
+        raise UnreadableFile(
+            f"The {fmt.upper()} file's shapes could not be built: {exc}"[:300]
+        ) from exc
+    if shape is None or shape.IsNull() or _count(shape, "FACE") == 0:
+        raise UnreadableFile(
+            f"The {fmt.upper()} file holds no surfaces or solids to analyse."
+        )
+    if _count(shape, "FACE") > MAX_BREP_FACES:
+        raise ResourceLimitExceeded(
+            f"The model has more than {MAX_BREP_FACES} faces; simplify it or "
+            "split the assembly."
+        )
+    _check_valid(shape, fmt)
+    return LoadedBrep(shape=shape, fmt=fmt, units=units, products=products)
+
+
+def _check_valid(shape: Any, fmt: str) -> None:
+    from OCP.BRepCheck import BRepCheck_Analyzer
+    from OCP.TopAbs import TopAbs_FACE, TopAbs_SOLID
+    from OCP.TopExp import TopExp_Explorer
+
+    if BRepCheck_Analyzer(shape).IsValid():
+        return
+    # Say which: the first solid (or else face) the checker rejects.
+    for kind, label in ((TopAbs_SOLID, "solid"), (TopAbs_FACE, "face")):
+        exp = TopExp_Explorer(shape, kind)
+        i = 0
+        while exp.More():
+            i += 1
+            if not BRepCheck_Analyzer(exp.Current()).IsValid():
+                raise UnreadableFile(
+                    f"The {fmt.upper()} model fails OpenCascade's validity check "
+                    f"at {label} {i} (of the file's {_count(shape, label.upper())} "
+                    f"{label}s): its geometry and topology disagree."
+                )
+            exp.Next()
+    raise UnreadableFile(
+        f"The {fmt.upper()} model fails OpenCascade's validity check (edges or "
+        "vertices whose geometry and topology disagree)."
+    )
+
+
+def _count(shape: Any, kind: str) -> int:
+    """Distinct sub-shapes of ``kind``: a shared edge counts once, as in the
+    model's topology, though the explorer meets it from both faces."""
+    from OCP import TopAbs
+    from OCP.TopExp import TopExp_Explorer
+
+    exp = TopExp_Explorer(shape, getattr(TopAbs, f"TopAbs_{kind}"))
+    # TopoDS hashes follow IsSame(): orientation does not matter.
+    seen: set[int] = set()
+    while exp.More():
+        seen.add(hash(exp.Current()))
+        exp.Next()
+    return len(seen)
+
+
+def _surface_kind(adaptor: Any) -> str:
+    from OCP.GeomAbs import GeomAbs_SurfaceType as T
+
+    return {
+        T.GeomAbs_Plane: "plane",
+        T.GeomAbs_Cylinder: "cylinder",
+        T.GeomAbs_Cone: "cone",
+        T.GeomAbs_Sphere: "sphere",
+        T.GeomAbs_Torus: "torus",
+        T.GeomAbs_BSplineSurface: "bspline",
+        T.GeomAbs_BezierSurface: "bspline",
+    }.get(adaptor.GetType(), "other")
+
+
+@dataclass
+class _Faces:
+    by_type: dict[str, int]
+    area_by_type: dict[str, float]
+    hole_diameters: list[float]
+    wires: int
+
+
+def _faces(shape: Any) -> _Faces:
+    from OCP.BRepAdaptor import BRepAdaptor_Surface
+    from OCP.BRepGProp import BRepGProp, BRepGProp_Face
+    from OCP.gp import gp_Pnt, gp_Vec
+    from OCP.GProp import GProp_GProps
+    from OCP.TopAbs import TopAbs_FACE, TopAbs_WIRE
+    from OCP.TopExp import TopExp_Explorer
+    from OCP.TopoDS import TopoDS
+
+    by_type = dict.fromkeys(SURFACE_TYPES, 0)
+    area_by_type = dict.fromkeys(SURFACE_TYPES, 0.0)
+    holes: list[float] = []
+    wires = 0
+    exp = TopExp_Explorer(shape, TopAbs_FACE)
+    seen: set[int] = set()
+    while exp.More():
+        face = TopoDS.Face(exp.Current())
+        exp.Next()
+        key = hash(face)
+        if key in seen:
+            continue
+        seen.add(key)
+        ad = BRepAdaptor_Surface(face)
+        kind = _surface_kind(ad)
+        by_type[kind] += 1
+        props = GProp_GProps()
+        BRepGProp.SurfaceProperties_s(face, props)
+        area_by_type[kind] += props.Mass()
+        w = TopExp_Explorer(face, TopAbs_WIRE)
+        while w.More():
+            wires += 1
+            w.Next()
+        if kind == "cylinder":
+            cyl = ad.Cylinder()
+            u = (ad.FirstUParameter() + ad.LastUParameter()) / 2
+            v = (ad.FirstVParameter() + ad.LastVParameter()) / 2
+            p, n = gp_Pnt(), gp_Vec()
+            # BRepGProp_Face's normal follows the face's orientation: pointing
+            # out of the material. Towards the axis means a hole, not a boss.
+            BRepGProp_Face(face).Normal(u, v, p, n)
+            axis = cyl.Axis()
+            o, d = axis.Location(), gp_Vec(axis.Direction())
+            op = gp_Vec(o, p)
+            radial = op - d * op.Dot(d)
+            if radial.Magnitude() > 0 and radial.Dot(n) < 0:
+                holes.append(2 * cyl.Radius())
+    return _Faces(by_type, area_by_type, holes, wires)
+
+
+def _placement(shape: Any) -> list[list[float]]:
+    t = shape.Location().Transformation()
+    return [[round(t.Value(r, c), 9) for c in range(1, 5)] for r in range(1, 4)]
+
+
+def _mass(shape: Any) -> tuple[float, float, Any]:
+    from OCP.BRepGProp import BRepGProp
+    from OCP.GProp import GProp_GProps
+
+    vol = GProp_GProps()
+    BRepGProp.VolumeProperties_s(shape, vol)
+    surf = GProp_GProps()
+    BRepGProp.SurfaceProperties_s(shape, surf)
+    return vol.Mass(), surf.Mass(), vol
+
+
+def _bbox(shape: Any) -> list[float]:
+    from OCP.Bnd import Bnd_Box
+    from OCP.BRepBndLib import BRepBndLib
+
+    box = Bnd_Box()
+    BRepBndLib.AddOptimal_s(shape, box, False, False)
+    lo, hi = box.CornerMin(), box.CornerMax()
+    return [round(v, 6) for v in (lo.X(), lo.Y(), lo.Z(), hi.X(), hi.Y(), hi.Z())]
+
+
+def _obb_extents(shape: Any) -> list[float]:
+    from OCP.Bnd import Bnd_OBB
+    from OCP.BRepBndLib import BRepBndLib
+
+    obb = Bnd_OBB()
+    # Optimal (not PCA-only) so that a turned part gets the same box.
+    BRepBndLib.AddOBB_s(shape, obb, False, True, False)
+    return sorted([2 * obb.XHSize(), 2 * obb.YHSize(), 2 * obb.ZHSize()])
+
+
+def _tessellate(shape: Any, size: float) -> Any:
+    """A triangle mesh of the shape (``trimesh.Trimesh``) for the mesh slots."""
+    import trimesh
+    from OCP.BRep import BRep_Tool
+    from OCP.BRepMesh import BRepMesh_IncrementalMesh
+    from OCP.IMeshTools import IMeshTools_Parameters
+    from OCP.TopAbs import TopAbs_FACE, TopAbs_Orientation
+    from OCP.TopExp import TopExp_Explorer
+    from OCP.TopLoc import TopLoc_Location
+    from OCP.TopoDS import TopoDS
+
+    # Deflection relative to the part's size keeps the mesh (and so the mesh
+    # slots) the same under uniform scale. No vertices inside planar faces
+    # and no surface-deflection refinement: the mesh slots need the shape,
+    # not a fine mesh, and a plate with many holes meshes several times faster.
+    params = IMeshTools_Parameters()
+    params.Deflection = max(size, 1e-9) * 0.05
+    params.Angle = 0.6
+    params.Relative = False
+    params.InParallel = False
+    params.ControlSurfaceDeflection = False
+    params.InternalVerticesMode = False
+    BRepMesh_IncrementalMesh(shape, params)
+    verts: list[tuple[float, float, float]] = []
+    tris: list[tuple[int, int, int]] = []
+    exp = TopExp_Explorer(shape, TopAbs_FACE)
+    while exp.More():
+        face = TopoDS.Face(exp.Current())
+        exp.Next()
+        loc = TopLoc_Location()
+        tri = BRep_Tool.Triangulation_s(face, loc)
+        if tri is None:
+            continue
+        trsf = loc.Transformation()
+        base = len(verts)
+        for i in range(1, tri.NbNodes() + 1):
+            p = tri.Node(i).Transformed(trsf)
+            verts.append((p.X(), p.Y(), p.Z()))
+        flip = face.Orientation() == TopAbs_Orientation.TopAbs_REVERSED
+        for i in range(1, tri.NbTriangles() + 1):
+            a, b, c = tri.Triangle(i).Get()
+            tris.append(
+                (base + a - 1, base + c - 1, base + b - 1)
+                if flip
+                else (base + a - 1, base + b - 1, base + c - 1)
+            )
+    return trimesh.Trimesh(
+        vertices=np.array(verts, dtype=float).reshape(-1, 3),
+        faces=np.array(tris, dtype=np.int64).reshape(-1, 3),
+        process=True,
+    )
+
+
+def _log(n: float) -> float:
+    return math.log1p(max(n, 0))
+
+
+def analyze(loaded: LoadedBrep) -> dict[str, Any]:
+    """Features, the ``solid`` measures, parts and text of a loaded model."""
+    shape = loaded.shape
+    n_faces = _count(shape, "FACE")
+    n_edges = _count(shape, "EDGE")
+    n_vertices = _count(shape, "VERTEX")
+    n_shells = _count(shape, "SHELL")
+    n_solids = _count(shape, "SOLID")
+    faces = _faces(shape)
+    volume, area, vprops = _mass(shape)
+    volume = abs(volume)
+    moments = sorted(abs(m) for m in vprops.PrincipalProperties().Moments())
+    # trace(I) = 2 * integral of r^2 dm, with unit density.
+    rg = math.sqrt(sum(moments) / (2 * volume)) if volume > 0 else 0.0
+    if rg <= 0:
+        # A model of surfaces only (no closed solid): size from the area.
+        rg = math.sqrt(area) if area > 0 else 1.0
+    bbox = _bbox(shape)
+    ext = sorted(bbox[i + 3] - bbox[i] for i in range(3))
+    obb = _obb_extents(shape)
+    # Euler-Poincare for B-reps with inner loops: V - E + 2F - L = 2(S - G).
+    euler = n_vertices - n_edges + 2 * n_faces - faces.wires
+    genus = max(0, n_shells - euler // 2) if n_solids else 0
+    holes = faces.hole_diameters
+    hd = np.array(holes, dtype=float) / rg if holes else np.zeros(1)
+    mesh = _tessellate(shape, rg)
+    mesh_vec = mesh_vector(mesh) if len(mesh.faces) else [0.0] * len(MESH_SLOTS)
+
+    def ratio(a: float, b: float) -> float:
+        return a / b if b > 0 else 0.0
+
+    vector = [
+        _log(n_faces),
+        *(ratio(faces.by_type[t], n_faces) for t in SURFACE_TYPES),
+        *(ratio(faces.area_by_type[t], area) for t in SURFACE_TYPES),
+        _log(n_edges),
+        _log(n_vertices),
+        _log(n_shells),
+        _log(n_solids),
+        volume / rg**3,
+        area / rg**2,
+        ratio(math.pi ** (1 / 3) * (6 * volume) ** (2 / 3), area),
+        ratio(ext[1], ext[2]),
+        ratio(ext[0], ext[2]),
+        ratio(obb[1], obb[2]),
+        ratio(obb[0], obb[2]),
+        ratio(moments[0], moments[2]),
+        ratio(moments[1], moments[2]),
+        _log(len(holes)),
+        float(hd.mean()),
+        float(hd.min()),
+        float(hd.max()),
+        _log(genus),
+        ratio(2 * volume, area) / rg,
+        *mesh_vec,
+    ]
+    vector = [round(float(v), 9) if math.isfinite(v) else 0.0 for v in vector]
+    assert len(vector) == len(BREP_SLOTS)
+    solid = {
+        "volume_mm3": round(volume, 6),
+        "area_mm2": round(area, 6),
+        "bbox_mm": bbox,
+        "faces_by_type": {t: n for t, n in faces.by_type.items() if n},
+        "solids": n_solids,
+        "shells": n_shells,
+        "edges": n_edges,
+        "vertices": n_vertices,
+        "genus": genus,
+        "holes": [round(d, 6) for d in sorted(holes)],
+        "units": loaded.units,
+        "parts": _parts(shape, loaded.products, (volume, area, bbox)),
+    }
+    return {"features": vector, "solid": solid, "text": _texts(loaded)}
+
+
+def _parts(
+    shape: Any,
+    products: list[dict[str, str]],
+    whole: tuple[float, float, list[float]] | None = None,
+) -> list[dict[str, Any]]:
+    """Each solid with its placement; named after the file's products when the
+    file has one product per solid (the common single-level assembly)."""
+    from OCP.TopAbs import TopAbs_SOLID
+    from OCP.TopExp import TopExp_Explorer
+
+    solids = []
+    exp = TopExp_Explorer(shape, TopAbs_SOLID)
+    while exp.More() and len(solids) < _MAX_PARTS:
+        solids.append(exp.Current())
+        exp.Next()
+    leaf = [p for p in products if p["name"] or p["id"]]
+    out = []
+    for i, s in enumerate(solids):
+        if len(solids) == 1 and whole is not None:
+            vol, area, bbox = whole
+        else:
+            vol, area, _ = _mass(s)
+            bbox = _bbox(s)
+        name = None
+        if len(solids) == 1 and leaf:
+            name = leaf[-1]["name"] or leaf[-1]["id"]
+        elif len(leaf) >= len(solids):
+            # Assemblies list the parent product first; the leaves follow.
+            name = leaf[len(leaf) - len(solids) + i]["name"]
+        out.append(
+            {
+                "index": i,
+                "name": name,
+                "transform": _placement(s),
+                "volume_mm3": round(abs(vol), 6),
+                "area_mm2": round(area, 6),
+                "bbox_mm": bbox,
+            }
+        )
+    return out
+
+
+def _texts(loaded: LoadedBrep) -> list[dict[str, Any]]:
+    out = []
+    for p in loaded.products[:_MAX_TEXT]:
+        for kind in ("name", "description"):
+            if p[kind]:
+                out.append(
+                    {
+                        "text": p[kind],
+                        "type": f"PRODUCT_{kind.upper()}",
+                        "source": "step",
+                    }
+                )
+    return out
+
+
+def hlr_svg(shape: Any, width: int = 400) -> str:
+    """An isometric view with hidden lines removed (OpenCascade's HLR)."""
+    from OCP.BRepAdaptor import BRepAdaptor_Curve
+    from OCP.GCPnts import GCPnts_QuasiUniformDeflection
+    from OCP.gp import gp_Ax2, gp_Dir, gp_Pnt
+    from OCP.HLRAlgo import HLRAlgo_Projector
+    from OCP.HLRBRep import HLRBRep_Algo, HLRBRep_HLRToShape
+    from OCP.TopAbs import TopAbs_EDGE
+    from OCP.TopExp import TopExp_Explorer
+    from OCP.TopoDS import TopoDS
+
+    algo = HLRBRep_Algo()
+    algo.Add(shape)
+    algo.Projector(
+        HLRAlgo_Projector(gp_Ax2(gp_Pnt(0, 0, 0), gp_Dir(1, -1, 1), gp_Dir(1, 1, 0)))
+    )
+    algo.Update()
+    algo.Hide()
+    hlr = HLRBRep_HLRToShape(algo)
+    polylines: list[np.ndarray] = []
+    for compound in (hlr.VCompound(), hlr.OutLineVCompound(), hlr.Rg1LineVCompound()):
+        if compound is None or compound.IsNull():
+            continue
+        exp = TopExp_Explorer(compound, TopAbs_EDGE)
+        while exp.More():
+            curve = BRepAdaptor_Curve(TopoDS.Edge(exp.Current()))
+            exp.Next()
+            span = curve.LastParameter() - curve.FirstParameter()
+            pts = [curve.Value(curve.FirstParameter())]
+            disc = GCPnts_QuasiUniformDeflection(curve, 1e-3 * max(span, 1e-9))
+            if disc.IsDone() and disc.NbPoints() >= 2:
+                pts = [disc.Value(i) for i in range(1, disc.NbPoints() + 1)]
+            else:
+                pts.append(curve.Value(curve.LastParameter()))
+            polylines.append(np.array([(p.X(), -p.Y()) for p in pts]))
+    if not polylines:
+        from apps.cad.preview import placeholder
+
+        return placeholder("no visible edges")
+    allp = np.vstack(polylines)
+    lo, hi = allp.min(axis=0), allp.max(axis=0)
+    span = float((hi - lo).max()) or 1.0
+    scale = (width - 20) / span
+    h = int(math.ceil((hi[1] - lo[1]) * scale)) + 20
+    d = "".join(
+        "M" + "L".join(f"{x:.1f} {y:.1f}" for x, y in (pl - lo) * scale + 10)
+        for pl in polylines
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h}" '
+        f'viewBox="0 0 {width} {h}"><path fill="none" stroke="#000000" '
+        f'stroke-width="1" stroke-linecap="round" d="{d}"/></svg>'
+    )
