@@ -16,6 +16,7 @@ from django.db.models.functions import Cast
 from django.utils.module_loading import import_string
 
 from apps.accounts.models import Tenant
+from apps.cad import index
 from apps.cad.models import Analysis, Drawing
 from apps.cad.similarity import Space
 from cadml.lib.cache import CACHE_ERRORS
@@ -235,8 +236,13 @@ def drawing_similar(*, tenant: Tenant, drawing: Drawing, k: int = 10) -> Similar
         raise Conflict(
             "This drawing has no finished analysis to compare; analyse it first."
         )
-    m = _tenant_matrix(tenant.pk, analysis.feature_version)
     learned = _learned_space(tenant.pk, analysis.feature_version)
+    indexed = _similar_indexed(
+        tenant=tenant, drawing=drawing, analysis=analysis, learned=learned, k=k
+    )
+    if indexed is not None:
+        return indexed
+    m = _tenant_matrix(tenant.pk, analysis.feature_version)
     space = learned or m.unsupervised
     if len(m.drawing_ids) == 0:
         return Similar(space.name, [])
@@ -258,4 +264,51 @@ def drawing_similar(*, tenant: Tenant, drawing: Drawing, k: int = 10) -> Similar
             for did, i in zip(picked, order, strict=True)
             if did in by_id
         ],
+    )
+
+
+def _similar_indexed(
+    *,
+    tenant: Tenant,
+    drawing: Drawing,
+    analysis: Analysis,
+    learned: Space | None,
+    k: int,
+) -> Similar | None:
+    """Neighbours from the tenant's nearest-neighbour index, or None to search
+    exactly: a small tenant (under ``CADML_SEARCH_EXACT_BELOW`` drawings), or
+    an index missing, damaged or built in another space (rebuild queued)."""
+    version = analysis.feature_version
+    space_name = learned.name if learned is not None else f"{version}-unsupervised"
+    if not index.has_index(tenant_id=tenant.pk, feature_version=version):
+        if Drawing.objects.filter(tenant=tenant).count() < (
+            settings.CADML_SEARCH_EXACT_BELOW
+        ):
+            return None
+    found = index.index_search(
+        tenant_id=tenant.pk,
+        feature_version=version,
+        space_name=space_name,
+        query=np.asarray(analysis.features, dtype=float),
+        k=k,
+        exclude=drawing.pk,
+    )
+    if found is None:
+        return None
+    name, hits = found
+    # Deleted drawings may linger in the index until the next update: the
+    # tenant-scoped lookup drops them (and could never return another tenant's).
+    head = hits[: k + 64]
+    by_id = Drawing.objects.filter(tenant=tenant).in_bulk([h.drawing_id for h in head])
+    return Similar(
+        name,
+        [
+            Neighbour(
+                by_id[h.drawing_id],
+                round(h.score, 6),
+                by_id[h.drawing_id].sha256 == drawing.sha256,
+            )
+            for h in head
+            if h.drawing_id in by_id
+        ][: max(0, k)],
     )

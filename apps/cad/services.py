@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from apps.accounts.models import Tenant
-from apps.cad import preview_theme
+from apps.cad import index, preview_theme
 from apps.cad.errors import UploadTooLarge
 from apps.cad.models import Analysis, Drawing
 from apps.cad.pool import analyze_isolated
@@ -282,6 +282,7 @@ def analysis_stored(*, analysis: Analysis) -> None:
     """After a finished analysis is written: its tenant's cached similarity
     matrices are out of date."""
     _similarity_changed(analysis.tenant_id)
+    _search_index_changed(analysis.tenant_id, analysis.feature_version)
 
 
 def analysis_preview(
@@ -450,3 +451,33 @@ def _similarity_changed(tenant_id: int) -> None:
     except CACHE_ERRORS:
         # Without the cache, matrices are not reused at all (see _tenant_matrix).
         logger.warning("cache unavailable; similarity generation not bumped")
+
+
+def _search_index_changed(tenant_id: int, feature_version: str) -> None:
+    """Queue folding the tenant's new analyses into its index once they are
+    ``CADML_SEARCH_DELTA_MAX`` many (until then queries search them exactly)."""
+    if not index.delta_full(tenant_id=tenant_id, feature_version=feature_version):
+        return
+    from apps.cad.tasks import cad_search_index_update
+
+    transaction.on_commit(
+        lambda: cad_search_index_update.delay(tenant_id, feature_version)
+    )
+
+
+def search_index_rebuild(*, tenant_id: int, feature_version: str) -> int:
+    """Rebuild the tenant's index from the database in the space its searches
+    use now (its model's learned metric, else the unsupervised one)."""
+    from apps.cad.selectors import _learned_space
+
+    return index.search_index_build(
+        tenant_id=tenant_id,
+        feature_version=feature_version,
+        space=_learned_space(tenant_id, feature_version),
+    )
+
+
+def search_index_fold(*, tenant_id: int, feature_version: str) -> int:
+    return index.search_index_update(
+        tenant_id=tenant_id, feature_version=feature_version
+    )

@@ -1,0 +1,158 @@
+"""The nearest-neighbour index behind ``/similar`` (apps/cad/index.py)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from apps.cad import index, services
+from apps.cad.models import Drawing
+from apps.cad.synth import generate_part
+from tests.cad.test_api import upload
+
+LABELS = ("flange", "spur_gear", "stepped_shaft", "hole_plate")
+
+
+def similar(client, drawing_id: int, k: int = 10) -> list[tuple[int, float]]:  # type: ignore[no-untyped-def]
+    r = client.get(f"/api/v1/drawings/{drawing_id}/similar?k={k}")
+    assert r.status_code == 200, r.data
+    return [(x["drawing"]["id"], x["score"]) for x in r.data["results"]]
+
+
+def same(got: list[tuple[int, float]], want: list[tuple[int, float]]) -> bool:
+    """Same drawings in the same order; scores equal to the index's half
+    precision."""
+    return [g[0] for g in got] == [w[0] for w in want] and [
+        g[1] for g in got
+    ] == pytest.approx([w[1] for w in want], abs=2e-3)
+
+
+def archive(client, n: int, seed: int) -> list[int]:  # type: ignore[no-untyped-def]
+    rng = random.Random(seed)
+    return [
+        upload(client, generate_part(LABELS[i % len(LABELS)], rng)).data["id"]
+        for i in range(n)
+    ]
+
+
+@pytest.fixture
+def indexed(settings, tenant_a):  # type: ignore[no-untyped-def]
+    """Search through the index whatever the tenant's size."""
+    settings.CADML_SEARCH_EXACT_BELOW = 0
+    cache.delete(index.REBUILDING_KEY)
+
+    def build() -> int:
+        return services.search_index_rebuild(
+            tenant_id=tenant_a.pk, feature_version="dxf-2"
+        )
+
+    return build
+
+
+def test_index_gives_the_exact_neighbours_and_new_drawings_at_once(
+    settings, api_client_a, tenant_a, indexed
+) -> None:  # type: ignore[no-untyped-def]
+    ids = archive(api_client_a, 12, seed=3)
+    settings.CADML_SEARCH_EXACT_BELOW = 10**9
+    exact = {d: similar(api_client_a, d, k=5) for d in ids[:4]}
+    settings.CADML_SEARCH_EXACT_BELOW = 0
+    assert indexed() == 12
+    for d, want in exact.items():
+        got = similar(api_client_a, d, k=5)
+        assert [g[0] for g in got] == [w[0] for w in want]
+        assert [g[1] for g in got] == pytest.approx([w[1] for w in want], abs=2e-3)
+    # Stored after the index was written: found at once (the delta), then
+    # folded into the index by the update; same answers as exact search.
+    new = upload(api_client_a, generate_part("flange", random.Random(99))).data["id"]
+
+    def same_as_exact(d: int) -> None:
+        settings.CADML_SEARCH_EXACT_BELOW = 10**9
+        want = similar(api_client_a, d, k=12)
+        settings.CADML_SEARCH_EXACT_BELOW = 0
+        got = similar(api_client_a, d, k=12)
+        assert [g[0] for g in got] == [w[0] for w in want]
+        assert new in [g[0] for g in got] or d == new
+
+    same_as_exact(ids[0])
+    same_as_exact(new)
+    assert index.search_index_update(tenant_id=tenant_a.pk, feature_version="dxf-2")
+    loaded = index._load(tenant_a.pk, "dxf-2")
+    assert loaded is not None and loaded.meta["count"] == 13
+    same_as_exact(ids[0])
+    same_as_exact(new)
+
+
+def test_deleted_drawings_leave_the_answers_and_then_the_index(
+    api_client_a, tenant_a, indexed
+) -> None:  # type: ignore[no-untyped-def]
+    ids = archive(api_client_a, 8, seed=5)
+    indexed()
+    victim = similar(api_client_a, ids[0])[0][0]
+    assert api_client_a.delete(f"/api/v1/drawings/{victim}").status_code == 204
+    assert victim not in [d for d, _ in similar(api_client_a, ids[0])]
+    index.search_index_update(tenant_id=tenant_a.pk, feature_version="dxf-2")
+    loaded = index._load(tenant_a.pk, "dxf-2")
+    assert loaded is not None and victim not in set(
+        np.asarray(loaded.index.keys).tolist()
+    )
+
+
+def test_one_index_per_tenant_never_answers_another_tenants_drawing(
+    api_client_a, api_client_b, tenant_a, tenant_b, indexed
+) -> None:  # type: ignore[no-untyped-def]
+    mine = archive(api_client_a, 6, seed=11)
+    # Tenant B holds the very same drawings.
+    theirs = archive(api_client_b, 6, seed=11)
+    indexed()
+    services.search_index_rebuild(tenant_id=tenant_b.pk, feature_version="dxf-2")
+    for d in mine:
+        assert {x for x, _ in similar(api_client_a, d)} <= set(mine)
+    for d in theirs:
+        assert {x for x, _ in similar(api_client_b, d)} <= set(theirs)
+        assert api_client_a.get(f"/api/v1/drawings/{d}/similar").status_code == 404
+    loaded = index._load(tenant_a.pk, "dxf-2")
+    assert loaded is not None
+    assert set(np.asarray(loaded.index.keys).tolist()) == set(mine)
+
+
+def test_a_damaged_index_is_searched_exactly_meanwhile_and_rebuilt(
+    settings, api_client_a, tenant_a, indexed
+) -> None:  # type: ignore[no-untyped-def]
+    ids = archive(api_client_a, 8, seed=13)
+    indexed()
+    want = similar(api_client_a, ids[1])
+    loaded = index._load(tenant_a.pk, "dxf-2")
+    assert loaded is not None
+    path = Path(settings.CADML_SEARCH_DIR) / str(tenant_a.pk) / loaded.meta["file"]
+    path.write_bytes(b"\0" * 100)  # damaged on disk
+    index._loaded.clear()  # as in a fresh process
+    assert same(similar(api_client_a, ids[1]), want)
+    ready = Client().get("/readyz").json()
+    assert "rebuilding" in str(ready["checks"]["search_index"])
+    # The queued rebuild, as the worker runs it.
+    from apps.cad.tasks import cad_search_index_build
+
+    cad_search_index_build(tenant_a.pk, "dxf-2")
+    assert index._load(tenant_a.pk, "dxf-2") is not None
+    assert same(similar(api_client_a, ids[1]), want)
+    assert "rebuilding" not in str(Client().get("/readyz").json()["checks"])
+
+
+def test_a_writer_killed_mid_write_leaves_the_previous_index_served(
+    settings, api_client_a, tenant_a, indexed
+) -> None:  # type: ignore[no-untyped-def]
+    ids = archive(api_client_a, 6, seed=17)
+    indexed()
+    want = similar(api_client_a, ids[0])
+    folder = Path(settings.CADML_SEARCH_DIR) / str(tenant_a.pk)
+    # What a killed writer leaves: half-written temporary files, never swapped in.
+    (folder / ".dxf-2.123.usearch.tmp").write_bytes(b"\1" * 10)
+    (folder / ".dxf-2.json.99.tmp").write_bytes(b"{")
+    index._loaded.clear()
+    assert same(similar(api_client_a, ids[0]), want)
+    assert Drawing.objects.filter(tenant=tenant_a).count() == 6
