@@ -31,9 +31,6 @@ CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "
 
 
 def corpus_vectors() -> np.ndarray:
-    import django
-
-    django.setup()
     from apps.cad.pipeline import analyze_bytes
 
     vecs = []
@@ -86,6 +83,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--real", help="a .npy of corpus vectors (skips analysing)")
     args = ap.parse_args()
+    import django
+
+    django.setup()
 
     real = np.load(args.real) if args.real else corpus_vectors()
     x = dataset(args.n + args.adds, real, args.seed)

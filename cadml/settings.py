@@ -329,6 +329,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "JobStatusEnum": "apps.batch.models.BatchJob.Status",
         "JobKindEnum": "apps.batch.models.BatchJob.Kind",
+        "DrawingFormatEnum": "apps.cad.models.Drawing.Format",
     },
     "PREPROCESSING_HOOKS": ["apps.versioning.schema.keep_versioned_paths"],
     "POSTPROCESSING_HOOKS": [

@@ -221,7 +221,37 @@ def _learned_space(tenant_id: int, feature_version: str) -> Space | None:
     return Space.learned(metric, name=name)
 
 
-def drawing_similar(*, tenant: Tenant, drawing: Drawing, k: int = 10) -> Similar:
+@dataclass(frozen=True)
+class SimilarFilters:
+    """Which drawings may be answered (``/similar`` and ``/search``)."""
+
+    label: str = ""
+    format: str = ""
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    exclude_identical: bool = False  # leave out drawings with the query's sha256
+
+    @property
+    def active(self) -> bool:
+        return bool(
+            self.label
+            or self.format
+            or self.created_from
+            or self.created_to
+            or self.exclude_identical
+        )
+
+
+NO_FILTERS = SimilarFilters()
+
+
+def drawing_similar(
+    *,
+    tenant: Tenant,
+    drawing: Drawing,
+    k: int = 10,
+    filters: SimilarFilters = NO_FILTERS,
+) -> Similar:
     """Nearest neighbours (cosine) among the tenant's drawings of the same
     feature version, the drawing itself left out: in the metric learned by the
     tenant's own model when it has one, else in the unsupervised space."""
@@ -236,79 +266,126 @@ def drawing_similar(*, tenant: Tenant, drawing: Drawing, k: int = 10) -> Similar
         raise Conflict(
             "This drawing has no finished analysis to compare; analyse it first."
         )
-    learned = _learned_space(tenant.pk, analysis.feature_version)
-    indexed = _similar_indexed(
-        tenant=tenant, drawing=drawing, analysis=analysis, learned=learned, k=k
-    )
-    if indexed is not None:
-        return indexed
-    m = _tenant_matrix(tenant.pk, analysis.feature_version)
-    space = learned or m.unsupervised
-    if len(m.drawing_ids) == 0:
-        return Similar(space.name, [])
-    unit = _unit(learned, m.raw) if learned is not None else m.unit
-    q = space.embed(np.asarray(analysis.features, dtype=float))[0]
-    norm = np.linalg.norm(q)
-    scores = unit @ (q / norm if norm else q)
-    scores[m.drawing_ids == drawing.pk] = -np.inf
-    k = max(0, min(k, len(scores) - 1 if drawing.pk in m.drawing_ids else len(scores)))
-    order = np.argsort(-scores, kind="stable")[:k]
-    picked = [int(m.drawing_ids[i]) for i in order]
-    by_id = Drawing.objects.filter(tenant=tenant).in_bulk(picked)
-    return Similar(
-        space.name,
-        [
-            Neighbour(
-                by_id[did], round(float(scores[i]), 6), m.shas[i] == drawing.sha256
-            )
-            for did, i in zip(picked, order, strict=True)
-            if did in by_id
-        ],
+    return vector_similar(
+        tenant=tenant,
+        feature_version=analysis.feature_version,
+        vector=analysis.features,
+        sha256=drawing.sha256,
+        exclude_id=drawing.pk,
+        k=k,
+        filters=filters,
     )
 
 
-def _similar_indexed(
+def vector_similar(
     *,
     tenant: Tenant,
-    drawing: Drawing,
-    analysis: Analysis,
-    learned: Space | None,
+    feature_version: str,
+    vector: list[float],
+    sha256: str,
+    exclude_id: int | None,
     k: int,
-) -> Similar | None:
-    """Neighbours from the tenant's nearest-neighbour index, or None to search
+    filters: SimilarFilters = NO_FILTERS,
+) -> Similar:
+    """The ``k`` drawings of the tenant nearest to a feature vector, through
+    the tenant's index when it has one (``apps/cad/index.py``), else exactly."""
+    learned = _learned_space(tenant.pk, feature_version)
+    q = np.asarray(vector, dtype=float)
+    ranked = _ranked_indexed(
+        tenant=tenant,
+        feature_version=feature_version,
+        learned=learned,
+        query=q,
+        exclude_id=exclude_id,
+        want=k if not filters.active else min(max(10 * k, 200), 2000),
+    )
+    if ranked is None:
+        ranked = _ranked_exact(
+            tenant=tenant,
+            feature_version=feature_version,
+            learned=learned,
+            query=q,
+            exclude_id=exclude_id,
+        )
+    space, order = ranked
+    allowed = Drawing.objects.filter(tenant=tenant)
+    if filters.label:
+        allowed = allowed.filter(label=filters.label)
+    if filters.format:
+        allowed = allowed.filter(format=filters.format)
+    if filters.created_from:
+        allowed = allowed.filter(created__gte=filters.created_from)
+    if filters.created_to:
+        allowed = allowed.filter(created__lte=filters.created_to)
+    if filters.exclude_identical and sha256:
+        allowed = allowed.exclude(sha256=sha256)
+    picked: list[Neighbour] = []
+    chunk = max(4 * k, 200)
+    # Deleted drawings may linger in an index until its next update and
+    # filters drop others: look rows up chunk by chunk, tenant-scoped.
+    for lo in range(0, len(order), chunk):
+        part = order[lo : lo + chunk]
+        by_id = allowed.in_bulk([d for d, _ in part])
+        for did, score in part:
+            if did in by_id and len(picked) < k:
+                found = by_id[did]
+                picked.append(Neighbour(found, round(score, 6), found.sha256 == sha256))
+        if len(picked) >= k:
+            break
+    return Similar(space, picked)
+
+
+def _ranked_exact(
+    *,
+    tenant: Tenant,
+    feature_version: str,
+    learned: Space | None,
+    query: np.ndarray,
+    exclude_id: int | None,
+) -> tuple[str, list[tuple[int, float]]]:
+    m = _tenant_matrix(tenant.pk, feature_version)
+    space = learned or m.unsupervised
+    if len(m.drawing_ids) == 0:
+        return space.name, []
+    unit = _unit(learned, m.raw) if learned is not None else m.unit
+    q = space.embed(query)[0]
+    norm = np.linalg.norm(q)
+    scores = unit @ (q / norm if norm else q)
+    order = np.argsort(-scores, kind="stable")
+    return space.name, [
+        (int(m.drawing_ids[i]), float(scores[i]))
+        for i in order
+        if int(m.drawing_ids[i]) != exclude_id
+    ]
+
+
+def _ranked_indexed(
+    *,
+    tenant: Tenant,
+    feature_version: str,
+    learned: Space | None,
+    query: np.ndarray,
+    exclude_id: int | None,
+    want: int,
+) -> tuple[str, list[tuple[int, float]]] | None:
+    """Candidates from the tenant's nearest-neighbour index, or None to search
     exactly: a small tenant (under ``CADML_SEARCH_EXACT_BELOW`` drawings), or
     an index missing, damaged or built in another space (rebuild queued)."""
-    version = analysis.feature_version
-    space_name = learned.name if learned is not None else f"{version}-unsupervised"
-    if not index.has_index(tenant_id=tenant.pk, feature_version=version):
+    name = learned.name if learned is not None else f"{feature_version}-unsupervised"
+    if not index.has_index(tenant_id=tenant.pk, feature_version=feature_version):
         if Drawing.objects.filter(tenant=tenant).count() < (
             settings.CADML_SEARCH_EXACT_BELOW
         ):
             return None
     found = index.index_search(
         tenant_id=tenant.pk,
-        feature_version=version,
-        space_name=space_name,
-        query=np.asarray(analysis.features, dtype=float),
-        k=k,
-        exclude=drawing.pk,
+        feature_version=feature_version,
+        space_name=name,
+        query=query,
+        k=want + 64,
+        exclude=exclude_id,
     )
     if found is None:
         return None
-    name, hits = found
-    # Deleted drawings may linger in the index until the next update: the
-    # tenant-scoped lookup drops them (and could never return another tenant's).
-    head = hits[: k + 64]
-    by_id = Drawing.objects.filter(tenant=tenant).in_bulk([h.drawing_id for h in head])
-    return Similar(
-        name,
-        [
-            Neighbour(
-                by_id[h.drawing_id],
-                round(h.score, 6),
-                by_id[h.drawing_id].sha256 == drawing.sha256,
-            )
-            for h in head
-            if h.drawing_id in by_id
-        ][: max(0, k)],
-    )
+    space, hits = found
+    return space, [(h.drawing_id, h.score) for h in hits]

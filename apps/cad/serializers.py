@@ -297,3 +297,11 @@ class NeighbourOutputSerializer(serializers.Serializer):
 class SimilarOutputSerializer(serializers.Serializer):
     drawing_id = serializers.IntegerField()
     results = NeighbourOutputSerializer(many=True)
+
+
+class SearchOutputSerializer(serializers.Serializer):
+    space = serializers.CharField()
+    query = AnalysisOutputSerializer(
+        help_text="The uploaded file's analysis (unsaved)."
+    )
+    results = NeighbourOutputSerializer(many=True)

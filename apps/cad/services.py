@@ -128,6 +128,40 @@ def content_predict(*, result: dict[str, Any]) -> Analysis:
     return analysis
 
 
+def content_search(
+    *,
+    tenant: Tenant,
+    name: str,
+    content: bytes,
+    k: int,
+    filters: Any = None,
+) -> tuple[Analysis, Any]:
+    """Query by example: analyse ``content`` and find the tenant's nearest
+    drawings. Nothing is stored: the analysis returned is unsaved and the
+    archive and its index are left as they were."""
+    from apps.cad import selectors
+
+    result = content_analyze(name=name, content=content, preview=False, tenant=tenant)
+    analysis = Analysis(tenant_id=tenant.pk, status=Analysis.Status.DONE)
+    for field in _RESULT_FIELDS:
+        setattr(analysis, field, result[field])
+    material = (result["title_block"].get("material") or {}).get("value", "")
+    analysis.material = material[:255]
+    _predict(analysis)
+    if not analysis.features:
+        raise Unprocessable("This file gave no feature vector to search with.")
+    found = selectors.vector_similar(
+        tenant=tenant,
+        feature_version=analysis.feature_version,
+        vector=analysis.features,
+        sha256=hashlib.sha256(content).hexdigest(),
+        exclude_id=None,
+        k=k,
+        filters=filters or selectors.NO_FILTERS,
+    )
+    return analysis, found
+
+
 def drawing_create(
     *, tenant: Tenant, uploaded_by: Any, name: str, content: bytes
 ) -> Drawing:

@@ -43,5 +43,6 @@ urlpatterns = [
         api.DrawingPreviewApi.as_view(),
         name="drawing-preview",
     ),
+    path("search", api.SearchApi.as_view(), name="search"),
     path("features/schema", api.FeatureSchemaApi.as_view(), name="feature-schema"),
 ]

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from apps.cad import index, services
@@ -156,3 +157,59 @@ def test_a_writer_killed_mid_write_leaves_the_previous_index_served(
     index._loaded.clear()
     assert same(similar(api_client_a, ids[0]), want)
     assert Drawing.objects.filter(tenant=tenant_a).count() == 6
+
+
+def test_search_by_uploaded_file_finds_the_drawing_and_stores_nothing(
+    api_client_a, api_client_b, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    rng = random.Random(21)
+    parts = [generate_part(LABELS[i % len(LABELS)], rng) for i in range(8)]
+    ids = [upload(api_client_a, p).data["id"] for p in parts]
+    upload(api_client_b, parts[2])  # the same file in another tenant
+    before = Drawing.objects.count()
+    r = api_client_a.post(
+        "/api/v1/search",
+        {"file": SimpleUploadedFile("q.dxf", parts[2]), "k": 3},
+        format="multipart",
+    )
+    assert r.status_code == 200, r.data
+    assert r.data["query"]["feature_version"] == "dxf-2"
+    assert r.data["query"]["id"] is None
+    got = [x["drawing"]["id"] for x in r.data["results"]]
+    assert got[0] == ids[2] and r.data["results"][0]["duplicate"] is True
+    assert r.data["results"][0]["score"] == pytest.approx(1.0, abs=1e-6)
+    assert len(got) == 3 and set(got) <= set(ids)
+    assert Drawing.objects.count() == before
+    # Excluding identical content leaves the file itself out.
+    r = api_client_a.post(
+        "/api/v1/search",
+        {"file": SimpleUploadedFile("q.dxf", parts[2]), "exclude_identical": True},
+        format="multipart",
+    )
+    assert ids[2] not in [x["drawing"]["id"] for x in r.data["results"]]
+    assert len(r.data["results"]) == 7
+
+
+@pytest.mark.parametrize("via_index", [False, True])
+def test_similar_and_search_filters_by_label_and_upload_time(
+    settings, api_client_a, tenant_a, via_index
+) -> None:  # type: ignore[no-untyped-def]
+    ids = archive(api_client_a, 8, seed=23)
+    Drawing.objects.filter(pk__in=ids[:4]).update(label="flange")
+    if via_index:
+        settings.CADML_SEARCH_EXACT_BELOW = 0
+        services.search_index_rebuild(tenant_id=tenant_a.pk, feature_version="dxf-2")
+    r = api_client_a.get(f"/api/v1/drawings/{ids[5]}/similar?label=flange")
+    assert r.status_code == 200
+    assert sorted(x["drawing"]["id"] for x in r.data["results"]) == sorted(ids[:4])
+    later = "2999-01-01T00:00:00Z"
+    r = api_client_a.get(f"/api/v1/drawings/{ids[5]}/similar?created_from={later}")
+    assert r.status_code == 200 and r.data["results"] == []
+    bad = api_client_a.get(f"/api/v1/drawings/{ids[5]}/similar?created_from=soon")
+    assert bad.status_code == 400 and "created_from" in str(bad.data)
+    r = api_client_a.post(
+        "/api/v1/search",
+        {"file": SimpleUploadedFile("q.dxf", b"not a drawing at all")},
+        format="multipart",
+    )
+    assert r.status_code in (415, 422)
