@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -22,6 +23,7 @@ from apps.cad.serializers import (
     AnalysisOutputSerializer,
     DrawingOutputSerializer,
     DrawingWithAnalysisOutputSerializer,
+    DuplicatesOutputSerializer,
     SearchOutputSerializer,
     SimilarOutputSerializer,
 )
@@ -254,6 +256,27 @@ class DrawingSimilarApi(APIView):
                 # Which space ranked them: "<model>-v<n>-metric" (learned from
                 # the tenant's labels) or "<feature version>-unsupervised".
                 "space": found.space,
+                "results": _neighbours(found),
+            }
+        )
+
+
+class DrawingDuplicatesApi(APIView):
+    @extend_schema(
+        responses={
+            200: DuplicatesOutputSerializer,
+            **errors(e409="The drawing has no finished analysis yet."),
+        },
+        summary="Near-duplicates of this drawing",
+    )
+    def get(self, request: Request, drawing_id: int) -> Response:
+        drawing = selectors.drawing_get(tenant=request.tenant, drawing_id=drawing_id)
+        found = selectors.drawing_duplicates(tenant=request.tenant, drawing=drawing)
+        return Response(
+            {
+                "drawing_id": drawing.pk,
+                "space": found.space,
+                "threshold": settings.CADML_DUPLICATE_THRESHOLD,
                 "results": _neighbours(found),
             }
         )

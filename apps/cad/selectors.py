@@ -389,3 +389,12 @@ def _ranked_indexed(
         return None
     space, hits = found
     return space, [(h.drawing_id, h.score) for h in hits]
+
+
+def drawing_duplicates(*, tenant: Tenant, drawing: Drawing) -> Similar:
+    """The tenant's drawings whose cosine to this one reaches
+    ``CADML_DUPLICATE_THRESHOLD`` (near-duplicates; the same bytes are never
+    stored twice in a tenant), best first, at most 100."""
+    found = drawing_similar(tenant=tenant, drawing=drawing, k=100)
+    threshold = settings.CADML_DUPLICATE_THRESHOLD
+    return Similar(found.space, [n for n in found.neighbours if n.score >= threshold])

@@ -299,6 +299,13 @@ class SimilarOutputSerializer(serializers.Serializer):
     results = NeighbourOutputSerializer(many=True)
 
 
+class DuplicatesOutputSerializer(serializers.Serializer):
+    drawing_id = serializers.IntegerField()
+    space = serializers.CharField()
+    threshold = serializers.FloatField(help_text="CADML_DUPLICATE_THRESHOLD")
+    results = NeighbourOutputSerializer(many=True)
+
+
 class SearchOutputSerializer(serializers.Serializer):
     space = serializers.CharField()
     query = AnalysisOutputSerializer(

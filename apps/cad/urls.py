@@ -39,6 +39,11 @@ urlpatterns = [
         name="drawing-similar",
     ),
     path(
+        "drawings/<int:drawing_id>/duplicates",
+        api.DrawingDuplicatesApi.as_view(),
+        name="drawing-duplicates",
+    ),
+    path(
         "drawings/<int:drawing_id>/preview.svg",
         api.DrawingPreviewApi.as_view(),
         name="drawing-preview",

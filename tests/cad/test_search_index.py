@@ -213,3 +213,23 @@ def test_similar_and_search_filters_by_label_and_upload_time(
         format="multipart",
     )
     assert r.status_code in (415, 422)
+
+
+def test_duplicates_lists_a_redrawn_copy_and_not_other_parts(
+    api_client_a, api_client_b
+) -> None:  # type: ignore[no-untyped-def]
+    from bench.duplicate_threshold import redrawn
+
+    rng = random.Random(31)
+    parts = [generate_part(LABELS[i % len(LABELS)], rng) for i in range(8)]
+    ids = [upload(api_client_a, p).data["id"] for p in parts]
+    copy = upload(api_client_a, redrawn(parts[0], random.Random(1))).data["id"]
+    upload(api_client_b, redrawn(parts[0], random.Random(2)))
+    r = api_client_a.get(f"/api/v1/drawings/{ids[0]}/duplicates")
+    assert r.status_code == 200
+    assert [x["drawing"]["id"] for x in r.data["results"]] == [copy]
+    assert r.data["results"][0]["score"] >= r.data["threshold"]
+    r = api_client_a.get(f"/api/v1/drawings/{ids[3]}/duplicates")
+    assert r.data["results"] == []
+    other = api_client_b.get("/api/v1/drawings").data["results"][0]["id"]
+    assert api_client_a.get(f"/api/v1/drawings/{other}/duplicates").status_code == 404
