@@ -81,11 +81,13 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--adds", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--sweep", type=int, nargs="*", default=[32, 64, 128, 256])
     ap.add_argument("--real", help="a .npy of corpus vectors (skips analysing)")
     args = ap.parse_args()
     import django
 
     django.setup()
+    from django.conf import settings
 
     real = np.load(args.real) if args.real else corpus_vectors()
     x = dataset(args.n + args.adds, real, args.seed)
@@ -122,7 +124,6 @@ def main() -> None:
         idx.hnsw.efConstruction = 64
         idx.add(x)
         build_s = time.perf_counter() - t0
-        idx.hnsw.efSearch = 64
         index_bytes = len(faiss.serialize_index(idx))
         faiss.omp_set_num_threads(1)
 
@@ -132,15 +133,43 @@ def main() -> None:
         def add(i: int, v: np.ndarray) -> None:
             idx.add(v[None, :])
 
-    exact_ms, lat, hits = [], [], 0
+    exact_ms, truths = [], []
     for q in queries:
         t = time.perf_counter()
-        truth = exact_top(x, q, k)
+        truths.append(set(exact_top(x, q, k).tolist()))
         exact_ms.append((time.perf_counter() - t) * 1000)
-        t = time.perf_counter()
-        got = search(q)
-        lat.append((time.perf_counter() - t) * 1000)
-        hits += len(set(truth.tolist()) & {int(g) for g in got})
+
+    def measure() -> tuple[list[float], int]:
+        lat, hits = [], 0
+        for q, truth in zip(queries, truths, strict=True):
+            t = time.perf_counter()
+            got = search(q)
+            lat.append((time.perf_counter() - t) * 1000)
+            hits += len(truth & {int(g) for g in got})
+        return lat, hits
+
+    # The search-time breadth trades recall for latency without a rebuild.
+    sweep = []
+    for ef in args.sweep:
+        if args.lib == "usearch":
+            idx.expansion_search = ef
+        else:
+            idx.hnsw.efSearch = ef
+        lat, hits = measure()
+        sweep.append(
+            {
+                "expansion_search": ef,
+                "recall_at_10": round(hits / (k * len(queries)), 4),
+                "query_p50_ms": pct(lat, 50),
+                "query_p99_ms": pct(lat, 99),
+            }
+        )
+    ef = settings.CADML_SEARCH_EXPANSION_SEARCH
+    if args.lib == "usearch":
+        idx.expansion_search = ef
+    else:
+        idx.hnsw.efSearch = ef
+    lat, hits = measure()
 
     def timed(q: np.ndarray) -> float:
         t = time.perf_counter()
@@ -171,6 +200,8 @@ def main() -> None:
                 "query_p99_ms": pct(lat, 99),
                 "concurrent_query_p99_ms": pct(conc, 99),
                 "add_ms_per_vector": round(add_ms, 4),
+                "expansion_search": ef,
+                "sweep": sweep,
                 "baseline_exact_p50_ms": pct(exact_ms, 50),
                 "baseline_exact_p99_ms": pct(exact_ms, 99),
             }
