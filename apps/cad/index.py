@@ -302,6 +302,9 @@ def readiness() -> tuple[bool, str]:
 
 
 def request_rebuild(*, tenant_id: int, feature_version: str) -> None:
+    if not settings.CELERY_BROKER_URL:
+        # Embedded mode has no worker to build it: searches stay exact.
+        return
     if _rebuilding(tenant_id, feature_version, True):
         from apps.cad.tasks import cad_search_index_build
 

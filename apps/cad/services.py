@@ -490,7 +490,9 @@ def _similarity_changed(tenant_id: int) -> None:
 def _search_index_changed(tenant_id: int, feature_version: str) -> None:
     """Queue folding the tenant's new analyses into its index once they are
     ``CADML_SEARCH_DELTA_MAX`` many (until then queries search them exactly)."""
-    if not index.delta_full(tenant_id=tenant_id, feature_version=feature_version):
+    if not settings.CELERY_BROKER_URL or not index.delta_full(
+        tenant_id=tenant_id, feature_version=feature_version
+    ):
         return
     from apps.cad.tasks import cad_search_index_update
 
