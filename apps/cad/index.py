@@ -219,15 +219,19 @@ def search_index_build(
         _rebuilding(tenant_id, feature_version, False)
 
 
-def search_index_update(*, tenant_id: int, feature_version: str) -> int:
+def search_index_update(
+    *, tenant_id: int, feature_version: str, space: Space | None = None
+) -> int:
     """Fold the analyses stored since the index was written into it, and drop
-    deleted drawings; returns how many vectors were added."""
+    deleted drawings; returns how many vectors were added. Without a usable
+    index in the space searches use (``space``, else unsupervised), rebuild."""
     from usearch.index import Index
 
     current = _load(tenant_id, feature_version)
-    if current is None:
+    wanted = space.name if space is not None else f"{feature_version}-unsupervised"
+    if current is None or current.space.name != wanted:
         return search_index_build(
-            tenant_id=tenant_id, feature_version=feature_version, space=None
+            tenant_id=tenant_id, feature_version=feature_version, space=space
         )
     meta = current.meta
     ids, raw, top = latest_vectors(

@@ -514,6 +514,10 @@ def search_index_rebuild(*, tenant_id: int, feature_version: str) -> int:
 
 
 def search_index_fold(*, tenant_id: int, feature_version: str) -> int:
+    from apps.cad.selectors import _learned_space
+
     return index.search_index_update(
-        tenant_id=tenant_id, feature_version=feature_version
+        tenant_id=tenant_id,
+        feature_version=feature_version,
+        space=_learned_space(tenant_id, feature_version),
     )

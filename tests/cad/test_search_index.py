@@ -81,7 +81,7 @@ def test_index_gives_the_exact_neighbours_and_new_drawings_at_once(
 
     same_as_exact(ids[0])
     same_as_exact(new)
-    assert index.search_index_update(tenant_id=tenant_a.pk, feature_version="dxf-2")
+    assert services.search_index_fold(tenant_id=tenant_a.pk, feature_version="dxf-2")
     loaded = index._load(tenant_a.pk, "dxf-2")
     assert loaded is not None and loaded.meta["count"] == 13
     same_as_exact(ids[0])
@@ -96,7 +96,7 @@ def test_deleted_drawings_leave_the_answers_and_then_the_index(
     victim = similar(api_client_a, ids[0])[0][0]
     assert api_client_a.delete(f"/api/v1/drawings/{victim}").status_code == 204
     assert victim not in [d for d, _ in similar(api_client_a, ids[0])]
-    index.search_index_update(tenant_id=tenant_a.pk, feature_version="dxf-2")
+    services.search_index_fold(tenant_id=tenant_a.pk, feature_version="dxf-2")
     loaded = index._load(tenant_a.pk, "dxf-2")
     assert loaded is not None and victim not in set(
         np.asarray(loaded.index.keys).tolist()
