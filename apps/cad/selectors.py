@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -398,3 +399,31 @@ def drawing_duplicates(*, tenant: Tenant, drawing: Drawing) -> Similar:
     found = drawing_similar(tenant=tenant, drawing=drawing, k=100)
     threshold = settings.CADML_DUPLICATE_THRESHOLD
     return Similar(found.space, [n for n in found.neighbours if n.score >= threshold])
+
+
+@dataclass(frozen=True)
+class DuplicatePair:
+    first: Drawing
+    second: Drawing
+    score: float
+
+
+def tenant_duplicate_pairs(*, tenant: Tenant) -> Iterator[DuplicatePair]:
+    """Every pair of the tenant's drawings at or over
+    ``CADML_DUPLICATE_THRESHOLD``, once each (lower id first), in id order of
+    the first: one nearest-neighbour query per analysed drawing."""
+    analysed = (
+        Drawing.objects.filter(tenant=tenant)
+        .filter(
+            Exists(
+                Analysis.objects.filter(
+                    drawing=OuterRef("pk"), status=Analysis.Status.DONE
+                )
+            )
+        )
+        .order_by("pk")
+    )
+    for drawing in analysed.iterator(chunk_size=500):
+        for n in drawing_duplicates(tenant=tenant, drawing=drawing).neighbours:
+            if n.drawing.pk > drawing.pk:
+                yield DuplicatePair(drawing, n.drawing, n.score)

@@ -233,3 +233,26 @@ def test_duplicates_lists_a_redrawn_copy_and_not_other_parts(
     assert r.data["results"] == []
     other = api_client_b.get("/api/v1/drawings").data["results"][0]["id"]
     assert api_client_a.get(f"/api/v1/drawings/{other}/duplicates").status_code == 404
+
+
+def test_the_duplicate_report_lists_each_near_duplicate_pair_once(
+    tmp_path, api_client_a, api_client_b, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    import csv
+
+    from django.core.management import call_command
+
+    from bench.duplicate_threshold import redrawn
+
+    rng = random.Random(31)
+    parts = [generate_part(LABELS[i % len(LABELS)], rng) for i in range(8)]
+    ids = [upload(api_client_a, p).data["id"] for p in parts]
+    copy = upload(api_client_a, redrawn(parts[0], random.Random(1))).data["id"]
+    upload(api_client_b, redrawn(parts[0], random.Random(2)))
+    out = tmp_path / "dups.csv"
+    call_command("duplicate_report", "--tenant", tenant_a.slug, "--out", str(out))
+    rows = list(csv.DictReader(out.open()))
+    assert [(int(r["drawing_id"]), int(r["duplicate_id"])) for r in rows] == [
+        (ids[0], copy)
+    ]
+    assert float(rows[0]["score"]) >= 0.9
