@@ -394,7 +394,7 @@ CADML_SEARCH_EXPANSION_ADD = env_int("CADML_SEARCH_EXPANSION_ADD", 128)
 # Cosine at or above which two drawings are near-duplicates (calibrated by
 # bench/duplicate_threshold.py; docs/search.md).
 CADML_DUPLICATE_THRESHOLD = env_float("CADML_DUPLICATE_THRESHOLD", 0.963)
-CADML_SEARCH_EXPANSION_SEARCH = env_int("CADML_SEARCH_EXPANSION_SEARCH", 128)
+CADML_SEARCH_EXPANSION_SEARCH = env_int("CADML_SEARCH_EXPANSION_SEARCH", 256)
 CADML_READINESS_CHECKS: dict[str, str] = {}
 CADML_READINESS_CHECKS["model"] = "apps.modelreg.predictor.active_model_ready"
 CADML_READINESS_CHECKS["search_index"] = "apps.cad.index.readiness"
