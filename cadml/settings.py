@@ -347,6 +347,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "JobStatusEnum": "apps.batch.models.BatchJob.Status",
         "JobKindEnum": "apps.batch.models.BatchJob.Kind",
+        "DrawingFormatEnum": "apps.cad.models.Drawing.Format",
     },
     "PREPROCESSING_HOOKS": ["apps.versioning.schema.keep_versioned_paths"],
     "POSTPROCESSING_HOOKS": [
@@ -405,8 +406,20 @@ CADML_REALTIME_CHANNEL_RESOLVERS["job"] = "apps.batch.realtime.job_channel_visib
 CADML_PREDICTOR = "apps.modelreg.predictor.predict_analysis"
 # Similar-drawing search asks this hook for the tenant's learned metric.
 CADML_SIMILARITY_METRIC = "apps.modelreg.predictor.similarity_metric"
+# Nearest-neighbour index per tenant and feature version (docs/search.md).
+CADML_SEARCH_EXACT_BELOW = env_int("CADML_SEARCH_EXACT_BELOW", 20000)
+CADML_SEARCH_DELTA_MAX = env_int("CADML_SEARCH_DELTA_MAX", 2000)
+CADML_SEARCH_DIR = Path(env_str("CADML_SEARCH_DIR", str(MEDIA_ROOT / "search")))
+CADML_SEARCH_DTYPE = env_str("CADML_SEARCH_DTYPE", "f16")
+CADML_SEARCH_CONNECTIVITY = env_int("CADML_SEARCH_CONNECTIVITY", 16)
+CADML_SEARCH_EXPANSION_ADD = env_int("CADML_SEARCH_EXPANSION_ADD", 128)
+# Cosine at or above which two drawings are near-duplicates (calibrated by
+# bench/duplicate_threshold.py; docs/search.md).
+CADML_DUPLICATE_THRESHOLD = env_float("CADML_DUPLICATE_THRESHOLD", 0.963)
+CADML_SEARCH_EXPANSION_SEARCH = env_int("CADML_SEARCH_EXPANSION_SEARCH", 256)
 CADML_READINESS_CHECKS: dict[str, str] = {}
 CADML_READINESS_CHECKS["model"] = "apps.modelreg.predictor.active_model_ready"
+CADML_READINESS_CHECKS["search_index"] = "apps.cad.index.readiness"
 CADML_MODEL_NAME = env_str("CADML_MODEL_NAME", "part-classifier")
 CADML_MODEL_MAX_MB = env_int("CADML_MODEL_MAX_MB", 50)
 CADML_MODEL_CONFIDENCE_THRESHOLD = env_float("CADML_MODEL_CONFIDENCE_THRESHOLD", 0.6)

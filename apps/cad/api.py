@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     inline_serializer,
@@ -23,6 +23,8 @@ from apps.cad.serializers import (
     AnalysisOutputSerializer,
     DrawingOutputSerializer,
     DrawingWithAnalysisOutputSerializer,
+    DuplicatesOutputSerializer,
+    SearchOutputSerializer,
     SimilarOutputSerializer,
 )
 from cadml.lib import params
@@ -184,13 +186,54 @@ class DrawingAnalyzeApi(APIView):
         return Response(AnalysisOutputSerializer(analysis).data, status=201)
 
 
+class SimilarFilterSerializer(serializers.Serializer):
+    """The filters of ``/similar`` and ``/search``."""
+
+    k = serializers.IntegerField(
+        min_value=1, max_value=100, default=10, help_text="How many neighbours."
+    )
+    label = serializers.CharField(required=False, max_length=200)
+    # Not "format": DRF reserves ?format= for choosing the renderer.
+    file_format = serializers.ChoiceField(
+        choices=Drawing.Format.choices, required=False
+    )
+    created_from = params.WhenField(
+        required=False, help_text="Only drawings uploaded at or after this."
+    )
+    created_to = params.WhenField(
+        required=False,
+        end_of_day=True,
+        help_text="Only drawings uploaded at or before this.",
+    )
+    exclude_identical = serializers.BooleanField(
+        default=False, help_text="Leave out drawings with the query's exact content."
+    )
+
+
+def _filters(data: dict) -> selectors.SimilarFilters:
+    return selectors.SimilarFilters(
+        label=labels.label_normalise(data["label"]) if data.get("label") else "",
+        format=data.get("file_format", ""),
+        created_from=data.get("created_from"),
+        created_to=data.get("created_to"),
+        exclude_identical=data["exclude_identical"],
+    )
+
+
+def _neighbours(found: selectors.Similar) -> list[dict]:
+    return [
+        {
+            "drawing": DrawingOutputSerializer(n.drawing).data,
+            "score": n.score,
+            "duplicate": n.duplicate,
+        }
+        for n in found.neighbours
+    ]
+
+
 class DrawingSimilarApi(APIView):
     @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "k", int, description="How many neighbours (1-100).", default=10
-            )
-        ],
+        parameters=[SimilarFilterSerializer],
         responses={
             200: SimilarOutputSerializer,
             **errors(e409="The drawing has no finished analysis yet."),
@@ -198,25 +241,89 @@ class DrawingSimilarApi(APIView):
         summary="Drawings most like this one",
     )
     def get(self, request: Request, drawing_id: int) -> Response:
-        k = params.integer(
-            request.query_params.get("k"), field="k", minimum=1, maximum=100, default=10
-        )
+        f = SimilarFilterSerializer(data=request.query_params)
+        f.is_valid(raise_exception=True)
         drawing = selectors.drawing_get(tenant=request.tenant, drawing_id=drawing_id)
-        found = selectors.drawing_similar(tenant=request.tenant, drawing=drawing, k=k)
+        found = selectors.drawing_similar(
+            tenant=request.tenant,
+            drawing=drawing,
+            k=f.validated_data["k"],
+            filters=_filters(f.validated_data),
+        )
         return Response(
             {
                 "drawing_id": drawing.pk,
                 # Which space ranked them: "<model>-v<n>-metric" (learned from
                 # the tenant's labels) or "<feature version>-unsupervised".
                 "space": found.space,
-                "results": [
-                    {
-                        "drawing": DrawingOutputSerializer(n.drawing).data,
-                        "score": n.score,
-                        "duplicate": n.duplicate,
-                    }
-                    for n in found.neighbours
-                ],
+                "results": _neighbours(found),
+            }
+        )
+
+
+class DrawingDuplicatesApi(APIView):
+    @extend_schema(
+        responses={
+            200: DuplicatesOutputSerializer,
+            **errors(e409="The drawing has no finished analysis yet."),
+        },
+        summary="Near-duplicates of this drawing",
+    )
+    def get(self, request: Request, drawing_id: int) -> Response:
+        drawing = selectors.drawing_get(tenant=request.tenant, drawing_id=drawing_id)
+        found = selectors.drawing_duplicates(tenant=request.tenant, drawing=drawing)
+        return Response(
+            {
+                "drawing_id": drawing.pk,
+                "space": found.space,
+                "threshold": settings.CADML_DUPLICATE_THRESHOLD,
+                "results": _neighbours(found),
+            }
+        )
+
+
+class SearchApi(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    class InputSerializer(SimilarFilterSerializer):
+        file = serializers.FileField(allow_empty_file=True)
+
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer},
+        responses={
+            200: SearchOutputSerializer,
+            **errors(
+                e413="The file is larger than CADML_MAX_UPLOAD_MB.",
+                e422="The file could not be read, or gave no feature vector.",
+            ),
+        },
+        summary="Drawings most like an uploaded file (nothing is stored)",
+    )
+    def post(self, request: Request) -> Response:
+        declared = params.integer(
+            request.META.get("CONTENT_LENGTH"),
+            field="Content-Length",
+            minimum=0,
+            maximum=2**63 - 1,
+            default=0,
+        )
+        services.check_upload_size(max(0, declared - 64 * 1024))
+        s = self.InputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        upload = s.validated_data["file"]
+        services.check_upload_size(upload.size)
+        analysis, found = services.content_search(
+            tenant=request.tenant,
+            name=upload.name,
+            content=upload.read(),
+            k=s.validated_data["k"],
+            filters=_filters(s.validated_data),
+        )
+        return Response(
+            {
+                "space": found.space,
+                "query": AnalysisOutputSerializer(analysis).data,
+                "results": _neighbours(found),
             }
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,6 +17,7 @@ from django.db.models.functions import Cast
 from django.utils.module_loading import import_string
 
 from apps.accounts.models import Tenant
+from apps.cad import index
 from apps.cad.models import Analysis, Drawing
 from apps.cad.similarity import Space
 from cadml.lib.cache import CACHE_ERRORS
@@ -220,7 +222,37 @@ def _learned_space(tenant_id: int, feature_version: str) -> Space | None:
     return Space.learned(metric, name=name)
 
 
-def drawing_similar(*, tenant: Tenant, drawing: Drawing, k: int = 10) -> Similar:
+@dataclass(frozen=True)
+class SimilarFilters:
+    """Which drawings may be answered (``/similar`` and ``/search``)."""
+
+    label: str = ""
+    format: str = ""
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    exclude_identical: bool = False  # leave out drawings with the query's sha256
+
+    @property
+    def active(self) -> bool:
+        return bool(
+            self.label
+            or self.format
+            or self.created_from
+            or self.created_to
+            or self.exclude_identical
+        )
+
+
+NO_FILTERS = SimilarFilters()
+
+
+def drawing_similar(
+    *,
+    tenant: Tenant,
+    drawing: Drawing,
+    k: int = 10,
+    filters: SimilarFilters = NO_FILTERS,
+) -> Similar:
     """Nearest neighbours (cosine) among the tenant's drawings of the same
     feature version, the drawing itself left out: in the metric learned by the
     tenant's own model when it has one, else in the unsupervised space."""
@@ -235,27 +267,163 @@ def drawing_similar(*, tenant: Tenant, drawing: Drawing, k: int = 10) -> Similar
         raise Conflict(
             "This drawing has no finished analysis to compare; analyse it first."
         )
-    m = _tenant_matrix(tenant.pk, analysis.feature_version)
-    learned = _learned_space(tenant.pk, analysis.feature_version)
+    return vector_similar(
+        tenant=tenant,
+        feature_version=analysis.feature_version,
+        vector=analysis.features,
+        sha256=drawing.sha256,
+        exclude_id=drawing.pk,
+        k=k,
+        filters=filters,
+    )
+
+
+def vector_similar(
+    *,
+    tenant: Tenant,
+    feature_version: str,
+    vector: list[float],
+    sha256: str,
+    exclude_id: int | None,
+    k: int,
+    filters: SimilarFilters = NO_FILTERS,
+) -> Similar:
+    """The ``k`` drawings of the tenant nearest to a feature vector, through
+    the tenant's index when it has one (``apps/cad/index.py``), else exactly."""
+    learned = _learned_space(tenant.pk, feature_version)
+    q = np.asarray(vector, dtype=float)
+    ranked = _ranked_indexed(
+        tenant=tenant,
+        feature_version=feature_version,
+        learned=learned,
+        query=q,
+        exclude_id=exclude_id,
+        want=k if not filters.active else min(max(10 * k, 200), 2000),
+    )
+    if ranked is None:
+        ranked = _ranked_exact(
+            tenant=tenant,
+            feature_version=feature_version,
+            learned=learned,
+            query=q,
+            exclude_id=exclude_id,
+        )
+    space, order = ranked
+    allowed = Drawing.objects.filter(tenant=tenant)
+    if filters.label:
+        allowed = allowed.filter(label=filters.label)
+    if filters.format:
+        allowed = allowed.filter(format=filters.format)
+    if filters.created_from:
+        allowed = allowed.filter(created__gte=filters.created_from)
+    if filters.created_to:
+        allowed = allowed.filter(created__lte=filters.created_to)
+    if filters.exclude_identical and sha256:
+        allowed = allowed.exclude(sha256=sha256)
+    picked: list[Neighbour] = []
+    chunk = max(4 * k, 200)
+    # Deleted drawings may linger in an index until its next update and
+    # filters drop others: look rows up chunk by chunk, tenant-scoped.
+    for lo in range(0, len(order), chunk):
+        part = order[lo : lo + chunk]
+        by_id = allowed.in_bulk([d for d, _ in part])
+        for did, score in part:
+            if did in by_id and len(picked) < k:
+                found = by_id[did]
+                picked.append(Neighbour(found, round(score, 6), found.sha256 == sha256))
+        if len(picked) >= k:
+            break
+    return Similar(space, picked)
+
+
+def _ranked_exact(
+    *,
+    tenant: Tenant,
+    feature_version: str,
+    learned: Space | None,
+    query: np.ndarray,
+    exclude_id: int | None,
+) -> tuple[str, list[tuple[int, float]]]:
+    m = _tenant_matrix(tenant.pk, feature_version)
     space = learned or m.unsupervised
     if len(m.drawing_ids) == 0:
-        return Similar(space.name, [])
+        return space.name, []
     unit = _unit(learned, m.raw) if learned is not None else m.unit
-    q = space.embed(np.asarray(analysis.features, dtype=float))[0]
+    q = space.embed(query)[0]
     norm = np.linalg.norm(q)
     scores = unit @ (q / norm if norm else q)
-    scores[m.drawing_ids == drawing.pk] = -np.inf
-    k = max(0, min(k, len(scores) - 1 if drawing.pk in m.drawing_ids else len(scores)))
-    order = np.argsort(-scores, kind="stable")[:k]
-    picked = [int(m.drawing_ids[i]) for i in order]
-    by_id = Drawing.objects.filter(tenant=tenant).in_bulk(picked)
-    return Similar(
-        space.name,
-        [
-            Neighbour(
-                by_id[did], round(float(scores[i]), 6), m.shas[i] == drawing.sha256
-            )
-            for did, i in zip(picked, order, strict=True)
-            if did in by_id
-        ],
+    order = np.argsort(-scores, kind="stable")
+    return space.name, [
+        (int(m.drawing_ids[i]), float(scores[i]))
+        for i in order
+        if int(m.drawing_ids[i]) != exclude_id
+    ]
+
+
+def _ranked_indexed(
+    *,
+    tenant: Tenant,
+    feature_version: str,
+    learned: Space | None,
+    query: np.ndarray,
+    exclude_id: int | None,
+    want: int,
+) -> tuple[str, list[tuple[int, float]]] | None:
+    """Candidates from the tenant's nearest-neighbour index, or None to search
+    exactly: a small tenant (under ``CADML_SEARCH_EXACT_BELOW`` drawings), or
+    an index missing, damaged or built in another space (rebuild queued)."""
+    name = learned.name if learned is not None else f"{feature_version}-unsupervised"
+    if not index.has_index(tenant_id=tenant.pk, feature_version=feature_version):
+        if Drawing.objects.filter(tenant=tenant).count() < (
+            settings.CADML_SEARCH_EXACT_BELOW
+        ):
+            return None
+    found = index.index_search(
+        tenant_id=tenant.pk,
+        feature_version=feature_version,
+        space_name=name,
+        query=query,
+        k=want + 64,
+        exclude=exclude_id,
     )
+    if found is None:
+        return None
+    space, hits = found
+    return space, [(h.drawing_id, h.score) for h in hits]
+
+
+def drawing_duplicates(*, tenant: Tenant, drawing: Drawing) -> Similar:
+    """The tenant's drawings whose cosine to this one reaches
+    ``CADML_DUPLICATE_THRESHOLD`` (near-duplicates; the same bytes are never
+    stored twice in a tenant), best first, at most 100."""
+    found = drawing_similar(tenant=tenant, drawing=drawing, k=100)
+    threshold = settings.CADML_DUPLICATE_THRESHOLD
+    return Similar(found.space, [n for n in found.neighbours if n.score >= threshold])
+
+
+@dataclass(frozen=True)
+class DuplicatePair:
+    first: Drawing
+    second: Drawing
+    score: float
+
+
+def tenant_duplicate_pairs(*, tenant: Tenant) -> Iterator[DuplicatePair]:
+    """Every pair of the tenant's drawings at or over
+    ``CADML_DUPLICATE_THRESHOLD``, once each (lower id first), in id order of
+    the first: one nearest-neighbour query per analysed drawing."""
+    analysed = (
+        Drawing.objects.filter(tenant=tenant)
+        .filter(
+            Exists(
+                Analysis.objects.filter(
+                    drawing=OuterRef("pk"), status=Analysis.Status.DONE
+                )
+            )
+        )
+        .order_by("pk")
+    )
+    for drawing in analysed.iterator(chunk_size=500):
+        for n in drawing_duplicates(tenant=tenant, drawing=drawing).neighbours:
+            if n.drawing.pk > drawing.pk:
+                yield DuplicatePair(drawing, n.drawing, n.score)

@@ -302,3 +302,18 @@ class NeighbourOutputSerializer(serializers.Serializer):
 class SimilarOutputSerializer(serializers.Serializer):
     drawing_id = serializers.IntegerField()
     results = NeighbourOutputSerializer(many=True)
+
+
+class DuplicatesOutputSerializer(serializers.Serializer):
+    drawing_id = serializers.IntegerField()
+    space = serializers.CharField()
+    threshold = serializers.FloatField(help_text="CADML_DUPLICATE_THRESHOLD")
+    results = NeighbourOutputSerializer(many=True)
+
+
+class SearchOutputSerializer(serializers.Serializer):
+    space = serializers.CharField()
+    query = AnalysisOutputSerializer(
+        help_text="The uploaded file's analysis (unsaved)."
+    )
+    results = NeighbourOutputSerializer(many=True)

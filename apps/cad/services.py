@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from apps.accounts.models import Tenant
-from apps.cad import preview_theme
+from apps.cad import index, preview_theme
 from apps.cad.errors import UploadTooLarge
 from apps.cad.models import Analysis, Drawing
 from apps.cad.pool import analyze_isolated
@@ -126,6 +126,40 @@ def content_predict(*, result: dict[str, Any]) -> Analysis:
     )
     _predict(analysis)
     return analysis
+
+
+def content_search(
+    *,
+    tenant: Tenant,
+    name: str,
+    content: bytes,
+    k: int,
+    filters: Any = None,
+) -> tuple[Analysis, Any]:
+    """Query by example: analyse ``content`` and find the tenant's nearest
+    drawings. Nothing is stored: the analysis returned is unsaved and the
+    archive and its index are left as they were."""
+    from apps.cad import selectors
+
+    result = content_analyze(name=name, content=content, preview=False, tenant=tenant)
+    analysis = Analysis(tenant_id=tenant.pk, status=Analysis.Status.DONE)
+    for field in _RESULT_FIELDS:
+        setattr(analysis, field, result[field])
+    material = (result["title_block"].get("material") or {}).get("value", "")
+    analysis.material = material[:255]
+    _predict(analysis)
+    if not analysis.features:
+        raise Unprocessable("This file gave no feature vector to search with.")
+    found = selectors.vector_similar(
+        tenant=tenant,
+        feature_version=analysis.feature_version,
+        vector=analysis.features,
+        sha256=hashlib.sha256(content).hexdigest(),
+        exclude_id=None,
+        k=k,
+        filters=filters or selectors.NO_FILTERS,
+    )
+    return analysis, found
 
 
 def drawing_create(
@@ -282,6 +316,7 @@ def analysis_stored(*, analysis: Analysis) -> None:
     """After a finished analysis is written: its tenant's cached similarity
     matrices are out of date."""
     _similarity_changed(analysis.tenant_id)
+    _search_index_changed(analysis.tenant_id, analysis.feature_version)
 
 
 def analysis_preview(
@@ -450,3 +485,39 @@ def _similarity_changed(tenant_id: int) -> None:
     except CACHE_ERRORS:
         # Without the cache, matrices are not reused at all (see _tenant_matrix).
         logger.warning("cache unavailable; similarity generation not bumped")
+
+
+def _search_index_changed(tenant_id: int, feature_version: str) -> None:
+    """Queue folding the tenant's new analyses into its index once they are
+    ``CADML_SEARCH_DELTA_MAX`` many (until then queries search them exactly)."""
+    if not settings.CELERY_BROKER_URL or not index.delta_full(
+        tenant_id=tenant_id, feature_version=feature_version
+    ):
+        return
+    from apps.cad.tasks import cad_search_index_update
+
+    transaction.on_commit(
+        lambda: cad_search_index_update.delay(tenant_id, feature_version)
+    )
+
+
+def search_index_rebuild(*, tenant_id: int, feature_version: str) -> int:
+    """Rebuild the tenant's index from the database in the space its searches
+    use now (its model's learned metric, else the unsupervised one)."""
+    from apps.cad.selectors import _learned_space
+
+    return index.search_index_build(
+        tenant_id=tenant_id,
+        feature_version=feature_version,
+        space=_learned_space(tenant_id, feature_version),
+    )
+
+
+def search_index_fold(*, tenant_id: int, feature_version: str) -> int:
+    from apps.cad.selectors import _learned_space
+
+    return index.search_index_update(
+        tenant_id=tenant_id,
+        feature_version=feature_version,
+        space=_learned_space(tenant_id, feature_version),
+    )

@@ -39,9 +39,15 @@ urlpatterns = [
         name="drawing-similar",
     ),
     path(
+        "drawings/<int:drawing_id>/duplicates",
+        api.DrawingDuplicatesApi.as_view(),
+        name="drawing-duplicates",
+    ),
+    path(
         "drawings/<int:drawing_id>/preview.svg",
         api.DrawingPreviewApi.as_view(),
         name="drawing-preview",
     ),
+    path("search", api.SearchApi.as_view(), name="search"),
     path("features/schema", api.FeatureSchemaApi.as_view(), name="feature-schema"),
 ]

@@ -51,6 +51,9 @@ def registrations() -> list[Registration]:
         pass
     else:
         found.append(models_registration())
+    from apps.grpcapi.servicers.search import registration as search_registration
+
+    found.append(search_registration())
     return found
 
 

@@ -21,6 +21,7 @@ def corpus_files() -> list[Path]:
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.CADML_SEARCH_DIR = tmp_path / "search"
     # apps.versioning's usage tally outlives each test's rolled-back tenants and
     # its periodic flush then writes rows for tenants that no longer exist
     # (reported to the lead); keep it from flushing in the middle of our tests.

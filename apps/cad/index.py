@@ -1,0 +1,361 @@
+"""Approximate nearest-neighbour index of a tenant's drawings (docs/search.md).
+
+One usearch HNSW index per tenant and feature version, keyed by drawing id,
+holding the unit-length embeddings of each drawing's newest done analysis in
+the space the index was built with (its centre, scale and weights are frozen in
+the index's metadata, so later drawings are embedded the same way).
+
+Files live under ``CADML_SEARCH_DIR/<tenant>/``: ``<version>.<stamp>.usearch``
+and ``<version>.json`` naming it. Writers save a new file and then atomically
+replace the JSON, so a process killed mid-write leaves the previous index
+served. Every process memory-maps the file (``view=True``): the page cache is
+shared by web, gRPC and worker processes instead of each holding a copy.
+
+Analyses that landed after the index was written (the *delta*) are searched
+exactly at query time, so a drawing is findable the moment its analysis is
+stored; ``search_index_update`` folds the delta in once it is
+``CADML_SEARCH_DELTA_MAX`` long. A missing or damaged index answers ``None``
+(callers fall back to exact search) and queues a rebuild; ``/readyz`` says so.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import cache
+
+from apps.cad import features
+from apps.cad.models import Analysis, Drawing
+from apps.cad.similarity import Space
+from cadml.lib.cache import CACHE_ERRORS
+
+logger = logging.getLogger(__name__)
+
+REBUILDING_KEY = "cad:search:rebuilding"
+
+
+def new_index(ndim: int) -> Any:
+    from usearch.index import Index
+
+    return Index(
+        ndim=ndim,
+        metric="ip",
+        dtype=settings.CADML_SEARCH_DTYPE,
+        connectivity=settings.CADML_SEARCH_CONNECTIVITY,
+        expansion_add=settings.CADML_SEARCH_EXPANSION_ADD,
+        expansion_search=settings.CADML_SEARCH_EXPANSION_SEARCH,
+    )
+
+
+def unit(space: Space, raw: np.ndarray) -> np.ndarray:
+    emb = space.embed(raw) if len(raw) else np.zeros((0, len(space.centre)))
+    norms = np.linalg.norm(emb, axis=1, keepdims=True)
+    return (emb / np.where(norms == 0, 1, norms)).astype(np.float32)
+
+
+def _dir(tenant_id: int) -> Path:
+    return Path(settings.CADML_SEARCH_DIR) / str(int(tenant_id))
+
+
+def _meta_path(tenant_id: int, feature_version: str) -> Path:
+    return _dir(tenant_id) / f"{feature_version}.json"
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def latest_vectors(
+    *, tenant_id: int, feature_version: str, after: int = 0
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """(drawing ids, raw vectors, highest analysis id) of the newest done
+    analysis of each drawing, only analyses with id above ``after``."""
+    rows = (
+        Analysis.objects.filter(
+            tenant_id=tenant_id,
+            feature_version=feature_version,
+            status=Analysis.Status.DONE,
+            pk__gt=after,
+        )
+        .order_by("drawing_id", "-created", "-id")
+        .values_list("drawing_id", "pk", "features")
+    )
+    seen: set[int] = set()
+    ids: list[int] = []
+    vecs: list[list[float]] = []
+    top = after
+    for drawing_id, pk, vec in rows.iterator(chunk_size=5000):
+        top = max(top, pk)
+        if drawing_id in seen or not vec:
+            continue
+        seen.add(drawing_id)
+        ids.append(drawing_id)
+        vecs.append(vec)
+    width = len(vecs[0]) if vecs else len(features.SLOTS.get(feature_version, []))
+    raw = np.asarray(vecs, dtype=float).reshape(len(vecs), width)
+    return np.asarray(ids, dtype=np.int64), raw, top
+
+
+@dataclass(frozen=True)
+class Loaded:
+    meta: dict[str, Any]
+    space: Space
+    index: Any
+
+
+_loaded: dict[tuple[int, str], tuple[float, Loaded]] = {}
+_loaded_lock = threading.Lock()
+
+
+def _space_from(meta: dict[str, Any]) -> Space:
+    s = meta["space"]
+    return Space(
+        s["name"],
+        np.asarray(s["centre"], dtype=float),
+        np.asarray(s["scale"], dtype=float),
+        np.asarray(s["weight"], dtype=float),
+    )
+
+
+def has_index(*, tenant_id: int, feature_version: str) -> bool:
+    return _meta_path(tenant_id, feature_version).exists()
+
+
+def _load(tenant_id: int, feature_version: str) -> Loaded | None:
+    """The tenant's index as this process sees it; None when missing or damaged."""
+    meta_path = _meta_path(tenant_id, feature_version)
+    try:
+        stamp = meta_path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+    key = (tenant_id, feature_version)
+    with _loaded_lock:
+        hit = _loaded.get(key)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+    try:
+        from usearch.index import Index
+
+        meta = json.loads(meta_path.read_bytes())
+        index = Index.restore(str(_dir(tenant_id) / meta["file"]), view=True)
+        if index is None or len(index) != meta["count"]:
+            raise ValueError("index file does not match its metadata")
+        loaded = Loaded(meta, _space_from(meta), index)
+    except Exception:  # noqa: BLE001 - any damage means: rebuild, search exactly
+        logger.warning(
+            "search index of tenant %s (%s) is damaged", tenant_id, feature_version
+        )
+        return None
+    with _loaded_lock:
+        _loaded[key] = (stamp, loaded)
+    return loaded
+
+
+def _save(
+    tenant_id: int,
+    feature_version: str,
+    index: Any,
+    space: Space,
+    watermark: int,
+) -> None:
+    folder = _dir(tenant_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{feature_version}.{time.time_ns()}.usearch"
+    tmp = folder / f".{name}.tmp"
+    index.save(str(tmp))
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, folder / name)
+    meta = {
+        "file": name,
+        "count": len(index),
+        "watermark": watermark,
+        "space": {
+            "name": space.name,
+            "centre": space.centre.tolist(),
+            "scale": space.scale.tolist(),
+            "weight": space.weight.tolist(),
+        },
+    }
+    _write_atomic(_meta_path(tenant_id, feature_version), json.dumps(meta).encode())
+    for old in folder.glob(f"{feature_version}.*.usearch"):
+        if old.name != name:
+            old.unlink(missing_ok=True)  # mapped elsewhere: freed on unmap
+
+
+def search_index_build(
+    *, tenant_id: int, feature_version: str, space: Space | None
+) -> int:
+    """Build the tenant's index from the database and swap it in; returns its size.
+
+    ``space`` is the tenant's learned space, or None for the unsupervised one
+    fitted on the tenant's vectors now.
+    """
+    try:
+        ids, raw, top = latest_vectors(
+            tenant_id=tenant_id, feature_version=feature_version
+        )
+        space = space or Space.unsupervised(raw)
+        index = new_index(len(space.centre))
+        if len(ids):
+            index.add(ids.astype(np.uint64), unit(space, raw))
+        _save(tenant_id, feature_version, index, space, top)
+        return len(ids)
+    finally:
+        _rebuilding(tenant_id, feature_version, False)
+
+
+def search_index_update(
+    *, tenant_id: int, feature_version: str, space: Space | None = None
+) -> int:
+    """Fold the analyses stored since the index was written into it, and drop
+    deleted drawings; returns how many vectors were added. Without a usable
+    index in the space searches use (``space``, else unsupervised), rebuild."""
+    from usearch.index import Index
+
+    current = _load(tenant_id, feature_version)
+    wanted = space.name if space is not None else f"{feature_version}-unsupervised"
+    if current is None or current.space.name != wanted:
+        return search_index_build(
+            tenant_id=tenant_id, feature_version=feature_version, space=space
+        )
+    meta = current.meta
+    ids, raw, top = latest_vectors(
+        tenant_id=tenant_id, feature_version=feature_version, after=meta["watermark"]
+    )
+    index = Index.restore(str(_dir(tenant_id) / meta["file"]), view=False)
+    if len(ids):
+        keys = ids.astype(np.uint64)
+        present = keys[index.contains(keys)]
+        if len(present):
+            index.remove(present)
+        index.add(keys, unit(current.space, raw))
+    alive = set(
+        Drawing.objects.filter(tenant_id=tenant_id).values_list("pk", flat=True)
+    )
+    gone = [k for k in np.asarray(index.keys) if int(k) not in alive]
+    if gone:
+        index.remove(np.asarray(gone, dtype=np.uint64))
+    _save(tenant_id, feature_version, index, current.space, top)
+    return len(ids)
+
+
+def delta_full(*, tenant_id: int, feature_version: str) -> bool:
+    """Whether the analyses stored since the index was written should be
+    folded in (False without an index: small tenants are searched exactly)."""
+    path = _meta_path(tenant_id, feature_version)
+    try:
+        watermark = json.loads(path.read_bytes())["watermark"]
+    except (OSError, ValueError, KeyError):
+        return False
+    delta = Analysis.objects.filter(
+        tenant_id=tenant_id, feature_version=feature_version, pk__gt=watermark
+    )
+    return delta[: settings.CADML_SEARCH_DELTA_MAX].count() >= (
+        settings.CADML_SEARCH_DELTA_MAX
+    )
+
+
+def _rebuilding(tenant_id: int, feature_version: str, on: bool) -> bool:
+    """Mark (or clear) a rebuild; True when this call started it."""
+    key = f"{REBUILDING_KEY}:{tenant_id}:{feature_version}"
+    try:
+        if not on:
+            cache.delete(key)
+            _registry(f"{tenant_id}:{feature_version}", False)
+            return False
+        started = cache.add(key, 1, timeout=3600)
+        if started:
+            _registry(f"{tenant_id}:{feature_version}", True)
+        return started
+    except CACHE_ERRORS:
+        return on
+
+
+def _registry(item: str, on: bool) -> None:
+    items = set(cache.get(REBUILDING_KEY, []))
+    (items.add if on else items.discard)(item)
+    cache.set(REBUILDING_KEY, sorted(items), timeout=None)
+
+
+def readiness() -> tuple[bool, str]:
+    """``/readyz``: search still answers while an index rebuilds (exactly)."""
+    try:
+        items = cache.get(REBUILDING_KEY, [])
+    except CACHE_ERRORS:
+        return True, "unknown"
+    if not items:
+        return True, "ok"
+    return True, "rebuilding (exact search meanwhile): " + ", ".join(
+        f"tenant {i}" for i in items
+    )
+
+
+def request_rebuild(*, tenant_id: int, feature_version: str) -> None:
+    if not settings.CELERY_BROKER_URL:
+        # Embedded mode has no worker to build it: searches stay exact.
+        return
+    if _rebuilding(tenant_id, feature_version, True):
+        from apps.cad.tasks import cad_search_index_build
+
+        cad_search_index_build.delay(tenant_id, feature_version)
+
+
+@dataclass(frozen=True)
+class Hit:
+    drawing_id: int
+    score: float
+
+
+def index_search(
+    *,
+    tenant_id: int,
+    feature_version: str,
+    space_name: str,
+    query: np.ndarray,
+    k: int,
+    exclude: int | None,
+) -> tuple[str, list[Hit]] | None:
+    """The ``k`` best drawings for a raw query vector: the index plus the delta
+    searched exactly; None when the index is missing, damaged or in another
+    space (a rebuild is queued; the caller searches exactly meanwhile)."""
+    loaded = _load(tenant_id, feature_version)
+    if loaded is None or loaded.space.name != space_name:
+        request_rebuild(tenant_id=tenant_id, feature_version=feature_version)
+        return None
+    q = unit(loaded.space, np.asarray(query, dtype=float)[None, :])[0]
+    ids, raw, _ = latest_vectors(
+        tenant_id=tenant_id,
+        feature_version=feature_version,
+        after=loaded.meta["watermark"],
+    )
+    scores: dict[int, float] = {}
+    if len(ids):
+        for did, s in zip(
+            ids.tolist(), (unit(loaded.space, raw) @ q).tolist(), strict=True
+        ):
+            scores[did] = s
+    want = k + 1 + len(ids)  # room for the excluded drawing and superseded rows
+    if len(loaded.index):
+        found = loaded.index.search(q, min(want, len(loaded.index)), threads=1)
+        for key, dist in zip(
+            found.keys.tolist(), found.distances.tolist(), strict=True
+        ):
+            scores.setdefault(int(key), 1.0 - float(dist))
+    scores.pop(exclude, None)
+    best = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+    return loaded.space.name, [Hit(d, s) for d, s in best]

@@ -1,0 +1,258 @@
+"""The nearest-neighbour index behind ``/similar`` (apps/cad/index.py)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from apps.cad import index, services
+from apps.cad.models import Drawing
+from apps.cad.synth import generate_part
+from tests.cad.test_api import upload
+
+LABELS = ("flange", "spur_gear", "stepped_shaft", "hole_plate")
+
+
+def similar(client, drawing_id: int, k: int = 10) -> list[tuple[int, float]]:  # type: ignore[no-untyped-def]
+    r = client.get(f"/api/v1/drawings/{drawing_id}/similar?k={k}")
+    assert r.status_code == 200, r.data
+    return [(x["drawing"]["id"], x["score"]) for x in r.data["results"]]
+
+
+def same(got: list[tuple[int, float]], want: list[tuple[int, float]]) -> bool:
+    """Same drawings in the same order; scores equal to the index's half
+    precision."""
+    return [g[0] for g in got] == [w[0] for w in want] and [
+        g[1] for g in got
+    ] == pytest.approx([w[1] for w in want], abs=2e-3)
+
+
+def archive(client, n: int, seed: int) -> list[int]:  # type: ignore[no-untyped-def]
+    rng = random.Random(seed)
+    return [
+        upload(client, generate_part(LABELS[i % len(LABELS)], rng)).data["id"]
+        for i in range(n)
+    ]
+
+
+@pytest.fixture
+def indexed(settings, tenant_a):  # type: ignore[no-untyped-def]
+    """Search through the index whatever the tenant's size."""
+    settings.CADML_SEARCH_EXACT_BELOW = 0
+    cache.delete(index.REBUILDING_KEY)
+
+    def build() -> int:
+        return services.search_index_rebuild(
+            tenant_id=tenant_a.pk, feature_version="dxf-2"
+        )
+
+    return build
+
+
+def test_index_gives_the_exact_neighbours_and_new_drawings_at_once(
+    settings, api_client_a, tenant_a, indexed
+) -> None:  # type: ignore[no-untyped-def]
+    ids = archive(api_client_a, 12, seed=3)
+    settings.CADML_SEARCH_EXACT_BELOW = 10**9
+    exact = {d: similar(api_client_a, d, k=5) for d in ids[:4]}
+    settings.CADML_SEARCH_EXACT_BELOW = 0
+    assert indexed() == 12
+    for d, want in exact.items():
+        got = similar(api_client_a, d, k=5)
+        assert [g[0] for g in got] == [w[0] for w in want]
+        assert [g[1] for g in got] == pytest.approx([w[1] for w in want], abs=2e-3)
+    # Stored after the index was written: found at once (the delta), then
+    # folded into the index by the update; same answers as exact search.
+    new = upload(api_client_a, generate_part("flange", random.Random(99))).data["id"]
+
+    def same_as_exact(d: int) -> None:
+        settings.CADML_SEARCH_EXACT_BELOW = 10**9
+        want = similar(api_client_a, d, k=12)
+        settings.CADML_SEARCH_EXACT_BELOW = 0
+        got = similar(api_client_a, d, k=12)
+        assert [g[0] for g in got] == [w[0] for w in want]
+        assert new in [g[0] for g in got] or d == new
+
+    same_as_exact(ids[0])
+    same_as_exact(new)
+    assert services.search_index_fold(tenant_id=tenant_a.pk, feature_version="dxf-2")
+    loaded = index._load(tenant_a.pk, "dxf-2")
+    assert loaded is not None and loaded.meta["count"] == 13
+    same_as_exact(ids[0])
+    same_as_exact(new)
+
+
+def test_deleted_drawings_leave_the_answers_and_then_the_index(
+    api_client_a, tenant_a, indexed
+) -> None:  # type: ignore[no-untyped-def]
+    ids = archive(api_client_a, 8, seed=5)
+    indexed()
+    victim = similar(api_client_a, ids[0])[0][0]
+    assert api_client_a.delete(f"/api/v1/drawings/{victim}").status_code == 204
+    assert victim not in [d for d, _ in similar(api_client_a, ids[0])]
+    services.search_index_fold(tenant_id=tenant_a.pk, feature_version="dxf-2")
+    loaded = index._load(tenant_a.pk, "dxf-2")
+    assert loaded is not None and victim not in set(
+        np.asarray(loaded.index.keys).tolist()
+    )
+
+
+def test_one_index_per_tenant_never_answers_another_tenants_drawing(
+    api_client_a, api_client_b, tenant_a, tenant_b, indexed
+) -> None:  # type: ignore[no-untyped-def]
+    mine = archive(api_client_a, 6, seed=11)
+    # Tenant B holds the very same drawings.
+    theirs = archive(api_client_b, 6, seed=11)
+    indexed()
+    services.search_index_rebuild(tenant_id=tenant_b.pk, feature_version="dxf-2")
+    for d in mine:
+        assert {x for x, _ in similar(api_client_a, d)} <= set(mine)
+    for d in theirs:
+        assert {x for x, _ in similar(api_client_b, d)} <= set(theirs)
+        assert api_client_a.get(f"/api/v1/drawings/{d}/similar").status_code == 404
+    loaded = index._load(tenant_a.pk, "dxf-2")
+    assert loaded is not None
+    assert set(np.asarray(loaded.index.keys).tolist()) == set(mine)
+
+
+def test_a_damaged_index_is_searched_exactly_meanwhile_and_rebuilt(
+    settings, api_client_a, tenant_a, indexed
+) -> None:  # type: ignore[no-untyped-def]
+    ids = archive(api_client_a, 8, seed=13)
+    indexed()
+    want = similar(api_client_a, ids[1])
+    loaded = index._load(tenant_a.pk, "dxf-2")
+    assert loaded is not None
+    path = Path(settings.CADML_SEARCH_DIR) / str(tenant_a.pk) / loaded.meta["file"]
+    path.write_bytes(b"\0" * 100)  # damaged on disk
+    index._loaded.clear()  # as in a fresh process
+    assert same(similar(api_client_a, ids[1]), want)
+    ready = Client().get("/readyz").json()
+    assert "rebuilding" in str(ready["checks"]["search_index"])
+    # The queued rebuild, as the worker runs it.
+    from apps.cad.tasks import cad_search_index_build
+
+    cad_search_index_build(tenant_a.pk, "dxf-2")
+    assert index._load(tenant_a.pk, "dxf-2") is not None
+    assert same(similar(api_client_a, ids[1]), want)
+    assert "rebuilding" not in str(Client().get("/readyz").json()["checks"])
+
+
+def test_a_writer_killed_mid_write_leaves_the_previous_index_served(
+    settings, api_client_a, tenant_a, indexed
+) -> None:  # type: ignore[no-untyped-def]
+    ids = archive(api_client_a, 6, seed=17)
+    indexed()
+    want = similar(api_client_a, ids[0])
+    folder = Path(settings.CADML_SEARCH_DIR) / str(tenant_a.pk)
+    # What a killed writer leaves: half-written temporary files, never swapped in.
+    (folder / ".dxf-2.123.usearch.tmp").write_bytes(b"\1" * 10)
+    (folder / ".dxf-2.json.99.tmp").write_bytes(b"{")
+    index._loaded.clear()
+    assert same(similar(api_client_a, ids[0]), want)
+    assert Drawing.objects.filter(tenant=tenant_a).count() == 6
+
+
+def test_search_by_uploaded_file_finds_the_drawing_and_stores_nothing(
+    api_client_a, api_client_b, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    rng = random.Random(21)
+    parts = [generate_part(LABELS[i % len(LABELS)], rng) for i in range(8)]
+    ids = [upload(api_client_a, p).data["id"] for p in parts]
+    upload(api_client_b, parts[2])  # the same file in another tenant
+    before = Drawing.objects.count()
+    r = api_client_a.post(
+        "/api/v1/search",
+        {"file": SimpleUploadedFile("q.dxf", parts[2]), "k": 3},
+        format="multipart",
+    )
+    assert r.status_code == 200, r.data
+    assert r.data["query"]["feature_version"] == "dxf-2"
+    assert r.data["query"]["id"] is None
+    got = [x["drawing"]["id"] for x in r.data["results"]]
+    assert got[0] == ids[2] and r.data["results"][0]["duplicate"] is True
+    assert r.data["results"][0]["score"] == pytest.approx(1.0, abs=1e-6)
+    assert len(got) == 3 and set(got) <= set(ids)
+    assert Drawing.objects.count() == before
+    # Excluding identical content leaves the file itself out.
+    r = api_client_a.post(
+        "/api/v1/search",
+        {"file": SimpleUploadedFile("q.dxf", parts[2]), "exclude_identical": True},
+        format="multipart",
+    )
+    assert ids[2] not in [x["drawing"]["id"] for x in r.data["results"]]
+    assert len(r.data["results"]) == 7
+
+
+@pytest.mark.parametrize("via_index", [False, True])
+def test_similar_and_search_filters_by_label_and_upload_time(
+    settings, api_client_a, tenant_a, via_index
+) -> None:  # type: ignore[no-untyped-def]
+    ids = archive(api_client_a, 8, seed=23)
+    Drawing.objects.filter(pk__in=ids[:4]).update(label="flange")
+    if via_index:
+        settings.CADML_SEARCH_EXACT_BELOW = 0
+        services.search_index_rebuild(tenant_id=tenant_a.pk, feature_version="dxf-2")
+    r = api_client_a.get(f"/api/v1/drawings/{ids[5]}/similar?label=flange")
+    assert r.status_code == 200
+    assert sorted(x["drawing"]["id"] for x in r.data["results"]) == sorted(ids[:4])
+    later = "2999-01-01T00:00:00Z"
+    r = api_client_a.get(f"/api/v1/drawings/{ids[5]}/similar?created_from={later}")
+    assert r.status_code == 200 and r.data["results"] == []
+    bad = api_client_a.get(f"/api/v1/drawings/{ids[5]}/similar?created_from=soon")
+    assert bad.status_code == 400 and "created_from" in str(bad.data)
+    r = api_client_a.post(
+        "/api/v1/search",
+        {"file": SimpleUploadedFile("q.dxf", b"not a drawing at all")},
+        format="multipart",
+    )
+    assert r.status_code in (415, 422)
+
+
+def test_duplicates_lists_a_redrawn_copy_and_not_other_parts(
+    api_client_a, api_client_b
+) -> None:  # type: ignore[no-untyped-def]
+    from bench.duplicate_threshold import redrawn
+
+    rng = random.Random(31)
+    parts = [generate_part(LABELS[i % len(LABELS)], rng) for i in range(8)]
+    ids = [upload(api_client_a, p).data["id"] for p in parts]
+    copy = upload(api_client_a, redrawn(parts[0], random.Random(1))).data["id"]
+    upload(api_client_b, redrawn(parts[0], random.Random(2)))
+    r = api_client_a.get(f"/api/v1/drawings/{ids[0]}/duplicates")
+    assert r.status_code == 200
+    assert [x["drawing"]["id"] for x in r.data["results"]] == [copy]
+    assert r.data["results"][0]["score"] >= r.data["threshold"]
+    r = api_client_a.get(f"/api/v1/drawings/{ids[3]}/duplicates")
+    assert r.data["results"] == []
+    other = api_client_b.get("/api/v1/drawings").data["results"][0]["id"]
+    assert api_client_a.get(f"/api/v1/drawings/{other}/duplicates").status_code == 404
+
+
+def test_the_duplicate_report_lists_each_near_duplicate_pair_once(
+    tmp_path, api_client_a, api_client_b, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    import csv
+
+    from django.core.management import call_command
+
+    from bench.duplicate_threshold import redrawn
+
+    rng = random.Random(31)
+    parts = [generate_part(LABELS[i % len(LABELS)], rng) for i in range(8)]
+    ids = [upload(api_client_a, p).data["id"] for p in parts]
+    copy = upload(api_client_a, redrawn(parts[0], random.Random(1))).data["id"]
+    upload(api_client_b, redrawn(parts[0], random.Random(2)))
+    out = tmp_path / "dups.csv"
+    call_command("duplicate_report", "--tenant", tenant_a.slug, "--out", str(out))
+    rows = list(csv.DictReader(out.open()))
+    assert [(int(r["drawing_id"]), int(r["duplicate_id"])) for r in rows] == [
+        (ids[0], copy)
+    ]
+    assert float(rows[0]["score"]) >= 0.9
