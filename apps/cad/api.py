@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -34,6 +36,27 @@ from cadml.lib.pagination import BoundedLimitOffsetPagination
 
 PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'"
 PREVIEW_SIZE_MIN, PREVIEW_SIZE_MAX = 16, 4096
+
+
+def _validated_upload(
+    request: Request, serializer_class: type[serializers.Serializer]
+) -> tuple[dict[str, Any], Any]:
+    """The form and its ``file``: an oversized body is refused on its declared
+    length, before the multipart parser spools it anywhere, then on the file's
+    own size."""
+    declared = params.integer(
+        request.META.get("CONTENT_LENGTH"),
+        field="Content-Length",
+        minimum=0,
+        maximum=2**63 - 1,
+        default=0,
+    )
+    services.check_upload_size(max(0, declared - 64 * 1024))
+    s = serializer_class(data=request.data)
+    s.is_valid(raise_exception=True)
+    upload = s.validated_data["file"]
+    services.check_upload_size(upload.size)
+    return s.validated_data, upload
 
 
 def _drawing_with_analysis(drawing: Drawing, analysis: object) -> dict:
@@ -70,26 +93,13 @@ class DrawingCreateApi(APIView):
         summary="Upload a drawing (and analyze it)",
     )
     def post(self, request: Request) -> Response:
-        # Refuse an oversized body on its declared length, before the multipart
-        # parser spools it anywhere.
-        declared = params.integer(
-            request.META.get("CONTENT_LENGTH"),
-            field="Content-Length",
-            minimum=0,
-            maximum=2**63 - 1,
-            default=0,
-        )
-        services.check_upload_size(max(0, declared - 64 * 1024))
-        s = self.InputSerializer(data=request.data)
-        s.is_valid(raise_exception=True)
-        upload = s.validated_data["file"]
-        services.check_upload_size(upload.size)
+        data, upload = _validated_upload(request, self.InputSerializer)
         drawing, analysis, queued = services.drawing_upload(
             tenant=request.tenant,
             uploaded_by=request.user,
-            name=s.validated_data.get("name") or upload.name,
+            name=data.get("name") or upload.name,
             content=upload.read(),
-            analyze=s.validated_data["analyze"],
+            analyze=data["analyze"],
         )
         if queued:
             code = status.HTTP_202_ACCEPTED
@@ -300,24 +310,13 @@ class SearchApi(APIView):
         summary="Drawings most like an uploaded file (nothing is stored)",
     )
     def post(self, request: Request) -> Response:
-        declared = params.integer(
-            request.META.get("CONTENT_LENGTH"),
-            field="Content-Length",
-            minimum=0,
-            maximum=2**63 - 1,
-            default=0,
-        )
-        services.check_upload_size(max(0, declared - 64 * 1024))
-        s = self.InputSerializer(data=request.data)
-        s.is_valid(raise_exception=True)
-        upload = s.validated_data["file"]
-        services.check_upload_size(upload.size)
+        data, upload = _validated_upload(request, self.InputSerializer)
         analysis, found = services.content_search(
             tenant=request.tenant,
             name=upload.name,
             content=upload.read(),
-            k=s.validated_data["k"],
-            filters=_filters(s.validated_data),
+            k=data["k"],
+            filters=_filters(data),
         )
         return Response(
             {
