@@ -1,4 +1,6 @@
-"""Sign-in events from Django's auth signals (audit listens; auth does not know)."""
+"""What audit listens to: Django's auth signals (sign-in events), tenant deletion
+(crypto-shredding) and every app's ``cadml.lib.events.record`` (the emitting app
+does not know audit exists)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from apps.accounts.models import Membership, Tenant
 from apps.audit.keys import audit_tenant_shred
 from apps.audit.models import Action, AuditDataKey, Outcome
 from apps.audit.services import audit_record
+from cadml.lib import events
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +98,25 @@ def on_tenant_deleted(sender: Any, instance: Tenant, **kwargs: Any) -> None:
         audit_tenant_shred(tenant_id=instance.pk, legal_hold=False)
 
 
+def on_recorded(sender: Any, event: events.Record, **kwargs: Any) -> None:
+    """Write the app's fact as an audit event, in the emitter's transaction."""
+    extra: dict[str, Any] = {"outcome": event.outcome} if event.outcome else {}
+    audit_record(
+        action=event.action,
+        request=event.request,
+        tenant=event.tenant,
+        actor_user=event.actor_user,
+        actor_key_prefix=event.actor_key_prefix,
+        actor_system=event.actor_system,
+        resource_type=event.resource_type,
+        resource_id=event.resource_id,
+        details=dict(event.details),
+        **extra,
+    )
+
+
 def connect() -> None:
+    events.recorded.connect(on_recorded, dispatch_uid="audit.events.recorded")
     post_delete.connect(
         on_tenant_deleted, sender=Tenant, dispatch_uid="audit.tenant.shred"
     )

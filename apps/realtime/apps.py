@@ -17,7 +17,11 @@ class RealtimeConfig(AppConfig):
             checks,  # noqa: F401  (registers the system checks)
             signals,
         )
+        from cadml.lib import events
 
+        events.announced.connect(
+            signals.notice_announced, dispatch_uid="realtime.notice_announced"
+        )
         # accounts does not know realtime: a removed membership or a deactivated
         # user closes that user's open sockets.
         post_delete.connect(

@@ -1,11 +1,26 @@
-"""Receivers that close a user's open sockets when the user loses rights
-(connected in ``RealtimeConfig.ready``)."""
+"""Receivers connected in ``RealtimeConfig.ready``: other apps' live notices
+(``cadml.lib.events.announce``) go out on their channels, and a user who loses
+rights has their open sockets closed."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from apps.realtime.services import user_connections_close_on_commit
+from apps.realtime.services import publish, user_connections_close_on_commit
+from cadml.lib import events
+
+
+def notice_announced(sender: Any, notice: events.Notice, **kwargs: Any) -> None:
+    # Each channel on its own: one failing publish must not silence the others
+    # (events.announce logs what this raises).
+    failures: list[Exception] = []
+    for channel in notice.channels:
+        try:
+            publish(channel, notice.type, notice.data)
+        except Exception as exc:  # noqa: BLE001 - collected, re-raised below
+            failures.append(exc)
+    if failures:
+        raise failures[0]
 
 
 def membership_deleted(sender: type, instance: Any, **kwargs: Any) -> None:
