@@ -24,6 +24,13 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from apps.realtime.principal import Principal
+from cadml.lib.channels import (  # noqa: F401  (the names live in cadml.lib)
+    ALERTS_CHANNEL,
+    job_channel,
+    model_channel,
+    tenant_channel,
+    user_channel,
+)
 from cadml.lib.errors import InvalidInput
 
 MAX_CHANNEL_LENGTH = 90
@@ -41,25 +48,6 @@ _IDENT = {
 # Kinds added by resolvers share one conservative shape.
 _PLUGIN_IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _KIND = re.compile(r"[a-z][a-z0-9_]{0,15}")
-
-
-def user_channel(user_id: int) -> str:
-    return f"user:{user_id}"
-
-
-def tenant_channel(slug: str) -> str:
-    return f"tenant:{slug}"
-
-
-def job_channel(job_id: object) -> str:
-    return f"job:{job_id}"
-
-
-def model_channel(name: str) -> str:
-    return f"model:{name}"
-
-
-ALERTS_CHANNEL = "topic:alerts"
 
 
 def channel_parse(channel: object) -> tuple[str, str]:

@@ -1,0 +1,23 @@
+"""Realtime channel names, usable by any app without importing the realtime app
+(it subscribes to ``cadml.lib.events.announce`` and owns who may listen)."""
+
+from __future__ import annotations
+
+
+def user_channel(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+def tenant_channel(slug: str) -> str:
+    return f"tenant:{slug}"
+
+
+def job_channel(job_id: object) -> str:
+    return f"job:{job_id}"
+
+
+def model_channel(name: str) -> str:
+    return f"model:{name}"
+
+
+ALERTS_CHANNEL = "topic:alerts"
