@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -159,3 +160,24 @@ def test_the_hub_reads_a_burst_from_the_pubsub_layer_in_batches(on_cluster):  # 
     assert sum(batches) >= total
     # Not one wake-up per event: most of the burst came in a few reads.
     assert len(batches) < total / 10, batches
+
+
+def test_model_reload_notices_and_readiness_use_the_cluster(on_cluster):  # type: ignore[no-untyped-def]
+    from apps.modelreg.runtime import notify_reload, reload_channel
+    from cadml.health import configured_checks
+    from cadml.lib.redis_client import sync_client
+
+    client = sync_client(on_cluster.url)
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(reload_channel())  # what each process's listener does
+    try:
+        notify_reload()
+        deadline = time.monotonic() + 5
+        message = None
+        while message is None and time.monotonic() < deadline:
+            message = pubsub.get_message(timeout=0.5)
+        assert message is not None and message["data"] == b"reload"
+    finally:
+        pubsub.close()
+        client.close()
+    assert configured_checks()["redis"]() == (True, "cluster ping ok")
