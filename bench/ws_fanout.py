@@ -9,10 +9,12 @@ channels-redis round trip, ``group_send`` to one channel and ``receive`` on it,
 with no daphne, no WebSocket and no history in between.
 
 Prints one JSON line. Needs Redis (REDIS_URL, default redis://127.0.0.1:6379/0);
-uses DATABASE_URL if set, else a throw-away SQLite file.
+uses DATABASE_URL if set, else a throw-away SQLite file. With ``--cluster``
+everything runs on a local three-master Redis Cluster (tests/redis_cluster.py)
+instead, and the baseline is channels-redis' pub/sub layer on it.
 
     .venv/bin/python bench/ws_fanout.py [--clients 1000] [--subscribers 100]
-        [--events 1000] [--rate 200]
+        [--events 1000] [--rate 200] [--cluster]
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import struct
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,6 +86,26 @@ import asyncio, json, sys, time
 from channels_redis.core import RedisChannelLayer
 async def main(url, count):
     layer = RedisChannelLayer(hosts=[url], prefix="cadml:bench")
+    channel = await layer.new_channel()
+    await layer.group_add("bench.raw", channel)
+    latencies = []
+    for n in range(count):
+        sent = time.perf_counter()
+        await layer.group_send("bench.raw", {"type": "x", "n": n})
+        await layer.receive(channel)
+        latencies.append((time.perf_counter() - sent) * 1000)
+        await asyncio.sleep(1 / 200)
+    await layer.group_discard("bench.raw", channel)
+    print(json.dumps(latencies))
+asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+"""
+
+
+RAW_CLUSTER = """
+import asyncio, json, sys, time
+from channels_redis.pubsub import RedisPubSubChannelLayer
+async def main(hosts, count):
+    layer = RedisPubSubChannelLayer(hosts=hosts.split(","), prefix="cadml:bench")
     channel = await layer.new_channel()
     await layer.group_add("bench.raw", channel)
     latencies = []
@@ -368,17 +391,39 @@ def main() -> None:
         metavar="PATH",
         help="also write every delivery as JSON [n, subscriber, sent at, received at]",
     )
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="run on a local Redis Cluster (needs redis-server and redis-cli)",
+    )
     args = parser.parse_args()
+    with ExitStack() as stack:
+        if args.cluster:
+            from tests.redis_cluster import running_cluster
 
-    redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-    env = bench_env(REDIS_URL=redis_url)
+            cluster = stack.enter_context(running_cluster())
+            env = bench_env(CADML_REDIS_CLUSTER_URL=cluster.url, REDIS_URL="")
+            raw_cmd = (
+                RAW_CLUSTER,
+                ",".join(f"redis://{h}:{p}" for h, p in cluster.startup_nodes),
+            )
+        else:
+            redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+            env = bench_env(REDIS_URL=redis_url)
+            raw_cmd = (RAW, redis_url)
+        run(args, env, raw_cmd)
+
+
+def run(
+    args: argparse.Namespace, env: dict[str, str], raw_cmd: tuple[str, str]
+) -> None:
     slug = f"wsbench-{int(time.time() * 1000) % 10**9}"
     make_tenant(env, slug)
     out = manage(env, "shell", "-c", f"SLUG = {slug!r}\n" + SETUP)
     # The last line: other output (e.g. start-up notices) may precede it.
     setup = json.loads(out.strip().splitlines()[-1])
 
-    raw = json.loads(run_python(env, RAW, redis_url, str(args.events)))
+    raw = json.loads(run_python(env, *raw_cmd, str(args.events)))
 
     with running_daphne(env) as server:
         result = asyncio.run(
@@ -416,6 +461,7 @@ def main() -> None:
         json.dumps(
             {
                 "bench": "ws_fanout",
+                "redis": "cluster" if args.cluster else "standalone",
                 "clients": args.clients,
                 "subscribers": args.subscribers,
                 "events": args.events,

@@ -31,16 +31,21 @@ def check_cache() -> tuple[bool, str]:
     cache.set(probe, "1", 5)
     ok = cache.get(probe) == "1"
     cache.delete(probe)
+    if getattr(settings, "CADML_REDIS_CLUSTER_URL", ""):
+        return ok, "redis cluster"
     return ok, "redis" if settings.REDIS_URL else "local memory"
 
 
 def check_redis() -> tuple[bool, str]:
-    import redis
+    from cadml.lib.redis_client import is_cluster, shared_redis, sync_client
 
-    client = redis.Redis.from_url(
-        settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1
-    )
+    url = shared_redis()
+    client = sync_client(url, socket_timeout=1, socket_connect_timeout=1)
     try:
+        if is_cluster(url):
+            # Every master must answer: each serves a share of the keys.
+            client.ping(target_nodes=client.PRIMARIES)
+            return True, "cluster ping ok"
         client.ping()
     finally:
         client.close()
@@ -57,7 +62,7 @@ def check_broker() -> tuple[bool, str]:
 
 def configured_checks() -> dict[str, Check]:
     checks: dict[str, Check] = {"database": check_database, "cache": check_cache}
-    if settings.REDIS_URL:
+    if settings.REDIS_URL or getattr(settings, "CADML_REDIS_CLUSTER_URL", ""):
         checks["redis"] = check_redis
     if settings.CELERY_BROKER_URL:
         checks["broker"] = check_broker

@@ -154,7 +154,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: cache, channel layer -------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 # A Redis Cluster for the cache and the rate limiter (docs/redis-cluster.md):
-# redis+cluster://host:port,host:port. The channel layer stays on REDIS_URL.
+# redis+cluster://host:port,host:port. When set, realtime uses it too.
 CADML_REDIS_CLUSTER_URL = env_str("CADML_REDIS_CLUSTER_URL")
 _REDIS_CACHE_OPTIONS = {"socket_timeout": 1, "socket_connect_timeout": 1}
 if CADML_REDIS_CLUSTER_URL:
@@ -180,7 +180,25 @@ elif REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-if REDIS_URL:
+if CADML_REDIS_CLUSTER_URL:
+    # channels-redis' core layer runs scripts over keys of many slots; its
+    # pub/sub layer needs none: a cluster relays PUBLISH to every node, so any
+    # node serves any group (docs/redis-cluster.md).
+    from cadml.lib.redis_client import cluster_hosts
+
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {
+                "hosts": [
+                    f"redis://{host}:{port}"
+                    for host, port in cluster_hosts(CADML_REDIS_CLUSTER_URL)
+                ],
+                "prefix": "cadml:ch",
+            },
+        }
+    }
+elif REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",

@@ -6,9 +6,10 @@ sessions already loaded, builds a new snapshot and swaps it in with one
 assignment; a prediction that already holds the old snapshot (and so the old
 session) finishes on it. No lock is taken on the prediction path.
 
-Reload notices: with ``REDIS_URL`` a daemon thread per process listens on a
-pub/sub channel; without Redis (and as a safety net with it) the process reads
-the registry generation number at most once per ``CADML_MODEL_RELOAD_POLL_S``.
+Reload notices: with a shared Redis (``REDIS_URL`` or the cluster) a daemon
+thread per process listens on a pub/sub channel; without Redis (and as a safety
+net with it) the process reads the registry generation number at most once per
+``CADML_MODEL_RELOAD_POLL_S``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from cadml import metrics
+from cadml.lib.redis_client import shared_redis, sync_client
 
 logger = logging.getLogger(__name__)
 
@@ -270,7 +272,7 @@ class Runtime:
             return snap
 
     def _poll_interval(self) -> float:
-        default = 15.0 if settings.REDIS_URL else 1.0
+        default = 15.0 if shared_redis() else 1.0
         return float(getattr(settings, "CADML_MODEL_RELOAD_POLL_S", default))
 
     @staticmethod
@@ -288,7 +290,7 @@ class Runtime:
 
     # --- Redis pub/sub ------------------------------------------------------
     def _ensure_listener(self) -> None:
-        if not settings.REDIS_URL or self._listener is not None:
+        if not shared_redis() or self._listener is not None:
             return
         if not getattr(settings, "CADML_MODEL_RELOAD_LISTENER", True):
             return
@@ -301,12 +303,11 @@ class Runtime:
             self._listener.start()
 
     def _listen(self) -> None:
-        import redis
-
         backoff = 0.5
         while True:
             try:
-                client = redis.Redis.from_url(settings.REDIS_URL)
+                # On a cluster any node relays every PUBLISH to its subscribers.
+                client = sync_client(shared_redis())
                 pubsub = client.pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(reload_channel())
                 backoff = 0.5
@@ -336,12 +337,10 @@ runtime = Runtime()
 def notify_reload() -> None:
     """Tell every process (this one included) that what serves has changed."""
     runtime.request_reload()
-    if settings.REDIS_URL:
-        import redis
-
+    if shared_redis():
         try:
-            client = redis.Redis.from_url(
-                settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1
+            client = sync_client(
+                shared_redis(), socket_timeout=1, socket_connect_timeout=1
             )
             client.publish(reload_channel(), "reload")
             client.close()

@@ -1,11 +1,14 @@
 """Per-channel event ids and bounded history, for replay after a reconnect.
 
-With ``REDIS_URL``: a counter and a stream per channel. One Lua script takes the
-next id and appends the event (stream id ``<id>-0``), trimming the stream to
-exactly ``CADML_WS_HISTORY`` entries (one append trims one entry, so exact costs
-no more than approximate here); both keys expire 24 h after the last event. Every
-process sees the same ids and the same history. Without Redis: a counter and a
-deque per channel in this process (embedded mode has one process).
+With a shared Redis (``REDIS_URL``, or a Redis Cluster when
+``CADML_REDIS_CLUSTER_URL`` is set): a counter and a stream per channel, whose
+keys carry the channel as a hash tag (on a cluster they share a slot). One Lua
+script takes the next id and appends the event (stream id ``<id>-0``),
+trimming the stream to exactly ``CADML_WS_HISTORY`` entries (one append trims
+one entry, so exact costs no more than approximate here); both keys expire 24 h
+after the last event. Every process sees the same ids and the same history.
+Without Redis: a counter and a deque per channel in this process (embedded mode
+has one process).
 
 The event is appended *before* it is sent to the channel group; a subscriber joins
 the group *before* reading history. So every event is in the history, in the
@@ -22,9 +25,10 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-import redis
 import redis.asyncio as aioredis
 from django.conf import settings
+
+from cadml.lib.redis_client import async_client, shared_redis, sync_client
 
 KEY_PREFIX = "cadml:rt"
 HISTORY_TTL_S = 24 * 3600
@@ -84,18 +88,18 @@ def _replay(
 class RedisHistory:
     def __init__(self, url: str) -> None:
         self.url = url
-        self._sync = redis.Redis.from_url(url)
+        self._sync = sync_client(url)
         self._append_sync = self._sync.register_script(_APPEND)
         # redis.asyncio connections belong to one event loop.
         self._async: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, aioredis.Redis
+            asyncio.AbstractEventLoop, aioredis.Redis | aioredis.RedisCluster
         ] = weakref.WeakKeyDictionary()
 
-    def _aclient(self) -> aioredis.Redis:
+    def _aclient(self) -> aioredis.Redis | aioredis.RedisCluster:
         loop = asyncio.get_running_loop()
         client = self._async.get(loop)
         if client is None:
-            client = aioredis.Redis.from_url(self.url)
+            client = async_client(self.url)
             self._async[loop] = client
         return client
 
@@ -184,9 +188,9 @@ _backends_lock = threading.Lock()
 
 
 def get_history() -> RedisHistory | MemoryHistory:
-    """The store for the configured ``REDIS_URL`` (read when used, so tests that
+    """The store for the configured shared Redis (read when used, so tests that
     override settings get the matching store)."""
-    url = getattr(settings, "REDIS_URL", "") or ""
+    url = shared_redis()
     with _backends_lock:
         backend = _backends.get(url)
         if backend is None:

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 from channels_redis.core import RedisChannelLayer
+from channels_redis.pubsub import RedisPubSubChannelLayer
 
 from apps.realtime.channels import group_name
 from apps.realtime.history import get_history
@@ -114,6 +115,8 @@ class Hub:
         """
         layer = self.layer
         assert self.channel_name is not None
+        if isinstance(layer, RedisPubSubChannelLayer):
+            return await self._receive_pubsub(layer)
         if not isinstance(layer, RedisChannelLayer):
             return [await layer.receive(self.channel_name)]
         connection = layer.connection(layer.consistent_hash(self.channel_name))
@@ -123,6 +126,25 @@ class Hub:
             return [layer.deserialize(member) for member, _score in popped]
         blocked = await connection.bzpopmin(key, timeout=layer.brpop_timeout)
         return [] if blocked is None else [layer.deserialize(blocked[1])]
+
+    async def _receive_pubsub(
+        self, layer: RedisPubSubChannelLayer
+    ) -> list[dict[str, Any]]:
+        """On the pub/sub layer (Redis Cluster) messages are pushed to a queue in
+        this process: no Redis call per message, but one wake-up per message if
+        read one by one. So the hub waits for the first, then takes whatever
+        else is queued (up to ``RECEIVE_BATCH``) in the same turn."""
+        assert self.channel_name is not None
+        first = await layer.receive(self.channel_name)
+        messages = [first]
+        queue = layer._get_layer().channels.get(self.channel_name)
+        while queue is not None and len(messages) < RECEIVE_BATCH:
+            try:
+                raw = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                break
+            messages.append(layer.deserialize(raw))
+        return messages
 
     async def _read(self) -> None:
         assert self.channel_name is not None

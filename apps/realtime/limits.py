@@ -1,9 +1,13 @@
 """Concurrent WebSocket connections per user (or API key) and per tenant.
 
-With ``REDIS_URL`` the slots are members of a sorted set per user and per tenant,
-scored by when they lapse; a live connection refreshes its slots every third of
+With a shared Redis the slots are members of a sorted set per user and per
+tenant, scored by when they lapse; a live connection refreshes its slots every third of
 ``CADML_WS_SLOT_TTL_S``, so the slots of a crashed process lapse on their own
 within that time. Without Redis: the same bookkeeping in this process.
+
+On a Redis Cluster every set carries one hash tag, so a connection's user and
+tenant sets share a slot and one script still takes all of its slots or none.
+These sets see a few calls per connection a minute, so one slot serves them.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from django.conf import settings
 
 from apps.realtime.history import KEY_PREFIX
 from apps.realtime.principal import Principal
+from cadml.lib.redis_client import async_client, is_cluster, shared_redis
 
 DEFAULT_LIMITS: dict[str, dict[str, int]] = {
     "free": {"per_user": 5, "per_tenant": 20},
@@ -101,24 +106,32 @@ def slots_for(principal: Principal) -> list[Slot]:
 class RedisLimiter:
     def __init__(self, url: str) -> None:
         self.url = url
+        self.cluster = is_cluster(url)
         self._clients: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, aioredis.Redis
+            asyncio.AbstractEventLoop, aioredis.Redis | aioredis.RedisCluster
         ] = weakref.WeakKeyDictionary()
 
-    def _client(self) -> aioredis.Redis:
+    def _client(self) -> aioredis.Redis | aioredis.RedisCluster:
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
-            client = aioredis.Redis.from_url(self.url)
+            client = async_client(self.url)
             self._clients[loop] = client
         return client
+
+    def _keys(self, slots: list[Slot]) -> list[str]:
+        if not self.cluster:
+            return [s.key for s in slots]
+        # cadml:rt:conn:... -> cadml:rt:{conn}:... (one slot for all of them)
+        prefix = f"{KEY_PREFIX}:conn:"
+        return [f"{KEY_PREFIX}:{{conn}}:{s.key.removeprefix(prefix)}" for s in slots]
 
     async def acquire(self, slots: list[Slot], member: str) -> Slot | None:
         """Take a slot in every set, or none; returns the full one on refusal."""
         full = await self._client().eval(
             _ACQUIRE,
             len(slots),
-            *[s.key for s in slots],
+            *self._keys(slots),
             member,
             slot_ttl(),
             *[s.limit for s in slots],
@@ -127,14 +140,14 @@ class RedisLimiter:
 
     async def refresh(self, slots: list[Slot], member: str) -> None:
         await self._client().eval(
-            _REFRESH, len(slots), *[s.key for s in slots], member, slot_ttl()
+            _REFRESH, len(slots), *self._keys(slots), member, slot_ttl()
         )
 
     async def release(self, slots: list[Slot], member: str) -> None:
         client = self._client()
         async with client.pipeline(transaction=False) as pipe:
-            for slot in slots:
-                pipe.zrem(slot.key, member)
+            for key in self._keys(slots):
+                pipe.zrem(key, member)
             await pipe.execute()
 
 
@@ -180,7 +193,7 @@ _limiters_lock = threading.Lock()
 
 
 def get_limiter() -> RedisLimiter | MemoryLimiter:
-    url = getattr(settings, "REDIS_URL", "") or ""
+    url = shared_redis()
     with _limiters_lock:
         limiter = _limiters.get(url)
         if limiter is None:
