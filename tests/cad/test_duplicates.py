@@ -129,7 +129,7 @@ class TestReportJob:
             (ids_b[0], copy_b)
         ]
 
-    def test_a_report_not_finished_is_a_409_and_a_second_one_waits(
+    def test_a_report_not_finished_is_a_409_and_a_second_request_is_refused(
         self, api_client_a, tenant_a
     ) -> None:  # type: ignore[no-untyped-def]
         for f in parts(3, seed=61):
