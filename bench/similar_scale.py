@@ -8,6 +8,14 @@ run measures the baseline (exact cosine over the whole matrix, as
 ``/similar`` did) and the index (``--lib usearch`` as served, or ``faiss``
 HNSW for the comparison in ``docs/search.md``): build time, memory, single and
 8-concurrent query p50/p99, recall@10 against exact search, incremental add.
+
+``--http`` also serves the index: a throw-away tenant gets one drawing and one
+done analysis per vector (bulk ``COPY``, the vectors as their features), the
+index built here is saved as that tenant's index (keyed by drawing id, in an
+identity space, so the served path embeds nothing differently), and ``GET
+/api/v1/drawings/{id}/similar`` is timed through daphne one request at a time
+(``http_similar_p50_ms`` / ``http_similar_p99_ms``). The tenant's rows are
+deleted at the end.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import argparse
 import glob
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -27,6 +36,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cadml.settings")
 
+VERSION = "dxf-2"
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "dxf"
 
 
@@ -44,14 +54,17 @@ def corpus_vectors() -> np.ndarray:
     return np.asarray(vecs, dtype=np.float64)
 
 
-def dataset(n: int, real: np.ndarray, seed: int) -> np.ndarray:
+def dataset(
+    n: int, real: np.ndarray, seed: int, n_centres: int | None = None
+) -> np.ndarray:
     from apps.cad.similarity import Space
 
     rng = np.random.default_rng(seed)
     space = Space.unsupervised(real)
     base = space.embed(real)
     dim = base.shape[1]
-    centres = np.vstack([base, rng.normal(size=(max(1000, n // 1000), dim))])
+    extra = n_centres or max(1000, n // 1000)
+    centres = np.vstack([base, rng.normal(size=(extra, dim))])
     out = np.empty((n, dim), dtype=np.float32)
     out[: len(base)] = base
     step = 100_000
@@ -62,6 +75,123 @@ def dataset(n: int, real: np.ndarray, seed: int) -> np.ndarray:
         out[lo:hi] = pick + noise
     out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
     return out
+
+
+def seed_tenant(x: np.ndarray, feature_version: str) -> tuple[int, str, np.ndarray]:
+    """A new tenant holding one drawing and one done analysis per row of ``x``;
+    its id, an API key and the drawing ids in row order."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from apps.accounts.models import Tenant
+    from apps.cad.models import Analysis
+    from bench.common import bench_env, make_tenant
+
+    slug = f"bench-similar-{int(time.time())}"
+    key = make_tenant(bench_env(), slug)
+    tenant_id = Tenant.objects.get(slug=slug).pk
+    now = timezone.now().isoformat()
+    n = len(x)
+    step = 50_000
+    with connection.cursor() as cur:
+        with cur.copy(
+            "COPY cad_drawing (tenant_id, name, sha256, size, format, file, label,"
+            " created) FROM STDIN"
+        ) as cp:
+            for lo in range(0, n, step):
+                cp.write(
+                    "".join(
+                        f"{tenant_id}\tpart-{i}.dxf\t{i:064x}\t1000\tdxf\t"
+                        f"bench/{i}.dxf\t\t{now}\n"
+                        for i in range(lo, min(n, lo + step))
+                    )
+                )
+        cur.execute(
+            "SELECT id FROM cad_drawing WHERE tenant_id = %s ORDER BY id", [tenant_id]
+        )
+        ids = np.asarray([r[0] for r in cur.fetchall()], dtype=np.int64)
+        # Every other NOT NULL column gets the model's default.
+        fixed = {
+            "tenant_id": str(tenant_id),
+            "status": Analysis.Status.DONE,
+            "feature_version": feature_version,
+            "created": now,
+            "finished": now,
+        }
+        for f in Analysis._meta.concrete_fields:
+            if f.column in fixed or f.null or f.primary_key:
+                continue
+            if f.column in ("drawing_id", "features"):
+                continue
+            v = f.get_default()
+            if f.get_internal_type() == "JSONField":
+                v = json.dumps(v)
+            elif isinstance(v, bool):
+                v = "t" if v else "f"
+            fixed[f.column] = str(v)
+        cols = ", ".join(["drawing_id", "features", *fixed])
+        tail = "\t".join(fixed.values()) + "\n"
+        with cur.copy(f"COPY cad_analysis ({cols}) FROM STDIN") as cp:
+            for lo in range(0, n, step):
+                rows = x[lo : lo + step].round(5).tolist()
+                cp.write(
+                    "".join(
+                        f"{d}\t{json.dumps(r)}\t{tail}"
+                        for d, r in zip(ids[lo : lo + step].tolist(), rows, strict=True)
+                    )
+                )
+        cur.execute("ANALYZE cad_drawing")
+        cur.execute("ANALYZE cad_analysis")
+    return tenant_id, key, ids
+
+
+def tenant_watermark(tenant_id: int) -> int:
+    from apps.cad.models import Analysis
+
+    return Analysis.objects.filter(tenant_id=tenant_id).order_by("-pk")[0].pk
+
+
+def drop_tenant_rows(tenant_id: int) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("DELETE FROM cad_analysis WHERE tenant_id = %s", [tenant_id])
+        cur.execute("DELETE FROM cad_drawing WHERE tenant_id = %s", [tenant_id])
+
+
+def http_similar(
+    ids: np.ndarray, key: str, requests: int, seed: int
+) -> dict[str, float]:
+    """GET /similar for random drawings through daphne, one at a time."""
+    import http.client
+
+    from tests.servers import running_daphne
+
+    rng = np.random.default_rng(seed)
+    picks = ids[rng.integers(0, len(ids), requests + 20)].tolist()
+    lat: list[float] = []
+    with running_daphne() as server:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        for j, did in enumerate(picks):
+            t = time.perf_counter()
+            conn.request(
+                "GET",
+                f"/api/v1/drawings/{did}/similar?k=10",
+                headers={"Authorization": f"Api-Key {key}"},
+            )
+            resp = conn.getresponse()
+            body = resp.read()
+            ms = (time.perf_counter() - t) * 1000
+            if resp.status != 200 or len(json.loads(body)["results"]) != 10:
+                raise SystemExit(f"GET /similar answered {resp.status}: {body[:300]!r}")
+            if j >= 20:  # the first ones map the index in
+                lat.append(ms)
+        conn.close()
+    return {
+        "http_requests": requests,
+        "http_similar_p50_ms": pct(lat, 50),
+        "http_similar_p99_ms": pct(lat, 99),
+    }
 
 
 def exact_top(x: np.ndarray, q: np.ndarray, k: int) -> np.ndarray:
@@ -81,41 +211,106 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--adds", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--sweep", type=int, nargs="*", default=[32, 64, 128, 256])
+    ap.add_argument("--sweep", type=int, nargs="*", default=[64, 128, 256, 512, 1024])
     ap.add_argument("--real", help="a .npy of corpus vectors (skips analysing)")
+    ap.add_argument(
+        "--centres",
+        type=int,
+        help="random centres (default max(1000, n/1000)); fewer make a small set "
+        "as crowded around each centre as a larger one, the hard case for HNSW",
+    )
+    ap.add_argument(
+        "--http", action="store_true", help="also time GET /similar through daphne"
+    )
+    ap.add_argument("--http-requests", type=int, default=300)
     args = ap.parse_args()
+    if args.http and args.lib != "usearch":
+        raise SystemExit("--http serves the usearch index only")
+    search_dir = tempfile.mkdtemp(prefix="cadml-search-bench-")
+    # The server process must read the index this process writes.
+    os.environ["CADML_SEARCH_DIR"] = search_dir
     import django
 
     django.setup()
-    from django.conf import settings
 
     real = np.load(args.real) if args.real else corpus_vectors()
-    x = dataset(args.n + args.adds, real, args.seed)
+    x = dataset(args.n + args.adds, real, args.seed, args.centres)
     x, extra = x[: args.n], x[args.n :]
     rng = np.random.default_rng(args.seed + 1)
     qi = rng.integers(0, args.n, args.queries)
     queries = x[qi] + rng.normal(size=(args.queries, x.shape[1])).astype(
         np.float32
     ) * np.float32(0.01)
-    k = 10
+
+    out: dict[str, object] = {
+        "bench": "similar_scale",
+        "lib": args.lib,
+        "n_vectors": args.n,
+        "n_real": int(len(real)),
+        "dim": int(x.shape[1]),
+        "centres": args.centres or max(1000, (args.n + args.adds) // 1000),
+    }
+    tenant_id = 0
+    try:
+        if args.http:
+            t0 = time.perf_counter()
+            tenant_id, key, ids = seed_tenant(x, VERSION)
+            out["seed_s"] = round(time.perf_counter() - t0, 1)
+        else:
+            key, ids = "", np.arange(args.n, dtype=np.int64)
+        out.update(measure(args, x, extra, queries, ids, tenant_id))
+        if args.http:
+            out.update(http_similar(ids, key, args.http_requests, args.seed + 2))
+    finally:
+        if tenant_id:
+            drop_tenant_rows(tenant_id)
+        shutil.rmtree(search_dir, ignore_errors=True)
+    print(json.dumps(out))
+
+
+def measure(
+    args: argparse.Namespace,
+    x: np.ndarray,
+    extra: np.ndarray,
+    queries: np.ndarray,
+    ids: np.ndarray,
+    tenant_id: int,
+) -> dict[str, object]:
+    """Build, size, recall and latency of the index over ``x`` keyed by ``ids``
+    (with ``tenant_id``: saved as that tenant's index, as the service does)."""
+    from django.conf import settings
 
     from apps.cad import index as ann
+    from apps.cad.similarity import Space
 
+    k = 10
     t0 = time.perf_counter()
     if args.lib == "usearch":
         idx = ann.new_index(x.shape[1])
-        idx.add(np.arange(args.n, dtype=np.uint64), x)
+        idx.add(ids.astype(np.uint64), x)
         build_s = time.perf_counter() - t0
-        with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "i.usearch")
-            idx.save(path)
-            index_bytes = os.path.getsize(path)
+        if tenant_id:
+            # The vectors are stored as the features: embedding is the identity.
+            dim = x.shape[1]
+            one = np.ones(dim)
+            space = Space(f"{VERSION}-unsupervised", np.zeros(dim), one, one)
+            ann._save(tenant_id, VERSION, idx, space, tenant_watermark(tenant_id))
+            meta = json.loads(ann._meta_path(tenant_id, VERSION).read_bytes())
+            index_bytes = os.path.getsize(ann._dir(tenant_id) / meta["file"])
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = os.path.join(tmp, "i.usearch")
+                idx.save(path)
+                index_bytes = os.path.getsize(path)
 
         def search(q: np.ndarray) -> np.ndarray:
-            return idx.search(q, k, threads=1).keys
+            return np.searchsorted(ids, idx.search(q, k, threads=1).keys)
 
         def add(i: int, v: np.ndarray) -> None:
             idx.add(i, v, threads=1)
+
+        def breadth(ef: int) -> None:
+            idx.expansion_search = ef
     else:
         import faiss
 
@@ -133,13 +328,16 @@ def main() -> None:
         def add(i: int, v: np.ndarray) -> None:
             idx.add(v[None, :])
 
+        def breadth(ef: int) -> None:
+            idx.hnsw.efSearch = ef
+
     exact_ms, truths = [], []
     for q in queries:
         t = time.perf_counter()
         truths.append(set(exact_top(x, q, k).tolist()))
         exact_ms.append((time.perf_counter() - t) * 1000)
 
-    def measure() -> tuple[list[float], int]:
+    def timed_recall() -> tuple[list[float], int]:
         lat, hits = [], 0
         for q, truth in zip(queries, truths, strict=True):
             t = time.perf_counter()
@@ -151,11 +349,8 @@ def main() -> None:
     # The search-time breadth trades recall for latency without a rebuild.
     sweep = []
     for ef in args.sweep:
-        if args.lib == "usearch":
-            idx.expansion_search = ef
-        else:
-            idx.hnsw.efSearch = ef
-        lat, hits = measure()
+        breadth(ef)
+        lat, hits = timed_recall()
         sweep.append(
             {
                 "expansion_search": ef,
@@ -165,11 +360,8 @@ def main() -> None:
             }
         )
     ef = settings.CADML_SEARCH_EXPANSION_SEARCH
-    if args.lib == "usearch":
-        idx.expansion_search = ef
-    else:
-        idx.hnsw.efSearch = ef
-    lat, hits = measure()
+    breadth(ef)
+    lat, hits = timed_recall()
 
     def timed(q: np.ndarray) -> float:
         t = time.perf_counter()
@@ -180,33 +372,27 @@ def main() -> None:
         conc = list(pool.map(timed, np.vstack([queries, queries])))
 
     t = time.perf_counter()
+    top = int(ids[-1]) + 1
     for j, v in enumerate(extra):
-        add(args.n + j, v)
+        add(top + j, v)
     add_ms = (time.perf_counter() - t) * 1000 / max(1, len(extra))
-
-    print(
-        json.dumps(
-            {
-                "bench": "similar_scale",
-                "lib": args.lib,
-                "n_vectors": args.n,
-                "n_real": int(len(real)),
-                "dim": int(x.shape[1]),
-                "build_s": round(build_s, 2),
-                "index_bytes": index_bytes,
-                "memory_ratio": round(index_bytes / (args.n * x.shape[1] * 4), 3),
-                "recall_at_10": round(hits / (k * len(queries)), 4),
-                "query_p50_ms": pct(lat, 50),
-                "query_p99_ms": pct(lat, 99),
-                "concurrent_query_p99_ms": pct(conc, 99),
-                "add_ms_per_vector": round(add_ms, 4),
-                "expansion_search": ef,
-                "sweep": sweep,
-                "baseline_exact_p50_ms": pct(exact_ms, 50),
-                "baseline_exact_p99_ms": pct(exact_ms, 99),
-            }
-        )
-    )
+    return {
+        "dtype": settings.CADML_SEARCH_DTYPE if args.lib == "usearch" else "f32",
+        "connectivity": settings.CADML_SEARCH_CONNECTIVITY,
+        "expansion_add": settings.CADML_SEARCH_EXPANSION_ADD,
+        "build_s": round(build_s, 2),
+        "index_bytes": index_bytes,
+        "memory_ratio": round(index_bytes / (args.n * x.shape[1] * 4), 3),
+        "recall_at_10": round(hits / (k * len(queries)), 4),
+        "query_p50_ms": pct(lat, 50),
+        "query_p99_ms": pct(lat, 99),
+        "concurrent_query_p99_ms": pct(conc, 99),
+        "add_ms_per_vector": round(add_ms, 4),
+        "expansion_search": ef,
+        "sweep": sweep,
+        "baseline_exact_p50_ms": pct(exact_ms, 50),
+        "baseline_exact_p99_ms": pct(exact_ms, 99),
+    }
 
 
 if __name__ == "__main__":

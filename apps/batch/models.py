@@ -11,6 +11,8 @@ class BatchJob(models.Model):
         EXTRACT_TEXT = "extract_text", "Extract text"
         # No items: the stages of apps.modelreg.learning count as its progress.
         TRAIN = "train", "Train a model"
+        # No items either: the drawings looked at (apps.cad.duplicate_report).
+        DUPLICATE_REPORT = "duplicate_report", "Duplicate report"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

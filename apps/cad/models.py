@@ -103,6 +103,10 @@ class Analysis(models.Model):
     model_version = models.CharField(max_length=64, blank=True)
     variant = models.CharField(max_length=64, blank=True)
     confidence = models.FloatField(null=True, blank=True)
+    # The tenant's drawings this one duplicates when it was analysed (same
+    # sha256, or cosine over CADML_DUPLICATE_THRESHOLD): a list of
+    # {"drawing_id", "score", "exact"}; null when never computed (older rows).
+    duplicates = models.JSONField(null=True, blank=True)
     # When the analysis began, not when its row was written: a new analysis is
     # inserted once, with its outcome, after ``finished`` is known.
     created = models.DateTimeField(default=timezone.now, editable=False)

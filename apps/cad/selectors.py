@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,7 +17,7 @@ from django.db.models.functions import Cast
 from django.utils.module_loading import import_string
 
 from apps.accounts.models import Tenant
-from apps.cad import index
+from apps.cad import features, index
 from apps.cad.models import Analysis, Drawing
 from apps.cad.similarity import Space
 from cadml.lib.cache import CACHE_ERRORS
@@ -155,7 +155,8 @@ def _tenant_matrix(tenant_id: int, feature_version: str) -> _Matrix:
         ids.append(drawing_id)
         shas.append(sha)
         vecs.append(vec)
-    mat = np.asarray(vecs, dtype=float).reshape(len(vecs), -1)
+    width = len(vecs[0]) if vecs else len(features.SLOTS.get(feature_version, []))
+    mat = np.asarray(vecs, dtype=float).reshape(len(vecs), width)
     space = Space.unsupervised(mat)
     built = _Matrix(
         generation, np.asarray(ids, dtype=np.int64), shas, mat, space, _unit(space, mat)
@@ -392,13 +393,46 @@ def _ranked_indexed(
     return space, [(h.drawing_id, h.score) for h in hits]
 
 
+def _duplicates_only(found: Similar) -> Similar:
+    threshold = settings.CADML_DUPLICATE_THRESHOLD
+    return Similar(
+        found.space,
+        [n for n in found.neighbours if n.duplicate or n.score >= threshold],
+    )
+
+
 def drawing_duplicates(*, tenant: Tenant, drawing: Drawing) -> Similar:
     """The tenant's drawings whose cosine to this one reaches
     ``CADML_DUPLICATE_THRESHOLD`` (near-duplicates; the same bytes are never
     stored twice in a tenant), best first, at most 100."""
-    found = drawing_similar(tenant=tenant, drawing=drawing, k=100)
-    threshold = settings.CADML_DUPLICATE_THRESHOLD
-    return Similar(found.space, [n for n in found.neighbours if n.score >= threshold])
+    return _duplicates_only(drawing_similar(tenant=tenant, drawing=drawing, k=100))
+
+
+def vector_duplicates(
+    *,
+    tenant: Tenant,
+    feature_version: str,
+    vector: list[float] | None,
+    sha256: str,
+    exclude_id: int | None,
+) -> list[dict[str, object]]:
+    """What an analysis stores as its ``duplicates``: the tenant's drawings
+    with the same content (``exact``) or a cosine at or over
+    ``CADML_DUPLICATE_THRESHOLD``, best first, at most 100."""
+    if not vector:
+        return []
+    found = vector_similar(
+        tenant=tenant,
+        feature_version=feature_version,
+        vector=vector,
+        sha256=sha256,
+        exclude_id=exclude_id,
+        k=100,
+    )
+    return [
+        {"drawing_id": n.drawing.pk, "score": n.score, "exact": n.duplicate}
+        for n in _duplicates_only(found).neighbours
+    ]
 
 
 @dataclass(frozen=True)
@@ -408,11 +442,9 @@ class DuplicatePair:
     score: float
 
 
-def tenant_duplicate_pairs(*, tenant: Tenant) -> Iterator[DuplicatePair]:
-    """Every pair of the tenant's drawings at or over
-    ``CADML_DUPLICATE_THRESHOLD``, once each (lower id first), in id order of
-    the first: one nearest-neighbour query per analysed drawing."""
-    analysed = (
+def tenant_analysed_drawings(*, tenant: Tenant) -> QuerySet[Drawing]:
+    """The tenant's drawings with a finished analysis, in id order."""
+    return (
         Drawing.objects.filter(tenant=tenant)
         .filter(
             Exists(
@@ -423,7 +455,19 @@ def tenant_duplicate_pairs(*, tenant: Tenant) -> Iterator[DuplicatePair]:
         )
         .order_by("pk")
     )
-    for drawing in analysed.iterator(chunk_size=500):
+
+
+def tenant_duplicate_pairs(
+    *, tenant: Tenant, progress: Callable[[int], None] | None = None
+) -> Iterator[DuplicatePair]:
+    """Every pair of the tenant's drawings at or over
+    ``CADML_DUPLICATE_THRESHOLD``, once each (lower id first), in id order of
+    the first: one nearest-neighbour query per analysed drawing, after each of
+    which ``progress`` is told how many were looked at."""
+    analysed = tenant_analysed_drawings(tenant=tenant)
+    for n_done, drawing in enumerate(analysed.iterator(chunk_size=500), start=1):
         for n in drawing_duplicates(tenant=tenant, drawing=drawing).neighbours:
             if n.drawing.pk > drawing.pk:
                 yield DuplicatePair(drawing, n.drawing, n.score)
+        if progress is not None:
+            progress(n_done)

@@ -146,8 +146,22 @@ class GeneralToleranceSerializer(serializers.Serializer):
     handle = serializers.CharField(allow_null=True)
 
 
+class DuplicateRefSerializer(serializers.Serializer):
+    drawing_id = serializers.IntegerField()
+    score = serializers.FloatField(help_text="Cosine in the search space")
+    exact = serializers.BooleanField(help_text="The same bytes (sha256)")
+
+
 class AnalysisOutputSerializer(serializers.ModelSerializer):
     drawing_id = serializers.IntegerField(read_only=True)
+    duplicates = DuplicateRefSerializer(
+        many=True,
+        allow_null=True,
+        read_only=True,
+        help_text="The tenant's drawings this one duplicated when it was "
+        "analysed: same content, or cosine at or over CADML_DUPLICATE_THRESHOLD "
+        "(docs/search.md); null for analyses stored before this was recorded.",
+    )
     title_block = serializers.SerializerMethodField()
     dimensions = serializers.SerializerMethodField()
     gdt = serializers.SerializerMethodField()
@@ -187,6 +201,7 @@ class AnalysisOutputSerializer(serializers.ModelSerializer):
             "needs_review",
             "model",
             "prediction_reason",
+            "duplicates",
             "created",
             "finished",
         ]
@@ -301,6 +316,10 @@ class NeighbourOutputSerializer(serializers.Serializer):
 
 class SimilarOutputSerializer(serializers.Serializer):
     drawing_id = serializers.IntegerField()
+    space = serializers.CharField(
+        help_text="The space that ranked them: '<model>-v<n>-metric' (learned "
+        "from the tenant's labels) or '<feature version>-unsupervised'."
+    )
     results = NeighbourOutputSerializer(many=True)
 
 
@@ -317,3 +336,11 @@ class SearchOutputSerializer(serializers.Serializer):
         help_text="The uploaded file's analysis (unsaved)."
     )
     results = NeighbourOutputSerializer(many=True)
+
+
+class DuplicateReportAcceptedSerializer(serializers.Serializer):
+    job = serializers.IntegerField()
+    total = serializers.IntegerField(help_text="Analysed drawings to look at")
+    url = serializers.CharField(help_text="The job: progress, cancel")
+    channel = serializers.CharField(help_text="Realtime channel of its progress")
+    csv = serializers.CharField(help_text="The CSV, once the job succeeded")

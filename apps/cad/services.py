@@ -150,11 +150,13 @@ def content_search(
     _predict(analysis)
     if not analysis.features:
         raise Unprocessable("This file gave no feature vector to search with.")
+    sha256 = hashlib.sha256(content).hexdigest()
+    analysis.duplicates = _duplicates(analysis, tenant, sha256, None)
     found = selectors.vector_similar(
         tenant=tenant,
         feature_version=analysis.feature_version,
         vector=analysis.features,
-        sha256=hashlib.sha256(content).hexdigest(),
+        sha256=sha256,
         exclude_id=None,
         k=k,
         filters=filters or selectors.NO_FILTERS,
@@ -309,7 +311,30 @@ def analysis_compute(
     analysis.error = analysis.error_code = ""
     analysis.finished = timezone.now()
     _predict(analysis)
+    analysis.duplicates = _duplicates(
+        analysis, drawing.tenant, drawing.sha256, drawing.pk
+    )
     return analysis
+
+
+def _duplicates(
+    analysis: Analysis, tenant: Tenant, sha256: str, exclude_id: int | None
+) -> list[dict[str, Any]] | None:
+    """The analysis' duplicates in its tenant (docs/search.md); None when they
+    could not be looked up: the analysis itself stands."""
+    from apps.cad import selectors
+
+    try:
+        return selectors.vector_duplicates(
+            tenant=tenant,
+            feature_version=analysis.feature_version,
+            vector=analysis.features,
+            sha256=sha256,
+            exclude_id=exclude_id,
+        )
+    except Exception:  # noqa: BLE001 - a search failure must not fail the analysis
+        logger.exception("duplicates of analysis of tenant %s", analysis.tenant_id)
+        return None
 
 
 def analysis_stored(*, analysis: Analysis) -> None:

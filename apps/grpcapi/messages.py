@@ -101,6 +101,14 @@ def analysis_message(analysis: Any) -> analysis_pb2.Analysis:
         prediction=prediction_message(analysis),
         error=analysis.error,
         **annotation_fields(analysis.dimensions or {}),
+        duplicates=[
+            analysis_pb2.Duplicate(
+                drawing_id=int(d["drawing_id"]),
+                score=float(d["score"]),
+                exact=bool(d.get("exact")),
+            )
+            for d in analysis.duplicates or []
+        ],
     )
 
 

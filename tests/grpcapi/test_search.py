@@ -97,3 +97,33 @@ async def test_filters_apply_and_bad_ones_are_invalid_argument(channel, grpc_key
             await stub.Similar(bad, metadata=auth(grpc_key_a))
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert err.value.details()
+
+
+async def test_an_analysis_carries_its_duplicates_in_its_tenant_only(
+    channel, grpc_key_a, grpc_key_b
+):
+    import random
+
+    from bench.duplicate_threshold import redrawn
+    from tests.cad.test_duplicates import parts
+
+    files = parts(8, seed=31)
+    stub = analysis_pb2_grpc.AnalysisServiceStub(channel)
+
+    async def analyze(key: str, content: bytes, name: str):  # type: ignore[no-untyped-def]
+        return await stub.Analyze(
+            analysis_pb2.AnalyzeRequest(filename=name, content=content),
+            metadata=auth(key),
+        )
+
+    mine = [
+        (await analyze(grpc_key_a, f, f"{i}.dxf")).drawing_id
+        for i, f in enumerate(files)
+    ]
+    copy = redrawn(files[0], random.Random(1))
+    a = await analyze(grpc_key_a, copy, "copy.dxf")
+    assert [d.drawing_id for d in a.duplicates] == [mine[0]]
+    assert not a.duplicates[0].exact and a.duplicates[0].score >= 0.9
+    # Tenant B holds none of A's drawings: its copy duplicates nothing.
+    b = await analyze(grpc_key_b, copy, "copy.dxf")
+    assert list(b.duplicates) == []

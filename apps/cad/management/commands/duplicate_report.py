@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from typing import Any
@@ -8,9 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.accounts.models import Tenant
-from apps.cad.selectors import tenant_duplicate_pairs
-
-COLUMNS = ["drawing_id", "name", "duplicate_id", "duplicate_name", "score"]
+from apps.cad.duplicate_report import write_report
 
 
 class Command(BaseCommand):
@@ -31,15 +28,8 @@ class Command(BaseCommand):
             raise CommandError(f"No tenant {options['tenant']!r}.") from None
         to_stdout = options["out"] == "-"
         fh = sys.stdout if to_stdout else open(options["out"], "w", newline="")  # noqa: SIM115
-        pairs = 0
         try:
-            writer = csv.writer(fh)
-            writer.writerow(COLUMNS)
-            for p in tenant_duplicate_pairs(tenant=tenant):
-                writer.writerow(
-                    [p.first.pk, p.first.name, p.second.pk, p.second.name, p.score]
-                )
-                pairs += 1
+            pairs = write_report(tenant=tenant, out=fh)
         finally:
             if not to_stdout:
                 fh.close()

@@ -47,7 +47,7 @@ class TitleField(_message.Message):
     def __init__(self, value: _Optional[str] = ..., confidence: _Optional[float] = ..., evidence: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class Analysis(_message.Message):
-    __slots__ = ("id", "drawing_id", "filename", "sha256", "format", "status", "recovered", "fixes", "feature_version", "features", "text", "title_block", "dimensions", "stats", "prediction", "error", "gdt", "threads", "surface_finish", "general_tolerance")
+    __slots__ = ("id", "drawing_id", "filename", "sha256", "format", "status", "recovered", "fixes", "feature_version", "features", "text", "title_block", "dimensions", "stats", "prediction", "error", "gdt", "threads", "surface_finish", "general_tolerance", "duplicates")
     class TitleBlockEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -75,6 +75,7 @@ class Analysis(_message.Message):
     THREADS_FIELD_NUMBER: _ClassVar[int]
     SURFACE_FINISH_FIELD_NUMBER: _ClassVar[int]
     GENERAL_TOLERANCE_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATES_FIELD_NUMBER: _ClassVar[int]
     id: int
     drawing_id: int
     filename: str
@@ -95,7 +96,18 @@ class Analysis(_message.Message):
     threads: _containers.RepeatedCompositeFieldContainer[Thread]
     surface_finish: _containers.RepeatedCompositeFieldContainer[SurfaceFinish]
     general_tolerance: GeneralTolerance
-    def __init__(self, id: _Optional[int] = ..., drawing_id: _Optional[int] = ..., filename: _Optional[str] = ..., sha256: _Optional[str] = ..., format: _Optional[str] = ..., status: _Optional[str] = ..., recovered: _Optional[bool] = ..., fixes: _Optional[int] = ..., feature_version: _Optional[str] = ..., features: _Optional[_Iterable[float]] = ..., text: _Optional[_Iterable[_Union[TextItem, _Mapping]]] = ..., title_block: _Optional[_Mapping[str, TitleField]] = ..., dimensions: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., stats: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., prediction: _Optional[_Union[_common_pb2.Prediction, _Mapping]] = ..., error: _Optional[str] = ..., gdt: _Optional[_Iterable[_Union[GdtFrame, _Mapping]]] = ..., threads: _Optional[_Iterable[_Union[Thread, _Mapping]]] = ..., surface_finish: _Optional[_Iterable[_Union[SurfaceFinish, _Mapping]]] = ..., general_tolerance: _Optional[_Union[GeneralTolerance, _Mapping]] = ...) -> None: ...
+    duplicates: _containers.RepeatedCompositeFieldContainer[Duplicate]
+    def __init__(self, id: _Optional[int] = ..., drawing_id: _Optional[int] = ..., filename: _Optional[str] = ..., sha256: _Optional[str] = ..., format: _Optional[str] = ..., status: _Optional[str] = ..., recovered: _Optional[bool] = ..., fixes: _Optional[int] = ..., feature_version: _Optional[str] = ..., features: _Optional[_Iterable[float]] = ..., text: _Optional[_Iterable[_Union[TextItem, _Mapping]]] = ..., title_block: _Optional[_Mapping[str, TitleField]] = ..., dimensions: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., stats: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., prediction: _Optional[_Union[_common_pb2.Prediction, _Mapping]] = ..., error: _Optional[str] = ..., gdt: _Optional[_Iterable[_Union[GdtFrame, _Mapping]]] = ..., threads: _Optional[_Iterable[_Union[Thread, _Mapping]]] = ..., surface_finish: _Optional[_Iterable[_Union[SurfaceFinish, _Mapping]]] = ..., general_tolerance: _Optional[_Union[GeneralTolerance, _Mapping]] = ..., duplicates: _Optional[_Iterable[_Union[Duplicate, _Mapping]]] = ...) -> None: ...
+
+class Duplicate(_message.Message):
+    __slots__ = ("drawing_id", "score", "exact")
+    DRAWING_ID_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    EXACT_FIELD_NUMBER: _ClassVar[int]
+    drawing_id: int
+    score: float
+    exact: bool
+    def __init__(self, drawing_id: _Optional[int] = ..., score: _Optional[float] = ..., exact: _Optional[bool] = ...) -> None: ...
 
 class DatumRef(_message.Message):
     __slots__ = ("label", "modifiers")
