@@ -303,7 +303,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "apps.versioning.pagination.VersionedPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "cadml.lib.exception_handler.exception_handler",
+    "EXCEPTION_HANDLER": "apps.versioning.exception_handler.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_VERSIONING_CLASS": "apps.versioning.versioning.CadmlNamespaceVersioning",
     "DEFAULT_SCHEMA_CLASS": "apps.versioning.schema.VersionedAutoSchema",

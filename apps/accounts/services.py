@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -24,13 +25,9 @@ from apps.accounts.models import (
     Tenant,
     new_webhook_secret,
 )
-from apps.audit.services import api_key_audit
-from apps.realtime.channels import tenant_channel
-from apps.realtime.services import (
-    api_key_connections_close_on_commit,
-    publish_on_commit,
-)
+from cadml.lib import events
 from cadml.lib.cache import CACHE_ERRORS
+from cadml.lib.channels import tenant_channel
 from cadml.lib.errors import AuthenticationError, Conflict, InvalidInput
 
 logger = logging.getLogger(__name__)
@@ -256,17 +253,19 @@ def api_key_create(
     )
     api_key.full_clean()
     api_key.save()
-    api_key_audit(action="apikey.created", api_key=api_key, actor_user=created_by)
-    publish_on_commit(
-        tenant_channel(tenant.slug),
-        "api_key.created",
-        {
+    _key_record("apikey.created", api_key, fallback_user=created_by)
+    events.announce(
+        "accounts",
+        channels=[tenant_channel(tenant.slug)],
+        type="api_key.created",
+        data={
             "id": api_key.pk,
             "name": api_key.name,
             "prefix": api_key.prefix,
             "scopes": api_key.scopes,
             "created_by": getattr(created_by, "username", None),
         },
+        on_commit=True,
     )
     return IssuedKey(api_key=api_key, plaintext=new.plaintext)
 
@@ -275,16 +274,36 @@ def api_key_create(
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
+        # Realtime closes the key's open sockets on this save (post_save).
         api_key.save(update_fields=["revoked_at"])
-        api_key_audit(action="apikey.revoked", api_key=api_key)
-        publish_on_commit(
-            tenant_channel(api_key.tenant.slug),
-            "api_key.revoked",
-            {"id": api_key.pk, "name": api_key.name, "prefix": api_key.prefix},
+        _key_record("apikey.revoked", api_key)
+        events.announce(
+            "accounts",
+            channels=[tenant_channel(api_key.tenant.slug)],
+            type="api_key.revoked",
+            data={"id": api_key.pk, "name": api_key.name, "prefix": api_key.prefix},
+            on_commit=True,
         )
-        api_key_connections_close_on_commit(api_key_id=api_key.pk)
     _cache_forget(api_key.prefix)
     return api_key
+
+
+def _key_record(action: str, api_key: ApiKey, *, fallback_user: Any = None) -> None:
+    # The actor is whoever the caller's context names (the request's key or
+    # user, a command's); the key's creator only where nothing does.
+    events.record(
+        "accounts",
+        action=action,
+        tenant=api_key.tenant,
+        fallback_user=fallback_user,
+        resource_type="api_key",
+        resource_id=api_key.pk,
+        details={
+            "prefix": api_key.prefix,
+            "name": api_key.name,
+            "scopes": list(api_key.scopes),
+        },
+    )
 
 
 @transaction.atomic

@@ -12,7 +12,7 @@ class AuditConfig(AppConfig):
         from apps.audit import checks, receivers, tracking  # noqa: F401
 
         receivers.connect()
-        tracking.track_foundation_models()
+        tracking.track_declared_models()
         _refuse_missing_kek()
 
 

@@ -6,8 +6,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import Error, Warning, register
+from django.db import DatabaseError
 
 from apps.audit import crypto
+from apps.audit.keys import KeyUnavailable, load_key
+from apps.audit.models import AuditDataKey
 from apps.audit.services import parse_overrides
 
 MIDDLEWARE = "apps.audit.middleware.AuditMiddleware"
@@ -60,11 +63,6 @@ def check_audit_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
 def check_audit_kek(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     """A missing or malformed KEK, or one that unwraps none of the stored data
     keys, stops the process at start rather than fail on the first event."""
-    from django.db import DatabaseError
-
-    from apps.audit.keys import KeyUnavailable, load_key
-    from apps.audit.models import AuditDataKey
-
     if not settings.CADML_AUDIT_ENCRYPT and not settings.CADML_AUDIT_KEK:
         return []
     try:

@@ -16,6 +16,7 @@ from django.db.models.signals import post_delete
 from django.http import HttpRequest
 
 from apps.accounts.models import Membership, Tenant
+from apps.audit.context import current_actor
 from apps.audit.keys import audit_tenant_shred
 from apps.audit.models import Action, AuditDataKey, Outcome
 from apps.audit.services import audit_record
@@ -101,11 +102,16 @@ def on_tenant_deleted(sender: Any, instance: Tenant, **kwargs: Any) -> None:
 def on_recorded(sender: Any, event: events.Record, **kwargs: Any) -> None:
     """Write the app's fact as an audit event, in the emitter's transaction."""
     extra: dict[str, Any] = {"outcome": event.outcome} if event.outcome else {}
+    if event.ip is not None:
+        extra["ip"] = event.ip
+    actor_user = event.actor_user
+    if actor_user is None and event.request is None and current_actor.get() is None:
+        actor_user = event.fallback_user
     audit_record(
         action=event.action,
         request=event.request,
         tenant=event.tenant,
-        actor_user=event.actor_user,
+        actor_user=actor_user,
         actor_key_prefix=event.actor_key_prefix,
         actor_system=event.actor_system,
         resource_type=event.resource_type,

@@ -21,7 +21,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from apps.accounts.models import ApiKey, Tenant
+from apps.accounts.models import Tenant
 from apps.audit import integrity
 from apps.audit.context import Actor, current_actor, current_trace_id
 from apps.audit.keys import event_encrypt
@@ -201,27 +201,6 @@ def audit_record(
     event.save()
     metrics.audit_events.labels(action).inc()
     return event
-
-
-def api_key_audit(
-    *, action: str, api_key: ApiKey, actor_user: Any = None, **details: Any
-) -> AuditEvent:
-    """``apikey.created`` / ``apikey.revoked`` for ``api_key`` (never its secret).
-    The actor is whoever the context says (the request's key or user, a command's
-    ``audit_actor``); ``actor_user`` only fills in where nothing does."""
-    return audit_record(
-        action=action,
-        tenant=api_key.tenant,
-        actor_user=actor_user if current_actor.get() is None else None,
-        resource_type="api_key",
-        resource_id=api_key.pk,
-        details={
-            "prefix": api_key.prefix,
-            "name": api_key.name,
-            "scopes": list(api_key.scopes),
-            **details,
-        },
-    )
 
 
 # --- sealing ------------------------------------------------------------------

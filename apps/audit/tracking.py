@@ -1,16 +1,9 @@
 """Model-change history with django-auditlog.
 
-``track_model(Model, tenant_field=...)`` is the one way to put a model under
-history: other apps call it from their ``AppConfig.ready()`` (model versions and
-deployments, batch jobs), e.g.::
-
-    from apps.audit.tracking import track_model
-    track_model(ModelVersion, tenant_field=None)          # global object
-    track_model(BatchJob, tenant_field="tenant", exclude_fields=["progress"])
-
-``tenant_field`` names the field that says whose object it is (``"pk"`` for the
-tenant itself, ``None`` for objects only staff may see); the changes API uses it to
-keep tenants apart. Secrets are excluded, never merely masked. The model's admin
+Each app declares which of its models keep a history, in its own ``AppConfig``
+(``model_history``, a tuple of ``cadml.lib.history.ModelHistory``); the audit
+app registers them here from its ``ready()``, so the declaring app never
+imports audit. Secrets are excluded, never merely masked. The model's admin
 page gains the auditlog history view.
 """
 
@@ -22,6 +15,8 @@ from typing import Any
 from auditlog.registry import auditlog
 from django.apps import apps as django_apps
 from django.db import models
+
+from cadml.lib.history import ModelHistory
 
 
 @dataclass(frozen=True)
@@ -73,48 +68,15 @@ def add_admin_history(model: type[models.Model]) -> None:
     admin.site.register(model, admin_class)
 
 
-def track_foundation_models() -> None:
-    from apps.accounts.models import ApiKey, Membership, Tenant
-
-    track_model(
-        Tenant,
-        tenant_field="pk",
-        exclude_fields=["webhook_secret", "webhook_secret_previous"],
-    )
-    track_model(Membership, tenant_field="tenant")
-    # last_used_at moves every minute of use; it is not a change anyone reviews.
-    track_model(
-        ApiKey, tenant_field="tenant", exclude_fields=["secret_hash", "last_used_at"]
-    )
-    # Apps that landed alongside: their models are loaded before any ready() runs.
-    if django_apps.is_installed("apps.modelreg"):
-        from apps.modelreg.models import Deployment, ModelVersion
-
-        # Platform models (tenant None) are staff-only in the changes API.
-        track_model(
-            ModelVersion,
-            tenant_field="model__tenant",
-            exclude_fields=["validation_sample", "training_summary"],
-        )
-        track_model(
-            Deployment,
-            tenant_field="model__tenant",
-            exclude_fields=["salt", "history", "updated"],
-        )
-    if django_apps.is_installed("apps.batch"):
-        from apps.batch.models import BatchJob
-
-        # Progress counters move with every item; the job's lifecycle is what
-        # matters here (batch.* events record the rest).
-        track_model(
-            BatchJob,
-            tenant_field="tenant",
-            exclude_fields=[
-                "done",
-                "failed",
-                "skipped",
-                "last_progress_at",
-                "request_hash",
-                "idempotency_key",
-            ],
-        )
+def track_declared_models() -> None:
+    """Every installed app's ``model_history`` (models are loaded before any
+    ``ready()`` runs)."""
+    for config in django_apps.get_app_configs():
+        declared: tuple[ModelHistory, ...] = getattr(config, "model_history", ())
+        for history in declared:
+            track_model(
+                config.get_model(history.model),
+                tenant_field=history.tenant_field,
+                exclude_fields=list(history.exclude_fields),
+                mask_fields=list(history.mask_fields),
+            )

@@ -1,8 +1,8 @@
 """Labels on drawings: the tenant's own class names, set one at a time, in bulk
 (JSON or CSV), from a zip's folders, from a correction or in the admin.
 
-Every change is one ``drawing.labelled`` audit event with the old and new label
-and where the change came from.
+Every change is one ``drawing.labelled`` fact (``cadml.lib.events.record``; the
+audit app writes it) with the old and new label and where the change came from.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.apps import apps
 from django.db import transaction
 
 from apps.accounts.models import Tenant
 from apps.cad.models import Drawing
+from cadml.lib import events
 from cadml.lib.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
@@ -62,12 +62,9 @@ def label_normalise(raw: Any) -> str:
 def _audit(
     drawing: Drawing, *, old: str, new: str, source: str, actor: Any = None
 ) -> None:
-    if not apps.is_installed("apps.audit"):
-        return
-    from apps.audit.services import audit_record
-
     user = actor if getattr(actor, "is_authenticated", False) else None
-    audit_record(
+    events.record(
+        "cad",
         action="drawing.labelled",
         tenant=drawing.tenant,
         actor_user=user,

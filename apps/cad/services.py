@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from apps.accounts.models import Tenant
-from apps.cad import index, preview_theme
+from apps.cad import index, preview_theme, signals
 from apps.cad.errors import UploadTooLarge
 from apps.cad.models import Analysis, Drawing
 from apps.cad.pool import analyze_isolated
@@ -408,11 +408,8 @@ def analysis_enqueue(*, drawing: Drawing) -> Analysis:
 
 
 def _dispatch(tenant_id: int) -> None:
-    # The batch app owns the per-tenant in-flight limit (imported here: it sits
-    # above this app).
-    from apps.batch.services import dispatch
-
-    dispatch(tenant_id=tenant_id)
+    # The batch app owns the per-tenant in-flight limit; it listens.
+    signals.analyses_waiting.send(sender="cad", tenant_id=tenant_id)
 
 
 def analysis_queued_run(*, analysis_id: int) -> None:

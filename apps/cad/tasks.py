@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from apps.batch.services import TRANSIENT_ERRORS
 from apps.cad import services
+from cadml.lib.transient import TRANSIENT_ERRORS
 
 
 @shared_task(

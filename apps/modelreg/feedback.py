@@ -23,7 +23,9 @@ from apps.modelreg.models import (
     ModelVersion,
     RegisteredModel,
 )
+from apps.modelreg.services import deployment_rollback, deployment_stop
 from cadml import metrics
+from cadml.lib import events
 from cadml.lib.errors import Conflict, DomainError, InvalidInput, NotFound
 
 logger = logging.getLogger(__name__)
@@ -106,13 +108,8 @@ def feedback_create(
 
 
 def _audit(fb: Feedback, *, tenant: Tenant, user: Any) -> None:
-    from django.apps import apps
-
-    if not apps.is_installed("apps.audit"):
-        return
-    from apps.audit.services import audit_record
-
-    audit_record(
+    events.record(
+        "modelreg",
         action="model.feedback",
         tenant=tenant,
         actor_user=user if getattr(user, "is_authenticated", False) else None,
@@ -181,8 +178,6 @@ def guardrail_set(*, model: RegisteredModel, **values: Any) -> Deployment:
 def _guardrail(version: ModelVersion) -> None:
     """Roll back (active) or stop (candidate) a version whose accuracy over its
     last corrections fell under the deployment's ``guardrail_min_accuracy``."""
-    from apps.modelreg.services import deployment_rollback, deployment_stop
-
     dep = Deployment.objects.filter(model_id=version.model_id).first()
     if dep is None or dep.guardrail_min_accuracy <= 0:
         return

@@ -26,12 +26,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import Tenant
-from apps.batch import events
+from apps.batch import events, runner
 from apps.batch.models import BatchJob
+from apps.cad.features import DXF_FEATURE_VERSION
+from apps.cad.labels import label_normalise
 from apps.cad.models import Analysis, Drawing
-from apps.modelreg import evaluation
+from apps.cad.services import analysis_run
+from apps.modelreg import evaluation, tasks, training
 from apps.modelreg.models import ActivationEvent, RegisteredModel
+from apps.modelreg.services import deployment_request, version_register
 from cadml.lib.errors import Conflict, DomainError, InvalidInput
+from cadml.lib.events import record
 
 logger = logging.getLogger(__name__)
 
@@ -128,8 +133,6 @@ def training_request(
     queued or running. Only the tenant's own model is ever trained: a name
     the tenant has no model of becomes its own model on the first version.
     """
-    from apps.cad.labels import label_normalise
-
     if deploy not in DEPLOY_MODES:
         raise InvalidInput(
             f"deploy must be one of {', '.join(DEPLOY_MODES)}.", code="bad_deploy"
@@ -196,9 +199,6 @@ def training_request(
 
 
 def _enqueue(job_id: int) -> None:
-    from apps.batch import runner
-    from apps.modelreg import tasks
-
     runner.enqueue(tasks.model_train_run, (job_id,), priority=5)
 
 
@@ -339,8 +339,6 @@ def _vectors(
 ) -> tuple[dict[int, list[float]], int]:
     """The newest stored vector of ``feature_version`` per drawing; drawings
     without one are analysed again here (and keep that analysis)."""
-    from apps.cad.services import analysis_run
-
     found: dict[int, list[float]] = {}
     rows = (
         Analysis.objects.filter(
@@ -383,15 +381,10 @@ def _feature_version(tenant: Tenant, name: str, drawing_ids: list[int]) -> str:
     )
     if versions:
         return versions.most_common(1)[0][0]
-    from apps.cad.features import DXF_FEATURE_VERSION
-
     return DXF_FEATURE_VERSION
 
 
 def _train(run: _Run) -> dict[str, Any]:
-    from apps.modelreg import training
-    from apps.modelreg.services import version_register
-
     job = run.job
     opts = job.options
     name = opts["model"]
@@ -508,13 +501,8 @@ def _train(run: _Run) -> dict[str, Any]:
 
 
 def _audit_trained(job: BatchJob, version: Any, summary: dict[str, Any]) -> None:
-    from django.apps import apps
-
-    if not apps.is_installed("apps.audit"):
-        return
-    from apps.audit.services import audit_record
-
-    audit_record(
+    record(
+        "modelreg",
         action="model.trained",
         tenant=job.tenant,
         actor_user=job.created_by,
@@ -531,8 +519,6 @@ def _audit_trained(job: BatchJob, version: Any, summary: dict[str, Any]) -> None
 
 def _deploy(job: BatchJob, number: int) -> dict[str, Any]:
     """Deploy as asked, through the health-checked activation."""
-    from apps.modelreg.services import deployment_request
-
     mode = job.options.get("deploy", "none")
     if mode == "none":
         return {"mode": "none"}

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.checks import Error, register
 from django.utils.module_loading import import_string
 
+from apps.accounts.models import Tenant
 from apps.ratelimit.policies import ANONYMOUS, PolicyError, parse_plan, raw_policies
 
 
@@ -34,8 +35,6 @@ def check_policies(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                     id="ratelimit.E001",
                 )
             )
-    from apps.accounts.models import Tenant
-
     for plan in [*Tenant.Plan.values, ANONYMOUS]:
         if plan not in policies:
             errors.append(

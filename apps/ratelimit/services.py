@@ -10,7 +10,6 @@ connection). Both have async twins for consumers and ``grpc.aio``.
 
 from __future__ import annotations
 
-import logging
 import math
 import threading
 import time
@@ -28,8 +27,7 @@ from apps.ratelimit.client_ip import client_ip, ip_identity
 from apps.ratelimit.engine import Row, Slot, get_limiter
 from apps.ratelimit.metrics import DECISIONS
 from apps.ratelimit.policies import ANONYMOUS, Window, window_name, windows_for
-
-logger = logging.getLogger("cadml.ratelimit")
+from cadml.lib import events
 
 
 @dataclass(frozen=True)
@@ -276,12 +274,9 @@ def _audit_due(identity_key: str) -> bool:
 def ratelimit_audit(*, decision: Decision, request: Any = None) -> bool:
     """Record a block in the audit trail (``ratelimit.blocked``; a shadow window's
     excess too, as outcome ``success`` with ``shadow: true``), at most one event
-    per second per identity. Never raises: auditing must not turn a 429 into a
-    500. Returns whether an event was written."""
-    try:
-        from apps.audit.services import audit_record
-    except ImportError:
-        return False
+    per second per identity, through ``cadml.lib.events`` (the audit app
+    subscribes). Never raises: auditing must not turn a 429 into a 500. Returns
+    whether an event was due."""
     identity = decision.identity
     who = (identity.key or identity.tenant or identity.ip or "?") if identity else "?"
     if not _audit_due(who):
@@ -297,15 +292,13 @@ def ratelimit_audit(*, decision: Decision, request: Any = None) -> bool:
         "local": decision.local,
         "shadow": decision.allowed,
     }
-    try:
-        audit_record(
-            action="ratelimit.blocked",
-            outcome="denied" if not decision.allowed else "success",
-            request=request,
-            details=details,
-            ip=client_ip(request) if isinstance(request, HttpRequest) else None,
-        )
-    except Exception:  # noqa: BLE001 - the audit trail must never break limiting
-        logger.exception("rate limiter: could not audit a block")
-        return False
+    events.record(
+        "ratelimit",
+        robust=True,  # the audit trail must never break limiting
+        action="ratelimit.blocked",
+        outcome="denied" if not decision.allowed else "success",
+        request=request,
+        details=details,
+        ip=client_ip(request) if isinstance(request, HttpRequest) else None,
+    )
     return True

@@ -12,7 +12,7 @@ class RealtimeConfig(AppConfig):
         from django.contrib.auth import get_user_model
         from django.db.models.signals import post_delete, post_save
 
-        from apps.accounts.models import Membership
+        from apps.accounts.models import ApiKey, Membership
         from apps.realtime import (
             checks,  # noqa: F401  (registers the system checks)
             signals,
@@ -22,12 +22,17 @@ class RealtimeConfig(AppConfig):
         events.announced.connect(
             signals.notice_announced, dispatch_uid="realtime.notice_announced"
         )
-        # accounts does not know realtime: a removed membership or a deactivated
-        # user closes that user's open sockets.
+        # accounts does not know realtime: a removed membership, a deactivated
+        # user or a revoked key closes the sockets it opened.
         post_delete.connect(
             signals.membership_deleted,
             sender=Membership,
             dispatch_uid="realtime.membership_deleted",
+        )
+        post_save.connect(
+            signals.api_key_saved,
+            sender=ApiKey,
+            dispatch_uid="realtime.api_key_saved",
         )
         post_save.connect(
             signals.user_saved,

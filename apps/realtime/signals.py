@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.realtime.services import publish, user_connections_close_on_commit
+from apps.realtime.services import (
+    api_key_connections_close_on_commit,
+    publish,
+    user_connections_close_on_commit,
+)
 from cadml.lib import events
 
 
@@ -28,6 +32,21 @@ def membership_deleted(sender: type, instance: Any, **kwargs: Any) -> None:
         user_id=instance.user_id,
         reason=f"a membership of this user was removed (tenant {instance.tenant_id})",
     )
+
+
+def api_key_saved(
+    sender: type,
+    instance: Any,
+    created: bool,
+    update_fields: frozenset[str] | None = None,
+    **kwargs: Any,
+) -> None:
+    # accounts does not know realtime: a revoked key's sockets close on commit.
+    if created or instance.revoked_at is None:
+        return
+    if update_fields is not None and "revoked_at" not in update_fields:
+        return
+    api_key_connections_close_on_commit(api_key_id=instance.pk)
 
 
 def user_saved(

@@ -16,7 +16,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
 from apps.versioning import features, registry, usage
-from apps.versioning.negotiation import API_PREFIX, VersionError, resolve_version
+from apps.versioning.negotiation import (
+    API_PREFIX,
+    VersionError,
+    path_version,
+    resolve_version,
+)
 from apps.versioning.notices import notify_deprecated_use
 from apps.versioning.problems import PROBLEM_CONTENT_TYPE, problem_from
 
@@ -51,8 +56,6 @@ class VersioningMiddleware:
         try:
             name = resolve_version(request)
         except VersionError as exc:
-            from apps.versioning.negotiation import path_version
-
             in_path = path_version(request.path)
             known = registry.get(in_path or "")
             response = error_response(

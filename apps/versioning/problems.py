@@ -12,6 +12,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+from apps.versioning import registry
 from cadml import telemetry
 from cadml.lib.request_id import current_request_id
 
@@ -135,8 +136,6 @@ def problem_for_version(response: Any, exc: Exception, request: Any) -> None:
     """Make ``response``'s body a problem document when the request's version
     uses them (the exception handler calls this for every handled exception)."""
     from rest_framework.exceptions import APIException, ValidationError
-
-    from apps.versioning import registry
 
     name = request_version(request)
     version = registry.get(name) if name else None

@@ -51,6 +51,12 @@ class Record:
     resource_id: str | int = ""
     outcome: str | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
+    #: The client's address where the emitter knows it better than the request
+    #: does (the rate limiter's, behind trusted proxies).
+    ip: str | None = None
+    #: The actor only where neither the fields above nor the caller's context
+    #: name one (a key's creator, when a command makes the key).
+    fallback_user: Any = None
 
 
 @dataclass(frozen=True, kw_only=True)
