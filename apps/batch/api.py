@@ -26,7 +26,8 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from apps.batch import events, selectors, services, zipsafe
+from apps.accounts.permissions import acting_user
+from apps.batch import duplicate_report, events, selectors, services, zipsafe
 from apps.batch.models import BatchItem, BatchJob, WebhookDelivery
 from apps.cad.labels import label_from_path
 from cadml.lib.errors import InvalidInput, PayloadTooLarge
@@ -470,3 +471,67 @@ class JobResultsApi(APIView):
                 "results": rows,
             }
         )
+
+
+class DuplicateReportAcceptedSerializer(serializers.Serializer):
+    job = serializers.IntegerField()
+    total = serializers.IntegerField(help_text="Analysed drawings to look at")
+    url = serializers.CharField(help_text="The job: progress, cancel")
+    channel = serializers.CharField(help_text="Realtime channel of its progress")
+    csv = serializers.CharField(help_text="The CSV, once the job succeeded")
+
+
+class DuplicateReportCreateApi(APIView):
+    """Every near-duplicate pair of the tenant's drawings, as a job with CSV."""
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: DuplicateReportAcceptedSerializer,
+            **errors(e409="A duplicate report is already queued or running."),
+        },
+        summary="Report the tenant's duplicate drawings (a job with CSV results)",
+    )
+    def post(self, request: Request) -> Response:
+        job = duplicate_report.report_request(
+            tenant=request.tenant, user=acting_user(request)
+        )
+        return Response(
+            {
+                "job": job.pk,
+                "total": job.total,
+                "url": f"/api/v1/jobs/{job.pk}",
+                "channel": f"job:{job.pk}",
+                "csv": f"/api/v1/duplicates/report/{job.pk}.csv",
+            },
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": f"/api/v1/jobs/{job.pk}"},
+        )
+
+
+class DuplicateReportCsvApi(APIView):
+    @extend_schema(
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR,
+                description="drawing_id,name,duplicate_id,duplicate_name,score; "
+                "one near-duplicate pair a row, lower id first.",
+            ),
+            **errors(e409="The report job has not succeeded (yet)."),
+        },
+        summary="The CSV of a finished duplicate report",
+    )
+    def get(self, request: Request, job_id: int) -> HttpResponse:
+        job, body = duplicate_report.report_csv(tenant=request.tenant, job_id=job_id)
+        events.audit(
+            "data.exported",
+            tenant=request.tenant,
+            job_id=job.pk,
+            request=request._request,
+            details={"format": "csv", "what": "duplicate_report"},
+        )
+        response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="duplicates-job-{job.pk}.csv"'
+        )
+        return response

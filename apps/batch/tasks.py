@@ -81,3 +81,17 @@ def batch_webhook_deliver(job_id: int, attempt: int) -> None:
 @shared_task(name="batch.reap", ignore_result=True)
 def batch_reap() -> dict[str, int]:
     return services.items_reap()
+
+
+@shared_task(
+    name="batch.duplicate_report_run",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def batch_duplicate_report_run(job_id: int) -> None:
+    """The tenant-wide duplicate report (``apps.batch.duplicate_report``);
+    a worker killed mid-report hands the message back and it starts again."""
+    from apps.batch.duplicate_report import report_run
+
+    report_run(job_id=job_id)

@@ -20,4 +20,14 @@ urlpatterns = [
     ),
     path("jobs/<int:job_id>/items", api.JobItemListApi.as_view(), name="job-items"),
     path("jobs/<int:job_id>/results", api.JobResultsApi.as_view(), name="job-results"),
+    path(
+        "duplicates/report",
+        api.DuplicateReportCreateApi.as_view(),
+        name="duplicate-report",
+    ),
+    path(
+        "duplicates/report/<int:job_id>.csv",
+        api.DuplicateReportCsvApi.as_view(),
+        name="duplicate-report-csv",
+    ),
 ]

@@ -20,7 +20,6 @@ from rest_framework.views import APIView
 
 from apps.accounts.permissions import acting_user
 from apps.cad import (
-    duplicate_report,
     features,
     labels,
     preview_theme,
@@ -32,7 +31,6 @@ from apps.cad.serializers import (
     AnalysisOutputSerializer,
     DrawingOutputSerializer,
     DrawingWithAnalysisOutputSerializer,
-    DuplicateReportAcceptedSerializer,
     DuplicatesOutputSerializer,
     SearchOutputSerializer,
     SimilarOutputSerializer,
@@ -277,64 +275,6 @@ class DrawingSimilarApi(APIView):
                 "results": _neighbours(found),
             }
         )
-
-
-class DuplicateReportCreateApi(APIView):
-    """Every near-duplicate pair of the tenant's drawings, as a job with CSV."""
-
-    @extend_schema(
-        request=None,
-        responses={
-            202: DuplicateReportAcceptedSerializer,
-            **errors(e409="A duplicate report is already queued or running."),
-        },
-        summary="Report the tenant's duplicate drawings (a job with CSV results)",
-    )
-    def post(self, request: Request) -> Response:
-        job = duplicate_report.report_request(
-            tenant=request.tenant, user=acting_user(request)
-        )
-        return Response(
-            {
-                "job": job.pk,
-                "total": job.total,
-                "url": f"/api/v1/jobs/{job.pk}",
-                "channel": f"job:{job.pk}",
-                "csv": f"/api/v1/duplicates/report/{job.pk}.csv",
-            },
-            status=status.HTTP_202_ACCEPTED,
-            headers={"Location": f"/api/v1/jobs/{job.pk}"},
-        )
-
-
-class DuplicateReportCsvApi(APIView):
-    @extend_schema(
-        responses={
-            (200, "text/csv"): OpenApiResponse(
-                OpenApiTypes.STR,
-                description="drawing_id,name,duplicate_id,duplicate_name,score; "
-                "one near-duplicate pair a row, lower id first.",
-            ),
-            **errors(e409="The report job has not succeeded (yet)."),
-        },
-        summary="The CSV of a finished duplicate report",
-    )
-    def get(self, request: Request, job_id: int) -> HttpResponse:
-        from apps.batch import events
-
-        job, body = duplicate_report.report_csv(tenant=request.tenant, job_id=job_id)
-        events.audit(
-            "data.exported",
-            tenant=request.tenant,
-            job_id=job.pk,
-            request=request._request,
-            details={"format": "csv", "what": "duplicate_report"},
-        )
-        response = HttpResponse(body, content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = (
-            f'attachment; filename="duplicates-job-{job.pk}.csv"'
-        )
-        return response
 
 
 class DrawingDuplicatesApi(APIView):

@@ -336,11 +336,3 @@ class SearchOutputSerializer(serializers.Serializer):
         help_text="The uploaded file's analysis (unsaved)."
     )
     results = NeighbourOutputSerializer(many=True)
-
-
-class DuplicateReportAcceptedSerializer(serializers.Serializer):
-    job = serializers.IntegerField()
-    total = serializers.IntegerField(help_text="Analysed drawings to look at")
-    url = serializers.CharField(help_text="The job: progress, cancel")
-    channel = serializers.CharField(help_text="Realtime channel of its progress")
-    csv = serializers.CharField(help_text="The CSV, once the job succeeded")

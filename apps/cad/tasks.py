@@ -52,17 +52,3 @@ def cad_search_index_build(tenant_id: int, feature_version: str) -> None:
 )
 def cad_search_index_update(tenant_id: int, feature_version: str) -> None:
     services.search_index_fold(tenant_id=tenant_id, feature_version=feature_version)
-
-
-@shared_task(
-    name="cad.duplicate_report_run",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-)
-def cad_duplicate_report_run(job_id: int) -> None:
-    """The tenant-wide duplicate report (``apps.cad.duplicate_report``);
-    a worker killed mid-report hands the message back and it starts again."""
-    from apps.cad.duplicate_report import report_run
-
-    report_run(job_id=job_id)

@@ -49,15 +49,5 @@ urlpatterns = [
         name="drawing-preview",
     ),
     path("search", api.SearchApi.as_view(), name="search"),
-    path(
-        "duplicates/report",
-        api.DuplicateReportCreateApi.as_view(),
-        name="duplicate-report",
-    ),
-    path(
-        "duplicates/report/<int:job_id>.csv",
-        api.DuplicateReportCsvApi.as_view(),
-        name="duplicate-report-csv",
-    ),
     path("features/schema", api.FeatureSchemaApi.as_view(), name="feature-schema"),
 ]

@@ -143,7 +143,7 @@ class TestReportJob:
         assert again.status_code == 409 and str(job.pk) in str(again.data)
         # Cancelled before it ran: it ends cancelled, with no CSV.
         assert api_client_a.post(f"/api/v1/jobs/{job.pk}/cancel").status_code == 202
-        from apps.cad.duplicate_report import report_run
+        from apps.batch.duplicate_report import report_run
 
         report_run(job_id=job.pk)
         job.refresh_from_db()
