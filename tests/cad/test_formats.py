@@ -5,7 +5,7 @@ import struct
 import pytest
 
 from apps.cad.errors import UnsupportedFormat
-from apps.cad.sniff import FileFormat, sniff
+from apps.cad.formats import detect
 
 TRIANGLE_STL_ASCII = b"""solid t
 facet normal 0 0 1
@@ -27,22 +27,22 @@ def binary_stl(n: int = 1) -> bytes:
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        (b"  0\r\nSECTION\r\n  2\r\nHEADER\r\n", FileFormat.DXF),
-        (b"999\ncomment\n0\nSECTION\n2\nENTITIES\n0\nENDSEC\n0\nEOF\n", FileFormat.DXF),
-        (b"AutoCAD Binary DXF\r\n\x1a\x00rest", FileFormat.DXF_BINARY),
-        (TRIANGLE_STL_ASCII, FileFormat.STL_ASCII),
-        (binary_stl(), FileFormat.STL),
-        (b"# cube\nv 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n", FileFormat.OBJ),
-        (b"ply\nformat ascii 1.0\nelement vertex 3\n", FileFormat.PLY),
+        (b"  0\r\nSECTION\r\n  2\r\nHEADER\r\n", "dxf"),
+        (b"999\ncomment\n0\nSECTION\n2\nENTITIES\n0\nENDSEC\n0\nEOF\n", "dxf"),
+        (b"AutoCAD Binary DXF\r\n\x1a\x00rest", "dxf-binary"),
+        (TRIANGLE_STL_ASCII, "stl-ascii"),
+        (binary_stl(), "stl"),
+        (b"# cube\nv 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n", "obj"),
+        (b"ply\nformat ascii 1.0\nelement vertex 3\n", "ply"),
     ],
 )
-def test_it_recognises_formats_by_content(content: bytes, expected: FileFormat) -> None:
-    assert sniff(content) == expected
+def test_it_recognises_formats_by_content(content: bytes, expected: str) -> None:
+    assert detect(content).name == expected
 
 
 def test_it_refuses_dwg_and_says_to_export_dxf() -> None:
     with pytest.raises(UnsupportedFormat, match="DWG .*not supported.*DXF") as exc:
-        sniff(b"AC1032\x00\x00\x00\x00binary dwg payload")
+        detect(b"AC1032\x00\x00\x00\x00binary dwg payload")
     assert exc.value.status_code == 415
 
 
@@ -51,9 +51,9 @@ def test_it_refuses_dwg_and_says_to_export_dxf() -> None:
 )
 def test_it_refuses_other_content_naming_accepted_formats(content: bytes) -> None:
     with pytest.raises(UnsupportedFormat, match="DXF.*STL.*OBJ.*PLY"):
-        sniff(content)
+        detect(content)
 
 
 def test_the_extension_does_not_matter() -> None:
-    # sniff never sees a name: a DXF called part.stl is a DXF.
-    assert sniff(b"0\nSECTION\n2\nENTITIES\n0\nENDSEC\n0\nEOF\n") == FileFormat.DXF
+    # detection never sees a name: a DXF called part.stl is a DXF.
+    assert detect(b"0\nSECTION\n2\nENTITIES\n0\nENDSEC\n0\nEOF\n").name == "dxf"
