@@ -99,6 +99,7 @@ class DrawingCreateApi(APIView):
             content=upload,
             analyze=data["analyze"],
         )
+        code: int
         if out.queued:
             code = status.HTTP_202_ACCEPTED
         elif out.created:

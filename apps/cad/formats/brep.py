@@ -593,7 +593,7 @@ def _parts(
     from OCP.TopAbs import TopAbs_SOLID
     from OCP.TopExp import TopExp_Explorer
 
-    solids = []
+    solids: list[Any] = []
     exp = TopExp_Explorer(shape, TopAbs_SOLID)
     while exp.More() and len(solids) < _MAX_PARTS:
         solids.append(exp.Current())

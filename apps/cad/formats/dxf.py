@@ -12,9 +12,9 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-import ezdxf
 from ezdxf import recover
 from ezdxf.document import Drawing as DxfDocument
+from ezdxf.filemanagement import dxf_stream_info, read
 from ezdxf.lldxf.const import DXFError
 from ezdxf.lldxf.tagger import binary_tags_loader
 
@@ -81,12 +81,12 @@ def _read_fast(content: bytes) -> DxfDocument:
     """The same steps as ``ezdxf.readfile`` but from memory."""
     if content.startswith(BINARY_DXF_SENTINEL):
         return DxfDocument.load(binary_tags_loader(content, errors="surrogateescape"))
-    info = ezdxf.filemanagement.dxf_stream_info(
+    info = dxf_stream_info(
         io.StringIO(content[:65536].decode("utf-8", errors="ignore"))
     )
     text = content.decode(info.encoding, errors="surrogateescape")
     # newline=None translates CRLF like open() in text mode does for readfile.
-    return ezdxf.read(io.StringIO(text, newline=None))
+    return read(io.StringIO(text, newline=None))
 
 
 def load_dxf(content: bytes) -> LoadedDxf:
@@ -256,8 +256,10 @@ def dxf_svg(doc: DxfDocument, n_entities: int) -> str:
     # is unreadable at preview size anyway.
     if n_entities > MAX_PREVIEW_ENTITIES:
         return placeholder(f"{n_entities} entities: too many to preview")
-    from ezdxf.addons.drawing import Frontend, RenderContext, layout, svg
+    from ezdxf.addons.drawing import layout, svg
     from ezdxf.addons.drawing.config import BackgroundPolicy, Configuration
+    from ezdxf.addons.drawing.frontend import Frontend
+    from ezdxf.addons.drawing.properties import RenderContext
 
     msp = doc.modelspace()
     backend = svg.SVGBackend()
