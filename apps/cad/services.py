@@ -71,7 +71,7 @@ class CadFile(NamedTuple):
 class Upload(Protocol):
     """A received file not read yet (Django's ``UploadedFile``)."""
 
-    size: int | None
+    size: int
 
     def read(self) -> bytes: ...
 
@@ -84,7 +84,7 @@ def file_check(*, name: str, content: bytes | Upload) -> CadFile:
     if isinstance(content, bytes):
         check_upload_size(len(content))
     else:
-        check_upload_size(content.size or 0)
+        check_upload_size(content.size)
         content = content.read()
     return CadFile(name=name, content=content, format=formats.detect(content))
 
