@@ -153,7 +153,7 @@ def main() -> None:
 
     tenant = tenant_create(slug=f"bench-batch-{salt}", plan="internal")
     drawings = [
-        drawing_create(tenant=tenant, uploaded_by=None, name=n, content=c).pk
+        drawing_create(tenant=tenant, uploaded_by=None, name=n, content=c).drawing.pk
         for n, c in contents
     ]
 
@@ -297,13 +297,15 @@ def main() -> None:
 
         urgent_tenant = tenant_create(slug=f"bench-urgent-{salt}", plan="internal")
         urgent_drawings = [
-            drawing_create(tenant=urgent_tenant, uploaded_by=None, name=n, content=c).pk
+            drawing_create(
+                tenant=urgent_tenant, uploaded_by=None, name=n, content=c
+            ).drawing.pk
             for n, c in contents[:5]
         ]
         fair = [tenant_create(slug=f"bench-fair-{k}-{salt}", plan="pro") for k in "ab"]
         fair_ids = [
             [
-                drawing_create(tenant=t, uploaded_by=None, name=n, content=c).pk
+                drawing_create(tenant=t, uploaded_by=None, name=n, content=c).drawing.pk
                 for n, c in contents[: len(contents) // 2]
             ]
             for t in fair

@@ -26,9 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import ezdxf  # noqa: E402
 
-from apps.cad import parsing, titleblock  # noqa: E402
+from apps.cad import titleblock  # noqa: E402
 from apps.cad.extract.cells import Grid  # noqa: E402
 from apps.cad.extract.tolerances import parse_size  # noqa: E402
+from apps.cad.formats.dxf import load_dxf  # noqa: E402
 from apps.cad.pipeline import analyze_bytes  # noqa: E402
 from apps.cad.text import texts_of  # noqa: E402
 from apps.cad.walk import WalkReport, walk  # noqa: E402
@@ -63,7 +64,7 @@ DIMENSIONS = [
 def _title_blocks(with_grid: bool) -> dict[str, dict]:
     out = {}
     for case in CASES:
-        doc = parsing.load_dxf(case.dxf()).doc
+        doc = load_dxf(case.dxf()).doc
         items, grid = [], Grid()
         for visit in walk(doc, WalkReport()):
             items.extend(texts_of(visit))

@@ -40,9 +40,9 @@ def weakest(svg: str) -> float | None:
 def default_render(content: bytes) -> str:
     from ezdxf.addons.drawing import Frontend, RenderContext, layout, svg
 
-    from apps.cad import parsing
+    from apps.cad.formats import dxf
 
-    doc = parsing.load_dxf(content).doc
+    doc = dxf.load_dxf(content).doc
     backend = svg.SVGBackend()
     Frontend(RenderContext(doc), backend).draw_layout(doc.modelspace(), finalize=True)
     page = layout.Page(210, 148, layout.Units.mm, margins=layout.Margins.all(5))

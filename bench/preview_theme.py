@@ -24,7 +24,8 @@ N_SYNTH = 50
 
 
 def main() -> None:
-    from apps.cad import parsing, preview, preview_theme
+    from apps.cad import preview_theme
+    from apps.cad.formats import dxf
     from apps.cad.synth import PART_CLASSES, generate_part
 
     blobs = [p.read_bytes() for p in sorted(CORPUS.rglob("*.dxf"))]
@@ -36,8 +37,8 @@ def main() -> None:
     for content in blobs:
         try:
             t = time.perf_counter()
-            doc = parsing.load_dxf(content).doc
-            raw = preview.dxf_svg(doc, sum(1 for _ in doc.modelspace()))
+            doc = dxf.load_dxf(content).doc
+            raw = dxf.dxf_svg(doc, sum(1 for _ in doc.modelspace()))
             t1 = time.perf_counter()
         except Exception:  # noqa: BLE001, S112 - files the pipeline refuses
             continue

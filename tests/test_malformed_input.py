@@ -40,7 +40,7 @@ def world(tenant_a, owner_a) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         uploaded_by=owner_a,
         name="washer.dxf",
         content=generate_part("washer", random.Random(3)),
-    )
+    ).drawing
     job = BatchJob.objects.create(tenant=tenant_a, total=0)
     return {"client": client, "drawing": drawing.pk, "job": job.pk}
 

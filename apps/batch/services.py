@@ -188,7 +188,7 @@ def job_submit(
     to_label: list[tuple[Any, str]] = []
     for upload in uploads:
         try:
-            drawing = drawing_create(
+            drawing, _created = drawing_create(
                 tenant=tenant,
                 uploaded_by=user,
                 name=upload.name,

@@ -47,9 +47,9 @@ PREVIEW_SIZE_MIN, PREVIEW_SIZE_MAX = 16, 4096
 def _validated_upload(
     request: Request, serializer_class: type[serializers.Serializer]
 ) -> tuple[dict[str, Any], Any]:
-    """The form and its ``file``: an oversized body is refused on its declared
-    length, before the multipart parser spools it anywhere, then on the file's
-    own size."""
+    """The form and its ``file``, not read yet: an oversized body is refused
+    on its declared length, before the multipart parser spools it anywhere. The
+    service the file goes to checks the file itself once (``file_check``)."""
     declared = params.integer(
         request.META.get("CONTENT_LENGTH"),
         field="Content-Length",
@@ -60,9 +60,7 @@ def _validated_upload(
     services.check_upload_size(max(0, declared - 64 * 1024))
     s = serializer_class(data=request.data)
     s.is_valid(raise_exception=True)
-    upload = s.validated_data["file"]
-    services.check_upload_size(upload.size)
-    return s.validated_data, upload
+    return s.validated_data, s.validated_data["file"]
 
 
 def _drawing_with_analysis(drawing: Drawing, analysis: object) -> dict:
@@ -100,20 +98,21 @@ class DrawingCreateApi(APIView):
     )
     def post(self, request: Request) -> Response:
         data, upload = _validated_upload(request, self.InputSerializer)
-        drawing, analysis, queued = services.drawing_upload(
+        out = services.drawing_upload(
             tenant=request.tenant,
             uploaded_by=request.user,
             name=data.get("name") or upload.name,
-            content=upload.read(),
+            content=upload,
             analyze=data["analyze"],
         )
-        if queued:
+        code: int
+        if out.queued:
             code = status.HTTP_202_ACCEPTED
-        elif drawing.created_now:  # type: ignore[attr-defined]
+        elif out.created:
             code = status.HTTP_201_CREATED
         else:
             code = status.HTTP_200_OK
-        return Response(_drawing_with_analysis(drawing, analysis), status=code)
+        return Response(_drawing_with_analysis(out.drawing, out.analysis), status=code)
 
 
 class DrawingListApi(APIView):
@@ -320,7 +319,7 @@ class SearchApi(APIView):
         analysis, found = services.content_search(
             tenant=request.tenant,
             name=upload.name,
-            content=upload.read(),
+            content=upload,
             k=data["k"],
             filters=_filters(data),
         )

@@ -180,7 +180,7 @@ def downgrade(vector: list[float], *, source: str, target: str) -> list[float] |
 
 def schema() -> dict[str, Any]:
     """The slots of every feature version, in vector order."""
-    from apps.cad.brep import BREP_FEATURE_VERSION, BREP_SLOTS
+    from apps.cad.formats.brep import BREP_FEATURE_VERSION, BREP_SLOTS
 
     return {
         version: [

@@ -26,15 +26,18 @@ import threading
 from collections.abc import Hashable, Iterator
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pebble import ProcessExpired, ProcessPool
 
 from apps.cad.errors import AnalysisCapacityExceeded, ResourceLimitExceeded
 
+if TYPE_CHECKING:
+    from apps.cad.formats import Format
+
 _EXIT_MEMORY = 86  # exit status of a worker that hit RLIMIT_AS
 _lock = threading.Lock()
-# One pool per family of formats (``_family``), each with its key.
+# One pool per family of formats (``Format.pool``), each with its key.
 _pools: dict[str, tuple[ProcessPool, tuple[int, int, int]]] = {}
 # Files of each tenant waiting or running in this process's pool.
 _admitted: dict[Hashable, int] = {}
@@ -50,14 +53,14 @@ def _limit_memory(memory_mb: int) -> None:
 
 
 def _run(
-    task: str, name: str, content: bytes, preview: bool, memory_mb: int
+    task: str, name: str, content: bytes, preview: bool, memory_mb: int, fmt: Format
 ) -> dict[str, Any]:
     from apps.cad.pipeline import analyze_bytes, render_preview
 
     try:
         if task == "preview":
-            return render_preview(name, content)
-        return analyze_bytes(name, content, preview=preview)
+            return render_preview(name, content, fmt=fmt)
+        return analyze_bytes(name, content, preview=preview, fmt=fmt)
     except (MemoryError, SystemError):
         # A worker that ran out of address space may hold fragmented memory or
         # half-built C state: let it die (pebble starts a fresh one) and have
@@ -90,19 +93,6 @@ def _get_pool(workers: int, memory_mb: int, family: str = "cad") -> ProcessPool:
         )
         _pools[family] = (pool, key)
         return pool
-
-
-def _family(content: bytes) -> str:
-    # OpenCascade stays loaded in a worker once imported (a few hundred MB of
-    # address space): STEP and IGES get workers of their own so that drawings
-    # keep the whole memory cap.
-    from apps.cad.errors import UnsupportedFormat
-    from apps.cad.sniff import sniff
-
-    try:
-        return "brep" if sniff(content).is_brep else "cad"
-    except UnsupportedFormat:
-        return "cad"
 
 
 @contextmanager
@@ -142,6 +132,7 @@ def analyze_isolated(
     name: str,
     content: bytes,
     *,
+    fmt: Format,
     preview: bool = True,
     timeout_s: float = 20,
     memory_mb: int = 1024,
@@ -152,29 +143,32 @@ def analyze_isolated(
     retry_after_s: int = 1,
 ) -> dict[str, Any]:
     """Run ``pipeline.analyze_bytes`` (or, with ``task="preview"``,
-    ``pipeline.render_preview``) in a worker; limits become a 422.
+    ``pipeline.render_preview``) in a worker of ``fmt``'s pool on a file of
+    that format (already detected: the worker does not detect it again);
+    limits become a 422.
 
     With ``tenant``, at most ``tenant_limit`` of its files wait or run at once
     (the module docstring); one more is refused with a 429.
     """
     with _admitted_for(tenant, tenant_limit, retry_after_s):
         return _run_isolated(
-            name, content, preview, timeout_s, memory_mb, workers, task
+            name, content, fmt, preview, timeout_s, memory_mb, workers, task
         )
 
 
 def _run_isolated(
     name: str,
     content: bytes,
+    fmt: Format,
     preview: bool,
     timeout_s: float,
     memory_mb: int,
     workers: int,
     task: str,
 ) -> dict[str, Any]:
-    pool = _get_pool(workers, memory_mb, _family(content))
+    pool = _get_pool(workers, memory_mb, fmt.pool)
     future = pool.schedule(
-        _run, args=(task, name, content, preview, memory_mb), timeout=timeout_s
+        _run, args=(task, name, content, preview, memory_mb, fmt), timeout=timeout_s
     )
     try:
         return future.result()

@@ -140,7 +140,7 @@ def _with_background(svg: str) -> str:
 def paper(svg: str) -> str:
     """The stored preview: on white paper, every colour readable on it.
 
-    ``svg`` is drawn on ``RENDER_PAPER`` (``preview.dxf_svg``), so that the
+    ``svg`` is drawn on ``RENDER_PAPER`` (``formats.dxf.dxf_svg``), so that the
     renderer's own light-background colours (ACI 7 as black) apply and its
     wipeouts can be told from entities that are white.
     """

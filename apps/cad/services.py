@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from django.conf import settings
 from django.core.cache import cache
@@ -15,11 +15,11 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from apps.accounts.models import Tenant
-from apps.cad import index, preview_theme, signals
+from apps.cad import formats, index, preview_theme, signals
 from apps.cad.errors import UploadTooLarge
+from apps.cad.formats import Format
 from apps.cad.models import Analysis, Drawing
 from apps.cad.pool import analyze_isolated
-from apps.cad.sniff import sniff
 from cadml import metrics, telemetry
 from cadml.lib import params
 from cadml.lib.cache import CACHE_ERRORS
@@ -43,11 +43,11 @@ _RESULT_FIELDS = (
 
 
 def max_upload_bytes() -> int:
-    return int(getattr(settings, "CADML_MAX_UPLOAD_MB", 50)) * 1024 * 1024
+    return int(settings.CADML_MAX_UPLOAD_MB) * 1024 * 1024
 
 
 def sync_analyze_bytes() -> int:
-    return int(getattr(settings, "CADML_SYNC_ANALYZE_MAX_MB", 10)) * 1024 * 1024
+    return int(settings.CADML_SYNC_ANALYZE_MAX_MB) * 1024 * 1024
 
 
 def check_upload_size(size: int) -> None:
@@ -59,6 +59,36 @@ def check_upload_size(size: int) -> None:
         )
 
 
+class CadFile(NamedTuple):
+    """A file from outside, checked once: its size is within the limit and its
+    format is known. What every service after the edge takes."""
+
+    name: str
+    content: bytes
+    format: Format
+
+
+class Upload(Protocol):
+    """A received file not read yet (Django's ``UploadedFile``)."""
+
+    size: int
+
+    def read(self) -> bytes: ...
+
+
+def file_check(*, name: str, content: bytes | Upload) -> CadFile:
+    """The one check of a file at the edge: size, then format (413 / 415).
+
+    An upload not read yet is refused on its size before it is read.
+    """
+    if isinstance(content, bytes):
+        check_upload_size(len(content))
+    else:
+        check_upload_size(content.size)
+        content = content.read()
+    return CadFile(name=name, content=content, format=formats.detect(content))
+
+
 def tenant_analysis_slots(tenant: Tenant) -> int:
     """How many files of ``tenant`` may wait or run in a web process's pool."""
     table = settings.CADML_ANALYSIS_TENANT_SLOTS
@@ -66,16 +96,17 @@ def tenant_analysis_slots(tenant: Tenant) -> int:
 
 
 def _isolated(
-    name: str, content: bytes, *, preview: bool, task: str, tenant: Tenant | None
+    file: CadFile, *, preview: bool, task: str, tenant: Tenant | None
 ) -> dict:
     return analyze_isolated(
-        name,
-        content,
+        file.name,
+        file.content,
+        fmt=file.format,
         preview=preview,
         task=task,
-        timeout_s=float(getattr(settings, "CADML_PARSE_TIMEOUT_S", 20)),
-        memory_mb=int(getattr(settings, "CADML_PARSE_MEMORY_MB", 1024)),
-        workers=int(getattr(settings, "CADML_PARSE_WORKERS", 2)),
+        timeout_s=float(settings.CADML_PARSE_TIMEOUT_S),
+        memory_mb=int(settings.CADML_PARSE_MEMORY_MB),
+        workers=int(settings.CADML_PARSE_WORKERS),
         tenant=tenant.pk if tenant is not None else None,
         tenant_limit=tenant_analysis_slots(tenant) if tenant is not None else 1,
         retry_after_s=int(settings.CADML_ANALYSIS_RETRY_AFTER_S),
@@ -96,19 +127,26 @@ def _refusal_outcome(exc: DomainError) -> str:
 
 
 def content_analyze(
-    *, name: str, content: bytes, preview: bool = True, tenant: Tenant | None = None
+    *,
+    name: str,
+    content: bytes | Upload,
+    preview: bool = True,
+    tenant: Tenant | None = None,
 ) -> dict:
-    """Check, sniff and analyse bytes in the isolation pool; no rows written.
+    """Check and analyse a file from outside in the isolation pool; no rows
+    written. The ``analyze`` command's and the tests' way in: the same checks
+    and the same pipeline as an upload, so all refuse the same files with the
+    same words."""
+    file = file_check(name=name, content=content)
+    return _analyse(file, preview=preview, tenant=tenant)
 
-    The single way in to the pipeline for the API, the ``analyze`` command and
-    batch work, so that all of them refuse the same files with the same words.
-    With ``tenant`` (requests answered while the client waits) the file is
-    admitted only within the tenant's share of the pool (429 beyond it); queued
-    work is limited by the batch dispatch instead.
-    """
-    check_upload_size(len(content))
-    sniff(content)  # refuse bad formats here, before a worker is bothered
-    return _isolated(name, content, preview=preview, task="analyze", tenant=tenant)
+
+def _analyse(file: CadFile, *, preview: bool, tenant: Tenant | None) -> dict:
+    """Analyse a checked file in the isolation pool. With ``tenant`` (requests
+    answered while the client waits) the file is admitted only within the
+    tenant's share of the pool (429 beyond it); queued work is limited by the
+    batch dispatch instead."""
+    return _isolated(file, preview=preview, task="analyze", tenant=tenant)
 
 
 def content_predict(*, result: dict[str, Any]) -> Analysis:
@@ -132,7 +170,7 @@ def content_search(
     *,
     tenant: Tenant,
     name: str,
-    content: bytes,
+    content: bytes | Upload,
     k: int,
     filters: Any = None,
 ) -> tuple[Analysis, Any]:
@@ -141,7 +179,8 @@ def content_search(
     archive and its index are left as they were."""
     from apps.cad import selectors
 
-    result = content_analyze(name=name, content=content, preview=False, tenant=tenant)
+    file = file_check(name=name, content=content)
+    result = _analyse(file, preview=False, tenant=tenant)
     analysis = Analysis(tenant_id=tenant.pk, status=Analysis.Status.DONE)
     for field in _RESULT_FIELDS:
         setattr(analysis, field, result[field])
@@ -150,7 +189,7 @@ def content_search(
     _predict(analysis)
     if not analysis.features:
         raise Unprocessable("This file gave no feature vector to search with.")
-    sha256 = hashlib.sha256(content).hexdigest()
+    sha256 = hashlib.sha256(file.content).hexdigest()
     analysis.duplicates = _duplicates(analysis, tenant, sha256, None)
     found = selectors.vector_similar(
         tenant=tenant,
@@ -164,22 +203,33 @@ def content_search(
     return analysis, found
 
 
+class DrawingCreated(NamedTuple):
+    drawing: Drawing
+    # False when the tenant already had these bytes and got its drawing back.
+    created: bool
+
+
 def drawing_create(
-    *, tenant: Tenant, uploaded_by: Any, name: str, content: bytes
-) -> Drawing:
+    *,
+    tenant: Tenant,
+    uploaded_by: Any,
+    name: str,
+    content: bytes,
+    fmt: Format | None = None,
+) -> DrawingCreated:
     """Store a drawing once per tenant and content (sha256).
 
-    Returns the existing drawing when the tenant already has these bytes;
-    ``drawing.created_now`` tells the two cases apart. Size and format are
-    checked before anything is written.
+    Returns the existing drawing (``created`` False) when the tenant already
+    has these bytes. ``fmt`` is the format the caller found when it checked
+    the file (``file_check``); without it size and format are checked here.
+    Either way before anything is written.
     """
-    check_upload_size(len(content))
-    fmt = sniff(content)
+    if fmt is None:
+        fmt = file_check(name=name, content=content).format
     digest = hashlib.sha256(content).hexdigest()
     existing = Drawing.objects.filter(tenant=tenant, sha256=digest).first()
     if existing is not None:
-        existing.created_now = False  # type: ignore[attr-defined]
-        return existing
+        return DrawingCreated(existing, False)
     drawing = Drawing(
         tenant=tenant,
         uploaded_by=uploaded_by if getattr(uploaded_by, "pk", None) else None,
@@ -190,28 +240,27 @@ def drawing_create(
         )[:255],
         sha256=digest,
         size=len(content),
-        format=str(fmt),
+        format=fmt.name,
     )
     drawing.file.save(digest, ContentFile(content), save=False)
     try:
         with transaction.atomic():
             # Field checks only: the tenant and the user come from authentication
-            # (no existence query per foreign key) and the database enforces
-            # the (tenant, sha256) constraint (the IntegrityError below).
+            # (no existence query per foreign key), the format from the
+            # registry, and the database enforces the (tenant, sha256)
+            # constraint (the IntegrityError below).
             drawing.full_clean(
-                exclude=["file", "tenant", "uploaded_by"], validate_constraints=False
+                exclude=["file", "tenant", "uploaded_by", "format"],
+                validate_constraints=False,
             )
             drawing.save()
     except IntegrityError:
         # Another request stored the same bytes first; theirs is ours. The file
         # path is content-addressed, so the file we wrote is theirs too.
-        existing = Drawing.objects.get(tenant=tenant, sha256=digest)
-        existing.created_now = False  # type: ignore[attr-defined]
-        return existing
+        return DrawingCreated(Drawing.objects.get(tenant=tenant, sha256=digest), False)
     # No similarity bump here: the matrices hold finished analyses only, and a
     # drawing joins them when its analysis is stored (analysis_run).
-    drawing.created_now = True  # type: ignore[attr-defined]
-    return drawing
+    return DrawingCreated(drawing, True)
 
 
 def drawing_delete(*, drawing: Drawing) -> None:
@@ -225,7 +274,11 @@ def drawing_delete(*, drawing: Drawing) -> None:
 
 
 def analysis_run(
-    *, drawing: Drawing, analysis: Analysis | None = None, interactive: bool = False
+    *,
+    drawing: Drawing,
+    analysis: Analysis | None = None,
+    interactive: bool = False,
+    file: CadFile | None = None,
 ) -> Analysis:
     """Run the isolated pipeline on a stored drawing and store the results.
 
@@ -234,10 +287,11 @@ def analysis_run(
     written once, with its outcome (one INSERT per file); a queued one passed in
     is marked running first, for those watching it. ``interactive`` (a client
     waits for the answer) takes one of the tenant's pool slots, or raises
-    ``AnalysisCapacityExceeded`` (429) with nothing written.
+    ``AnalysisCapacityExceeded`` (429) with nothing written. ``file`` is the
+    drawing's checked upload, when the caller holds it: not read back.
     """
     analysis = analysis_compute(
-        drawing=drawing, analysis=analysis, interactive=interactive
+        drawing=drawing, analysis=analysis, interactive=interactive, file=file
     )
     analysis.save()
     analysis_stored(analysis=analysis)
@@ -245,7 +299,11 @@ def analysis_run(
 
 
 def analysis_compute(
-    *, drawing: Drawing, analysis: Analysis | None = None, interactive: bool = False
+    *,
+    drawing: Drawing,
+    analysis: Analysis | None = None,
+    interactive: bool = False,
+    file: CadFile | None = None,
 ) -> Analysis:
     """``analysis_run`` up to its last write: the finished analysis, not saved.
 
@@ -259,18 +317,15 @@ def analysis_compute(
     else:
         analysis.status = Analysis.Status.RUNNING
         analysis.save(update_fields=["status"])
-    with drawing.file.open("rb") as fh:
-        content = fh.read()
-    fmt = drawing.format or "unknown"
-    with telemetry.span("cad.analyze", format=fmt, size=len(content)):
+    fmt = drawing.format
+    with telemetry.span("cad.analyze", format=fmt, size=drawing.size):
         started_ns = time.time_ns()
         try:
             # The preview is drawn on first request (analysis_preview): it costs
             # more than everything else together and many drawings are never
             # viewed.
-            result = content_analyze(
-                name=drawing.name,
-                content=content,
+            result = _analyse(
+                file or _stored_file(drawing),
                 preview=False,
                 tenant=drawing.tenant if interactive else None,
             )
@@ -337,6 +392,13 @@ def _duplicates(
         return None
 
 
+def _stored_file(drawing: Drawing) -> CadFile:
+    # Checked when it was stored: its format is the one found then.
+    with drawing.file.open("rb") as fh:
+        content = fh.read()
+    return CadFile(drawing.name, content, formats.by_name(drawing.format))
+
+
 def analysis_stored(*, analysis: Analysis) -> None:
     """After a finished analysis is written: its tenant's cached similarity
     matrices are out of date."""
@@ -367,12 +429,9 @@ def analysis_preview(
                 "This drawing has no preview; its analysis did not finish."
             )
         drawing = analysis.drawing
-        with drawing.file.open("rb") as fh:
-            content = fh.read()
         try:
             out = _isolated(
-                drawing.name,
-                content,
+                _stored_file(drawing),
                 preview=True,
                 task="preview",
                 tenant=drawing.tenant,
@@ -432,38 +491,62 @@ def analysis_queued_run(*, analysis_id: int) -> None:
     _dispatch(analysis.tenant_id)
 
 
-def drawing_upload(
-    *, tenant: Tenant, uploaded_by: Any, name: str, content: bytes, analyze: bool = True
-) -> tuple[Drawing, Analysis | None, bool]:
-    """Store and (by default) analyse an upload; returns (drawing, analysis, queued).
+class DrawingUploaded(NamedTuple):
+    drawing: Drawing
+    # None when not asked to analyse (and no earlier analysis exists).
+    analysis: Analysis | None
+    # The analysis was queued (a large file), not run while the client waits.
+    queued: bool
+    # False when the tenant already had these bytes.
+    created: bool
 
-    A file the pipeline refuses leaves nothing behind: the new drawing is
-    deleted and the 4xx raised. Re-uploading known bytes returns the stored
-    drawing and its latest analysis without running it again.
+
+def drawing_upload(
+    *,
+    tenant: Tenant,
+    uploaded_by: Any,
+    name: str,
+    content: bytes | Upload,
+    analyze: bool = True,
+) -> DrawingUploaded:
+    """Check, store and (by default) analyse an upload.
+
+    The file is checked once here (``file_check``) and its bytes and format
+    passed along. A file the pipeline refuses leaves nothing behind: the new
+    drawing is deleted and the 4xx raised. Re-uploading known bytes returns
+    the stored drawing and its latest analysis without running it again.
     """
     try:
-        drawing = drawing_create(
-            tenant=tenant, uploaded_by=uploaded_by, name=name, content=content
+        file = file_check(name=name, content=content)
+        drawing, created = drawing_create(
+            tenant=tenant,
+            uploaded_by=uploaded_by,
+            name=file.name,
+            content=file.content,
+            fmt=file.format,
         )
     except DomainError as exc:
-        # Refused before the pipeline (size, format sniffing): still an analysis
-        # the caller asked for and did not get.
+        # Refused before the pipeline (size, format): still an analysis the
+        # caller asked for and did not get.
         metrics.observe_analysis(format="unknown", outcome=_refusal_outcome(exc))
         raise
-    if not drawing.created_now:  # type: ignore[attr-defined]
+    if not created:
         latest = drawing.latest_analysis()
         if latest is not None or not analyze:
-            return drawing, latest, False
+            return DrawingUploaded(drawing, latest, False, created)
     if not analyze:
-        return drawing, None, False
-    if len(content) > sync_analyze_bytes():
-        return drawing, analysis_enqueue(drawing=drawing), True
+        return DrawingUploaded(drawing, None, False, created)
+    if len(file.content) > sync_analyze_bytes():
+        return DrawingUploaded(
+            drawing, analysis_enqueue(drawing=drawing), True, created
+        )
     try:
-        return drawing, analysis_run(drawing=drawing, interactive=True), False
+        analysis = analysis_run(drawing=drawing, interactive=True, file=file)
     except DomainError:
-        if drawing.created_now:  # type: ignore[attr-defined]
+        if created:
             drawing_delete(drawing=drawing)
         raise
+    return DrawingUploaded(drawing, analysis, False, created)
 
 
 def _predict(analysis: Analysis) -> None:
@@ -473,7 +556,7 @@ def _predict(analysis: Analysis) -> None:
     ``confidence``, ``model_name``, ``model_version``, ``variant`` and optionally
     ``reason``, or None when it has no answer.
     """
-    path = getattr(settings, "CADML_PREDICTOR", None)
+    path = settings.CADML_PREDICTOR
     out: dict[str, Any] | None = None
     reason = "no active model"
     if path:

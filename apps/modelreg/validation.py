@@ -19,7 +19,8 @@ ONNX_MAGIC_HINT = (
 
 
 def feature_width(feature_version: str) -> int:
-    from apps.cad import brep, features
+    from apps.cad import features
+    from apps.cad.formats import brep
 
     widths = {version: len(slots) for version, slots in features.SLOTS.items()}
     widths[brep.BREP_FEATURE_VERSION] = len(brep.BREP_SLOTS)

@@ -24,7 +24,9 @@ def one_at_a_time(settings) -> None:  # type: ignore[no-untyped-def]
 
 def submit(tenant, pairs) -> BatchJob:  # type: ignore[no-untyped-def]
     ids = [
-        drawing_create(tenant=tenant, uploaded_by=None, name=name, content=content).pk
+        drawing_create(
+            tenant=tenant, uploaded_by=None, name=name, content=content
+        ).drawing.pk
         for name, content in pairs
     ]
     job, _ = services.job_submit(tenant=tenant, user=None, drawing_ids=ids)

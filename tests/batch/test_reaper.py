@@ -22,7 +22,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def stalled_job(tenant, owner, n: int = 3) -> BatchJob:  # type: ignore[no-untyped-def]
     """A job whose items were handed to a worker that then vanished."""
     ids = [
-        drawing_create(tenant=tenant, uploaded_by=owner, name=name, content=content).pk
+        drawing_create(
+            tenant=tenant, uploaded_by=owner, name=name, content=content
+        ).drawing.pk
         for name, content in files(n)
     ]
     original = runner.enqueue
@@ -126,7 +128,7 @@ def test_a_queued_upload_whose_message_was_lost_is_handed_out_again(tenant_a, ow
     name, content = files(1)[0]
     drawing = drawing_create(
         tenant=tenant_a, uploaded_by=owner_a, name=name, content=content
-    )
+    ).drawing
     # Handed to a broker that lost it: it holds one of the tenant's K slots.
     lost = Analysis.objects.create(
         drawing=drawing,
@@ -149,7 +151,7 @@ def test_a_queued_upload_whose_worker_was_lost_is_failed_by_the_reaper(
     name, content = files(1)[0]
     drawing = drawing_create(
         tenant=tenant_a, uploaded_by=owner_a, name=name, content=content
-    )
+    ).drawing
     stuck = Analysis.objects.create(
         drawing=drawing,
         tenant=tenant_a,

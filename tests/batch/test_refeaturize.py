@@ -32,7 +32,7 @@ def test_old_drawings_get_a_dxf2_analysis_and_keep_their_history(
     for i in range(3):
         d = drawing_create(
             tenant=tenant_a, uploaded_by=owner_a, name=f"p{i}.dxf", content=dxf(i)
-        )
+        ).drawing
         a = analysis_run(drawing=d)
         # As stored before dxf-2 existed.
         Analysis.objects.filter(pk=a.pk).update(

@@ -43,7 +43,7 @@ def waiting_job(tenant: Any, pairs: list[tuple[str, bytes]], priority: int) -> B
     for i, (name, content) in enumerate(pairs):
         drawing = drawing_create(
             tenant=tenant, uploaded_by=None, name=name, content=content
-        )
+        ).drawing
         BatchItem.objects.create(
             job=job,
             tenant=tenant,

@@ -18,7 +18,7 @@ def superuser(django_user_model):  # type: ignore[no-untyped-def]
 
 
 def _analysed(tenant, content: bytes, label: str, confidence: float):  # type: ignore[no-untyped-def]
-    drawing, analysis, _ = drawing_upload(
+    drawing, analysis, *_ = drawing_upload(
         tenant=tenant, uploaded_by=None, name=f"{label}.dxf", content=content
     )
     Analysis.objects.filter(pk=analysis.pk).update(
@@ -53,9 +53,9 @@ def test_the_list_shows_the_latest_prediction_confidence_and_a_thumbnail(
 def test_a_drawing_without_analysis_shows_dashes(
     client, superuser, tenant_a, part
 ) -> None:  # type: ignore[no-untyped-def]
-    drawing, _, _ = drawing_upload(
+    drawing = drawing_upload(
         tenant=tenant_a, uploaded_by=None, name="x.dxf", content=part, analyze=False
-    )
+    ).drawing
     client.force_login(superuser)
     page = client.get("/admin/cad/drawing/").content.decode()
     assert '<td class="field-latest_prediction">-</td>' in page

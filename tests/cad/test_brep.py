@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from apps.cad.brep import BREP_FEATURE_VERSION, BREP_SLOTS
 from apps.cad.features import schema
+from apps.cad.formats.brep import BREP_FEATURE_VERSION, BREP_SLOTS
 from apps.cad.pipeline import analyze_bytes, render_preview
 from apps.cad.synth import solids as S
 

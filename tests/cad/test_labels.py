@@ -25,7 +25,7 @@ def _drawing(tenant, family: str = "flange", seed: int = 1) -> Drawing:  # type:
         uploaded_by=None,
         name=f"{family}-{seed}.dxf",
         content=generate_part(family, random.Random(seed)),
-    )
+    ).drawing
 
 
 def _events(drawing: Drawing) -> list[dict]:

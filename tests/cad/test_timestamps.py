@@ -50,7 +50,7 @@ def test_a_failed_analysis_is_ordered_too(tenant_a) -> None:  # type: ignore[no-
     broken = b"0\nSECTION\n2\nENTITIES\nxyz\nfoo\n0\nENDSEC\n0\nEOF\n"
     drawing = drawing_create(
         tenant=tenant_a, uploaded_by=None, name="b.dxf", content=broken
-    )
+    ).drawing
     with pytest.raises(DomainError):
         analysis_run(drawing=drawing)
     analysis = Analysis.objects.get(drawing=drawing)

@@ -232,7 +232,7 @@ def test_vectors_missing_are_computed_in_the_job(admin_client_a, tenant_a) -> No
                 uploaded_by=None,
                 name=f"{family}-{i}.dxf",
                 content=generate_part(family, random.Random(i)),
-            )
+            ).drawing
             d.label = family
             d.save()
     r = train(admin_client_a, min_per_class=3)

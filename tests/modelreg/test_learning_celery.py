@@ -51,7 +51,7 @@ def _unanalysed(tenant, per_class: int) -> None:  # type: ignore[no-untyped-def]
                 uploaded_by=None,
                 name=f"{family}-{i}.dxf",
                 content=generate_part(family, random.Random(100 + i)),
-            )
+            ).drawing
             d.label = family
             d.save(update_fields=["label"])
 

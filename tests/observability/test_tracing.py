@@ -87,7 +87,7 @@ def test_a_batch_item_traces_its_claim_and_finish_statements(spans, tenant_a, se
     (name, content) = files(1)[0]
     drawing = drawing_create(
         tenant=tenant_a, uploaded_by=None, name=name, content=content
-    )
+    ).drawing
     job, _ = services.job_submit(tenant=tenant_a, user=None, drawing_ids=[drawing.pk])
     wait_for_job(job.pk)
     runner.wait_idle()

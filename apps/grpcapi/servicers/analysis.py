@@ -25,15 +25,15 @@ def _analyze(
 ) -> analysis_pb2.Analysis:
     if not request.content:
         raise InvalidInput("content is empty: send the file's bytes in 'content'")
-    drawing, analysis, _queued = cad_services.drawing_upload(
+    # Asked to analyse, the upload always comes back with an analysis (run,
+    # queued, or the one the tenant's same bytes already had).
+    out = cad_services.drawing_upload(
         tenant=tenant,
         uploaded_by=user,
         name=request.filename or "drawing",
         content=request.content,
     )
-    if analysis is None:  # known bytes, never analysed: analyse now
-        analysis = cad_services.analysis_run(drawing=drawing, interactive=True)
-    return analysis_message(analysis)
+    return analysis_message(out.analysis)
 
 
 def _get(tenant: Any, drawing_id: int) -> analysis_pb2.Analysis:
