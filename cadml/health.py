@@ -61,7 +61,7 @@ def configured_checks() -> dict[str, Check]:
         checks["redis"] = check_redis
     if settings.CELERY_BROKER_URL:
         checks["broker"] = check_broker
-    for name, dotted in getattr(settings, "CADML_READINESS_CHECKS", {}).items():
+    for name, dotted in settings.CADML_READINESS_CHECKS.items():
         checks[name] = import_string(dotted)
     return checks
 

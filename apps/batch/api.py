@@ -264,7 +264,7 @@ class JobCreateApi(APIView):
 
     @staticmethod
     def _uploads(files: list[Any], *, label_from: str = "") -> list[services.Upload]:
-        limit = int(getattr(settings, "CADML_MAX_UPLOAD_MB", 50)) * 1024 * 1024
+        limit = int(settings.CADML_MAX_UPLOAD_MB) * 1024 * 1024
         if len(files) > services.max_items():
             raise InvalidInput(
                 f"{len(files)} files submitted; a job takes at most "

@@ -52,7 +52,7 @@ def verify(secret: str, body: bytes, header: str, tolerance_s: int = 300) -> boo
 
 
 def _allowlist() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    raw = getattr(settings, "CADML_WEBHOOK_ALLOWLIST", []) or []
+    raw = settings.CADML_WEBHOOK_ALLOWLIST or []
     return [ipaddress.ip_network(entry, strict=False) for entry in raw]
 
 
@@ -148,7 +148,7 @@ def deliver(
                 "X-Cadml-Event": event,
                 "X-Cadml-Signature": sign(secret, body),
             },
-            timeout=float(getattr(settings, "CADML_WEBHOOK_TIMEOUT_S", 10)),
+            timeout=float(settings.CADML_WEBHOOK_TIMEOUT_S),
             follow_redirects=False,
         )
     except InvalidInput as exc:

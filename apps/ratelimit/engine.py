@@ -338,23 +338,21 @@ class Limiter:
     """Routes each decision to Redis or, when it is unavailable, the local engine."""
 
     def __init__(self) -> None:
-        url = getattr(settings, "CADML_RATELIMIT_STORAGE_URL", "") or settings.REDIS_URL
-        fraction = float(getattr(settings, "CADML_RATELIMIT_LOCAL_FRACTION", 0.5))
+        url = settings.CADML_RATELIMIT_STORAGE_URL or settings.REDIS_URL
+        fraction = float(settings.CADML_RATELIMIT_LOCAL_FRACTION)
         self.redis: RedisEngine | None = None
         if url:
-            timeout_ms = getattr(settings, "CADML_RATELIMIT_SOCKET_TIMEOUT_MS", 50)
+            timeout_ms = settings.CADML_RATELIMIT_SOCKET_TIMEOUT_MS
             self.redis = RedisEngine(url, socket_timeout_s=timeout_ms / 1000)
         else:
             fraction = 1.0  # embedded mode: this process is the only one
         self.local = LocalEngine(
-            max_keys=int(getattr(settings, "CADML_RATELIMIT_LOCAL_MAX_KEYS", 10000)),
+            max_keys=int(settings.CADML_RATELIMIT_LOCAL_MAX_KEYS),
             fraction=fraction,
         )
         self.breaker = Breaker(
-            backoff=float(getattr(settings, "CADML_RATELIMIT_BREAKER_BACKOFF_S", 1.0)),
-            max_backoff=float(
-                getattr(settings, "CADML_RATELIMIT_BREAKER_MAX_BACKOFF_S", 30.0)
-            ),
+            backoff=float(settings.CADML_RATELIMIT_BREAKER_BACKOFF_S),
+            max_backoff=float(settings.CADML_RATELIMIT_BREAKER_MAX_BACKOFF_S),
         )
 
     def key(self, name: str, *, tag: str = "") -> tuple[str, str]:

@@ -123,7 +123,7 @@ class Decision:
 
 
 def _counter_name(window: Window, identifier: str) -> str:
-    namespace = getattr(settings, "CADML_RATELIMIT_NAMESPACE", "cadml")
+    namespace = settings.CADML_RATELIMIT_NAMESPACE
     return window.item.key_for(namespace, window.scope, identifier)
 
 

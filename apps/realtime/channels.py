@@ -92,7 +92,7 @@ def _resolvers_cached(items: tuple[tuple[str, str], ...]) -> dict[str, Resolver]
 
 
 def _resolvers() -> dict[str, Resolver]:
-    configured = getattr(settings, "CADML_REALTIME_CHANNEL_RESOLVERS", {}) or {}
+    configured = settings.CADML_REALTIME_CHANNEL_RESOLVERS or {}
     return _resolvers_cached(tuple(sorted(configured.items())))
 
 

@@ -39,7 +39,7 @@ return id
 
 
 def history_size() -> int:
-    return int(getattr(settings, "CADML_WS_HISTORY", 1000))
+    return int(settings.CADML_WS_HISTORY)
 
 
 def _seq_key(channel: str) -> str:
@@ -186,7 +186,7 @@ _backends_lock = threading.Lock()
 def get_history() -> RedisHistory | MemoryHistory:
     """The store for the configured ``REDIS_URL`` (read when used, so tests that
     override settings get the matching store)."""
-    url = getattr(settings, "REDIS_URL", "") or ""
+    url = settings.REDIS_URL or ""
     with _backends_lock:
         backend = _backends.get(url)
         if backend is None:

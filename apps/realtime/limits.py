@@ -20,13 +20,6 @@ from django.conf import settings
 from apps.realtime.history import KEY_PREFIX
 from apps.realtime.principal import Principal
 
-DEFAULT_LIMITS: dict[str, dict[str, int]] = {
-    "free": {"per_user": 5, "per_tenant": 20},
-    "pro": {"per_user": 20, "per_tenant": 200},
-    "enterprise": {"per_user": 100, "per_tenant": 2000},
-    "internal": {"per_user": 5000, "per_tenant": 50000},
-}
-
 # KEYS: the sets; ARGV: member, ttl seconds, then one limit per key.
 # Returns 0 when all slots were taken, else the 1-based index of the full key.
 _ACQUIRE = """
@@ -60,12 +53,12 @@ return 0
 
 
 def slot_ttl() -> float:
-    return float(getattr(settings, "CADML_WS_SLOT_TTL_S", 60))
+    return float(settings.CADML_WS_SLOT_TTL_S)
 
 
 def plan_limits(plan: str) -> dict[str, int]:
-    table = getattr(settings, "CADML_WS_LIMITS", None) or DEFAULT_LIMITS
-    return table.get(plan) or table.get("free") or DEFAULT_LIMITS["free"]
+    table = settings.CADML_WS_LIMITS
+    return table.get(plan) or table["free"]
 
 
 @dataclass(frozen=True)
@@ -180,7 +173,7 @@ _limiters_lock = threading.Lock()
 
 
 def get_limiter() -> RedisLimiter | MemoryLimiter:
-    url = getattr(settings, "REDIS_URL", "") or ""
+    url = settings.REDIS_URL or ""
     with _limiters_lock:
         limiter = _limiters.get(url)
         if limiter is None:

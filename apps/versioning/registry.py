@@ -134,7 +134,7 @@ def parse(raw: dict[str, dict]) -> dict[str, ApiVersion]:
 
 @functools.cache
 def versions() -> dict[str, ApiVersion]:
-    return parse(getattr(settings, "CADML_API_VERSIONS", {}))
+    return parse(settings.CADML_API_VERSIONS)
 
 
 def clear_cache() -> None:

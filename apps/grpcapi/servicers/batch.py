@@ -46,7 +46,7 @@ async def _read_submission(
     requests: AsyncIterator[batch_pb2.SubmitJobRequest],
 ) -> tuple[batch_pb2.JobHeader, list[batch_services.Upload]]:
     """Header first, then each file as chunks; refuse what REST would refuse."""
-    file_limit = int(getattr(settings, "CADML_MAX_UPLOAD_MB", 50)) * 1024 * 1024
+    file_limit = int(settings.CADML_MAX_UPLOAD_MB) * 1024 * 1024
     header: batch_pb2.JobHeader | None = None
     uploads: list[batch_services.Upload] = []
     name: str | None = None
