@@ -25,12 +25,12 @@ from apps.accounts.models import (
     new_webhook_secret,
 )
 from apps.audit.services import api_key_audit
-from apps.realtime.channels import tenant_channel
 from apps.realtime.services import (
     api_key_connections_close_on_commit,
     publish_on_commit,
 )
 from cadml.lib.cache import CACHE_ERRORS
+from cadml.lib.channels import tenant_channel
 from cadml.lib.errors import AuthenticationError, Conflict, InvalidInput
 
 logger = logging.getLogger(__name__)

@@ -280,21 +280,18 @@ def default_interceptors() -> list[aio.ServerInterceptor]:
 
     Telemetry goes first (not last, as first sketched) so that refused calls are
     counted and traced too, and audit events carry the trace id."""
+    # Imported here: both build on the interceptor classes of this module.
+    from apps.grpcapi.ratelimit import RateLimitInterceptor
+    from cadml.telemetry import grpc_server_interceptor
+
     interceptors: list[aio.ServerInterceptor] = []
-    try:
-        from cadml.telemetry import grpc_server_interceptor
-    except ImportError:
-        pass
-    else:
-        otel = grpc_server_interceptor()
-        if otel is not None:
-            interceptors.append(otel)
-    interceptors.append(AuthInterceptor())
-    try:
-        from apps.grpcapi.ratelimit import RateLimitInterceptor
-    except ImportError:
-        pass
-    else:
-        interceptors.append(RateLimitInterceptor())
-    interceptors += [AuditInterceptor(), ErrorInterceptor()]
+    otel = grpc_server_interceptor()
+    if otel is not None:
+        interceptors.append(otel)
+    interceptors += [
+        AuthInterceptor(),
+        RateLimitInterceptor(),
+        AuditInterceptor(),
+        ErrorInterceptor(),
+    ]
     return interceptors

@@ -31,6 +31,7 @@ from apps.batch.models import BatchJob
 from apps.cad.models import Analysis, Drawing
 from apps.modelreg import evaluation
 from apps.modelreg.models import ActivationEvent, RegisteredModel
+from cadml.lib.channels import tenant_channel
 from cadml.lib.errors import Conflict, DomainError, InvalidInput
 
 logger = logging.getLogger(__name__)
@@ -218,7 +219,7 @@ class _Run:
 
     def __init__(self, job: BatchJob) -> None:
         self.job = job
-        self.channels = [f"job:{job.pk}", f"tenant:{job.tenant.slug}"]
+        self.channels = [job.channel, tenant_channel(job.tenant.slug)]
 
     def cancelled(self) -> bool:
         status = BatchJob.objects.filter(pk=self.job.pk).values_list(

@@ -24,6 +24,13 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from apps.realtime.principal import Principal
+
+# The names live in cadml.lib (any app may build one); re-exported here.
+from cadml.lib.channels import ALERTS_CHANNEL as ALERTS_CHANNEL
+from cadml.lib.channels import job_channel as job_channel
+from cadml.lib.channels import model_channel as model_channel
+from cadml.lib.channels import tenant_channel as tenant_channel
+from cadml.lib.channels import user_channel as user_channel
 from cadml.lib.errors import InvalidInput
 
 MAX_CHANNEL_LENGTH = 90
@@ -41,25 +48,6 @@ _IDENT = {
 # Kinds added by resolvers share one conservative shape.
 _PLUGIN_IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _KIND = re.compile(r"[a-z][a-z0-9_]{0,15}")
-
-
-def user_channel(user_id: int) -> str:
-    return f"user:{user_id}"
-
-
-def tenant_channel(slug: str) -> str:
-    return f"tenant:{slug}"
-
-
-def job_channel(job_id: object) -> str:
-    return f"job:{job_id}"
-
-
-def model_channel(name: str) -> str:
-    return f"model:{name}"
-
-
-ALERTS_CHANNEL = "topic:alerts"
 
 
 def channel_parse(channel: object) -> tuple[str, str]:

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from opentelemetry import trace
 
 from apps.realtime.channels import channel_parse, group_name
 from apps.realtime.history import get_history
@@ -38,10 +39,6 @@ MAX_EVENT_TYPE_LENGTH = 64
 
 
 def _trace_id() -> str | None:
-    try:
-        from opentelemetry import trace
-    except ImportError:  # pragma: no cover - the pinned set includes it
-        return None
     context = trace.get_current_span().get_span_context()
     return format(context.trace_id, "032x") if context.is_valid else None
 

@@ -35,7 +35,7 @@ def job_message(job: BatchJob) -> batch_pb2.Job:
         failed=job.failed,
         skipped=job.skipped,
         percent=round(100.0 * finished / job.total, 2) if job.total else 0.0,
-        channel=f"job:{job.pk}",
+        channel=job.channel,
         created=job.created.isoformat(),
         finished=job.finished.isoformat() if job.finished else "",
         summary=struct(job.summary or {}),
@@ -145,7 +145,7 @@ class BatchServicer(batch_pb2_grpc.BatchServiceServicer):
         require_scope("read")
         tenant = principal().tenant
         job = await run_sync(_get, tenant, request.job_id)
-        channel = f"job:{job.pk}"
+        channel = job.channel
         history = get_history()
         after = request.last_event_id
         last_db_check = 0.0
