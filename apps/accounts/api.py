@@ -153,7 +153,7 @@ class ApiKeyCreateApi(APIView):
         )
         expires_at = serializers.DateTimeField(required=False, allow_null=True)
 
-        def validate_expires_at(self, value):  # type: ignore[no-untyped-def]
+        def validate_expires_at(self, value):
             if value is not None and value <= timezone.now():
                 raise serializers.ValidationError("expires_at must be in the future")
             return value

@@ -454,6 +454,7 @@ def retention_rules() -> tuple[int, dict[str, int]]:
 def parse_overrides(raw: str | dict[str, int]) -> dict[str, int]:
     """``"api=90,auth.login_failed=730"`` (or a dict) -> {"api": 90, ...}; a key is
     a category (the part before the dot) or a whole action."""
+    items: list[tuple[str, Any]]
     if isinstance(raw, dict):
         items = list(raw.items())
     else:

@@ -21,11 +21,11 @@ from drf_spectacular.utils import (
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from apps.accounts.request import Request
 from apps.batch import events, selectors, services, zipsafe
 from apps.batch.models import BatchItem, BatchJob, WebhookDelivery
 from apps.cad.labels import label_from_path

@@ -114,7 +114,7 @@ def url_check(url: str) -> None:
             code="callback_url_unresolvable",
         ) from None
     for info in infos:
-        ip = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         if _refused(ip):
             raise InvalidInput(
                 f"callback_url resolves to {ip}, which is not a public address "

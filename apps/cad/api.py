@@ -14,11 +14,11 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.parsers import BaseParser, FormParser, JSONParser, MultiPartParser
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.permissions import acting_user
+from apps.accounts.request import Request
 from apps.cad import features, labels, preview_theme, selectors, services
 from apps.cad.models import Drawing
 from apps.cad.serializers import (
@@ -424,7 +424,7 @@ class DrawingLabelApi(APIView):
 class CSVTextParser(BaseParser):
     media_type = "text/csv"
 
-    def parse(self, stream, media_type=None, parser_context=None):  # type: ignore[no-untyped-def]
+    def parse(self, stream, media_type=None, parser_context=None):
         raw = stream.read() if stream is not None else b""
         try:
             return raw.decode("utf-8-sig")

@@ -272,11 +272,12 @@ class _Run:
             "total": self.job.total,
             "summary": summary,
         }
-        kind = {
+        kinds: dict[str, str] = {
             Job.SUCCEEDED: "batch.completed",
             Job.FAILED: "batch.failed",
             Job.CANCELLED: "batch.cancelled",
-        }[status]
+        }
+        kind = kinds[status]
         events.publish(self.channels, kind, payload)
         events.audit(
             "batch.cancelled" if status == Job.CANCELLED else "batch.completed",

@@ -208,7 +208,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
             )
 
     async def subscribe(self, message: dict[str, Any]) -> None:
-        channel = message.get("channel")
+        channel = message.get("channel", "")
         try:
             channel_parse(channel)
         except InvalidInput as exc:

@@ -12,7 +12,9 @@ import asyncio
 import threading
 import time
 import weakref
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 from django.conf import settings
@@ -108,19 +110,25 @@ class RedisLimiter:
 
     async def acquire(self, slots: list[Slot], member: str) -> Slot | None:
         """Take a slot in every set, or none; returns the full one on refusal."""
-        full = await self._client().eval(
-            _ACQUIRE,
-            len(slots),
-            *[s.key for s in slots],
-            member,
-            slot_ttl(),
-            *[s.limit for s in slots],
+        full = await cast(
+            "Awaitable[Any]",
+            self._client().eval(
+                _ACQUIRE,
+                len(slots),
+                *[s.key for s in slots],
+                member,
+                slot_ttl(),
+                *[s.limit for s in slots],
+            ),
         )
         return slots[int(full) - 1] if int(full) else None
 
     async def refresh(self, slots: list[Slot], member: str) -> None:
-        await self._client().eval(
-            _REFRESH, len(slots), *[s.key for s in slots], member, slot_ttl()
+        await cast(
+            "Awaitable[Any]",
+            self._client().eval(
+                _REFRESH, len(slots), *[s.key for s in slots], member, slot_ttl()
+            ),
         )
 
     async def release(self, slots: list[Slot], member: str) -> None:

@@ -188,7 +188,7 @@ def _final_type(status: str) -> str:
     return {"cancelled": "cancelled", "failed": "failed"}.get(status, "completed")
 
 
-def registration():  # type: ignore[no-untyped-def]
+def registration():
     from apps.grpcapi.server import Registration
 
     return Registration(
