@@ -7,7 +7,7 @@ read ``request.tenant`` as a ``Tenant``. At run time this is DRF's ``Request``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rest_framework.request import Request as _DRFRequest
 
@@ -22,6 +22,10 @@ if TYPE_CHECKING:
         membership: Membership | None
 
     class Request(_DRFRequest):
+        # JSON bodies are objects (cadml.lib.parsers), forms a QueryDict.
+        @property
+        def data(self) -> dict[str, Any]: ...
+
         tenant: Tenant
         api_key: ApiKey | None
         membership: Membership | None

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import posixpath
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -401,7 +401,11 @@ class CSVRenderer(BaseRenderer):
 
 class JobResultsApi(APIView):
     # The default (versioned) renderers first: v2 JSON comes in the envelope.
-    renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, CSVRenderer]
+    renderer_classes = [
+        # DRF's settings hold the imported classes (the stubs see dotted paths).
+        *cast("list[type[BaseRenderer]]", api_settings.DEFAULT_RENDERER_CLASSES),
+        CSVRenderer,
+    ]
 
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=["json", "csv"])],

@@ -118,7 +118,8 @@ class DrawingListApi(APIView):
             choices=Drawing.Format.choices, required=False
         )
         material = serializers.CharField(required=False, max_length=255)
-        label = serializers.CharField(required=False, max_length=200)
+        # A declared field: DRF's metaclass moves it off Field.label.
+        label = serializers.CharField(required=False, max_length=200)  # type: ignore[assignment]
         labelled = serializers.BooleanField(
             required=False, allow_null=True, default=None
         )
@@ -202,7 +203,8 @@ class SimilarFilterSerializer(serializers.Serializer):
     k = serializers.IntegerField(
         min_value=1, max_value=100, default=10, help_text="How many neighbours."
     )
-    label = serializers.CharField(required=False, max_length=200)
+    # A declared field: DRF's metaclass moves it off Field.label.
+    label = serializers.CharField(required=False, max_length=200)  # type: ignore[assignment]
     # Not "format": DRF reserves ?format= for choosing the renderer.
     file_format = serializers.ChoiceField(
         choices=Drawing.Format.choices, required=False

@@ -91,9 +91,9 @@ class EventOutputSerializer(serializers.ModelSerializer):
         ]
 
     def get_actor(self, obj: ActivationEvent) -> str | None:
-        if obj.actor_id is not None:
+        if obj.actor is not None:
             return obj.actor.username
-        if obj.actor_key_id is not None:
+        if obj.actor_key is not None:
             return f"key:{obj.actor_key.prefix}"
         return None
 
@@ -619,7 +619,8 @@ class AnalysisFeedbackApi(APIView):
     """``{"label": "...", "comment": "..."}``: what the drawing really is."""
 
     class InputSerializer(serializers.Serializer):
-        label = serializers.CharField(
+        # A declared field: DRF's metaclass moves it off Field.label.
+        label = serializers.CharField(  # type: ignore[assignment]
             max_length=200, allow_blank=True, trim_whitespace=False
         )
         comment = serializers.CharField(
