@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format protos bench
+.PHONY: install run test lint typecheck format protos bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,11 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-test: lint
+# mypy with the Django and DRF stubs (setup.cfg: strict on the pipeline modules).
+typecheck: install
+	$(BIN)/mypy apps cadml
+
+test: lint typecheck
 	$(BIN)/python -m pytest
 
 format: install

@@ -31,7 +31,7 @@ def check_cache() -> tuple[bool, str]:
     cache.set(probe, "1", 5)
     ok = cache.get(probe) == "1"
     cache.delete(probe)
-    if getattr(settings, "CADML_REDIS_CLUSTER_URL", ""):
+    if settings.CADML_REDIS_CLUSTER_URL:
         return ok, "redis cluster"
     return ok, "redis" if settings.REDIS_URL else "local memory"
 
@@ -62,11 +62,11 @@ def check_broker() -> tuple[bool, str]:
 
 def configured_checks() -> dict[str, Check]:
     checks: dict[str, Check] = {"database": check_database, "cache": check_cache}
-    if settings.REDIS_URL or getattr(settings, "CADML_REDIS_CLUSTER_URL", ""):
+    if settings.REDIS_URL or settings.CADML_REDIS_CLUSTER_URL:
         checks["redis"] = check_redis
     if settings.CELERY_BROKER_URL:
         checks["broker"] = check_broker
-    for name, dotted in getattr(settings, "CADML_READINESS_CHECKS", {}).items():
+    for name, dotted in settings.CADML_READINESS_CHECKS.items():
         checks[name] = import_string(dotted)
     return checks
 

@@ -433,7 +433,7 @@ def _networks(
 
 
 def _client_allowed(request: HttpRequest) -> bool:
-    cidrs = tuple(getattr(settings, "CADML_METRICS_ALLOW_CIDRS", []) or [])
+    cidrs = tuple(settings.CADML_METRICS_ALLOW_CIDRS or [])
     if not cidrs:
         return False
     try:
@@ -453,7 +453,7 @@ def _token_ok(request: HttpRequest, token: str) -> bool:
 @never_cache
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """Prometheus exposition, for a bearer token or an allow-listed network."""
-    token = getattr(settings, "CADML_METRICS_TOKEN", "")
+    token = settings.CADML_METRICS_TOKEN
     allowed = _client_allowed(request) or (bool(token) and _token_ok(request, token))
     if not allowed:
         if token:

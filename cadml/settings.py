@@ -113,7 +113,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": BASE_DIR / "db.sqlite3",
+            "NAME": str(BASE_DIR / "db.sqlite3"),
         }
     }
 if (
@@ -403,19 +403,44 @@ CADML_BATCH_ITEM_SOFT_TIME_LIMIT_S = env_float("CADML_BATCH_ITEM_SOFT_TIME_LIMIT
 # budget is spent (docs/batch.md): Celery's per-task cost is paid per slice.
 CADML_BATCH_SLICE_MS = env_int("CADML_BATCH_SLICE_MS", 250)
 CADML_BATCH_SLICE_ITEMS = env_int("CADML_BATCH_SLICE_ITEMS", 100)
+# Items of one tenant queued or running at once, by plan (docs/batch.md).
+CADML_BATCH_CONCURRENCY = {"free": 2, "pro": 4, "enterprise": 8, "internal": 8}
+# Without a broker, batch items run on this many threads of the web process.
+CADML_BATCH_EMBEDDED_WORKERS = 2
+# A submitted zip: at most this much uncompressed, at most this ratio per member.
+CADML_BATCH_ZIP_MAX_TOTAL_MB = 500
+CADML_BATCH_ZIP_MAX_RATIO = 100.0
+CADML_WEBHOOK_TIMEOUT_S = 10.0
+# A failed delivery is retried after 5 s, 10 s, 20 s... up to this many attempts.
+CADML_WEBHOOK_MAX_ATTEMPTS = 5
+CADML_WEBHOOK_BACKOFF_S = 5.0
+# Runs of one item (a worker lost mid-item gives it back) before it fails.
+CADML_BATCH_MAX_ATTEMPTS = 3
+# batch.progress events per job and second, at most.
+CADML_BATCH_PROGRESS_HZ = 4
 CADML_WEBHOOK_ALLOWLIST = env_list("CADML_WEBHOOK_ALLOWLIST", [])
 # After POST /api/v1/tenant/webhook-secret the old secret also signs for this long.
 CADML_WEBHOOK_SECRET_GRACE_S = env_int("CADML_WEBHOOK_SECRET_GRACE_S", 24 * 3600)
 # Items handed to the broker but not started after this long (a broker that lost
 # its messages, e.g. a Redis restart without persistence) are dispatched again.
 CADML_BATCH_DISPATCH_STALE_S = env_float("CADML_BATCH_DISPATCH_STALE_S", 600)
-# Realtime (docs/realtime.md). Per-plan connection limits:
-# CADML_WS_LIMITS = {"free": {"per_user": 5, "per_tenant": 20}, ...} (code default).
+# Realtime (docs/realtime.md). Connections per user or key and per tenant, by
+# plan; a plan not listed gets the free plan's.
+CADML_WS_LIMITS = {
+    "free": {"per_user": 5, "per_tenant": 20},
+    "pro": {"per_user": 20, "per_tenant": 200},
+    "enterprise": {"per_user": 100, "per_tenant": 2000},
+    "internal": {"per_user": 5000, "per_tenant": 50000},
+}
 CADML_WS_HEARTBEAT_S = env_float("CADML_WS_HEARTBEAT_S", 25)
 CADML_WS_HISTORY = env_int("CADML_WS_HISTORY", 1000)
 CADML_WS_SLOT_TTL_S = env_float("CADML_WS_SLOT_TTL_S", 60)
 CADML_WS_MAX_SUBSCRIPTIONS = env_int("CADML_WS_MAX_SUBSCRIPTIONS", 100)
 CADML_WS_MAX_MESSAGE_BYTES = env_int("CADML_WS_MAX_MESSAGE_BYTES", 64 * 1024)
+# Unreadable client frames within a minute before the connection is closed.
+CADML_WS_MAX_BAD_MESSAGES = 10
+# Lifetime of a one-time WebSocket ticket from POST /realtime/ticket.
+CADML_WS_TICKET_TTL_S = 60
 # Channel kinds other apps add: {"job": "apps.batch.realtime.can_subscribe_job"}.
 CADML_REALTIME_CHANNEL_RESOLVERS: dict[str, str] = {}
 CADML_REALTIME_CHANNEL_RESOLVERS["job"] = "apps.batch.realtime.job_channel_visible"
@@ -446,6 +471,10 @@ CADML_MODEL_LATENCY_BUDGET_MS = env_float("CADML_MODEL_LATENCY_BUDGET_MS", 50)
 # inline | thread | celery; unset: celery with CELERY_BROKER_URL, else a thread.
 CADML_MODEL_HEALTHCHECK_MODE = env_str("CADML_MODEL_HEALTHCHECK_MODE") or None
 CADML_MODEL_SHADOW_SAMPLE = env_float("CADML_MODEL_SHADOW_SAMPLE", 1.0)
+# Seconds between checks of the registry's generation. With Redis a published
+# notice reloads at once (the listener), so the poll is only a safety net.
+CADML_MODEL_RELOAD_POLL_S = 15.0 if (REDIS_URL or CADML_REDIS_CLUSTER_URL) else 1.0
+CADML_MODEL_RELOAD_LISTENER = True
 # Training from labels (docs/learning.md).
 CADML_TRAIN_MIN_PER_CLASS_FLOOR = env_int("CADML_TRAIN_MIN_PER_CLASS_FLOOR", 3)
 CADML_TRAIN_CV_FOLDS = env_int("CADML_TRAIN_CV_FOLDS", 5)
@@ -455,9 +484,11 @@ CADML_TRAIN_TIME_LIMIT_S = env_float("CADML_TRAIN_TIME_LIMIT_S", 3600)
 # labelled drawings.
 CADML_TRAIN_DRAWINGS_PER_UNIT = env_int("CADML_TRAIN_DRAWINGS_PER_UNIT", 20)
 
-# Rate limiting (docs/ratelimit.md). Policies per plan, costs per
-# URL name and per-view rates are dicts with code defaults: CADML_RATELIMIT_POLICIES,
-# CADML_RATELIMIT_COSTS, CADML_RATELIMIT_VIEW_RATES.
+# Rate limiting (docs/ratelimit.md). Policies per plan and per-view rates are
+# overrides, entry by entry, of the tables in apps/ratelimit (policies.py,
+# decorators.py): a deploy changes one plan without restating the others.
+CADML_RATELIMIT_POLICIES: dict[str, object] = {}
+CADML_RATELIMIT_VIEW_RATES: dict[str, str] = {}
 CADML_RATELIMIT_ENABLED = env_bool("CADML_RATELIMIT_ENABLED", True)
 # limits storage URL: redis://, rediss://, redis+sentinel://, redis+cluster://.
 CADML_RATELIMIT_STORAGE_URL = env_str(
@@ -473,6 +504,22 @@ CADML_RATELIMIT_BREAKER_MAX_BACKOFF_S = env_float(
 CADML_RATELIMIT_SHADOW = env_list("CADML_RATELIMIT_SHADOW", [])
 CADML_RATELIMIT_NAMESPACE = env_str("CADML_RATELIMIT_NAMESPACE", "cadml")
 CADML_TRUSTED_PROXIES = env_list("CADML_TRUSTED_PROXIES", [])
+# Cost of a request without a CADML_RATELIMIT_COSTS entry (below).
+CADML_RATELIMIT_READ_COST = 1
+CADML_RATELIMIT_WRITE_COST = 2
+# Paths (regexes) never counted: probes, metrics, static files.
+CADML_RATELIMIT_EXEMPT_PATHS = [
+    r"^/healthz$",
+    r"^/readyz$",
+    r"^/metrics$",
+    r"^/static/",
+    r"^/favicon\.ico$",
+]
+# The "type" of a 429 problem body.
+CADML_RATELIMIT_PROBLEM_TYPE = "urn:cadml:problem:quota-exceeded"
+# WebSocket handshakes per client IP (shared), messages per connection (local).
+CADML_RATELIMIT_WS_HANDSHAKE = "600/minute"
+CADML_RATELIMIT_WS_MESSAGES = "120/minute"
 CADML_RATELIMIT_COSTS: dict[str, object] = {}
 
 # Observability (docs/operations.md, "Observability"). /metrics answers a bearer token
@@ -485,6 +532,8 @@ if CADML_LOG_FORMAT not in ("plain", "json"):
 
 # Audit trail (docs/audit.md).
 CADML_AUDIT_ENABLED = env_bool("CADML_AUDIT_ENABLED", True)
+# Requests under these prefixes write one api.call event each.
+CADML_AUDIT_PATH_PREFIXES = ["/api/"]
 # HMAC key for audit digests; unset: derived from SECRET_KEY (check audit.W001).
 CADML_AUDIT_SIGNING_KEY = env_str("CADML_AUDIT_SIGNING_KEY")
 # api.call events are bulk-inserted every this many ms; 0 writes each at once.
@@ -492,6 +541,8 @@ CADML_AUDIT_BUFFER_MS = env_int("CADML_AUDIT_BUFFER_MS", 200)
 CADML_AUDIT_RETENTION_DAYS = env_int("CADML_AUDIT_RETENTION_DAYS", 400)
 # Per category or action, e.g. "api=90,auth.login_failed=730".
 CADML_AUDIT_RETENTION_OVERRIDES = env_str("CADML_AUDIT_RETENTION_OVERRIDES")
+# Events one seal run hashes at most; the next run goes on from there.
+CADML_AUDIT_SEAL_MAX_EVENTS = 100_000
 # Encryption of the events' personal fields (docs/audit-encryption.md): KEKs as
 # 32-byte base64/hex keys, comma-separated, the newest (which wraps) first.
 CADML_AUDIT_ENCRYPT = env_bool("CADML_AUDIT_ENCRYPT", False)
@@ -515,6 +566,11 @@ CADML_RATELIMIT_COSTS = {
     "drawing-analyze": 5,
     "jobs": {"POST": "apps.batch.ratelimit.submission_cost", "*": 1},
     "model-train": {"POST": "apps.modelreg.ratelimit.training_cost", "*": 1},
+}
+# The same per gRPC method: analysing is dear, reading is cheap (1).
+CADML_GRPC_RATELIMIT_COSTS = {
+    "/cadml.v1.AnalysisService/Analyze": 5,
+    "/cadml.v1.BatchService/SubmitJob": 5,
 }
 
 # Extra processes `manage.py serve` (make run) starts beside daphne.

@@ -61,10 +61,12 @@ class ApiKeyAdmin(admin.ModelAdmin):
     exclude = ["secret_hash"]
     actions = ["revoke_keys"]
 
-    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
         if obj is None:
             kwargs["form"] = ApiKeyCreateForm
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change, **kwargs)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
@@ -82,7 +84,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             name=form.cleaned_data["name"],
             scopes=form.cleaned_data["scopes"],
             expires_at=form.cleaned_data.get("expires_at"),
-            created_by=request.user,
+            created_by=request.user if request.user.is_authenticated else None,
         )
         # The admin redirects to the change page of ``obj``: point it at the row.
         obj.pk = issued.api_key.pk

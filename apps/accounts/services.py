@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -56,7 +56,7 @@ class AddedMember:
 @dataclass(frozen=True)
 class Onboarded:
     tenant: Tenant
-    owner: AbstractBaseUser
+    owner: User
     password: str | None
     key: IssuedKey
 
@@ -100,16 +100,14 @@ def tenant_create(*, slug: str, name: str = "", plan: str = Tenant.Plan.FREE) ->
     return tenant
 
 
-def membership_create(
-    *, tenant: Tenant, user: AbstractBaseUser, role: str
-) -> Membership:
+def membership_create(*, tenant: Tenant, user: User, role: str) -> Membership:
     membership = Membership(tenant=tenant, user=user, role=role)
     membership.full_clean()
     membership.save()
     return membership
 
 
-def _checked_password(password: str, user: AbstractBaseUser | None) -> str:
+def _checked_password(password: str, user: User | None) -> str:
     from django.contrib.auth.password_validation import validate_password
 
     try:
@@ -165,7 +163,7 @@ def member_add(
     return AddedMember(membership=membership, created_user=created, password=shown)
 
 
-def user_password_reset(*, user: AbstractBaseUser, password: str | None = None) -> str:
+def user_password_reset(*, user: User, password: str | None = None) -> str:
     """Set ``password`` (checked by the password validators) or a generated
     one, and return it. Sessions signed with the old password end."""
     new = password if password is not None else secrets.token_urlsafe(12)
@@ -238,7 +236,7 @@ def api_key_create(
     tenant: Tenant,
     name: str,
     scopes: Iterable[str],
-    created_by: AbstractBaseUser | None,
+    created_by: User | None,
     expires_at: datetime | None = None,
 ) -> IssuedKey:
     new = keys.generate()
@@ -308,7 +306,7 @@ def _key_record(action: str, api_key: ApiKey, *, fallback_user: Any = None) -> N
 
 @transaction.atomic
 def api_key_rotate(
-    *, api_key: ApiKey, created_by: AbstractBaseUser | None, grace_hours: float = 24
+    *, api_key: ApiKey, created_by: User | None, grace_hours: float = 24
 ) -> IssuedKey:
     """Issue a successor with the same name and scopes; the old key expires after
     the grace period so clients can switch without downtime."""

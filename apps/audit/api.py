@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.core import signing
+from django.db import models
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -26,13 +28,14 @@ from rest_framework import serializers
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import BaseRenderer
-from rest_framework.request import Request
+from rest_framework.request import Request as DRFRequest
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from apps.accounts.models import Tenant
 from apps.accounts.permissions import HasTenantScope, is_staff_session
+from apps.accounts.request import Request
 from apps.audit import selectors
 from apps.audit.keys import SHREDDED, UNREADABLE, event_personal
 from apps.audit.models import Action, AuditEvent, Outcome
@@ -47,7 +50,7 @@ DEFAULT_REPORT_DAYS = 30
 
 
 class CanReadAudit(BasePermission):
-    def has_permission(self, request: Request, view: Any) -> bool:
+    def has_permission(self, request: DRFRequest, view: Any) -> bool:
         if is_staff_session(request):
             return True
         return HasTenantScope().has_permission(request, view)
@@ -88,6 +91,7 @@ def parse_limit(params: Any) -> int:
 def _column_text(params: Any, name: str, column: str | None = None) -> str:
     """A filter compared with an AuditEvent column: no longer than the column."""
     field = AuditEvent._meta.get_field(column or name)
+    assert isinstance(field, models.Field)
     return parse.text(params.get(name), field=name, max_length=field.max_length)
 
 
@@ -394,8 +398,12 @@ class ReportNegotiation(DefaultContentNegotiation):
     (DRF alone would answer 404)."""
 
     def select_renderer(
-        self, request: Request, renderers: list[Any], format_suffix: str | None = None
+        self,
+        request: DRFRequest,
+        renderers: Iterable[BaseRenderer],
+        format_suffix: str | None = None,
     ) -> tuple[Any, str]:
+        renderers = list(renderers)
         wanted = format_suffix or request.query_params.get("format")
         if wanted and wanted not in {r.format for r in renderers}:
             format_suffix = "json"
@@ -407,7 +415,11 @@ class AuditReportApi(APIView):
 
     permission_classes = [CanReadAudit]
     required_scope = "admin"
-    renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, CsvRenderer]
+    # DRF's settings hold the imported classes (the stubs see the dotted paths).
+    renderer_classes = [
+        *cast("list[type[BaseRenderer]]", api_settings.DEFAULT_RENDERER_CLASSES),
+        CsvRenderer,
+    ]
     content_negotiation_class = ReportNegotiation
 
     @extend_schema(

@@ -20,7 +20,7 @@ PRINCIPAL = "apps.accounts.middleware.PrincipalMiddleware"
 @register()
 def check_audit_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     problems: list[Any] = []
-    days = getattr(settings, "CADML_AUDIT_RETENTION_DAYS", 400)
+    days = settings.CADML_AUDIT_RETENTION_DAYS
     if not isinstance(days, int) or days < 1:
         problems.append(
             Error(
@@ -29,7 +29,7 @@ def check_audit_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
             )
         )
     try:
-        parse_overrides(getattr(settings, "CADML_AUDIT_RETENTION_OVERRIDES", ""))
+        parse_overrides(settings.CADML_AUDIT_RETENTION_OVERRIDES)
     except ValueError as exc:
         problems.append(
             Error(
@@ -46,7 +46,7 @@ def check_audit_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
         problems.append(
             Error(f"{MIDDLEWARE} must come after {PRINCIPAL}", id="audit.E003")
         )
-    if not settings.DEBUG and not getattr(settings, "CADML_AUDIT_SIGNING_KEY", ""):
+    if not settings.DEBUG and not settings.CADML_AUDIT_SIGNING_KEY:
         problems.append(
             Warning(
                 "CADML_AUDIT_SIGNING_KEY is not set: audit digests are signed with a "

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditlog.context import set_extra_data
+from opentelemetry import trace
 
 from cadml.lib.request_id import current_request_id
 
@@ -69,9 +70,5 @@ def request_id_for_auditlog() -> str | None:
 
 
 def current_trace_id() -> str:
-    try:
-        from opentelemetry import trace
-    except ImportError:  # pragma: no cover - opentelemetry is pinned
-        return ""
     context = trace.get_current_span().get_span_context()
     return format(context.trace_id, "032x") if context.is_valid else ""

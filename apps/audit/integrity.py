@@ -112,7 +112,7 @@ def chain(prev_chain_hash: str, hashes: list[bytes]) -> str:
 def signing_key() -> bytes:
     """``CADML_AUDIT_SIGNING_KEY``, or one derived from SECRET_KEY (dev only: a
     system check warns when DEBUG is off)."""
-    configured = getattr(settings, "CADML_AUDIT_SIGNING_KEY", "")
+    configured = settings.CADML_AUDIT_SIGNING_KEY
     if configured:
         return configured.encode()
     return hmac.new(

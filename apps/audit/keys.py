@@ -18,6 +18,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.audit import crypto
@@ -131,10 +132,15 @@ def _create_key(*, tenant_id: int | None, index_key: bytes | None) -> AuditDataK
     )
 
 
+def _of_tenant(tenant_id: int | None) -> Q:
+    """The tenant's rows; None (platform events) matches the rows without one."""
+    return Q(tenant_id=tenant_id)
+
+
 def _live_index_key(tenant_id: int | None) -> bytes | None:
     """The tenant's blind-index key, shared by all its live data keys."""
     row = (
-        AuditDataKey.objects.filter(tenant_id=tenant_id, shredded__isnull=True)
+        AuditDataKey.objects.filter(_of_tenant(tenant_id), shredded__isnull=True)
         .order_by("-id")
         .first()
     )
@@ -154,7 +160,7 @@ def active_key(*, tenant_id: int | None) -> LoadedKey:
         if loaded is not None and loaded.aead is not None:
             return loaded
     row = AuditDataKey.objects.filter(
-        tenant_id=tenant_id, retired__isnull=True, shredded__isnull=True
+        _of_tenant(tenant_id), retired__isnull=True, shredded__isnull=True
     ).first()
     if row is None:
         try:
@@ -164,7 +170,7 @@ def active_key(*, tenant_id: int | None) -> LoadedKey:
                 )
         except IntegrityError:  # another writer created it first
             row = AuditDataKey.objects.get(
-                tenant_id=tenant_id, retired__isnull=True, shredded__isnull=True
+                _of_tenant(tenant_id), retired__isnull=True, shredded__isnull=True
             )
     loaded = _unwrap_row(row)
     key_id = row.key_id
@@ -249,7 +255,7 @@ def search_indexes(
         return []
     rows = AuditDataKey.objects.filter(shredded__isnull=True)
     if not all_tenants:
-        rows = rows.filter(tenant_id=tenant_id)
+        rows = rows.filter(_of_tenant(tenant_id))
     found: set[str] = set()
     seen_tenants: set[int | None] = set()
     for row in rows.order_by("-id"):

@@ -45,9 +45,8 @@ class AuditMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not getattr(settings, "CADML_AUDIT_ENABLED", True) or not any(
-            request.path.startswith(p)
-            for p in getattr(settings, "CADML_AUDIT_PATH_PREFIXES", ["/api/"])
+        if not settings.CADML_AUDIT_ENABLED or not any(
+            request.path.startswith(p) for p in settings.CADML_AUDIT_PATH_PREFIXES
         ):
             return self.get_response(request)
         started = time.perf_counter()
@@ -126,7 +125,7 @@ class AuditMiddleware:
             resource_id=route[:64],
             details=call,
         )
-        interval_ms = getattr(settings, "CADML_AUDIT_BUFFER_MS", 200)
+        interval_ms = settings.CADML_AUDIT_BUFFER_MS
         if interval_ms > 0:
             buffer.add(event, interval_s=interval_ms / 1000)
         else:

@@ -47,8 +47,6 @@ _SECRET_KEY_NAMES = re.compile(
     re.IGNORECASE,
 )
 REDACTED = "[redacted]"
-DEFAULT_RETENTION_DAYS = 400
-DEFAULT_SEAL_MAX_EVENTS = 100_000
 HASH_WINDOW = 25_000  # seqs per query when hashing events
 HASH_WORKERS = 2
 
@@ -392,9 +390,7 @@ def audit_seal(*, max_events: int | None = None) -> list[AuditDigest]:
     exclusive lock on the digest table, and only if no other sealer chained onto
     the same predecessor meanwhile (else this one starts over from the new head).
     """
-    max_events = max_events or getattr(
-        settings, "CADML_AUDIT_SEAL_MAX_EVENTS", DEFAULT_SEAL_MAX_EVENTS
-    )
+    max_events = max_events or settings.CADML_AUDIT_SEAL_MAX_EVENTS
     upper = _stable_upper_bound()
     if upper is None:
         return []
@@ -429,18 +425,15 @@ def audit_seal(*, max_events: int | None = None) -> list[AuditDigest]:
 
 def retention_rules() -> tuple[int, dict[str, int]]:
     """(default days, {category or action: days}) from settings."""
-    default = int(
-        getattr(settings, "CADML_AUDIT_RETENTION_DAYS", DEFAULT_RETENTION_DAYS)
-    )
-    overrides = parse_overrides(
-        getattr(settings, "CADML_AUDIT_RETENTION_OVERRIDES", "")
-    )
+    default = int(settings.CADML_AUDIT_RETENTION_DAYS)
+    overrides = parse_overrides(settings.CADML_AUDIT_RETENTION_OVERRIDES)
     return default, overrides
 
 
 def parse_overrides(raw: str | dict[str, int]) -> dict[str, int]:
     """``"api=90,auth.login_failed=730"`` (or a dict) -> {"api": 90, ...}; a key is
     a category (the part before the dot) or a whole action."""
+    items: list[tuple[str, Any]]
     if isinstance(raw, dict):
         items = list(raw.items())
     else:

@@ -5,13 +5,14 @@ from django.contrib import admin
 from apps.batch import services
 from apps.batch.models import BatchItem, BatchJob, WebhookDelivery
 
+_ITEM_FIELDS = ("index", "name", "status", "attempts", "error_code", "duration_ms")
+
 
 class BatchItemInline(admin.TabularInline):
     model = BatchItem
     extra = 0
     can_delete = False
-    fields = ["index", "name", "status", "attempts", "error_code", "duration_ms"]
-    readonly_fields = fields
+    fields = readonly_fields = _ITEM_FIELDS
     show_change_link = False
 
 
@@ -23,7 +24,7 @@ class BatchJobAdmin(admin.ModelAdmin):
     readonly_fields = ["summary", "request_hash", "last_progress_at"]
     inlines = [BatchItemInline]
 
-    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+    def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if change and "priority" in form.changed_data:
             # Waiting items carry the job's priority (their dispatch order).

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import posixpath
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -21,12 +21,12 @@ from drf_spectacular.utils import (
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from apps.accounts.permissions import acting_user
+from apps.accounts.request import Request
 from apps.batch import duplicate_report, events, selectors, services, zipsafe
 from apps.batch.models import BatchItem, BatchJob, WebhookDelivery
 from apps.cad.labels import label_from_path
@@ -265,7 +265,7 @@ class JobCreateApi(APIView):
 
     @staticmethod
     def _uploads(files: list[Any], *, label_from: str = "") -> list[services.Upload]:
-        limit = int(getattr(settings, "CADML_MAX_UPLOAD_MB", 50)) * 1024 * 1024
+        limit = int(settings.CADML_MAX_UPLOAD_MB) * 1024 * 1024
         if len(files) > services.max_items():
             raise InvalidInput(
                 f"{len(files)} files submitted; a job takes at most "
@@ -402,7 +402,11 @@ class CSVRenderer(BaseRenderer):
 
 class JobResultsApi(APIView):
     # The default (versioned) renderers first: v2 JSON comes in the envelope.
-    renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, CSVRenderer]
+    renderer_classes = [
+        # DRF's settings hold the imported classes (the stubs see dotted paths).
+        *cast("list[type[BaseRenderer]]", api_settings.DEFAULT_RENDERER_CLASSES),
+        CSVRenderer,
+    ]
 
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=["json", "csv"])],

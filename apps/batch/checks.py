@@ -10,7 +10,7 @@ from django.core.checks import Error, register
 @register()
 def batch_settings_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     errors: list[Error] = []
-    for entry in getattr(settings, "CADML_WEBHOOK_ALLOWLIST", []) or []:
+    for entry in settings.CADML_WEBHOOK_ALLOWLIST or []:
         try:
             ipaddress.ip_network(entry, strict=False)
         except ValueError:
@@ -21,7 +21,7 @@ def batch_settings_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                     id="batch.E001",
                 )
             )
-    table = getattr(settings, "CADML_BATCH_CONCURRENCY", {})
+    table = settings.CADML_BATCH_CONCURRENCY
     if not isinstance(table, dict) or any(
         not isinstance(v, int) or v < 1 for v in table.values()
     ):
@@ -31,7 +31,7 @@ def batch_settings_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                 id="batch.E002",
             )
         )
-    if int(getattr(settings, "CADML_BATCH_MAX_ITEMS", 1000)) < 1:
+    if int(settings.CADML_BATCH_MAX_ITEMS) < 1:
         errors.append(Error("CADML_BATCH_MAX_ITEMS must be >= 1", id="batch.E003"))
     for name in ("CADML_BATCH_SLICE_MS", "CADML_BATCH_SLICE_ITEMS"):
         if int(getattr(settings, name)) < 1:

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from cadml.lib.channels import job_channel
+
 
 class BatchJob(models.Model):
     class Kind(models.TextChoices):
@@ -76,7 +78,7 @@ class BatchJob(models.Model):
 
     @property
     def channel(self) -> str:
-        return f"job:{self.pk}"
+        return job_channel(self.pk)
 
     @property
     def processed(self) -> int:

@@ -19,7 +19,7 @@ def submission_cost(request: HttpRequest) -> int:
             return 1  # the view answers 400 with the reason
         drawings = body.get("drawings") if isinstance(body, dict) else None
         return max(1, len(drawings)) if isinstance(drawings, list) else 1
-    if request.content_type.startswith("multipart/"):
+    if (request.content_type or "").startswith("multipart/"):
         return max(
             1, len(request.FILES.getlist("files") or request.FILES.getlist("file"))
         )

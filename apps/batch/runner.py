@@ -41,7 +41,7 @@ def wait_idle(timeout: float = 30.0) -> bool:
 
 
 def uses_celery() -> bool:
-    return bool(getattr(settings, "CELERY_BROKER_URL", None))
+    return bool(settings.CELERY_BROKER_URL)
 
 
 def broker_priority(priority: int) -> int:
@@ -54,7 +54,7 @@ def _pool() -> ThreadPoolExecutor:
     with _lock:
         if _executor is None:
             _executor = ThreadPoolExecutor(
-                max_workers=int(getattr(settings, "CADML_BATCH_EMBEDDED_WORKERS", 2)),
+                max_workers=int(settings.CADML_BATCH_EMBEDDED_WORKERS),
                 thread_name_prefix="cadml-batch",
             )
         return _executor

@@ -39,8 +39,8 @@ def _allow_isolation_pool(**kwargs: object) -> None:
     )
 
 
-_hard = float(getattr(settings, "CADML_BATCH_ITEM_TIME_LIMIT_S", 120))
-_soft = float(getattr(settings, "CADML_BATCH_ITEM_SOFT_TIME_LIMIT_S", 90))
+_hard = float(settings.CADML_BATCH_ITEM_TIME_LIMIT_S)
+_soft = float(settings.CADML_BATCH_ITEM_SOFT_TIME_LIMIT_S)
 
 
 @shared_task(

@@ -12,7 +12,7 @@ from cadml.lib.errors import NotFound
 LOGIN_URL = "/api-auth/login/"
 
 
-def _tenant(request: HttpRequest):  # type: ignore[no-untyped-def]
+def _tenant(request: HttpRequest):
     return getattr(request, "tenant", None)
 
 

@@ -52,7 +52,7 @@ def verify(secret: str, body: bytes, header: str, tolerance_s: int = 300) -> boo
 
 
 def _allowlist() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    raw = getattr(settings, "CADML_WEBHOOK_ALLOWLIST", []) or []
+    raw = settings.CADML_WEBHOOK_ALLOWLIST or []
     return [ipaddress.ip_network(entry, strict=False) for entry in raw]
 
 
@@ -114,7 +114,7 @@ def url_check(url: str) -> None:
             code="callback_url_unresolvable",
         ) from None
     for info in infos:
-        ip = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         if _refused(ip):
             raise InvalidInput(
                 f"callback_url resolves to {ip}, which is not a public address "
@@ -148,7 +148,7 @@ def deliver(
                 "X-Cadml-Event": event,
                 "X-Cadml-Signature": sign(secret, body),
             },
-            timeout=float(getattr(settings, "CADML_WEBHOOK_TIMEOUT_S", 10)),
+            timeout=float(settings.CADML_WEBHOOK_TIMEOUT_S),
             follow_redirects=False,
         )
     except InvalidInput as exc:

@@ -19,9 +19,9 @@ _CHUNK = 64 * 1024
 
 def _limits() -> tuple[int, int, float]:
     return (
-        int(getattr(settings, "CADML_BATCH_MAX_ITEMS", 1000)),
-        int(getattr(settings, "CADML_BATCH_ZIP_MAX_TOTAL_MB", 500)) * 1024 * 1024,
-        float(getattr(settings, "CADML_BATCH_ZIP_MAX_RATIO", 100.0)),
+        int(settings.CADML_BATCH_MAX_ITEMS),
+        int(settings.CADML_BATCH_ZIP_MAX_TOTAL_MB) * 1024 * 1024,
+        float(settings.CADML_BATCH_ZIP_MAX_RATIO),
     )
 
 

@@ -14,18 +14,12 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.parsers import BaseParser, FormParser, JSONParser, MultiPartParser
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.permissions import acting_user
-from apps.cad import (
-    features,
-    labels,
-    preview_theme,
-    selectors,
-    services,
-)
+from apps.accounts.request import Request
+from apps.cad import features, labels, preview_theme, selectors, services
 from apps.cad.models import Drawing
 from apps.cad.serializers import (
     AnalysisOutputSerializer,
@@ -123,7 +117,8 @@ class DrawingListApi(APIView):
             choices=Drawing.Format.choices, required=False
         )
         material = serializers.CharField(required=False, max_length=255)
-        label = serializers.CharField(required=False, max_length=200)
+        # A declared field: DRF's metaclass moves it off Field.label.
+        label = serializers.CharField(required=False, max_length=200)  # type: ignore[assignment]
         labelled = serializers.BooleanField(
             required=False, allow_null=True, default=None
         )
@@ -207,7 +202,8 @@ class SimilarFilterSerializer(serializers.Serializer):
     k = serializers.IntegerField(
         min_value=1, max_value=100, default=10, help_text="How many neighbours."
     )
-    label = serializers.CharField(required=False, max_length=200)
+    # A declared field: DRF's metaclass moves it off Field.label.
+    label = serializers.CharField(required=False, max_length=200)  # type: ignore[assignment]
     # Not "format": DRF reserves ?format= for choosing the renderer.
     file_format = serializers.ChoiceField(
         choices=Drawing.Format.choices, required=False
@@ -429,7 +425,7 @@ class DrawingLabelApi(APIView):
 class CSVTextParser(BaseParser):
     media_type = "text/csv"
 
-    def parse(self, stream, media_type=None, parser_context=None):  # type: ignore[no-untyped-def]
+    def parse(self, stream, media_type=None, parser_context=None):
         raw = stream.read() if stream is not None else b""
         try:
             return raw.decode("utf-8-sig")

@@ -22,7 +22,7 @@ def check_cad_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
         "CADML_PARSE_WORKERS",
     )
     for i, name in enumerate(positive, start=1):
-        value = getattr(settings, name, None)
+        value = getattr(settings, name)
         if value is not None and not (isinstance(value, int | float) and value > 0):
             errors.append(
                 Error(
@@ -30,7 +30,7 @@ def check_cad_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                     id=f"cad.E00{i}",
                 )
             )
-    memory = getattr(settings, "CADML_PARSE_MEMORY_MB", 1024)
+    memory = settings.CADML_PARSE_MEMORY_MB
     if not isinstance(memory, int) or memory < MIN_MEMORY_MB:
         errors.append(
             Error(
@@ -39,7 +39,7 @@ def check_cad_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                 id="cad.E005",
             )
         )
-    predictor = getattr(settings, "CADML_PREDICTOR", None)
+    predictor = settings.CADML_PREDICTOR
     if predictor:
         try:
             import_string(predictor)
@@ -50,8 +50,8 @@ def check_cad_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                     id="cad.E006",
                 )
             )
-    body = getattr(settings, "CADML_MAX_REQUEST_BODY_MB", None)
-    upload = getattr(settings, "CADML_MAX_UPLOAD_MB", None)
+    body = settings.CADML_MAX_REQUEST_BODY_MB
+    upload = settings.CADML_MAX_UPLOAD_MB
     if isinstance(body, int) and isinstance(upload, int) and body < upload:
         errors.append(
             Error(
@@ -60,7 +60,7 @@ def check_cad_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                 id="cad.E007",
             )
         )
-    slots = getattr(settings, "CADML_ANALYSIS_TENANT_SLOTS", {})
+    slots = settings.CADML_ANALYSIS_TENANT_SLOTS
     if (
         not isinstance(slots, dict)
         or not all(isinstance(v, int) and v >= 1 for v in slots.values())

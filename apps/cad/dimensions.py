@@ -1,10 +1,10 @@
 """Dimensions: DIMENSION entities' measured values and tokens parsed from text."""
 
-from __future__ import annotations
-
 import math
 import re
 from typing import Any
+
+from ezdxf.entities import Dimension
 
 from apps.cad.extract import gdt, roughness, threads, tolerances
 from apps.cad.text import TextItem
@@ -116,7 +116,7 @@ def parse_tokens(text: str, handle: str | None) -> list[dict[str, Any]]:
 
 def dimension_of(visit: Visit) -> dict[str, Any] | None:
     e = visit.entity
-    if e.dxftype() != "DIMENSION":
+    if e.dxftype() != "DIMENSION" or not isinstance(e, Dimension):
         return None
     try:
         kind = _DIM_KINDS.get(e.dimtype & 0x0F, "unknown")

@@ -238,6 +238,10 @@ def search_index_update(
         tenant_id=tenant_id, feature_version=feature_version, after=meta["watermark"]
     )
     index = Index.restore(str(_dir(tenant_id) / meta["file"]), view=False)
+    if index is None:  # the file is gone or unreadable
+        return search_index_build(
+            tenant_id=tenant_id, feature_version=feature_version, space=space
+        )
     if len(ids):
         keys = ids.astype(np.uint64)
         present = keys[index.contains(keys)]
@@ -356,6 +360,7 @@ def index_search(
             found.keys.tolist(), found.distances.tolist(), strict=True
         ):
             scores.setdefault(int(key), 1.0 - float(dist))
-    scores.pop(exclude, None)
+    if exclude is not None:
+        scores.pop(exclude, None)
     best = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
     return loaded.space.name, [Hit(d, s) for d, s in best]

@@ -16,7 +16,8 @@ class TitleFieldEvidenceSerializer(serializers.Serializer):
     handle = serializers.CharField(
         allow_null=True, help_text="Entity holding the value"
     )
-    label = serializers.CharField(
+    # A declared field: DRF's metaclass moves it off Field.label.
+    label = serializers.CharField(  # type: ignore[assignment]
         allow_blank=True,
         help_text="The label (or attribute tag) that matched; empty for a value "
         "read without a label (unlabelled_date)",
@@ -113,7 +114,8 @@ class ThreadSerializer(serializers.Serializer):
 
 
 class DatumRefSerializer(serializers.Serializer):
-    label = serializers.CharField()
+    # A declared field: DRF's metaclass moves it off Field.label.
+    label = serializers.CharField()  # type: ignore[assignment]
     modifiers = serializers.ListField(child=serializers.CharField())
 
 
@@ -124,7 +126,8 @@ class GdtSerializer(serializers.Serializer):
     diameter = serializers.BooleanField(required=False)
     modifiers = serializers.ListField(child=serializers.CharField(), required=False)
     datums = DatumRefSerializer(many=True, required=False)
-    label = serializers.CharField(required=False, help_text="Datum feature letter")
+    # A declared field: DRF's metaclass moves it off Field.label.
+    label = serializers.CharField(required=False, help_text="Datum feature letter")  # type: ignore[assignment]
     handle = serializers.CharField(allow_null=True)
 
 

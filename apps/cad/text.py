@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ezdxf.entities import Insert, MText, Text
 from ezdxf.lldxf.encoding import decode_dxf_unicode, has_dxf_unicode
 from ezdxf.math import Vec3
 
@@ -131,12 +132,12 @@ def texts_of(visit: Visit) -> Iterator[TextItem]:
     e = visit.entity
     t = e.dxftype()
     try:
-        if t == "TEXT":
+        if t == "TEXT" and isinstance(e, Text):
             item = _item(visit, e, e.plain_text(), "TEXT")
         elif t == "ATTDEF":
             item = _item(visit, e, e.dxf.get("text", ""), "ATTDEF", e.dxf.get("tag"))
-        elif t == "MTEXT":
-            item = _item(visit, e, e.plain_text(split=False), "MTEXT")
+        elif t == "MTEXT" and isinstance(e, MText):
+            item = _item(visit, e, str(e.plain_text(split=False)), "MTEXT")
         elif t == "DIMENSION":
             override = e.dxf.get("text", "")
             item = None
@@ -151,7 +152,7 @@ def texts_of(visit: Visit) -> Iterator[TextItem]:
                     item.x, item.y, _ = _place(
                         e, e.dxf.get("text_midpoint", Vec3()), 0, visit.matrix
                     )
-        elif t == "INSERT":
+        elif t == "INSERT" and isinstance(e, Insert):
             for attrib in e.attribs:
                 a = _item(
                     visit,

@@ -224,14 +224,14 @@ class ErrorInterceptor(_WrappingInterceptor):
     """Domain errors -> status codes with the same message REST gives; anything
     else -> INTERNAL without its text."""
 
-    async def intercept_service(self, continuation, details):  # type: ignore[no-untyped-def]
+    async def intercept_service(self, continuation, details):
         handler = await continuation(details)
         if handler is None:
             return handler
         method = details.method
 
-        def translate(fn):  # type: ignore[no-untyped-def]
-            async def unary(request, context):  # type: ignore[no-untyped-def]
+        def translate(fn):
+            async def unary(request, context):
                 try:
                     return await fn(request, context)
                 except DomainError as exc:
@@ -241,7 +241,7 @@ class ErrorInterceptor(_WrappingInterceptor):
                 except Exception as exc:  # noqa: BLE001 - see _abort_internal
                     await _abort_internal(context, method, exc)
 
-            async def stream(request, context):  # type: ignore[no-untyped-def]
+            async def stream(request, context):
                 try:
                     async for item in fn(request, context):
                         yield item
@@ -280,21 +280,18 @@ def default_interceptors() -> list[aio.ServerInterceptor]:
 
     Telemetry goes first (not last, as first sketched) so that refused calls are
     counted and traced too, and audit events carry the trace id."""
+    # Imported here: both build on the interceptor classes of this module.
+    from apps.grpcapi.ratelimit import RateLimitInterceptor
+    from cadml.telemetry import grpc_server_interceptor
+
     interceptors: list[aio.ServerInterceptor] = []
-    try:
-        from cadml.telemetry import grpc_server_interceptor
-    except ImportError:
-        pass
-    else:
-        otel = grpc_server_interceptor()
-        if otel is not None:
-            interceptors.append(otel)
-    interceptors.append(AuthInterceptor())
-    try:
-        from apps.grpcapi.ratelimit import RateLimitInterceptor
-    except ImportError:
-        pass
-    else:
-        interceptors.append(RateLimitInterceptor())
-    interceptors += [AuditInterceptor(), ErrorInterceptor()]
+    otel = grpc_server_interceptor()
+    if otel is not None:
+        interceptors.append(otel)
+    interceptors += [
+        AuthInterceptor(),
+        RateLimitInterceptor(),
+        AuditInterceptor(),
+        ErrorInterceptor(),
+    ]
     return interceptors

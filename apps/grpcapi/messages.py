@@ -37,7 +37,7 @@ def prediction_message(analysis: Any) -> common_pb2.Prediction:
     top = [
         common_pb2.LabelScore(
             label=str(item.get("label", "")),
-            score=float(item.get("score", item.get("confidence", 0))),
+            score=float(item.get("score", item.get("confidence")) or 0),
         )
         for item in prediction.get("top", prediction.get("top3", [])) or []
         if isinstance(item, dict)

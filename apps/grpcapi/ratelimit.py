@@ -12,12 +12,6 @@ from apps.grpcapi.context import current_principal
 from apps.grpcapi.interceptors import _WrappingInterceptor
 from apps.ratelimit.services import aratelimit_check
 
-# What a call costs, as REST's costs: analysing is dear, reading is cheap.
-DEFAULT_COSTS = {
-    "/cadml.v1.AnalysisService/Analyze": 5,
-    "/cadml.v1.BatchService/SubmitJob": 5,
-}
-
 
 def peer_ip(peer: str) -> str | None:
     """``ipv4:1.2.3.4:5678`` / ``ipv6:[::1]:5678`` -> the address."""
@@ -36,7 +30,7 @@ class RateLimitInterceptor(_WrappingInterceptor):
         principal = current_principal.get()
         if principal is None:
             return None
-        costs = {**DEFAULT_COSTS, **getattr(settings, "CADML_GRPC_RATELIMIT_COSTS", {})}
+        costs = settings.CADML_GRPC_RATELIMIT_COSTS
         decision = await aratelimit_check(
             plan=principal.tenant.plan,
             ip=peer_ip(context.peer()),

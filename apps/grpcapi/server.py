@@ -39,21 +39,11 @@ def registrations() -> list[Registration]:
             ),
         ),
     ]
-    try:
-        from apps.grpcapi.servicers.batch import registration as batch_registration
-    except ImportError:
-        pass
-    else:
-        found.append(batch_registration())
-    try:
-        from apps.grpcapi.servicers.models import registration as models_registration
-    except ImportError:
-        pass
-    else:
-        found.append(models_registration())
+    from apps.grpcapi.servicers.batch import registration as batch_registration
+    from apps.grpcapi.servicers.models import registration as models_registration
     from apps.grpcapi.servicers.search import registration as search_registration
 
-    found.append(search_registration())
+    found += [batch_registration(), models_registration(), search_registration()]
     return found
 
 

@@ -7,11 +7,11 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.permissions import acting_principal, acting_user, is_staff_session
+from apps.accounts.request import Request
 from apps.modelreg import evaluation, feedback, learning, selectors, services
 from apps.modelreg.models import (
     ActivationEvent,
@@ -91,9 +91,9 @@ class EventOutputSerializer(serializers.ModelSerializer):
         ]
 
     def get_actor(self, obj: ActivationEvent) -> str | None:
-        if obj.actor_id is not None:
+        if obj.actor is not None:
             return obj.actor.username
-        if obj.actor_key_id is not None:
+        if obj.actor_key is not None:
             return f"key:{obj.actor_key.prefix}"
         return None
 
@@ -222,8 +222,6 @@ class ModelDetailApi(APIView):
 
 
 class VersionListApi(APIView):
-    required_scope = {"POST": "admin"}
-
     @extend_schema(
         operation_id="models_versions_list",
         responses=results_of("ModelVersionList", VersionOutputSerializer),
@@ -233,6 +231,10 @@ class VersionListApi(APIView):
         model = selectors.model_get(tenant=request.tenant, name=name)
         versions = selectors.version_list(model=model)
         return Response({"results": VersionOutputSerializer(versions, many=True).data})
+
+
+class VersionRegisterApi(APIView):
+    required_scope = "admin"
 
     @extend_schema(
         request={
@@ -606,7 +608,7 @@ class ModelTrainApi(APIView):
                 "job": job.pk,
                 "model": name,
                 "url": f"/api/v1/jobs/{job.pk}",
-                "channel": f"job:{job.pk}",
+                "channel": job.channel,
             },
             status=status.HTTP_202_ACCEPTED,
             headers={"Location": f"/api/v1/jobs/{job.pk}"},
@@ -617,7 +619,8 @@ class AnalysisFeedbackApi(APIView):
     """``{"label": "...", "comment": "..."}``: what the drawing really is."""
 
     class InputSerializer(serializers.Serializer):
-        label = serializers.CharField(
+        # A declared field: DRF's metaclass moves it off Field.label.
+        label = serializers.CharField(  # type: ignore[assignment]
             max_length=200, allow_blank=True, trim_whitespace=False
         )
         comment = serializers.CharField(
@@ -643,7 +646,8 @@ class AnalysisFeedbackApi(APIView):
                     "comment": serializers.CharField(),
                     "created": serializers.DateTimeField(),
                 },
-            )
+            ),
+            **errors(e409="The analysis has no prediction to correct."),
         },
         summary="Correct a prediction: the drawing's real label",
     )

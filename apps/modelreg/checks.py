@@ -9,7 +9,7 @@ from django.core.checks import Error, register
 @register()
 def modelreg_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     errors = []
-    mode = getattr(settings, "CADML_MODEL_HEALTHCHECK_MODE", None)
+    mode = settings.CADML_MODEL_HEALTHCHECK_MODE
     if mode not in (None, "", "inline", "thread", "celery"):
         errors.append(
             Error(
@@ -25,7 +25,7 @@ def modelreg_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
             )
         )
     for name in ("CADML_MODEL_LATENCY_BUDGET_MS", "CADML_MODEL_CONFIDENCE_THRESHOLD"):
-        value = getattr(settings, name, 1)
+        value = getattr(settings, name)
         if not isinstance(value, int | float) or value <= 0:
             errors.append(
                 Error(f"{name} must be a positive number.", id="modelreg.E003")

@@ -35,6 +35,7 @@ from apps.cad.services import analysis_run
 from apps.modelreg import evaluation, tasks, training
 from apps.modelreg.models import ActivationEvent, RegisteredModel
 from apps.modelreg.services import deployment_request, version_register
+from cadml.lib.channels import tenant_channel
 from cadml.lib.errors import Conflict, DomainError, InvalidInput
 from cadml.lib.events import record
 
@@ -218,7 +219,7 @@ class _Run:
 
     def __init__(self, job: BatchJob) -> None:
         self.job = job
-        self.channels = [f"job:{job.pk}", f"tenant:{job.tenant.slug}"]
+        self.channels = [job.channel, tenant_channel(job.tenant.slug)]
 
     def cancelled(self) -> bool:
         status = BatchJob.objects.filter(pk=self.job.pk).values_list(
@@ -271,11 +272,12 @@ class _Run:
             "total": self.job.total,
             "summary": summary,
         }
-        kind = {
+        kinds: dict[str, str] = {
             Job.SUCCEEDED: "batch.completed",
             Job.FAILED: "batch.failed",
             Job.CANCELLED: "batch.cancelled",
-        }[status]
+        }
+        kind = kinds[status]
         events.publish(self.channels, kind, payload)
         events.audit(
             "batch.cancelled" if status == Job.CANCELLED else "batch.completed",

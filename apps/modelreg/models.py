@@ -50,7 +50,7 @@ class RegisteredModel(models.Model):
         ]
 
     def __str__(self) -> str:
-        owner = self.tenant.slug if self.tenant_id else "platform"
+        owner = self.tenant.slug if self.tenant is not None else "platform"
         return f"{self.name} ({owner})"
 
 

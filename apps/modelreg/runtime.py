@@ -92,7 +92,7 @@ class Snapshot:
     ) -> DeploymentView | None:
         """The tenant's own serving model first, then the platform's; the
         default model name before others."""
-        default = name or getattr(settings, "CADML_MODEL_NAME", "part-classifier")
+        default = name or settings.CADML_MODEL_NAME
         best: tuple[int, int, str] | None = None
         chosen = None
         for dep in self.deployments:
@@ -272,8 +272,7 @@ class Runtime:
             return snap
 
     def _poll_interval(self) -> float:
-        default = 15.0 if shared_redis() else 1.0
-        return float(getattr(settings, "CADML_MODEL_RELOAD_POLL_S", default))
+        return float(settings.CADML_MODEL_RELOAD_POLL_S)
 
     @staticmethod
     def _db_generation() -> int:
@@ -292,7 +291,7 @@ class Runtime:
     def _ensure_listener(self) -> None:
         if not shared_redis() or self._listener is not None:
             return
-        if not getattr(settings, "CADML_MODEL_RELOAD_LISTENER", True):
+        if not settings.CADML_MODEL_RELOAD_LISTENER:
             return
         with self._reload_lock:
             if self._listener is not None:

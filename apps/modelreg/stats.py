@@ -63,7 +63,7 @@ def record(
     """Add one prediction; returns the error rate over the last ``window``
     predictions once that many were made (else None)."""
     key = _key(deployment_salt, version_id, variant)
-    incr = {"predictions": 1, "errors": 0 if ok else 1}
+    incr: dict[str, float] = {"predictions": 1, "errors": 0 if ok else 1}
     if confidence is not None:
         incr["confidence_sum"] = confidence
         incr["confidence_n"] = 1

@@ -88,7 +88,7 @@ def _synth_extract(args: tuple[str, int, bool]) -> tuple[str, str, Any]:
 
 def _pool_map(
     fn: Callable, items: list, workers: int, progress: Progress | None, stage: str
-):  # type: ignore[type-arg]
+):
     out = []
     if workers <= 1:
         for i, item in enumerate(items, 1):

@@ -3,13 +3,16 @@ from __future__ import annotations
 from django.urls import path
 
 from apps.modelreg import api
+from cadml.lib.routing import by_method
 
 urlpatterns = [
     path("models", api.ModelListApi.as_view(), name="models"),
     path("models/<slug:name>", api.ModelDetailApi.as_view(), name="model"),
     path(
         "models/<slug:name>/versions",
-        api.VersionListApi.as_view(),
+        by_method(
+            get=api.VersionListApi.as_view(), post=api.VersionRegisterApi.as_view()
+        ),
         name="model-versions",
     ),
     path(

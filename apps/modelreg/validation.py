@@ -41,7 +41,7 @@ class OnnxSignature:
     label_output: str | None
 
 
-def _ort_session(content: bytes):  # type: ignore[no-untyped-def]
+def _ort_session(content: bytes):
     import onnxruntime as ort
 
     options = ort.SessionOptions()

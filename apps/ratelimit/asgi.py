@@ -64,14 +64,12 @@ class WebSocketRateLimitMiddleware:
         self.inner = inner
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        if scope["type"] != "websocket" or not getattr(
-            settings, "CADML_RATELIMIT_ENABLED", True
-        ):
+        if scope["type"] != "websocket" or not settings.CADML_RATELIMIT_ENABLED:
             return await self.inner(scope, receive, send)
         decision = await aratelimit_hit(
             scope="ws-handshake",
             identifier=ip_identity(scope_client_ip(scope)),
-            rates=getattr(settings, "CADML_RATELIMIT_WS_HANDSHAKE", "600/minute"),
+            rates=settings.CADML_RATELIMIT_WS_HANDSHAKE,
         )
         if not decision.allowed:
             await receive()  # websocket.connect
@@ -97,7 +95,7 @@ class WebSocketRateLimitMiddleware:
     def _limited_receive(receive: Any, send: Any) -> Any:
         from limits import parse
 
-        item = parse(getattr(settings, "CADML_RATELIMIT_WS_MESSAGES", "120/minute"))
+        item = parse(settings.CADML_RATELIMIT_WS_MESSAGES)
         window = MessageWindow(limit=int(item.amount), seconds=item.get_expiry())
 
         async def limited() -> dict[str, Any]:

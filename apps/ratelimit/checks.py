@@ -21,7 +21,7 @@ def check_policies(app_configs: Any = None, **kwargs: Any) -> list[Error]:
         policies = raw_policies()
     except PolicyError as exc:
         return [Error(str(exc), id="ratelimit.E001")]
-    shadowed = frozenset(getattr(settings, "CADML_RATELIMIT_SHADOW", []) or [])
+    shadowed = frozenset(settings.CADML_RATELIMIT_SHADOW or [])
     for plan, scopes in policies.items():
         try:
             parse_plan(plan, scopes, shadowed)
@@ -50,7 +50,7 @@ def check_policies(app_configs: Any = None, **kwargs: Any) -> list[Error]:
 @register()
 def check_costs(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     errors: list[Error] = []
-    costs = getattr(settings, "CADML_RATELIMIT_COSTS", {}) or {}
+    costs = settings.CADML_RATELIMIT_COSTS or {}
     if not isinstance(costs, dict):
         return [Error("CADML_RATELIMIT_COSTS must be a dict", id="ratelimit.E003")]
     for name, spec in costs.items():
@@ -83,7 +83,7 @@ def check_costs(app_configs: Any = None, **kwargs: Any) -> list[Error]:
 @register()
 def check_network(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     errors: list[Error] = []
-    for cidr in getattr(settings, "CADML_TRUSTED_PROXIES", []) or []:
+    for cidr in settings.CADML_TRUSTED_PROXIES or []:
         try:
             ipaddress.ip_network(cidr, strict=False)
         except ValueError:
@@ -93,7 +93,7 @@ def check_network(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                     id="ratelimit.E004",
                 )
             )
-    fraction = getattr(settings, "CADML_RATELIMIT_LOCAL_FRACTION", 0.5)
+    fraction = settings.CADML_RATELIMIT_LOCAL_FRACTION
     if not isinstance(fraction, (int, float)) or not 0 < fraction <= 1:
         errors.append(
             Error(
@@ -101,7 +101,7 @@ def check_network(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                 id="ratelimit.E005",
             )
         )
-    url = getattr(settings, "CADML_RATELIMIT_STORAGE_URL", "")
+    url = settings.CADML_RATELIMIT_STORAGE_URL
     if url:
         from limits.storage import SCHEMES
 

@@ -25,7 +25,7 @@ def _networks(cidrs: tuple[str, ...]) -> tuple[IPNetwork, ...]:
 
 
 def trusted_networks() -> tuple[IPNetwork, ...]:
-    return _networks(tuple(getattr(settings, "CADML_TRUSTED_PROXIES", []) or []))
+    return _networks(tuple(settings.CADML_TRUSTED_PROXIES or []))
 
 
 def _parse(value: str) -> IPAddress | None:

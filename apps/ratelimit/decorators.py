@@ -40,13 +40,13 @@ DEFAULT_VIEW_RATES = {
 def view_rate(group: str) -> str | None:
     rates = {
         **DEFAULT_VIEW_RATES,
-        **getattr(settings, "CADML_RATELIMIT_VIEW_RATES", {}),
+        **settings.CADML_RATELIMIT_VIEW_RATES,
     }
     return rates.get(group)
 
 
 def _namespace() -> str:
-    return getattr(settings, "CADML_RATELIMIT_NAMESPACE", "cadml")
+    return settings.CADML_RATELIMIT_NAMESPACE
 
 
 def key_ip(group: str, request: Any) -> str:

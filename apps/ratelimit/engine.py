@@ -21,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 
@@ -132,7 +132,11 @@ class RedisEngine:
     """Shared counters: one EVALSHA per decision on one connection pool."""
 
     def __init__(self, url: str, *, socket_timeout_s: float) -> None:
-        from limits.storage import RedisClusterStorage, storage_from_string
+        from limits.storage import (
+            RedisClusterStorage,
+            RedisStorage,
+            storage_from_string,
+        )
         from redis.backoff import NoBackoff
         from redis.retry import Retry
 
@@ -150,11 +154,13 @@ class RedisEngine:
                 "socket_connect_timeout": socket_timeout_s,
                 "retry": Retry(NoBackoff(), 0),
             }
-        self.storage = storage_from_string(url, **options)
+        # Redis family only (the settings check refuses other schemes); the key
+        # helpers used below are RedisStorage's.
+        self.storage = cast(RedisStorage, storage_from_string(url, **options))
         # Cluster: the windows of one request live in different hash slots, so
         # they cannot share one script call; each window gets its own call.
         self.one_call_per_window = isinstance(self.storage, RedisClusterStorage)
-        self.script = self.storage.get_connection().register_script(SCRIPT)
+        self.script = self.storage.get_connection().register_script(SCRIPT.encode())
         self.round_trips = 0
 
     def key(self, name: str, *, tag: str = "") -> tuple[str, str]:
@@ -243,7 +249,7 @@ class LocalEngine:
     def acquire(self, slots: Sequence[Slot], cost: int) -> tuple[bool, list[Row]]:
         now = time.monotonic() * 1000
         with self._lock:
-            states = []
+            states: list[tuple[int, int, int, int, int, bool]] = []
             allowed = True
             for slot in slots:
                 limit = self.scaled(slot.limit)
@@ -258,7 +264,7 @@ class LocalEngine:
                 over = weighted + cost > limit
                 if over and slot.enforced:
                     allowed = False
-                states.append([limit, prev, prev_ttl, cur, cur_ttl, over])
+                states.append((limit, prev, prev_ttl, cur, cur_ttl, over))
             rows = []
             for slot, (limit, prev, prev_ttl, cur, cur_ttl, over) in zip(
                 slots, states, strict=True
@@ -338,23 +344,21 @@ class Limiter:
     """Routes each decision to Redis or, when it is unavailable, the local engine."""
 
     def __init__(self) -> None:
-        url = getattr(settings, "CADML_RATELIMIT_STORAGE_URL", "") or settings.REDIS_URL
-        fraction = float(getattr(settings, "CADML_RATELIMIT_LOCAL_FRACTION", 0.5))
+        url = settings.CADML_RATELIMIT_STORAGE_URL or settings.REDIS_URL
+        fraction = float(settings.CADML_RATELIMIT_LOCAL_FRACTION)
         self.redis: RedisEngine | None = None
         if url:
-            timeout_ms = getattr(settings, "CADML_RATELIMIT_SOCKET_TIMEOUT_MS", 50)
+            timeout_ms = settings.CADML_RATELIMIT_SOCKET_TIMEOUT_MS
             self.redis = RedisEngine(url, socket_timeout_s=timeout_ms / 1000)
         else:
             fraction = 1.0  # embedded mode: this process is the only one
         self.local = LocalEngine(
-            max_keys=int(getattr(settings, "CADML_RATELIMIT_LOCAL_MAX_KEYS", 10000)),
+            max_keys=int(settings.CADML_RATELIMIT_LOCAL_MAX_KEYS),
             fraction=fraction,
         )
         self.breaker = Breaker(
-            backoff=float(getattr(settings, "CADML_RATELIMIT_BREAKER_BACKOFF_S", 1.0)),
-            max_backoff=float(
-                getattr(settings, "CADML_RATELIMIT_BREAKER_MAX_BACKOFF_S", 30.0)
-            ),
+            backoff=float(settings.CADML_RATELIMIT_BREAKER_BACKOFF_S),
+            max_backoff=float(settings.CADML_RATELIMIT_BREAKER_MAX_BACKOFF_S),
         )
 
     def key(self, name: str, *, tag: str = "") -> tuple[str, str]:

@@ -29,15 +29,6 @@ from apps.ratelimit.services import (
 )
 from cadml.lib.request_id import current_request_id
 
-PROBLEM_TYPE = "urn:cadml:problem:quota-exceeded"
-DEFAULT_EXEMPT = (
-    r"^/healthz$",
-    r"^/readyz$",
-    r"^/metrics$",
-    r"^/static/",
-    r"^/favicon\.ico$",
-)
-
 
 @lru_cache(maxsize=4)
 def _exempt_pattern(patterns: tuple[str, ...]) -> re.Pattern[str]:
@@ -45,7 +36,7 @@ def _exempt_pattern(patterns: tuple[str, ...]) -> re.Pattern[str]:
 
 
 def is_exempt(path: str) -> bool:
-    patterns = tuple(getattr(settings, "CADML_RATELIMIT_EXEMPT_PATHS", DEFAULT_EXEMPT))
+    patterns = tuple(settings.CADML_RATELIMIT_EXEMPT_PATHS)
     static = "/" + settings.STATIC_URL.lstrip("/") if settings.STATIC_URL else None
     if static and static != "/" and path.startswith(static):
         return True
@@ -56,7 +47,7 @@ def request_cost(request: HttpRequest) -> int:
     """``CADML_RATELIMIT_COSTS[url name]``: an int, a ``{"POST": 5, "*": 1}`` dict
     or the dotted path of a ``callable(request) -> int``; else 1 for reads and 2
     for writes."""
-    costs = getattr(settings, "CADML_RATELIMIT_COSTS", None)
+    costs = settings.CADML_RATELIMIT_COSTS
     if costs:
         try:
             match = resolve(request.path_info, getattr(request, "urlconf", None))
@@ -78,7 +69,7 @@ def quota_exceeded_response(request: HttpRequest, decision: Decision) -> HttpRes
     retry = decision.retry_after
     scope = blocked.window.scope if blocked else None
     body: dict[str, Any] = {
-        "type": getattr(settings, "CADML_RATELIMIT_PROBLEM_TYPE", PROBLEM_TYPE),
+        "type": settings.CADML_RATELIMIT_PROBLEM_TYPE,
         "title": "Too many requests",
         "status": 429,
         "detail": (
@@ -110,9 +101,7 @@ class RateLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not getattr(settings, "CADML_RATELIMIT_ENABLED", True) or is_exempt(
-            request.path_info
-        ):
+        if not settings.CADML_RATELIMIT_ENABLED or is_exempt(request.path_info):
             return self.get_response(request)
         identity = request_identity(request)
         decision = ratelimit_check(

@@ -155,7 +155,7 @@ def parse_plan(plan: str, scopes: Any, shadowed: frozenset[str]) -> tuple[Window
 
 
 def raw_policies() -> dict[str, Any]:
-    configured = getattr(settings, "CADML_RATELIMIT_POLICIES", None) or {}
+    configured = settings.CADML_RATELIMIT_POLICIES or {}
     if not isinstance(configured, dict):
         raise PolicyError("CADML_RATELIMIT_POLICIES must be a dict of plan -> scopes")
     return {**DEFAULT_POLICIES, **configured}
@@ -163,7 +163,7 @@ def raw_policies() -> dict[str, Any]:
 
 def load_policies() -> dict[str, tuple[Window, ...]]:
     """Parse every plan; raises ``PolicyError`` naming the first bad policy."""
-    shadowed = frozenset(getattr(settings, "CADML_RATELIMIT_SHADOW", []) or [])
+    shadowed = frozenset(settings.CADML_RATELIMIT_SHADOW or [])
     return {
         plan: parse_plan(plan, scopes, shadowed)
         for plan, scopes in raw_policies().items()
@@ -196,13 +196,13 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def default_cost(method: str) -> int:
     if method in SAFE_METHODS:
-        return int(getattr(settings, "CADML_RATELIMIT_READ_COST", 1))
-    return int(getattr(settings, "CADML_RATELIMIT_WRITE_COST", 2))
+        return int(settings.CADML_RATELIMIT_READ_COST)
+    return int(settings.CADML_RATELIMIT_WRITE_COST)
 
 
 def configured_cost(url_names: tuple[str, ...]) -> Any:
     """The ``CADML_RATELIMIT_COSTS`` entry for the first matching URL name."""
-    costs: dict[str, Any] = getattr(settings, "CADML_RATELIMIT_COSTS", {}) or {}
+    costs: dict[str, Any] = settings.CADML_RATELIMIT_COSTS or {}
     for name in url_names:
         if name and name in costs:
             return costs[name]

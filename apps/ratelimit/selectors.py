@@ -36,7 +36,7 @@ def ratelimit_usage(*, tenant: Tenant) -> list[Usage]:
             "CADML_RATELIMIT_STORAGE_URL): usage lives inside each server process"
         )
     strategy = SlidingWindowCounterRateLimiter(limiter.redis.storage)
-    namespace = getattr(settings, "CADML_RATELIMIT_NAMESPACE", "cadml")
+    namespace = settings.CADML_RATELIMIT_NAMESPACE
     subjects: dict[str, list[tuple[str, str]]] = {
         "tenant": [(f"t{tenant.pk}", tenant.slug)],
         "global": [("all", "all tenants")],

@@ -121,7 +121,7 @@ class Decision:
 
 
 def _counter_name(window: Window, identifier: str) -> str:
-    namespace = getattr(settings, "CADML_RATELIMIT_NAMESPACE", "cadml")
+    namespace = settings.CADML_RATELIMIT_NAMESPACE
     return window.item.key_for(namespace, window.scope, identifier)
 
 
@@ -281,7 +281,7 @@ def ratelimit_audit(*, decision: Decision, request: Any = None) -> bool:
     who = (identity.key or identity.tenant or identity.ip or "?") if identity else "?"
     if not _audit_due(who):
         return False
-    state = decision.blocked_by or (decision.shadow_exceeded or [None])[0]
+    state = decision.blocked_by or next(iter(decision.shadow_exceeded or ()), None)
     details = {
         "scope": state.window.scope if state else None,
         "policy": state.window.name if state else None,

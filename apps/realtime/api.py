@@ -81,7 +81,9 @@ class NotificationSendApi(APIView):
             default="notification",
             error_messages={"invalid": "dotted lower-case words, like 'ops.notice'"},
         )
-        data = serializers.DictField()
+        # A field named like Serializer.data: DRF's metaclass moves it into
+        # _declared_fields, so the property stays.
+        data = serializers.DictField()  # type: ignore[assignment]
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             if ("tenant" in attrs) == ("topic" in attrs):

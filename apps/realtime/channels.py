@@ -24,13 +24,13 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from apps.realtime.principal import Principal
-from cadml.lib.channels import (  # noqa: F401  (the names live in cadml.lib)
-    ALERTS_CHANNEL,
-    job_channel,
-    model_channel,
-    tenant_channel,
-    user_channel,
-)
+
+# The names live in cadml.lib (any app may build one); re-exported here.
+from cadml.lib.channels import ALERTS_CHANNEL as ALERTS_CHANNEL
+from cadml.lib.channels import job_channel as job_channel
+from cadml.lib.channels import model_channel as model_channel
+from cadml.lib.channels import tenant_channel as tenant_channel
+from cadml.lib.channels import user_channel as user_channel
 from cadml.lib.errors import InvalidInput
 
 MAX_CHANNEL_LENGTH = 90
@@ -80,7 +80,7 @@ def _resolvers_cached(items: tuple[tuple[str, str], ...]) -> dict[str, Resolver]
 
 
 def _resolvers() -> dict[str, Resolver]:
-    configured = getattr(settings, "CADML_REALTIME_CHANNEL_RESOLVERS", {}) or {}
+    configured = settings.CADML_REALTIME_CHANNEL_RESOLVERS or {}
     return _resolvers_cached(tuple(sorted(configured.items())))
 
 

@@ -12,7 +12,7 @@ from django.utils.module_loading import import_string
 @register()
 def realtime_settings(app_configs: Any, **kwargs: Any) -> list[Error]:
     errors = []
-    resolvers = getattr(settings, "CADML_REALTIME_CHANNEL_RESOLVERS", {}) or {}
+    resolvers = settings.CADML_REALTIME_CHANNEL_RESOLVERS or {}
     if not isinstance(resolvers, dict):
         errors.append(
             Error(
@@ -37,14 +37,15 @@ def realtime_settings(app_configs: Any, **kwargs: Any) -> list[Error]:
         if not callable(func):
             errors.append(Error(f"{path!r} is not callable", id="realtime.E001"))
     for name in ("CADML_WS_HEARTBEAT_S", "CADML_WS_SLOT_TTL_S", "CADML_WS_HISTORY"):
-        value = getattr(settings, name, 1)
+        value = getattr(settings, name)
         if not isinstance(value, (int, float)) or value <= 0:
             errors.append(
                 Error(f"{name} must be a positive number", id="realtime.E002")
             )
-    limits = getattr(settings, "CADML_WS_LIMITS", None)
-    if limits is not None and not (
+    limits = settings.CADML_WS_LIMITS
+    if not (
         isinstance(limits, dict)
+        and "free" in limits
         and all(
             isinstance(v, dict)
             and isinstance(v.get("per_user"), int)
@@ -54,7 +55,8 @@ def realtime_settings(app_configs: Any, **kwargs: Any) -> list[Error]:
     ):
         errors.append(
             Error(
-                "CADML_WS_LIMITS must map plan -> {'per_user': int, 'per_tenant': int}",
+                "CADML_WS_LIMITS must map plan -> {'per_user': int, "
+                "'per_tenant': int}, with a 'free' entry (plans not listed get it)",
                 id="realtime.E003",
             )
         )

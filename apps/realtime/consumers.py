@@ -52,10 +52,6 @@ CLOSE_REVOKED = 4401
 BAD_MESSAGE_WINDOW_S = 60.0
 
 
-def _setting(name: str, default: float) -> float:
-    return float(getattr(settings, name, default))
-
-
 def _now_iso() -> str:
     return timezone.now().isoformat().replace("+00:00", "Z")
 
@@ -95,7 +91,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
             await self.close()  # before accept: the handshake is refused (403)
             return
         self.connection_id = uuid.uuid4().hex
-        self.heartbeat_s = _setting("CADML_WS_HEARTBEAT_S", 25)
+        self.heartbeat_s = float(settings.CADML_WS_HEARTBEAT_S)
         self.last_seen = time.monotonic()
         slots = slots_for(self.principal)
         full = await get_limiter().acquire(slots, self.connection_id)
@@ -168,7 +164,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
         self.bad_messages.append(now)
         while self.bad_messages and self.bad_messages[0] <= now - BAD_MESSAGE_WINDOW_S:
             self.bad_messages.popleft()
-        if len(self.bad_messages) > _setting("CADML_WS_MAX_BAD_MESSAGES", 10):
+        if len(self.bad_messages) > settings.CADML_WS_MAX_BAD_MESSAGES:
             await self.close(
                 code=CLOSE_BAD_CLIENT, reason="too many bad messages in a minute"
             )
@@ -182,7 +178,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
         if text_data is None:
             await self.error("binary_not_supported", "send JSON text frames")
             return
-        limit = int(_setting("CADML_WS_MAX_MESSAGE_BYTES", 65536))
+        limit = int(settings.CADML_WS_MAX_MESSAGE_BYTES)
         if len(text_data) > limit // 4 and len(text_data.encode()) > limit:
             await self.error("too_large", f"messages are at most {limit} bytes")
             return
@@ -212,7 +208,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
             )
 
     async def subscribe(self, message: dict[str, Any]) -> None:
-        channel = message.get("channel")
+        channel = message.get("channel", "")
         try:
             channel_parse(channel)
         except InvalidInput as exc:
@@ -233,7 +229,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
                 "already_subscribed", "already subscribed", channel=channel
             )
             return
-        limit = int(_setting("CADML_WS_MAX_SUBSCRIPTIONS", 100))
+        limit = int(settings.CADML_WS_MAX_SUBSCRIPTIONS)
         if len(self.subscriptions) >= limit:
             await self.error(
                 "too_many_subscriptions",

@@ -22,8 +22,9 @@ import json
 import threading
 import weakref
 from collections import deque
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 from django.conf import settings
@@ -43,7 +44,7 @@ return id
 
 
 def history_size() -> int:
-    return int(getattr(settings, "CADML_WS_HISTORY", 1000))
+    return int(settings.CADML_WS_HISTORY)
 
 
 def _seq_key(channel: str) -> str:
@@ -113,7 +114,8 @@ class RedisHistory:
     async def aappend(self, channel: str, body: dict[str, Any]) -> int:
         client = self._aclient()
         keys = [_seq_key(channel), _stream_key(channel)]
-        return int(await client.eval(_APPEND, 2, *keys, *self._args(body)))
+        appended = client.eval(_APPEND, 2, *keys, *self._args(body))
+        return int(await cast("Awaitable[Any]", appended))
 
     async def alast_ids(self, channels: list[str]) -> list[int]:
         client = self._aclient()

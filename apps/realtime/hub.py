@@ -162,7 +162,7 @@ class Hub:
 
     async def _fan_out(self, message: dict[str, Any]) -> None:
         event = message.get("event") or {}
-        channel = event.get("channel")
+        channel: str = event.get("channel") or ""
         if not self.local.get(channel):
             return
         if message.get("control"):

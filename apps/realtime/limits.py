@@ -16,7 +16,9 @@ import asyncio
 import threading
 import time
 import weakref
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 from django.conf import settings
@@ -24,13 +26,6 @@ from django.conf import settings
 from apps.realtime.history import KEY_PREFIX
 from apps.realtime.principal import Principal
 from cadml.lib.redis_client import async_client, is_cluster, shared_redis
-
-DEFAULT_LIMITS: dict[str, dict[str, int]] = {
-    "free": {"per_user": 5, "per_tenant": 20},
-    "pro": {"per_user": 20, "per_tenant": 200},
-    "enterprise": {"per_user": 100, "per_tenant": 2000},
-    "internal": {"per_user": 5000, "per_tenant": 50000},
-}
 
 # KEYS: the sets; ARGV: member, ttl seconds, then one limit per key.
 # Returns 0 when all slots were taken, else the 1-based index of the full key.
@@ -65,12 +60,12 @@ return 0
 
 
 def slot_ttl() -> float:
-    return float(getattr(settings, "CADML_WS_SLOT_TTL_S", 60))
+    return float(settings.CADML_WS_SLOT_TTL_S)
 
 
 def plan_limits(plan: str) -> dict[str, int]:
-    table = getattr(settings, "CADML_WS_LIMITS", None) or DEFAULT_LIMITS
-    return table.get(plan) or table.get("free") or DEFAULT_LIMITS["free"]
+    table = settings.CADML_WS_LIMITS
+    return table.get(plan) or table["free"]
 
 
 @dataclass(frozen=True)
@@ -128,19 +123,25 @@ class RedisLimiter:
 
     async def acquire(self, slots: list[Slot], member: str) -> Slot | None:
         """Take a slot in every set, or none; returns the full one on refusal."""
-        full = await self._client().eval(
-            _ACQUIRE,
-            len(slots),
-            *self._keys(slots),
-            member,
-            slot_ttl(),
-            *[s.limit for s in slots],
+        full = await cast(
+            "Awaitable[Any]",
+            self._client().eval(
+                _ACQUIRE,
+                len(slots),
+                *self._keys(slots),
+                member,
+                slot_ttl(),
+                *[s.limit for s in slots],
+            ),
         )
         return slots[int(full) - 1] if int(full) else None
 
     async def refresh(self, slots: list[Slot], member: str) -> None:
-        await self._client().eval(
-            _REFRESH, len(slots), *self._keys(slots), member, slot_ttl()
+        await cast(
+            "Awaitable[Any]",
+            self._client().eval(
+                _REFRESH, len(slots), *self._keys(slots), member, slot_ttl()
+            ),
         )
 
     async def release(self, slots: list[Slot], member: str) -> None:

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from opentelemetry import trace
 
 from apps.realtime.channels import channel_parse, group_name
 from apps.realtime.history import get_history
@@ -33,16 +34,11 @@ from cadml.lib.errors import InvalidInput, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
-TICKET_TTL_S = 60
 EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
 MAX_EVENT_TYPE_LENGTH = 64
 
 
 def _trace_id() -> str | None:
-    try:
-        from opentelemetry import trace
-    except ImportError:  # pragma: no cover - the pinned set includes it
-        return None
     context = trace.get_current_span().get_span_context()
     return format(context.trace_id, "032x") if context.is_valid else None
 
@@ -64,7 +60,7 @@ def _body(channel: str, type: str, data: Mapping[str, Any]) -> dict[str, Any]:
         encoded = json.dumps(dict(data), separators=(",", ":"))
     except (TypeError, ValueError) as exc:
         raise InvalidInput(f"event data must be JSON-serialisable: {exc}") from None
-    limit = int(getattr(settings, "CADML_WS_MAX_MESSAGE_BYTES", 65536))
+    limit = int(settings.CADML_WS_MAX_MESSAGE_BYTES)
     if len(encoded.encode()) > limit:
         raise InvalidInput(f"event data must encode to at most {limit} bytes")
     body: dict[str, Any] = {
@@ -234,7 +230,7 @@ def ticket_create(
     if user_id is None and api_key_id is None:
         raise InvalidInput("a ticket needs a user or an API key")
     ticket = secrets.token_urlsafe(32)
-    ttl = int(getattr(settings, "CADML_WS_TICKET_TTL_S", TICKET_TTL_S))
+    ttl = int(settings.CADML_WS_TICKET_TTL_S)
     try:
         cache.set(
             _ticket_key(ticket),

@@ -13,7 +13,7 @@ from apps.versioning.registry import RegistryError, parse
 @register()
 def check_api_versions(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     try:
-        versions = parse(getattr(settings, "CADML_API_VERSIONS", {}))
+        versions = parse(settings.CADML_API_VERSIONS)
     except RegistryError as exc:
         return [Error(str(exc), id="versioning.E001")]
     errors: list[Error] = []

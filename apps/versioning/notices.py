@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from apps.versioning.registry import ApiVersion
+from cadml.lib.channels import tenant_channel
 
 logger = logging.getLogger(__name__)
 EVENT_TYPE = "api.deprecation"
@@ -47,7 +48,7 @@ def notify_deprecated_use(*, tenant: Any, version: ApiVersion, status: str) -> b
         ):
             return False
         publish(
-            f"tenant:{tenant.slug}",
+            tenant_channel(tenant.slug),
             EVENT_TYPE,
             {
                 "version": version.name,

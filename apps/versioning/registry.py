@@ -64,17 +64,18 @@ def _when(raw: object, *, name: str, key: str) -> datetime | None:
     if raw in (None, ""):
         return None
     if isinstance(raw, datetime):
-        value: datetime | None = raw
+        value = raw
     else:
         text = str(raw)
-        value = parse_datetime(text)
-        if value is None and (day := parse_date(text)) is not None:
-            value = datetime(day.year, day.month, day.day)
-        if value is None:
+        parsed = parse_datetime(text)
+        if parsed is None and (day := parse_date(text)) is not None:
+            parsed = datetime(day.year, day.month, day.day)
+        if parsed is None:
             raise RegistryError(
                 f"CADML_API_VERSIONS[{name!r}][{key!r}] = {raw!r} is not an ISO "
                 "8601 date or date-time"
             )
+        value = parsed
     if timezone.is_naive(value):
         value = value.replace(tzinfo=UTC)
     return value
@@ -134,7 +135,7 @@ def parse(raw: dict[str, dict]) -> dict[str, ApiVersion]:
 
 @functools.cache
 def versions() -> dict[str, ApiVersion]:
-    return parse(getattr(settings, "CADML_API_VERSIONS", {}))
+    return parse(settings.CADML_API_VERSIONS)
 
 
 def clear_cache() -> None:

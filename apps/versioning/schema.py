@@ -8,7 +8,7 @@ the envelope and documents the problem+json errors every v2 operation can answer
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, Literal
 
 from django.urls import URLPattern
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -36,7 +36,7 @@ class MethodDispatchEnumerator(EndpointEnumerator):
 
     def _get_api_endpoints(self, patterns: Any, prefix: str) -> list[tuple]:
         endpoints = super()._get_api_endpoints(patterns, prefix)
-        for pattern in self.patterns if patterns is None else patterns:
+        for pattern in (self.patterns or []) if patterns is None else patterns:
             views = getattr(getattr(pattern, "callback", None), "views", None)
             if not isinstance(pattern, URLPattern) or views is None:
                 continue
@@ -188,7 +188,9 @@ class VersionedAutoSchema(AutoSchema):
     serializer still answers JSON, so its 2xx responses say so (with an open
     schema) instead of "no body" - the v2 hook then wraps it in the envelope."""
 
-    def get_serializer_name(self, serializer: Any, direction: str) -> str:
+    def get_serializer_name(
+        self, serializer: Any, direction: Literal["request", "response"]
+    ) -> str:
         # Views nest their own InputSerializer / OutputSerializer (STYLE 6): name
         # the component after the view, so ApiKeyRotateApi.InputSerializer is
         # "ApiKeyRotateInput", not one of many colliding "Input"s.

@@ -51,9 +51,7 @@ def record_call(
     with _lock:
         _pending[key] += 1
         _last_seen[key] = now
-        due = time.monotonic() - _last_flush >= getattr(
-            settings, "CADML_API_USAGE_FLUSH_S", 10.0
-        )
+        due = time.monotonic() - _last_flush >= settings.CADML_API_USAGE_FLUSH_S
         if due:
             _last_flush = time.monotonic()
     if due:

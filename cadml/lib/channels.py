@@ -1,5 +1,9 @@
-"""Realtime channel names, usable by any app without importing the realtime app
-(it subscribes to ``cadml.lib.events.announce`` and owns who may listen)."""
+"""Realtime channel names, built in one place.
+
+Pure string helpers, so any app may name the channel it publishes to without
+importing the realtime app; ``apps.realtime.channels`` parses and authorises
+them.
+"""
 
 from __future__ import annotations
 

@@ -25,13 +25,11 @@ from typing import Any
 
 
 def skip_twisted_form_parsing() -> bool:
-    """Patch daphne's ``WebRequest`` once; False when daphne or the Twisted
-    option is missing (nothing to do)."""
-    try:
-        from daphne.http_protocol import WebRequest
-        from twisted.web.http import Request
-    except ImportError:
-        return False
+    """Patch daphne's ``WebRequest`` once; False when this Twisted has no such
+    option (nothing to do)."""
+    from daphne.http_protocol import WebRequest
+    from twisted.web.http import Request
+
     if getattr(WebRequest, "_cadml_skips_form_parsing", False):
         return True
     if "parsePOSTFormSubmission" not in inspect.signature(Request.__init__).parameters:
@@ -42,8 +40,8 @@ def skip_twisted_form_parsing() -> bool:
         kwargs.setdefault("parsePOSTFormSubmission", False)
         original(self, *args, **kwargs)
 
-    WebRequest.__init__ = __init__  # type: ignore[method-assign]
-    WebRequest._cadml_skips_form_parsing = True  # type: ignore[attr-defined]
+    WebRequest.__init__ = __init__
+    WebRequest._cadml_skips_form_parsing = True
     return True
 
 
@@ -52,7 +50,7 @@ _key_refusal: Callable[[str], str | None] | None = None
 
 def refuse_before_reading(
     key_refusal: Callable[[str], str | None] | None = None,
-) -> bool:
+) -> None:
     """Patch daphne's ``WebRequest`` once so that requests are judged on their
     headers (``cadml.lib.body_limits``) before the body is buffered.
 
@@ -64,17 +62,15 @@ def refuse_before_reading(
     byte; a refused request is answered there, its body discarded as it
     arrives, and its connection closed. A chunked body is counted as it comes
     and cut off at the limit, so daphne never holds more than the limit for one
-    request. False when daphne is missing.
+    request.
     """
-    try:
-        from daphne.http_protocol import WebRequest
-        from twisted.web.http import Request
-    except ImportError:
-        return False
+    from daphne.http_protocol import WebRequest
+    from twisted.web.http import Request
+
     global _key_refusal
     _key_refusal = key_refusal
     if getattr(WebRequest, "_cadml_refuses_early", False):
-        return True
+        return
     from cadml.lib import body_limits
 
     def gotLength(self: Any, length: int | None) -> None:
@@ -128,11 +124,10 @@ def refuse_before_reading(
             return
         Request.requestReceived(self, command, path, version)
 
-    WebRequest.gotLength = gotLength  # type: ignore[method-assign]
-    WebRequest.handleContentChunk = handleContentChunk  # type: ignore[method-assign]
-    WebRequest.requestReceived = requestReceived  # type: ignore[method-assign]
-    WebRequest._cadml_refuses_early = True  # type: ignore[attr-defined]
-    return True
+    WebRequest.gotLength = gotLength
+    WebRequest.handleContentChunk = handleContentChunk
+    WebRequest.requestReceived = requestReceived
+    WebRequest._cadml_refuses_early = True
 
 
 def _check_key(
@@ -196,7 +191,8 @@ def _refuse(request: Any, refusal: Any) -> None:
     except AttributeError:
         transport.loseConnection()
     linger = float(settings.CADML_REFUSED_LINGER_S)
-    reactor.callLater(linger, _abort, transport)  # type: ignore[attr-defined]
+    # The stubs type the reactor as the zope interface, whose methods lack self.
+    reactor.callLater(linger, _abort, transport)  # type: ignore[arg-type]
 
 
 def _abort(transport: Any) -> None:

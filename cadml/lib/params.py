@@ -208,7 +208,7 @@ class WhenField(serializers.Field):
 
     def to_internal_value(self, data: Any) -> datetime | None:
         try:
-            return when(data, field=self.field_name, end_of_day=self.end_of_day)
+            return when(data, field=self.field_name or "", end_of_day=self.end_of_day)
         except InvalidInput as exc:
             raise serializers.ValidationError(exc.message, code=exc.code) from None
 

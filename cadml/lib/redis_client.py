@@ -31,11 +31,7 @@ def cluster_hosts(url: str) -> list[tuple[str, int]]:
 
 def shared_redis() -> str:
     """The cluster URL, the standalone URL, or "" (no shared Redis)."""
-    return (
-        getattr(settings, "CADML_REDIS_CLUSTER_URL", "")
-        or getattr(settings, "REDIS_URL", "")
-        or ""
-    )
+    return settings.CADML_REDIS_CLUSTER_URL or settings.REDIS_URL or ""
 
 
 def is_cluster(url: str) -> bool:

@@ -10,6 +10,7 @@ operations that would span slots are split by slot. ``LOCATION`` is a list of
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import redis
@@ -17,6 +18,8 @@ from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 
 class RedisClusterCacheClient(RedisCacheClient):
+    _serializer: Any  # set by RedisCacheClient.__init__; the stubs omit it
+
     def __init__(self, servers: list[str], **options: Any) -> None:
         super().__init__(servers, **options)
         self._servers = servers
@@ -42,7 +45,8 @@ class RedisClusterCacheClient(RedisCacheClient):
                     )
         return self._cluster
 
-    def get_many(self, keys: list[Any]) -> dict[Any, Any]:
+    def get_many(self, keys: Iterable[Any]) -> dict[Any, Any]:
+        keys = list(keys)
         client = self.get_client(None)
         values = client.mget_nonatomic(keys)
         return {
@@ -51,7 +55,10 @@ class RedisClusterCacheClient(RedisCacheClient):
             if v is not None
         }
 
-    def set_many(self, data: dict[Any, Any], timeout: int | None) -> None:
+    # Django passes None for "no expiry", which the stubs' signature leaves out.
+    def set_many(  # type: ignore[override]
+        self, data: Mapping[Any, Any], timeout: int | None
+    ) -> None:
         client = self.get_client(None, write=True)
         pipeline = client.pipeline()
         for key, value in data.items():

@@ -12,6 +12,7 @@ import bisect
 from dataclasses import dataclass, field
 from typing import Any
 
+from ezdxf.entities import LWPolyline
 from ezdxf.math import Vec3
 
 from apps.cad.walk import Visit
@@ -56,7 +57,7 @@ class Grid:
             if t == "LINE":
                 pts = [e.dxf.start, e.dxf.end]
                 closed = False
-            elif t == "LWPOLYLINE":
+            elif t == "LWPOLYLINE" and isinstance(e, LWPolyline):
                 pts = [Vec3(x, y) for x, y, *_ in e.get_points("xyb")]
                 closed = e.closed
             else:

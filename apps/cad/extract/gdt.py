@@ -59,7 +59,12 @@ _UNI_FRAME = re.compile(
 def _field(raw: str) -> dict[str, Any]:
     """One compartment of a TOLERANCE: its GDT-font runs decoded."""
     chars: list[str] = []
-    plain = _GDT_RUN.sub(lambda m: chars.append(m.group("chars")) or " ", raw)
+
+    def blank(m: re.Match[str]) -> str:
+        chars.append(m.group("chars"))
+        return " "
+
+    plain = _GDT_RUN.sub(blank, raw)
     plain = plain.replace("%%c", "Ø").replace("%%C", "Ø").strip(" {}")
     return {"gdt": "".join(chars), "text": plain.strip()}
 

@@ -751,7 +751,7 @@ def _pattern(word: str) -> str:
     """A label word as a pattern: "dwg no" also reads "DWG. NO.", and
     "zeichn.-nr" also "Zeichn. Nr." or "Zeichn.Nr.": abbreviation dots,
     hyphens and spaces vary from one template to the next."""
-    out = []
+    out: list[str] = []
     for ch in word.rstrip("."):
         if ch in " .-":
             joint = r"[.\-\s]*"

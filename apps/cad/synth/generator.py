@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 import ezdxf
 from ezdxf.document import Drawing as DxfDocument
+from ezdxf.entities import LWPolyline
 from ezdxf.layouts import Modelspace
 from ezdxf.math import Vec2
 
@@ -739,5 +740,5 @@ def _explode(msp: Modelspace, segments: int) -> None:
             for a, b in zip(pts, pts[1:], strict=False):
                 msp.add_line(a, b, dxfattribs=attribs)
             msp.delete_entity(e)
-        elif kind == "LWPOLYLINE":
+        elif kind == "LWPOLYLINE" and isinstance(e, LWPolyline):
             e.explode()

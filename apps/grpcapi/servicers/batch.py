@@ -35,7 +35,7 @@ def job_message(job: BatchJob) -> batch_pb2.Job:
         failed=job.failed,
         skipped=job.skipped,
         percent=round(100.0 * finished / job.total, 2) if job.total else 0.0,
-        channel=f"job:{job.pk}",
+        channel=job.channel,
         created=job.created.isoformat(),
         finished=job.finished.isoformat() if job.finished else "",
         summary=struct(job.summary or {}),
@@ -46,7 +46,7 @@ async def _read_submission(
     requests: AsyncIterator[batch_pb2.SubmitJobRequest],
 ) -> tuple[batch_pb2.JobHeader, list[batch_services.Upload]]:
     """Header first, then each file as chunks; refuse what REST would refuse."""
-    file_limit = int(getattr(settings, "CADML_MAX_UPLOAD_MB", 50)) * 1024 * 1024
+    file_limit = int(settings.CADML_MAX_UPLOAD_MB) * 1024 * 1024
     header: batch_pb2.JobHeader | None = None
     uploads: list[batch_services.Upload] = []
     name: str | None = None
@@ -145,7 +145,7 @@ class BatchServicer(batch_pb2_grpc.BatchServiceServicer):
         require_scope("read")
         tenant = principal().tenant
         job = await run_sync(_get, tenant, request.job_id)
-        channel = f"job:{job.pk}"
+        channel = job.channel
         history = get_history()
         after = request.last_event_id
         last_db_check = 0.0
@@ -188,7 +188,7 @@ def _final_type(status: str) -> str:
     return {"cancelled": "cancelled", "failed": "failed"}.get(status, "completed")
 
 
-def registration():  # type: ignore[no-untyped-def]
+def registration():
     from apps.grpcapi.server import Registration
 
     return Registration(

@@ -147,7 +147,7 @@ class ModelServicer(models_pb2_grpc.ModelServiceServicer):
         return await run_sync(_train, principal(), request)
 
 
-def registration():  # type: ignore[no-untyped-def]
+def registration():
     from apps.grpcapi.server import Registration
 
     return Registration(

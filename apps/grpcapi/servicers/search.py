@@ -106,7 +106,7 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
         return await run_sync(_similar, principal().tenant, request)
 
 
-def registration():  # type: ignore[no-untyped-def]
+def registration():
     from apps.grpcapi.server import Registration
 
     return Registration(

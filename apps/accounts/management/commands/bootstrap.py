@@ -64,12 +64,12 @@ class Command(BaseCommand):
             options["new_key"]
             or not ApiKey.objects.filter(tenant=tenant, revoked_at=None).exists()
         ):
-            owner = tenant.memberships.filter(role="owner").first()
+            membership = tenant.memberships.filter(role="owner").first()
             plaintext = api_key_create(
                 tenant=tenant,
                 name="demo",
                 scopes=["read", "write", "admin"],
-                created_by=owner.user if owner else None,
+                created_by=membership.user if membership else None,
             ).plaintext
         reset_to_env = False
         if options["reset_password"] and password is None:

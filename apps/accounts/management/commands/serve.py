@@ -62,7 +62,7 @@ def platform_processes(host: str, port: int) -> dict[str, list[str]]:
             "--every",
             str(settings.CADML_BATCH_REAP_EVERY_S),
         ]
-    for name, argv in getattr(settings, "CADML_SERVE_EXTRA", {}).items():
+    for name, argv in settings.CADML_SERVE_EXTRA.items():
         processes[name] = [python if part == "{python}" else part for part in argv]
     return processes
 

@@ -48,12 +48,9 @@ class Command(BaseCommand):
             )
         elif options["client_ca"]:
             raise CommandError("--client-ca needs --tls-cert and --tls-key")
-        try:
-            from cadml.telemetry import setup as telemetry_setup
-        except ImportError:
-            pass
-        else:
-            telemetry_setup("grpc")
+        from cadml.telemetry import setup as telemetry_setup
+
+        telemetry_setup("grpc")
 
         def ready(port: int) -> None:
             host = options["bind"].rsplit(":", 1)[0]
