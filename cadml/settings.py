@@ -385,6 +385,21 @@ CADML_BATCH_ITEM_SOFT_TIME_LIMIT_S = env_float("CADML_BATCH_ITEM_SOFT_TIME_LIMIT
 # budget is spent (docs/batch.md): Celery's per-task cost is paid per slice.
 CADML_BATCH_SLICE_MS = env_int("CADML_BATCH_SLICE_MS", 250)
 CADML_BATCH_SLICE_ITEMS = env_int("CADML_BATCH_SLICE_ITEMS", 100)
+# Items of one tenant queued or running at once, by plan (docs/batch.md).
+CADML_BATCH_CONCURRENCY = {"free": 2, "pro": 4, "enterprise": 8, "internal": 8}
+# Without a broker, batch items run on this many threads of the web process.
+CADML_BATCH_EMBEDDED_WORKERS = 2
+# A submitted zip: at most this much uncompressed, at most this ratio per member.
+CADML_BATCH_ZIP_MAX_TOTAL_MB = 500
+CADML_BATCH_ZIP_MAX_RATIO = 100.0
+CADML_WEBHOOK_TIMEOUT_S = 10.0
+# A failed delivery is retried after 5 s, 10 s, 20 s... up to this many attempts.
+CADML_WEBHOOK_MAX_ATTEMPTS = 5
+CADML_WEBHOOK_BACKOFF_S = 5.0
+# Runs of one item (a worker lost mid-item gives it back) before it fails.
+CADML_BATCH_MAX_ATTEMPTS = 3
+# batch.progress events per job and second, at most.
+CADML_BATCH_PROGRESS_HZ = 4
 CADML_WEBHOOK_ALLOWLIST = env_list("CADML_WEBHOOK_ALLOWLIST", [])
 # After POST /api/v1/tenant/webhook-secret the old secret also signs for this long.
 CADML_WEBHOOK_SECRET_GRACE_S = env_int("CADML_WEBHOOK_SECRET_GRACE_S", 24 * 3600)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from apps.batch.services import TRANSIENT_ERRORS
+from apps.batch.execution import TRANSIENT_ERRORS
 from apps.cad import services
 
 
