@@ -18,6 +18,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Case, F, Q, Value, When
@@ -202,8 +203,6 @@ def _item_run(
         return item_finish(
             item, status=Item.FAILED, code=refused[0], message=refused[1], **finish
         )
-    from celery.exceptions import SoftTimeLimitExceeded
-
     try:
         # Computed here, stored by the finish: with the item's end, in one
         # transaction.
