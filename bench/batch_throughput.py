@@ -125,7 +125,7 @@ def main() -> None:
 
     from apps.accounts.services import tenant_create
     from apps.batch.models import BatchItem, BatchJob
-    from apps.batch.services import job_submit
+    from apps.batch.submission import job_submit
     from apps.cad.services import drawing_create
     from apps.cad.synth import PART_CLASSES, generate_part
     from cadml.celery import app

@@ -27,7 +27,15 @@ from rest_framework.views import APIView
 
 from apps.accounts.permissions import acting_user
 from apps.accounts.request import Request
-from apps.batch import duplicate_report, events, selectors, services, zipsafe
+from apps.batch import (
+    duplicate_report,
+    events,
+    selectors,
+    services,
+    submission,
+    zipsafe,
+)
+from apps.batch.completion import job_summary
 from apps.batch.models import BatchItem, BatchJob, WebhookDelivery
 from apps.cad.labels import label_from_path
 from cadml.lib.errors import InvalidInput, PayloadTooLarge
@@ -140,15 +148,15 @@ class JobCreateApi(APIView):
         kind = serializers.ChoiceField(
             choices=BatchJob.Kind.choices,
             default=BatchJob.Kind.ANALYZE,
-            error_messages={"invalid_choice": services.KIND_MESSAGE},
+            error_messages={"invalid_choice": submission.KIND_MESSAGE},
         )
         priority = serializers.IntegerField(
             min_value=0,
             max_value=9,
             default=5,
             error_messages={
-                "min_value": services.PRIORITY_MESSAGE,
-                "max_value": services.PRIORITY_MESSAGE,
+                "min_value": submission.PRIORITY_MESSAGE,
+                "max_value": submission.PRIORITY_MESSAGE,
             },
         )
         callback_url = serializers.URLField(
@@ -248,7 +256,7 @@ class JobCreateApi(APIView):
             )
         uploads = self._uploads(files, label_from=label_from)
         drawing_ids = _int_list(data.get("drawings")) if data.get("drawings") else []
-        job, created = services.job_submit(
+        job, created = submission.job_submit(
             tenant=request.tenant,
             user=request.user,
             uploads=uploads,
@@ -264,12 +272,12 @@ class JobCreateApi(APIView):
         )
 
     @staticmethod
-    def _uploads(files: list[Any], *, label_from: str = "") -> list[services.Upload]:
+    def _uploads(files: list[Any], *, label_from: str = "") -> list[submission.Upload]:
         limit = int(settings.CADML_MAX_UPLOAD_MB) * 1024 * 1024
-        if len(files) > services.max_items():
+        if len(files) > submission.max_items():
             raise InvalidInput(
                 f"{len(files)} files submitted; a job takes at most "
-                f"{services.max_items()}",
+                f"{submission.max_items()}",
                 code="too_many_items",
             )
         if len(files) == 1 and files[0].name.lower().endswith(".zip"):
@@ -279,7 +287,7 @@ class JobCreateApi(APIView):
                 )
             if label_from == "folder":
                 return [
-                    services.Upload(
+                    submission.Upload(
                         name=posixpath.basename(path) or path,
                         content=content,
                         label=label_from_path(path),
@@ -287,7 +295,7 @@ class JobCreateApi(APIView):
                     for path, content in zipsafe.zip_entries(files[0].read())
                 ]
             return [
-                services.Upload(name=name, content=content)
+                submission.Upload(name=name, content=content)
                 for name, content in zipsafe.zip_members(files[0].read())
             ]
         if label_from:
@@ -295,7 +303,7 @@ class JobCreateApi(APIView):
                 "label_from=folder needs one zip upload with a folder per label",
                 code="invalid_label_from",
             )
-        return [services.Upload(name=f.name, content=f.read()) for f in files]
+        return [submission.Upload(name=f.name, content=f.read()) for f in files]
 
 
 class JobListApi(APIView):
@@ -464,7 +472,7 @@ class JobResultsApi(APIView):
                 f'attachment; filename="job-{job.pk}-results-{stamp}.csv"'
             )
             return response
-        summary = job.summary or services.job_summary(job=job)
+        summary = job.summary or job_summary(job=job)
         return Response(
             {
                 "job": JobOutputSerializer(job).data,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.batch.services import dispatch
+from apps.batch.dispatch import dispatch
 
 
 def analyses_waiting(sender: Any, tenant_id: int, **kwargs: Any) -> None:

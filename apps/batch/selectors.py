@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import Tenant
-from apps.batch import services
+from apps.batch.completion import prediction_of
 from apps.batch.models import BatchItem, BatchJob, WebhookDelivery
 from cadml.lib import params
 from cadml.lib.errors import InvalidInput, NotFound
@@ -107,7 +107,7 @@ def result_rows(*, job: BatchJob) -> list[dict[str, Any]]:
     rows = []
     for item in item_list(job=job):
         analysis = item.analysis
-        label, confidence = services.prediction_of(analysis)
+        label, confidence = prediction_of(analysis)
         block = (analysis.title_block if analysis is not None else None) or {}
         row: dict[str, Any] = {
             "index": item.index,

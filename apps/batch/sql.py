@@ -3,13 +3,11 @@
 Each item is claimed once and finished once; everything else in the app is the
 ORM. On PostgreSQL each of these is one statement (data-modifying CTEs) where the
 ORM needs five to seven, and Django builds and compiles each of those on every
-item. The finish also inserts the item's new analysis, so an item commits twice
-(claim, finish). Measured per item, one process running items back to back on
-the 2-core development machine: worker CPU 17 -> 6.6 ms and PostgreSQL CPU 5-6
--> 3.5 ms when the statements came in; in the batch bench, PostgreSQL CPU per
-item 2.4 -> 1.6 ms once they were prepared.
-Other databases (SQLite, embedded mode) take the ORM path in ``services.py``,
-which does the same thing in the same transaction; ``tests/batch`` runs both.
+item: the per-item cost that caps a worker's throughput. Only the batch app's
+tables are written here: the item's new analysis is stored by the CAD app
+(``apps.cad.services.analyses_store``) in the transaction of the finish.
+Other databases (SQLite, embedded mode) take the ORM path in ``execution.py``,
+which does the same thing in one transaction; ``tests/batch`` runs both.
 
 Column lists come from the models' ``_meta``, so a field added to a model is
 read here too; renaming a column means updating the literals below (the batch
@@ -23,11 +21,10 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, models
-from django.db.models import signals
-from django.db.models.sql import InsertQuery
 
 from apps.accounts.models import Tenant
 from apps.batch.models import BatchItem, BatchJob
+from apps.cad.models import Drawing
 from cadml import telemetry
 
 
@@ -78,7 +75,6 @@ _TENANT = _fields(Tenant, skip_json=True)
 
 
 def _drawing_fields() -> list[Any]:
-    from apps.cad.models import Drawing
 
     return _fields(Drawing, skip_json=True)
 
@@ -89,8 +85,6 @@ _claim_sql: str | None = None
 def _claim_statement() -> str:
     global _claim_sql
     if _claim_sql is None:
-        from apps.cad.models import Drawing
-
         # Only table and column names from the models are interpolated.
         _claim_sql = f"""
             WITH claimed AS (
@@ -119,7 +113,6 @@ def item_claim(
 ) -> BatchItem | None:
     """Mark a pending (or orphaned running) item running and read it, its job,
     tenant and drawing, in one statement; None when the item already ended."""
-    from apps.cad.models import Drawing
 
     pending, running = BatchItem.Status.PENDING, BatchItem.Status.RUNNING
     row = _execute(
@@ -145,7 +138,8 @@ def item_claim(
 
 @dataclass
 class Finished:
-    """The job's counters right after the item ended, and the item handed out next."""
+    """The job's counters right after the item ended, the item handed out next,
+    and whether an item of a higher priority than that one waits for a worker."""
 
     total: int
     done: int
@@ -155,40 +149,20 @@ class Finished:
     last_progress_at: datetime | None
     next_item: int | None
     next_priority: int | None
+    higher_waiting: bool
 
 
-def _insert_statement(obj: models.Model) -> tuple[str, list[Any]]:
-    """The INSERT ``obj.save()`` would run for a new row (``pre_save`` hooks such
-    as ``auto_now_add`` applied), with ``%s`` placeholders and its parameters."""
-    meta = obj._meta
-    fields = [
-        f
-        for f in meta.local_concrete_fields
-        if f is not meta.auto_field and not f.generated
-    ]
-    query = InsertQuery(type(obj))
-    query.insert_values(fields, [obj])
-    [(statement, params)] = query.get_compiler(using=connection.alias).as_sql()
-    return statement, list(params)
+_finish_sql: str | None = None
 
 
-_finish_sql: dict[str, str] = {}
-
-
-def _finish_statement(insert: str | None) -> str:
-    """The finish statement. ``insert``, the INSERT of the item's new analysis
-    (named placeholders), runs first in the same statement; None for none."""
-    key = insert or ""
-    if key not in _finish_sql:
-        analysis = f"{insert} RETURNING id" if insert else "SELECT NULL::bigint AS id"
-        # Only table names from the models and the INSERT Django compiled for
-        # the Analysis model are interpolated.
-        _finish_sql[key] = f"""
-            WITH analysis AS (
-                {analysis}
-            ), item AS (
+def _finish_statement() -> str:
+    global _finish_sql
+    if _finish_sql is None:
+        # Only table names from the models are interpolated.
+        _finish_sql = f"""
+            WITH item AS (
                 UPDATE {BatchItem._meta.db_table}
-                SET status = %(status)s, analysis_id = (SELECT id FROM analysis),
+                SET status = %(status)s, analysis_id = %(analysis)s,
                     error_code = %(code)s, error_message = %(message)s,
                     finished = %(now)s, duration_ms = %(duration)s
                 WHERE id = %(item)s AND status = %(running)s
@@ -205,7 +179,7 @@ def _finish_statement(insert: str | None) -> str:
                           j.last_progress_at
             ), next AS (
                 -- The slot this item frees goes to the tenant's next pending
-                -- item (same order as services.dispatch); concurrent finishers
+                -- item (same order as dispatch.dispatch); concurrent finishers
                 -- skip each other's. The first entry of the partial index
                 -- batchitem_dispatch_order: the cost does not grow with the
                 -- number of items waiting.
@@ -227,34 +201,46 @@ def _finish_statement(insert: str | None) -> str:
             SELECT job.total, job.done, job.failed, job.skipped, job.status,
                    job.last_progress_at,
                    (SELECT id FROM marked), (SELECT priority FROM marked),
-                   analysis.id
-            FROM analysis LEFT JOIN job ON true
+                   -- A slice yields its next item to a higher-priority item
+                   -- handed to the broker and waiting for a worker (partial
+                   -- index batchitem_in_flight); asked here, not in a query of
+                   -- its own per item. One the broker lost (dispatched before
+                   -- the stale mark) does not count.
+                   EXISTS (
+                       SELECT 1 FROM {BatchItem._meta.db_table} AS w
+                       WHERE w.status = %(pending)s
+                         AND w.dispatched_at > %(stale)s
+                         AND w.priority > (SELECT priority FROM marked)
+                   )
+            FROM (SELECT 1) AS one LEFT JOIN job ON true
         """  # noqa: S608
-    return _finish_sql[key]
+    return _finish_sql
 
 
 def item_finish(
     *,
     item_id: int,
     status: str,
-    analysis: models.Model | None,
+    analysis_id: int | None,
     code: str,
     message: str,
     now: datetime,
     duration_ms: float | None,
     progress_gate: datetime,
+    stale_before: datetime,
     slice_id: str = "",
 ) -> Finished | None:
     """End a running item, count it on its job and hand its slot on, in one
     statement; None when the item was not running (someone else ended it).
 
-    ``analysis``, the item's new analysis (unsaved), is inserted by the same
-    statement as ``save()`` would (its signals too), whether or not the item
-    was still running: one round trip and one commit per item fewer.
+    ``analysis_id``: the item's analysis, stored by the CAD app in the
+    caller's transaction. ``stale_before``: items handed to the broker before
+    this are taken as lost when asking whether a higher priority waits.
     """
     succeeded = status == BatchItem.Status.SUCCEEDED
     params: dict[str, Any] = {
         "status": status,
+        "analysis": analysis_id,
         "code": code,
         "message": message,
         "now": now,
@@ -265,38 +251,12 @@ def item_finish(
         "failed": 0 if succeeded else 1,
         "gate": progress_gate,
         "slice": slice_id,
+        "stale": stale_before,
         "pending": BatchItem.Status.PENDING,
         "queued": BatchJob.Status.QUEUED,
         "job_running": BatchJob.Status.RUNNING,
     }
-    insert = None
-    if analysis is not None:
-        signals.pre_save.send(
-            type(analysis),
-            instance=analysis,
-            raw=False,
-            using=connection.alias,
-            update_fields=None,
-        )
-        statement, values = _insert_statement(analysis)
-        parts = statement.split("%s")
-        insert = parts[0] + "".join(
-            f"%(a{i})s{part}" for i, part in enumerate(parts[1:])
-        )
-        params.update({f"a{i}": value for i, value in enumerate(values)})
-    row = _execute("batch.sql.finish", _finish_statement(insert), params)
-    if analysis is not None:
-        analysis.pk = row[-1]
-        analysis._state.adding = False
-        analysis._state.db = connection.alias
-        signals.post_save.send(
-            type(analysis),
-            instance=analysis,
-            created=True,
-            update_fields=None,
-            raw=False,
-            using=connection.alias,
-        )
-    if row[0] is None:
+    row = _execute("batch.sql.finish", _finish_statement(), params)
+    if row is None or row[0] is None:
         return None
-    return Finished(*row[:-1])
+    return Finished(*row)

@@ -2,8 +2,8 @@
 
 ``acks_late`` + ``reject_on_worker_lost``: a message is acknowledged only after
 the item ran, and a worker process that dies (SIGKILL, OOM) hands it back to the
-broker, so the item is redelivered; ``services.item_process`` is idempotent.
-``batch.item_run`` runs a slice (``services.items_slice_run``): its item, then
+broker, so the item is redelivered; ``execution.item_process`` is idempotent.
+``batch.item_run`` runs a slice (``execution.items_slice_run``): its item, then
 the tenant's next ones, within ``CADML_BATCH_SLICE_MS``; the name is kept so
 messages already queued and task metrics stay valid.
 Transient infrastructure errors (database, Redis) retry with exponential
@@ -20,9 +20,9 @@ from celery import shared_task
 from celery.signals import worker_process_init
 from django.conf import settings
 
-from apps.batch import runner, services
+from apps.batch import execution, reaper, runner, webhooks
 
-TRANSIENT = services.TRANSIENT_ERRORS
+TRANSIENT = execution.TRANSIENT_ERRORS
 
 
 @worker_process_init.connect(dispatch_uid="batch.allow_isolation_pool")
@@ -59,7 +59,7 @@ _soft = float(settings.CADML_BATCH_ITEM_SOFT_TIME_LIMIT_S)
 )
 def batch_item_run(self: Any, item_id: int) -> None:
     # The task id survives redelivery and retries: it names the slice.
-    services.items_slice_run(item_id=item_id, slice_id=self.request.id or "")
+    execution.items_slice_run(item_id=item_id, slice_id=self.request.id or "")
 
 
 @shared_task(
@@ -71,7 +71,7 @@ def batch_item_run(self: Any, item_id: int) -> None:
     ignore_result=True,
 )
 def batch_webhook_deliver(job_id: int, attempt: int) -> None:
-    delay = services.webhook_attempt(job_id=job_id, attempt=attempt)
+    delay = webhooks.webhook_attempt(job_id=job_id, attempt=attempt)
     if delay is not None:
         runner.enqueue(
             batch_webhook_deliver, (job_id, attempt + 1), priority=9, countdown=delay
@@ -80,7 +80,7 @@ def batch_webhook_deliver(job_id: int, attempt: int) -> None:
 
 @shared_task(name="batch.reap", ignore_result=True)
 def batch_reap() -> dict[str, int]:
-    return services.items_reap()
+    return reaper.items_reap()
 
 
 @shared_task(

@@ -1,4 +1,4 @@
-"""Signed webhook delivery with SSRF protection.
+"""Signed webhook delivery with SSRF protection, and a job's deliveries.
 
 Signature (ARCHITECTURE.md): ``X-Cadml-Signature: t=<unix>,v1=<hex HMAC-SHA256 of
 "<t>.<body>">`` keyed with the tenant's ``webhook_secret``; after a rotation a
@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 import httpx
 from django.conf import settings
 
+from apps.batch import completion, events
+from apps.batch.models import BatchJob, WebhookDelivery
 from cadml.lib.errors import InvalidInput
 
 
@@ -162,3 +164,49 @@ def deliver(
 
 def _ms(t0: float) -> float:
     return round((time.perf_counter() - t0) * 1000, 3)
+
+
+def webhook_attempt(*, job_id: int, attempt: int) -> float | None:
+    """Deliver the job's webhook once and record it; the delay before the next
+    try (``CADML_WEBHOOK_BACKOFF_S``, doubling), or None when done."""
+    job = BatchJob.objects.select_related("tenant").get(pk=job_id)
+    if not job.callback_url:
+        return None
+    event = completion.FINAL_EVENT.get(job.status, "batch.completed")
+    result = deliver(
+        url=job.callback_url,
+        secret=job.tenant.webhook_signing_secrets(),
+        event=event,
+        payload={
+            "event": event,
+            "attempt": attempt,
+            "job": completion.job_payload(job),
+        },
+    )
+    WebhookDelivery.objects.create(
+        job=job,
+        attempt=attempt,
+        url=job.callback_url,
+        event=event,
+        status_code=result.status_code,
+        ok=result.ok,
+        error=result.error[:2000],
+        duration_ms=result.duration_ms,
+    )
+    if result.ok:
+        events.audit(
+            "webhook.delivered",
+            tenant=job.tenant,
+            job_id=job.pk,
+            details={"attempt": attempt, "status_code": result.status_code},
+        )
+        return None
+    if attempt >= int(settings.CADML_WEBHOOK_MAX_ATTEMPTS):
+        events.audit(
+            "webhook.failed",
+            tenant=job.tenant,
+            job_id=job.pk,
+            details={"attempts": attempt, "error": result.error[:500]},
+        )
+        return None
+    return float(settings.CADML_WEBHOOK_BACKOFF_S) * 2 ** (attempt - 1)

@@ -406,6 +406,23 @@ def analysis_stored(*, analysis: Analysis) -> None:
     _search_index_changed(analysis.tenant_id, analysis.feature_version)
 
 
+def analyses_store(
+    *, analyses: list[Analysis], after_store: bool = True
+) -> list[Analysis]:
+    """Write finished, unsaved analyses (``analysis_compute``'s) in one INSERT
+    inside the caller's transaction, e.g. with the write that ends a batch
+    item. Then the work after a store (similarity generation, search index),
+    once per tenant and feature version; a caller that stores many in a row
+    passes ``after_store=False`` and calls ``analysis_stored`` once at the end.
+    """
+    Analysis.objects.bulk_create(analyses)
+    if after_store:
+        last = {(a.tenant_id, a.feature_version): a for a in analyses}
+        for analysis in last.values():
+            analysis_stored(analysis=analysis)
+    return analyses
+
+
 def analysis_preview(
     *, analysis: Analysis, theme: str = "light", size: int | None = None
 ) -> str:
@@ -456,7 +473,7 @@ def analysis_enqueue(*, drawing: Drawing) -> Analysis:
 
     It is handed over by the batch dispatch once the transaction commits, and
     only while its tenant has fewer than K items and queued analyses in flight
-    (``apps.batch.services.dispatch``); until then it waits, queued.
+    (``apps.batch.dispatch.dispatch``); until then it waits, queued.
     """
     analysis = Analysis.objects.create(
         drawing=drawing, tenant_id=drawing.tenant_id, status=Analysis.Status.QUEUED

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.batch import runner, services
+from apps.batch import execution, runner, submission
 from apps.batch.models import BatchItem, BatchJob
 from apps.cad.models import Analysis
 from apps.cad.services import drawing_create
@@ -29,7 +29,7 @@ def submit(tenant, pairs) -> BatchJob:  # type: ignore[no-untyped-def]
         ).drawing.pk
         for name, content in pairs
     ]
-    job, _ = services.job_submit(tenant=tenant, user=None, drawing_ids=ids)
+    job, _ = submission.job_submit(tenant=tenant, user=None, drawing_ids=ids)
     return job
 
 
@@ -64,7 +64,7 @@ def test_a_redelivered_item_is_not_run_or_counted_again(item_path, tenant_a):
     job = wait_for_job(submit(tenant_a, files(2)).pk)
     item = BatchItem.objects.filter(job=job).first()
 
-    services.item_process(item_id=item.pk)  # the broker hands the message out again
+    execution.item_process(item_id=item.pk)  # the broker hands the message out again
     runner.wait_idle()
 
     again = BatchItem.objects.get(pk=item.pk)
@@ -86,7 +86,7 @@ def test_an_item_whose_worker_died_is_claimed_again_and_ends_the_job(
         status=BatchJob.Status.RUNNING, done=1, finished=None, summary={}
     )
 
-    services.item_process(item_id=item.pk)
+    execution.item_process(item_id=item.pk)
     runner.wait_idle()
 
     item = BatchItem.objects.get(pk=item.pk)

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from apps.batch import runner
 from apps.batch.models import BatchItem, BatchJob
-from apps.batch.services import items_reap, job_submit
+from apps.batch.reaper import items_reap
+from apps.batch.submission import job_submit
 from apps.cad.services import drawing_create
 from cadml import metrics
 from tests.batch.conftest import files, wait_for_job

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from apps.batch import runner, services
+from apps.batch import execution, runner, services
 from apps.batch.models import BatchItem, BatchJob
 from apps.cad.services import drawing_create
 from tests.batch.conftest import files, wait_for_job
@@ -114,7 +114,7 @@ def test_a_slice_runs_the_tenants_urgent_job_before_the_rest_of_its_own(
     BatchItem.objects.filter(job=urgent).update(dispatched_at=None)
     first = BatchItem.objects.get(job=big, index=0)
 
-    services.items_slice_run(item_id=first.pk, slice_id="s1")
+    execution.items_slice_run(item_id=first.pk, slice_id="s1")
     runner.wait_idle()
 
     order = list(
@@ -132,11 +132,11 @@ def test_a_cancelled_job_stops_the_slice_before_its_next_claim(item_path, tenant
     BatchItem.objects.filter(job=job).exclude(index=0).update(dispatched_at=None)
     first = BatchItem.objects.get(job=job, index=0)
     # The slice finished its first item and holds the next one...
-    held = services.item_process(item_id=first.pk, slice_id="s1", keep_next=True)
+    held = execution.item_process(item_id=first.pk, slice_id="s1", keep_next=True)
     assert held is not None
     services.job_cancel(job=job)
     # ...which its next claim refuses.
-    assert services.items_slice_run(item_id=held[0], slice_id="s1") == 1
+    assert execution.items_slice_run(item_id=held[0], slice_id="s1") == 1
     runner.wait_idle()
 
     job = wait_for_job(job.pk)
@@ -159,7 +159,7 @@ def test_a_redelivered_slice_takes_up_the_item_its_worker_held(
     job = waiting_job(tenant_a, files(3), priority=5)
     BatchItem.objects.filter(job=job).exclude(index=0).update(dispatched_at=None)
     first = BatchItem.objects.get(job=job, index=0)
-    held = services.item_process(item_id=first.pk, slice_id="s1", keep_next=True)
+    held = execution.item_process(item_id=first.pk, slice_id="s1", keep_next=True)
     assert held is not None
     if in_hand == "claimed":
         # The worker was killed mid-item: running, counted nowhere.
@@ -168,7 +168,7 @@ def test_a_redelivered_slice_takes_up_the_item_its_worker_held(
         )
 
     # The broker hands the slice's message (its first item) out again.
-    services.items_slice_run(item_id=first.pk, slice_id="s1")
+    execution.items_slice_run(item_id=first.pk, slice_id="s1")
     runner.wait_idle()
 
     job = wait_for_job(job.pk)

@@ -18,7 +18,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connections
 
 from apps.batch.models import BatchItem
-from apps.batch.services import job_submit
+from apps.batch.submission import job_submit
 from apps.cad import pool
 from apps.cad.models import Analysis, Drawing
 from apps.cad.synth import generate_part

@@ -77,7 +77,7 @@ def test_stage_spans_lay_out_pipeline_timings(spans):  # type: ignore[no-untyped
 def test_a_batch_item_traces_its_claim_and_finish_statements(spans, tenant_a, settings):  # type: ignore[no-untyped-def]
     from django.db import connection
 
-    from apps.batch import runner, services
+    from apps.batch import runner, submission
     from apps.cad.services import drawing_create
     from tests.batch.conftest import files, wait_for_job
 
@@ -88,7 +88,7 @@ def test_a_batch_item_traces_its_claim_and_finish_statements(spans, tenant_a, se
     drawing = drawing_create(
         tenant=tenant_a, uploaded_by=None, name=name, content=content
     ).drawing
-    job, _ = services.job_submit(tenant=tenant_a, user=None, drawing_ids=[drawing.pk])
+    job, _ = submission.job_submit(tenant=tenant_a, user=None, drawing_ids=[drawing.pk])
     wait_for_job(job.pk)
     runner.wait_idle()
 

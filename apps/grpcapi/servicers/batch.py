@@ -11,6 +11,7 @@ from grpc import aio
 
 from apps.batch import selectors as batch_selectors
 from apps.batch import services as batch_services
+from apps.batch import submission
 from apps.batch.models import BatchJob
 from apps.grpcapi.context import principal, run_sync
 from apps.grpcapi.gen.cadml.v1 import batch_pb2, batch_pb2_grpc
@@ -44,11 +45,11 @@ def job_message(job: BatchJob) -> batch_pb2.Job:
 
 async def _read_submission(
     requests: AsyncIterator[batch_pb2.SubmitJobRequest],
-) -> tuple[batch_pb2.JobHeader, list[batch_services.Upload]]:
+) -> tuple[batch_pb2.JobHeader, list[submission.Upload]]:
     """Header first, then each file as chunks; refuse what REST would refuse."""
     file_limit = int(settings.CADML_MAX_UPLOAD_MB) * 1024 * 1024
     header: batch_pb2.JobHeader | None = None
-    uploads: list[batch_services.Upload] = []
+    uploads: list[submission.Upload] = []
     name: str | None = None
     parts: list[bytes] = []
     size = 0
@@ -73,10 +74,10 @@ async def _read_submission(
             raise PayloadTooLarge(f"{name} is larger than {file_limit} bytes")
         parts.append(chunk.data)
         if chunk.last:
-            uploads.append(batch_services.Upload(name=name, content=b"".join(parts)))
-            if len(uploads) > batch_services.max_items():
+            uploads.append(submission.Upload(name=name, content=b"".join(parts)))
+            if len(uploads) > submission.max_items():
                 raise InvalidInput(
-                    f"a job takes at most {batch_services.max_items()} files"
+                    f"a job takes at most {submission.max_items()} files"
                 )
             name = None
     if header is None:
@@ -90,9 +91,9 @@ async def _read_submission(
 
 
 def _submit(
-    who: Any, header: batch_pb2.JobHeader, uploads: list[batch_services.Upload]
+    who: Any, header: batch_pb2.JobHeader, uploads: list[submission.Upload]
 ) -> batch_pb2.Job:
-    job, _created = batch_services.job_submit(
+    job, _created = submission.job_submit(
         tenant=who.tenant,
         user=who.api_key.created_by,
         uploads=uploads,

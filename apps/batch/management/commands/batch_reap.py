@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from apps.batch import runner
-from apps.batch.services import items_reap
+from apps.batch.reaper import items_reap
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.accounts.models import Tenant
-from apps.batch.services import refeaturize_submit
+from apps.batch.submission import refeaturize_submit
 from apps.cad.features import DXF_FEATURE_VERSION
 from cadml.lib.errors import DomainError
 
