@@ -181,7 +181,10 @@ def guardrail_set(*, model: RegisteredModel, **values: Any) -> Deployment:
 def _guardrail(version: ModelVersion) -> None:
     """Roll back (active) or stop (candidate) a version whose accuracy over its
     last corrections fell under the deployment's ``guardrail_min_accuracy``."""
-    from apps.modelreg.services import deployment_rollback, deployment_stop
+    from apps.modelreg.services.deployments import (
+        deployment_rollback,
+        deployment_stop,
+    )
 
     dep = Deployment.objects.filter(model_id=version.model_id).first()
     if dep is None or dep.guardrail_min_accuracy <= 0:

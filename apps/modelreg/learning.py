@@ -390,7 +390,7 @@ def _feature_version(tenant: Tenant, name: str, drawing_ids: list[int]) -> str:
 
 def _train(run: _Run) -> dict[str, Any]:
     from apps.modelreg import training
-    from apps.modelreg.services import version_register
+    from apps.modelreg.services.registry import version_register
 
     job = run.job
     opts = job.options
@@ -531,7 +531,7 @@ def _audit_trained(job: BatchJob, version: Any, summary: dict[str, Any]) -> None
 
 def _deploy(job: BatchJob, number: int) -> dict[str, Any]:
     """Deploy as asked, through the health-checked activation."""
-    from apps.modelreg.services import deployment_request
+    from apps.modelreg.services.deployments import deployment_request
 
     mode = job.options.get("deploy", "none")
     if mode == "none":
