@@ -109,7 +109,7 @@ def _train_until_serving(tenant, key: str, timeout: float) -> tuple[float, dict]
 
     from apps.batch.models import BatchJob
     from apps.cad.models import Analysis
-    from apps.modelreg.services import predict
+    from apps.modelreg.services.inference import predict
 
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")

@@ -470,6 +470,9 @@ CADML_MODEL_ACCURACY_TOLERANCE = env_float("CADML_MODEL_ACCURACY_TOLERANCE", 0.0
 CADML_MODEL_LATENCY_BUDGET_MS = env_float("CADML_MODEL_LATENCY_BUDGET_MS", 50)
 # inline | thread | celery; unset: celery with CELERY_BROKER_URL, else a thread.
 CADML_MODEL_HEALTHCHECK_MODE = env_str("CADML_MODEL_HEALTHCHECK_MODE") or None
+# A pending activation older than this no longer blocks a new one (its process
+# died mid-check).
+CADML_MODEL_HEALTHCHECK_TIMEOUT_S = env_float("CADML_MODEL_HEALTHCHECK_TIMEOUT_S", 120)
 CADML_MODEL_SHADOW_SAMPLE = env_float("CADML_MODEL_SHADOW_SAMPLE", 1.0)
 # Seconds between checks of the registry's generation. With Redis a published
 # notice reloads at once (the listener), so the poll is only a safety net.

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from apps.modelreg import selectors, services
+from apps.modelreg import selectors
 from apps.modelreg.models import (
     ActivationEvent,
     Deployment,
@@ -20,6 +20,7 @@ from apps.modelreg.models import (
     ModelVersion,
     RegisteredModel,
 )
+from apps.modelreg.services import deployments
 from apps.modelreg.training import confusion_svg
 from cadml.lib.errors import DomainError
 
@@ -170,7 +171,7 @@ class RegisteredModelAdmin(admin.ModelAdmin):
             _run(
                 request,
                 self,
-                services.deployment_rollback,
+                deployments.deployment_rollback,
                 model=model,
                 actor=request.user,
             )
@@ -183,7 +184,7 @@ class RegisteredModelAdmin(admin.ModelAdmin):
             _run(
                 request,
                 self,
-                services.deployment_promote,
+                deployments.deployment_promote,
                 model=model,
                 actor=request.user,
             )
@@ -192,7 +193,11 @@ class RegisteredModelAdmin(admin.ModelAdmin):
     def stop(self, request: HttpRequest, queryset: QuerySet[RegisteredModel]) -> None:
         for model in queryset:
             _run(
-                request, self, services.deployment_stop, model=model, actor=request.user
+                request,
+                self,
+                deployments.deployment_stop,
+                model=model,
+                actor=request.user,
             )
 
 
@@ -261,7 +266,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
             _run(
                 request,
                 self,
-                services.deployment_request,
+                deployments.deployment_request,
                 model=version.model,
                 number=version.number,
                 actor=request.user,
@@ -285,7 +290,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     @admin.action(description="Archive")
     def archive(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
         for version in queryset:
-            _run(request, self, services.version_archive, version=version)
+            _run(request, self, deployments.version_archive, version=version)
 
 
 @admin.register(Feedback)

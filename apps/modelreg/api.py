@@ -12,13 +12,14 @@ from rest_framework.views import APIView
 
 from apps.accounts.permissions import acting_principal, acting_user, is_staff_session
 from apps.accounts.request import Request
-from apps.modelreg import evaluation, feedback, learning, selectors, services
+from apps.modelreg import evaluation, feedback, learning, selectors
 from apps.modelreg.models import (
     ActivationEvent,
     Deployment,
     ModelVersion,
     RegisteredModel,
 )
+from apps.modelreg.services import deployments, inference, registry
 from apps.modelreg.validation import feature_width
 from cadml.lib import params
 from cadml.lib.errors import InvalidInput, NotFound
@@ -300,14 +301,14 @@ class VersionRegisterApi(APIView):
         metrics = _json_field(request.data, "metrics", {})
         if not isinstance(metrics, dict):
             raise InvalidInput("metrics must be a JSON object.", field="metrics")
-        limit = services.max_model_bytes()
+        limit = registry.max_model_bytes()
         if upload.size > limit:
             from cadml.lib.errors import PayloadTooLarge
 
             raise PayloadTooLarge(
                 f"The model file is {upload.size} bytes; the limit is {limit}."
             )
-        version = services.version_register(
+        version = registry.version_register(
             tenant=request.tenant,
             name=name,
             content=upload.read(),
@@ -345,7 +346,7 @@ class VersionArchiveApi(APIView):
         model = selectors.model_get_writable(
             tenant=request.tenant, name=name, staff=is_staff_session(request)
         )
-        version = services.version_archive(
+        version = deployments.version_archive(
             version=selectors.version_get(model=model, number=number)
         )
         return Response(VersionOutputSerializer(version).data)
@@ -375,7 +376,7 @@ class ModelActivateApi(APIView):
         )
         data = _VersionInput(data=request.data)
         data.is_valid(raise_exception=True)
-        event = services.deployment_request(
+        event = deployments.deployment_request(
             model=model,
             number=data.validated_data["version"],
             actor=acting_principal(request),
@@ -398,7 +399,7 @@ class ModelRollbackApi(APIView):
         model = selectors.model_get_writable(
             tenant=request.tenant, name=name, staff=is_staff_session(request)
         )
-        event = services.deployment_rollback(
+        event = deployments.deployment_rollback(
             model=model, actor=acting_principal(request)
         )
         return Response(EventOutputSerializer(event).data)
@@ -432,7 +433,7 @@ class ModelExperimentApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        event = services.deployment_request(
+        event = deployments.deployment_request(
             model=model,
             number=v["version"],
             kind=ActivationEvent.Kind.AB_START
@@ -460,7 +461,7 @@ class ModelPromoteApi(APIView):
         model = selectors.model_get_writable(
             tenant=request.tenant, name=name, staff=is_staff_session(request)
         )
-        event = services.deployment_promote(
+        event = deployments.deployment_promote(
             model=model, actor=acting_principal(request)
         )
         return Response(EventOutputSerializer(event).data)
@@ -478,7 +479,9 @@ class ModelStopApi(APIView):
         model = selectors.model_get_writable(
             tenant=request.tenant, name=name, staff=is_staff_session(request)
         )
-        event = services.deployment_stop(model=model, actor=acting_principal(request))
+        event = deployments.deployment_stop(
+            model=model, actor=acting_principal(request)
+        )
         return Response(EventOutputSerializer(event).data)
 
 
@@ -516,7 +519,7 @@ class ModelPredictApi(APIView):
                 f"got {len(data.validated_data['features'])}.",
                 code="bad_features",
             )
-        out = services.predict(
+        out = inference.predict(
             features=data.validated_data["features"],
             feature_version=model.feature_version,
             tenant_id=request.tenant.pk,

@@ -23,7 +23,7 @@ from apps.modelreg.models import (
     ModelVersion,
     RegisteredModel,
 )
-from apps.modelreg.services import deployment_rollback, deployment_stop
+from apps.modelreg.services.deployments import deployment_rollback, deployment_stop
 from cadml import metrics
 from cadml.lib import events
 from cadml.lib.errors import Conflict, DomainError, InvalidInput, NotFound

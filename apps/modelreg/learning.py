@@ -34,7 +34,8 @@ from apps.cad.models import Analysis, Drawing
 from apps.cad.services import analysis_run
 from apps.modelreg import evaluation, tasks, training
 from apps.modelreg.models import ActivationEvent, RegisteredModel
-from apps.modelreg.services import deployment_request, version_register
+from apps.modelreg.services.deployments import deployment_request
+from apps.modelreg.services.registry import version_register
 from cadml.lib.channels import tenant_channel
 from cadml.lib.errors import Conflict, DomainError, InvalidInput
 from cadml.lib.events import record

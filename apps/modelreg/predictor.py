@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.modelreg.services import predict
+from apps.modelreg.services.inference import predict
 from cadml.lib.request_id import current_request_id
 
 

@@ -7,7 +7,7 @@ from django.conf import settings
 @shared_task(name="modelreg.activation_health_check", ignore_result=True)
 def activation_health_check(event_id: int) -> None:
     """Health-check a pending activation and apply or refuse it."""
-    from apps.modelreg.services import activation_complete
+    from apps.modelreg.services.deployments import activation_complete
 
     activation_complete(event_id=event_id)
 

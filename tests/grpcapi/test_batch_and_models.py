@@ -133,7 +133,7 @@ async def test_another_tenants_drawing_ids_are_not_found(channel, grpc_key_b):
 
 
 async def test_models_list_activate_and_roll_back(channel, tenant_a, owner_a):
-    from apps.modelreg.services import version_register
+    from apps.modelreg.services.registry import version_register
     from tests.modelreg.conftest import sklearn_onnx
 
     def register(seed: int):  # type: ignore[no-untyped-def]

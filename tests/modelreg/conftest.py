@@ -96,7 +96,7 @@ def sqrt_onnx(
 @pytest.fixture
 def register() -> Callable[..., object]:
     """Register a version as a platform model (or for ``tenant``)."""
-    from apps.modelreg.services import version_register
+    from apps.modelreg.services.registry import version_register
 
     def make(
         name: str = "part-classifier",

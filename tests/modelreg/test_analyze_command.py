@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 
 from apps.cad.synth import generate_part
-from apps.modelreg.services import deployment_request
+from apps.modelreg.services.deployments import deployment_request
 from tests.modelreg.conftest import LABELS
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from apps.modelreg.models import ActivationEvent
-from apps.modelreg.services import deployment_request
+from apps.modelreg.services.deployments import deployment_request
 from cadml.lib.errors import Conflict
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

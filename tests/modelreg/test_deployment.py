@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from apps.modelreg.models import ActivationEvent, ModelVersion, RegisteredModel
-from apps.modelreg.services import deployment_request
+from apps.modelreg.services.deployments import deployment_request
 from tests.modelreg.conftest import LABELS, centre_of, sklearn_onnx, sqrt_onnx
 
 pytestmark = pytest.mark.django_db
@@ -158,7 +158,7 @@ def test_platform_models_are_shared_but_only_staff_change_them(
 def test_ab_test_is_sticky_per_tenant_and_promotable(
     admin_client_a, two_versions, tenant_a
 ) -> None:  # type: ignore[no-untyped-def]
-    from apps.modelreg.services import predict
+    from apps.modelreg.services.inference import predict
 
     admin_client_a.post(
         "/api/v1/models/my-model/activate", {"version": 1}, format="json"

@@ -30,7 +30,7 @@ def _wait(predicate, what: str, timeout: float = 20.0):  # type: ignore[no-untyp
 def test_activation_and_rollback_reach_every_process(
     postgres, redis_url, tenant_a, owner_a, settings, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    from apps.modelreg.services import version_register
+    from apps.modelreg.services.registry import version_register
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
     for seed in (0, 1):

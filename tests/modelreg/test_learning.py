@@ -16,9 +16,9 @@ from apps.batch.models import BatchJob
 from apps.cad.models import Analysis, Drawing
 from apps.cad.services import drawing_create
 from apps.cad.synth import generate_part
-from apps.modelreg import services
 from apps.modelreg.learning import training_request
 from apps.modelreg.models import Deployment, Feedback, ModelVersion, RegisteredModel
+from apps.modelreg.services import deployments, inference
 from cadml import metrics
 from tests.batch.conftest import wait_for_job
 
@@ -108,7 +108,7 @@ def test_training_from_labels_evaluates_registers_and_activates(
     assert AuditEvent.objects.filter(action="model.trained").count() == 1
     # The tenant's analyses are now answered by its own model.
     centre = Analysis.objects.filter(drawing__label="nut").first().features
-    out = services.predict(
+    out = inference.predict(
         features=centre, feature_version="dxf-1", tenant_id=tenant_a.pk
     )
     assert out["model_name"] == "part-classifier"
@@ -260,7 +260,7 @@ def test_retraining_with_a_new_class_keeps_the_old_versions_labels(
         "shadow",
     )
     washer = Analysis.objects.filter(drawing__label="washer").first().features
-    out = services.predict(
+    out = inference.predict(
         features=washer, feature_version="dxf-1", tenant_id=tenant_a.pk
     )
     assert out["model_version"] == 1
@@ -270,7 +270,7 @@ def test_retraining_with_a_new_class_keeps_the_old_versions_labels(
 def _predicted_analysis(tenant, label: str) -> Analysis:  # type: ignore[no-untyped-def]
     """An analysis as the pipeline stores it: predicted by what serves."""
     a = Analysis.objects.filter(tenant=tenant, drawing__label=label).first()
-    out = services.predict(
+    out = inference.predict(
         features=a.features, feature_version="dxf-1", tenant_id=tenant.pk
     )
     a.prediction = out["prediction"]
@@ -403,7 +403,7 @@ def test_a_correction_counts_against_the_model_that_answered(
     """The platform's part-classifier answered before the tenant trained its
     own model of the same name: the correction is the platform version's."""
     platform = register()  # platform "part-classifier" v1: bracket, flange, gear
-    services.deployment_request(model=platform.model, number=1, run_now=True)
+    deployments.deployment_request(model=platform.model, number=1, run_now=True)
     labelled_set(tenant_a, {"flange": 6, "nut": 6})
     early = _predicted_analysis(tenant_a, "nut")
     assert early.prediction["model_owner"] == "platform"

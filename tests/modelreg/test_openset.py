@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from apps.cad.synth import generate_part
 from apps.modelreg import training
 from apps.modelreg.openset import OpenSet, fit_temperature, temper
-from apps.modelreg.services import classifier_train
+from apps.modelreg.services.training import classifier_train
 from tests.cad.conftest import dxf_bytes
 
 pytestmark = pytest.mark.django_db

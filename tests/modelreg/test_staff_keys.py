@@ -15,7 +15,7 @@ from apps.accounts.models import Membership
 from apps.accounts.services import api_key_create, membership_create, tenant_create
 from apps.audit.models import AuditEvent
 from apps.modelreg.models import ActivationEvent, Deployment
-from apps.modelreg.services import deployment_request
+from apps.modelreg.services.deployments import deployment_request
 from tests.conftest import key_client
 from tests.modelreg.conftest import sklearn_onnx
 
@@ -44,7 +44,7 @@ def staff_key(charlie, staff_owner) -> APIClient:  # type: ignore[no-untyped-def
 
 def _platform_model():  # type: ignore[no-untyped-def]
     """Three platform versions, v2 active with v1 in its history."""
-    from apps.modelreg.services import version_register
+    from apps.modelreg.services.registry import version_register
 
     versions = []
     for seed in (0, 1, 2):

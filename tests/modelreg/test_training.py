@@ -13,7 +13,7 @@ from django.core.management import call_command
 
 from apps.cad.synth import PART_CLASSES, generate_part
 from apps.modelreg.models import ModelVersion, RegisteredModel
-from apps.modelreg.services import classifier_train
+from apps.modelreg.services.training import classifier_train
 
 pytestmark = pytest.mark.django_db
 
@@ -138,7 +138,7 @@ def test_readyz_reports_the_active_model(client, register) -> None:  # type: ign
 
 
 def test_ensure_default_model_trains_once(settings) -> None:  # type: ignore[no-untyped-def]
-    from apps.modelreg.services import default_model_ensure
+    from apps.modelreg.services.training import default_model_ensure
 
     first = default_model_ensure(per_class=4, seed=1)
     assert first["created"] is True and first["activation"]["status"] == "succeeded"

@@ -10,8 +10,9 @@ from apps.grpcapi.context import principal, run_sync
 from apps.grpcapi.gen.cadml.v1 import models_pb2, models_pb2_grpc
 from apps.grpcapi.messages import struct
 from apps.grpcapi.servicers.analysis import require_scope
-from apps.modelreg import selectors, services
+from apps.modelreg import selectors
 from apps.modelreg.models import Deployment, RegisteredModel
+from apps.modelreg.services import deployments
 from cadml.lib import params
 from cadml.lib.errors import InvalidInput
 
@@ -82,7 +83,9 @@ def _deployment(tenant: Any, name: str) -> models_pb2.Deployment:
 
 def _activate(who: Any, name: str, number: int) -> models_pb2.Deployment:
     model = selectors.model_get_writable(tenant=who.tenant, name=name)
-    event = services.deployment_request(model=model, number=number, actor=who.api_key)
+    event = deployments.deployment_request(
+        model=model, number=number, actor=who.api_key
+    )
     event.refresh_from_db()
     # The health check runs off the call path: the answer says where it stands.
     return deployment_message(model, status=f"activation {event.status}")
@@ -90,7 +93,7 @@ def _activate(who: Any, name: str, number: int) -> models_pb2.Deployment:
 
 def _rollback(who: Any, name: str) -> models_pb2.Deployment:
     model = selectors.model_get_writable(tenant=who.tenant, name=name)
-    event = services.deployment_rollback(model=model, actor=who.api_key)
+    event = deployments.deployment_rollback(model=model, actor=who.api_key)
     return deployment_message(model, status=f"rollback {event.status}")
 
 

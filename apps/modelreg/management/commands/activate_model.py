@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.modelreg.models import RegisteredModel
-from apps.modelreg.services import deployment_request
+from apps.modelreg.services.deployments import deployment_request
 from cadml.lib.errors import DomainError
 
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from apps.modelreg.services import default_model_ensure
+from apps.modelreg.services.training import default_model_ensure
 from apps.modelreg.training import terminal_progress
 
 

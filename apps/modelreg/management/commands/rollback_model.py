@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.modelreg.management.commands.activate_model import platform_or_tenant_model
-from apps.modelreg.services import deployment_rollback
+from apps.modelreg.services.deployments import deployment_rollback
 from cadml.lib.errors import DomainError
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.modelreg.services import classifier_train
+from apps.modelreg.services.training import classifier_train
 from apps.modelreg.training import terminal_progress
 from cadml.lib.errors import DomainError
 

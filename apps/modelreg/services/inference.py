@@ -1,0 +1,343 @@
+"""One prediction, on the hot path of every analysis:
+route -> infer -> shadow -> record -> guardrail.
+
+Reads only the in-memory runtime snapshot (no database query) unless the
+guardrail trips."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+
+from apps.cad.features import downgrade
+from apps.modelreg import stats
+from apps.modelreg.models import ActivationEvent, Deployment, RegisteredModel
+from apps.modelreg.runtime import DeploymentView, LoadedVersion, runtime
+from apps.modelreg.services.deployments import deployment_rollback, deployment_stop
+from cadml import metrics, telemetry
+from cadml.lib.errors import Conflict
+
+logger = logging.getLogger(__name__)
+
+# The versions a vector of one version can be served as, its own first.
+_READABLE_AS = {"dxf-2": ("dxf-2", "dxf-1")}
+
+
+class _NoAnswer(Exception):
+    """No prediction for ``reason``; ``predict`` answers it instead of raising."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def predict(
+    *,
+    features: list[float],
+    feature_version: str,
+    tenant_id: int | None,
+    user_id: int | None = None,
+    request_key: str | None = None,
+    model_name: str | None = None,
+) -> dict[str, Any]:
+    """Classify one feature vector with what serves for this tenant.
+
+    Returns ``{"prediction": {...}, "model_name", "model_version", "variant",
+    "confidence"}`` or ``{"prediction": None, "reason": ...}``; never raises for
+    a model failure (the analysis must still succeed).
+    """
+    with telemetry.span("model.predict", feature_version=feature_version):
+        try:
+            out = _predict(
+                features=features,
+                feature_version=feature_version,
+                tenant_id=tenant_id,
+                user_id=user_id,
+                request_key=request_key,
+                model_name=model_name,
+            )
+        except _NoAnswer as exc:
+            out = {"prediction": None, "reason": exc.reason}
+        telemetry.set_attributes(
+            **{
+                "model.name": out.get("model_name"),
+                "model.version": out.get("model_version"),
+            },
+            variant=out.get("variant"),
+        )
+        return out
+
+
+def _predict(
+    *,
+    features: list[float],
+    feature_version: str,
+    tenant_id: int | None,
+    user_id: int | None,
+    request_key: str | None,
+    model_name: str | None,
+) -> dict[str, Any]:
+    view, features = _route_model(
+        runtime.snapshot(),
+        tenant_id=tenant_id,
+        feature_version=feature_version,
+        features=features,
+        name=model_name,
+    )
+    loaded, variant = _route_variant(
+        view, tenant_id=tenant_id, user_id=user_id, request_key=request_key
+    )
+    loaded, variant, probs, latency = _infer_or_fall_back(
+        view, loaded, variant, features
+    )
+    order = np.argsort(-probs)
+    label = loaded.labels[int(order[0])]
+    agreed = _shadow(view, features, label=label, request_key=request_key)
+    _record(
+        view,
+        loaded,
+        variant,
+        ok=True,
+        latency=latency,
+        confidence=float(probs[order[0]]),
+        agreed=agreed,
+    )
+    return _answer(view, loaded, variant, features, probs, order, latency)
+
+
+# --- route ------------------------------------------------------------------
+
+
+def _route_model(
+    snap: Any,
+    *,
+    tenant_id: int | None,
+    feature_version: str,
+    features: list[float],
+    name: str | None,
+) -> tuple[DeploymentView, list[float]]:
+    """The model that serves this vector: a model of its own version, or one
+    trained on an older version the vector can be read as (a dxf-1 model on a
+    dxf-2 analysis), and the vector as that model reads it. The tenant's own
+    model beats the platform's whatever its version; between equals the
+    vector's own version wins."""
+    best: tuple[tuple[int, int], DeploymentView, list[float]] | None = None
+    readable_as = _READABLE_AS.get(feature_version, (feature_version,))
+    for order, version in enumerate(readable_as):
+        readable = downgrade(features, source=feature_version, target=version)
+        view = snap.pick(tenant_id=tenant_id, feature_version=version, name=name)
+        if readable is None or view is None or view.active is None:
+            continue
+        rank = (0 if view.tenant_id is not None else 1, order)
+        if best is None or rank < best[0]:
+            best = (rank, view, readable)
+    if best is None:
+        raise _NoAnswer(f"no active model for {feature_version} features")
+    _, view, readable = best
+    if len(readable) != view.active.width:
+        raise _NoAnswer(
+            f"the vector has {len(readable)} features, the model takes "
+            f"{view.active.width}"
+        )
+    return view, readable
+
+
+def _bucket(salt: str, key: str) -> int:
+    digest = hashlib.sha256(f"{salt}:{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % 100
+
+
+def _route_variant(
+    view: DeploymentView,
+    *,
+    tenant_id: int | None,
+    user_id: int | None,
+    request_key: str | None,
+) -> tuple[LoadedVersion, str]:
+    """An A/B test sends its share of the sticky keys (tenant, user or request,
+    as the deployment says) to the candidate."""
+    if view.mode != Deployment.Mode.AB or view.candidate is None:
+        return view.active, "primary"
+    sticky = {"tenant": tenant_id, "user": user_id, "request": request_key}.get(
+        view.sticky_by
+    )
+    if (
+        _bucket(view.salt, str(sticky if sticky is not None else request_key))
+        < view.candidate_percent
+    ):
+        return view.candidate, "candidate"
+    return view.active, "primary"
+
+
+# --- infer ------------------------------------------------------------------
+
+
+def _infer(loaded: LoadedVersion, vector: list[float]) -> tuple[np.ndarray, float]:
+    t0 = time.perf_counter()
+    probs = loaded.predict_proba(vector)
+    latency = (time.perf_counter() - t0) * 1000
+    if probs.shape != (len(loaded.labels),) or not np.isfinite(probs).all():
+        raise ValueError("the model returned NaN or malformed probabilities")
+    return probs, latency
+
+
+def _infer_or_fall_back(
+    view: DeploymentView, loaded: LoadedVersion, variant: str, features: list[float]
+) -> tuple[LoadedVersion, str, np.ndarray, float]:
+    """Infer with the routed version; a failing candidate is recorded and the
+    active version answers instead."""
+    try:
+        return (loaded, variant, *_infer(loaded, features))
+    except Exception as exc:  # noqa: BLE001 - a model failure is an answer
+        _record(view, loaded, variant, ok=False, latency=0.0, confidence=None)
+        if variant != "candidate":
+            raise _NoAnswer(f"inference failed: {exc}") from None
+    try:
+        return (view.active, "primary", *_infer(view.active, features))
+    except Exception as exc:  # noqa: BLE001
+        _record(view, view.active, "primary", ok=False, latency=0.0, confidence=None)
+        raise _NoAnswer(f"inference failed: {exc}") from None
+
+
+# --- shadow -----------------------------------------------------------------
+
+
+def _shadow(
+    view: DeploymentView, features: list[float], *, label: str, request_key: str | None
+) -> bool | None:
+    """In shadow mode, the candidate also predicts a sample of the vectors; its
+    outcome is recorded and never changes the answer. Returns whether it agreed
+    with ``label`` (None when it did not run or failed)."""
+    if view.mode != Deployment.Mode.SHADOW or view.candidate is None:
+        return None
+    rate = float(settings.CADML_MODEL_SHADOW_SAMPLE)
+    if _bucket(view.salt, f"shadow:{request_key or time.monotonic_ns()}") >= rate * 100:
+        return None
+    shadow = view.candidate
+    try:
+        sprobs, slat = _infer(shadow, features)
+    except Exception:  # noqa: BLE001 - shadow never changes the answer
+        _record(view, shadow, "candidate", ok=False, latency=0.0, confidence=None)
+        return None
+    agreed = shadow.labels[int(np.argmax(sprobs))] == label
+    _record(
+        view,
+        shadow,
+        "candidate",
+        ok=True,
+        latency=slat,
+        confidence=float(np.max(sprobs)),
+        agreed=agreed,
+    )
+    return agreed
+
+
+# --- record and guardrail ---------------------------------------------------
+
+
+def _record(
+    view: DeploymentView,
+    loaded: LoadedVersion,
+    variant: str,
+    *,
+    ok: bool,
+    latency: float,
+    confidence: float | None,
+    agreed: bool | None = None,
+) -> None:
+    """Count the inference (metrics and the guardrail's window); trip the
+    guardrail when the version's error rate passes its limit."""
+    # The metric's variants are active / candidate / shadow (a shadow-mode
+    # candidate), as the dashboards and the metric's help say.
+    shadow = view.mode == Deployment.Mode.SHADOW and variant == "candidate"
+    label = "shadow" if shadow else ("active" if variant == "primary" else variant)
+    labels = (view.name, str(loaded.number), label)
+    metrics.predictions.labels(*labels).inc()
+    if ok:
+        metrics.prediction_duration.labels(*labels).observe(latency / 1000)
+    rate = stats.record(
+        deployment_salt=view.salt,
+        version_id=loaded.version_id,
+        variant=variant,
+        ok=ok,
+        latency_ms=latency,
+        confidence=confidence,
+        agreed=agreed,
+        window=view.guardrail_window,
+    )
+    limit = view.guardrail_max_error_rate
+    if rate is not None and limit > 0 and rate > limit:
+        guardrail_trip(view=view, version_id=loaded.version_id, error_rate=rate)
+
+
+def guardrail_trip(*, view: DeploymentView, version_id: int, error_rate: float) -> None:
+    """Auto-rollback: stop a failing candidate, or roll back a failing active."""
+    model = RegisteredModel.objects.get(pk=view.model_id)
+    dep = Deployment.objects.get(model=model)
+    detail = (
+        f"error rate {error_rate:.0%} over the last {view.guardrail_window} "
+        f"predictions passed the guardrail of {view.guardrail_max_error_rate:.0%}"
+    )
+    auto = ActivationEvent.Kind.AUTO_ROLLBACK
+    try:
+        if dep.candidate_version_id == version_id:
+            deployment_stop(model=model, kind=auto, detail=detail)
+        elif dep.active_version_id == version_id:
+            deployment_rollback(model=model, kind=auto, detail=detail)
+    except Conflict as exc:
+        logger.warning("guardrail tripped for %s but: %s", model, exc.message)
+
+
+# --- answer -----------------------------------------------------------------
+
+
+def _answer(
+    view: DeploymentView,
+    loaded: LoadedVersion,
+    variant: str,
+    features: list[float],
+    probs: np.ndarray,
+    order: np.ndarray,
+    latency: float,
+) -> dict[str, Any]:
+    unknown = None
+    novelty = None
+    if loaded.open_set is not None:
+        # Calibration never changes the ranking, only how sure the answer is.
+        probs = loaded.open_set.calibrate(probs)
+        novelty = float(loaded.open_set.novelty(np.asarray(features))[0])
+        unknown = novelty > loaded.open_set.threshold
+    confidence = float(probs[order[0]])
+    threshold = float(settings.CADML_MODEL_CONFIDENCE_THRESHOLD)
+    return {
+        "prediction": {
+            "label": loaded.labels[int(order[0])],
+            "confidence": round(confidence, 6),
+            "unknown": unknown,
+            "novelty": round(novelty, 4) if novelty is not None else None,
+            "top3": [
+                {
+                    "label": loaded.labels[int(i)],
+                    "confidence": round(float(probs[i]), 6),
+                }
+                for i in order[:3]
+            ],
+            "model_name": view.name,
+            "model_version": loaded.number,
+            # Whose model answered (a tenant's own model may share the
+            # platform model's name): corrections are counted against it.
+            "model_owner": "tenant" if view.tenant_id is not None else "platform",
+            "variant": variant,
+            "needs_review": confidence < threshold,
+            "inference_ms": round(latency, 3),
+        },
+        "confidence": confidence,
+        "model_name": view.name,
+        "model_version": loaded.number,
+        "variant": variant,
+    }

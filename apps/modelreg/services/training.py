@@ -1,0 +1,136 @@
+"""Train a classifier (``train_classifier``, ``ensure_default_model``) and
+optionally register and activate it. The training itself is
+``apps.modelreg.training``; training from a tenant's labels is
+``apps.modelreg.learning``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from apps.modelreg import training
+from apps.modelreg.models import RegisteredModel
+from apps.modelreg.services.deployments import deployment_request
+from apps.modelreg.services.registry import version_register
+from cadml.lib.errors import InvalidInput
+
+
+def classifier_train(
+    *,
+    data_dir: str | None = None,
+    synthetic_per_class: int | None = None,
+    seed: int = 0,
+    name: str = "part-classifier",
+    tenant: Any = None,
+    register: bool = False,
+    activate: bool = False,
+    actor: Any = None,
+    workers: int = 2,
+    estimators: list[str] | None = None,
+    progress: Any = None,
+) -> dict[str, Any]:
+    """Train on a labelled folder or synthetic drawings; optionally register
+    (platform model when ``tenant`` is None) and activate. Returns the held-out
+    metrics, ``version`` (None unless registered) and the activation outcome."""
+    data = _dataset(
+        data_dir=data_dir,
+        synthetic_per_class=synthetic_per_class,
+        seed=seed,
+        workers=workers,
+        progress=progress,
+    )
+    result = training.train(
+        data,
+        seed=seed,
+        threshold=float(settings.CADML_MODEL_CONFIDENCE_THRESHOLD),
+        only=estimators,
+        progress=progress,
+    )
+    out: dict[str, Any] = {
+        "name": name,
+        "version": None,
+        "feature_version": result.feature_version,
+        "labels": result.labels,
+        # The open-set parameters (thousands of numbers) travel with the
+        # registered version, not in what the caller reads.
+        **{k: v for k, v in result.metrics.items() if k != "open_set"},
+        "training_summary": result.summary,
+        "confusion_svg": training.confusion_svg(
+            result.labels, result.metrics["confusion_matrix"]
+        ),
+    }
+    if register or activate:
+        out.update(
+            _register(result, name=name, tenant=tenant, actor=actor, activate=activate)
+        )
+    return out
+
+
+def _dataset(
+    *,
+    data_dir: str | None,
+    synthetic_per_class: int | None,
+    seed: int,
+    workers: int,
+    progress: Any,
+) -> Any:
+    if (data_dir is None) == (synthetic_per_class is None):
+        raise InvalidInput("Give exactly one of a data directory or --synthetic N.")
+    if data_dir is not None:
+        return training.directory_dataset(
+            root=Path(data_dir), workers=workers, progress=progress
+        )
+    if synthetic_per_class is None or synthetic_per_class < 4:
+        raise InvalidInput("--synthetic needs at least 4 drawings per class.")
+    return training.synthetic_dataset(
+        per_class=synthetic_per_class, seed=seed, workers=workers, progress=progress
+    )
+
+
+def _register(
+    result: Any, *, name: str, tenant: Any, actor: Any, activate: bool
+) -> dict[str, Any]:
+    version = version_register(
+        tenant=tenant,
+        name=name,
+        content=result.onnx,
+        labels=result.labels,
+        feature_version=result.feature_version,
+        metrics=result.metrics,
+        validation_sample=result.validation_sample,
+        training_summary=result.summary,
+        created_by=actor,
+    )
+    out: dict[str, Any] = {"version": version.number}
+    if activate:
+        event = deployment_request(
+            model=version.model, number=version.number, actor=actor, run_now=True
+        )
+        out["activation"] = {"status": event.status, "detail": event.detail}
+    return out
+
+
+def default_model_ensure(
+    *, per_class: int = 40, seed: int = 0, progress: Any = None
+) -> dict[str, Any]:
+    """Train and activate the platform's default classifier unless one serves."""
+    name = settings.CADML_MODEL_NAME
+    existing = RegisteredModel.objects.filter(
+        tenant__isnull=True, name=name, deployment__active_version__isnull=False
+    ).first()
+    if existing is not None:
+        return {
+            "created": False,
+            "name": name,
+            "version": existing.deployment.active_version.number,
+        }
+    out = classifier_train(
+        synthetic_per_class=per_class,
+        seed=seed,
+        name=name,
+        activate=True,
+        progress=progress,
+    )
+    return {"created": True, **out}
