@@ -73,15 +73,6 @@ def test_a_bad_boolean_names_the_variable():
     assert "DEBUG must be a boolean" in result.stderr
 
 
-# Rewritten by other branches of issue #20, which read their settings plainly too;
-# drop each from here once it does.
-NOT_YET_SCANNED = {
-    "apps/batch/services.py",
-    "apps/cad/services.py",
-    "apps/modelreg/services.py",
-}
-
-
 def _settings_reads_with_a_default(source: str, name: str) -> list[str]:
     """``getattr(settings, name, default)`` calls in one module."""
     found = []
@@ -111,7 +102,6 @@ def test_every_setting_has_its_default_in_settings_py_only():
     offenders = [
         hit
         for name, path in sorted(sources.items())
-        if name not in NOT_YET_SCANNED
         for hit in _settings_reads_with_a_default(path.read_text(), name)
     ]
     assert offenders == [], "read settings.X; put the default in cadml/settings.py"
