@@ -331,6 +331,7 @@ CADML_API_VERSIONS = {
             'envelope {"data", "meta"}; application/problem+json errors',
             "?fields= selection; cursor pagination",
             "analyses: top-k predictions, evidence for title-block fields",
+            "GET /drawings/{id}/title-block: the title block with its evidence",
         ],
         "features": [
             "envelope",
@@ -339,6 +340,7 @@ CADML_API_VERSIONS = {
             "cursor_pagination",
             "expanded_predictions",
             "async_analysis",
+            "title_block_evidence",
         ],
     },
 }

@@ -51,6 +51,15 @@ TitleBlockSerializer = type(
 )
 
 
+class TitleBlockOutputSerializer(serializers.Serializer):
+    drawing = serializers.IntegerField()
+    analysis = serializers.IntegerField(help_text="The analysis it was read by")
+    fields = TitleBlockSerializer(
+        help_text="Each field read: value, confidence and the evidence (entity "
+        "handles, the label that matched, how they were paired); absent when not found"
+    )
+
+
 class FitSerializer(serializers.Serializer):
     hole = serializers.CharField()
     shaft = serializers.CharField()

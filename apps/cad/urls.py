@@ -29,6 +29,11 @@ urlpatterns = [
         name="drawing-analysis",
     ),
     path(
+        "drawings/<int:drawing_id>/title-block",
+        api.DrawingTitleBlockApi.as_view(),
+        name="drawing-title-block",
+    ),
+    path(
         "drawings/<int:drawing_id>/analyze",
         api.DrawingAnalyzeApi.as_view(),
         name="drawing-analyze",

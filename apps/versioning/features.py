@@ -16,6 +16,7 @@ FIELDS_SELECTION = "fields_selection"
 EXPANDED_PREDICTIONS = "expanded_predictions"
 ASYNC_ANALYSIS = "async_analysis"
 CURSOR_PAGINATION = "cursor_pagination"
+TITLE_BLOCK_EVIDENCE = "title_block_evidence"
 
 # Query parameter -> the feature it needs.
 PARAMETERS = {"fields": FIELDS_SELECTION}

@@ -16,7 +16,7 @@ from drf_spectacular.generators import EndpointEnumerator, SchemaGenerator
 from drf_spectacular.openapi import AutoSchema
 from rest_framework.renderers import JSONRenderer
 
-from apps.versioning import changes, registry
+from apps.versioning import changes, features, registry
 
 _ERRORS = {
     "400": "Bad input: the problem says what to fix",
@@ -53,8 +53,26 @@ class VersionedSchemaGenerator(SchemaGenerator):
 
 
 def keep_versioned_paths(endpoints: list[tuple], **_: Any) -> list[tuple]:
-    prefixes = tuple(f"/api/{name}/" for name in registry.versions())
-    return [e for e in endpoints if e[0].startswith(prefixes)]
+    """Each version's paths, less the endpoints that need a feature the version
+    lacks (``requires_feature``: the middleware answers those with a 404)."""
+    kept = []
+    for endpoint in endpoints:
+        path, view = endpoint[0], endpoint[3]
+        version = next(
+            (
+                v
+                for n, v in registry.versions().items()
+                if path.startswith(f"/api/{n}/")
+            ),
+            None,
+        )
+        if version is None:
+            continue
+        needed = features.view_feature(view)
+        if needed and not version.has(needed):
+            continue
+        kept.append(endpoint)
+    return kept
 
 
 def _problem_schema() -> dict[str, Any]:

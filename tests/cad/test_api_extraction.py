@@ -88,3 +88,28 @@ def test_the_v2_schema_documents_the_evidence_of_a_real_drawing(client) -> None:
     used = {v["evidence"]["method"] for v in block.values() if v}
     assert "unlabelled_date" in used
     assert used <= methods, used - methods
+
+
+def test_the_title_block_endpoint_is_v2_only_and_shows_the_evidence(
+    api_client_a, api_client_b, settings
+) -> None:  # type: ignore[no-untyped-def]
+    settings.CADML_PREDICTOR = None
+    r = upload(api_client_a, "v2")
+    assert r.status_code == 201, r.content
+    body = r.json()["data"]
+    drawing_id, analysis_id = body["id"], body["analysis"]["id"]
+
+    r = api_client_a.get(f"/api/v2/drawings/{drawing_id}/title-block")
+    assert r.status_code == 200, r.content
+    tb = r.json()["data"]
+    assert tb["drawing"] == drawing_id and tb["analysis"] == analysis_id
+    assert tb["fields"]["part_name"]["value"] == "Lagerdeckel"
+    assert tb["fields"]["scale"]["evidence"]["label"] == "Maßstab"
+
+    # v1 has no such endpoint: a 404 that names the version that has it.
+    r = api_client_a.get(f"/api/v1/drawings/{drawing_id}/title-block")
+    assert r.status_code == 404
+    assert "v2" in r.content.decode()
+    # Another tenant's drawing is not found, as everywhere.
+    r = api_client_b.get(f"/api/v2/drawings/{drawing_id}/title-block")
+    assert r.status_code == 404

@@ -24,6 +24,9 @@ def test_each_version_has_its_own_schema(client):
     assert body["required"] == ["data", "meta"]
     assert "application/problem+json" in keys["404"]["content"]
     assert "Problem" not in s1.get("components", {}).get("schemas", {})
+    # A v2-only endpoint (requires_feature) is documented in v2 only.
+    assert "/api/v2/drawings/{drawing_id}/title-block" in s2["paths"]
+    assert not any(p.endswith("/title-block") for p in s1["paths"])
 
 
 @pytest.mark.parametrize("page", ["docs", "redoc"])
