@@ -112,20 +112,8 @@ def _exercise(
     return failures
 
 
-@pytest.fixture(scope="module")
-def contract_daphne(django_db_setup, tmp_path_factory):  # type: ignore[no-untyped-def]
-    """One daphne on the test database for the module (no test here stops it)."""
-    env = {
-        "DATABASE_URL": test_database_url(),
-        "CADML_RATELIMIT_ENABLED": "0",
-        "MEDIA_ROOT": str(tmp_path_factory.mktemp("contract") / "media"),
-    }
-    with running_daphne(env) as server:
-        yield server
-
-
 @pytest.fixture
-def live(postgres, owner_a, tenant_a, contract_daphne):  # type: ignore[no-untyped-def]
+def live(postgres, owner_a, tenant_a, tmp_path):  # type: ignore[no-untyped-def]
     """A daphne on the test database, a key with every scope, a spare key."""
     if not SAMPLE.is_file():
         pytest.skip(f"the shared DXF corpus is absent ({CORPUS_DIR})")
@@ -135,7 +123,13 @@ def live(postgres, owner_a, tenant_a, contract_daphne):  # type: ignore[no-untyp
     spare = api_key_create(
         tenant=tenant_a, name="spare", scopes=["read"], created_by=owner_a
     )
-    return contract_daphne.url, headers, {"key_id": spare.api_key.pk}
+    env = {
+        "DATABASE_URL": test_database_url(),
+        "CADML_RATELIMIT_ENABLED": "0",
+        "MEDIA_ROOT": str(tmp_path / "media"),
+    }
+    with running_daphne(env) as server:
+        yield server.url, headers, {"key_id": spare.api_key.pk}
 
 
 @pytest.mark.parametrize("version", ["v2", "v1"])
