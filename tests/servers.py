@@ -28,7 +28,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_http(url: str, timeout: float = 30.0) -> None:
+# Start-up deadlines only keep a broken run from hanging: on a loaded machine
+# (two cores, xdist workers, other jobs) importing Django alone can take a minute.
+STARTUP_TIMEOUT_S = 180.0
+
+
+def wait_for_http(url: str, timeout: float = STARTUP_TIMEOUT_S) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -164,7 +169,7 @@ def running_celery_worker(
             stderr=subprocess.STDOUT,
         )
         try:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + STARTUP_TIMEOUT_S
             while b"ready." not in log.read_bytes():
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"worker did not start:\n{log.read_text()}")

@@ -6,7 +6,6 @@ import os
 import signal
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import ezdxf
@@ -15,31 +14,48 @@ from django.conf import settings
 
 from apps.batch.models import BatchItem, BatchJob
 from tests.batch.conftest import as_uploads, files, wait_for_job
-from tests.conftest import require
+from tests.conftest import redis_missing, require
 from tests.servers import running_celery_worker, test_database_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def worker(request, postgres, redis_url, tmp_path: Path) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module")
+def worker(request, django_db_setup, tmp_path_factory) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    """One worker for the tests of this module that share its settings (a test
+    with settings of its own gets its own worker, by indirect parametrisation):
+    nothing here stops or restarts the worker process itself."""
+    require(
+        settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+        "PostgreSQL not configured: set DATABASE_URL=postgres://...",
+    )
+    reason = redis_missing(settings.REDIS_URL or "")
+    require(reason is None, reason or "")
     require(bool(settings.CELERY_BROKER_URL), "CELERY_BROKER_URL not set")
     from cadml.celery import app
 
     app.control.purge()
     env = {
         "DATABASE_URL": test_database_url(),
-        "REDIS_URL": redis_url,
+        "REDIS_URL": settings.REDIS_URL,
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         # One isolation process per pool process: two items at a time in all.
         "CADML_PARSE_WORKERS": "1",
         # A test's own settings for the worker (indirect parametrisation).
         **getattr(request, "param", {}),
     }
-    log = tmp_path / "worker.log"
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
     with running_celery_worker(env, log, concurrency=2) as process:
         process.log = log  # type: ignore[attr-defined]
         yield process
+
+
+@pytest.fixture(autouse=True)
+def _empty_queue() -> None:
+    """No message of an earlier test's job waits for the shared worker."""
+    from cadml.celery import app
+
+    app.control.purge()
 
 
 def submit(client, pairs, priority: int = 5) -> int:  # type: ignore[no-untyped-def]

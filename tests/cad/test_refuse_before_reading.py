@@ -61,11 +61,12 @@ def _start_upload(server: Server, headers: dict[str, str]) -> socket.socket:
     return sock
 
 
-@pytest.fixture
-def daphne(tmp_path) -> Iterator[Server]:  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module")
+def daphne(django_db_setup, tmp_path_factory) -> Iterator[Server]:  # type: ignore[no-untyped-def]
+    """One server for the module: no test here stops or restarts it."""
     env = {
         "DATABASE_URL": test_database_url(),
-        "MEDIA_ROOT": str(tmp_path / "media"),
+        "MEDIA_ROOT": str(tmp_path_factory.mktemp("daphne") / "media"),
         "CADML_MAX_UPLOAD_MB": "2",
         "CADML_MAX_REQUEST_BODY_MB": "3",
     }

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,6 +33,13 @@ def sklearn_onnx(
 ) -> tuple[bytes, dict]:
     """A small logistic regression, exported as the trainer does, and a
     validation sample it classifies perfectly."""
+    content, sample = _sklearn_onnx(tuple(labels), width, seed)
+    return content, copy.deepcopy(sample)  # a test may change its sample
+
+
+@functools.cache
+def _sklearn_onnx(labels: tuple[str, ...], width: int, seed: int) -> tuple[bytes, dict]:
+    # Deterministic for its arguments: fitted and exported once per session.
     from sklearn.linear_model import LogisticRegression
 
     from apps.modelreg.training import to_onnx_bytes
