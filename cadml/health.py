@@ -37,12 +37,15 @@ def check_cache() -> tuple[bool, str]:
 
 
 def check_redis() -> tuple[bool, str]:
-    from cadml.lib.redis_client import is_cluster, shared_redis, sync_client
+    import redis
+
+    from cadml.lib.redis_client import shared_redis, sync_client
 
     url = shared_redis()
     client = sync_client(url, socket_timeout=1, socket_connect_timeout=1)
     try:
-        if is_cluster(url):
+        # sync_client returns a RedisCluster exactly for a cluster URL.
+        if isinstance(client, redis.RedisCluster):
             # Every master must answer: each serves a share of the keys.
             client.ping(target_nodes=client.PRIMARIES)
             return True, "cluster ping ok"

@@ -19,7 +19,8 @@ from cadml.lib.channels import job_channel, tenant_channel
 Item = BatchItem.Status
 Job = BatchJob.Status
 
-FINAL_EVENT = {
+# Keyed by the status as the database returns it (a plain str).
+FINAL_EVENT: dict[str, str] = {
     Job.SUCCEEDED: "batch.completed",
     Job.PARTIAL: "batch.completed",
     Job.FAILED: "batch.failed",
@@ -27,7 +28,7 @@ FINAL_EVENT = {
 }
 
 # Final job status -> cadml_batch_jobs_total{status} (a partial job completed).
-_JOB_OUTCOMES = {Job.FAILED: "failed", Job.CANCELLED: "cancelled"}
+_JOB_OUTCOMES: dict[str, str] = {Job.FAILED: "failed", Job.CANCELLED: "cancelled"}
 
 
 def channels(job: BatchJob) -> list[str]:

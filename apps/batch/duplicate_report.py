@@ -40,6 +40,12 @@ KIND = BatchJob.Kind.DUPLICATE_REPORT
 Job = BatchJob.Status
 # batch.progress at most this often (and at every percent).
 PROGRESS_EVERY_S = 1.0
+# The event a finished report announces (keyed by the status, a plain str).
+_FINISH_EVENT: dict[str, str] = {
+    Job.SUCCEEDED: "batch.completed",
+    Job.FAILED: "batch.failed",
+    Job.CANCELLED: "batch.cancelled",
+}
 
 
 class Cancelled(Exception):
@@ -143,11 +149,7 @@ class _Run:
         ).update(**fields):
             return
         self.job.refresh_from_db()
-        kind = {
-            Job.SUCCEEDED: "batch.completed",
-            Job.FAILED: "batch.failed",
-            Job.CANCELLED: "batch.cancelled",
-        }[status]
+        kind = _FINISH_EVENT[status]
         events.publish(
             self.channels,
             kind,

@@ -16,7 +16,7 @@ import socket
 import time
 import uuid
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypedDict
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -48,6 +48,17 @@ class Handed(NamedTuple):
     priority: int
     # Whether an item of a higher priority waits for a worker; None: not asked.
     higher_waiting: bool | None = None
+
+
+class JobCounters(TypedDict):
+    """The job's counters right after one of its items ended."""
+
+    total: int
+    done: int
+    failed: int
+    skipped: int
+    status: str
+    last_progress_at: datetime | None
 
 
 def items_slice_run(*, item_id: int, slice_id: str = "") -> int:
@@ -188,7 +199,7 @@ def _item_run(
     stored: list[Analysis] | None,
 ) -> Handed | None:
     """Analyse a claimed item and finish it with its outcome."""
-    finish = {"slice_id": slice_id, "keep_next": keep_next}
+    finish: dict[str, Any] = {"slice_id": slice_id, "keep_next": keep_next}
     telemetry.set_attributes(job_id=item.job_id)
     _job_mark_started(item.job)
     refused = _refusal(item)
@@ -196,10 +207,12 @@ def _item_run(
         return item_finish(
             item, status=Item.FAILED, code=refused[0], message=refused[1], **finish
         )
+    drawing = item.drawing
+    assert drawing is not None  # _refusal refused an item without its drawing
     try:
         # Computed here, stored by the finish: with the item's end, in one
         # transaction.
-        analysis = analysis_compute(drawing=item.drawing)
+        analysis = analysis_compute(drawing=drawing)
     except DomainError as exc:
         # Over the isolation limits (memory, time, size) lands here too: the
         # item fails, the slice goes on.
@@ -325,7 +338,7 @@ def item_finish(
 def _item_ended(
     item: BatchItem,
     *,
-    row: dict[str, Any],
+    row: JobCounters,
     status: str,
     code: str,
     message: str,
@@ -351,8 +364,11 @@ def _item_ended(
     if processed >= row["total"]:
         completion.job_finalize_if_complete(job_id=job.pk)
     elif row["last_progress_at"] == now:
-        for name in ("total", "done", "failed", "skipped", "status"):
-            setattr(job, name, row[name])
+        job.total = row["total"]
+        job.done = row["done"]
+        job.failed = row["failed"]
+        job.skipped = row["skipped"]
+        job.status = row["status"]
         events.publish(
             completion.channels(job), "batch.progress", completion.progress_data(job)
         )
@@ -370,10 +386,10 @@ def _item_finish_sql(
     gate: datetime,
     slice_id: str,
     hold: list[Handed],
-) -> dict[str, Any] | None:
+) -> JobCounters | None:
     """PostgreSQL: what ``_item_finish_orm`` does, the batch tables' part as
     one statement (``sql.py``) after the analysis' INSERT."""
-    finish = {
+    finish: dict[str, Any] = {
         "item_id": item.pk,
         "status": status,
         "code": code,
@@ -393,6 +409,8 @@ def _item_finish_sql(
             analyses_store(analyses=[analysis], after_store=False)
             finished = sql.item_finish(analysis_id=analysis.pk, **finish)
     if finished is not None and finished.next_item is not None:
+        # The item handed on and its priority come from the same row.
+        assert finished.next_priority is not None
         hold.append(
             Handed(finished.next_item, finished.next_priority, finished.higher_waiting)
         )
@@ -400,7 +418,16 @@ def _item_finish_sql(
         # Not ended here, or no item took the freed slot: a queued upload of
         # the tenant may.
         dispatch(tenant_id=item.tenant_id)
-    return None if finished is None else vars(finished)
+    if finished is None:
+        return None
+    return JobCounters(
+        total=finished.total,
+        done=finished.done,
+        failed=finished.failed,
+        skipped=finished.skipped,
+        status=finished.status,
+        last_progress_at=finished.last_progress_at,
+    )
 
 
 def _item_finish_orm(
@@ -415,7 +442,7 @@ def _item_finish_orm(
     gate: datetime,
     slice_id: str,
     hold: list[Handed],
-) -> dict[str, Any] | None:
+) -> JobCounters | None:
     # One transaction per finished item: its new analysis, the item, the job's
     # counter, the progress throttle and the tenant's next dispatch.
     pairs: list[Next] = []
@@ -441,7 +468,7 @@ def _item_finish_orm(
 
 def _job_count(
     job_id: int, *, status: str, now: datetime, gate: datetime
-) -> dict[str, Any]:
+) -> JobCounters:
     """Count the ended item on its job (and take the progress throttle when
     its gap has passed); the job's counters after it."""
     counter = "done" if status == Item.SUCCEEDED else "failed"

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import connection, models
 
@@ -26,6 +26,9 @@ from apps.accounts.models import Tenant
 from apps.batch.models import BatchItem, BatchJob
 from apps.cad.models import Drawing
 from cadml import telemetry
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 def enabled() -> bool:
@@ -43,13 +46,17 @@ def _execute(name: str, statement: str, params: Any) -> tuple[Any, ...] | None:
     """
     from django.db.backends.postgresql.base import ServerBindingCursor
 
+    # django-stubs declare ServerBindingCursor without its psycopg base class
+    # (it is a psycopg.Cursor), so its constructor and context manager are
+    # unknown to mypy.
+    cursor_class = cast("type[psycopg.Cursor[tuple[Any, ...]]]", ServerBindingCursor)
     connection.ensure_connection()
     # OpenTelemetry's psycopg instrumentation does not see this cursor (nor
     # does DEBUG's query log): the statement gets a span of its own.
     with (
         telemetry.span(name, **{"db.system": "postgresql"}),
         connection.wrap_database_errors,
-        ServerBindingCursor(connection.connection) as cursor,
+        cursor_class(connection.connection) as cursor,
     ):
         cursor.execute(statement, params, prepare=True)
         return cursor.fetchone()

@@ -32,6 +32,8 @@ def _run(request: HttpRequest, admin_obj: admin.ModelAdmin, fn: Any, **kw: Any) 
         admin_obj.message_user(request, exc.message, messages.ERROR)
         return
     if isinstance(result, ActivationEvent) and result.status == "pending":
+        # A pending change always names the version it checks.
+        assert result.version is not None
         admin_obj.message_user(
             request,
             f"{result.get_kind_display()} of v{result.version.number} is being "
@@ -44,8 +46,16 @@ def _run(request: HttpRequest, admin_obj: admin.ModelAdmin, fn: Any, **kw: Any) 
 
 class ModelVersionInline(admin.TabularInline):
     model = ModelVersion
-    fields = ["number", "status", "failure_reason", "accuracy", "macro_f1", "created"]
-    readonly_fields = fields
+    # Django accepts tuples for both; a tuple satisfies both stub types.
+    readonly_fields = (
+        "number",
+        "status",
+        "failure_reason",
+        "accuracy",
+        "macro_f1",
+        "created",
+    )
+    fields = readonly_fields
     extra = 0
     can_delete = False
     show_change_link = True
@@ -82,7 +92,7 @@ class GuardrailInline(admin.StackedInline):
 
 class ActivationEventInline(admin.TabularInline):
     model = ActivationEvent
-    fields = [
+    readonly_fields = (
         "created",
         "kind",
         "status",
@@ -90,8 +100,8 @@ class ActivationEventInline(admin.TabularInline):
         "previous_version",
         "detail",
         "actor",
-    ]
-    readonly_fields = fields
+    )
+    fields = readonly_fields
     extra = 0
     can_delete = False
     ordering = ["-created"]

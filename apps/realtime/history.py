@@ -90,7 +90,9 @@ class RedisHistory:
     def __init__(self, url: str) -> None:
         self.url = url
         self._sync = sync_client(url)
-        self._append_sync = self._sync.register_script(_APPEND)
+        # redis-py annotates register_script's self as Redis, though
+        # RedisCluster inherits the same method and supports it.
+        self._append_sync = self._sync.register_script(_APPEND)  # type: ignore[misc]
         # redis.asyncio connections belong to one event loop.
         self._async: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, aioredis.Redis | aioredis.RedisCluster

@@ -35,8 +35,9 @@ logger = logging.getLogger(__name__)
 
 Kind = ActivationEvent.Kind
 
-# The live notice each applied change is announced as.
-NOTICE_TYPES = {
+# The live notice each applied change is announced as (keyed by the kind as
+# stored, a plain str).
+NOTICE_TYPES: dict[str, str] = {
     Kind.ACTIVATE: "model.activated",
     Kind.ROLLBACK: "model.rolled_back",
     Kind.AUTO_ROLLBACK: "model.auto_rolled_back",
@@ -175,15 +176,18 @@ def activation_complete(*, event_id: int) -> ActivationEvent:
     event = ActivationEvent.objects.select_related("version__model").get(pk=event_id)
     if event.status != ActivationEvent.Status.PENDING:
         return event
+    checked = event.version
+    # A pending change always names its version; versions are never deleted.
+    assert checked is not None
     try:
-        passed, reason, figures = version_health_check(version=event.version)
+        passed, reason, figures = version_health_check(version=checked)
     except Exception as exc:  # noqa: BLE001 - a crash is a failed check
         logger.exception("health check crashed")
         passed, reason, figures = False, f"health check crashed: {exc}", {}
     with transaction.atomic():
         dep = _deployment_locked(event.model)
         event = ActivationEvent.objects.select_for_update().get(pk=event_id)
-        version = ModelVersion.objects.select_for_update().get(pk=event.version_id)
+        version = ModelVersion.objects.select_for_update().get(pk=checked.pk)
         if event.status != ActivationEvent.Status.PENDING:
             return event
         event.params = {**event.params, "health": figures}
@@ -234,6 +238,7 @@ def _refuse_checked(event: ActivationEvent, version: ModelVersion, reason: str) 
 def _tell_checked(
     event: ActivationEvent, version: ModelVersion, *, passed: bool
 ) -> None:
+    action: str | None
     if not passed:
         type = action = "model.health_failed"
     else:
@@ -356,9 +361,9 @@ def deployment_rollback(
 def deployment_promote(*, model: RegisteredModel, actor: Any = None) -> ActivationEvent:
     """Make the A/B or shadow candidate the active version."""
     dep = _deployment_locked(model)
-    if dep.candidate_version_id is None:
-        raise Conflict("There is no candidate to promote.", code="no_candidate")
     candidate = dep.candidate_version
+    if candidate is None:
+        raise Conflict("There is no candidate to promote.", code="no_candidate")
     previous_id = dep.active_version_id
     _move_active(dep, candidate)
     return _finish(
@@ -414,7 +419,7 @@ def version_archive(*, version: ModelVersion) -> ModelVersion:
             "test first.",
             code="version_serving",
         )
-    if dep.pending_id and dep.pending.version_id == version.pk:
+    if dep.pending is not None and dep.pending.version_id == version.pk:
         raise Conflict(
             f"Version {version.number} is being validated.", code="version_validating"
         )

@@ -126,7 +126,9 @@ def _route_model(
     dxf-2 analysis), and the vector as that model reads it. The tenant's own
     model beats the platform's whatever its version; between equals the
     vector's own version wins."""
-    best: tuple[tuple[int, int], DeploymentView, list[float]] | None = None
+    best: tuple[tuple[int, int], DeploymentView, LoadedVersion, list[float]] | None = (
+        None
+    )
     readable_as = _READABLE_AS.get(feature_version, (feature_version,))
     for order, version in enumerate(readable_as):
         readable = downgrade(features, source=feature_version, target=version)
@@ -135,14 +137,13 @@ def _route_model(
             continue
         rank = (0 if view.tenant_id is not None else 1, order)
         if best is None or rank < best[0]:
-            best = (rank, view, readable)
+            best = (rank, view, view.active, readable)
     if best is None:
         raise _NoAnswer(f"no active model for {feature_version} features")
-    _, view, readable = best
-    if len(readable) != view.active.width:
+    _, view, active, readable = best
+    if len(readable) != active.width:
         raise _NoAnswer(
-            f"the vector has {len(readable)} features, the model takes "
-            f"{view.active.width}"
+            f"the vector has {len(readable)} features, the model takes {active.width}"
         )
     return view, readable
 
@@ -161,8 +162,10 @@ def _route_variant(
 ) -> tuple[LoadedVersion, str]:
     """An A/B test sends its share of the sticky keys (tenant, user or request,
     as the deployment says) to the candidate."""
+    active = view.active
+    assert active is not None  # _route_model routes only to an active version
     if view.mode != Deployment.Mode.AB or view.candidate is None:
-        return view.active, "primary"
+        return active, "primary"
     sticky = {"tenant": tenant_id, "user": user_id, "request": request_key}.get(
         view.sticky_by
     )
@@ -171,7 +174,7 @@ def _route_variant(
         < view.candidate_percent
     ):
         return view.candidate, "candidate"
-    return view.active, "primary"
+    return active, "primary"
 
 
 # --- infer ------------------------------------------------------------------
@@ -197,10 +200,12 @@ def _infer_or_fall_back(
         _record(view, loaded, variant, ok=False, latency=0.0, confidence=None)
         if variant != "candidate":
             raise _NoAnswer(f"inference failed: {exc}") from None
+    active = view.active
+    assert active is not None  # _route_model routes only to an active version
     try:
-        return (view.active, "primary", *_infer(view.active, features))
+        return (active, "primary", *_infer(active, features))
     except Exception as exc:  # noqa: BLE001
-        _record(view, view.active, "primary", ok=False, latency=0.0, confidence=None)
+        _record(view, active, "primary", ok=False, latency=0.0, confidence=None)
         raise _NoAnswer(f"inference failed: {exc}") from None
 
 

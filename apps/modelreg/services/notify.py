@@ -30,7 +30,7 @@ def channel_of(model: RegisteredModel) -> str:
     """A platform model's notices go to ``model:<name>`` (any principal may
     listen); a tenant's own model's to ``tenant:<slug>``, which only its members
     see."""
-    if model.tenant_id:
+    if model.tenant is not None:
         return tenant_channel(model.tenant.slug)
     return model_channel(model.name)
 

@@ -121,11 +121,9 @@ def default_model_ensure(
         tenant__isnull=True, name=name, deployment__active_version__isnull=False
     ).first()
     if existing is not None:
-        return {
-            "created": False,
-            "name": name,
-            "version": existing.deployment.active_version.number,
-        }
+        active = existing.deployment.active_version
+        assert active is not None  # the filter above asked for one
+        return {"created": False, "name": name, "version": active.number}
     out = classifier_train(
         synthetic_per_class=per_class,
         seed=seed,

@@ -22,4 +22,6 @@ class Command(BaseCommand):
             event = deployment_rollback(model=model)
         except DomainError as exc:
             raise CommandError(exc.message) from None
-        self.stdout.write(f"{model.name} rolled back to v{event.version.number}")
+        version = event.version
+        assert version is not None  # a roll-back's event names the version it serves
+        self.stdout.write(f"{model.name} rolled back to v{version.number}")
