@@ -34,7 +34,7 @@ def computed(tenant, n: int, seed: int) -> list[Analysis]:  # type: ignore[no-un
             uploaded_by=None,
             name=f"part-{seed}-{i}.dxf",
             content=generate_part(PART_CLASSES[i % len(PART_CLASSES)], rng),
-        )
+        ).drawing
         for i in range(n)
     ]
     return [analysis_compute(drawing=d) for d in drawings]
