@@ -365,6 +365,9 @@ class _Faces:
     area_by_type: dict[str, float]
     hole_diameters: list[float]
     wires: int
+    # Every face's area in the explorer's order, shared faces again each time:
+    # the sum is the whole shape's surface area, summed as the kernel sums it.
+    area: float
 
 
 def _faces(shape: Any) -> _Faces:
@@ -380,21 +383,24 @@ def _faces(shape: Any) -> _Faces:
     area_by_type = dict.fromkeys(SURFACE_TYPES, 0.0)
     holes: list[float] = []
     wires = 0
+    total = 0.0
     exp = TopExp_Explorer(shape, TopAbs_FACE)
-    seen: set[int] = set()
+    seen: dict[int, float] = {}
     while exp.More():
         face = TopoDS.Face(exp.Current())
         exp.Next()
         key = hash(face)
         if key in seen:
+            total += seen[key]
             continue
-        seen.add(key)
         ad = BRepAdaptor_Surface(face)
         kind = _surface_kind(ad)
         by_type[kind] += 1
         props = GProp_GProps()
         BRepGProp.SurfaceProperties_s(face, props)
-        area_by_type[kind] += props.Mass()
+        seen[key] = props.Mass()
+        total += seen[key]
+        area_by_type[kind] += seen[key]
         w = TopExp_Explorer(face, TopAbs_WIRE)
         while w.More():
             wires += 1
@@ -413,7 +419,7 @@ def _faces(shape: Any) -> _Faces:
             radial = op - d * op.Dot(d)
             if radial.Magnitude() > 0 and radial.Dot(n) < 0:
                 holes.append(2 * cyl.Radius())
-    return _Faces(by_type, area_by_type, holes, wires)
+    return _Faces(by_type, area_by_type, holes, wires, total)
 
 
 def _placement(shape: Any) -> list[list[float]]:
@@ -421,12 +427,20 @@ def _placement(shape: Any) -> list[list[float]]:
     return [[round(t.Value(r, c), 9) for c in range(1, 5)] for r in range(1, 4)]
 
 
-def _mass(shape: Any) -> tuple[float, float, Any]:
+def _volume(shape: Any) -> Any:
     from OCP.BRepGProp import BRepGProp
     from OCP.GProp import GProp_GProps
 
     vol = GProp_GProps()
     BRepGProp.VolumeProperties_s(shape, vol)
+    return vol
+
+
+def _mass(shape: Any) -> tuple[float, float, Any]:
+    from OCP.BRepGProp import BRepGProp
+    from OCP.GProp import GProp_GProps
+
+    vol = _volume(shape)
     surf = GProp_GProps()
     BRepGProp.SurfaceProperties_s(shape, surf)
     return vol.Mass(), surf.Mass(), vol
@@ -550,8 +564,8 @@ def analyze(loaded: LoadedBrep) -> dict[str, Any]:
     n_shells = _count(shape, "SHELL")
     n_solids = _count(shape, "SOLID")
     faces = _faces(shape)
-    volume, area, vprops = _mass(shape)
-    volume = abs(volume)
+    vprops = _volume(shape)
+    volume, area = abs(vprops.Mass()), faces.area
     moments = sorted(abs(m) for m in vprops.PrincipalProperties().Moments())
     # trace(I) = 2 * integral of r^2 dm, with unit density.
     rg = math.sqrt(sum(moments) / (2 * volume)) if volume > 0 else 0.0
