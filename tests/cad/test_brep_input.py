@@ -256,3 +256,17 @@ def test_a_classifier_trains_on_a_folder_of_step_files(tmp_path: Path) -> None:
     assert summary["labels"] == ["plate", "shaft"]
     assert summary["training_summary"]["rows"] == 10
     assert ModelVersion.objects.get().model.feature_version == "brep-1"
+
+
+@pytest.mark.django_db
+def test_analyze_command_plain_output_says_what_a_step_file_holds(
+    tmp_path: Path, step
+) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "a.step").write_bytes(step)
+    out = StringIO()
+    call_command("analyze", str(tmp_path / "a.step"), "--no-predict", stdout=out)
+    line = out.getvalue().strip()
+    # A B-rep file has no drawing entities: the line names its faces and solids.
+    assert "entities" not in line
+    assert "7 faces (6 plane, 1 cylinder), 1 solid," in line
+    assert line.startswith(f"{tmp_path / 'a.step'}: step, ")

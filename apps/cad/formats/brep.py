@@ -290,11 +290,12 @@ def load(content: bytes, fmt: str) -> LoadedBrep:
         raise UnreadableFile(
             f"The {fmt.upper()} file's shapes could not be built: {exc}"[:300]
         ) from exc
-    if shape is None or shape.IsNull() or _count(shape, "FACE") == 0:
+    n_faces = 0 if shape is None or shape.IsNull() else _count(shape, "FACE")
+    if n_faces == 0:
         raise UnreadableFile(
             f"The {fmt.upper()} file holds no surfaces or solids to analyse."
         )
-    if _count(shape, "FACE") > MAX_BREP_FACES:
+    if n_faces > MAX_BREP_FACES:
         raise ResourceLimitExceeded(
             f"The model has more than {MAX_BREP_FACES} faces; simplify it or "
             "split the assembly."
@@ -364,6 +365,9 @@ class _Faces:
     area_by_type: dict[str, float]
     hole_diameters: list[float]
     wires: int
+    # Every face's area in the explorer's order, shared faces again each time:
+    # the sum is the whole shape's surface area, summed as the kernel sums it.
+    area: float
 
 
 def _faces(shape: Any) -> _Faces:
@@ -379,21 +383,24 @@ def _faces(shape: Any) -> _Faces:
     area_by_type = dict.fromkeys(SURFACE_TYPES, 0.0)
     holes: list[float] = []
     wires = 0
+    total = 0.0
     exp = TopExp_Explorer(shape, TopAbs_FACE)
-    seen: set[int] = set()
+    seen: dict[int, float] = {}
     while exp.More():
         face = TopoDS.Face(exp.Current())
         exp.Next()
         key = hash(face)
         if key in seen:
+            total += seen[key]
             continue
-        seen.add(key)
         ad = BRepAdaptor_Surface(face)
         kind = _surface_kind(ad)
         by_type[kind] += 1
         props = GProp_GProps()
         BRepGProp.SurfaceProperties_s(face, props)
-        area_by_type[kind] += props.Mass()
+        seen[key] = props.Mass()
+        total += seen[key]
+        area_by_type[kind] += seen[key]
         w = TopExp_Explorer(face, TopAbs_WIRE)
         while w.More():
             wires += 1
@@ -412,7 +419,7 @@ def _faces(shape: Any) -> _Faces:
             radial = op - d * op.Dot(d)
             if radial.Magnitude() > 0 and radial.Dot(n) < 0:
                 holes.append(2 * cyl.Radius())
-    return _Faces(by_type, area_by_type, holes, wires)
+    return _Faces(by_type, area_by_type, holes, wires, total)
 
 
 def _placement(shape: Any) -> list[list[float]]:
@@ -420,25 +427,65 @@ def _placement(shape: Any) -> list[list[float]]:
     return [[round(t.Value(r, c), 9) for c in range(1, 5)] for r in range(1, 4)]
 
 
-def _mass(shape: Any) -> tuple[float, float, Any]:
+def _volume(shape: Any) -> Any:
     from OCP.BRepGProp import BRepGProp
     from OCP.GProp import GProp_GProps
 
     vol = GProp_GProps()
     BRepGProp.VolumeProperties_s(shape, vol)
+    return vol
+
+
+def _mass(shape: Any) -> tuple[float, float, Any]:
+    from OCP.BRepGProp import BRepGProp
+    from OCP.GProp import GProp_GProps
+
+    vol = _volume(shape)
     surf = GProp_GProps()
     BRepGProp.SurfaceProperties_s(shape, surf)
     return vol.Mass(), surf.Mass(), vol
 
 
-def _bbox(shape: Any) -> list[float]:
+def _bnd_box(shape: Any) -> Any:
     from OCP.Bnd import Bnd_Box
     from OCP.BRepBndLib import BRepBndLib
 
     box = Bnd_Box()
     BRepBndLib.AddOptimal_s(shape, box, False, False)
+    return box
+
+
+def _box_coords(box: Any) -> list[float]:
     lo, hi = box.CornerMin(), box.CornerMax()
     return [round(v, 6) for v in (lo.X(), lo.Y(), lo.Z(), hi.X(), hi.Y(), hi.Z())]
+
+
+def _bbox(shape: Any) -> list[float]:
+    return _box_coords(_bnd_box(shape))
+
+
+def _solids(shape: Any, limit: int) -> list[Any]:
+    from OCP.TopAbs import TopAbs_SOLID
+    from OCP.TopExp import TopExp_Explorer
+
+    solids: list[Any] = []
+    exp = TopExp_Explorer(shape, TopAbs_SOLID)
+    while exp.More() and len(solids) < limit:
+        solids.append(exp.Current())
+        exp.Next()
+    return solids
+
+
+def _all_in_solids(shape: Any) -> bool:
+    """True when every face, edge and vertex belongs to a solid: the shape's
+    box is then exactly the union of its solids' boxes."""
+    from OCP.TopAbs import TopAbs_EDGE, TopAbs_FACE, TopAbs_SOLID, TopAbs_VERTEX
+    from OCP.TopExp import TopExp_Explorer
+
+    return not any(
+        TopExp_Explorer(shape, kind, TopAbs_SOLID).More()
+        for kind in (TopAbs_FACE, TopAbs_EDGE, TopAbs_VERTEX)
+    )
 
 
 def _obb_extents(shape: Any) -> list[float]:
@@ -475,7 +522,7 @@ def _tessellate(shape: Any, size: float) -> Any:
     params.InternalVerticesMode = False
     BRepMesh_IncrementalMesh(shape, params)
     verts: list[tuple[float, float, float]] = []
-    tris: list[tuple[int, int, int]] = []
+    tris: list[np.ndarray] = []
     exp = TopExp_Explorer(shape, TopAbs_FACE)
     while exp.More():
         face = TopoDS.Face(exp.Current())
@@ -484,22 +531,22 @@ def _tessellate(shape: Any, size: float) -> Any:
         tri = BRep_Tool.Triangulation_s(face, loc)
         if tri is None:
             continue
-        trsf = loc.Transformation()
         base = len(verts)
-        for i in range(1, tri.NbNodes() + 1):
-            p = tri.Node(i).Transformed(trsf)
-            verts.append((p.X(), p.Y(), p.Z()))
-        flip = face.Orientation() == TopAbs_Orientation.TopAbs_REVERSED
-        for i in range(1, tri.NbTriangles() + 1):
-            a, b, c = tri.Triangle(i).Get()
-            tris.append(
-                (base + a - 1, base + c - 1, base + b - 1)
-                if flip
-                else (base + a - 1, base + b - 1, base + c - 1)
-            )
+        nodes = [tri.Node(i) for i in range(1, tri.NbNodes() + 1)]
+        if not loc.IsIdentity():
+            trsf = loc.Transformation()
+            nodes = [p.Transformed(trsf) for p in nodes]
+        verts.extend(p.Coord() for p in nodes)
+        idx = np.array(
+            [tri.Triangle(i).Get() for i in range(1, tri.NbTriangles() + 1)],
+            dtype=np.int64,
+        ).reshape(-1, 3)
+        if face.Orientation() == TopAbs_Orientation.TopAbs_REVERSED:
+            idx = idx[:, [0, 2, 1]]
+        tris.append(idx + (base - 1))
     return trimesh.Trimesh(
         vertices=np.array(verts, dtype=float).reshape(-1, 3),
-        faces=np.array(tris, dtype=np.int64).reshape(-1, 3),
+        faces=np.concatenate(tris) if tris else np.zeros((0, 3), dtype=np.int64),
         process=True,
     )
 
@@ -517,15 +564,28 @@ def analyze(loaded: LoadedBrep) -> dict[str, Any]:
     n_shells = _count(shape, "SHELL")
     n_solids = _count(shape, "SOLID")
     faces = _faces(shape)
-    volume, area, vprops = _mass(shape)
-    volume = abs(volume)
+    vprops = _volume(shape)
+    volume, area = abs(vprops.Mass()), faces.area
     moments = sorted(abs(m) for m in vprops.PrincipalProperties().Moments())
     # trace(I) = 2 * integral of r^2 dm, with unit density.
     rg = math.sqrt(sum(moments) / (2 * volume)) if volume > 0 else 0.0
     if rg <= 0:
         # A model of surfaces only (no closed solid): size from the area.
         rg = math.sqrt(area) if area > 0 else 1.0
-    bbox = _bbox(shape)
+    solids = _solids(shape, _MAX_PARTS + 1)
+    # The exact (optimal) box is costly on curved faces: for an assembly, box
+    # each solid once (the parts need it) and take the whole as their union.
+    boxes = None
+    if 1 < len(solids) <= _MAX_PARTS and _all_in_solids(shape):
+        from OCP.Bnd import Bnd_Box
+
+        boxes = [_bnd_box(s) for s in solids]
+        whole = Bnd_Box()
+        for b in boxes:
+            whole.Add(b)
+        bbox = _box_coords(whole)
+    else:
+        bbox = _bbox(shape)
     ext = sorted(bbox[i + 3] - bbox[i] for i in range(3))
     obb = _obb_extents(shape)
     # Euler-Poincare for B-reps with inner loops: V - E + 2F - L = 2(S - G).
@@ -578,26 +638,21 @@ def analyze(loaded: LoadedBrep) -> dict[str, Any]:
         "genus": genus,
         "holes": [round(d, 6) for d in sorted(holes)],
         "units": loaded.units,
-        "parts": _parts(shape, loaded.products, (volume, area, bbox)),
+        "parts": _parts(
+            solids[:_MAX_PARTS], loaded.products, (volume, area, bbox), boxes
+        ),
     }
     return {"features": vector, "solid": solid, "text": _texts(loaded)}
 
 
 def _parts(
-    shape: Any,
+    solids: list[Any],
     products: list[dict[str, str]],
     whole: tuple[float, float, list[float]] | None = None,
+    boxes: list[Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Each solid with its placement; named after the file's products when the
     file has one product per solid (the common single-level assembly)."""
-    from OCP.TopAbs import TopAbs_SOLID
-    from OCP.TopExp import TopExp_Explorer
-
-    solids: list[Any] = []
-    exp = TopExp_Explorer(shape, TopAbs_SOLID)
-    while exp.More() and len(solids) < _MAX_PARTS:
-        solids.append(exp.Current())
-        exp.Next()
     leaf = [p for p in products if p["name"] or p["id"]]
     out = []
     for i, s in enumerate(solids):
@@ -605,7 +660,7 @@ def _parts(
             vol, area, bbox = whole
         else:
             vol, area, _ = _mass(s)
-            bbox = _bbox(s)
+            bbox = _box_coords(boxes[i]) if boxes else _bbox(s)
         name = None
         if len(solids) == 1 and leaf:
             name = leaf[-1]["name"] or leaf[-1]["id"]

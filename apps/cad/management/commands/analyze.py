@@ -81,12 +81,30 @@ class Command(BaseCommand):
             )
         else:
             tb = {k: v["value"] for k, v in out["title_block"].items() if v}
+            solid = out["stats"].get("solid")
+            yields = (
+                self._solid_text(solid)
+                if solid
+                else f"{out['stats'].get('entities', 0)} entities"
+            )
             self.stdout.write(
-                f"{out['file']}: {out['format']}, {out['stats'].get('entities', 0)} "
-                f"entities, {len(out['text'])} texts, title block {tb}"
+                f"{out['file']}: {out['format']}, {yields}, "
+                f"{len(out['text'])} texts, title block {tb}"
                 + self._prediction_text(out)
             )
         sys.stdout.flush()
+
+    @staticmethod
+    def _solid_text(solid: dict[str, Any]) -> str:
+        """What a STEP/IGES file yields: B-rep faces and solids, not entities."""
+        by_type = solid["faces_by_type"]
+        kinds = ", ".join(f"{n} {t}" for t, n in by_type.items())
+        faces = sum(by_type.values())
+        n = solid["solids"]
+        return (
+            f"{faces} faces ({kinds}), {n} solid{'' if n == 1 else 's'}, "
+            f"volume {solid['volume_mm3']:.6g} mm3, file units {solid['units']}"
+        )
 
     @staticmethod
     def _prediction_text(out: dict[str, Any]) -> str:
