@@ -84,6 +84,88 @@ def test_slovenian_labels_with_values_below_in_their_cells() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("title", "material", "drawn", "approved", "owner"),
+    [
+        (
+            "Titoli, titolo supplementare",
+            "Materiale della parte",
+            "Creato da",
+            "Approvato da",
+            "Proprietario",
+        ),
+        (
+            "Títulos, título suplementar",
+            "Material da peça",
+            "Criado por",
+            "Aprovado por",
+            "Proprietário",
+        ),
+        (
+            "Tytuły, tytuł dodatkowy",
+            "Materiał części",
+            "Utworzony przez",
+            "Zatwierdzony przez",
+            "Właściciel",
+        ),
+        (
+            "Titels, aanvullende titel",
+            "Materiaal onderdeel",
+            "Gemaakt door",
+            "Goedgekeurd door",
+            "Eigenaar",
+        ),
+        (
+            "Títulos, título suplementario",
+            "Material de la pieza",
+            "Creado por",
+            "Aprobado por",
+            "Propietario",
+        ),
+    ],
+)
+def test_iso_7200_long_form_labels_in_other_languages(
+    title: str, material: str, drawn: str, approved: str, owner: str
+) -> None:
+    # The long ISO 7200 label phrases that CAD templates print in each language.
+    block = read(
+        stacked(
+            [
+                [(70, title, "Flangia"), (40, material, "S235JR")],
+                [
+                    (40, drawn, "A. Nowak"),
+                    (40, approved, "B. Silva"),
+                    (40, owner, "ACME"),
+                ],
+            ]
+        )
+    )
+    assert values(block) == {
+        "part_name": "Flangia",
+        "material": "S235JR",
+        "drawn_by": "A. Nowak",
+        "approved_by": "B. Silva",
+        "company": "ACME",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "inline"),
+    [
+        ("Approvato da", None),
+        ("Aprovado por", None),
+        ("Gecontroleerd door", None),
+        ("Controllato da: L. Bianchi", "L. Bianchi"),
+        ("Gez. Da Silva", "Da Silva"),
+    ],
+)
+def test_the_word_for_by_is_never_taken_for_a_name(
+    text: str, inline: str | None
+) -> None:
+    found = labels.match(text)
+    assert found is not None and found.inline == inline
+
+
 def test_a_value_of_the_wrong_shape_is_left_out() -> None:
     # The scale cell holds a date, the sheet cell a word, the title cell a row
     # number: none is taken.

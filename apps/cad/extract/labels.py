@@ -141,6 +141,12 @@ _WORDS: dict[str, tuple[str, ...]] = {
         "titel, zusätzlicher titel",
         "titre, titre complémentaire",
         "título, título complementario",
+        "titres, titre supplémentaire",
+        "títulos, título suplementario",
+        "titoli, titolo supplementare",
+        "títulos, título suplementar",
+        "titels, aanvullende titel",
+        "tytuły, tytuł dodatkowy",
         "part name",
         "title",
         "description",
@@ -217,6 +223,12 @@ _WORDS: dict[str, tuple[str, ...]] = {
     "material": (
         "material",
         "part material",
+        "matériau de la pièce",
+        "material de la pieza",
+        "materiale della parte",
+        "material da peça",
+        "materiaal onderdeel",
+        "materiał części",
         "materials",
         "matl",
         "mat",
@@ -351,12 +363,18 @@ _WORDS: dict[str, tuple[str, ...]] = {
         "rysował",
         "opracował",
         "kreslil",
+        "vytvořil",
         "vypracoval",
         "konstruoval",
         "risal",
         "izdelal",
         "avtor",
         "konstruiral",
+        "creado por",
+        "creato da",
+        "criado por",
+        "gemaakt door",
+        "utworzony przez",
         "разраб",
         "разработал",
         "чертил",
@@ -410,6 +428,8 @@ _WORDS: dict[str, tuple[str, ...]] = {
         "verificó",
         "controló",
         "comprobó",
+        "controlado por",
+        "sprawdzony przez",
         "revisto",
         "chk'd",
         "checked'd",
@@ -434,6 +454,7 @@ _WORDS: dict[str, tuple[str, ...]] = {
         "zatwierdził",
         "schválil",
         "odobril",
+        "zatwierdzony przez",
         "утв",
         "утвердил",
         "批准",
@@ -501,6 +522,7 @@ _WORDS: dict[str, tuple[str, ...]] = {
         "compañía",
         "propietario",
         "azienda",
+        "proprietario",
         "ditta",
         "società",
         "proprietário",
@@ -532,6 +554,7 @@ _WORDS: dict[str, tuple[str, ...]] = {
         "tipo di documento",
         "documenttype",
         "rodzaj dokumentu",
+        "typ dokumentu",
         "druh dokumentu",
         "vrsta dokumenta",
         "вид документа",
@@ -805,6 +828,9 @@ _SHAPES: dict[str, re.Pattern[str]] = {
 }
 _DATE_LIKE = re.compile(rf"^(?:{_DATE.pattern})$", re.IGNORECASE)
 _PEOPLE = frozenset({"drawn_by", "checked_by", "approved_by"})
+_AGENT = re.compile(
+    r"\s+(?:by|von|durch|par|da|por|door|przez|od)(?=\s*(?:[:：]|$))", re.IGNORECASE
+)
 # Free-text fields: any short text that is not itself a label or a date.
 _FREE_MAX = 80
 
@@ -882,6 +908,12 @@ def match(text: str) -> Label | None:
         if rest and label[-1].isalpha() and rest[0].isalnum() and not _cjk(label[-1]):
             continue
         rest = _drop_translation(rest, field)
+        if field in _PEOPLE:
+            # "Approvato da", "Aprovado por", "Goedgekeurd door": the word for
+            # "by" belongs to the label, never to the name.
+            agent = _AGENT.match(rest)
+            if agent is not None:
+                label, rest = label + agent.group(0).rstrip(), rest[agent.end() :]
         colon = re.match(_SEP, rest)
         value = rest[colon.end() :] if colon else rest.strip()
         separated = colon is not None
