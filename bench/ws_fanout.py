@@ -81,37 +81,19 @@ for n in range(events):
 print(json.dumps({"seconds": time.perf_counter() - start}))
 """
 
-RAW = """
+# One group_send -> receive round trip at a time through the bare channel layer:
+# the floor the fan-out is compared with. {layer} is the layer class's import.
+_RAW = """
 import asyncio, json, sys, time
-from channels_redis.core import RedisChannelLayer
-async def main(url, count):
-    layer = RedisChannelLayer(hosts=[url], prefix="cadml:bench")
-    channel = await layer.new_channel()
-    await layer.group_add("bench.raw", channel)
-    latencies = []
-    for n in range(count):
-        sent = time.perf_counter()
-        await layer.group_send("bench.raw", {"type": "x", "n": n})
-        await layer.receive(channel)
-        latencies.append((time.perf_counter() - sent) * 1000)
-        await asyncio.sleep(1 / 200)
-    await layer.group_discard("bench.raw", channel)
-    print(json.dumps(latencies))
-asyncio.run(main(sys.argv[1], int(sys.argv[2])))
-"""
-
-
-RAW_CLUSTER = """
-import asyncio, json, sys, time
-from channels_redis.pubsub import RedisPubSubChannelLayer
+{layer}
 async def main(hosts, count):
-    layer = RedisPubSubChannelLayer(hosts=hosts.split(","), prefix="cadml:bench")
+    layer = Layer(hosts=hosts.split(","), prefix="cadml:bench")
     channel = await layer.new_channel()
     await layer.group_add("bench.raw", channel)
     latencies = []
     for n in range(count):
         sent = time.perf_counter()
-        await layer.group_send("bench.raw", {"type": "x", "n": n})
+        await layer.group_send("bench.raw", {{"type": "x", "n": n}})
         await layer.receive(channel)
         latencies.append((time.perf_counter() - sent) * 1000)
         await asyncio.sleep(1 / 200)
@@ -119,6 +101,10 @@ async def main(hosts, count):
     print(json.dumps(latencies))
 asyncio.run(main(sys.argv[1], int(sys.argv[2])))
 """
+RAW = _RAW.format(layer="from channels_redis.core import RedisChannelLayer as Layer")
+RAW_CLUSTER = _RAW.format(
+    layer="from channels_redis.pubsub import RedisPubSubChannelLayer as Layer"
+)
 
 
 def percentile(values: list[float], q: float) -> float:
