@@ -54,14 +54,32 @@ class Cluster:
     def node(self, port: int) -> redis.Redis:
         return redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
 
-    def master_of(self, key: str) -> int:
-        """The port of the master that serves ``key``'s slot now."""
-        client = redis.RedisCluster(host="127.0.0.1", port=self.ports[0])
-        try:
-            node = client.get_node_from_key(key)
-            return int(node.port)
-        finally:
-            client.close()
+    def master_of(self, key: str, timeout: float = 20) -> int:
+        """The port of the master that serves ``key``'s slot now.
+
+        Mid-failover a node may briefly report a master's slots as uncovered
+        (or be unreachable while it changes role): ask again until the slot
+        has a master."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                client = redis.RedisCluster(
+                    startup_nodes=[
+                        redis.cluster.ClusterNode(h, p) for h, p in self.startup_nodes
+                    ],
+                    require_full_coverage=False,
+                )
+                try:
+                    node = client.get_node_from_key(key)
+                    if node is not None:
+                        return int(node.port)
+                finally:
+                    client.close()
+            except (redis.exceptions.RedisClusterException, redis.RedisError):
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no master serves {key!r} after {timeout} s")
+            time.sleep(0.1)
 
     def replica_of(self, master_port: int) -> int:
         for port in self.ports:
@@ -82,6 +100,8 @@ class Cluster:
         while time.monotonic() < deadline:
             if self.node(new).info("replication").get("role") == "master":
                 if self.master_of(key) == new:
+                    # Every node must agree before the caller goes on.
+                    self.wait_ok(max(deadline - time.monotonic(), 1))
                     return old, new
             time.sleep(0.1)
         raise AssertionError("failover did not complete in 20 s")

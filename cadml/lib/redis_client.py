@@ -38,10 +38,16 @@ def is_cluster(url: str) -> bool:
     return url.startswith("redis+cluster://")
 
 
+# Mid-failover a node can briefly report a master's slots as uncovered; a
+# client that insists on full coverage then fails every command while it
+# refreshes its slot map, even those for the masters that are fine.
+CLUSTER_OPTIONS: dict[str, Any] = {"require_full_coverage": False}
+
+
 def sync_client(url: str, **options: Any) -> redis.Redis | redis.RedisCluster:
     if is_cluster(url):
         nodes = [redis.cluster.ClusterNode(h, p) for h, p in cluster_hosts(url)]
-        return redis.RedisCluster(startup_nodes=nodes, **options)
+        return redis.RedisCluster(startup_nodes=nodes, **{**CLUSTER_OPTIONS, **options})
     return redis.Redis.from_url(url, **options)
 
 
@@ -50,5 +56,7 @@ def async_client(url: str, **options: Any) -> aioredis.Redis | aioredis.RedisClu
     one loop)."""
     if is_cluster(url):
         nodes = [aioredis.cluster.ClusterNode(h, p) for h, p in cluster_hosts(url)]
-        return aioredis.RedisCluster(startup_nodes=nodes, **options)
+        return aioredis.RedisCluster(
+            startup_nodes=nodes, **{**CLUSTER_OPTIONS, **options}
+        )
     return aioredis.Redis.from_url(url, **options)

@@ -16,6 +16,8 @@ from typing import Any
 import redis
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
+from cadml.lib.redis_client import CLUSTER_OPTIONS
+
 
 class RedisClusterCacheClient(RedisCacheClient):
     _serializer: Any  # set by RedisCacheClient.__init__; the stubs omit it
@@ -41,7 +43,7 @@ class RedisClusterCacheClient(RedisCacheClient):
                         host, _, port = hostport.rpartition(":")
                         nodes.append(redis.cluster.ClusterNode(host, int(port)))
                     self._cluster = redis.RedisCluster(
-                        startup_nodes=nodes, **self._options
+                        startup_nodes=nodes, **{**CLUSTER_OPTIONS, **self._options}
                     )
         return self._cluster
 
