@@ -28,7 +28,12 @@ from apps.batch import completion, events, sql
 from apps.batch.dispatch import Next, dispatch, send_items
 from apps.batch.models import IN_FLIGHT, BatchItem, BatchJob
 from apps.cad.models import Analysis
-from apps.cad.services import analyses_store, analysis_compute, analysis_stored
+from apps.cad.services import (
+    analyses_store,
+    analysis_compute,
+    analysis_stored,
+    search_index_changed,
+)
 from cadml import metrics, telemetry
 from cadml.lib.errors import DomainError
 from cadml.lib.transient import TRANSIENT_ERRORS
@@ -97,12 +102,13 @@ def items_slice_run(*, item_id: int, slice_id: str = "") -> int:
                 return ran
             current = nxt.item_id
     finally:
-        # The work after storing analyses, once per slice rather than per item.
-        # A worker killed mid-slice skips it; its redelivered slice (same
+        # The search index is told once per slice rather than per item. A
+        # worker killed mid-slice skips it; its redelivered slice (same
         # tenant) does it when it ends.
-        last = {(a.tenant_id, a.feature_version): a for a in stored}
-        for analysis in last.values():
-            analysis_stored(analysis=analysis)
+        for tenant_id, feature_version in {
+            (a.tenant_id, a.feature_version) for a in stored
+        }:
+            search_index_changed(tenant_id=tenant_id, feature_version=feature_version)
 
 
 def _should_yield(nxt: Handed) -> bool:
@@ -143,7 +149,7 @@ def item_process(
     item handed the freed slot is returned instead of published; ``recover``
     (a slice's first item): if the item ended, the item the slice held is taken
     up instead. ``stored``: the item's new analysis is appended to it, for the
-    caller to run the work after storing (``analysis_stored``) once for many.
+    caller to tell the search index once for many (``search_index_changed``).
     """
     with (
         telemetry.span("batch.item", item_id=item_id),
@@ -233,6 +239,8 @@ def _item_run(
         if stored is None:
             analysis_stored(analysis=analysis)
         else:
+            # Findable (as a duplicate too) by the slice's next items.
+            analysis_stored(analysis=analysis, search_index=False)
             stored.append(analysis)
         return nxt
     return item_finish(item, status=Item.FAILED, code=code, message=message, **finish)

@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Exists, F, FloatField, OuterRef, QuerySet, Subquery
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils.module_loading import import_string
 
 from apps.accounts.models import Tenant
-from apps.cad import features, index
+from apps.cad import index, matrices
 from apps.cad.models import Analysis, Drawing
 from apps.cad.similarity import Space
-from cadml.lib.cache import CACHE_ERRORS
 from cadml.lib.errors import Conflict, NotFound
 
 
@@ -105,67 +102,6 @@ def analysis_latest(*, tenant: Tenant, drawing: Drawing) -> Analysis:
     return analysis
 
 
-@dataclass(frozen=True)
-class _Matrix:
-    generation: int
-    drawing_ids: np.ndarray
-    shas: list[str]
-    raw: np.ndarray  # the feature vectors, one row per drawing
-    unsupervised: Space
-    unit: np.ndarray  # rows are L2-normalised unsupervised embeddings
-
-
-_matrices: dict[tuple[int, str], _Matrix] = {}
-_matrices_lock = threading.Lock()
-
-
-def _tenant_matrix(tenant_id: int, feature_version: str) -> _Matrix:
-    """The tenant's latest done vectors of one version, cached per process.
-
-    The cache key carries a generation counter that services bump on every
-    change, kept in Django's cache so every process sees it when it is Redis.
-    """
-    try:
-        generation = cache.get(f"cad:similarity:gen:{tenant_id}", 0)
-    except CACHE_ERRORS:
-        # Unknown generation: the cached matrix may be stale, so rebuild it.
-        generation = None
-    key = (tenant_id, feature_version)
-    with _matrices_lock:
-        hit = _matrices.get(key)
-        if hit is not None and generation is not None and hit.generation == generation:
-            return hit
-    rows = (
-        Analysis.objects.filter(
-            tenant_id=tenant_id,
-            feature_version=feature_version,
-            status=Analysis.Status.DONE,
-        )
-        .order_by("drawing_id", "-created", "-id")
-        .values_list("drawing_id", "drawing__sha256", "features")
-    )
-    seen: set[int] = set()
-    ids: list[int] = []
-    shas: list[str] = []
-    vecs: list[list[float]] = []
-    for drawing_id, sha, vec in rows:
-        if drawing_id in seen or not vec:
-            continue  # only the newest analysis of each drawing counts
-        seen.add(drawing_id)
-        ids.append(drawing_id)
-        shas.append(sha)
-        vecs.append(vec)
-    width = len(vecs[0]) if vecs else len(features.SLOTS.get(feature_version, []))
-    mat = np.asarray(vecs, dtype=float).reshape(len(vecs), width)
-    space = Space.unsupervised(mat)
-    built = _Matrix(
-        generation, np.asarray(ids, dtype=np.int64), shas, mat, space, _unit(space, mat)
-    )
-    with _matrices_lock:
-        _matrices[key] = built
-    return built
-
-
 def drawings_needing_features(
     *, tenant: Tenant, feature_version: str
 ) -> QuerySet[Drawing]:
@@ -183,12 +119,6 @@ def drawings_needing_features(
         .exclude(Exists(done))
         .order_by("pk")
     )
-
-
-def _unit(space: Space, mat: np.ndarray) -> np.ndarray:
-    emb = space.embed(mat) if len(mat) else mat
-    norms = np.linalg.norm(emb, axis=1, keepdims=True)
-    return emb / np.where(norms == 0, 1, norms)
 
 
 @dataclass(frozen=True)
@@ -345,11 +275,11 @@ def _ranked_exact(
     query: np.ndarray,
     exclude_id: int | None,
 ) -> tuple[str, list[tuple[int, float]]]:
-    m = _tenant_matrix(tenant.pk, feature_version)
+    m = matrices.tenant_matrix(tenant.pk, feature_version)
     space = learned or m.unsupervised
     if len(m.drawing_ids) == 0:
         return space.name, []
-    unit = _unit(learned, m.raw) if learned is not None else m.unit
+    unit = matrices.unit(learned, m.raw) if learned is not None else m.unit
     q = space.embed(query)[0]
     norm = np.linalg.norm(q)
     scores = unit @ (q / norm if norm else q)

@@ -8,21 +8,19 @@ import time
 from typing import Any, NamedTuple, Protocol
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from apps.accounts.models import Tenant
-from apps.cad import formats, index, preview_theme, signals
+from apps.cad import formats, index, matrices, preview_theme, signals
 from apps.cad.errors import UploadTooLarge
 from apps.cad.formats import Format
 from apps.cad.models import Analysis, Drawing
 from apps.cad.pool import analyze_isolated
 from cadml import metrics, telemetry
 from cadml.lib import params
-from cadml.lib.cache import CACHE_ERRORS
 from cadml.lib.errors import DomainError, InvalidInput, TooManyRequests, Unprocessable
 
 logger = logging.getLogger(__name__)
@@ -270,7 +268,7 @@ def drawing_delete(*, drawing: Drawing) -> None:
     drawing.delete()
     if name and not Drawing.objects.filter(file=name).exists():
         storage.delete(name)
-    _similarity_changed(tenant_id)
+    matrices.tenant_changed(tenant_id)
 
 
 def analysis_run(
@@ -399,11 +397,16 @@ def _stored_file(drawing: Drawing) -> CadFile:
     return CadFile(drawing.name, content, formats.by_name(drawing.format))
 
 
-def analysis_stored(*, analysis: Analysis) -> None:
-    """After a finished analysis is written: its tenant's cached similarity
-    matrices are out of date."""
-    _similarity_changed(analysis.tenant_id)
-    _search_index_changed(analysis.tenant_id, analysis.feature_version)
+def analysis_stored(*, analysis: Analysis, search_index: bool = True) -> None:
+    """After a finished analysis is written: every process' similarity
+    matrix of its tenant takes it in at its next search (apps/cad/matrices.py),
+    and, unless the caller does it once for many (``search_index=False``, then
+    ``search_index_changed``), its search index is told."""
+    matrices.analyses_added(analysis.tenant_id, [analysis.pk])
+    if search_index:
+        search_index_changed(
+            tenant_id=analysis.tenant_id, feature_version=analysis.feature_version
+        )
 
 
 def analyses_store(
@@ -411,15 +414,18 @@ def analyses_store(
 ) -> list[Analysis]:
     """Write finished, unsaved analyses (``analysis_compute``'s) in one INSERT
     inside the caller's transaction, e.g. with the write that ends a batch
-    item. Then the work after a store (similarity generation, search index),
-    once per tenant and feature version; a caller that stores many in a row
-    passes ``after_store=False`` and calls ``analysis_stored`` once at the end.
+    item. Then the work after a store (``analysis_stored``; the search index
+    once per tenant and feature version); a caller that stores many in a row
+    passes ``after_store=False`` and does that work itself.
     """
     Analysis.objects.bulk_create(analyses)
     if after_store:
-        last = {(a.tenant_id, a.feature_version): a for a in analyses}
-        for analysis in last.values():
-            analysis_stored(analysis=analysis)
+        for analysis in analyses:
+            analysis_stored(analysis=analysis, search_index=False)
+        for tenant_id, feature_version in {
+            (a.tenant_id, a.feature_version) for a in analyses
+        }:
+            search_index_changed(tenant_id=tenant_id, feature_version=feature_version)
     return analyses
 
 
@@ -596,20 +602,7 @@ def _predict(analysis: Analysis) -> None:
     analysis.prediction_reason = out.get("reason", "")
 
 
-def _similarity_changed(tenant_id: int) -> None:
-    """Bump the tenant's similarity generation so cached matrices are rebuilt."""
-    key = f"cad:similarity:gen:{tenant_id}"
-    try:
-        try:
-            cache.incr(key)
-        except ValueError:
-            cache.set(key, 1, timeout=None)
-    except CACHE_ERRORS:
-        # Without the cache, matrices are not reused at all (see _tenant_matrix).
-        logger.warning("cache unavailable; similarity generation not bumped")
-
-
-def _search_index_changed(tenant_id: int, feature_version: str) -> None:
+def search_index_changed(*, tenant_id: int, feature_version: str) -> None:
     """Queue folding the tenant's new analyses into its index once they are
     ``CADML_SEARCH_DELTA_MAX`` many (until then queries search them exactly)."""
     if not settings.CELERY_BROKER_URL or not index.delta_full(

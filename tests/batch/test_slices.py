@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from apps.batch import execution, runner, services
 from apps.batch.models import BatchItem, BatchJob
+from apps.cad.models import Analysis
 from apps.cad.services import drawing_create
 from tests.batch.conftest import files, wait_for_job
 from tests.batch.test_celery_integration import big_dxf
@@ -218,3 +219,21 @@ def test_an_urgent_item_the_broker_lost_does_not_end_every_slice(
 
     assert job.status == BatchJob.Status.SUCCEEDED
     assert len(set(slices_of(job))) == 1
+
+
+def test_a_slice_finds_duplicates_among_its_own_items(item_path, tenant_a, one_slot):
+    import random
+
+    from bench.duplicate_threshold import redrawn
+    from tests.cad.test_duplicates import parts
+
+    originals = parts(4, seed=91)
+    pairs = [(f"p{i}.dxf", f) for i, f in enumerate(originals)]
+    pairs.append(("copy.dxf", redrawn(originals[1], random.Random(5))))
+    job = wait_for_job(submit(tenant_a, pairs).pk)
+
+    assert job.status == BatchJob.Status.SUCCEEDED
+    items = list(BatchItem.objects.filter(job=job).order_by("index"))
+    assert len(set(slices_of(job))) == 1  # the copy ran in its original's slice
+    copy = Analysis.objects.get(pk=items[4].analysis_id)
+    assert [d["drawing_id"] for d in copy.duplicates] == [items[1].drawing_id]

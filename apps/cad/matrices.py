@@ -1,0 +1,276 @@
+"""Each tenant's vectors for exact similar-drawing search, kept per process.
+
+A matrix holds the newest done analysis of every drawing of one tenant and
+feature version. Processes keep theirs up to date through two counters in
+Django's cache (shared by every process when it is Redis):
+
+- the tenant's *generation*, a random token replaced when drawings go away
+  (or created afresh when the cache lost it): the next search rebuilds the
+  matrix from the database;
+- the tenant's *log*, one numbered entry per stored analysis (its id): the
+  next search reads only the entries it has not seen and folds those
+  analyses in.
+
+A stored analysis thus costs the next search one short query, not a reload
+of the tenant's whole archive. An entry is written as soon as its analysis
+is, which may be before that transaction commits: an analysis not visible
+(or not yet done) when its entry is read stays *pending* and is looked for
+again at each search, for ``PENDING_S``; a rebuild looks again at the last
+``LOOKBACK`` entries for the same reason. A log entry that is missing
+(evicted, expired, or its writer caught between the two writes) means a
+rebuild, never a matrix that silently lacks a drawing. Without the cache,
+every search rebuilds.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from django.core.cache import cache
+
+from apps.cad import features
+from apps.cad.models import Analysis
+from apps.cad.similarity import Space
+from cadml.lib.cache import CACHE_ERRORS
+
+# A process further behind than this rebuilds rather than read the entries.
+MAX_DELTA = 2000
+# How long an analysis whose entry was read may take to commit (a rolled-back
+# one is dropped after it), and how many entries a rebuild looks at again.
+PENDING_S = 300.0
+LOOKBACK = 32
+# Entries outlive any process that searched in the meantime; older readers rebuild.
+LOG_TTL_S = 24 * 3600
+
+
+def _gen_key(tenant_id: int) -> str:
+    return f"cad:similarity:gen:{tenant_id}"
+
+
+def _count_key(tenant_id: int) -> str:
+    return f"cad:similarity:log:{tenant_id}"
+
+
+def _entry_key(tenant_id: int, position: int) -> str:
+    return f"cad:similarity:log:{tenant_id}:{position}"
+
+
+@dataclass(frozen=True)
+class Matrix:
+    generation: str
+    position: int  # the tenant's log entries folded in so far
+    drawing_ids: np.ndarray
+    stamps: list[tuple[datetime, int]]  # (created, id) of each row's analysis
+    raw: np.ndarray  # the feature vectors, one row per drawing
+    unsupervised: Space
+    unit: np.ndarray  # rows are L2-normalised unsupervised embeddings
+    pending: dict[int, float]  # analysis id -> when first looked for
+
+
+_matrices: dict[tuple[int, str], Matrix] = {}
+_lock = threading.Lock()
+
+
+def unit(space: Space, mat: np.ndarray) -> np.ndarray:
+    emb = space.embed(mat) if len(mat) else mat
+    norms = np.linalg.norm(emb, axis=1, keepdims=True)
+    return emb / np.where(norms == 0, 1, norms)
+
+
+def _generation(tenant_id: int, known: str | None) -> str:
+    if known is not None:
+        return known
+    cache.add(_gen_key(tenant_id), uuid.uuid4().hex, timeout=None)
+    return str(cache.get(_gen_key(tenant_id)))
+
+
+def _incr(key: str, by: int) -> int:
+    try:
+        return int(cache.incr(key, by))
+    except ValueError:  # first use: the counter does not exist yet
+        cache.add(key, 0, timeout=None)
+        return int(cache.incr(key, by))
+
+
+def tenant_changed(tenant_id: int) -> None:
+    """Drawings left the tenant: every process rebuilds its matrices."""
+    try:
+        cache.set(_gen_key(tenant_id), uuid.uuid4().hex, timeout=None)
+    except CACHE_ERRORS:
+        # Without the cache, matrices are not reused at all (see tenant_matrix).
+        pass
+
+
+def analyses_added(tenant_id: int, analysis_ids: list[int]) -> None:
+    """Finished analyses of the tenant were written: every process folds them
+    into its matrices at its next search (once they are committed)."""
+    if not analysis_ids:
+        return
+    try:
+        last = _incr(_count_key(tenant_id), len(analysis_ids))
+        first = last - len(analysis_ids) + 1
+        cache.set_many(
+            {_entry_key(tenant_id, first + n): pk for n, pk in enumerate(analysis_ids)},
+            timeout=LOG_TTL_S,
+        )
+    except CACHE_ERRORS:
+        pass  # readers without the cache rebuild on every search
+
+
+def tenant_matrix(tenant_id: int, feature_version: str) -> Matrix:
+    """The tenant's newest done vectors of one version (module docstring)."""
+    try:
+        counters = cache.get_many([_gen_key(tenant_id), _count_key(tenant_id)])
+        generation: str | None = _generation(
+            tenant_id, counters.get(_gen_key(tenant_id))
+        )
+        position = int(counters.get(_count_key(tenant_id), 0))
+    except CACHE_ERRORS:
+        generation, position = None, 0  # unknown: rebuild
+    key = (tenant_id, feature_version)
+    with _lock:
+        hit = _matrices.get(key)
+    if hit is not None and generation is not None and hit.generation == generation:
+        if hit.position == position and not hit.pending:
+            return hit
+        grown = _fold(hit, tenant_id, feature_version, position)
+        if grown is not None:
+            with _lock:
+                _matrices[key] = grown
+            return grown
+    built = _build(tenant_id, feature_version, generation or "", position)
+    if generation is not None:
+        with _lock:
+            _matrices[key] = built
+    return built
+
+
+def _build(
+    tenant_id: int, feature_version: str, generation: str, position: int
+) -> Matrix:
+    # The position is read before the rows; the last entries up to it are
+    # looked at again at the next search, in case their analyses committed
+    # after this query (folding one in twice changes nothing: newest wins).
+    rows = (
+        Analysis.objects.filter(
+            tenant_id=tenant_id,
+            feature_version=feature_version,
+            status=Analysis.Status.DONE,
+        )
+        .order_by("drawing_id", "-created", "-id")
+        .values_list("drawing_id", "features", "created", "pk")
+    )
+    seen: set[int] = set()
+    ids: list[int] = []
+    stamps: list[tuple[datetime, int]] = []
+    vecs: list[list[float]] = []
+    for drawing_id, vec, created, pk in rows.iterator(chunk_size=2000):
+        if drawing_id in seen or not vec:
+            continue  # only the newest analysis of each drawing counts
+        seen.add(drawing_id)
+        ids.append(drawing_id)
+        stamps.append((created, pk))
+        vecs.append(vec)
+    width = len(vecs[0]) if vecs else len(features.SLOTS.get(feature_version, []))
+    raw = np.asarray(vecs, dtype=float).reshape(len(vecs), width)
+    recent = [
+        _entry_key(tenant_id, n)
+        for n in range(max(position - LOOKBACK, 0) + 1, position + 1)
+    ]
+    try:
+        again = cache.get_many(recent) if recent else {}
+    except CACHE_ERRORS:
+        again = {}
+    now = time.monotonic()
+    pending = {int(pk): now for pk in again.values()}
+    return _matrix(
+        generation, position, np.asarray(ids, dtype=np.int64), stamps, raw, pending
+    )
+
+
+def _matrix(
+    generation: str,
+    position: int,
+    ids: np.ndarray,
+    stamps: list[tuple[datetime, int]],
+    raw: np.ndarray,
+    pending: dict[int, float],
+) -> Matrix:
+    space = Space.unsupervised(raw)
+    return Matrix(
+        generation, position, ids, stamps, raw, space, unit(space, raw), pending
+    )
+
+
+def _fold(
+    hit: Matrix, tenant_id: int, feature_version: str, position: int
+) -> Matrix | None:
+    """``hit`` with the log entries after its position and its pending
+    analyses folded in, or None when the entries cannot all be read (the
+    caller rebuilds)."""
+    if not hit.position <= position <= hit.position + MAX_DELTA:
+        return None
+    keys = [_entry_key(tenant_id, n) for n in range(hit.position + 1, position + 1)]
+    try:
+        entries = cache.get_many(keys) if keys else {}
+    except CACHE_ERRORS:
+        return None
+    if len(entries) != len(keys):
+        return None
+    now = time.monotonic()
+    wanted = dict(hit.pending)
+    for pk in entries.values():
+        wanted.setdefault(int(pk), now)
+    rows = (
+        Analysis.objects.filter(pk__in=list(wanted), tenant_id=tenant_id)
+        .order_by("created", "pk")
+        .values_list(
+            "pk", "drawing_id", "features", "created", "status", "feature_version"
+        )
+    )
+    width = hit.raw.shape[1]
+    at = {int(d): n for n, d in enumerate(hit.drawing_ids.tolist())}
+    ids = hit.drawing_ids.tolist()
+    stamps = list(hit.stamps)
+    vecs = list(hit.raw)
+    changed = False
+    for pk, drawing_id, vec, created, status, version in rows:
+        if status in (Analysis.Status.QUEUED, Analysis.Status.RUNNING):
+            continue  # its finish is not committed yet: still pending
+        del wanted[pk]
+        if status != Analysis.Status.DONE or version != feature_version or not vec:
+            continue
+        if len(vec) != width:
+            return None
+        row = at.get(drawing_id)
+        if row is None:
+            at[drawing_id] = len(ids)
+            ids.append(drawing_id)
+            stamps.append((created, pk))
+            vecs.append(np.asarray(vec, dtype=float))
+        elif (created, pk) > stamps[row]:
+            stamps[row] = (created, pk)
+            vecs[row] = np.asarray(vec, dtype=float)
+        else:
+            continue
+        changed = True
+    # Not visible yet (or rolled back, given up on after PENDING_S).
+    pending = {pk: t for pk, t in wanted.items() if now - t < PENDING_S}
+    if not changed:
+        return Matrix(
+            hit.generation, position, hit.drawing_ids, hit.stamps, hit.raw,
+            hit.unsupervised, hit.unit, pending,
+        )  # fmt: skip
+    return _matrix(
+        hit.generation,
+        position,
+        np.asarray(ids, dtype=np.int64),
+        stamps,
+        np.vstack(vecs),
+        pending,
+    )

@@ -1,0 +1,51 @@
+"""Exact similar-drawing search keeps up with the archive as it changes: a
+drawing stored after a search is found by the next one, a deleted one is gone,
+and a cache that lost its keys costs a rebuild, never a missing drawing
+(apps/cad/matrices.py). Duplicates within one batch slice:
+tests/batch/test_slices.py."""
+
+from __future__ import annotations
+
+import random
+
+from django.core.cache import cache
+
+from bench.duplicate_threshold import redrawn
+from tests.cad.test_api import upload
+from tests.cad.test_duplicates import parts
+
+
+def similar_ids(client, drawing_id: int) -> list[int]:  # type: ignore[no-untyped-def]
+    r = client.get(f"/api/v1/drawings/{drawing_id}/similar?k=20")
+    assert r.status_code == 200, r.data
+    return [n["drawing"]["id"] for n in r.data["results"]]
+
+
+def test_search_sees_drawings_stored_and_deleted_since_it_last_ran(
+    api_client_a,
+) -> None:  # type: ignore[no-untyped-def]
+    files = parts(6, seed=71)
+    ids = [upload(api_client_a, f).data["id"] for f in files]
+    assert set(similar_ids(api_client_a, ids[0])) == set(ids[1:])
+
+    copy = upload(api_client_a, redrawn(files[0], random.Random(3))).data["id"]
+    assert similar_ids(api_client_a, ids[0])[0] == copy
+    another = upload(api_client_a, parts(7, seed=72)[6]).data["id"]
+    assert set(similar_ids(api_client_a, ids[0])) == {*ids[1:], copy, another}
+
+    assert api_client_a.delete(f"/api/v1/drawings/{copy}").status_code == 204
+    assert set(similar_ids(api_client_a, ids[0])) == {*ids[1:], another}
+
+
+def test_a_cache_that_lost_its_keys_still_finds_every_drawing(
+    api_client_a,
+) -> None:  # type: ignore[no-untyped-def]
+    files = parts(4, seed=81)
+    ids = [upload(api_client_a, f).data["id"] for f in files]
+    assert set(similar_ids(api_client_a, ids[0])) == set(ids[1:])
+    # The cache is flushed (Redis restarted, keys evicted), then as many
+    # drawings arrive as had before: the search must not take the counters
+    # starting over for "nothing new".
+    cache.clear()
+    more = [upload(api_client_a, f).data["id"] for f in parts(8, seed=82)[4:]]
+    assert set(similar_ids(api_client_a, ids[0])) == {*ids[1:], *more}
