@@ -409,23 +409,29 @@ def analysis_stored(*, analysis: Analysis, search_index: bool = True) -> None:
         )
 
 
+def analyses_stored(*, analyses: list[Analysis]) -> None:
+    """``analysis_stored`` for many written together: each one logged for the
+    matrices, the search index told once per tenant and feature version."""
+    for analysis in analyses:
+        analysis_stored(analysis=analysis, search_index=False)
+    for tenant_id, feature_version in {
+        (a.tenant_id, a.feature_version) for a in analyses
+    }:
+        search_index_changed(tenant_id=tenant_id, feature_version=feature_version)
+
+
 def analyses_store(
     *, analyses: list[Analysis], after_store: bool = True
 ) -> list[Analysis]:
     """Write finished, unsaved analyses (``analysis_compute``'s) in one INSERT
     inside the caller's transaction, e.g. with the write that ends a batch
-    item. Then the work after a store (``analysis_stored``; the search index
-    once per tenant and feature version); a caller that stores many in a row
-    passes ``after_store=False`` and does that work itself.
+    item. Then the work after a store (``analyses_stored``); a caller that
+    stores many in a row passes ``after_store=False`` and calls
+    ``analyses_stored`` for them all at the end.
     """
     Analysis.objects.bulk_create(analyses)
     if after_store:
-        for analysis in analyses:
-            analysis_stored(analysis=analysis, search_index=False)
-        for tenant_id, feature_version in {
-            (a.tenant_id, a.feature_version) for a in analyses
-        }:
-            search_index_changed(tenant_id=tenant_id, feature_version=feature_version)
+        analyses_stored(analyses=analyses)
     return analyses
 
 
