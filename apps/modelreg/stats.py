@@ -1,8 +1,10 @@
 """Live per-variant figures and the guardrail window.
 
-With ``REDIS_URL`` the figures live in Redis, so every web, worker and gRPC
-process adds to the same counters; without it they are process-local (embedded
-mode runs one process). Keys carry the version id, so a new version starts at 0.
+With a shared Redis (``CADML_REDIS_CLUSTER_URL``, else ``REDIS_URL``) the
+figures live there, so every web, worker and gRPC process adds to the same
+counters; without it they are process-local (embedded mode runs one process).
+Keys carry the version id, so a new version starts at 0. On a cluster a
+variant's keys share one hash tag, so its pipeline goes to one master.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
+from cadml.lib.redis_client import is_cluster, shared_redis, sync_client
 
 LATENCY_SAMPLE = 1000
 _PREFIX = "cadml:modelreg:stats"
@@ -21,7 +23,10 @@ _PREFIX = "cadml:modelreg:stats"
 def _key(deployment_salt: str, version_id: int, variant: str) -> str:
     # The deployment's random salt, not its id: ids restart with a new database,
     # Redis keys do not.
-    return f"{_PREFIX}:{deployment_salt}:{version_id}:{variant}"
+    name = f"{deployment_salt}:{version_id}:{variant}"
+    if is_cluster(shared_redis()):
+        name = "{" + name + "}"
+    return f"{_PREFIX}:{name}"
 
 
 @dataclass
@@ -35,18 +40,17 @@ class _Local:
 
 _local: dict[str, _Local] = {}
 _local_lock = threading.Lock()
-_redis_client: Any = None
+_clients: dict[str, Any] = {}
 
 
 def _redis() -> Any:
-    global _redis_client
-    if _redis_client is None:
-        import redis
-
-        _redis_client = redis.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1
+    url = shared_redis()
+    client = _clients.get(url)
+    if client is None:
+        client = _clients.setdefault(
+            url, sync_client(url, socket_timeout=1, socket_connect_timeout=1)
         )
-    return _redis_client
+    return client
 
 
 def record(
@@ -71,7 +75,7 @@ def record(
         incr["compared"] = 1
         incr["agreed"] = 1 if agreed else 0
     window = max(window, 1)
-    if settings.REDIS_URL:
+    if shared_redis():
         try:
             pipe = _redis().pipeline(transaction=False)
             for name, value in incr.items():
@@ -113,7 +117,7 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 def figures(*, deployment_salt: str, version_id: int, variant: str) -> dict[str, Any]:
     key = _key(deployment_salt, version_id, variant)
-    if settings.REDIS_URL:
+    if shared_redis():
         try:
             client = _redis()
             raw = client.hgetall(key)
