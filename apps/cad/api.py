@@ -256,13 +256,14 @@ def _filters(data: dict) -> selectors.SimilarFilters:
 
 
 def _neighbours(found: selectors.Similar) -> list[dict]:
+    # One serializer for all: building a ModelSerializer's fields per row
+    # cost more than the search itself.
+    drawings = DrawingOutputSerializer(
+        [n.drawing for n in found.neighbours], many=True
+    ).data
     return [
-        {
-            "drawing": DrawingOutputSerializer(n.drawing).data,
-            "score": n.score,
-            "duplicate": n.duplicate,
-        }
-        for n in found.neighbours
+        {"drawing": drawing, "score": n.score, "duplicate": n.duplicate}
+        for drawing, n in zip(drawings, found.neighbours, strict=True)
     ]
 
 

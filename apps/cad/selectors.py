@@ -192,6 +192,7 @@ def drawing_similar(
             tenant=tenant, drawing=drawing, status=Analysis.Status.DONE
         )
         .order_by("-created", "-id")
+        .only("feature_version", "features")  # not the text, dimensions, preview
         .first()
     )
     if analysis is None or not analysis.features:
@@ -240,7 +241,7 @@ def vector_similar(
             exclude_id=exclude_id,
         )
     space, order = ranked
-    allowed = Drawing.objects.filter(tenant=tenant)
+    allowed = Drawing.objects.filter(tenant=tenant).select_related("uploaded_by")
     if filters.label:
         allowed = allowed.filter(label=filters.label)
     if filters.format:
@@ -252,7 +253,8 @@ def vector_similar(
     if filters.exclude_identical and sha256:
         allowed = allowed.exclude(sha256=sha256)
     picked: list[Neighbour] = []
-    chunk = max(4 * k, 200)
+    # Without filters the first k + a few are nearly always the answer.
+    chunk = max(4 * k, 200) if filters.active else k + 8
     # Deleted drawings may linger in an index until its next update and
     # filters drop others: look rows up chunk by chunk, tenant-scoped.
     for lo in range(0, len(order), chunk):
