@@ -90,21 +90,30 @@ class Cluster:
 
     def failover(self, key: str) -> tuple[int, int]:
         """``CLUSTER FAILOVER`` on the replica of ``key``'s master; returns (old
-        master port, new master port) once the new master serves the slot."""
+        master port, new master port) once the new master serves the slot and
+        every node agrees."""
         old = self.master_of(key)
         new = self.replica_of(old)
-        # Let the replica catch up first, as an operator's failover would.
-        self.node(old).execute_command("WAIT", 1, 2000)
-        self.node(new).execute_command("CLUSTER FAILOVER")
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
+        # As an operator would: wait until the replica is in sync (one that just
+        # changed roles may still be loading), then ask. A manual failover the
+        # master did not answer in time is abandoned by Redis: ask again.
+        while self.node(new).info("replication").get("master_link_status") != "up":
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the replica on {new} never caught up")
+            time.sleep(0.1)
+        asked = 0.0
         while time.monotonic() < deadline:
             if self.node(new).info("replication").get("role") == "master":
                 if self.master_of(key) == new:
-                    # Every node must agree before the caller goes on.
                     self.wait_ok(max(deadline - time.monotonic(), 1))
                     return old, new
+            elif time.monotonic() - asked > 10:
+                self.node(old).execute_command("WAIT", 1, 2000)
+                self.node(new).execute_command("CLUSTER FAILOVER")
+                asked = time.monotonic()
             time.sleep(0.1)
-        raise AssertionError("failover did not complete in 20 s")
+        raise AssertionError("failover did not complete in 60 s")
 
     def wait_ok(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
