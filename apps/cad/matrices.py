@@ -12,11 +12,14 @@ Django's cache (shared by every process when it is Redis):
   analyses in.
 
 A stored analysis thus costs the next search one short query, not a reload
-of the tenant's whole archive. An entry is written as soon as its analysis
-is, which may be before that transaction commits: an analysis not visible
-(or not yet done) when its entry is read stays *pending* and is looked for
-again at each search, for ``PENDING_S``; a rebuild looks again at the last
-``LOOKBACK`` entries for the same reason. A log entry that is missing
+of the tenant's whole archive, and none at all when its writer had already
+committed it (a batch item, an upload): such an entry comes with the row
+itself (id, drawing, version, time, vector), kept ``ROW_TTL_S``; a reader
+later than that reads the row from the database. An entry is written as soon
+as its analysis is, which may be before that transaction commits: an
+analysis not visible (or not yet done) when its entry is read stays
+*pending* and is looked for again at each search, for ``PENDING_S``; a
+rebuild looks again at the last ``LOOKBACK`` entries for the same reason. A log entry that is missing
 (evicted, expired, or its writer caught between the two writes) means a
 rebuild, never a matrix that silently lacks a drawing. Without the cache,
 every search rebuilds.
@@ -27,11 +30,14 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 from django.core.cache import cache
+from django.db import transaction
 
 from apps.cad import features
 from apps.cad.models import Analysis
@@ -46,6 +52,9 @@ PENDING_S = 300.0
 LOOKBACK = 32
 # Entries outlive any process that searched in the meantime; older readers rebuild.
 LOG_TTL_S = 24 * 3600
+# The rows that come with entries are big (the vector): kept for readers that
+# search often; a later one reads them from the database.
+ROW_TTL_S = 900
 
 
 def _gen_key(tenant_id: int) -> str:
@@ -58,6 +67,14 @@ def _count_key(tenant_id: int) -> str:
 
 def _entry_key(tenant_id: int, position: int) -> str:
     return f"cad:similarity:log:{tenant_id}:{position}"
+
+
+def _row_key(tenant_id: int, position: int) -> str:
+    return f"cad:similarity:row:{tenant_id}:{position}"
+
+
+# (id, drawing id, feature version, created, vector as float64 bytes)
+Row = tuple[int, int, str, datetime, bytes]
 
 
 @dataclass(frozen=True)
@@ -106,20 +123,35 @@ def tenant_changed(tenant_id: int) -> None:
         pass
 
 
-def analyses_added(tenant_id: int, analysis_ids: list[int]) -> None:
+def analyses_added(tenant_id: int, analyses: Sequence[Analysis]) -> None:
     """Finished analyses of the tenant were written: every process folds them
     into its matrices at its next search (once they are committed)."""
-    if not analysis_ids:
+    if not analyses:
         return
+    # Outside a transaction the rows are committed: they can travel with
+    # their entries. Inside one they might still roll back.
+    committed = not transaction.get_connection().in_atomic_block
     try:
-        last = _incr(_count_key(tenant_id), len(analysis_ids))
-        first = last - len(analysis_ids) + 1
+        last = _incr(_count_key(tenant_id), len(analyses))
+        first = last - len(analyses) + 1
         cache.set_many(
-            {_entry_key(tenant_id, first + n): pk for n, pk in enumerate(analysis_ids)},
+            {_entry_key(tenant_id, first + n): a.pk for n, a in enumerate(analyses)},
             timeout=LOG_TTL_S,
         )
+        rows = {
+            _row_key(tenant_id, first + n): _row(a)
+            for n, a in enumerate(analyses)
+            if committed and a.status == Analysis.Status.DONE and a.features
+        }
+        if rows:
+            cache.set_many(rows, timeout=ROW_TTL_S)
     except CACHE_ERRORS:
         pass  # readers without the cache rebuild on every search
+
+
+def _row(a: Analysis) -> Row:
+    vector = np.asarray(a.features, dtype=np.float64).tobytes()
+    return (a.pk, a.drawing_id, a.feature_version, a.created, vector)
 
 
 def tenant_matrix(tenant_id: int, feature_version: str) -> Matrix:
@@ -215,24 +247,37 @@ def _fold(
     caller rebuilds)."""
     if not hit.position <= position <= hit.position + MAX_DELTA:
         return None
-    keys = [_entry_key(tenant_id, n) for n in range(hit.position + 1, position + 1)]
+    span = range(hit.position + 1, position + 1)
+    keys = [_entry_key(tenant_id, n) for n in span]
+    row_keys = [_row_key(tenant_id, n) for n in span]
     try:
-        entries = cache.get_many(keys) if keys else {}
+        found = cache.get_many(keys + row_keys) if keys else {}
     except CACHE_ERRORS:
         return None
-    if len(entries) != len(keys):
+    if any(key not in found for key in keys):
         return None
     now = time.monotonic()
     wanted = dict(hit.pending)
-    for pk in entries.values():
-        wanted.setdefault(int(pk), now)
-    rows = (
-        Analysis.objects.filter(pk__in=list(wanted), tenant_id=tenant_id)
-        .order_by("created", "pk")
-        .values_list(
-            "pk", "drawing_id", "features", "created", "status", "feature_version"
+    # (id, drawing id, vector, created, status, feature version)
+    rows: list[tuple[int, int, Any, datetime, str, str]] = []
+    for key, row_key in zip(keys, row_keys, strict=True):
+        came: Row | None = found.get(row_key)
+        if came is not None and came[0] == found[key]:
+            pk, drawing_id, version, created, vector = came
+            vec = np.frombuffer(vector, dtype=np.float64)
+            rows.append((pk, drawing_id, vec, created, Analysis.Status.DONE, version))
+            wanted.pop(pk, None)
+        else:
+            wanted.setdefault(int(found[key]), now)
+    if wanted:
+        rows += list(
+            Analysis.objects.filter(
+                pk__in=list(wanted), tenant_id=tenant_id
+            ).values_list(
+                "pk", "drawing_id", "features", "created", "status", "feature_version"
+            )
         )
-    )
+    rows.sort(key=lambda r: (r[3], r[0]))
     width = hit.raw.shape[1]
     at = {int(d): n for n, d in enumerate(hit.drawing_ids.tolist())}
     ids = hit.drawing_ids.tolist()
@@ -242,8 +287,10 @@ def _fold(
     for pk, drawing_id, vec, created, status, version in rows:
         if status in (Analysis.Status.QUEUED, Analysis.Status.RUNNING):
             continue  # its finish is not committed yet: still pending
-        del wanted[pk]
-        if status != Analysis.Status.DONE or version != feature_version or not vec:
+        wanted.pop(pk, None)
+        if status != Analysis.Status.DONE or version != feature_version:
+            continue
+        if vec is None or len(vec) == 0:
             continue
         if len(vec) != width:
             return None

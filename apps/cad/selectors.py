@@ -183,10 +183,12 @@ def drawing_similar(
     drawing: Drawing,
     k: int = 10,
     filters: SimilarFilters = NO_FILTERS,
+    min_score: float | None = None,
 ) -> Similar:
     """Nearest neighbours (cosine) among the tenant's drawings of the same
     feature version, the drawing itself left out: in the metric learned by the
-    tenant's own model when it has one, else in the unsupervised space."""
+    tenant's own model when it has one, else in the unsupervised space.
+    ``min_score``: as for ``vector_similar``."""
     analysis = (
         Analysis.objects.filter(
             tenant=tenant, drawing=drawing, status=Analysis.Status.DONE
@@ -200,32 +202,37 @@ def drawing_similar(
             "This drawing has no finished analysis to compare; analyse it first."
         )
     return vector_similar(
-        tenant=tenant,
+        tenant_id=tenant.pk,
         feature_version=analysis.feature_version,
         vector=analysis.features,
         sha256=drawing.sha256,
         exclude_id=drawing.pk,
         k=k,
         filters=filters,
+        min_score=min_score,
     )
 
 
 def vector_similar(
     *,
-    tenant: Tenant,
+    tenant_id: int,
     feature_version: str,
     vector: list[float],
     sha256: str,
     exclude_id: int | None,
     k: int,
     filters: SimilarFilters = NO_FILTERS,
+    min_score: float | None = None,
+    keep: frozenset[int] = frozenset(),
 ) -> Similar:
     """The ``k`` drawings of the tenant nearest to a feature vector, through
-    the tenant's index when it has one (``apps/cad/index.py``), else exactly."""
-    learned = _learned_space(tenant.pk, feature_version)
+    the tenant's index when it has one (``apps/cad/index.py``), else exactly.
+    With ``min_score`` only drawings scoring at least that (or in ``keep``)
+    are answered, and no other drawing is read from the database."""
+    learned = _learned_space(tenant_id, feature_version)
     q = np.asarray(vector, dtype=float)
     ranked = _ranked_indexed(
-        tenant=tenant,
+        tenant_id=tenant_id,
         feature_version=feature_version,
         learned=learned,
         query=q,
@@ -234,14 +241,21 @@ def vector_similar(
     )
     if ranked is None:
         ranked = _ranked_exact(
-            tenant=tenant,
+            tenant_id=tenant_id,
             feature_version=feature_version,
             learned=learned,
             query=q,
             exclude_id=exclude_id,
+            min_score=min_score,
+            keep=keep,
+        )
+    elif min_score is not None:
+        ranked = (
+            ranked[0],
+            [(d, s) for d, s in ranked[1] if s >= min_score or d in keep],
         )
     space, order = ranked
-    allowed = Drawing.objects.filter(tenant=tenant).select_related("uploaded_by")
+    allowed = Drawing.objects.filter(tenant_id=tenant_id).select_related("uploaded_by")
     if filters.label:
         allowed = allowed.filter(label=filters.label)
     if filters.format:
@@ -271,13 +285,21 @@ def vector_similar(
 
 def _ranked_exact(
     *,
-    tenant: Tenant,
+    tenant_id: int,
     feature_version: str,
     learned: Space | None,
     query: np.ndarray,
     exclude_id: int | None,
+    min_score: float | None = None,
+    keep: frozenset[int] = frozenset(),
 ) -> tuple[str, list[tuple[int, float]]]:
-    m = matrices.tenant_matrix(tenant.pk, feature_version)
+    m = matrices.tenant_matrix(tenant_id, feature_version)
+    if len(m.drawing_ids) >= settings.CADML_SEARCH_EXACT_BELOW and not (
+        index.has_index(tenant_id=tenant_id, feature_version=feature_version)
+    ):
+        # Outgrown exact search: queue its index (searches stay exact until
+        # it is there).
+        index.request_rebuild(tenant_id=tenant_id, feature_version=feature_version)
     space = learned or m.unsupervised
     if len(m.drawing_ids) == 0:
         return space.name, []
@@ -285,17 +307,27 @@ def _ranked_exact(
     q = space.embed(query)[0]
     norm = np.linalg.norm(q)
     scores = unit @ (q / norm if norm else q)
-    order = np.argsort(-scores, kind="stable")
+    if min_score is None:
+        rows = np.arange(len(scores))
+    else:
+        # Cut before ordering: a duplicates lookup wants a handful of rows
+        # out of the tenant's whole archive.
+        chosen = scores >= min_score
+        if keep:
+            chosen |= np.isin(m.drawing_ids, list(keep))
+        rows = np.flatnonzero(chosen)
+    order = rows[np.argsort(-scores[rows], kind="stable")]
+    ids = m.drawing_ids[order].tolist()
     return space.name, [
-        (int(m.drawing_ids[i]), float(scores[i]))
-        for i in order
-        if int(m.drawing_ids[i]) != exclude_id
+        (did, score)
+        for did, score in zip(ids, scores[order].tolist(), strict=True)
+        if did != exclude_id
     ]
 
 
 def _ranked_indexed(
     *,
-    tenant: Tenant,
+    tenant_id: int,
     feature_version: str,
     learned: Space | None,
     query: np.ndarray,
@@ -303,16 +335,14 @@ def _ranked_indexed(
     want: int,
 ) -> tuple[str, list[tuple[int, float]]] | None:
     """Candidates from the tenant's nearest-neighbour index, or None to search
-    exactly: a small tenant (under ``CADML_SEARCH_EXACT_BELOW`` drawings), or
-    an index missing, damaged or built in another space (rebuild queued)."""
+    exactly: no index (a small tenant: ``_ranked_exact`` asks for one when the
+    tenant reaches ``CADML_SEARCH_EXACT_BELOW`` drawings), or an index
+    damaged or built in another space (rebuild queued)."""
     name = learned.name if learned is not None else f"{feature_version}-unsupervised"
-    if not index.has_index(tenant_id=tenant.pk, feature_version=feature_version):
-        if Drawing.objects.filter(tenant=tenant).count() < (
-            settings.CADML_SEARCH_EXACT_BELOW
-        ):
-            return None
+    if not index.has_index(tenant_id=tenant_id, feature_version=feature_version):
+        return None
     found = index.index_search(
-        tenant_id=tenant.pk,
+        tenant_id=tenant_id,
         feature_version=feature_version,
         space_name=name,
         query=query,
@@ -333,16 +363,25 @@ def _duplicates_only(found: Similar) -> Similar:
     )
 
 
+def _duplicate_floor() -> float:
+    # Scores are answered rounded to six places; compare as they will be.
+    return float(settings.CADML_DUPLICATE_THRESHOLD) - 5e-7
+
+
 def drawing_duplicates(*, tenant: Tenant, drawing: Drawing) -> Similar:
     """The tenant's drawings whose cosine to this one reaches
     ``CADML_DUPLICATE_THRESHOLD`` (near-duplicates; the same bytes are never
     stored twice in a tenant), best first, at most 100."""
-    return _duplicates_only(drawing_similar(tenant=tenant, drawing=drawing, k=100))
+    return _duplicates_only(
+        drawing_similar(
+            tenant=tenant, drawing=drawing, k=100, min_score=_duplicate_floor()
+        )
+    )
 
 
 def vector_duplicates(
     *,
-    tenant: Tenant,
+    tenant_id: int,
     feature_version: str,
     vector: list[float] | None,
     sha256: str,
@@ -353,13 +392,27 @@ def vector_duplicates(
     ``CADML_DUPLICATE_THRESHOLD``, best first, at most 100."""
     if not vector:
         return []
+    # The same bytes give the same vector, so they score 1 and pass the floor,
+    # unless the vector is the tenant's mean (one drawing): keep them by id.
+    # A stored drawing is the only one with its content in its tenant.
+    same = (
+        frozenset(
+            Drawing.objects.filter(tenant_id=tenant_id, sha256=sha256).values_list(
+                "pk", flat=True
+            )
+        )
+        if sha256 and exclude_id is None
+        else frozenset()
+    )
     found = vector_similar(
-        tenant=tenant,
+        tenant_id=tenant_id,
         feature_version=feature_version,
         vector=vector,
         sha256=sha256,
         exclude_id=exclude_id,
         k=100,
+        min_score=_duplicate_floor(),
+        keep=same,
     )
     return [
         {"drawing_id": n.drawing.pk, "score": n.score, "exact": n.duplicate}

@@ -188,9 +188,9 @@ def content_search(
     if not analysis.features:
         raise Unprocessable("This file gave no feature vector to search with.")
     sha256 = hashlib.sha256(file.content).hexdigest()
-    analysis.duplicates = _duplicates(analysis, tenant, sha256, None)
+    analysis.duplicates = _duplicates(analysis, tenant.pk, sha256, None)
     found = selectors.vector_similar(
-        tenant=tenant,
+        tenant_id=tenant.pk,
         feature_version=analysis.feature_version,
         vector=analysis.features,
         sha256=sha256,
@@ -365,13 +365,13 @@ def analysis_compute(
     analysis.finished = timezone.now()
     _predict(analysis)
     analysis.duplicates = _duplicates(
-        analysis, drawing.tenant, drawing.sha256, drawing.pk
+        analysis, drawing.tenant_id, drawing.sha256, drawing.pk
     )
     return analysis
 
 
 def _duplicates(
-    analysis: Analysis, tenant: Tenant, sha256: str, exclude_id: int | None
+    analysis: Analysis, tenant_id: int, sha256: str, exclude_id: int | None
 ) -> list[dict[str, Any]] | None:
     """The analysis' duplicates in its tenant (docs/search.md); None when they
     could not be looked up: the analysis itself stands."""
@@ -379,7 +379,7 @@ def _duplicates(
 
     try:
         return selectors.vector_duplicates(
-            tenant=tenant,
+            tenant_id=tenant_id,
             feature_version=analysis.feature_version,
             vector=analysis.features,
             sha256=sha256,
@@ -402,7 +402,7 @@ def analysis_stored(*, analysis: Analysis, search_index: bool = True) -> None:
     matrix of its tenant takes it in at its next search (apps/cad/matrices.py),
     and, unless the caller does it once for many (``search_index=False``, then
     ``search_index_changed``), its search index is told."""
-    matrices.analyses_added(analysis.tenant_id, [analysis.pk])
+    matrices.analyses_added(analysis.tenant_id, [analysis])
     if search_index:
         search_index_changed(
             tenant_id=analysis.tenant_id, feature_version=analysis.feature_version

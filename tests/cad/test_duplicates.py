@@ -72,6 +72,23 @@ def test_search_names_the_same_file_as_an_exact_duplicate(
     assert r.status_code == 200 and r.data["query"]["duplicates"] == []
 
 
+def test_search_names_a_tenants_only_drawing_as_an_exact_duplicate(
+    api_client_a,
+) -> None:  # type: ignore[no-untyped-def]
+    # With one drawing its vector is the tenant's mean: no cosine to speak
+    # of, but the same bytes are still an exact duplicate.
+    (only,) = parts(1, seed=43)
+    drawing_id = upload(api_client_a, only).data["id"]
+    r = api_client_a.post(
+        "/api/v1/search",
+        {"file": SimpleUploadedFile("q.dxf", only)},
+        format="multipart",
+    )
+    assert r.status_code == 200, r.data
+    dups = r.data["query"]["duplicates"]
+    assert [(d["drawing_id"], d["exact"]) for d in dups] == [(drawing_id, True)]
+
+
 def test_similar_body_matches_its_schema(api_client_a) -> None:  # type: ignore[no-untyped-def]
     ids = [upload(api_client_a, f).data["id"] for f in parts(4, seed=51)]
     body = api_client_a.get(f"/api/v1/drawings/{ids[0]}/similar").data

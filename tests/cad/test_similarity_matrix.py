@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from django.core.cache import cache
 
+from apps.cad import matrices
 from bench.duplicate_threshold import redrawn
 from tests.cad.test_api import upload
 from tests.cad.test_duplicates import parts
@@ -49,3 +51,26 @@ def test_a_cache_that_lost_its_keys_still_finds_every_drawing(
     cache.clear()
     more = [upload(api_client_a, f).data["id"] for f in parts(8, seed=82)[4:]]
     assert set(similar_ids(api_client_a, ids[0])) == {*ids[1:], *more}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_committed_uploads_reach_the_next_search_without_a_database_read(
+    api_client_a, tenant_a, django_assert_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    files = parts(5, seed=91)
+    ids = [upload(api_client_a, f).data["id"] for f in files]
+    before = similar_ids(api_client_a, ids[0])
+    copy = upload(api_client_a, redrawn(files[0], random.Random(5))).data["id"]
+    more = [upload(api_client_a, f).data["id"] for f in parts(7, seed=92)[5:]]
+    # Each upload was committed when it was logged: its row came with it.
+    with django_assert_num_queries(0):
+        folded = matrices.tenant_matrix(tenant_a.pk, "dxf-2")
+    assert set(folded.drawing_ids.tolist()) == {*ids, copy, *more}
+    found = api_client_a.get(f"/api/v1/drawings/{ids[0]}/similar?k=20").data
+    assert found["results"][0]["drawing"]["id"] == copy
+    assert set(before) | {copy, *more} == {n["drawing"]["id"] for n in found["results"]}
+    # The same answer, to the score, as from a matrix read afresh from the
+    # database.
+    matrices.tenant_changed(tenant_a.pk)
+    again = api_client_a.get(f"/api/v1/drawings/{ids[0]}/similar?k=20").data
+    assert again["results"] == found["results"]
