@@ -172,7 +172,7 @@ if CADML_REDIS_CLUSTER_URL:
 elif REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "cadml.lib.redis_cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "cadml",
             "OPTIONS": _REDIS_CACHE_OPTIONS,
