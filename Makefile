@@ -32,9 +32,10 @@ lint: install
 typecheck: install
 	$(BIN)/mypy apps cadml
 
-# TEST_WORKERS=2 runs pytest-xdist workers, each with its own test database,
-# Redis databases and media folder (tests/xdist_worker.py).
-TEST_WORKERS ?= 0
+# pytest runs on TEST_WORKERS pytest-xdist workers, each with its own test
+# database, Redis databases and media folder (tests/xdist_worker.py); a module
+# stays on one worker. TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
 test: lint typecheck
 	$(BIN)/python -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadscope)
 
