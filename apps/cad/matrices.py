@@ -19,10 +19,10 @@ later than that reads the row from the database. An entry is written as soon
 as its analysis is, which may be before that transaction commits: an
 analysis not visible (or not yet done) when its entry is read stays
 *pending* and is looked for again at each search, for ``PENDING_S``; a
-rebuild looks again at the last ``LOOKBACK`` entries for the same reason. A log entry that is missing
-(evicted, expired, or its writer caught between the two writes) means a
-rebuild, never a matrix that silently lacks a drawing. Without the cache,
-every search rebuilds.
+rebuild looks again at the last ``LOOKBACK`` entries for the same reason.
+A log entry that is missing (evicted, expired, or its writer caught between
+the two writes) means a rebuild, never a matrix that silently lacks a
+drawing. Without the cache, every search rebuilds.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from apps.cad import features
+from apps.cad.index import unit
 from apps.cad.models import Analysis
 from apps.cad.similarity import Space
 from cadml.lib.cache import CACHE_ERRORS
@@ -91,12 +92,6 @@ class Matrix:
 
 _matrices: dict[tuple[int, str], Matrix] = {}
 _lock = threading.Lock()
-
-
-def unit(space: Space, mat: np.ndarray) -> np.ndarray:
-    emb = space.embed(mat) if len(mat) else mat
-    norms = np.linalg.norm(emb, axis=1, keepdims=True)
-    return emb / np.where(norms == 0, 1, norms)
 
 
 def _generation(tenant_id: int, known: str | None) -> str:

@@ -303,7 +303,7 @@ def _ranked_exact(
     space = learned or m.unsupervised
     if len(m.drawing_ids) == 0:
         return space.name, []
-    unit = matrices.unit(learned, m.raw) if learned is not None else m.unit
+    unit = index.unit(learned, m.raw) if learned is not None else m.unit
     q = space.embed(query)[0]
     norm = np.linalg.norm(q)
     scores = unit @ (q / norm if norm else q)
