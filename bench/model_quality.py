@@ -13,8 +13,8 @@ dxf-1 slots of the same drawings (today's baseline) in the same run:
   ``unknown``, not ``needs_review``);
 - each out-of-domain set given with ``--ood DIR`` (every DXF under it; default
   the shared ezdxf corpus): the share flagged ``unknown`` or ``needs_review``;
-- similar drawings on the style-shifted set: the share of the top five
-  neighbours of the query's class, in the unsupervised dxf-2 space, the
+- similar drawings on the style-shifted set and on each real set: the share of
+  the top five neighbours of the query's class, in the unsupervised dxf-2 space, the
   model's learned metric, and plain cosine on dxf-1 (today's search).
 
 Prints one JSON line. Nothing here is trained on a set it reports.
@@ -197,13 +197,41 @@ class Served:
         }
 
 
-def top5_same_class(emb: np.ndarray, y: np.ndarray) -> float:
+def top5_same_class(
+    emb: np.ndarray, y: np.ndarray, queries: np.ndarray | None = None
+) -> float:
+    """Share of each query's five nearest others (cosine) that have its class;
+    ``queries`` (a mask) picks which rows ask, every row can answer."""
     norms = np.linalg.norm(emb, axis=1, keepdims=True)
     unit = emb / np.where(norms == 0, 1, norms)
     sims = unit @ unit.T
     np.fill_diagonal(sims, -np.inf)
     top = np.argsort(-sims, axis=1, kind="stable")[:, :5]
-    return round(float((y[top] == y[:, None]).mean()), 4)
+    same = y[top] == y[:, None]
+    if queries is not None:
+        same = same[queries]
+    return round(float(same.mean()), 4) if len(same) else float("nan")
+
+
+def real_similar(
+    ds: training.Dataset, learned: similarity.Space | None
+) -> dict[str, object]:
+    """Top-5 same class on a real set, as a tenant's archive of exactly these
+    drawings would rank them. Only drawings of classes with six or more members
+    ask (five others of the class must exist for a perfect answer)."""
+    X = np.nan_to_num(ds.X.astype(float))
+    counts = {c: int((ds.y == c).sum()) for c in set(ds.y)}
+    queries = np.asarray([counts[c] >= 6 for c in ds.y])
+    return {
+        "queries": int(queries.sum()),
+        "dxf2_unsupervised": top5_same_class(
+            similarity.Space.unsupervised(X).embed(X), ds.y, queries
+        ),
+        "dxf2_model_metric": top5_same_class(learned.embed(X), ds.y, queries)
+        if learned
+        else None,
+        "dxf1_cosine": top5_same_class(X[:, :DXF1_WIDTH], ds.y, queries),
+    }
 
 
 def main() -> None:
@@ -249,14 +277,18 @@ def main() -> None:
             "style_shifted": old.scores(shifted),
         },
     }
+    learned = similarity.Space.learned(result.open_set)
     for root in args.real:
         ds, _ = files_dataset(root, labelled=True)
-        out[f"real:{root.name}"] = {"dxf2": new.real(ds), "dxf1": old.real(ds)}
+        out[f"real:{root.name}"] = {
+            "dxf2": new.real(ds),
+            "dxf1": old.real(ds),
+            "similar_top5_same_class": real_similar(ds, learned),
+        }
     for root in args.ood:
         ds, _ = files_dataset(root, labelled=False)
         out[f"ood:{root.name}"] = {"dxf2": new.ood(ds), "dxf1": old.ood(ds)}
     X = np.nan_to_num(shifted.X.astype(float))
-    learned = similarity.Space.learned(result.open_set)
     out["similar_top5_same_class_style_shifted"] = {
         "dxf2_unsupervised": top5_same_class(
             similarity.Space.unsupervised(X).embed(X), shifted.y
