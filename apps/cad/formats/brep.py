@@ -446,13 +446,85 @@ def _mass(shape: Any) -> tuple[float, float, Any]:
     return vol.Mass(), surf.Mass(), vol
 
 
-def _bnd_box(shape: Any) -> Any:
+def _bnd_box(shape: Any, tori: bool = True) -> Any:
+    """The exact (optimal) axis-aligned box of ``shape``, as
+    ``BRepBndLib.AddOptimal`` computes it.
+
+    The kernel boxes a torus face by sampling it and refining each extreme
+    numerically, the slowest face type by far. A whole torus (the face is the
+    surface's natural restriction) has a box in closed form: along a unit
+    world axis e, centre +- (R sqrt(1 - (a.e)^2) + r), a the torus axis; the
+    kernel's box is that, enlarged by its confusion tolerance. So with
+    ``tori`` (the shape may hold torus faces) the faces are boxed one by one,
+    whole tori in closed form; the union is the shape's box when every edge
+    and vertex lies on a face, as the kernel's is."""
     from OCP.Bnd import Bnd_Box
     from OCP.BRepBndLib import BRepBndLib
+    from OCP.TopAbs import TopAbs_EDGE, TopAbs_FACE, TopAbs_VERTEX
+    from OCP.TopExp import TopExp_Explorer
+    from OCP.TopoDS import TopoDS
 
     box = Bnd_Box()
-    BRepBndLib.AddOptimal_s(shape, box, False, False)
+    if not tori or any(
+        TopExp_Explorer(shape, kind, parent).More()
+        for kind, parent in ((TopAbs_EDGE, TopAbs_FACE), (TopAbs_VERTEX, TopAbs_EDGE))
+    ):
+        BRepBndLib.AddOptimal_s(shape, box, False, False)
+        return box
+    exp = TopExp_Explorer(shape, TopAbs_FACE)
+    while exp.More():
+        face = TopoDS.Face(exp.Current())
+        exp.Next()
+        whole = _whole_torus_box(face)
+        if whole is None:
+            BRepBndLib.AddOptimal_s(face, box, False, False)
+        else:
+            box.Update(*whole)
     return box
+
+
+def _whole_torus_box(face: Any) -> tuple[float, ...] | None:
+    """(xmin, ymin, zmin, xmax, ymax, zmax) of a face that is a whole ring
+    torus, else None."""
+    from OCP.BRepAdaptor import BRepAdaptor_Surface
+    from OCP.BRepTools import BRepTools
+    from OCP.GeomAbs import GeomAbs_SurfaceType
+    from OCP.Precision import Precision
+    from OCP.TopAbs import TopAbs_EDGE, TopAbs_WIRE
+    from OCP.TopExp import TopExp_Explorer
+
+    ad = BRepAdaptor_Surface(face, False)
+    if ad.GetType() != GeomAbs_SurfaceType.GeomAbs_Torus:
+        return None
+    torus = ad.Torus()
+    big, small = torus.MajorRadius(), torus.MinorRadius()
+    if not big > small > 0 or not (ad.IsUPeriodic() and ad.IsVPeriodic()):
+        return None
+    # The natural boundary: one wire of the two seams, each met twice.
+    wires = TopExp_Explorer(face, TopAbs_WIRE)
+    wires.Next()
+    edges, n_edges = TopExp_Explorer(face, TopAbs_EDGE), 0
+    while edges.More():
+        n_edges += 1
+        edges.Next()
+    umin, umax, vmin, vmax = BRepTools.UVBounds_s(face)
+    tol = Precision.PConfusion_s()
+    if (
+        wires.More()
+        or n_edges != 4
+        or umax - umin < ad.UPeriod() - tol
+        or vmax - vmin < ad.VPeriod() - tol
+    ):
+        return None
+    # The kernel's enlargement of a sampled surface's box (tolerance 0).
+    eps = Precision.Confusion_s()
+    centre = torus.Location().Coord()
+    axis = torus.Axis().Direction().Coord()
+    half = [big * math.sqrt(max(0.0, 1 - a * a)) + small + eps for a in axis]
+    return (
+        *(c - h for c, h in zip(centre, half, strict=True)),
+        *(c + h for c, h in zip(centre, half, strict=True)),
+    )
 
 
 def _box_coords(box: Any) -> list[float]:
@@ -488,14 +560,65 @@ def _all_in_solids(shape: Any) -> bool:
     )
 
 
-def _obb_extents(shape: Any) -> list[float]:
+def _obb_extents(
+    shape: Any, inertia: Any, whole: Any, *, principal: bool, tori: bool
+) -> list[float]:
+    """Sorted extents of OpenCascade's optimal oriented box (``Bnd_OBB``).
+
+    On a shape with a face that is not planar the kernel boxes the shape
+    exactly (optimal axis-aligned box) in the frame of its principal axes of
+    inertia, the world frame when those axes are already the world's. With
+    ``principal`` (every face, edge and vertex in a closed solid, so that the
+    kernel's inertia is ``inertia``) that is done here with the inertia and
+    the world box ``whole`` already measured: the kernel would measure them
+    again, and more slowly. Otherwise the kernel's own box."""
     from OCP.Bnd import Bnd_OBB
     from OCP.BRepBndLib import BRepBndLib
+    from OCP.gp import gp_Ax3, gp_Dir, gp_Trsf
+    from OCP.Precision import Precision
+    from OCP.TopLoc import TopLoc_Location
 
-    obb = Bnd_OBB()
-    # Optimal (not PCA-only) so that a turned part gets the same box.
-    BRepBndLib.AddOBB_s(shape, obb, False, True, False)
-    return sorted([2 * obb.XHSize(), 2 * obb.YHSize(), 2 * obb.ZHSize()])
+    if not principal:
+        obb = Bnd_OBB()
+        # Optimal (not PCA-only) so that a turned part gets the same box.
+        BRepBndLib.AddOBB_s(shape, obb, False, True, False)
+        return sorted([2 * obb.XHSize(), 2 * obb.YHSize(), 2 * obb.ZHSize()])
+    axes = inertia.PrincipalProperties()
+    first, second = axes.FirstAxisOfInertia(), axes.SecondAxisOfInertia()
+    tol = Precision.Angular_s() ** 2
+
+    def along_world_axis(d: Any) -> bool:
+        x, y, z = d.X() ** 2, d.Y() ** 2, d.Z() ** 2
+        return bool(min(x + y, x + z, y + z) < tol)
+
+    box = whole
+    if not (along_world_axis(first) and along_world_axis(second)):
+        frame = gp_Ax3(
+            inertia.CentreOfMass(),
+            gp_Dir(axes.ThirdAxisOfInertia()),
+            gp_Dir(first),
+        )
+        trsf = gp_Trsf()
+        trsf.SetTransformation(frame)
+        box = _bnd_box(shape.Moved(TopLoc_Location(trsf)), tori)
+    lo, hi = box.CornerMin(), box.CornerMax()
+    return sorted([hi.X() - lo.X(), hi.Y() - lo.Y(), hi.Z() - lo.Z()])
+
+
+def _shells_closed(shape: Any) -> bool:
+    """True when the shape has shells and none has a free edge."""
+    from OCP.BRep import BRep_Tool
+    from OCP.TopAbs import TopAbs_SHELL
+    from OCP.TopExp import TopExp_Explorer
+
+    exp = TopExp_Explorer(shape, TopAbs_SHELL)
+    if not exp.More():
+        return False
+    while exp.More():
+        if not BRep_Tool.IsClosed_s(exp.Current()):
+            return False
+        exp.Next()
+    return True
 
 
 def _tessellate(shape: Any, size: float) -> Any:
@@ -573,21 +696,31 @@ def analyze(loaded: LoadedBrep) -> dict[str, Any]:
         # A model of surfaces only (no closed solid): size from the area.
         rg = math.sqrt(area) if area > 0 else 1.0
     solids = _solids(shape, _MAX_PARTS + 1)
+    in_solids = _all_in_solids(shape)
+    closed = _shells_closed(shape)
+    tori = faces.by_type["torus"] > 0
     # The exact (optimal) box is costly on curved faces: for an assembly, box
     # each solid once (the parts need it) and take the whole as their union.
     boxes = None
-    if 1 < len(solids) <= _MAX_PARTS and _all_in_solids(shape):
+    if 1 < len(solids) <= _MAX_PARTS and in_solids:
         from OCP.Bnd import Bnd_Box
 
-        boxes = [_bnd_box(s) for s in solids]
+        boxes = [_bnd_box(s, tori) for s in solids]
         whole = Bnd_Box()
         for b in boxes:
             whole.Add(b)
-        bbox = _box_coords(whole)
     else:
-        bbox = _bbox(shape)
+        whole = _bnd_box(shape, tori)
+    bbox = _box_coords(whole)
     ext = sorted(bbox[i + 3] - bbox[i] for i in range(3))
-    obb = _obb_extents(shape)
+    curved = any(faces.by_type[t] for t in ("cylinder", "cone", "sphere", "torus"))
+    obb = _obb_extents(
+        shape,
+        vprops,
+        whole,
+        principal=curved and in_solids and closed and n_solids > 0,
+        tori=tori,
+    )
     # Euler-Poincare for B-reps with inner loops: V - E + 2F - L = 2(S - G).
     euler = n_vertices - n_edges + 2 * n_faces - faces.wires
     genus = max(0, n_shells - euler // 2) if n_solids else 0
