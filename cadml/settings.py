@@ -384,6 +384,9 @@ CADML_REQUIRE_SERVICES = env_bool("CADML_REQUIRE_SERVICES", False)
 CADML_PARSE_TIMEOUT_S = env_float("CADML_PARSE_TIMEOUT_S", 20)
 CADML_PARSE_MEMORY_MB = env_int("CADML_PARSE_MEMORY_MB", 1024)
 CADML_PARSE_WORKERS = env_int("CADML_PARSE_WORKERS", 2)
+# The feature version STEP/IGES analyses store: brep-2, or brep-1 while the
+# deployment's models are still trained on it (docs/step-iges.md).
+CADML_BREP_FEATURE_VERSION = env_str("CADML_BREP_FEATURE_VERSION", "brep-2")
 CADML_MAX_UPLOAD_MB = env_int("CADML_MAX_UPLOAD_MB", 50)
 # Every request body, whatever the endpoint: refused on its declared length (or
 # cut off when chunked) before it is read. One upload plus multipart framing.

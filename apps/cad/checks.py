@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core.checks import Error, register
 from django.utils.module_loading import import_string
 
+from apps.cad.formats.brep import BREP_VERSIONS
+
 # Below this the worker cannot even import numpy and ezdxf under RLIMIT_AS.
 MIN_MEMORY_MB = 400
 
@@ -84,4 +86,13 @@ def check_cad_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                     id="cad.E009",
                 )
             )
+    brep = settings.CADML_BREP_FEATURE_VERSION
+    if brep not in BREP_VERSIONS:
+        errors.append(
+            Error(
+                f"CADML_BREP_FEATURE_VERSION is {brep!r}; known: "
+                f"{', '.join(BREP_VERSIONS)}.",
+                id="cad.E010",
+            )
+        )
     return errors

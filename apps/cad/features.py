@@ -180,7 +180,7 @@ def downgrade(vector: list[float], *, source: str, target: str) -> list[float] |
 
 def schema() -> dict[str, Any]:
     """The slots of every feature version, in vector order."""
-    from apps.cad.formats.brep import BREP_FEATURE_VERSION, BREP_SLOTS
+    from apps.cad.formats.brep import BREP_VERSIONS
 
     return {
         version: [
@@ -196,7 +196,7 @@ def schema() -> dict[str, Any]:
             }
             for i, s in enumerate(slots)
         ]
-        for version, slots in {**SLOTS, BREP_FEATURE_VERSION: BREP_SLOTS}.items()
+        for version, slots in {**SLOTS, **BREP_VERSIONS}.items()
     }
 
 

@@ -23,7 +23,9 @@ def feature_width(feature_version: str) -> int:
     from apps.cad.formats import brep
 
     widths = {version: len(slots) for version, slots in features.SLOTS.items()}
-    widths[brep.BREP_FEATURE_VERSION] = len(brep.BREP_SLOTS)
+    widths.update(
+        (version, len(slots)) for version, slots in brep.BREP_VERSIONS.items()
+    )
     if feature_version not in widths:
         known = ", ".join(sorted(widths))
         raise InvalidInput(

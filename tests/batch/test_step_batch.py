@@ -34,7 +34,7 @@ def test_a_job_with_a_step_and_a_dxf_file_analyses_both(api_client_a, settings):
     solid = drawings["block.step"]
     assert solid["format"] == "step"
     assert solid["analysis"]["status"] == "done"
-    assert solid["analysis"]["feature_version"] == "brep-1"
+    assert solid["analysis"]["feature_version"] == "brep-2"
     measures = solid["analysis"]["stats"]["solid"]
     assert measures["faces_by_type"] == {"plane": 6, "cylinder": 1}
     assert measures["genus"] == 1

@@ -227,6 +227,10 @@ def test_feature_schema_is_served(api_client_a) -> None:  # type: ignore[no-unty
     r = api_client_a.get("/api/v1/features/schema")
     assert r.status_code == 200
     assert r.data["dxf-1"][0]["name"] == "hist_line"
+    # Both B-rep versions: brep-1 for models trained on it, brep-2 stored today.
+    for version in ("brep-1", "brep-2"):
+        assert r.data[version] and all(s["description"] for s in r.data[version])
+    assert r.data["brep-2"][-1]["name"] == "log_inner_loops"
 
 
 def test_anonymous_clients_are_refused(client, part: bytes) -> None:  # type: ignore[no-untyped-def]

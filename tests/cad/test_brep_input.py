@@ -177,7 +177,7 @@ def test_non_ascii_product_names_come_back_as_text(step: bytes) -> None:
 def test_the_pool_keeps_serving_after_refusals(step: bytes) -> None:
     refusal(STEP_HEAD + b"garbage")
     result = content_analyze(name="ok.step", content=step, preview=False)
-    assert result["format"] == "step" and result["feature_version"] == "brep-1"
+    assert result["format"] == "step" and result["feature_version"] == "brep-2"
 
 
 @pytest.mark.django_db
@@ -191,7 +191,7 @@ def test_upload_a_step_file_through_the_api(api_client_a, settings, step) -> Non
     assert r.status_code == 201, r.data
     assert r.data["format"] == "step"
     a = r.data["analysis"]
-    assert a["status"] == "done" and a["feature_version"] == "brep-1"
+    assert a["status"] == "done" and a["feature_version"] == "brep-2"
     assert a["stats"]["solid"]["faces_by_type"] == {"plane": 6, "cylinder": 1}
     pic = api_client_a.get(f"/api/v1/drawings/{r.data['id']}/preview.svg")
     assert pic.status_code == 200
@@ -255,7 +255,7 @@ def test_a_classifier_trains_on_a_folder_of_step_files(tmp_path: Path) -> None:
     summary = json.loads(out.getvalue())
     assert summary["labels"] == ["plate", "shaft"]
     assert summary["training_summary"]["rows"] == 10
-    assert ModelVersion.objects.get().model.feature_version == "brep-1"
+    assert ModelVersion.objects.get().model.feature_version == "brep-2"
 
 
 @pytest.mark.django_db

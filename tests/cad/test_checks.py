@@ -25,3 +25,10 @@ def test_a_body_limit_below_the_upload_limit_and_bad_slots_are_reported(
     errors = {e.id: e.msg for e in check_cad_settings()}
     assert set(errors) == {"cad.E007", "cad.E008"}
     assert "CADML_MAX_REQUEST_BODY_MB (10)" in errors["cad.E007"]
+
+
+def test_an_unknown_brep_feature_version_is_reported(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.CADML_BREP_FEATURE_VERSION = "brep-9"
+    errors = {e.id: e.msg for e in check_cad_settings()}
+    assert set(errors) == {"cad.E010"}
+    assert "brep-1, brep-2" in errors["cad.E010"]

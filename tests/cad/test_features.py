@@ -134,7 +134,7 @@ def test_different_classes_give_different_vectors() -> None:
 
 def test_schema_lists_every_slot_with_description_and_invariance() -> None:
     s = schema()
-    assert set(s) == {"dxf-1", "dxf-2", "mesh-1", "brep-1"}
+    assert set(s) == {"dxf-1", "dxf-2", "mesh-1", "brep-1", "brep-2"}
     assert [x["name"] for x in s["dxf-1"]] == [x.name for x in DXF_SLOTS]
     assert [x["name"] for x in s["dxf-2"]] == [x.name for x in DXF2_SLOTS]
     assert len({x["name"] for x in s["dxf-2"]}) == len(s["dxf-2"])

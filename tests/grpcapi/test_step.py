@@ -21,7 +21,7 @@ async def test_analyze_reads_a_step_solid(channel, grpc_key_a):
         metadata=auth(grpc_key_a),
     )
     assert result.status == "done"
-    assert result.feature_version == "brep-1"
+    assert result.feature_version == "brep-2"
     solid = result.stats["solid"]
     assert dict(solid["faces_by_type"]) == {"plane": 6.0, "cylinder": 1.0}
     assert solid["genus"] == 1

@@ -113,3 +113,15 @@ def test_a_new_version_must_keep_the_labels(admin_client_a) -> None:  # type: ig
     other, _ = sklearn_onnx(["a", "b", "c"])
     r = upload(admin_client_a, other, labels=["a", "b", "c"])
     assert r.status_code == 400 and "same labels" in json.dumps(r.data)
+
+
+def test_brep_models_are_checked_against_their_own_width(admin_client_a) -> None:  # type: ignore[no-untyped-def]
+    from apps.cad.formats.brep import BREP2_SLOTS, BREP_SLOTS
+
+    brep1, _ = sklearn_onnx(width=len(BREP_SLOTS))
+    brep2, _ = sklearn_onnx(width=len(BREP2_SLOTS))
+    assert upload(admin_client_a, brep1, fv="brep-1", name="b1").status_code == 201
+    assert upload(admin_client_a, brep2, fv="brep-2", name="b2").status_code == 201
+    r = upload(admin_client_a, brep1, fv="brep-2", name="b3")
+    assert r.status_code == 400
+    assert f"brep-2 vectors have {len(BREP2_SLOTS)}" in json.dumps(r.data)

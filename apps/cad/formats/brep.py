@@ -1,9 +1,9 @@
 """STEP and IGES: boundary-representation solids read through OpenCascade.
 
 One module for the format family: detection by content (``is_step``,
-``is_iges``), reading (``load``), the ``brep-1`` feature vector and the absolute
-``solid`` measures (``analyze``), and the hidden-line isometric preview
-(``hlr_svg``). Runs inside the isolation worker like the DXF reader;
+``is_iges``), reading (``load``), the ``brep-2`` (and ``brep-1``) feature vector
+and the absolute ``solid`` measures (``analyze``), and the hidden-line isometric
+preview (``hlr_svg``). Runs inside the isolation worker like the DXF reader;
 OpenCascade is imported on first use so that the web process, which only
 detects formats, never loads it, and the formats run in a pool of their own.
 
@@ -11,6 +11,13 @@ Lengths are normalised by the solid's radius of gyration (from the inertia
 tensor: translation- and rotation-invariant, linear in scale), so every slot but
 the axis-aligned bounding box ratios is exactly invariant under translation,
 rotation and uniform scale.
+
+``brep-2`` is ``brep-1``'s first 34 slots (the B-rep measures) followed by
+measures of the exact solid (its oriented box, the second moments of its
+volume, closed shells, inner loops) where ``brep-1`` has the ``mesh-1`` slots
+of a tessellation. Tessellating and measuring a mesh is the costliest part of
+an analysis, so only ``brep-1`` (``analyze(..., version="brep-1")``, kept for
+models trained on it) pays for it.
 """
 
 from __future__ import annotations
@@ -31,7 +38,11 @@ from apps.cad.features import MESH_SLOTS, Slot, mesh_vector
 from apps.cad.formats.base import HEAD, Format, Stopwatch
 from apps.cad.preview import placeholder
 
-BREP_FEATURE_VERSION = "brep-1"
+BREP1_FEATURE_VERSION = "brep-1"
+BREP2_FEATURE_VERSION = "brep-2"
+# What the pipeline writes for a solid unless CADML_BREP_FEATURE_VERSION says
+# otherwise (a deployment whose models still read brep-1).
+BREP_FEATURE_VERSION = BREP2_FEATURE_VERSION
 # Reading is linear in faces but the validity check, tessellation and HLR are
 # not; past this many faces a file is refused before the kernel sees it.
 MAX_BREP_FACES = 100_000
@@ -84,8 +95,9 @@ def is_iges(content: bytes) -> bool:
     return all(len(c) == 80 and _IGES_SEQ.match(c[72:80]) for c in cards)
 
 
-def _slots() -> list[Slot]:
-    s = [
+def _solid_slots() -> list[Slot]:
+    """The slots both versions share (0-33), in order."""
+    return [
         Slot("log_faces", "log1p of the number of faces"),
         *(
             Slot(f"face_frac_{t}", f"Share of faces whose surface is a {t}")
@@ -123,13 +135,39 @@ def _slots() -> list[Slot]:
         Slot("log_genus", "log1p of the genus (through-holes) from Euler's formula"),
         Slot("thin_wall", "2V/A (wall thickness of a plate) / radius of gyration"),
     ]
-    return s + [
+
+
+def _brep1_slots() -> list[Slot]:
+    return _solid_slots() + [
         Slot(f"mesh_{m.name}", f"Tessellated solid: {m.description}", m.rotation)
         for m in MESH_SLOTS
     ]
 
 
-BREP_SLOTS = _slots()
+def _brep2_slots() -> list[Slot]:
+    return _solid_slots() + [
+        Slot("obb_fill", "Volume / oriented box volume (the box of slots 24-25)"),
+        Slot(
+            "gyration_mid_major",
+            "Solid's middle / major principal extent: sqrt of the ratio of its "
+            "volume's second moments about the centroid",
+        ),
+        Slot(
+            "gyration_minor_major",
+            "Solid's minor / major principal extent: sqrt of the ratio of its "
+            "volume's second moments about the centroid",
+        ),
+        Slot("closed", "1 if every shell is closed (no free edges), else 0"),
+        Slot(
+            "log_inner_loops",
+            "log1p of the faces' inner boundary loops (openings in faces)",
+        ),
+    ]
+
+
+BREP_SLOTS = _brep1_slots()  # brep-1
+BREP2_SLOTS = _brep2_slots()
+BREP_VERSIONS = {BREP1_FEATURE_VERSION: BREP_SLOTS, BREP2_FEATURE_VERSION: BREP2_SLOTS}
 
 
 @dataclass
@@ -678,8 +716,11 @@ def _log(n: float) -> float:
     return math.log1p(max(n, 0))
 
 
-def analyze(loaded: LoadedBrep) -> dict[str, Any]:
-    """Features, the ``solid`` measures, parts and text of a loaded model."""
+def analyze(loaded: LoadedBrep, version: str = BREP_FEATURE_VERSION) -> dict[str, Any]:
+    """Features (of ``version``), the ``solid`` measures, parts and text of a
+    loaded model."""
+    if version not in BREP_VERSIONS:
+        raise ValueError(f"unknown B-rep feature version {version!r}")
     shape = loaded.shape
     n_faces = _count(shape, "FACE")
     n_edges = _count(shape, "EDGE")
@@ -726,8 +767,6 @@ def analyze(loaded: LoadedBrep) -> dict[str, Any]:
     genus = max(0, n_shells - euler // 2) if n_solids else 0
     holes = faces.hole_diameters
     hd = np.array(holes, dtype=float) / rg if holes else np.zeros(1)
-    mesh = _tessellate(shape, rg)
-    mesh_vec = mesh_vector(mesh) if len(mesh.faces) else [0.0] * len(MESH_SLOTS)
 
     def ratio(a: float, b: float) -> float:
         return a / b if b > 0 else 0.0
@@ -755,10 +794,25 @@ def analyze(loaded: LoadedBrep) -> dict[str, Any]:
         float(hd.max()),
         _log(genus),
         ratio(2 * volume, area) / rg,
-        *mesh_vec,
     ]
+    if version == BREP1_FEATURE_VERSION:
+        mesh = _tessellate(shape, rg)
+        vector += mesh_vector(mesh) if len(mesh.faces) else [0.0] * len(MESH_SLOTS)
+    else:
+        # Second moments about the principal axes from the moments of inertia
+        # (I_x = m_y + m_z): the largest second moment goes with the smallest
+        # moment of inertia.
+        half = sum(moments) / 2
+        second = [max(half - m, 0.0) for m in moments]
+        vector += [
+            ratio(volume, obb[0] * obb[1] * obb[2]),
+            math.sqrt(ratio(second[1], second[0])),
+            math.sqrt(ratio(second[2], second[0])),
+            1.0 if closed else 0.0,
+            _log(faces.wires - n_faces),
+        ]
     vector = [round(float(v), 9) if math.isfinite(v) else 0.0 for v in vector]
-    assert len(vector) == len(BREP_SLOTS)
+    assert len(vector) == len(BREP_VERSIONS[version])
     solid = {
         "volume_mm3": round(volume, 6),
         "area_mm2": round(area, 6),
@@ -882,7 +936,10 @@ def hlr_svg(shape: Any, width: int = 400) -> str:
 
 
 def analyse(loaded: LoadedBrep, watch: Stopwatch, want_preview: bool) -> dict[str, Any]:
-    out = analyze(loaded)
+    from django.conf import settings
+
+    version = getattr(settings, "CADML_BREP_FEATURE_VERSION", BREP_FEATURE_VERSION)
+    out = analyze(loaded, version)
     watch.lap("features")
     svg = None
     if want_preview:
@@ -895,7 +952,7 @@ def analyse(loaded: LoadedBrep, watch: Stopwatch, want_preview: bool) -> dict[st
         "recovered": False,
         "fixes": 0,
         "repair_messages": [],
-        "feature_version": BREP_FEATURE_VERSION,
+        "feature_version": version,
         "features": out["features"],
         "text": out["text"],
         "title_block": {f: None for f in titleblock.ALL_FIELDS},
