@@ -299,12 +299,16 @@ def refeaturize_submit(
     """Re-analyse the tenant's drawings that have no ``feature_version`` vector
     yet, as batch jobs (progress, cancel, retry as for any job). Each drawing
     gets a new analysis; the old ones stay. Running it again submits only what
-    is still missing, so a cancelled run resumes where it stopped."""
+    is still missing, so a cancelled run resumes where it stopped.
 
-    if feature_version not in SLOTS or feature_version.startswith("mesh"):
+    For STEP/IGES only the version analyses store (``CADML_BREP_FEATURE_VERSION``)
+    can be asked for: a re-analysis writes that one, so asking for the other
+    would re-submit the same drawings on every run."""
+    brep = settings.CADML_BREP_FEATURE_VERSION
+    versions = [v for v in SLOTS if not v.startswith("mesh")] + [brep]
+    if feature_version not in versions:
         raise InvalidInput(
-            f"feature_version must be a drawing version: "
-            f"{', '.join(v for v in SLOTS if not v.startswith('mesh'))}",
+            f"feature_version must be a drawing version: {', '.join(versions)}",
             code="unknown_feature_version",
         )
     ids = list(

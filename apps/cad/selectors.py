@@ -105,8 +105,9 @@ def analysis_latest(*, tenant: Tenant, drawing: Drawing) -> Analysis:
 def drawings_needing_features(
     *, tenant: Tenant, feature_version: str
 ) -> QuerySet[Drawing]:
-    """The tenant's DXF drawings with no finished analysis of
-    ``feature_version`` (older analyses stay as they are: history)."""
+    """The tenant's drawings of the formats ``feature_version`` describes (DXF
+    for ``dxf-*``, STEP and IGES for ``brep-*``) with no finished analysis of
+    it (older analyses stay as they are: history)."""
     from django.db.models import Exists
 
     done = Analysis.objects.filter(
@@ -114,8 +115,13 @@ def drawings_needing_features(
         feature_version=feature_version,
         status=Analysis.Status.DONE,
     )
+    formats = (
+        ["step", "iges"]
+        if feature_version.startswith("brep-")
+        else ["dxf", "dxf-binary"]
+    )
     return (
-        Drawing.objects.filter(tenant=tenant, format__in=["dxf", "dxf-binary"])
+        Drawing.objects.filter(tenant=tenant, format__in=formats)
         .exclude(Exists(done))
         .order_by("pk")
     )

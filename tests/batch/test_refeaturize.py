@@ -68,3 +68,36 @@ def test_unknown_tenants_and_versions_are_clear_errors(tenant_a) -> None:  # typ
         call_command(
             "refeaturize", "--tenant", tenant_a.slug, "--feature-version", "mesh-1"
         )
+
+
+def test_step_drawings_stored_as_brep1_get_a_brep2_analysis(tenant_a, owner_a) -> None:  # type: ignore[no-untyped-def]
+    from apps.cad.formats import brep
+    from apps.cad.services import analysis_run
+    from apps.cad.synth import solids as S
+
+    content = S.step_bytes(S.box_with_hole())
+    step = drawing_create(
+        tenant=tenant_a, uploaded_by=owner_a, name="block.step", content=content
+    ).drawing
+    a = analysis_run(drawing=step)
+    # As stored before brep-2 existed.
+    old = brep.analyze(brep.load(content, "step"), "brep-1")["features"]
+    Analysis.objects.filter(pk=a.pk).update(feature_version="brep-1", features=old)
+    first = refeaturize(tenant_a, "--feature-version", "brep-2")
+    assert first["drawings"] == 1
+    job = wait_for_job(first["jobs"][0])
+    assert job.status == "succeeded", job.status
+    kept = Analysis.objects.get(drawing=step, feature_version="brep-1")
+    assert kept.features == old
+    new = Analysis.objects.get(drawing=step, feature_version="brep-2")
+    assert len(new.features) == len(brep.BREP2_SLOTS)
+    assert new.features[:34] == old[:34]
+    assert refeaturize(tenant_a, "--feature-version", "brep-2")["drawings"] == 0
+
+
+def test_a_brep_version_analyses_do_not_store_is_refused(tenant_a) -> None:  # type: ignore[no-untyped-def]
+    # Re-analysing writes brep-2: brep-1 would never be reached.
+    with pytest.raises(CommandError, match="dxf-1, dxf-2, brep-2"):
+        call_command(
+            "refeaturize", "--tenant", tenant_a.slug, "--feature-version", "brep-1"
+        )
