@@ -10,9 +10,11 @@ same files: files/s for both and c/b (target >= 0.8).
 
 STEP section: (d) OpenCascade's bare read (``STEPControl_Reader`` read and
 transfer) vs (e) our STEP analysis without preview (read, validity check, B-rep
-measures, tessellation for the mesh slots) on the same files: generated solids
-plus every ``.stp``/``.step`` under ``$CADML_BENCH_STEP_DIR`` (public files kept
-outside the repository). Median ms and e/d (target <= 2.0).
+measures and boxes, in the feature version analyses store: ``brep-2``, or
+``brep-1`` with its tessellation when ``CADML_BREP_FEATURE_VERSION=brep-1``) on
+the same files: generated solids plus every ``.stp``/``.step`` under
+``$CADML_BENCH_STEP_DIR`` (public files kept outside the repository). Median ms
+and e/d (target <= 2.0).
 
 Prints one JSON line. ``--no-http`` skips (c); ``--step-only`` runs only (d)/(e).
 """
