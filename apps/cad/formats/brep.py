@@ -40,8 +40,9 @@ from apps.cad.preview import placeholder
 
 BREP1_FEATURE_VERSION = "brep-1"
 BREP2_FEATURE_VERSION = "brep-2"
-# What the pipeline writes for a solid unless CADML_BREP_FEATURE_VERSION says
-# otherwise (a deployment whose models still read brep-1).
+# The newest version, what ``analyze`` computes unless asked for another; the
+# pipeline stores CADML_BREP_FEATURE_VERSION (brep-2 unless a deployment whose
+# models still read brep-1 says so).
 BREP_FEATURE_VERSION = BREP2_FEATURE_VERSION
 # Reading is linear in faces but the validity check, tessellation and HLR are
 # not; past this many faces a file is refused before the kernel sees it.
@@ -938,7 +939,7 @@ def hlr_svg(shape: Any, width: int = 400) -> str:
 def analyse(loaded: LoadedBrep, watch: Stopwatch, want_preview: bool) -> dict[str, Any]:
     from django.conf import settings
 
-    version = getattr(settings, "CADML_BREP_FEATURE_VERSION", BREP_FEATURE_VERSION)
+    version = settings.CADML_BREP_FEATURE_VERSION
     out = analyze(loaded, version)
     watch.lap("features")
     svg = None
