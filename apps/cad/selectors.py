@@ -16,6 +16,7 @@ from django.utils.module_loading import import_string
 
 from apps.accounts.models import Tenant
 from apps.cad import index, matrices
+from apps.cad.formats import FORMATS
 from apps.cad.models import Analysis, Drawing
 from apps.cad.similarity import Space
 from cadml.lib.errors import Conflict, NotFound
@@ -105,21 +106,15 @@ def analysis_latest(*, tenant: Tenant, drawing: Drawing) -> Analysis:
 def drawings_needing_features(
     *, tenant: Tenant, feature_version: str
 ) -> QuerySet[Drawing]:
-    """The tenant's drawings of the formats ``feature_version`` describes (DXF
-    for ``dxf-*``, STEP and IGES for ``brep-*``) with no finished analysis of
-    it (older analyses stay as they are: history)."""
-    from django.db.models import Exists
-
+    """The tenant's drawings of the formats whose analyses store
+    ``feature_version`` (the format registry says which) with no finished
+    analysis of it (older analyses stay as they are: history)."""
     done = Analysis.objects.filter(
         drawing=OuterRef("pk"),
         feature_version=feature_version,
         status=Analysis.Status.DONE,
     )
-    formats = (
-        ["step", "iges"]
-        if feature_version.startswith("brep-")
-        else ["dxf", "dxf-binary"]
-    )
+    formats = [f.name for f in FORMATS if feature_version in f.feature_versions]
     return (
         Drawing.objects.filter(tenant=tenant, format__in=formats)
         .exclude(Exists(done))

@@ -63,3 +63,6 @@ class Format:
     # Which isolation pool runs it: a format whose libraries hold much memory
     # once loaded gets workers of its own.
     pool: str = "cad"
+    # The feature versions its analyses can store (re-featurisation picks the
+    # drawings a version applies to by this).
+    feature_versions: tuple[str, ...] = ()

@@ -985,6 +985,7 @@ STEP = Format(
     analyse=analyse,
     preview=preview,
     pool="brep",
+    feature_versions=tuple(BREP_VERSIONS),
 )
 IGES = Format(
     name="iges",
@@ -993,4 +994,5 @@ IGES = Format(
     analyse=analyse,
     preview=preview,
     pool="brep",
+    feature_versions=tuple(BREP_VERSIONS),
 )

@@ -296,13 +296,20 @@ def preview(loaded: LoadedDxf) -> str:
         return placeholder(f"no preview: {type(exc).__name__}")
 
 
+_VERSIONS = (features.DXF1_FEATURE_VERSION, features.DXF2_FEATURE_VERSION)
 DXF_BINARY = Format(
     name="dxf-binary",
     detect=is_binary_dxf,
     load=load_dxf,
     analyse=analyse,
     preview=preview,
+    feature_versions=_VERSIONS,
 )
 DXF = Format(
-    name="dxf", detect=is_ascii_dxf, load=load_dxf, analyse=analyse, preview=preview
+    name="dxf",
+    detect=is_ascii_dxf,
+    load=load_dxf,
+    analyse=analyse,
+    preview=preview,
+    feature_versions=_VERSIONS,
 )

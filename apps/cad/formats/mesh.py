@@ -153,6 +153,7 @@ def _format(name: str, detect: Any, file_type: str) -> Format:
         load=partial(load_mesh, file_type=file_type),
         analyse=analyse,
         preview=mesh_svg,
+        feature_versions=(features.MESH_FEATURE_VERSION,),
     )
 
 
