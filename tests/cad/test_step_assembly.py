@@ -161,3 +161,54 @@ def test_a_step_file_without_pmi_has_empty_dimensions() -> None:
     result = analyze_bytes("p.step", S.step_bytes(S.box(1, 2, 3)), preview=False)
     assert result["dimensions"]["entities"] == []
     assert result["dimensions"]["gdt"] == []
+
+
+def nested_assembly() -> bytes:
+    """A top assembly placing a sub-assembly (moved 100 along x) that places
+    one pin (turned a quarter about z, moved 10 along y): written with
+    OpenCascade's XCAF document and STEP writer directly."""
+    import os
+    import tempfile
+
+    from OCP.gp import gp_Ax1, gp_Dir, gp_Pnt, gp_Trsf, gp_Vec
+    from OCP.STEPCAFControl import STEPCAFControl_Writer
+    from OCP.TCollection import TCollection_ExtendedString
+    from OCP.TDataStd import TDataStd_Name
+    from OCP.TDocStd import TDocStd_Document
+    from OCP.TopLoc import TopLoc_Location
+    from OCP.XCAFApp import XCAFApp_Application
+    from OCP.XCAFDoc import XCAFDoc_DocumentTool
+
+    doc = TDocStd_Document(TCollection_ExtendedString("XmlXCAF"))
+    XCAFApp_Application.GetApplication_s().InitDocument(doc)
+    tool = XCAFDoc_DocumentTool.ShapeTool_s(doc.Main())
+    top, sub = tool.NewShape(), tool.NewShape()
+    pin = tool.AddShape(S.cylinder(1, 4), False)
+    for label, name in ((top, "Machine"), (sub, "Pin holder"), (pin, "Pin")):
+        TDataStd_Name.Set_s(label, TCollection_ExtendedString(name))
+    turn, up, right = gp_Trsf(), gp_Trsf(), gp_Trsf()
+    turn.SetRotation(gp_Ax1(gp_Pnt(0, 0, 0), gp_Dir(0, 0, 1)), QUARTER)
+    up.SetTranslation(gp_Vec(0, 10, 0))
+    right.SetTranslation(gp_Vec(100, 0, 0))
+    tool.AddComponent(sub, pin, TopLoc_Location(up * turn))
+    tool.AddComponent(top, sub, TopLoc_Location(right))
+    tool.UpdateAssemblies()
+    writer = STEPCAFControl_Writer()
+    writer.Transfer(doc)
+    fd, path = tempfile.mkstemp(suffix=".stp")
+    os.close(fd)
+    try:
+        writer.Write(path)
+        with open(path, "rb") as fh:
+            return fh.read()
+    finally:
+        os.unlink(path)
+
+
+def test_nested_placements_are_composed() -> None:
+    [pin] = solid_of(nested_assembly())["parts"]
+    assert pin["name"] == "Pin"
+    assert flat(pin) == pytest.approx(
+        [0, -1, 0, 100, 1, 0, 0, 10, 0, 0, 1, 0], abs=1e-9
+    )
+    assert pin["bbox_mm"] == pytest.approx([99, 9, 0, 101, 11, 4], abs=1e-6)
