@@ -93,7 +93,22 @@ class DimensionEntitySerializer(serializers.Serializer):
     limits = serializers.ListField(child=serializers.FloatField(), required=False)
     count = serializers.IntegerField(required=False, help_text="4x: four features")
     tolerance_source = serializers.ChoiceField(
-        choices=["text", "dimstyle"], required=False
+        choices=["text", "dimstyle", "step-pmi"], required=False
+    )
+    # A declared field: DRF's metaclass moves it off Field.source.
+    source = serializers.ChoiceField(  # type: ignore[assignment]
+        choices=["step-pmi"],
+        required=False,
+        help_text="Absent for drawings' DIMENSION entities; step-pmi for AP242 "
+        "semantic dimensions of a STEP file",
+    )
+    type = serializers.CharField(
+        required=False, help_text="STEP PMI: the kernel's dimension type"
+    )
+    applies_to = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="STEP PMI: the shapes annotated, e.g. 'cylinder face'",
     )
 
 
@@ -138,6 +153,15 @@ class GdtSerializer(serializers.Serializer):
     # A declared field: DRF's metaclass moves it off Field.label.
     label = serializers.CharField(required=False, help_text="Datum feature letter")  # type: ignore[assignment]
     handle = serializers.CharField(allow_null=True)
+    # A declared field: DRF's metaclass moves it off Field.source.
+    source = serializers.ChoiceField(  # type: ignore[assignment]
+        choices=["step-pmi"], required=False, help_text="step-pmi: AP242 semantic PMI"
+    )
+    applies_to = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="STEP PMI: the shapes annotated, e.g. 'plane face'",
+    )
 
 
 class SurfaceFinishSerializer(serializers.Serializer):

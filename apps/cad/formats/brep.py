@@ -35,6 +35,7 @@ import numpy as np
 from apps.cad import dimensions, titleblock
 from apps.cad.errors import ResourceLimitExceeded, UnreadableFile
 from apps.cad.features import MESH_SLOTS, Slot, mesh_vector
+from apps.cad.formats import xcaf
 from apps.cad.formats.base import HEAD, Format, Stopwatch
 from apps.cad.preview import placeholder
 
@@ -177,6 +178,10 @@ class LoadedBrep:
     fmt: str
     units: str
     products: list[dict[str, str]] = field(default_factory=list)
+    # From the XCAF reader, for STEP files with an assembly or PMI: the placed
+    # products holding geometry, and the semantic PMI.
+    leaves: list[xcaf.Leaf] | None = None
+    pmi: dict[str, list[dict[str, Any]]] | None = None
 
 
 def _occ_quiet() -> None:
@@ -310,11 +315,18 @@ def load(content: bytes, fmt: str) -> LoadedBrep:
         _check_iges_pointers(content)
         reader = IGESControl_Reader()
         units, products, suffix = _iges_units(content), [], ".igs"
+    product: xcaf.Product | None = None
     fd, path = tempfile.mkstemp(suffix=suffix)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(content)
-        status = reader.ReadFile(path)
+        if fmt == "step" and xcaf.wanted(content):
+            try:
+                status, product = xcaf.read(path)
+            except Exception as exc:  # noqa: BLE001 - the kernel raises its own types
+                raise _unbuildable(fmt, exc) from exc
+        else:
+            status = reader.ReadFile(path)
     finally:
         os.unlink(path)
     if status != IFSelect_ReturnStatus.IFSelect_RetDone:
@@ -322,13 +334,14 @@ def load(content: bytes, fmt: str) -> LoadedBrep:
             f"The {fmt.upper()} file could not be parsed (the reader answered "
             f"{status.name}): it is truncated or not valid {fmt.upper()} data."
         )
-    try:
-        reader.TransferRoots()
-        shape = reader.OneShape()
-    except Exception as exc:  # noqa: BLE001 - the kernel raises its own types
-        raise UnreadableFile(
-            f"The {fmt.upper()} file's shapes could not be built: {exc}"[:300]
-        ) from exc
+    if product is not None:
+        shape = product.shape
+    else:
+        try:
+            reader.TransferRoots()
+            shape = reader.OneShape()
+        except Exception as exc:  # noqa: BLE001 - the kernel raises its own types
+            raise _unbuildable(fmt, exc) from exc
     n_faces = 0 if shape is None or shape.IsNull() else _count(shape, "FACE")
     if n_faces == 0:
         raise UnreadableFile(
@@ -340,7 +353,20 @@ def load(content: bytes, fmt: str) -> LoadedBrep:
             "split the assembly."
         )
     _check_valid(shape, fmt)
-    return LoadedBrep(shape=shape, fmt=fmt, units=units, products=products)
+    return LoadedBrep(
+        shape=shape,
+        fmt=fmt,
+        units=units,
+        products=products,
+        leaves=product.leaves if product else None,
+        pmi=product.pmi if product else None,
+    )
+
+
+def _unbuildable(fmt: str, exc: Exception) -> UnreadableFile:
+    return UnreadableFile(
+        f"The {fmt.upper()} file's shapes could not be built: {exc}"[:300]
+    )
 
 
 def _check_valid(shape: Any, fmt: str) -> None:
@@ -407,6 +433,8 @@ class _Faces:
     # Every face's area in the explorer's order, shared faces again each time:
     # the sum is the whole shape's surface area, summed as the kernel sums it.
     area: float
+    # Each distinct face (by hash) with its surface type and area, for the parts.
+    table: dict[int, tuple[str, float]]
 
 
 def _faces(shape: Any) -> _Faces:
@@ -424,22 +452,23 @@ def _faces(shape: Any) -> _Faces:
     wires = 0
     total = 0.0
     exp = TopExp_Explorer(shape, TopAbs_FACE)
-    seen: dict[int, float] = {}
+    seen: dict[int, tuple[str, float]] = {}
     while exp.More():
         face = TopoDS.Face(exp.Current())
         exp.Next()
         key = hash(face)
         if key in seen:
-            total += seen[key]
+            total += seen[key][1]
             continue
         ad = BRepAdaptor_Surface(face)
         kind = _surface_kind(ad)
         by_type[kind] += 1
         props = GProp_GProps()
         BRepGProp.SurfaceProperties_s(face, props)
-        seen[key] = props.Mass()
-        total += seen[key]
-        area_by_type[kind] += seen[key]
+        face_area = props.Mass()
+        seen[key] = (kind, face_area)
+        total += face_area
+        area_by_type[kind] += face_area
         w = TopExp_Explorer(face, TopAbs_WIRE)
         while w.More():
             wires += 1
@@ -458,7 +487,39 @@ def _faces(shape: Any) -> _Faces:
             radial = op - d * op.Dot(d)
             if radial.Magnitude() > 0 and radial.Dot(n) < 0:
                 holes.append(2 * cyl.Radius())
-    return _Faces(by_type, area_by_type, holes, wires, total)
+    return _Faces(by_type, area_by_type, holes, wires, total, seen)
+
+
+def _part_faces(
+    solid: Any, table: dict[int, tuple[str, float]]
+) -> tuple[dict[str, int], float]:
+    """Faces by surface type and surface area of one solid, looked up in the
+    whole shape's face table (measured only when a face is not in it)."""
+    from OCP.BRepAdaptor import BRepAdaptor_Surface
+    from OCP.BRepGProp import BRepGProp
+    from OCP.GProp import GProp_GProps
+    from OCP.TopAbs import TopAbs_FACE
+    from OCP.TopExp import TopExp_Explorer
+    from OCP.TopoDS import TopoDS
+
+    by_type: dict[str, int] = {}
+    area = 0.0
+    counted: set[int] = set()
+    exp = TopExp_Explorer(solid, TopAbs_FACE)
+    while exp.More():
+        face = TopoDS.Face(exp.Current())
+        exp.Next()
+        key = hash(face)
+        if key not in table:
+            props = GProp_GProps()
+            BRepGProp.SurfaceProperties_s(face, props)
+            table[key] = (_surface_kind(BRepAdaptor_Surface(face)), props.Mass())
+        kind, face_area = table[key]
+        area += face_area
+        if key not in counted:
+            counted.add(key)
+            by_type[kind] = by_type.get(kind, 0) + 1
+    return by_type, area
 
 
 def _placement(shape: Any) -> list[list[float]]:
@@ -473,16 +534,6 @@ def _volume(shape: Any) -> Any:
     vol = GProp_GProps()
     BRepGProp.VolumeProperties_s(shape, vol)
     return vol
-
-
-def _mass(shape: Any) -> tuple[float, float, Any]:
-    from OCP.BRepGProp import BRepGProp
-    from OCP.GProp import GProp_GProps
-
-    vol = _volume(shape)
-    surf = GProp_GProps()
-    BRepGProp.SurfaceProperties_s(shape, surf)
-    return vol.Mass(), surf.Mass(), vol
 
 
 def _bnd_box(shape: Any, tori: bool = True) -> Any:
@@ -737,14 +788,15 @@ def analyze(loaded: LoadedBrep, version: str = BREP_FEATURE_VERSION) -> dict[str
     if rg <= 0:
         # A model of surfaces only (no closed solid): size from the area.
         rg = math.sqrt(area) if area > 0 else 1.0
-    solids = _solids(shape, _MAX_PARTS + 1)
+    placed, n_placed = _placed_solids(loaded, n_solids)
+    solids = [p.solid for p in placed]
     in_solids = _all_in_solids(shape)
     closed = _shells_closed(shape)
     tori = faces.by_type["torus"] > 0
     # The exact (optimal) box is costly on curved faces: for an assembly, box
     # each solid once (the parts need it) and take the whole as their union.
     boxes = None
-    if 1 < len(solids) <= _MAX_PARTS and in_solids:
+    if 1 < len(solids) <= _MAX_PARTS and in_solids and n_placed == n_solids:
         from OCP.Bnd import Bnd_Box
 
         boxes = [_bnd_box(s, tori) for s in solids]
@@ -827,42 +879,84 @@ def analyze(loaded: LoadedBrep, version: str = BREP_FEATURE_VERSION) -> dict[str
         "holes": [round(d, 6) for d in sorted(holes)],
         "units": loaded.units,
         "parts": _parts(
-            solids[:_MAX_PARTS], loaded.products, (volume, area, bbox), boxes
+            placed[:_MAX_PARTS],
+            loaded,
+            (volume, area, bbox, faces),
+            boxes if n_placed == n_solids else None,
         ),
+        "parts_total": n_placed,
+        "parts_omitted": max(0, n_placed - _MAX_PARTS),
     }
     return {"features": vector, "solid": solid, "text": _texts(loaded)}
 
 
+@dataclass
+class _Placed:
+    solid: Any  # located in the file's frame
+    name: str | None = None
+    instance: str | None = None
+
+
+def _placed_solids(loaded: LoadedBrep, n_solids: int) -> tuple[list[_Placed], int]:
+    """The first ``_MAX_PARTS + 1`` solids with their product names, and how
+    many there are. From the XCAF tree when the file was read through it,
+    else the shape's solids (named later from the file's products)."""
+    from OCP.TopAbs import TopAbs_SOLID
+    from OCP.TopExp import TopExp_Explorer
+
+    if loaded.leaves is None:
+        return [_Placed(s) for s in _solids(loaded.shape, _MAX_PARTS + 1)], n_solids
+    out: list[_Placed] = []
+    total = 0
+    for leaf in loaded.leaves:
+        exp = TopExp_Explorer(leaf.shape, TopAbs_SOLID)
+        while exp.More():
+            total += 1
+            if len(out) <= _MAX_PARTS:
+                out.append(_Placed(exp.Current(), leaf.name, leaf.instance))
+            exp.Next()
+    return out, total
+
+
 def _parts(
-    solids: list[Any],
-    products: list[dict[str, str]],
-    whole: tuple[float, float, list[float]] | None = None,
+    placed: list[_Placed],
+    loaded: LoadedBrep,
+    whole: tuple[float, float, list[float], _Faces],
     boxes: list[Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """Each solid with its placement; named after the file's products when the
-    file has one product per solid (the common single-level assembly)."""
-    leaf = [p for p in products if p["name"] or p["id"]]
+    """Each solid with its placement, measures and faces by type. Named after
+    its product in the assembly tree when the file has one; else after the
+    file's products when there is one product per solid (the common
+    single-level assembly)."""
+    leaf = [p for p in loaded.products if p["name"] or p["id"]]
     out = []
-    for i, s in enumerate(solids):
-        if len(solids) == 1 and whole is not None:
-            vol, area, bbox = whole
+    for i, p in enumerate(placed):
+        s = p.solid
+        if len(placed) == 1:
+            vol, area, bbox, faces = whole
+            by_type = {t: n for t, n in faces.by_type.items() if n}
         else:
-            vol, area, _ = _mass(s)
+            vol = _volume(s).Mass()
+            by_type, area = _part_faces(s, whole[3].table)
             bbox = _box_coords(boxes[i]) if boxes else _bbox(s)
-        name = None
-        if len(solids) == 1 and leaf:
+        name = p.name
+        if loaded.leaves is not None:
+            pass  # named by the assembly tree
+        elif len(placed) == 1 and leaf:
             name = leaf[-1]["name"] or leaf[-1]["id"]
-        elif len(leaf) >= len(solids):
+        elif len(leaf) >= len(placed):
             # Assemblies list the parent product first; the leaves follow.
-            name = leaf[len(leaf) - len(solids) + i]["name"]
+            name = leaf[len(leaf) - len(placed) + i]["name"]
         out.append(
             {
                 "index": i,
                 "name": name,
+                "instance": p.instance,
                 "transform": _placement(s),
                 "volume_mm3": round(abs(vol), 6),
                 "area_mm2": round(area, 6),
                 "bbox_mm": bbox,
+                "faces_by_type": {t: by_type[t] for t in SURFACE_TYPES if t in by_type},
             }
         )
     return out
@@ -957,7 +1051,7 @@ def analyse(loaded: LoadedBrep, watch: Stopwatch, want_preview: bool) -> dict[st
         "features": out["features"],
         "text": out["text"],
         "title_block": {f: None for f in titleblock.ALL_FIELDS},
-        "dimensions": {"entities": [], "tokens": [], **dimensions.annotations([], [])},
+        "dimensions": _dimensions(loaded),
         # The absolute measures ride in ``stats`` (one stored column) under
         # ``solid``; the API shows them as the analysis's ``solid`` object.
         "stats": {
@@ -969,6 +1063,17 @@ def analyse(loaded: LoadedBrep, watch: Stopwatch, want_preview: bool) -> dict[st
         "solid": solid,
         "preview_svg": svg,
     }
+
+
+def _dimensions(loaded: LoadedBrep) -> dict[str, Any]:
+    """The drawings' ``dimensions`` structure: AP242 semantic PMI as its
+    dimension entities, GD&T frames and datums (each with ``source``
+    ``step-pmi``); empty for files without PMI."""
+    out = {"entities": [], "tokens": [], **dimensions.annotations([], [])}
+    if loaded.pmi:
+        out["entities"] = loaded.pmi["entities"]
+        out["gdt"] = loaded.pmi["gdt"]
+    return out
 
 
 def preview(loaded: LoadedBrep) -> str:

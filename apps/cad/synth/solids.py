@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -127,3 +128,162 @@ def iges_bytes(shape: Any, *, unit: str = "MM") -> bytes:
     writer.AddShape(shape)
     writer.ComputeModel()
     return _written(writer.Write, ".igs")
+
+
+def _trsf(
+    move: tuple[float, float, float] = (0.0, 0.0, 0.0),
+    axis: tuple[float, float, float] = (0.0, 0.0, 1.0),
+    angle: float = 0.0,
+) -> Any:
+    """Rotation about ``axis`` through the origin, then the move."""
+    from OCP.gp import gp_Ax1, gp_Dir, gp_Pnt, gp_Trsf, gp_Vec
+
+    rot, tr = gp_Trsf(), gp_Trsf()
+    rot.SetRotation(gp_Ax1(gp_Pnt(0, 0, 0), gp_Dir(*axis)), angle)
+    tr.SetTranslation(gp_Vec(*move))
+    return tr * rot
+
+
+def _xcaf_doc() -> Any:
+    from OCP.TCollection import TCollection_ExtendedString
+    from OCP.TDocStd import TDocStd_Document
+    from OCP.XCAFApp import XCAFApp_Application
+
+    doc = TDocStd_Document(TCollection_ExtendedString("XmlXCAF"))
+    XCAFApp_Application.GetApplication_s().InitDocument(doc)
+    return doc
+
+
+def _set_name(label: Any, name: str) -> None:
+    from OCP.TCollection import TCollection_ExtendedString
+    from OCP.TDataStd import TDataStd_Name
+
+    TDataStd_Name.Set_s(label, TCollection_ExtendedString(name, True))
+
+
+def _write_xcaf(doc: Any, schema: str = "AP214IS", pmi: bool = False) -> bytes:
+    from OCP.Interface import Interface_Static
+    from OCP.STEPCAFControl import STEPCAFControl_Writer
+
+    writer = STEPCAFControl_Writer()
+    Interface_Static.SetCVal_s("write.step.schema", schema)
+    try:
+        writer.SetDimTolMode(pmi)
+        writer.Transfer(doc)
+        return _written(writer.Write, ".stp")
+    finally:
+        Interface_Static.SetCVal_s("write.step.schema", "AP214IS")
+
+
+def assembly_step_bytes(
+    name: str, parts: list[tuple[str, Any, list[dict[str, Any]]]]
+) -> bytes:
+    """An assembly ``name`` written through OpenCascade's XCAF writer: each
+    ``(part name, shape, placements)`` is one product, placed once per
+    placement (``move``, ``axis``, ``angle`` as for ``transformed``)."""
+    from OCP.TopLoc import TopLoc_Location
+    from OCP.XCAFDoc import XCAFDoc_DocumentTool
+
+    doc = _xcaf_doc()
+    tool = XCAFDoc_DocumentTool.ShapeTool_s(doc.Main())
+    top = tool.NewShape()
+    _set_name(top, name)
+    for part_name, shape, placements in parts:
+        label = tool.AddShape(shape, False)
+        _set_name(label, part_name)
+        for where in placements:
+            tool.AddComponent(top, label, TopLoc_Location(_trsf(**where)))
+    tool.UpdateAssemblies()
+    return _write_xcaf(doc)
+
+
+def pmi_step_bytes(
+    shape: Any,
+    name: str,
+    *,
+    dimensions: Sequence[tuple[int, str, float, float | None, float | None]] = (),
+    datums: Sequence[tuple[int, str]] = (),
+    tolerances: Sequence[tuple[int, str, float, Sequence[str]]] = (),
+) -> bytes:
+    """``shape`` as an AP242 STEP file with semantic PMI, through XCAF.
+
+    ``dimensions``: ``(face index, XCAF dimension type such as "Size_Diameter",
+    value, upper, lower deviation)``; ``datums``: ``(face index, label)``;
+    ``tolerances``: ``(face index, XCAF tolerance type such as
+    "Perpendicularity", value, datum labels)``. Faces are numbered in the
+    explorer's order from 0."""
+    from OCP.TCollection import TCollection_HAsciiString
+    from OCP.TopAbs import TopAbs_FACE
+    from OCP.TopExp import TopExp_Explorer
+    from OCP.XCAFDimTolObjects import (
+        XCAFDimTolObjects_DatumObject,
+        XCAFDimTolObjects_DimensionObject,
+        XCAFDimTolObjects_DimensionType,
+        XCAFDimTolObjects_GeomToleranceObject,
+        XCAFDimTolObjects_GeomToleranceType,
+    )
+    from OCP.XCAFDoc import (
+        XCAFDoc_Datum,
+        XCAFDoc_Dimension,
+        XCAFDoc_DocumentTool,
+        XCAFDoc_GeomTolerance,
+    )
+
+    doc = _xcaf_doc()
+    tool = XCAFDoc_DocumentTool.ShapeTool_s(doc.Main())
+    dimtol = XCAFDoc_DocumentTool.DimTolTool_s(doc.Main())
+    label = tool.AddShape(shape, False)
+    _set_name(label, name)
+    faces = []
+    exp = TopExp_Explorer(shape, TopAbs_FACE)
+    while exp.More():
+        faces.append(exp.Current())
+        exp.Next()
+    for index, kind, value, upper, lower in dimensions:
+        dim_label = dimtol.AddDimension()
+        obj = XCAFDimTolObjects_DimensionObject()
+        obj.SetType(
+            getattr(
+                XCAFDimTolObjects_DimensionType,
+                f"XCAFDimTolObjects_DimensionType_{kind}",
+            )
+        )
+        obj.SetValue(value)
+        if upper is not None and lower is not None:
+            obj.SetUpperTolValue(upper)
+            obj.SetLowerTolValue(lower)
+        XCAFDoc_Dimension.Set_s(dim_label).SetObject(obj)
+        dimtol.SetDimension(tool.AddSubShape(label, faces[index]), dim_label)
+    datum_labels = {}
+    for index, datum in datums:
+        datum_label = dimtol.AddDatum()
+        dobj = XCAFDimTolObjects_DatumObject()
+        dobj.SetName(TCollection_HAsciiString(datum))
+        dobj.SetPosition(1)
+        XCAFDoc_Datum.Set_s(datum_label).SetObject(dobj)
+        dimtol.SetDatum(_labels(tool.AddSubShape(label, faces[index])), datum_label)
+        datum_labels[datum] = datum_label
+    for index, kind, value, refs in tolerances:
+        tol_label = dimtol.AddGeomTolerance()
+        gobj = XCAFDimTolObjects_GeomToleranceObject()
+        gobj.SetType(
+            getattr(
+                XCAFDimTolObjects_GeomToleranceType,
+                f"XCAFDimTolObjects_GeomToleranceType_{kind}",
+            )
+        )
+        gobj.SetValue(value)
+        XCAFDoc_GeomTolerance.Set_s(tol_label).SetObject(gobj)
+        dimtol.SetGeomTolerance(tool.AddSubShape(label, faces[index]), tol_label)
+        for ref in refs:
+            dimtol.SetDatumToGeomTol(datum_labels[ref], tol_label)
+    return _write_xcaf(doc, "AP242DIS", pmi=True)
+
+
+def _labels(*labels: Any) -> Any:
+    from OCP.collections import Sequence_TDF_Label
+
+    seq = Sequence_TDF_Label()
+    for label in labels:
+        seq.Append(label)
+    return seq
