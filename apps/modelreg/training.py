@@ -25,6 +25,13 @@ import numpy as np
 
 from cadml.lib.errors import InvalidInput
 
+# Synthetic drawings per class for the default model: its generator draws each
+# family in several conventions (sheets, one-view cut files, tooth styles).
+DEFAULT_PER_CLASS = 80
+# How much the open set's novelty discounts slots that separate no classes
+# (openset.OpenSet.novelty_power); chosen on real dev drawings against
+# drawings of other domains (docs/model-quality.md).
+NOVELTY_POWER = 0.25
 SUFFIXES = {".dxf", ".stl", ".obj", ".ply", ".step", ".stp", ".igs", ".iges"}
 Progress = Callable[[int, int, str], None]
 
@@ -389,6 +396,7 @@ def train(
                 probs_cal=est.predict_proba(X_val),
                 y_cal=np.asarray([str(v) for v in y_val]),
                 quantile=unknown_quantile,
+                novelty_power=NOVELTY_POWER,
             )
     estimator = candidates(seed)[best]
     estimator.fit(X_train, y_train)

@@ -25,7 +25,7 @@ from cadml.lib.errors import Conflict
 logger = logging.getLogger(__name__)
 
 # The versions a vector of one version can be served as, its own first.
-_READABLE_AS = {"dxf-2": ("dxf-2", "dxf-1")}
+_READABLE_AS = {"dxf-3": ("dxf-3", "dxf-2", "dxf-1"), "dxf-2": ("dxf-2", "dxf-1")}
 
 
 class _NoAnswer(Exception):

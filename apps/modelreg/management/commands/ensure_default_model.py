@@ -5,6 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from apps.modelreg import training
 from apps.modelreg.services.training import default_model_ensure
 from apps.modelreg.training import terminal_progress
 
@@ -12,11 +13,11 @@ from apps.modelreg.training import terminal_progress
 class Command(BaseCommand):
     help = (
         "Train and activate the default part classifier on synthetic drawings "
-        "when no platform model is active (seeded; about 20 s on 2 cores)."
+        "when no platform model is active (seeded; about a minute on 2 cores)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--per-class", type=int, default=40)
+        parser.add_argument("--per-class", type=int, default=training.DEFAULT_PER_CLASS)
         parser.add_argument("--seed", type=int, default=0)
 
     def handle(self, *args: Any, **opts: Any) -> None:
