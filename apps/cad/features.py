@@ -170,12 +170,14 @@ SLOTS = {
     DXF3_FEATURE_VERSION: DXF3_SLOTS,
     MESH_FEATURE_VERSION: MESH_SLOTS,
 }
-# Views of dxf-2, as slot ranges: geometry, picture, words.
+# Views of dxf-2 and dxf-3, as slot ranges: geometry, picture, words (and outline).
 DXF2_VIEWS = {
     "geometry": (0, len(DXF_SLOTS)),
     "picture": (len(DXF_SLOTS), len(DXF_SLOTS) + len(picture.slot_specs())),
     "words": (len(DXF_SLOTS) + len(picture.slot_specs()), len(DXF2_SLOTS)),
 }
+DXF3_VIEWS = {**DXF2_VIEWS, "outline": (len(DXF2_SLOTS), len(DXF3_SLOTS))}
+VIEWS = {DXF2_FEATURE_VERSION: DXF2_VIEWS, DXF3_FEATURE_VERSION: DXF3_VIEWS}
 
 
 # Each dxf version is the one before it followed by more slots.
@@ -184,6 +186,22 @@ _DXF_PREFIXES = {
     DXF2_FEATURE_VERSION: len(DXF2_SLOTS),
     DXF3_FEATURE_VERSION: len(DXF3_SLOTS),
 }
+
+
+def readable_as(version: str) -> tuple[str, ...]:
+    """The versions a ``version`` vector can be read as (``downgrade``), its own
+    first."""
+    if version not in _DXF_PREFIXES:
+        return (version,)
+    width = _DXF_PREFIXES[version]
+    older = sorted((w, v) for v, w in _DXF_PREFIXES.items() if w < width)
+    return (version, *(v for _, v in reversed(older)))
+
+
+def served_by(version: str) -> tuple[str, ...]:
+    """The versions whose stored vectors serve a model of ``version``: itself
+    and every later dxf version (whose prefix it is)."""
+    return tuple(v for v in SLOTS if version in readable_as(v)) or (version,)
 
 
 def downgrade(vector: list[float], *, source: str, target: str) -> list[float] | None:

@@ -30,6 +30,7 @@ BINS = 256  # directions of the outer profile; orders up to BINS / 2
 BANDS = ((1, 1), (2, 2), (3, 4), (5, 8), (9, 16), (17, 32), (33, 64), (65, 128))
 CIRCLE_SEGMENTS = 96  # a whole circle as segments (more than the profile's bins / 2)
 MAX_SEGMENTS = 40_000  # beyond this a fixed stride keeps the cost bounded
+MAX_CUTS = 400_000  # segment-ray intersections, likewise
 _CONCENTRIC = 0.02  # centres this close to the centroid (radii of gyration) share it
 
 
@@ -131,12 +132,46 @@ def _segments(
     return segs
 
 
-def _profile_slots(rel: np.ndarray) -> list[float]:
-    r = np.hypot(rel[:, 0], rel[:, 1])
-    angle = np.arctan2(rel[:, 1], rel[:, 0])
-    bins = np.floor((angle + math.pi) / (2 * math.pi) * BINS).astype(np.int64) % BINS
+def _profile(segs: np.ndarray) -> np.ndarray:
+    """The farthest drawn point in each of ``BINS`` directions (-1 where none):
+    each segment is cut by the rays through the bin centres it spans, so the
+    profile does not depend on how densely anything was sampled."""
+    step = 2 * math.pi / BINS
     rmax = np.full(BINS, -1.0)
-    np.maximum.at(rmax, bins, r)
+    p0, p1 = segs[:, :2], segs[:, 2:]
+    for ends in (p0, p1):  # ends that fall between bin centres
+        b = np.floor((np.arctan2(ends[:, 1], ends[:, 0]) + math.pi) / step)
+        np.maximum.at(rmax, b.astype(np.int64) % BINS, np.hypot(ends[:, 0], ends[:, 1]))
+    d = p1 - p0
+    a0 = np.arctan2(p0[:, 1], p0[:, 0])
+    span = (np.arctan2(p1[:, 1], p1[:, 0]) - a0 + math.pi) % (2 * math.pi) - math.pi
+    lo = np.minimum(a0, a0 + span)
+    first = np.ceil((lo + math.pi) / step - 0.5).astype(np.int64)
+    last = np.floor((np.maximum(a0, a0 + span) + math.pi) / step - 0.5).astype(np.int64)
+    # A segment through the centre spans half the turn: its ends speak for it.
+    count = np.where(np.abs(span) < math.pi - 1e-9, np.maximum(last - first + 1, 0), 0)
+    if count.sum() > MAX_CUTS:
+        count = np.where(
+            np.arange(len(count)) % (count.sum() // MAX_CUTS + 1) == 0, count, 0
+        )
+    if count.sum() == 0:
+        return rmax
+    idx = np.repeat(np.arange(len(segs)), count)
+    k = np.repeat(first, count) + (
+        np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+    )
+    theta = (k + 0.5) * step - math.pi
+    ux, uy = np.cos(theta), np.sin(theta)
+    dx, dy = d[idx, 0], d[idx, 1]
+    denom = ux * dy - uy * dx
+    num = p0[idx, 0] * dy - p0[idx, 1] * dx
+    ok = np.abs(denom) > 1e-12
+    r = np.where(ok, num / np.where(ok, denom, 1.0), -1.0)
+    np.maximum.at(rmax, k % BINS, np.where(r > 0, r, -1.0))
+    return rmax
+
+
+def _profile_slots(rmax: np.ndarray) -> list[float]:
     filled = rmax >= 0
     gaps = 1.0 - float(filled.mean())
     if filled.sum() < 2:
@@ -204,6 +239,9 @@ def outline_vector(
     gyr = math.sqrt(float((w * (rel**2).sum(axis=1)).sum() / w.sum()))
     if not math.isfinite(gyr) or gyr <= 0:
         return [0.0] * WIDTH
-    vec = _profile_slots(rel / gyr) + _feature_slots(circles, arcs, centre, gyr)
+    rel_segs = (segs - np.concatenate([centre, centre])) / gyr
+    vec = _profile_slots(_profile(rel_segs)) + _feature_slots(
+        circles, arcs, centre, gyr
+    )
     assert len(vec) == WIDTH
     return vec

@@ -36,11 +36,6 @@ class OpenSet:
     # Per-slot weights of a diagonal metric learned from the labels (between-
     # over within-class variance, mean 1): what similar-drawing search uses.
     metric: np.ndarray | None = None
-    # Novelty weighs each slot by metric ** novelty_power: slots that separate
-    # no classes (drafting style: layers, blocks, borders) then count less, so
-    # a real part drawn in another tool's style is not novel for its style
-    # alone. 0 is the plain standardised distance (versions trained before).
-    novelty_power: float = 0.0
 
     @classmethod
     def fit(
@@ -53,7 +48,6 @@ class OpenSet:
         probs_cal: np.ndarray,
         y_cal: np.ndarray,
         quantile: float,
-        novelty_power: float = 0.0,
     ) -> OpenSet:
         """Prototypes from ``X``/``y``; temperature and threshold from the
         calibration rows (which ``X`` must not contain)."""
@@ -61,38 +55,28 @@ class OpenSet:
         scale = np.maximum(X.std(axis=0), 1e-3)
         z = np.clip((X - mean) / scale, -Z_CLIP, Z_CLIP)
         protos = np.stack([z[y == label].mean(axis=0) for label in labels])
-        within = np.mean([z[y == label].var(axis=0) for label in labels], axis=0)
-        fisher = protos.var(axis=0) / (within + 0.05)
-        metric = fisher / fisher.mean() if fisher.mean() > 0 else np.ones_like(fisher)
-        w = metric**novelty_power
         radius = np.asarray(
             [
                 max(
-                    float(
-                        np.median(
-                            np.linalg.norm((z[y == label] - protos[i]) * w, axis=1)
-                        )
-                    ),
+                    float(np.median(np.linalg.norm(z[y == label] - protos[i], axis=1))),
                     1e-3,
                 )
                 for i, label in enumerate(labels)
             ]
         )
-        partial = cls(mean, scale, protos, radius, math.inf, 1.0, metric, novelty_power)
+        partial = cls(mean, scale, protos, radius, math.inf, 1.0)
         novelty = partial.novelty(X_cal)
         threshold = float(np.quantile(novelty, quantile)) if len(novelty) else math.inf
         y_idx = np.asarray([labels.index(str(v)) for v in y_cal])
         temperature = fit_temperature(probs_cal, y_idx)
-        return cls(
-            mean, scale, protos, radius, threshold, temperature, metric, novelty_power
-        )
+        within = np.mean([z[y == label].var(axis=0) for label in labels], axis=0)
+        fisher = protos.var(axis=0) / (within + 0.05)
+        metric = fisher / fisher.mean() if fisher.mean() > 0 else np.ones_like(fisher)
+        return cls(mean, scale, protos, radius, threshold, temperature, metric)
 
     def novelty(self, X: np.ndarray) -> np.ndarray:
         z = np.clip((np.atleast_2d(X) - self.mean) / self.scale, -Z_CLIP, Z_CLIP)
-        diff = z[:, None, :] - self.prototypes[None, :, :]
-        if self.novelty_power and self.metric is not None:
-            diff = diff * self.metric**self.novelty_power
-        d = np.linalg.norm(diff, axis=2)
+        d = np.linalg.norm(z[:, None, :] - self.prototypes[None, :, :], axis=2)
         return (d / self.radius[None, :]).min(axis=1)
 
     def calibrate(self, probs: np.ndarray) -> np.ndarray:
@@ -111,7 +95,6 @@ class OpenSet:
             "metric": None
             if self.metric is None
             else [round(float(v), 6) for v in self.metric],
-            "novelty_power": self.novelty_power,
         }
 
     @classmethod
@@ -127,7 +110,6 @@ class OpenSet:
             radius = np.asarray(data["radius"], dtype=float)
             threshold = data.get("threshold")
             temperature = float(data.get("temperature") or 1.0)
-            power = float(data.get("novelty_power") or 0.0)
             metric = (
                 np.asarray(data["metric"], dtype=float)
                 if data.get("metric") is not None
@@ -137,8 +119,6 @@ class OpenSet:
             return None
         if metric is not None and metric.shape != (width,):
             metric = None
-        if power and metric is None:
-            return None  # its radii and threshold are in the metric's units
         if (
             mean.shape != (width,)
             or scale.shape != (width,)
@@ -155,7 +135,6 @@ class OpenSet:
             math.inf if threshold is None else float(threshold),
             temperature,
             metric,
-            power,
         )
 
 

@@ -25,13 +25,9 @@ import numpy as np
 
 from cadml.lib.errors import InvalidInput
 
-# Synthetic drawings per class for the default model: its generator draws each
-# family in several conventions (sheets, one-view cut files, tooth styles).
-DEFAULT_PER_CLASS = 80
-# How much the open set's novelty discounts slots that separate no classes
-# (openset.OpenSet.novelty_power); chosen on real dev drawings against
-# drawings of other domains (docs/model-quality.md).
-NOVELTY_POWER = 0.25
+# Synthetic drawings per class for the default model (its generator draws each
+# family in several conventions: sheets, one-view cut files, tooth styles).
+DEFAULT_PER_CLASS = 40
 SUFFIXES = {".dxf", ".stl", ".obj", ".ply", ".step", ".stp", ".igs", ".iges"}
 Progress = Callable[[int, int, str], None]
 
@@ -396,7 +392,6 @@ def train(
                 probs_cal=est.predict_proba(X_val),
                 y_cal=np.asarray([str(v) for v in y_val]),
                 quantile=unknown_quantile,
-                novelty_power=NOVELTY_POWER,
             )
     estimator = candidates(seed)[best]
     estimator.fit(X_train, y_train)

@@ -13,7 +13,7 @@ from apps.modelreg.training import terminal_progress
 class Command(BaseCommand):
     help = (
         "Train and activate the default part classifier on synthetic drawings "
-        "when no platform model is active (seeded; about a minute on 2 cores)."
+        "when no platform model is active (seeded; about 20 s on 2 cores)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
