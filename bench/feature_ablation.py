@@ -1,6 +1,6 @@
-"""Which views of ``dxf-2`` earn their place: the default model's recipe
+"""Which views of ``dxf-3`` earn their place: the default model's recipe
 (synthetic drawings, seed 0, open set) trained on each subset of the views
-(geometry = the dxf-1 slots, picture, words), judged on held-out synthetic
+(geometry = the dxf-1 slots, picture, words, outline), judged on held-out synthetic
 drawings (seeds 1000+), each ``--real DIR`` (``DIR/<class>/*.dxf``:
 right-and-confident rate) and each ``--ood DIR`` (default: the shared ezdxf
 corpus; share flagged unknown or needs_review). One JSON line.
@@ -33,11 +33,13 @@ SUBSETS = {
     "words": ("words",),
     "geometry+picture": ("geometry", "picture"),
     "geometry+picture+words": ("geometry", "picture", "words"),
+    "outline": ("outline",),
+    "geometry+picture+words+outline": ("geometry", "picture", "words", "outline"),
 }
 
 
 def columns(views: tuple[str, ...]) -> list[int]:
-    return [i for v in views for i in range(*features.DXF2_VIEWS[v])]
+    return [i for v in views for i in range(*features.DXF3_VIEWS[v])]
 
 
 def judge(
@@ -63,7 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--real", action="append", default=[], type=Path)
     parser.add_argument("--ood", action="append", default=[], type=Path)
-    parser.add_argument("--per-class", type=int, default=40)
+    parser.add_argument("--per-class", type=int, default=training.DEFAULT_PER_CLASS)
     args = parser.parse_args()
     if not args.ood:
         corpus = Path(__file__).resolve().parent.parent / "../shared/corpus/dxf"

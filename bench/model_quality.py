@@ -95,7 +95,7 @@ def shifted_dataset(per_class: int, seed: int) -> training.Dataset:
     return training.Dataset(
         X=np.asarray([v for _, _, v in rows], dtype=np.float32),
         y=np.asarray([label for label, _, _ in rows]),
-        feature_version="dxf-2",
+        feature_version=features.DXF_FEATURE_VERSION,
     )
 
 
@@ -107,14 +107,14 @@ def files_dataset(root: Path, labelled: bool) -> tuple[training.Dataset, list[st
     rows = [
         (p, vec)
         for p, (version, vec) in zip(paths, results, strict=True)
-        if version == features.DXF2_FEATURE_VERSION
+        if version == features.DXF_FEATURE_VERSION
     ]
     y = [p.relative_to(root).parts[0] if labelled else "?" for p, _ in rows]
     return (
         training.Dataset(
             X=np.asarray([v for _, v in rows], dtype=np.float32).reshape(len(rows), -1),
             y=np.asarray(y),
-            feature_version="dxf-2",
+            feature_version=features.DXF_FEATURE_VERSION,
         ),
         [str(p.relative_to(root)) for p, _ in rows],
     )
@@ -245,7 +245,9 @@ def main() -> None:
             args.ood = [corpus]
 
     t0 = time.perf_counter()
-    data = training.synthetic_dataset(per_class=40, seed=0, workers=2)
+    data = training.synthetic_dataset(
+        per_class=training.DEFAULT_PER_CLASS, seed=0, workers=2
+    )
     gen_s = time.perf_counter() - t0
     t1 = time.perf_counter()
     result = training.train(data, seed=0)

@@ -26,12 +26,13 @@ import numpy as np
 from ezdxf.document import Drawing as DxfDocument
 from ezdxf.math import Vec3
 
-from apps.cad import picture, words
+from apps.cad import outline, picture, words
 
 DXF1_FEATURE_VERSION = "dxf-1"
 DXF2_FEATURE_VERSION = "dxf-2"
+DXF3_FEATURE_VERSION = "dxf-3"
 # What the pipeline writes for a drawing today.
-DXF_FEATURE_VERSION = DXF2_FEATURE_VERSION
+DXF_FEATURE_VERSION = DXF3_FEATURE_VERSION
 MESH_FEATURE_VERSION = "mesh-1"
 
 HIST_TYPES = (
@@ -152,29 +153,69 @@ def _dxf2_slots() -> list[Slot]:
     ]
 
 
+def _dxf3_slots() -> list[Slot]:
+    return [
+        *_dxf2_slots(),
+        *(Slot(n, d, rotation="robust") for n, d in outline.slot_specs()),
+    ]
+
+
 DXF_SLOTS = _dxf_slots()  # dxf-1
 DXF2_SLOTS = _dxf2_slots()
+DXF3_SLOTS = _dxf3_slots()
 MESH_SLOTS = _mesh_slots()
 SLOTS = {
     DXF1_FEATURE_VERSION: DXF_SLOTS,
     DXF2_FEATURE_VERSION: DXF2_SLOTS,
+    DXF3_FEATURE_VERSION: DXF3_SLOTS,
     MESH_FEATURE_VERSION: MESH_SLOTS,
 }
-# Views of dxf-2, as slot ranges: geometry, picture, words.
+# Views of dxf-2 and dxf-3, as slot ranges: geometry, picture, words (and outline).
 DXF2_VIEWS = {
     "geometry": (0, len(DXF_SLOTS)),
     "picture": (len(DXF_SLOTS), len(DXF_SLOTS) + len(picture.slot_specs())),
     "words": (len(DXF_SLOTS) + len(picture.slot_specs()), len(DXF2_SLOTS)),
 }
+DXF3_VIEWS = {**DXF2_VIEWS, "outline": (len(DXF2_SLOTS), len(DXF3_SLOTS))}
+VIEWS = {DXF2_FEATURE_VERSION: DXF2_VIEWS, DXF3_FEATURE_VERSION: DXF3_VIEWS}
+
+
+# Each dxf version is the one before it followed by more slots.
+_DXF_PREFIXES = {
+    DXF1_FEATURE_VERSION: len(DXF_SLOTS),
+    DXF2_FEATURE_VERSION: len(DXF2_SLOTS),
+    DXF3_FEATURE_VERSION: len(DXF3_SLOTS),
+}
+
+
+def readable_as(version: str) -> tuple[str, ...]:
+    """The versions a ``version`` vector can be read as (``downgrade``), its own
+    first."""
+    if version not in _DXF_PREFIXES:
+        return (version,)
+    width = _DXF_PREFIXES[version]
+    older = sorted((w, v) for v, w in _DXF_PREFIXES.items() if w < width)
+    return (version, *(v for _, v in reversed(older)))
+
+
+def served_by(version: str) -> tuple[str, ...]:
+    """The versions whose stored vectors serve a model of ``version``: itself
+    and every later dxf version (whose prefix it is)."""
+    return tuple(v for v in SLOTS if version in readable_as(v)) or (version,)
 
 
 def downgrade(vector: list[float], *, source: str, target: str) -> list[float] | None:
     """``vector`` of version ``source`` as a ``target`` vector, or None when the
-    one cannot be read as the other (only dxf-2 -> dxf-1, its prefix)."""
+    one cannot be read as the other (a dxf version reads as any earlier one,
+    its prefix)."""
     if source == target:
         return vector
-    if source == DXF2_FEATURE_VERSION and target == DXF1_FEATURE_VERSION:
-        return vector[: len(DXF_SLOTS)]
+    if (
+        source in _DXF_PREFIXES
+        and target in _DXF_PREFIXES
+        and _DXF_PREFIXES[target] < _DXF_PREFIXES[source]
+    ):
+        return vector[: _DXF_PREFIXES[target]]
     return None
 
 
@@ -218,6 +259,11 @@ class Geometry:
     block_names: set[str] = field(default_factory=set)
     dimstyles: set[str] = field(default_factory=set)
     skipped_nonfinite: int = 0
+    # For the dxf-3 outline view, which draws arcs over their sweep only and
+    # splines through their points (``circles`` above holds arcs as whole circles).
+    full_circles: list[tuple[float, float, float]] = field(default_factory=list)
+    arcs: list[tuple[float, float, float, float, float]] = field(default_factory=list)
+    curves: list[list[tuple[float, float]]] = field(default_factory=list)
 
 
 def _finite(*values: float) -> bool:
@@ -261,8 +307,10 @@ def collect(visits: Any, geo: Geometry) -> Any:
                     points.append((c.x, c.y))
                     if t == "CIRCLE":
                         geo.n_circles += 1
+                        geo.full_circles.append((c.x, c.y, r))
                     else:
                         geo.n_arcs += 1
+                        _add_arc(geo, e, c, r, m)
                 else:
                     geo.skipped_nonfinite += 1
             elif t == "LWPOLYLINE":
@@ -293,17 +341,43 @@ def collect(visits: Any, geo: Geometry) -> Any:
                     points.append((p.x, p.y))
             elif t == "SPLINE":
                 cps = e.fit_points if e.fit_point_count() else e.control_points
+                curve = []
                 for p in cps:
                     p = Vec3(p)
                     if m is not None:
                         p = m.transform(p)
                     if _finite(p.x, p.y):
                         points.append((p.x, p.y))
+                        curve.append((p.x, p.y))
+                if len(curve) >= 2:
+                    geo.curves.append(curve)
         except (ValueError, TypeError, AttributeError, ArithmeticError, IndexError):
             # A malformed entity (missing group codes the reader let through)
             # must not sink the whole analysis; it still counts in the histogram.
             geo.skipped_nonfinite += 1
         yield visit
+
+
+def _add_arc(geo: Geometry, e: Any, c: Vec3, r: float, m: Any) -> None:
+    # The arc's ends in world space give its start and sweep whatever block
+    # transform (or mirrored extrusion) it came through.
+    start, end = e.start_point, e.end_point
+    if m is not None:
+        start, end = m.transform(start), m.transform(end)
+    a0 = math.atan2(start.y - c.y, start.x - c.x)
+    a1 = math.atan2(end.y - c.y, end.x - c.x)
+    mirrored = e.dxf.get("extrusion", Vec3(0, 0, 1)).z < 0
+    if m is not None:
+        ux, uy = (
+            m.transform_direction(Vec3(1, 0, 0)),
+            m.transform_direction(Vec3(0, 1, 0)),
+        )
+        mirrored ^= ux.x * uy.y - ux.y * uy.x < 0
+    if mirrored:
+        a0, a1 = a1, a0
+    sweep = (a1 - a0) % (2 * math.pi) or 2 * math.pi
+    if _finite(a0, sweep):
+        geo.arcs.append((c.x, c.y, r, a0, sweep))
 
 
 def _add_path(geo: Geometry, pts: list[Vec3], closed: bool, m: Any) -> None:
@@ -495,11 +569,11 @@ def dxf_vector(doc: DxfDocument, geo: Geometry, n_entities: int) -> list[float]:
     return [round(float(x), 6) for x in vec]
 
 
-def dxf2_vector(
+def dxf3_vector(
     doc: DxfDocument, geo: Geometry, n_entities: int, texts: list[str]
 ) -> list[float]:
-    """dxf-1, then the picture and words views (``texts``: the drawing's text
-    items in walk order)."""
+    """dxf-1, then the picture, words and outline views (``texts``: the
+    drawing's text items in walk order); its prefixes are dxf-2 and dxf-1."""
     vec = dxf_vector(doc, geo, n_entities)
     lines = np.asarray(geo.lines, dtype=float).reshape(-1, 4)
     circles = np.asarray(geo.circles, dtype=float).reshape(-1, 3)
@@ -513,6 +587,13 @@ def dxf2_vector(
     ]
     vec += words.words_vector(names)
     assert len(vec) == len(DXF2_SLOTS)
+    vec += outline.outline_vector(
+        lines,
+        np.asarray(geo.full_circles, dtype=float),
+        np.asarray(geo.arcs, dtype=float),
+        [np.asarray(c, dtype=float) for c in geo.curves],
+    )
+    assert len(vec) == len(DXF3_SLOTS)
     # Every slot is computed from finite inputs; the guard keeps a stored
     # vector free of NaN whatever an edge case slips through.
     return [round(float(x), 6) if math.isfinite(x) else 0.0 for x in vec]

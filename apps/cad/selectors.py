@@ -16,6 +16,7 @@ from django.utils.module_loading import import_string
 
 from apps.accounts.models import Tenant
 from apps.cad import index, matrices
+from apps.cad.features import served_by
 from apps.cad.formats import FORMATS
 from apps.cad.models import Analysis, Drawing
 from apps.cad.similarity import Space
@@ -108,10 +109,11 @@ def drawings_needing_features(
 ) -> QuerySet[Drawing]:
     """The tenant's drawings of the formats whose analyses store
     ``feature_version`` (the format registry says which) with no finished
-    analysis of it (older analyses stay as they are: history)."""
+    analysis that serves it (its own, or a later dxf version whose prefix it
+    is; older analyses stay as they are: history)."""
     done = Analysis.objects.filter(
         drawing=OuterRef("pk"),
-        feature_version=feature_version,
+        feature_version__in=served_by(feature_version),
         status=Analysis.Status.DONE,
     )
     formats = [f.name for f in FORMATS if feature_version in f.feature_versions]

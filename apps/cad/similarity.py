@@ -1,8 +1,9 @@
 """The spaces in which similar drawings are searched.
 
-- ``unsupervised`` (``dxf-2``): every slot standardised over the tenant's own
-  drawings, then each view (geometry, picture, words) scaled to a fixed total
-  weight whatever its number of slots, the geometry four times the others:
+- ``unsupervised`` (``dxf-2``, ``dxf-3``): every slot standardised over the
+  tenant's own drawings, then each view (geometry, picture, words, outline)
+  scaled to a fixed total weight whatever its number of slots, the geometry
+  four times the others:
   title blocks and borders move the picture, and the words change with the
   drafter's language (weights measured in ``docs/model-quality.md``).
 - ``learned``: the standardisation the tenant's model was trained with, each
@@ -23,7 +24,7 @@ import numpy as np
 from apps.cad import features
 
 Z_CLIP = 10.0
-VIEW_WEIGHTS = {"geometry": 4.0, "picture": 1.0, "words": 1.0}
+VIEW_WEIGHTS = {"geometry": 4.0, "picture": 1.0, "words": 1.0, "outline": 1.0}
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,9 @@ class Space:
             centre, spread = X.mean(axis=0), X.std(axis=0)
         scale = np.maximum(spread, 1e-3)
         weight = np.ones(width)
-        if width == len(features.DXF2_SLOTS):
-            for view, (lo, hi) in features.DXF2_VIEWS.items():
+        views = features.VIEWS.get(_version(width))
+        if views:
+            for view, (lo, hi) in views.items():
                 weight[lo:hi] = VIEW_WEIGHTS[view] / np.sqrt(hi - lo)
         else:
             weight /= np.sqrt(width)

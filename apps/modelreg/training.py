@@ -25,6 +25,9 @@ import numpy as np
 
 from cadml.lib.errors import InvalidInput
 
+# Synthetic drawings per class for the default model (its generator draws each
+# family in several conventions: sheets, one-view cut files, tooth styles).
+DEFAULT_PER_CLASS = 40
 SUFFIXES = {".dxf", ".stl", ".obj", ".ply", ".step", ".stp", ".igs", ".iges"}
 Progress = Callable[[int, int, str], None]
 

@@ -13,7 +13,15 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from apps.cad.features import DXF2_SLOTS, DXF_SLOTS, downgrade, schema
+from apps.cad.features import (
+    DXF2_SLOTS,
+    DXF3_SLOTS,
+    DXF_SLOTS,
+    downgrade,
+    readable_as,
+    schema,
+    served_by,
+)
 from apps.cad.pipeline import analyze_bytes
 from apps.cad.synth import PART_CLASSES, generate_part
 from cadml.lib.errors import DomainError
@@ -49,7 +57,7 @@ def drawings() -> dict[str, bytes]:
 
 
 def assert_close(a: list[float], b: list[float], slots: set[str], tol: float) -> None:
-    names = [s.name for s in DXF2_SLOTS]
+    names = [s.name for s in DXF3_SLOTS]
     bad = {
         n: (x, y)
         for n, x, y in zip(names, a, b, strict=True)
@@ -58,15 +66,16 @@ def assert_close(a: list[float], b: list[float], slots: set[str], tol: float) ->
     assert not bad, bad
 
 
-ALL = {s.name for s in DXF2_SLOTS}
-ROTATION_EXACT = {s.name for s in DXF2_SLOTS if s.rotation == "exact"}
-PICTURE = {s.name for s in DXF2_SLOTS if s.name.startswith("pic_")}
+ALL = {s.name for s in DXF3_SLOTS}
+ROTATION_EXACT = {s.name for s in DXF3_SLOTS if s.rotation == "exact"}
+PICTURE = {s.name for s in DXF3_SLOTS if s.name.startswith("pic_")}
+OUTLINE = {s.name for s in DXF3_SLOTS if s.name.startswith("out_")}
 
 
 def test_same_bytes_give_the_identical_vector(drawings: dict[str, bytes]) -> None:
     b = drawings["flange"]
     assert vector(b) == vector(b)
-    assert len(vector(b)) == len(DXF2_SLOTS)
+    assert len(vector(b)) == len(DXF3_SLOTS)
 
 
 @pytest.mark.parametrize("label", ["flange", "hole_plate", "stepped_shaft", "pulley"])
@@ -90,8 +99,10 @@ def test_rotation_leaves_slots_marked_exact(
         transformed(drawings[label], Matrix44.z_rotate(math.radians(angle)))
     )
     assert_close(base, turned, ROTATION_EXACT, 2e-2)
-    # The picture's grid turns with the drawing: close, not exact.
+    # The picture's grid and the outline's directions turn with the drawing:
+    # close, not exact.
     assert_close(base, turned, PICTURE, 6e-2)
+    assert_close(base, turned, OUTLINE, 8e-2)
     if angle == 90:
         # A quarter turn keeps even the bounding-box slot.
         assert_close(base, turned, ALL, 2e-2)
@@ -99,7 +110,7 @@ def test_rotation_leaves_slots_marked_exact(
 
 def test_a_flange_shows_a_bolt_circle_and_concentric_circles() -> None:
     b = generate_part("flange", random.Random(3))
-    v = dict(zip([s.name for s in DXF2_SLOTS], vector(b), strict=True))
+    v = dict(zip([s.name for s in DXF3_SLOTS], vector(b), strict=True))
     assert v["log_bolt_circles"] > 0
     assert v["log_concentric_groups"] > 0
 
@@ -118,7 +129,7 @@ def test_symmetry_slots_tell_a_symmetric_plate_from_an_l_shape() -> None:
         )
         msp.add_circle((70, 5), 3)
 
-    names = [s.name for s in DXF2_SLOTS]
+    names = [s.name for s in DXF3_SLOTS]
     sym = dict(zip(names, vector(dxf_bytes(plate)), strict=True))
     asym = dict(zip(names, vector(dxf_bytes(ell)), strict=True))
     for slot in ("mirror_sym_major", "mirror_sym_minor", "point_sym"):
@@ -134,24 +145,37 @@ def test_different_classes_give_different_vectors() -> None:
 
 def test_schema_lists_every_slot_with_description_and_invariance() -> None:
     s = schema()
-    assert set(s) == {"dxf-1", "dxf-2", "mesh-1", "brep-1", "brep-2"}
+    assert set(s) == {"dxf-1", "dxf-2", "dxf-3", "mesh-1", "brep-1", "brep-2"}
     assert [x["name"] for x in s["dxf-1"]] == [x.name for x in DXF_SLOTS]
     assert [x["name"] for x in s["dxf-2"]] == [x.name for x in DXF2_SLOTS]
-    assert len({x["name"] for x in s["dxf-2"]}) == len(s["dxf-2"])
-    for slot in s["dxf-1"] + s["dxf-2"] + s["mesh-1"]:
+    assert [x["name"] for x in s["dxf-3"]] == [x.name for x in DXF3_SLOTS]
+    assert len({x["name"] for x in s["dxf-3"]}) == len(s["dxf-3"])
+    for slot in s["dxf-1"] + s["dxf-2"] + s["dxf-3"] + s["mesh-1"]:
         assert slot["description"]
         assert slot["invariance"]["translation"] == "exact"
         assert slot["invariance"]["rotation"] in {"exact", "robust"}
 
 
-def test_dxf2_starts_with_the_dxf1_vector_so_dxf1_models_keep_serving(
+def test_each_dxf_version_starts_with_the_one_before_so_older_models_keep_serving(
     drawings: dict[str, bytes],
 ) -> None:
-    v2 = vector(drawings["flange"])
-    v1 = downgrade(v2, source="dxf-2", target="dxf-1")
-    assert v1 is not None and len(v1) == len(DXF_SLOTS)
+    v3 = vector(drawings["flange"])
+    assert len(v3) == len(DXF3_SLOTS)
+    v2 = downgrade(v3, source="dxf-3", target="dxf-2")
+    v1 = downgrade(v3, source="dxf-3", target="dxf-1")
+    assert v2 is not None and len(v2) == len(DXF2_SLOTS)
+    assert v1 is not None and v1 == downgrade(v2, source="dxf-2", target="dxf-1")
+    assert len(v1) == len(DXF_SLOTS)
+    assert [s.name for s in DXF3_SLOTS[: len(DXF2_SLOTS)]] == [
+        s.name for s in DXF2_SLOTS
+    ]
     assert [s.name for s in DXF2_SLOTS[: len(DXF_SLOTS)]] == [s.name for s in DXF_SLOTS]
-    assert downgrade(v2, source="dxf-2", target="mesh-1") is None
+    # Never upwards, never across families.
+    assert downgrade(v2, source="dxf-2", target="dxf-3") is None
+    assert downgrade(v3, source="dxf-3", target="mesh-1") is None
+    assert readable_as("dxf-3") == ("dxf-3", "dxf-2", "dxf-1")
+    assert served_by("dxf-2") == ("dxf-2", "dxf-3")
+    assert served_by("brep-2") == ("brep-2",)
 
 
 def test_the_picture_survives_line_weight_duplicates_and_small_gaps() -> None:
@@ -191,8 +215,8 @@ def test_words_see_title_layer_and_block_names_whatever_the_case() -> None:
 
         return draw
 
-    words = [s.name for s in DXF2_SLOTS if s.name.startswith("words_h")]
-    idx = [s.name for s in DXF2_SLOTS].index(words[0])
+    words = [s.name for s in DXF3_SLOTS if s.name.startswith("words_h")]
+    idx = [s.name for s in DXF3_SLOTS].index(words[0])
     a = vector(dxf_bytes(named("HEX BOLT M10", "CENTER")))[idx:]
     b = vector(dxf_bytes(named("hex bolt m12", "center")))[idx:]
     c = vector(dxf_bytes(named("WALL SECTION", "A-WALL")))[idx:]
@@ -205,8 +229,8 @@ def test_a_drawing_with_only_text_gets_neutral_geometry_and_picture_slots() -> N
     from tests.cad.conftest import dxf_bytes
 
     v = vector(dxf_bytes(lambda doc, msp: msp.add_text("NOTES ONLY")))
-    named = dict(zip([s.name for s in DXF2_SLOTS], v, strict=True))
-    assert all(named[n] == 0.0 for n in PICTURE)
+    named = dict(zip([s.name for s in DXF3_SLOTS], v, strict=True))
+    assert all(named[n] == 0.0 for n in PICTURE | OUTLINE)
     assert named["words_log_count"] > 0
 
 
@@ -217,11 +241,17 @@ coord = st.floats(allow_nan=True, allow_infinity=True, width=64)
 @given(
     lines=st.lists(st.tuples(coord, coord, coord, coord), max_size=12),
     circles=st.lists(st.tuples(coord, coord, coord), max_size=6),
+    arcs=st.lists(st.tuples(coord, coord, coord, coord, coord), max_size=4),
+    splines=st.lists(
+        st.lists(st.tuples(coord, coord), min_size=2, max_size=5), max_size=3
+    ),
     texts=st.lists(st.text(max_size=20), max_size=4),
 )
-def test_dxf2_vectors_never_hold_nan_whatever_the_coordinates(
+def test_dxf_vectors_never_hold_nan_whatever_the_coordinates(
     lines: list[tuple[float, ...]],
     circles: list[tuple[float, ...]],
+    arcs: list[tuple[float, ...]],
+    splines: list[list[tuple[float, float]]],
     texts: list[str],
 ) -> None:
     from tests.cad.conftest import dxf_bytes
@@ -231,6 +261,10 @@ def test_dxf2_vectors_never_hold_nan_whatever_the_coordinates(
             msp.add_line((x0, y0), (x1, y1))
         for x, y, r in circles:
             msp.add_circle((x, y), r)
+        for x, y, r, a0, a1 in arcs:
+            msp.add_arc((x, y), r, a0, a1)
+        for pts in splines:
+            msp.add_spline(pts)
         for t in texts:
             msp.add_text(t)
 
@@ -243,7 +277,7 @@ def test_dxf2_vectors_never_hold_nan_whatever_the_coordinates(
     except DomainError as exc:
         assert 400 <= exc.status_code < 500
         return
-    assert len(v) == len(DXF2_SLOTS)
+    assert len(v) == len(DXF3_SLOTS)
     assert all(math.isfinite(x) for x in v)
 
 
@@ -315,5 +349,5 @@ def test_circles_exported_as_short_lines_give_nearly_the_same_picture() -> None:
     exported = vector(dxf_bytes(lambda d, m: plate(d, m, exploded=True)))
     assert_close(drawn, exported, PICTURE, 3e-2)
     # The geometry view, built on entity types, does see the difference.
-    names = [s.name for s in DXF2_SLOTS]
+    names = [s.name for s in DXF3_SLOTS]
     assert drawn[names.index("hist_circle")] > 0 == exported[names.index("hist_circle")]

@@ -125,7 +125,7 @@ def test_similar_uses_the_tenants_own_model_metric_when_it_has_one(
         for label in ("flange", "flange", "washer", "hex_nut")
     ]
     before = api_client_a.get(f"/api/v1/drawings/{ids[0]}/similar?k=3").json()
-    assert before["space"] == "dxf-2-unsupervised"
+    assert before["space"] == "dxf-3-unsupervised"
     classifier_train(
         synthetic_per_class=5,
         seed=4,
@@ -143,4 +143,4 @@ def test_similar_uses_the_tenants_own_model_metric_when_it_has_one(
     other = upload(api_client_b, generate_part("flange", rng))["id"]
     upload(api_client_b, generate_part("washer", rng))
     theirs = api_client_b.get(f"/api/v1/drawings/{other}/similar?k=1").json()
-    assert theirs["space"] == "dxf-2-unsupervised"
+    assert theirs["space"] == "dxf-3-unsupervised"

@@ -166,7 +166,7 @@ def analyse(loaded: LoadedDxf, watch: Stopwatch, want_preview: bool) -> dict[str
                 :300
             ]
         ) from exc
-    vector = features.dxf2_vector(doc, geo, report.visited, [it.text for it in items])
+    vector = features.dxf3_vector(doc, geo, report.visited, [it.text for it in items])
     watch.lap("features")
 
     paper_blocks, paper_items = _paperspace_sheets(doc)
@@ -296,7 +296,11 @@ def preview(loaded: LoadedDxf) -> str:
         return placeholder(f"no preview: {type(exc).__name__}")
 
 
-_VERSIONS = (features.DXF1_FEATURE_VERSION, features.DXF2_FEATURE_VERSION)
+_VERSIONS = (
+    features.DXF1_FEATURE_VERSION,
+    features.DXF2_FEATURE_VERSION,
+    features.DXF3_FEATURE_VERSION,
+)
 DXF_BINARY = Format(
     name="dxf-binary",
     detect=is_binary_dxf,

@@ -79,20 +79,34 @@ class Pen:
         self.angle = math.degrees(angle)
         self.layers = layers
         self.offset = Vec2(0, 0)
+        # Set by the conventions: draw the front view only (geometry past
+        # ``front_limit`` along the view's x axis is left out), and let the
+        # drawers use other tools' ways of writing the same part.
+        self.front_limit = math.inf
+        self.varied = False
+
+    def _front(self, xs: Sequence[float]) -> bool:
+        return max(xs) <= self.front_limit
 
     def p(self, x: float, y: float) -> Vec2:
         x, y = x + self.offset.x, y + self.offset.y
         return Vec2(x * self.cos - y * self.sin, x * self.sin + y * self.cos)
 
     def line(self, a: tuple[float, float], b: tuple[float, float], layer: str = "o"):
+        if not self._front((a[0], b[0])):
+            return
         self.msp.add_line(
             self.p(*a), self.p(*b), dxfattribs={"layer": self.layers[layer]}
         )
 
     def circle(self, c: tuple[float, float], r: float, layer: str = "o") -> None:
+        if not self._front((c[0] + r,)):
+            return
         self.msp.add_circle(self.p(*c), r, dxfattribs={"layer": self.layers[layer]})
 
     def poly(self, pts: Sequence[tuple[float, float]], closed: bool = True) -> None:
+        if not self._front([q[0] for q in pts]):
+            return
         self.msp.add_lwpolyline(
             [self.p(*q) for q in pts],
             close=closed,
@@ -106,6 +120,8 @@ class Pen:
         self.hatch_poly([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
 
     def hatch_poly(self, pts: Sequence[tuple[float, float]]) -> None:
+        if not self._front([q[0] for q in pts]):
+            return
         h = self.msp.add_hatch(dxfattribs={"layer": self.layers["h"]})
         h.set_pattern_fill("ANSI31", scale=0.5 + self.rng.random())
         h.paths.add_polyline_path([self.p(*q) for q in pts], is_closed=True)
@@ -116,6 +132,8 @@ class Pen:
         self.line((c[0], c[1] - e), (c[0], c[1] + e), "c")
 
     def dim(self, a: tuple[float, float], b: tuple[float, float], dist: float) -> None:
+        if not self._front((a[0], b[0])):
+            return
         d = self.msp.add_aligned_dim(
             p1=self.p(*a),
             p2=self.p(*b),
@@ -174,31 +192,65 @@ def _flange(pen: Pen, rng: random.Random, s: float) -> float:
 
 
 def _gear(pen: Pen, rng: random.Random, s: float) -> float:
-    z = rng.randint(14, 40)
+    z = rng.randint(8, 100) if pen.varied else rng.randint(14, 40)
     ro = s / 2
     m = 2 * ro / (z + 2)
     rr = ro - 2.25 * m
-    pts: list[tuple[float, float]] = []
-    for i in range(z):
-        a = 2 * math.pi * i / z
+    style = rng.choice(("poly", "arcs", "lines")) if pen.varied else "poly"
+    if style == "arcs":
+        _arc_teeth(pen, z, ro, rr)
+    else:
+        pts: list[tuple[float, float]] = []
         w = math.pi / z
-        for da, r in ((-0.55 * w, rr), (-0.3 * w, ro), (0.3 * w, ro), (0.55 * w, rr)):
-            pts.append((r * math.cos(a + da), r * math.sin(a + da)))
-    pen.poly(pts)
-    rb = ro * rng.uniform(0.15, 0.3)
-    pen.circle((0, 0), rb)
+        # "lines": curved flanks written point by point, as gear generators
+        # and exporters save them.
+        steps = (
+            ((-0.55, rr), (-0.3, ro), (0.3, ro), (0.55, rr))
+            if style == "poly"
+            else tuple(
+                (f, rr + (ro - rr) * (1 - abs(f) / 0.55) ** 0.6)
+                for f in (
+                    -0.55,
+                    -0.45,
+                    -0.36,
+                    -0.3,
+                    -0.15,
+                    0.0,
+                    0.15,
+                    0.3,
+                    0.36,
+                    0.45,
+                    0.55,
+                )
+            )
+        )
+        for i in range(z):
+            a = 2 * math.pi * i / z
+            for f, r in steps:
+                pts.append((r * math.cos(a + f * w), r * math.sin(a + f * w)))
+        if style == "poly":
+            pen.poly(pts)
+        else:
+            for q0, q1 in zip(pts, pts[1:] + pts[:1], strict=True):
+                pen.line(q0, q1)
+    rb = ro * (rng.uniform(0.03, 0.5) if pen.varied else rng.uniform(0.15, 0.3))
+    # Gear generators often write the outline alone, or with a plain bore.
+    bore = not pen.varied or rng.random() < 0.75
+    if bore:
+        pen.circle((0, 0), rb)
     pen.circle((0, 0), ro - m, "c")
     pen.centre_cross((0, 0), ro)
     kw = rb * 0.4
-    pen.poly(
-        [
-            (-kw / 2, rb * 0.9),
-            (-kw / 2, rb * 1.25),
-            (kw / 2, rb * 1.25),
-            (kw / 2, rb * 0.9),
-        ],
-        False,
-    )
+    if bore and (not pen.varied or rng.random() < 0.5):
+        pen.poly(
+            [
+                (-kw / 2, rb * 0.9),
+                (-kw / 2, rb * 1.25),
+                (kw / 2, rb * 1.25),
+                (kw / 2, rb * 0.9),
+            ],
+            False,
+        )
     pen.dia((0, 0), ro)
     t = s * rng.uniform(0.15, 0.35)
     _side_section(pen, ro * 1.6, t, [(rb, ro)])
@@ -207,6 +259,63 @@ def _gear(pen: Pen, rng: random.Random, s: float) -> float:
         f"m={m:.2f} z={z}", height=s * 0.03, dxfattribs={"layer": pen.layers["d"]}
     ).set_placement(pen.p(-ro, -ro * 1.3))
     return ro
+
+
+def _arc_teeth(pen: Pen, z: int, ro: float, rr: float) -> None:
+    """Teeth as gear generators write them: tip and root lands as ARCs about the
+    centre, flanks as SPLINEs."""
+    layer = {"layer": pen.layers["o"]}
+    w = math.pi / z
+    for i in range(z):
+        a = 2 * math.pi * i / z
+        tip0, tip1 = a - 0.3 * w, a + 0.3 * w
+        root0, root1 = a + 0.55 * w, a + 2 * w - 0.55 * w
+        for r, a0, a1 in ((ro, tip0, tip1), (rr, root0, root1)):
+            pen.msp.add_arc(
+                pen.p(0, 0),
+                r,
+                math.degrees(a0) + pen.angle,
+                math.degrees(a1) + pen.angle,
+                dxfattribs=layer,
+            )
+        for (r0, b0), (r1, b1) in (
+            ((rr, a - 0.55 * w), (ro, tip0)),
+            ((ro, tip1), (rr, a + 0.55 * w)),
+        ):
+            mid_r, mid_b = (r0 + r1) / 2, (b0 + b1) / 2
+            fit = [
+                pen.p(r0 * math.cos(b0), r0 * math.sin(b0)),
+                pen.p(mid_r * math.cos(mid_b), mid_r * math.sin(mid_b)),
+                pen.p(r1 * math.cos(b1), r1 * math.sin(b1)),
+            ]
+            pen.msp.add_spline(fit, dxfattribs=layer)
+
+
+def _timing_teeth(pen: Pen, rng: random.Random, ro: float) -> None:
+    """A timing pulley's front: round-bottomed grooves between flat lands."""
+    n = rng.randint(10, 48)
+    depth = ro * rng.uniform(0.04, 0.1)
+    layer = {"layer": pen.layers["o"]}
+    w = 2 * math.pi / n
+    groove = w * rng.uniform(0.35, 0.5)
+    rg = ro * math.sin(groove / 2)  # the groove's round bottom
+    for i in range(n):
+        a = w * i
+        pen.msp.add_arc(
+            pen.p(0, 0),
+            ro,
+            math.degrees(a + groove / 2) + pen.angle,
+            math.degrees(a + w - groove / 2) + pen.angle,
+            dxfattribs=layer,
+        )
+        c = pen.p((ro - depth) * math.cos(a), (ro - depth) * math.sin(a))
+        pen.msp.add_arc(
+            c,
+            rg,
+            math.degrees(a) + 90 + pen.angle,
+            math.degrees(a) + 270 + pen.angle,
+            dxfattribs=layer,
+        )
 
 
 def _shaft(pen: Pen, rng: random.Random, s: float) -> float:
@@ -331,7 +440,10 @@ def _pulley(pen: Pen, rng: random.Random, s: float) -> float:
     ro = s / 2
     rg = ro * rng.uniform(0.8, 0.9)
     rh, rb = ro * rng.uniform(0.3, 0.4), ro * rng.uniform(0.1, 0.2)
-    for r in (ro, rh, rb):
+    timing = pen.varied and rng.random() < 0.5
+    if timing:
+        _timing_teeth(pen, rng, ro)
+    for r in (rh, rb) if timing else (ro, rh, rb):
         pen.circle((0, 0), r)
     pen.circle((0, 0), rg, "c")
     n = rng.choice((0, 4, 5, 6))
@@ -531,6 +643,20 @@ def _pin(pen: Pen, rng: random.Random, s: float) -> float:
     return ex + d
 
 
+# Flat and round parts, with how far their front view reaches along x (in
+# sizes); their side views all start beyond it.
+_FRONT_LIMITS = {
+    "flange": 0.65,
+    "spur_gear": 0.65,
+    "washer": 0.65,
+    "bushing": 0.65,
+    "hex_nut": 0.65,
+    "pulley": 0.65,
+    "ball_bearing": 0.65,
+    "hole_plate": 1.1,
+    "l_bracket": 1.1,
+}
+
 _DRAWERS: dict[str, Callable[[Pen, random.Random, float], float]] = {
     "flange": _flange,
     "spur_gear": _gear,
@@ -657,7 +783,26 @@ def _generate(
     angle = rng.choice((0.0, 0.0, math.pi / 2, rng.uniform(0, 2 * math.pi)))
     msp = doc.modelspace()
     pen = Pen(msp, rng, angle, layers)
+    one_view = False
+    if conventions:
+        pen.varied = True
+        if label in _FRONT_LIMITS and rng.random() < 0.4:
+            # How laser-cut, CNC and gear-generator files hold a flat part:
+            # its one outline view, no sheet around it.
+            one_view = True
+            pen.front_limit = size * _FRONT_LIMITS[label]
     extent = _DRAWERS[label](pen, rng, size)
+    if one_view:
+        _strip_annotation(msp)
+        if rng.random() < 0.6:
+            for e in list(msp):
+                if e.dxf.get("layer") == layers["c"]:
+                    msp.delete_entity(e)
+        if rng.random() < 0.3:
+            _explode(msp, rng.choice((24, 36, 48, 72, 96)))
+        stream = io.StringIO()
+        doc.write(stream)
+        return doc.encode(stream.getvalue())
 
     reach = max(extent, size) * 1.5
     h = size * 0.04

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
-from apps.cad.features import downgrade
+from apps.cad.features import downgrade, readable_as
 from apps.modelreg import stats
 from apps.modelreg.models import ActivationEvent, Deployment, RegisteredModel
 from apps.modelreg.runtime import DeploymentView, LoadedVersion, runtime
@@ -23,9 +23,6 @@ from cadml import metrics, telemetry
 from cadml.lib.errors import Conflict
 
 logger = logging.getLogger(__name__)
-
-# The versions a vector of one version can be served as, its own first.
-_READABLE_AS = {"dxf-2": ("dxf-2", "dxf-1")}
 
 
 class _NoAnswer(Exception):
@@ -129,8 +126,7 @@ def _route_model(
     best: tuple[tuple[int, int], DeploymentView, LoadedVersion, list[float]] | None = (
         None
     )
-    readable_as = _READABLE_AS.get(feature_version, (feature_version,))
-    for order, version in enumerate(readable_as):
+    for order, version in enumerate(readable_as(feature_version)):
         readable = downgrade(features, source=feature_version, target=version)
         view = snap.pick(tenant_id=tenant_id, feature_version=version, name=name)
         if readable is None or view is None or view.active is None:

@@ -113,7 +113,10 @@ def _register(
 
 
 def default_model_ensure(
-    *, per_class: int = 40, seed: int = 0, progress: Any = None
+    *,
+    per_class: int = training.DEFAULT_PER_CLASS,
+    seed: int = 0,
+    progress: Any = None,
 ) -> dict[str, Any]:
     """Train and activate the platform's default classifier unless one serves."""
     name = settings.CADML_MODEL_NAME

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from apps.modelreg import training
 from apps.modelreg.services.training import default_model_ensure
 from apps.modelreg.training import terminal_progress
 
@@ -16,7 +17,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--per-class", type=int, default=40)
+        parser.add_argument("--per-class", type=int, default=training.DEFAULT_PER_CLASS)
         parser.add_argument("--seed", type=int, default=0)
 
     def handle(self, *args: Any, **opts: Any) -> None:
