@@ -19,6 +19,7 @@ limit per tenant ahead of anyone. The count is per process, like the pool.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 import resource
@@ -44,11 +45,26 @@ _admitted: dict[Hashable, int] = {}
 _admission_lock = threading.Lock()
 
 
-def _limit_memory(memory_mb: int) -> None:
+# Loaded by a family's workers before the cap is set, which then counts above
+# them: OpenCascade maps about 900 MB of libraries, the program's and not the
+# file's, and would otherwise leave a STEP file a sliver of a 1 GB cap.
+_PRELOAD = {"brep": ("OCP.STEPCAFControl", "OCP.IGESControl", "OCP.HLRBRep")}
+
+
+def _mapped_bytes() -> int:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[0]) * resource.getpagesize()
+
+
+def _limit_memory(memory_mb: int, family: str = "cad") -> None:
     # BLAS thread pools reserve address space per thread; one thread is plenty
     # for the small matrices we build and keeps RLIMIT_AS meaningful.
     os.environ["OPENBLAS_NUM_THREADS"] = "1"
     limit = memory_mb * 1024 * 1024
+    if _PRELOAD.get(family):
+        for module in _PRELOAD[family]:
+            importlib.import_module(module)
+        limit += _mapped_bytes()
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
@@ -88,7 +104,7 @@ def _get_pool(workers: int, memory_mb: int, family: str = "cad") -> ProcessPool:
         pool = ProcessPool(
             max_workers=workers,
             initializer=_limit_memory,
-            initargs=(memory_mb,),
+            initargs=(memory_mb, family),
             context=ctx,
         )
         _pools[family] = (pool, key)

@@ -180,6 +180,15 @@ def test_the_pool_keeps_serving_after_refusals(step: bytes) -> None:
     assert result["format"] == "step" and result["feature_version"] == "brep-2"
 
 
+def test_the_memory_cap_counts_above_the_kernels_own_libraries(settings, step) -> None:  # type: ignore[no-untyped-def]
+    # OpenCascade alone maps far more than 300 MB of address space; the cap is
+    # what a file may use on top of it, so a small part still fits under it.
+    settings.CADML_PARSE_MEMORY_MB = 300
+    result = content_analyze(name="small.step", content=step, preview=False)
+    assert result["format"] == "step"
+    assert result["solid"]["faces_by_type"]["cylinder"] >= 1
+
+
 @pytest.mark.django_db
 def test_upload_a_step_file_through_the_api(api_client_a, settings, step) -> None:  # type: ignore[no-untyped-def]
     settings.CADML_PREDICTOR = None
