@@ -1,7 +1,8 @@
 """Quality of the default part classifier, trained exactly as
-``manage.py ensure_default_model`` trains it (40 synthetic drawings per class,
-seed 0, dxf-2), on drawings it never saw, beside the same model trained on the
-dxf-1 slots of the same drawings (today's baseline) in the same run:
+``manage.py ensure_default_model`` trains it (``training.DEFAULT_PER_CLASS``
+synthetic drawings per class, seed 0, the current dxf version; ``default`` in
+the output), on drawings it never saw, beside the same model trained on the
+dxf-1 slots of the same drawings (``dxf1``) in the same run:
 
 - held-out: the generator with other seeds (1000+), 30 per class;
 - style-shifted: the generator's style shift (other layer names, imperial units,
@@ -14,8 +15,8 @@ dxf-1 slots of the same drawings (today's baseline) in the same run:
 - each out-of-domain set given with ``--ood DIR`` (every DXF under it; default
   the shared ezdxf corpus): the share flagged ``unknown`` or ``needs_review``;
 - similar drawings on the style-shifted set and on each real set: the share of
-  the top five neighbours of the query's class, in the unsupervised dxf-2 space, the
-  model's learned metric, and plain cosine on dxf-1 (today's search).
+  the top five neighbours of the query's class, in the unsupervised space of the
+  current version, the model's learned metric, and plain cosine on dxf-1.
 
 Prints one JSON line. Nothing here is trained on a set it reports.
 """
@@ -224,10 +225,10 @@ def real_similar(
     queries = np.asarray([counts[c] >= 6 for c in ds.y])
     return {
         "queries": int(queries.sum()),
-        "dxf2_unsupervised": top5_same_class(
+        "unsupervised": top5_same_class(
             similarity.Space.unsupervised(X).embed(X), ds.y, queries
         ),
-        "dxf2_model_metric": top5_same_class(learned.embed(X), ds.y, queries)
+        "model_metric": top5_same_class(learned.embed(X), ds.y, queries)
         if learned
         else None,
         "dxf1_cosine": top5_same_class(X[:, :DXF1_WIDTH], ds.y, queries),
@@ -283,19 +284,19 @@ def main() -> None:
     for root in args.real:
         ds, _ = files_dataset(root, labelled=True)
         out[f"real:{root.name}"] = {
-            "dxf2": new.real(ds),
+            "default": new.real(ds),
             "dxf1": old.real(ds),
             "similar_top5_same_class": real_similar(ds, learned),
         }
     for root in args.ood:
         ds, _ = files_dataset(root, labelled=False)
-        out[f"ood:{root.name}"] = {"dxf2": new.ood(ds), "dxf1": old.ood(ds)}
+        out[f"ood:{root.name}"] = {"default": new.ood(ds), "dxf1": old.ood(ds)}
     X = np.nan_to_num(shifted.X.astype(float))
     out["similar_top5_same_class_style_shifted"] = {
-        "dxf2_unsupervised": top5_same_class(
+        "unsupervised": top5_same_class(
             similarity.Space.unsupervised(X).embed(X), shifted.y
         ),
-        "dxf2_model_metric": top5_same_class(learned.embed(X), shifted.y)
+        "model_metric": top5_same_class(learned.embed(X), shifted.y)
         if learned
         else None,
         "dxf1_cosine": top5_same_class(X[:, :DXF1_WIDTH], shifted.y),
