@@ -1,10 +1,11 @@
-"""Versioned, named feature vectors for drawings (``dxf-1``, ``dxf-2``) and meshes
-(``mesh-1``).
+"""Versioned, named feature vectors for drawings (``dxf-1``, ``dxf-2``, ``dxf-3``)
+and meshes (``mesh-1``).
 
 ``dxf-2`` is ``dxf-1`` followed by two more views of the same drawing: a
-picture (``apps.cad.picture``) and its words (``apps.cad.words``). Its first
-``len(DXF_SLOTS)`` slots are exactly the ``dxf-1`` vector, so a model trained
-on ``dxf-1`` keeps serving drawings analysed as ``dxf-2`` (``downgrade()``).
+picture (``apps.cad.picture``) and its words (``apps.cad.words``); ``dxf-3`` is
+``dxf-2`` followed by the outline view (``apps.cad.outline``). Each version's
+first slots are exactly the one before it, so a model trained on an older
+version keeps serving drawings analysed as a newer one (``downgrade()``).
 
 Every slot says which invariances hold: ``translation`` and ``scale`` (uniform)
 hold exactly for every slot; ``rotation`` is ``exact`` for slots built on
