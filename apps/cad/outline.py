@@ -231,14 +231,10 @@ def outline_vector(
     circles = circles.reshape(-1, 3)
     arcs = arcs.reshape(-1, 5)
     segs = _segments(lines, circles, arcs, curves)
-    pts, w = picture._samples(segs, np.zeros((0, 3)))
-    if len(pts) == 0 or w.sum() <= 0:
+    posed = picture.pose(segs, np.zeros((0, 3)))
+    if posed is None:
         return [0.0] * WIDTH
-    centre = (pts * w[:, None]).sum(axis=0) / w.sum()
-    rel = pts - centre
-    gyr = math.sqrt(float((w * (rel**2).sum(axis=1)).sum() / w.sum()))
-    if not math.isfinite(gyr) or gyr <= 0:
-        return [0.0] * WIDTH
+    _, _, centre, gyr = posed
     rel_segs = (segs - np.concatenate([centre, centre])) / gyr
     vec = _profile_slots(_profile(rel_segs)) + _feature_slots(
         circles, arcs, centre, gyr

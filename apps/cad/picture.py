@@ -113,18 +113,30 @@ def _samples(lines: np.ndarray, circles: np.ndarray) -> tuple[np.ndarray, np.nda
     return np.concatenate(parts), np.concatenate(weights)
 
 
-def picture_vector(lines: np.ndarray, circles: np.ndarray) -> list[float]:
-    """The picture slots; all zeros (the neutral value) for no geometry."""
-    width = len(slot_specs())
+def pose(
+    lines: np.ndarray, circles: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
+    """The length-weighted samples of the geometry (points, weights), their
+    centroid and radius of gyration; None when there is nothing to measure."""
     pts, w = _samples(lines, circles)
     if len(pts) == 0 or w.sum() <= 0:
-        return [0.0] * width
+        return None
     centre = (pts * w[:, None]).sum(axis=0) / w.sum()
     rel = pts - centre
     gyr = math.sqrt(float((w * (rel**2).sum(axis=1)).sum() / w.sum()))
     if not math.isfinite(gyr) or gyr <= 0:
+        return None
+    return pts, w, centre, gyr
+
+
+def picture_vector(lines: np.ndarray, circles: np.ndarray) -> list[float]:
+    """The picture slots; all zeros (the neutral value) for no geometry."""
+    width = len(slot_specs())
+    posed = pose(lines, circles)
+    if posed is None:
         return [0.0] * width
-    rel = rel / gyr
+    pts, w, centre, gyr = posed
+    rel = (pts - centre) / gyr
     inside = (np.abs(rel) < EXTENT).all(axis=1)
     outside = float(w[~inside].sum() / w.sum())
     cells = np.floor((rel[inside] + EXTENT) / (2 * EXTENT) * GRID).astype(np.int64)
