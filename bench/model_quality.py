@@ -11,7 +11,9 @@ dxf-1 slots of the same drawings (``dxf1``) in the same run:
   uniform), 30 per class, seeds 2000+;
 - each real set given with ``--real DIR`` (``DIR/<class>/*.dxf``, classes named
   as the generator's): per-class right-and-confident rate (right label, not
-  ``unknown``, not ``needs_review``);
+  ``unknown``, not ``needs_review``), and over the set the top-1 right, ``unknown``,
+  ``needs_review`` (under the confidence threshold, not unknown) and confidently
+  wrong rates;
 - each out-of-domain set given with ``--ood DIR`` (every DXF under it; default
   the shared ezdxf corpus): the share flagged ``unknown`` or ``needs_review``;
 - similar drawings on the style-shifted set and on each real set: the share of
@@ -180,8 +182,18 @@ class Served:
             }
             for c in sorted(set(ds.y))
         }
+        right = a["label"] == ds.y
+        known = a["confident"] & ~a["unknown"]
+
+        def rate(mask: np.ndarray) -> float | None:
+            return round(float(mask.mean()), 4) if len(mask) else None
+
         return {
-            "right_and_confident": round(float(ok.mean()), 4) if len(ok) else None,
+            "right_and_confident": rate(ok),
+            "top1_right": rate(right),
+            "unknown": rate(a["unknown"]),
+            "needs_review": rate(~a["confident"] & ~a["unknown"]),
+            "confidently_wrong": rate(~right & known),
             "rows": int(len(ds.y)),
             "per_class": per_class,
         }
