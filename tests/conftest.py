@@ -70,6 +70,44 @@ def _fast_password_hashing(settings):  # type: ignore[no-untyped-def]
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _flush_by_delete():  # type: ignore[no-untyped-def]
+    """After each transactional test Django empties every table with one
+    TRUNCATE, which re-creates each table's files: a second or so per test on
+    a busy PostgreSQL. DELETE empties the same tables in milliseconds; as a
+    superuser, in replica mode, so neither foreign keys nor the audit tables'
+    append-only triggers stand in the way (TRUNCATE fires neither). Sequences
+    run on as before; without superuser rights nothing changes."""
+    from django.db import connections
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    truncate = DatabaseOperations.sql_flush
+    superuser: dict[str, bool] = {}
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):  # type: ignore[no-untyped-def]
+        alias = self.connection.alias
+        if alias not in superuser:
+            with connections[alias].cursor() as cursor:
+                cursor.execute("SHOW is_superuser")
+                superuser[alias] = cursor.fetchone()[0] == "on"
+        if reset_sequences or allow_cascade or not superuser[alias] or not tables:
+            return truncate(
+                self,
+                style,
+                tables,
+                reset_sequences=reset_sequences,
+                allow_cascade=allow_cascade,
+            )
+        # SET LOCAL: execute_sql_flush runs these in one transaction.
+        return ["SET LOCAL session_replication_role = replica"] + [
+            f"DELETE FROM {self.quote_name(table)}" for table in tables
+        ]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "sql_flush", sql_flush)
+        yield
+
+
 @pytest.fixture
 def postgres() -> None:
     require(
