@@ -65,3 +65,40 @@ def pytest_load_initial_conftests() -> None:
 def pytest_unconfigure() -> None:
     for folder in _media_root:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# The order modules are handed out in (``--dist loadscope`` hands out whole
+# modules). xdist's own order, most tests first, leaves the modules of a few long
+# tests (real daphne, Celery, Redis processes) to the end, where one worker runs
+# them while the other has nothing left. Handed out first, they share the run
+# and the many short tests fill in the end. The weights are rough seconds.
+_WEIGHT_INTEGRATION = 5.0
+_WEIGHT_TRANSACTIONAL = 0.5
+_WEIGHT_OTHER = 0.05
+
+
+def _weight(item: pytest.Item) -> float:
+    if item.get_closest_marker("integration"):
+        return _WEIGHT_INTEGRATION
+    marker = item.get_closest_marker("django_db")
+    if marker and (marker.kwargs.get("transaction") or marker.args[:1] == (True,)):
+        return _WEIGHT_TRANSACTIONAL
+    return _WEIGHT_OTHER
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The controller keeps the module order the workers collect (below).
+    if getattr(config.option, "dist", "no") == "loadscope":
+        config.option.loadscopereorder = False
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-django's own ordering
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if worker_number() is None:
+        return
+    module = {id(item): item.nodeid.split("::", 1)[0] for item in items}
+    weights: dict[str, float] = {}
+    for item in items:
+        weights[module[id(item)]] = weights.get(module[id(item)], 0.0) + _weight(item)
+    # Stable: within a module the tests keep their order.
+    items.sort(key=lambda item: -weights[module[id(item)]])
