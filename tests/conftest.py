@@ -76,12 +76,17 @@ def _flush_by_delete():  # type: ignore[no-untyped-def]
     TRUNCATE, which re-creates each table's files: a second or so per test on
     a busy PostgreSQL. DELETE empties the same tables in milliseconds; as a
     superuser, in replica mode, so neither foreign keys nor the audit tables'
-    append-only triggers stand in the way (TRUNCATE fires neither). Sequences
-    run on as before; without superuser rights nothing changes."""
+    append-only triggers stand in the way (TRUNCATE fires neither). Without
+    superuser rights it stays TRUNCATE. Sequences run on as before.
+
+    Content types and permissions are kept (migrate's rows, which post_migrate
+    re-created with new ids after each test): a server process shared by a
+    module's tests caches their ids."""
     from django.db import connections
     from django.db.backends.postgresql.operations import DatabaseOperations
 
     truncate = DatabaseOperations.sql_flush
+    kept = {"django_content_type", "auth_permission"}
     superuser: dict[str, bool] = {}
 
     def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):  # type: ignore[no-untyped-def]
@@ -90,6 +95,7 @@ def _flush_by_delete():  # type: ignore[no-untyped-def]
             with connections[alias].cursor() as cursor:
                 cursor.execute("SHOW is_superuser")
                 superuser[alias] = cursor.fetchone()[0] == "on"
+        tables = [table for table in tables if table not in kept]
         if reset_sequences or allow_cascade or not superuser[alias] or not tables:
             return truncate(
                 self,
