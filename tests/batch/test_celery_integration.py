@@ -96,17 +96,6 @@ def big_dxf(n: int = 40_000) -> bytes:
     return text.encode()
 
 
-def test_a_job_runs_on_celery_workers(api_client_a, worker):
-    # Three times the tenant's four slots: slices take up the items past them.
-    job = wait_for_job(submit(api_client_a, files(12)), timeout=120)
-    assert job.status == BatchJob.Status.SUCCEEDED
-    workers = set(BatchItem.objects.filter(job=job).values_list("worker", flat=True))
-    assert all(w and not w.endswith(f":{os.getpid()}") for w in workers)
-    # Items ran in slices: some task ran more than one of them.
-    slices = list(BatchItem.objects.filter(job=job).values_list("slice", flat=True))
-    assert all(slices) and len(set(slices)) < len(slices), slices
-
-
 # A slice budget no item here exhausts: which slice holds big.dxf is known.
 @pytest.mark.parametrize("worker", [{"CADML_BATCH_SLICE_MS": "60000"}], indirect=True)
 def test_a_worker_killed_mid_item_loses_nothing(api_client_a, worker):
@@ -140,6 +129,17 @@ def test_a_worker_killed_mid_item_loses_nothing(api_client_a, worker):
     assert not big.worker.endswith(f":{pid}")
     rows = api_client_a.get(f"/api/v1/jobs/{job.pk}/results").json()["results"]
     assert sorted(r["index"] for r in rows) == list(range(9))
+
+
+def test_a_job_runs_on_celery_workers(api_client_a, worker):
+    # Three times the tenant's four slots: slices take up the items past them.
+    job = wait_for_job(submit(api_client_a, files(12)), timeout=120)
+    assert job.status == BatchJob.Status.SUCCEEDED
+    workers = set(BatchItem.objects.filter(job=job).values_list("worker", flat=True))
+    assert all(w and not w.endswith(f":{os.getpid()}") for w in workers)
+    # Items ran in slices: some task ran more than one of them.
+    slices = list(BatchItem.objects.filter(job=job).values_list("slice", flat=True))
+    assert all(slices) and len(set(slices)) < len(slices), slices
 
 
 def test_a_priority_9_job_overtakes_a_big_priority_0_job(api_client_a, worker):
