@@ -112,24 +112,31 @@ def _exercise(
     return failures
 
 
-@pytest.fixture
-def live(postgres, owner_a, tenant_a, tmp_path):  # type: ignore[no-untyped-def]
-    """A daphne on the test database, a key with every scope, a spare key."""
+@pytest.fixture(scope="module")
+def daphne(django_db_setup, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """One daphne on the test database for the module: it keeps no state of
+    its own between tests (the rows are the tests', the limiter is off)."""
     if not SAMPLE.is_file():
         pytest.skip(f"the shared DXF corpus is absent ({CORPUS_DIR})")
+    env = {
+        "DATABASE_URL": test_database_url(),
+        "CADML_RATELIMIT_ENABLED": "0",
+        "MEDIA_ROOT": str(tmp_path_factory.mktemp("contract") / "media"),
+    }
+    with running_daphne(env) as server:
+        yield server
+
+
+@pytest.fixture
+def live(postgres, owner_a, tenant_a, daphne):  # type: ignore[no-untyped-def]
+    """The daphne, a key with every scope, a spare key."""
     client = key_client(tenant_a, owner_a, ["read", "write", "admin"])
     headers = {"Authorization": f"Api-Key {client.plaintext}"}
     # Revoke and rotate act on this key, never on the one the test calls with.
     spare = api_key_create(
         tenant=tenant_a, name="spare", scopes=["read"], created_by=owner_a
     )
-    env = {
-        "DATABASE_URL": test_database_url(),
-        "CADML_RATELIMIT_ENABLED": "0",
-        "MEDIA_ROOT": str(tmp_path / "media"),
-    }
-    with running_daphne(env) as server:
-        yield server.url, headers, {"key_id": spare.api_key.pk}
+    return daphne.url, headers, {"key_id": spare.api_key.pk}
 
 
 @pytest.mark.parametrize("version", ["v2", "v1"])
