@@ -53,8 +53,8 @@ def dispatch(
     The tenant row is locked so concurrent dispatchers cannot both fill the same
     free slot (PostgreSQL; SQLite serialises writers anyway). A finisher passes
     ``freed=1`` inside the transaction that ends its item: the slot it frees is
-    its own, so it hands out one item without counting, and concurrent finishers
-    skip each other's choice instead of queueing on the tenant row. A slice
+    its own, so it hands out one item without counting, and concurrent
+    dispatchers skip each other's choice instead of queueing on the tenant row. A slice
     passes ``hold``: the item chosen for the freed slot is appended to it
     (marked as the slice's) instead of being sent to the broker.
     """
@@ -67,10 +67,13 @@ def dispatch(
             dispatched_at__isnull=True,
             job__status__in=[Job.QUEUED, Job.RUNNING],
         ).order_by("-priority", "job_id", "index")  # index batchitem_dispatch_order
+        # A finisher's dispatch does not take the tenant row, so the two kinds
+        # can run at once: each skips the items the other has locked instead of
+        # both updating them (which PostgreSQL ends as a deadlock).
+        pending = pending.select_for_update(skip_locked=True, of=("self",))
         handed = 0
         if freed is not None:
             free = freed
-            pending = pending.select_for_update(skip_locked=True, of=("self",))
         else:
             counted = _free_slots(tenant_id)
             if counted is None:

@@ -237,3 +237,62 @@ def test_a_slice_finds_duplicates_among_its_own_items(item_path, tenant_a, one_s
     assert len(set(slices_of(job))) == 1  # the copy ran in its original's slice
     copy = Analysis.objects.get(pk=items[4].analysis_id)
     assert [d["drawing_id"] for d in copy.duplicates] == [items[1].drawing_id]
+
+
+def test_a_counted_dispatch_skips_the_items_a_finisher_holds(tenant_a, settings):
+    """A finisher's dispatch (``freed``) and a count-based one (a submission)
+    run at once: the second hands out the other items instead of waiting on
+    the finisher's, and no item is handed out twice (both updating the same
+    rows once ended in a deadlock and a 500 on the submission)."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from apps.batch import dispatch
+
+    settings.CADML_BATCH_CONCURRENCY = {"free": 4, "pro": 4}
+    job = BatchJob.objects.create(tenant=tenant_a, priority=5, total=3)
+    for i, (name, content) in enumerate(files(3)):
+        drawing = drawing_create(
+            tenant=tenant_a, uploaded_by=None, name=name, content=content
+        ).drawing
+        BatchItem.objects.create(
+            job=job, tenant=tenant_a, priority=5, index=i, name=name, drawing=drawing
+        )
+    held: list[Any] = []
+    counted: list[Any] = []
+    holding, release = threading.Event(), threading.Event()
+
+    def finisher() -> None:
+        try:
+            with transaction.atomic():
+                dispatch.dispatch(
+                    tenant_id=tenant_a.pk, freed=1, slice_id="finisher", hold=held
+                )
+                holding.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    def submission() -> None:
+        try:
+            dispatch.dispatch(tenant_id=tenant_a.pk, slice_id="", hold=counted)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=finisher)
+    first.start()
+    assert holding.wait(30)
+    second = threading.Thread(target=submission)
+    second.start()
+    second.join(20)
+    done_while_held = not second.is_alive()
+    release.set()
+    first.join(30)
+    second.join(30)
+    assert done_while_held, "the submission's dispatch waited on the finisher's item"
+    held_ids = [pk for pk, _ in held]
+    counted_ids = [pk for pk, _ in counted]
+    assert len(held_ids) == 1 and len(counted_ids) == 2
+    assert not set(held_ids) & set(counted_ids)
+    assert BatchItem.objects.filter(job=job, dispatched_at__isnull=True).count() == 0
