@@ -69,6 +69,9 @@ def daphne(cluster_env) -> Iterator[Server]:  # type: ignore[no-untyped-def]
         yield server
 
 
+TICKET_EVERY_S = 2.0
+
+
 class Poller(threading.Thread):
     """Calls the HTTP API (keys, cache, limiter, readiness) until stopped."""
 
@@ -85,9 +88,17 @@ class Poller(threading.Thread):
             ("POST", "/api/v1/realtime/tickets"),
             ("GET", "/readyz"),
         ]
+        # Tickets are limited to 60 a minute per key, and the follower's
+        # reconnects and the socket limits below need some of them: one every
+        # TICKET_EVERY_S leaves them room (a 429 there failed the test).
+        next_ticket = 0.0
         with httpx.Client(base_url=self.server.url, timeout=10) as client:
             while not self.stopped.is_set():
                 for method, path in calls:
+                    if path.endswith("/tickets"):
+                        if time.monotonic() < next_ticket:
+                            continue
+                        next_ticket = time.monotonic() + TICKET_EVERY_S
                     status = client.request(method, path, headers=headers).status_code
                     self.results.append((time.monotonic(), path, status))
                 time.sleep(0.05)
@@ -204,7 +215,7 @@ def test_a_job_followed_over_websocket_survives_master_failovers(
     poller.start()
     try:
         seen = asyncio.run(scenario())
-        time.sleep(1)  # a few calls after the failovers too
+        time.sleep(TICKET_EVERY_S + 1)  # a few calls after the failovers too
     finally:
         poller.stopped.set()
         poller.join(15)
