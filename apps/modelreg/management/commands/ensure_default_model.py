@@ -14,7 +14,7 @@ class Command(BaseCommand):
     help = (
         "Train and activate the default part classifiers when none is active: "
         "the 2D one on synthetic drawings, the 3D one (STEP/IGES) on generated "
-        "solids of the same families (seeded; each well under a minute on 2 "
+        "solids of the same families (seeded; about a minute each on 2 "
         "cores)."
     )
 
