@@ -469,6 +469,8 @@ CADML_READINESS_CHECKS: dict[str, str] = {}
 CADML_READINESS_CHECKS["model"] = "apps.modelreg.predictor.active_model_ready"
 CADML_READINESS_CHECKS["search_index"] = "apps.cad.index.readiness"
 CADML_MODEL_NAME = env_str("CADML_MODEL_NAME", "part-classifier")
+# The default model for STEP/IGES (brep) analyses, trained on generated solids.
+CADML_MODEL_NAME_3D = env_str("CADML_MODEL_NAME_3D", "part-classifier-3d")
 CADML_MODEL_MAX_MB = env_int("CADML_MODEL_MAX_MB", 50)
 CADML_MODEL_CONFIDENCE_THRESHOLD = env_float("CADML_MODEL_CONFIDENCE_THRESHOLD", 0.6)
 CADML_MODEL_ACCURACY_TOLERANCE = env_float("CADML_MODEL_ACCURACY_TOLERANCE", 0.02)

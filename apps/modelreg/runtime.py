@@ -91,8 +91,12 @@ class Snapshot:
         self, *, tenant_id: int | None, feature_version: str, name: str | None = None
     ) -> DeploymentView | None:
         """The tenant's own serving model first, then the platform's; the
-        default model name before others."""
-        default = name or settings.CADML_MODEL_NAME
+        default model name before others (the 3D default for brep vectors)."""
+        default = name or (
+            settings.CADML_MODEL_NAME_3D
+            if feature_version.startswith("brep")
+            else settings.CADML_MODEL_NAME
+        )
         best: tuple[int, int, str] | None = None
         chosen = None
         for dep in self.deployments:

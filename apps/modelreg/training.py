@@ -28,6 +28,9 @@ from cadml.lib.errors import InvalidInput
 # Synthetic drawings per class for the default model (its generator draws each
 # family in several conventions: sheets, one-view cut files, tooth styles).
 DEFAULT_PER_CLASS = 40
+# Generated solids per class for the default 3D model (one solid is a few
+# tenths of a second to build and analyse: the set takes under a minute).
+DEFAULT_PER_CLASS_3D = 40
 SUFFIXES = {".dxf", ".stl", ".obj", ".ply", ".step", ".stp", ".igs", ".iges"}
 Progress = Callable[[int, int, str], None]
 
@@ -89,6 +92,15 @@ def _synth_extract(args: tuple[str, int, bool]) -> tuple[str, str, Any]:
     return label, version, vec
 
 
+def _solid_extract(args: tuple[str, int, bool]) -> tuple[str, str, Any]:
+    from apps.cad.synth.parts3d import generate_solid
+
+    label, seed, _ = args
+    name, content = generate_solid(label, random.Random(seed))
+    version, vec = _extract((name, content))
+    return label, version, vec
+
+
 def _pool_map(
     fn: Callable, items: list, workers: int, progress: Progress | None, stage: str
 ):
@@ -114,28 +126,40 @@ def synthetic_dataset(
     style_shift: bool = False,
     workers: int = 2,
     progress: Progress | None = None,
+    solids: bool = False,
 ) -> Dataset:
+    """Generated drawings (DXF), or with ``solids`` generated 3D parts of the
+    same families (STEP and IGES, ``apps.cad.synth.parts3d``)."""
+    from django.conf import settings
+
     from apps.cad.synth import PART_CLASSES
 
-    # One seed per drawing, derived from (seed, class, index): stable and
+    # One seed per part, derived from (seed, class, index): stable and
     # independent of the worker that draws it.
     items = [
         (label, seed * 1_000_003 + ci * 10_007 + i, style_shift)
         for ci, label in enumerate(PART_CLASSES)
         for i in range(per_class)
     ]
-    results = _pool_map(_synth_extract, items, workers, progress, "synthetic")
+    results = _pool_map(
+        _solid_extract if solids else _synth_extract,
+        items,
+        workers,
+        progress,
+        "solids" if solids else "synthetic",
+    )
     rows = [(label, vec) for label, version, vec in results if version != "error"]
     versions = {version for _, version, _ in results if version != "error"}
+    fallback = settings.CADML_BREP_FEATURE_VERSION if solids else "dxf-1"
     return Dataset(
         X=np.asarray([v for _, v in rows], dtype=np.float32),
         y=np.asarray([label for label, _ in rows]),
-        feature_version=versions.pop() if versions else "dxf-1",
+        feature_version=versions.pop() if versions else fallback,
         summary={
-            "source": "synthetic",
+            "source": "synthetic solids" if solids else "synthetic",
             "per_class": per_class,
             "seed": seed,
-            "style_shift": style_shift,
+            **({} if solids else {"style_shift": style_shift}),
             "rows": len(rows),
             "skipped": len(results) - len(rows),
         },

@@ -184,7 +184,7 @@ class LoadedBrep:
     pmi: dict[str, list[dict[str, Any]]] | None = None
 
 
-def _occ_quiet() -> None:
+def occ_quiet() -> None:
     # The readers print transfer statistics to stdout: noise in the workers' logs.
     from OCP.Message import Message, Message_Gravity
 
@@ -301,7 +301,7 @@ def load(content: bytes, fmt: str) -> LoadedBrep:
             f"The model has more than {MAX_BREP_FACES} faces; simplify it or "
             "split the assembly."
         )
-    _occ_quiet()
+    occ_quiet()
     from OCP.IFSelect import IFSelect_ReturnStatus
 
     if fmt == "step":

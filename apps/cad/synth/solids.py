@@ -105,19 +105,36 @@ def _written(write: Any, suffix: str) -> bytes:
         os.unlink(path)
 
 
-def step_bytes(shape: Any, *, unit: str = "MM") -> bytes:
-    """``shape`` as an AP214 STEP file in ``unit`` (MM or INCH)."""
+def read_back(content: bytes, suffix: str, read: Any) -> Any:
+    """``read(path)`` of ``content`` written to a temporary file (the kernel's
+    readers take paths)."""
+    fd, path = tempfile.mkstemp(suffix=suffix)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(content)
+        return read(path)
+    finally:
+        os.unlink(path)
+
+
+def step_bytes(shape: Any, *, unit: str = "MM", product: str | None = None) -> bytes:
+    """``shape`` as an AP214 STEP file in ``unit`` (MM or INCH); its product is
+    named ``product`` (else the writer numbers its products per process)."""
     from OCP.Interface import Interface_Static
     from OCP.STEPControl import STEPControl_AsIs, STEPControl_Writer
 
     # The writer registers the static parameters: create it before setting one.
     writer = STEPControl_Writer()
+    default_name = Interface_Static.CVal_s("write.step.product.name")
     Interface_Static.SetCVal_s("write.step.unit", unit)
+    if product is not None:
+        Interface_Static.SetCVal_s("write.step.product.name", product)
     try:
         writer.Transfer(shape, STEPControl_AsIs)
         return _written(writer.Write, ".stp")
     finally:
         Interface_Static.SetCVal_s("write.step.unit", "MM")
+        Interface_Static.SetCVal_s("write.step.product.name", default_name)
 
 
 def iges_bytes(shape: Any, *, unit: str = "MM") -> bytes:

@@ -30,16 +30,19 @@ def classifier_train(
     workers: int = 2,
     estimators: list[str] | None = None,
     progress: Any = None,
+    solids: bool = False,
 ) -> dict[str, Any]:
-    """Train on a labelled folder or synthetic drawings; optionally register
-    (platform model when ``tenant`` is None) and activate. Returns the held-out
-    metrics, ``version`` (None unless registered) and the activation outcome."""
+    """Train on a labelled folder or synthetic drawings (generated 3D solids
+    with ``solids``); optionally register (platform model when ``tenant`` is
+    None) and activate. Returns the held-out metrics, ``version`` (None unless
+    registered) and the activation outcome."""
     data = _dataset(
         data_dir=data_dir,
         synthetic_per_class=synthetic_per_class,
         seed=seed,
         workers=workers,
         progress=progress,
+        solids=solids,
     )
     result = training.train(
         data,
@@ -75,6 +78,7 @@ def _dataset(
     seed: int,
     workers: int,
     progress: Any,
+    solids: bool = False,
 ) -> Any:
     if (data_dir is None) == (synthetic_per_class is None):
         raise InvalidInput("Give exactly one of a data directory or --synthetic N.")
@@ -85,7 +89,11 @@ def _dataset(
     if synthetic_per_class is None or synthetic_per_class < 4:
         raise InvalidInput("--synthetic needs at least 4 drawings per class.")
     return training.synthetic_dataset(
-        per_class=synthetic_per_class, seed=seed, workers=workers, progress=progress
+        per_class=synthetic_per_class,
+        seed=seed,
+        workers=workers,
+        progress=progress,
+        solids=solids,
     )
 
 
@@ -114,12 +122,16 @@ def _register(
 
 def default_model_ensure(
     *,
-    per_class: int = training.DEFAULT_PER_CLASS,
+    per_class: int | None = None,
     seed: int = 0,
     progress: Any = None,
+    solids: bool = False,
 ) -> dict[str, Any]:
-    """Train and activate the platform's default classifier unless one serves."""
-    name = settings.CADML_MODEL_NAME
+    """Train and activate the platform's default classifier unless one serves:
+    ``CADML_MODEL_NAME`` on generated drawings, or with ``solids``
+    ``CADML_MODEL_NAME_3D`` on generated STEP/IGES solids of the same families
+    (the model STEP and IGES analyses reach)."""
+    name = settings.CADML_MODEL_NAME_3D if solids else settings.CADML_MODEL_NAME
     existing = RegisteredModel.objects.filter(
         tenant__isnull=True, name=name, deployment__active_version__isnull=False
     ).first()
@@ -127,11 +139,16 @@ def default_model_ensure(
         active = existing.deployment.active_version
         assert active is not None  # the filter above asked for one
         return {"created": False, "name": name, "version": active.number}
+    if per_class is None:
+        per_class = (
+            training.DEFAULT_PER_CLASS_3D if solids else training.DEFAULT_PER_CLASS
+        )
     out = classifier_train(
         synthetic_per_class=per_class,
         seed=seed,
         name=name,
         activate=True,
         progress=progress,
+        solids=solids,
     )
     return {"created": True, **out}

@@ -1,0 +1,78 @@
+"""The default 3D model: ``ensure_default_model`` trains it on generated
+solids beside the 2D one, and a STEP upload is classified by it while a DXF
+upload still reaches the 2D default."""
+
+from __future__ import annotations
+
+import random
+from io import StringIO
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+
+from apps.cad.synth import PART_CLASSES, generate_part
+from apps.cad.synth.parts3d import generate_solid
+
+pytestmark = pytest.mark.django_db
+
+
+def upload(client, name: str, content: bytes) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    r = client.post(
+        "/api/v1/drawings",
+        {"file": SimpleUploadedFile(name, content)},
+        format="multipart",
+    )
+    assert r.status_code == 201, r.data
+    return r.data["analysis"]  # type: ignore[no-any-return]
+
+
+def test_a_step_upload_is_classified_by_the_3d_default_and_a_dxf_by_the_2d_one(
+    api_client_a,
+) -> None:  # type: ignore[no-untyped-def]
+    out = StringIO()
+    call_command(
+        "ensure_default_model", "--per-class", "4", "--per-class-3d", "6", stdout=out
+    )
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("trained part-classifier v1")
+    assert lines[1].startswith("trained part-classifier-3d v1")
+    assert "held-out synthetic solids (STEP/IGES)" in lines[1]
+    assert "activation succeeded" in lines[1]
+
+    # A solid the model never saw (other seeds than training's).
+    step = upload(api_client_a, *generate_solid("flange", random.Random(424242)))
+    assert step["feature_version"] == "brep-2"
+    assert step["model"]["name"] == "part-classifier-3d"
+    assert step["prediction"] in PART_CLASSES
+    assert 0 < step["confidence"] <= 1
+    drawing = upload(
+        api_client_a, "part.dxf", generate_part("washer", random.Random(5))
+    )
+    assert drawing["model"]["name"] == "part-classifier"
+    assert drawing["prediction"] in PART_CLASSES
+
+    # Once active, neither is trained again.
+    again = StringIO()
+    call_command("ensure_default_model", stdout=again)
+    assert again.getvalue().splitlines() == [
+        "part-classifier v1 is already active",
+        "part-classifier-3d v1 is already active",
+    ]
+
+
+def test_the_3d_default_can_be_ensured_alone_and_under_its_own_name(
+    settings,
+) -> None:  # type: ignore[no-untyped-def]
+    settings.CADML_MODEL_NAME_3D = "solids"
+    out = StringIO()
+    call_command(
+        "ensure_default_model", "--only", "3d", "--per-class-3d", "5", stdout=out
+    )
+    assert out.getvalue().startswith("trained solids v1")
+    from apps.modelreg.models import RegisteredModel
+
+    model = RegisteredModel.objects.get()
+    assert model.name == "solids"
+    assert model.feature_version == "brep-2"
+    assert model.deployment.active_version.labels == sorted(PART_CLASSES)
