@@ -103,11 +103,11 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     out = manage("bootstrap", "--skip-model")
     found = re.search(r"API key:\s+(\S+)", out)
     assert found, out
-    # bootstrap's default model takes most of a minute to train on a busy
-    # machine; a small one (4 drawings a class) is active instead, so the
-    # examples run as after `make run`, and the README's `bootstrap
-    # --reset-password` finds it and trains none.
-    manage("ensure_default_model", "--per-class", "4")
+    # bootstrap's default models take most of a minute each to train on a
+    # busy machine; small ones (4 drawings or solids a class) are active
+    # instead, so the examples run as after `make run`, and the README's
+    # `bootstrap --reset-password` finds them and trains none.
+    manage("ensure_default_model", "--per-class", "4", "--per-class-3d", "4")
     server = subprocess.Popen(  # noqa: S603
         [sys.executable, "manage.py", "serve"],
         cwd=PROJECT_ROOT,
