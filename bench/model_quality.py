@@ -210,6 +210,20 @@ class Served:
         }
 
 
+def trained_summary(
+    result: training.TrainResult, generation_s: float, train_s: float
+) -> dict[str, object]:
+    """How a default model was trained, for a bench line."""
+    return {
+        "feature_version": result.feature_version,
+        "estimator": result.metrics["estimator"],
+        "train_rows": result.summary["train_rows"],
+        "generation_seconds": round(generation_s, 1),
+        "train_seconds": train_s,
+        "temperature": result.metrics.get("calibration", {}).get("temperature"),
+    }
+
+
 def top5_same_class(
     emb: np.ndarray, y: np.ndarray, queries: np.ndarray | None = None
 ) -> float:
@@ -277,12 +291,7 @@ def main() -> None:
         "bench": "model_quality",
         "classes": len(result.labels),
         "default_model": {
-            "feature_version": result.feature_version,
-            "estimator": result.metrics["estimator"],
-            "train_rows": result.summary["train_rows"],
-            "generation_seconds": round(gen_s, 1),
-            "train_seconds": train_s,
-            "temperature": result.metrics.get("calibration", {}).get("temperature"),
+            **trained_summary(result, gen_s, train_s),
             "onnx_bytes": len(result.onnx),
         },
         "heldout": new.scores(heldout),

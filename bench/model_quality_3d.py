@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from apps.modelreg import training  # noqa: E402
-from bench.model_quality import Served  # noqa: E402
+from bench.model_quality import Served, trained_summary  # noqa: E402
 
 SUFFIXES = {".step", ".stp", ".igs", ".iges"}
 
@@ -117,12 +117,7 @@ def main() -> None:
         "classes": len(result.labels),
         "default_model": {
             "name": settings.CADML_MODEL_NAME_3D,
-            "feature_version": result.feature_version,
-            "estimator": result.metrics["estimator"],
-            "train_rows": result.summary["train_rows"],
-            "generation_seconds": round(gen_s, 1),
-            "train_seconds": train_s,
-            "temperature": result.metrics.get("calibration", {}).get("temperature"),
+            **trained_summary(result, gen_s, train_s),
         },
         "heldout_generated": served.scores(heldout),
     }
