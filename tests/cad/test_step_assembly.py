@@ -93,6 +93,27 @@ def test_the_whole_assembly_gets_the_features_of_the_same_solids_unnamed(
     assert asm["features"] == pytest.approx(plain["features"], rel=1e-9, abs=1e-12)
 
 
+def test_each_part_carries_the_vector_it_would_have_as_a_file_of_its_own(
+    bracket: bytes,
+) -> None:
+    whole = analyze_bytes("asm.step", bracket, preview=False)
+    parts = whole["stats"]["solid"]["parts"]
+    alone = {
+        "Base plate": analyze_bytes("b.step", S.step_bytes(S.box(10, 20, 30)))[
+            "features"
+        ],
+        "Pin": analyze_bytes("p.step", S.step_bytes(S.cylinder(2, 8)))["features"],
+    }
+    for part in parts:
+        assert len(part["features"]) == len(whole["features"])
+        # Placement moves and turns a part; its vector stays its own.
+        assert part["features"] == pytest.approx(alone[part["name"]], abs=1e-4)
+    assert parts[0]["features"] != whole["features"]
+    # A file of one solid: its one part is the whole.
+    single = analyze_bytes("p.step", S.step_bytes(S.cylinder(2, 8)), preview=False)
+    assert single["stats"]["solid"]["parts"][0]["features"] == single["features"]
+
+
 def test_a_large_assembly_lists_the_first_parts_and_says_how_many_are_left_out() -> (
     None
 ):

@@ -887,6 +887,17 @@ def analyze(loaded: LoadedBrep, version: str = BREP_FEATURE_VERSION) -> dict[str
         "parts_total": n_placed,
         "parts_omitted": max(0, n_placed - _MAX_PARTS),
     }
+    # Each listed part's own vector of the same version, so a part can be
+    # classified or compared as a file of its own; a lone solid is the whole.
+    for part, p in zip(solid["parts"], placed, strict=False):
+        part["features"] = (
+            vector
+            if n_placed == 1
+            else analyze(
+                LoadedBrep(shape=p.solid, fmt=loaded.fmt, units=loaded.units),
+                version,
+            )["features"]
+        )
     return {"features": vector, "solid": solid, "text": _texts(loaded)}
 
 
