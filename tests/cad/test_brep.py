@@ -160,6 +160,11 @@ def test_analyses_store_brep2_unless_the_deployment_asks_for_brep1(settings) -> 
     old = analyze_bytes("a.step", content, preview=False)
     assert old["feature_version"] == "brep-1"
     assert old["features"] == features(content, "brep-1")
+    # The measures do not depend on the version; each part's vector is the
+    # version's (one solid: the whole's).
+    for analysis in (old, default):
+        (part,) = analysis["stats"]["solid"]["parts"]
+        assert part.pop("features") == analysis["features"]
     assert old["stats"] == default["stats"]
 
 
