@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import multiprocessing
 import random
 import sys
 from collections.abc import Callable, Iterable
@@ -111,7 +112,11 @@ def _pool_map(
             if progress and (i % 20 == 0 or i == len(items)):
                 progress(i, len(items), stage)
         return out
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # Forked from a clean server process, not from this one: a caller with
+    # threads (a web or gRPC server, a test worker) can hold locks at fork
+    # time that a child then waits on or crashes in (seen with OpenCascade).
+    ctx = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         for i, res in enumerate(pool.map(fn, items, chunksize=8), 1):
             out.append(res)
             if progress and (i % 20 == 0 or i == len(items)):
