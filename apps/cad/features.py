@@ -181,22 +181,16 @@ DXF3_VIEWS = {**DXF2_VIEWS, "outline": (len(DXF2_SLOTS), len(DXF3_SLOTS))}
 VIEWS = {DXF2_FEATURE_VERSION: DXF2_VIEWS, DXF3_FEATURE_VERSION: DXF3_VIEWS}
 
 
-# Each dxf version is the one before it followed by more slots.
-_DXF_PREFIXES = {
-    DXF1_FEATURE_VERSION: len(DXF_SLOTS),
-    DXF2_FEATURE_VERSION: len(DXF2_SLOTS),
-    DXF3_FEATURE_VERSION: len(DXF3_SLOTS),
-}
+# Oldest first; each dxf version is the one before it followed by more slots.
+DXF_VERSIONS = (DXF1_FEATURE_VERSION, DXF2_FEATURE_VERSION, DXF3_FEATURE_VERSION)
 
 
 def readable_as(version: str) -> tuple[str, ...]:
     """The versions a ``version`` vector can be read as (``downgrade``), its own
     first."""
-    if version not in _DXF_PREFIXES:
+    if version not in DXF_VERSIONS:
         return (version,)
-    width = _DXF_PREFIXES[version]
-    older = sorted((w, v) for v, w in _DXF_PREFIXES.items() if w < width)
-    return (version, *(v for _, v in reversed(older)))
+    return tuple(reversed(DXF_VERSIONS[: DXF_VERSIONS.index(version) + 1]))
 
 
 def served_by(version: str) -> tuple[str, ...]:
@@ -211,12 +205,8 @@ def downgrade(vector: list[float], *, source: str, target: str) -> list[float] |
     its prefix)."""
     if source == target:
         return vector
-    if (
-        source in _DXF_PREFIXES
-        and target in _DXF_PREFIXES
-        and _DXF_PREFIXES[target] < _DXF_PREFIXES[source]
-    ):
-        return vector[: _DXF_PREFIXES[target]]
+    if target in readable_as(source):
+        return vector[: len(SLOTS[target])]
     return None
 
 

@@ -296,11 +296,7 @@ def preview(loaded: LoadedDxf) -> str:
         return placeholder(f"no preview: {type(exc).__name__}")
 
 
-_VERSIONS = (
-    features.DXF1_FEATURE_VERSION,
-    features.DXF2_FEATURE_VERSION,
-    features.DXF3_FEATURE_VERSION,
-)
+_VERSIONS = features.DXF_VERSIONS
 DXF_BINARY = Format(
     name="dxf-binary",
     detect=is_binary_dxf,
