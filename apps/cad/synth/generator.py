@@ -104,6 +104,25 @@ class Pen:
             return
         self.msp.add_circle(self.p(*c), r, dxfattribs={"layer": self.layers[layer]})
 
+    def arc(self, c: tuple[float, float], r: float, a0: float, a1: float) -> None:
+        """An outline arc from ``a0`` to ``a1`` degrees, counter-clockwise."""
+        if not self._front((c[0] + r,)):
+            return
+        self.msp.add_arc(
+            self.p(*c),
+            r,
+            a0 + self.angle,
+            a1 + self.angle,
+            dxfattribs={"layer": self.layers["o"]},
+        )
+
+    def spline(self, fit: Sequence[tuple[float, float]]) -> None:
+        if not self._front([q[0] for q in fit]):
+            return
+        self.msp.add_spline(
+            [self.p(*q) for q in fit], dxfattribs={"layer": self.layers["o"]}
+        )
+
     def poly(self, pts: Sequence[tuple[float, float]], closed: bool = True) -> None:
         if not self._front([q[0] for q in pts]):
             return
@@ -264,58 +283,41 @@ def _gear(pen: Pen, rng: random.Random, s: float) -> float:
 def _arc_teeth(pen: Pen, z: int, ro: float, rr: float) -> None:
     """Teeth as gear generators write them: tip and root lands as ARCs about the
     centre, flanks as SPLINEs."""
-    layer = {"layer": pen.layers["o"]}
     w = math.pi / z
     for i in range(z):
         a = 2 * math.pi * i / z
         tip0, tip1 = a - 0.3 * w, a + 0.3 * w
         root0, root1 = a + 0.55 * w, a + 2 * w - 0.55 * w
         for r, a0, a1 in ((ro, tip0, tip1), (rr, root0, root1)):
-            pen.msp.add_arc(
-                pen.p(0, 0),
-                r,
-                math.degrees(a0) + pen.angle,
-                math.degrees(a1) + pen.angle,
-                dxfattribs=layer,
-            )
+            pen.arc((0, 0), r, math.degrees(a0), math.degrees(a1))
         for (r0, b0), (r1, b1) in (
             ((rr, a - 0.55 * w), (ro, tip0)),
             ((ro, tip1), (rr, a + 0.55 * w)),
         ):
             mid_r, mid_b = (r0 + r1) / 2, (b0 + b1) / 2
-            fit = [
-                pen.p(r0 * math.cos(b0), r0 * math.sin(b0)),
-                pen.p(mid_r * math.cos(mid_b), mid_r * math.sin(mid_b)),
-                pen.p(r1 * math.cos(b1), r1 * math.sin(b1)),
-            ]
-            pen.msp.add_spline(fit, dxfattribs=layer)
+            pen.spline(
+                [
+                    (r0 * math.cos(b0), r0 * math.sin(b0)),
+                    (mid_r * math.cos(mid_b), mid_r * math.sin(mid_b)),
+                    (r1 * math.cos(b1), r1 * math.sin(b1)),
+                ]
+            )
 
 
 def _timing_teeth(pen: Pen, rng: random.Random, ro: float) -> None:
     """A timing pulley's front: round-bottomed grooves between flat lands."""
     n = rng.randint(10, 48)
     depth = ro * rng.uniform(0.04, 0.1)
-    layer = {"layer": pen.layers["o"]}
     w = 2 * math.pi / n
     groove = w * rng.uniform(0.35, 0.5)
     rg = ro * math.sin(groove / 2)  # the groove's round bottom
     for i in range(n):
         a = w * i
-        pen.msp.add_arc(
-            pen.p(0, 0),
-            ro,
-            math.degrees(a + groove / 2) + pen.angle,
-            math.degrees(a + w - groove / 2) + pen.angle,
-            dxfattribs=layer,
+        pen.arc(
+            (0, 0), ro, math.degrees(a + groove / 2), math.degrees(a + w - groove / 2)
         )
-        c = pen.p((ro - depth) * math.cos(a), (ro - depth) * math.sin(a))
-        pen.msp.add_arc(
-            c,
-            rg,
-            math.degrees(a) + 90 + pen.angle,
-            math.degrees(a) + 270 + pen.angle,
-            dxfattribs=layer,
-        )
+        c = ((ro - depth) * math.cos(a), (ro - depth) * math.sin(a))
+        pen.arc(c, rg, math.degrees(a) + 90, math.degrees(a) + 270)
 
 
 def _shaft(pen: Pen, rng: random.Random, s: float) -> float:
