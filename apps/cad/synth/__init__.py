@@ -11,5 +11,12 @@ bytes.
 from __future__ import annotations
 
 from apps.cad.synth.generator import PART_CLASSES, generate_part
+from apps.cad.synth.other import NOT_A_PART, OTHER_KINDS, generate_other
 
-__all__ = ["PART_CLASSES", "generate_part"]
+__all__ = [
+    "NOT_A_PART",
+    "OTHER_KINDS",
+    "PART_CLASSES",
+    "generate_other",
+    "generate_part",
+]
