@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from ezdxf.math import ConstructionArc
 
 from apps.cad.features import DXF3_SLOTS
 from apps.cad.pipeline import analyze_bytes
@@ -75,6 +76,36 @@ def arc_spline_gear(z: int, *, in_block: bool = False) -> bytes:
     return dxf_bytes(draw)
 
 
+def arc_flank_gear(z: int) -> bytes:
+    """Every edge an ARC: lands about the centre, each flank a short arc
+    through three points (Fusion's spur gear and many laser-cut files)."""
+    ro, rr = 50.0, 44.0
+    w = math.pi / z
+
+    def polar(r: float, b: float) -> tuple[float, float]:
+        return (r * math.cos(b), r * math.sin(b))
+
+    def draw(doc, msp):  # type: ignore[no-untyped-def]
+        deg = math.degrees
+        for i in range(z):
+            a = 2 * math.pi * i / z
+            msp.add_arc((0, 0), ro, deg(a - 0.3 * w), deg(a + 0.3 * w))
+            msp.add_arc((0, 0), rr, deg(a + 0.55 * w), deg(a + 1.45 * w))
+            for side in (-1, 1):
+                start, end = (
+                    polar(rr, a + side * 0.55 * w),
+                    polar(ro, a + side * 0.3 * w),
+                )
+                mid = polar((rr + ro) / 2, a + side * 0.47 * w)
+                arc = ConstructionArc.from_3p(start, end, mid)
+                if arc.angle_span > 180:  # counter-clockwise the short way
+                    arc = ConstructionArc.from_3p(end, start, mid)
+                msp.add_arc(arc.center, arc.radius, arc.start_angle, arc.end_angle)
+        msp.add_circle((0, 0), 8.0)
+
+    return dxf_bytes(draw)
+
+
 def disc() -> bytes:
     def draw(doc, msp):  # type: ignore[no-untyped-def]
         msp.add_circle((0, 0), 50.0)
@@ -93,10 +124,13 @@ def test_a_gear_outline_shows_its_tooth_count_whichever_way_it_is_written(
 ) -> None:
     poly = outline(polyline_gear(z))
     arcs = outline(arc_spline_gear(z))
+    all_arcs = outline(arc_flank_gear(z))
     assert tooth_order(poly) == z
     assert tooth_order(arcs) == z
+    assert tooth_order(all_arcs) == z
     # The teeth carry most of the profile's variation.
     assert poly["out_peak_purity"] > 0.8 and arcs["out_peak_purity"] > 0.8
+    assert all_arcs["out_peak_purity"] > 0.8
 
 
 def test_a_plain_disc_has_no_teeth_and_arcs_are_not_read_as_whole_circles() -> None:

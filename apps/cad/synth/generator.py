@@ -216,16 +216,17 @@ def _gear(pen: Pen, rng: random.Random, s: float) -> float:
     m = 2 * ro / (z + 2)
     rr = ro - 2.25 * m
     style = rng.choice(("poly", "arcs", "lines")) if pen.varied else "poly"
+    # Gear generators write curved flanks point by point (one polyline, or
+    # LINEs), or as ARCs (Fusion's spur gear, many laser-cut files).
+    curved = pen.varied and rng.random() < 0.5
     if style == "arcs":
-        _arc_teeth(pen, z, ro, rr)
+        _arc_teeth(pen, z, ro, rr, arc_flanks=curved)
     else:
         pts: list[tuple[float, float]] = []
         w = math.pi / z
-        # "lines": curved flanks written point by point, as gear generators
-        # and exporters save them.
         steps = (
             ((-0.55, rr), (-0.3, ro), (0.3, ro), (0.55, rr))
-            if style == "poly"
+            if style == "poly" and not curved
             else tuple(
                 (f, rr + (ro - rr) * (1 - abs(f) / 0.55) ** 0.6)
                 for f in (
@@ -280,9 +281,12 @@ def _gear(pen: Pen, rng: random.Random, s: float) -> float:
     return ro
 
 
-def _arc_teeth(pen: Pen, z: int, ro: float, rr: float) -> None:
+def _arc_teeth(
+    pen: Pen, z: int, ro: float, rr: float, *, arc_flanks: bool = False
+) -> None:
     """Teeth as gear generators write them: tip and root lands as ARCs about the
-    centre, flanks as SPLINEs."""
+    centre, flanks as SPLINEs (or, ``arc_flanks``, as ARCs bulging out of the
+    tooth as an involute does)."""
     w = math.pi / z
     for i in range(z):
         a = 2 * math.pi * i / z
@@ -295,6 +299,11 @@ def _arc_teeth(pen: Pen, z: int, ro: float, rr: float) -> None:
             ((ro, tip1), (rr, a + 0.55 * w)),
         ):
             mid_r, mid_b = (r0 + r1) / 2, (b0 + b1) / 2
+            p0 = (r0 * math.cos(b0), r0 * math.sin(b0))
+            p1 = (r1 * math.cos(b1), r1 * math.sin(b1))
+            if arc_flanks:
+                _arc_through(pen, p0, p1, a)
+                continue
             pen.spline(
                 [
                     (r0 * math.cos(b0), r0 * math.sin(b0)),
@@ -302,6 +311,33 @@ def _arc_teeth(pen: Pen, z: int, ro: float, rr: float) -> None:
                     (r1 * math.cos(b1), r1 * math.sin(b1)),
                 ]
             )
+
+
+def _arc_through(
+    pen: Pen, p0: tuple[float, float], p1: tuple[float, float], axis: float
+) -> None:
+    """An ARC from ``p0`` to ``p1`` bulging away from the tooth's axis (the
+    direction ``axis``) by a tenth of the chord."""
+    mx, my = (p0[0] + p1[0]) / 2, (p0[1] + p1[1]) / 2
+    dx, dy = p1[0] - p0[0], p1[1] - p0[1]
+    chord = math.hypot(dx, dy)
+    if chord == 0:
+        return
+    nx, ny = -dy / chord, dx / chord
+    ax, ay = math.cos(axis), math.sin(axis)
+    # Bulge away from the tooth's centre line: the normal on the chord's side.
+    if (ax * ny - ay * nx) * (ax * my - ay * mx) < 0:
+        nx, ny = -nx, -ny
+    h = 0.1 * chord  # the bulge (sagitta)
+    r = (chord**2 / 4 + h**2) / (2 * h)
+    cx, cy = mx - nx * (r - h), my - ny * (r - h)
+    a0 = math.degrees(math.atan2(p0[1] - cy, p0[0] - cx))
+    a1 = math.degrees(math.atan2(p1[1] - cy, p1[0] - cx))
+    # Counter-clockwise through the bulge: start at whichever end makes it.
+    mid = math.degrees(math.atan2(my + ny * h - cy, mx + nx * h - cx))
+    if (mid - a0) % 360 > (a1 - a0) % 360:
+        a0, a1 = a1, a0
+    pen.arc((cx, cy), r, a0, a1)
 
 
 def _timing_teeth(pen: Pen, rng: random.Random, ro: float) -> None:
@@ -802,6 +838,10 @@ def _generate(
                     msp.delete_entity(e)
         if rng.random() < 0.3:
             _explode(msp, rng.choice((24, 36, 48, 72, 96)))
+        if rng.random() < 0.5:
+            # Cut and CAM files carry no drafting tables (dimension styles,
+            # linetypes, layers nobody drew on): only what the part needs.
+            doc = bare_copy(doc)
         stream = io.StringIO()
         doc.write(stream)
         return doc.encode(stream.getvalue())
@@ -853,6 +893,20 @@ def _generate(
     stream = io.StringIO()
     doc.write(stream)
     return doc.encode(stream.getvalue())
+
+
+def bare_copy(doc: DxfDocument) -> DxfDocument:
+    """The model space's entities in a new document without the drafting
+    setup: the layers drawn on and nothing else."""
+    bare = ezdxf.new(doc.dxfversion)
+    bare.header["$INSUNITS"] = doc.header.get("$INSUNITS", 0)
+    msp = bare.modelspace()
+    for e in doc.modelspace():
+        layer = e.dxf.get("layer", "0")
+        if layer not in bare.layers:
+            bare.layers.add(layer)
+        msp.add_entity(e.copy())
+    return bare
 
 
 def _strip_annotation(msp: Modelspace) -> None:
