@@ -46,7 +46,9 @@ django.setup()
 import numpy as np  # noqa: E402
 
 from apps.cad import features, similarity  # noqa: E402
+from apps.cad.synth import NOT_A_PART  # noqa: E402
 from apps.modelreg import training  # noqa: E402
+from apps.modelreg.openset import set_aside  # noqa: E402
 
 THRESHOLD = 0.6
 DXF1_WIDTH = len(features.DXF_SLOTS)
@@ -148,29 +150,38 @@ class Served:
             unknown = os_.novelty(X.astype(float)) > os_.threshold
         else:
             unknown = np.zeros(len(X), dtype=bool)
+        # As served: "not_a_part" most likely is unknown; the label is the
+        # most likely part, with its own probability.
+        parts, outside = set_aside(probs, list(self.labels))
         return {
             "probs": probs,
-            "label": self.labels[probs.argmax(axis=1)],
-            "confident": probs.max(axis=1) >= THRESHOLD,
-            "unknown": unknown,
+            "label": self.labels[parts.argmax(axis=1)],
+            "confident": parts.max(axis=1) >= THRESHOLD,
+            "unknown": unknown | outside,
         }
 
     def scores(self, ds: training.Dataset) -> dict[str, object]:
         a = self.answer(ds.X)
         m = training.evaluate(a["probs"], ds.y, list(self.result.labels), THRESHOLD)
         right = a["label"] == ds.y
-        return {
+        part = ds.y != NOT_A_PART
+        out = {
             "macro_f1": m["macro_f1"],
             "accuracy": m["accuracy"],
             "ece": m["ece"],
             "needs_review_rate": m["abstention_rate"],
-            "unknown_rate": round(float(a["unknown"].mean()), 4),
+            "unknown_rate": round(float(a["unknown"][part].mean()), 4),
             "right_and_confident": round(
-                float((right & a["confident"] & ~a["unknown"]).mean()), 4
+                float((right & a["confident"] & ~a["unknown"])[part].mean()), 4
             ),
             "rows": int(len(ds.y)),
             "worst_class": min(m["per_class"].items(), key=lambda kv: kv[1]["f1"])[0],
         }
+        if (~part).any():  # generated drawings of other domains
+            out["not_a_part_flagged"] = round(
+                float((a["unknown"] | ~a["confident"])[~part].mean()), 4
+            )
+        return out
 
     def real(self, ds: training.Dataset) -> dict[str, object]:
         a = self.answer(ds.X)

@@ -8,8 +8,13 @@ see, and stores them with the version's metrics under ``"open_set"``:
 - class prototypes in a standardised feature space: each class's mean vector
   and its median member distance (its radius). A drawing's novelty is its
   smallest distance to a prototype in units of that class's radius; above the
-  threshold (a high quantile of the calibration split's own novelty) the answer
-  is ``unknown``.
+  threshold (a high quantile of the training parts' novelty, each row measured
+  out of fold) the answer is ``unknown``.
+
+A model trained with drawings labelled ``not_a_part`` (the default model: other
+domains from ``apps.cad.synth.other``) also answers ``unknown`` when that label
+is its most likely one; it has no prototype, and the answer's label is the most
+likely part (``set_aside``).
 
 All of it is a few numpy operations per drawing on the prediction path.
 """
@@ -22,7 +27,10 @@ from typing import Any
 
 import numpy as np
 
+from apps.cad.synth import NOT_A_PART
+
 Z_CLIP = 10.0  # a slot far outside the training range counts, but not forever
+FOLDS = 5
 
 
 @dataclass(frozen=True)
@@ -48,28 +56,46 @@ class OpenSet:
         probs_cal: np.ndarray,
         y_cal: np.ndarray,
         quantile: float,
+        margin: float = 1.0,
     ) -> OpenSet:
-        """Prototypes from ``X``/``y``; temperature and threshold from the
-        calibration rows (which ``X`` must not contain)."""
-        mean = X.mean(axis=0)
-        scale = np.maximum(X.std(axis=0), 1e-3)
-        z = np.clip((X - mean) / scale, -Z_CLIP, Z_CLIP)
-        protos = np.stack([z[y == label].mean(axis=0) for label in labels])
-        radius = np.asarray(
-            [
-                max(
-                    float(np.median(np.linalg.norm(z[y == label] - protos[i], axis=1))),
-                    1e-3,
-                )
-                for i, label in enumerate(labels)
-            ]
-        )
-        partial = cls(mean, scale, protos, radius, math.inf, 1.0)
-        novelty = partial.novelty(X_cal)
-        threshold = float(np.quantile(novelty, quantile)) if len(novelty) else math.inf
+        """Prototypes of the part labels (all but ``not_a_part``) from
+        ``X``/``y``; temperature and threshold from the calibration rows (which
+        ``X`` must not contain). The threshold is ``margin`` times the
+        ``quantile`` of the parts' novelty."""
         y_idx = np.asarray([labels.index(str(v)) for v in y_cal])
         temperature = fit_temperature(probs_cal, y_idx)
-        within = np.mean([z[y == label].var(axis=0) for label in labels], axis=0)
+        parts = known_labels(labels)
+        X, y = X[np.isin(y, parts)], y[np.isin(y, parts)]
+        cal = np.isin(y_cal, parts)
+        X_cal, y_cal = X_cal[cal], y_cal[cal]
+        mean, scale, z, protos, radius = _prototypes(X, y, parts)
+        # The threshold is a high quantile, so it is set on every row's novelty
+        # out of fold (five folds of the training and calibration rows), not
+        # on the calibration split alone: a 0.99 quantile of a hundred rows
+        # is its largest value and moves with every retraining.
+        X_all, y_all = np.vstack([X, X_cal]), np.concatenate([y, y_cal])
+        fold = np.zeros(len(y_all), dtype=int)
+        for label in parts:
+            rows = np.flatnonzero(y_all == label)
+            fold[rows] = np.arange(len(rows)) % FOLDS
+        novelty = np.empty(len(y_all))
+        for k in range(FOLDS):
+            rest = fold != k
+            if not (fold == k).any() or any(
+                not (rest & (y_all == label)).any() for label in parts
+            ):
+                novelty[fold == k] = np.nan
+                continue
+            f_mean, f_scale, _, f_protos, f_radius = _prototypes(
+                X_all[rest], y_all[rest], parts
+            )
+            partial = cls(f_mean, f_scale, f_protos, f_radius, math.inf, 1.0)
+            novelty[fold == k] = partial.novelty(X_all[fold == k])
+        novelty = novelty[np.isfinite(novelty)]
+        threshold = (
+            margin * float(np.quantile(novelty, quantile)) if len(novelty) else math.inf
+        )
+        within = np.mean([z[y == label].var(axis=0) for label in parts], axis=0)
         fisher = protos.var(axis=0) / (within + 0.05)
         metric = fisher / fisher.mean() if fisher.mean() > 0 else np.ones_like(fisher)
         return cls(mean, scale, protos, radius, threshold, temperature, metric)
@@ -136,6 +162,52 @@ class OpenSet:
             temperature,
             metric,
         )
+
+
+def _prototypes(
+    X: np.ndarray, y: np.ndarray, labels: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Standardisation, standardised rows, class means and radii."""
+    mean = X.mean(axis=0)
+    scale = np.maximum(X.std(axis=0), 1e-3)
+    z = np.clip((X - mean) / scale, -Z_CLIP, Z_CLIP)
+    protos = np.stack([z[y == label].mean(axis=0) for label in labels])
+    radius = np.asarray(
+        [
+            max(
+                float(np.median(np.linalg.norm(z[y == label] - protos[i], axis=1))),
+                1e-3,
+            )
+            for i, label in enumerate(labels)
+        ]
+    )
+    return mean, scale, z, protos, radius
+
+
+def known_labels(labels: list[str] | tuple[str, ...]) -> list[str]:
+    """The labels that have prototypes: every label but ``not_a_part``."""
+    return [label for label in labels if label != NOT_A_PART]
+
+
+def set_aside(
+    probs: np.ndarray, labels: list[str] | tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``probs`` (one row or many) with ``not_a_part``'s share set to 0 (not
+    renormalised: the parts keep their own probabilities), and for each row
+    whether it was the most likely label."""
+    if NOT_A_PART not in labels:
+        return probs, np.zeros(np.shape(probs)[:-1], dtype=bool)
+    i = list(labels).index(NOT_A_PART)
+    outside = np.argmax(probs, axis=-1) == i
+    probs = np.array(probs, dtype=float, copy=True)
+    probs[..., i] = 0.0
+    return probs, outside
+
+
+def part_order(probs: np.ndarray, labels: list[str] | tuple[str, ...]) -> np.ndarray:
+    """Label indexes, most likely first, without ``not_a_part``."""
+    order = np.argsort(-np.asarray(probs))
+    return np.asarray([i for i in order if labels[int(i)] != NOT_A_PART], dtype=int)
 
 
 def temper(probs: np.ndarray, temperature: float) -> np.ndarray:

@@ -131,7 +131,7 @@ def _load_version(version: Any) -> LoadedVersion:
     prob = next(
         o.name for o in outputs if o.type == "tensor(float)" and len(o.shape or []) == 2
     )
-    from apps.modelreg.openset import OpenSet
+    from apps.modelreg.openset import OpenSet, known_labels
 
     width = feature_width(version.model.feature_version)
     labels = tuple(version.class_labels())
@@ -145,7 +145,9 @@ def _load_version(version: Any) -> LoadedVersion:
         input_name=session.get_inputs()[0].name,
         prob_output=prob,
         open_set=OpenSet.from_json(
-            (version.metrics or {}).get("open_set"), width=width, classes=len(labels)
+            (version.metrics or {}).get("open_set"),
+            width=width,
+            classes=len(known_labels(labels)),
         ),
     )
 

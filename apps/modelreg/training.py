@@ -32,6 +32,13 @@ DEFAULT_PER_CLASS = 40
 # Generated solids per class for the default 3D model (one solid is a few
 # tenths of a second to build and analyse: the set takes under a minute).
 DEFAULT_PER_CLASS_3D = 40
+# Generated drawings of other domains per part class, labelled ``not_a_part``
+# (apps.cad.synth.other): what the default model learns a part is not.
+NOT_A_PART_PER_CLASS = 3
+# A model that learned ``not_a_part`` answers other domains with it; its
+# novelty threshold is then this many times the parts' own 0.99 quantile, so
+# that a real part in another tool's style is not ``unknown`` for its style.
+NOVELTY_MARGIN = 2.0
 SUFFIXES = {".dxf", ".stl", ".obj", ".ply", ".step", ".stp", ".igs", ".iges"}
 Progress = Callable[[int, int, str], None]
 
@@ -93,6 +100,21 @@ def _synth_extract(args: tuple[str, int, bool]) -> tuple[str, str, Any]:
     return label, version, vec
 
 
+def _other_extract(args: tuple[str, int, bool]) -> tuple[str, str, Any]:
+    from apps.cad.synth import generate_other
+
+    _quiet()
+    label, seed, _ = args
+    version, vec = _extract((f"{label}.dxf", generate_other(random.Random(seed))))
+    return label, version, vec
+
+
+def _synth_or_other(args: tuple[str, int, bool]) -> tuple[str, str, Any]:
+    from apps.cad.synth import NOT_A_PART
+
+    return (_other_extract if args[0] == NOT_A_PART else _synth_extract)(args)
+
+
 def _solid_extract(args: tuple[str, int, bool]) -> tuple[str, str, Any]:
     from apps.cad.synth.parts3d import generate_solid
 
@@ -133,11 +155,13 @@ def synthetic_dataset(
     progress: Progress | None = None,
     solids: bool = False,
 ) -> Dataset:
-    """Generated drawings (DXF), or with ``solids`` generated 3D parts of the
-    same families (STEP and IGES, ``apps.cad.synth.parts3d``)."""
+    """Generated drawings (DXF) with ``NOT_A_PART_PER_CLASS`` times
+    ``per_class`` drawings of other domains labelled ``not_a_part``, or with
+    ``solids`` generated 3D parts of the same families (STEP and IGES,
+    ``apps.cad.synth.parts3d``)."""
     from django.conf import settings
 
-    from apps.cad.synth import PART_CLASSES
+    from apps.cad.synth import NOT_A_PART, PART_CLASSES
 
     # One seed per part, derived from (seed, class, index): stable and
     # independent of the worker that draws it.
@@ -146,8 +170,14 @@ def synthetic_dataset(
         for ci, label in enumerate(PART_CLASSES)
         for i in range(per_class)
     ]
+    if not solids:
+        ci = len(PART_CLASSES)
+        items += [
+            (NOT_A_PART, seed * 1_000_003 + ci * 10_007 + i, style_shift)
+            for i in range(NOT_A_PART_PER_CLASS * per_class)
+        ]
     results = _pool_map(
-        _solid_extract if solids else _synth_extract,
+        _solid_extract if solids else _synth_or_other,
         items,
         workers,
         progress,
@@ -363,6 +393,7 @@ def train(
     from sklearn.metrics import f1_score
     from sklearn.model_selection import train_test_split
 
+    from apps.cad.synth import NOT_A_PART
     from apps.modelreg.openset import OpenSet
 
     labels = sorted({str(v) for v in data.y})
@@ -421,6 +452,7 @@ def train(
                 probs_cal=est.predict_proba(X_val),
                 y_cal=np.asarray([str(v) for v in y_val]),
                 quantile=unknown_quantile,
+                margin=NOVELTY_MARGIN if NOT_A_PART in labels else 1.0,
             )
     estimator = candidates(seed)[best]
     estimator.fit(X_train, y_train)
@@ -446,6 +478,8 @@ def train(
     if calibration is not None:
         y_idx = np.asarray([labels.index(str(v)) for v in y_test])
         unknown = calibration.novelty(X_test.astype(float)) > calibration.threshold
+        if NOT_A_PART in labels:
+            unknown |= served.argmax(axis=1) == labels.index(NOT_A_PART)
         confident = served.max(axis=1) >= threshold
         correct = served.argmax(axis=1) == y_idx
         metrics["open_set"] = calibration.as_json()

@@ -115,6 +115,29 @@ def test_training_from_labels_evaluates_registers_and_activates(
     assert out["prediction"]["label"] == "nut"
 
 
+def test_drawings_labelled_not_a_part_teach_the_model_what_to_call_unknown(
+    admin_client_a, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    labelled_set(tenant_a, {"flange": 12, "nut": 12, "not_a_part": 12})
+    job = wait_for_job(train(admin_client_a, deploy="active").data["job"], timeout=120)
+    assert job.status == "succeeded", job.summary
+
+    def answer(label: str) -> dict:
+        centre = Analysis.objects.filter(drawing__label=label).first().features
+        return inference.predict(
+            features=centre, feature_version="dxf-1", tenant_id=tenant_a.pk
+        )["prediction"]
+
+    floor_plan = answer("not_a_part")
+    assert floor_plan["unknown"] is True
+    # The answer still names the closest part, scored as unsure as it is.
+    assert floor_plan["label"] in {"flange", "nut"}
+    assert floor_plan["needs_review"] is True
+    assert "not_a_part" not in {p["label"] for p in floor_plan["top3"]}
+    nut = answer("nut")
+    assert nut["label"] == "nut" and nut["unknown"] is False
+
+
 def test_the_snapshot_hash_is_the_labelled_set(admin_client_a, tenant_a) -> None:  # type: ignore[no-untyped-def]
     labelled_set(tenant_a, {"flange": 6, "nut": 6})
     first = wait_for_job(train(admin_client_a).data["job"], timeout=120)

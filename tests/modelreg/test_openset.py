@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from apps.cad.synth import generate_part
+from apps.cad.synth import NOT_A_PART, generate_part
 from apps.modelreg import training
-from apps.modelreg.openset import OpenSet, fit_temperature, temper
+from apps.modelreg.openset import OpenSet, fit_temperature, set_aside, temper
 from apps.modelreg.services.training import classifier_train
 from tests.cad.conftest import dxf_bytes
 
@@ -43,21 +43,38 @@ def synthetic() -> training.Dataset:
 
 
 def test_training_stores_calibration_prototypes_and_a_threshold(synthetic) -> None:  # type: ignore[no-untyped-def]
-    result = training.train(synthetic, seed=0, only=["logistic_regression"])
+    result = training.train(synthetic, seed=0, only=["random_forest"])
     m = result.metrics
     assert m["open_set"]["threshold"] is not None and m["open_set"]["threshold"] > 0
     assert 0.2 <= m["calibration"]["temperature"] <= 5
     assert 0 <= m["unknown_rate"] <= 1
+    # The generated drawings of other domains are a class without a prototype.
+    assert NOT_A_PART in result.labels
     os_ = OpenSet.from_json(
-        m["open_set"], width=synthetic.X.shape[1], classes=len(result.labels)
+        m["open_set"],
+        width=synthetic.X.shape[1],
+        classes=len(result.labels) - 1,
     )
     assert os_ is not None and os_.metric is not None
-    # The held-out synthetic drawings are mostly known; a street plan is not.
-    assert (os_.novelty(result.X_test) <= os_.threshold).mean() >= 0.8
+    # The held-out synthetic parts are mostly known; a street plan is not a
+    # part: the model ranks it "not_a_part", which is answered unknown.
+    parts = result.y_test != NOT_A_PART
+    assert (os_.novelty(result.X_test[parts]) <= os_.threshold).mean() >= 0.8
     from apps.cad.pipeline import analyze_bytes
 
     plan = analyze_bytes("plan.dxf", dxf_bytes(street_plan), preview=False)
-    assert os_.novelty(np.asarray(plan["features"]))[0] > os_.threshold
+    probs = result.estimator.predict_proba(np.asarray([plan["features"]]))
+    assert set_aside(probs, result.labels)[1][0]
+
+
+def test_set_aside_keeps_the_parts_own_probabilities() -> None:
+    labels = ("flange", NOT_A_PART, "washer")
+    probs, outside = set_aside(np.asarray([[0.2, 0.7, 0.1], [0.5, 0.3, 0.2]]), labels)
+    assert outside.tolist() == [True, False]
+    # Not renormalised: a drawing most like no part is not a confident flange.
+    assert probs.tolist() == [[0.2, 0.0, 0.1], [0.5, 0.0, 0.2]]
+    plain, none = set_aside(np.asarray([0.6, 0.4]), ("flange", "washer"))
+    assert plain.tolist() == [0.6, 0.4] and not none.any()
 
 
 def test_without_open_set_a_model_keeps_plain_probabilities(synthetic) -> None:  # type: ignore[no-untyped-def]
@@ -86,7 +103,7 @@ def test_v2_analyses_say_unknown_and_v1_keeps_its_shape(api_client_a) -> None:  
         synthetic_per_class=5,
         seed=4,
         workers=1,
-        estimators=["logistic_regression"],
+        estimators=["random_forest"],
         register=True,
         activate=True,
     )
@@ -102,6 +119,8 @@ def test_v2_analyses_say_unknown_and_v1_keeps_its_shape(api_client_a) -> None:  
     assert v2["unknown"] is True
     assert isinstance(v2["needs_review"], bool)
     assert v2["predictions"] and 0 < v2["predictions"][0]["score"] <= 1
+    # The answer's labels are parts, even when "not_a_part" made it unknown.
+    assert NOT_A_PART not in {p["label"] for p in v2["predictions"]}
     v2_part = api_client_a.get(f"/api/v2/drawings/{part['id']}/analysis").json()
     assert v2_part["data"]["unknown"] is False
     v1 = api_client_a.get(f"/api/v1/drawings/{plan['id']}/analysis").json()

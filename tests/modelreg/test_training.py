@@ -11,7 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
-from apps.cad.synth import PART_CLASSES, generate_part
+from apps.cad.synth import NOT_A_PART, PART_CLASSES, generate_part
 from apps.modelreg.models import ModelVersion, RegisteredModel
 from apps.modelreg.services.training import classifier_train
 
@@ -48,7 +48,7 @@ def test_without_a_model_an_analysis_succeeds_with_a_reason(api_client_a) -> Non
 def test_a_trained_model_labels_uploaded_drawings(api_client_a) -> None:  # type: ignore[no-untyped-def]
     out = tiny_model(register=True, activate=True)
     assert out["version"] == 1 and out["activation"]["status"] == "succeeded"
-    assert out["labels"] == sorted(PART_CLASSES)
+    assert out["labels"] == sorted((*PART_CLASSES, NOT_A_PART))
     assert out["onnx_matches_sklearn"] is True
     assert set(out) >= {"accuracy", "macro_f1", "per_class", "confusion_matrix", "ece"}
     assert "<svg" in out["confusion_svg"]

@@ -17,6 +17,7 @@ from django.conf import settings
 from apps.cad.features import downgrade, readable_as
 from apps.modelreg import stats
 from apps.modelreg.models import ActivationEvent, Deployment, RegisteredModel
+from apps.modelreg.openset import part_order, set_aside
 from apps.modelreg.runtime import DeploymentView, LoadedVersion, runtime
 from apps.modelreg.services.deployments import deployment_rollback, deployment_stop
 from cadml import metrics, telemetry
@@ -92,7 +93,12 @@ def _predict(
     loaded, variant, probs, latency = _infer_or_fall_back(
         view, loaded, variant, features
     )
-    order = np.argsort(-probs)
+    if loaded.open_set is not None:
+        # Calibration never changes the ranking, only how sure the answer is.
+        probs = loaded.open_set.calibrate(probs)
+    probs, aside = set_aside(probs, loaded.labels)
+    outside = bool(aside)
+    order = part_order(probs, loaded.labels)
     label = loaded.labels[int(order[0])]
     agreed = _shadow(view, features, label=label, request_key=request_key)
     _record(
@@ -104,7 +110,7 @@ def _predict(
         confidence=float(probs[order[0]]),
         agreed=agreed,
     )
-    return _answer(view, loaded, variant, features, probs, order, latency)
+    return _answer(view, loaded, variant, features, probs, order, latency, outside)
 
 
 # --- route ------------------------------------------------------------------
@@ -305,14 +311,15 @@ def _answer(
     probs: np.ndarray,
     order: np.ndarray,
     latency: float,
+    outside: bool,
 ) -> dict[str, Any]:
-    unknown = None
+    """``probs``: calibrated, ``not_a_part`` set aside (``outside``: it was
+    the most likely label, so the drawing is no part the model knows)."""
+    unknown = True if outside else None
     novelty = None
     if loaded.open_set is not None:
-        # Calibration never changes the ranking, only how sure the answer is.
-        probs = loaded.open_set.calibrate(probs)
         novelty = float(loaded.open_set.novelty(np.asarray(features))[0])
-        unknown = novelty > loaded.open_set.threshold
+        unknown = outside or novelty > loaded.open_set.threshold
     confidence = float(probs[order[0]])
     threshold = float(settings.CADML_MODEL_CONFIDENCE_THRESHOLD)
     return {
