@@ -490,6 +490,11 @@ CADML_TRAIN_MIN_PER_CLASS_FLOOR = env_int("CADML_TRAIN_MIN_PER_CLASS_FLOOR", 3)
 CADML_TRAIN_CV_FOLDS = env_int("CADML_TRAIN_CV_FOLDS", 5)
 CADML_TRAIN_SEED = env_int("CADML_TRAIN_SEED", 0)
 CADML_TRAIN_TIME_LIMIT_S = env_float("CADML_TRAIN_TIME_LIMIT_S", 3600)
+# Trees of the two forest candidates every training compares (the default
+# models, train_classifier, trainings from labels): more trees, steadier
+# probabilities, slower fits and larger ONNX files.
+CADML_TRAIN_RANDOM_FOREST_TREES = env_int("CADML_TRAIN_RANDOM_FOREST_TREES", 200)
+CADML_TRAIN_EXTRA_TREES_TREES = env_int("CADML_TRAIN_EXTRA_TREES_TREES", 300)
 # Rate-limiter cost of POST /models/{name}/train: one unit per this many
 # labelled drawings.
 CADML_TRAIN_DRAWINGS_PER_UNIT = env_int("CADML_TRAIN_DRAWINGS_PER_UNIT", 20)

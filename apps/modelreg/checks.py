@@ -30,4 +30,12 @@ def modelreg_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
             errors.append(
                 Error(f"{name} must be a positive number.", id="modelreg.E003")
             )
+    for name in ("CADML_TRAIN_RANDOM_FOREST_TREES", "CADML_TRAIN_EXTRA_TREES_TREES"):
+        value = getattr(settings, name)
+        if not isinstance(value, int) or value < 1:
+            errors.append(
+                Error(
+                    f"{name} must be a whole number of at least 1.", id="modelreg.E004"
+                )
+            )
     return errors

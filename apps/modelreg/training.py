@@ -260,6 +260,7 @@ def directory_dataset(
 
 
 def candidates(seed: int) -> dict[str, Any]:
+    from django.conf import settings
     from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -267,10 +268,14 @@ def candidates(seed: int) -> dict[str, Any]:
 
     return {
         "random_forest": RandomForestClassifier(
-            n_estimators=200, random_state=seed, n_jobs=2
+            n_estimators=int(settings.CADML_TRAIN_RANDOM_FOREST_TREES),
+            random_state=seed,
+            n_jobs=2,
         ),
         "extra_trees": ExtraTreesClassifier(
-            n_estimators=300, random_state=seed, n_jobs=2
+            n_estimators=int(settings.CADML_TRAIN_EXTRA_TREES_TREES),
+            random_state=seed,
+            n_jobs=2,
         ),
         "logistic_regression": make_pipeline(
             StandardScaler(), LogisticRegression(max_iter=2000, C=3.0)

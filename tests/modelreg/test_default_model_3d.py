@@ -32,7 +32,7 @@ def test_a_step_upload_is_classified_by_the_3d_default_and_a_dxf_by_the_2d_one(
 ) -> None:  # type: ignore[no-untyped-def]
     out = StringIO()
     call_command(
-        "ensure_default_model", "--per-class", "4", "--per-class-3d", "6", stdout=out
+        "ensure_default_model", "--per-class", "4", "--per-class-3d", "4", stdout=out
     )
     lines = out.getvalue().splitlines()
     assert lines[0].startswith("trained part-classifier v1")
@@ -67,7 +67,7 @@ def test_the_3d_default_can_be_ensured_alone_and_under_its_own_name(
     settings.CADML_MODEL_NAME_3D = "solids"
     out = StringIO()
     call_command(
-        "ensure_default_model", "--only", "3d", "--per-class-3d", "5", stdout=out
+        "ensure_default_model", "--only", "3d", "--per-class-3d", "4", stdout=out
     )
     assert out.getvalue().startswith("trained solids v1")
     from apps.modelreg.models import RegisteredModel

@@ -144,3 +144,20 @@ def test_ensure_default_model_trains_once(settings) -> None:  # type: ignore[no-
     assert first["created"] is True and first["activation"]["status"] == "succeeded"
     second = default_model_ensure(per_class=4, seed=1)
     assert second == {"created": False, "name": "part-classifier", "version": 1}
+
+
+def test_the_forests_have_the_configured_trees_and_zero_trees_fail_the_checks(
+    settings,
+) -> None:  # type: ignore[no-untyped-def]
+    from django.core.management.base import SystemCheckError
+
+    from apps.modelreg.training import candidates
+
+    settings.CADML_TRAIN_RANDOM_FOREST_TREES = 7
+    settings.CADML_TRAIN_EXTRA_TREES_TREES = 9
+    pool = candidates(0)
+    assert pool["random_forest"].n_estimators == 7
+    assert pool["extra_trees"].n_estimators == 9
+    settings.CADML_TRAIN_EXTRA_TREES_TREES = 0
+    with pytest.raises(SystemCheckError, match="CADML_TRAIN_EXTRA_TREES_TREES"):
+        call_command("check")
