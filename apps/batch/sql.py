@@ -72,6 +72,21 @@ def _fields(model: type[models.Model], *, skip_json: bool = False) -> list[Any]:
     ]
 
 
+def _literal(value: str) -> str:
+    """A status value written into a statement's text rather than bound: a
+    plan prepared once must know it to use the partial indexes whose
+    conditions name it (``batchitem_dispatch_order``, ``batchitem_in_flight``);
+    with a parameter there PostgreSQL plans every execution afresh instead."""
+    assert value.isidentifier(), value
+    return f"'{value}'"
+
+
+_PENDING = _literal(BatchItem.Status.PENDING)
+_RUNNING = _literal(BatchItem.Status.RUNNING)
+_JOB_QUEUED = _literal(BatchJob.Status.QUEUED)
+_JOB_RUNNING = _literal(BatchJob.Status.RUNNING)
+
+
 def _columns(alias: str, fields: list[Any]) -> str:
     return ", ".join(f'{alias}."{f.column}"' for f in fields)
 
@@ -92,13 +107,14 @@ _claim_sql: str | None = None
 def _claim_statement() -> str:
     global _claim_sql
     if _claim_sql is None:
-        # Only table and column names from the models are interpolated.
+        # Only table and column names and status values from the models are
+        # interpolated.
         _claim_sql = f"""
             WITH claimed AS (
                 UPDATE {BatchItem._meta.db_table}
-                SET status = %s, attempts = attempts + 1, started = %s, worker = %s,
-                    slice = %s
-                WHERE id = %s AND status IN (%s, %s)
+                SET status = {_RUNNING}, attempts = attempts + 1, started = %s,
+                    worker = %s, slice = %s
+                WHERE id = %s AND status IN ({_PENDING}, {_RUNNING})
                 RETURNING *
             )
             SELECT {_columns("i", _ITEM)}, {_columns("j", _JOB)},
@@ -121,11 +137,8 @@ def item_claim(
     """Mark a pending (or orphaned running) item running and read it, its job,
     tenant and drawing, in one statement; None when the item already ended."""
 
-    pending, running = BatchItem.Status.PENDING, BatchItem.Status.RUNNING
     row = _execute(
-        "batch.sql.claim",
-        _claim_statement(),
-        [running, started, worker, slice_id, item_id, pending, running],
+        "batch.sql.claim", _claim_statement(), [started, worker, slice_id, item_id]
     )
     if row is None:
         return None
@@ -165,14 +178,14 @@ _finish_sql: str | None = None
 def _finish_statement() -> str:
     global _finish_sql
     if _finish_sql is None:
-        # Only table names from the models are interpolated.
+        # Only table names and status values from the models are interpolated.
         _finish_sql = f"""
             WITH item AS (
                 UPDATE {BatchItem._meta.db_table}
                 SET status = %(status)s, analysis_id = %(analysis)s,
                     error_code = %(code)s, error_message = %(message)s,
                     finished = %(now)s, duration_ms = %(duration)s
-                WHERE id = %(item)s AND status = %(running)s
+                WHERE id = %(item)s AND status = {_RUNNING}
                 RETURNING job_id, tenant_id
             ), job AS (
                 UPDATE {BatchJob._meta.db_table} AS j
@@ -194,8 +207,8 @@ def _finish_statement() -> str:
                 FROM {BatchItem._meta.db_table} AS n
                 JOIN {BatchJob._meta.db_table} AS nj ON nj.id = n.job_id
                 WHERE n.tenant_id = (SELECT tenant_id FROM item)
-                  AND n.status = %(pending)s AND n.dispatched_at IS NULL
-                  AND nj.status IN (%(queued)s, %(job_running)s)
+                  AND n.status = {_PENDING} AND n.dispatched_at IS NULL
+                  AND nj.status IN ({_JOB_QUEUED}, {_JOB_RUNNING})
                 ORDER BY n.priority DESC, n.job_id, n.index
                 LIMIT 1
                 FOR UPDATE OF n SKIP LOCKED
@@ -215,7 +228,7 @@ def _finish_statement() -> str:
                    -- the stale mark) does not count.
                    EXISTS (
                        SELECT 1 FROM {BatchItem._meta.db_table} AS w
-                       WHERE w.status = %(pending)s
+                       WHERE w.status = {_PENDING}
                          AND w.dispatched_at > %(stale)s
                          AND w.priority > (SELECT priority FROM marked)
                    )
@@ -253,15 +266,11 @@ def item_finish(
         "now": now,
         "duration": duration_ms,
         "item": item_id,
-        "running": BatchItem.Status.RUNNING,
         "done": 1 if succeeded else 0,
         "failed": 0 if succeeded else 1,
         "gate": progress_gate,
         "slice": slice_id,
         "stale": stale_before,
-        "pending": BatchItem.Status.PENDING,
-        "queued": BatchJob.Status.QUEUED,
-        "job_running": BatchJob.Status.RUNNING,
     }
     row = _execute("batch.sql.finish", _finish_statement(), params)
     if row is None or row[0] is None:
