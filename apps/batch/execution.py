@@ -15,6 +15,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, TypedDict
 
@@ -53,6 +54,9 @@ class Handed(NamedTuple):
     priority: int
     # Whether an item of a higher priority waits for a worker; None: not asked.
     higher_waiting: bool | None = None
+    # The item, claimed for the slice by the same finish (with its job, tenant
+    # and drawing), when the slice asked for that and may run it.
+    claimed: BatchItem | None = None
 
 
 class JobCounters(TypedDict):
@@ -75,16 +79,23 @@ def items_slice_run(*, item_id: int, slice_id: str = "") -> int:
     the slice stops and publishes that item when its budget is spent
     (``CADML_BATCH_SLICE_MS``, ``CADML_BATCH_SLICE_ITEMS``) or an item of a
     higher priority waits in the broker for a worker; a cancelled job's item is
-    refused by the claim itself. ``slice_id`` (the Celery task id) marks the
-    items the slice holds, so its redelivered message (worker killed, or a
-    transient error's retry) takes up the item that was in hand. Returns how
-    many items the slice ran.
+    refused by the claim itself. Within the budget, the finish that hands the
+    slot on also claims the next item for the slice (one statement and one
+    commit per item, as a single analysis stored costs). ``slice_id`` (the
+    Celery task id) marks the items the slice holds, so its redelivered message
+    (worker killed, or a transient error's retry) takes up the item that was in
+    hand. Returns how many items the slice ran.
     """
     slice_id = slice_id or uuid.uuid4().hex
     deadline = time.monotonic() + int(settings.CADML_BATCH_SLICE_MS) / 1000
     limit = max(1, int(settings.CADML_BATCH_SLICE_ITEMS))
     stored: list[Analysis] = []
-    current, ran = item_id, 0
+    current, claimed, ran = item_id, None, 0
+
+    def within_budget() -> bool:
+        # Asked as the item in hand ends: may the slice run one more?
+        return ran + 1 < limit and time.monotonic() < deadline
+
     try:
         while True:
             nxt = item_process(
@@ -93,14 +104,19 @@ def items_slice_run(*, item_id: int, slice_id: str = "") -> int:
                 keep_next=True,
                 recover=ran == 0,
                 stored=stored,
+                claimed=claimed,
+                claim_next=within_budget,
             )
             ran += 1
             if nxt is None:
                 return ran
+            if nxt.claimed is not None:
+                current, claimed = nxt.item_id, nxt.claimed
+                continue
             if ran >= limit or time.monotonic() >= deadline or _should_yield(nxt):
                 send_items([nxt[:2]])
                 return ran
-            current = nxt.item_id
+            current, claimed = nxt.item_id, None
     finally:
         # The search index is told once per slice rather than per item. A
         # worker killed mid-slice skips it; its redelivered slice (same
@@ -140,6 +156,8 @@ def item_process(
     keep_next: bool = False,
     recover: bool = False,
     stored: list[Analysis] | None = None,
+    claimed: BatchItem | None = None,
+    claim_next: Callable[[], bool] | None = None,
 ) -> Handed | None:
     """Run one item; safe to call again for the same item (redelivery).
 
@@ -150,15 +168,27 @@ def item_process(
     (a slice's first item): if the item ended, the item the slice held is taken
     up instead. ``stored``: the item's new analysis is appended to it, for the
     caller to tell the search index once for many (``search_index_changed``).
+    ``claimed``: the item, already claimed by the previous item's finish.
+    ``claim_next`` (with ``keep_next``): asked as the item ends; when true, the
+    finish also claims the item it hands the slot to, unless an item of a
+    higher priority waits (``Handed.claimed``).
     """
     with (
         telemetry.span("batch.item", item_id=item_id),
         metrics.timed(metrics.batch_item_duration),
     ):
-        item = _claim_or_recover(item_id=item_id, slice_id=slice_id, recover=recover)
+        item = claimed or _claim_or_recover(
+            item_id=item_id, slice_id=slice_id, recover=recover
+        )
         if item is None:
             return None
-        return _item_run(item, slice_id=slice_id, keep_next=keep_next, stored=stored)
+        return _item_run(
+            item,
+            slice_id=slice_id,
+            keep_next=keep_next,
+            stored=stored,
+            claim_next=claim_next,
+        )
 
 
 def _claim_or_recover(*, item_id: int, slice_id: str, recover: bool) -> Any:
@@ -203,9 +233,14 @@ def _item_run(
     slice_id: str,
     keep_next: bool,
     stored: list[Analysis] | None,
+    claim_next: Callable[[], bool] | None = None,
 ) -> Handed | None:
     """Analyse a claimed item and finish it with its outcome."""
-    finish: dict[str, Any] = {"slice_id": slice_id, "keep_next": keep_next}
+    finish: dict[str, Any] = {
+        "slice_id": slice_id,
+        "keep_next": keep_next,
+        "claim_next": claim_next,
+    }
     telemetry.set_attributes(job_id=item.job_id)
     _job_mark_started(item.job)
     refused = _refusal(item)
@@ -273,17 +308,36 @@ def _item_claim(item_id: int, slice_id: str = "") -> BatchItem | None:
         return sql.item_claim(
             item_id=item_id, started=started, worker=_worker_name(), slice_id=slice_id
         )
-    claimed = BatchItem.objects.filter(
-        pk=item_id, status__in=[Item.PENDING, Item.RUNNING]
-    ).update(
-        status=Item.RUNNING,
-        attempts=F("attempts") + 1,
+    if not _claim_update(
+        item_id,
         started=started,
-        worker=_worker_name(),
-        slice=slice_id,
-    )
-    if not claimed:
+        slice_id=slice_id,
+        statuses=(Item.PENDING, Item.RUNNING),
+    ):
         return None
+    return _claimed_item(item_id)
+
+
+def _claim_update(
+    item_id: int,
+    *,
+    started: datetime,
+    slice_id: str,
+    statuses: tuple[str, ...] = (Item.PENDING,),
+) -> bool:
+    """The ORM path's claim: the item running for this worker and slice."""
+    return bool(
+        BatchItem.objects.filter(pk=item_id, status__in=statuses).update(
+            status=Item.RUNNING,
+            attempts=F("attempts") + 1,
+            started=started,
+            worker=_worker_name(),
+            slice=slice_id,
+        )
+    )
+
+
+def _claimed_item(item_id: int) -> BatchItem:
     return BatchItem.objects.select_related("job", "job__tenant", "drawing").get(
         pk=item_id
     )
@@ -313,10 +367,14 @@ def item_finish(
     message: str = "",
     slice_id: str = "",
     keep_next: bool = False,
+    claim_next: Callable[[], bool] | None = None,
 ) -> Handed | None:
     """End the item (counted once), storing ``analysis``, its new unsaved
     analysis, in the same transaction; then the events. The tenant's item
-    that takes the freed slot is published, or returned with ``keep_next``."""
+    that takes the freed slot is published, or returned with ``keep_next``;
+    claimed for the slice by the same transaction as well when ``claim_next``
+    says so and no item of a higher priority waits."""
+    claim = keep_next and claim_next is not None and claim_next()
     now = timezone.now()
     duration = (now - item.started).total_seconds() * 1000 if item.started else None
     gap = timedelta(seconds=1.0 / float(settings.CADML_BATCH_PROGRESS_HZ))
@@ -332,6 +390,7 @@ def item_finish(
         duration=duration,
         gate=now - gap,
         slice_id=slice_id,
+        claim=claim,
         hold=held,
     )
     nxt = held[0] if held else None
@@ -393,6 +452,7 @@ def _item_finish_sql(
     duration: float | None,
     gate: datetime,
     slice_id: str,
+    claim: bool,
     hold: list[Handed],
 ) -> JobCounters | None:
     """PostgreSQL: what ``_item_finish_orm`` does, the batch tables' part as
@@ -407,6 +467,8 @@ def _item_finish_sql(
         "progress_gate": gate,
         "stale_before": _stale_before(now),
         "slice_id": slice_id,
+        "claim_next": claim,
+        "worker": _worker_name() if claim else "",
     }
     if analysis is None:
         finished = sql.item_finish(analysis_id=None, **finish)
@@ -420,7 +482,12 @@ def _item_finish_sql(
         # The item handed on and its priority come from the same row.
         assert finished.next_priority is not None
         hold.append(
-            Handed(finished.next_item, finished.next_priority, finished.higher_waiting)
+            Handed(
+                finished.next_item,
+                finished.next_priority,
+                finished.higher_waiting,
+                finished.next_claimed,
+            )
         )
     else:
         # Not ended here, or no item took the freed slot: a queued upload of
@@ -449,11 +516,15 @@ def _item_finish_orm(
     duration: float | None,
     gate: datetime,
     slice_id: str,
+    claim: bool,
     hold: list[Handed],
 ) -> JobCounters | None:
     # One transaction per finished item: its new analysis, the item, the job's
-    # counter, the progress throttle and the tenant's next dispatch.
+    # counter, the progress throttle, the tenant's next dispatch and (with
+    # ``claim``) that item's claim by the slice.
     pairs: list[Next] = []
+    higher: bool | None = None
+    claimed = False
     with transaction.atomic():
         if analysis is not None:
             analyses_store(analyses=[analysis], after_store=False)
@@ -470,7 +541,17 @@ def _item_finish_orm(
             return None
         row = _job_count(item.job_id, status=status, now=now, gate=gate)
         dispatch(tenant_id=item.tenant_id, freed=1, slice_id=slice_id, hold=pairs)
-    hold.extend(Handed(pk, priority) for pk, priority in pairs)
+        if claim and pairs:
+            higher = _higher_priority_waiting(pairs[0][1])
+            claimed = not higher and _claim_update(
+                pairs[0][0], started=now, slice_id=slice_id
+            )
+    handed = [Handed(pk, priority) for pk, priority in pairs]
+    if handed and higher is not None:
+        handed[0] = handed[0]._replace(higher_waiting=higher)
+    if claimed:
+        handed[0] = handed[0]._replace(claimed=_claimed_item(handed[0].item_id))
+    hold.extend(handed)
     return row
 
 

@@ -72,6 +72,21 @@ def _fields(model: type[models.Model], *, skip_json: bool = False) -> list[Any]:
     ]
 
 
+def _literal(value: str) -> str:
+    """A status value written into a statement's text rather than bound: a
+    plan prepared once must know it to use the partial indexes whose
+    conditions name it (``batchitem_dispatch_order``, ``batchitem_in_flight``);
+    with a parameter there PostgreSQL plans every execution afresh instead."""
+    assert value.isidentifier(), value
+    return f"'{value}'"
+
+
+_PENDING = _literal(BatchItem.Status.PENDING)
+_RUNNING = _literal(BatchItem.Status.RUNNING)
+_JOB_QUEUED = _literal(BatchJob.Status.QUEUED)
+_JOB_RUNNING = _literal(BatchJob.Status.RUNNING)
+
+
 def _columns(alias: str, fields: list[Any]) -> str:
     return ", ".join(f'{alias}."{f.column}"' for f in fields)
 
@@ -92,17 +107,17 @@ _claim_sql: str | None = None
 def _claim_statement() -> str:
     global _claim_sql
     if _claim_sql is None:
-        # Only table and column names from the models are interpolated.
+        # Only table and column names and status values from the models are
+        # interpolated.
         _claim_sql = f"""
             WITH claimed AS (
                 UPDATE {BatchItem._meta.db_table}
-                SET status = %s, attempts = attempts + 1, started = %s, worker = %s,
-                    slice = %s
-                WHERE id = %s AND status IN (%s, %s)
+                SET status = {_RUNNING}, attempts = attempts + 1, started = %s,
+                    worker = %s, slice = %s
+                WHERE id = %s AND status IN ({_PENDING}, {_RUNNING})
                 RETURNING *
             )
-            SELECT {_columns("i", _ITEM)}, {_columns("j", _JOB)},
-                   {_columns("t", _TENANT)}, {_columns("d", _drawing_fields())}
+            SELECT {_claimed_columns("i", "j", "t", "d")}
             FROM claimed AS i
             JOIN {BatchJob._meta.db_table} AS j ON j.id = i.job_id
             JOIN {Tenant._meta.db_table} AS t ON t.id = j.tenant_id
@@ -121,14 +136,17 @@ def item_claim(
     """Mark a pending (or orphaned running) item running and read it, its job,
     tenant and drawing, in one statement; None when the item already ended."""
 
-    pending, running = BatchItem.Status.PENDING, BatchItem.Status.RUNNING
     row = _execute(
-        "batch.sql.claim",
-        _claim_statement(),
-        [running, started, worker, slice_id, item_id, pending, running],
+        "batch.sql.claim", _claim_statement(), [started, worker, slice_id, item_id]
     )
     if row is None:
         return None
+    return _claimed(row)
+
+
+def _claimed(row: tuple[Any, ...]) -> BatchItem:
+    """The item, its job, tenant and drawing from a claim's columns
+    (``_claimed_columns``)."""
     drawing_fields = _drawing_fields()
     a = len(_ITEM)
     b = a + len(_JOB)
@@ -143,10 +161,18 @@ def item_claim(
     return item
 
 
+def _claimed_columns(item: str, job: str, tenant: str, drawing: str) -> str:
+    return (
+        f"{_columns(item, _ITEM)}, {_columns(job, _JOB)}, "
+        f"{_columns(tenant, _TENANT)}, {_columns(drawing, _drawing_fields())}"
+    )
+
+
 @dataclass
 class Finished:
     """The job's counters right after the item ended, the item handed out next,
-    and whether an item of a higher priority than that one waits for a worker."""
+    whether an item of a higher priority than that one waits for a worker, and
+    the next item itself when the finish also claimed it."""
 
     total: int
     done: int
@@ -157,6 +183,7 @@ class Finished:
     next_item: int | None
     next_priority: int | None
     higher_waiting: bool
+    next_claimed: BatchItem | None = None
 
 
 _finish_sql: str | None = None
@@ -165,14 +192,15 @@ _finish_sql: str | None = None
 def _finish_statement() -> str:
     global _finish_sql
     if _finish_sql is None:
-        # Only table names from the models are interpolated.
+        # Only table and column names and status values from the models are
+        # interpolated.
         _finish_sql = f"""
             WITH item AS (
                 UPDATE {BatchItem._meta.db_table}
                 SET status = %(status)s, analysis_id = %(analysis)s,
                     error_code = %(code)s, error_message = %(message)s,
                     finished = %(now)s, duration_ms = %(duration)s
-                WHERE id = %(item)s AND status = %(running)s
+                WHERE id = %(item)s AND status = {_RUNNING}
                 RETURNING job_id, tenant_id
             ), job AS (
                 UPDATE {BatchJob._meta.db_table} AS j
@@ -189,39 +217,68 @@ def _finish_statement() -> str:
                 -- item (same order as dispatch.dispatch); concurrent finishers
                 -- skip each other's. The first entry of the partial index
                 -- batchitem_dispatch_order: the cost does not grow with the
-                -- number of items waiting.
-                SELECT n.id, n.priority
+                -- number of items waiting. Only a job that is queued or
+                -- running hands out items: a cancelled one's are not claimed.
+                SELECT n.id, n.priority,
+                       -- A slice yields its next item to a higher-priority
+                       -- item handed to the broker and waiting for a worker
+                       -- (partial index batchitem_in_flight). One the broker
+                       -- lost (dispatched before the stale mark) does not
+                       -- count.
+                       EXISTS (
+                           SELECT 1 FROM {BatchItem._meta.db_table} AS w
+                           WHERE w.status = {_PENDING}
+                             AND w.dispatched_at > %(stale)s
+                             AND w.priority > n.priority
+                       ) AS higher
                 FROM {BatchItem._meta.db_table} AS n
                 JOIN {BatchJob._meta.db_table} AS nj ON nj.id = n.job_id
                 WHERE n.tenant_id = (SELECT tenant_id FROM item)
-                  AND n.status = %(pending)s AND n.dispatched_at IS NULL
-                  AND nj.status IN (%(queued)s, %(job_running)s)
+                  AND n.status = {_PENDING} AND n.dispatched_at IS NULL
+                  AND nj.status IN ({_JOB_QUEUED}, {_JOB_RUNNING})
                 ORDER BY n.priority DESC, n.job_id, n.index
                 LIMIT 1
                 FOR UPDATE OF n SKIP LOCKED
             ), marked AS (
+                -- Handed to this slice; with %(claim)s and nothing of a
+                -- higher priority waiting, also claimed by it (what
+                -- item_claim does), so the slice's next item costs no
+                -- statement and no commit of its own.
                 UPDATE {BatchItem._meta.db_table} AS m
-                SET dispatched_at = %(now)s, slice = %(slice)s
+                SET dispatched_at = %(now)s, slice = %(slice)s,
+                    status = CASE WHEN %(claim)s AND NOT next.higher
+                                  THEN {_RUNNING} ELSE m.status END,
+                    attempts = CASE WHEN %(claim)s AND NOT next.higher
+                                    THEN m.attempts + 1 ELSE m.attempts END,
+                    started = CASE WHEN %(claim)s AND NOT next.higher
+                                   THEN %(now)s ELSE m.started END,
+                    worker = CASE WHEN %(claim)s AND NOT next.higher
+                                  THEN %(worker)s ELSE m.worker END
                 FROM next WHERE m.id = next.id
-                RETURNING m.id, next.priority
+                RETURNING m.*, next.priority AS next_priority,
+                          next.higher AS next_higher
             )
             SELECT job.total, job.done, job.failed, job.skipped, job.status,
                    job.last_progress_at,
-                   (SELECT id FROM marked), (SELECT priority FROM marked),
-                   -- A slice yields its next item to a higher-priority item
-                   -- handed to the broker and waiting for a worker (partial
-                   -- index batchitem_in_flight); asked here, not in a query of
-                   -- its own per item. One the broker lost (dispatched before
-                   -- the stale mark) does not count.
-                   EXISTS (
-                       SELECT 1 FROM {BatchItem._meta.db_table} AS w
-                       WHERE w.status = %(pending)s
-                         AND w.dispatched_at > %(stale)s
-                         AND w.priority > (SELECT priority FROM marked)
-                   )
-            FROM (SELECT 1) AS one LEFT JOIN job ON true
+                   marked.id, marked.next_priority,
+                   COALESCE(marked.next_higher, false),
+                   marked.status = {_RUNNING},
+                   -- The claimed item's row, its job's (as of the statement's
+                   -- start), tenant's and drawing's: what item_claim reads.
+                   {_claimed_columns("marked", "nj", "nt", "nd")}
+            FROM (SELECT 1) AS one
+            LEFT JOIN job ON true
+            LEFT JOIN marked ON true
+            LEFT JOIN {BatchJob._meta.db_table} AS nj
+                   ON nj.id = marked.job_id AND marked.status = {_RUNNING}
+            LEFT JOIN {Tenant._meta.db_table} AS nt ON nt.id = nj.tenant_id
+            LEFT JOIN {Drawing._meta.db_table} AS nd
+                   ON nd.id = marked.drawing_id AND marked.status = {_RUNNING}
         """  # noqa: S608
     return _finish_sql
+
+
+_FINISHED_HEAD = 10  # columns before the claimed item's
 
 
 def item_finish(
@@ -236,6 +293,8 @@ def item_finish(
     progress_gate: datetime,
     stale_before: datetime,
     slice_id: str = "",
+    claim_next: bool = False,
+    worker: str = "",
 ) -> Finished | None:
     """End a running item, count it on its job and hand its slot on, in one
     statement; None when the item was not running (someone else ended it).
@@ -243,6 +302,9 @@ def item_finish(
     ``analysis_id``: the item's analysis, stored by the CAD app in the
     caller's transaction. ``stale_before``: items handed to the broker before
     this are taken as lost when asking whether a higher priority waits.
+    ``claim_next``: the item handed the slot is also claimed for ``worker``
+    and ``slice_id`` (as by ``item_claim``) unless an item of a higher
+    priority waits; it is then ``Finished.next_claimed``.
     """
     succeeded = status == BatchItem.Status.SUCCEEDED
     params: dict[str, Any] = {
@@ -253,17 +315,28 @@ def item_finish(
         "now": now,
         "duration": duration_ms,
         "item": item_id,
-        "running": BatchItem.Status.RUNNING,
         "done": 1 if succeeded else 0,
         "failed": 0 if succeeded else 1,
         "gate": progress_gate,
         "slice": slice_id,
         "stale": stale_before,
-        "pending": BatchItem.Status.PENDING,
-        "queued": BatchJob.Status.QUEUED,
-        "job_running": BatchJob.Status.RUNNING,
+        "claim": claim_next,
+        "worker": worker,
     }
     row = _execute("batch.sql.finish", _finish_statement(), params)
     if row is None or row[0] is None:
         return None
-    return Finished(*row)
+    total, done, failed, skipped, job_status, progress_at = row[:6]
+    next_item, next_priority, higher, claimed = row[6:_FINISHED_HEAD]
+    return Finished(
+        total=total,
+        done=done,
+        failed=failed,
+        skipped=skipped,
+        status=job_status,
+        last_progress_at=progress_at,
+        next_item=next_item,
+        next_priority=next_priority,
+        higher_waiting=higher,
+        next_claimed=_claimed(row[_FINISHED_HEAD:]) if claimed else None,
+    )

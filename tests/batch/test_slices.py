@@ -151,6 +151,31 @@ def test_a_cancelled_job_stops_the_slice_before_its_next_claim(item_path, tenant
     assert statuses == ["succeeded", "skipped", "skipped", "skipped"]
 
 
+def test_a_job_cancelled_mid_item_ends_the_slice_with_that_item(
+    item_path, tenant_a, monkeypatch
+):
+    job = waiting_job(tenant_a, files(4), priority=5)
+    BatchItem.objects.filter(job=job).exclude(index=0).update(dispatched_at=None)
+    first = BatchItem.objects.get(job=job, index=0)
+    compute = execution.analysis_compute
+
+    def cancelled_meanwhile(**kwargs: Any) -> Any:
+        services.job_cancel(job=BatchJob.objects.get(pk=job.pk))
+        return compute(**kwargs)
+
+    monkeypatch.setattr(execution, "analysis_compute", cancelled_meanwhile)
+    # The item in hand finishes; the finish claims no next item for the slice.
+    assert execution.items_slice_run(item_id=first.pk, slice_id="s1") == 1
+    runner.wait_idle()
+
+    job = wait_for_job(job.pk)
+    assert job.status == BatchJob.Status.CANCELLED
+    assert (job.done, job.failed, job.skipped) == (1, 0, 3)
+    items = BatchItem.objects.filter(job=job).order_by("index")
+    assert [i.status for i in items] == ["succeeded"] + ["skipped"] * 3
+    assert [i.started is not None for i in items] == [True, False, False, False]
+
+
 @pytest.mark.parametrize("in_hand", ["claimed", "handed"])
 def test_a_redelivered_slice_takes_up_the_item_its_worker_held(
     item_path,
