@@ -102,6 +102,21 @@ def test_50_concurrent_http_requests_against_a_limit_of_10_let_exactly_10_throug
     assert sorted(statuses) == [200] * 10 + [429] * 40
 
 
+def _shared_policy(url: str, tenant) -> str:  # type: ignore[no-untyped-def]
+    """The policy a new key is answered with once the shared limits apply
+    (within 10 s), else the last one seen."""
+    deadline = time.monotonic() + 10
+    policy = ""
+    while time.monotonic() < deadline:
+        status, headers = _get(url, _new_key(tenant))
+        assert status == 200
+        policy = headers["RateLimit-Policy"]
+        if "q=20;" in policy:
+            break
+        time.sleep(0.1)
+    return policy
+
+
 def test_redis_outage_falls_back_to_local_limits_and_heals_by_itself(
     postgres, redis_url, redis_server_binary
 ):
@@ -119,9 +134,9 @@ def test_redis_outage_falls_back_to_local_limits_and_heals_by_itself(
     with running_daphne(env) as server:
         me = f"{server.url}/api/v1/me"
         with redis_process(redis_server_binary, port) as redis_server:
-            status, headers = _get(me, _new_key(tenant))
-            assert status == 200
-            assert '"key-minute";q=20;w=60' in headers["RateLimit-Policy"]
+            # The limiter's first round trip may outlast its 50 ms socket
+            # timeout on a loaded machine; it then falls back and retries.
+            assert '"key-minute";q=20;w=60' in _shared_policy(me, tenant)
             assert limiter_redis.dbsize() > 0  # the shared counters live here
 
             # Stop Redis while a client keeps calling.
@@ -151,16 +166,7 @@ def test_redis_outage_falls_back_to_local_limits_and_heals_by_itself(
 
         # Redis comes back on the same address: shared limits resume by themselves.
         with redis_process(redis_server_binary, port):
-            deadline = time.monotonic() + 10
-            policy = ""
-            while time.monotonic() < deadline:
-                status, headers = _get(me, _new_key(tenant))
-                assert status == 200
-                policy = headers["RateLimit-Policy"]
-                if "q=20;" in policy:
-                    break
-                time.sleep(0.1)
-            assert '"key-minute";q=20;w=60' in policy
+            assert '"key-minute";q=20;w=60' in _shared_policy(me, tenant)
             shared_key = _new_key(tenant)
             remaining = [_get(me, shared_key)[1]["RateLimit"] for _ in range(3)]
             assert '"key-minute";r=17;' in remaining[-1]
