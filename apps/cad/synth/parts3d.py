@@ -369,12 +369,7 @@ def stepped_shaft(rng: random.Random) -> Any:
         r = radii[i]
         z0 = sum(lengths[:i]) + lengths[i] * 0.2
         key_w, key_l = r * 0.5, lengths[i] * 0.6
-        from OCP.BRepPrimAPI import BRepPrimAPI_MakeBox
-        from OCP.gp import gp_Pnt
-
-        key = BRepPrimAPI_MakeBox(
-            gp_Pnt(r * 0.7, -key_w / 2, z0), r, key_w, key_l
-        ).Shape()
+        key = solids.box(r, key_w, key_l, at=(r * 0.7, -key_w / 2, z0))
         shaft = _cut(shaft, key)
     if rng.random() < 0.3:  # a centre hole
         shaft = _cut(shaft, _drill(min(radii) * 0.3, (0, 0), -1, min(lengths)))
@@ -623,9 +618,6 @@ def pulley(rng: random.Random) -> Any:
 
 
 def housing(rng: random.Random) -> Any:
-    from OCP.BRepPrimAPI import BRepPrimAPI_MakeBox
-    from OCP.gp import gp_Pnt
-
     bore = rng.uniform(15, 120)
     w = bore * rng.uniform(1.6, 2.5)
     h = bore * rng.uniform(1.6, 2.2)
@@ -635,14 +627,10 @@ def housing(rng: random.Random) -> Any:
         boss_r = bore / 2 * rng.uniform(1.4, 1.9)
         length = 2 * boss_r + bore * rng.uniform(1.0, 2.5)
         base_t = h * rng.uniform(0.15, 0.3)
-        base = BRepPrimAPI_MakeBox(
-            gp_Pnt(-length / 2, -depth / 2, 0), length, depth, base_t
-        ).Shape()
+        base = solids.box(length, depth, base_t, at=(-length / 2, -depth / 2, 0))
         axis_h = max(boss_r, base_t + boss_r * 0.5)
         boss = _drill(boss_r, (0.0, axis_h), -depth / 2, depth, "y")
-        web = BRepPrimAPI_MakeBox(
-            gp_Pnt(-boss_r, -depth / 2, 0), 2 * boss_r, depth, axis_h
-        ).Shape()
+        web = solids.box(2 * boss_r, depth, axis_h, at=(-boss_r, -depth / 2, 0))
         body = _fuse(base, web, boss)
         body = _cut(body, _drill(bore / 2, (0.0, axis_h), -depth, depth * 3, "y"))
         hr = base_t * rng.uniform(0.3, 0.6)
@@ -656,7 +644,7 @@ def housing(rng: random.Random) -> Any:
         return body
     # A gearbox-like block: a box with a blind or through bore, bolt holes
     # around it and a cavity from the back.
-    body = BRepPrimAPI_MakeBox(gp_Pnt(-w / 2, -h / 2, 0), w, h, depth).Shape()
+    body = solids.box(w, h, depth, at=(-w / 2, -h / 2, 0))
     through = rng.random() < 0.6
     body = _cut(
         body, _drill(bore / 2, (0, 0), -1 if through else depth * 0.3, depth + 2)
@@ -664,12 +652,12 @@ def housing(rng: random.Random) -> Any:
     if not through:
         body = _cut(
             body,
-            BRepPrimAPI_MakeBox(
-                gp_Pnt(-w / 2 + w * 0.1, -h / 2 + h * 0.1, -1),
+            solids.box(
                 w * 0.8,
                 h * 0.8,
                 depth * 0.3 + 1,
-            ).Shape(),
+                at=(-w / 2 + w * 0.1, -h / 2 + h * 0.1, -1),
+            ),
         )
     n = rng.choice([4, 4, 6, 8])
     hr = (min(w, h) / 2 - bore / 2) * rng.uniform(0.12, 0.25)

@@ -45,10 +45,16 @@ def perforated_plate(nx: int, ny: int, pitch: float = 9.0, d: float = 4.0) -> An
     return BRepAlgoAPI_Cut(box(w, h, 5), holes).Shape()
 
 
-def box(dx: float, dy: float, dz: float) -> Any:
+def box(
+    dx: float, dy: float, dz: float, *, at: tuple[float, float, float] | None = None
+) -> Any:
+    """A box of those sizes with its lowest corner at ``at`` (the origin)."""
     from OCP.BRepPrimAPI import BRepPrimAPI_MakeBox
+    from OCP.gp import gp_Pnt
 
-    return BRepPrimAPI_MakeBox(dx, dy, dz).Shape()
+    if at is None:
+        return BRepPrimAPI_MakeBox(dx, dy, dz).Shape()
+    return BRepPrimAPI_MakeBox(gp_Pnt(*at), dx, dy, dz).Shape()
 
 
 def cylinder(r: float, h: float) -> Any:
