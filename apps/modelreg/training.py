@@ -85,9 +85,11 @@ def _extract(item: tuple[str, bytes]) -> tuple[str, list[float]] | tuple[str, st
 
 
 def _synth_one(args: tuple[str, int, bool]) -> tuple[str, bytes]:
-    from apps.cad.synth import generate_part
+    from apps.cad.synth import NOT_A_PART, generate_other, generate_part
 
     label, seed, shift = args
+    if label == NOT_A_PART:
+        return label, generate_other(random.Random(seed))
     return label, generate_part(
         label, random.Random(seed), style_shift=shift, conventions=True
     )
@@ -98,21 +100,6 @@ def _synth_extract(args: tuple[str, int, bool]) -> tuple[str, str, Any]:
     label, content = _synth_one(args)
     version, vec = _extract((f"{label}.dxf", content))
     return label, version, vec
-
-
-def _other_extract(args: tuple[str, int, bool]) -> tuple[str, str, Any]:
-    from apps.cad.synth import generate_other
-
-    _quiet()
-    label, seed, _ = args
-    version, vec = _extract((f"{label}.dxf", generate_other(random.Random(seed))))
-    return label, version, vec
-
-
-def _synth_or_other(args: tuple[str, int, bool]) -> tuple[str, str, Any]:
-    from apps.cad.synth import NOT_A_PART
-
-    return (_other_extract if args[0] == NOT_A_PART else _synth_extract)(args)
 
 
 def _solid_extract(args: tuple[str, int, bool]) -> tuple[str, str, Any]:
@@ -177,7 +164,7 @@ def synthetic_dataset(
             for i in range(NOT_A_PART_PER_CLASS * per_class)
         ]
     results = _pool_map(
-        _solid_extract if solids else _synth_or_other,
+        _solid_extract if solids else _synth_extract,
         items,
         workers,
         progress,
