@@ -231,7 +231,8 @@ def _shadow(
     except Exception:  # noqa: BLE001 - shadow never changes the answer
         _record(view, shadow, "candidate", ok=False, latency=0.0, confidence=None)
         return None
-    agreed = shadow.labels[int(np.argmax(sprobs))] == label
+    # Compared as answered: the most likely part, never ``not_a_part``.
+    agreed = shadow.labels[int(part_order(sprobs, shadow.labels)[0])] == label
     _record(
         view,
         shadow,
