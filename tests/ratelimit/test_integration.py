@@ -85,7 +85,14 @@ def test_50_concurrent_http_requests_against_a_limit_of_10_let_exactly_10_throug
 ):
     tenant = tenant_create(slug="rl-race", plan="pro")
     key = _new_key(tenant)
-    env = _server_env({"pro": {"key": ["10/minute"]}}, REDIS_URL=redis_url)
+    # What is counted here is the shared counter's atomicity: a socket timeout
+    # long enough that 50 requests at once on a loaded machine never fall back
+    # to local limits (the fallback has its own test below).
+    env = _server_env(
+        {"pro": {"key": ["10/minute"]}},
+        REDIS_URL=redis_url,
+        CADML_RATELIMIT_SOCKET_TIMEOUT_MS="2000",
+    )
     with running_daphne(env) as server:
         barrier = threading.Barrier(50)
         statuses: list[int] = []
