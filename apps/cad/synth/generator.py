@@ -11,7 +11,7 @@ import ezdxf
 from ezdxf.document import Drawing as DxfDocument
 from ezdxf.entities import LWPolyline
 from ezdxf.layouts import Modelspace
-from ezdxf.math import Vec2
+from ezdxf.math import Vec2, bulge_to_arc
 
 PART_CLASSES: tuple[str, ...] = (
     "flange",
@@ -84,6 +84,9 @@ class Pen:
         # drawers use other tools' ways of writing the same part.
         self.front_limit = math.inf
         self.varied = False
+        # Text a drawer writes about the part (gear data), which files of
+        # one view often keep: (text, insertion point, height).
+        self.notes: list[tuple[str, Vec2, float]] = []
 
     def _front(self, xs: Sequence[float]) -> bool:
         return max(xs) <= self.front_limit
@@ -134,6 +137,45 @@ class Pen:
 
     def rect(self, x0: float, y0: float, x1: float, y1: float) -> None:
         self.poly([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
+
+    def contour(
+        self, pts: Sequence[tuple[float, float, float]], segments: bool
+    ) -> None:
+        """A closed contour of ``(x, y, bulge)`` points (a bulge curves the
+        edge to the next point), as one LWPOLYLINE or, as many exporters
+        write it, as separate LINEs and ARCs."""
+        if not self._front([q[0] for q in pts]):
+            return
+        if not segments:
+            self.msp.add_lwpolyline(
+                [(*self.p(x, y), 0, 0, k) for x, y, k in pts],
+                format="xyseb",
+                close=True,
+                dxfattribs={"layer": self.layers["o"]},
+            )
+            return
+        for (x0, y0, k), (x1, y1, _) in zip(pts, [*pts[1:], pts[0]], strict=True):
+            if k == 0:
+                self.line((x0, y0), (x1, y1))
+                continue
+            c, a0, a1, r = bulge_to_arc((x0, y0), (x1, y1), k)
+            self.arc((c.x, c.y), r, math.degrees(a0), math.degrees(a1))
+
+    def slot(
+        self, c: tuple[float, float], length: float, width: float, vertical: bool
+    ) -> None:
+        """An obround slot: two half circles joined by straight sides."""
+        h, r = length / 2 - width / 2, width / 2
+        pts = [(-h, -r), (h, -r), (h, r), (-h, r)]
+        if vertical:
+            pts = [(-y, x) for x, y in pts]
+        self.contour(
+            [
+                (c[0] + x, c[1] + y, 1.0 if i % 2 else 0.0)
+                for i, (x, y) in enumerate(pts)
+            ],
+            segments=self.rng.random() < 0.5,
+        )
 
     def hatch_rect(self, x0: float, y0: float, x1: float, y1: float) -> None:
         self.hatch_poly([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
@@ -275,10 +317,32 @@ def _gear(pen: Pen, rng: random.Random, s: float) -> float:
     t = s * rng.uniform(0.15, 0.35)
     _side_section(pen, ro * 1.6, t, [(rb, ro)])
     pen.dim((ro * 1.6, -ro), (ro * 1.6 + t, -ro), -s * 0.1)
-    pen.msp.add_text(
-        f"m={m:.2f} z={z}", height=s * 0.03, dxfattribs={"layer": pen.layers["d"]}
-    ).set_placement(pen.p(-ro, -ro * 1.3))
+    lines = _gear_data(rng, m, z) if pen.varied else [f"m={m:.2f} z={z}"]
+    for i, line in enumerate(lines):
+        at = pen.p(-ro, -ro * 1.3 - i * s * 0.05)
+        pen.notes.append((line, at, s * 0.03))
+        pen.msp.add_text(
+            line, height=s * 0.03, dxfattribs={"layer": pen.layers["d"]}
+        ).set_placement(at)
     return ro
+
+
+def _gear_data(rng: random.Random, m: float, z: int) -> list[str]:
+    """The gear data gear drawings and generators print beside the wheel."""
+    alpha = rng.choice((20, 20, 14.5, 25))
+    return rng.choice(
+        (
+            [f"Module: {m:.2f}", f"Number of Teeth: {z}", f"Pressure Angle: {alpha}"],
+            [
+                f"Diametral Pitch: {25.4 / m:.4f}",
+                f"Number Of Teeth: {z}",
+                f"Pressure Angle: {alpha}",
+            ],
+            [f"Modul m = {m:.2f}", f"Zähnezahl z = {z}", f"Eingriffswinkel {alpha}°"],
+            [f"模数 m={m:.2f}", f"齿数 z={z}", f"压力角 α={alpha}°"],
+            [f"m={m:.2f} z={z}"],
+        )
+    )
 
 
 def _arc_teeth(
@@ -388,6 +452,8 @@ def _shaft(pen: Pen, rng: random.Random, s: float) -> float:
 
 
 def _bracket(pen: Pen, rng: random.Random, s: float) -> float:
+    if pen.varied and rng.random() < 0.6:
+        return _cut_bracket(pen, rng, s)
     a, b = s, s * rng.uniform(0.5, 1.0)
     t = s * rng.uniform(0.08, 0.15)
     pen.poly([(0, 0), (a, 0), (a, t), (t, t), (t, b), (0, b)])
@@ -406,7 +472,64 @@ def _bracket(pen: Pen, rng: random.Random, s: float) -> float:
     return x0 + w
 
 
+def _cut_bracket(pen: Pen, rng: random.Random, s: float) -> float:
+    """An angle bracket as other tools draw it: the L profile, perhaps with
+    a gusset and a fillet, and the arms seen from above and the side with
+    holes or slots; or its flat pattern, an L-shaped plate with holes."""
+    a, b = s, s * rng.uniform(0.5, 1.0)
+    t = s * rng.uniform(0.05, 0.15)
+    if rng.random() < 0.35:
+        w = s * rng.uniform(0.2, 0.4)
+        corners = [(0, 0), (a, 0), (a, w), (w, w), (w, b), (0, b)]
+        pen.contour(
+            _outline(corners, rng, w * rng.uniform(0.1, 0.3)),
+            segments=rng.random() < 0.5,
+        )
+        rh = w * rng.uniform(0.1, 0.2)
+        for i in range(rng.randint(1, 3)):
+            pen.circle((w + (a - w) * (i + 0.6) / 3.2, w / 2), rh)
+            pen.circle((w / 2, w + (b - w) * (i + 0.6) / 3.2), rh)
+        pen.dim((0, 0), (a, 0), -s * 0.1)
+        return a
+    pen.contour(
+        _outline([(0, 0), (a, 0), (a, t), (t, t), (t, b), (0, b)], rng, t * 0.8),
+        segments=rng.random() < 0.5,
+    )
+    if rng.random() < 0.5:
+        pen.line((t, b * rng.uniform(0.5, 1.0)), (a * rng.uniform(0.5, 1.0), t))
+    pen.dim((0, 0), (a, 0), -s * 0.1)
+    pen.dim((0, 0), (0, b), s * 0.1)
+    w = s * rng.uniform(0.3, 0.8)
+    slots = rng.random() < 0.5
+    for x0, length, tall in ((a * 1.3, b, True), (0.0, a, False)):
+        if tall:
+            pen.rect(x0, 0, x0 + w, length)
+        elif pen.front_limit < math.inf:
+            continue  # one view: the profile alone
+        else:
+            y0 = b * 1.3
+            pen.rect(0, y0, length, y0 + w)
+        if slots:
+            c = (
+                (x0 + w / 2, length * 0.55)
+                if tall
+                else (length * 0.55, b * 1.3 + w / 2)
+            )
+            pen.slot(
+                c, length * rng.uniform(0.4, 0.7), w * rng.uniform(0.15, 0.3), tall
+            )
+        else:
+            n = rng.randint(1, 3)
+            for i in range(n):
+                f = (i + 1) / (n + 1) * (length - t) + t
+                c = (x0 + w / 2, f) if tall else (f, b * 1.3 + w / 2)
+                pen.circle(c, min(w, length) * 0.08)
+    return a * 1.3 + w
+
+
 def _plate(pen: Pen, rng: random.Random, s: float) -> float:
+    if pen.varied and rng.random() < 0.7:
+        return _cut_plate(pen, rng, s)
     a, b = s, s * rng.uniform(0.5, 1.0)
     pen.rect(0, 0, a, b)
     nx, ny = rng.randint(2, 5), rng.randint(2, 4)
@@ -420,6 +543,150 @@ def _plate(pen: Pen, rng: random.Random, s: float) -> float:
     pen.dim((0, 0), (0, b), s * 0.1)
     pen.dia((a * 0.5 / nx, b * 0.5 / ny), rh, f"{nx * ny}x%%c{rh * 2:.1f}")
     t = s * rng.uniform(0.03, 0.08)
+    pen.rect(a * 1.2, 0, a * 1.2 + t, b)
+    return a * 1.2 + t
+
+
+def _unit(x: float, y: float) -> tuple[float, float]:
+    n = math.hypot(x, y)
+    return x / n, y / n
+
+
+def _outline(
+    corners: Sequence[tuple[float, float]], rng: random.Random, r: float
+) -> list[tuple[float, float, float]]:
+    """A counter-clockwise polygon's corners sharp, rounded or chamfered
+    (convex ones only), as ``(x, y, bulge)`` points."""
+    style = rng.choice(("sharp", "round", "round", "chamfer"))
+    quarter = math.tan(math.radians(22.5))
+    pts: list[tuple[float, float, float]] = []
+    n = len(corners)
+    for i, (x, y) in enumerate(corners):
+        px, py = corners[i - 1]
+        nx, ny = corners[(i + 1) % n]
+        dp, dn = _unit(px - x, py - y), _unit(nx - x, ny - y)
+        convex = (x - px) * (ny - y) - (y - py) * (nx - x) > 0
+        if style == "sharp" or not convex:
+            pts.append((x, y, 0.0))
+            continue
+        pts.append((x + dp[0] * r, y + dp[1] * r, quarter if style == "round" else 0.0))
+        pts.append((x + dn[0] * r, y + dn[1] * r, 0.0))
+    return pts
+
+
+def _notched(a: float, b: float, rng: random.Random) -> list[tuple[float, float]]:
+    """A rectangle with rectangular notches cut into its long edges."""
+    pts: list[tuple[float, float]] = [(0, 0)]
+    for x in sorted(rng.uniform(0.15, 0.75) * a for _ in range(rng.randint(1, 2))):
+        w, d = a * rng.uniform(0.05, 0.1), b * rng.uniform(0.08, 0.2)
+        pts += [(x, 0), (x, d), (x + w, d), (x + w, 0)]
+    pts += [(a, 0), (a, b)]
+    if rng.random() < 0.6:
+        for x in sorted(
+            (rng.uniform(0.15, 0.75) * a for _ in range(rng.randint(1, 2))),
+            reverse=True,
+        ):
+            w, d = a * rng.uniform(0.05, 0.1), b * rng.uniform(0.08, 0.2)
+            pts += [(x + w, b), (x + w, b - d), (x, b - d), (x, b)]
+    return [*pts, (0, b)]
+
+
+def _holes(
+    pen: Pen, rng: random.Random, a: float, b: float, cross: bool
+) -> tuple[tuple[float, float], float]:
+    """Holes as cut plates carry them: in the corners, around a motor's
+    boss, scattered, in rows; sometimes slots and a cut-out. Returns one hole
+    (centre, radius) for a diameter dimension."""
+    m = min(a, b)
+    rh = m * rng.uniform(0.03, 0.08)
+    pattern = rng.choice(("corners", "motor", "scatter", "rows"))
+    holes: list[tuple[tuple[float, float], float]] = []
+    if pattern in ("corners", "motor"):
+        e = m * rng.uniform(0.08, 0.18)
+        holes += [((x, y), rh) for x in (e, a - e) for y in (e, b - e)]
+    if pattern == "motor":
+        c = (a * rng.uniform(0.35, 0.65), b / 2)
+        big = m * rng.uniform(0.1, 0.22)
+        holes.append((c, big))
+        d, k = big * rng.uniform(1.4, 1.9), rng.choice((3, 4, 4, 6))
+        phase = rng.choice((0.0, math.pi / 4))
+        holes += [
+            (
+                (
+                    c[0] + d * math.cos(phase + 2 * math.pi * i / k),
+                    c[1] + d * math.sin(phase + 2 * math.pi * i / k),
+                ),
+                rh * 0.7,
+            )
+            for i in range(k)
+        ]
+    elif pattern == "scatter":
+        sizes = [m * rng.uniform(0.02, 0.12) for _ in range(rng.randint(1, 3))]
+        for _ in range(rng.randint(2, 9)):
+            r = rng.choice(sizes)
+            holes.append(
+                (
+                    (
+                        rng.uniform(r + m * 0.1, a - r - m * 0.1),
+                        rng.uniform(r + m * 0.1, b - r - m * 0.1),
+                    ),
+                    r,
+                )
+            )
+    elif pattern == "rows":
+        nx, ny = rng.randint(2, 6), rng.randint(1, 3)
+        for i in range(nx):
+            for j in range(ny):
+                holes.append(((a * (i + 0.5) / nx, b * (j + 0.5) / ny), rh))
+    for c, r in holes:
+        pen.circle(c, r)
+        if cross:
+            pen.centre_cross(c, r)
+    if rng.random() < 0.4:
+        vertical = rng.random() < 0.3
+        for _ in range(rng.randint(1, 3)):
+            w = m * rng.uniform(0.04, 0.1)
+            length = (b if vertical else a) * rng.uniform(0.15, 0.4)
+            pen.slot(
+                (rng.uniform(0.3, 0.7) * a, rng.uniform(0.25, 0.75) * b),
+                length,
+                w,
+                vertical,
+            )
+    if rng.random() < 0.2:
+        x, y = a * rng.uniform(0.3, 0.5), b * rng.uniform(0.3, 0.5)
+        pen.contour(
+            _outline(
+                [
+                    (x, y),
+                    (x + a * 0.2, y),
+                    (x + a * 0.2, y + b * 0.2),
+                    (x, y + b * 0.2),
+                ],
+                rng,
+                m * 0.03,
+            ),
+            segments=rng.random() < 0.5,
+        )
+    return holes[0]
+
+
+def _cut_plate(pen: Pen, rng: random.Random, s: float) -> float:
+    """A plate as laser-cut and CNC files draw it: rounded or chamfered
+    corners, notches, holes in corners or around a boss, slots."""
+    a, b = s, s * rng.uniform(0.3, 1.0)
+    corners = (
+        _notched(a, b, rng) if rng.random() < 0.3 else [(0, 0), (a, 0), (a, b), (0, b)]
+    )
+    pen.contour(
+        _outline(corners, rng, min(a, b) * rng.uniform(0.04, 0.15)),
+        segments=rng.random() < 0.5,
+    )
+    (c, r) = _holes(pen, rng, a, b, cross=rng.random() < 0.5)
+    pen.dim((0, 0), (a, 0), -s * 0.1)
+    pen.dim((0, 0), (0, b), s * 0.1)
+    pen.dia(c, r)
+    t = s * rng.uniform(0.02, 0.08)
     pen.rect(a * 1.2, 0, a * 1.2 + t, b)
     return a * 1.2 + t
 
@@ -838,6 +1105,9 @@ def _generate(
                     msp.delete_entity(e)
         if rng.random() < 0.3:
             _explode(msp, rng.choice((24, 36, 48, 72, 96)))
+        if pen.notes and rng.random() < 0.5:
+            for text, at, height in pen.notes:
+                msp.add_text(text, height=height).set_placement(at)
         if rng.random() < 0.5:
             # Cut and CAM files carry no drafting tables (dimension styles,
             # linetypes, layers nobody drew on): only what the part needs.
