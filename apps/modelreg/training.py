@@ -27,8 +27,9 @@ import numpy as np
 from cadml.lib.errors import InvalidInput
 
 # Synthetic drawings per class for the default model (its generator draws each
-# family in several conventions: sheets, one-view cut files, tooth styles).
-DEFAULT_PER_CLASS = 40
+# family in several conventions: sheets, one-view cut files, tooth styles; with
+# that many conventions the forest needs the rows: docs/model-quality.md).
+DEFAULT_PER_CLASS = 80
 # Generated solids per class for the default 3D model (one solid is a few
 # tenths of a second to build and analyse: the set takes under a minute).
 DEFAULT_PER_CLASS_3D = 40

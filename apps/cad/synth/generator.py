@@ -407,17 +407,24 @@ def _arc_through(
 def _timing_teeth(pen: Pen, rng: random.Random, ro: float) -> None:
     """A timing pulley's front: round-bottomed grooves between flat lands."""
     n = rng.randint(10, 48)
-    depth = ro * rng.uniform(0.04, 0.1)
     w = 2 * math.pi / n
     groove = w * rng.uniform(0.35, 0.5)
     rg = ro * math.sin(groove / 2)  # the groove's round bottom
+    # Belt standards fix a groove's depth, not its share of the radius: MXL,
+    # T5 and GT2 grooves are 1.5 to 2.4 radii over the tooth count deep.
+    depth = max(ro * rng.uniform(1.4, 2.5) / n, rg * 1.2)
     for i in range(n):
         a = w * i
         pen.arc(
             (0, 0), ro, math.degrees(a + groove / 2), math.degrees(a + w - groove / 2)
         )
-        c = ((ro - depth) * math.cos(a), (ro - depth) * math.sin(a))
+        rc = ro - depth + rg
+        c = (rc * math.cos(a), rc * math.sin(a))
         pen.arc(c, rg, math.degrees(a) + 90, math.degrees(a) + 270)
+        for side in (-1, 1):  # the straight flanks from land to bottom
+            t = a + side * groove / 2
+            q = (c[0] - side * rg * math.sin(a), c[1] + side * rg * math.cos(a))
+            pen.line((ro * math.cos(t), ro * math.sin(t)), q)
 
 
 def _shaft(pen: Pen, rng: random.Random, s: float) -> float:

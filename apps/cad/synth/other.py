@@ -391,6 +391,73 @@ def _pcb(doc, msp: Modelspace, rng: random.Random) -> None:
             pl.dxf.const_width = grid * 0.15
 
 
+_SHEET_WORDS = (
+    "NOTES",
+    "GENERAL",
+    "PARTS LIST",
+    "ITEM",
+    "QTY",
+    "DESCRIPTION",
+    "REVISION",
+    "APPROVED",
+    "Stückliste",
+    "Benennung",
+    "Menge",
+    "Änderung",
+    "明细表",
+    "名称",
+    "数量",
+    "备注",
+    "Lorem ipsum dolor sit amet",
+    "The quick brown fox",
+    "see sheet 2",
+    "Kosovnica",
+    "Opomba",
+    "Alignment",
+    "Middle Center",
+)
+
+
+def _sheet(doc, msp: Modelspace, rng: random.Random) -> None:
+    """Text and nothing drawn: a page of notes, a parts list in ruled rows,
+    text samples; what a title sheet or a font test holds."""
+    layer = _layer(doc, rng.choice(("0", "TEXT", "NOTES", "TABLE")))
+    h = rng.uniform(2, 10)
+    rows, cols = rng.randint(6, 25), rng.randint(1, 4)
+    ruled = rng.random() < 0.4
+    width = h * rng.uniform(12, 30)
+    for r in range(rows):
+        y = -r * h * 1.8
+        for c in range(cols):
+            text = " ".join(rng.sample(_SHEET_WORDS, rng.randint(1, 3)))
+            at = (c * width, y)
+            if rng.random() < 0.3:
+                msp.add_mtext(
+                    text, dxfattribs={"layer": layer, "char_height": h}
+                ).set_location(at)
+            else:
+                msp.add_text(
+                    text,
+                    height=h,
+                    rotation=rng.choice((0, 0, 0, 30, 90)),
+                    dxfattribs={"layer": layer},
+                ).set_placement(at)
+        if ruled:
+            msp.add_line(
+                (-h, y - h * 0.4),
+                (cols * width, y - h * 0.4),
+                dxfattribs={"layer": layer},
+            )
+    if ruled:
+        for c in range(cols + 1):
+            x = c * width - h
+            msp.add_line(
+                (x, h * 1.4),
+                (x, -rows * h * 1.8 + h * 1.4),
+                dxfattribs={"layer": layer},
+            )
+
+
 _KINDS: dict[str, Callable] = {
     "lettering": _lettering,
     "floor_plan": _floor_plan,
@@ -398,6 +465,7 @@ _KINDS: dict[str, Callable] = {
     "map": _map,
     "layout": _layout,
     "pcb": _pcb,
+    "sheet": _sheet,
 }
 OTHER_KINDS: tuple[str, ...] = tuple(_KINDS)
 
