@@ -39,7 +39,7 @@ NOT_A_PART_PER_CLASS = 3
 # A model that learned ``not_a_part`` answers other domains with it; its
 # novelty threshold is then this many times the parts' own 0.99 quantile, so
 # that a real part in another tool's style is not ``unknown`` for its style.
-NOVELTY_MARGIN = 2.0
+NOVELTY_MARGIN = 1.5
 SUFFIXES = {".dxf", ".stl", ".obj", ".ply", ".step", ".stp", ".igs", ".iges"}
 Progress = Callable[[int, int, str], None]
 

@@ -16,7 +16,7 @@ import pytest
 from apps.cad.features import DXF3_VIEWS
 from apps.cad.pipeline import analyze_bytes
 from apps.cad.synth import generate_part
-from apps.cad.synth.generator import Pen
+from apps.cad.synth.generator import Pen, _old_polylines
 
 
 def _drawings(label: str, n: int) -> list[ezdxf.document.Drawing]:
@@ -94,7 +94,7 @@ def test_gears_carry_gear_data_text_in_several_languages() -> None:
     assert "齿数" in words
 
 
-def test_a_contour_as_one_polyline_or_as_lines_and_arcs_has_the_same_outer_profile() -> None:
+def test_a_contour_as_one_polyline_or_as_lines_and_arcs_has_one_outer_profile() -> None:
     q = math.tan(math.radians(22.5))  # a quarter circle
     rounded = [
         (10, 0, 0),
@@ -123,3 +123,50 @@ def test_a_contour_as_one_polyline_or_as_lines_and_arcs_has_the_same_outer_profi
     # design: a bulge is not an ARC entity).
     lo = DXF3_VIEWS["outline"][0]
     assert np.abs(one[lo : lo + 13] - parts[lo : lo + 13]).max() < 0.06
+
+
+def test_an_old_style_polyline_reads_as_the_same_picture_and_profile() -> None:
+    q = math.tan(math.radians(22.5))
+    rounded = [
+        (10, 0, 0),
+        (90, 0, q),
+        (100, 10, 0),
+        (100, 50, q),
+        (90, 60, 0),
+        (10, 60, q),
+        (0, 50, 0),
+        (0, 10, q),
+    ]
+
+    def vector(old_style: bool) -> np.ndarray:
+        doc = ezdxf.new("R2010")
+        pen = Pen(doc.modelspace(), random.Random(0), 0.3, {"o": "0", "c": "0"})
+        pen.contour(rounded, segments=False)
+        pen.circle((30.0, 30.0), 8.0)
+        if old_style:
+            _old_polylines(doc.modelspace())
+            assert doc.modelspace().query("POLYLINE")
+            assert not doc.modelspace().query("LWPOLYLINE")
+        out = io.StringIO()
+        doc.write(out)
+        return np.asarray(
+            analyze_bytes("p.dxf", out.getvalue().encode(), preview=False)["features"],
+            dtype=float,
+        )
+
+    lw, old = vector(False), vector(True)
+    for view in ("picture", "outline"):
+        lo, hi = DXF3_VIEWS[view]
+        assert np.abs(lw[lo:hi] - old[lo:hi]).max() < 1e-3, view
+
+
+def test_one_view_gears_are_often_the_toothed_outline_alone() -> None:
+    # As gear generators write them: no bore, no centre lines, no sheet; at
+    # most the gear data beside it.
+    alone = 0
+    for seed in range(80):
+        content = generate_part("spur_gear", random.Random(seed), conventions=True)
+        msp = ezdxf.read(io.StringIO(content.decode("utf-8", "replace"))).modelspace()
+        kinds = {e.dxftype() for e in msp} - {"TEXT"}
+        alone += kinds <= {"LWPOLYLINE", "POLYLINE", "LINE", "ARC", "SPLINE"}
+    assert alone >= 8

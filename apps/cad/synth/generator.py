@@ -297,7 +297,11 @@ def _gear(pen: Pen, rng: random.Random, s: float) -> float:
                 pen.line(q0, q1)
     rb = ro * (rng.uniform(0.03, 0.5) if pen.varied else rng.uniform(0.15, 0.3))
     # Gear generators often write the outline alone, or with a plain bore.
-    bore = not pen.varied or rng.random() < 0.75
+    # Gear generators (and the cut files made with them) mostly write the
+    # toothed outline alone.
+    bore = not pen.varied or rng.random() < (
+        0.4 if pen.front_limit < math.inf else 0.75
+    )
     if bore:
         pen.circle((0, 0), rb)
     pen.circle((0, 0), ro - m, "c")
@@ -1112,6 +1116,8 @@ def _generate(
                     msp.delete_entity(e)
         if rng.random() < 0.3:
             _explode(msp, rng.choice((24, 36, 48, 72, 96)))
+        elif rng.random() < 0.25:
+            _old_polylines(msp)
         if pen.notes and rng.random() < 0.5:
             for text, at, height in pen.notes:
                 msp.add_text(text, height=height).set_placement(at)
@@ -1191,6 +1197,19 @@ def _strip_annotation(msp: Modelspace) -> None:
         if e.dxftype() in ("DIMENSION", "TEXT", "MTEXT", "INSERT", "HATCH") or (
             e.dxf.get("layer") in ("TITLE", "NOTES")
         ):
+            msp.delete_entity(e)
+
+
+def _old_polylines(msp: Modelspace) -> None:
+    """Every LWPOLYLINE as a 2D POLYLINE, as R12-era exporters write them."""
+    for e in list(msp.query("LWPOLYLINE")):
+        if isinstance(e, LWPolyline):
+            msp.add_polyline2d(
+                list(e.get_points("xyb")),
+                format="xyb",
+                close=e.closed,
+                dxfattribs={"layer": e.dxf.layer},
+            )
             msp.delete_entity(e)
 
 
