@@ -18,7 +18,8 @@ def test_each_kind_is_a_drawing_with_a_finite_vector(kind: str) -> None:
     content = generate_other(random.Random(3), kind)
     out = analyze_bytes(f"{kind}.dxf", content, preview=False)
     vec = np.asarray(out["features"], dtype=float)
-    assert out["stats"]["entities"] > 5
+    # A library symbol is a few strokes; every other kind is a whole sheet.
+    assert out["stats"]["entities"] > (2 if kind == "symbol" else 5)
     assert np.isfinite(vec).all()
 
 

@@ -458,6 +458,115 @@ def _sheet(doc, msp: Modelspace, rng: random.Random) -> None:
             )
 
 
+def _flowchart(doc, msp: Modelspace, rng: random.Random) -> None:
+    """Boxes, decision diamonds and rounded terminals joined by arrows."""
+    layer = _layer(doc, rng.choice(("0", "FLOW", "DIAGRAM")))
+    w, h = rng.uniform(20, 60), rng.uniform(8, 20)
+    n, gap = rng.randint(3, 9), rng.uniform(1.5, 2.5)
+    for i in range(n):
+        x, y = rng.choice((0.0, 0.0, 1.6 * w)), -i * h * gap
+        shape = "terminal" if i in (0, n - 1) else rng.choice(("box", "box", "diamond"))
+        if shape == "diamond":
+            pts = [(x, y + h / 2), (x + w / 2, y), (x, y - h / 2), (x - w / 2, y)]
+            msp.add_lwpolyline(pts, close=True, dxfattribs={"layer": layer})
+        elif shape == "terminal":
+            r, k = h / 2, 1.0  # half circles at both ends
+            msp.add_lwpolyline(
+                [
+                    (x - w / 2 + r, y - r, 0),
+                    (x + w / 2 - r, y - r, k),
+                    (x + w / 2 - r, y + r, 0),
+                    (x - w / 2 + r, y + r, k),
+                ],
+                format="xyb",
+                close=True,
+                dxfattribs={"layer": layer},
+            )
+        else:
+            msp.add_lwpolyline(
+                [
+                    (x - w / 2, y - h / 2),
+                    (x + w / 2, y - h / 2),
+                    (x + w / 2, y + h / 2),
+                    (x - w / 2, y + h / 2),
+                ],
+                close=True,
+                dxfattribs={"layer": layer},
+            )
+        _text(
+            msp,
+            rng,
+            rng.choice(("START", "END", "CHECK", "IF OK", "Prüfen", "开始", "LOOP")),
+            (x - w / 3, y),
+            h * 0.3,
+            layer,
+        )
+        if i:  # an arrow from the shape above
+            top, bottom = (x, y + h / 2), (x, y + h * gap - h / 2)
+            msp.add_line(bottom, top, dxfattribs={"layer": layer})
+            msp.add_lwpolyline(
+                [
+                    (x - h * 0.15, top[1] + h * 0.3),
+                    top,
+                    (x + h * 0.15, top[1] + h * 0.3),
+                ],
+                dxfattribs={"layer": layer},
+            )
+
+
+def _symbol(doc, msp: Modelspace, rng: random.Random) -> None:
+    """One symbol of a symbol library (a switch, a lamp, a motor, an earth, a
+    valve), a few strokes, sometimes in a block with attributes."""
+    s = rng.uniform(2, 20)
+    layer = _layer(doc, rng.choice(("0", "SYMBOL", "E-SYMB")))
+    strokes: list[tuple[Pt, Pt]] = [((-s, 0), (-s / 2, 0)), ((s / 2, 0), (s, 0))]
+    kind = rng.choice(("switch", "lamp", "motor", "earth", "valve"))
+    circles: list[tuple[Pt, float]] = []
+    if kind == "switch":
+        strokes.append(((-s / 2, 0), (s / 2 * 0.9, s * 0.35)))
+    elif kind in ("lamp", "motor"):
+        circles.append(((0.0, 0.0), s / 2))
+        if kind == "lamp":
+            d = s / 2 * 0.7
+            strokes += [((-d, -d), (d, d)), ((-d, d), (d, -d))]
+    elif kind == "earth":
+        strokes = [((0, s), (0, 0))] + [
+            ((-s * w, -k * s * 0.2), (s * w, -k * s * 0.2))
+            for k, w in enumerate((0.5, 0.33, 0.16))
+        ]
+    else:
+        strokes += [
+            ((-s / 2, -s / 3), (s / 2, s / 3)),
+            ((-s / 2, s / 3), (s / 2, -s / 3)),
+            ((-s / 2, -s / 3), (-s / 2, s / 3)),
+            ((s / 2, -s / 3), (s / 2, s / 3)),
+        ]
+    target = msp
+    if rng.random() < 0.5:
+        block = doc.blocks.new(name=f"SYM_{kind.upper()}_{rng.randint(1, 999)}")
+        target = block
+    for a, b in strokes:
+        target.add_line(a, b, dxfattribs={"layer": layer})
+    for c, r in circles:
+        target.add_circle(c, r, dxfattribs={"layer": layer})
+    if kind == "motor":
+        target.add_text("M", height=s * 0.4, dxfattribs={"layer": layer}).set_placement(
+            (-s * 0.15, -s * 0.2)
+        )
+    if target is not msp:
+        ref = msp.add_blockref(target.name, (0, 0))
+        if rng.random() < 0.6:
+            ref.add_attrib("TAG", rng.choice(("S1", "H2", "M1", "PE", "Y3")), (s, s))
+    _text(
+        msp,
+        rng,
+        rng.choice(("-S1", "-H1", "-M2", "PE", "-Y1")),
+        (-s, s * 0.7),
+        s * 0.25,
+        layer,
+    )
+
+
 _KINDS: dict[str, Callable] = {
     "lettering": _lettering,
     "floor_plan": _floor_plan,
@@ -466,6 +575,8 @@ _KINDS: dict[str, Callable] = {
     "layout": _layout,
     "pcb": _pcb,
     "sheet": _sheet,
+    "flowchart": _flowchart,
+    "symbol": _symbol,
 }
 OTHER_KINDS: tuple[str, ...] = tuple(_KINDS)
 
