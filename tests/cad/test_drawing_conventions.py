@@ -8,6 +8,8 @@ from __future__ import annotations
 import io
 import math
 import random
+from collections.abc import Callable
+from typing import Any
 
 import ezdxf
 import numpy as np
@@ -94,31 +96,35 @@ def test_gears_carry_gear_data_text_in_several_languages() -> None:
     assert "齿数" in words
 
 
+_Q = math.tan(math.radians(22.5))  # the bulge of a quarter circle
+# A 100 x 60 plate with corners rounded at radius 10, as (x, y, bulge).
+ROUNDED = [(10, 0, 0), (90, 0, _Q), (100, 10, 0), (100, 50, _Q)]
+ROUNDED += [(90, 60, 0), (10, 60, _Q), (0, 50, 0), (0, 10, _Q)]
+
+
+def _vector(
+    draw: Callable[[Pen], None], after: Callable[[Any], None] | None = None
+) -> np.ndarray:
+    doc = ezdxf.new("R2010")
+    draw(Pen(doc.modelspace(), random.Random(0), 0.4, {"o": "0", "c": "0"}))
+    if after:
+        after(doc.modelspace())
+    out = io.StringIO()
+    doc.write(out)
+    vec = analyze_bytes("c.dxf", out.getvalue().encode(), preview=False)["features"]
+    return np.asarray(vec, dtype=float)
+
+
 def test_a_contour_as_one_polyline_or_as_lines_and_arcs_has_one_outer_profile() -> None:
-    q = math.tan(math.radians(22.5))  # a quarter circle
-    rounded = [
-        (10, 0, 0),
-        (90, 0, q),
-        (100, 10, 0),
-        (100, 50, q),
-        (90, 60, 0),
-        (10, 60, q),
-        (0, 50, 0),
-        (0, 10, q),
-    ]
+    def drawn(segments: bool) -> Callable[[Pen], None]:
+        def draw(pen: Pen) -> None:
+            pen.contour(ROUNDED, segments=segments)
+            pen.slot((50.0, 30.0), 40.0, 8.0, vertical=False)
+            pen.circle((20.0, 30.0), 5.0)
 
-    def drawn(segments: bool) -> np.ndarray:
-        doc = ezdxf.new("R2010")
-        pen = Pen(doc.modelspace(), random.Random(0), 0.4, {"o": "0", "c": "0"})
-        pen.contour(rounded, segments=segments)
-        pen.slot((50.0, 30.0), 40.0, 8.0, vertical=False)
-        pen.circle((20.0, 30.0), 5.0)
-        out = io.StringIO()
-        doc.write(out)
-        vec = analyze_bytes("c.dxf", out.getvalue().encode(), preview=False)["features"]
-        return np.asarray(vec, dtype=float)
+        return draw
 
-    one, parts = drawn(False), drawn(True)
+    one, parts = _vector(drawn(False)), _vector(drawn(True))
     # The outer profile's slots (not the counts of ARCs, which differ by
     # design: a bulge is not an ARC entity).
     lo = DXF3_VIEWS["outline"][0]
@@ -126,35 +132,16 @@ def test_a_contour_as_one_polyline_or_as_lines_and_arcs_has_one_outer_profile() 
 
 
 def test_an_old_style_polyline_reads_as_the_same_picture_and_profile() -> None:
-    q = math.tan(math.radians(22.5))
-    rounded = [
-        (10, 0, 0),
-        (90, 0, q),
-        (100, 10, 0),
-        (100, 50, q),
-        (90, 60, 0),
-        (10, 60, q),
-        (0, 50, 0),
-        (0, 10, q),
-    ]
-
-    def vector(old_style: bool) -> np.ndarray:
-        doc = ezdxf.new("R2010")
-        pen = Pen(doc.modelspace(), random.Random(0), 0.3, {"o": "0", "c": "0"})
-        pen.contour(rounded, segments=False)
+    def draw(pen: Pen) -> None:
+        pen.contour(ROUNDED, segments=False)
         pen.circle((30.0, 30.0), 8.0)
-        if old_style:
-            _old_polylines(doc.modelspace())
-            assert doc.modelspace().query("POLYLINE")
-            assert not doc.modelspace().query("LWPOLYLINE")
-        out = io.StringIO()
-        doc.write(out)
-        return np.asarray(
-            analyze_bytes("p.dxf", out.getvalue().encode(), preview=False)["features"],
-            dtype=float,
-        )
 
-    lw, old = vector(False), vector(True)
+    def old_style(msp: Any) -> None:
+        _old_polylines(msp)
+        assert msp.query("POLYLINE")
+        assert not msp.query("LWPOLYLINE")
+
+    lw, old = _vector(draw), _vector(draw, old_style)
     for view in ("picture", "outline"):
         lo, hi = DXF3_VIEWS[view]
         assert np.abs(lw[lo:hi] - old[lo:hi]).max() < 1e-3, view
