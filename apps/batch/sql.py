@@ -3,11 +3,13 @@
 Each item is claimed once and finished once; everything else in the app is the
 ORM. On PostgreSQL each of these is one statement (data-modifying CTEs) where the
 ORM needs five to seven, and Django builds and compiles each of those on every
-item: the per-item cost that caps a worker's throughput. Only the batch app's
-tables are written here: the item's new analysis is stored by the CAD app
-(``apps.cad.services.analyses_store``) in the transaction of the finish.
-Other databases (SQLite, embedded mode) take the ORM path in ``execution.py``,
-which does the same thing in one transaction; ``tests/batch`` runs both.
+item: the per-item cost that caps a worker's throughput. The item's new
+analysis is written by the finish too, with the INSERT the CAD app gives for it
+(``apps.cad.services.analysis_insert``) as the statement's first CTE: the
+finish is one statement in autocommit, one round trip and one commit, as
+storing a single analysis is. Other databases (SQLite, embedded mode) take the
+ORM path in ``execution.py``, which does the same thing in one transaction;
+``tests/batch`` runs both.
 
 Column lists come from the models' ``_meta``, so a field added to a model is
 read here too; renaming a column means updating the literals below (the batch
@@ -25,6 +27,7 @@ from django.db import connection, models
 from apps.accounts.models import Tenant
 from apps.batch.models import BatchItem, BatchJob
 from apps.cad.models import Drawing
+from apps.cad.services import AnalysisInsert
 from cadml import telemetry
 
 if TYPE_CHECKING:
@@ -186,18 +189,30 @@ class Finished:
     next_claimed: BatchItem | None = None
 
 
-_finish_sql: str | None = None
+_finish_sql: dict[str, str] = {}
 
 
-def _finish_statement() -> str:
-    global _finish_sql
-    if _finish_sql is None:
-        # Only table and column names and status values from the models are
-        # interpolated.
-        _finish_sql = f"""
-            WITH item AS (
+def _analysis_cte(insert: str) -> str:
+    """The CAD app's INSERT of the item's analysis as the finish's first CTE,
+    its positional parameters named (``a0``, ``a1``...) like the finish's."""
+    assert "%%" not in insert and "%(" not in insert, insert
+    parts = insert.split("%s")
+    named = parts[0] + "".join(f"%(a{n})s{part}" for n, part in enumerate(parts[1:]))
+    return f"analysis AS ({named}),"
+
+
+def _finish_statement(insert: str = "") -> str:
+    """The finish; with ``insert`` (the analysis' INSERT), that runs first in
+    the same statement and the item links the analysis it returns."""
+    statement = _finish_sql.get(insert)
+    if statement is None:
+        analysis = "(SELECT id FROM analysis)" if insert else "NULL::bigint"
+        # Only table and column names, status values from the models and the
+        # CAD app's INSERT (column names and placeholders) are interpolated.
+        statement = _finish_sql[insert] = f"""
+            WITH {_analysis_cte(insert) if insert else ""} item AS (
                 UPDATE {BatchItem._meta.db_table}
-                SET status = %(status)s, analysis_id = %(analysis)s,
+                SET status = %(status)s, analysis_id = {analysis},
                     error_code = %(code)s, error_message = %(message)s,
                     finished = %(now)s, duration_ms = %(duration)s
                 WHERE id = %(item)s AND status = {_RUNNING}
@@ -258,8 +273,8 @@ def _finish_statement() -> str:
                 RETURNING m.*, next.priority AS next_priority,
                           next.higher AS next_higher
             )
-            SELECT job.total, job.done, job.failed, job.skipped, job.status,
-                   job.last_progress_at,
+            SELECT {analysis}, job.total, job.done, job.failed, job.skipped,
+                   job.status, job.last_progress_at,
                    marked.id, marked.next_priority,
                    COALESCE(marked.next_higher, false),
                    marked.status = {_RUNNING},
@@ -275,17 +290,17 @@ def _finish_statement() -> str:
             LEFT JOIN {Drawing._meta.db_table} AS nd
                    ON nd.id = marked.drawing_id AND marked.status = {_RUNNING}
         """  # noqa: S608
-    return _finish_sql
+    return statement
 
 
-_FINISHED_HEAD = 10  # columns before the claimed item's
+_FINISHED_HEAD = 11  # columns before the claimed item's
 
 
 def item_finish(
     *,
     item_id: int,
     status: str,
-    analysis_id: int | None,
+    analysis: AnalysisInsert | None,
     code: str,
     message: str,
     now: datetime,
@@ -296,20 +311,22 @@ def item_finish(
     claim_next: bool = False,
     worker: str = "",
 ) -> Finished | None:
-    """End a running item, count it on its job and hand its slot on, in one
-    statement; None when the item was not running (someone else ended it).
+    """Store the item's analysis, end the running item, count it on its job
+    and hand its slot on, in one statement; None when the item was not running
+    (someone else ended it).
 
-    ``analysis_id``: the item's analysis, stored by the CAD app in the
-    caller's transaction. ``stale_before``: items handed to the broker before
-    this are taken as lost when asking whether a higher priority waits.
-    ``claim_next``: the item handed the slot is also claimed for ``worker``
-    and ``slice_id`` (as by ``item_claim``) unless an item of a higher
-    priority waits; it is then ``Finished.next_claimed``.
+    ``analysis``: the item's new analysis as the CAD app inserts it; it is
+    stored (and ``analysis.stored``) even when someone else ended the item
+    meanwhile: it is the drawing's, whichever item asked for it.
+    ``stale_before``: items handed to the broker before this are taken as lost
+    when asking whether a higher priority waits. ``claim_next``: the item
+    handed the slot is also claimed for ``worker`` and ``slice_id`` (as by
+    ``item_claim``) unless an item of a higher priority waits; it is then
+    ``Finished.next_claimed``.
     """
     succeeded = status == BatchItem.Status.SUCCEEDED
     params: dict[str, Any] = {
         "status": status,
-        "analysis": analysis_id,
         "code": code,
         "message": message,
         "now": now,
@@ -323,11 +340,17 @@ def item_finish(
         "claim": claim_next,
         "worker": worker,
     }
-    row = _execute("batch.sql.finish", _finish_statement(), params)
-    if row is None or row[0] is None:
+    if analysis is not None:
+        params.update((f"a{n}", value) for n, value in enumerate(analysis.params))
+    statement = _finish_statement(analysis.sql if analysis is not None else "")
+    row = _execute("batch.sql.finish", statement, params)
+    assert row is not None  # the statement's SELECT always has its one row
+    if analysis is not None:
+        analysis.stored(row[0])
+    if row[1] is None:
         return None
-    total, done, failed, skipped, job_status, progress_at = row[:6]
-    next_item, next_priority, higher, claimed = row[6:_FINISHED_HEAD]
+    total, done, failed, skipped, job_status, progress_at = row[1:7]
+    next_item, next_priority, higher, claimed = row[7:_FINISHED_HEAD]
     return Finished(
         total=total,
         done=done,
