@@ -118,7 +118,14 @@ def _claim_statement() -> str:
                 SET status = {_RUNNING}, attempts = attempts + 1, started = %s,
                     worker = %s, slice = %s
                 WHERE id = %s AND status IN ({_PENDING}, {_RUNNING})
-                RETURNING *
+                -- The claim's commit does not wait for its WAL to reach the
+                -- disk (synchronous_commit off for this statement's
+                -- transaction only). A claim lost with the server leaves the
+                -- item pending and handed out, as before the claim: the
+                -- reaper hands it out again, and the slice's finish of it
+                -- counts nothing (it ends running items only). A finish is
+                -- durable, and makes every claim before it durable too.
+                RETURNING *, set_config('synchronous_commit', 'off', true)
             )
             SELECT {_claimed_columns("i", "j", "t", "d")}
             FROM claimed AS i
@@ -137,7 +144,8 @@ def item_claim(
     *, item_id: int, started: datetime, worker: str, slice_id: str = ""
 ) -> BatchItem | None:
     """Mark a pending (or orphaned running) item running and read it, its job,
-    tenant and drawing, in one statement; None when the item already ended."""
+    tenant and drawing, in one statement; None when the item already ended.
+    Its commit does not wait for the disk (the statement's comment)."""
 
     row = _execute(
         "batch.sql.claim", _claim_statement(), [started, worker, slice_id, item_id]
