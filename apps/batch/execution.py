@@ -460,6 +460,7 @@ def _item_finish_sql(
     (``sql.py``) with the analysis' INSERT."""
     finish: dict[str, Any] = {
         "item_id": item.pk,
+        "job": item.job,
         "status": status,
         "code": code,
         "message": message,

@@ -155,27 +155,38 @@ def item_claim(
     return _claimed(row)
 
 
-def _claimed(row: tuple[Any, ...]) -> BatchItem:
+def _claimed(row: tuple[Any, ...], *, job: BatchJob | None = None) -> BatchItem:
     """The item, its job, tenant and drawing from a claim's columns
-    (``_claimed_columns``)."""
+    (``_claimed_columns``). With ``job`` (a finish's next item; the finished
+    item's job, with its tenant): the row has no tenant columns, the next item
+    being of the same tenant, and its job columns are NULL when the next item
+    is of that same job (the common case), which is then taken as it is."""
     drawing_fields = _drawing_fields()
     a = len(_ITEM)
     b = a + len(_JOB)
-    c = b + len(_TENANT)
     item = _build(BatchItem, _ITEM, row[:a])
-    job = _build(BatchJob, _JOB, row[a:b])
-    job.tenant = _build(Tenant, _TENANT, row[b:c])
-    item.job = job
+    if job is None:
+        c = b + len(_TENANT)
+        item.job = _build(BatchJob, _JOB, row[a:b])
+        item.job.tenant = _build(Tenant, _TENANT, row[b:c])
+    else:
+        c = b
+        if row[a] is None:
+            item.job = job
+        else:
+            item.job = _build(BatchJob, _JOB, row[a:b])
+            item.job.tenant = job.tenant
     item.drawing = (
         _build(Drawing, drawing_fields, row[c:]) if row[c] is not None else None
     )
     return item
 
 
-def _claimed_columns(item: str, job: str, tenant: str, drawing: str) -> str:
+def _claimed_columns(item: str, job: str, tenant: str | None, drawing: str) -> str:
+    tenant_columns = f"{_columns(tenant, _TENANT)}, " if tenant else ""
     return (
-        f"{_columns(item, _ITEM)}, {_columns(job, _JOB)}, "
-        f"{_columns(tenant, _TENANT)}, {_columns(drawing, _drawing_fields())}"
+        f"{_columns(item, _ITEM)}, {_columns(job, _JOB)}, {tenant_columns}"
+        f"{_columns(drawing, _drawing_fields())}"
     )
 
 
@@ -286,15 +297,17 @@ def _finish_statement(insert: str = "") -> str:
                    marked.id, marked.next_priority,
                    COALESCE(marked.next_higher, false),
                    marked.status = {_RUNNING},
-                   -- The claimed item's row, its job's (as of the statement's
-                   -- start), tenant's and drawing's: what item_claim reads.
-                   {_claimed_columns("marked", "nj", "nt", "nd")}
+                   -- The claimed item's row, its drawing's and, when it is
+                   -- of another job, that job's (as of the statement's
+                   -- start): what item_claim reads but the tenant (the
+                   -- finished item's) and a job the caller holds.
+                   {_claimed_columns("marked", "nj", None, "nd")}
             FROM (SELECT 1) AS one
             LEFT JOIN job ON true
             LEFT JOIN marked ON true
             LEFT JOIN {BatchJob._meta.db_table} AS nj
                    ON nj.id = marked.job_id AND marked.status = {_RUNNING}
-            LEFT JOIN {Tenant._meta.db_table} AS nt ON nt.id = nj.tenant_id
+                  AND nj.id <> (SELECT job_id FROM item)
             LEFT JOIN {Drawing._meta.db_table} AS nd
                    ON nd.id = marked.drawing_id AND marked.status = {_RUNNING}
         """  # noqa: S608
@@ -307,6 +320,7 @@ _FINISHED_HEAD = 11  # columns before the claimed item's
 def item_finish(
     *,
     item_id: int,
+    job: BatchJob,
     status: str,
     analysis: AnalysisInsert | None,
     code: str,
@@ -323,11 +337,12 @@ def item_finish(
     and hand its slot on, in one statement; None when the item was not running
     (someone else ended it).
 
-    ``analysis``: the item's new analysis as the CAD app inserts it; it is
-    stored (and ``analysis.stored``) even when someone else ended the item
-    meanwhile: it is the drawing's, whichever item asked for it.
-    ``stale_before``: items handed to the broker before this are taken as lost
-    when asking whether a higher priority waits. ``claim_next``: the item
+    ``job``: the item's job, with its tenant (the next item's too when it is
+    of the same job). ``analysis``: the item's new analysis as the CAD app
+    inserts it; it is stored (and ``analysis.stored``) even when someone else
+    ended the item meanwhile: it is the drawing's, whichever item asked for
+    it. ``stale_before``: items handed to the broker before this are taken as
+    lost when asking whether a higher priority waits. ``claim_next``: the item
     handed the slot is also claimed for ``worker`` and ``slice_id`` (as by
     ``item_claim``) unless an item of a higher priority waits; it is then
     ``Finished.next_claimed``.
@@ -369,5 +384,5 @@ def item_finish(
         next_item=next_item,
         next_priority=next_priority,
         higher_waiting=higher,
-        next_claimed=_claimed(row[_FINISHED_HEAD:]) if claimed else None,
+        next_claimed=_claimed(row[_FINISHED_HEAD:], job=job) if claimed else None,
     )
