@@ -32,6 +32,7 @@ from apps.cad.models import Analysis
 from apps.cad.services import (
     analyses_store,
     analysis_compute,
+    analysis_insert,
     analysis_stored,
     search_index_changed,
 )
@@ -455,10 +456,11 @@ def _item_finish_sql(
     claim: bool,
     hold: list[Handed],
 ) -> JobCounters | None:
-    """PostgreSQL: what ``_item_finish_orm`` does, the batch tables' part as
-    one statement (``sql.py``) after the analysis' INSERT."""
+    """PostgreSQL: what ``_item_finish_orm`` does, as one statement
+    (``sql.py``) with the analysis' INSERT."""
     finish: dict[str, Any] = {
         "item_id": item.pk,
+        "job": item.job,
         "status": status,
         "code": code,
         "message": message,
@@ -470,14 +472,12 @@ def _item_finish_sql(
         "claim_next": claim,
         "worker": _worker_name() if claim else "",
     }
-    if analysis is None:
-        finished = sql.item_finish(analysis_id=None, **finish)
-    else:
-        # Stored even if someone else ended the item meanwhile: the analysis
-        # is the drawing's, whichever item asked for it.
-        with transaction.atomic():
-            analyses_store(analyses=[analysis], after_store=False)
-            finished = sql.item_finish(analysis_id=analysis.pk, **finish)
+    # The analysis is written by the finish statement itself: one round trip
+    # and one commit (autocommit) for the item's end and its analysis.
+    finished = sql.item_finish(
+        analysis=None if analysis is None else analysis_insert(analysis=analysis),
+        **finish,
+    )
     if finished is not None and finished.next_item is not None:
         # The item handed on and its priority come from the same row.
         assert finished.next_priority is not None

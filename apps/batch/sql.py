@@ -3,11 +3,13 @@
 Each item is claimed once and finished once; everything else in the app is the
 ORM. On PostgreSQL each of these is one statement (data-modifying CTEs) where the
 ORM needs five to seven, and Django builds and compiles each of those on every
-item: the per-item cost that caps a worker's throughput. Only the batch app's
-tables are written here: the item's new analysis is stored by the CAD app
-(``apps.cad.services.analyses_store``) in the transaction of the finish.
-Other databases (SQLite, embedded mode) take the ORM path in ``execution.py``,
-which does the same thing in one transaction; ``tests/batch`` runs both.
+item: the per-item cost that caps a worker's throughput. The item's new
+analysis is written by the finish too, with the INSERT the CAD app gives for it
+(``apps.cad.services.analysis_insert``) as the statement's first CTE: the
+finish is one statement in autocommit, one round trip and one commit, as
+storing a single analysis is. Other databases (SQLite, embedded mode) take the
+ORM path in ``execution.py``, which does the same thing in one transaction;
+``tests/batch`` runs both.
 
 Column lists come from the models' ``_meta``, so a field added to a model is
 read here too; renaming a column means updating the literals below (the batch
@@ -25,6 +27,7 @@ from django.db import connection, models
 from apps.accounts.models import Tenant
 from apps.batch.models import BatchItem, BatchJob
 from apps.cad.models import Drawing
+from apps.cad.services import AnalysisInsert
 from cadml import telemetry
 
 if TYPE_CHECKING:
@@ -115,7 +118,14 @@ def _claim_statement() -> str:
                 SET status = {_RUNNING}, attempts = attempts + 1, started = %s,
                     worker = %s, slice = %s
                 WHERE id = %s AND status IN ({_PENDING}, {_RUNNING})
-                RETURNING *
+                -- The claim's commit does not wait for its WAL to reach the
+                -- disk (synchronous_commit off for this statement's
+                -- transaction only). A claim lost with the server leaves the
+                -- item pending and handed out, as before the claim: the
+                -- reaper hands it out again, and the slice's finish of it
+                -- counts nothing (it ends running items only). A finish is
+                -- durable, and makes every claim before it durable too.
+                RETURNING *, set_config('synchronous_commit', 'off', true)
             )
             SELECT {_claimed_columns("i", "j", "t", "d")}
             FROM claimed AS i
@@ -134,7 +144,8 @@ def item_claim(
     *, item_id: int, started: datetime, worker: str, slice_id: str = ""
 ) -> BatchItem | None:
     """Mark a pending (or orphaned running) item running and read it, its job,
-    tenant and drawing, in one statement; None when the item already ended."""
+    tenant and drawing, in one statement; None when the item already ended.
+    Its commit does not wait for the disk (the statement's comment)."""
 
     row = _execute(
         "batch.sql.claim", _claim_statement(), [started, worker, slice_id, item_id]
@@ -144,27 +155,38 @@ def item_claim(
     return _claimed(row)
 
 
-def _claimed(row: tuple[Any, ...]) -> BatchItem:
+def _claimed(row: tuple[Any, ...], *, job: BatchJob | None = None) -> BatchItem:
     """The item, its job, tenant and drawing from a claim's columns
-    (``_claimed_columns``)."""
+    (``_claimed_columns``). With ``job`` (a finish's next item; the finished
+    item's job, with its tenant): the row has no tenant columns, the next item
+    being of the same tenant, and its job columns are NULL when the next item
+    is of that same job (the common case), which is then taken as it is."""
     drawing_fields = _drawing_fields()
     a = len(_ITEM)
     b = a + len(_JOB)
-    c = b + len(_TENANT)
     item = _build(BatchItem, _ITEM, row[:a])
-    job = _build(BatchJob, _JOB, row[a:b])
-    job.tenant = _build(Tenant, _TENANT, row[b:c])
-    item.job = job
+    if job is None:
+        c = b + len(_TENANT)
+        item.job = _build(BatchJob, _JOB, row[a:b])
+        item.job.tenant = _build(Tenant, _TENANT, row[b:c])
+    else:
+        c = b
+        if row[a] is None:
+            item.job = job
+        else:
+            item.job = _build(BatchJob, _JOB, row[a:b])
+            item.job.tenant = job.tenant
     item.drawing = (
         _build(Drawing, drawing_fields, row[c:]) if row[c] is not None else None
     )
     return item
 
 
-def _claimed_columns(item: str, job: str, tenant: str, drawing: str) -> str:
+def _claimed_columns(item: str, job: str, tenant: str | None, drawing: str) -> str:
+    tenant_columns = f"{_columns(tenant, _TENANT)}, " if tenant else ""
     return (
-        f"{_columns(item, _ITEM)}, {_columns(job, _JOB)}, "
-        f"{_columns(tenant, _TENANT)}, {_columns(drawing, _drawing_fields())}"
+        f"{_columns(item, _ITEM)}, {_columns(job, _JOB)}, {tenant_columns}"
+        f"{_columns(drawing, _drawing_fields())}"
     )
 
 
@@ -186,18 +208,30 @@ class Finished:
     next_claimed: BatchItem | None = None
 
 
-_finish_sql: str | None = None
+_finish_sql: dict[str, str] = {}
 
 
-def _finish_statement() -> str:
-    global _finish_sql
-    if _finish_sql is None:
-        # Only table and column names and status values from the models are
-        # interpolated.
-        _finish_sql = f"""
-            WITH item AS (
+def _analysis_cte(insert: str) -> str:
+    """The CAD app's INSERT of the item's analysis as the finish's first CTE,
+    its positional parameters named (``a0``, ``a1``...) like the finish's."""
+    assert "%%" not in insert and "%(" not in insert, insert
+    parts = insert.split("%s")
+    named = parts[0] + "".join(f"%(a{n})s{part}" for n, part in enumerate(parts[1:]))
+    return f"analysis AS ({named}),"
+
+
+def _finish_statement(insert: str = "") -> str:
+    """The finish; with ``insert`` (the analysis' INSERT), that runs first in
+    the same statement and the item links the analysis it returns."""
+    statement = _finish_sql.get(insert)
+    if statement is None:
+        analysis = "(SELECT id FROM analysis)" if insert else "NULL::bigint"
+        # Only table and column names, status values from the models and the
+        # CAD app's INSERT (column names and placeholders) are interpolated.
+        statement = _finish_sql[insert] = f"""
+            WITH {_analysis_cte(insert) if insert else ""} item AS (
                 UPDATE {BatchItem._meta.db_table}
-                SET status = %(status)s, analysis_id = %(analysis)s,
+                SET status = %(status)s, analysis_id = {analysis},
                     error_code = %(code)s, error_message = %(message)s,
                     finished = %(now)s, duration_ms = %(duration)s
                 WHERE id = %(item)s AND status = {_RUNNING}
@@ -258,34 +292,37 @@ def _finish_statement() -> str:
                 RETURNING m.*, next.priority AS next_priority,
                           next.higher AS next_higher
             )
-            SELECT job.total, job.done, job.failed, job.skipped, job.status,
-                   job.last_progress_at,
+            SELECT {analysis}, job.total, job.done, job.failed, job.skipped,
+                   job.status, job.last_progress_at,
                    marked.id, marked.next_priority,
                    COALESCE(marked.next_higher, false),
                    marked.status = {_RUNNING},
-                   -- The claimed item's row, its job's (as of the statement's
-                   -- start), tenant's and drawing's: what item_claim reads.
-                   {_claimed_columns("marked", "nj", "nt", "nd")}
+                   -- The claimed item's row, its drawing's and, when it is
+                   -- of another job, that job's (as of the statement's
+                   -- start): what item_claim reads but the tenant (the
+                   -- finished item's) and a job the caller holds.
+                   {_claimed_columns("marked", "nj", None, "nd")}
             FROM (SELECT 1) AS one
             LEFT JOIN job ON true
             LEFT JOIN marked ON true
             LEFT JOIN {BatchJob._meta.db_table} AS nj
                    ON nj.id = marked.job_id AND marked.status = {_RUNNING}
-            LEFT JOIN {Tenant._meta.db_table} AS nt ON nt.id = nj.tenant_id
+                  AND nj.id <> (SELECT job_id FROM item)
             LEFT JOIN {Drawing._meta.db_table} AS nd
                    ON nd.id = marked.drawing_id AND marked.status = {_RUNNING}
         """  # noqa: S608
-    return _finish_sql
+    return statement
 
 
-_FINISHED_HEAD = 10  # columns before the claimed item's
+_FINISHED_HEAD = 11  # columns before the claimed item's
 
 
 def item_finish(
     *,
     item_id: int,
+    job: BatchJob,
     status: str,
-    analysis_id: int | None,
+    analysis: AnalysisInsert | None,
     code: str,
     message: str,
     now: datetime,
@@ -296,20 +333,23 @@ def item_finish(
     claim_next: bool = False,
     worker: str = "",
 ) -> Finished | None:
-    """End a running item, count it on its job and hand its slot on, in one
-    statement; None when the item was not running (someone else ended it).
+    """Store the item's analysis, end the running item, count it on its job
+    and hand its slot on, in one statement; None when the item was not running
+    (someone else ended it).
 
-    ``analysis_id``: the item's analysis, stored by the CAD app in the
-    caller's transaction. ``stale_before``: items handed to the broker before
-    this are taken as lost when asking whether a higher priority waits.
-    ``claim_next``: the item handed the slot is also claimed for ``worker``
-    and ``slice_id`` (as by ``item_claim``) unless an item of a higher
-    priority waits; it is then ``Finished.next_claimed``.
+    ``job``: the item's job, with its tenant (the next item's too when it is
+    of the same job). ``analysis``: the item's new analysis as the CAD app
+    inserts it; it is stored (and ``analysis.stored``) even when someone else
+    ended the item meanwhile: it is the drawing's, whichever item asked for
+    it. ``stale_before``: items handed to the broker before this are taken as
+    lost when asking whether a higher priority waits. ``claim_next``: the item
+    handed the slot is also claimed for ``worker`` and ``slice_id`` (as by
+    ``item_claim``) unless an item of a higher priority waits; it is then
+    ``Finished.next_claimed``.
     """
     succeeded = status == BatchItem.Status.SUCCEEDED
     params: dict[str, Any] = {
         "status": status,
-        "analysis": analysis_id,
         "code": code,
         "message": message,
         "now": now,
@@ -323,11 +363,17 @@ def item_finish(
         "claim": claim_next,
         "worker": worker,
     }
-    row = _execute("batch.sql.finish", _finish_statement(), params)
-    if row is None or row[0] is None:
+    if analysis is not None:
+        params.update((f"a{n}", value) for n, value in enumerate(analysis.params))
+    statement = _finish_statement(analysis.sql if analysis is not None else "")
+    row = _execute("batch.sql.finish", statement, params)
+    assert row is not None  # the statement's SELECT always has its one row
+    if analysis is not None:
+        analysis.stored(row[0])
+    if row[1] is None:
         return None
-    total, done, failed, skipped, job_status, progress_at = row[:6]
-    next_item, next_priority, higher, claimed = row[6:_FINISHED_HEAD]
+    total, done, failed, skipped, job_status, progress_at = row[1:7]
+    next_item, next_priority, higher, claimed = row[7:_FINISHED_HEAD]
     return Finished(
         total=total,
         done=done,
@@ -338,5 +384,5 @@ def item_finish(
         next_item=next_item,
         next_priority=next_priority,
         higher_waiting=higher,
-        next_claimed=_claimed(row[_FINISHED_HEAD:]) if claimed else None,
+        next_claimed=_claimed(row[_FINISHED_HEAD:], job=job) if claimed else None,
     )

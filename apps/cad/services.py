@@ -435,6 +435,47 @@ def analyses_store(
     return analyses
 
 
+class AnalysisInsert(NamedTuple):
+    """The INSERT that stores one finished, unsaved analysis, for a caller that
+    runs it inside a statement of its own (``analysis_insert``)."""
+
+    analysis: Analysis
+    # INSERT ... VALUES (%s, ...) RETURNING the analysis' id: the same text for
+    # every analysis, so a statement embedding it is prepared once.
+    sql: str
+    params: list[Any]
+
+    def stored(self, pk: int) -> None:
+        """The statement ran and gave the analysis this id: it is saved."""
+        self.analysis.pk = pk
+        self.analysis._state.adding = False
+        self.analysis._state.db = transaction.get_connection().alias
+
+
+def analysis_insert(*, analysis: Analysis) -> AnalysisInsert:
+    """What ``analyses_store`` writes for one analysis (the same columns and
+    values as its ``bulk_create``), as SQL and parameters instead of a round
+    trip of its own. For a caller that stores the analysis in the statement
+    that records it elsewhere, e.g. as a data-modifying CTE of a batch item's
+    finish: one statement and one commit for both. After the statement,
+    ``stored(id)``, then ``analysis_stored``, as after ``analyses_store``."""
+    from django.db.models import AutoField
+    from django.db.models.sql import InsertQuery
+
+    opts = Analysis._meta
+    fields = [
+        f
+        for f in opts.concrete_fields
+        if not isinstance(f, AutoField) and not f.generated
+    ]
+    query = InsertQuery(Analysis)
+    query.insert_values(fields, [analysis])
+    compiler = query.get_compiler(using=transaction.get_connection().alias)
+    compiler.returning_fields = opts.db_returning_fields
+    [(statement, values)] = compiler.as_sql()
+    return AnalysisInsert(analysis, statement, list(values))
+
+
 def analysis_preview(
     *, analysis: Analysis, theme: str = "light", size: int | None = None
 ) -> str:

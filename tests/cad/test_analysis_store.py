@@ -1,18 +1,22 @@
 """``analyses_store``: the CAD app's write of finished analyses inside a
-caller's transaction (a batch item stores its analysis with the item's end)."""
+caller's transaction; ``analysis_insert``: the same write as SQL for a
+caller's own statement (a batch item's finish stores its analysis with the
+item's end)."""
 
 from __future__ import annotations
 
+import copy
 import random
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from apps.cad.models import Analysis
 from apps.cad.services import (
     analyses_store,
     analyses_stored,
     analysis_compute,
+    analysis_insert,
     drawing_create,
 )
 from apps.cad.synth import PART_CLASSES, generate_part
@@ -78,3 +82,30 @@ def test_the_caller_s_rollback_takes_the_analyses_with_it(tenant_a):  # type: ig
         raise RuntimeError("the caller's next write failed")
 
     assert not Analysis.objects.filter(tenant=tenant_a).exists()
+
+
+def test_an_analysis_inserted_by_a_caller_s_statement_is_the_row_a_store_writes(
+    api_client_a, tenant_a
+):  # type: ignore[no-untyped-def]
+    first = analyses_store(analyses=computed(tenant_a, 2, seed=6))
+    probe = first[0].drawing_id
+    assert similar(api_client_a, probe) == {first[1].drawing_id}
+    [analysis] = computed(tenant_a, 1, seed=7)
+    twin = copy.copy(analysis)
+    twin._state = copy.copy(analysis._state)
+    insert = analysis_insert(analysis=analysis)
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH a AS ({insert.sql}) SELECT id FROM a", insert.params)
+        insert.stored(cursor.fetchone()[0])
+    analyses_stored(analyses=[analysis])
+    [twin] = analyses_store(analyses=[twin])
+
+    def row(pk: int) -> dict[str, object]:
+        values = Analysis.objects.filter(pk=pk).values()[0]
+        del values["id"]
+        return values
+
+    assert analysis.pk is not None and analysis.pk != twin.pk
+    assert row(analysis.pk) == row(twin.pk)
+    assert similar(api_client_a, probe) == {first[1].drawing_id, analysis.drawing_id}
