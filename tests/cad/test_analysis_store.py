@@ -56,12 +56,18 @@ def test_stored_analyses_are_found_by_similar_at_once(api_client_a, tenant_a):  
     assert similar(api_client_a, probe) == before | {a.drawing_id for a in later}
 
 
+def two_stored(client, tenant, seed):  # type: ignore[no-untyped-def]
+    """Two stored analyses, each the other's only similar drawing."""
+    first = analyses_store(analyses=computed(tenant, 2, seed=seed))
+    probe = first[0].drawing_id
+    assert similar(client, probe) == {first[1].drawing_id}
+    return first, probe
+
+
 def test_a_caller_storing_many_runs_the_after_store_work_once_at_the_end(
     api_client_a, tenant_a
 ):  # type: ignore[no-untyped-def]
-    first = analyses_store(analyses=computed(tenant_a, 2, seed=3))
-    probe = first[0].drawing_id
-    assert similar(api_client_a, probe) == {first[1].drawing_id}
+    first, probe = two_stored(api_client_a, tenant_a, seed=3)
     batch = computed(tenant_a, 2, seed=4)
     for analysis in batch:
         analyses_store(analyses=[analysis], after_store=False)
@@ -87,9 +93,7 @@ def test_the_caller_s_rollback_takes_the_analyses_with_it(tenant_a):  # type: ig
 def test_an_analysis_inserted_by_a_caller_s_statement_is_the_row_a_store_writes(
     api_client_a, tenant_a
 ):  # type: ignore[no-untyped-def]
-    first = analyses_store(analyses=computed(tenant_a, 2, seed=6))
-    probe = first[0].drawing_id
-    assert similar(api_client_a, probe) == {first[1].drawing_id}
+    first, probe = two_stored(api_client_a, tenant_a, seed=6)
     [analysis] = computed(tenant_a, 1, seed=7)
     twin = copy.copy(analysis)
     twin._state = copy.copy(analysis._state)
