@@ -82,18 +82,26 @@ def _samples(lines: np.ndarray, circles: np.ndarray) -> tuple[np.ndarray, np.nda
         else np.zeros(0)
     )
     circ_len = 2 * math.pi * circles[:, 2] if len(circles) else np.zeros(0)
-    if len(lines) > MAX_SAMPLES:
-        # Millions of tiny segments: a fixed stride (deterministic) keeps the
-        # picture's cost bounded; each kept segment stands for its skipped ones.
-        stride = len(lines) // MAX_SAMPLES + 1
-        lines, seg_len = lines[::stride], seg_len[::stride] * stride
     total = float(seg_len.sum() + circ_len.sum())
     if not math.isfinite(total) or total <= 0:
         return np.zeros((0, 2)), np.zeros(0)
-    budget = MAX_SAMPLES - len(lines) - CIRCLE_SAMPLES * len(circles)
-    step = total / max(budget, MAX_SAMPLES // 4)
     parts: list[np.ndarray] = []
     weights: list[np.ndarray] = []
+    if len(lines) > MAX_SAMPLES:
+        # Millions of tiny segments: points at equal steps of drawn length
+        # along all of them keep the cost bounded, and a long segment among
+        # many short ones keeps its weight (a stride over segments did not).
+        cum = np.cumsum(seg_len)
+        if cum[-1] > 0:
+            pos = (np.arange(MAX_SAMPLES) + 0.5) * (cum[-1] / MAX_SAMPLES)
+            i = np.minimum(np.searchsorted(cum, pos, side="right"), len(lines) - 1)
+            t = (pos - (cum[i] - seg_len[i])) / np.where(seg_len[i] > 0, seg_len[i], 1)
+            a, b = lines[i, :2], lines[i, 2:]
+            parts.append(a + (b - a) * np.clip(t, 0, 1)[:, None])
+            weights.append(np.full(MAX_SAMPLES, cum[-1] / MAX_SAMPLES))
+        lines = lines[:0]
+    budget = MAX_SAMPLES - len(lines) - CIRCLE_SAMPLES * len(circles)
+    step = total / max(budget, MAX_SAMPLES // 4)
     if len(lines):
         # Each segment gets its two ends plus one point per step along it;
         # the per-segment cap keeps millions of tiny segments within budget.

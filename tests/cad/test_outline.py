@@ -156,3 +156,23 @@ def test_arcs_inside_a_turned_block_read_as_drawn_in_place() -> None:
     assert inserted["out_concentric_arcs"] == direct["out_concentric_arcs"]
     for name, value in direct.items():
         assert inserted[name] == pytest.approx(value, abs=0.03), name
+
+
+def test_a_gear_with_densely_written_flanks_is_posed_on_its_centre() -> None:
+    """Gear generators write each flank in hundreds of tiny segments and each
+    land as one long one: thousands of segments, most of the length in a few.
+    The drawing is still centred on the wheel and reads its tooth count."""
+    z, ro, rr = 24, 50.0, 44.0
+    w = math.pi / z
+    pts: list[tuple[float, float]] = []
+    for i in range(z):
+        a = 2 * math.pi * i / z
+        for f0, r0, f1, r1 in ((-0.55, rr, -0.3, ro), (0.3, ro, 0.55, rr)):
+            for k in range(120):  # a flank: 120 tiny segments
+                f, r = f0 + (f1 - f0) * k / 120, r0 + (r1 - r0) * k / 120
+                pts.append((r * math.cos(a + f * w), r * math.sin(a + f * w)))
+    content = dxf_bytes(lambda doc, msp: msp.add_lwpolyline(pts, close=True))
+    slots = outline(content)
+    assert tooth_order(slots) == z
+    # Off its centre, a ring's profile is a lopsided order-1 wave.
+    assert slots["out_band_1_1"] < 0.05 and slots["out_cv"] < 0.1
