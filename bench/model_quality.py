@@ -22,9 +22,11 @@ dxf-1 slots of the same drawings (``dxf1``) in the same run:
 - with ``--train-seeds K``, the same dataset trained with seeds 1..K-1 as well
   (another calibration split, estimator selection and forest): the mean, least
   and most right-and-confident (real sets) and flagged (out-of-domain sets)
-  rates over the K models, in ``over_training_seeds``. On sets of a few dozen
-  drawings one model's rate moves by several drawings between seeds; compare
-  changes on these means.
+  rates over the K models, in ``over_training_seeds``;
+- with ``--data-seeds K``, the recipe on K generated sets (seeds 0..K-1,
+  training seed 0) the same way, in ``over_generated_sets``. On sets of a few
+  dozen drawings one model's rate moves by several drawings between training
+  seeds and more between generated sets; compare changes on these means.
 
 Prints one JSON line. Nothing here is trained on a set it reports.
 """
@@ -241,6 +243,18 @@ def trained_summary(
     }
 
 
+def spread(first: object, more: list) -> dict[str, float]:
+    """Mean, least and most of one rate over several models."""
+    values = [float(r) for r in [first, *more] if r is not None]
+    if not values:
+        return {}
+    return {
+        "mean": round(sum(values) / len(values), 4),
+        "min": min(values),
+        "max": max(values),
+    }
+
+
 def top5_same_class(
     emb: np.ndarray, y: np.ndarray, queries: np.ndarray | None = None
 ) -> float:
@@ -283,6 +297,7 @@ def main() -> None:
     parser.add_argument("--real", action="append", default=[], type=Path)
     parser.add_argument("--ood", action="append", default=[], type=Path)
     parser.add_argument("--train-seeds", type=int, default=1)
+    parser.add_argument("--data-seeds", type=int, default=1)
     args = parser.parse_args()
     if not args.ood:
         corpus = Path(__file__).resolve().parent.parent / "../shared/corpus/dxf"
@@ -320,43 +335,60 @@ def main() -> None:
         },
     }
     learned = similarity.Space.learned(result.open_set)
-    others = [
-        Served(training.train(data, seed=seed), data.X.shape[1])
-        for seed in range(1, args.train_seeds)
-    ]
-    spread: dict[str, dict[str, float]] = {}
-
-    def over_seeds(name: str, first: object, rates: list[object]) -> None:
-        values = [float(r) for r in [first, *rates] if r is not None]
-        if values:
-            spread[name] = {
-                "mean": round(sum(values) / len(values), 4),
-                "min": min(values),
-                "max": max(values),
-            }
+    # Other models of the same recipe: other training seeds on this set, and
+    # the default training seed on other generated sets.
+    groups: dict[str, list[Served]] = {
+        "over_training_seeds": [
+            Served(training.train(data, seed=seed), data.X.shape[1])
+            for seed in range(1, args.train_seeds)
+        ],
+        "over_generated_sets": [
+            Served(
+                training.train(
+                    training.synthetic_dataset(
+                        per_class=training.DEFAULT_PER_CLASS, seed=seed, workers=2
+                    ),
+                    seed=0,
+                ),
+                data.X.shape[1],
+            )
+            for seed in range(1, args.data_seeds)
+        ],
+    }
+    rates: dict[str, list[tuple[str, float | None, list[float | None]]]] = {}
 
     for root in args.real:
         ds, _ = files_dataset(root, labelled=True)
-        out[f"real:{root.name}"] = {
+        out[f"real:{root.name}"] = first = {
             "default": new.real(ds),
             "dxf1": old.real(ds),
             "similar_top5_same_class": real_similar(ds, learned),
         }
-        over_seeds(
-            f"real:{root.name}",
-            out[f"real:{root.name}"]["default"]["right_and_confident"],
-            [m.real(ds)["right_and_confident"] for m in others],
-        )
+        for group, models in groups.items():
+            rates.setdefault(group, []).append(
+                (
+                    f"real:{root.name}",
+                    first["default"]["right_and_confident"],
+                    [m.real(ds)["right_and_confident"] for m in models],
+                )
+            )
     for root in args.ood:
         ds, _ = files_dataset(root, labelled=False)
         out[f"ood:{root.name}"] = {"default": new.ood(ds), "dxf1": old.ood(ds)}
-        over_seeds(
-            f"ood:{root.name}",
-            out[f"ood:{root.name}"]["default"]["flagged_rate"],
-            [m.ood(ds)["flagged_rate"] for m in others],
-        )
-    if others:
-        out["over_training_seeds"] = {"seeds": args.train_seeds, **spread}
+        for group, models in groups.items():
+            rates.setdefault(group, []).append(
+                (
+                    f"ood:{root.name}",
+                    out[f"ood:{root.name}"]["default"]["flagged_rate"],
+                    [m.ood(ds)["flagged_rate"] for m in models],
+                )
+            )
+    for group, models in groups.items():
+        if models:
+            out[group] = {
+                "models": len(models) + 1,
+                **{name: spread(first, more) for name, first, more in rates[group]},
+            }
     X = np.nan_to_num(shifted.X.astype(float))
     out["similar_top5_same_class_style_shifted"] = {
         "unsupervised": top5_same_class(
