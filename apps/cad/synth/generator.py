@@ -296,9 +296,8 @@ def _gear(pen: Pen, rng: random.Random, s: float) -> float:
             for q0, q1 in zip(pts, pts[1:] + pts[:1], strict=True):
                 pen.line(q0, q1)
     rb = ro * (rng.uniform(0.03, 0.5) if pen.varied else rng.uniform(0.15, 0.3))
-    # Gear generators often write the outline alone, or with a plain bore.
     # Gear generators (and the cut files made with them) mostly write the
-    # toothed outline alone.
+    # toothed outline alone, else with a plain bore.
     bore = not pen.varied or rng.random() < (
         0.4 if pen.front_limit < math.inf else 0.75
     )
@@ -621,16 +620,7 @@ def _holes(
         holes.append((c, big))
         d, k = big * rng.uniform(1.4, 1.9), rng.choice((3, 4, 4, 6))
         phase = rng.choice((0.0, math.pi / 4))
-        holes += [
-            (
-                (
-                    c[0] + d * math.cos(phase + 2 * math.pi * i / k),
-                    c[1] + d * math.sin(phase + 2 * math.pi * i / k),
-                ),
-                rh * 0.7,
-            )
-            for i in range(k)
-        ]
+        holes += [((c[0] + x, c[1] + y), rh * 0.7) for x, y in _ring(k, d, phase)]
     elif pattern == "scatter":
         sizes = [m * rng.uniform(0.02, 0.12) for _ in range(rng.randint(1, 3))]
         for _ in range(rng.randint(2, 9)):

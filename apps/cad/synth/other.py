@@ -467,32 +467,13 @@ def _flowchart(doc, msp: Modelspace, rng: random.Random) -> None:
         x, y = rng.choice((0.0, 0.0, 1.6 * w)), -i * h * gap
         shape = "terminal" if i in (0, n - 1) else rng.choice(("box", "box", "diamond"))
         if shape == "diamond":
-            pts = [(x, y + h / 2), (x + w / 2, y), (x, y - h / 2), (x - w / 2, y)]
-            msp.add_lwpolyline(pts, close=True, dxfattribs={"layer": layer})
-        elif shape == "terminal":
-            r, k = h / 2, 1.0  # half circles at both ends
-            msp.add_lwpolyline(
-                [
-                    (x - w / 2 + r, y - r, 0),
-                    (x + w / 2 - r, y - r, k),
-                    (x + w / 2 - r, y + r, 0),
-                    (x - w / 2 + r, y + r, k),
-                ],
-                format="xyb",
-                close=True,
-                dxfattribs={"layer": layer},
-            )
-        else:
-            msp.add_lwpolyline(
-                [
-                    (x - w / 2, y - h / 2),
-                    (x + w / 2, y - h / 2),
-                    (x + w / 2, y + h / 2),
-                    (x - w / 2, y + h / 2),
-                ],
-                close=True,
-                dxfattribs={"layer": layer},
-            )
+            pts = [(x, y + h / 2, 0), (x + w / 2, y, 0), (x, y - h / 2, 0)]
+            pts.append((x - w / 2, y, 0))
+        else:  # a box, or a terminal: half circles at both ends
+            r, k = (h / 2, 1.0) if shape == "terminal" else (0.0, 0.0)
+            pts = [(x - w / 2 + r, y - h / 2, 0), (x + w / 2 - r, y - h / 2, k)]
+            pts += [(x + w / 2 - r, y + h / 2, 0), (x - w / 2 + r, y + h / 2, k)]
+        msp.add_lwpolyline(pts, format="xyb", close=True, dxfattribs={"layer": layer})
         _text(
             msp,
             rng,
@@ -543,8 +524,7 @@ def _symbol(doc, msp: Modelspace, rng: random.Random) -> None:
         ]
     target = msp
     if rng.random() < 0.5:
-        block = doc.blocks.new(name=f"SYM_{kind.upper()}_{rng.randint(1, 999)}")
-        target = block
+        target = doc.blocks.new(name=f"SYM_{kind.upper()}_{rng.randint(1, 999)}")
     for a, b in strokes:
         target.add_line(a, b, dxfattribs={"layer": layer})
     for c, r in circles:
