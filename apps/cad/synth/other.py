@@ -467,12 +467,12 @@ def _flowchart(doc, msp: Modelspace, rng: random.Random) -> None:
         x, y = rng.choice((0.0, 0.0, 1.6 * w)), -i * h * gap
         shape = "terminal" if i in (0, n - 1) else rng.choice(("box", "box", "diamond"))
         if shape == "diamond":
-            pts = [(x, y + h / 2, 0), (x + w / 2, y, 0), (x, y - h / 2, 0)]
-            pts.append((x - w / 2, y, 0))
+            pts = [(x, y + h / 2, 0.0), (x + w / 2, y, 0.0), (x, y - h / 2, 0.0)]
+            pts.append((x - w / 2, y, 0.0))
         else:  # a box, or a terminal: half circles at both ends
             r, k = (h / 2, 1.0) if shape == "terminal" else (0.0, 0.0)
-            pts = [(x - w / 2 + r, y - h / 2, 0), (x + w / 2 - r, y - h / 2, k)]
-            pts += [(x + w / 2 - r, y + h / 2, 0), (x - w / 2 + r, y + h / 2, k)]
+            pts = [(x - w / 2 + r, y - h / 2, 0.0), (x + w / 2 - r, y - h / 2, k)]
+            pts += [(x + w / 2 - r, y + h / 2, 0.0), (x - w / 2 + r, y + h / 2, k)]
         msp.add_lwpolyline(pts, format="xyb", close=True, dxfattribs={"layer": layer})
         _text(
             msp,
