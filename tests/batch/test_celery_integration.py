@@ -143,8 +143,11 @@ def test_a_job_runs_on_celery_workers(api_client_a, worker):
 
 
 def test_a_priority_9_job_overtakes_a_big_priority_0_job(api_client_a, worker):
-    big = submit(api_client_a, files(16), priority=0)
-    urgent = submit(api_client_a, files(3, start=20), priority=9)
+    # Both jobs' drawings are made first: generating the urgent job's after the
+    # big one is in would give a busy machine's workers time to finish it.
+    big_files, urgent_files = files(16), files(3, start=20)
+    big = submit(api_client_a, big_files, priority=0)
+    urgent = submit(api_client_a, urgent_files, priority=9)
     urgent_job = wait_for_job(urgent, timeout=180)
     big_job = wait_for_job(big, timeout=180)
     assert urgent_job.status == big_job.status == BatchJob.Status.SUCCEEDED
@@ -162,8 +165,9 @@ def test_a_priority_9_job_overtakes_a_big_priority_0_job(api_client_a, worker):
 def test_a_small_job_of_another_tenant_is_not_starved(
     api_client_a, api_client_b, worker
 ):
-    big = submit(api_client_a, files(16))
-    small = submit(api_client_b, files(2, start=30))
+    big_files, small_files = files(16), files(2, start=30)
+    big = submit(api_client_a, big_files)
+    small = submit(api_client_b, small_files)
     small_job = wait_for_job(small, timeout=180)
     big_job = wait_for_job(big, timeout=180)
     assert small_job.finished < big_job.finished
@@ -205,8 +209,9 @@ def test_two_tenants_on_one_plan_share_the_workers(
     from apps.accounts.models import Tenant
 
     Tenant.objects.filter(pk=tenant_b.pk).update(plan="pro")  # as tenant A's
-    a = submit(api_client_a, files(16))
-    b = submit(api_client_b, files(16, start=40))
+    a_files, b_files = files(16), files(16, start=40)
+    a = submit(api_client_a, a_files)
+    b = submit(api_client_b, b_files)
     wait_for_job(a, timeout=180)
     wait_for_job(b, timeout=180)
 
