@@ -297,6 +297,16 @@ def _finish_statement(insert: str = "") -> str:
                    marked.id, marked.next_priority,
                    COALESCE(marked.next_higher, false),
                    marked.status = {_RUNNING},
+                   -- A finish that claims the slice's next item commits
+                   -- without waiting for its WAL to reach the disk (this
+                   -- transaction only): the slice's last finish, which claims
+                   -- nothing, is durable and makes every earlier one durable.
+                   -- Lost with the server, such a finish leaves its item
+                   -- running in the slice, for the reaper to run again, as a
+                   -- worker lost mid-slice does.
+                   CASE WHEN marked.status = {_RUNNING}
+                        THEN set_config('synchronous_commit', 'off', true)
+                   END,
                    -- The claimed item's row, its drawing's and, when it is
                    -- of another job, that job's (as of the statement's
                    -- start): what item_claim reads but the tenant (the
@@ -314,7 +324,7 @@ def _finish_statement(insert: str = "") -> str:
     return statement
 
 
-_FINISHED_HEAD = 11  # columns before the claimed item's
+_FINISHED_HEAD = 12  # columns before the claimed item's
 
 
 def item_finish(
@@ -373,7 +383,7 @@ def item_finish(
     if row[1] is None:
         return None
     total, done, failed, skipped, job_status, progress_at = row[1:7]
-    next_item, next_priority, higher, claimed = row[7:_FINISHED_HEAD]
+    next_item, next_priority, higher, claimed, _commit_mode = row[7:_FINISHED_HEAD]
     return Finished(
         total=total,
         done=done,

@@ -321,3 +321,60 @@ def test_a_counted_dispatch_skips_the_items_a_finisher_holds(tenant_a, settings)
     assert len(held_ids) == 1 and len(counted_ids) == 2
     assert not set(held_ids) & set(counted_ids)
     assert BatchItem.objects.filter(job=job, dispatched_at__isnull=True).count() == 0
+
+
+def test_only_the_slices_last_finish_waits_for_the_disk(tenant_a):
+    """A finish that claims the slice's next item commits without waiting for
+    its WAL (lost with the server, its item is the reaper's, as when a worker
+    dies mid-slice); the finish that ends the slice is durable, and with it
+    every commit before it."""
+    from django.db import connection, transaction
+
+    from apps.batch import sql
+
+    if not sql.enabled():
+        pytest.skip("the one-statement path is PostgreSQL's")
+    job = BatchJob.objects.create(tenant=tenant_a, total=2)
+    first, second = (
+        BatchItem.objects.create(
+            job=job,
+            tenant=tenant_a,
+            index=i,
+            name=name,
+            drawing=drawing_create(
+                tenant=tenant_a, uploaded_by=None, name=name, content=content
+            ).drawing,
+            status=BatchItem.Status.RUNNING if i == 0 else BatchItem.Status.PENDING,
+        )
+        for i, (name, content) in enumerate(files(2))
+    )
+
+    def finish(item: BatchItem) -> tuple[Any, str]:
+        now = timezone.now()
+        with transaction.atomic(), connection.cursor() as cursor:
+            finished = sql.item_finish(
+                item_id=item.pk,
+                job=job,
+                status=BatchItem.Status.FAILED,
+                analysis=None,
+                code="test",
+                message="",
+                now=now,
+                duration_ms=None,
+                progress_gate=now,
+                stale_before=now - timedelta(minutes=5),
+                slice_id="slice",
+                claim_next=True,
+                worker="w",
+            )
+            cursor.execute("SELECT current_setting('synchronous_commit')")
+            return finished, cursor.fetchone()[0]
+
+    finished, mode = finish(first)
+    assert finished is not None and finished.next_claimed is not None
+    assert finished.next_claimed.pk == second.pk
+    assert mode == "off"
+    finished, mode = finish(second)  # nothing left to claim: the slice ends
+    assert finished is not None and finished.next_claimed is None
+    assert mode == "on"
+    assert BatchJob.objects.get(pk=job.pk).failed == 2
