@@ -547,6 +547,57 @@ def _symbol(doc, msp: Modelspace, rng: random.Random) -> None:
     )
 
 
+def _sample(doc, msp: Modelspace, rng: random.Random) -> None:
+    """A CAD library's test or sample file: one to six entities of assorted
+    types (a line, a circle, an ellipse, a spline, a text, a point, a
+    hatch) at random, drawing nothing in particular."""
+    s = rng.uniform(1, 100)
+    layer = _layer(doc, rng.choice(("0", "TEST", "Layer1", "SAMPLE")))
+
+    def at() -> Pt:
+        return (rng.uniform(-s, s), rng.uniform(-s, s))
+
+    def line() -> None:
+        msp.add_line(at(), at(), dxfattribs={"layer": layer})
+
+    def circle() -> None:
+        msp.add_circle(at(), rng.uniform(0.05, 0.5) * s, dxfattribs={"layer": layer})
+
+    def ellipse() -> None:
+        msp.add_ellipse(
+            (*at(), 0),
+            major_axis=(rng.uniform(0.1, 0.6) * s, rng.uniform(-0.2, 0.2) * s, 0),
+            ratio=rng.uniform(0.2, 0.9),
+            dxfattribs={"layer": layer},
+        )
+
+    def spline() -> None:
+        msp.add_spline(
+            [at() for _ in range(rng.randint(3, 6))], dxfattribs={"layer": layer}
+        )
+
+    def text() -> None:
+        words = ("TEST", "Hello", "Sample", "ezdxf", "ABC", "1234", "Text")
+        msp.add_text(
+            rng.choice(words),
+            height=s * rng.uniform(0.02, 0.2),
+            dxfattribs={"layer": layer},
+        ).set_placement(at())
+
+    def point() -> None:
+        msp.add_point(at(), dxfattribs={"layer": layer})
+
+    def hatch() -> None:
+        x, y = at()
+        w, h = rng.uniform(0.1, 0.5) * s, rng.uniform(0.1, 0.5) * s
+        hatch = msp.add_hatch(color=rng.randint(1, 7), dxfattribs={"layer": layer})
+        hatch.paths.add_polyline_path([(x, y), (x + w, y), (x + w, y + h), (x, y + h)])
+
+    makers = (line, circle, ellipse, spline, text, point, hatch)
+    for _ in range(rng.randint(1, 6)):
+        rng.choice(makers)()
+
+
 _KINDS: dict[str, Callable] = {
     "lettering": _lettering,
     "floor_plan": _floor_plan,
@@ -557,6 +608,7 @@ _KINDS: dict[str, Callable] = {
     "sheet": _sheet,
     "flowchart": _flowchart,
     "symbol": _symbol,
+    "sample": _sample,
 }
 OTHER_KINDS: tuple[str, ...] = tuple(_KINDS)
 
