@@ -590,8 +590,8 @@ def _sample(doc, msp: Modelspace, rng: random.Random) -> None:
     def hatch() -> None:
         x, y = at()
         w, h = rng.uniform(0.1, 0.5) * s, rng.uniform(0.1, 0.5) * s
-        hatch = msp.add_hatch(color=rng.randint(1, 7), dxfattribs={"layer": layer})
-        hatch.paths.add_polyline_path([(x, y), (x + w, y), (x + w, y + h), (x, y + h)])
+        filled = msp.add_hatch(color=rng.randint(1, 7), dxfattribs={"layer": layer})
+        filled.paths.add_polyline_path([(x, y), (x + w, y), (x + w, y + h), (x, y + h)])
 
     makers = (line, circle, ellipse, spline, text, point, hatch)
     for _ in range(rng.randint(1, 6)):
