@@ -216,6 +216,7 @@ def report(
         },
         "training_s": round(training_s, 3),
         "estimator": held_out.get("estimator"),
+        "class_weight": held_out.get("class_weight"),
         "svg": {
             "confusion": confusion_svg(labels, held_out["confusion_matrix"]),
             "calibration": calibration_svg(bins, ece=ece),

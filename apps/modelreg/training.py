@@ -247,7 +247,10 @@ def directory_dataset(
     )
 
 
-def candidates(seed: int) -> dict[str, Any]:
+def candidates(seed: int, *, class_weight: str | None = None) -> dict[str, Any]:
+    """The estimators a training chooses from. ``class_weight="balanced"``
+    weighs each class by the inverse of its count (labelled sets: a family of
+    15 drawings counts as much as one of 150)."""
     from django.conf import settings
     from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
@@ -259,14 +262,17 @@ def candidates(seed: int) -> dict[str, Any]:
             n_estimators=int(settings.CADML_TRAIN_RANDOM_FOREST_TREES),
             random_state=seed,
             n_jobs=2,
+            class_weight=class_weight,
         ),
         "extra_trees": ExtraTreesClassifier(
             n_estimators=int(settings.CADML_TRAIN_EXTRA_TREES_TREES),
             random_state=seed,
             n_jobs=2,
+            class_weight=class_weight,
         ),
         "logistic_regression": make_pipeline(
-            StandardScaler(), LogisticRegression(max_iter=2000, C=3.0)
+            StandardScaler(),
+            LogisticRegression(max_iter=2000, C=3.0, class_weight=class_weight),
         ),
     }
 
@@ -373,6 +379,7 @@ def train(
     progress: Progress | None = None,
     open_set: bool = True,
     unknown_quantile: float = 0.99,
+    class_weight: str | None = None,
 ) -> TrainResult:
     """Split, select an estimator, calibrate, fit prototypes, export, check.
 
@@ -382,6 +389,8 @@ def train(
     (``unknown_quantile`` of the split's novelty) are set. The exported model
     is then refitted on every training row. ``open_set=False`` (or too few
     rows for a calibration split) registers plain probabilities.
+    ``class_weight``: as for ``candidates``; the generated default sets leave
+    it off (their ``not_a_part`` share is deliberate).
     """
     from sklearn.metrics import f1_score
     from sklearn.model_selection import train_test_split
@@ -403,7 +412,7 @@ def train(
         X, data.y, test_size=n_test, stratify=data.y, random_state=seed
     )
     scores: dict[str, float] = {}
-    pool = candidates(seed)
+    pool = candidates(seed, class_weight=class_weight)
     names = [n for n in pool if only is None or n in set(only)]
     if not names:
         raise InvalidInput(f"No such estimator; choose from {sorted(pool)}.")
@@ -434,7 +443,7 @@ def train(
     if open_set and can_hold_out:
         est = fitted.get(best)
         if est is None:
-            est = candidates(seed)[best]
+            est = candidates(seed, class_weight=class_weight)[best]
             est.fit(X_fit, y_fit)
         if [str(c) for c in est.classes_] == labels:
             calibration = OpenSet.fit(
@@ -447,7 +456,7 @@ def train(
                 quantile=unknown_quantile,
                 margin=NOVELTY_MARGIN if NOT_A_PART in labels else 1.0,
             )
-    estimator = candidates(seed)[best]
+    estimator = candidates(seed, class_weight=class_weight)[best]
     estimator.fit(X_train, y_train)
     if [str(c) for c in estimator.classes_] != labels:
         raise RuntimeError("estimator classes are not the sorted labels")
@@ -465,6 +474,7 @@ def train(
     served = calibration.calibrate(ort_probs) if calibration else ort_probs
     metrics = evaluate(served, y_test, labels, threshold)
     metrics["estimator"] = best
+    metrics["class_weight"] = class_weight
     metrics["selection_macro_f1"] = scores
     metrics["onnx_max_abs_prob_diff"] = float(np.abs(sk_probs - ort_probs).max())
     metrics["onnx_matches_sklearn"] = True

@@ -101,6 +101,8 @@ def test_training_from_labels_evaluates_registers_and_activates(
     assert ev["abstention"]["threshold"] == 0.6
     assert len(ev["snapshot_sha256"]) == 64 == len(v["snapshot_sha256"])
     assert ev["training_s"] > 0
+    # Families count the same whatever their number of drawings.
+    assert ev["class_weight"] == "balanced"
     for pic in ("confusion", "calibration"):
         svg = admin_client_a.get(ev[f"{pic}_svg"])
         assert svg.status_code == 200
