@@ -436,9 +436,7 @@ def _train(run: _Run) -> dict[str, Any]:
             ),
             seed=seed,
             threshold=threshold,
-            # A tenant's families come in very different sizes; each counts
-            # the same (docs/learning.md, measured in docs/model-quality.md).
-            class_weight="balanced",
+            class_weight=training.LABELLED_CLASS_WEIGHT,
         )
         run.stage(3, "cross_validation", estimator=result.metrics.get("estimator"))
         from sklearn.base import clone

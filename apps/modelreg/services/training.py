@@ -50,9 +50,9 @@ def classifier_train(
         threshold=float(settings.CADML_MODEL_CONFIDENCE_THRESHOLD),
         only=estimators,
         progress=progress,
-        # A labelled folder's families come in different sizes; the generated
-        # sets are balanced but for their deliberate share of other domains.
-        class_weight="balanced" if data_dir else None,
+        # The generated sets are balanced but for their deliberate share of
+        # other domains.
+        class_weight=training.LABELLED_CLASS_WEIGHT if data_dir else None,
     )
     out: dict[str, Any] = {
         "name": name,
