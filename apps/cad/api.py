@@ -289,8 +289,8 @@ class DrawingSimilarApi(APIView):
         return Response(
             {
                 "drawing_id": drawing.pk,
-                # Which space ranked them: "<model>-v<n>-metric" (learned from
-                # the tenant's labels) or "<feature version>-unsupervised".
+                # Which space ranked them: "<model>-v<n>-metric+classes" (the
+                # tenant's own model) or "<feature version>-unsupervised".
                 "space": found.space,
                 "results": _neighbours(found),
             }

@@ -177,6 +177,44 @@ def tenant_matrix(tenant_id: int, feature_version: str) -> Matrix:
     return built
 
 
+# (tenant, vector width) -> (the matrix's rows, space name, embedded rows)
+_learned: dict[tuple[int, int], tuple[np.ndarray, str, np.ndarray]] = {}
+
+
+def learned_unit(m: Matrix, space: Space, tenant_id: int) -> np.ndarray:
+    """``m``'s rows embedded in a learned space. With the model's classes
+    (the model run over every row) the rows are kept per process and only
+    those new or changed since are embedded again; a drawing's row does not
+    depend on the others."""
+    if space.classes is None:
+        return unit(space, m.raw)
+    key = (tenant_id, int(m.raw.shape[1]) if m.raw.ndim == 2 else 0)
+    with _lock:
+        hit = _learned.get(key)
+    if hit is not None and hit[0] is m.raw and hit[1] == space.name:
+        return hit[2]
+    if (
+        hit is not None
+        and hit[1] == space.name
+        and len(hit[0])
+        and hit[0].shape[1] == m.raw.shape[1]
+        and len(hit[0]) <= len(m.raw)
+    ):
+        before, _, kept = hit
+        n = len(before)
+        changed = np.flatnonzero(np.any(before != m.raw[:n], axis=1))
+        redo = np.concatenate([changed, np.arange(n, len(m.raw))]).astype(int)
+        rows = np.empty((len(m.raw), kept.shape[1]), dtype=kept.dtype)
+        rows[:n] = kept
+        if len(redo):
+            rows[redo] = unit(space, m.raw[redo])
+    else:
+        rows = unit(space, m.raw)
+    with _lock:
+        _learned[key] = (m.raw, space.name, rows)
+    return rows
+
+
 def _build(
     tenant_id: int, feature_version: str, generation: str, position: int
 ) -> Matrix:

@@ -137,9 +137,12 @@ class Similar:
     neighbours: list[Neighbour]
 
 
-def _learned_space(tenant_id: int, feature_version: str) -> Space | None:
-    """The tenant's own trained model's metric, through the model registry's
-    hook (``CADML_SIMILARITY_METRIC``); None without one."""
+def _learned_space(
+    tenant_id: int, feature_version: str, *, with_classes: bool
+) -> Space | None:
+    """The tenant's own trained model's metric (with its class probabilities
+    beside it when ``with_classes``), through the model registry's hook
+    (``CADML_SIMILARITY_METRIC``); None without one."""
     path = settings.CADML_SIMILARITY_METRIC
     if not path:
         return None
@@ -152,8 +155,11 @@ def _learned_space(tenant_id: int, feature_version: str) -> Space | None:
         return None
     if found is None:
         return None
-    name, metric = found
-    return Space.learned(metric, name=name)
+    name, metric, classes = found
+    space = Space.learned(metric, name=name)
+    if space is not None and with_classes and classes is not None:
+        return space.with_classes(classes)
+    return space
 
 
 @dataclass(frozen=True)
@@ -232,7 +238,9 @@ def vector_similar(
     the tenant's index when it has one (``apps/cad/index.py``), else exactly.
     With ``min_score`` only drawings scoring at least that (or in ``keep``)
     are answered, and no other drawing is read from the database."""
-    learned = _learned_space(tenant_id, feature_version)
+    # Near duplicates are near in the metric alone; the model's classes only
+    # order the similar drawings.
+    learned = _learned_space(tenant_id, feature_version, with_classes=min_score is None)
     q = np.asarray(vector, dtype=float)
     ranked = _ranked_indexed(
         tenant_id=tenant_id,
@@ -306,7 +314,9 @@ def _ranked_exact(
     space = learned or m.unsupervised
     if len(m.drawing_ids) == 0:
         return space.name, []
-    unit = index.unit(learned, m.raw) if learned is not None else m.unit
+    unit = (
+        matrices.learned_unit(m, learned, tenant_id) if learned is not None else m.unit
+    )
     q = space.embed(query)[0]
     norm = np.linalg.norm(q)
     scores = unit @ (q / norm if norm else q)
@@ -340,10 +350,16 @@ def _ranked_indexed(
     """Candidates from the tenant's nearest-neighbour index, or None to search
     exactly: no index (a small tenant: ``_ranked_exact`` asks for one when the
     tenant reaches ``CADML_SEARCH_EXACT_BELOW`` drawings), or an index
-    damaged or built in another space (rebuild queued)."""
-    name = learned.name if learned is not None else f"{feature_version}-unsupervised"
+    damaged or built in another space (rebuild queued). The index holds the
+    metric alone: with the model's classes, they reorder the index's
+    ``CADML_SEARCH_CLASSES_CANDIDATES`` nearest drawings."""
+    metric = learned.without_classes() if learned is not None else None
+    name = metric.name if metric is not None else f"{feature_version}-unsupervised"
     if not index.has_index(tenant_id=tenant_id, feature_version=feature_version):
         return None
+    by_classes = learned is not None and learned.classes is not None
+    if by_classes:
+        want = max(want, settings.CADML_SEARCH_CLASSES_CANDIDATES)
     found = index.index_search(
         tenant_id=tenant_id,
         feature_version=feature_version,
@@ -355,7 +371,48 @@ def _ranked_indexed(
     if found is None:
         return None
     space, hits = found
+    if learned is not None and by_classes:
+        return learned.name, _reordered(
+            tenant_id=tenant_id,
+            feature_version=feature_version,
+            space=learned,
+            query=query,
+            ids=[h.drawing_id for h in hits],
+        )
     return space, [(h.drawing_id, h.score) for h in hits]
+
+
+def _reordered(
+    *,
+    tenant_id: int,
+    feature_version: str,
+    space: Space,
+    query: np.ndarray,
+    ids: list[int],
+) -> list[tuple[int, float]]:
+    """``ids`` scored and ordered in ``space`` by their newest done vectors."""
+    rows = (
+        Analysis.objects.filter(
+            tenant_id=tenant_id,
+            feature_version=feature_version,
+            status=Analysis.Status.DONE,
+            drawing_id__in=ids,
+        )
+        .order_by("drawing_id", "-created", "-id")
+        .values_list("drawing_id", "features")
+    )
+    newest: dict[int, list[float]] = {}
+    for drawing_id, vector in rows:
+        if vector and drawing_id not in newest:
+            newest[drawing_id] = vector
+    if not newest:
+        return []
+    found = list(newest)
+    q = index.unit(space, np.asarray(query, dtype=float)[None, :])[0]
+    scores = index.unit(space, np.asarray([newest[d] for d in found])) @ q
+    return sorted(
+        zip(found, scores.tolist(), strict=True), key=lambda kv: (-kv[1], kv[0])
+    )
 
 
 def _duplicates_only(found: Similar) -> Similar:

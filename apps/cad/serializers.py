@@ -353,8 +353,9 @@ class NeighbourOutputSerializer(serializers.Serializer):
 class SimilarOutputSerializer(serializers.Serializer):
     drawing_id = serializers.IntegerField()
     space = serializers.CharField(
-        help_text="The space that ranked them: '<model>-v<n>-metric' (learned "
-        "from the tenant's labels) or '<feature version>-unsupervised'."
+        help_text="The space that ranked them: '<model>-v<n>-metric+classes' "
+        "(the tenant's own model: its classes beside the metric it learned from "
+        "the tenant's labels) or '<feature version>-unsupervised'."
     )
     results = NeighbourOutputSerializer(many=True)
 

@@ -671,7 +671,7 @@ def search_index_rebuild(*, tenant_id: int, feature_version: str) -> int:
     return index.search_index_build(
         tenant_id=tenant_id,
         feature_version=feature_version,
-        space=_learned_space(tenant_id, feature_version),
+        space=_learned_space(tenant_id, feature_version, with_classes=False),
     )
 
 
@@ -681,5 +681,5 @@ def search_index_fold(*, tenant_id: int, feature_version: str) -> int:
     return index.search_index_update(
         tenant_id=tenant_id,
         feature_version=feature_version,
-        space=_learned_space(tenant_id, feature_version),
+        space=_learned_space(tenant_id, feature_version, with_classes=False),
     )

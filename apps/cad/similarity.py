@@ -9,14 +9,21 @@
 - ``learned``: the standardisation the tenant's model was trained with, each
   slot weighted by how well it separated the tenant's labels (between-class
   over within-class variance, a diagonal linear metric). Used when the tenant
-  has a trained model that serves its drawings' feature version.
+  has a trained model that serves its drawings' feature version; near
+  duplicates are found in it.
+- ``learned`` with the model's classes (``with_classes``): the model's class
+  probabilities (less the uniform answer) beside the learned metric, each
+  half of unit length, so that
+  drawings the model puts in the query's class come first and the metric
+  orders them (the tenant's similar drawings; docs/model-quality.md).
 
 Neighbours are ranked by cosine similarity in the chosen space.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -33,13 +40,32 @@ class Space:
     centre: np.ndarray
     scale: np.ndarray
     weight: np.ndarray
+    # Raw vectors -> the model's class probabilities (rows); None: the metric
+    # alone.
+    classes: Callable[[np.ndarray], np.ndarray] | None = None
 
     def embed(self, X: np.ndarray) -> np.ndarray:
         X = np.atleast_2d(np.asarray(X, dtype=float))
         z = np.clip(
             (X[:, : len(self.centre)] - self.centre) / self.scale, -Z_CLIP, Z_CLIP
         )
-        return z * self.weight
+        if self.classes is None:
+            return z * self.weight
+        if not len(X):
+            return np.zeros((0, 0))
+        probs = np.asarray(self.classes(X), dtype=float)
+        # Centred on the uniform answer: two drawings the model puts in
+        # different classes point apart (with two classes, opposite).
+        centred = probs - 1.0 / max(probs.shape[1], 1)
+        return np.hstack([_rows_unit(centred), _rows_unit(z * self.weight)])
+
+    def with_classes(self, classes: Callable[[np.ndarray], np.ndarray]) -> Space:
+        return replace(self, name=f"{self.name}+classes", classes=classes)
+
+    def without_classes(self) -> Space:
+        if self.classes is None:
+            return self
+        return replace(self, name=self.name.removesuffix("+classes"), classes=None)
 
     @classmethod
     def unsupervised(cls, X: np.ndarray) -> Space:
@@ -70,6 +96,12 @@ class Space:
             np.asarray(open_set.scale, dtype=float),
             np.sqrt(np.asarray(open_set.metric, dtype=float)),
         )
+
+
+def _rows_unit(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a, dtype=float)
+    norms = np.linalg.norm(a, axis=1, keepdims=True)
+    return a / np.where(norms == 0, 1, norms)
 
 
 def _version(width: int) -> str:

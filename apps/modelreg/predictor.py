@@ -41,9 +41,11 @@ def active_model_ready() -> tuple[bool, str]:
 
 
 def similarity_metric(*, tenant_id: int, feature_version: str) -> Any:
-    """``CADML_SIMILARITY_METRIC``: ``(space name, metric)`` of the tenant's own
-    serving model for this feature version when it learned one, else None (the
-    platform's default model knows the generator, not the tenant's parts)."""
+    """``CADML_SIMILARITY_METRIC``: ``(space name, metric, classes)`` of the
+    tenant's own serving model for this feature version when it learned a
+    metric, else None (the platform's default model knows the generator, not
+    the tenant's parts). ``classes`` maps raw vectors to the model's class
+    probabilities (uncalibrated: the temperature would only sharpen them)."""
     from apps.modelreg.runtime import runtime
 
     view = runtime.snapshot().pick(tenant_id=tenant_id, feature_version=feature_version)
@@ -52,4 +54,4 @@ def similarity_metric(*, tenant_id: int, feature_version: str) -> Any:
     metric = view.active.open_set
     if metric is None or metric.metric is None:
         return None
-    return f"{view.name}-v{view.active.number}-metric", metric
+    return f"{view.name}-v{view.active.number}-metric", metric, view.active.classes

@@ -64,6 +64,14 @@ class LoadedVersion:
         (probs,) = self.session.run([self.prob_output], {self.input_name: x})
         return np.asarray(probs[0], dtype=np.float64)
 
+    def classes(self, X: np.ndarray) -> np.ndarray:
+        """Probabilities of many raw vectors at once (rows)."""
+        x = np.ascontiguousarray(np.atleast_2d(X)[:, : self.width], dtype=np.float32)
+        if not len(x):
+            return np.zeros((0, len(self.labels)))
+        (probs,) = self.session.run([self.prob_output], {self.input_name: x})
+        return np.asarray(probs, dtype=np.float64)
+
 
 @dataclass(frozen=True)
 class DeploymentView:

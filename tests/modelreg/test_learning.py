@@ -444,3 +444,50 @@ def test_a_correction_counts_against_the_model_that_answered(
     assert owners == {early.pk: None, later.pk: tenant_a.pk}
     live = api_client_a.get("/api/v1/models/part-classifier").data["live_accuracy"]
     assert [(x["version"], x["count"]) for x in live] == [(1, 1)]
+
+
+def test_a_trained_tenants_similar_drawings_come_from_the_models_classes_first(
+    admin_client_a, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    """Brackets come in two sizes, one either side of the plates, on the one
+    slot that tells them apart (ten other slots are noise): both families
+    have the same mean there, so the learned per-slot metric does not weigh
+    it and mixes them up; the model does not, so with its classes the five
+    most similar drawings are all of the query's family."""
+    rng = np.random.default_rng(5)
+    sizes = {"bracket": (-2.0, 2.0), "plate": (0.0, 0.0)}
+    drawings: dict[str, list[Drawing]] = {"bracket": [], "plate": []}
+    for label, centres in sizes.items():
+        for centre in centres:
+            for _ in range(15):
+                vector = np.zeros(WIDTH)
+                vector[1:11] = rng.normal(0, 0.3, 10)
+                vector[0] = centre + rng.normal(0, 0.05)
+                key = f"{label}-{len(drawings[label])}"
+                d = Drawing.objects.create(
+                    tenant=tenant_a,
+                    name=f"{key}.dxf",
+                    sha256=hashlib.sha256(key.encode()).hexdigest(),
+                    size=1,
+                    format="dxf",
+                    file=f"drawings/x/{key}",
+                    label=label,
+                )
+                Analysis.objects.create(
+                    drawing=d,
+                    tenant=tenant_a,
+                    status=Analysis.Status.DONE,
+                    feature_version="dxf-1",
+                    features=vector.tolist(),
+                )
+                drawings[label].append(d)
+    job = wait_for_job(train(admin_client_a, deploy="active").data["job"], timeout=120)
+    assert job.status == "succeeded", job.summary
+    label_of = {d.pk: d.label for ds in drawings.values() for d in ds}
+    for query in (drawings["bracket"][0], drawings["plate"][20]):
+        r = admin_client_a.get(f"/api/v1/drawings/{query.pk}/similar?k=5")
+        assert r.status_code == 200, r.content
+        body = r.json()
+        assert body["space"] == "part-classifier-v1-metric+classes"
+        found = [label_of[n["drawing"]["id"]] for n in body["results"]]
+        assert found == [query.label] * 5

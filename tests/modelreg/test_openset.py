@@ -156,10 +156,86 @@ def test_similar_uses_the_tenants_own_model_metric_when_it_has_one(
         activate=True,
     )
     after = api_client_a.get(f"/api/v1/drawings/{ids[0]}/similar?k=3").json()
-    assert after["space"] == "own-parts-v1-metric"
+    assert after["space"] == "own-parts-v1-metric+classes"
     assert after["results"][0]["drawing"]["id"] == ids[1]
     # Another tenant's search never uses tenant A's model.
     other = upload(api_client_b, generate_part("flange", rng))["id"]
     upload(api_client_b, generate_part("washer", rng))
     theirs = api_client_b.get(f"/api/v1/drawings/{other}/similar?k=1").json()
     assert theirs["space"] == "dxf-3-unsupervised"
+
+
+def test_with_an_index_the_tenants_similar_drawings_are_those_of_exact_search(
+    settings, api_client_a, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    from apps.cad import index, services
+
+    rng = random.Random(5)
+    labels = ("flange", "spur_gear", "stepped_shaft", "hole_plate")
+    ids = [
+        upload(api_client_a, generate_part(labels[i % 4], rng))["id"] for i in range(12)
+    ]
+    classifier_train(
+        synthetic_per_class=5,
+        seed=4,
+        workers=1,
+        estimators=["logistic_regression"],
+        tenant=tenant_a,
+        name="own-parts",
+        register=True,
+        activate=True,
+    )
+
+    def similar(d: int) -> tuple[str, list[tuple[int, float]]]:
+        body = api_client_a.get(f"/api/v1/drawings/{d}/similar?k=5").json()
+        found = [(x["drawing"]["id"], x["score"]) for x in body["results"]]
+        return body["space"], found
+
+    settings.CADML_SEARCH_EXACT_BELOW = 10**9
+    exact = {d: similar(d) for d in ids[:3]}
+    settings.CADML_SEARCH_EXACT_BELOW = 0
+    assert services.search_index_rebuild(tenant_id=tenant_a.pk, feature_version="dxf-3")
+    # The index holds the model's metric; its classes reorder what it finds.
+    loaded = index._load(tenant_a.pk, "dxf-3")
+    assert loaded is not None and loaded.space.name == "own-parts-v1-metric"
+    for d, (space, want) in exact.items():
+        assert space == "own-parts-v1-metric+classes"
+        got_space, got = similar(d)
+        assert got_space == space
+        assert [g[0] for g in got] == [w[0] for w in want]
+        assert [g[1] for g in got] == pytest.approx([w[1] for w in want], abs=2e-3)
+
+
+def test_a_drawing_stored_after_a_search_is_found_in_the_models_space_at_once(
+    api_client_a, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    from apps.cad import matrices
+
+    rng = random.Random(6)
+    labels = ("flange", "spur_gear", "washer")
+    ids = [
+        upload(api_client_a, generate_part(labels[i % 3], rng))["id"] for i in range(9)
+    ]
+    classifier_train(
+        synthetic_per_class=5,
+        seed=4,
+        workers=1,
+        estimators=["logistic_regression"],
+        tenant=tenant_a,
+        name="own-parts",
+        register=True,
+        activate=True,
+    )
+
+    def similar(d: int) -> list[tuple[int, float]]:
+        body = api_client_a.get(f"/api/v1/drawings/{d}/similar?k=20").json()
+        assert body["space"] == "own-parts-v1-metric+classes"
+        return [(x["drawing"]["id"], x["score"]) for x in body["results"]]
+
+    assert len(similar(ids[0])) == 8
+    new = upload(api_client_a, generate_part("flange", rng))["id"]
+    found = similar(ids[0])
+    assert new in [d for d, _ in found]
+    # The same answer as a process that embeds every drawing afresh.
+    matrices._learned.clear()
+    assert similar(ids[0]) == found
