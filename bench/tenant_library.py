@@ -5,7 +5,7 @@ instance the NLCS symbols listed in ``docs/data/nlcs-library.tsv``. The targets:
 a tenant with 30+ labelled categories that trains through the API gets a
 held-out macro-F1 >= 0.90, and >= 85 % of the top five similar drawings share
 the query's category. Everything below calls the product's code, nothing here
-trains or embeds its own way (except the one diagnostic row named below):
+trains or embeds its own way:
 
 1. Every drawing analysed by ``apps.cad.pipeline.analyze_bytes`` (preview off);
    the earlier versions' vectors are ``apps.cad.features.downgrade`` of it. The
@@ -25,10 +25,11 @@ trains or embeds its own way (except the one diagnostic row named below):
    ranks: for every held-out drawing of (2) the share of its top five
    neighbours with its category among all other drawings and among the training
    drawings only, the same for the nearest one, and the top-five share for
-   every drawing against all others. ``classifier_probabilities`` is a
-   diagnostic the product does not serve: each drawing embedded as the trained
-   estimator's ``predict_proba`` vector, cosine (training rows' vectors are
-   in-sample), to see what the classifier's own embedding would give.
+   every drawing against all others; ``learned_with_classes`` is what
+   ``/similar`` uses for a tenant with a model: the model's class probabilities
+   (the exported ONNX model) beside its metric. The training rows' probabilities
+   are in-sample, as they are for a tenant whose labelled drawings are its
+   archive.
 4. With ``--group-pattern REGEX``: a drawing's group is its file stem with the
    pattern removed (NLCS: ``'^([BNVT]-)+'``, the same symbol in another
    representation, a near copy). ``..._no_variants`` repeats the all-drawings
@@ -82,7 +83,6 @@ from apps.cad.similarity import Space  # noqa: E402
 from apps.modelreg import evaluation, training  # noqa: E402
 
 TARGETS = {"macro_f1": 0.90, "top5_share": 0.85}
-PROBA_SPACE = "classifier-predict_proba (diagnostic, not served by the product)"
 
 
 def log(message: str) -> None:
@@ -199,11 +199,6 @@ def top5_share(
     return round(float(np.mean(shares)), 4), round(float(np.mean(nn1)), 4)
 
 
-def unit_rows(P: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(P, axis=1, keepdims=True)
-    return (P / np.where(norms == 0, 1, norms)).astype(np.float32)
-
-
 def similar_rows(
     E: np.ndarray,
     y: np.ndarray,
@@ -252,6 +247,7 @@ def grouped_split(
             ),
             seed=seed,
             threshold=threshold,
+            class_weight=training.LABELLED_CLASS_WEIGHT,
         )
         probs = rg.estimator.predict_proba(Xd[g_te])
         if rg.open_set is not None:
@@ -270,6 +266,12 @@ def grouped_split(
             if gl is not None:
                 out["top5_learned_heldout_vs_train"] = top5_share(
                     unit(gl, Xd), yd, g_te, lambda i: gtrain
+                )[0]
+                glc = gl.with_classes(
+                    lambda X: training.onnx_proba(rg.onnx, X.astype(np.float32))
+                )
+                out["top5_learned_with_classes_heldout_vs_train"] = top5_share(
+                    unit(glc, Xd), yd, g_te, lambda i: gtrain
                 )[0]
             out["top5_unsupervised_heldout_vs_train"] = top5_share(
                 unit(Space.unsupervised(Xd), Xd), yd, g_te, lambda i: gtrain
@@ -316,6 +318,7 @@ def run(
         ),
         seed=seed,
         threshold=threshold,
+        class_weight=training.LABELLED_CLASS_WEIGHT,
     )
     fit_s = time.perf_counter() - t0
     log(f"{version}: trained in {fit_s:.0f} s, cross-validating")
@@ -338,22 +341,17 @@ def run(
     learned = Space.learned(result.open_set, name="model-metric")
     if learned is not None:
         spaces["learned"] = learned
+        # What /similar uses for a tenant with a model: its classes (the
+        # exported ONNX model, as served) beside the metric.
+        spaces["learned_with_classes"] = learned.with_classes(
+            lambda X: training.onnx_proba(result.onnx, X.astype(np.float32))
+        )
     sim: dict[str, dict[str, object]] = {
         name: {
             "space": space.name,
             **similar_rows(unit(space, Xd), yd, te_idx, train_set, groups),
         }
         for name, space in spaces.items()
-    }
-    sim["classifier_probabilities"] = {
-        "space": PROBA_SPACE,
-        **similar_rows(
-            unit_rows(result.estimator.predict_proba(Xd)),
-            yd,
-            te_idx,
-            train_set,
-            groups,
-        ),
     }
     grouped = None
     if groups is not None:
