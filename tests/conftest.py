@@ -71,6 +71,37 @@ def _fast_password_hashing(settings):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _no_earlier_runs_redis_state() -> None:
+    """A test run's database starts its ids at 1 again, but Redis keeps what an
+    earlier run left for a day: the realtime history of ``job:54`` (a watch
+    would replay that job's final event for this run's job 54), counters,
+    cached rows. An xdist worker's Redis databases are the test run's own
+    (tests/xdist_worker.py): emptied at its start; without xdist only the
+    realtime history is removed from the configured one."""
+    import redis
+
+    from apps.realtime import history
+    from tests.xdist_worker import worker_number
+
+    urls = [settings.REDIS_URL or "", settings.CELERY_BROKER_URL or ""]
+    for url in urls:
+        if not url.startswith(("redis://", "rediss://")):
+            continue
+        client = redis.Redis.from_url(url)
+        try:
+            if worker_number() is not None:
+                client.flushdb()
+            elif url == settings.REDIS_URL:
+                keys = list(client.scan_iter(f"{history.KEY_PREFIX}:*", count=1000))
+                if keys:
+                    client.delete(*keys)
+        except redis.ConnectionError:
+            pass  # no Redis here: the tests that need it skip or fail on their own
+        finally:
+            client.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _flush_by_delete():  # type: ignore[no-untyped-def]
     """After each transactional test Django empties every table with one
     TRUNCATE, which re-creates each table's files: a second or so per test on
