@@ -347,7 +347,36 @@ def to_onnx_bytes(model: Any, width: int) -> bytes:
         options={id(estimator): {"zipmap": False}},
         target_opset=17,
     )
+    if len(getattr(estimator, "classes_", ())) > 2:
+        _sparse_leaves(onx)
     return onx.SerializeToString()
+
+
+def _sparse_leaves(onx: Any) -> None:
+    """Keep only the leaves' non-zero class weights (a missing one is zero).
+
+    skl2onnx writes every class's weight at every leaf; a fully grown forest's
+    leaves hold one class, so a tenant's 38 families made a 200 MB file, past
+    ``CADML_MODEL_MAX_MB``, of which all but a twentieth was zeros. The same
+    probabilities come out (training checks them against scikit-learn).
+    Two-class forests keep theirs: the runtime reads a single class column
+    as the second class's score."""
+    for node in onx.graph.node:
+        if node.op_type != "TreeEnsembleClassifier":
+            continue
+        attrs = {a.name: a for a in node.attribute}
+        if "class_weights" not in attrs:
+            continue
+        weights = np.asarray(attrs["class_weights"].floats, dtype=np.float32)
+        keep = np.flatnonzero(weights != 0)
+        if len(keep) == len(weights):
+            continue
+        for name in ("class_ids", "class_nodeids", "class_treeids"):
+            kept = np.asarray(attrs[name].ints, dtype=np.int64)[keep].tolist()
+            del attrs[name].ints[:]
+            attrs[name].ints.extend(kept)
+        del attrs["class_weights"].floats[:]
+        attrs["class_weights"].floats.extend(weights[keep].tolist())
 
 
 def onnx_proba(content: bytes, X: np.ndarray) -> np.ndarray:

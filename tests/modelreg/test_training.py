@@ -195,3 +195,48 @@ def test_balanced_class_weights_find_a_small_family_more_often() -> None:
         return float(np.mean(result.estimator.predict(pins) == "pin"))
 
     assert pin_recall("balanced") > pin_recall(None) + 0.2
+
+
+def test_a_forest_of_many_families_fits_the_registrys_size_limit(settings) -> None:  # type: ignore[no-untyped-def]
+    """Twenty families: the exported forest keeps only its leaves' classes, so
+    it registers under a limit the file with every class at every leaf is past,
+    and answers as scikit-learn does."""
+    import numpy as np
+
+    from apps.modelreg import training
+    from apps.modelreg.services.registry import version_register
+
+    settings.CADML_TRAIN_EXTRA_TREES_TREES = 40
+    settings.CADML_MODEL_MAX_MB = 1
+    rng = np.random.default_rng(1)
+    centres = rng.random((20, 47)) * 4
+    data = training.Dataset(
+        X=np.vstack([c + rng.normal(0, 0.6, (30, 47)) for c in centres]).astype(
+            np.float32
+        ),
+        y=np.repeat([f"family_{i:02d}" for i in range(20)], 30),
+        feature_version="dxf-1",
+        summary={},
+    )
+    result = training.train(data, seed=0, only=["extra_trees"])
+    assert result.metrics["onnx_max_abs_prob_diff"] < 1e-5
+    # What skl2onnx writes: every class's weight at every leaf.
+    from skl2onnx import to_onnx
+    from skl2onnx.common.data_types import FloatTensorType
+
+    dense = to_onnx(
+        result.estimator,
+        initial_types=[("features", FloatTensorType([None, 47]))],
+        options={id(result.estimator): {"zipmap": False}},
+        target_opset=17,
+    ).SerializeToString()
+    assert len(dense) > 1024 * 1024 > 2 * len(result.onnx)
+    version = version_register(
+        tenant=None,
+        name="many-families",
+        content=result.onnx,
+        labels=result.labels,
+        feature_version="dxf-1",
+        metrics=result.metrics,
+    )
+    assert version.number == 1
