@@ -80,10 +80,15 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def latest_vectors(
-    *, tenant_id: int, feature_version: str, after: int = 0
+    *,
+    tenant_id: int,
+    feature_version: str,
+    after: int = 0,
+    only: list[int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """(drawing ids, raw vectors, highest analysis id) of the newest done
-    analysis of each drawing, only analyses with id above ``after``."""
+    analysis of each drawing (of the drawings ``only`` when given), only
+    analyses with id above ``after``."""
     rows = (
         Analysis.objects.filter(
             tenant_id=tenant_id,
@@ -94,13 +99,16 @@ def latest_vectors(
         .order_by("drawing_id", "-created", "-id")
         .values_list("drawing_id", "pk", "features")
     )
+    if only is not None:
+        rows = rows.filter(drawing_id__in=only)
     seen: set[int] = set()
     ids: list[int] = []
     vecs: list[list[float]] = []
     top = after
     # A server-side cursor for a whole archive; a delta is a few rows, which a
     # cursor (DECLARE ... WITH HOLD) would only slow down.
-    for drawing_id, pk, vec in rows.iterator(chunk_size=5000) if not after else rows:
+    whole = not after and only is None
+    for drawing_id, pk, vec in rows.iterator(chunk_size=5000) if whole else rows:
         top = max(top, pk)
         if drawing_id in seen or not vec:
             continue

@@ -391,27 +391,16 @@ def _reordered(
     ids: list[int],
 ) -> list[tuple[int, float]]:
     """``ids`` scored and ordered in ``space`` by their newest done vectors."""
-    rows = (
-        Analysis.objects.filter(
-            tenant_id=tenant_id,
-            feature_version=feature_version,
-            status=Analysis.Status.DONE,
-            drawing_id__in=ids,
-        )
-        .order_by("drawing_id", "-created", "-id")
-        .values_list("drawing_id", "features")
+    found, raw, _ = index.latest_vectors(
+        tenant_id=tenant_id, feature_version=feature_version, only=ids
     )
-    newest: dict[int, list[float]] = {}
-    for drawing_id, vector in rows:
-        if vector and drawing_id not in newest:
-            newest[drawing_id] = vector
-    if not newest:
+    if not len(found):
         return []
-    found = list(newest)
     q = index.unit(space, np.asarray(query, dtype=float)[None, :])[0]
-    scores = index.unit(space, np.asarray([newest[d] for d in found])) @ q
+    scores = index.unit(space, raw) @ q
     return sorted(
-        zip(found, scores.tolist(), strict=True), key=lambda kv: (-kv[1], kv[0])
+        zip(found.tolist(), scores.tolist(), strict=True),
+        key=lambda kv: (-kv[1], kv[0]),
     )
 
 

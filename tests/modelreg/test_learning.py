@@ -45,24 +45,33 @@ def labelled_set(
         centre = np.random.default_rng(1000 + hash(label) % 1000).random(WIDTH) * 4
         for i in range(n):
             key = f"{tenant.pk}-{label}-{start + i}"
-            d = Drawing.objects.create(
-                tenant=tenant,
-                name=f"{label}-{i}.dxf",
-                sha256=hashlib.sha256(key.encode()).hexdigest(),
-                size=1,
-                format="dxf",
-                file=f"drawings/x/{key}",
-                label=label,
-            )
-            Analysis.objects.create(
-                drawing=d,
-                tenant=tenant,
-                status=Analysis.Status.DONE,
-                feature_version="dxf-1",
-                features=(centre + rng.normal(0, 0.05, WIDTH)).tolist(),
-            )
+            vector = centre + rng.normal(0, 0.05, WIDTH)
+            d = labelled_drawing(tenant, label, key, vector, name=f"{label}-{i}.dxf")
             out.append(d)
     return out
+
+
+def labelled_drawing(
+    tenant, label: str, key: str, vector: np.ndarray, *, name: str = ""
+) -> Drawing:  # type: ignore[no-untyped-def]
+    """A labelled drawing with its stored dxf-1 vector."""
+    d = Drawing.objects.create(
+        tenant=tenant,
+        name=name or f"{key}.dxf",
+        sha256=hashlib.sha256(key.encode()).hexdigest(),
+        size=1,
+        format="dxf",
+        file=f"drawings/x/{key}",
+        label=label,
+    )
+    Analysis.objects.create(
+        drawing=d,
+        tenant=tenant,
+        status=Analysis.Status.DONE,
+        feature_version="dxf-1",
+        features=vector.tolist(),
+    )
+    return d
 
 
 def train(client, name: str = "part-classifier", **body):  # type: ignore[no-untyped-def]
@@ -464,23 +473,7 @@ def test_a_trained_tenants_similar_drawings_come_from_the_models_classes_first(
                 vector[1:11] = rng.normal(0, 0.3, 10)
                 vector[0] = centre + rng.normal(0, 0.05)
                 key = f"{label}-{len(drawings[label])}"
-                d = Drawing.objects.create(
-                    tenant=tenant_a,
-                    name=f"{key}.dxf",
-                    sha256=hashlib.sha256(key.encode()).hexdigest(),
-                    size=1,
-                    format="dxf",
-                    file=f"drawings/x/{key}",
-                    label=label,
-                )
-                Analysis.objects.create(
-                    drawing=d,
-                    tenant=tenant_a,
-                    status=Analysis.Status.DONE,
-                    feature_version="dxf-1",
-                    features=vector.tolist(),
-                )
-                drawings[label].append(d)
+                drawings[label].append(labelled_drawing(tenant_a, label, key, vector))
     job = wait_for_job(train(admin_client_a, deploy="active").data["job"], timeout=120)
     assert job.status == "succeeded", job.summary
     label_of = {d.pk: d.label for ds in drawings.values() for d in ds}

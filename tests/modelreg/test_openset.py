@@ -28,6 +28,20 @@ def upload(client, content: bytes, name: str = "part.dxf") -> dict:  # type: ign
     return r.data
 
 
+def own_parts_model(tenant) -> None:  # type: ignore[no-untyped-def]
+    """The tenant's own model ``own-parts``, trained and serving."""
+    classifier_train(
+        synthetic_per_class=5,
+        seed=4,
+        workers=1,
+        estimators=["logistic_regression"],
+        tenant=tenant,
+        name="own-parts",
+        register=True,
+        activate=True,
+    )
+
+
 def street_plan(doc, msp) -> None:  # type: ignore[no-untyped-def]
     # Nothing like a part: a grid of streets and a legend.
     for i in range(12):
@@ -145,16 +159,7 @@ def test_similar_uses_the_tenants_own_model_metric_when_it_has_one(
     ]
     before = api_client_a.get(f"/api/v1/drawings/{ids[0]}/similar?k=3").json()
     assert before["space"] == "dxf-3-unsupervised"
-    classifier_train(
-        synthetic_per_class=5,
-        seed=4,
-        workers=1,
-        estimators=["logistic_regression"],
-        tenant=tenant_a,
-        name="own-parts",
-        register=True,
-        activate=True,
-    )
+    own_parts_model(tenant_a)
     after = api_client_a.get(f"/api/v1/drawings/{ids[0]}/similar?k=3").json()
     assert after["space"] == "own-parts-v1-metric+classes"
     assert after["results"][0]["drawing"]["id"] == ids[1]
@@ -175,16 +180,7 @@ def test_with_an_index_the_tenants_similar_drawings_are_those_of_exact_search(
     ids = [
         upload(api_client_a, generate_part(labels[i % 4], rng))["id"] for i in range(12)
     ]
-    classifier_train(
-        synthetic_per_class=5,
-        seed=4,
-        workers=1,
-        estimators=["logistic_regression"],
-        tenant=tenant_a,
-        name="own-parts",
-        register=True,
-        activate=True,
-    )
+    own_parts_model(tenant_a)
 
     def similar(d: int) -> tuple[str, list[tuple[int, float]]]:
         body = api_client_a.get(f"/api/v1/drawings/{d}/similar?k=5").json()
@@ -216,16 +212,7 @@ def test_a_drawing_stored_after_a_search_is_found_in_the_models_space_at_once(
     ids = [
         upload(api_client_a, generate_part(labels[i % 3], rng))["id"] for i in range(9)
     ]
-    classifier_train(
-        synthetic_per_class=5,
-        seed=4,
-        workers=1,
-        estimators=["logistic_regression"],
-        tenant=tenant_a,
-        name="own-parts",
-        register=True,
-        activate=True,
-    )
+    own_parts_model(tenant_a)
 
     def similar(d: int) -> list[tuple[int, float]]:
         body = api_client_a.get(f"/api/v1/drawings/{d}/similar?k=20").json()
