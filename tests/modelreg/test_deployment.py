@@ -338,3 +338,28 @@ def test_a_version_this_process_cannot_load_leaves_the_old_one_serving(
 
     runtime.reload()
     assert serving(admin_client_a)["prediction"]["model_version"] == 1
+
+
+def test_a_trained_version_is_judged_on_its_own_samples_accuracy(
+    admin_client_a, register, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    """Training records the accuracy of the held-out rows it keeps as the
+    sample beside the whole held-out accuracy; a sample that happens to be
+    harder than the rest is no reason to refuse the version."""
+    content, sample = sklearn_onnx(seed=2)
+    wrong = len(sample["labels"]) // 4
+    for i in range(wrong):  # a quarter of the sample the model gets wrong
+        sample["labels"][i] = LABELS[(LABELS.index(sample["labels"][i]) + 1) % 3]
+    on_sample = 1 - wrong / len(sample["labels"])
+    register(
+        "my-model",
+        tenant=tenant_a,
+        content=content,
+        sample=sample,
+        metrics={"accuracy": 0.97, "validation_sample_accuracy": on_sample},
+    )
+    r = admin_client_a.post(
+        "/api/v1/models/my-model/activate", {"version": 1}, format="json"
+    )
+    assert r.status_code == 202 and r.data["status"] == "succeeded", r.data
+    assert r.data["params"]["health"]["accuracy"] == pytest.approx(on_sample, abs=1e-4)
