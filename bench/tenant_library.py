@@ -247,7 +247,7 @@ def grouped_split(
             ),
             seed=seed,
             threshold=threshold,
-            class_weight=training.LABELLED_CLASS_WEIGHT,
+            labelled=True,
         )
         probs = rg.estimator.predict_proba(Xd[g_te])
         if rg.open_set is not None:
@@ -318,7 +318,7 @@ def run(
         ),
         seed=seed,
         threshold=threshold,
-        class_weight=training.LABELLED_CLASS_WEIGHT,
+        labelled=True,
     )
     fit_s = time.perf_counter() - t0
     log(f"{version}: trained in {fit_s:.0f} s, cross-validating")

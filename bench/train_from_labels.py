@@ -143,6 +143,9 @@ def _train_until_serving(tenant, key: str, timeout: float) -> tuple[float, dict]
         time.sleep(0.2)
     if job.status != "succeeded":
         raise SystemExit(f"job {job_id} {job.status}: {job.summary}")
+    deployment = job.summary.get("deployment") or {}
+    if deployment.get("status") == "failed":
+        raise SystemExit(f"the trained version did not deploy: {deployment}")
     fv, vec = (
         Analysis.objects.filter(tenant=tenant, status="done")
         .values_list("feature_version", "features")
@@ -213,7 +216,7 @@ def main() -> None:
             feature_version=vectors[0][0],
         ),
         threshold=float(settings.CADML_MODEL_CONFIDENCE_THRESHOLD),
-        class_weight=training.LABELLED_CLASS_WEIGHT,
+        labelled=True,
     )
     baseline_s = time.perf_counter() - t0
 

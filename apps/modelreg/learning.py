@@ -436,7 +436,7 @@ def _train(run: _Run) -> dict[str, Any]:
             ),
             seed=seed,
             threshold=threshold,
-            class_weight=training.LABELLED_CLASS_WEIGHT,
+            labelled=True,
         )
         run.stage(3, "cross_validation", estimator=result.metrics.get("estimator"))
         from sklearn.base import clone

@@ -40,10 +40,12 @@ NOT_A_PART_PER_CLASS = 3
 # novelty threshold is then this many times the parts' own 0.99 quantile, so
 # that a real part in another tool's style is not ``unknown`` for its style.
 NOVELTY_MARGIN = 1.5
-# Labelled sets (a tenant's, a labelled folder) weigh each class by the
-# inverse of its count: families come in very different sizes, and each counts
-# the same (measured in docs/model-quality.md).
+# Labelled sets (a tenant's, a labelled folder; ``labelled=True``) weigh each
+# class by the inverse of its count: families come in very different sizes,
+# and each counts the same; and their extra trees weigh half the slots at each
+# split, not the square root of them (both measured in docs/model-quality.md).
 LABELLED_CLASS_WEIGHT = "balanced"
+LABELLED_EXTRA_TREES_FEATURES = 0.5
 # Probabilities closer than this are a tie between ONNX (float32) and
 # scikit-learn (float64).
 ONNX_TIE = 1e-5
@@ -254,16 +256,17 @@ def directory_dataset(
     )
 
 
-def candidates(seed: int, *, class_weight: str | None = None) -> dict[str, Any]:
-    """The estimators a training chooses from. ``class_weight="balanced"``
-    weighs each class by the inverse of its count (labelled sets: a family of
-    15 drawings counts as much as one of 150)."""
+def candidates(seed: int, *, labelled: bool = False) -> dict[str, Any]:
+    """The estimators a training chooses from; ``labelled``: as labelled sets
+    train (``LABELLED_CLASS_WEIGHT``: a family of 15 drawings counts as much as
+    one of 150; ``LABELLED_EXTRA_TREES_FEATURES``)."""
     from django.conf import settings
     from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    class_weight = LABELLED_CLASS_WEIGHT if labelled else None
     return {
         "random_forest": RandomForestClassifier(
             n_estimators=int(settings.CADML_TRAIN_RANDOM_FOREST_TREES),
@@ -276,6 +279,7 @@ def candidates(seed: int, *, class_weight: str | None = None) -> dict[str, Any]:
             random_state=seed,
             n_jobs=2,
             class_weight=class_weight,
+            max_features=LABELLED_EXTRA_TREES_FEATURES if labelled else "sqrt",
         ),
         "logistic_regression": make_pipeline(
             StandardScaler(),
@@ -415,7 +419,7 @@ def train(
     progress: Progress | None = None,
     open_set: bool = True,
     unknown_quantile: float = 0.99,
-    class_weight: str | None = None,
+    labelled: bool = False,
 ) -> TrainResult:
     """Split, select an estimator, calibrate, fit prototypes, export, check.
 
@@ -425,8 +429,8 @@ def train(
     (``unknown_quantile`` of the split's novelty) are set. The exported model
     is then refitted on every training row. ``open_set=False`` (or too few
     rows for a calibration split) registers plain probabilities.
-    ``class_weight``: as for ``candidates``; the generated default sets leave
-    it off (their ``not_a_part`` share is deliberate).
+    ``labelled``: as for ``candidates``; the generated default sets are not
+    (their ``not_a_part`` share is deliberate).
     """
     from sklearn.metrics import f1_score
     from sklearn.model_selection import train_test_split
@@ -448,7 +452,7 @@ def train(
         X, data.y, test_size=n_test, stratify=data.y, random_state=seed
     )
     scores: dict[str, float] = {}
-    pool = candidates(seed, class_weight=class_weight)
+    pool = candidates(seed, labelled=labelled)
     names = [n for n in pool if only is None or n in set(only)]
     if not names:
         raise InvalidInput(f"No such estimator; choose from {sorted(pool)}.")
@@ -479,7 +483,7 @@ def train(
     if open_set and can_hold_out:
         est = fitted.get(best)
         if est is None:
-            est = candidates(seed, class_weight=class_weight)[best]
+            est = candidates(seed, labelled=labelled)[best]
             est.fit(X_fit, y_fit)
         if [str(c) for c in est.classes_] == labels:
             calibration = OpenSet.fit(
@@ -492,7 +496,7 @@ def train(
                 quantile=unknown_quantile,
                 margin=NOVELTY_MARGIN if NOT_A_PART in labels else 1.0,
             )
-    estimator = candidates(seed, class_weight=class_weight)[best]
+    estimator = candidates(seed, labelled=labelled)[best]
     estimator.fit(X_train, y_train)
     if [str(c) for c in estimator.classes_] != labels:
         raise RuntimeError("estimator classes are not the sorted labels")
@@ -513,7 +517,7 @@ def train(
     served = calibration.calibrate(ort_probs) if calibration else ort_probs
     metrics = evaluate(served, y_test, labels, threshold)
     metrics["estimator"] = best
-    metrics["class_weight"] = class_weight
+    metrics["class_weight"] = LABELLED_CLASS_WEIGHT if labelled else None
     metrics["selection_macro_f1"] = scores
     metrics["onnx_max_abs_prob_diff"] = float(np.abs(sk_probs - ort_probs).max())
     metrics["onnx_matches_sklearn"] = True

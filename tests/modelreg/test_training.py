@@ -183,18 +183,18 @@ def test_balanced_class_weights_find_a_small_family_more_often() -> None:
     )
     pins = rows(2000, 1.2)
 
-    def pin_recall(class_weight: str | None) -> float:
+    def pin_recall(labelled: bool) -> float:
         result = training.train(
             data,
             seed=0,
             only=["logistic_regression"],
-            class_weight=class_weight,
+            labelled=labelled,
             open_set=False,
         )
-        assert result.metrics["class_weight"] == class_weight
+        assert result.metrics["class_weight"] == ("balanced" if labelled else None)
         return float(np.mean(result.estimator.predict(pins) == "pin"))
 
-    assert pin_recall("balanced") > pin_recall(None) + 0.2
+    assert pin_recall(True) > pin_recall(False) + 0.2
 
 
 def test_a_forest_of_many_families_fits_the_registrys_size_limit(settings) -> None:  # type: ignore[no-untyped-def]

@@ -52,7 +52,7 @@ def classifier_train(
         progress=progress,
         # The generated sets are balanced but for their deliberate share of
         # other domains.
-        class_weight=training.LABELLED_CLASS_WEIGHT if data_dir else None,
+        labelled=bool(data_dir),
     )
     out: dict[str, Any] = {
         "name": name,
