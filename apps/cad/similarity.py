@@ -13,9 +13,9 @@
   duplicates are found in it.
 - ``learned`` with the model's classes (``with_classes``): the model's class
   probabilities (less the uniform answer) beside the learned metric, each
-  half of unit length, so that
-  drawings the model puts in the query's class come first and the metric
-  orders them (the tenant's similar drawings; docs/model-quality.md).
+  half of unit length, so that drawings the model puts in the query's class
+  come first and the metric orders them (the tenant's similar drawings;
+  docs/model-quality.md).
 
 Neighbours are ranked by cosine similarity in the chosen space.
 """
