@@ -1,0 +1,127 @@
+"""What the tenant model's classes cost similar-drawing search: one JSON line.
+
+A tenant's own model makes ``/similar`` rank in ``<model>-v<n>-metric+classes``
+(``apps/cad/similarity.py``): every archive row goes through the model once per
+process, then only rows that are new or changed (``apps.cad.matrices.
+learned_unit``). This measures, in one run, on ``--rows`` vectors of the real
+width (``dxf-3``, generated drawings' vectors tiled with noise) and a model
+trained the way ``POST /train`` trains (``training.train(labelled=True)``,
+served through onnxruntime as the runtime serves it):
+
+- baseline: the archive embedded in the model's metric alone (what ``/similar``
+  did before), and one query against it;
+- cold: the archive embedded with the classes (the first search of a process,
+  or the first after a new model version);
+- one new row: the archive grown by one drawing, through ``learned_unit``;
+- warm query: the query embedded with the classes and scored against the kept
+  rows (every later search).
+
+Run::
+
+    .venv/bin/python bench/similar_classes.py [--rows 20000] [--per-class 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cadml.settings")
+
+
+def _best_of(runs: int, fn) -> float:  # type: ignore[no-untyped-def]
+    best = float("inf")
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=20000)
+    parser.add_argument("--per-class", type=int, default=20)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    import logging
+
+    logging.disable(logging.INFO)
+    from types import SimpleNamespace
+
+    from apps.cad import matrices
+    from apps.cad.index import unit
+    from apps.cad.similarity import Space
+    from apps.modelreg import training
+    from apps.modelreg.validation import _ort_session
+
+    data = training.synthetic_dataset(per_class=args.per_class, seed=0, workers=2)
+    result = training.train(data, seed=0, labelled=True)
+    session = _ort_session(result.onnx)
+    name = session.get_inputs()[0].name
+    prob = session.get_outputs()[-1].name
+
+    def classes(X: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(X, dtype=np.float32)
+        return np.asarray(session.run([prob], {name: x})[0], dtype=np.float64)
+
+    metric = Space.learned(result.open_set, name="bench-v1-metric")
+    if metric is None:
+        raise SystemExit("the trained model carries no metric")
+    both = metric.with_classes(classes)
+
+    rng = np.random.default_rng(0)
+    base = np.asarray(data.X, dtype=np.float64)
+    picks = rng.integers(0, len(base), args.rows)
+    raw = base[picks] + rng.normal(0, 0.02, (args.rows, base.shape[1]))
+    query = raw[0]
+
+    def score(space: Space, rows: np.ndarray) -> np.ndarray:
+        q = unit(space, query[None, :])[0]
+        return rows @ q
+
+    baseline_embed = _best_of(3, lambda: unit(metric, raw))
+    kept_metric = unit(metric, raw)
+    baseline_query = _best_of(20, lambda: score(metric, kept_metric))
+
+    matrices._learned.clear()
+    m = SimpleNamespace(raw=raw)
+    t0 = time.perf_counter()
+    kept = matrices.learned_unit(m, both, tenant_id=0)  # type: ignore[arg-type]
+    cold = time.perf_counter() - t0
+    grown = SimpleNamespace(raw=np.vstack([raw, raw[:1] + 0.01]))
+    t0 = time.perf_counter()
+    matrices.learned_unit(grown, both, tenant_id=0)  # type: ignore[arg-type]
+    one_new = time.perf_counter() - t0
+    warm_query = _best_of(20, lambda: score(both, kept))
+    print(
+        json.dumps(
+            {
+                "bench": "similar_classes",
+                "rows": args.rows,
+                "classes": len(result.labels),
+                "estimator": result.metrics["estimator"],
+                "onnx_bytes": len(result.onnx),
+                "baseline_metric_embed_all_ms": round(baseline_embed * 1000, 1),
+                "baseline_metric_query_ms": round(baseline_query * 1000, 2),
+                "classes_embed_all_cold_ms": round(cold * 1000, 1),
+                "classes_one_new_row_ms": round(one_new * 1000, 1),
+                "classes_query_warm_ms": round(warm_query * 1000, 2),
+                "ratio_warm_query_vs_baseline": round(warm_query / baseline_query, 2),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
