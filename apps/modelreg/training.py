@@ -360,9 +360,9 @@ def _sparse_leaves(onx: Any) -> None:
     """Keep only the leaves' non-zero class weights (a missing one is zero).
 
     skl2onnx writes every class's weight at every leaf; a fully grown forest's
-    leaves hold one class, so a tenant's 38 families made a 200 MB file, past
-    ``CADML_MODEL_MAX_MB``, of which all but a twentieth was zeros. The same
-    probabilities come out (training checks them against scikit-learn).
+    leaves hold one class, so with many families the file is mostly zeros and
+    can pass ``CADML_MODEL_MAX_MB``. The same probabilities come out (training
+    checks them against scikit-learn).
     Two-class forests keep theirs: the runtime reads a single class column
     as the second class's score."""
     for node in onx.graph.node:
