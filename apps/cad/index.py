@@ -35,7 +35,7 @@ from django.core.cache import cache
 
 from apps.cad import features
 from apps.cad.models import Analysis, Drawing
-from apps.cad.similarity import Space
+from apps.cad.similarity import Space, unit_rows
 from cadml.lib.cache import CACHE_ERRORS
 
 logger = logging.getLogger(__name__)
@@ -58,8 +58,7 @@ def new_index(ndim: int) -> Any:
 
 def unit(space: Space, raw: np.ndarray) -> np.ndarray:
     emb = space.embed(raw) if len(raw) else np.zeros((0, len(space.centre)))
-    norms = np.linalg.norm(emb, axis=1, keepdims=True)
-    return (emb / np.where(norms == 0, 1, norms)).astype(np.float32)
+    return unit_rows(emb).astype(np.float32)
 
 
 def _dir(tenant_id: int) -> Path:

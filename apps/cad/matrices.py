@@ -188,18 +188,14 @@ def learned_unit(m: Matrix, space: Space, tenant_id: int) -> np.ndarray:
     depend on the others."""
     if space.classes is None:
         return unit(space, m.raw)
-    key = (tenant_id, int(m.raw.shape[1]) if m.raw.ndim == 2 else 0)
+    key = (tenant_id, int(m.raw.shape[1]))
     with _lock:
         hit = _learned.get(key)
-    if hit is not None and hit[0] is m.raw and hit[1] == space.name:
+    if hit is None or hit[1] != space.name or not 0 < len(hit[0]) <= len(m.raw):
+        rows = unit(space, m.raw)
+    elif hit[0] is m.raw:
         return hit[2]
-    if (
-        hit is not None
-        and hit[1] == space.name
-        and len(hit[0])
-        and hit[0].shape[1] == m.raw.shape[1]
-        and len(hit[0]) <= len(m.raw)
-    ):
+    else:
         before, _, kept = hit
         n = len(before)
         changed = np.flatnonzero(np.any(before != m.raw[:n], axis=1))
@@ -208,8 +204,6 @@ def learned_unit(m: Matrix, space: Space, tenant_id: int) -> np.ndarray:
         rows[:n] = kept
         if len(redo):
             rows[redo] = unit(space, m.raw[redo])
-    else:
-        rows = unit(space, m.raw)
     with _lock:
         _learned[key] = (m.raw, space.name, rows)
     return rows

@@ -357,8 +357,8 @@ def _ranked_indexed(
     name = metric.name if metric is not None else f"{feature_version}-unsupervised"
     if not index.has_index(tenant_id=tenant_id, feature_version=feature_version):
         return None
-    by_classes = learned is not None and learned.classes is not None
-    if by_classes:
+    with_classes = learned if learned is not None and learned.classes else None
+    if with_classes is not None:
         want = max(want, settings.CADML_SEARCH_CLASSES_CANDIDATES)
     found = index.index_search(
         tenant_id=tenant_id,
@@ -371,11 +371,11 @@ def _ranked_indexed(
     if found is None:
         return None
     space, hits = found
-    if learned is not None and by_classes:
-        return learned.name, _reordered(
+    if with_classes is not None:
+        return with_classes.name, _reordered(
             tenant_id=tenant_id,
             feature_version=feature_version,
-            space=learned,
+            space=with_classes,
             query=query,
             ids=[h.drawing_id for h in hits],
         )

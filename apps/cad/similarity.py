@@ -51,13 +51,11 @@ class Space:
         )
         if self.classes is None:
             return z * self.weight
-        if not len(X):
-            return np.zeros((0, 0))
         probs = np.asarray(self.classes(X), dtype=float)
         # Centred on the uniform answer: two drawings the model puts in
         # different classes point apart (with two classes, opposite).
         centred = probs - 1.0 / max(probs.shape[1], 1)
-        return np.hstack([_rows_unit(centred), _rows_unit(z * self.weight)])
+        return np.hstack([unit_rows(centred), unit_rows(z * self.weight)])
 
     def with_classes(self, classes: Callable[[np.ndarray], np.ndarray]) -> Space:
         return replace(self, name=f"{self.name}+classes", classes=classes)
@@ -98,7 +96,8 @@ class Space:
         )
 
 
-def _rows_unit(a: np.ndarray) -> np.ndarray:
+def unit_rows(a: np.ndarray) -> np.ndarray:
+    """Each row scaled to unit length (a zero row stays zero)."""
     a = np.asarray(a, dtype=float)
     norms = np.linalg.norm(a, axis=1, keepdims=True)
     return a / np.where(norms == 0, 1, norms)

@@ -60,9 +60,7 @@ class LoadedVersion:
     open_set: Any = None
 
     def predict_proba(self, vector: list[float]) -> np.ndarray:
-        x = np.asarray([vector], dtype=np.float32)
-        (probs,) = self.session.run([self.prob_output], {self.input_name: x})
-        return np.asarray(probs[0], dtype=np.float64)
+        return self.classes(np.asarray([vector]))[0]
 
     def classes(self, X: np.ndarray) -> np.ndarray:
         """Probabilities of many raw vectors at once (rows)."""
