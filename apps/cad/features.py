@@ -1,9 +1,10 @@
-"""Versioned, named feature vectors for drawings (``dxf-1``, ``dxf-2``, ``dxf-3``)
-and meshes (``mesh-1``).
+"""Versioned, named feature vectors for drawings (``dxf-1`` to ``dxf-4``) and
+meshes (``mesh-1``).
 
 ``dxf-2`` is ``dxf-1`` followed by two more views of the same drawing: a
 picture (``apps.cad.picture``) and its words (``apps.cad.words``); ``dxf-3`` is
-``dxf-2`` followed by the outline view (``apps.cad.outline``). Each version's
+``dxf-2`` followed by the outline view (``apps.cad.outline``); ``dxf-4`` is
+``dxf-3`` followed by the names view (``apps.cad.names``). Each version's
 first slots are exactly the one before it, so a model trained on an older
 version keeps serving drawings analysed as a newer one (``downgrade()``).
 
@@ -27,13 +28,14 @@ import numpy as np
 from ezdxf.document import Drawing as DxfDocument
 from ezdxf.math import Vec3
 
-from apps.cad import outline, picture, words
+from apps.cad import names, outline, picture, words
 
 DXF1_FEATURE_VERSION = "dxf-1"
 DXF2_FEATURE_VERSION = "dxf-2"
 DXF3_FEATURE_VERSION = "dxf-3"
+DXF4_FEATURE_VERSION = "dxf-4"
 # What the pipeline writes for a drawing today.
-DXF_FEATURE_VERSION = DXF3_FEATURE_VERSION
+DXF_FEATURE_VERSION = DXF4_FEATURE_VERSION
 MESH_FEATURE_VERSION = "mesh-1"
 
 HIST_TYPES = (
@@ -161,28 +163,45 @@ def _dxf3_slots() -> list[Slot]:
     ]
 
 
+def _dxf4_slots() -> list[Slot]:
+    return [*_dxf3_slots(), *(Slot(n, d) for n, d in names.slot_specs())]
+
+
 DXF_SLOTS = _dxf_slots()  # dxf-1
 DXF2_SLOTS = _dxf2_slots()
 DXF3_SLOTS = _dxf3_slots()
+DXF4_SLOTS = _dxf4_slots()
 MESH_SLOTS = _mesh_slots()
 SLOTS = {
     DXF1_FEATURE_VERSION: DXF_SLOTS,
     DXF2_FEATURE_VERSION: DXF2_SLOTS,
     DXF3_FEATURE_VERSION: DXF3_SLOTS,
+    DXF4_FEATURE_VERSION: DXF4_SLOTS,
     MESH_FEATURE_VERSION: MESH_SLOTS,
 }
-# Views of dxf-2 and dxf-3, as slot ranges: geometry, picture, words (and outline).
+# Views of dxf-2 to dxf-4, as slot ranges: geometry, picture, words (and
+# outline, names).
 DXF2_VIEWS = {
     "geometry": (0, len(DXF_SLOTS)),
     "picture": (len(DXF_SLOTS), len(DXF_SLOTS) + len(picture.slot_specs())),
     "words": (len(DXF_SLOTS) + len(picture.slot_specs()), len(DXF2_SLOTS)),
 }
 DXF3_VIEWS = {**DXF2_VIEWS, "outline": (len(DXF2_SLOTS), len(DXF3_SLOTS))}
-VIEWS = {DXF2_FEATURE_VERSION: DXF2_VIEWS, DXF3_FEATURE_VERSION: DXF3_VIEWS}
+DXF4_VIEWS = {**DXF3_VIEWS, "names": (len(DXF3_SLOTS), len(DXF4_SLOTS))}
+VIEWS = {
+    DXF2_FEATURE_VERSION: DXF2_VIEWS,
+    DXF3_FEATURE_VERSION: DXF3_VIEWS,
+    DXF4_FEATURE_VERSION: DXF4_VIEWS,
+}
 
 
 # Oldest first; each dxf version is the one before it followed by more slots.
-DXF_VERSIONS = (DXF1_FEATURE_VERSION, DXF2_FEATURE_VERSION, DXF3_FEATURE_VERSION)
+DXF_VERSIONS = (
+    DXF1_FEATURE_VERSION,
+    DXF2_FEATURE_VERSION,
+    DXF3_FEATURE_VERSION,
+    DXF4_FEATURE_VERSION,
+)
 
 
 def readable_as(version: str) -> tuple[str, ...]:
@@ -249,6 +268,7 @@ class Geometry:
     linetypes: set[str] = field(default_factory=set)
     block_names: set[str] = field(default_factory=set)
     dimstyles: set[str] = field(default_factory=set)
+    hatch_patterns: list[str] = field(default_factory=list)
     skipped_nonfinite: int = 0
     # For the dxf-3 outline view, which draws arcs over their sweep only and
     # splines through their points (``circles`` above holds arcs as whole circles).
@@ -324,6 +344,8 @@ def collect(visits: Any, geo: Geometry) -> Any:
                 geo.block_names.add(e.dxf.get("name", ""))
             elif t == "DIMENSION":
                 geo.dimstyles.add(e.dxf.get("dimstyle", ""))
+            elif t == "HATCH":
+                geo.hatch_patterns.append(e.dxf.get("pattern_name", ""))
             elif t in ("ELLIPSE", "POINT"):
                 p = e.dxf.center if t == "ELLIPSE" else e.dxf.location
                 if m is not None:
@@ -587,6 +609,31 @@ def dxf3_vector(
     assert len(vec) == len(DXF3_SLOTS)
     # Every slot is computed from finite inputs; the guard keeps a stored
     # vector free of NaN whatever an edge case slips through.
+    return [round(float(x), 6) if math.isfinite(x) else 0.0 for x in vec]
+
+
+def dxf4_vector(
+    doc: DxfDocument,
+    geo: Geometry,
+    n_entities: int,
+    texts: list[str],
+    tags: list[str],
+) -> list[float]:
+    """dxf-3, then the names view (``tags``: the attribute tags of the
+    drawing's ATTDEF and ATTRIB items); its prefixes are dxf-3, dxf-2, dxf-1."""
+    vec = dxf3_vector(doc, geo, n_entities, texts)
+    vec += names.names_vector(
+        {
+            "text": texts[: words.MAX_TEXTS],
+            "tag": tags[: words.MAX_TEXTS],
+            "layer": sorted(geo.layers),
+            "block": sorted(n for n in geo.block_names if not n.startswith("*")),
+            "linetype": sorted(geo.linetypes),
+            "dimstyle": sorted(geo.dimstyles),
+            "hatch": geo.hatch_patterns[: words.MAX_TEXTS],
+        }
+    )
+    assert len(vec) == len(DXF4_SLOTS)
     return [round(float(x), 6) if math.isfinite(x) else 0.0 for x in vec]
 
 

@@ -1,7 +1,8 @@
 """The spaces in which similar drawings are searched.
 
-- ``unsupervised`` (``dxf-2``, ``dxf-3``): every slot standardised over the
-  tenant's own drawings, then each view (geometry, picture, words, outline)
+- ``unsupervised`` (``dxf-2`` to ``dxf-4``): every slot standardised over the
+  tenant's own drawings, then each view (geometry, picture, words, outline,
+  names)
   scaled to a fixed total weight whatever its number of slots, the geometry
   four times the others:
   title blocks and borders move the picture, and the words change with the
@@ -31,7 +32,13 @@ import numpy as np
 from apps.cad import features
 
 Z_CLIP = 10.0
-VIEW_WEIGHTS = {"geometry": 4.0, "picture": 1.0, "words": 1.0, "outline": 1.0}
+VIEW_WEIGHTS = {
+    "geometry": 4.0,
+    "picture": 1.0,
+    "words": 1.0,
+    "outline": 1.0,
+    "names": 1.0,
+}
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from apps.cad.features import DXF3_SLOTS, DXF_SLOTS
+from apps.cad.features import DXF4_SLOTS, DXF_SLOTS
 from apps.cad.models import Analysis
 from apps.cad.services import drawing_create
 from tests.batch.conftest import dxf, wait_for_job
@@ -24,7 +24,7 @@ def refeaturize(tenant, *extra: str) -> dict:  # type: ignore[no-untyped-def]
     return json.loads(out.getvalue())
 
 
-def test_old_drawings_get_a_dxf3_analysis_and_keep_their_history(
+def test_old_drawings_get_a_dxf4_analysis_and_keep_their_history(
     tenant_a, tenant_b, owner_a
 ) -> None:  # type: ignore[no-untyped-def]
     from apps.cad.services import analysis_run
@@ -35,7 +35,7 @@ def test_old_drawings_get_a_dxf3_analysis_and_keep_their_history(
             tenant=tenant_a, uploaded_by=owner_a, name=f"p{i}.dxf", content=dxf(i)
         ).drawing
         a = analysis_run(drawing=d)
-        # As stored before dxf-2 and dxf-3 existed.
+        # As stored before dxf-2, dxf-3 and dxf-4 existed.
         Analysis.objects.filter(pk=a.pk).update(
             feature_version="dxf-1", features=a.features[: len(DXF_SLOTS)]
         )
@@ -48,17 +48,17 @@ def test_old_drawings_get_a_dxf3_analysis_and_keep_their_history(
         versions = sorted(
             Analysis.objects.filter(drawing=d).values_list("feature_version", flat=True)
         )
-        assert versions == ["dxf-1", "dxf-3"]
-        new = Analysis.objects.get(drawing=d, feature_version="dxf-3")
-        assert len(new.features) == len(DXF3_SLOTS)
+        assert versions == ["dxf-1", "dxf-4"]
+        new = Analysis.objects.get(drawing=d, feature_version="dxf-4")
+        assert len(new.features) == len(DXF4_SLOTS)
     # Nothing left to do: a second run (a resumed one) submits nothing.
     assert refeaturize(tenant_a) == {
         "tenant": tenant_a.slug,
-        "feature_version": "dxf-3",
+        "feature_version": "dxf-4",
         "jobs": [],
         "drawings": 0,
     }
-    # A model on dxf-2 reads dxf-3 vectors (their prefix): nothing to redo, so
+    # A model on dxf-2 reads dxf-4 vectors (their prefix): nothing to redo, so
     # asking for dxf-2 does not re-submit the same drawings on every run.
     assert refeaturize(tenant_a, "--feature-version", "dxf-2")["drawings"] == 0
     # Another tenant's drawings were never touched.
@@ -101,7 +101,7 @@ def test_step_drawings_stored_as_brep1_get_a_brep2_analysis(tenant_a, owner_a) -
 
 def test_a_brep_version_analyses_do_not_store_is_refused(tenant_a) -> None:  # type: ignore[no-untyped-def]
     # Re-analysing writes brep-2: brep-1 would never be reached.
-    with pytest.raises(CommandError, match="dxf-1, dxf-2, dxf-3, brep-2"):
+    with pytest.raises(CommandError, match="dxf-1, dxf-2, dxf-3, dxf-4, brep-2"):
         call_command(
             "refeaturize", "--tenant", tenant_a.slug, "--feature-version", "brep-1"
         )

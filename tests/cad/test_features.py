@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from apps.cad.features import (
     DXF2_SLOTS,
     DXF3_SLOTS,
+    DXF4_SLOTS,
     DXF_SLOTS,
     downgrade,
     readable_as,
@@ -57,7 +58,7 @@ def drawings() -> dict[str, bytes]:
 
 
 def assert_close(a: list[float], b: list[float], slots: set[str], tol: float) -> None:
-    names = [s.name for s in DXF3_SLOTS]
+    names = [s.name for s in DXF4_SLOTS]
     bad = {
         n: (x, y)
         for n, x, y in zip(names, a, b, strict=True)
@@ -66,16 +67,17 @@ def assert_close(a: list[float], b: list[float], slots: set[str], tol: float) ->
     assert not bad, bad
 
 
-ALL = {s.name for s in DXF3_SLOTS}
-ROTATION_EXACT = {s.name for s in DXF3_SLOTS if s.rotation == "exact"}
-PICTURE = {s.name for s in DXF3_SLOTS if s.name.startswith("pic_")}
-OUTLINE = {s.name for s in DXF3_SLOTS if s.name.startswith("out_")}
+ALL = {s.name for s in DXF4_SLOTS}
+ROTATION_EXACT = {s.name for s in DXF4_SLOTS if s.rotation == "exact"}
+PICTURE = {s.name for s in DXF4_SLOTS if s.name.startswith("pic_")}
+OUTLINE = {s.name for s in DXF4_SLOTS if s.name.startswith("out_")}
+NAMES = [i for i, s in enumerate(DXF4_SLOTS) if s.name.startswith("names_")]
 
 
 def test_same_bytes_give_the_identical_vector(drawings: dict[str, bytes]) -> None:
     b = drawings["flange"]
     assert vector(b) == vector(b)
-    assert len(vector(b)) == len(DXF3_SLOTS)
+    assert len(vector(b)) == len(DXF4_SLOTS)
 
 
 @pytest.mark.parametrize("label", ["flange", "hole_plate", "stepped_shaft", "pulley"])
@@ -110,7 +112,7 @@ def test_rotation_leaves_slots_marked_exact(
 
 def test_a_flange_shows_a_bolt_circle_and_concentric_circles() -> None:
     b = generate_part("flange", random.Random(3))
-    v = dict(zip([s.name for s in DXF3_SLOTS], vector(b), strict=True))
+    v = dict(zip([s.name for s in DXF4_SLOTS], vector(b), strict=True))
     assert v["log_bolt_circles"] > 0
     assert v["log_concentric_groups"] > 0
 
@@ -129,7 +131,7 @@ def test_symmetry_slots_tell_a_symmetric_plate_from_an_l_shape() -> None:
         )
         msp.add_circle((70, 5), 3)
 
-    names = [s.name for s in DXF3_SLOTS]
+    names = [s.name for s in DXF4_SLOTS]
     sym = dict(zip(names, vector(dxf_bytes(plate)), strict=True))
     asym = dict(zip(names, vector(dxf_bytes(ell)), strict=True))
     for slot in ("mirror_sym_major", "mirror_sym_minor", "point_sym"):
@@ -145,12 +147,21 @@ def test_different_classes_give_different_vectors() -> None:
 
 def test_schema_lists_every_slot_with_description_and_invariance() -> None:
     s = schema()
-    assert set(s) == {"dxf-1", "dxf-2", "dxf-3", "mesh-1", "brep-1", "brep-2"}
+    assert set(s) == {
+        "dxf-1",
+        "dxf-2",
+        "dxf-3",
+        "dxf-4",
+        "mesh-1",
+        "brep-1",
+        "brep-2",
+    }
     assert [x["name"] for x in s["dxf-1"]] == [x.name for x in DXF_SLOTS]
     assert [x["name"] for x in s["dxf-2"]] == [x.name for x in DXF2_SLOTS]
     assert [x["name"] for x in s["dxf-3"]] == [x.name for x in DXF3_SLOTS]
-    assert len({x["name"] for x in s["dxf-3"]}) == len(s["dxf-3"])
-    for slot in s["dxf-1"] + s["dxf-2"] + s["dxf-3"] + s["mesh-1"]:
+    assert [x["name"] for x in s["dxf-4"]] == [x.name for x in DXF4_SLOTS]
+    assert len({x["name"] for x in s["dxf-4"]}) == len(s["dxf-4"])
+    for slot in s["dxf-1"] + s["dxf-2"] + s["dxf-3"] + s["dxf-4"] + s["mesh-1"]:
         assert slot["description"]
         assert slot["invariance"]["translation"] == "exact"
         assert slot["invariance"]["rotation"] in {"exact", "robust"}
@@ -159,22 +170,31 @@ def test_schema_lists_every_slot_with_description_and_invariance() -> None:
 def test_each_dxf_version_starts_with_the_one_before_so_older_models_keep_serving(
     drawings: dict[str, bytes],
 ) -> None:
-    v3 = vector(drawings["flange"])
-    assert len(v3) == len(DXF3_SLOTS)
+    v4 = vector(drawings["flange"])
+    assert len(v4) == len(DXF4_SLOTS)
+    v3 = downgrade(v4, source="dxf-4", target="dxf-3")
+    assert v3 is not None and len(v3) == len(DXF3_SLOTS)
+    assert downgrade(v4, source="dxf-4", target="dxf-2") == downgrade(
+        v3, source="dxf-3", target="dxf-2"
+    )
     v2 = downgrade(v3, source="dxf-3", target="dxf-2")
     v1 = downgrade(v3, source="dxf-3", target="dxf-1")
     assert v2 is not None and len(v2) == len(DXF2_SLOTS)
     assert v1 is not None and v1 == downgrade(v2, source="dxf-2", target="dxf-1")
     assert len(v1) == len(DXF_SLOTS)
+    assert [s.name for s in DXF4_SLOTS[: len(DXF3_SLOTS)]] == [
+        s.name for s in DXF3_SLOTS
+    ]
     assert [s.name for s in DXF3_SLOTS[: len(DXF2_SLOTS)]] == [
         s.name for s in DXF2_SLOTS
     ]
     assert [s.name for s in DXF2_SLOTS[: len(DXF_SLOTS)]] == [s.name for s in DXF_SLOTS]
     # Never upwards, never across families.
     assert downgrade(v2, source="dxf-2", target="dxf-3") is None
-    assert downgrade(v3, source="dxf-3", target="mesh-1") is None
-    assert readable_as("dxf-3") == ("dxf-3", "dxf-2", "dxf-1")
-    assert served_by("dxf-2") == ("dxf-2", "dxf-3")
+    assert downgrade(v3, source="dxf-3", target="dxf-4") is None
+    assert downgrade(v4, source="dxf-4", target="mesh-1") is None
+    assert readable_as("dxf-4") == ("dxf-4", "dxf-3", "dxf-2", "dxf-1")
+    assert served_by("dxf-2") == ("dxf-2", "dxf-3", "dxf-4")
     assert served_by("brep-2") == ("brep-2",)
 
 
@@ -215,11 +235,11 @@ def test_words_see_title_layer_and_block_names_whatever_the_case() -> None:
 
         return draw
 
-    words = [s.name for s in DXF3_SLOTS if s.name.startswith("words_h")]
-    idx = [s.name for s in DXF3_SLOTS].index(words[0])
-    a = vector(dxf_bytes(named("HEX BOLT M10", "CENTER")))[idx:]
-    b = vector(dxf_bytes(named("hex bolt m12", "center")))[idx:]
-    c = vector(dxf_bytes(named("WALL SECTION", "A-WALL")))[idx:]
+    words = [i for i, s in enumerate(DXF4_SLOTS) if s.name.startswith("words_")]
+    lo, hi = words[0], words[-1] + 1
+    a = vector(dxf_bytes(named("HEX BOLT M10", "CENTER")))[lo:hi]
+    b = vector(dxf_bytes(named("hex bolt m12", "center")))[lo:hi]
+    c = vector(dxf_bytes(named("WALL SECTION", "A-WALL")))[lo:hi]
     assert a == b
     assert a != c
     assert any(x > 0 for x in a)
@@ -229,9 +249,10 @@ def test_a_drawing_with_only_text_gets_neutral_geometry_and_picture_slots() -> N
     from tests.cad.conftest import dxf_bytes
 
     v = vector(dxf_bytes(lambda doc, msp: msp.add_text("NOTES ONLY")))
-    named = dict(zip([s.name for s in DXF3_SLOTS], v, strict=True))
+    named = dict(zip([s.name for s in DXF4_SLOTS], v, strict=True))
     assert all(named[n] == 0.0 for n in PICTURE | OUTLINE)
     assert named["words_log_count"] > 0
+    assert named["names_log_count"] > 0
 
 
 coord = st.floats(allow_nan=True, allow_infinity=True, width=64)
@@ -277,7 +298,7 @@ def test_dxf_vectors_never_hold_nan_whatever_the_coordinates(
     except DomainError as exc:
         assert 400 <= exc.status_code < 500
         return
-    assert len(v) == len(DXF3_SLOTS)
+    assert len(v) == len(DXF4_SLOTS)
     assert all(math.isfinite(x) for x in v)
 
 
@@ -349,5 +370,38 @@ def test_circles_exported_as_short_lines_give_nearly_the_same_picture() -> None:
     exported = vector(dxf_bytes(lambda d, m: plate(d, m, exploded=True)))
     assert_close(drawn, exported, PICTURE, 3e-2)
     # The geometry view, built on entity types, does see the difference.
-    names = [s.name for s in DXF3_SLOTS]
+    names = [s.name for s in DXF4_SLOTS]
     assert drawn[names.index("hist_circle")] > 0 == exported[names.index("hist_circle")]
+
+
+def test_names_tell_hatch_patterns_sizes_and_where_a_word_is_written() -> None:
+    from tests.cad.conftest import dxf_bytes
+
+    def symbol(*, pattern="GRASS", note="DN150", layer="TREES"):  # type: ignore[no-untyped-def]
+        def draw(doc, msp):  # type: ignore[no-untyped-def]
+            doc.layers.add(layer)
+            msp.add_lwpolyline([(0, 0), (40, 0), (40, 20), (0, 20)], close=True)
+            hatch = msp.add_hatch(dxfattribs={"layer": layer})
+            hatch.set_pattern_fill(pattern, scale=0.5)
+            hatch.paths.add_polyline_path([(0, 0), (40, 0), (40, 20), (0, 20)])
+            msp.add_text(note, dxfattribs={"layer": layer})
+
+        return draw
+
+    grass = vector(dxf_bytes(symbol()))
+    # Another hatch pattern: the same dxf-3 vector, not the same dxf-4 one.
+    other = vector(dxf_bytes(symbol(pattern="ANSI31")))
+    assert grass[: len(DXF3_SLOTS)] == other[: len(DXF3_SLOTS)]
+    assert [grass[i] for i in NAMES] != [other[i] for i in NAMES]
+    named = dict(zip([s.name for s in DXF4_SLOTS], grass, strict=True))
+    assert named["names_log_hatch_patterns"] > 0
+    # A size of the same shape is the same family; another magnitude is not.
+    assert vector(dxf_bytes(symbol(note="DN300"))) == grass
+    assert vector(dxf_bytes(symbol(note="DN1500"))) != grass
+    # The same word as the layer's name and in a note: two different drawings
+    # to the names view, one to the pooled words view.
+    a = vector(dxf_bytes(symbol(note="TREES", layer="PLANTING")))
+    b = vector(dxf_bytes(symbol(note="PLANTING", layer="TREES")))
+    words = [i for i, s in enumerate(DXF4_SLOTS) if s.name.startswith("words_")]
+    assert [a[i] for i in words] == [b[i] for i in words]
+    assert [a[i] for i in NAMES] != [b[i] for i in NAMES]

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from apps.cad.features import downgrade
 from apps.cad.synth import NOT_A_PART, generate_part
 from apps.modelreg import training
 from apps.modelreg.openset import OpenSet, fit_temperature, set_aside, temper
@@ -77,7 +78,12 @@ def test_training_stores_calibration_prototypes_and_a_threshold(synthetic) -> No
     from apps.cad.pipeline import analyze_bytes
 
     plan = analyze_bytes("plan.dxf", dxf_bytes(street_plan), preview=False)
-    probs = result.estimator.predict_proba(np.asarray([plan["features"]]))
+    as_trained = downgrade(
+        plan["features"],
+        source=plan["feature_version"],
+        target=synthetic.feature_version,
+    )
+    probs = result.estimator.predict_proba(np.asarray([as_trained]))
     assert set_aside(probs, result.labels)[1][0]
 
 
@@ -158,7 +164,7 @@ def test_similar_uses_the_tenants_own_model_metric_when_it_has_one(
         for label in ("flange", "flange", "washer", "hex_nut")
     ]
     before = api_client_a.get(f"/api/v1/drawings/{ids[0]}/similar?k=3").json()
-    assert before["space"] == "dxf-3-unsupervised"
+    assert before["space"] == "dxf-4-unsupervised"
     own_parts_model(tenant_a)
     after = api_client_a.get(f"/api/v1/drawings/{ids[0]}/similar?k=3").json()
     assert after["space"] == "own-parts-v1-metric+classes"
@@ -167,7 +173,7 @@ def test_similar_uses_the_tenants_own_model_metric_when_it_has_one(
     other = upload(api_client_b, generate_part("flange", rng))["id"]
     upload(api_client_b, generate_part("washer", rng))
     theirs = api_client_b.get(f"/api/v1/drawings/{other}/similar?k=1").json()
-    assert theirs["space"] == "dxf-3-unsupervised"
+    assert theirs["space"] == "dxf-4-unsupervised"
 
 
 def test_with_an_index_the_tenants_similar_drawings_are_those_of_exact_search(
@@ -190,9 +196,9 @@ def test_with_an_index_the_tenants_similar_drawings_are_those_of_exact_search(
     settings.CADML_SEARCH_EXACT_BELOW = 10**9
     exact = {d: similar(d) for d in ids[:3]}
     settings.CADML_SEARCH_EXACT_BELOW = 0
-    assert services.search_index_rebuild(tenant_id=tenant_a.pk, feature_version="dxf-3")
+    assert services.search_index_rebuild(tenant_id=tenant_a.pk, feature_version="dxf-4")
     # The index holds the model's metric; its classes reorder what it finds.
-    loaded = index._load(tenant_a.pk, "dxf-3")
+    loaded = index._load(tenant_a.pk, "dxf-4")
     assert loaded is not None and loaded.space.name == "own-parts-v1-metric"
     for d, (space, want) in exact.items():
         assert space == "own-parts-v1-metric+classes"

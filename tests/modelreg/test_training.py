@@ -68,6 +68,10 @@ def test_a_trained_model_labels_uploaded_drawings(api_client_a) -> None:  # type
     stored = Analysis.objects.get(pk=analysis["id"]).prediction
     assert len(stored["top3"]) == 3 and "needs_review" in stored
     assert stored["inference_ms"] >= 0
+    # Generated drawings teach dxf-3 (their names are the generator's own);
+    # the model serves the dxf-4 analyses on their prefix.
+    assert RegisteredModel.objects.get().feature_version == "dxf-3"
+    assert analysis["feature_version"] == "dxf-4"
 
 
 def test_train_classifier_reads_labels_from_folders_and_drops_duplicates(
@@ -107,6 +111,8 @@ def test_train_classifier_reads_labels_from_folders_and_drops_duplicates(
     assert (tmp_path / "cm.svg").read_text().startswith("<svg")
     version = ModelVersion.objects.get()
     assert version.status == "registered" and version.validation_sample["labels"]
+    # Labelled drawings teach the newest version, names view included.
+    assert version.model.feature_version == "dxf-4"
 
 
 def test_train_classifier_refuses_a_folder_without_labels(tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -160,6 +166,10 @@ def test_the_forests_have_the_configured_trees_and_zero_trees_fail_the_checks(
     assert pool["extra_trees"].n_estimators == 9
     settings.CADML_TRAIN_EXTRA_TREES_TREES = 0
     with pytest.raises(SystemCheckError, match="CADML_TRAIN_EXTRA_TREES_TREES"):
+        call_command("check")
+    settings.CADML_TRAIN_EXTRA_TREES_TREES = 9
+    settings.CADML_SYNTHETIC_FEATURE_VERSION = "dxf-9"
+    with pytest.raises(SystemCheckError, match="CADML_SYNTHETIC_FEATURE_VERSION"):
         call_command("check")
 
 

@@ -166,7 +166,13 @@ def analyse(loaded: LoadedDxf, watch: Stopwatch, want_preview: bool) -> dict[str
                 :300
             ]
         ) from exc
-    vector = features.dxf3_vector(doc, geo, report.visited, [it.text for it in items])
+    vector = features.dxf4_vector(
+        doc,
+        geo,
+        report.visited,
+        [it.text for it in items],
+        [it.tag for it in items if it.tag],
+    )
     watch.lap("features")
 
     paper_blocks, paper_items = _paperspace_sheets(doc)
