@@ -472,6 +472,11 @@ CADML_READINESS_CHECKS: dict[str, str] = {}
 CADML_READINESS_CHECKS["model"] = "apps.modelreg.predictor.active_model_ready"
 CADML_READINESS_CHECKS["search_index"] = "apps.cad.index.readiness"
 CADML_MODEL_NAME = env_str("CADML_MODEL_NAME", "part-classifier")
+# The feature version models trained on generated DXF drawings read (the
+# default model): dxf-3, not the names view of dxf-4, whose words would be the
+# generator's own conventions (docs/model-quality.md). Tenant models trained on
+# labelled drawings take the drawings' own version.
+CADML_SYNTHETIC_FEATURE_VERSION = env_str("CADML_SYNTHETIC_FEATURE_VERSION", "dxf-3")
 # The default model for STEP/IGES (brep) analyses, trained on generated solids.
 CADML_MODEL_NAME_3D = env_str("CADML_MODEL_NAME_3D", "part-classifier-3d")
 CADML_MODEL_MAX_MB = env_int("CADML_MODEL_MAX_MB", 50)

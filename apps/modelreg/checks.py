@@ -5,6 +5,8 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, register
 
+from apps.cad.features import DXF_VERSIONS
+
 
 @register()
 def modelreg_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
@@ -38,4 +40,13 @@ def modelreg_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                     f"{name} must be a whole number of at least 1.", id="modelreg.E004"
                 )
             )
+    synthetic = settings.CADML_SYNTHETIC_FEATURE_VERSION
+    if synthetic not in DXF_VERSIONS:
+        errors.append(
+            Error(
+                f"CADML_SYNTHETIC_FEATURE_VERSION is {synthetic!r}; known: "
+                f"{', '.join(DXF_VERSIONS)}.",
+                id="modelreg.E005",
+            )
+        )
     return errors

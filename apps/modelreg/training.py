@@ -157,7 +157,9 @@ def synthetic_dataset(
     ``solids`` generated 3D parts of the same families (STEP and IGES,
     ``apps.cad.synth.parts3d``)."""
     from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
 
+    from apps.cad.features import downgrade
     from apps.cad.synth import NOT_A_PART, PART_CLASSES
 
     # One seed per part, derived from (seed, class, index): stable and
@@ -182,11 +184,24 @@ def synthetic_dataset(
     )
     rows = [(label, vec) for label, version, vec in results if version != "error"]
     versions = {version for _, version, _ in results if version != "error"}
-    fallback = settings.CADML_BREP_FEATURE_VERSION if solids else "dxf-1"
+    if solids:
+        version = versions.pop() if versions else settings.CADML_BREP_FEATURE_VERSION
+    else:
+        version = settings.CADML_SYNTHETIC_FEATURE_VERSION
+        source = versions.pop() if versions else version
+        read = [
+            (label, downgrade(v, source=source, target=version)) for label, v in rows
+        ]
+        rows = [(label, v) for label, v in read if v is not None]
+        if len(rows) < len(read):
+            raise ImproperlyConfigured(
+                f"CADML_SYNTHETIC_FEATURE_VERSION is {version}, which {source} "
+                "vectors cannot be read as."
+            )
     return Dataset(
         X=np.asarray([v for _, v in rows], dtype=np.float32),
         y=np.asarray([label for label, _ in rows]),
-        feature_version=versions.pop() if versions else fallback,
+        feature_version=version,
         summary={
             "source": "synthetic solids" if solids else "synthetic",
             "per_class": per_class,
