@@ -4,7 +4,8 @@ meshes (``mesh-1``).
 ``dxf-2`` is ``dxf-1`` followed by two more views of the same drawing: a
 picture (``apps.cad.picture``) and its words (``apps.cad.words``); ``dxf-3`` is
 ``dxf-2`` followed by the outline view (``apps.cad.outline``); ``dxf-4`` is
-``dxf-3`` followed by the names view (``apps.cad.names``). Each version's
+``dxf-3`` followed by the names view (``apps.cad.names``) and the hatch slots
+(the area inside HATCH boundaries, which no other view draws). Each version's
 first slots are exactly the one before it, so a model trained on an older
 version keeps serving drawings analysed as a newer one (``downgrade()``).
 
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from ezdxf import path as ezpath
 from ezdxf.document import Drawing as DxfDocument
 from ezdxf.math import Vec3
 
@@ -163,8 +165,29 @@ def _dxf3_slots() -> list[Slot]:
     ]
 
 
+HATCH_SLOTS = [
+    Slot("hatch_log_solid", "log(1 + solid-fill HATCH count)"),
+    Slot("hatch_log_paths", "log(1 + HATCH boundary paths)"),
+    Slot(
+        "hatch_area",
+        "log(1 + area inside HATCH boundaries / (pi * radius of gyration^2));"
+        " the radius of drawn points and boundary vertices together",
+    ),
+    Slot("hatch_mean_area", "log(1 + mean boundary path area / gyration^2)"),
+    Slot(
+        "hatch_offset",
+        "Distance from the centroid of every point to the area-weighted"
+        " centroid of the hatched area / radius of gyration",
+    ),
+]
+
+
 def _dxf4_slots() -> list[Slot]:
-    return [*_dxf3_slots(), *(Slot(n, d) for n, d in names.slot_specs())]
+    return [
+        *_dxf3_slots(),
+        *(Slot(n, d) for n, d in names.slot_specs()),
+        *HATCH_SLOTS,
+    ]
 
 
 DXF_SLOTS = _dxf_slots()  # dxf-1
@@ -187,7 +210,11 @@ DXF2_VIEWS = {
     "words": (len(DXF_SLOTS) + len(picture.slot_specs()), len(DXF2_SLOTS)),
 }
 DXF3_VIEWS = {**DXF2_VIEWS, "outline": (len(DXF2_SLOTS), len(DXF3_SLOTS))}
-DXF4_VIEWS = {**DXF3_VIEWS, "names": (len(DXF3_SLOTS), len(DXF4_SLOTS))}
+DXF4_VIEWS = {
+    **DXF3_VIEWS,
+    "names": (len(DXF3_SLOTS), len(DXF4_SLOTS) - len(HATCH_SLOTS)),
+    "hatch": (len(DXF4_SLOTS) - len(HATCH_SLOTS), len(DXF4_SLOTS)),
+}
 VIEWS = {
     DXF2_FEATURE_VERSION: DXF2_VIEWS,
     DXF3_FEATURE_VERSION: DXF3_VIEWS,
@@ -269,6 +296,10 @@ class Geometry:
     block_names: set[str] = field(default_factory=set)
     dimstyles: set[str] = field(default_factory=set)
     hatch_patterns: list[str] = field(default_factory=list)
+    # dxf-4's hatch slots: each boundary path flattened, in world space.
+    hatch_paths: list[np.ndarray] = field(default_factory=list)
+    hatch_vertices: int = 0
+    solid_hatches: int = 0
     skipped_nonfinite: int = 0
     # For the dxf-3 outline view, which draws arcs over their sweep only and
     # splines through their points (``circles`` above holds arcs as whole circles).
@@ -346,6 +377,8 @@ def collect(visits: Any, geo: Geometry) -> Any:
                 geo.dimstyles.add(e.dxf.get("dimstyle", ""))
             elif t == "HATCH":
                 geo.hatch_patterns.append(e.dxf.get("pattern_name", ""))
+                geo.solid_hatches += bool(e.dxf.get("solid_fill", 0))
+                _add_hatch(geo, e, m)
             elif t in ("ELLIPSE", "POINT"):
                 p = e.dxf.center if t == "ELLIPSE" else e.dxf.location
                 if m is not None:
@@ -391,6 +424,36 @@ def _add_arc(geo: Geometry, e: Any, c: Vec3, r: float, m: Any) -> None:
     sweep = (a1 - a0) % (2 * math.pi) or 2 * math.pi
     if _finite(a0, sweep):
         geo.arcs.append((c.x, c.y, r, a0, sweep))
+
+
+_MAX_HATCH_PATHS = 500
+_MAX_HATCH_VERTICES = 100_000
+_HATCH_SEGMENTS = 64  # flattening tolerance: a path's size over this
+
+
+def _add_hatch(geo: Geometry, e: Any, m: Any) -> None:
+    for boundary in ezpath.from_hatch(e):
+        if (
+            len(geo.hatch_paths) >= _MAX_HATCH_PATHS
+            or geo.hatch_vertices >= _MAX_HATCH_VERTICES
+        ):
+            return
+        if m is not None:
+            boundary = boundary.transform(m)
+        ctrl = np.asarray([(v.x, v.y) for v in boundary.control_vertices()])
+        if len(ctrl) < 3 or not np.isfinite(ctrl).all():
+            continue
+        size = float(np.ptp(ctrl, axis=0).max())
+        if not 0 < size < _MAX_FINITE:
+            continue
+        flat = np.asarray(
+            [(v.x, v.y) for v in boundary.flattening(size / _HATCH_SEGMENTS)]
+        )
+        if len(flat) >= 3:
+            geo.hatch_paths.append(flat[:4096])
+            geo.hatch_vertices += len(geo.hatch_paths[-1])
+            if geo.hatch_vertices >= _MAX_HATCH_VERTICES:
+                return
 
 
 def _add_path(geo: Geometry, pts: list[Vec3], closed: bool, m: Any) -> None:
@@ -633,8 +696,37 @@ def dxf4_vector(
             "hatch": geo.hatch_patterns[: words.MAX_TEXTS],
         }
     )
+    vec += _hatch_slots(geo)
     assert len(vec) == len(DXF4_SLOTS)
     return [round(float(x), 6) if math.isfinite(x) else 0.0 for x in vec]
+
+
+def _hatch_slots(geo: Geometry) -> list[float]:
+    solid = math.log1p(geo.solid_hatches)
+    paths = geo.hatch_paths
+    if not paths:
+        return [solid, 0.0, 0.0, 0.0, 0.0]
+    every = np.vstack([np.asarray(geo.points, dtype=float).reshape(-1, 2), *paths])
+    centre = every.mean(axis=0)
+    gyr2 = float(((every - centre) ** 2).sum(axis=1).mean())
+    areas = np.asarray([_polygon_area(p) for p in paths])
+    if not gyr2 > 0 or not math.isfinite(gyr2):
+        return [solid, math.log1p(len(paths)), 0.0, 0.0, 0.0]
+    centres = np.asarray([p.mean(axis=0) for p in paths])
+    total = float(areas.sum())
+    hatched = (centres * areas[:, None]).sum(axis=0) / total if total > 0 else centre
+    return [
+        solid,
+        math.log1p(len(paths)),
+        math.log1p(total / (math.pi * gyr2)),
+        math.log1p(float(areas.mean()) / gyr2),
+        float(np.linalg.norm(hatched - centre)) / math.sqrt(gyr2),
+    ]
+
+
+def _polygon_area(p: np.ndarray) -> float:
+    x, y = p[:, 0] - p[:, 0].mean(), p[:, 1] - p[:, 1].mean()
+    return abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))) / 2
 
 
 def mesh_vector(mesh: Any) -> list[float]:

@@ -2,7 +2,7 @@
 
 - ``unsupervised`` (``dxf-2`` to ``dxf-4``): every slot standardised over the
   tenant's own drawings, then each view (geometry, picture, words, outline,
-  names)
+  names, hatch)
   scaled to a fixed total weight whatever its number of slots, the geometry
   four times the others:
   title blocks and borders move the picture, and the words change with the
@@ -38,6 +38,7 @@ VIEW_WEIGHTS = {
     "words": 1.0,
     "outline": 1.0,
     "names": 1.0,
+    "hatch": 1.0,
 }
 
 

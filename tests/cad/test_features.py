@@ -405,3 +405,39 @@ def test_names_tell_hatch_patterns_sizes_and_where_a_word_is_written() -> None:
     words = [i for i, s in enumerate(DXF4_SLOTS) if s.name.startswith("words_")]
     assert [a[i] for i in words] == [b[i] for i in words]
     assert [a[i] for i in NAMES] != [b[i] for i in NAMES]
+
+
+def test_hatch_slots_see_the_filled_area_wherever_and_however_large() -> None:
+    from tests.cad.conftest import dxf_bytes
+
+    def tile(*, filled: bool, m: Matrix44 | None = None):  # type: ignore[no-untyped-def]
+        def draw(doc, msp):  # type: ignore[no-untyped-def]
+            square = [(0, 0), (40, 0), (40, 40), (0, 40)]
+            msp.add_lwpolyline(square, close=True)
+            if filled:
+                hatch = msp.add_hatch()  # solid fill
+                hatch.paths.add_polyline_path(square[:2] + [(40, 20), (0, 20)])
+            if m is not None:
+                for e in msp:
+                    e.transform(m)
+
+        return draw
+
+    names = [s.name for s in DXF4_SLOTS]
+    hatch = [names.index(n) for n in names if n.startswith("hatch_")]
+    empty = vector(dxf_bytes(tile(filled=False)))
+    half = vector(dxf_bytes(tile(filled=True)))
+    assert [empty[i] for i in hatch] == [0.0] * len(hatch)
+    named = dict(zip(names, half, strict=True))
+    assert named["hatch_log_solid"] > 0 and named["hatch_area"] > 0
+    # The lower half is filled: its centre sits off the tile's.
+    assert named["hatch_offset"] > 0.2
+    moved = Matrix44.chain(
+        Matrix44.scale(3.5),
+        Matrix44.z_rotate(math.radians(33)),
+        Matrix44.translate(500, -80, 0),
+    )
+    turned = vector(dxf_bytes(tile(filled=True, m=moved)))
+    assert [turned[i] for i in hatch] == pytest.approx(
+        [half[i] for i in hatch], abs=1e-3
+    )
