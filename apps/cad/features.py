@@ -441,7 +441,7 @@ def _add_hatch(geo: Geometry, e: Any, m: Any) -> None:
         if m is not None:
             boundary = boundary.transform(m)
         ctrl = np.asarray([(v.x, v.y) for v in boundary.control_vertices()])
-        if len(ctrl) < 3 or not np.isfinite(ctrl).all():
+        if len(ctrl) < 3 or not (np.abs(ctrl) < _MAX_FINITE).all():
             continue
         size = float(np.ptp(ctrl, axis=0).max())
         if not 0 < size < _MAX_FINITE:

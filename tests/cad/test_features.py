@@ -267,6 +267,10 @@ coord = st.floats(allow_nan=True, allow_infinity=True, width=64)
         st.lists(st.tuples(coord, coord), min_size=2, max_size=5), max_size=3
     ),
     texts=st.lists(st.text(max_size=20), max_size=4),
+    hatches=st.lists(
+        st.lists(st.tuples(coord, coord), min_size=1, max_size=5), max_size=3
+    ),
+    hatch_arcs=st.lists(st.tuples(coord, coord, coord, coord, coord), max_size=2),
 )
 def test_dxf_vectors_never_hold_nan_whatever_the_coordinates(
     lines: list[tuple[float, ...]],
@@ -274,6 +278,8 @@ def test_dxf_vectors_never_hold_nan_whatever_the_coordinates(
     arcs: list[tuple[float, ...]],
     splines: list[list[tuple[float, float]]],
     texts: list[str],
+    hatches: list[list[tuple[float, float]]],
+    hatch_arcs: list[tuple[float, ...]],
 ) -> None:
     from tests.cad.conftest import dxf_bytes
 
@@ -288,6 +294,13 @@ def test_dxf_vectors_never_hold_nan_whatever_the_coordinates(
             msp.add_spline(pts)
         for t in texts:
             msp.add_text(t)
+        for pts in hatches:
+            msp.add_hatch().paths.add_polyline_path(pts)
+        if hatch_arcs:
+            edges = msp.add_hatch(color=3).paths.add_edge_path()
+            for x, y, r, a0, a1 in hatch_arcs:
+                edges.add_arc((x, y), r, a0, a1)
+                edges.add_ellipse((x, y), (r, a0), ratio=0.5)
 
     try:
         content = dxf_bytes(draw)
