@@ -28,7 +28,7 @@ from django.utils import timezone
 from apps.accounts.models import Tenant
 from apps.batch import events, runner
 from apps.batch.models import BatchJob
-from apps.cad.features import DXF_FEATURE_VERSION
+from apps.cad.features import DXF_FEATURE_VERSION, downgrade, served_by
 from apps.cad.labels import label_normalise
 from apps.cad.models import Analysis, Drawing
 from apps.cad.services import analysis_run
@@ -340,21 +340,24 @@ def training_run(*, job_id: int) -> None:
 def _vectors(
     run: _Run, drawing_ids: list[int], feature_version: str
 ) -> tuple[dict[int, list[float]], int]:
-    """The newest stored vector of ``feature_version`` per drawing; drawings
-    without one are analysed again here (and keep that analysis)."""
+    """The newest stored vector per drawing that reads as ``feature_version``
+    (its own or a later dxf version's prefix: a dxf-3 model keeps learning
+    from drawings analysed as dxf-4); drawings without one are analysed again
+    here (and keep that analysis)."""
     found: dict[int, list[float]] = {}
     rows = (
         Analysis.objects.filter(
             drawing_id__in=drawing_ids,
             status=Analysis.Status.DONE,
-            feature_version=feature_version,
+            feature_version__in=served_by(feature_version),
         )
         .order_by("drawing_id", "-created", "-id")
-        .values_list("drawing_id", "features")
+        .values_list("drawing_id", "feature_version", "features")
     )
-    for drawing_id, vec in rows.iterator(chunk_size=500):
-        if drawing_id not in found and vec:
-            found[drawing_id] = vec
+    for drawing_id, version, vec in rows.iterator(chunk_size=500):
+        readable = downgrade(vec or [], source=version, target=feature_version)
+        if drawing_id not in found and readable:
+            found[drawing_id] = readable
     missing = [i for i in drawing_ids if i not in found]
     recomputed = 0
     for n, drawing in enumerate(
@@ -366,8 +369,13 @@ def _vectors(
             analysis = analysis_run(drawing=drawing)
         except DomainError:
             continue  # a file the pipeline refuses cannot be learnt from
-        if analysis.feature_version == feature_version and analysis.features:
-            found[drawing.pk] = list(analysis.features)
+        readable = downgrade(
+            list(analysis.features or []),
+            source=analysis.feature_version,
+            target=feature_version,
+        )
+        if readable:
+            found[drawing.pk] = readable
             recomputed += 1
     return found, recomputed
 

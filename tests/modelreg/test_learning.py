@@ -13,6 +13,7 @@ from django.db import transaction
 from apps.audit.models import AuditEvent
 from apps.batch import runner
 from apps.batch.models import BatchJob
+from apps.cad.features import DXF4_SLOTS
 from apps.cad.models import Analysis, Drawing
 from apps.cad.services import drawing_create
 from apps.cad.synth import generate_part
@@ -52,9 +53,15 @@ def labelled_set(
 
 
 def labelled_drawing(
-    tenant, label: str, key: str, vector: np.ndarray, *, name: str = ""
+    tenant,
+    label: str,
+    key: str,
+    vector: np.ndarray,
+    *,
+    name: str = "",
+    version: str = "dxf-1",
 ) -> Drawing:  # type: ignore[no-untyped-def]
-    """A labelled drawing with its stored dxf-1 vector."""
+    """A labelled drawing with its stored vector (dxf-1 unless ``version``)."""
     d = Drawing.objects.create(
         tenant=tenant,
         name=name or f"{key}.dxf",
@@ -68,7 +75,7 @@ def labelled_drawing(
         drawing=d,
         tenant=tenant,
         status=Analysis.Status.DONE,
-        feature_version="dxf-1",
+        feature_version=version,
         features=vector.tolist(),
     )
     return d
@@ -320,6 +327,29 @@ def _feedback_count(outcome: str, version: str = "1") -> float:
     return metrics.model_feedback.labels(
         "part-classifier", version, outcome
     )._value.get()
+
+
+def test_a_model_on_an_older_version_learns_from_drawings_analysed_as_a_newer_one(
+    admin_client_a, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    labelled_set(tenant_a, {"flange": 6, "nut": 6})
+    wait_for_job(train(admin_client_a, deploy="active").data["job"], timeout=120)
+    # Uploaded after an upgrade: only a dxf-4 analysis, whose first slots are
+    # the dxf-1 vector the model reads.
+    rng = np.random.default_rng(3)
+    centre = rng.random(WIDTH) * 4
+    for i in range(6):
+        prefix = centre + rng.normal(0, 0.05, WIDTH)
+        rest = rng.random(len(DXF4_SLOTS) - WIDTH)
+        labelled_drawing(
+            tenant_a, "washer", f"w{i}", np.hstack([prefix, rest]), version="dxf-4"
+        )
+    job = wait_for_job(train(admin_client_a, deploy="shadow").data["job"], timeout=120)
+    assert job.status == "succeeded", job.summary
+    assert job.summary["recomputed_vectors"] == 0
+    v2 = ModelVersion.objects.order_by("number").last()
+    assert v2.class_labels() == ["flange", "nut", "washer"]
+    assert v2.model.feature_version == "dxf-1"
 
 
 def test_feedback_relabels_and_counts_towards_live_accuracy(
