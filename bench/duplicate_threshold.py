@@ -1,4 +1,4 @@
-"""The near-duplicate threshold: cosine in the ``dxf-2`` unsupervised space
+"""The near-duplicate threshold: cosine in the pipeline's unsupervised space
 between a drawing and a redrawn copy of it (rotated, moved, scaled, entities in
 another order) against the closest *other* drawing. Calibrated on generator
 seeds 0.., judged on seeds 1000.. (never the same drawings). One JSON line.

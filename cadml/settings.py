@@ -466,7 +466,7 @@ CADML_SEARCH_CONNECTIVITY = env_int("CADML_SEARCH_CONNECTIVITY", 32)
 CADML_SEARCH_EXPANSION_ADD = env_int("CADML_SEARCH_EXPANSION_ADD", 128)
 # Cosine at or above which two drawings are near-duplicates (calibrated by
 # bench/duplicate_threshold.py; docs/search.md).
-CADML_DUPLICATE_THRESHOLD = env_float("CADML_DUPLICATE_THRESHOLD", 0.963)
+CADML_DUPLICATE_THRESHOLD = env_float("CADML_DUPLICATE_THRESHOLD", 0.942)
 CADML_SEARCH_EXPANSION_SEARCH = env_int("CADML_SEARCH_EXPANSION_SEARCH", 512)
 CADML_READINESS_CHECKS: dict[str, str] = {}
 CADML_READINESS_CHECKS["model"] = "apps.modelreg.predictor.active_model_ready"
