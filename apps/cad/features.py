@@ -203,7 +203,7 @@ SLOTS = {
     MESH_FEATURE_VERSION: MESH_SLOTS,
 }
 # Views of dxf-2 to dxf-4, as slot ranges: geometry, picture, words (and
-# outline, names).
+# outline; names, hatch).
 DXF2_VIEWS = {
     "geometry": (0, len(DXF_SLOTS)),
     "picture": (len(DXF_SLOTS), len(DXF_SLOTS) + len(picture.slot_specs())),
@@ -683,7 +683,8 @@ def dxf4_vector(
     tags: list[str],
 ) -> list[float]:
     """dxf-3, then the names view (``tags``: the attribute tags of the
-    drawing's ATTDEF and ATTRIB items); its prefixes are dxf-3, dxf-2, dxf-1."""
+    drawing's ATTDEF and ATTRIB items) and the hatch slots; its prefixes are
+    dxf-3, dxf-2, dxf-1."""
     vec = dxf3_vector(doc, geo, n_entities, texts)
     vec += names.names_vector(
         {
