@@ -381,15 +381,21 @@ def _vectors(
 
 
 def _feature_version(tenant: Tenant, name: str, drawing_ids: list[int]) -> str:
-    """The model's own, else what most of the drawings' newest vectors are."""
+    """The model's own, else what most of the drawings' newest vectors are (a
+    re-featurised drawing counts once, as its newest version)."""
     model = _existing_model(tenant, name)
     if model is not None:
         return model.feature_version
-    versions = Counter(
+    newest: dict[int, str] = {}
+    rows = (
         Analysis.objects.filter(drawing_id__in=drawing_ids, status=Analysis.Status.DONE)
         .exclude(feature_version="")
-        .values_list("feature_version", flat=True)
+        .order_by("drawing_id", "-created", "-id")
+        .values_list("drawing_id", "feature_version")
     )
+    for drawing_id, version in rows.iterator(chunk_size=2000):
+        newest.setdefault(drawing_id, version)
+    versions = Counter(newest.values())
     if versions:
         return versions.most_common(1)[0][0]
     return DXF_FEATURE_VERSION

@@ -352,6 +352,29 @@ def test_a_model_on_an_older_version_learns_from_drawings_analysed_as_a_newer_on
     assert v2.model.feature_version == "dxf-1"
 
 
+def test_a_new_model_trains_on_the_version_drawings_were_refeaturised_to(
+    admin_client_a, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    drawings = labelled_set(tenant_a, {"flange": 6, "nut": 6})
+    rng = np.random.default_rng(5)
+    for d in drawings:
+        # Analysed twice before the upgrade, then re-featurised: the history
+        # holds more old analyses than new ones.
+        old = Analysis.objects.get(drawing=d)
+        rest = rng.random(len(DXF4_SLOTS) - WIDTH).tolist()
+        for version, extra in (("dxf-1", []), ("dxf-4", rest)):
+            Analysis.objects.create(
+                drawing=d,
+                tenant=tenant_a,
+                status=Analysis.Status.DONE,
+                feature_version=version,
+                features=[*old.features, *extra],
+            )
+    job = wait_for_job(train(admin_client_a, "parts-v4").data["job"], timeout=120)
+    assert job.status == "succeeded", job.summary
+    assert ModelVersion.objects.get().model.feature_version == "dxf-4"
+
+
 def test_feedback_relabels_and_counts_towards_live_accuracy(
     admin_client_a, api_client_a, api_client_b, tenant_a
 ) -> None:  # type: ignore[no-untyped-def]
