@@ -101,7 +101,9 @@ def _samples(lines: np.ndarray, circles: np.ndarray) -> tuple[np.ndarray, np.nda
             weights.append(np.full(MAX_SAMPLES, cum[-1] / MAX_SAMPLES))
         lines = lines[:0]
     budget = MAX_SAMPLES - len(lines) - CIRCLE_SAMPLES * len(circles)
-    step = total / max(budget, MAX_SAMPLES // 4)
+    # A drawing whose whole length underflows gets the smallest normal step,
+    # not 0 (0/0 would make a segment's sample count undefined).
+    step = max(total / max(budget, MAX_SAMPLES // 4), float(np.finfo(float).tiny))
     if len(lines):
         # Each segment gets its two ends plus one point per step along it;
         # the per-segment cap keeps millions of tiny segments within budget.
@@ -157,7 +159,9 @@ def picture_vector(lines: np.ndarray, circles: np.ndarray) -> list[float]:
     # Coefficients straight from the samples' angles (no angular binning, so no
     # bin edge for a rotation to push samples across): e^{ik phi} as powers of
     # the unit vector towards each sample, no trigonometry.
-    unit = np.where(r > 0, (rel[:, 0] + 1j * rel[:, 1]) / np.where(r > 0, r, 1), 0)
+    # Each part divided apart: |x| <= r, so no overflow even for a tiny r.
+    rr = np.where(r > 0, r, 1)
+    unit = np.where(r > 0, rel[:, 0] / rr + 1j * (rel[:, 1] / rr), 0)
     edges = np.asarray([lo for lo, _ in FOURIER_RINGS][1:])
     ring = np.searchsorted(edges, r, side="right")
     n_rings = len(FOURIER_RINGS)

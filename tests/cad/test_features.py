@@ -454,3 +454,19 @@ def test_hatch_slots_see_the_filled_area_wherever_and_however_large() -> None:
     assert [turned[i] for i in hatch] == pytest.approx(
         [half[i] for i in hatch], abs=1e-3
     )
+
+
+def test_segments_too_short_to_measure_give_a_neutral_picture() -> None:
+    from tests.cad.conftest import dxf_bytes
+
+    def specks(doc, msp):  # type: ignore[no-untyped-def]
+        # Lengths that underflow once divided into sampling steps, and one of
+        # length zero.
+        msp.add_line((0, 0), (1e-321, 0))
+        msp.add_line((0, 0), (0, 0))
+        msp.add_line((0, 0), (0, 2e-321))
+
+    v = vector(dxf_bytes(specks))
+    named = dict(zip([s.name for s in DXF4_SLOTS], v, strict=True))
+    assert all(math.isfinite(x) for x in v)
+    assert all(named[n] == 0.0 for n in PICTURE)
