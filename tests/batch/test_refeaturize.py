@@ -65,6 +65,40 @@ def test_old_drawings_get_a_dxf4_analysis_and_keep_their_history(
     assert refeaturize(tenant_b)["drawings"] == 0
 
 
+def test_all_tenants_after_an_upgrade_one_line_each(
+    tenant_a, tenant_b, owner_a, owner_b
+) -> None:  # type: ignore[no-untyped-def]
+    from apps.cad.services import analysis_run
+
+    for tenant, owner, n in ((tenant_a, owner_a, 2), (tenant_b, owner_b, 1)):
+        for i in range(n):
+            d = drawing_create(
+                tenant=tenant, uploaded_by=owner, name=f"p{i}.dxf", content=dxf(i)
+            ).drawing
+            a = analysis_run(drawing=d)
+            Analysis.objects.filter(pk=a.pk).update(
+                feature_version="dxf-1", features=a.features[: len(DXF_SLOTS)]
+            )
+
+    def every_tenant() -> dict[str, dict]:
+        out = StringIO()
+        call_command("refeaturize", "--all-tenants", "--json", stdout=out)
+        lines = [json.loads(line) for line in out.getvalue().splitlines()]
+        return {line["tenant"]: line for line in lines}
+
+    first = every_tenant()
+    assert first[tenant_a.slug]["drawings"] == 2
+    assert first[tenant_b.slug]["drawings"] == 1
+    for line in first.values():
+        for job in line["jobs"]:
+            assert wait_for_job(job).status == "succeeded"
+    assert {slug: line["drawings"] for slug, line in every_tenant().items()} == {
+        slug: 0 for slug in first
+    }
+    with pytest.raises(CommandError):
+        call_command("refeaturize", "--all-tenants", "--tenant", tenant_a.slug)
+
+
 def test_unknown_tenants_and_versions_are_clear_errors(tenant_a) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(CommandError, match="No tenant"):
         call_command("refeaturize", "--tenant", "nobody")

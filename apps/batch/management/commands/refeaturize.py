@@ -15,35 +15,45 @@ class Command(BaseCommand):
     help = (
         "Re-analyse a tenant's drawings that have no vector of a feature version "
         "(default: the one analyses write today) as batch jobs; watch and cancel "
-        "them as any job. Old analyses are kept. Run it again to resume."
+        "them as any job. Old analyses are kept. Run it again to resume. "
+        "--all-tenants does it for every tenant (after an upgrade), one line each."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--tenant", required=True, help="tenant slug")
+        which = parser.add_mutually_exclusive_group(required=True)
+        which.add_argument("--tenant", help="tenant slug")
+        which.add_argument("--all-tenants", action="store_true")
         parser.add_argument("--feature-version", default=DXF_FEATURE_VERSION)
         parser.add_argument("--json", action="store_true", help="JSON output")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            tenant = Tenant.objects.get(slug=options["tenant"])
-        except Tenant.DoesNotExist:
-            raise CommandError(f"No tenant {options['tenant']!r}.") from None
+        if options["all_tenants"]:
+            tenants = list(Tenant.objects.order_by("slug"))
+        else:
+            try:
+                tenants = [Tenant.objects.get(slug=options["tenant"])]
+            except Tenant.DoesNotExist:
+                raise CommandError(f"No tenant {options['tenant']!r}.") from None
+        for tenant in tenants:
+            self._submit(tenant, options["feature_version"], as_json=options["json"])
+
+    def _submit(self, tenant: Tenant, feature_version: str, *, as_json: bool) -> None:
         try:
             jobs = refeaturize_submit(
-                tenant=tenant, user=None, feature_version=options["feature_version"]
+                tenant=tenant, user=None, feature_version=feature_version
             )
         except DomainError as exc:
             raise CommandError(exc.message) from exc
         out = {
             "tenant": tenant.slug,
-            "feature_version": options["feature_version"],
+            "feature_version": feature_version,
             "jobs": [job.pk for job in jobs],
             "drawings": sum(job.total for job in jobs),
         }
-        if options["json"]:
+        if as_json:
             self.stdout.write(json.dumps(out))
         else:
             self.stdout.write(
-                f"{out['drawings']} drawing(s) to re-analyse in job(s) "
-                f"{', '.join(map(str, out['jobs'])) or '-'}"
+                f"{tenant.slug}: {out['drawings']} drawing(s) to re-analyse in "
+                f"job(s) {', '.join(map(str, out['jobs'])) or '-'}"
             )
