@@ -44,16 +44,21 @@ class Command(BaseCommand):
             )
         except DomainError as exc:
             raise CommandError(exc.message) from exc
-        out = {
-            "tenant": tenant.slug,
-            "feature_version": feature_version,
-            "jobs": [job.pk for job in jobs],
-            "drawings": sum(job.total for job in jobs),
-        }
+        ids = [job.pk for job in jobs]
+        drawings = sum(job.total for job in jobs)
         if as_json:
-            self.stdout.write(json.dumps(out))
+            self.stdout.write(
+                json.dumps(
+                    {
+                        "tenant": tenant.slug,
+                        "feature_version": feature_version,
+                        "jobs": ids,
+                        "drawings": drawings,
+                    }
+                )
+            )
         else:
             self.stdout.write(
-                f"{tenant.slug}: {out['drawings']} drawing(s) to re-analyse in "
-                f"job(s) {', '.join(map(str, out['jobs'])) or '-'}"
+                f"{tenant.slug}: {drawings} drawing(s) to re-analyse in "
+                f"job(s) {', '.join(map(str, ids)) or '-'}"
             )
