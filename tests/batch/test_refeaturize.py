@@ -24,22 +24,27 @@ def refeaturize(tenant, *extra: str) -> dict:  # type: ignore[no-untyped-def]
     return json.loads(out.getvalue())
 
 
-def test_old_drawings_get_a_dxf4_analysis_and_keep_their_history(
-    tenant_a, tenant_b, owner_a
-) -> None:  # type: ignore[no-untyped-def]
+def old_drawings(tenant, owner, n: int) -> list:  # type: ignore[no-untyped-def]
+    """``n`` drawings analysed as stored before dxf-2, dxf-3 and dxf-4 existed."""
     from apps.cad.services import analysis_run
 
     drawings = []
-    for i in range(3):
+    for i in range(n):
         d = drawing_create(
-            tenant=tenant_a, uploaded_by=owner_a, name=f"p{i}.dxf", content=dxf(i)
+            tenant=tenant, uploaded_by=owner, name=f"p{i}.dxf", content=dxf(i)
         ).drawing
         a = analysis_run(drawing=d)
-        # As stored before dxf-2, dxf-3 and dxf-4 existed.
         Analysis.objects.filter(pk=a.pk).update(
             feature_version="dxf-1", features=a.features[: len(DXF_SLOTS)]
         )
         drawings.append(d)
+    return drawings
+
+
+def test_old_drawings_get_a_dxf4_analysis_and_keep_their_history(
+    tenant_a, tenant_b, owner_a
+) -> None:  # type: ignore[no-untyped-def]
+    drawings = old_drawings(tenant_a, owner_a, 3)
     first = refeaturize(tenant_a)
     assert first["drawings"] == 3 and len(first["jobs"]) == 1
     job = wait_for_job(first["jobs"][0])
@@ -68,17 +73,8 @@ def test_old_drawings_get_a_dxf4_analysis_and_keep_their_history(
 def test_all_tenants_after_an_upgrade_one_line_each(
     tenant_a, tenant_b, owner_a, owner_b
 ) -> None:  # type: ignore[no-untyped-def]
-    from apps.cad.services import analysis_run
-
-    for tenant, owner, n in ((tenant_a, owner_a, 2), (tenant_b, owner_b, 1)):
-        for i in range(n):
-            d = drawing_create(
-                tenant=tenant, uploaded_by=owner, name=f"p{i}.dxf", content=dxf(i)
-            ).drawing
-            a = analysis_run(drawing=d)
-            Analysis.objects.filter(pk=a.pk).update(
-                feature_version="dxf-1", features=a.features[: len(DXF_SLOTS)]
-            )
+    old_drawings(tenant_a, owner_a, 2)
+    old_drawings(tenant_b, owner_b, 1)
 
     def every_tenant() -> dict[str, dict]:
         out = StringIO()
