@@ -452,8 +452,6 @@ def _add_hatch(geo: Geometry, e: Any, m: Any) -> None:
         if len(flat) >= 3:
             geo.hatch_paths.append(flat[:4096])
             geo.hatch_vertices += len(geo.hatch_paths[-1])
-            if geo.hatch_vertices >= _MAX_HATCH_VERTICES:
-                return
 
 
 def _add_path(geo: Geometry, pts: list[Vec3], closed: bool, m: Any) -> None:

@@ -355,8 +355,10 @@ def _vectors(
         .values_list("drawing_id", "feature_version", "features")
     )
     for drawing_id, version, vec in rows.iterator(chunk_size=500):
+        if drawing_id in found:
+            continue  # an older analysis of a drawing already read
         readable = downgrade(vec or [], source=version, target=feature_version)
-        if drawing_id not in found and readable:
+        if readable:
             found[drawing_id] = readable
     missing = [i for i in drawing_ids if i not in found]
     recomputed = 0
