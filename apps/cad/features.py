@@ -1,16 +1,18 @@
-"""Versioned, named feature vectors for drawings (``dxf-1`` to ``dxf-4``) and
+"""Versioned, named feature vectors for drawings (``dxf-1`` to ``dxf-5``) and
 meshes (``mesh-1``).
 
 ``dxf-2`` is ``dxf-1`` followed by two more views of the same drawing: a
 picture (``apps.cad.picture``) and its words (``apps.cad.words``); ``dxf-3`` is
 ``dxf-2`` followed by the outline view (``apps.cad.outline``); ``dxf-4`` is
 ``dxf-3`` followed by the names view (``apps.cad.names``) and the hatch slots
-(the area inside HATCH boundaries, which no other view draws). Each version's
+(the area inside HATCH boundaries, which no other view draws); ``dxf-5`` is
+``dxf-4`` followed by the size view (how large the drawing is). Each version's
 first slots are exactly the one before it, so a model trained on an older
 version keeps serving drawings analysed as a newer one (``downgrade()``).
 
-Every slot says which invariances hold: ``translation`` and ``scale`` (uniform)
-hold exactly for every slot; ``rotation`` is ``exact`` for slots built on
+Every slot says which invariances hold: ``translation`` holds exactly for every
+slot and ``scale`` (uniform) for every slot but the size view's, which measure
+it; ``rotation`` is ``exact`` for slots built on
 rotation-invariant quantities (distances, radii, principal axes) and ``robust``
 where the slot measures something in the drawing's own frame (bounding box),
 which only survives 90-degree turns exactly. Lengths are divided by the drawing's
@@ -27,6 +29,7 @@ from typing import Any
 
 import numpy as np
 from ezdxf import path as ezpath
+from ezdxf import units
 from ezdxf.document import Drawing as DxfDocument
 from ezdxf.math import Vec3
 
@@ -36,8 +39,9 @@ DXF1_FEATURE_VERSION = "dxf-1"
 DXF2_FEATURE_VERSION = "dxf-2"
 DXF3_FEATURE_VERSION = "dxf-3"
 DXF4_FEATURE_VERSION = "dxf-4"
+DXF5_FEATURE_VERSION = "dxf-5"
 # What the pipeline writes for a drawing today.
-DXF_FEATURE_VERSION = DXF4_FEATURE_VERSION
+DXF_FEATURE_VERSION = DXF5_FEATURE_VERSION
 MESH_FEATURE_VERSION = "mesh-1"
 
 HIST_TYPES = (
@@ -66,6 +70,8 @@ class Slot:
     name: str
     description: str
     rotation: str = "exact"  # "exact" or "robust"
+    # "exact", or "none" for the size view, which measures the drawing's scale.
+    scale: str = "exact"
 
 
 def _dxf_slots() -> list[Slot]:
@@ -190,20 +196,56 @@ def _dxf4_slots() -> list[Slot]:
     ]
 
 
+# dxf-5's size view: how large the drawing is, in millimetres where its
+# $INSUNITS says. Scale-invariant views cannot tell a 100x300 tile from a
+# 300x300 one or a symbol drawn in metres from a detail in millimetres; a
+# tenant's archive is drawn 1:1 in a few units, so its models learn from it.
+SIZE_SLOTS = [
+    Slot(
+        "size_log_gyration",
+        "log10 of the radius of gyration (mm when $INSUNITS names a length unit,"
+        " else drawing units), at least -6; 0 without geometry",
+        scale="none",
+    ),
+    Slot(
+        "size_log_major",
+        "log10 of the spread (standard deviation) along the principal major"
+        " axis, same units, at least -6; 0 without geometry",
+        scale="none",
+    ),
+    Slot(
+        "size_log_minor",
+        "log10 of the spread along the principal minor axis, same units, at"
+        " least -6; 0 without geometry",
+        scale="none",
+    ),
+    Slot(
+        "size_units_stated",
+        "1 when $INSUNITS names a length unit the sizes were converted from, else 0",
+    ),
+]
+
+
+def _dxf5_slots() -> list[Slot]:
+    return [*_dxf4_slots(), *SIZE_SLOTS]
+
+
 DXF_SLOTS = _dxf_slots()  # dxf-1
 DXF2_SLOTS = _dxf2_slots()
 DXF3_SLOTS = _dxf3_slots()
 DXF4_SLOTS = _dxf4_slots()
+DXF5_SLOTS = _dxf5_slots()
 MESH_SLOTS = _mesh_slots()
 SLOTS = {
     DXF1_FEATURE_VERSION: DXF_SLOTS,
     DXF2_FEATURE_VERSION: DXF2_SLOTS,
     DXF3_FEATURE_VERSION: DXF3_SLOTS,
     DXF4_FEATURE_VERSION: DXF4_SLOTS,
+    DXF5_FEATURE_VERSION: DXF5_SLOTS,
     MESH_FEATURE_VERSION: MESH_SLOTS,
 }
-# Views of dxf-2 to dxf-4, as slot ranges: geometry, picture, words (and
-# outline; names, hatch).
+# Views of dxf-2 to dxf-5, as slot ranges: geometry, picture, words (and
+# outline; names, hatch; size).
 DXF2_VIEWS = {
     "geometry": (0, len(DXF_SLOTS)),
     "picture": (len(DXF_SLOTS), len(DXF_SLOTS) + len(picture.slot_specs())),
@@ -215,10 +257,12 @@ DXF4_VIEWS = {
     "names": (len(DXF3_SLOTS), len(DXF4_SLOTS) - len(HATCH_SLOTS)),
     "hatch": (len(DXF4_SLOTS) - len(HATCH_SLOTS), len(DXF4_SLOTS)),
 }
+DXF5_VIEWS = {**DXF4_VIEWS, "size": (len(DXF4_SLOTS), len(DXF5_SLOTS))}
 VIEWS = {
     DXF2_FEATURE_VERSION: DXF2_VIEWS,
     DXF3_FEATURE_VERSION: DXF3_VIEWS,
     DXF4_FEATURE_VERSION: DXF4_VIEWS,
+    DXF5_FEATURE_VERSION: DXF5_VIEWS,
 }
 
 
@@ -228,6 +272,7 @@ DXF_VERSIONS = (
     DXF2_FEATURE_VERSION,
     DXF3_FEATURE_VERSION,
     DXF4_FEATURE_VERSION,
+    DXF5_FEATURE_VERSION,
 )
 
 
@@ -268,7 +313,7 @@ def schema() -> dict[str, Any]:
                 "description": s.description,
                 "invariance": {
                     "translation": "exact",
-                    "scale": "exact",
+                    "scale": s.scale,
                     "rotation": s.rotation,
                 },
             }
@@ -698,6 +743,63 @@ def dxf4_vector(
     vec += _hatch_slots(geo)
     assert len(vec) == len(DXF4_SLOTS)
     return [round(float(x), 6) if math.isfinite(x) else 0.0 for x in vec]
+
+
+def dxf5_vector(
+    doc: DxfDocument,
+    geo: Geometry,
+    n_entities: int,
+    texts: list[str],
+    tags: list[str],
+) -> list[float]:
+    """dxf-4, then the size view; its prefixes are dxf-4 to dxf-1."""
+    vec = dxf4_vector(doc, geo, n_entities, texts, tags) + _size_slots(doc, geo)
+    assert len(vec) == len(DXF5_SLOTS)
+    return [round(float(x), 6) if math.isfinite(x) else 0.0 for x in vec]
+
+
+_SIZE_FLOOR = 1e-6
+
+
+def _size_slots(doc: DxfDocument, geo: Geometry) -> list[float]:
+    try:
+        code = int(doc.header.get("$INSUNITS", 0))
+        # 0 is unitless; ezdxf's table also answers some out-of-range codes.
+        to_mm = (
+            float(
+                units.conversion_factor(
+                    units.InsertUnits(code), units.InsertUnits.Millimeters
+                )
+            )
+            if 0 < code <= 20
+            else 0.0
+        )
+    except (ValueError, TypeError, IndexError):
+        to_mm = 0.0  # a unit ezdxf does not convert, or not a number
+    stated = 1.0 if math.isfinite(to_mm) and to_mm > 0 else 0.0
+    factor = to_mm if stated else 1.0
+    pts = np.asarray(geo.points, dtype=float).reshape(-1, 2)
+    if not len(pts):
+        return [0.0] * (len(SIZE_SLOTS) - 1) + [stated]
+    circles = np.asarray(geo.circles, dtype=float).reshape(-1, 3)
+    centred = pts - pts.mean(axis=0)
+    cov = centred.T @ centred / len(pts)
+    # A circle adds its own second moment, r^2/2 along every axis, as it adds
+    # r^2 to the radius of gyration of the geometry slots.
+    if len(circles):
+        cov += np.eye(2) * (circles[:, 2] ** 2).sum() / (2 * len(pts))
+    minor, major = np.linalg.eigvalsh(cov)
+
+    def log_mm(length: float) -> float:
+        length *= factor
+        return math.log10(max(length, _SIZE_FLOOR)) if math.isfinite(length) else 0.0
+
+    return [
+        log_mm(math.sqrt(max(float(major + minor), 0.0))),
+        log_mm(math.sqrt(max(float(major), 0.0))),
+        log_mm(math.sqrt(max(float(minor), 0.0))),
+        stated,
+    ]
 
 
 def _hatch_slots(geo: Geometry) -> list[float]:

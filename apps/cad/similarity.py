@@ -1,10 +1,9 @@
 """The spaces in which similar drawings are searched.
 
-- ``unsupervised`` (``dxf-2`` to ``dxf-4``): every slot standardised over the
+- ``unsupervised`` (``dxf-2`` to ``dxf-5``): every slot standardised over the
   tenant's own drawings, then each view (geometry, picture, words, outline,
-  names, hatch)
-  scaled to a fixed total weight whatever its number of slots, the geometry
-  four times the others:
+  names, hatch) scaled to a fixed total weight whatever its number of slots,
+  the geometry four times the others, the size view not at all:
   title blocks and borders move the picture, and the words change with the
   drafter's language (weights measured in ``docs/model-quality.md``).
 - ``learned``: the standardisation the tenant's model was trained with, each
@@ -39,6 +38,10 @@ VIEW_WEIGHTS = {
     "outline": 1.0,
     "names": 1.0,
     "hatch": 1.0,
+    # Unsupervised search stays scale-invariant: a copy redrawn at another
+    # scale is still a near duplicate. A tenant's learned metric weighs size
+    # by how well it separates the tenant's labels.
+    "size": 0.0,
 }
 
 

@@ -342,7 +342,7 @@ def _vectors(
 ) -> tuple[dict[int, list[float]], int]:
     """The newest stored vector per drawing that reads as ``feature_version``
     (its own or a later dxf version's prefix: a dxf-3 model keeps learning
-    from drawings analysed as dxf-4); drawings without one are analysed again
+    from drawings analysed as a later one); drawings without one are analysed again
     here (and keep that analysis)."""
     found: dict[int, list[float]] = {}
     rows = (

@@ -32,7 +32,7 @@ def test_upload_returns_drawing_with_full_analysis(
     assert body["size"] == len(part)
     a = body["analysis"]
     assert a["status"] == "done"
-    assert a["feature_version"] == "dxf-4"
+    assert a["feature_version"] == "dxf-5"
     assert len(a["features"]) > 40
     assert a["recovered"] is False
     # v1 renders title-block fields as bare values (apps.versioning).
@@ -208,8 +208,8 @@ def test_similar_ranks_the_tenants_drawings_by_cosine_score(api_client_a) -> Non
     query = ids["flange"][0]
     r = api_client_a.get(f"/api/v1/drawings/{query}/similar?k=3")
     assert r.status_code == 200
-    # No model of the tenant's own: the unsupervised dxf-4 space.
-    assert r.data["space"] == "dxf-4-unsupervised"
+    # No model of the tenant's own: the unsupervised dxf-5 space.
+    assert r.data["space"] == "dxf-5-unsupervised"
     results = r.data["results"]
     assert len(results) == 3
     assert query not in [x["drawing"]["id"] for x in results]

@@ -17,6 +17,7 @@ from apps.cad.features import (
     DXF2_SLOTS,
     DXF3_SLOTS,
     DXF4_SLOTS,
+    DXF5_SLOTS,
     DXF_SLOTS,
     downgrade,
     readable_as,
@@ -58,7 +59,7 @@ def drawings() -> dict[str, bytes]:
 
 
 def assert_close(a: list[float], b: list[float], slots: set[str], tol: float) -> None:
-    names = [s.name for s in DXF4_SLOTS]
+    names = [s.name for s in DXF5_SLOTS]
     bad = {
         n: (x, y)
         for n, x, y in zip(names, a, b, strict=True)
@@ -67,17 +68,18 @@ def assert_close(a: list[float], b: list[float], slots: set[str], tol: float) ->
     assert not bad, bad
 
 
-ALL = {s.name for s in DXF4_SLOTS}
-ROTATION_EXACT = {s.name for s in DXF4_SLOTS if s.rotation == "exact"}
-PICTURE = {s.name for s in DXF4_SLOTS if s.name.startswith("pic_")}
-OUTLINE = {s.name for s in DXF4_SLOTS if s.name.startswith("out_")}
+ALL = {s.name for s in DXF5_SLOTS}
+SCALE_EXACT = {s.name for s in DXF5_SLOTS if s.scale == "exact"}
+ROTATION_EXACT = {s.name for s in DXF5_SLOTS if s.rotation == "exact"}
+PICTURE = {s.name for s in DXF5_SLOTS if s.name.startswith("pic_")}
+OUTLINE = {s.name for s in DXF5_SLOTS if s.name.startswith("out_")}
 NAMES = [i for i, s in enumerate(DXF4_SLOTS) if s.name.startswith("names_")]
 
 
 def test_same_bytes_give_the_identical_vector(drawings: dict[str, bytes]) -> None:
     b = drawings["flange"]
     assert vector(b) == vector(b)
-    assert len(vector(b)) == len(DXF4_SLOTS)
+    assert len(vector(b)) == len(DXF5_SLOTS)
 
 
 @pytest.mark.parametrize("label", ["flange", "hole_plate", "stepped_shaft", "pulley"])
@@ -88,7 +90,7 @@ def test_translation_and_uniform_scale_leave_every_slot(
     moved = vector(transformed(drawings[label], Matrix44.translate(1234.5, -987.0, 0)))
     scaled = vector(transformed(drawings[label], Matrix44.scale(7.25)))
     assert_close(base, moved, ALL, 1e-3)
-    assert_close(base, scaled, ALL, 1e-3)
+    assert_close(base, scaled, SCALE_EXACT, 1e-3)
 
 
 @pytest.mark.parametrize("angle", [90, 33])
@@ -110,9 +112,61 @@ def test_rotation_leaves_slots_marked_exact(
         assert_close(base, turned, ALL, 2e-2)
 
 
+def with_units(content: bytes, insunits: int, m: Matrix44 | None = None) -> bytes:
+    doc = ezdxf.read(
+        io.StringIO(content.decode("utf-8", "surrogateescape"), newline=None)
+    )
+    doc.header["$INSUNITS"] = insunits
+    if m is not None:
+        for e in doc.modelspace():
+            e.transform(m)
+    stream = io.StringIO()
+    doc.write(stream)
+    return doc.encode(stream.getvalue())
+
+
+def sizes(content: bytes) -> dict[str, float]:
+    v = dict(zip([s.name for s in DXF5_SLOTS], vector(content), strict=True))
+    return {k: x for k, x in v.items() if k.startswith("size_")}
+
+
+def test_the_size_view_tells_a_part_from_the_same_part_at_another_size(
+    drawings: dict[str, bytes],
+) -> None:
+    mm = with_units(drawings["hole_plate"], 4)
+    base = sizes(mm)
+    # Three times as large: every size slot moves by log10(3).
+    big = sizes(with_units(mm, 4, Matrix44.scale(3.0)))
+    measured = [name for name in base if name != "size_units_stated"]
+    assert all(base[name] != 0 for name in measured)
+    for name in measured:
+        assert big[name] - base[name] == pytest.approx(math.log10(3.0), abs=1e-4)
+    assert base["size_log_major"] >= base["size_log_minor"]
+    assert base["size_units_stated"] == big["size_units_stated"] == 1.0
+    # The same numbers in metres are a part a thousand times as large; with
+    # no unit stated they are read as they are, and the slot says so.
+    metres = sizes(with_units(mm, 6))
+    assert metres["size_log_gyration"] - base["size_log_gyration"] == pytest.approx(3.0)
+    unitless = sizes(with_units(mm, 0))
+    assert unitless["size_log_gyration"] == base["size_log_gyration"]
+    assert unitless["size_units_stated"] == 0.0
+    # A unit code outside the table counts as unstated.
+    assert sizes(with_units(mm, 99))["size_units_stated"] == 0.0
+
+
+def test_a_drawing_without_geometry_has_the_neutral_size() -> None:
+    doc = ezdxf.new(units=4)
+    doc.modelspace().add_text("NOTES ONLY")
+    stream = io.StringIO()
+    doc.write(stream)
+    neutral = sizes(stream.getvalue().encode())
+    assert neutral.pop("size_units_stated") == 1.0
+    assert set(neutral.values()) == {0.0}
+
+
 def test_a_flange_shows_a_bolt_circle_and_concentric_circles() -> None:
     b = generate_part("flange", random.Random(3))
-    v = dict(zip([s.name for s in DXF4_SLOTS], vector(b), strict=True))
+    v = dict(zip([s.name for s in DXF5_SLOTS], vector(b), strict=True))
     assert v["log_bolt_circles"] > 0
     assert v["log_concentric_groups"] > 0
 
@@ -131,7 +185,7 @@ def test_symmetry_slots_tell_a_symmetric_plate_from_an_l_shape() -> None:
         )
         msp.add_circle((70, 5), 3)
 
-    names = [s.name for s in DXF4_SLOTS]
+    names = [s.name for s in DXF5_SLOTS]
     sym = dict(zip(names, vector(dxf_bytes(plate)), strict=True))
     asym = dict(zip(names, vector(dxf_bytes(ell)), strict=True))
     for slot in ("mirror_sym_major", "mirror_sym_minor", "point_sym"):
@@ -152,6 +206,7 @@ def test_schema_lists_every_slot_with_description_and_invariance() -> None:
         "dxf-2",
         "dxf-3",
         "dxf-4",
+        "dxf-5",
         "mesh-1",
         "brep-1",
         "brep-2",
@@ -160,19 +215,27 @@ def test_schema_lists_every_slot_with_description_and_invariance() -> None:
     assert [x["name"] for x in s["dxf-2"]] == [x.name for x in DXF2_SLOTS]
     assert [x["name"] for x in s["dxf-3"]] == [x.name for x in DXF3_SLOTS]
     assert [x["name"] for x in s["dxf-4"]] == [x.name for x in DXF4_SLOTS]
-    assert len({x["name"] for x in s["dxf-4"]}) == len(s["dxf-4"])
-    for slot in s["dxf-1"] + s["dxf-2"] + s["dxf-3"] + s["dxf-4"] + s["mesh-1"]:
+    assert [x["name"] for x in s["dxf-5"]] == [x.name for x in DXF5_SLOTS]
+    assert len({x["name"] for x in s["dxf-5"]}) == len(s["dxf-5"])
+    for slot in s["dxf-1"] + s["dxf-2"] + s["dxf-3"] + s["dxf-5"] + s["mesh-1"]:
         assert slot["description"]
         assert slot["invariance"]["translation"] == "exact"
         assert slot["invariance"]["rotation"] in {"exact", "robust"}
+    # Only the size view measures the drawing's scale.
+    assert [x["name"] for x in s["dxf-5"] if x["invariance"]["scale"] != "exact"] == [
+        x.name for x in DXF5_SLOTS[len(DXF4_SLOTS) :] if x.name != "size_units_stated"
+    ]
 
 
 def test_each_dxf_version_starts_with_the_one_before_so_older_models_keep_serving(
     drawings: dict[str, bytes],
 ) -> None:
-    v4 = vector(drawings["flange"])
-    assert len(v4) == len(DXF4_SLOTS)
-    v3 = downgrade(v4, source="dxf-4", target="dxf-3")
+    v5 = vector(drawings["flange"])
+    assert len(v5) == len(DXF5_SLOTS)
+    v4 = downgrade(v5, source="dxf-5", target="dxf-4")
+    assert v4 is not None and len(v4) == len(DXF4_SLOTS)
+    v3 = downgrade(v5, source="dxf-5", target="dxf-3")
+    assert v3 == downgrade(v4, source="dxf-4", target="dxf-3")
     assert v3 is not None and len(v3) == len(DXF3_SLOTS)
     assert downgrade(v4, source="dxf-4", target="dxf-2") == downgrade(
         v3, source="dxf-3", target="dxf-2"
@@ -182,6 +245,9 @@ def test_each_dxf_version_starts_with_the_one_before_so_older_models_keep_servin
     assert v2 is not None and len(v2) == len(DXF2_SLOTS)
     assert v1 is not None and v1 == downgrade(v2, source="dxf-2", target="dxf-1")
     assert len(v1) == len(DXF_SLOTS)
+    assert [s.name for s in DXF5_SLOTS[: len(DXF4_SLOTS)]] == [
+        s.name for s in DXF4_SLOTS
+    ]
     assert [s.name for s in DXF4_SLOTS[: len(DXF3_SLOTS)]] == [
         s.name for s in DXF3_SLOTS
     ]
@@ -192,9 +258,10 @@ def test_each_dxf_version_starts_with_the_one_before_so_older_models_keep_servin
     # Never upwards, never across families.
     assert downgrade(v2, source="dxf-2", target="dxf-3") is None
     assert downgrade(v3, source="dxf-3", target="dxf-4") is None
-    assert downgrade(v4, source="dxf-4", target="mesh-1") is None
-    assert readable_as("dxf-4") == ("dxf-4", "dxf-3", "dxf-2", "dxf-1")
-    assert served_by("dxf-2") == ("dxf-2", "dxf-3", "dxf-4")
+    assert downgrade(v4, source="dxf-4", target="dxf-5") is None
+    assert downgrade(v5, source="dxf-5", target="mesh-1") is None
+    assert readable_as("dxf-5") == ("dxf-5", "dxf-4", "dxf-3", "dxf-2", "dxf-1")
+    assert served_by("dxf-2") == ("dxf-2", "dxf-3", "dxf-4", "dxf-5")
     assert served_by("brep-2") == ("brep-2",)
 
 
@@ -249,7 +316,7 @@ def test_a_drawing_with_only_text_gets_neutral_geometry_and_picture_slots() -> N
     from tests.cad.conftest import dxf_bytes
 
     v = vector(dxf_bytes(lambda doc, msp: msp.add_text("NOTES ONLY")))
-    named = dict(zip([s.name for s in DXF4_SLOTS], v, strict=True))
+    named = dict(zip([s.name for s in DXF5_SLOTS], v, strict=True))
     assert all(named[n] == 0.0 for n in PICTURE | OUTLINE)
     assert named["words_log_count"] > 0
     assert named["names_log_count"] > 0
@@ -311,7 +378,7 @@ def test_dxf_vectors_never_hold_nan_whatever_the_coordinates(
     except DomainError as exc:
         assert 400 <= exc.status_code < 500
         return
-    assert len(v) == len(DXF4_SLOTS)
+    assert len(v) == len(DXF5_SLOTS)
     assert all(math.isfinite(x) for x in v)
 
 
@@ -383,7 +450,7 @@ def test_circles_exported_as_short_lines_give_nearly_the_same_picture() -> None:
     exported = vector(dxf_bytes(lambda d, m: plate(d, m, exploded=True)))
     assert_close(drawn, exported, PICTURE, 3e-2)
     # The geometry view, built on entity types, does see the difference.
-    names = [s.name for s in DXF4_SLOTS]
+    names = [s.name for s in DXF5_SLOTS]
     assert drawn[names.index("hist_circle")] > 0 == exported[names.index("hist_circle")]
 
 
@@ -406,7 +473,7 @@ def test_names_tell_hatch_patterns_sizes_and_where_a_word_is_written() -> None:
     other = vector(dxf_bytes(symbol(pattern="ANSI31")))
     assert grass[: len(DXF3_SLOTS)] == other[: len(DXF3_SLOTS)]
     assert [grass[i] for i in NAMES] != [other[i] for i in NAMES]
-    named = dict(zip([s.name for s in DXF4_SLOTS], grass, strict=True))
+    named = dict(zip([s.name for s in DXF5_SLOTS], grass, strict=True))
     assert named["names_log_hatch_patterns"] > 0
     # A size of the same shape is the same family; another magnitude is not.
     assert vector(dxf_bytes(symbol(note="DN300"))) == grass
@@ -436,7 +503,7 @@ def test_hatch_slots_see_the_filled_area_wherever_and_however_large() -> None:
 
         return draw
 
-    names = [s.name for s in DXF4_SLOTS]
+    names = [s.name for s in DXF5_SLOTS]
     hatch = [names.index(n) for n in names if n.startswith("hatch_")]
     empty = vector(dxf_bytes(tile(filled=False)))
     half = vector(dxf_bytes(tile(filled=True)))
@@ -467,6 +534,6 @@ def test_segments_too_short_to_measure_give_a_neutral_picture() -> None:
         msp.add_line((0, 0), (0, 2e-321))
 
     v = vector(dxf_bytes(specks))
-    named = dict(zip([s.name for s in DXF4_SLOTS], v, strict=True))
+    named = dict(zip([s.name for s in DXF5_SLOTS], v, strict=True))
     assert all(math.isfinite(x) for x in v)
     assert all(named[n] == 0.0 for n in PICTURE)

@@ -4,16 +4,18 @@ deployed version of the tenant's own model -> corrections -> live accuracy."""
 from __future__ import annotations
 
 import hashlib
+import io
 import random
 
 import numpy as np
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
 from apps.audit.models import AuditEvent
 from apps.batch import runner
 from apps.batch.models import BatchJob
-from apps.cad.features import DXF4_SLOTS
+from apps.cad.features import DXF5_SLOTS
 from apps.cad.models import Analysis, Drawing
 from apps.cad.services import drawing_create
 from apps.cad.synth import generate_part
@@ -334,15 +336,15 @@ def test_a_model_on_an_older_version_learns_from_drawings_analysed_as_a_newer_on
 ) -> None:  # type: ignore[no-untyped-def]
     labelled_set(tenant_a, {"flange": 6, "nut": 6})
     wait_for_job(train(admin_client_a, deploy="active").data["job"], timeout=120)
-    # Uploaded after an upgrade: only a dxf-4 analysis, whose first slots are
+    # Uploaded after an upgrade: only a dxf-5 analysis, whose first slots are
     # the dxf-1 vector the model reads.
     rng = np.random.default_rng(3)
     centre = rng.random(WIDTH) * 4
     for i in range(6):
         prefix = centre + rng.normal(0, 0.05, WIDTH)
-        rest = rng.random(len(DXF4_SLOTS) - WIDTH)
+        rest = rng.random(len(DXF5_SLOTS) - WIDTH)
         labelled_drawing(
-            tenant_a, "washer", f"w{i}", np.hstack([prefix, rest]), version="dxf-4"
+            tenant_a, "washer", f"w{i}", np.hstack([prefix, rest]), version="dxf-5"
         )
     job = wait_for_job(train(admin_client_a, deploy="shadow").data["job"], timeout=120)
     assert job.status == "succeeded", job.summary
@@ -361,8 +363,8 @@ def test_a_new_model_trains_on_the_version_drawings_were_refeaturised_to(
         # Analysed twice before the upgrade, then re-featurised: the history
         # holds more old analyses than new ones.
         old = Analysis.objects.get(drawing=d)
-        rest = rng.random(len(DXF4_SLOTS) - WIDTH).tolist()
-        for version, extra in (("dxf-1", []), ("dxf-4", rest)):
+        rest = rng.random(len(DXF5_SLOTS) - WIDTH).tolist()
+        for version, extra in (("dxf-1", []), ("dxf-5", rest)):
             Analysis.objects.create(
                 drawing=d,
                 tenant=tenant_a,
@@ -370,9 +372,9 @@ def test_a_new_model_trains_on_the_version_drawings_were_refeaturised_to(
                 feature_version=version,
                 features=[*old.features, *extra],
             )
-    job = wait_for_job(train(admin_client_a, "parts-v4").data["job"], timeout=120)
+    job = wait_for_job(train(admin_client_a, "parts-v5").data["job"], timeout=120)
     assert job.status == "succeeded", job.summary
-    assert ModelVersion.objects.get().model.feature_version == "dxf-4"
+    assert ModelVersion.objects.get().model.feature_version == "dxf-5"
 
 
 def test_feedback_relabels_and_counts_towards_live_accuracy(
@@ -537,3 +539,52 @@ def test_a_trained_tenants_similar_drawings_come_from_the_models_classes_first(
         assert body["space"] == "part-classifier-v1-metric+classes"
         found = [label_of[n["drawing"]["id"]] for n in body["results"]]
         assert found == [query.label] * 5
+
+
+def plate(rng: random.Random, scale: float) -> bytes:
+    """A plate with a few holes, about 50 mm across times ``scale``, in mm."""
+    import ezdxf
+
+    doc = ezdxf.new(units=4)
+    msp = doc.modelspace()
+    w, h = rng.uniform(40, 60) * scale, rng.uniform(25, 40) * scale
+    msp.add_lwpolyline([(0, 0), (w, 0), (w, h), (0, h)], close=True)
+    for _ in range(rng.randint(2, 5)):
+        r = rng.uniform(0.04, 0.1) * h
+        msp.add_circle(
+            (rng.uniform(2 * r, w - 2 * r), rng.uniform(2 * r, h - 2 * r)), r
+        )
+    stream = io.StringIO()
+    doc.write(stream)
+    return stream.getvalue().encode()
+
+
+def test_families_that_differ_only_in_size_are_learned(
+    admin_client_a, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    # The same plates a few times as large: every shape slot is alike, only
+    # the size view tells the two families apart.
+    rng = random.Random(8)
+    for label, scale in (("plate_small", 1.0), ("plate_large", 6.0)):
+        for i in range(8):
+            d = drawing_create(
+                tenant=tenant_a,
+                uploaded_by=None,
+                name=f"{label}-{i}.dxf",
+                content=plate(rng, scale),
+            ).drawing
+            d.label = label
+            d.save()
+    job = wait_for_job(train(admin_client_a, deploy="active").data["job"], timeout=240)
+    assert job.status == "succeeded", job.summary
+    version = ModelVersion.objects.get()
+    assert version.model.feature_version == "dxf-5"
+    assert version.evaluation["held_out"]["macro_f1"] == 1.0
+    for label, scale in (("plate_small", 1.0), ("plate_large", 6.0)):
+        r = admin_client_a.post(
+            "/api/v1/drawings",
+            {"file": SimpleUploadedFile("new.dxf", plate(rng, scale))},
+            format="multipart",
+        )
+        assert r.status_code == 201, r.data
+        assert r.data["analysis"]["prediction"] == label
