@@ -358,6 +358,9 @@ def test_a_new_model_trains_on_the_version_drawings_were_refeaturised_to(
     admin_client_a, tenant_a
 ) -> None:  # type: ignore[no-untyped-def]
     drawings = labelled_set(tenant_a, {"flange": 6, "nut": 6})
+    # The tenant's model from before the upgrade, on dxf-1.
+    job = wait_for_job(train(admin_client_a, deploy="active").data["job"], timeout=120)
+    assert job.status == "succeeded", job.summary
     rng = np.random.default_rng(5)
     for d in drawings:
         # Analysed twice before the upgrade, then re-featurised: the history
@@ -372,9 +375,23 @@ def test_a_new_model_trains_on_the_version_drawings_were_refeaturised_to(
                 feature_version=version,
                 features=[*old.features, *extra],
             )
-    job = wait_for_job(train(admin_client_a, "parts-v5").data["job"], timeout=120)
+    job = wait_for_job(
+        train(admin_client_a, "parts-v5", deploy="active").data["job"], timeout=120
+    )
     assert job.status == "succeeded", job.summary
-    assert ModelVersion.objects.get().model.feature_version == "dxf-5"
+    new = ModelVersion.objects.get(model__name="parts-v5")
+    assert new.model.feature_version == "dxf-5"
+    # Both serve: a dxf-5 analysis is answered by the new model, an older
+    # analysis still by the old one.
+    latest = Analysis.objects.filter(drawing=drawings[0]).order_by("-pk")
+    for analysis, model in ((latest[0], "parts-v5"), (latest[2], "part-classifier")):
+        out = inference.predict(
+            features=analysis.features,
+            feature_version=analysis.feature_version,
+            tenant_id=tenant_a.pk,
+        )
+        assert out["model_name"] == model
+        assert out["prediction"]["label"] == "flange"
 
 
 def test_feedback_relabels_and_counts_towards_live_accuracy(
