@@ -338,6 +338,8 @@ coord = st.floats(allow_nan=True, allow_infinity=True, width=64)
         st.lists(st.tuples(coord, coord), min_size=1, max_size=5), max_size=3
     ),
     hatch_arcs=st.lists(st.tuples(coord, coord, coord, coord, coord), max_size=2),
+    # Every unit code and some that name none: the size view converts by it.
+    insunits=st.integers(min_value=-(2**31), max_value=2**31 - 1),
 )
 def test_dxf_vectors_never_hold_nan_whatever_the_coordinates(
     lines: list[tuple[float, ...]],
@@ -347,10 +349,12 @@ def test_dxf_vectors_never_hold_nan_whatever_the_coordinates(
     texts: list[str],
     hatches: list[list[tuple[float, float]]],
     hatch_arcs: list[tuple[float, ...]],
+    insunits: int,
 ) -> None:
     from tests.cad.conftest import dxf_bytes
 
     def draw(doc, msp):  # type: ignore[no-untyped-def]
+        doc.header["$INSUNITS"] = insunits if insunits % 3 else insunits % 25
         for x0, y0, x1, y1 in lines:
             msp.add_line((x0, y0), (x1, y1))
         for x, y, r in circles:
