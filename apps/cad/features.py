@@ -718,7 +718,7 @@ def dxf3_vector(
     return [round(float(x), 6) if math.isfinite(x) else 0.0 for x in vec]
 
 
-def dxf4_vector(
+def dxf5_vector(
     doc: DxfDocument,
     geo: Geometry,
     n_entities: int,
@@ -726,8 +726,8 @@ def dxf4_vector(
     tags: list[str],
 ) -> list[float]:
     """dxf-3, then the names view (``tags``: the attribute tags of the
-    drawing's ATTDEF and ATTRIB items) and the hatch slots; its prefixes are
-    dxf-3, dxf-2, dxf-1."""
+    drawing's ATTDEF and ATTRIB items) and the hatch slots, which end dxf-4,
+    then the size view; its prefixes are dxf-4 to dxf-1."""
     vec = dxf3_vector(doc, geo, n_entities, texts)
     vec += names.names_vector(
         {
@@ -742,18 +742,7 @@ def dxf4_vector(
     )
     vec += _hatch_slots(geo)
     assert len(vec) == len(DXF4_SLOTS)
-    return [round(float(x), 6) if math.isfinite(x) else 0.0 for x in vec]
-
-
-def dxf5_vector(
-    doc: DxfDocument,
-    geo: Geometry,
-    n_entities: int,
-    texts: list[str],
-    tags: list[str],
-) -> list[float]:
-    """dxf-4, then the size view; its prefixes are dxf-4 to dxf-1."""
-    vec = dxf4_vector(doc, geo, n_entities, texts, tags) + _size_slots(doc, geo)
+    vec += _size_slots(doc, geo)
     assert len(vec) == len(DXF5_SLOTS)
     return [round(float(x), 6) if math.isfinite(x) else 0.0 for x in vec]
 
