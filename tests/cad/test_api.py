@@ -231,6 +231,14 @@ def test_feature_schema_is_served(api_client_a) -> None:  # type: ignore[no-unty
     for version in ("brep-1", "brep-2"):
         assert r.data[version] and all(s["description"] for s in r.data[version])
     assert r.data["brep-2"][-1]["name"] == "log_inner_loops"
+    # The size view is the one that measures scale instead of ignoring it.
+    size = {s["name"]: s["invariance"]["scale"] for s in r.data["dxf-5"][-4:]}
+    assert size == {
+        "size_log_gyration": "none",
+        "size_log_major": "none",
+        "size_log_minor": "none",
+        "size_units_stated": "exact",
+    }
 
 
 def test_anonymous_clients_are_refused(client, part: bytes) -> None:  # type: ignore[no-untyped-def]
