@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.cad.features import readable_as
 from apps.modelreg.services.inference import predict
 from cadml.lib.request_id import current_request_id
 
@@ -49,16 +48,14 @@ def similarity_metric(*, tenant_id: int, feature_version: str) -> Any:
     probabilities (uncalibrated: the temperature would only sharpen them)."""
     from apps.modelreg.runtime import runtime
 
-    snap = runtime.snapshot()
-    # As inference routes: a model of an older version the vectors can be read
-    # as (their prefix) serves them too, the vectors' own version first.
-    for version in readable_as(feature_version):
-        view = snap.pick(tenant_id=tenant_id, feature_version=version)
-        if view is not None and view.tenant_id is not None:
-            break
-    else:
+    # What inference would route these vectors to, if it is the tenant's own.
+    routed = runtime.snapshot().serving(
+        tenant_id=tenant_id, feature_version=feature_version
+    )
+    if routed is None:
         return None
-    if view.active is None:
+    view, _ = routed
+    if view.tenant_id is None or view.active is None:
         return None
     metric = view.active.open_set
     if metric is None or metric.metric is None:

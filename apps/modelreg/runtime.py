@@ -27,6 +27,7 @@ import numpy as np
 from django.conf import settings
 from django.db import close_old_connections
 
+from apps.cad.features import readable_as
 from cadml import metrics
 from cadml.lib.redis_client import shared_redis, sync_client
 
@@ -120,6 +121,24 @@ class Snapshot:
             if best is None or rank < best:
                 best, chosen = rank, dep
         return chosen
+
+    def serving(
+        self, *, tenant_id: int | None, feature_version: str, name: str | None = None
+    ) -> tuple[DeploymentView, str] | None:
+        """What serves vectors of ``feature_version``, and the version it reads
+        them as: a model of that version or of an older one the vectors can be
+        read as (their prefix, a dxf-1 model on a dxf-2 analysis). The tenant's
+        own model beats the platform's whatever its version; between equals
+        the vectors' own version wins."""
+        best: tuple[tuple[int, int], DeploymentView, str] | None = None
+        for order, version in enumerate(readable_as(feature_version)):
+            view = self.pick(tenant_id=tenant_id, feature_version=version, name=name)
+            if view is None:
+                continue
+            rank = (0 if view.tenant_id is not None else 1, order)
+            if best is None or rank < best[0]:
+                best = (rank, view, version)
+        return None if best is None else (best[1], best[2])
 
 
 def _load_version(version: Any) -> LoadedVersion:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
-from apps.cad.features import downgrade, readable_as
+from apps.cad.features import downgrade
 from apps.modelreg import stats
 from apps.modelreg.models import ActivationEvent, Deployment, RegisteredModel
 from apps.modelreg.openset import part_order, set_aside
@@ -124,25 +124,18 @@ def _route_model(
     features: list[float],
     name: str | None,
 ) -> tuple[DeploymentView, list[float]]:
-    """The model that serves this vector: a model of its own version, or one
-    trained on an older version the vector can be read as (a dxf-1 model on a
-    dxf-2 analysis), and the vector as that model reads it. The tenant's own
-    model beats the platform's whatever its version; between equals the
-    vector's own version wins."""
-    best: tuple[tuple[int, int], DeploymentView, LoadedVersion, list[float]] | None = (
-        None
+    """The model that serves this vector (``Snapshot.serving``) and the vector
+    as that model reads it."""
+    routed = snap.serving(
+        tenant_id=tenant_id, feature_version=feature_version, name=name
     )
-    for order, version in enumerate(readable_as(feature_version)):
-        readable = downgrade(features, source=feature_version, target=version)
-        view = snap.pick(tenant_id=tenant_id, feature_version=version, name=name)
-        if readable is None or view is None or view.active is None:
-            continue
-        rank = (0 if view.tenant_id is not None else 1, order)
-        if best is None or rank < best[0]:
-            best = (rank, view, view.active, readable)
-    if best is None:
+    if routed is None:
         raise _NoAnswer(f"no active model for {feature_version} features")
-    _, view, active, readable = best
+    view, version = routed
+    active = view.active
+    readable = downgrade(features, source=feature_version, target=version)
+    # serving() picks active models, at versions these vectors read as.
+    assert active is not None and readable is not None
     if len(readable) != active.width:
         raise _NoAnswer(
             f"the vector has {len(readable)} features, the model takes {active.width}"
