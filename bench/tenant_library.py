@@ -18,25 +18,30 @@ trains or embeds its own way:
    ``training.train`` (``--seed``, ``CADML_MODEL_CONFIDENCE_THRESHOLD``): on its
    held-out split (25 %, stratified) macro-F1, accuracy, needs_review (calibrated
    confidence under the threshold), unknown, right-and-confident, ECE; and
-   ``evaluation.cross_validate`` (``CADML_TRAIN_CV_FOLDS`` folds).
-3. Similar drawings in the product's spaces (``apps.cad.similarity.Space``):
-   ``unsupervised`` fitted on all the tenant's vectors and ``learned`` (the
-   model's open-set metric), cosine on the unit embedding as ``apps.cad.index``
-   ranks: for every held-out drawing of (2) the share of its top five
-   neighbours with its category among all other drawings and among the training
-   drawings only, the same for the nearest one, and the top-five share for
-   every drawing against all others; ``learned_with_classes`` is what
+   ``evaluation.cross_validate`` (``CADML_TRAIN_CV_FOLDS`` folds): the figures
+   ``POST /train`` reports, of the model fitted without its own test split.
+3. ``new_drawings``: a stratified quarter of the drawings kept from training
+   altogether (drawings a tenant uploads after training), the model trained as
+   in (2) on the rest, and the model it is served (the exported ONNX model,
+   calibrated) scored on that quarter.
+4. Similar drawings in the product's spaces (``apps.cad.similarity.Space``) of
+   the model of (3): ``unsupervised`` fitted on all the tenant's vectors and
+   ``learned`` (the model's open-set metric), cosine on the unit embedding as
+   ``apps.cad.index`` ranks: for every drawing of that quarter the share of its
+   top five neighbours with its category among all other drawings and among the
+   training drawings only, the same for the nearest one, and the top-five share
+   for every drawing against all others; ``learned_with_classes`` is what
    ``/similar`` uses for a tenant with a model: the model's class probabilities
-   (the exported ONNX model) beside its metric. The training rows' probabilities
-   are in-sample, as they are for a tenant whose labelled drawings are its
-   archive.
-4. With ``--group-pattern REGEX``: a drawing's group is its file stem with the
+   (the exported ONNX model) beside its metric. The training rows'
+   probabilities are in-sample, as they are for a tenant whose labelled
+   drawings are its archive.
+5. With ``--group-pattern REGEX``: a drawing's group is its file stem with the
    pattern removed (NLCS: ``'^([BNVT]-)+'``, the same symbol in another
    representation, a near copy). ``..._no_variants`` repeats the all-drawings
    top five without the query's own group among the candidates, and
    ``grouped_split`` holds out whole groups (GroupShuffleSplit, 25 %), trains
-   through ``training.train`` on the rest and scores that calibrated model and
-   its spaces on the held-out groups. Without it both are null.
+   as in (2) on the rest and scores the served model and its spaces on the
+   held-out groups. Without it both are null.
 
 Run (the analysis takes some minutes on two cores; ``--cache`` keeps the vectors,
 keyed by every file's path and content and the pipeline's feature version)::
@@ -226,6 +231,64 @@ def similar_rows(
     }
 
 
+def train_on(
+    version: str, Xd: np.ndarray, yd: np.ndarray, tr: np.ndarray, seed: int
+) -> training.TrainResult:
+    """The model ``POST /train`` registers when the tenant's labelled drawings
+    are the rows ``tr``."""
+    return training.train(
+        training.Dataset(X=Xd[tr], y=yd[tr], feature_version=version, summary={}),
+        seed=seed,
+        threshold=float(settings.CADML_MODEL_CONFIDENCE_THRESHOLD),
+        labelled=True,
+    )
+
+
+def spaces_of(result: training.TrainResult, Xd: np.ndarray) -> dict[str, Space]:
+    """The spaces ``/similar`` searches for a tenant with this model."""
+    spaces = {"unsupervised": Space.unsupervised(Xd)}
+    learned = Space.learned(result.open_set, name="model-metric")
+    if learned is not None:
+        spaces["learned"] = learned
+        # What /similar uses for a tenant with a model: its classes (the
+        # exported ONNX model, as served) beside the metric.
+        spaces["learned_with_classes"] = learned.with_classes(
+            lambda X: training.onnx_proba(result.onnx, X.astype(np.float32))
+        )
+    return spaces
+
+
+def served_on(
+    result: training.TrainResult,
+    Xd: np.ndarray,
+    yd: np.ndarray,
+    te: np.ndarray,
+    threshold: float,
+) -> dict[str, object]:
+    """The exported model, calibrated as served, on the rows ``te`` it never
+    saw."""
+    probs = training.onnx_proba(result.onnx, Xd[te].astype(np.float32))
+    if result.open_set is not None:
+        probs = result.open_set.calibrate(probs)
+    m = training.evaluate(probs, yd[te], result.labels, threshold)
+    out: dict[str, object] = {
+        "macro_f1": m["macro_f1"],
+        "accuracy": m["accuracy"],
+        "needs_review_rate": m["abstention_rate"],
+        "test_rows": m["test_rows"],
+        "served_model_rows": result.summary.get("served_model_rows"),
+    }
+    if result.open_set is not None:
+        unknown = result.open_set.novelty(Xd[te]) > result.open_set.threshold
+        right = np.asarray(result.labels)[probs.argmax(axis=1)] == yd[te]
+        confident = probs.max(axis=1) >= threshold
+        out["unknown_rate"] = round(float(unknown.mean()), 4)
+        out["right_and_confident_rate"] = round(
+            float((right & confident & ~unknown).mean()), 4
+        )
+    return out
+
+
 def grouped_split(
     version: str,
     Xd: np.ndarray,
@@ -234,50 +297,23 @@ def grouped_split(
     seed: int,
     threshold: float,
 ) -> dict[str, object]:
-    """Whole groups held out; the model ``training.train`` fits on the rest,
-    scored (calibrated) on them, and its spaces' top five among the rest."""
+    """Whole groups held out (25 %): the model trained on the rest, scored on
+    them, and its spaces' top five among the rest."""
     gss = GroupShuffleSplit(n_splits=1, test_size=0.25, random_state=seed)
     g_tr, g_te = next(gss.split(Xd, yd, groups))
     present = set(yd[g_tr].tolist())
     g_te = np.asarray([i for i in g_te if yd[i] in present])
     try:
-        rg = training.train(
-            training.Dataset(
-                X=Xd[g_tr], y=yd[g_tr], feature_version=version, summary={}
-            ),
-            seed=seed,
-            threshold=threshold,
-            labelled=True,
-        )
-        probs = rg.estimator.predict_proba(Xd[g_te])
-        if rg.open_set is not None:
-            probs = rg.open_set.calibrate(probs)
-        gm = training.evaluate(probs, yd[g_te], rg.labels, threshold)
-        out: dict[str, object] = {
-            "macro_f1": gm["macro_f1"],
-            "accuracy": gm["accuracy"],
-            "needs_review_rate": gm["abstention_rate"],
-            "test_rows": gm["test_rows"],
-        }
-        if rg.open_set is not None:
-            gl = Space.learned(rg.open_set)
-            gtrain = np.zeros(len(yd), bool)
-            gtrain[g_tr] = True
-            if gl is not None:
-                out["top5_learned_heldout_vs_train"] = top5_share(
-                    unit(gl, Xd), yd, g_te, lambda i: gtrain
-                )[0]
-                glc = gl.with_classes(
-                    lambda X: training.onnx_proba(rg.onnx, X.astype(np.float32))
-                )
-                out["top5_learned_with_classes_heldout_vs_train"] = top5_share(
-                    unit(glc, Xd), yd, g_te, lambda i: gtrain
-                )[0]
-            out["top5_unsupervised_heldout_vs_train"] = top5_share(
-                unit(Space.unsupervised(Xd), Xd), yd, g_te, lambda i: gtrain
-            )[0]
+        rg = train_on(version, Xd, yd, g_tr, seed)
     except Exception as exc:
-        out = {"error": str(exc)[:200]}
+        return {"error": str(exc)[:200]}
+    out = served_on(rg, Xd, yd, g_te, threshold)
+    gtrain = np.zeros(len(yd), bool)
+    gtrain[g_tr] = True
+    for name, space in spaces_of(rg, Xd).items():
+        out[f"top5_{name}_heldout_vs_train"] = top5_share(
+            unit(space, Xd), yd, g_te, lambda i: gtrain
+        )[0]
     return out
 
 
@@ -312,46 +348,29 @@ def run(
     )
     log(f"{version}: {len(yd)} distinct drawings, training")
     t0 = time.perf_counter()
-    result = training.train(
-        training.Dataset(
-            X=Xd, y=yd, feature_version=version, summary={"source": "labels"}
-        ),
-        seed=seed,
-        threshold=threshold,
-        labelled=True,
-    )
+    result = train_on(version, Xd, yd, np.arange(len(yd)), seed)
     fit_s = time.perf_counter() - t0
     log(f"{version}: trained in {fit_s:.0f} s, cross-validating")
     cv = evaluation.cross_validate(
         lambda: clone(result.estimator), Xd, yd, folds=folds, seed=seed
     )
     m = result.metrics
-    # The split training.train made (the same arguments, on row indices).
-    n_classes = len(result.labels)
-    n_test = max(int(np.ceil(0.25 * len(yd))), n_classes)
+    log(f"{version}: new drawings and similar drawings")
+    # A quarter of the drawings (stratified) kept from training altogether,
+    # as drawings a tenant uploads after training.
     tr_idx, te_idx = train_test_split(
-        np.arange(len(yd)), test_size=n_test, stratify=yd, random_state=seed
+        np.arange(len(yd)), test_size=0.25, stratify=yd, random_state=seed
     )
-    if not np.array_equal(Xd[te_idx], result.X_test):
-        raise SystemExit("the replayed split differs from training.train's")
+    served = train_on(version, Xd, yd, tr_idx, seed)
+    new = served_on(served, Xd, yd, te_idx, threshold)
     train_set = np.zeros(len(yd), bool)
     train_set[tr_idx] = True
-    log(f"{version}: similar drawings")
-    spaces = {"unsupervised": Space.unsupervised(Xd)}
-    learned = Space.learned(result.open_set, name="model-metric")
-    if learned is not None:
-        spaces["learned"] = learned
-        # What /similar uses for a tenant with a model: its classes (the
-        # exported ONNX model, as served) beside the metric.
-        spaces["learned_with_classes"] = learned.with_classes(
-            lambda X: training.onnx_proba(result.onnx, X.astype(np.float32))
-        )
     sim: dict[str, dict[str, object]] = {
         name: {
             "space": space.name,
             **similar_rows(unit(space, Xd), yd, te_idx, train_set, groups),
         }
-        for name, space in spaces.items()
+        for name, space in spaces_of(served, Xd).items()
     }
     grouped = None
     if groups is not None:
@@ -363,7 +382,7 @@ def run(
     return {
         "feature_version": version,
         "drawings": int(len(yd)),
-        "categories": n_classes,
+        "categories": len(result.labels),
         "duplicates_dropped": dedup.dropped_duplicates,
         "classes_dropped_fewer_than_3_distinct": too_few,
         "conflicting_duplicates_dropped": dedup.dropped_conflicts,
@@ -382,6 +401,7 @@ def run(
         "cv_folds": cv["folds"],
         "train_s": round(fit_s, 1),
         "worst_classes_f1": dict(worst),
+        "new_drawings": new,
         "similar": sim,
         "grouped_split": grouped,
         "targets": TARGETS,

@@ -466,7 +466,7 @@ def _train(run: _Run) -> dict[str, Any]:
             should_stop=run.cancelled,
         )
         report = evaluation.report(
-            estimator=result.estimator,
+            estimator=result.held_out_estimator,
             X_test=result.X_test,
             y_test=result.y_test,
             labels=result.labels,

@@ -22,7 +22,7 @@ All of it is a few numpy operations per drawing on the prediction path.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -95,10 +95,24 @@ class OpenSet:
         threshold = (
             margin * float(np.quantile(novelty, quantile)) if len(novelty) else math.inf
         )
-        within = np.mean([z[y == label].var(axis=0) for label in parts], axis=0)
-        fisher = protos.var(axis=0) / (within + 0.05)
-        metric = fisher / fisher.mean() if fisher.mean() > 0 else np.ones_like(fisher)
+        metric = _fisher(z, y, protos, parts)
         return cls(mean, scale, protos, radius, threshold, temperature, metric)
+
+    def refitted(self, X: np.ndarray, y: np.ndarray, labels: list[str]) -> OpenSet:
+        """The same temperature and threshold; standardisation, prototypes,
+        radii and metric from ``X``/``y`` (every labelled row, once the
+        calibration rows have set the rest)."""
+        parts = known_labels(labels)
+        X, y = X[np.isin(y, parts)], y[np.isin(y, parts)]
+        mean, scale, z, protos, radius = _prototypes(X, y, parts)
+        return replace(
+            self,
+            mean=mean,
+            scale=scale,
+            prototypes=protos,
+            radius=radius,
+            metric=_fisher(z, y, protos, parts),
+        )
 
     def novelty(self, X: np.ndarray) -> np.ndarray:
         z = np.clip((np.atleast_2d(X) - self.mean) / self.scale, -Z_CLIP, Z_CLIP)
@@ -182,6 +196,16 @@ def _prototypes(
         ]
     )
     return mean, scale, z, protos, radius
+
+
+def _fisher(
+    z: np.ndarray, y: np.ndarray, protos: np.ndarray, parts: list[str]
+) -> np.ndarray:
+    """Per-slot between- over within-class variance of the standardised rows,
+    mean 1 (the diagonal metric)."""
+    within = np.mean([z[y == label].var(axis=0) for label in parts], axis=0)
+    fisher = protos.var(axis=0) / (within + 0.05)
+    return fisher / fisher.mean() if fisher.mean() > 0 else np.ones_like(fisher)
 
 
 def known_labels(labels: list[str] | tuple[str, ...]) -> list[str]:

@@ -419,7 +419,9 @@ class TrainResult:
     metrics: dict[str, Any]
     validation_sample: dict[str, Any]
     summary: dict[str, Any]
-    estimator: Any
+    estimator: Any  # the exported one
+    # Fitted on the training split: the held-out figures (on X_test) are its.
+    held_out_estimator: Any
     X_test: np.ndarray
     y_test: np.ndarray
     open_set: Any = None  # apps.modelreg.openset.OpenSet
@@ -441,11 +443,14 @@ def train(
     A quarter of the training rows (the calibration split) is held out from the
     selection fits; the winner fitted on the rest gives that split's
     probabilities, from which the temperature and the ``unknown`` threshold
-    (``unknown_quantile`` of the split's novelty) are set. The exported model
-    is then refitted on every training row. ``open_set=False`` (or too few
-    rows for a calibration split) registers plain probabilities.
-    ``labelled``: as for ``candidates``; the generated default sets are not
-    (their ``not_a_part`` share is deliberate).
+    (``unknown_quantile`` of the split's novelty) are set. The winner is then
+    refitted on every training row and scored on the test split (the held-out
+    figures). ``open_set=False`` (or too few rows for a calibration split)
+    registers plain probabilities. ``labelled``: as for ``candidates``, and the
+    exported model (with its prototypes and metric) is refitted once more on
+    every row, the test split included; the generated default sets are not
+    labelled (their ``not_a_part`` share is deliberate) and export the model
+    the figures describe.
     """
     from sklearn.metrics import f1_score
     from sklearn.model_selection import train_test_split
@@ -511,8 +516,17 @@ def train(
                 quantile=unknown_quantile,
                 margin=NOVELTY_MARGIN if NOT_A_PART in labels else 1.0,
             )
-    estimator = candidates(seed, labelled=labelled)[best]
-    estimator.fit(X_train, y_train)
+    held_out_estimator = candidates(seed, labelled=labelled)[best]
+    held_out_estimator.fit(X_train, y_train)
+    held_out_probs = held_out_estimator.predict_proba(X_test)
+    estimator = held_out_estimator
+    if labelled:
+        # A tenant's labelled drawings are few and each counts: once the
+        # held-out figures are taken, the served model learns from all of them
+        # (a generated set is as large as asked for; its model is the one
+        # measured).
+        estimator = candidates(seed, labelled=True)[best]
+        estimator.fit(X, data.y)
     if [str(c) for c in estimator.classes_] != labels:
         raise RuntimeError("estimator classes are not the sorted labels")
     sk_probs = estimator.predict_proba(X_test)
@@ -529,7 +543,7 @@ def train(
             f"ONNX and scikit-learn disagree on {mismatches} of {len(sk_pred)} test "
             "rows; refusing to register"
         )
-    served = calibration.calibrate(ort_probs) if calibration else ort_probs
+    served = calibration.calibrate(held_out_probs) if calibration else held_out_probs
     metrics = evaluate(served, y_test, labels, threshold)
     metrics["estimator"] = best
     metrics["class_weight"] = LABELLED_CLASS_WEIGHT if labelled else None
@@ -543,10 +557,11 @@ def train(
             unknown |= served.argmax(axis=1) == labels.index(NOT_A_PART)
         confident = served.max(axis=1) >= threshold
         correct = served.argmax(axis=1) == y_idx
-        metrics["open_set"] = calibration.as_json()
         metrics["calibration"] = {
             "temperature": calibration.temperature,
-            "ece_uncalibrated": round(expected_calibration_error(ort_probs, y_idx), 4),
+            "ece_uncalibrated": round(
+                expected_calibration_error(held_out_probs, y_idx), 4
+            ),
             "ece": metrics["ece"],
             "unknown_quantile": unknown_quantile,
         }
@@ -554,6 +569,11 @@ def train(
         metrics["right_and_confident_rate"] = round(
             float((correct & confident & ~unknown).mean()), 4
         )
+        if estimator is not held_out_estimator:
+            calibration = calibration.refitted(
+                X.astype(float), np.asarray([str(v) for v in data.y]), labels
+            )
+        metrics["open_set"] = calibration.as_json()
     # Up to 200 test rows travel with the version for its health check.
     keep = np.random.default_rng(seed).permutation(len(y_test))[:200]
     sample_pred = ort_pred[keep]
@@ -570,6 +590,10 @@ def train(
         "class_counts": counts,
         "train_rows": int(len(y_train)),
         "test_rows": int(len(y_test)),
+        # The exported model's rows: the training split, or every row.
+        "served_model_rows": int(
+            len(y_train) if estimator is held_out_estimator else len(data.y)
+        ),
         "seed": seed,
     }
     return TrainResult(
@@ -580,6 +604,7 @@ def train(
         validation_sample=sample,
         summary=summary,
         estimator=estimator,
+        held_out_estimator=held_out_estimator,
         X_test=X_test,
         y_test=y_test,
         open_set=calibration,

@@ -605,3 +605,37 @@ def test_families_that_differ_only_in_size_are_learned(
         )
         assert r.status_code == 201, r.data
         assert r.data["analysis"]["prediction"] == label
+
+
+def test_the_served_model_knows_every_drawing_it_was_taught(
+    admin_client_a, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    # The company's own part numbers on look-alike plates: nothing in the
+    # shapes predicts them, so only a model that learned a drawing knows it.
+    rng = random.Random(3)
+    taught = {}
+    for i in range(15):
+        content = plate(rng, 1.0)
+        label = ("PN-100", "PN-200", "PN-300")[i % 3]
+        d = drawing_create(
+            tenant=tenant_a, uploaded_by=None, name=f"p{i}.dxf", content=content
+        ).drawing
+        d.label = label
+        d.save()
+        taught[content] = label
+    job = wait_for_job(train(admin_client_a, deploy="active").data["job"], timeout=240)
+    assert job.status == "succeeded", job.summary
+    version = ModelVersion.objects.get()
+    # The reported figures stay those of the model fitted without its test
+    # split; the served one learned from all fifteen.
+    assert version.evaluation["held_out"]["rows"] == 4
+    assert version.training_summary["served_model_rows"] == 15
+    for i, (content, label) in enumerate(taught.items()):
+        # A copy (a DXF comment more: other bytes, the same drawing).
+        r = admin_client_a.post(
+            "/api/v1/drawings",
+            {"file": SimpleUploadedFile("copy.dxf", b"999\ncopy %d\n" % i + content)},
+            format="multipart",
+        )
+        assert r.status_code == 201, r.data
+        assert r.data["analysis"]["prediction"] == label, i
