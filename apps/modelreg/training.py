@@ -543,8 +543,8 @@ def train(
             f"ONNX and scikit-learn disagree on {mismatches} of {len(sk_pred)} test "
             "rows; refusing to register"
         )
-    served = calibration.calibrate(held_out_probs) if calibration else held_out_probs
-    metrics = evaluate(served, y_test, labels, threshold)
+    scored = calibration.calibrate(held_out_probs) if calibration else held_out_probs
+    metrics = evaluate(scored, y_test, labels, threshold)
     metrics["estimator"] = best
     metrics["class_weight"] = LABELLED_CLASS_WEIGHT if labelled else None
     metrics["selection_macro_f1"] = scores
@@ -554,9 +554,9 @@ def train(
         y_idx = np.asarray([labels.index(str(v)) for v in y_test])
         unknown = calibration.novelty(X_test.astype(float)) > calibration.threshold
         if NOT_A_PART in labels:
-            unknown |= served.argmax(axis=1) == labels.index(NOT_A_PART)
-        confident = served.max(axis=1) >= threshold
-        correct = served.argmax(axis=1) == y_idx
+            unknown |= scored.argmax(axis=1) == labels.index(NOT_A_PART)
+        confident = scored.max(axis=1) >= threshold
+        correct = scored.argmax(axis=1) == y_idx
         metrics["calibration"] = {
             "temperature": calibration.temperature,
             "ece_uncalibrated": round(
