@@ -232,14 +232,19 @@ def similar_rows(
 
 
 def train_on(
-    version: str, Xd: np.ndarray, yd: np.ndarray, tr: np.ndarray, seed: int
+    version: str,
+    Xd: np.ndarray,
+    yd: np.ndarray,
+    tr: np.ndarray,
+    seed: int,
+    threshold: float,
 ) -> training.TrainResult:
     """The model ``POST /train`` registers when the tenant's labelled drawings
     are the rows ``tr``."""
     return training.train(
         training.Dataset(X=Xd[tr], y=yd[tr], feature_version=version, summary={}),
         seed=seed,
-        threshold=float(settings.CADML_MODEL_CONFIDENCE_THRESHOLD),
+        threshold=threshold,
         labelled=True,
     )
 
@@ -304,7 +309,7 @@ def grouped_split(
     present = set(yd[g_tr].tolist())
     g_te = np.asarray([i for i in g_te if yd[i] in present])
     try:
-        rg = train_on(version, Xd, yd, g_tr, seed)
+        rg = train_on(version, Xd, yd, g_tr, seed, threshold)
     except Exception as exc:
         return {"error": str(exc)[:200]}
     out = served_on(rg, Xd, yd, g_te, threshold)
@@ -348,7 +353,7 @@ def run(
     )
     log(f"{version}: {len(yd)} distinct drawings, training")
     t0 = time.perf_counter()
-    result = train_on(version, Xd, yd, np.arange(len(yd)), seed)
+    result = train_on(version, Xd, yd, np.arange(len(yd)), seed, threshold)
     fit_s = time.perf_counter() - t0
     log(f"{version}: trained in {fit_s:.0f} s, cross-validating")
     cv = evaluation.cross_validate(
@@ -361,7 +366,7 @@ def run(
     tr_idx, te_idx = train_test_split(
         np.arange(len(yd)), test_size=0.25, stratify=yd, random_state=seed
     )
-    served = train_on(version, Xd, yd, tr_idx, seed)
+    served = train_on(version, Xd, yd, tr_idx, seed, threshold)
     new = served_on(served, Xd, yd, te_idx, threshold)
     train_set = np.zeros(len(yd), bool)
     train_set[tr_idx] = True

@@ -529,7 +529,11 @@ def train(
         estimator.fit(X, data.y)
     if [str(c) for c in estimator.classes_] != labels:
         raise RuntimeError("estimator classes are not the sorted labels")
-    sk_probs = estimator.predict_proba(X_test)
+    sk_probs = (
+        held_out_probs
+        if estimator is held_out_estimator
+        else estimator.predict_proba(X_test)
+    )
     content = to_onnx_bytes(estimator, X.shape[1])
     ort_probs = onnx_proba(content, X_test)
     sk_pred = sk_probs.argmax(axis=1)
