@@ -1,14 +1,19 @@
-"""Versioned, named feature vectors for drawings (``dxf-1`` to ``dxf-5``) and
-meshes (``mesh-1``).
+"""Versioned, named feature vectors for drawings (``dxf-1`` to ``dxf-6``, and
+``dxf-3t``) and meshes (``mesh-1``).
 
 ``dxf-2`` is ``dxf-1`` followed by two more views of the same drawing: a
 picture (``apps.cad.picture``) and its words (``apps.cad.words``); ``dxf-3`` is
 ``dxf-2`` followed by the outline view (``apps.cad.outline``); ``dxf-4`` is
 ``dxf-3`` followed by the names view (``apps.cad.names``) and the hatch slots
 (the area inside HATCH boundaries, which no other view draws); ``dxf-5`` is
-``dxf-4`` followed by the size view (how large the drawing is). Each version's
-first slots are exactly the one before it, so a model trained on an older
-version keeps serving drawings analysed as a newer one (``downgrade()``).
+``dxf-4`` followed by the size view (how large the drawing is); ``dxf-6`` is
+``dxf-5`` followed by the topology view (``apps.cad.topology``: how the strokes
+connect). Each version's first slots are exactly the one before it, so a model
+trained on an older version keeps serving drawings analysed as a newer one
+(``downgrade()``). ``dxf-3t`` is ``dxf-3`` followed by the topology view, the
+views a model trained on generated drawings learns from (the default model:
+the generator's own words and sizes are not those of real drawings); a
+``dxf-6`` vector reads as it by selecting its slots.
 
 Every slot says which invariances hold: ``translation`` holds exactly for every
 slot and ``scale`` (uniform) for every slot but the size view's, which measure
@@ -23,6 +28,7 @@ randomness, no dict-order dependence, fixed slot order.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,15 +39,17 @@ from ezdxf import units
 from ezdxf.document import Drawing as DxfDocument
 from ezdxf.math import Vec3
 
-from apps.cad import names, outline, picture, words
+from apps.cad import names, outline, picture, topology, words
 
 DXF1_FEATURE_VERSION = "dxf-1"
 DXF2_FEATURE_VERSION = "dxf-2"
 DXF3_FEATURE_VERSION = "dxf-3"
 DXF4_FEATURE_VERSION = "dxf-4"
 DXF5_FEATURE_VERSION = "dxf-5"
+DXF6_FEATURE_VERSION = "dxf-6"
+DXF3T_FEATURE_VERSION = "dxf-3t"
 # What the pipeline writes for a drawing today.
-DXF_FEATURE_VERSION = DXF5_FEATURE_VERSION
+DXF_FEATURE_VERSION = DXF6_FEATURE_VERSION
 MESH_FEATURE_VERSION = "mesh-1"
 
 HIST_TYPES = (
@@ -230,11 +238,25 @@ def _dxf5_slots() -> list[Slot]:
     return [*_dxf4_slots(), *SIZE_SLOTS]
 
 
+# The snapping grid turns with the drawing: rotation-robust, not exact.
+TOPOLOGY_SLOTS = [Slot(n, d, rotation="robust") for n, d in topology.slot_specs()]
+
+
+def _dxf6_slots() -> list[Slot]:
+    return [*_dxf5_slots(), *TOPOLOGY_SLOTS]
+
+
+def _dxf3t_slots() -> list[Slot]:
+    return [*_dxf3_slots(), *TOPOLOGY_SLOTS]
+
+
 DXF_SLOTS = _dxf_slots()  # dxf-1
 DXF2_SLOTS = _dxf2_slots()
 DXF3_SLOTS = _dxf3_slots()
 DXF4_SLOTS = _dxf4_slots()
 DXF5_SLOTS = _dxf5_slots()
+DXF6_SLOTS = _dxf6_slots()
+DXF3T_SLOTS = _dxf3t_slots()
 MESH_SLOTS = _mesh_slots()
 SLOTS = {
     DXF1_FEATURE_VERSION: DXF_SLOTS,
@@ -242,10 +264,12 @@ SLOTS = {
     DXF3_FEATURE_VERSION: DXF3_SLOTS,
     DXF4_FEATURE_VERSION: DXF4_SLOTS,
     DXF5_FEATURE_VERSION: DXF5_SLOTS,
+    DXF3T_FEATURE_VERSION: DXF3T_SLOTS,
+    DXF6_FEATURE_VERSION: DXF6_SLOTS,
     MESH_FEATURE_VERSION: MESH_SLOTS,
 }
-# Views of dxf-2 to dxf-5, as slot ranges: geometry, picture, words (and
-# outline; names, hatch; size).
+# Views of dxf-2 to dxf-6 and dxf-3t, as slot ranges: geometry, picture, words
+# (and outline; names, hatch; size; topology).
 DXF2_VIEWS = {
     "geometry": (0, len(DXF_SLOTS)),
     "picture": (len(DXF_SLOTS), len(DXF_SLOTS) + len(picture.slot_specs())),
@@ -258,47 +282,75 @@ DXF4_VIEWS = {
     "hatch": (len(DXF4_SLOTS) - len(HATCH_SLOTS), len(DXF4_SLOTS)),
 }
 DXF5_VIEWS = {**DXF4_VIEWS, "size": (len(DXF4_SLOTS), len(DXF5_SLOTS))}
+DXF6_VIEWS = {**DXF5_VIEWS, "topology": (len(DXF5_SLOTS), len(DXF6_SLOTS))}
+DXF3T_VIEWS = {**DXF3_VIEWS, "topology": (len(DXF3_SLOTS), len(DXF3T_SLOTS))}
 VIEWS = {
     DXF2_FEATURE_VERSION: DXF2_VIEWS,
     DXF3_FEATURE_VERSION: DXF3_VIEWS,
     DXF4_FEATURE_VERSION: DXF4_VIEWS,
     DXF5_FEATURE_VERSION: DXF5_VIEWS,
+    DXF3T_FEATURE_VERSION: DXF3T_VIEWS,
+    DXF6_FEATURE_VERSION: DXF6_VIEWS,
 }
 
 
-# Oldest first; each dxf version is the one before it followed by more slots.
+# Oldest first. dxf-1 to dxf-6 each extend the one before; dxf-3t extends
+# dxf-3 with dxf-6's last view.
 DXF_VERSIONS = (
     DXF1_FEATURE_VERSION,
     DXF2_FEATURE_VERSION,
     DXF3_FEATURE_VERSION,
     DXF4_FEATURE_VERSION,
     DXF5_FEATURE_VERSION,
+    DXF3T_FEATURE_VERSION,
+    DXF6_FEATURE_VERSION,
 )
+
+
+@functools.cache
+def slot_indices(source: str, target: str) -> tuple[int, ...] | None:
+    """Where ``target``'s slots sit in a ``source`` vector, or None when one of
+    them is not there (slots are known by name across versions): a prefix for
+    the dxf versions each extending the one before, a selection for dxf-3t."""
+    if source not in DXF_VERSIONS or target not in DXF_VERSIONS:
+        return None
+    at = {s.name: i for i, s in enumerate(SLOTS[source])}
+    found = [at.get(s.name) for s in SLOTS[target]]
+    return None if None in found else tuple(i for i in found if i is not None)
 
 
 def readable_as(version: str) -> tuple[str, ...]:
     """The versions a ``version`` vector can be read as (``downgrade``), its own
-    first."""
+    first, then the newest."""
     if version not in DXF_VERSIONS:
         return (version,)
-    return tuple(reversed(DXF_VERSIONS[: DXF_VERSIONS.index(version) + 1]))
+    return (version,) + tuple(
+        v
+        for v in reversed(DXF_VERSIONS)
+        if v != version and slot_indices(version, v) is not None
+    )
 
 
 def served_by(version: str) -> tuple[str, ...]:
     """The versions whose stored vectors serve a model of ``version``: itself
-    and every later dxf version (whose prefix it is)."""
+    and every dxf version that holds its slots."""
     return tuple(v for v in SLOTS if version in readable_as(v)) or (version,)
 
 
 def downgrade(vector: list[float], *, source: str, target: str) -> list[float] | None:
     """``vector`` of version ``source`` as a ``target`` vector, or None when the
     one cannot be read as the other (a dxf version reads as any earlier one,
-    its prefix)."""
+    its prefix, and ``dxf-6`` as ``dxf-3t`` too)."""
     if source == target:
         return vector
-    if target in readable_as(source):
-        return vector[: len(SLOTS[target])]
-    return None
+    at = slot_indices(source, target)
+    if at is None:
+        return None
+    if at == tuple(range(len(at))):
+        return vector[: len(at)]
+    if len(vector) != len(SLOTS[source]):
+        return None  # a stored vector cut short: its slots are not where known
+    return [vector[i] for i in at]
 
 
 def schema() -> dict[str, Any]:
@@ -595,6 +647,18 @@ def _patterns(circles: np.ndarray, tol: float) -> tuple[int, int, int, int, floa
     return concentric, concentric_max, bolt, bolt_max, bolt_r
 
 
+def _gyration(pts: np.ndarray, circles: np.ndarray) -> float:
+    """Radius of gyration of the geometry: point masses plus, for each circle,
+    its own second moment r^2 (so a lone circle still has a size); 0 without
+    geometry."""
+    if not len(pts):
+        return 0.0
+    sq = ((pts - pts.mean(axis=0)) ** 2).sum(axis=1)
+    extra = (circles[:, 2] ** 2).sum() / len(pts) if len(circles) else 0.0
+    gyr = float(math.sqrt(sq.mean() + extra))
+    return gyr if gyr > 0 and math.isfinite(gyr) else 0.0
+
+
 def dxf_vector(doc: DxfDocument, geo: Geometry, n_entities: int) -> list[float]:
     counts = geo.counts
     total = max(n_entities, 1)
@@ -604,16 +668,7 @@ def dxf_vector(doc: DxfDocument, geo: Geometry, n_entities: int) -> list[float]:
     pts = np.asarray(geo.points, dtype=float).reshape(-1, 2)
     circles = np.asarray(geo.circles, dtype=float).reshape(-1, 3)
     lines = np.asarray(geo.lines, dtype=float).reshape(-1, 4)
-    # Radius of gyration of the geometry: point masses plus, for each circle, its
-    # own second moment r^2 (so a lone circle still has a size).
-    if len(pts):
-        centroid = pts.mean(axis=0)
-        sq = ((pts - centroid) ** 2).sum(axis=1)
-        extra = (circles[:, 2] ** 2).sum() / len(pts) if len(circles) else 0.0
-        gyr = float(math.sqrt(sq.mean() + extra))
-    else:
-        gyr = 0.0
-    scale = gyr if gyr > 0 and math.isfinite(gyr) else 0.0
+    scale = _gyration(pts, circles)
     inv = 1.0 / scale if scale else 0.0
 
     radii = circles[:, 2] * inv if len(circles) else np.zeros(0)
@@ -718,7 +773,7 @@ def dxf3_vector(
     return [round(float(x), 6) if math.isfinite(x) else 0.0 for x in vec]
 
 
-def dxf5_vector(
+def dxf6_vector(
     doc: DxfDocument,
     geo: Geometry,
     n_entities: int,
@@ -727,7 +782,8 @@ def dxf5_vector(
 ) -> list[float]:
     """dxf-3, then the names view (``tags``: the attribute tags of the
     drawing's ATTDEF and ATTRIB items) and the hatch slots, which end dxf-4,
-    then the size view; its prefixes are dxf-4 to dxf-1."""
+    then the size view, which ends dxf-5, then the topology view; its prefixes
+    are dxf-5 to dxf-1."""
     vec = dxf3_vector(doc, geo, n_entities, texts)
     vec += names.names_vector(
         {
@@ -744,6 +800,17 @@ def dxf5_vector(
     assert len(vec) == len(DXF4_SLOTS)
     vec += _size_slots(doc, geo)
     assert len(vec) == len(DXF5_SLOTS)
+    vec += topology.topology_vector(
+        np.asarray(geo.lines, dtype=float),
+        np.asarray(geo.full_circles, dtype=float),
+        np.asarray(geo.arcs, dtype=float),
+        [np.asarray(c, dtype=float) for c in geo.curves],
+        _gyration(
+            np.asarray(geo.points, dtype=float).reshape(-1, 2),
+            np.asarray(geo.circles, dtype=float).reshape(-1, 3),
+        ),
+    )
+    assert len(vec) == len(DXF6_SLOTS)
     return [round(float(x), 6) if math.isfinite(x) else 0.0 for x in vec]
 
 

@@ -137,6 +137,7 @@ def _space_from(meta: dict[str, Any]) -> Space:
         np.asarray(s["centre"], dtype=float),
         np.asarray(s["scale"], dtype=float),
         np.asarray(s["weight"], dtype=float),
+        columns=tuple(s["columns"]) if s.get("columns") is not None else None,
     )
 
 
@@ -198,6 +199,7 @@ def _save(
             "centre": space.centre.tolist(),
             "scale": space.scale.tolist(),
             "weight": space.weight.tolist(),
+            "columns": None if space.columns is None else list(space.columns),
         },
     }
     _write_atomic(_meta_path(tenant_id, feature_version), json.dumps(meta).encode())

@@ -155,8 +155,8 @@ def _learned_space(
         return None
     if found is None:
         return None
-    name, metric, classes = found
-    space = Space.learned(metric, name=name)
+    name, metric, classes, columns = found
+    space = Space.learned(metric, name=name, columns=columns)
     if space is not None and with_classes and classes is not None:
         return space.with_classes(classes)
     return space

@@ -1,9 +1,9 @@
 """The spaces in which similar drawings are searched.
 
-- ``unsupervised`` (``dxf-2`` to ``dxf-5``): every slot standardised over the
+- ``unsupervised`` (``dxf-2`` to ``dxf-6``): every slot standardised over the
   tenant's own drawings, then each view (geometry, picture, words, outline,
   names, hatch) scaled to a fixed total weight whatever its number of slots,
-  the geometry four times the others, the size view not at all:
+  the geometry four times the others, the size and topology views not at all:
   title blocks and borders move the picture, and the words change with the
   drafter's language (weights measured in ``docs/model-quality.md``).
 - ``learned``: the standardisation the tenant's model was trained with, each
@@ -42,6 +42,9 @@ VIEW_WEIGHTS = {
     # scale is still a near duplicate. A tenant's learned metric weighs size
     # by how well it separates the tenant's labels.
     "size": 0.0,
+    # Left out so that unsupervised neighbours and the near-duplicate
+    # threshold stay those measured on dxf-5; a learned metric weighs it.
+    "topology": 0.0,
 }
 
 
@@ -54,12 +57,18 @@ class Space:
     # Raw vectors -> the model's class probabilities (rows); None: the metric
     # alone.
     classes: Callable[[np.ndarray], np.ndarray] | None = None
+    # Which slots of the raw vectors the space reads (a model of dxf-3t reads
+    # a selection of dxf-6's); None: their first ones.
+    columns: tuple[int, ...] | None = None
 
     def embed(self, X: np.ndarray) -> np.ndarray:
         X = np.atleast_2d(np.asarray(X, dtype=float))
-        z = np.clip(
-            (X[:, : len(self.centre)] - self.centre) / self.scale, -Z_CLIP, Z_CLIP
+        read = (
+            X[:, : len(self.centre)]
+            if self.columns is None
+            else np.ascontiguousarray(X[:, np.asarray(self.columns, dtype=int)])
         )
+        z = np.clip((read - self.centre) / self.scale, -Z_CLIP, Z_CLIP)
         if self.classes is None:
             return z * self.weight
         probs = np.asarray(self.classes(X), dtype=float)
@@ -95,8 +104,16 @@ class Space:
         return cls(f"{_version(width)}-unsupervised", centre, scale, weight)
 
     @classmethod
-    def learned(cls, open_set: Any, *, name: str = "model-metric") -> Space | None:
-        """The model's metric, or None when the model carries none."""
+    def learned(
+        cls,
+        open_set: Any,
+        *,
+        name: str = "model-metric",
+        columns: tuple[int, ...] | None = None,
+    ) -> Space | None:
+        """The model's metric, or None when the model carries none;
+        ``columns``: where the model's slots sit in the raw vectors (None:
+        first)."""
         if open_set is None or getattr(open_set, "metric", None) is None:
             return None
         return cls(
@@ -104,6 +121,7 @@ class Space:
             np.asarray(open_set.mean, dtype=float),
             np.asarray(open_set.scale, dtype=float),
             np.sqrt(np.asarray(open_set.metric, dtype=float)),
+            columns=columns,
         )
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from apps.cad.features import slot_indices
 from apps.modelreg.services.inference import predict
 from cadml.lib.request_id import current_request_id
 
@@ -41,11 +44,12 @@ def active_model_ready() -> tuple[bool, str]:
 
 
 def similarity_metric(*, tenant_id: int, feature_version: str) -> Any:
-    """``CADML_SIMILARITY_METRIC``: ``(space name, metric, classes)`` of the
-    tenant's own serving model for this feature version when it learned a
-    metric, else None (the platform's default model knows the generator, not
+    """``CADML_SIMILARITY_METRIC``: ``(space name, metric, classes, columns)``
+    of the tenant's own serving model for this feature version when it learned
+    a metric, else None (the platform's default model knows the generator, not
     the tenant's parts). ``classes`` maps raw vectors to the model's class
-    probabilities (uncalibrated: the temperature would only sharpen them)."""
+    probabilities (uncalibrated: the temperature would only sharpen them);
+    ``columns`` says where the model's slots sit in them (None: first)."""
     from apps.modelreg.runtime import runtime
 
     # What inference would route these vectors to, if it is the tenant's own.
@@ -54,10 +58,20 @@ def similarity_metric(*, tenant_id: int, feature_version: str) -> Any:
     )
     if routed is None:
         return None
-    view, _ = routed
-    if view.tenant_id is None or view.active is None:
+    view, version = routed
+    active = view.active
+    if view.tenant_id is None or active is None:
         return None
-    metric = view.active.open_set
+    metric = active.open_set
     if metric is None or metric.metric is None:
         return None
-    return f"{view.name}-v{view.active.number}-metric", metric, view.active.classes
+    at = slot_indices(feature_version, version)
+    columns = None if at is None or at == tuple(range(len(at))) else at
+    classes = active.classes
+    if columns is not None:
+        picked = np.asarray(columns, dtype=int)
+
+        def classes(X: np.ndarray) -> np.ndarray:
+            return active.classes(np.atleast_2d(X)[:, picked])
+
+    return f"{view.name}-v{active.number}-metric", metric, classes, columns

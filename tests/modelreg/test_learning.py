@@ -15,7 +15,7 @@ from django.db import transaction
 from apps.audit.models import AuditEvent
 from apps.batch import runner
 from apps.batch.models import BatchJob
-from apps.cad.features import DXF5_SLOTS
+from apps.cad.features import DXF6_SLOTS
 from apps.cad.models import Analysis, Drawing
 from apps.cad.services import drawing_create
 from apps.cad.synth import generate_part
@@ -336,15 +336,15 @@ def test_a_model_on_an_older_version_learns_from_drawings_analysed_as_a_newer_on
 ) -> None:  # type: ignore[no-untyped-def]
     labelled_set(tenant_a, {"flange": 6, "nut": 6})
     wait_for_job(train(admin_client_a, deploy="active").data["job"], timeout=120)
-    # Uploaded after an upgrade: only a dxf-5 analysis, whose first slots are
+    # Uploaded after an upgrade: only a dxf-6 analysis, whose first slots are
     # the dxf-1 vector the model reads.
     rng = np.random.default_rng(3)
     centre = rng.random(WIDTH) * 4
     for i in range(6):
         prefix = centre + rng.normal(0, 0.05, WIDTH)
-        rest = rng.random(len(DXF5_SLOTS) - WIDTH)
+        rest = rng.random(len(DXF6_SLOTS) - WIDTH)
         labelled_drawing(
-            tenant_a, "washer", f"w{i}", np.hstack([prefix, rest]), version="dxf-5"
+            tenant_a, "washer", f"w{i}", np.hstack([prefix, rest]), version="dxf-6"
         )
     job = wait_for_job(train(admin_client_a, deploy="shadow").data["job"], timeout=120)
     assert job.status == "succeeded", job.summary
@@ -366,8 +366,8 @@ def test_a_new_model_trains_on_the_version_drawings_were_refeaturised_to(
         # Analysed twice before the upgrade, then re-featurised: the history
         # holds more old analyses than new ones.
         old = Analysis.objects.get(drawing=d)
-        rest = rng.random(len(DXF5_SLOTS) - WIDTH).tolist()
-        for version, extra in (("dxf-1", []), ("dxf-5", rest)):
+        rest = rng.random(len(DXF6_SLOTS) - WIDTH).tolist()
+        for version, extra in (("dxf-1", []), ("dxf-6", rest)):
             Analysis.objects.create(
                 drawing=d,
                 tenant=tenant_a,
@@ -380,8 +380,8 @@ def test_a_new_model_trains_on_the_version_drawings_were_refeaturised_to(
     )
     assert job.status == "succeeded", job.summary
     new = ModelVersion.objects.get(model__name="parts-v5")
-    assert new.model.feature_version == "dxf-5"
-    # Both serve: a dxf-5 analysis is answered by the new model, an older
+    assert new.model.feature_version == "dxf-6"
+    # Both serve: a dxf-6 analysis is answered by the new model, an older
     # analysis still by the old one.
     latest = Analysis.objects.filter(drawing=drawings[0]).order_by("-pk")
     for analysis, model in ((latest[0], "parts-v5"), (latest[2], "part-classifier")):
@@ -595,7 +595,7 @@ def test_families_that_differ_only_in_size_are_learned(
     job = wait_for_job(train(admin_client_a, deploy="active").data["job"], timeout=240)
     assert job.status == "succeeded", job.summary
     version = ModelVersion.objects.get()
-    assert version.model.feature_version == "dxf-5"
+    assert version.model.feature_version == "dxf-6"
     assert version.evaluation["held_out"]["macro_f1"] == 1.0
     for label, scale in (("plate_small", 1.0), ("plate_large", 6.0)):
         r = admin_client_a.post(

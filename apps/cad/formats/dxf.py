@@ -166,7 +166,7 @@ def analyse(loaded: LoadedDxf, watch: Stopwatch, want_preview: bool) -> dict[str
                 :300
             ]
         ) from exc
-    vector = features.dxf5_vector(
+    vector = features.dxf6_vector(
         doc,
         geo,
         report.visited,
