@@ -32,7 +32,11 @@ def modelreg_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
             errors.append(
                 Error(f"{name} must be a positive number.", id="modelreg.E003")
             )
-    for name in ("CADML_TRAIN_RANDOM_FOREST_TREES", "CADML_TRAIN_EXTRA_TREES_TREES"):
+    for name in (
+        "CADML_TRAIN_RANDOM_FOREST_TREES",
+        "CADML_TRAIN_EXTRA_TREES_TREES",
+        "CADML_TRAIN_SELECTION_FOLDS",
+    ):
         value = getattr(settings, name)
         if not isinstance(value, int) or value < 1:
             errors.append(

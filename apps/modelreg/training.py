@@ -15,6 +15,7 @@ import math
 import multiprocessing
 import random
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -317,6 +318,46 @@ def expected_calibration_error(
     return float(ece)
 
 
+def _selection(
+    names: list[str],
+    *,
+    seed: int,
+    labelled: bool,
+    train: tuple[np.ndarray, np.ndarray],
+    split: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    progress: Progress | None,
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """Each candidate's mean macro-F1 over ``CADML_TRAIN_SELECTION_FOLDS``
+    stratified folds of the training rows (fewer when a class is smaller), or
+    on the one validation ``split`` when that setting is 1; and, with one
+    split, the candidates fitted on it (the calibration reuses the winner)."""
+    from django.conf import settings
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import StratifiedKFold
+
+    X, y = train
+    k = min(int(settings.CADML_TRAIN_SELECTION_FOLDS), min(Counter(y).values()))
+    if k < 2:
+        folds = [split]
+    else:
+        cut = StratifiedKFold(k, shuffle=True, random_state=seed + 1).split(X, y)
+        folds = [(X[a], y[a], X[b], y[b]) for a, b in cut]
+    scores: dict[str, float] = {}
+    fitted: dict[str, Any] = {}
+    for i, name in enumerate(names):
+        f1s = []
+        for j, (X_a, y_a, X_b, y_b) in enumerate(folds, 1):
+            est = candidates(seed, labelled=labelled)[name]
+            est.fit(X_a, y_a)
+            f1s.append(float(f1_score(y_b, est.predict(X_b), average="macro")))
+            if progress:
+                progress(i * len(folds) + j, len(names) * len(folds), "selection")
+        scores[name] = round(float(np.mean(f1s)), 4)
+        if len(folds) == 1:
+            fitted[name] = est
+    return scores, fitted
+
+
 def evaluate(
     probs: np.ndarray, y: np.ndarray, labels: list[str], threshold: float
 ) -> dict[str, Any]:
@@ -440,10 +481,12 @@ def train(
 ) -> TrainResult:
     """Split, select an estimator, calibrate, fit prototypes, export, check.
 
-    A quarter of the training rows (the calibration split) is held out from the
-    selection fits; the winner fitted on the rest gives that split's
-    probabilities, from which the temperature and the ``unknown`` threshold
-    (``unknown_quantile`` of the split's novelty) are set. The winner is then
+    The estimator is the candidate with the best mean macro-F1 over
+    stratified folds of the training rows (``_selection``). A quarter of the
+    training rows (the calibration split) is then held out: the winner fitted
+    on the rest gives that split's probabilities, from which the temperature
+    and the ``unknown`` threshold (``unknown_quantile`` of the split's
+    novelty) are set. The winner is then
     refitted on every training row and scored on the test split (the held-out
     figures). ``open_set=False`` (or too few rows for a calibration split)
     registers plain probabilities. ``labelled``: as for ``candidates``, and the
@@ -452,7 +495,6 @@ def train(
     labelled (their ``not_a_part`` share is deliberate) and export the model
     the figures describe.
     """
-    from sklearn.metrics import f1_score
     from sklearn.model_selection import train_test_split
 
     from apps.cad.synth import NOT_A_PART
@@ -486,15 +528,14 @@ def train(
             X_train, y_train, test_size=n_val, stratify=y_train, random_state=seed + 1
         )
     if can_hold_out and len(names) > 1:
-        for i, name in enumerate(names, 1):
-            est = pool[name]
-            est.fit(X_fit, y_fit)
-            fitted[name] = est
-            scores[name] = round(
-                float(f1_score(y_val, est.predict(X_val), average="macro")), 4
-            )
-            if progress:
-                progress(i, len(names), "selection")
+        scores, fitted = _selection(
+            names,
+            seed=seed,
+            labelled=labelled,
+            train=(X_train, y_train),
+            split=(X_fit, y_fit, X_val, y_val),
+            progress=progress,
+        )
         best = max(names, key=lambda n: scores[n])
     else:
         # Too few rows to hold out a validation split (or one candidate).

@@ -250,3 +250,32 @@ def test_a_forest_of_many_families_fits_the_registrys_size_limit(settings) -> No
         metrics=result.metrics,
     )
     assert version.number == 1
+
+
+@pytest.mark.parametrize("folds", [3, 1])
+def test_the_estimator_is_chosen_over_folds_of_the_training_rows(
+    settings, folds: int
+) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    from apps.modelreg import training
+
+    # Three families apart in two of eight slots, 16 drawings each.
+    rng = np.random.default_rng(3)
+    y = np.repeat(["bolt", "nut", "washer"], 16)
+    X = rng.normal(size=(len(y), 8))
+    X[:, :2] += np.repeat([[0, 0], [4, 0], [0, 4]], 16, axis=0)
+    settings.CADML_TRAIN_SELECTION_FOLDS = folds
+    steps: list[tuple[int, int]] = []
+    result = training.train(
+        training.Dataset(X=X, y=y, feature_version="dxf-6"),
+        labelled=True,
+        progress=lambda i, n, stage: (
+            steps.append((i, n)) if stage == "selection" else None
+        ),
+    )
+    # Every candidate is fitted once per fold; the winner has the best mean.
+    candidates = len(result.metrics["selection_macro_f1"])
+    assert steps[-1] == (candidates * folds, candidates * folds)
+    scores = result.metrics["selection_macro_f1"]
+    assert scores[result.metrics["estimator"]] == max(scores.values())
