@@ -149,8 +149,18 @@ class Served:
         )
         self.input = self.session.get_inputs()[0].name
 
+    def read(self, X: np.ndarray) -> np.ndarray:
+        """``X`` as the model reads it, as inference does (``downgrade``): a
+        ``dxf-3t`` model takes its slots out of analysed ``dxf-6`` vectors."""
+        if X.shape[1] == self.width:
+            return X
+        source = next(v for v, s in features.SLOTS.items() if len(s) == X.shape[1])
+        at = features.slot_indices(source, self.result.feature_version)
+        assert at is not None, f"{source} vectors do not read as the model's"
+        return X[:, list(at)]
+
     def answer(self, X: np.ndarray) -> dict[str, np.ndarray]:
-        X = np.nan_to_num(X[:, : self.width], nan=0.0, posinf=0.0, neginf=0.0)
+        X = np.nan_to_num(self.read(X), nan=0.0, posinf=0.0, neginf=0.0)
         (probs,) = self.session.run([self.prob], {self.input: X.astype(np.float32)})
         os_ = self.result.open_set
         if os_ is not None:
@@ -275,8 +285,9 @@ def real_similar(
     ds: training.Dataset, learned: similarity.Space | None
 ) -> dict[str, object]:
     """Top-5 same class on a real set, as a tenant's archive of exactly these
-    drawings would rank them. Only drawings of classes with six or more members
-    ask (five others of the class must exist for a perfect answer)."""
+    drawings would rank them (``learned`` reads its model's slots of the
+    analysed vectors). Only drawings of classes with six or more members ask
+    (five others of the class must exist for a perfect answer)."""
     X = np.nan_to_num(ds.X.astype(float))
     counts = {c: int((ds.y == c).sum()) for c in set(ds.y)}
     queries = np.asarray([counts[c] >= 6 for c in ds.y])
@@ -335,6 +346,10 @@ def main() -> None:
         },
     }
     learned = similarity.Space.learned(result.open_set)
+    analysed = features.slot_indices(
+        features.DXF_FEATURE_VERSION, result.feature_version
+    )
+    learned_analysed = similarity.Space.learned(result.open_set, columns=analysed)
     # Other models of the same recipe: other training seeds on this set, and
     # the default training seed on other generated sets.
     groups: dict[str, list[Served]] = {
@@ -362,7 +377,7 @@ def main() -> None:
         out[f"real:{root.name}"] = first = {
             "default": new.real(ds),
             "dxf1": old.real(ds),
-            "similar_top5_same_class": real_similar(ds, learned),
+            "similar_top5_same_class": real_similar(ds, learned_analysed),
         }
         for group, models in groups.items():
             rates.setdefault(group, []).append(

@@ -75,6 +75,7 @@ SCALE_EXACT = {s.name for s in DXF6_SLOTS if s.scale == "exact"}
 ROTATION_EXACT = {s.name for s in DXF6_SLOTS if s.rotation == "exact"}
 PICTURE = {s.name for s in DXF6_SLOTS if s.name.startswith("pic_")}
 OUTLINE = {s.name for s in DXF6_SLOTS if s.name.startswith("out_")}
+TOPOLOGY = {s.name for s in DXF6_SLOTS if s.name.startswith("topo_")}
 NAMES = [i for i, s in enumerate(DXF4_SLOTS) if s.name.startswith("names_")]
 
 
@@ -109,6 +110,8 @@ def test_rotation_leaves_slots_marked_exact(
     # close, not exact.
     assert_close(base, turned, PICTURE, 6e-2)
     assert_close(base, turned, OUTLINE, 8e-2)
+    # Shared ends stay shared on the turned snapping grid.
+    assert_close(base, turned, TOPOLOGY, 2e-2)
     if angle == 90:
         # A quarter turn keeps even the bounding-box slot.
         assert_close(base, turned, ALL, 2e-2)
