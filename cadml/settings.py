@@ -497,9 +497,10 @@ CADML_MODEL_RELOAD_LISTENER = True
 # Training from labels (docs/learning.md).
 CADML_TRAIN_MIN_PER_CLASS_FLOOR = env_int("CADML_TRAIN_MIN_PER_CLASS_FLOOR", 3)
 CADML_TRAIN_CV_FOLDS = env_int("CADML_TRAIN_CV_FOLDS", 5)
-# Folds over the training split on which every training picks its estimator
-# (fewer when a class is smaller; 1: one validation split). One split of a
-# few hundred drawings ranked two forests 3 points apart the wrong way round.
+# Folds over the training split on which a training from labelled drawings
+# picks its estimator (fewer when a class is smaller; 1: one validation split,
+# as generated sets do). One split of a few hundred drawings ranked two
+# forests 3 points apart the wrong way round.
 CADML_TRAIN_SELECTION_FOLDS = env_int("CADML_TRAIN_SELECTION_FOLDS", 3)
 CADML_TRAIN_SEED = env_int("CADML_TRAIN_SEED", 0)
 CADML_TRAIN_TIME_LIMIT_S = env_float("CADML_TRAIN_TIME_LIMIT_S", 3600)

@@ -252,9 +252,14 @@ def test_a_forest_of_many_families_fits_the_registrys_size_limit(settings) -> No
     assert version.number == 1
 
 
-@pytest.mark.parametrize("folds", [3, 1])
+@pytest.mark.parametrize(
+    ("folds", "labelled", "fits"),
+    # Labelled drawings: every candidate once per fold; a generated set (or
+    # one fold): once, on one validation split.
+    [(3, True, 3), (1, True, 1), (3, False, 1)],
+)
 def test_the_estimator_is_chosen_over_folds_of_the_training_rows(
-    settings, folds: int
+    settings, folds: int, labelled: bool, fits: int
 ) -> None:  # type: ignore[no-untyped-def]
     import numpy as np
 
@@ -269,13 +274,13 @@ def test_the_estimator_is_chosen_over_folds_of_the_training_rows(
     steps: list[tuple[int, int]] = []
     result = training.train(
         training.Dataset(X=X, y=y, feature_version="dxf-6"),
-        labelled=True,
+        labelled=labelled,
         progress=lambda i, n, stage: (
             steps.append((i, n)) if stage == "selection" else None
         ),
     )
-    # Every candidate is fitted once per fold; the winner has the best mean.
     candidates = len(result.metrics["selection_macro_f1"])
-    assert steps[-1] == (candidates * folds, candidates * folds)
+    assert steps[-1] == (candidates * fits, candidates * fits)
+    # The winner has the best mean.
     scores = result.metrics["selection_macro_f1"]
     assert scores[result.metrics["estimator"]] == max(scores.values())
