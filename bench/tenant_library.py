@@ -21,9 +21,10 @@ trains or embeds its own way:
    ``evaluation.cross_validate`` (``CADML_TRAIN_CV_FOLDS`` folds): the figures
    ``POST /train`` reports, of the model fitted without its own test split.
 3. ``new_drawings``: a stratified quarter of the drawings kept from training
-   altogether (drawings a tenant uploads after training), the model trained as
-   in (2) on the rest, and the model it is served (the exported ONNX model,
-   calibrated) scored on that quarter.
+   altogether (drawings a tenant uploads after training; with the same seed,
+   the rows (2) holds out), the model trained as in (2) on the rest, and the
+   model it is served (the exported ONNX model, calibrated) scored on that
+   quarter.
 4. Similar drawings in the product's spaces (``apps.cad.similarity.Space``) of
    the model of (3): ``unsupervised`` fitted on all the tenant's vectors and
    ``learned`` (the model's open-set metric), cosine on the unit embedding as

@@ -404,6 +404,45 @@ class Geometry:
     arcs: list[tuple[float, float, float, float, float]] = field(default_factory=list)
     curves: list[list[tuple[float, float]]] = field(default_factory=list)
 
+    # The lists as arrays, built once for every view; read only once the walk
+    # has collected everything (the vector functions).
+    @functools.cached_property
+    def point_array(self) -> np.ndarray:
+        return np.asarray(self.points, dtype=float).reshape(-1, 2)
+
+    @functools.cached_property
+    def circle_array(self) -> np.ndarray:
+        return np.asarray(self.circles, dtype=float).reshape(-1, 3)
+
+    @functools.cached_property
+    def line_array(self) -> np.ndarray:
+        return np.asarray(self.lines, dtype=float).reshape(-1, 4)
+
+    @functools.cached_property
+    def full_circle_array(self) -> np.ndarray:
+        return np.asarray(self.full_circles, dtype=float).reshape(-1, 3)
+
+    @functools.cached_property
+    def arc_array(self) -> np.ndarray:
+        return np.asarray(self.arcs, dtype=float).reshape(-1, 5)
+
+    @functools.cached_property
+    def curve_arrays(self) -> list[np.ndarray]:
+        return [np.asarray(c, dtype=float) for c in self.curves]
+
+    @functools.cached_property
+    def gyration(self) -> float:
+        """Radius of gyration of the geometry: point masses plus, for each
+        circle, its own second moment r^2 (so a lone circle still has a
+        size); 0 without geometry."""
+        pts, circles = self.point_array, self.circle_array
+        if not len(pts):
+            return 0.0
+        sq = ((pts - pts.mean(axis=0)) ** 2).sum(axis=1)
+        extra = (circles[:, 2] ** 2).sum() / len(pts) if len(circles) else 0.0
+        gyr = float(math.sqrt(sq.mean() + extra))
+        return gyr if gyr > 0 and math.isfinite(gyr) else 0.0
+
 
 def _finite(*values: float) -> bool:
     return all(math.isfinite(v) and abs(v) < _MAX_FINITE for v in values)
@@ -647,28 +686,14 @@ def _patterns(circles: np.ndarray, tol: float) -> tuple[int, int, int, int, floa
     return concentric, concentric_max, bolt, bolt_max, bolt_r
 
 
-def _gyration(pts: np.ndarray, circles: np.ndarray) -> float:
-    """Radius of gyration of the geometry: point masses plus, for each circle,
-    its own second moment r^2 (so a lone circle still has a size); 0 without
-    geometry."""
-    if not len(pts):
-        return 0.0
-    sq = ((pts - pts.mean(axis=0)) ** 2).sum(axis=1)
-    extra = (circles[:, 2] ** 2).sum() / len(pts) if len(circles) else 0.0
-    gyr = float(math.sqrt(sq.mean() + extra))
-    return gyr if gyr > 0 and math.isfinite(gyr) else 0.0
-
-
 def dxf_vector(doc: DxfDocument, geo: Geometry, n_entities: int) -> list[float]:
     counts = geo.counts
     total = max(n_entities, 1)
     vec: list[float] = [counts.get(t, 0) / total for t in HIST_TYPES]
     vec.append(max(0.0, 1.0 - sum(vec)))
 
-    pts = np.asarray(geo.points, dtype=float).reshape(-1, 2)
-    circles = np.asarray(geo.circles, dtype=float).reshape(-1, 3)
-    lines = np.asarray(geo.lines, dtype=float).reshape(-1, 4)
-    scale = _gyration(pts, circles)
+    pts, circles, lines = geo.point_array, geo.circle_array, geo.line_array
+    scale = geo.gyration
     inv = 1.0 / scale if scale else 0.0
 
     radii = circles[:, 2] * inv if len(circles) else np.zeros(0)
@@ -749,9 +774,7 @@ def dxf3_vector(
     """dxf-1, then the picture, words and outline views (``texts``: the
     drawing's text items in walk order); its prefixes are dxf-2 and dxf-1."""
     vec = dxf_vector(doc, geo, n_entities)
-    lines = np.asarray(geo.lines, dtype=float).reshape(-1, 4)
-    circles = np.asarray(geo.circles, dtype=float).reshape(-1, 3)
-    vec += picture.picture_vector(lines, circles)
+    vec += picture.picture_vector(geo.line_array, geo.circle_array)
     names = [
         *texts[: words.MAX_TEXTS],
         *sorted(geo.layers),
@@ -762,10 +785,7 @@ def dxf3_vector(
     vec += words.words_vector(names)
     assert len(vec) == len(DXF2_SLOTS)
     vec += outline.outline_vector(
-        lines,
-        np.asarray(geo.full_circles, dtype=float),
-        np.asarray(geo.arcs, dtype=float),
-        [np.asarray(c, dtype=float) for c in geo.curves],
+        geo.line_array, geo.full_circle_array, geo.arc_array, geo.curve_arrays
     )
     assert len(vec) == len(DXF3_SLOTS)
     # Every slot is computed from finite inputs; the guard keeps a stored
@@ -801,14 +821,11 @@ def dxf6_vector(
     vec += _size_slots(doc, geo)
     assert len(vec) == len(DXF5_SLOTS)
     vec += topology.topology_vector(
-        np.asarray(geo.lines, dtype=float),
-        np.asarray(geo.full_circles, dtype=float),
-        np.asarray(geo.arcs, dtype=float),
-        [np.asarray(c, dtype=float) for c in geo.curves],
-        _gyration(
-            np.asarray(geo.points, dtype=float).reshape(-1, 2),
-            np.asarray(geo.circles, dtype=float).reshape(-1, 3),
-        ),
+        geo.line_array,
+        geo.full_circle_array,
+        geo.arc_array,
+        geo.curve_arrays,
+        geo.gyration,
     )
     assert len(vec) == len(DXF6_SLOTS)
     return [round(float(x), 6) if math.isfinite(x) else 0.0 for x in vec]
@@ -834,10 +851,10 @@ def _size_slots(doc: DxfDocument, geo: Geometry) -> list[float]:
         to_mm = 0.0  # a unit ezdxf does not convert, or not a number
     stated = 1.0 if math.isfinite(to_mm) and to_mm > 0 else 0.0
     factor = to_mm if stated else 1.0
-    pts = np.asarray(geo.points, dtype=float).reshape(-1, 2)
+    pts = geo.point_array
     if not len(pts):
         return [0.0] * (len(SIZE_SLOTS) - 1) + [stated]
-    circles = np.asarray(geo.circles, dtype=float).reshape(-1, 3)
+    circles = geo.circle_array
     centred = pts - pts.mean(axis=0)
     cov = centred.T @ centred / len(pts)
     # A circle adds its own second moment, r^2/2 along every axis, as it adds
@@ -863,7 +880,7 @@ def _hatch_slots(geo: Geometry) -> list[float]:
     paths = geo.hatch_paths
     if not paths:
         return [solid, 0.0, 0.0, 0.0, 0.0]
-    every = np.vstack([np.asarray(geo.points, dtype=float).reshape(-1, 2), *paths])
+    every = np.vstack([geo.point_array, *paths])
     centre = every.mean(axis=0)
     gyr2 = float(((every - centre) ** 2).sum(axis=1).mean())
     areas = np.asarray([_polygon_area(p) for p in paths])

@@ -493,14 +493,14 @@ def train(
     training rows (the calibration split) is then held out: the winner fitted
     on the rest gives that split's probabilities, from which the temperature
     and the ``unknown`` threshold (``unknown_quantile`` of the split's
-    novelty) are set. The winner is then
-    refitted on every training row and scored on the test split (the held-out
-    figures). ``open_set=False`` (or too few rows for a calibration split)
-    registers plain probabilities. ``labelled``: as for ``candidates``, and the
-    exported model (with its prototypes and metric) is refitted once more on
-    every row, the test split included; the generated default sets are not
-    labelled (their ``not_a_part`` share is deliberate) and export the model
-    the figures describe.
+    novelty) are set. The winner is then refitted on every training row and
+    scored on the test split (the held-out figures). ``open_set=False`` (or too
+    few rows for a calibration split) registers plain probabilities.
+    ``labelled``: as for ``candidates``, and the exported model (with its
+    prototypes and metric) is refitted once more on every row, the test split
+    included; the generated default sets are not labelled (their
+    ``not_a_part`` share is deliberate) and export the model the figures
+    describe.
     """
     from sklearn.model_selection import train_test_split
 
