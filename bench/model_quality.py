@@ -26,7 +26,18 @@ dxf-1 slots of the same drawings (``dxf1``) in the same run:
 - with ``--data-seeds K``, the recipe on K generated sets (seeds 0..K-1,
   training seed 0) the same way, in ``over_generated_sets``. On sets of a few
   dozen drawings one model's rate moves by several drawings between training
-  seeds and more between generated sets; compare changes on these means.
+  seeds and more between generated sets; compare changes on these means;
+- with ``--answers FILE``, every real and out-of-domain drawing's answer from
+  each model (the seed-0 model, then the other training seeds, then the other
+  generated sets) as tab-separated rows: set, file, class (``-`` for other
+  domains), then per model ``label:probability`` with `` unknown`` or
+  `` review`` when so flagged and ``ok`` when the answer counts (right and
+  confident for a part, flagged for another domain): which drawings a change
+  moved, without a script of one's own;
+- with ``--sets-cache DIR``, the generated sets are kept in ``DIR`` and read
+  back when the generator, the pipeline and the recipe are unchanged (their
+  source files' digest is in the file name), so a change to training or the
+  open set is measured without generating again.
 
 Prints one JSON line. Nothing here is trained on a set it reports.
 """
@@ -34,6 +45,7 @@ Prints one JSON line. Nothing here is trained on a set it reports.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import math
@@ -110,6 +122,36 @@ def shifted_dataset(per_class: int, seed: int) -> training.Dataset:
         y=np.asarray([label for label, _, _ in rows]),
         feature_version=features.DXF_FEATURE_VERSION,
     )
+
+
+def generated_set(seed: int, cache: Path | None) -> tuple[training.Dataset, bool]:
+    """The default recipe's generated set ``seed``, and whether it came from
+    ``cache`` (it does when the code that draws and reads it is unchanged)."""
+    path = None
+    if cache is not None:
+        code = Path(__file__).resolve().parent.parent / "apps"
+        digest = hashlib.sha256(
+            f"{training.DEFAULT_PER_CLASS} {features.DXF_FEATURE_VERSION}".encode()
+        )
+        for source in sorted(
+            [*code.glob("cad/**/*.py"), code / "modelreg/training.py"]
+        ):
+            digest.update(source.read_bytes())
+        path = cache / f"generated-{seed}-{digest.hexdigest()[:16]}.npz"
+        if path.exists():
+            z = np.load(path, allow_pickle=False)
+            return training.Dataset(
+                X=z["X"], y=z["y"], feature_version=str(z["feature_version"])
+            ), True
+    data = training.synthetic_dataset(
+        per_class=training.DEFAULT_PER_CLASS, seed=seed, workers=2
+    )
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(
+            path, X=data.X, y=data.y, feature_version=np.asarray(data.feature_version)
+        )
+    return data, False
 
 
 def files_dataset(root: Path, labelled: bool) -> tuple[training.Dataset, list[str]]:
@@ -227,6 +269,22 @@ class Served:
             "per_class": per_class,
         }
 
+    def cells(self, ds: training.Dataset, part: bool) -> list[str]:
+        """One ``--answers`` cell per drawing of ``ds``."""
+        a = self.answer(ds.X)
+        parts, _ = set_aside(a["probs"], list(self.labels))
+        out = []
+        for i, label in enumerate(a["label"]):
+            flag = " unknown" if a["unknown"][i] else ""
+            flag = flag or ("" if a["confident"][i] else " review")
+            ok = (
+                label == ds.y[i] and not flag
+                if part
+                else a["unknown"][i] or not a["confident"][i]
+            )
+            out.append(f"{label}:{parts[i].max():.2f}{flag}" + (" ok" if ok else ""))
+        return out
+
     def ood(self, ds: training.Dataset) -> dict[str, object]:
         a = self.answer(ds.X)
         flagged = a["unknown"] | ~a["confident"]
@@ -240,14 +298,15 @@ class Served:
 
 
 def trained_summary(
-    result: training.TrainResult, generation_s: float, train_s: float
+    result: training.TrainResult, generation_s: float | None, train_s: float
 ) -> dict[str, object]:
-    """How a default model was trained, for a bench line."""
+    """How a default model was trained, for a bench line (``generation_s``
+    None: the set came from ``--sets-cache``)."""
     return {
         "feature_version": result.feature_version,
         "estimator": result.metrics["estimator"],
         "train_rows": result.summary["train_rows"],
-        "generation_seconds": round(generation_s, 1),
+        "generation_seconds": None if generation_s is None else round(generation_s, 1),
         "train_seconds": train_s,
         "temperature": result.metrics.get("calibration", {}).get("temperature"),
     }
@@ -309,6 +368,8 @@ def main() -> None:
     parser.add_argument("--ood", action="append", default=[], type=Path)
     parser.add_argument("--train-seeds", type=int, default=1)
     parser.add_argument("--data-seeds", type=int, default=1)
+    parser.add_argument("--answers", type=Path, help="TSV of every drawing's answers")
+    parser.add_argument("--sets-cache", type=Path, help="folder for generated sets")
     args = parser.parse_args()
     if not args.ood:
         corpus = Path(__file__).resolve().parent.parent / "../shared/corpus/dxf"
@@ -316,10 +377,8 @@ def main() -> None:
             args.ood = [corpus]
 
     t0 = time.perf_counter()
-    data = training.synthetic_dataset(
-        per_class=training.DEFAULT_PER_CLASS, seed=0, workers=2
-    )
-    gen_s = time.perf_counter() - t0
+    data, cached = generated_set(0, args.sets_cache)
+    gen_s = None if cached else time.perf_counter() - t0
     t1 = time.perf_counter()
     result = training.train(data, seed=0)
     train_s = round(time.perf_counter() - t1, 1)
@@ -359,21 +418,28 @@ def main() -> None:
         ],
         "over_generated_sets": [
             Served(
-                training.train(
-                    training.synthetic_dataset(
-                        per_class=training.DEFAULT_PER_CLASS, seed=seed, workers=2
-                    ),
-                    seed=0,
-                ),
+                training.train(generated_set(seed, args.sets_cache)[0], seed=0),
                 data.X.shape[1],
             )
             for seed in range(1, args.data_seeds)
         ],
     }
     rates: dict[str, list[tuple[str, float | None, list[float | None]]]] = {}
+    every = [new, *groups["over_training_seeds"], *groups["over_generated_sets"]]
+    answers: list[str] = []
+
+    def answered(kind: str, root: Path, ds: training.Dataset, names: list[str]):
+        part = kind == "real"
+        columns = [m.cells(ds, part) for m in every]
+        for i, name in enumerate(names):
+            expected = str(ds.y[i]) if part else "-"
+            row = [f"{kind}:{root.name}", name, expected, *(c[i] for c in columns)]
+            answers.append("\t".join(row))
 
     for root in args.real:
-        ds, _ = files_dataset(root, labelled=True)
+        ds, names = files_dataset(root, labelled=True)
+        if args.answers:
+            answered("real", root, ds, names)
         out[f"real:{root.name}"] = first = {
             "default": new.real(ds),
             "dxf1": old.real(ds),
@@ -388,7 +454,9 @@ def main() -> None:
                 )
             )
     for root in args.ood:
-        ds, _ = files_dataset(root, labelled=False)
+        ds, names = files_dataset(root, labelled=False)
+        if args.answers:
+            answered("ood", root, ds, names)
         out[f"ood:{root.name}"] = {"default": new.ood(ds), "dxf1": old.ood(ds)}
         for group, models in groups.items():
             rates.setdefault(group, []).append(
@@ -422,6 +490,11 @@ def main() -> None:
     out["inference_ms_per_drawing_incl_open_set"] = round(
         (time.perf_counter() - t2) * 1000 / n, 3
     )
+    if args.answers:
+        head = ["set", "file", "class", "seed 0"]
+        head += [f"training seed {k}" for k in range(1, args.train_seeds)]
+        head += [f"generated set {k}" for k in range(1, args.data_seeds)]
+        args.answers.write_text("\n".join(["\t".join(head), *answers]) + "\n")
     print(json.dumps(out))
 
 
