@@ -35,9 +35,9 @@ dxf-1 slots of the same drawings (``dxf1``) in the same run:
   confident for a part, flagged for another domain): which drawings a change
   moved, without a script of one's own;
 - with ``--sets-cache DIR``, the generated sets are kept in ``DIR`` and read
-  back when the generator, the pipeline and the recipe are unchanged (their
-  source files' digest is in the file name), so a change to training or the
-  open set is measured without generating again.
+  back when the generator, the pipeline, the recipe and the pinned
+  requirements are unchanged (their files' digest is in the file name), so a
+  change to training or the open set is measured without generating again.
 
 Prints one JSON line. Nothing here is trained on a set it reports.
 """
@@ -129,13 +129,13 @@ def generated_set(seed: int, cache: Path | None) -> tuple[training.Dataset, bool
     ``cache`` (it does when the code that draws and reads it is unchanged)."""
     path = None
     if cache is not None:
-        code = Path(__file__).resolve().parent.parent / "apps"
+        root = Path(__file__).resolve().parent.parent
         digest = hashlib.sha256(
             f"{training.DEFAULT_PER_CLASS} {features.DXF_FEATURE_VERSION}".encode()
         )
-        for source in sorted(
-            [*code.glob("cad/**/*.py"), code / "modelreg/training.py"]
-        ):
+        # What draws and reads the drawings: our code and the pinned libraries.
+        sources = [*root.glob("apps/cad/**/*.py"), root / "apps/modelreg/training.py"]
+        for source in sorted([*sources, *root.glob("requirements/*.txt")]):
             digest.update(source.read_bytes())
         path = cache / f"generated-{seed}-{digest.hexdigest()[:16]}.npz"
         if path.exists():
