@@ -25,7 +25,7 @@ DARK_GROUND = "#212830"  # the dark model-space background CAD users know
 MIN_CONTRAST = 4.5
 # Bumped whenever the stored picture changes, so that previews stored by an
 # older renderer are drawn again instead of being served.
-VERSION = "2"
+VERSION = "3"
 _MARK = f"<!-- cadml-preview {VERSION} theme=light -->"
 MIN_THUMBNAIL_STROKE_PX = 0.75
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import ezdxf
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -105,6 +109,82 @@ def test_lineweights_are_kept() -> None:
     widths = {float(w) for w in re.findall(r"stroke-width: ([0-9.]+);", _render(path))}
     assert len(widths) >= 10  # one per DXF lineweight, not one for all
     assert max(widths) >= 10 * min(widths)
+
+
+def _dxf(build: Callable[[Any], None]) -> str:
+    doc = ezdxf.new("R2010")
+    build(doc)
+    out = io.StringIO()
+    doc.write(out)
+    return out.getvalue()
+
+
+def _preview_of(text: str) -> str:
+    return render_preview("drawing.dxf", text.encode())["preview_svg"]
+
+
+def test_a_drawing_whose_every_layer_is_off_is_drawn_with_its_layers_on() -> None:
+    # Symbol libraries save their symbols on a layer that is off (to be
+    # inserted on a layer of one's own): a blank preview says nothing.
+    def symbol(doc: Any) -> None:
+        doc.layers.get("0").off()
+        doc.modelspace().add_circle((0, 0), 5)
+        doc.modelspace().add_line((-5, 0), (5, 0))
+
+    svg = _preview_of(_dxf(symbol))
+    assert "no preview" not in svg
+    assert drawn(svg) >= 2
+
+
+def test_layers_that_are_off_stay_hidden_when_something_else_shows() -> None:
+    def line(doc: Any) -> None:
+        doc.modelspace().add_line((0, 0), (10, 0))
+
+    def line_and_hidden_circles(doc: Any) -> None:
+        line(doc)
+        doc.layers.add("HIDDEN").off()
+        for x in range(5):
+            doc.modelspace().add_circle((x, 5), 1, dxfattribs={"layer": "HIDDEN"})
+
+    assert drawn(_preview_of(_dxf(line_and_hidden_circles))) == drawn(
+        _preview_of(_dxf(line))
+    )
+
+
+def test_an_empty_model_space_says_so() -> None:
+    svg = _preview_of(_dxf(lambda doc: None))
+    assert "the model space is empty" in svg
+    assert drawn(svg) == 0
+
+
+def test_a_draw_order_that_is_no_table_does_not_stop_the_preview() -> None:
+    # As LibreDWG writes some files: the layout's draw order names an object
+    # that is no draw-order table.
+    def misfiled(doc: Any) -> None:
+        msp = doc.modelspace()
+        line = msp.add_line((0, 0), (10, 0))
+        circle = msp.add_circle((5, 5), 3)
+        msp.set_redraw_order({line.dxf.handle: circle.dxf.handle})
+        xdict = msp.get_extension_dict()
+        xdict.discard("ACAD_SORTENTS")
+        xdict.add_xrecord("ACAD_SORTENTS")
+
+    svg = _preview_of(_dxf(misfiled))
+    assert "no preview" not in svg
+    assert drawn(svg) >= 2
+
+
+def test_a_leader_of_one_vertex_leaves_the_rest_drawn() -> None:
+    def with_leader(doc: Any) -> None:
+        doc.modelspace().add_line((0, 0), (10, 0))
+        doc.modelspace().add_leader([(1, 2), (5, 5)])
+
+    two = " 76\n2\n 10\n1.0\n 20\n2.0\n 30\n0.0\n 10\n5.0\n 20\n5.0\n 30\n0.0\n"
+    text = _dxf(with_leader)
+    assert two in text
+    svg = _preview_of(text.replace(two, " 76\n1\n 10\n1.0\n 20\n2.0\n 30\n0.0\n"))
+    assert "no preview" not in svg
+    assert drawn(svg) >= 1
 
 
 def _readable_in_both_themes(stored: str) -> None:

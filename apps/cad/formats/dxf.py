@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ezdxf import recover
 from ezdxf.document import Drawing as DxfDocument
@@ -25,6 +26,9 @@ from apps.cad.formats.base import HEAD, Format, Stopwatch
 from apps.cad.preview import MAX_PREVIEW_ENTITIES, MAX_SVG_BYTES, placeholder
 from apps.cad.text import MAX_TEXT_ITEMS, TextItem, texts_of
 from apps.cad.walk import WalkReport, expanded_count, walk
+
+if TYPE_CHECKING:  # the drawing add-on is imported when a preview is drawn
+    from ezdxf.addons.drawing.properties import LayerProperties
 
 BINARY_DXF_SENTINEL = b"AutoCAD Binary DXF\r\n\x1a\x00"
 PAPER_MAX_ENTITIES = 50_000
@@ -267,21 +271,67 @@ def dxf_svg(doc: DxfDocument, n_entities: int) -> str:
     from ezdxf.addons.drawing.frontend import Frontend
     from ezdxf.addons.drawing.properties import RenderContext
 
-    msp = doc.modelspace()
-    backend = svg.SVGBackend()
     # Drawn on (nearly) white paper, so that ezdxf gives ACI 7 as black;
     # preview_theme.paper() then makes every other colour readable on it.
     config = Configuration(
         background_policy=BackgroundPolicy.CUSTOM,
         custom_bg_color=preview_theme.RENDER_PAPER,
     )
-    Frontend(RenderContext(doc), backend, config=config).draw_layout(msp, finalize=True)
+
+    class Drawer(Frontend):
+        def draw_composite_entity(self, entity: Any, properties: Any) -> None:
+            try:
+                super().draw_composite_entity(entity, properties)
+            except ValueError as exc:
+                # A LEADER of one vertex, a block that cannot be expanded:
+                # the rest of the drawing is still worth seeing.
+                self.skip_entity(entity, str(exc))
+
+    _drop_broken_draw_order(doc.modelspace())
+
+    def draw(every_layer: bool) -> svg.SVGBackend:
+        context = RenderContext(doc)
+        if every_layer:
+            context.set_layer_properties_override(_every_layer_on)
+        backend = svg.SVGBackend()
+        Drawer(context, backend, config=config).draw_layout(
+            doc.modelspace(), finalize=True
+        )
+        return backend
+
+    backend = draw(every_layer=False)
+    if not backend.player().bbox().has_data:
+        # Everything sits on layers that are off or frozen (symbol libraries
+        # save their symbols so, to be inserted on a layer of one's own): a
+        # blank picture tells nobody what the file holds.
+        backend = draw(every_layer=True)
+        if not backend.player().bbox().has_data:
+            return placeholder("Nothing to draw: the model space is empty")
     page = layout.Page(210, 148, layout.Units.mm, margins=layout.Margins.all(5))
     settings = layout.Settings(output_coordinate_space=10_000)
     out: str = backend.get_string(page, settings=settings)
     if len(out.encode()) > MAX_SVG_BYTES:
         return placeholder("Preview too large")
     return out
+
+
+def _drop_broken_draw_order(layout: Any) -> None:
+    """Some converters (LibreDWG) point a layout's draw order at an object
+    that is no draw-order table, and the renderer stops on it; the entities
+    are then drawn in the default (handle) order."""
+    from ezdxf.entities import SortEntsTable
+
+    if not layout.block_record.has_extension_dict:
+        return
+    xdict = layout.get_extension_dict()
+    entry = xdict.get("ACAD_SORTENTS")
+    if entry is not None and not isinstance(entry, SortEntsTable):
+        xdict.discard("ACAD_SORTENTS")
+
+
+def _every_layer_on(layers: Sequence[LayerProperties]) -> None:
+    for properties in layers:
+        properties.is_visible = True
 
 
 def preview(loaded: LoadedDxf) -> str:
