@@ -187,6 +187,24 @@ def test_a_leader_of_one_vertex_leaves_the_rest_drawn() -> None:
     assert drawn(svg) >= 1
 
 
+def test_a_hatch_whose_spline_edge_has_too_many_knots_leaves_the_rest_drawn() -> None:
+    # As some DWG converters write a hatch boundary: a cubic spline of four
+    # control points needs eight knots, this one carries eleven.
+    def with_hatch(doc: Any) -> None:
+        doc.modelspace().add_line((0, 0), (10, 0))
+        edges = doc.modelspace().add_hatch().paths.add_edge_path()
+        edges.add_spline(
+            control_points=[(0, 0), (1, 2), (3, 2), (4, 0)],
+            knot_values=[0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2],
+            degree=3,
+        )
+        edges.add_line((4, 0), (0, 0))
+
+    svg = _preview_of(_dxf(with_hatch))
+    assert "no preview" not in svg
+    assert drawn(svg) >= 1
+
+
 def _readable_in_both_themes(stored: str) -> None:
     for theme, ground in (("light", "#ffffff"), ("dark", preview_theme.DARK_GROUND)):
         svg = preview_theme.themed(stored, theme=theme)

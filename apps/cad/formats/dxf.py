@@ -279,12 +279,12 @@ def dxf_svg(doc: DxfDocument, n_entities: int) -> str:
     )
 
     class Drawer(Frontend):
-        def draw_composite_entity(self, entity: Any, properties: Any) -> None:
+        def draw_entity(self, entity: Any, properties: Any) -> None:
             try:
-                super().draw_composite_entity(entity, properties)
+                super().draw_entity(entity, properties)
             except ValueError as exc:
-                # A LEADER of one vertex, a block that cannot be expanded:
-                # the rest of the drawing is still worth seeing.
+                # A LEADER of one vertex, a HATCH edge whose spline has more
+                # knots than it can use: the rest is still worth seeing.
                 self.skip_entity(entity, str(exc))
 
     _drop_broken_draw_order(doc.modelspace())
