@@ -123,6 +123,13 @@ def _preview_of(text: str) -> str:
     return render_preview("drawing.dxf", text.encode())["preview_svg"]
 
 
+def _drawn(text: str) -> int:
+    """How much the preview of ``text`` draws; it must be no placeholder."""
+    svg = _preview_of(text)
+    assert "no preview" not in svg
+    return drawn(svg)
+
+
 def test_a_drawing_whose_every_layer_is_off_is_drawn_with_its_layers_on() -> None:
     # Symbol libraries save their symbols on a layer that is off (to be
     # inserted on a layer of one's own): a blank preview says nothing.
@@ -131,9 +138,7 @@ def test_a_drawing_whose_every_layer_is_off_is_drawn_with_its_layers_on() -> Non
         doc.modelspace().add_circle((0, 0), 5)
         doc.modelspace().add_line((-5, 0), (5, 0))
 
-    svg = _preview_of(_dxf(symbol))
-    assert "no preview" not in svg
-    assert drawn(svg) >= 2
+    assert _drawn(_dxf(symbol)) >= 2
 
 
 def test_layers_that_are_off_stay_hidden_when_something_else_shows() -> None:
@@ -169,9 +174,7 @@ def test_a_draw_order_that_is_no_table_does_not_stop_the_preview() -> None:
         xdict.discard("ACAD_SORTENTS")
         xdict.add_xrecord("ACAD_SORTENTS")
 
-    svg = _preview_of(_dxf(misfiled))
-    assert "no preview" not in svg
-    assert drawn(svg) >= 2
+    assert _drawn(_dxf(misfiled)) >= 2
 
 
 def test_a_leader_of_one_vertex_leaves_the_rest_drawn() -> None:
@@ -182,9 +185,7 @@ def test_a_leader_of_one_vertex_leaves_the_rest_drawn() -> None:
     two = " 76\n2\n 10\n1.0\n 20\n2.0\n 30\n0.0\n 10\n5.0\n 20\n5.0\n 30\n0.0\n"
     text = _dxf(with_leader)
     assert two in text
-    svg = _preview_of(text.replace(two, " 76\n1\n 10\n1.0\n 20\n2.0\n 30\n0.0\n"))
-    assert "no preview" not in svg
-    assert drawn(svg) >= 1
+    assert _drawn(text.replace(two, " 76\n1\n 10\n1.0\n 20\n2.0\n 30\n0.0\n")) >= 1
 
 
 def test_a_hatch_whose_spline_edge_has_too_many_knots_leaves_the_rest_drawn() -> None:
@@ -200,9 +201,7 @@ def test_a_hatch_whose_spline_edge_has_too_many_knots_leaves_the_rest_drawn() ->
         )
         edges.add_line((4, 0), (0, 0))
 
-    svg = _preview_of(_dxf(with_hatch))
-    assert "no preview" not in svg
-    assert drawn(svg) >= 1
+    assert _drawn(_dxf(with_hatch)) >= 1
 
 
 def _readable_in_both_themes(stored: str) -> None:
