@@ -160,6 +160,8 @@ def test_an_empty_model_space_says_so() -> None:
     svg = _preview_of(_dxf(lambda doc: None))
     assert "the model space is empty" in svg
     assert drawn(svg) == 0
+    blank = _preview_of(_dxf(lambda doc: doc.modelspace().add_text("")))
+    assert "no entity draws a line" in blank
 
 
 def test_a_draw_order_that_is_no_table_does_not_stop_the_preview() -> None:

@@ -306,6 +306,8 @@ def dxf_svg(doc: DxfDocument, n_entities: int) -> str:
         # blank picture tells nobody what the file holds.
         backend = draw(every_layer=True)
         if not backend.player().bbox().has_data:
+            if len(doc.modelspace()):
+                return placeholder("Nothing to draw: no entity draws a line")
             return placeholder("Nothing to draw: the model space is empty")
     page = layout.Page(210, 148, layout.Units.mm, margins=layout.Margins.all(5))
     settings = layout.Settings(output_coordinate_space=10_000)
