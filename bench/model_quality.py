@@ -37,7 +37,15 @@ dxf-1 slots of the same drawings (``dxf1``) in the same run:
 - with ``--sets-cache DIR``, the generated sets are kept in ``DIR`` and read
   back when the generator, the pipeline, the recipe and the pinned
   requirements are unchanged (their files' digest is in the file name), so a
-  change to training or the open set is measured without generating again.
+  change to training or the open set is measured without generating again;
+- with ``--negatives DIR``, the real drawings under ``DIR`` are added to every
+  generated set as ``not_a_part`` before training (real outlier exposure; the
+  product does not do this: docs/model-quality.md). Never pass them as
+  ``--ood`` as well.
+
+The confidence threshold and the ``not_a_part`` share are the settings'
+(``CADML_MODEL_CONFIDENCE_THRESHOLD``, ``CADML_MODEL_NOT_A_PART_SHARE``), as
+served; set them in the environment to compare.
 
 Prints one JSON line. Nothing here is trained on a set it reports.
 """
@@ -64,13 +72,16 @@ import django  # noqa: E402
 django.setup()
 
 import numpy as np  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from apps.cad import features, similarity  # noqa: E402
 from apps.cad.synth import NOT_A_PART  # noqa: E402
 from apps.modelreg import training  # noqa: E402
 from apps.modelreg.openset import set_aside  # noqa: E402
 
-THRESHOLD = 0.6
+THRESHOLD = float(settings.CADML_MODEL_CONFIDENCE_THRESHOLD)
+# As served: not_a_part this likely (or most likely) is unknown.
+SHARE = float(settings.CADML_MODEL_NOT_A_PART_SHARE)
 DXF1_WIDTH = len(features.DXF_SLOTS)
 
 
@@ -212,7 +223,7 @@ class Served:
             unknown = np.zeros(len(X), dtype=bool)
         # As served: "not_a_part" most likely is unknown; the label is the
         # most likely part, with its own probability.
-        parts, outside = set_aside(probs, list(self.labels))
+        parts, outside = set_aside(probs, list(self.labels), share=SHARE)
         return {
             "probs": probs,
             "label": self.labels[parts.argmax(axis=1)],
@@ -370,14 +381,36 @@ def main() -> None:
     parser.add_argument("--data-seeds", type=int, default=1)
     parser.add_argument("--answers", type=Path, help="TSV of every drawing's answers")
     parser.add_argument("--sets-cache", type=Path, help="folder for generated sets")
+    parser.add_argument(
+        "--negatives",
+        type=Path,
+        help="real drawings of other domains added to every generated set as "
+        "not_a_part (never also pass them as --ood)",
+    )
     args = parser.parse_args()
     if not args.ood:
         corpus = Path(__file__).resolve().parent.parent / "../shared/corpus/dxf"
         if corpus.is_dir():
             args.ood = [corpus]
 
+    negatives = (
+        files_dataset(args.negatives, labelled=False)[0] if args.negatives else None
+    )
+
+    def with_negatives(data: training.Dataset) -> training.Dataset:
+        if negatives is None:
+            return data
+        at = features.slot_indices(negatives.feature_version, data.feature_version)
+        assert at is not None, "the negatives do not read as the generated set"
+        return training.Dataset(
+            X=np.vstack([data.X, negatives.X[:, list(at)].astype(data.X.dtype)]),
+            y=np.concatenate([data.y, np.full(len(negatives.y), NOT_A_PART)]),
+            feature_version=data.feature_version,
+        )
+
     t0 = time.perf_counter()
     data, cached = generated_set(0, args.sets_cache)
+    data = with_negatives(data)
     gen_s = None if cached else time.perf_counter() - t0
     t1 = time.perf_counter()
     result = training.train(data, seed=0)
@@ -418,7 +451,9 @@ def main() -> None:
         ],
         "over_generated_sets": [
             Served(
-                training.train(generated_set(seed, args.sets_cache)[0], seed=0),
+                training.train(
+                    with_negatives(generated_set(seed, args.sets_cache)[0]), seed=0
+                ),
                 data.X.shape[1],
             )
             for seed in range(1, args.data_seeds)

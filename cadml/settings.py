@@ -482,6 +482,10 @@ CADML_SYNTHETIC_FEATURE_VERSION = env_str("CADML_SYNTHETIC_FEATURE_VERSION", "dx
 CADML_MODEL_NAME_3D = env_str("CADML_MODEL_NAME_3D", "part-classifier-3d")
 CADML_MODEL_MAX_MB = env_int("CADML_MODEL_MAX_MB", 50)
 CADML_MODEL_CONFIDENCE_THRESHOLD = env_float("CADML_MODEL_CONFIDENCE_THRESHOLD", 0.6)
+# A model that learned ``not_a_part`` answers ``unknown`` when that label is the
+# most likely or holds at least this share of the calibrated probability: a
+# drawing that may well be of another domain is not answered as a part.
+CADML_MODEL_NOT_A_PART_SHARE = env_float("CADML_MODEL_NOT_A_PART_SHARE", 0.25)
 CADML_MODEL_ACCURACY_TOLERANCE = env_float("CADML_MODEL_ACCURACY_TOLERANCE", 0.02)
 CADML_MODEL_LATENCY_BUDGET_MS = env_float("CADML_MODEL_LATENCY_BUDGET_MS", 50)
 # inline | thread | celery; unset: celery with CELERY_BROKER_URL, else a thread.

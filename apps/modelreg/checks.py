@@ -32,6 +32,14 @@ def modelreg_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
             errors.append(
                 Error(f"{name} must be a positive number.", id="modelreg.E003")
             )
+    share = settings.CADML_MODEL_NOT_A_PART_SHARE
+    if not isinstance(share, int | float) or not 0 < share <= 1:
+        errors.append(
+            Error(
+                "CADML_MODEL_NOT_A_PART_SHARE must be a share above 0 and at most 1.",
+                id="modelreg.E006",
+            )
+        )
     for name in (
         "CADML_TRAIN_RANDOM_FOREST_TREES",
         "CADML_TRAIN_EXTRA_TREES_TREES",

@@ -13,7 +13,8 @@ see, and stores them with the version's metrics under ``"open_set"``:
 
 A model trained with drawings labelled ``not_a_part`` (the default model: other
 domains from ``apps.cad.synth.other``) also answers ``unknown`` when that label
-is its most likely one; it has no prototype, and the answer's label is the most
+is its most likely one, or holds at least ``CADML_MODEL_NOT_A_PART_SHARE`` of
+the calibrated probability; it has no prototype, and the answer's label is the most
 likely part (``set_aside``).
 
 All of it is a few numpy operations per drawing on the prediction path.
@@ -214,16 +215,17 @@ def known_labels(labels: list[str] | tuple[str, ...]) -> list[str]:
 
 
 def set_aside(
-    probs: np.ndarray, labels: list[str] | tuple[str, ...]
+    probs: np.ndarray, labels: list[str] | tuple[str, ...], share: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """``probs`` (one row or many) with ``not_a_part``'s share set to 0 (not
     renormalised: the parts keep their own probabilities), and for each row
-    whether it was the most likely label."""
+    whether the drawing is no part the model knows: ``not_a_part`` is its most
+    likely label, or holds at least ``share`` of the probability."""
     if NOT_A_PART not in labels:
         return probs, np.zeros(np.shape(probs)[:-1], dtype=bool)
     i = list(labels).index(NOT_A_PART)
-    outside = np.argmax(probs, axis=-1) == i
     probs = np.array(probs, dtype=float, copy=True)
+    outside = (np.argmax(probs, axis=-1) == i) | (probs[..., i] >= share)
     probs[..., i] = 0.0
     return probs, outside
 

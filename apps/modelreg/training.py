@@ -502,10 +502,11 @@ def train(
     ``not_a_part`` share is deliberate) and export the model the figures
     describe.
     """
+    from django.conf import settings
     from sklearn.model_selection import train_test_split
 
     from apps.cad.synth import NOT_A_PART
-    from apps.modelreg.openset import OpenSet
+    from apps.modelreg.openset import OpenSet, set_aside
 
     labels = sorted({str(v) for v in data.y})
     counts = {label: int((data.y == label).sum()) for label in labels}
@@ -605,8 +606,9 @@ def train(
     if calibration is not None:
         y_idx = np.asarray([labels.index(str(v)) for v in y_test])
         unknown = calibration.novelty(X_test.astype(float)) > calibration.threshold
-        if NOT_A_PART in labels:
-            unknown |= scored.argmax(axis=1) == labels.index(NOT_A_PART)
+        unknown |= set_aside(
+            scored, labels, share=float(settings.CADML_MODEL_NOT_A_PART_SHARE)
+        )[1]
         confident = scored.max(axis=1) >= threshold
         correct = scored.argmax(axis=1) == y_idx
         metrics["calibration"] = {

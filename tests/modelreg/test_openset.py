@@ -8,6 +8,7 @@ import random
 import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
 
 from apps.cad.features import downgrade
 from apps.cad.synth import NOT_A_PART, generate_part
@@ -97,6 +98,18 @@ def test_set_aside_keeps_the_parts_own_probabilities() -> None:
     assert plain.tolist() == [0.6, 0.4] and not none.any()
 
 
+def test_a_drawing_that_may_well_be_of_another_domain_is_set_aside() -> None:
+    labels = ("flange", NOT_A_PART, "washer")
+    probs = np.asarray([[0.62, 0.3, 0.08], [0.62, 0.2, 0.18]])
+    # A confident flange, unless "not_a_part" holds at least the share.
+    parts, outside = set_aside(probs, labels, share=0.25)
+    assert outside.tolist() == [True, False]
+    assert parts[:, 1].tolist() == [0.0, 0.0]
+    # With the share at 1, only a most likely "not_a_part" is set aside.
+    assert not set_aside(probs, labels, share=1.0)[1].any()
+    assert set_aside(probs[0], labels, share=0.25)[1]
+
+
 def test_without_open_set_a_model_keeps_plain_probabilities(synthetic) -> None:  # type: ignore[no-untyped-def]
     result = training.train(
         synthetic, seed=0, only=["logistic_regression"], open_set=False
@@ -143,6 +156,13 @@ def test_v2_analyses_say_unknown_and_v1_keeps_its_shape(api_client_a) -> None:  
     assert NOT_A_PART not in {p["label"] for p in v2["predictions"]}
     v2_part = api_client_a.get(f"/api/v2/drawings/{part['id']}/analysis").json()
     assert v2_part["data"]["unknown"] is False
+    # CADML_MODEL_NOT_A_PART_SHARE decides how much "not_a_part" makes a
+    # drawing unknown; at the least share there is, every drawing is.
+    with override_settings(CADML_MODEL_NOT_A_PART_SHARE=1e-300):
+        other = upload(api_client_a, generate_part("flange", random.Random(78)))
+    v2_other = api_client_a.get(f"/api/v2/drawings/{other['id']}/analysis").json()
+    assert v2_other["data"]["unknown"] is True
+    assert v2_other["data"]["predictions"][0]["label"] != NOT_A_PART
     v1 = api_client_a.get(f"/api/v1/drawings/{plan['id']}/analysis").json()
     assert "unknown" not in v1 and "needs_review" not in v1
     assert v1["prediction"] == v2["predictions"][0]["label"]

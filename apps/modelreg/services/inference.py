@@ -96,7 +96,9 @@ def _predict(
     if loaded.open_set is not None:
         # Calibration never changes the ranking, only how sure the answer is.
         probs = loaded.open_set.calibrate(probs)
-    probs, aside = set_aside(probs, loaded.labels)
+    probs, aside = set_aside(
+        probs, loaded.labels, share=float(settings.CADML_MODEL_NOT_A_PART_SHARE)
+    )
     outside = bool(aside)
     order = part_order(probs, loaded.labels)
     label = loaded.labels[int(order[0])]
