@@ -272,8 +272,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 # Filled by `manage.py collectstatic`; with DEBUG off its manifest is required
 # (deploy check cadml.E001).
-STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
-MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+STATIC_ROOT = Path(env_str("STATIC_ROOT") or BASE_DIR / "staticfiles")
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or BASE_DIR / "media")
 MEDIA_URL = "media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -460,7 +460,7 @@ CADML_SEARCH_DELTA_MAX = env_int("CADML_SEARCH_DELTA_MAX", 2000)
 # With an index and a tenant model, its classes reorder this many of the
 # index's nearest drawings in the metric (docs/search.md).
 CADML_SEARCH_CLASSES_CANDIDATES = env_int("CADML_SEARCH_CLASSES_CANDIDATES", 200)
-CADML_SEARCH_DIR = Path(env_str("CADML_SEARCH_DIR", str(MEDIA_ROOT / "search")))
+CADML_SEARCH_DIR = Path(env_str("CADML_SEARCH_DIR") or MEDIA_ROOT / "search")
 CADML_SEARCH_DTYPE = env_str("CADML_SEARCH_DTYPE", "f16")
 CADML_SEARCH_CONNECTIVITY = env_int("CADML_SEARCH_CONNECTIVITY", 32)
 CADML_SEARCH_EXPANSION_ADD = env_int("CADML_SEARCH_EXPANSION_ADD", 128)

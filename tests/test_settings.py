@@ -116,3 +116,46 @@ def test_the_scan_finds_a_read_with_a_default():
         "d = getattr(\n    settings, name, None\n)\n"
     )
     assert _settings_reads_with_a_default(source, "m.py") == ["m.py:3", "m.py:5"]
+
+
+def _environment_names_read_by_settings() -> set[str]:
+    tree = ast.parse((PROJECT_ROOT / "cadml" / "settings.py").read_text())
+    return {
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id.startswith("env_")
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    }
+
+
+def test_env_example_lists_every_setting_read_from_the_environment():
+    # The README sends people to .env.example for every setting; one missing
+    # there is a setting nobody finds.
+    listed = {
+        line.split("=", 1)[0].lstrip("# ").strip()
+        for line in (PROJECT_ROOT / ".env.example").read_text().splitlines()
+        if "=" in line and not line.startswith("# ---")
+    }
+    read = _environment_names_read_by_settings()
+    assert "CADML_MODEL_NOT_A_PART_SHARE" in read and len(read) > 50
+    assert sorted(read - listed) == []
+
+
+def test_an_empty_folder_setting_means_its_default():
+    # .env.example lists MEDIA_ROOT= and friends empty: copied as it is, the
+    # files must not land in whatever directory the process started in.
+    show = (
+        "from django.conf import settings as s; "
+        "print(s.MEDIA_ROOT, s.STATIC_ROOT, s.CADML_SEARCH_DIR, sep='|')"
+    )
+    empty = {"MEDIA_ROOT": "", "STATIC_ROOT": "", "CADML_SEARCH_DIR": ""}
+    out = _manage("shell", "-c", show, env=empty)
+    assert out.returncode == 0, out.stderr
+    media, static, search = out.stdout.strip().splitlines()[-1].split("|")
+    assert media == str(PROJECT_ROOT / "media")
+    assert static == str(PROJECT_ROOT / "staticfiles")
+    assert search == str(PROJECT_ROOT / "media" / "search")
