@@ -221,13 +221,15 @@ class Served:
             unknown = os_.novelty(X.astype(float)) > os_.threshold
         else:
             unknown = np.zeros(len(X), dtype=bool)
-        # As served: "not_a_part" most likely is unknown; the label is the
+        # As served: "not_a_part" this likely is unknown; the label is the
         # most likely part, with its own probability.
         parts, outside = set_aside(probs, list(self.labels), share=SHARE)
+        best = parts.max(axis=1)
         return {
             "probs": probs,
+            "part_probability": best,
             "label": self.labels[parts.argmax(axis=1)],
-            "confident": parts.max(axis=1) >= THRESHOLD,
+            "confident": best >= THRESHOLD,
             "unknown": unknown | outside,
         }
 
@@ -283,7 +285,6 @@ class Served:
     def cells(self, ds: training.Dataset, part: bool) -> list[str]:
         """One ``--answers`` cell per drawing of ``ds``."""
         a = self.answer(ds.X)
-        parts, _ = set_aside(a["probs"], list(self.labels))
         out = []
         for i, label in enumerate(a["label"]):
             flag = " unknown" if a["unknown"][i] else ""
@@ -293,7 +294,8 @@ class Served:
                 if part
                 else a["unknown"][i] or not a["confident"][i]
             )
-            out.append(f"{label}:{parts[i].max():.2f}{flag}" + (" ok" if ok else ""))
+            p = a["part_probability"][i]
+            out.append(f"{label}:{p:.2f}{flag}" + (" ok" if ok else ""))
         return out
 
     def ood(self, ds: training.Dataset) -> dict[str, object]:
@@ -410,8 +412,8 @@ def main() -> None:
 
     t0 = time.perf_counter()
     data, cached = generated_set(0, args.sets_cache)
-    data = with_negatives(data)
     gen_s = None if cached else time.perf_counter() - t0
+    data = with_negatives(data)
     t1 = time.perf_counter()
     result = training.train(data, seed=0)
     train_s = round(time.perf_counter() - t1, 1)
