@@ -204,7 +204,7 @@ class Served:
 
     def read(self, X: np.ndarray) -> np.ndarray:
         """``X`` as the model reads it, as inference does (``downgrade``): a
-        ``dxf-3t`` model takes its slots out of analysed ``dxf-6`` vectors."""
+        ``dxf-3t`` model takes its slots out of analysed ``dxf-7`` vectors."""
         if X.shape[1] == self.width:
             return X
         source = next(v for v, s in features.SLOTS.items() if len(s) == X.shape[1])

@@ -474,7 +474,7 @@ CADML_READINESS_CHECKS["search_index"] = "apps.cad.index.readiness"
 CADML_MODEL_NAME = env_str("CADML_MODEL_NAME", "part-classifier")
 # The feature version models trained on generated DXF drawings read (the
 # default model): dxf-3t, dxf-3 and the topology view, not the names and size
-# views of dxf-4 to dxf-6, whose words and sizes would be the generator's own
+# views of dxf-4 to dxf-7, whose words and sizes would be the generator's own
 # conventions (docs/model-quality.md). Tenant models trained on labelled
 # drawings take the drawings' own version.
 CADML_SYNTHETIC_FEATURE_VERSION = env_str("CADML_SYNTHETIC_FEATURE_VERSION", "dxf-3t")

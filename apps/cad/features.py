@@ -1,4 +1,4 @@
-"""Versioned, named feature vectors for drawings (``dxf-1`` to ``dxf-6``, and
+"""Versioned, named feature vectors for drawings (``dxf-1`` to ``dxf-7``, and
 ``dxf-3t``) and meshes (``mesh-1``).
 
 ``dxf-2`` is ``dxf-1`` followed by two more views of the same drawing: a
@@ -8,21 +8,24 @@ picture (``apps.cad.picture``) and its words (``apps.cad.words``); ``dxf-3`` is
 (the area inside HATCH boundaries, which no other view draws); ``dxf-5`` is
 ``dxf-4`` followed by the size view (how large the drawing is); ``dxf-6`` is
 ``dxf-5`` followed by the topology view (``apps.cad.topology``: how the strokes
-connect). Each version's first slots are exactly the one before it, so a model
-trained on an older version keeps serving drawings analysed as a newer one
-(``downgrade()``). ``dxf-3t`` is ``dxf-3`` followed by the topology view, the
-views a model trained on generated drawings learns from (the default model:
-the generator's own words and sizes are not those of real drawings); a
-``dxf-6`` vector reads as it by selecting its slots.
+connect); ``dxf-7`` is ``dxf-6`` followed by the layout view
+(``apps.cad.layout``: where the strokes lie and which way they run, in the
+drawing's own axes). Each version's first slots are exactly the one before
+it, so a model trained on an older version keeps serving drawings analysed as
+a newer one (``downgrade()``). ``dxf-3t`` is ``dxf-3`` followed by the
+topology view, the views a model trained on generated drawings learns from
+(the default model: the generator's own words and sizes are not those of real
+drawings); a ``dxf-6`` or ``dxf-7`` vector reads as it by selecting its slots.
 
 Every slot says which invariances hold: ``translation`` holds exactly for every
 slot and ``scale`` (uniform) for every slot but the size view's, which measure
-it; ``rotation`` is ``exact`` for slots built on
-rotation-invariant quantities (distances, radii, principal axes) and ``robust``
-where the slot measures something in the drawing's own frame (bounding box),
-which only survives 90-degree turns exactly. Lengths are divided by the drawing's
-radius of gyration, which is translation- and rotation-invariant and scales
-linearly, so ratios stay put under a uniform scale. Same bytes, same vector: no
+it; ``rotation`` is ``exact`` for slots built on rotation-invariant quantities
+(distances, radii, principal axes), ``robust`` where the slot measures
+something in the drawing's own frame (bounding box), which only survives
+90-degree turns exactly, and ``none`` for the layout view, which measures the
+drawing's orientation. Lengths are divided by the drawing's radius of
+gyration, which is translation- and rotation-invariant and scales linearly, so
+ratios stay put under a uniform scale. Same bytes, same vector: no
 randomness, no dict-order dependence, fixed slot order.
 """
 
@@ -39,7 +42,7 @@ from ezdxf import units
 from ezdxf.document import Drawing as DxfDocument
 from ezdxf.math import Vec3
 
-from apps.cad import names, outline, picture, topology, words
+from apps.cad import layout, names, outline, picture, topology, words
 
 DXF1_FEATURE_VERSION = "dxf-1"
 DXF2_FEATURE_VERSION = "dxf-2"
@@ -47,9 +50,10 @@ DXF3_FEATURE_VERSION = "dxf-3"
 DXF4_FEATURE_VERSION = "dxf-4"
 DXF5_FEATURE_VERSION = "dxf-5"
 DXF6_FEATURE_VERSION = "dxf-6"
+DXF7_FEATURE_VERSION = "dxf-7"
 DXF3T_FEATURE_VERSION = "dxf-3t"
 # What the pipeline writes for a drawing today.
-DXF_FEATURE_VERSION = DXF6_FEATURE_VERSION
+DXF_FEATURE_VERSION = DXF7_FEATURE_VERSION
 MESH_FEATURE_VERSION = "mesh-1"
 
 HIST_TYPES = (
@@ -77,7 +81,7 @@ _SYMMETRY_SAMPLE = 4000
 class Slot:
     name: str
     description: str
-    rotation: str = "exact"  # "exact" or "robust"
+    rotation: str = "exact"  # "exact", "robust" or "none" (the layout view)
     # "exact", or "none" for the size view, which measures the drawing's scale.
     scale: str = "exact"
 
@@ -246,6 +250,14 @@ def _dxf6_slots() -> list[Slot]:
     return [*_dxf5_slots(), *TOPOLOGY_SLOTS]
 
 
+# The layout view measures the drawing's own axes: a turn moves it.
+LAYOUT_SLOTS = [Slot(n, d, rotation="none") for n, d in layout.slot_specs()]
+
+
+def _dxf7_slots() -> list[Slot]:
+    return [*_dxf6_slots(), *LAYOUT_SLOTS]
+
+
 def _dxf3t_slots() -> list[Slot]:
     return [*_dxf3_slots(), *TOPOLOGY_SLOTS]
 
@@ -256,6 +268,7 @@ DXF3_SLOTS = _dxf3_slots()
 DXF4_SLOTS = _dxf4_slots()
 DXF5_SLOTS = _dxf5_slots()
 DXF6_SLOTS = _dxf6_slots()
+DXF7_SLOTS = _dxf7_slots()
 DXF3T_SLOTS = _dxf3t_slots()
 MESH_SLOTS = _mesh_slots()
 SLOTS = {
@@ -266,10 +279,11 @@ SLOTS = {
     DXF5_FEATURE_VERSION: DXF5_SLOTS,
     DXF3T_FEATURE_VERSION: DXF3T_SLOTS,
     DXF6_FEATURE_VERSION: DXF6_SLOTS,
+    DXF7_FEATURE_VERSION: DXF7_SLOTS,
     MESH_FEATURE_VERSION: MESH_SLOTS,
 }
-# Views of dxf-2 to dxf-6 and dxf-3t, as slot ranges: geometry, picture, words
-# (and outline; names, hatch; size; topology).
+# Views of dxf-2 to dxf-7 and dxf-3t, as slot ranges: geometry, picture, words
+# (and outline; names, hatch; size; topology; layout).
 DXF2_VIEWS = {
     "geometry": (0, len(DXF_SLOTS)),
     "picture": (len(DXF_SLOTS), len(DXF_SLOTS) + len(picture.slot_specs())),
@@ -283,6 +297,7 @@ DXF4_VIEWS = {
 }
 DXF5_VIEWS = {**DXF4_VIEWS, "size": (len(DXF4_SLOTS), len(DXF5_SLOTS))}
 DXF6_VIEWS = {**DXF5_VIEWS, "topology": (len(DXF5_SLOTS), len(DXF6_SLOTS))}
+DXF7_VIEWS = {**DXF6_VIEWS, "layout": (len(DXF6_SLOTS), len(DXF7_SLOTS))}
 DXF3T_VIEWS = {**DXF3_VIEWS, "topology": (len(DXF3_SLOTS), len(DXF3T_SLOTS))}
 VIEWS = {
     DXF2_FEATURE_VERSION: DXF2_VIEWS,
@@ -291,10 +306,11 @@ VIEWS = {
     DXF5_FEATURE_VERSION: DXF5_VIEWS,
     DXF3T_FEATURE_VERSION: DXF3T_VIEWS,
     DXF6_FEATURE_VERSION: DXF6_VIEWS,
+    DXF7_FEATURE_VERSION: DXF7_VIEWS,
 }
 
 
-# Oldest first. dxf-1 to dxf-6 each extend the one before; dxf-3t extends
+# Oldest first. dxf-1 to dxf-7 each extend the one before; dxf-3t extends
 # dxf-3 with dxf-6's last view.
 DXF_VERSIONS = (
     DXF1_FEATURE_VERSION,
@@ -304,6 +320,7 @@ DXF_VERSIONS = (
     DXF5_FEATURE_VERSION,
     DXF3T_FEATURE_VERSION,
     DXF6_FEATURE_VERSION,
+    DXF7_FEATURE_VERSION,
 )
 
 
@@ -340,7 +357,7 @@ def served_by(version: str) -> tuple[str, ...]:
 def downgrade(vector: list[float], *, source: str, target: str) -> list[float] | None:
     """``vector`` of version ``source`` as a ``target`` vector, or None when the
     one cannot be read as the other (a dxf version reads as any earlier one,
-    its prefix, and ``dxf-6`` as ``dxf-3t`` too)."""
+    its prefix, and ``dxf-6`` or ``dxf-7`` as ``dxf-3t`` too)."""
     if source == target:
         return vector
     at = slot_indices(source, target)
@@ -429,6 +446,12 @@ class Geometry:
     @functools.cached_property
     def curve_arrays(self) -> list[np.ndarray]:
         return [np.asarray(c, dtype=float) for c in self.curves]
+
+    @functools.cached_property
+    def posed(self) -> picture.Posed | None:
+        """The picture's length-weighted samples, read by the picture and the
+        layout views."""
+        return picture.pose(self.line_array, self.circle_array)
 
     @functools.cached_property
     def gyration(self) -> float:
@@ -774,7 +797,7 @@ def dxf3_vector(
     """dxf-1, then the picture, words and outline views (``texts``: the
     drawing's text items in walk order); its prefixes are dxf-2 and dxf-1."""
     vec = dxf_vector(doc, geo, n_entities)
-    vec += picture.picture_vector(geo.line_array, geo.circle_array)
+    vec += picture.picture_slots(geo.posed)
     names = [
         *texts[: words.MAX_TEXTS],
         *sorted(geo.layers),
@@ -829,6 +852,23 @@ def dxf6_vector(
     )
     assert len(vec) == len(DXF6_SLOTS)
     return [round(float(x), 6) if math.isfinite(x) else 0.0 for x in vec]
+
+
+def dxf7_vector(
+    doc: DxfDocument,
+    geo: Geometry,
+    n_entities: int,
+    texts: list[str],
+    tags: list[str],
+) -> list[float]:
+    """dxf-6, then the layout view; its prefixes are dxf-6 to dxf-1."""
+    vec = dxf6_vector(doc, geo, n_entities, texts, tags)
+    vec += [
+        round(float(x), 6) if math.isfinite(x) else 0.0
+        for x in layout.layout_vector(geo.line_array, geo.circle_array, geo.posed)
+    ]
+    assert len(vec) == len(DXF7_SLOTS)
+    return vec
 
 
 _SIZE_FLOOR = 1e-6

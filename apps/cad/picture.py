@@ -63,10 +63,15 @@ def slot_specs() -> list[tuple[str, str]]:
     return specs
 
 
-def _samples(lines: np.ndarray, circles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Points along every segment and circle, and the length each stands for."""
+# The length-weighted samples (points, weights), their centroid and radius of
+# gyration.
+Posed = tuple[np.ndarray, np.ndarray, np.ndarray, float]
+
+
+def distinct(lines: np.ndarray, circles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The segments and circles with each drawn once: a segment drawn twice
+    (either direction) is one segment."""
     if len(lines):
-        # A segment drawn twice (either direction) is one segment.
         ends = np.where(
             (lines[:, :2] <= lines[:, 2:]).all(axis=1, keepdims=True)
             | (lines[:, 0:1] < lines[:, 2:3]),
@@ -76,6 +81,12 @@ def _samples(lines: np.ndarray, circles: np.ndarray) -> tuple[np.ndarray, np.nda
         lines = np.unique(ends, axis=0)
     if len(circles):
         circles = np.unique(circles, axis=0)
+    return lines, circles
+
+
+def _samples(lines: np.ndarray, circles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Points along every segment and circle, and the length each stands for."""
+    lines, circles = distinct(lines, circles)
     seg_len = (
         np.hypot(lines[:, 2] - lines[:, 0], lines[:, 3] - lines[:, 1])
         if len(lines)
@@ -123,9 +134,7 @@ def _samples(lines: np.ndarray, circles: np.ndarray) -> tuple[np.ndarray, np.nda
     return np.concatenate(parts), np.concatenate(weights)
 
 
-def pose(
-    lines: np.ndarray, circles: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
+def pose(lines: np.ndarray, circles: np.ndarray) -> Posed | None:
     """The length-weighted samples of the geometry (points, weights), their
     centroid and radius of gyration; None when there is nothing to measure."""
     pts, w = _samples(lines, circles)
@@ -141,10 +150,14 @@ def pose(
 
 def picture_vector(lines: np.ndarray, circles: np.ndarray) -> list[float]:
     """The picture slots; all zeros (the neutral value) for no geometry."""
-    width = len(slot_specs())
-    posed = pose(lines, circles)
+    return picture_slots(pose(lines, circles))
+
+
+def picture_slots(posed: Posed | None) -> list[float]:
+    """The picture slots of ``pose(lines, circles)``, which the layout view
+    reads too."""
     if posed is None:
-        return [0.0] * width
+        return [0.0] * len(slot_specs())
     pts, w, centre, gyr = posed
     rel = (pts - centre) / gyr
     inside = (np.abs(rel) < EXTENT).all(axis=1)

@@ -1,9 +1,10 @@
 """The spaces in which similar drawings are searched.
 
-- ``unsupervised`` (``dxf-2`` to ``dxf-6``): every slot standardised over the
+- ``unsupervised`` (``dxf-2`` to ``dxf-7``): every slot standardised over the
   tenant's own drawings, then each view (geometry, picture, words, outline,
   names, hatch) scaled to a fixed total weight whatever its number of slots,
-  the geometry four times the others, the size and topology views not at all:
+  the geometry four times the others, the size, topology and layout views not
+  at all:
   title blocks and borders move the picture, and the words change with the
   drafter's language (weights measured in ``docs/model-quality.md``).
 - ``learned``: the standardisation the tenant's model was trained with, each
@@ -45,6 +46,8 @@ VIEW_WEIGHTS = {
     # Left out so that unsupervised neighbours and the near-duplicate
     # threshold stay those measured on dxf-5; a learned metric weighs it.
     "topology": 0.0,
+    # The same, and a turned copy stays a near duplicate.
+    "layout": 0.0,
 }
 
 

@@ -10,7 +10,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from apps.cad.features import DXF6_SLOTS, DXF_SLOTS
+from apps.cad.features import DXF7_SLOTS, DXF_SLOTS
 from apps.cad.models import Analysis
 from apps.cad.services import drawing_create
 from tests.batch.conftest import dxf, wait_for_job
@@ -25,7 +25,7 @@ def refeaturize(tenant, *extra: str) -> dict:  # type: ignore[no-untyped-def]
 
 
 def old_drawings(tenant, owner, n: int) -> list:  # type: ignore[no-untyped-def]
-    """``n`` drawings analysed as stored before dxf-2 to dxf-6 existed."""
+    """``n`` drawings analysed as stored before dxf-2 to dxf-7 existed."""
     from apps.cad.services import analysis_run
 
     drawings = []
@@ -41,7 +41,7 @@ def old_drawings(tenant, owner, n: int) -> list:  # type: ignore[no-untyped-def]
     return drawings
 
 
-def test_old_drawings_get_a_dxf6_analysis_and_keep_their_history(
+def test_old_drawings_get_a_dxf7_analysis_and_keep_their_history(
     tenant_a, tenant_b, owner_a
 ) -> None:  # type: ignore[no-untyped-def]
     drawings = old_drawings(tenant_a, owner_a, 3)
@@ -53,17 +53,17 @@ def test_old_drawings_get_a_dxf6_analysis_and_keep_their_history(
         versions = sorted(
             Analysis.objects.filter(drawing=d).values_list("feature_version", flat=True)
         )
-        assert versions == ["dxf-1", "dxf-6"]
-        new = Analysis.objects.get(drawing=d, feature_version="dxf-6")
-        assert len(new.features) == len(DXF6_SLOTS)
+        assert versions == ["dxf-1", "dxf-7"]
+        new = Analysis.objects.get(drawing=d, feature_version="dxf-7")
+        assert len(new.features) == len(DXF7_SLOTS)
     # Nothing left to do: a second run (a resumed one) submits nothing.
     assert refeaturize(tenant_a) == {
         "tenant": tenant_a.slug,
-        "feature_version": "dxf-6",
+        "feature_version": "dxf-7",
         "jobs": [],
         "drawings": 0,
     }
-    # A model on dxf-2 reads dxf-6 vectors (their prefix): nothing to redo, so
+    # A model on dxf-2 reads dxf-7 vectors (their prefix): nothing to redo, so
     # asking for dxf-2 does not re-submit the same drawings on every run.
     assert refeaturize(tenant_a, "--feature-version", "dxf-2")["drawings"] == 0
     # Another tenant's drawings were never touched.
@@ -131,7 +131,7 @@ def test_step_drawings_stored_as_brep1_get_a_brep2_analysis(tenant_a, owner_a) -
 
 def test_a_brep_version_analyses_do_not_store_is_refused(tenant_a) -> None:  # type: ignore[no-untyped-def]
     # Re-analysing writes brep-2: brep-1 would never be reached.
-    known = "dxf-1, dxf-2, dxf-3, dxf-4, dxf-5, dxf-3t, dxf-6, brep-2"
+    known = "dxf-1, dxf-2, dxf-3, dxf-4, dxf-5, dxf-3t, dxf-6, dxf-7, brep-2"
     with pytest.raises(CommandError, match=known):
         call_command(
             "refeaturize", "--tenant", tenant_a.slug, "--feature-version", "brep-1"

@@ -32,7 +32,7 @@ def test_upload_returns_drawing_with_full_analysis(
     assert body["size"] == len(part)
     a = body["analysis"]
     assert a["status"] == "done"
-    assert a["feature_version"] == "dxf-6"
+    assert a["feature_version"] == "dxf-7"
     assert len(a["features"]) > 40
     assert a["recovered"] is False
     # v1 renders title-block fields as bare values (apps.versioning).
@@ -208,8 +208,8 @@ def test_similar_ranks_the_tenants_drawings_by_cosine_score(api_client_a) -> Non
     query = ids["flange"][0]
     r = api_client_a.get(f"/api/v1/drawings/{query}/similar?k=3")
     assert r.status_code == 200
-    # No model of the tenant's own: the unsupervised dxf-6 space.
-    assert r.data["space"] == "dxf-6-unsupervised"
+    # No model of the tenant's own: the unsupervised dxf-7 space.
+    assert r.data["space"] == "dxf-7-unsupervised"
     results = r.data["results"]
     assert len(results) == 3
     assert query not in [x["drawing"]["id"] for x in results]
@@ -234,7 +234,7 @@ def test_feature_schema_is_served(api_client_a) -> None:  # type: ignore[no-unty
     # The size view is the one that measures scale instead of ignoring it.
     size = {
         s["name"]: s["invariance"]["scale"]
-        for s in r.data["dxf-6"]
+        for s in r.data["dxf-7"]
         if s["invariance"]["scale"] != "exact" or s["name"].startswith("size_")
     }
     assert size == {

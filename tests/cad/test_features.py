@@ -20,6 +20,7 @@ from apps.cad.features import (
     DXF4_SLOTS,
     DXF5_SLOTS,
     DXF6_SLOTS,
+    DXF7_SLOTS,
     DXF_SLOTS,
     downgrade,
     readable_as,
@@ -61,7 +62,7 @@ def drawings() -> dict[str, bytes]:
 
 
 def assert_close(a: list[float], b: list[float], slots: set[str], tol: float) -> None:
-    names = [s.name for s in DXF6_SLOTS]
+    names = [s.name for s in DXF7_SLOTS]
     bad = {
         n: (x, y)
         for n, x, y in zip(names, a, b, strict=True)
@@ -70,19 +71,20 @@ def assert_close(a: list[float], b: list[float], slots: set[str], tol: float) ->
     assert not bad, bad
 
 
-ALL = {s.name for s in DXF6_SLOTS}
-SCALE_EXACT = {s.name for s in DXF6_SLOTS if s.scale == "exact"}
-ROTATION_EXACT = {s.name for s in DXF6_SLOTS if s.rotation == "exact"}
-PICTURE = {s.name for s in DXF6_SLOTS if s.name.startswith("pic_")}
-OUTLINE = {s.name for s in DXF6_SLOTS if s.name.startswith("out_")}
-TOPOLOGY = {s.name for s in DXF6_SLOTS if s.name.startswith("topo_")}
+ALL = {s.name for s in DXF7_SLOTS}
+SCALE_EXACT = {s.name for s in DXF7_SLOTS if s.scale == "exact"}
+ROTATION_EXACT = {s.name for s in DXF7_SLOTS if s.rotation == "exact"}
+PICTURE = {s.name for s in DXF7_SLOTS if s.name.startswith("pic_")}
+OUTLINE = {s.name for s in DXF7_SLOTS if s.name.startswith("out_")}
+TOPOLOGY = {s.name for s in DXF7_SLOTS if s.name.startswith("topo_")}
+LAYOUT = {s.name for s in DXF7_SLOTS if s.name.startswith("lay_")}
 NAMES = [i for i, s in enumerate(DXF4_SLOTS) if s.name.startswith("names_")]
 
 
 def test_same_bytes_give_the_identical_vector(drawings: dict[str, bytes]) -> None:
     b = drawings["flange"]
     assert vector(b) == vector(b)
-    assert len(vector(b)) == len(DXF6_SLOTS)
+    assert len(vector(b)) == len(DXF7_SLOTS)
 
 
 @pytest.mark.parametrize("label", ["flange", "hole_plate", "stepped_shaft", "pulley"])
@@ -113,8 +115,9 @@ def test_rotation_leaves_slots_marked_exact(
     # Shared ends stay shared on the turned snapping grid.
     assert_close(base, turned, TOPOLOGY, 2e-2)
     if angle == 90:
-        # A quarter turn keeps even the bounding-box slot.
-        assert_close(base, turned, ALL, 2e-2)
+        # A quarter turn keeps even the bounding-box slot; the layout view
+        # measures the drawing's own axes (its own test).
+        assert_close(base, turned, ALL - LAYOUT, 2e-2)
 
 
 def with_units(content: bytes, insunits: int, m: Matrix44 | None = None) -> bytes:
@@ -131,7 +134,7 @@ def with_units(content: bytes, insunits: int, m: Matrix44 | None = None) -> byte
 
 
 def sizes(content: bytes) -> dict[str, float]:
-    v = dict(zip([s.name for s in DXF6_SLOTS], vector(content), strict=True))
+    v = dict(zip([s.name for s in DXF7_SLOTS], vector(content), strict=True))
     return {k: x for k, x in v.items() if k.startswith("size_")}
 
 
@@ -171,7 +174,7 @@ def test_a_drawing_without_geometry_has_the_neutral_size() -> None:
 
 def test_a_flange_shows_a_bolt_circle_and_concentric_circles() -> None:
     b = generate_part("flange", random.Random(3))
-    v = dict(zip([s.name for s in DXF6_SLOTS], vector(b), strict=True))
+    v = dict(zip([s.name for s in DXF7_SLOTS], vector(b), strict=True))
     assert v["log_bolt_circles"] > 0
     assert v["log_concentric_groups"] > 0
 
@@ -190,7 +193,7 @@ def test_symmetry_slots_tell_a_symmetric_plate_from_an_l_shape() -> None:
         )
         msp.add_circle((70, 5), 3)
 
-    names = [s.name for s in DXF6_SLOTS]
+    names = [s.name for s in DXF7_SLOTS]
     sym = dict(zip(names, vector(dxf_bytes(plate)), strict=True))
     asym = dict(zip(names, vector(dxf_bytes(ell)), strict=True))
     for slot in ("mirror_sym_major", "mirror_sym_minor", "point_sym"):
@@ -213,6 +216,7 @@ def test_schema_lists_every_slot_with_description_and_invariance() -> None:
         "dxf-4",
         "dxf-5",
         "dxf-6",
+        "dxf-7",
         "dxf-3t",
         "mesh-1",
         "brep-1",
@@ -224,23 +228,30 @@ def test_schema_lists_every_slot_with_description_and_invariance() -> None:
     assert [x["name"] for x in s["dxf-4"]] == [x.name for x in DXF4_SLOTS]
     assert [x["name"] for x in s["dxf-5"]] == [x.name for x in DXF5_SLOTS]
     assert [x["name"] for x in s["dxf-6"]] == [x.name for x in DXF6_SLOTS]
+    assert [x["name"] for x in s["dxf-7"]] == [x.name for x in DXF7_SLOTS]
     assert [x["name"] for x in s["dxf-3t"]] == [x.name for x in DXF3T_SLOTS]
-    assert len({x["name"] for x in s["dxf-6"]}) == len(s["dxf-6"])
-    for slot in s["dxf-1"] + s["dxf-2"] + s["dxf-3"] + s["dxf-6"] + s["mesh-1"]:
+    assert len({x["name"] for x in s["dxf-7"]}) == len(s["dxf-7"])
+    for slot in s["dxf-1"] + s["dxf-2"] + s["dxf-3"] + s["dxf-7"] + s["mesh-1"]:
         assert slot["description"]
         assert slot["invariance"]["translation"] == "exact"
-        assert slot["invariance"]["rotation"] in {"exact", "robust"}
-    # Only the size view measures the drawing's scale.
-    assert [x["name"] for x in s["dxf-6"] if x["invariance"]["scale"] != "exact"] == [
+        assert slot["invariance"]["rotation"] in {"exact", "robust", "none"}
+    # Only the size view measures the drawing's scale, only the layout view
+    # its orientation.
+    assert [x["name"] for x in s["dxf-7"] if x["invariance"]["scale"] != "exact"] == [
         x.name for x in DXF5_SLOTS[len(DXF4_SLOTS) :] if x.name != "size_units_stated"
     ]
+    assert [
+        x["name"] for x in s["dxf-7"] if x["invariance"]["rotation"] == "none"
+    ] == [x.name for x in DXF7_SLOTS[len(DXF6_SLOTS) :]]
 
 
 def test_each_dxf_version_starts_with_the_one_before_so_older_models_keep_serving(
     drawings: dict[str, bytes],
 ) -> None:
-    v6 = vector(drawings["flange"])
-    assert len(v6) == len(DXF6_SLOTS)
+    v7 = vector(drawings["flange"])
+    assert len(v7) == len(DXF7_SLOTS)
+    v6 = downgrade(v7, source="dxf-7", target="dxf-6")
+    assert v6 is not None and len(v6) == len(DXF6_SLOTS)
     v5 = downgrade(v6, source="dxf-6", target="dxf-5")
     assert v5 is not None and len(v5) == len(DXF5_SLOTS)
     v4 = downgrade(v5, source="dxf-5", target="dxf-4")
@@ -256,6 +267,9 @@ def test_each_dxf_version_starts_with_the_one_before_so_older_models_keep_servin
     assert v2 is not None and len(v2) == len(DXF2_SLOTS)
     assert v1 is not None and v1 == downgrade(v2, source="dxf-2", target="dxf-1")
     assert len(v1) == len(DXF_SLOTS)
+    assert [s.name for s in DXF7_SLOTS[: len(DXF6_SLOTS)]] == [
+        s.name for s in DXF6_SLOTS
+    ]
     assert [s.name for s in DXF6_SLOTS[: len(DXF5_SLOTS)]] == [
         s.name for s in DXF5_SLOTS
     ]
@@ -274,18 +288,27 @@ def test_each_dxf_version_starts_with_the_one_before_so_older_models_keep_servin
     assert downgrade(v3, source="dxf-3", target="dxf-4") is None
     assert downgrade(v4, source="dxf-4", target="dxf-5") is None
     assert downgrade(v5, source="dxf-5", target="dxf-6") is None
-    assert downgrade(v6, source="dxf-6", target="mesh-1") is None
-    assert readable_as("dxf-6") == (
-        *("dxf-6", "dxf-3t", "dxf-5", "dxf-4", "dxf-3", "dxf-2", "dxf-1"),
+    assert downgrade(v6, source="dxf-6", target="dxf-7") is None
+    assert downgrade(v7, source="dxf-7", target="mesh-1") is None
+    assert readable_as("dxf-7") == (
+        *("dxf-7", "dxf-6", "dxf-3t", "dxf-5", "dxf-4", "dxf-3", "dxf-2", "dxf-1"),
     )
-    assert served_by("dxf-2") == ("dxf-2", "dxf-3", "dxf-4", "dxf-5", "dxf-3t", "dxf-6")
+    assert served_by("dxf-2") == (
+        *("dxf-2", "dxf-3", "dxf-4", "dxf-5", "dxf-3t", "dxf-6", "dxf-7"),
+    )
+    assert served_by("dxf-6") == ("dxf-6", "dxf-7")
     assert served_by("brep-2") == ("brep-2",)
 
 
 def test_the_default_models_version_is_dxf3_and_the_topology_read_from_dxf6(
     drawings: dict[str, bytes],
 ) -> None:
-    v6 = vector(drawings["flange"])
+    v7 = vector(drawings["flange"])
+    v6 = v7[: len(DXF6_SLOTS)]
+    # Read from a dxf-7 vector as from its dxf-6 prefix.
+    assert downgrade(v7, source="dxf-7", target="dxf-3t") == downgrade(
+        v6, source="dxf-6", target="dxf-3t"
+    )
     v3t = downgrade(v6, source="dxf-6", target="dxf-3t")
     assert v3t is not None and len(v3t) == len(DXF3T_SLOTS)
     # dxf-3 first, then the same topology slots a dxf-6 vector ends with.
@@ -298,8 +321,9 @@ def test_the_default_models_version_is_dxf3_and_the_topology_read_from_dxf6(
     )
     assert v5 is not None
     assert readable_as("dxf-3t") == ("dxf-3t", "dxf-3", "dxf-2", "dxf-1")
-    # A default model on dxf-3t serves drawings analysed as dxf-6, not dxf-5.
-    assert served_by("dxf-3t") == ("dxf-3t", "dxf-6")
+    # A default model on dxf-3t serves drawings analysed as dxf-6 or dxf-7,
+    # not dxf-5.
+    assert served_by("dxf-3t") == ("dxf-3t", "dxf-6", "dxf-7")
     assert served_by("brep-2") == ("brep-2",)
 
 
@@ -354,7 +378,7 @@ def test_a_drawing_with_only_text_gets_neutral_geometry_and_picture_slots() -> N
     from tests.cad.conftest import dxf_bytes
 
     v = vector(dxf_bytes(lambda doc, msp: msp.add_text("NOTES ONLY")))
-    named = dict(zip([s.name for s in DXF6_SLOTS], v, strict=True))
+    named = dict(zip([s.name for s in DXF7_SLOTS], v, strict=True))
     assert all(named[n] == 0.0 for n in PICTURE | OUTLINE)
     assert named["words_log_count"] > 0
     assert named["names_log_count"] > 0
@@ -420,7 +444,7 @@ def test_dxf_vectors_never_hold_nan_whatever_the_coordinates(
     except DomainError as exc:
         assert 400 <= exc.status_code < 500
         return
-    assert len(v) == len(DXF6_SLOTS)
+    assert len(v) == len(DXF7_SLOTS)
     assert all(math.isfinite(x) for x in v)
 
 
@@ -492,7 +516,7 @@ def test_circles_exported_as_short_lines_give_nearly_the_same_picture() -> None:
     exported = vector(dxf_bytes(lambda d, m: plate(d, m, exploded=True)))
     assert_close(drawn, exported, PICTURE, 3e-2)
     # The geometry view, built on entity types, does see the difference.
-    names = [s.name for s in DXF6_SLOTS]
+    names = [s.name for s in DXF7_SLOTS]
     assert drawn[names.index("hist_circle")] > 0 == exported[names.index("hist_circle")]
 
 
@@ -515,7 +539,7 @@ def test_names_tell_hatch_patterns_sizes_and_where_a_word_is_written() -> None:
     other = vector(dxf_bytes(symbol(pattern="ANSI31")))
     assert grass[: len(DXF3_SLOTS)] == other[: len(DXF3_SLOTS)]
     assert [grass[i] for i in NAMES] != [other[i] for i in NAMES]
-    named = dict(zip([s.name for s in DXF6_SLOTS], grass, strict=True))
+    named = dict(zip([s.name for s in DXF7_SLOTS], grass, strict=True))
     assert named["names_log_hatch_patterns"] > 0
     # A size of the same shape is the same family; another magnitude is not.
     assert vector(dxf_bytes(symbol(note="DN300"))) == grass
@@ -545,7 +569,7 @@ def test_hatch_slots_see_the_filled_area_wherever_and_however_large() -> None:
 
         return draw
 
-    names = [s.name for s in DXF6_SLOTS]
+    names = [s.name for s in DXF7_SLOTS]
     hatch = [names.index(n) for n in names if n.startswith("hatch_")]
     empty = vector(dxf_bytes(tile(filled=False)))
     half = vector(dxf_bytes(tile(filled=True)))
@@ -576,6 +600,6 @@ def test_segments_too_short_to_measure_give_a_neutral_picture() -> None:
         msp.add_line((0, 0), (0, 2e-321))
 
     v = vector(dxf_bytes(specks))
-    named = dict(zip([s.name for s in DXF6_SLOTS], v, strict=True))
+    named = dict(zip([s.name for s in DXF7_SLOTS], v, strict=True))
     assert all(math.isfinite(x) for x in v)
     assert all(named[n] == 0.0 for n in PICTURE)

@@ -8,11 +8,11 @@ import math
 import pytest
 from ezdxf.math import ConstructionArc
 
-from apps.cad.features import DXF6_SLOTS
+from apps.cad.features import DXF7_SLOTS
 from apps.cad.pipeline import analyze_bytes
 from tests.cad.conftest import dxf_bytes
 
-NAMES = [s.name for s in DXF6_SLOTS]
+NAMES = [s.name for s in DXF7_SLOTS]
 
 
 def outline(content: bytes) -> dict[str, float]:

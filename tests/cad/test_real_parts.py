@@ -36,7 +36,7 @@ def test_a_real_part_drawing_analyses_with_a_finite_vector_and_a_preview(
     assert r.status_code == 201, r.data
     analysis = r.data["analysis"]
     assert analysis["status"] == "done"
-    assert analysis["feature_version"] == "dxf-6"
+    assert analysis["feature_version"] == "dxf-7"
     assert all(math.isfinite(v) for v in analysis["features"])
     svg = api_client_a.get(f"/api/v1/drawings/{r.data['id']}/preview.svg")
     assert svg.status_code == 200

@@ -49,7 +49,7 @@ def indexed(settings, tenant_a):  # type: ignore[no-untyped-def]
 
     def build() -> int:
         return services.search_index_rebuild(
-            tenant_id=tenant_a.pk, feature_version="dxf-6"
+            tenant_id=tenant_a.pk, feature_version="dxf-7"
         )
 
     return build
@@ -81,8 +81,8 @@ def test_index_gives_the_exact_neighbours_and_new_drawings_at_once(
 
     same_as_exact(ids[0])
     same_as_exact(new)
-    assert services.search_index_fold(tenant_id=tenant_a.pk, feature_version="dxf-6")
-    loaded = index._load(tenant_a.pk, "dxf-6")
+    assert services.search_index_fold(tenant_id=tenant_a.pk, feature_version="dxf-7")
+    loaded = index._load(tenant_a.pk, "dxf-7")
     assert loaded is not None and loaded.meta["count"] == 13
     same_as_exact(ids[0])
     same_as_exact(new)
@@ -96,8 +96,8 @@ def test_deleted_drawings_leave_the_answers_and_then_the_index(
     victim = similar(api_client_a, ids[0])[0][0]
     assert api_client_a.delete(f"/api/v1/drawings/{victim}").status_code == 204
     assert victim not in [d for d, _ in similar(api_client_a, ids[0])]
-    services.search_index_fold(tenant_id=tenant_a.pk, feature_version="dxf-6")
-    loaded = index._load(tenant_a.pk, "dxf-6")
+    services.search_index_fold(tenant_id=tenant_a.pk, feature_version="dxf-7")
+    loaded = index._load(tenant_a.pk, "dxf-7")
     assert loaded is not None and victim not in set(
         np.asarray(loaded.index.keys).tolist()
     )
@@ -110,13 +110,13 @@ def test_one_index_per_tenant_never_answers_another_tenants_drawing(
     # Tenant B holds the very same drawings.
     theirs = archive(api_client_b, 6, seed=11)
     indexed()
-    services.search_index_rebuild(tenant_id=tenant_b.pk, feature_version="dxf-6")
+    services.search_index_rebuild(tenant_id=tenant_b.pk, feature_version="dxf-7")
     for d in mine:
         assert {x for x, _ in similar(api_client_a, d)} <= set(mine)
     for d in theirs:
         assert {x for x, _ in similar(api_client_b, d)} <= set(theirs)
         assert api_client_a.get(f"/api/v1/drawings/{d}/similar").status_code == 404
-    loaded = index._load(tenant_a.pk, "dxf-6")
+    loaded = index._load(tenant_a.pk, "dxf-7")
     assert loaded is not None
     assert set(np.asarray(loaded.index.keys).tolist()) == set(mine)
 
@@ -127,7 +127,7 @@ def test_a_damaged_index_is_searched_exactly_meanwhile_and_rebuilt(
     ids = archive(api_client_a, 8, seed=13)
     indexed()
     want = similar(api_client_a, ids[1])
-    loaded = index._load(tenant_a.pk, "dxf-6")
+    loaded = index._load(tenant_a.pk, "dxf-7")
     assert loaded is not None
     path = Path(settings.CADML_SEARCH_DIR) / str(tenant_a.pk) / loaded.meta["file"]
     path.write_bytes(b"\0" * 100)  # damaged on disk
@@ -138,8 +138,8 @@ def test_a_damaged_index_is_searched_exactly_meanwhile_and_rebuilt(
     # The queued rebuild, as the worker runs it.
     from apps.cad.tasks import cad_search_index_build
 
-    cad_search_index_build(tenant_a.pk, "dxf-6")
-    assert index._load(tenant_a.pk, "dxf-6") is not None
+    cad_search_index_build(tenant_a.pk, "dxf-7")
+    assert index._load(tenant_a.pk, "dxf-7") is not None
     assert same(similar(api_client_a, ids[1]), want)
     assert "rebuilding" not in str(Client().get("/readyz").json()["checks"])
 
@@ -173,7 +173,7 @@ def test_search_by_uploaded_file_finds_the_drawing_and_stores_nothing(
         format="multipart",
     )
     assert r.status_code == 200, r.data
-    assert r.data["query"]["feature_version"] == "dxf-6"
+    assert r.data["query"]["feature_version"] == "dxf-7"
     assert r.data["query"]["id"] is None
     got = [x["drawing"]["id"] for x in r.data["results"]]
     assert got[0] == ids[2] and r.data["results"][0]["duplicate"] is True
@@ -198,7 +198,7 @@ def test_similar_and_search_filters_by_label_and_upload_time(
     Drawing.objects.filter(pk__in=ids[:4]).update(label="flange")
     if via_index:
         settings.CADML_SEARCH_EXACT_BELOW = 0
-        services.search_index_rebuild(tenant_id=tenant_a.pk, feature_version="dxf-6")
+        services.search_index_rebuild(tenant_id=tenant_a.pk, feature_version="dxf-7")
     r = api_client_a.get(f"/api/v1/drawings/{ids[5]}/similar?label=flange")
     assert r.status_code == 200
     assert sorted(x["drawing"]["id"] for x in r.data["results"]) == sorted(ids[:4])

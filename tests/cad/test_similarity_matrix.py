@@ -64,7 +64,7 @@ def test_committed_uploads_reach_the_next_search_without_a_database_read(
     more = [upload(api_client_a, f).data["id"] for f in parts(7, seed=92)[5:]]
     # Each upload was committed when it was logged: its row came with it.
     with django_assert_num_queries(0):
-        folded = matrices.tenant_matrix(tenant_a.pk, "dxf-6")
+        folded = matrices.tenant_matrix(tenant_a.pk, "dxf-7")
     assert set(folded.drawing_ids.tolist()) == {*ids, copy, *more}
     found = api_client_a.get(f"/api/v1/drawings/{ids[0]}/similar?k=20").data
     assert found["results"][0]["drawing"]["id"] == copy

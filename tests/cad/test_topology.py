@@ -8,11 +8,11 @@ import math
 
 import pytest
 
-from apps.cad.features import DXF6_SLOTS
+from apps.cad.features import DXF7_SLOTS
 from apps.cad.pipeline import analyze_bytes
 from tests.cad.conftest import dxf_bytes
 
-NAMES = [s.name for s in DXF6_SLOTS]
+NAMES = [s.name for s in DXF7_SLOTS]
 PLATE = [(0, 0), (120, 0), (120, 80), (0, 80)]
 HOLES = [(15, 15), (105, 15), (105, 65), (15, 65)]
 

@@ -57,7 +57,7 @@ async def test_analyze_returns_features_text_and_prediction(channel, grpc_key_a)
         metadata=auth(grpc_key_a),
     )
     assert result.status == "done"
-    assert result.feature_version == "dxf-6"
+    assert result.feature_version == "dxf-7"
     assert len(result.features) > 20
     assert result.text, "the synthetic part has a title block and dimensions"
     assert result.title_block

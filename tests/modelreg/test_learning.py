@@ -595,7 +595,7 @@ def test_families_that_differ_only_in_size_are_learned(
     job = wait_for_job(train(admin_client_a, deploy="active").data["job"], timeout=240)
     assert job.status == "succeeded", job.summary
     version = ModelVersion.objects.get()
-    assert version.model.feature_version == "dxf-6"
+    assert version.model.feature_version == "dxf-7"
     assert version.evaluation["held_out"]["macro_f1"] == 1.0
     for label, scale in (("plate_small", 1.0), ("plate_large", 6.0)):
         r = admin_client_a.post(

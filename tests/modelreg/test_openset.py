@@ -184,7 +184,7 @@ def test_similar_uses_the_tenants_own_model_metric_when_it_has_one(
         for label in ("flange", "flange", "washer", "hex_nut")
     ]
     before = api_client_a.get(f"/api/v1/drawings/{ids[0]}/similar?k=3").json()
-    assert before["space"] == "dxf-6-unsupervised"
+    assert before["space"] == "dxf-7-unsupervised"
     own_parts_model(tenant_a)
     after = api_client_a.get(f"/api/v1/drawings/{ids[0]}/similar?k=3").json()
     assert after["space"] == "own-parts-v1-metric+classes"
@@ -193,7 +193,7 @@ def test_similar_uses_the_tenants_own_model_metric_when_it_has_one(
     other = upload(api_client_b, generate_part("flange", rng))["id"]
     upload(api_client_b, generate_part("washer", rng))
     theirs = api_client_b.get(f"/api/v1/drawings/{other}/similar?k=1").json()
-    assert theirs["space"] == "dxf-6-unsupervised"
+    assert theirs["space"] == "dxf-7-unsupervised"
 
 
 def test_with_an_index_the_tenants_similar_drawings_are_those_of_exact_search(
@@ -216,9 +216,9 @@ def test_with_an_index_the_tenants_similar_drawings_are_those_of_exact_search(
     settings.CADML_SEARCH_EXACT_BELOW = 10**9
     exact = {d: similar(d) for d in ids[:3]}
     settings.CADML_SEARCH_EXACT_BELOW = 0
-    assert services.search_index_rebuild(tenant_id=tenant_a.pk, feature_version="dxf-6")
+    assert services.search_index_rebuild(tenant_id=tenant_a.pk, feature_version="dxf-7")
     # The index holds the model's metric; its classes reorder what it finds.
-    loaded = index._load(tenant_a.pk, "dxf-6")
+    loaded = index._load(tenant_a.pk, "dxf-7")
     assert loaded is not None and loaded.space.name == "own-parts-v1-metric"
     for d, (space, want) in exact.items():
         assert space == "own-parts-v1-metric+classes"

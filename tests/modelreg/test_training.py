@@ -69,9 +69,9 @@ def test_a_trained_model_labels_uploaded_drawings(api_client_a) -> None:  # type
     assert len(stored["top3"]) == 3 and "needs_review" in stored
     assert stored["inference_ms"] >= 0
     # Generated drawings teach dxf-3t (their names and sizes are the
-    # generator's own); the model serves the dxf-6 analyses, read as dxf-3t.
+    # generator's own); the model serves the dxf-7 analyses, read as dxf-3t.
     assert RegisteredModel.objects.get().feature_version == "dxf-3t"
-    assert analysis["feature_version"] == "dxf-6"
+    assert analysis["feature_version"] == "dxf-7"
 
 
 def test_train_classifier_reads_labels_from_folders_and_drops_duplicates(
@@ -112,7 +112,7 @@ def test_train_classifier_reads_labels_from_folders_and_drops_duplicates(
     version = ModelVersion.objects.get()
     assert version.status == "registered" and version.validation_sample["labels"]
     # Labelled drawings teach the newest version, names view included.
-    assert version.model.feature_version == "dxf-6"
+    assert version.model.feature_version == "dxf-7"
 
 
 def test_train_classifier_refuses_a_folder_without_labels(tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

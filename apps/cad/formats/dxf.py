@@ -170,7 +170,7 @@ def analyse(loaded: LoadedDxf, watch: Stopwatch, want_preview: bool) -> dict[str
                 :300
             ]
         ) from exc
-    vector = features.dxf6_vector(
+    vector = features.dxf7_vector(
         doc,
         geo,
         report.visited,
