@@ -7,6 +7,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from apps.cad import layout as layout_view
+from apps.cad import picture
 from apps.cad.features import DXF7_SLOTS
 from apps.cad.pipeline import analyze_bytes
 from tests.cad.conftest import dxf_bytes
@@ -130,3 +137,29 @@ def test_no_geometry_and_a_single_line_give_the_neutral_or_finite_values() -> No
         sum(line[f"lay_cell_2_{c}"] for c in range(5)), 1.0, abs_tol=1e-6
     )
     assert math.isclose(sum(line.values()) - line["lay_dir_0"], 1.0, abs_tol=1e-6)
+
+
+coord = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False, width=64)
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(
+    lines=st.lists(st.tuples(coord, coord, coord, coord), max_size=20),
+    circles=st.lists(
+        st.tuples(coord, coord, st.floats(min_value=1e-9, max_value=1e12)),
+        max_size=6,
+    ),
+)
+def test_the_layout_is_a_set_of_shares_for_any_geometry_collect_keeps(
+    lines: list[tuple[float, ...]], circles: list[tuple[float, ...]]
+) -> None:
+    # collect() keeps finite values below 1e12, as here.
+    L = np.asarray(lines, dtype=float).reshape(-1, 4)
+    C = np.asarray(circles, dtype=float).reshape(-1, 3)
+    v = layout_view.layout_vector(L, C, picture.pose(L, C))
+    assert len(v) == layout_view.WIDTH
+    assert all(math.isfinite(x) and -1e-9 <= x <= 1 + 1e-9 for x in v)
+    directions, cells = v[: layout_view.DIRECTIONS], v[layout_view.DIRECTIONS :]
+    assert sum(directions) <= 1 + 1e-6
+    # All of the drawn length is somewhere on the grid, or there is nothing.
+    assert math.isclose(sum(cells), 1.0, abs_tol=1e-6) or sum(cells) == 0.0
