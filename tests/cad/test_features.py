@@ -240,9 +240,9 @@ def test_schema_lists_every_slot_with_description_and_invariance() -> None:
     assert [x["name"] for x in s["dxf-7"] if x["invariance"]["scale"] != "exact"] == [
         x.name for x in DXF5_SLOTS[len(DXF4_SLOTS) :] if x.name != "size_units_stated"
     ]
-    assert [
-        x["name"] for x in s["dxf-7"] if x["invariance"]["rotation"] == "none"
-    ] == [x.name for x in DXF7_SLOTS[len(DXF6_SLOTS) :]]
+    assert [x["name"] for x in s["dxf-7"] if x["invariance"]["rotation"] == "none"] == [
+        x.name for x in DXF7_SLOTS[len(DXF6_SLOTS) :]
+    ]
 
 
 def test_each_dxf_version_starts_with_the_one_before_so_older_models_keep_serving(
