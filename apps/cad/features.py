@@ -816,7 +816,7 @@ def dxf3_vector(
     return [round(float(x), 6) if math.isfinite(x) else 0.0 for x in vec]
 
 
-def dxf6_vector(
+def dxf7_vector(
     doc: DxfDocument,
     geo: Geometry,
     n_entities: int,
@@ -825,8 +825,8 @@ def dxf6_vector(
 ) -> list[float]:
     """dxf-3, then the names view (``tags``: the attribute tags of the
     drawing's ATTDEF and ATTRIB items) and the hatch slots, which end dxf-4,
-    then the size view, which ends dxf-5, then the topology view; its prefixes
-    are dxf-5 to dxf-1."""
+    then the size view, which ends dxf-5, then the topology view, which ends
+    dxf-6, then the layout view; its prefixes are dxf-6 to dxf-1."""
     vec = dxf3_vector(doc, geo, n_entities, texts)
     vec += names.names_vector(
         {
@@ -851,24 +851,9 @@ def dxf6_vector(
         geo.gyration,
     )
     assert len(vec) == len(DXF6_SLOTS)
-    return [round(float(x), 6) if math.isfinite(x) else 0.0 for x in vec]
-
-
-def dxf7_vector(
-    doc: DxfDocument,
-    geo: Geometry,
-    n_entities: int,
-    texts: list[str],
-    tags: list[str],
-) -> list[float]:
-    """dxf-6, then the layout view; its prefixes are dxf-6 to dxf-1."""
-    vec = dxf6_vector(doc, geo, n_entities, texts, tags)
-    vec += [
-        round(float(x), 6) if math.isfinite(x) else 0.0
-        for x in layout.layout_vector(geo.line_array, geo.circle_array, geo.posed)
-    ]
+    vec += layout.layout_vector(geo.line_array, geo.circle_array, geo.posed)
     assert len(vec) == len(DXF7_SLOTS)
-    return vec
+    return [round(float(x), 6) if math.isfinite(x) else 0.0 for x in vec]
 
 
 _SIZE_FLOOR = 1e-6
