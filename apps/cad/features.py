@@ -448,10 +448,15 @@ class Geometry:
         return [np.asarray(c, dtype=float) for c in self.curves]
 
     @functools.cached_property
+    def distinct(self) -> tuple[np.ndarray, np.ndarray]:
+        """The segments and circles, each drawn once (``picture.distinct``)."""
+        return picture.distinct(self.line_array, self.circle_array)
+
+    @functools.cached_property
     def posed(self) -> picture.Posed | None:
         """The picture's length-weighted samples, read by the picture and the
         layout views."""
-        return picture.pose(self.line_array, self.circle_array)
+        return picture.pose(*self.distinct, already_distinct=True)
 
     @functools.cached_property
     def gyration(self) -> float:
@@ -851,7 +856,7 @@ def dxf7_vector(
         geo.gyration,
     )
     assert len(vec) == len(DXF6_SLOTS)
-    vec += layout.layout_vector(geo.line_array, geo.circle_array, geo.posed)
+    vec += layout.layout_vector(*geo.distinct, geo.posed)
     assert len(vec) == len(DXF7_SLOTS)
     return [round(float(x), 6) if math.isfinite(x) else 0.0 for x in vec]
 

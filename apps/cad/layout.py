@@ -71,14 +71,15 @@ def layout_vector(
     posed: picture.Posed | None,
 ) -> list[float]:
     """The layout slots; all zeros (the neutral value) for no geometry.
-    ``posed``: ``picture.pose(lines, circles)``, computed once for both views."""
+    ``lines`` and ``circles`` as ``picture.distinct`` gives them (a segment
+    drawn twice counts once); ``posed``: ``picture.pose`` of them, computed
+    once for the picture and the layout views."""
     if posed is None:
         return [0.0] * WIDTH
     return _directions(lines, circles) + _cells(posed[0], posed[1])
 
 
 def _directions(lines: np.ndarray, circles: np.ndarray) -> list[float]:
-    lines, circles = picture.distinct(lines, circles)
     if not len(lines):
         return [0.0] * DIRECTIONS
     dx, dy = lines[:, 2] - lines[:, 0], lines[:, 3] - lines[:, 1]

@@ -84,9 +84,12 @@ def distinct(lines: np.ndarray, circles: np.ndarray) -> tuple[np.ndarray, np.nda
     return lines, circles
 
 
-def _samples(lines: np.ndarray, circles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _samples(
+    lines: np.ndarray, circles: np.ndarray, already_distinct: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """Points along every segment and circle, and the length each stands for."""
-    lines, circles = distinct(lines, circles)
+    if not already_distinct:
+        lines, circles = distinct(lines, circles)
     seg_len = (
         np.hypot(lines[:, 2] - lines[:, 0], lines[:, 3] - lines[:, 1])
         if len(lines)
@@ -134,10 +137,14 @@ def _samples(lines: np.ndarray, circles: np.ndarray) -> tuple[np.ndarray, np.nda
     return np.concatenate(parts), np.concatenate(weights)
 
 
-def pose(lines: np.ndarray, circles: np.ndarray) -> Posed | None:
+def pose(
+    lines: np.ndarray, circles: np.ndarray, *, already_distinct: bool = False
+) -> Posed | None:
     """The length-weighted samples of the geometry (points, weights), their
-    centroid and radius of gyration; None when there is nothing to measure."""
-    pts, w = _samples(lines, circles)
+    centroid and radius of gyration; None when there is nothing to measure.
+    ``already_distinct``: the arrays come from ``distinct`` (sorting a million
+    segments again costs as much as the first time)."""
+    pts, w = _samples(lines, circles, already_distinct)
     if len(pts) == 0 or w.sum() <= 0:
         return None
     centre = (pts * w[:, None]).sum(axis=0) / w.sum()

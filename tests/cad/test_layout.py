@@ -156,7 +156,8 @@ def test_the_layout_is_a_set_of_shares_for_any_geometry_collect_keeps(
     # collect() keeps finite values below 1e12, as here.
     L = np.asarray(lines, dtype=float).reshape(-1, 4)
     C = np.asarray(circles, dtype=float).reshape(-1, 3)
-    v = layout_view.layout_vector(L, C, picture.pose(L, C))
+    L, C = picture.distinct(L, C)
+    v = layout_view.layout_vector(L, C, picture.pose(L, C, already_distinct=True))
     assert len(v) == layout_view.WIDTH
     assert all(math.isfinite(x) and -1e-9 <= x <= 1 + 1e-9 for x in v)
     directions, cells = v[: layout_view.DIRECTIONS], v[layout_view.DIRECTIONS :]
