@@ -155,14 +155,9 @@ def pose(
     return pts, w, centre, gyr
 
 
-def picture_vector(lines: np.ndarray, circles: np.ndarray) -> list[float]:
-    """The picture slots; all zeros (the neutral value) for no geometry."""
-    return picture_slots(pose(lines, circles))
-
-
 def picture_slots(posed: Posed | None) -> list[float]:
-    """The picture slots of ``pose(lines, circles)``, which the layout view
-    reads too."""
+    """The picture slots of ``pose(lines, circles)`` (which the layout view
+    reads too); all zeros (the neutral value) for no geometry."""
     if posed is None:
         return [0.0] * len(slot_specs())
     pts, w, centre, gyr = posed

@@ -467,9 +467,11 @@ def test_the_picture_is_finite_for_any_finite_or_huge_geometry(
         for x in circles
         if all(math.isfinite(c) and abs(c) < 1e12 for c in x) and x[2] > 0
     ]
-    v = picture.picture_vector(
-        np.asarray(ok, dtype=float).reshape(-1, 4),
-        np.asarray(oc, dtype=float).reshape(-1, 3),
+    v = picture.picture_slots(
+        picture.pose(
+            np.asarray(ok, dtype=float).reshape(-1, 4),
+            np.asarray(oc, dtype=float).reshape(-1, 3),
+        )
     )
     assert len(v) == len(picture.slot_specs())
     assert all(math.isfinite(x) for x in v)
@@ -483,7 +485,7 @@ def test_millions_of_tiny_segments_give_a_bounded_picture() -> None:
     n = 2_000_000
     x = np.arange(n, dtype=float) * 1e-3
     lines = np.stack([x, np.zeros(n), x + 1e-3, np.zeros(n)], axis=1)
-    v = picture.picture_vector(lines, np.zeros((0, 3)))
+    v = picture.picture_slots(picture.pose(lines, np.zeros((0, 3))))
     # A straight line: everything within the first rings, nothing far out.
     assert all(math.isfinite(a) for a in v)
     assert v[-1] == 0.0
