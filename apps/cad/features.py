@@ -1,5 +1,5 @@
-"""Versioned, named feature vectors for drawings (``dxf-1`` to ``dxf-7``, and
-``dxf-3t``) and meshes (``mesh-1``).
+"""Versioned, named feature vectors for drawings (``dxf-1`` to ``dxf-7``,
+``dxf-3t`` and ``dxf-3th``) and meshes (``mesh-1``).
 
 ``dxf-2`` is ``dxf-1`` followed by two more views of the same drawing: a
 picture (``apps.cad.picture``) and its words (``apps.cad.words``); ``dxf-3`` is
@@ -14,8 +14,10 @@ drawing's own axes). Each version's first slots are exactly the one before
 it, so a model trained on an older version keeps serving drawings analysed as
 a newer one (``downgrade()``). ``dxf-3t`` is ``dxf-3`` followed by the
 topology view, the views a model trained on generated drawings learns from
-(the default model: the generator's own words and sizes are not those of real
-drawings); a ``dxf-6`` or ``dxf-7`` vector reads as it by selecting its slots.
+(the generator's own words and sizes are not those of real drawings); a
+``dxf-6`` or ``dxf-7`` vector reads as it by selecting its slots. ``dxf-3th``,
+what the default model reads, is ``dxf-3t`` followed by the hatch slots (solid
+fills and the hatched area, which tell a symbol drawn in fills from a part).
 
 Every slot says which invariances hold: ``translation`` holds exactly for every
 slot and ``scale`` (uniform) for every slot but the size view's, which measure
@@ -52,6 +54,7 @@ DXF5_FEATURE_VERSION = "dxf-5"
 DXF6_FEATURE_VERSION = "dxf-6"
 DXF7_FEATURE_VERSION = "dxf-7"
 DXF3T_FEATURE_VERSION = "dxf-3t"
+DXF3TH_FEATURE_VERSION = "dxf-3th"
 # What the pipeline writes for a drawing today.
 DXF_FEATURE_VERSION = DXF7_FEATURE_VERSION
 MESH_FEATURE_VERSION = "mesh-1"
@@ -262,6 +265,10 @@ def _dxf3t_slots() -> list[Slot]:
     return [*_dxf3_slots(), *TOPOLOGY_SLOTS]
 
 
+def _dxf3th_slots() -> list[Slot]:
+    return [*_dxf3t_slots(), *HATCH_SLOTS]
+
+
 DXF_SLOTS = _dxf_slots()  # dxf-1
 DXF2_SLOTS = _dxf2_slots()
 DXF3_SLOTS = _dxf3_slots()
@@ -270,6 +277,7 @@ DXF5_SLOTS = _dxf5_slots()
 DXF6_SLOTS = _dxf6_slots()
 DXF7_SLOTS = _dxf7_slots()
 DXF3T_SLOTS = _dxf3t_slots()
+DXF3TH_SLOTS = _dxf3th_slots()
 MESH_SLOTS = _mesh_slots()
 SLOTS = {
     DXF1_FEATURE_VERSION: DXF_SLOTS,
@@ -278,6 +286,7 @@ SLOTS = {
     DXF4_FEATURE_VERSION: DXF4_SLOTS,
     DXF5_FEATURE_VERSION: DXF5_SLOTS,
     DXF3T_FEATURE_VERSION: DXF3T_SLOTS,
+    DXF3TH_FEATURE_VERSION: DXF3TH_SLOTS,
     DXF6_FEATURE_VERSION: DXF6_SLOTS,
     DXF7_FEATURE_VERSION: DXF7_SLOTS,
     MESH_FEATURE_VERSION: MESH_SLOTS,
@@ -299,19 +308,21 @@ DXF5_VIEWS = {**DXF4_VIEWS, "size": (len(DXF4_SLOTS), len(DXF5_SLOTS))}
 DXF6_VIEWS = {**DXF5_VIEWS, "topology": (len(DXF5_SLOTS), len(DXF6_SLOTS))}
 DXF7_VIEWS = {**DXF6_VIEWS, "layout": (len(DXF6_SLOTS), len(DXF7_SLOTS))}
 DXF3T_VIEWS = {**DXF3_VIEWS, "topology": (len(DXF3_SLOTS), len(DXF3T_SLOTS))}
+DXF3TH_VIEWS = {**DXF3T_VIEWS, "hatch": (len(DXF3T_SLOTS), len(DXF3TH_SLOTS))}
 VIEWS = {
     DXF2_FEATURE_VERSION: DXF2_VIEWS,
     DXF3_FEATURE_VERSION: DXF3_VIEWS,
     DXF4_FEATURE_VERSION: DXF4_VIEWS,
     DXF5_FEATURE_VERSION: DXF5_VIEWS,
     DXF3T_FEATURE_VERSION: DXF3T_VIEWS,
+    DXF3TH_FEATURE_VERSION: DXF3TH_VIEWS,
     DXF6_FEATURE_VERSION: DXF6_VIEWS,
     DXF7_FEATURE_VERSION: DXF7_VIEWS,
 }
 
 
 # Oldest first. dxf-1 to dxf-7 each extend the one before; dxf-3t extends
-# dxf-3 with dxf-6's last view.
+# dxf-3 with dxf-6's last view, dxf-3th dxf-3t with dxf-4's hatch slots.
 DXF_VERSIONS = (
     DXF1_FEATURE_VERSION,
     DXF2_FEATURE_VERSION,
@@ -320,6 +331,7 @@ DXF_VERSIONS = (
     DXF5_FEATURE_VERSION,
     DXF3T_FEATURE_VERSION,
     DXF6_FEATURE_VERSION,
+    DXF3TH_FEATURE_VERSION,
     DXF7_FEATURE_VERSION,
 )
 

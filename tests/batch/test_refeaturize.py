@@ -131,7 +131,7 @@ def test_step_drawings_stored_as_brep1_get_a_brep2_analysis(tenant_a, owner_a) -
 
 def test_a_brep_version_analyses_do_not_store_is_refused(tenant_a) -> None:  # type: ignore[no-untyped-def]
     # Re-analysing writes brep-2: brep-1 would never be reached.
-    known = "dxf-1, dxf-2, dxf-3, dxf-4, dxf-5, dxf-3t, dxf-6, dxf-7, brep-2"
+    known = "dxf-1, dxf-2, dxf-3, dxf-4, dxf-5, dxf-3t, dxf-3th, dxf-6, dxf-7, brep-2"
     with pytest.raises(CommandError, match=known):
         call_command(
             "refeaturize", "--tenant", tenant_a.slug, "--feature-version", "brep-1"

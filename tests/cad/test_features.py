@@ -17,11 +17,13 @@ from apps.cad.features import (
     DXF2_SLOTS,
     DXF3_SLOTS,
     DXF3T_SLOTS,
+    DXF3TH_SLOTS,
     DXF4_SLOTS,
     DXF5_SLOTS,
     DXF6_SLOTS,
     DXF7_SLOTS,
     DXF_SLOTS,
+    HATCH_SLOTS,
     downgrade,
     readable_as,
     schema,
@@ -218,6 +220,7 @@ def test_schema_lists_every_slot_with_description_and_invariance() -> None:
         "dxf-6",
         "dxf-7",
         "dxf-3t",
+        "dxf-3th",
         "mesh-1",
         "brep-1",
         "brep-2",
@@ -230,6 +233,7 @@ def test_schema_lists_every_slot_with_description_and_invariance() -> None:
     assert [x["name"] for x in s["dxf-6"]] == [x.name for x in DXF6_SLOTS]
     assert [x["name"] for x in s["dxf-7"]] == [x.name for x in DXF7_SLOTS]
     assert [x["name"] for x in s["dxf-3t"]] == [x.name for x in DXF3T_SLOTS]
+    assert [x["name"] for x in s["dxf-3th"]] == [x.name for x in DXF3TH_SLOTS]
     assert len({x["name"] for x in s["dxf-7"]}) == len(s["dxf-7"])
     for slot in s["dxf-1"] + s["dxf-2"] + s["dxf-3"] + s["dxf-7"] + s["mesh-1"]:
         assert slot["description"]
@@ -291,10 +295,11 @@ def test_each_dxf_version_starts_with_the_one_before_so_older_models_keep_servin
     assert downgrade(v6, source="dxf-6", target="dxf-7") is None
     assert downgrade(v7, source="dxf-7", target="mesh-1") is None
     assert readable_as("dxf-7") == (
-        *("dxf-7", "dxf-6", "dxf-3t", "dxf-5", "dxf-4", "dxf-3", "dxf-2", "dxf-1"),
+        *("dxf-7", "dxf-3th", "dxf-6", "dxf-3t", "dxf-5", "dxf-4", "dxf-3"),
+        *("dxf-2", "dxf-1"),
     )
     assert served_by("dxf-2") == (
-        *("dxf-2", "dxf-3", "dxf-4", "dxf-5", "dxf-3t", "dxf-6", "dxf-7"),
+        *("dxf-2", "dxf-3", "dxf-4", "dxf-5", "dxf-3t", "dxf-3th", "dxf-6", "dxf-7"),
     )
     assert served_by("dxf-6") == ("dxf-6", "dxf-7")
     assert served_by("brep-2") == ("brep-2",)
@@ -323,8 +328,28 @@ def test_the_default_models_version_is_dxf3_and_the_topology_read_from_dxf6(
     assert readable_as("dxf-3t") == ("dxf-3t", "dxf-3", "dxf-2", "dxf-1")
     # A default model on dxf-3t serves drawings analysed as dxf-6 or dxf-7,
     # not dxf-5.
-    assert served_by("dxf-3t") == ("dxf-3t", "dxf-6", "dxf-7")
+    assert served_by("dxf-3t") == ("dxf-3t", "dxf-3th", "dxf-6", "dxf-7")
     assert served_by("brep-2") == ("brep-2",)
+
+
+def test_the_default_models_version_adds_the_hatch_view_read_from_dxf7(
+    drawings: dict[str, bytes],
+) -> None:
+    """``dxf-3th`` is ``dxf-3t`` and the hatch view (solid fills, hatched
+    area), which a ``dxf-6`` or ``dxf-7`` vector holds."""
+    v7 = vector(drawings["flange"])
+    v6 = v7[: len(DXF6_SLOTS)]
+    v3th = downgrade(v7, source="dxf-7", target="dxf-3th")
+    assert v3th is not None and len(v3th) == len(DXF3TH_SLOTS)
+    assert v3th == downgrade(v6, source="dxf-6", target="dxf-3th")
+    hatch = v6[len(DXF4_SLOTS) - len(HATCH_SLOTS) : len(DXF4_SLOTS)]
+    assert v3th == downgrade(v7, source="dxf-7", target="dxf-3t") + hatch
+    # The generated flange hatches its section: the view is not empty.
+    assert any(hatch)
+    assert downgrade(v3th, source="dxf-3th", target="dxf-3t") == v3th[: -len(hatch)]
+    assert readable_as("dxf-3th") == ("dxf-3th", "dxf-3t", "dxf-3", "dxf-2", "dxf-1")
+    # Served by the analyses that hold both views: dxf-6 and dxf-7.
+    assert served_by("dxf-3th") == ("dxf-3th", "dxf-6", "dxf-7")
 
 
 def test_the_picture_survives_line_weight_duplicates_and_small_gaps() -> None:
