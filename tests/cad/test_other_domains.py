@@ -46,3 +46,43 @@ def test_sample_files_hold_a_handful_of_assorted_entities() -> None:
         assert 1 <= len(found) <= 6, found
         types.update(found)
     assert {"LINE", "CIRCLE", "ELLIPSE", "SPLINE", "TEXT", "POINT", "HATCH"} <= types
+
+
+def _solid_fills(content: bytes) -> int:
+    import io
+
+    import ezdxf
+
+    doc = ezdxf.read(io.StringIO(content.decode("utf-8", "replace")))
+    layouts = [doc.modelspace(), *doc.blocks]
+    return sum(
+        1 for layout in layouts for e in layout.query("HATCH") if e.dxf.solid_fill
+    )
+
+
+def test_symbols_schematics_and_signs_fill_shapes_solid_and_parts_never_do() -> None:
+    """Symbol libraries, schematics, sign and PCB files fill shapes solid; a
+    part drawing hatches its sections with a pattern. The default model reads
+    the hatch view (``dxf-3th``), so it can learn the difference only if the
+    generated drawings show it."""
+    from apps.cad.features import DXF3TH_SLOTS, downgrade
+    from apps.cad.synth import PART_CLASSES, generate_part
+
+    solid_slot = [s.name for s in DXF3TH_SLOTS].index("hatch_log_solid")
+    for kind in ("symbol", "schematic", "pcb", "lettering", "flowchart"):
+        fills = [
+            _solid_fills(generate_other(random.Random(s), kind)) for s in range(20)
+        ]
+        # Some drawings of each kind, not all of them.
+        assert 0 < sum(n > 0 for n in fills) < 20, (kind, fills)
+    filled = next(
+        c
+        for s in range(20)
+        if _solid_fills(c := generate_other(random.Random(s), "symbol"))
+    )
+    vector = analyze_bytes("symbol.dxf", filled, preview=False)["features"]
+    read = downgrade(vector, source="dxf-7", target="dxf-3th")
+    assert read is not None and read[solid_slot] > 0
+    for label in PART_CLASSES:
+        for seed in range(3):
+            assert _solid_fills(generate_part(label, random.Random(seed))) == 0, label

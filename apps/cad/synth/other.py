@@ -20,6 +20,7 @@ import random
 from collections.abc import Callable
 
 import ezdxf
+import ezdxf.bbox
 from ezdxf.layouts import Modelspace
 
 from apps.cad.synth.generator import _DIM_LAYERS, _HATCH_LAYERS
@@ -598,6 +599,83 @@ def _sample(doc, msp: Modelspace, rng: random.Random) -> None:
         rng.choice(makers)()
 
 
+def _fill_path(target, pts: list[Pt], layer: str) -> None:
+    filled = target.add_hatch(dxfattribs={"layer": layer})  # SOLID by default
+    filled.paths.add_polyline_path(pts, is_closed=True)
+
+
+def _fill_circle(target, c: Pt, r: float, layer: str) -> None:
+    filled = target.add_hatch(dxfattribs={"layer": layer})
+    filled.paths.add_edge_path().add_arc(c, r, 0, 360)
+
+
+# The kinds whose libraries fill shapes solid: letters of signs, a map's
+# lakes and blocks, a PCB's pads, a schematic's junction dots and diodes,
+# flowchart arrowheads, symbols' dots and triangles. A part drawing hatches
+# its sections with a pattern; solid fills are what these drawings have.
+_FILLED_KINDS = {
+    "lettering": 0.4,
+    "map": 0.3,
+    "pcb": 0.5,
+    "schematic": 0.5,
+    "flowchart": 0.4,
+    "symbol": 0.5,
+    "layout": 0.2,
+}
+
+
+def _solid_fills(doc, msp: Modelspace, kind: str, rng: random.Random) -> None:
+    """Fill some of the closed shapes already drawn (keeping their outline
+    or not), and give symbols and schematics a few filled marks."""
+    if rng.random() >= _FILLED_KINDS.get(kind, 0.0):
+        return
+    share = rng.uniform(0.3, 1.0)
+    keep_outline = rng.random() < 0.6
+    layouts = [msp, *(b for b in doc.blocks if not b.name.startswith("*"))]
+    for target in layouts:
+        for e in list(target):
+            layer = e.dxf.layer
+            if rng.random() >= share:
+                continue
+            if e.dxftype() == "CIRCLE":
+                _fill_circle(target, tuple(e.dxf.center)[:2], e.dxf.radius, layer)
+            elif e.dxftype() == "LWPOLYLINE":
+                pts = [(p[0], p[1]) for p in e.get_points("xy")]
+                # closed shapes, and the three-point arrowheads of flowcharts
+                if not (e.closed or (kind == "flowchart" and len(pts) == 3)):
+                    continue
+                if len(pts) < 3:
+                    continue
+                _fill_path(target, pts, layer)
+            else:
+                continue
+            if not keep_outline:
+                target.delete_entity(e)
+    if kind in ("symbol", "schematic"):
+        box = ezdxf.bbox.extents(msp, fast=True)
+        if not box.has_data:
+            return
+        size = max(box.size.x, box.size.y, 1e-6)
+        for _ in range(rng.randint(1, 4)):
+            x = rng.uniform(box.extmin.x, box.extmax.x)
+            y = rng.uniform(box.extmin.y, box.extmax.y)
+            d = size * rng.uniform(0.03, 0.15)
+            if rng.random() < 0.5:  # a dot
+                _fill_circle(msp, (x, y), d / 2, "0")
+            else:  # a triangle: a diode's, an arrow's head
+                a = rng.uniform(0, 2 * math.pi)
+                tri = [
+                    (
+                        x + d * math.cos(a + k * 2 * math.pi / 3),
+                        y + d * math.sin(a + k * 2 * math.pi / 3),
+                    )
+                    for k in range(3)
+                ]
+                _fill_path(msp, tri, "0")
+                if rng.random() < 0.5:
+                    msp.add_lwpolyline(tri, close=True)
+
+
 _KINDS: dict[str, Callable] = {
     "lettering": _lettering,
     "floor_plan": _floor_plan,
@@ -620,8 +698,13 @@ def generate_other(rng: random.Random, kind: str | None = None) -> bytes:
     fixed = ezdxf.options.write_fixed_meta_data_for_testing
     ezdxf.options.write_fixed_meta_data_for_testing = True
     try:
+        # Fills are decided by a generator of their own, seeded from this
+        # one's state without drawing from it: every drawing is otherwise
+        # what it was.
+        fills = random.Random(hash(rng.getstate()[1]))
         doc, msp = _doc(rng)
         _KINDS[kind](doc, msp, rng)
+        _solid_fills(doc, msp, kind, fills)
         out = io.StringIO()
         doc.write(out)
         return doc.encode(out.getvalue())
