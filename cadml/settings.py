@@ -473,11 +473,11 @@ CADML_READINESS_CHECKS["model"] = "apps.modelreg.predictor.active_model_ready"
 CADML_READINESS_CHECKS["search_index"] = "apps.cad.index.readiness"
 CADML_MODEL_NAME = env_str("CADML_MODEL_NAME", "part-classifier")
 # The feature version models trained on generated DXF drawings read (the
-# default model): dxf-3t, dxf-3 and the topology view, not the names and size
-# views of dxf-4 to dxf-7, whose words and sizes would be the generator's own
-# conventions (docs/model-quality.md). Tenant models trained on labelled
-# drawings take the drawings' own version.
-CADML_SYNTHETIC_FEATURE_VERSION = env_str("CADML_SYNTHETIC_FEATURE_VERSION", "dxf-3t")
+# default model): dxf-3th, dxf-3 with the topology and hatch views, not the
+# names, size and layout views of dxf-4 to dxf-7, whose words, sizes and
+# layouts would be the generator's own conventions (docs/model-quality.md).
+# Tenant models trained on labelled drawings take the drawings' own version.
+CADML_SYNTHETIC_FEATURE_VERSION = env_str("CADML_SYNTHETIC_FEATURE_VERSION", "dxf-3th")
 # The default model for STEP/IGES (brep) analyses, trained on generated solids.
 CADML_MODEL_NAME_3D = env_str("CADML_MODEL_NAME_3D", "part-classifier-3d")
 CADML_MODEL_MAX_MB = env_int("CADML_MODEL_MAX_MB", 50)

@@ -68,9 +68,9 @@ def test_a_trained_model_labels_uploaded_drawings(api_client_a) -> None:  # type
     stored = Analysis.objects.get(pk=analysis["id"]).prediction
     assert len(stored["top3"]) == 3 and "needs_review" in stored
     assert stored["inference_ms"] >= 0
-    # Generated drawings teach dxf-3t (their names and sizes are the
-    # generator's own); the model serves the dxf-7 analyses, read as dxf-3t.
-    assert RegisteredModel.objects.get().feature_version == "dxf-3t"
+    # Generated drawings teach dxf-3th (their names and sizes are the
+    # generator's own); the model serves the dxf-7 analyses, read as dxf-3th.
+    assert RegisteredModel.objects.get().feature_version == "dxf-3th"
     assert analysis["feature_version"] == "dxf-7"
 
 
