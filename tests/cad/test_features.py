@@ -305,7 +305,7 @@ def test_each_dxf_version_starts_with_the_one_before_so_older_models_keep_servin
     assert served_by("brep-2") == ("brep-2",)
 
 
-def test_the_default_models_version_is_dxf3_and_the_topology_read_from_dxf6(
+def test_dxf3t_is_dxf3_and_the_topology_read_from_dxf6(
     drawings: dict[str, bytes],
 ) -> None:
     v7 = vector(drawings["flange"])
@@ -326,8 +326,8 @@ def test_the_default_models_version_is_dxf3_and_the_topology_read_from_dxf6(
     )
     assert v5 is not None
     assert readable_as("dxf-3t") == ("dxf-3t", "dxf-3", "dxf-2", "dxf-1")
-    # A default model on dxf-3t serves drawings analysed as dxf-6 or dxf-7,
-    # not dxf-5.
+    # A model on dxf-3t (the default model before dxf-3th) serves drawings
+    # analysed as dxf-6 or dxf-7, not dxf-5.
     assert served_by("dxf-3t") == ("dxf-3t", "dxf-3th", "dxf-6", "dxf-7")
     assert served_by("brep-2") == ("brep-2",)
 
