@@ -27,6 +27,9 @@ dxf-1 slots of the same drawings (``dxf1``) in the same run:
   training seed 0) the same way, in ``over_generated_sets``. On sets of a few
   dozen drawings one model's rate moves by several drawings between training
   seeds and more between generated sets; compare changes on these means;
+- with both, ``over_all_models``: the same over every model of the run
+  (``1 + (K_train - 1) + (K_data - 1)``), the steadiest figure to compare two
+  runs by;
 - with ``--answers FILE``, every real and out-of-domain drawing's answer from
   each model (the seed-0 model, then the other training seeds, then the other
   generated sets) as tab-separated rows: set, file, class (``-`` for other
@@ -61,6 +64,7 @@ import os
 import random
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -462,6 +466,16 @@ def main() -> None:
         ],
     }
     rates: dict[str, list[tuple[str, float | None, list[float | None]]]] = {}
+
+    def collect(name: str, first: float | None, rate: Callable) -> None:
+        """One set's rate for the seed-0 model (``first``) and every other
+        model, per group and over all of them."""
+        of = {group: [rate(m) for m in models] for group, models in groups.items()}
+        for group, more in of.items():
+            rates.setdefault(group, []).append((name, first, more))
+        every_other = [r for more in of.values() for r in more]
+        rates.setdefault("over_all_models", []).append((name, first, every_other))
+
     every = [new, *groups["over_training_seeds"], *groups["over_generated_sets"]]
     answers: list[str] = []
 
@@ -482,31 +496,30 @@ def main() -> None:
             "dxf1": old.real(ds),
             "similar_top5_same_class": real_similar(ds, learned_analysed),
         }
-        for group, models in groups.items():
-            rates.setdefault(group, []).append(
-                (
-                    f"real:{root.name}",
-                    first["default"]["right_and_confident"],
-                    [m.real(ds)["right_and_confident"] for m in models],
-                )
-            )
+        collect(
+            f"real:{root.name}",
+            first["default"]["right_and_confident"],
+            lambda m, ds=ds: m.real(ds)["right_and_confident"],
+        )
     for root in args.ood:
         ds, names = files_dataset(root, labelled=False)
         if args.answers:
             answered("ood", root, ds, names)
         out[f"ood:{root.name}"] = {"default": new.ood(ds), "dxf1": old.ood(ds)}
-        for group, models in groups.items():
-            rates.setdefault(group, []).append(
-                (
-                    f"ood:{root.name}",
-                    out[f"ood:{root.name}"]["default"]["flagged_rate"],
-                    [m.ood(ds)["flagged_rate"] for m in models],
-                )
-            )
-    for group, models in groups.items():
-        if models:
+        collect(
+            f"ood:{root.name}",
+            out[f"ood:{root.name}"]["default"]["flagged_rate"],
+            lambda m, ds=ds: m.ood(ds)["flagged_rate"],
+        )
+    counts = {group: len(models) for group, models in groups.items()}
+    # Every model of the run together, when there are both kinds: the
+    # steadiest figure to compare two runs by.
+    if all(counts.values()):
+        counts["over_all_models"] = sum(counts.values())
+    for group, n in counts.items():
+        if n:
             out[group] = {
-                "models": len(models) + 1,
+                "models": n + 1,
                 **{name: spread(first, more) for name, first, more in rates[group]},
             }
     X = np.nan_to_num(shifted.X.astype(float))
