@@ -8,6 +8,7 @@ format's module (``apps.cad.formats``); this only times the stages around it.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -41,7 +42,7 @@ def analyze_bytes(
         pipeline_version=PIPELINE_VERSION,
         timings=watch.total(),
     )
-    return result
+    return storable(result)
 
 
 def render_preview(
@@ -55,6 +56,26 @@ def render_preview(
         fmt = formats.detect(content)
     svg = fmt.preview(fmt.load(content))
     return {
-        "preview_svg": preview_theme.paper(svg),
+        "preview_svg": storable(preview_theme.paper(svg)),
         "preview_ms": round((time.perf_counter() - t0) * 1000, 3),
     }
+
+
+# A code point no UTF-8 text may hold: a byte the drawing's declared code page
+# does not define (readers keep it as a lone surrogate) or a \U+D800 escape.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable(value: Any) -> Any:
+    """``value`` with every lone surrogate in its strings (keys too) replaced by
+    U+FFFD: PostgreSQL, JSON clients and protobuf refuse them, and the rest of
+    the text is worth keeping."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(storable(v) for v in value)
+    return value

@@ -37,6 +37,26 @@ def dxf_bytes(build, version: str = "R2018") -> bytes:  # type: ignore[no-untype
     return doc.encode(stream.getvalue())
 
 
+def undecodable_text_dxf() -> bytes:
+    """An R12 drawing saved under the Windows-1252 code page whose layer name
+    and title hold bytes that code page does not define (0x8F, 0x90: a
+    Shift-JIS drawing saved without its code page, as real ones are), and a
+    text escaping a lone surrogate (``\\U+D800``)."""
+    doc = ezdxf.new("R12")
+    doc.layers.add("PLAN")
+    msp = doc.modelspace()
+    msp.add_line((0, 0), (100, 0), dxfattribs={"layer": "PLAN"})
+    msp.add_circle((50, 20), 10, dxfattribs={"layer": "PLAN"})
+    msp.add_text("TITLE: HOUSE", dxfattribs={"layer": "PLAN", "height": 5})
+    msp.add_text("NOTE A\\U+D800B").set_placement((0, -20))
+    stream = io.StringIO()
+    doc.write(stream)
+    raw = stream.getvalue().encode("cp1252")
+    return raw.replace(b"PLAN", b"PLAN\x8f\x90").replace(
+        b"HOUSE", b"\x8a\xee\x8f\x80\x90"
+    )
+
+
 @pytest.fixture
 def part() -> bytes:
     return generate_part("flange", random.Random(7))

@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.cad.models import Analysis, Drawing
 from apps.cad.synth import generate_part
+from tests.cad.conftest import undecodable_text_dxf
 
 pytestmark = pytest.mark.django_db
 
@@ -78,6 +79,23 @@ def test_a_file_the_parser_refuses_leaves_no_drawing(api_client_a) -> None:  # t
     assert "damaged" in r.data["detail"]
     assert Drawing.objects.count() == 0
     assert Analysis.objects.count() == 0
+
+
+def test_a_drawing_with_text_its_code_page_cannot_decode_is_stored(
+    api_client_a, settings
+) -> None:  # type: ignore[no-untyped-def]
+    """A real Shift-JIS drawing saved as Windows-1252 was a 500 (PostgreSQL
+    refuses the lone surrogates a reader keeps for undefined bytes): now 201,
+    the undecodable characters as U+FFFD, the rest kept."""
+    settings.CADML_PREDICTOR = None
+    r = upload(api_client_a, undecodable_text_dxf(), "house.dxf")
+    assert r.status_code == 201, r.data
+    stored = Analysis.objects.get(drawing_id=r.data["id"])
+    assert stored.status == Analysis.Status.DONE
+    assert "NOTE A\ufffdB" in {t["text"] for t in stored.text}
+    title = api_client_a.get(f"/api/v1/drawings/{r.data['id']}/analysis")
+    assert title.status_code == 200
+    assert title.data["title_block"]["part_name"] == "\u0160\u00ee\ufffd\u20ac\ufffd"
 
 
 def test_upload_over_the_limit_gets_413_before_storing(

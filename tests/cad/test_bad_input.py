@@ -4,6 +4,7 @@ isolation pool keeps serving afterwards."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import random
 
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from apps.cad.services import content_analyze
 from apps.cad.synth import generate_part
 from cadml.lib.errors import DomainError
-from tests.cad.conftest import corpus_files, dxf_bytes
+from tests.cad.conftest import corpus_files, dxf_bytes, undecodable_text_dxf
 from tests.conftest import CORPUS_DIR, require
 
 ENTITIES = b"0\nSECTION\n2\nENTITIES\n"
@@ -32,6 +33,19 @@ def outcome(content: bytes) -> tuple[int, str]:
         return exc.status_code, exc.message
     assert result["features"] and all(x == x for x in result["features"])  # no NaN
     return 200, ""
+
+
+def test_text_its_code_page_cannot_decode_comes_back_as_replacement_characters() -> (
+    None
+):
+    """Bytes the declared code page does not define and a lone-surrogate
+    escape come back as U+FFFD, the rest of the text as written: the result
+    encodes as UTF-8, as the database, JSON clients and gRPC need it."""
+    result = content_analyze(name="f", content=undecodable_text_dxf(), preview=True)
+    texts = sorted(t["text"] for t in result["text"])
+    assert texts == ["NOTE A\ufffdB", "TITLE: \u0160\u00ee\ufffd\u20ac\ufffd"]
+    assert {t["layer"] for t in result["text"]} == {"0", "PLAN\ufffd\ufffd"}
+    assert json.dumps(result, ensure_ascii=False).encode("utf-8")
 
 
 def test_zero_bytes_and_random_bytes_get_415() -> None:
