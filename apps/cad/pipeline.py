@@ -61,17 +61,19 @@ def render_preview(
     }
 
 
-# A code point no UTF-8 text may hold: a byte the drawing's declared code page
-# does not define (readers keep it as a lone surrogate) or a \U+D800 escape.
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# What PostgreSQL's text and jsonb cannot hold (cadml.lib.params refuses the
+# same in client input): NUL (a STEP name's \X\00) and lone surrogates, which
+# no UTF-8 text may hold (a byte the drawing's declared code page does not
+# define, kept by the DXF reader, or a \U+D800 escape).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def storable(value: Any) -> Any:
-    """``value`` with every lone surrogate in its strings (keys too) replaced by
-    U+FFFD: PostgreSQL, JSON clients and protobuf refuse them, and the rest of
-    the text is worth keeping."""
+    """``value`` with every NUL and lone surrogate in its strings (keys too)
+    replaced by U+FFFD: PostgreSQL, JSON clients and protobuf refuse them, and
+    the rest of the text is worth keeping."""
     if isinstance(value, str):
-        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+        return _UNSTORABLE.sub("\ufffd", value) if _UNSTORABLE.search(value) else value
     if isinstance(value, dict):
         return {storable(k): storable(v) for k, v in value.items()}
     if isinstance(value, list):

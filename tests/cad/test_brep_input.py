@@ -208,6 +208,26 @@ def test_upload_a_step_file_through_the_api(api_client_a, settings, step) -> Non
 
 
 @pytest.mark.django_db
+def test_a_step_name_escaping_nul_is_stored_with_a_replacement_character(
+    api_client_a, settings, step
+) -> None:  # type: ignore[no-untyped-def]
+    """ISO 10303-21's ``\\X\\00`` is a NUL, which PostgreSQL refuses: the
+    upload was a 500; now 201 with U+FFFD in its place."""
+    settings.CADML_PREDICTOR = None
+    start = step.index(b"PRODUCT('")
+    end = step.index(b",", step.index(b",", start) + 1)
+    named = step[:start] + b"PRODUCT('P-1','Pl\\X\\00ate'" + step[end:]
+    r = api_client_a.post(
+        "/api/v1/drawings",
+        {"file": SimpleUploadedFile("plate.stp", named)},
+        format="multipart",
+    )
+    assert r.status_code == 201, r.data
+    texts = {t["text"] for t in r.data["analysis"]["text"]}
+    assert "Pl\ufffdate" in texts
+
+
+@pytest.mark.django_db
 def test_upload_of_a_broken_step_is_a_422_naming_the_problem(api_client_a) -> None:  # type: ignore[no-untyped-def]
     r = api_client_a.post(
         "/api/v1/drawings",
