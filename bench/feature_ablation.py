@@ -49,7 +49,7 @@ def judge(
     probs = result.estimator.predict_proba(X)
     os_ = result.open_set
     probs = os_.calibrate(probs)
-    unknown = os_.novelty(X.astype(float)) > os_.threshold
+    unknown = os_.unknown(X.astype(float))
     confident = probs.max(axis=1) >= THRESHOLD
     label = np.asarray(result.labels)[probs.argmax(axis=1)]
     if y is None:

@@ -222,7 +222,7 @@ class Served:
         os_ = self.result.open_set
         if os_ is not None:
             probs = os_.calibrate(probs)
-            unknown = os_.novelty(X.astype(float)) > os_.threshold
+            unknown = os_.unknown(X.astype(float))
         else:
             unknown = np.zeros(len(X), dtype=bool)
         # As served: "not_a_part" this likely is unknown; the label is the

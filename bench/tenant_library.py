@@ -285,7 +285,7 @@ def served_on(
         "served_model_rows": result.summary.get("served_model_rows"),
     }
     if result.open_set is not None:
-        unknown = result.open_set.novelty(Xd[te]) > result.open_set.threshold
+        unknown = result.open_set.unknown(Xd[te])
         right = np.asarray(result.labels)[probs.argmax(axis=1)] == yd[te]
         confident = probs.max(axis=1) >= threshold
         out["unknown_rate"] = round(float(unknown.mean()), 4)

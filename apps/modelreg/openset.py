@@ -17,6 +17,11 @@ is its most likely one, or holds at least ``CADML_MODEL_NOT_A_PART_SHARE`` of
 the calibrated probability; it has no prototype, and the answer's label is the most
 likely part (``set_aside``).
 
+A model none of whose parts was drawn as a lone rectangle (the default model:
+every generated plate has holes) answers ``unknown`` for one: four edges and
+nothing else are a blank sheet's border, a tile or a symbol as often as a
+plate blank, and the model has nothing to tell them by (``lone_rectangles``).
+
 All of it is a few numpy operations per drawing on the prediction path.
 """
 
@@ -28,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from apps.cad.features import SLOTS
 from apps.cad.synth import NOT_A_PART
 
 Z_CLIP = 10.0  # a slot far outside the training range counts, but not forever
@@ -45,6 +51,9 @@ class OpenSet:
     # Per-slot weights of a diagonal metric learned from the labels (between-
     # over within-class variance, mean 1): what similar-drawing search uses.
     metric: np.ndarray | None = None
+    # Where the lone-rectangle slots sit when such drawings are unknown to
+    # this model (none of its parts was one), else None.
+    lone_rectangle_columns: tuple[int, ...] | None = None
 
     @classmethod
     def fit(
@@ -58,11 +67,13 @@ class OpenSet:
         y_cal: np.ndarray,
         quantile: float,
         margin: float = 1.0,
+        feature_version: str | None = None,
     ) -> OpenSet:
         """Prototypes of the part labels (all but ``not_a_part``) from
         ``X``/``y``; temperature and threshold from the calibration rows (which
         ``X`` must not contain). The threshold is ``margin`` times the
-        ``quantile`` of the parts' novelty."""
+        ``quantile`` of the parts' novelty. With ``feature_version``, lone
+        rectangles are unknown when no part row is one."""
         y_idx = np.asarray([labels.index(str(v)) for v in y_cal])
         temperature = fit_temperature(probs_cal, y_idx)
         parts = known_labels(labels)
@@ -97,7 +108,16 @@ class OpenSet:
             margin * float(np.quantile(novelty, quantile)) if len(novelty) else math.inf
         )
         metric = _fisher(z, y, protos, parts)
-        return cls(mean, scale, protos, radius, threshold, temperature, metric)
+        return cls(
+            mean,
+            scale,
+            protos,
+            radius,
+            threshold,
+            temperature,
+            metric,
+            _unlearned_lone_rectangles(feature_version, X_all),
+        )
 
     def refitted(self, X: np.ndarray, y: np.ndarray, labels: list[str]) -> OpenSet:
         """The same temperature and threshold; standardisation, prototypes,
@@ -106,6 +126,9 @@ class OpenSet:
         parts = known_labels(labels)
         X, y = X[np.isin(y, parts)], y[np.isin(y, parts)]
         mean, scale, z, protos, radius = _prototypes(X, y, parts)
+        columns = self.lone_rectangle_columns
+        if columns is not None and lone_rectangles(X, columns).any():
+            columns = None
         return replace(
             self,
             mean=mean,
@@ -113,12 +136,21 @@ class OpenSet:
             prototypes=protos,
             radius=radius,
             metric=_fisher(z, y, protos, parts),
+            lone_rectangle_columns=columns,
         )
 
     def novelty(self, X: np.ndarray) -> np.ndarray:
         z = np.clip((np.atleast_2d(X) - self.mean) / self.scale, -Z_CLIP, Z_CLIP)
         d = np.linalg.norm(z[:, None, :] - self.prototypes[None, :, :], axis=2)
         return (d / self.radius[None, :]).min(axis=1)
+
+    def unknown(self, X: np.ndarray) -> np.ndarray:
+        """Per row: far from every prototype, or a drawing of a kind none of
+        the model's parts was (a lone rectangle)."""
+        out = self.novelty(X) > self.threshold
+        if self.lone_rectangle_columns is not None:
+            out |= lone_rectangles(X, self.lone_rectangle_columns)
+        return out
 
     def calibrate(self, probs: np.ndarray) -> np.ndarray:
         return temper(probs, self.temperature)
@@ -136,12 +168,22 @@ class OpenSet:
             "metric": None
             if self.metric is None
             else [round(float(v), 6) for v in self.metric],
+            "lone_rectangles_unknown": self.lone_rectangle_columns is not None,
         }
 
     @classmethod
-    def from_json(cls, data: Any, *, width: int, classes: int) -> OpenSet | None:
+    def from_json(
+        cls,
+        data: Any,
+        *,
+        width: int,
+        classes: int,
+        feature_version: str | None = None,
+    ) -> OpenSet | None:
         """The stored parameters, or None when absent or not of this model's
-        shape (a version registered by hand carries none)."""
+        shape (a version registered by hand carries none). Lone rectangles
+        are unknown only when stored so and ``feature_version`` has their
+        slots."""
         if not isinstance(data, dict):
             return None
         try:
@@ -176,7 +218,61 @@ class OpenSet:
             math.inf if threshold is None else float(threshold),
             temperature,
             metric,
+            lone_rectangle_at(feature_version, width=width)
+            if data.get("lone_rectangles_unknown") is True
+            else None,
         )
+
+
+# What a lone rectangle reads as, slot by slot (least, most): one connected
+# group of strokes, closed, at right angles and symmetric about both principal
+# axes; no circle, arc, text, dimension or hatch.
+_LONE_RECTANGLE = {
+    "topo_log_components": (math.log(2) - 1e-4, math.log(2) + 1e-4),
+    "topo_free_end_share": (0.0, 0.0),
+    "topo_closed_length_share": (0.999, math.inf),
+    "log_circles": (0.0, 0.0),
+    "log_arcs": (0.0, 0.0),
+    "log_texts": (0.0, 0.0),
+    "log_dimensions": (0.0, 0.0),
+    "log_hatches": (0.0, 0.0),
+    "line_orthogonal_frac": (0.999, math.inf),
+    "mirror_sym_major": (0.99, math.inf),
+    "mirror_sym_minor": (0.99, math.inf),
+}
+_LEAST = np.asarray([lo for lo, _ in _LONE_RECTANGLE.values()])
+_MOST = np.asarray([hi for _, hi in _LONE_RECTANGLE.values()])
+
+
+def lone_rectangle_at(
+    feature_version: str | None, width: int | None = None
+) -> tuple[int, ...] | None:
+    """Where the lone-rectangle slots sit in a ``feature_version`` vector, or
+    None when it lacks one of them (no topology before ``dxf-6``/``dxf-3t``)
+    or is not ``width`` slots wide."""
+    slots = SLOTS.get(feature_version or "", ())
+    if width is not None and width != len(slots):
+        return None
+    at = {s.name: i for i, s in enumerate(slots)}
+    found = [at.get(name) for name in _LONE_RECTANGLE]
+    return None if None in found else tuple(i for i in found if i is not None)
+
+
+def lone_rectangles(X: np.ndarray, columns: tuple[int, ...]) -> np.ndarray:
+    """Per row of ``X``: is the drawing four edges of a rectangle and nothing
+    else (``columns`` from ``lone_rectangle_at``)."""
+    v = np.atleast_2d(X)[:, list(columns)]
+    return ((v >= _LEAST) & (v <= _MOST)).all(axis=1)
+
+
+def _unlearned_lone_rectangles(
+    feature_version: str | None, X_parts: np.ndarray
+) -> tuple[int, ...] | None:
+    """The lone-rectangle columns when none of the parts' rows is one."""
+    columns = lone_rectangle_at(feature_version, width=X_parts.shape[1])
+    if columns is None or lone_rectangles(X_parts, columns).any():
+        return None
+    return columns
 
 
 def _prototypes(

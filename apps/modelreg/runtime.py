@@ -173,6 +173,7 @@ def _load_version(version: Any) -> LoadedVersion:
             (version.metrics or {}).get("open_set"),
             width=width,
             classes=len(known_labels(labels)),
+            feature_version=version.model.feature_version,
         ),
     )
 

@@ -564,6 +564,7 @@ def train(
                 y_cal=np.asarray([str(v) for v in y_val]),
                 quantile=unknown_quantile,
                 margin=NOVELTY_MARGIN if NOT_A_PART in labels else 1.0,
+                feature_version=data.feature_version,
             )
     held_out_estimator = candidates(seed, labelled=labelled)[best]
     held_out_estimator.fit(X_train, y_train)
@@ -605,7 +606,7 @@ def train(
     metrics["onnx_matches_sklearn"] = True
     if calibration is not None:
         y_idx = np.asarray([labels.index(str(v)) for v in y_test])
-        unknown = calibration.novelty(X_test.astype(float)) > calibration.threshold
+        unknown = calibration.unknown(X_test.astype(float))
         unknown |= set_aside(
             scored, labels, share=float(settings.CADML_MODEL_NOT_A_PART_SHARE)
         )[1]

@@ -3,6 +3,7 @@ class, and similar-drawing search in the space the tenant's labels taught."""
 
 from __future__ import annotations
 
+import math
 import random
 
 import numpy as np
@@ -13,7 +14,14 @@ from django.test import override_settings
 from apps.cad.features import downgrade
 from apps.cad.synth import NOT_A_PART, generate_part
 from apps.modelreg import training
-from apps.modelreg.openset import OpenSet, fit_temperature, set_aside, temper
+from apps.modelreg.openset import (
+    OpenSet,
+    fit_temperature,
+    lone_rectangle_at,
+    lone_rectangles,
+    set_aside,
+    temper,
+)
 from apps.modelreg.services.training import classifier_train
 from tests.cad.conftest import dxf_bytes
 
@@ -173,6 +181,17 @@ def test_v2_analyses_say_unknown_and_v1_keeps_its_shape(api_client_a) -> None:  
     assert prediction_message(Analysis.objects.get(pk=v2["id"])).unknown is True
     known = Analysis.objects.get(pk=v2_part["data"]["id"])
     assert prediction_message(known).unknown is False
+    # Every plate it learned from has holes: a blank A4 sheet's border (four
+    # edges and nothing else) is unknown to it, not a confident plate.
+    version = ModelVersion.objects.get(number=out["version"])
+    assert version.metrics["open_set"]["lone_rectangles_unknown"] is True
+    sheet = upload(
+        api_client_a,
+        dxf_bytes(lambda doc, msp: msp.add_lwpolyline(rectangle(210, 297), close=True)),
+        "a4.dxf",
+    )
+    v2_sheet = api_client_a.get(f"/api/v2/drawings/{sheet['id']}/analysis").json()
+    assert v2_sheet["data"]["unknown"] is True
 
 
 def test_similar_uses_the_tenants_own_model_metric_when_it_has_one(
@@ -252,3 +271,103 @@ def test_a_drawing_stored_after_a_search_is_found_in_the_models_space_at_once(
     # The same answer as a process that embeds every drawing afresh.
     matrices._learned.clear()
     assert similar(ids[0]) == found
+
+
+def rectangle(w: float, h: float, turn: float = 0.0) -> list[tuple[float, float]]:
+    c, s = math.cos(math.radians(turn)), math.sin(math.radians(turn))
+    corners = [(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)]
+    return [(x * c - y * s + 40, x * s + y * c + 15) for x, y in corners]
+
+
+def as_lines(points):  # type: ignore[no-untyped-def]
+    def build(doc, msp) -> None:  # type: ignore[no-untyped-def]
+        for i, p in enumerate(points):
+            msp.add_line(p, points[(i + 1) % len(points)])
+
+    return build
+
+
+def analysed(build) -> np.ndarray:  # type: ignore[no-untyped-def]
+    from apps.cad.pipeline import analyze_bytes
+
+    out = analyze_bytes("x.dxf", dxf_bytes(build), preview=False)
+    assert out["feature_version"] == "dxf-7"
+    return np.asarray(out["features"], dtype=float)
+
+
+def test_a_lone_rectangle_is_told_from_a_part_however_it_is_drawn() -> None:
+    at = lone_rectangle_at("dxf-7")
+    assert at is not None and lone_rectangle_at("dxf-5") is None  # no topology
+
+    def box(doc, msp) -> None:  # type: ignore[no-untyped-def]
+        as_lines(rectangle(300, 120))(doc, msp)
+
+    lone = {
+        "four lines": box,
+        "a closed polyline": lambda doc, msp: msp.add_lwpolyline(
+            rectangle(297, 210), close=True
+        ),
+        "turned": as_lines(rectangle(300, 120, turn=30)),
+        "a square": as_lines(rectangle(100, 100)),
+    }
+    more = {
+        "with a hole": lambda doc, msp: (box(doc, msp), msp.add_circle((190, 75), 10)),
+        "with a note": lambda doc, msp: (box(doc, msp), msp.add_text("A4")),
+        "with a second outline": lambda doc, msp: (
+            box(doc, msp),
+            msp.add_lwpolyline(
+                [(x + 500, y) for x, y in rectangle(50, 20)], close=True
+            ),
+        ),
+        "an L profile": lambda doc, msp: msp.add_lwpolyline(
+            [(0, 0), (100, 0), (100, 20), (20, 20), (20, 80), (0, 80)], close=True
+        ),
+        "three sides": lambda doc, msp: [
+            msp.add_line(a, b) for a, b in zip(rectangle(80, 40), rectangle(80, 40)[1:])
+        ],
+    }
+    for name, build in lone.items():
+        assert lone_rectangles(analysed(build), at)[0], name
+    for name, build in more.items():
+        assert not lone_rectangles(analysed(build), at)[0], name
+
+
+def test_a_tenant_whose_parts_are_rectangles_keeps_them_known() -> None:
+    # Tiles are rectangles: a model that learned them answers them by its
+    # prototypes, not as unknown for their shape.
+    tiles = [
+        analysed(as_lines(rectangle(100 + 37 * i, 100 + 11 * (i % 5))))
+        for i in range(12)
+    ]
+    rings = [
+        analysed(
+            lambda doc, msp, i=i: (
+                msp.add_circle((0, 0), 50),
+                msp.add_circle((0, 0), 12 + 2.5 * i),
+            )
+        )
+        for i in range(12)
+    ]
+    data = training.Dataset(
+        X=np.asarray(tiles + rings, dtype=np.float32),
+        y=np.asarray(["tile"] * 12 + ["washer"] * 12),
+        feature_version="dxf-7",
+    )
+    result = training.train(data, seed=0, only=["random_forest"], labelled=True)
+    stored = result.metrics["open_set"]
+    assert stored["lone_rectangles_unknown"] is False
+    os_ = OpenSet.from_json(stored, width=351, classes=2, feature_version="dxf-7")
+    assert os_ is not None and os_.lone_rectangle_columns is None
+    tile = np.asarray(tiles[:1])
+    assert os_.unknown(tile)[0] == (os_.novelty(tile)[0] > os_.threshold)
+    # A version stored before the rule (no key) answers as it did.
+    del stored["lone_rectangles_unknown"]
+    older = OpenSet.from_json(stored, width=351, classes=2, feature_version="dxf-7")
+    assert older is not None and older.lone_rectangle_columns is None
+    # The same drawings as a model that never saw a rectangle as a part: the
+    # rule is the model's, stored with it.
+    flagged = dict(stored, lone_rectangles_unknown=True)
+    os_flagged = OpenSet.from_json(
+        flagged, width=351, classes=2, feature_version="dxf-7"
+    )
+    assert os_flagged is not None and os_flagged.unknown(tile)[0]

@@ -315,7 +315,7 @@ def _answer(
     novelty = None
     if loaded.open_set is not None:
         novelty = float(loaded.open_set.novelty(np.asarray(features))[0])
-        unknown = outside or novelty > loaded.open_set.threshold
+        unknown = outside or bool(loaded.open_set.unknown(np.asarray(features))[0])
     confidence = float(probs[order[0]])
     threshold = float(settings.CADML_MODEL_CONFIDENCE_THRESHOLD)
     return {
