@@ -262,7 +262,7 @@ def lone_rectangles(X: np.ndarray, columns: tuple[int, ...]) -> np.ndarray:
     """Per row of ``X``: is the drawing four edges of a rectangle and nothing
     else (``columns`` from ``lone_rectangle_at``)."""
     v = np.atleast_2d(X)[:, list(columns)]
-    return ((v >= _LEAST) & (v <= _MOST)).all(axis=1)
+    return np.asarray(((v >= _LEAST) & (v <= _MOST)).all(axis=1))
 
 
 def _unlearned_lone_rectangles(
