@@ -11,6 +11,15 @@ from apps.cad.models import Analysis, Drawing
 # Sections the pipeline stores inside ``dimensions`` and v2 shows top-level.
 ANNOTATION_SECTIONS = ("gdt", "threads", "surface_finish", "general_tolerance")
 
+# Why an analysis' answer is ``unknown`` (apps.modelreg's open set says it).
+UNKNOWN_REASONS = ("not_a_part", "far_from_known_parts", "lone_rectangle")
+UNKNOWN_REASON_HELP = (
+    "Why the answer is unknown: not_a_part (most like a drawing of another "
+    "domain), far_from_known_parts (far from every part the model learned), "
+    "lone_rectangle (four edges and nothing else, which no part the model "
+    "learned was); null when it is not unknown or the answer predates it."
+)
+
 
 class TitleFieldEvidenceSerializer(serializers.Serializer):
     handle = serializers.CharField(
@@ -206,6 +215,7 @@ class AnalysisOutputSerializer(serializers.ModelSerializer):
     general_tolerance = serializers.SerializerMethodField()
     predictions = serializers.SerializerMethodField()
     unknown = serializers.SerializerMethodField()
+    unknown_reason = serializers.SerializerMethodField()
     needs_review = serializers.SerializerMethodField()
     model = serializers.SerializerMethodField()
     prediction_reason = serializers.SerializerMethodField()
@@ -234,6 +244,7 @@ class AnalysisOutputSerializer(serializers.ModelSerializer):
             "timings",
             "predictions",
             "unknown",
+            "unknown_reason",
             "needs_review",
             "model",
             "prediction_reason",
@@ -291,6 +302,15 @@ class AnalysisOutputSerializer(serializers.ModelSerializer):
     def get_unknown(self, obj: Analysis) -> bool | None:
         p = obj.prediction if isinstance(obj.prediction, dict) else {}
         return p.get("unknown")
+
+    @extend_schema_field(
+        serializers.ChoiceField(
+            choices=UNKNOWN_REASONS, allow_null=True, help_text=UNKNOWN_REASON_HELP
+        )
+    )
+    def get_unknown_reason(self, obj: Analysis) -> str | None:
+        p = obj.prediction if isinstance(obj.prediction, dict) else {}
+        return p.get("unknown_reason") if p.get("unknown") else None
 
     def get_needs_review(self, obj: Analysis) -> bool | None:
         p = obj.prediction if isinstance(obj.prediction, dict) else {}

@@ -178,10 +178,13 @@ class DrawingAnnotationsAdded(VersionChange):
         props["dimensions"] = {"type": "object", "readOnly": True}
 
 
+_OPEN_SET_FIELDS = ("unknown", "unknown_reason", "needs_review")
+
+
 class OpenSetAnswersDropped(VersionChange):
-    """v2 analyses say ``unknown`` (far from every class the model knows) and
-    ``needs_review`` at the top level; v1 had ``needs_review`` under ``model``
-    only, and no ``unknown``."""
+    """v2 analyses say ``unknown`` (far from every class the model knows), why
+    (``unknown_reason``) and ``needs_review`` at the top level; v1 had
+    ``needs_review`` under ``model`` only, and no ``unknown``."""
 
     version = "v2"
     description = "analyses: open-set unknown and needs_review beside predictions"
@@ -190,8 +193,8 @@ class OpenSetAnswersDropped(VersionChange):
         for obj in _each_object(data):
             for target in (obj, obj.get("analysis")):
                 if isinstance(target, dict) and "predictions" in target:
-                    target.pop("unknown", None)
-                    target.pop("needs_review", None)
+                    for name in _OPEN_SET_FIELDS:
+                        target.pop(name, None)
         return data
 
     def schema_to_previous(self, components: dict[str, Any]) -> None:
@@ -199,13 +202,11 @@ class OpenSetAnswersDropped(VersionChange):
             properties = component.get("properties") or {}
             if "predictions" not in properties:
                 continue
-            for name in ("unknown", "needs_review"):
+            for name in _OPEN_SET_FIELDS:
                 properties.pop(name, None)
             if "required" in component:
                 component["required"] = [
-                    r
-                    for r in component["required"]
-                    if r not in ("unknown", "needs_review")
+                    r for r in component["required"] if r not in _OPEN_SET_FIELDS
                 ]
 
 

@@ -164,15 +164,17 @@ def test_v2_analyses_say_unknown_and_v1_keeps_its_shape(api_client_a) -> None:  
     assert NOT_A_PART not in {p["label"] for p in v2["predictions"]}
     v2_part = api_client_a.get(f"/api/v2/drawings/{part['id']}/analysis").json()
     assert v2_part["data"]["unknown"] is False
+    assert v2_part["data"]["unknown_reason"] is None
     # CADML_MODEL_NOT_A_PART_SHARE decides how much "not_a_part" makes a
     # drawing unknown; at the least share there is, every drawing is.
     with override_settings(CADML_MODEL_NOT_A_PART_SHARE=1e-300):
         other = upload(api_client_a, generate_part("flange", random.Random(78)))
     v2_other = api_client_a.get(f"/api/v2/drawings/{other['id']}/analysis").json()
     assert v2_other["data"]["unknown"] is True
+    assert v2_other["data"]["unknown_reason"] == "not_a_part"
     assert v2_other["data"]["predictions"][0]["label"] != NOT_A_PART
     v1 = api_client_a.get(f"/api/v1/drawings/{plan['id']}/analysis").json()
-    assert "unknown" not in v1 and "needs_review" not in v1
+    assert not {"unknown", "unknown_reason", "needs_review"} & set(v1)
     assert v1["prediction"] == v2["predictions"][0]["label"]
     # gRPC clients see it too (new field 11 of Prediction).
     from apps.cad.models import Analysis
@@ -192,6 +194,10 @@ def test_v2_analyses_say_unknown_and_v1_keeps_its_shape(api_client_a) -> None:  
     )
     v2_sheet = api_client_a.get(f"/api/v2/drawings/{sheet['id']}/analysis").json()
     assert v2_sheet["data"]["unknown"] is True
+    # ... and says why: neither far from every part nor most like another
+    # domain, but a kind of drawing no part it learned was.
+    assert v2_sheet["data"]["unknown_reason"] == "lone_rectangle"
+    assert v2["unknown_reason"] in ("not_a_part", "far_from_known_parts")
 
 
 def test_similar_uses_the_tenants_own_model_metric_when_it_has_one(

@@ -313,9 +313,20 @@ def _answer(
     the most likely label, so the drawing is no part the model knows)."""
     unknown = True if outside else None
     novelty = None
+    # Why it is unknown, for the person reading the answer: most like another
+    # domain, far from every part's prototype, or a kind of drawing no part
+    # the model learned was (a lone rectangle).
+    reason = "not_a_part" if outside else None
     if loaded.open_set is not None:
-        novelty = float(loaded.open_set.novelty(np.asarray(features))[0])
-        unknown = outside or bool(loaded.open_set.unknown(np.asarray(features))[0])
+        X = np.asarray(features)
+        novelty = float(loaded.open_set.novelty(X)[0])
+        far = novelty > loaded.open_set.threshold
+        shape = bool(loaded.open_set.unknown(X)[0]) and not far
+        unknown = outside or far or shape
+        if not outside:
+            reason = (
+                "far_from_known_parts" if far else "lone_rectangle" if shape else None
+            )
     confidence = float(probs[order[0]])
     threshold = float(settings.CADML_MODEL_CONFIDENCE_THRESHOLD)
     return {
@@ -323,6 +334,7 @@ def _answer(
             "label": loaded.labels[int(order[0])],
             "confidence": round(confidence, 6),
             "unknown": unknown,
+            "unknown_reason": reason,
             "novelty": round(novelty, 4) if novelty is not None else None,
             "top3": [
                 {
