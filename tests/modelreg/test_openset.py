@@ -183,6 +183,7 @@ def test_v2_analyses_say_unknown_and_v1_keeps_its_shape(api_client_a) -> None:  
     assert prediction_message(Analysis.objects.get(pk=v2["id"])).unknown is True
     known = Analysis.objects.get(pk=v2_part["data"]["id"])
     assert prediction_message(known).unknown is False
+    assert prediction_message(known).unknown_reason == ""
     # Every plate it learned from has holes: a blank A4 sheet's border (four
     # edges and nothing else) is unknown to it, not a confident plate.
     version = ModelVersion.objects.get(number=out["version"])
@@ -198,6 +199,8 @@ def test_v2_analyses_say_unknown_and_v1_keeps_its_shape(api_client_a) -> None:  
     # domain, but a kind of drawing no part it learned was.
     assert v2_sheet["data"]["unknown_reason"] == "lone_rectangle"
     assert v2["unknown_reason"] in ("not_a_part", "far_from_known_parts")
+    sheet_analysis = Analysis.objects.get(pk=v2_sheet["data"]["id"])
+    assert prediction_message(sheet_analysis).unknown_reason == "lone_rectangle"
 
 
 def test_similar_uses_the_tenants_own_model_metric_when_it_has_one(

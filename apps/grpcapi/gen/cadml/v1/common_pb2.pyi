@@ -25,7 +25,7 @@ class LabelScore(_message.Message):
     def __init__(self, label: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
 
 class Prediction(_message.Message):
-    __slots__ = ("available", "label", "confidence", "top", "model_name", "model_version", "variant", "needs_review", "latency_ms", "reason", "unknown")
+    __slots__ = ("available", "label", "confidence", "top", "model_name", "model_version", "variant", "needs_review", "latency_ms", "reason", "unknown", "unknown_reason")
     AVAILABLE_FIELD_NUMBER: _ClassVar[int]
     LABEL_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
@@ -37,6 +37,7 @@ class Prediction(_message.Message):
     LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     UNKNOWN_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_REASON_FIELD_NUMBER: _ClassVar[int]
     available: bool
     label: str
     confidence: float
@@ -48,4 +49,5 @@ class Prediction(_message.Message):
     latency_ms: float
     reason: str
     unknown: bool
-    def __init__(self, available: _Optional[bool] = ..., label: _Optional[str] = ..., confidence: _Optional[float] = ..., top: _Optional[_Iterable[_Union[LabelScore, _Mapping]]] = ..., model_name: _Optional[str] = ..., model_version: _Optional[int] = ..., variant: _Optional[str] = ..., needs_review: _Optional[bool] = ..., latency_ms: _Optional[float] = ..., reason: _Optional[str] = ..., unknown: _Optional[bool] = ...) -> None: ...
+    unknown_reason: str
+    def __init__(self, available: _Optional[bool] = ..., label: _Optional[str] = ..., confidence: _Optional[float] = ..., top: _Optional[_Iterable[_Union[LabelScore, _Mapping]]] = ..., model_name: _Optional[str] = ..., model_version: _Optional[int] = ..., variant: _Optional[str] = ..., needs_review: _Optional[bool] = ..., latency_ms: _Optional[float] = ..., reason: _Optional[str] = ..., unknown: _Optional[bool] = ..., unknown_reason: _Optional[str] = ...) -> None: ...
