@@ -146,11 +146,14 @@ class OpenSet:
 
     def unknown(self, X: np.ndarray) -> np.ndarray:
         """Per row: far from every prototype, or a drawing of a kind none of
-        the model's parts was (a lone rectangle)."""
-        out = self.novelty(X) > self.threshold
-        if self.lone_rectangle_columns is not None:
-            out |= lone_rectangles(X, self.lone_rectangle_columns)
-        return out
+        the model's parts was (``unlearned_shape``)."""
+        return (self.novelty(X) > self.threshold) | self.unlearned_shape(X)
+
+    def unlearned_shape(self, X: np.ndarray) -> np.ndarray:
+        """Per row: a lone rectangle, when none of the model's parts was one."""
+        if self.lone_rectangle_columns is None:
+            return np.zeros(len(np.atleast_2d(X)), dtype=bool)
+        return lone_rectangles(X, self.lone_rectangle_columns)
 
     def calibrate(self, probs: np.ndarray) -> np.ndarray:
         return temper(probs, self.temperature)

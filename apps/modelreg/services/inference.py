@@ -321,7 +321,7 @@ def _answer(
         X = np.asarray(features)
         novelty = float(loaded.open_set.novelty(X)[0])
         far = novelty > loaded.open_set.threshold
-        shape = bool(loaded.open_set.unknown(X)[0]) and not far
+        shape = bool(loaded.open_set.unlearned_shape(X)[0])
         unknown = outside or far or shape
         if not outside:
             reason = (
