@@ -343,8 +343,14 @@ def slot_indices(source: str, target: str) -> tuple[int, ...] | None:
     the dxf versions each extending the one before, a selection for dxf-3t."""
     if source not in DXF_VERSIONS or target not in DXF_VERSIONS:
         return None
-    at = {s.name: i for i, s in enumerate(SLOTS[source])}
-    found = [at.get(s.name) for s in SLOTS[target]]
+    return named_indices(source, tuple(s.name for s in SLOTS[target]))
+
+
+def named_indices(version: str, names: tuple[str, ...]) -> tuple[int, ...] | None:
+    """Where the slots called ``names`` sit in a ``version`` vector, or None
+    when one of them is not there (or the version is unknown)."""
+    at = {s.name: i for i, s in enumerate(SLOTS.get(version, ()))}
+    found = [at.get(name) for name in names]
     return None if None in found else tuple(i for i in found if i is not None)
 
 

@@ -310,7 +310,7 @@ class AnalysisOutputSerializer(serializers.ModelSerializer):
     )
     def get_unknown_reason(self, obj: Analysis) -> str | None:
         p = obj.prediction if isinstance(obj.prediction, dict) else {}
-        return p.get("unknown_reason") if p.get("unknown") else None
+        return p.get("unknown_reason")
 
     def get_needs_review(self, obj: Analysis) -> bool | None:
         p = obj.prediction if isinstance(obj.prediction, dict) else {}

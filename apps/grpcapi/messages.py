@@ -55,9 +55,7 @@ def prediction_message(analysis: Any) -> common_pb2.Prediction:
         latency_ms=float(prediction.get("latency_ms", 0) or 0),
         reason=analysis.prediction_reason,
         unknown=bool(prediction.get("unknown") or False),
-        unknown_reason=str(
-            (prediction.get("unknown") and prediction.get("unknown_reason")) or ""
-        ),
+        unknown_reason=str(prediction.get("unknown_reason") or ""),
     )
 
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from apps.cad.features import SLOTS
+from apps.cad.features import SLOTS, named_indices
 from apps.cad.synth import NOT_A_PART
 
 Z_CLIP = 10.0  # a slot far outside the training range counts, but not forever
@@ -253,12 +253,10 @@ def lone_rectangle_at(
     """Where the lone-rectangle slots sit in a ``feature_version`` vector, or
     None when it lacks one of them (no topology before ``dxf-6``/``dxf-3t``)
     or is not ``width`` slots wide."""
-    slots = SLOTS.get(feature_version or "", ())
-    if width is not None and width != len(slots):
+    version = feature_version or ""
+    if width is not None and width != len(SLOTS.get(version, ())):
         return None
-    at = {s.name: i for i, s in enumerate(slots)}
-    found = [at.get(name) for name in _LONE_RECTANGLE]
-    return None if None in found else tuple(i for i in found if i is not None)
+    return named_indices(version, tuple(_LONE_RECTANGLE))
 
 
 def lone_rectangles(X: np.ndarray, columns: tuple[int, ...]) -> np.ndarray:
