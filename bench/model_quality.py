@@ -41,6 +41,11 @@ dxf-1 slots of the same drawings (``dxf1``) in the same run:
   back when the generator, the pipeline, the recipe and the pinned
   requirements are unchanged (their files' digest is in the file name), so a
   change to training or the open set is measured without generating again;
+- with ``--teach DIR``, every model is trained as ``POST /train`` with base
+  ``default`` trains a tenant's model: the real drawings under ``DIR``
+  (``DIR/<class>/*.dxf``, a tenant's labels) beside each generated set
+  (``training.on_base``), the served model refitted on every row. Never pass
+  the same drawings as ``--real`` as well;
 - with ``--negatives DIR``, the real drawings under ``DIR`` are added to every
   generated set as ``not_a_part`` before training (real outlier exposure; the
   product does not do this: docs/model-quality.md). Never pass them as
@@ -393,6 +398,12 @@ def main() -> None:
         help="real drawings of other domains added to every generated set as "
         "not_a_part (never also pass them as --ood)",
     )
+    parser.add_argument(
+        "--teach",
+        type=Path,
+        help="a tenant's labelled real drawings (DIR/<class>/*.dxf) trained "
+        "beside every generated set, as base default (never also --real)",
+    )
     args = parser.parse_args()
     if not args.ood:
         corpus = Path(__file__).resolve().parent.parent / "../shared/corpus/dxf"
@@ -402,6 +413,14 @@ def main() -> None:
     negatives = (
         files_dataset(args.negatives, labelled=False)[0] if args.negatives else None
     )
+
+    taught = files_dataset(args.teach, labelled=True)[0] if args.teach else None
+
+    def fit(data: training.Dataset, seed: int) -> training.TrainResult:
+        if taught is None:
+            return training.train(data, seed=seed)
+        # As learning._train trains on the default base.
+        return training.train(training.on_base(data, taught), seed=seed, refit=True)
 
     def with_negatives(data: training.Dataset) -> training.Dataset:
         if negatives is None:
@@ -419,7 +438,7 @@ def main() -> None:
     gen_s = None if cached else time.perf_counter() - t0
     data = with_negatives(data)
     t1 = time.perf_counter()
-    result = training.train(data, seed=0)
+    result = fit(data, 0)
     train_s = round(time.perf_counter() - t1, 1)
     data1 = training.Dataset(
         X=data.X[:, :DXF1_WIDTH], y=data.y, feature_version="dxf-1"
@@ -432,6 +451,7 @@ def main() -> None:
     out: dict[str, object] = {
         "bench": "model_quality",
         "classes": len(result.labels),
+        "taught_rows": None if taught is None else len(taught.y),
         "default_model": {
             **trained_summary(result, gen_s, train_s),
             "onnx_bytes": len(result.onnx),
@@ -452,14 +472,12 @@ def main() -> None:
     # the default training seed on other generated sets.
     groups: dict[str, list[Served]] = {
         "over_training_seeds": [
-            Served(training.train(data, seed=seed), data.X.shape[1])
+            Served(fit(data, seed), data.X.shape[1])
             for seed in range(1, args.train_seeds)
         ],
         "over_generated_sets": [
             Served(
-                training.train(
-                    with_negatives(generated_set(seed, args.sets_cache)[0]), seed=0
-                ),
+                fit(with_negatives(generated_set(seed, args.sets_cache)[0]), 0),
                 data.X.shape[1],
             )
             for seed in range(1, args.data_seeds)

@@ -516,6 +516,14 @@ CADML_TRAIN_EXTRA_TREES_TREES = env_int("CADML_TRAIN_EXTRA_TREES_TREES", 300)
 # Rate-limiter cost of POST /models/{name}/train: one unit per this many
 # labelled drawings.
 CADML_TRAIN_DRAWINGS_PER_UNIT = env_int("CADML_TRAIN_DRAWINGS_PER_UNIT", 20)
+# A training with base "default" learns the tenant's drawings beside the
+# default model's generated set: this many drawings a family (0: as the
+# default model, training.DEFAULT_PER_CLASS), drawn once and kept in the
+# folder below while the code that draws them is unchanged.
+CADML_TRAIN_BASE_PER_CLASS = env_int("CADML_TRAIN_BASE_PER_CLASS", 0)
+CADML_GENERATED_SET_DIR = Path(
+    env_str("CADML_GENERATED_SET_DIR") or MEDIA_ROOT / "generated-sets"
+)
 
 # Rate limiting (docs/ratelimit.md). Policies per plan and per-view rates are
 # overrides, entry by entry, of the tables in apps/ratelimit (policies.py,

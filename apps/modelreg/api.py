@@ -583,6 +583,14 @@ class ModelTrainApi(APIView):
         candidate_percent = serializers.IntegerField(
             min_value=1, max_value=99, default=10
         )
+        base = serializers.ChoiceField(
+            choices=learning.BASES,
+            default="none",
+            help_text="none: the tenant's labelled drawings alone; default: "
+            "beside the default model's generated drawings, so the model "
+            "knows its families as well (label with their names to correct "
+            "them; one drawing of such a family is enough).",
+        )
 
     @extend_schema(
         request=InputSerializer,

@@ -13,6 +13,7 @@ version the redelivered job picks up (it then only deploys).
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import socket
 import time
@@ -44,6 +45,9 @@ logger = logging.getLogger(__name__)
 
 STAGES = ("snapshot", "features", "fit", "cross_validation", "register", "deploy")
 DEPLOY_MODES = ("none", "shadow", "candidate", "active")
+# What a training learns beside the tenant's drawings: nothing, or the
+# default model's generated drawings (its families and what is not a part).
+BASES = ("none", "default")
 Job = BatchJob.Status
 
 
@@ -72,10 +76,12 @@ def _choose(
     *,
     wanted: list[str] | None,
     min_per_class: int,
+    base: str = "none",
 ) -> tuple[list[tuple[int, str, str]], dict[str, int]]:
     """Refuse what cannot be trained; returns the rows kept and the classes
     left out for having fewer than ``min_per_class`` drawings (only when the
-    caller did not name the labels)."""
+    caller did not name the labels). On the ``default`` base a family the
+    base already draws needs one drawing, and one class is enough."""
     if not rows:
         raise InvalidInput(
             "There are no labelled drawings"
@@ -91,7 +97,12 @@ def _choose(
             raise InvalidInput(
                 f"No drawing is labelled {', '.join(missing)}.", code="label_missing"
             )
-    small = {label: n for label, n in counts.items() if n < min_per_class}
+    known = _base_labels(base)
+    small = {
+        label: n
+        for label, n in counts.items()
+        if n < min_per_class and label not in known
+    }
     if small and wanted is not None:
         label, n = min(small.items(), key=lambda kv: (kv[1], kv[0]))
         raise InvalidInput(
@@ -105,13 +116,19 @@ def _choose(
             code="class_too_small",
         )
     kept = [r for r in rows if r[2] not in small]
-    if len(set(r[2] for r in kept)) < 2:
+    if not kept or (base == "none" and len(set(r[2] for r in kept)) < 2):
         raise InvalidInput(
             "Training needs at least two classes with at least "
             f"{min_per_class} drawings each; have {dict(sorted(counts.items()))}.",
             code="too_few_classes",
         )
     return kept, dict(sorted(small.items()))
+
+
+def _base_labels(base: str) -> set[str]:
+    from apps.cad.synth import NOT_A_PART, PART_CLASSES
+
+    return {*PART_CLASSES, NOT_A_PART} if base == "default" else set()
 
 
 def _existing_model(tenant: Tenant, name: str) -> RegisteredModel | None:
@@ -127,8 +144,11 @@ def training_request(
     min_per_class: int = 5,
     deploy: str = "none",
     candidate_percent: int = 10,
+    base: str = "none",
 ) -> BatchJob:
-    """Queue a training of the tenant's model ``name`` on its labelled drawings.
+    """Queue a training of the tenant's model ``name`` on its labelled drawings
+    (``base`` "default": beside the default model's generated drawings, so the
+    model knows its families too and the tenant's labels correct and extend them).
 
     400: no labelled drawings, fewer than two classes, a named class under
     ``min_per_class``, bad options; 409: a training of this model is already
@@ -139,6 +159,18 @@ def training_request(
         raise InvalidInput(
             f"deploy must be one of {', '.join(DEPLOY_MODES)}.", code="bad_deploy"
         )
+    if base not in BASES:
+        raise InvalidInput(f"base must be one of {', '.join(BASES)}.", code="bad_base")
+    if base == "default":
+        existing = _existing_model(tenant, name)
+        wanted_version = str(settings.CADML_SYNTHETIC_FEATURE_VERSION)
+        if existing is not None and existing.feature_version != wanted_version:
+            raise InvalidInput(
+                f"Model {name!r} reads {existing.feature_version} vectors; the "
+                f"default base is {wanted_version}. Train base default under "
+                "another model name.",
+                code="base_feature_version",
+            )
     if not 1 <= int(candidate_percent) <= 99:
         raise InvalidInput(
             "candidate_percent must be between 1 and 99.", code="bad_percent"
@@ -158,7 +190,9 @@ def training_request(
             )
         wanted = sorted({label_normalise(v) for v in labels})
     rows = _labelled(tenant, wanted)
-    kept, dropped = _choose(rows, wanted=wanted, min_per_class=int(min_per_class))
+    kept, dropped = _choose(
+        rows, wanted=wanted, min_per_class=int(min_per_class), base=base
+    )
     with transaction.atomic():
         # The tenant row serialises two requests for the same model.
         Tenant.objects.select_for_update().get(pk=tenant.pk)
@@ -187,6 +221,7 @@ def training_request(
                 "deploy": deploy,
                 "candidate_percent": int(candidate_percent),
                 "drawings": len(kept),
+                "base": base,
             },
         )
         transaction.on_commit(lambda: _enqueue(job.pk))
@@ -411,18 +446,29 @@ def _train(run: _Run) -> dict[str, Any]:
     if summary.get("version") is None:
         started = time.monotonic()
         run.stage(0, "snapshot")
+        base = opts.get("base", "none")
         rows = _labelled(job.tenant, opts.get("labels"))
         kept, dropped = _choose(
-            rows, wanted=opts.get("labels"), min_per_class=opts["min_per_class"]
+            rows,
+            wanted=opts.get("labels"),
+            min_per_class=opts["min_per_class"],
+            base=base,
         )
         ids = [r[0] for r in kept]
-        feature_version = _feature_version(job.tenant, name, ids)
+        feature_version = (
+            str(settings.CADML_SYNTHETIC_FEATURE_VERSION)
+            if base == "default"
+            else _feature_version(job.tenant, name, ids)
+        )
         run.stage(1, "features", drawings=len(ids))
         vectors, recomputed = _vectors(run, ids, feature_version)
         usable = [r for r in kept if r[0] in vectors]
         # Classes may have lost drawings to unreadable files: check again.
         usable, dropped_late = _choose(
-            usable, wanted=opts.get("labels"), min_per_class=opts["min_per_class"]
+            usable,
+            wanted=opts.get("labels"),
+            min_per_class=opts["min_per_class"],
+            base=base,
         )
         dropped = {**dropped, **dropped_late}
         snapshot = evaluation.snapshot_hash(
@@ -433,7 +479,8 @@ def _train(run: _Run) -> dict[str, Any]:
         y = np.asarray([label for _, _, label in usable])
         dedup = evaluation.deduplicate(X, y, [sha for _, sha, _ in usable])
         counts = dict(sorted(Counter(dedup.y.tolist()).items()))
-        small = {k: v for k, v in counts.items() if v < 3}
+        known = _base_labels(base)
+        small = {k: v for k, v in counts.items() if v < 3 and k not in known}
         if small:
             raise InvalidInput(
                 f"After removing duplicate drawings, {small} have fewer than 3 "
@@ -442,25 +489,39 @@ def _train(run: _Run) -> dict[str, Any]:
             )
         threshold = float(settings.CADML_MODEL_CONFIDENCE_THRESHOLD)
         seed = int(settings.CADML_TRAIN_SEED)
-        run.stage(2, "fit", drawings=int(len(dedup.y)))
+        data = training.Dataset(
+            X=dedup.X,
+            y=dedup.y,
+            feature_version=feature_version,
+            summary={"source": "labels", "snapshot_sha256": snapshot},
+        )
+        run.stage(2, "fit", drawings=int(len(dedup.y)), base=base)
+        if base == "default":
+            # Drawn once (minutes) and then read from disk; a worker process
+            # of Celery's pool may not start processes of its own.
+            generated = training.generated_base(
+                per_class=int(settings.CADML_TRAIN_BASE_PER_CLASS) or None,
+                seed=0,
+                workers=1 if multiprocessing.current_process().daemon else 2,
+            )
+            data = training.on_base(generated, data)
+            counts = dict(sorted(Counter(data.y.tolist()).items()))
+        # The generated base keeps its recipe (its share of other domains is
+        # deliberate); the model served learns every drawing either way.
         result = training.train(
-            training.Dataset(
-                X=dedup.X,
-                y=dedup.y,
-                feature_version=feature_version,
-                summary={"source": "labels", "snapshot_sha256": snapshot},
-            ),
+            data,
             seed=seed,
             threshold=threshold,
-            labelled=True,
+            labelled=base == "none",
+            refit=True,
         )
         run.stage(3, "cross_validation", estimator=result.metrics.get("estimator"))
         from sklearn.base import clone
 
         cv = evaluation.cross_validate(
             lambda: clone(result.estimator),
-            dedup.X,
-            dedup.y,
+            data.X,
+            data.y,
             folds=int(settings.CADML_TRAIN_CV_FOLDS),
             seed=seed,
             should_stop=run.cancelled,
@@ -504,6 +565,8 @@ def _train(run: _Run) -> dict[str, Any]:
                 "version": version.number,
                 "labels": result.labels,
                 "drawings": int(len(dedup.y)),
+                "base": base,
+                "base_drawings": int(len(data.y) - len(dedup.y)),
                 "recomputed_vectors": recomputed,
                 "classes_left_out": dropped,
                 "snapshot_sha256": snapshot,

@@ -11,8 +11,10 @@ scikit-learn does on the test split before anything is registered.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import multiprocessing
+import os
 import random
 import sys
 from collections import Counter
@@ -210,6 +212,94 @@ def synthetic_dataset(
             **({} if solids else {"style_shift": style_shift}),
             "rows": len(rows),
             "skipped": len(results) - len(rows),
+        },
+    )
+
+
+def generated_base(
+    *,
+    per_class: int | None = None,
+    seed: int = 0,
+    workers: int = 2,
+    progress: Progress | None = None,
+) -> Dataset:
+    """The default model's generated set (``synthetic_dataset`` as
+    ``ensure_default_model`` draws it), kept in ``CADML_GENERATED_SET_DIR`` and
+    read back while the code that draws and reads it is unchanged (its files'
+    digest names the file): drawing it takes minutes, reading it milliseconds."""
+    from django.conf import settings
+
+    per_class = per_class or DEFAULT_PER_CLASS
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256(
+        f"{per_class} {seed} {settings.CADML_SYNTHETIC_FEATURE_VERSION}".encode()
+    )
+    sources = [*root.glob("cad/**/*.py"), Path(__file__).with_name("training.py")]
+    for source in sorted([*sources, *root.parent.glob("requirements/*.txt")]):
+        digest.update(source.read_bytes())
+    folder = Path(settings.CADML_GENERATED_SET_DIR)
+    path = folder / f"generated-{digest.hexdigest()[:20]}.npz"
+    if path.exists():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                return Dataset(
+                    X=z["X"],
+                    y=z["y"],
+                    feature_version=str(z["feature_version"]),
+                    summary=json.loads(str(z["summary"])),
+                )
+        except (OSError, ValueError, KeyError):
+            path.unlink(missing_ok=True)  # a torn write: draw it again
+    data = synthetic_dataset(
+        per_class=per_class, seed=seed, workers=workers, progress=progress
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    # Written whole under another name, then renamed: a reader never sees half.
+    partial = path.with_suffix(f".{os.getpid()}.partial.npz")
+    np.savez(
+        partial,
+        X=data.X,
+        y=data.y,
+        feature_version=np.asarray(data.feature_version),
+        summary=np.asarray(json.dumps(data.summary)),
+    )
+    os.replace(partial, path)
+    return data
+
+
+def on_base(base: Dataset, taught: Dataset) -> Dataset:
+    """``taught`` (a tenant's labelled drawings) beside the generated ``base``:
+    every family the default model knows, as it learns them, plus what the
+    tenant taught, under the tenant's labels; ``taught`` is read as the
+    base's feature version (``downgrade``), rows that cannot be are left out."""
+    from apps.cad.features import downgrade
+
+    rows = [
+        (
+            label,
+            downgrade(
+                list(v), source=taught.feature_version, target=base.feature_version
+            ),
+        )
+        for label, v in zip(taught.y, taught.X, strict=True)
+    ]
+    rows = [(label, v) for label, v in rows if v is not None]
+    if not rows:
+        raise InvalidInput(
+            f"None of the labelled drawings read as {base.feature_version}, the "
+            "default model's feature version."
+        )
+    X = np.vstack([base.X, np.asarray([v for _, v in rows], dtype=base.X.dtype)])
+    y = np.concatenate([base.y, np.asarray([label for label, _ in rows])])
+    return Dataset(
+        X=X,
+        y=y,
+        feature_version=base.feature_version,
+        summary={
+            **taught.summary,
+            "base": "default",
+            "base_rows": int(len(base.y)),
+            "taught_rows": len(rows),
         },
     )
 
@@ -484,6 +574,7 @@ def train(
     open_set: bool = True,
     unknown_quantile: float = 0.99,
     labelled: bool = False,
+    refit: bool | None = None,
 ) -> TrainResult:
     """Split, select an estimator, calibrate, fit prototypes, export, check.
 
@@ -500,7 +591,8 @@ def train(
     prototypes and metric) is refitted once more on every row, the test split
     included; the generated default sets are not labelled (their
     ``not_a_part`` share is deliberate) and export the model the figures
-    describe.
+    describe. ``refit`` overrides that last choice (a tenant's drawings on
+    the generated base: ``on_base``).
     """
     from django.conf import settings
     from sklearn.model_selection import train_test_split
@@ -570,12 +662,12 @@ def train(
     held_out_estimator.fit(X_train, y_train)
     held_out_probs = held_out_estimator.predict_proba(X_test)
     estimator = held_out_estimator
-    if labelled:
+    if labelled if refit is None else refit:
         # A tenant's labelled drawings are few and each counts: once the
         # held-out figures are taken, the served model learns from all of them
         # (a generated set is as large as asked for; its model is the one
         # measured).
-        estimator = candidates(seed, labelled=True)[best]
+        estimator = candidates(seed, labelled=labelled)[best]
         estimator.fit(X, data.y)
     if [str(c) for c in estimator.classes_] != labels:
         raise RuntimeError("estimator classes are not the sorted labels")

@@ -85,3 +85,17 @@ async def test_train_model_refusals_are_status_codes(channel, admin_key_a):  # t
         )
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "no labelled drawings" in err.value.details()
+
+
+async def test_train_model_takes_the_base_as_rest_does(
+    channel, admin_key_a, tenant_a
+):  # type: ignore[no-untyped-def]
+    await sync_to_async(labelled_set)(tenant_a, {"flange": 6, "nut": 6})
+    models = models_pb2_grpc.ModelServiceStub(channel)
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await models.TrainModel(
+            models_pb2.TrainModelRequest(model="part-classifier", base="everything"),
+            metadata=auth(admin_key_a),
+        )
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "base must be one of none, default" in err.value.details()

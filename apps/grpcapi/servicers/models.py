@@ -118,6 +118,7 @@ def _train(who: Any, request: Any) -> Any:
         min_per_class=request.min_per_class or 5,
         deploy=request.deploy or "none",
         candidate_percent=request.candidate_percent or 10,
+        base=request.base or "none",
     )
     return job_message(job)
 

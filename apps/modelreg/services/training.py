@@ -91,12 +91,17 @@ def _dataset(
         )
     if synthetic_per_class is None or synthetic_per_class < 4:
         raise InvalidInput("--synthetic needs at least 4 drawings per class.")
-    return training.synthetic_dataset(
-        per_class=synthetic_per_class,
-        seed=seed,
-        workers=workers,
-        progress=progress,
-        solids=solids,
+    if solids:
+        return training.synthetic_dataset(
+            per_class=synthetic_per_class,
+            seed=seed,
+            workers=workers,
+            progress=progress,
+            solids=True,
+        )
+    # Kept on disk: a tenant's training on the default base reads it back.
+    return training.generated_base(
+        per_class=synthetic_per_class, seed=seed, workers=workers, progress=progress
     )
 
 

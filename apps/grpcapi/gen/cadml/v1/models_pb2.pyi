@@ -101,15 +101,17 @@ class RollbackRequest(_message.Message):
     def __init__(self, model: _Optional[str] = ...) -> None: ...
 
 class TrainModelRequest(_message.Message):
-    __slots__ = ("model", "labels", "min_per_class", "deploy", "candidate_percent")
+    __slots__ = ("model", "labels", "min_per_class", "deploy", "candidate_percent", "base")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
     MIN_PER_CLASS_FIELD_NUMBER: _ClassVar[int]
     DEPLOY_FIELD_NUMBER: _ClassVar[int]
     CANDIDATE_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    BASE_FIELD_NUMBER: _ClassVar[int]
     model: str
     labels: _containers.RepeatedScalarFieldContainer[str]
     min_per_class: int
     deploy: str
     candidate_percent: int
-    def __init__(self, model: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ..., min_per_class: _Optional[int] = ..., deploy: _Optional[str] = ..., candidate_percent: _Optional[int] = ...) -> None: ...
+    base: str
+    def __init__(self, model: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ..., min_per_class: _Optional[int] = ..., deploy: _Optional[str] = ..., candidate_percent: _Optional[int] = ..., base: _Optional[str] = ...) -> None: ...

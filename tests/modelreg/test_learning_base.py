@@ -1,0 +1,156 @@
+"""Training on the default base: a tenant's labels beside the default model's
+generated drawings (``POST /models/{name}/train`` with ``base: "default"``)."""
+
+from __future__ import annotations
+
+import io
+import math
+import random
+
+import ezdxf
+import numpy as np
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from apps.batch import runner
+from apps.cad.services import drawing_create
+from apps.cad.synth import NOT_A_PART, PART_CLASSES, generate_part
+from apps.modelreg import training
+from apps.modelreg.models import ModelVersion
+from tests.batch.conftest import wait_for_job
+from tests.modelreg.test_learning import labelled_set, train
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _embedded(settings, tmp_path):  # type: ignore[no-untyped-def]
+    settings.CELERY_BROKER_URL = None
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.CADML_TRAIN_CV_FOLDS = 3
+    # A small base: the families, not the default model's full set.
+    settings.CADML_TRAIN_BASE_PER_CLASS = 10
+    settings.CADML_GENERATED_SET_DIR = tmp_path / "generated"
+    yield
+    runner.wait_idle(timeout=120)
+
+
+def star(rng: random.Random) -> bytes:
+    """A company's own family the generator never draws: a five-pointed star
+    outline around a small hole."""
+    doc = ezdxf.new("R2010")
+    msp = doc.modelspace()
+    r = rng.uniform(20, 60)
+    points = [
+        (
+            (r if i % 2 == 0 else r * 0.4) * math.cos(math.pi / 2 + i * math.pi / 5),
+            (r if i % 2 == 0 else r * 0.4) * math.sin(math.pi / 2 + i * math.pi / 5),
+        )
+        for i in range(10)
+    ]
+    msp.add_lwpolyline(points, close=True)
+    msp.add_circle((0, 0), r * rng.uniform(0.08, 0.15))
+    out = io.StringIO()
+    doc.write(out)
+    return out.getvalue().encode()
+
+
+def upload(client, name: str, content: bytes) -> dict:  # type: ignore[no-untyped-def]
+    r = client.post(
+        "/api/v1/drawings",
+        {"file": SimpleUploadedFile(name, content)},
+        format="multipart",
+    )
+    assert r.status_code == 201, r.data
+    return r.data
+
+
+def test_a_tenant_teaches_one_family_of_its_own_and_keeps_the_default_ones(
+    admin_client_a, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    rng = random.Random(7)
+    stars = [star(rng) for _ in range(3)]
+    for i, content in enumerate(stars):
+        d = drawing_create(
+            tenant=tenant_a, uploaded_by=None, name=f"star-{i}.dxf", content=content
+        ).drawing
+        d.label = "star_knob"
+        d.save()
+    # One correction of a family the default model knows is enough.
+    plate = drawing_create(
+        tenant=tenant_a,
+        uploaded_by=None,
+        name="plate.dxf",
+        content=generate_part("hole_plate", random.Random(99)),
+    ).drawing
+    plate.label = "hole_plate"
+    plate.save()
+
+    # On the tenant's labels alone one family cannot be a classifier.
+    alone = train(admin_client_a)
+    assert alone.status_code == 400
+    assert alone.data["code"] == "too_few_classes"
+
+    r = train(admin_client_a, base="default", deploy="active", min_per_class=3)
+    assert r.status_code == 202, r.data
+    job = wait_for_job(r.data["job"], timeout=300)
+    assert job.status == "succeeded", job.summary
+    assert job.summary["base"] == "default"
+    assert job.summary["drawings"] == 4
+    assert job.summary["base_drawings"] > 0
+
+    version = ModelVersion.objects.get()
+    assert version.model.tenant_id == tenant_a.pk
+    assert version.class_labels() == sorted(
+        [*PART_CLASSES, NOT_A_PART, "star_knob"]
+    )
+    assert version.model.feature_version == "dxf-3th"
+    assert version.training_summary["base"] == "default"
+    assert version.training_summary["taught_rows"] == 4
+    # The served model learned the tenant's drawings, its held-out split too.
+    assert (
+        version.training_summary["served_model_rows"]
+        == version.training_summary["base_rows"] + 4
+    )
+
+    # A new star the model never saw is the tenant's family; parts of the
+    # families the tenant never labelled keep their default names (a small
+    # base here: most of them, not all).
+    new_star = upload(admin_client_a, "new-star.dxf", star(random.Random(1234)))
+    assert new_star["analysis"]["prediction"] == "star_knob"
+    answers = {
+        family: upload(
+            admin_client_a, f"{family}.dxf", generate_part(family, random.Random(555))
+        )["analysis"]["prediction"]
+        for family in PART_CLASSES
+    }
+    assert "star_knob" not in answers.values(), answers
+    assert sum(family == label for family, label in answers.items()) >= 10, answers
+
+
+def test_bad_bases_and_versions_are_refused(admin_client_a, tenant_a) -> None:  # type: ignore[no-untyped-def]
+    labelled_set(tenant_a, {"flange": 6, "nut": 6})
+    r = train(admin_client_a, base="everything")
+    assert r.status_code == 400
+    assert "base" in str(r.data)
+    # A dxf-1 model cannot take a dxf-3th version from the base.
+    job = wait_for_job(train(admin_client_a).data["job"], timeout=120)
+    assert job.status == "succeeded", job.summary
+    r = train(admin_client_a, base="default")
+    assert r.status_code == 400
+    assert r.data["code"] == "base_feature_version"
+    assert "another model name" in r.data["detail"]
+
+
+def test_the_generated_base_is_drawn_once_and_survives_a_torn_file(settings) -> None:  # type: ignore[no-untyped-def]
+    first = training.generated_base(per_class=4, seed=0, workers=1)
+    files = list(settings.CADML_GENERATED_SET_DIR.glob("generated-*.npz"))
+    assert len(files) == 1
+    again = training.generated_base(per_class=4, seed=0, workers=1)
+    assert np.array_equal(first.X, again.X)
+    assert list(first.y) == list(again.y)
+    assert again.feature_version == first.feature_version == "dxf-3th"
+    files[0].write_bytes(b"half a file")
+    redrawn = training.generated_base(per_class=4, seed=0, workers=1)
+    assert np.array_equal(first.X, redrawn.X)
+    assert set(redrawn.y) == {*PART_CLASSES, NOT_A_PART}
