@@ -87,9 +87,7 @@ async def test_train_model_refusals_are_status_codes(channel, admin_key_a):  # t
     assert "no labelled drawings" in err.value.details()
 
 
-async def test_train_model_takes_the_base_as_rest_does(
-    channel, admin_key_a, tenant_a
-):  # type: ignore[no-untyped-def]
+async def test_train_model_takes_the_base_as_rest_does(channel, admin_key_a, tenant_a):  # type: ignore[no-untyped-def]
     await sync_to_async(labelled_set)(tenant_a, {"flange": 6, "nut": 6})
     models = models_pb2_grpc.ModelServiceStub(channel)
     with pytest.raises(grpc.aio.AioRpcError) as err:

@@ -101,9 +101,7 @@ def test_a_tenant_teaches_one_family_of_its_own_and_keeps_the_default_ones(
 
     version = ModelVersion.objects.get()
     assert version.model.tenant_id == tenant_a.pk
-    assert version.class_labels() == sorted(
-        [*PART_CLASSES, NOT_A_PART, "star_knob"]
-    )
+    assert version.class_labels() == sorted([*PART_CLASSES, NOT_A_PART, "star_knob"])
     assert version.model.feature_version == "dxf-3th"
     assert version.training_summary["base"] == "default"
     assert version.training_summary["taught_rows"] == 4
