@@ -10,7 +10,6 @@ import random
 import ezdxf
 import numpy as np
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.batch import runner
 from apps.cad.services import drawing_create
@@ -19,6 +18,7 @@ from apps.modelreg import training
 from apps.modelreg.models import ModelVersion
 from tests.batch.conftest import wait_for_job
 from tests.modelreg.test_learning import labelled_set, train
+from tests.modelreg.test_openset import upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -55,14 +55,12 @@ def star(rng: random.Random) -> bytes:
     return out.getvalue().encode()
 
 
-def upload(client, name: str, content: bytes) -> dict:  # type: ignore[no-untyped-def]
-    r = client.post(
-        "/api/v1/drawings",
-        {"file": SimpleUploadedFile(name, content)},
-        format="multipart",
-    )
-    assert r.status_code == 201, r.data
-    return r.data
+def labelled(tenant, name: str, content: bytes, label: str) -> None:  # type: ignore[no-untyped-def]
+    d = drawing_create(
+        tenant=tenant, uploaded_by=None, name=name, content=content
+    ).drawing
+    d.label = label
+    d.save()
 
 
 def test_a_tenant_teaches_one_family_of_its_own_and_keeps_the_default_ones(
@@ -71,28 +69,14 @@ def test_a_tenant_teaches_one_family_of_its_own_and_keeps_the_default_ones(
     rng = random.Random(7)
     stars = [star(rng) for _ in range(3)]
     for i, content in enumerate(stars):
-        d = drawing_create(
-            tenant=tenant_a, uploaded_by=None, name=f"star-{i}.dxf", content=content
-        ).drawing
-        d.label = "star_knob"
-        d.save()
+        labelled(tenant_a, f"star-{i}.dxf", content, "star_knob")
     # One correction of a family the default model knows is enough.
-    plate = drawing_create(
-        tenant=tenant_a,
-        uploaded_by=None,
-        name="plate.dxf",
-        content=generate_part("hole_plate", random.Random(99)),
-    ).drawing
-    plate.label = "hole_plate"
-    plate.save()
+    plate = generate_part("hole_plate", random.Random(99))
+    labelled(tenant_a, "plate.dxf", plate, "hole_plate")
     # A correction that contradicts the generated drawings: this company
     # calls its thin rings bushings.
     ring = generate_part("washer", random.Random(98))
-    corrected = drawing_create(
-        tenant=tenant_a, uploaded_by=None, name="ring.dxf", content=ring
-    ).drawing
-    corrected.label = "bushing"
-    corrected.save()
+    labelled(tenant_a, "ring.dxf", ring, "bushing")
 
     # On the tenant's labels alone one family cannot be a classifier.
     alone = train(admin_client_a)
@@ -122,17 +106,17 @@ def test_a_tenant_teaches_one_family_of_its_own_and_keeps_the_default_ones(
     # A new star the model never saw is the tenant's family; parts of the
     # families the tenant never labelled keep their default names (a small
     # base here: most of them, not all).
-    new_star = upload(admin_client_a, "new-star.dxf", star(random.Random(1234)))
+    new_star = upload(admin_client_a, star(random.Random(1234)), "new-star.dxf")
     assert new_star["analysis"]["prediction"] == "star_knob"
     # The corrected drawing, uploaded again (other bytes, the same drawing),
     # has the tenant's name for it.
-    again = upload(admin_client_a, "ring-again.dxf", b"999\nagain\n" + ring)
+    again = upload(admin_client_a, b"999\nagain\n" + ring, "ring-again.dxf")
     assert again["analysis"]["prediction"] == "bushing"
     # (Washers left out: the correction above moved their neighbours. On the
     # taught labels alone, three names would be all it could answer.)
     answers = {
         family: upload(
-            admin_client_a, f"{family}.dxf", generate_part(family, random.Random(555))
+            admin_client_a, generate_part(family, random.Random(555)), f"{family}.dxf"
         )["analysis"]["prediction"]
         for family in PART_CLASSES
         if family != "washer"
@@ -157,14 +141,14 @@ def test_bad_bases_and_versions_are_refused(admin_client_a, tenant_a) -> None:  
 
 
 def test_the_generated_base_is_drawn_once_and_survives_a_torn_file(settings) -> None:  # type: ignore[no-untyped-def]
-    first = training.generated_base(per_class=4, seed=0, workers=1)
+    first = training.generated_base(per_class=2, seed=0, workers=1)
     files = list(settings.CADML_GENERATED_SET_DIR.glob("generated-*.npz"))
     assert len(files) == 1
-    again = training.generated_base(per_class=4, seed=0, workers=1)
+    again = training.generated_base(per_class=2, seed=0, workers=1)
     assert np.array_equal(first.X, again.X)
     assert list(first.y) == list(again.y)
     assert again.feature_version == first.feature_version == "dxf-3th"
     files[0].write_bytes(b"half a file")
-    redrawn = training.generated_base(per_class=4, seed=0, workers=1)
+    redrawn = training.generated_base(per_class=2, seed=0, workers=1)
     assert np.array_equal(first.X, redrawn.X)
     assert set(redrawn.y) == {*PART_CLASSES, NOT_A_PART}
