@@ -500,9 +500,7 @@ def _train(run: _Run) -> dict[str, Any]:
             # Drawn once (minutes) and then read from disk; a worker process
             # of Celery's pool may not start processes of its own.
             generated = training.generated_base(
-                per_class=int(settings.CADML_TRAIN_BASE_PER_CLASS) or None,
-                seed=0,
-                workers=1 if multiprocessing.current_process().daemon else 2,
+                workers=1 if multiprocessing.current_process().daemon else 2
             )
             data = training.on_base(generated, data)
             counts = dict(sorted(Counter(data.y.tolist()).items()))

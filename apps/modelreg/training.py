@@ -224,12 +224,16 @@ def generated_base(
     progress: Progress | None = None,
 ) -> Dataset:
     """The default model's generated set (``synthetic_dataset`` as
-    ``ensure_default_model`` draws it), kept in ``CADML_GENERATED_SET_DIR`` and
-    read back while the code that draws and reads it is unchanged (its files'
-    digest names the file): drawing it takes minutes, reading it milliseconds."""
+    ``ensure_default_model`` draws it; ``per_class`` None:
+    ``CADML_TRAIN_BASE_PER_CLASS``, else the default model's), kept in
+    ``CADML_GENERATED_SET_DIR`` and read back while the code that draws and
+    reads it is unchanged (its files' digest names the file): drawing it takes
+    minutes, reading it milliseconds."""
     from django.conf import settings
 
-    per_class = per_class or DEFAULT_PER_CLASS
+    per_class = (
+        per_class or int(settings.CADML_TRAIN_BASE_PER_CLASS) or DEFAULT_PER_CLASS
+    )
     root = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256(
         f"{per_class} {seed} {settings.CADML_SYNTHETIC_FEATURE_VERSION}".encode()

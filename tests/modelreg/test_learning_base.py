@@ -10,6 +10,7 @@ import random
 import ezdxf
 import numpy as np
 import pytest
+from django.core.management.base import CommandError
 
 from apps.batch import runner
 from apps.cad.services import drawing_create
@@ -152,3 +153,39 @@ def test_the_generated_base_is_drawn_once_and_survives_a_torn_file(settings) -> 
     redrawn = training.generated_base(per_class=2, seed=0, workers=1)
     assert np.array_equal(first.X, redrawn.X)
     assert set(redrawn.y) == {*PART_CLASSES, NOT_A_PART}
+
+
+def test_train_classifier_takes_the_base_for_a_labelled_folder(
+    settings, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from django.core.management import call_command
+
+    settings.CADML_TRAIN_BASE_PER_CLASS = 4  # the labels, not the answers
+    rng = random.Random(11)
+    (tmp_path / "parts" / "star_knob").mkdir(parents=True)
+    (tmp_path / "parts" / "hole_plate").mkdir()
+    for i in range(3):
+        (tmp_path / "parts" / "star_knob" / f"s{i}.dxf").write_bytes(star(rng))
+    plate = generate_part("hole_plate", random.Random(5))
+    (tmp_path / "parts" / "hole_plate" / "p.dxf").write_bytes(plate)
+    out = io.StringIO()
+    call_command(
+        "train_classifier",
+        "--data",
+        str(tmp_path / "parts"),
+        "--base",
+        "default",
+        "--json",
+        "--workers",
+        "1",
+        stdout=out,
+    )
+    result = json.loads(out.getvalue())
+    assert result["labels"] == sorted([*PART_CLASSES, NOT_A_PART, "star_knob"])
+    assert result["feature_version"] == "dxf-3th"
+    assert result["training_summary"]["taught_rows"] == 4
+    # Without --data there is nothing to teach.
+    with pytest.raises(CommandError, match="--base default goes with --data"):
+        call_command("train_classifier", "--synthetic", "4", "--base", "default")

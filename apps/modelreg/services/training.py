@@ -31,11 +31,18 @@ def classifier_train(
     estimators: list[str] | None = None,
     progress: Any = None,
     solids: bool = False,
+    base: str = "none",
 ) -> dict[str, Any]:
     """Train on a labelled folder or synthetic drawings (generated 3D solids
     with ``solids``); optionally register (platform model when ``tenant`` is
-    None) and activate. Returns the held-out metrics, ``version`` (None unless
-    registered) and the activation outcome."""
+    None) and activate. ``base`` "default": the labelled folder beside the
+    default model's generated set, as ``POST /train`` trains on that base.
+    Returns the held-out metrics, ``version`` (None unless registered) and the
+    activation outcome."""
+    if base not in ("none", "default"):
+        raise InvalidInput("base must be none or default.")
+    if base == "default" and data_dir is None:
+        raise InvalidInput("--base default goes with --data DIR (the drawings taught).")
     data = _dataset(
         data_dir=data_dir,
         synthetic_per_class=synthetic_per_class,
@@ -44,6 +51,10 @@ def classifier_train(
         progress=progress,
         solids=solids,
     )
+    if base == "default":
+        data = training.on_base(
+            training.generated_base(workers=workers, progress=progress), data
+        )
     result = training.train(
         data,
         seed=seed,
@@ -51,8 +62,9 @@ def classifier_train(
         only=estimators,
         progress=progress,
         # The generated sets are balanced but for their deliberate share of
-        # other domains.
-        labelled=bool(data_dir),
+        # other domains; on the default base the taught drawings all count.
+        labelled=bool(data_dir) and base == "none",
+        refit=True if base == "default" else None,
     )
     out: dict[str, Any] = {
         "name": name,

@@ -30,6 +30,13 @@ class Command(BaseCommand):
         parser.add_argument("--svg", help="write the confusion-matrix picture here")
         parser.add_argument("--workers", type=int, default=2)
         parser.add_argument(
+            "--base",
+            choices=["none", "default"],
+            default="none",
+            help="with --data: default trains beside the default model's "
+            "generated drawings (its families and not_a_part)",
+        )
+        parser.add_argument(
             "--estimator",
             action="append",
             choices=["random_forest", "extra_trees", "logistic_regression"],
@@ -56,6 +63,7 @@ class Command(BaseCommand):
                 workers=opts["workers"],
                 estimators=opts["estimator"],
                 progress=terminal_progress(sys.stderr),
+                base=opts["base"],
             )
         except DomainError as exc:
             raise CommandError(exc.message) from None
