@@ -44,8 +44,10 @@ dxf-1 slots of the same drawings (``dxf1``) in the same run:
 - with ``--teach DIR``, every model is trained as ``POST /train`` with base
   ``default`` trains a tenant's model: the real drawings under ``DIR``
   (``DIR/<class>/*.dxf``, a tenant's labels) beside each generated set
-  (``training.on_base``), the served model refitted on every row. Never pass
-  the same drawings as ``--real`` as well;
+  (``training.on_base``), the served model refitted on every row; and, in
+  ``taught_leave_one_out``, each taught drawing answered by the seed-0 model
+  taught all the others beside the untaught model's answer. Never pass the
+  same drawings as ``--real`` as well;
 - with ``--negatives DIR``, the real drawings under ``DIR`` are added to every
   generated set as ``not_a_part`` before training (real outlier exposure; the
   product does not do this: docs/model-quality.md). Never pass them as
@@ -384,6 +386,45 @@ def real_similar(
     }
 
 
+def taught_leave_one_out(
+    data: training.Dataset,
+    taught: training.Dataset,
+    fit: Callable[..., training.TrainResult],
+    untaught: Served,
+) -> dict[str, object]:
+    """Each taught drawing answered by the seed-0 model taught all the others
+    (what a team's next drawing meets once it has taught the ones before),
+    beside the untaught model's answer: right and confident, overall and per
+    class."""
+
+    def ok(served: Served, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+        a = served.answer(X)
+        return (a["label"] == y) & a["confident"] & ~a["unknown"]
+
+    before = ok(untaught, taught.X, taught.y)
+    after = np.zeros(len(taught.y), dtype=bool)
+    for i in range(len(taught.y)):
+        rest = np.arange(len(taught.y)) != i
+        others = training.Dataset(
+            X=taught.X[rest], y=taught.y[rest], feature_version=taught.feature_version
+        )
+        served = Served(fit(data, 0, others), data.X.shape[1])
+        after[i] = ok(served, taught.X[i : i + 1], taught.y[i : i + 1])[0]
+    return {
+        "rows": int(len(taught.y)),
+        "untaught": round(float(before.mean()), 4),
+        "taught_the_others": round(float(after.mean()), 4),
+        "per_class": {
+            str(c): {
+                "rows": int((taught.y == c).sum()),
+                "untaught": round(float(before[taught.y == c].mean()), 4),
+                "taught_the_others": round(float(after[taught.y == c].mean()), 4),
+            }
+            for c in sorted(set(taught.y))
+        },
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--real", action="append", default=[], type=Path)
@@ -416,11 +457,13 @@ def main() -> None:
 
     taught = files_dataset(args.teach, labelled=True)[0] if args.teach else None
 
-    def fit(data: training.Dataset, seed: int) -> training.TrainResult:
-        if taught is None:
+    def fit(
+        data: training.Dataset, seed: int, teach: training.Dataset | None = taught
+    ) -> training.TrainResult:
+        if teach is None:
             return training.train(data, seed=seed)
         # As learning._train trains on the default base.
-        return training.train(training.on_base(data, taught), seed=seed, refit=True)
+        return training.train(training.on_base(data, teach), seed=seed, refit=True)
 
     def with_negatives(data: training.Dataset) -> training.Dataset:
         if negatives is None:
@@ -558,6 +601,10 @@ def main() -> None:
     out["inference_ms_per_drawing_incl_open_set"] = round(
         (time.perf_counter() - t2) * 1000 / n, 3
     )
+    if taught is not None:
+        out["taught_leave_one_out"] = taught_leave_one_out(
+            data, taught, fit, Served(training.train(data, seed=0), data.X.shape[1])
+        )
     if args.answers:
         head = ["set", "file", "class", "seed 0"]
         head += [f"training seed {k}" for k in range(1, args.train_seeds)]

@@ -116,7 +116,15 @@ def _choose(
             code="class_too_small",
         )
     kept = [r for r in rows if r[2] not in small]
-    if not kept or (base == "none" and len(set(r[2] for r in kept)) < 2):
+    if not kept and base == "default":
+        raise InvalidInput(
+            "Training on the default base needs a drawing labelled with one of "
+            f"its families ({', '.join(sorted(known))}) or a family of your own "
+            f"with at least {min_per_class} drawings; have "
+            f"{dict(sorted(counts.items()))}.",
+            code="too_few_drawings",
+        )
+    if base == "none" and len(set(r[2] for r in kept)) < 2:
         raise InvalidInput(
             "Training needs at least two classes with at least "
             f"{min_per_class} drawings each; have {dict(sorted(counts.items()))}.",

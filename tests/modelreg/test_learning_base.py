@@ -83,6 +83,11 @@ def test_a_tenant_teaches_one_family_of_its_own_and_keeps_the_default_ones(
     alone = train(admin_client_a)
     assert alone.status_code == 400
     assert alone.data["code"] == "too_few_classes"
+    # On the base a family of the tenant's own still needs min_per_class.
+    few = train(admin_client_a, base="default", labels=["star_knob"], min_per_class=4)
+    assert few.status_code == 400
+    assert few.data["code"] == "class_too_small"
+    assert "'star_knob' has 3" in few.data["detail"]
 
     r = train(admin_client_a, base="default", deploy="active", min_per_class=3)
     assert r.status_code == 202, r.data
@@ -128,6 +133,11 @@ def test_a_tenant_teaches_one_family_of_its_own_and_keeps_the_default_ones(
 
 
 def test_bad_bases_and_versions_are_refused(admin_client_a, tenant_a) -> None:  # type: ignore[no-untyped-def]
+    labelled_set(tenant_a, {"gizmo": 2})
+    r = train(admin_client_a, base="default")
+    assert r.status_code == 400
+    assert r.data["code"] == "too_few_drawings"
+    assert "hole_plate" in r.data["detail"] and "'gizmo': 2" in r.data["detail"]
     labelled_set(tenant_a, {"flange": 6, "nut": 6})
     r = train(admin_client_a, base="everything")
     assert r.status_code == 400
