@@ -46,8 +46,9 @@ dxf-1 slots of the same drawings (``dxf1``) in the same run:
   (``DIR/<class>/*.dxf``, a tenant's labels) beside each generated set
   (``training.on_base``), the served model refitted on every row; and, in
   ``taught_leave_one_out``, each taught drawing answered by the seed-0 model
-  taught all the others beside the untaught model's answer. Never pass the
-  same drawings as ``--real`` as well;
+  taught all the others beside the untaught model's answer (and, with
+  ``--teach-sizes K ...``, by one taught K of them). Never pass the same
+  drawings as ``--real`` as well;
 - with ``--negatives DIR``, the real drawings under ``DIR`` are added to every
   generated set as ``not_a_part`` before training (real outlier exposure; the
   product does not do this: docs/model-quality.md). Never pass them as
@@ -391,11 +392,13 @@ def taught_leave_one_out(
     taught: training.Dataset,
     fit: Callable[..., training.TrainResult],
     untaught: Served,
+    sizes: list[int],
 ) -> dict[str, object]:
     """Each taught drawing answered by the seed-0 model taught all the others
     (what a team's next drawing meets once it has taught the ones before),
     beside the untaught model's answer: right and confident, overall and per
-    class."""
+    class; and for each of ``sizes``, by a model taught that many of the
+    others drawn at random (how many corrections it takes)."""
 
     def ok(served: Served, X: np.ndarray, y: np.ndarray) -> np.ndarray:
         a = served.answer(X)
@@ -410,10 +413,25 @@ def taught_leave_one_out(
         )
         served = Served(fit(data, 0, others), data.X.shape[1])
         after[i] = ok(served, taught.X[i : i + 1], taught.y[i : i + 1])[0]
+    fewer = {}
+    for k in sizes:
+        hits = np.zeros(len(taught.y), dtype=bool)
+        for i in range(len(taught.y)):
+            rest = np.flatnonzero(np.arange(len(taught.y)) != i)
+            pick = np.random.default_rng(1000 * k + i).permutation(rest)[:k]
+            others = training.Dataset(
+                X=taught.X[pick],
+                y=taught.y[pick],
+                feature_version=taught.feature_version,
+            )
+            served = Served(fit(data, 0, others), data.X.shape[1])
+            hits[i] = ok(served, taught.X[i : i + 1], taught.y[i : i + 1])[0]
+        fewer[str(k)] = round(float(hits.mean()), 4)
     return {
         "rows": int(len(taught.y)),
         "untaught": round(float(before.mean()), 4),
         "taught_the_others": round(float(after.mean()), 4),
+        "taught_k_of_the_others": fewer,
         "per_class": {
             str(c): {
                 "rows": int((taught.y == c).sum()),
@@ -444,6 +462,15 @@ def main() -> None:
         type=Path,
         help="a tenant's labelled real drawings (DIR/<class>/*.dxf) trained "
         "beside every generated set, as base default (never also --real)",
+    )
+    parser.add_argument(
+        "--teach-sizes",
+        type=int,
+        nargs="*",
+        default=[],
+        metavar="K",
+        help="with --teach: also answer each taught drawing by a model taught "
+        "K of the others, for each K",
     )
     args = parser.parse_args()
     if not args.ood:
@@ -603,7 +630,11 @@ def main() -> None:
     )
     if taught is not None:
         out["taught_leave_one_out"] = taught_leave_one_out(
-            data, taught, fit, Served(training.train(data, seed=0), data.X.shape[1])
+            data,
+            taught,
+            fit,
+            Served(training.train(data, seed=0), data.X.shape[1]),
+            args.teach_sizes,
         )
     if args.answers:
         head = ["set", "file", "class", "seed 0"]

@@ -309,9 +309,14 @@ def on_base(base: Dataset, taught: Dataset) -> Dataset:
 
 
 def directory_dataset(
-    *, root: Path, workers: int = 2, progress: Progress | None = None
+    *,
+    root: Path,
+    workers: int = 2,
+    progress: Progress | None = None,
+    min_labels: int = 2,
 ) -> Dataset:
-    """``root/<label>/*``: the label is the folder name, never the file name."""
+    """``root/<label>/*``: the label is the folder name, never the file name
+    (``min_labels`` 1: one folder will do, on the default base)."""
     if not root.is_dir():
         raise InvalidInput(f"{root} is not a directory.")
     seen: dict[str, str] = {}
@@ -332,10 +337,10 @@ def directory_dataset(
             seen[digest] = folder.name
             items.append((path.name, content))
             labels.append(folder.name)
-    if len(set(labels)) < 2:
+    if len(set(labels)) < min_labels:
+        folders = "two label folders" if min_labels > 1 else "one label folder"
         raise InvalidInput(
-            f"{root} needs at least two label folders with drawings "
-            "(DIR/<label>/*.dxf)."
+            f"{root} needs at least {folders} with drawings (DIR/<label>/*.dxf)."
         )
     results = _pool_map(_extract, items, workers, progress, "features")
     by_version: dict[str, list[tuple[str, list[float]]]] = {}

@@ -50,6 +50,7 @@ def classifier_train(
         workers=workers,
         progress=progress,
         solids=solids,
+        min_labels=1 if base == "default" else 2,
     )
     if base == "default":
         data = training.on_base(
@@ -94,12 +95,16 @@ def _dataset(
     workers: int,
     progress: Any,
     solids: bool = False,
+    min_labels: int = 2,
 ) -> Any:
     if (data_dir is None) == (synthetic_per_class is None):
         raise InvalidInput("Give exactly one of a data directory or --synthetic N.")
     if data_dir is not None:
         return training.directory_dataset(
-            root=Path(data_dir), workers=workers, progress=progress
+            root=Path(data_dir),
+            workers=workers,
+            progress=progress,
+            min_labels=min_labels,
         )
     if synthetic_per_class is None or synthetic_per_class < 4:
         raise InvalidInput("--synthetic needs at least 4 drawings per class.")
