@@ -88,3 +88,43 @@ def test_a_worker_killed_mid_training_leaves_no_half_version(
     assert versions[0].status == "ready"
     assert job.summary["deployment"]["status"] == "succeeded"
     assert Drawing.objects.filter(tenant=tenant_a).count() == 24
+
+
+def test_a_worker_draws_the_default_base_it_trains_on(
+    admin_client_a, tenant_a, postgres, redis_url, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    # Nothing drawn beforehand: the pool's child process draws the base.
+    require(bool(settings.CELERY_BROKER_URL), "CELERY_BROKER_URL not set")
+    from cadml.celery import app
+
+    app.control.purge()
+    generated = tmp_path / "generated"
+    env = {
+        "DATABASE_URL": test_database_url(),
+        "REDIS_URL": redis_url,
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "CADML_PARSE_WORKERS": "1",
+        "CADML_TRAIN_CV_FOLDS": "3",
+        "CADML_TRAIN_BASE_PER_CLASS": "4",
+        "CADML_GENERATED_SET_DIR": str(generated),
+    }
+    d = drawing_create(
+        tenant=tenant_a,
+        uploaded_by=None,
+        name="plate.dxf",
+        content=generate_part("hole_plate", random.Random(3)),
+    ).drawing
+    d.label = "hole_plate"
+    d.save(update_fields=["label"])
+    with running_celery_worker(env, tmp_path / "worker.log", concurrency=1):
+        r = admin_client_a.post(
+            "/api/v1/models/part-classifier/train",
+            {"base": "default", "min_per_class": 3},
+            format="json",
+        )
+        assert r.status_code == 202, r.data
+        job = wait_for_job(r.data["job"], timeout=300)
+    assert job.status == "succeeded", job.summary
+    assert job.summary["base_drawings"] > 0
+    assert len(list(generated.glob("generated-*.npz"))) == 1
