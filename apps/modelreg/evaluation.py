@@ -224,6 +224,38 @@ def report(
     }
 
 
+def taught_held_out(
+    result: Any, taught_X: np.ndarray, threshold: float
+) -> dict[str, Any]:
+    """On the default base the held-out split is mostly generated drawings:
+    the figures of the tenant's own drawings in it (those of ``taught_X``),
+    answered as served (calibrated, ``unknown`` as the open set says)."""
+    from django.conf import settings
+
+    from apps.modelreg.openset import set_aside
+
+    taught = {row.tobytes() for row in np.asarray(taught_X, dtype=np.float32)}
+    X_test = np.asarray(result.X_test, dtype=np.float32)
+    mine = np.asarray([row.tobytes() in taught for row in X_test], dtype=bool)
+    if not mine.any():
+        return {"rows": 0, "accuracy": None, "right_and_confident": None}
+    probs = np.asarray(result.held_out_estimator.predict_proba(X_test[mine]))
+    unknown = np.zeros(len(probs), dtype=bool)
+    if result.open_set is not None:
+        probs = result.open_set.calibrate(probs)
+        unknown = result.open_set.unknown(X_test[mine].astype(float))
+    unknown |= set_aside(
+        probs, result.labels, share=float(settings.CADML_MODEL_NOT_A_PART_SHARE)
+    )[1]
+    right = np.asarray(result.labels)[probs.argmax(axis=1)] == result.y_test[mine]
+    confident = probs.max(axis=1) >= threshold
+    return {
+        "rows": int(mine.sum()),
+        "accuracy": round(float(right.mean()), 4),
+        "right_and_confident": round(float((right & confident & ~unknown).mean()), 4),
+    }
+
+
 def public(evaluation: dict[str, Any], *, base_url: str) -> dict[str, Any]:
     """The evaluation as the API shows it: the pictures as links."""
     if not evaluation:

@@ -545,6 +545,11 @@ def _train(run: _Run) -> dict[str, Any]:
             training_s=time.monotonic() - started,
             class_counts=counts,
         )
+        if base == "default":
+            # The base's rows come first, the tenant's last (on_base).
+            report["taught_held_out"] = evaluation.taught_held_out(
+                result, data.X[-int(data.summary["taught_rows"]) :], threshold
+            )
         run.stage(4, "register")
         with transaction.atomic():
             version = version_register(

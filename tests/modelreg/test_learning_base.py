@@ -200,3 +200,27 @@ def test_train_classifier_takes_the_base_for_a_labelled_folder(
     # Without --data there is nothing to teach.
     with pytest.raises(CommandError, match="--base default goes with --data"):
         call_command("train_classifier", "--synthetic", "4", "--base", "default")
+
+
+def test_the_evaluation_says_how_the_tenants_own_drawings_fared(
+    admin_client_a, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    # Twelve drawings of a family only the tenant has: those of them in the
+    # held-out split are exactly the split's star_knob rows.
+    rng = random.Random(21)
+    for i in range(12):
+        labelled(tenant_a, f"star-{i}.dxf", star(rng), "star_knob")
+    r = train(admin_client_a, base="default", min_per_class=3)
+    job = wait_for_job(r.data["job"], timeout=300)
+    assert job.status == "succeeded", job.summary
+    version = ModelVersion.objects.get()
+    ev = admin_client_a.get(
+        f"/api/v1/models/part-classifier/versions/{version.number}"
+    ).data["evaluation"]
+    mine = ev["taught_held_out"]
+    assert mine["rows"] == ev["per_class"]["star_knob"]["support"]
+    assert mine["rows"] >= 1
+    # Stars are unlike any generated part: the model fitted without them
+    # still names them.
+    assert mine["accuracy"] >= 0.5
+    assert 0 <= mine["right_and_confident"] <= mine["accuracy"]
