@@ -31,16 +31,22 @@ def worker(postgres, redis_url, tmp_path: Path) -> Iterator[Any]:  # type: ignor
     from cadml.celery import app
 
     app.control.purge()
-    env = {
+    env = worker_env(redis_url)
+    with running_celery_worker(env, tmp_path / "worker.log", concurrency=1) as p:
+        yield p
+
+
+def worker_env(redis_url: str, **more: str) -> dict[str, str]:
+    """A worker's environment: this test's database, Redis and broker."""
+    return {
         "DATABASE_URL": test_database_url(),
         "REDIS_URL": redis_url,
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "CADML_PARSE_WORKERS": "1",
         "CADML_TRAIN_CV_FOLDS": "3",
+        **more,
     }
-    with running_celery_worker(env, tmp_path / "worker.log", concurrency=1) as p:
-        yield p
 
 
 def _unanalysed(tenant, per_class: int) -> None:  # type: ignore[no-untyped-def]
@@ -99,16 +105,11 @@ def test_a_worker_draws_the_default_base_it_trains_on(
 
     app.control.purge()
     generated = tmp_path / "generated"
-    env = {
-        "DATABASE_URL": test_database_url(),
-        "REDIS_URL": redis_url,
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "CADML_PARSE_WORKERS": "1",
-        "CADML_TRAIN_CV_FOLDS": "3",
-        "CADML_TRAIN_BASE_PER_CLASS": "4",
-        "CADML_GENERATED_SET_DIR": str(generated),
-    }
+    env = worker_env(
+        redis_url,
+        CADML_TRAIN_BASE_PER_CLASS="4",
+        CADML_GENERATED_SET_DIR=str(generated),
+    )
     d = drawing_create(
         tenant=tenant_a,
         uploaded_by=None,
