@@ -490,7 +490,7 @@ def main() -> None:
         if teach is None:
             return training.train(data, seed=seed)
         # As learning._train trains on the default base.
-        return training.train(training.on_base(data, teach), seed=seed, refit=True)
+        return training.train(training.on_base(data, teach), seed=seed)
 
     def with_negatives(data: training.Dataset) -> training.Dataset:
         if negatives is None:

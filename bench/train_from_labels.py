@@ -232,7 +232,6 @@ def main() -> None:
         data,
         threshold=float(settings.CADML_MODEL_CONFIDENCE_THRESHOLD),
         labelled=args.base == "none",
-        refit=True,
     )
     baseline_s = time.perf_counter() - t0
 

@@ -368,7 +368,7 @@ SPECTACULAR_SETTINGS = {
         "JobStatusEnum": "apps.batch.models.BatchJob.Status",
         "JobKindEnum": "apps.batch.models.BatchJob.Kind",
         "DrawingFormatEnum": "apps.cad.models.Drawing.Format",
-        "TrainingBaseEnum": "apps.modelreg.learning.BASES",
+        "TrainingBaseEnum": "apps.modelreg.training.BASES",
     },
     "PREPROCESSING_HOOKS": ["apps.versioning.schema.keep_versioned_paths"],
     "POSTPROCESSING_HOOKS": [

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.permissions import acting_principal, acting_user, is_staff_session
 from apps.accounts.request import Request
-from apps.modelreg import evaluation, feedback, learning, selectors
+from apps.modelreg import evaluation, feedback, learning, selectors, training
 from apps.modelreg.models import (
     ActivationEvent,
     Deployment,
@@ -584,7 +584,7 @@ class ModelTrainApi(APIView):
             min_value=1, max_value=99, default=10
         )
         base = serializers.ChoiceField(
-            choices=learning.BASES,
+            choices=training.BASES,
             default="none",
             help_text="none: the tenant's labelled drawings alone; default: "
             "beside the default model's generated drawings, so the model "

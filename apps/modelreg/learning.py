@@ -45,9 +45,6 @@ logger = logging.getLogger(__name__)
 
 STAGES = ("snapshot", "features", "fit", "cross_validation", "register", "deploy")
 DEPLOY_MODES = ("none", "shadow", "candidate", "active")
-# What a training learns beside the tenant's drawings: nothing, or the
-# default model's generated drawings (its families and what is not a part).
-BASES = ("none", "default")
 Job = BatchJob.Status
 
 
@@ -167,8 +164,10 @@ def training_request(
         raise InvalidInput(
             f"deploy must be one of {', '.join(DEPLOY_MODES)}.", code="bad_deploy"
         )
-    if base not in BASES:
-        raise InvalidInput(f"base must be one of {', '.join(BASES)}.", code="bad_base")
+    if base not in training.BASES:
+        raise InvalidInput(
+            f"base must be one of {', '.join(training.BASES)}.", code="bad_base"
+        )
     if base == "default":
         existing = _existing_model(tenant, name)
         wanted_version = str(settings.CADML_SYNTHETIC_FEATURE_VERSION)
@@ -515,11 +514,7 @@ def _train(run: _Run) -> dict[str, Any]:
         # The generated base keeps its recipe (its share of other domains is
         # deliberate); the model served learns every drawing either way.
         result = training.train(
-            data,
-            seed=seed,
-            threshold=threshold,
-            labelled=base == "none",
-            refit=True,
+            data, seed=seed, threshold=threshold, labelled=base == "none"
         )
         run.stage(3, "cross_validation", estimator=result.metrics.get("estimator"))
         from sklearn.base import clone

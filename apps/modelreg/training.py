@@ -39,6 +39,9 @@ DEFAULT_PER_CLASS_3D = 40
 # Generated drawings of other domains per part class, labelled ``not_a_part``
 # (apps.cad.synth.other): what the default model learns a part is not.
 NOT_A_PART_PER_CLASS = 3
+# What a training learns beside the drawings it is given: nothing, or the
+# default model's generated drawings (its families and what is not a part).
+BASES = ("none", "default")
 # A model that learned ``not_a_part`` answers other domains with it; its
 # novelty threshold is then this many times the parts' own 0.99 quantile, so
 # that a real part in another tool's style is not ``unknown`` for its style.
@@ -583,7 +586,6 @@ def train(
     open_set: bool = True,
     unknown_quantile: float = 0.99,
     labelled: bool = False,
-    refit: bool | None = None,
 ) -> TrainResult:
     """Split, select an estimator, calibrate, fit prototypes, export, check.
 
@@ -600,8 +602,8 @@ def train(
     prototypes and metric) is refitted once more on every row, the test split
     included; the generated default sets are not labelled (their
     ``not_a_part`` share is deliberate) and export the model the figures
-    describe. ``refit`` overrides that last choice (a tenant's drawings on
-    the generated base: ``on_base``).
+    describe, unless a tenant's drawings were taught beside them
+    (``on_base``): those are refitted on every row too.
     """
     from django.conf import settings
     from sklearn.model_selection import train_test_split
@@ -671,7 +673,7 @@ def train(
     held_out_estimator.fit(X_train, y_train)
     held_out_probs = held_out_estimator.predict_proba(X_test)
     estimator = held_out_estimator
-    if labelled if refit is None else refit:
+    if labelled or data.summary.get("taught_rows"):
         # A tenant's labelled drawings are few and each counts: once the
         # held-out figures are taken, the served model learns from all of them
         # (a generated set is as large as asked for; its model is the one

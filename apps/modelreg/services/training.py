@@ -39,8 +39,8 @@ def classifier_train(
     default model's generated set, as ``POST /train`` trains on that base.
     Returns the held-out metrics, ``version`` (None unless registered) and the
     activation outcome."""
-    if base not in ("none", "default"):
-        raise InvalidInput("base must be none or default.")
+    if base not in training.BASES:
+        raise InvalidInput(f"base must be one of {', '.join(training.BASES)}.")
     if base == "default" and data_dir is None:
         raise InvalidInput("--base default goes with --data DIR (the drawings taught).")
     data = _dataset(
@@ -65,7 +65,6 @@ def classifier_train(
         # The generated sets are balanced but for their deliberate share of
         # other domains; on the default base the taught drawings all count.
         labelled=bool(data_dir) and base == "none",
-        refit=True if base == "default" else None,
     )
     out: dict[str, Any] = {
         "name": name,

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.modelreg.services.training import classifier_train
-from apps.modelreg.training import terminal_progress
+from apps.modelreg.training import BASES, terminal_progress
 from cadml.lib.errors import DomainError
 
 
@@ -31,7 +31,7 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=2)
         parser.add_argument(
             "--base",
-            choices=["none", "default"],
+            choices=BASES,
             default="none",
             help="with --data: default trains beside the default model's "
             "generated drawings (its families and not_a_part)",
