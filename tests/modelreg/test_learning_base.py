@@ -24,14 +24,22 @@ from tests.modelreg.test_openset import upload
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(scope="module")
+def generated_sets(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """One folder of generated sets for the module: the base is drawn by the
+    first training that needs it and read back by the next, as in a
+    deployment."""
+    return tmp_path_factory.mktemp("generated")
+
+
 @pytest.fixture(autouse=True)
-def _embedded(settings, tmp_path):  # type: ignore[no-untyped-def]
+def _embedded(settings, tmp_path, generated_sets):  # type: ignore[no-untyped-def]
     settings.CELERY_BROKER_URL = None
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.CADML_TRAIN_CV_FOLDS = 3
     # A small base: the families, not the default model's full set.
     settings.CADML_TRAIN_BASE_PER_CLASS = 20
-    settings.CADML_GENERATED_SET_DIR = tmp_path / "generated"
+    settings.CADML_GENERATED_SET_DIR = generated_sets
     yield
     runner.wait_idle(timeout=120)
 
@@ -151,7 +159,10 @@ def test_bad_bases_and_versions_are_refused(admin_client_a, tenant_a) -> None:  
     assert "another model name" in r.data["detail"]
 
 
-def test_the_generated_base_is_drawn_once_and_survives_a_torn_file(settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_generated_base_is_drawn_once_and_survives_a_torn_file(
+    settings, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    settings.CADML_GENERATED_SET_DIR = tmp_path / "generated"
     first = training.generated_base(per_class=2, seed=0, workers=1)
     files = list(settings.CADML_GENERATED_SET_DIR.glob("generated-*.npz"))
     assert len(files) == 1
