@@ -1,9 +1,18 @@
-"""Which views of ``dxf-3`` earn their place: the default model's recipe
-(synthetic drawings, seed 0, open set) trained on each subset of the views
-(geometry = the dxf-1 slots, picture, words, outline), judged on held-out synthetic
-drawings (seeds 1000+), each ``--real DIR`` (``DIR/<class>/*.dxf``:
-right-and-confident rate) and each ``--ood DIR`` (default: the shared ezdxf
-corpus; share flagged unknown or needs_review). One JSON line.
+"""Which views of the default model's feature version earn their place: the
+default recipe (generated drawings, ``training.train`` with its open set)
+trained once with every view and once with each view left out (its slots set
+to zero in training and in every drawing it answers: a constant slot is never
+split on), over ``--data-seeds`` generated sets. Answers are taken as the
+prediction service gives them (``bench.model_quality.Served``: calibrated,
+``not_a_part`` set aside, the open set's ``unknown``). Judged on each
+``--real DIR`` (``DIR/<class>/*.dxf``: right and confident) and each ``--ood
+DIR`` (flagged ``unknown`` or ``needs_review``), means over the sets. One
+JSON line.
+
+Run (``--sets-cache`` shares the generated sets with ``bench/model_quality.py``)::
+
+    .venv/bin/python bench/feature_ablation.py --real DIR [--real DIR2] \\
+        [--ood DIR] [--data-seeds 3] [--sets-cache DIR]
 """
 
 from __future__ import annotations
@@ -25,72 +34,58 @@ import numpy as np  # noqa: E402
 
 from apps.cad import features  # noqa: E402
 from apps.modelreg import training  # noqa: E402
-from bench.model_quality import THRESHOLD, files_dataset  # noqa: E402
-
-SUBSETS = {
-    "geometry": ("geometry",),
-    "picture": ("picture",),
-    "words": ("words",),
-    "geometry+picture": ("geometry", "picture"),
-    "geometry+picture+words": ("geometry", "picture", "words"),
-    "outline": ("outline",),
-    "geometry+picture+words+outline": ("geometry", "picture", "words", "outline"),
-}
+from bench.model_quality import Served, files_dataset, generated_set  # noqa: E402
 
 
-def columns(views: tuple[str, ...]) -> list[int]:
-    return [i for v in views for i in range(*features.DXF3_VIEWS[v])]
-
-
-def judge(
-    result: training.TrainResult, X: np.ndarray, y: np.ndarray | None
-) -> dict[str, float]:
-    X = np.nan_to_num(X, nan=0.0, posinf=0.0, neginf=0.0)
-    probs = result.estimator.predict_proba(X)
-    os_ = result.open_set
-    probs = os_.calibrate(probs)
-    unknown = os_.unknown(X.astype(float))
-    confident = probs.max(axis=1) >= THRESHOLD
-    label = np.asarray(result.labels)[probs.argmax(axis=1)]
+def rate(served: Served, X: np.ndarray, y: np.ndarray | None, drop: list[int]) -> float:
+    """Right and confident (``y``) or flagged (``y`` None) as served, with
+    the ``drop`` slots of the model's version zeroed."""
+    X = served.read(X).copy()
+    X[:, drop] = 0.0
+    a = served.answer(X)
     if y is None:
-        return {"flagged": round(float((unknown | ~confident).mean()), 4)}
-    right = label == y
-    return {
-        "accuracy": round(float(right.mean()), 4),
-        "right_and_confident": round(float((right & confident & ~unknown).mean()), 4),
-    }
+        return float((a["unknown"] | ~a["confident"]).mean())
+    return float(((a["label"] == y) & a["confident"] & ~a["unknown"]).mean())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--real", action="append", default=[], type=Path)
     parser.add_argument("--ood", action="append", default=[], type=Path)
-    parser.add_argument("--per-class", type=int, default=training.DEFAULT_PER_CLASS)
+    parser.add_argument("--data-seeds", type=int, default=3)
+    parser.add_argument("--sets-cache", type=Path)
     args = parser.parse_args()
     if not args.ood:
         corpus = Path(__file__).resolve().parent.parent / "../shared/corpus/dxf"
         if corpus.is_dir():
             args.ood = [corpus]
-    data = training.synthetic_dataset(per_class=args.per_class, seed=0, workers=2)
-    heldout = training.synthetic_dataset(per_class=20, seed=1000, workers=2)
-    reals = {f"real:{p.name}": files_dataset(p, labelled=True)[0] for p in args.real}
-    oods = {f"ood:{p.name}": files_dataset(p, labelled=False)[0] for p in args.ood}
-    out: dict[str, object] = {"bench": "feature_ablation", "per_class": args.per_class}
-    for name, views in SUBSETS.items():
-        cols = columns(views)
-        result = training.train(
-            training.Dataset(X=data.X[:, cols], y=data.y, feature_version="subset"),
-            seed=0,
-        )
-        row: dict[str, object] = {
-            "estimator": result.metrics["estimator"],
-            "heldout": judge(result, heldout.X[:, cols], heldout.y),
-        }
-        for key, ds in {**reals, **oods}.items():
-            row[key] = judge(
-                result, ds.X[:, cols], None if key.startswith("ood:") else ds.y
+    sets = {f"real:{p.name}": files_dataset(p, labelled=True)[0] for p in args.real}
+    sets |= {f"ood:{p.name}": files_dataset(p, labelled=False)[0] for p in args.ood}
+    generated = [generated_set(s, args.sets_cache)[0] for s in range(args.data_seeds)]
+    version = generated[0].feature_version
+    views = features.VIEWS[version]
+    out: dict[str, object] = {
+        "bench": "feature_ablation",
+        "feature_version": version,
+        "generated_sets": args.data_seeds,
+        "per_class": training.DEFAULT_PER_CLASS,
+    }
+    for left_out in ["none", *views]:
+        drop = [] if left_out == "none" else list(range(*views[left_out]))
+        scores: dict[str, list[float]] = {}
+        for data in generated:
+            X = data.X.copy()
+            X[:, drop] = 0.0
+            result = training.train(
+                training.Dataset(X=X, y=data.y, feature_version=version), seed=0
             )
-        out[name] = row
+            served = Served(result, X.shape[1])
+            for key, ds in sets.items():
+                y = None if key.startswith("ood:") else ds.y
+                scores.setdefault(key, []).append(rate(served, ds.X, y, drop))
+        out["all views" if left_out == "none" else f"without {left_out}"] = {
+            key: round(float(np.mean(v)), 3) for key, v in scores.items()
+        }
     print(json.dumps(out))
 
 
