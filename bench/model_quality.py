@@ -37,10 +37,11 @@ dxf-1 slots of the same drawings (``dxf1``) in the same run:
   `` review`` when so flagged and ``ok`` when the answer counts (right and
   confident for a part, flagged for another domain): which drawings a change
   moved, without a script of one's own;
-- with ``--sets-cache DIR``, the generated sets are kept in ``DIR`` and read
-  back when the generator, the pipeline, the recipe and the pinned
-  requirements are unchanged (their files' digest is in the file name), so a
-  change to training or the open set is measured without generating again;
+- with ``--sets-cache DIR``, the generated sets are kept in ``DIR`` (as
+  ``training.generated_base`` keeps the product's) and read back when the
+  generator, the pipeline, the recipe and the pinned requirements are
+  unchanged (their files' digest is in the file name), so a change to the
+  open set is measured without generating again;
 - with ``--teach DIR``, every model is trained as ``POST /train`` with base
   ``default`` trains a tenant's model: the real drawings under ``DIR``
   (``DIR/<class>/*.dxf``, a tenant's labels) beside each generated set
@@ -64,7 +65,6 @@ Prints one JSON line. Nothing here is trained on a set it reports.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import io
 import json
 import math
@@ -85,6 +85,7 @@ django.setup()
 
 import numpy as np  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.test.utils import override_settings  # noqa: E402
 
 from apps.cad import features, similarity  # noqa: E402
 from apps.cad.synth import NOT_A_PART  # noqa: E402
@@ -149,32 +150,18 @@ def shifted_dataset(per_class: int, seed: int) -> training.Dataset:
 
 def generated_set(seed: int, cache: Path | None) -> tuple[training.Dataset, bool]:
     """The default recipe's generated set ``seed``, and whether it came from
-    ``cache`` (it does when the code that draws and reads it is unchanged)."""
-    path = None
-    if cache is not None:
-        root = Path(__file__).resolve().parent.parent
-        digest = hashlib.sha256(
-            f"{training.DEFAULT_PER_CLASS} {features.DXF_FEATURE_VERSION}".encode()
+    ``cache``: the folder ``training.generated_base`` keeps it in, read back
+    while the code that draws and reads it is unchanged."""
+    if cache is None:
+        data = training.synthetic_dataset(
+            per_class=training.DEFAULT_PER_CLASS, seed=seed, workers=2
         )
-        # What draws and reads the drawings: our code and the pinned libraries.
-        sources = [*root.glob("apps/cad/**/*.py"), root / "apps/modelreg/training.py"]
-        for source in sorted([*sources, *root.glob("requirements/*.txt")]):
-            digest.update(source.read_bytes())
-        path = cache / f"generated-{seed}-{digest.hexdigest()[:16]}.npz"
-        if path.exists():
-            z = np.load(path, allow_pickle=False)
-            return training.Dataset(
-                X=z["X"], y=z["y"], feature_version=str(z["feature_version"])
-            ), True
-    data = training.synthetic_dataset(
-        per_class=training.DEFAULT_PER_CLASS, seed=seed, workers=2
-    )
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(
-            path, X=data.X, y=data.y, feature_version=np.asarray(data.feature_version)
-        )
-    return data, False
+        return data, False
+    with override_settings(CADML_GENERATED_SET_DIR=cache):
+        per_class = training.DEFAULT_PER_CLASS
+        cached = training.generated_base_path(per_class=per_class, seed=seed).exists()
+        data = training.generated_base(per_class=per_class, seed=seed, workers=2)
+    return data, cached
 
 
 def files_dataset(root: Path, labelled: bool) -> tuple[training.Dataset, list[str]]:
@@ -404,21 +391,14 @@ def taught_leave_one_out(
         a = served.answer(X)
         return (a["label"] == y) & a["confident"] & ~a["unknown"]
 
-    before = ok(untaught, taught.X, taught.y)
-    after = np.zeros(len(taught.y), dtype=bool)
-    for i in range(len(taught.y)):
-        rest = np.arange(len(taught.y)) != i
-        others = training.Dataset(
-            X=taught.X[rest], y=taught.y[rest], feature_version=taught.feature_version
-        )
-        served = Served(fit(data, 0, others), data.X.shape[1])
-        after[i] = ok(served, taught.X[i : i + 1], taught.y[i : i + 1])[0]
-    fewer = {}
-    for k in sizes:
+    def taught_some(k: int | None) -> np.ndarray:
+        """Each drawing answered by a model taught the others (``k`` None) or
+        ``k`` of them drawn at random."""
         hits = np.zeros(len(taught.y), dtype=bool)
         for i in range(len(taught.y)):
-            rest = np.flatnonzero(np.arange(len(taught.y)) != i)
-            pick = np.random.default_rng(1000 * k + i).permutation(rest)[:k]
+            pick = np.flatnonzero(np.arange(len(taught.y)) != i)
+            if k is not None:
+                pick = np.random.default_rng(1000 * k + i).permutation(pick)[:k]
             others = training.Dataset(
                 X=taught.X[pick],
                 y=taught.y[pick],
@@ -426,7 +406,11 @@ def taught_leave_one_out(
             )
             served = Served(fit(data, 0, others), data.X.shape[1])
             hits[i] = ok(served, taught.X[i : i + 1], taught.y[i : i + 1])[0]
-        fewer[str(k)] = round(float(hits.mean()), 4)
+        return hits
+
+    before = ok(untaught, taught.X, taught.y)
+    after = taught_some(None)
+    fewer = {str(k): round(float(taught_some(k).mean()), 4) for k in sizes}
     return {
         "rows": int(len(taught.y)),
         "untaught": round(float(before.mean()), 4),

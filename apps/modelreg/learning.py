@@ -572,7 +572,7 @@ def _train(run: _Run) -> dict[str, Any]:
                 "labels": result.labels,
                 "drawings": int(len(dedup.y)),
                 "base": base,
-                "base_drawings": int(len(data.y) - len(dedup.y)),
+                "base_drawings": int(data.summary.get("base_rows", 0)),
                 "recomputed_vectors": recomputed,
                 "classes_left_out": dropped,
                 "snapshot_sha256": snapshot,

@@ -237,15 +237,7 @@ def generated_base(
     per_class = (
         per_class or int(settings.CADML_TRAIN_BASE_PER_CLASS) or DEFAULT_PER_CLASS
     )
-    root = Path(__file__).resolve().parent.parent
-    digest = hashlib.sha256(
-        f"{per_class} {seed} {settings.CADML_SYNTHETIC_FEATURE_VERSION}".encode()
-    )
-    sources = [*root.glob("cad/**/*.py"), Path(__file__).with_name("training.py")]
-    for source in sorted([*sources, *root.parent.glob("requirements/*.txt")]):
-        digest.update(source.read_bytes())
-    folder = Path(settings.CADML_GENERATED_SET_DIR)
-    path = folder / f"generated-{digest.hexdigest()[:20]}.npz"
+    path = generated_base_path(per_class=per_class, seed=seed)
     if path.exists():
         try:
             with np.load(path, allow_pickle=False) as z:
@@ -260,7 +252,7 @@ def generated_base(
     data = synthetic_dataset(
         per_class=per_class, seed=seed, workers=workers, progress=progress
     )
-    folder.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     # Written whole under another name, then renamed: a reader never sees half.
     partial = path.with_suffix(f".{os.getpid()}.partial.npz")
     np.savez(
@@ -272,6 +264,23 @@ def generated_base(
     )
     os.replace(partial, path)
     return data
+
+
+def generated_base_path(*, per_class: int, seed: int) -> Path:
+    """Where ``generated_base`` keeps that set: in ``CADML_GENERATED_SET_DIR``,
+    named by a digest of what draws and reads it (the CAD app, this module,
+    the pinned requirements) with ``per_class``, ``seed`` and the version."""
+    from django.conf import settings
+
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256(
+        f"{per_class} {seed} {settings.CADML_SYNTHETIC_FEATURE_VERSION}".encode()
+    )
+    sources = [*root.glob("cad/**/*.py"), Path(__file__).with_name("training.py")]
+    for source in sorted([*sources, *root.parent.glob("requirements/*.txt")]):
+        digest.update(source.read_bytes())
+    folder = Path(settings.CADML_GENERATED_SET_DIR)
+    return folder / f"generated-{digest.hexdigest()[:20]}.npz"
 
 
 def on_base(base: Dataset, taught: Dataset) -> Dataset:
