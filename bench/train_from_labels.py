@@ -170,6 +170,8 @@ def _train_until_serving(
 
 
 def main() -> None:
+    from apps.modelreg.training import BASES  # no settings read on import
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--drawings", type=int, default=1000)
     parser.add_argument("--recompute", type=int, default=1000)
@@ -179,7 +181,7 @@ def main() -> None:
         help="a labelled library DIR/<label>/*.dxf instead of generated drawings "
         "(every label needs 3 distinct vectors, as the API asks)",
     )
-    parser.add_argument("--base", choices=("none", "default"), default="none")
+    parser.add_argument("--base", choices=BASES, default="none")
     args = parser.parse_args()
     for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"):
         if not os.environ.get(name):
