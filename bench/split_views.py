@@ -23,7 +23,10 @@ import math
 from pathlib import Path
 
 import ezdxf
+import numpy as np
 from ezdxf import bbox
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 
 TEXT_TYPES = ("TEXT", "MTEXT")
 
@@ -54,38 +57,22 @@ def split(path: Path, out_dir: Path, min_entities: int) -> int:
     texts = [(e, _box(e)) for e in msp if e.dxftype() in TEXT_TYPES]
     if not shapes:
         return 0
-    x0 = min(b[0] for _, b in shapes)
-    y0 = min(b[1] for _, b in shapes)
-    x1 = max(b[2] for _, b in shapes)
-    y1 = max(b[3] for _, b in shapes)
+    boxes = np.array([b for _, b in shapes])
+    x0, y0 = boxes[:, :2].min(axis=0)
+    x1, y1 = boxes[:, 2:].max(axis=0)
     tol = 0.01 * math.hypot(x1 - x0, y1 - y0)
-
-    parent = list(range(len(shapes)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i, (_, a) in enumerate(shapes):
-        for j in range(i):
-            if _touch(a, shapes[j][1], tol):
-                parent[root(i)] = root(j)
-    groups: dict[int, list[int]] = {}
-    for i in range(len(shapes)):
-        groups.setdefault(root(i), []).append(i)
+    low, high = boxes[:, :2] - tol, boxes[:, 2:]
+    touching = ((low[:, None] <= high[None]) & (low[None] <= high[:, None])).all(axis=2)
+    _, group = connected_components(csr_matrix(touching), directed=False)
+    groups = [np.flatnonzero(group == g) for g in range(group.max() + 1)]
 
     written = 0
-    for members in sorted(groups.values(), key=len, reverse=True):
+    for members in sorted(groups, key=len, reverse=True):
         if len(members) < min_entities:
             continue
-        boxes = [shapes[i][1] for i in members]
         view: Box = (
-            min(b[0] for b in boxes),
-            min(b[1] for b in boxes),
-            max(b[2] for b in boxes),
-            max(b[3] for b in boxes),
+            *boxes[members, :2].min(axis=0),
+            *boxes[members, 2:].max(axis=0),
         )
         out = ezdxf.new(doc.dxfversion)
         out.header["$INSUNITS"] = doc.header.get("$INSUNITS", 0)
