@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import os
 import subprocess
 import sys
@@ -159,3 +160,50 @@ def test_an_empty_folder_setting_means_its_default():
     assert media == str(PROJECT_ROOT / "media")
     assert static == str(PROJECT_ROOT / "staticfiles")
     assert search == str(PROJECT_ROOT / "media" / "search")
+
+
+def _settings_under(env: dict[str, str], names: list[str]) -> dict[str, str]:
+    show = (
+        "import json; from django.conf import settings as s; "
+        f"print('SETTINGS' + json.dumps({{k: getattr(s, k) for k in {names!r} "
+        "if hasattr(s, k)}, "
+        "default=str))"
+    )
+    listed = set(names)
+    clean = {k: v for k, v in os.environ.items() if k not in listed}
+    out = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", show],
+        cwd=PROJECT_ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.rsplit("SETTINGS", 1)[1])
+
+
+def test_the_values_env_example_shows_are_the_defaults():
+    # Someone who copies a line of .env.example gets what the platform runs
+    # with unset (a value there that drifted from the default, such as an
+    # older feature version for the default model, would quietly change it).
+    shown = {}
+    for line in (PROJECT_ROOT / ".env.example").read_text().splitlines():
+        if line.startswith("#") or "=" not in line:
+            continue
+        name, value = line.split("=", 1)
+        value = value.split(" #", 1)[0].strip()
+        if value:  # empty: left unset
+            shown[name.strip()] = value
+    assert "CADML_SYNTHETIC_FEATURE_VERSION" in shown and len(shown) > 50
+    names = sorted(shown)
+    unset, copied = _settings_under({}, names), _settings_under(shown, names)
+
+    def same(a: object, b: object) -> bool:
+        # 600 and 600.0 are one timeout
+        if isinstance(a, int | float) and isinstance(b, int | float):
+            return float(a) == float(b)
+        return a == b
+
+    assert len(unset) > 50
+    assert [n for n in unset if not same(unset[n], copied[n])] == []
