@@ -1,8 +1,10 @@
 """Quality of the default part classifier, trained exactly as
 ``manage.py ensure_default_model`` trains it (``training.DEFAULT_PER_CLASS``
-synthetic drawings per class, seed 0, the current dxf version; ``default`` in
-the output), on drawings it never saw, beside the same model trained on the
-dxf-1 slots of the same drawings (``dxf1``) in the same run:
+synthetic drawings per class, seed 0, the current dxf version, and the real
+drawings shipped in apps/modelreg/shipped unless
+``CADML_DEFAULT_SHIPPED_DRAWINGS=0``; ``default`` in the output), on drawings
+it never saw, beside the same model trained on the dxf-1 slots of the same
+drawings (``dxf1``) in the same run:
 
 - held-out: the generator with other seeds (1000+), 30 per class;
 - style-shifted: the generator's style shift (other layer names, imperial units,
@@ -153,7 +155,7 @@ def generated_set(seed: int, cache: Path | None) -> tuple[training.Dataset, bool
     ``cache``: the folder ``training.generated_base`` keeps it in, read back
     while the code that draws and reads it is unchanged."""
     if cache is None:
-        data = training.synthetic_dataset(
+        data = training.default_dataset(
             per_class=training.DEFAULT_PER_CLASS, seed=seed, workers=2
         )
         return data, False

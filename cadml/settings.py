@@ -522,6 +522,10 @@ CADML_TRAIN_DRAWINGS_PER_UNIT = env_int("CADML_TRAIN_DRAWINGS_PER_UNIT", 20)
 # default model, training.DEFAULT_PER_CLASS), drawn once and kept in the
 # folder below while the code that draws them is unchanged.
 CADML_TRAIN_BASE_PER_CLASS = env_int("CADML_TRAIN_BASE_PER_CLASS", 0)
+# The default model (and a training on its base) also learns from the real
+# drawings shipped in apps/modelreg/shipped (parts, and other domains as
+# not_a_part); off: the generated drawings alone.
+CADML_DEFAULT_SHIPPED_DRAWINGS = env_bool("CADML_DEFAULT_SHIPPED_DRAWINGS", True)
 CADML_GENERATED_SET_DIR = Path(
     env_str("CADML_GENERATED_SET_DIR") or MEDIA_ROOT / "generated-sets"
 )

@@ -55,6 +55,12 @@ LABELLED_EXTRA_TREES_FEATURES = 0.5
 # Probabilities closer than this are a tie between ONNX (float32) and
 # scikit-learn (float64).
 ONNX_TIE = 1e-5
+# Real drawings the default model learns from beside the generated ones:
+# generated parts beside real drawings of other domains alone teach "drawn by
+# a person" as "not a part"; real parts beside them undo it
+# (docs/model-quality.md). Each file's source and licence: SOURCES.tsv there.
+SHIPPED_DRAWINGS = Path(__file__).with_name("shipped") / "drawings.tar.xz"
+_SHIPPED_READ: dict[tuple[str, int, int, str], tuple[np.ndarray, np.ndarray]] = {}
 SUFFIXES = {".dxf", ".stl", ".obj", ".ply", ".step", ".stp", ".igs", ".iges"}
 Progress = Callable[[int, int, str], None]
 
@@ -219,6 +225,83 @@ def synthetic_dataset(
     )
 
 
+def shipped_dataset(
+    *,
+    path: Path | None = None,
+    workers: int = 2,
+    progress: Progress | None = None,
+) -> Dataset:
+    """The real drawings shipped for the default model (``SHIPPED_DRAWINGS``:
+    ``<label>/<file>.dxf`` members, other domains under ``not_a_part``), read
+    as ``CADML_SYNTHETIC_FEATURE_VERSION``; a file that cannot be is left
+    out. Read once a process: every base drawn reads them."""
+    from django.conf import settings
+
+    path = path or SHIPPED_DRAWINGS
+    version = settings.CADML_SYNTHETIC_FEATURE_VERSION
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, version)
+    if key not in _SHIPPED_READ:
+        _SHIPPED_READ[key] = _read_shipped(path, version, workers, progress)
+    X, y = _SHIPPED_READ[key]
+    return Dataset(
+        X=X.copy(),
+        y=y.copy(),
+        feature_version=version,
+        summary={"source": "shipped real drawings", "rows": len(y)},
+    )
+
+
+def _read_shipped(
+    path: Path, version: str, workers: int, progress: Progress | None
+) -> tuple[np.ndarray, np.ndarray]:
+    import tarfile
+
+    from apps.cad.features import downgrade
+
+    with tarfile.open(path) as tar:
+        items = []
+        for member in sorted(tar.getmembers(), key=lambda m: m.name):
+            stream = tar.extractfile(member) if member.isfile() else None
+            if stream is not None and member.name.lower().endswith(".dxf"):
+                items.append((member.name, stream.read()))
+    results = _pool_map(_extract, items, workers, progress, "shipped drawings")
+    rows = []
+    for (name, _), (source, vec) in zip(items, results, strict=True):
+        if source != "error":
+            read = downgrade(list(vec), source=source, target=version)
+            if read is not None:
+                rows.append((name.split("/")[0], read))
+    X = np.asarray([v for _, v in rows], dtype=np.float32).reshape(len(rows), -1)
+    return X, np.asarray([label for label, _ in rows])
+
+
+def default_dataset(
+    *,
+    per_class: int,
+    seed: int = 0,
+    workers: int = 2,
+    progress: Progress | None = None,
+) -> Dataset:
+    """What the default model learns from: the generated drawings
+    (``synthetic_dataset``) and, with ``CADML_DEFAULT_SHIPPED_DRAWINGS``, the
+    real ones shipped beside the generator (``shipped_dataset``)."""
+    from django.conf import settings
+
+    data = synthetic_dataset(
+        per_class=per_class, seed=seed, workers=workers, progress=progress
+    )
+    if not settings.CADML_DEFAULT_SHIPPED_DRAWINGS:
+        return data
+    real = shipped_dataset(workers=workers, progress=progress)
+    return Dataset(
+        X=np.vstack([data.X, real.X.astype(data.X.dtype)]),
+        y=np.concatenate([data.y, real.y]),
+        feature_version=data.feature_version,
+        summary={**data.summary, "shipped_rows": int(len(real.y))},
+    )
+
+
 def generated_base(
     *,
     per_class: int | None = None,
@@ -226,7 +309,7 @@ def generated_base(
     workers: int = 2,
     progress: Progress | None = None,
 ) -> Dataset:
-    """The default model's generated set (``synthetic_dataset`` as
+    """The default model's set (``default_dataset`` as
     ``ensure_default_model`` draws it; ``per_class`` None:
     ``CADML_TRAIN_BASE_PER_CLASS``, else the default model's), kept in
     ``CADML_GENERATED_SET_DIR`` and read back while the code that draws and
@@ -249,7 +332,7 @@ def generated_base(
                 )
         except (OSError, ValueError, KeyError):
             path.unlink(missing_ok=True)  # a torn write: draw it again
-    data = synthetic_dataset(
+    data = default_dataset(
         per_class=per_class, seed=seed, workers=workers, progress=progress
     )
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -269,14 +352,17 @@ def generated_base(
 def generated_base_path(*, per_class: int, seed: int) -> Path:
     """Where ``generated_base`` keeps that set: in ``CADML_GENERATED_SET_DIR``,
     named by a digest of what draws and reads it (the CAD app, this module,
-    the pinned requirements) with ``per_class``, ``seed`` and the version."""
+    the pinned requirements, the shipped drawings when they are learned) with
+    ``per_class``, ``seed`` and the version."""
     from django.conf import settings
 
     root = Path(__file__).resolve().parent.parent
-    digest = hashlib.sha256(
-        f"{per_class} {seed} {settings.CADML_SYNTHETIC_FEATURE_VERSION}".encode()
-    )
+    shipped = bool(settings.CADML_DEFAULT_SHIPPED_DRAWINGS)
+    version = settings.CADML_SYNTHETIC_FEATURE_VERSION
+    digest = hashlib.sha256(f"{per_class} {seed} {version} {shipped}".encode())
     sources = [*root.glob("cad/**/*.py"), Path(__file__).with_name("training.py")]
+    if shipped:
+        sources.append(SHIPPED_DRAWINGS)
     for source in sorted([*sources, *root.parent.glob("requirements/*.txt")]):
         digest.update(source.read_bytes())
     folder = Path(settings.CADML_GENERATED_SET_DIR)
