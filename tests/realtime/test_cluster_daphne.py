@@ -206,7 +206,12 @@ def test_a_job_followed_over_websocket_survives_master_failovers(
             await asyncio.to_thread(redis_cluster.failover, slot_key)
             failed_over.append(time.monotonic())
         assert len(seen) < EVENTS  # the failovers happened mid-stream
-        await asyncio.wait_for(follower, 120)
+        try:
+            await asyncio.wait_for(follower, 120)
+        except AssertionError as exc:
+            # Whether a publish failed mid-failover or an event was lost.
+            out, _ = await publisher.communicate()
+            raise AssertionError(f"{exc}; the publisher said {out[-2000:]!r}") from exc
         out, _ = await publisher.communicate()
         assert publisher.returncode == 0
         assert json.loads(out)["errors"] == []
