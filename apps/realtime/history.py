@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import Awaitable
@@ -28,11 +29,18 @@ from typing import Any, cast
 
 import redis.asyncio as aioredis
 from django.conf import settings
+from redis.exceptions import ClusterDownError, SlotNotCoveredError, TryAgainError
 
 from cadml.lib.redis_client import async_client, shared_redis, sync_client
 
 KEY_PREFIX = "cadml:rt"
 HISTORY_TTL_S = 24 * 3600
+# Mid-failover a cluster refuses the script for a moment (its slot has no
+# master yet); a refused script did not run, so appending is asked again for
+# this long instead of losing the event.
+_REFUSED = (ClusterDownError, SlotNotCoveredError, TryAgainError)
+REFUSED_RETRY_S = 5.0
+_REFUSED_PAUSE_S = 0.1
 
 _APPEND = """
 local id = redis.call('INCR', KEYS[1])
@@ -111,13 +119,27 @@ class RedisHistory:
 
     def append(self, channel: str, body: dict[str, Any]) -> int:
         keys = [_seq_key(channel), _stream_key(channel)]
-        return int(self._append_sync(keys=keys, args=self._args(body)))
+        deadline = time.monotonic() + REFUSED_RETRY_S
+        while True:
+            try:
+                return int(self._append_sync(keys=keys, args=self._args(body)))
+            except _REFUSED:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(_REFUSED_PAUSE_S)
 
     async def aappend(self, channel: str, body: dict[str, Any]) -> int:
         client = self._aclient()
         keys = [_seq_key(channel), _stream_key(channel)]
-        appended = client.eval(_APPEND, 2, *keys, *self._args(body))
-        return int(await cast("Awaitable[Any]", appended))
+        deadline = time.monotonic() + REFUSED_RETRY_S
+        while True:
+            try:
+                appended = client.eval(_APPEND, 2, *keys, *self._args(body))
+                return int(await cast("Awaitable[Any]", appended))
+            except _REFUSED:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(_REFUSED_PAUSE_S)
 
     async def alast_ids(self, channels: list[str]) -> list[int]:
         client = self._aclient()
