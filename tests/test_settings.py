@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterable
 
 from tests.conftest import PROJECT_ROOT
 
@@ -18,11 +19,15 @@ PRODUCTION_ENV = {
 }
 
 
-def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _manage(
+    *args: str, env: dict[str, str], unset: Iterable[str] = ()
+) -> subprocess.CompletedProcess[str]:
+    """``manage.py`` with ``env`` over this environment, less the deployment
+    variables and ``unset``."""
     clean = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}
+        if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", *unset}
     }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -169,16 +174,7 @@ def _settings_under(env: dict[str, str], names: list[str]) -> dict[str, str]:
         "if hasattr(s, k)}, "
         "default=str))"
     )
-    listed = set(names)
-    clean = {k: v for k, v in os.environ.items() if k not in listed}
-    out = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", show],
-        cwd=PROJECT_ROOT,
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = _manage("shell", "-c", show, env=env, unset=names)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.rsplit("SETTINGS", 1)[1])
 
