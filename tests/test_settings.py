@@ -203,3 +203,21 @@ def test_the_values_env_example_shows_are_the_defaults():
 
     assert len(unset) > 50
     assert [n for n in unset if not same(unset[n], copied[n])] == []
+
+
+def test_an_empty_prometheus_multiproc_dir_as_env_example_shows_writes_no_files(
+    tmp_path,
+):
+    # Copied as `.env.example` shows it (empty), the variable must mean unset,
+    # as every other empty setting does: prometheus_client would otherwise run
+    # in multiprocess mode and leave its .db files in the working directory.
+    result = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "manage.py"), "check"],
+        cwd=tmp_path,
+        env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
