@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import json
 import sys
 import tarfile
@@ -73,11 +74,18 @@ def tally(
 
 
 def fit(
-    gen_X: np.ndarray, gen_y: np.ndarray, X: np.ndarray, y: np.ndarray, version: str
+    gen_X: np.ndarray,
+    gen_y: np.ndarray,
+    X: np.ndarray,
+    y: np.ndarray,
+    version: str,
+    keep: np.ndarray,
 ) -> mq.Served:
-    """The default recipe on the generated rows and these shipped rows."""
+    """The default recipe on the generated rows and the shipped rows ``keep``."""
     ds = training.Dataset(
-        X=np.vstack([gen_X, X]), y=np.concatenate([gen_y, y]), feature_version=version
+        X=np.vstack([gen_X, X[keep]]),
+        y=np.concatenate([gen_y, y[keep]]),
+        feature_version=version,
     )
     return mq.Served(training.train(ds, seed=0), ds.X.shape[1])
 
@@ -110,6 +118,7 @@ def main() -> None:
     if not mine.any():
         parser.error(f"no shipped drawing comes from {args.repo}")
     groups = sorted({source_of[n] for n, m in zip(names, mine, strict=True) if m})
+    named = np.asarray(names)
     real, real_names = (
         mq.files_dataset(args.real, labelled=True) if args.real else (None, [])
     )
@@ -128,32 +137,21 @@ def main() -> None:
         assert at is not None, "the shipped drawings do not read as the set"
         SX = shipped.X[:, list(at)].astype(generated_X.dtype)
 
-        def served(
-            keep: np.ndarray,
-            gX: np.ndarray = generated_X,
-            gy: np.ndarray = generated_y,
-            sX: np.ndarray = SX,
-            v: str = version,
-        ) -> mq.Served:
-            return fit(gX, gy, sX[keep], shipped.y[keep], v)
-
-        idx = np.arange(len(names))
-        baseline = served(~mine)
-        base += answer(
-            baseline, SX[mine], shipped.y[mine], [names[i] for i in idx[mine]]
+        served = functools.partial(
+            fit, generated_X, generated_y, SX, shipped.y, version
         )
+        baseline = served(~mine)
+        base += answer(baseline, SX[mine], shipped.y[mine], named[mine].tolist())
         for group in groups:
             out = np.asarray([source_of.get(n) == group for n in names])
-            model = served(~out)
-            held += answer(model, SX[out], shipped.y[out], [names[i] for i in idx[out]])
+            held += answer(served(~out), SX[out], shipped.y[out], named[out].tolist())
             print(f"set {seed}: {group} held out", file=sys.stderr, flush=True)
         if real is not None:
-            RX = real.X[
-                :, list(features.slot_indices(real.feature_version, version) or [])
-            ]
-            real_taught += answer(
-                served(np.ones(len(names), bool)), RX, real.y, real_names
-            )
+            at = features.slot_indices(real.feature_version, version)
+            assert at is not None, "--real does not read as the set"
+            RX = real.X[:, list(at)]
+            taught = served(np.ones(len(names), bool))
+            real_taught += answer(taught, RX, real.y, real_names)
             real_base += answer(baseline, RX, real.y, real_names)
 
     print(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import tarfile
+from pathlib import Path
 
 import numpy as np
 
@@ -16,9 +17,13 @@ SHIPPED = PROJECT_ROOT / "apps" / "modelreg" / "shipped"
 REDISTRIBUTABLE = {"CC0-1.0", "CC-BY-3.0", "CC-BY-4.0", "MIT", "BSD-3-Clause"}
 
 
-def _sources() -> list[dict[str, str]]:
-    with (SHIPPED / "SOURCES.tsv").open(newline="") as fh:
+def _tsv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as fh:
         return list(csv.DictReader(fh, delimiter="\t"))
+
+
+def _sources() -> list[dict[str, str]]:
+    return _tsv(SHIPPED / "SOURCES.tsv")
 
 
 def test_every_shipped_drawing_is_listed_with_a_licence_that_lets_it_ship():
@@ -37,8 +42,7 @@ def test_every_shipped_drawing_is_listed_with_a_licence_that_lets_it_ship():
 
 
 def _listing(name: str) -> list[dict[str, str]]:
-    with (PROJECT_ROOT / "docs" / "data" / name).open(newline="") as fh:
-        return list(csv.DictReader(fh, delimiter="\t"))
+    return _tsv(PROJECT_ROOT / "docs" / "data" / name)
 
 
 def test_no_shipped_drawing_comes_from_a_repository_the_figures_are_measured_on():
