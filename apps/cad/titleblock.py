@@ -520,9 +520,10 @@ def _names_a_field(text: str) -> bool:
 
 def _inline_value(field: str, inline: str) -> bool:
     """Whether the rest of a label's text is its value: not another label word
-    ("Approved by - date") and not the rest of a list the label opens
-    ("Title/Name, designation, material")."""
-    if inline.lstrip()[:1] in (",", ";"):
+    ("Approved by - date"), not the rest of a list the label opens
+    ("Title/Name, designation, material") and not the rest of a longer label
+    waiting for its value ("Erstellt am:")."""
+    if inline.lstrip()[:1] in (",", ";") or inline.rstrip().endswith(":"):
         return False
     if _names_a_field(inline.strip(" -–:/")):
         return False

@@ -405,3 +405,25 @@ def test_the_rest_of_a_label_list_or_another_label_is_no_inline_value() -> None:
         msp.add_text("Revision note", height=2.5).set_placement((0, 40))
 
     assert values(read(build)) == {}
+
+
+def test_an_empty_din_information_box_has_no_values() -> None:
+    # xfig's DIN title block as it ships, nothing filled in: "Erstellt für:"
+    # (made for a customer) and "Erstellt am:" are labels, not a drawer "für:"
+    # or "am:".
+    def build(doc, msp):  # type: ignore[no-untyped-def]
+        for i, text in enumerate(
+            ["Maßstab:", "Werkstoff:", "Bezeichnung:", "Anzahl:", "Erstellt für:"]
+            + ["Bearb.", "Gepr.", "Norm", "Datum", "Name", "Erstellt am:"]
+        ):
+            msp.add_text(text, height=2.5).set_placement((0, 10 * i))
+
+    assert values(read(build)) == {}
+
+
+def test_a_filled_made_for_line_is_not_the_drawer() -> None:
+    def build(doc, msp):  # type: ignore[no-untyped-def]
+        msp.add_text("Erstellt für: Muster GmbH", height=2.5)
+        msp.add_text("Erstellt von: K. Knaak", height=2.5).set_placement((0, 10))
+
+    assert values(read(build)) == {"drawn_by": "K. Knaak"}

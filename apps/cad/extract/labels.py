@@ -650,6 +650,7 @@ _WORDS: dict[str, tuple[str, ...]] = {
 _OTHER = (
     "ursprung",
     "ersatz für",
+    "erstellt für",
     "ersetzt durch",
     "ers. f",
     "ers. d",
@@ -831,6 +832,11 @@ _PEOPLE = frozenset({"drawn_by", "checked_by", "approved_by"})
 _AGENT = re.compile(
     r"\s+(?:by|von|durch|par|da|por|door|przez|od)(?=\s*(?:[:：]|$))", re.IGNORECASE
 )
+# "Erstellt für", "Drawn for", "Dessiné pour": the word for "for" makes the
+# label name a customer, which is no person we report.
+_BENEFICIARY = re.compile(
+    r"\s+(?:für|fuer|for|pour|para|voor|dla)(?=\s*(?:[:：]|$)|\s)", re.IGNORECASE
+)
 # Free-text fields: any short text that is not itself a label or a date.
 _FREE_MAX = 80
 
@@ -908,6 +914,8 @@ def match(text: str) -> Label | None:
         if rest and label[-1].isalpha() and rest[0].isalnum() and not _cjk(label[-1]):
             continue
         rest = _drop_translation(rest, field)
+        if field in _PEOPLE and _BENEFICIARY.match(rest):
+            return Label(None, first, None, wrapped)
         if field in _PEOPLE:
             # "Approvato da", "Aprovado por", "Goedgekeurd door": the word for
             # "by" belongs to the label, never to the name.
