@@ -427,3 +427,19 @@ def test_a_filled_made_for_line_is_not_the_drawer() -> None:
         msp.add_text("Erstellt von: K. Knaak", height=2.5).set_placement((0, 10))
 
     assert values(read(build)) == {"drawn_by": "K. Knaak"}
+
+
+def test_a_revision_tables_header_row_has_no_values() -> None:
+    # "Rev." over "No." in one cell, then "Drawn" and "App.": the header of a
+    # revision table in a Korean drawing's title block, nothing filled in.
+    def build(doc, msp):  # type: ignore[no-untyped-def]
+        for x in (0, 10, 20, 30):
+            msp.add_line((x, 0), (x, 10))
+        for y in (0, 10):
+            msp.add_line((0, y), (30, y))
+        msp.add_text("Rev.", height=1.5).set_placement((1, 6))
+        msp.add_text("No.", height=1.5).set_placement((1, 2))
+        msp.add_text("Drawn", height=1.5).set_placement((11, 4))
+        msp.add_text("App.", height=1.5).set_placement((21, 4))
+
+    assert values(read(build)) == {}

@@ -439,6 +439,7 @@ _WORDS: dict[str, tuple[str, ...]] = {
         "approved by",
         "appd",
         "appr",
+        "app",
         "freigegeben",
         "freig",
         "genehmigt",
@@ -651,6 +652,9 @@ _OTHER = (
     "ursprung",
     "ersatz für",
     "erstellt für",
+    # A column's "No." alone is a row number's header, no field's label.
+    "no",
+    "nr",
     "ersetzt durch",
     "ers. f",
     "ers. d",
