@@ -8,11 +8,13 @@ preview drawn by ezdxf's drawing add-on.
 from __future__ import annotations
 
 import io
+import re
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from charset_normalizer import from_bytes
 from ezdxf import recover
 from ezdxf.document import Drawing as DxfDocument
 from ezdxf.filemanagement import dxf_stream_info, read
@@ -81,6 +83,37 @@ class LoadedDxf:
     messages: list[str] = field(default_factory=list)
 
 
+# Before R2007 a DXF's text is in the codepage its header names, and ezdxf
+# reads one that names none as cp1252. Japanese, Chinese and Korean tools
+# wrote R12 files in their own codepage without naming it (and some tools
+# UTF-8): read as cp1252 their text is mojibake ("±ÈÑ¡" for "比选").
+_UNNAMED = ("utf_8", "cp932", "gb18030", "cp949", "big5")
+_NON_ASCII_LINE = re.compile(rb"[^\r\n]*[\x80-\xff][^\r\n]*")
+_SAMPLE = 65536
+
+
+def _unnamed_codepage(content: bytes) -> str | None:
+    """The multi-byte encoding of a DXF that names no codepage, when its
+    non-ASCII lines read as one; None keeps ezdxf's cp1252."""
+    if content.isascii() or b"$DWGCODEPAGE" in content[: 4 * _SAMPLE]:
+        return None
+    sample = bytearray()
+    for m in _NON_ASCII_LINE.finditer(content):
+        sample += m.group(0) + b"\n"
+        if len(sample) >= _SAMPLE:
+            break
+    best = from_bytes(
+        bytes(sample[:_SAMPLE]), cp_isolation=[*_UNNAMED, "cp1252"]
+    ).best()
+    if best is None or best.encoding not in _UNNAMED:
+        return None
+    try:
+        content.decode(best.encoding)
+    except UnicodeDecodeError:
+        return None
+    return best.encoding
+
+
 def _read_fast(content: bytes) -> DxfDocument:
     """The same steps as ``ezdxf.readfile`` but from memory."""
     if content.startswith(BINARY_DXF_SENTINEL):
@@ -88,7 +121,10 @@ def _read_fast(content: bytes) -> DxfDocument:
     info = dxf_stream_info(
         io.StringIO(content[:65536].decode("utf-8", errors="ignore"))
     )
-    text = content.decode(info.encoding, errors="surrogateescape")
+    encoding = info.encoding
+    if info.version < "AC1021":  # R2007 and later are UTF-8
+        encoding = _unnamed_codepage(content) or encoding
+    text = content.decode(encoding, errors="surrogateescape")
     # newline=None translates CRLF like open() in text mode does for readfile.
     return read(io.StringIO(text, newline=None))
 
