@@ -88,8 +88,9 @@ class LoadedDxf:
 # wrote R12 files in their own codepage without naming it (and some tools
 # UTF-8): read as cp1252 their text is mojibake ("±ÈÑ¡" for "比选").
 _UNNAMED = ("utf_8", "cp932", "gb18030", "cp949", "big5")
-_NON_ASCII_LINE = re.compile(rb"[^\r\n]*[\x80-\xff][^\r\n]*")
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
 _SAMPLE = 65536
+_MAX_LINES = 10_000
 
 
 def _unnamed_codepage(content: bytes) -> str | None:
@@ -97,14 +98,26 @@ def _unnamed_codepage(content: bytes) -> str | None:
     non-ASCII lines read as one; None keeps ezdxf's cp1252."""
     if content.isascii() or b"$DWGCODEPAGE" in content[: 4 * _SAMPLE]:
         return None
-    sample = bytearray()
-    for m in _NON_ASCII_LINE.finditer(content):
-        sample += m.group(0) + b"\n"
-        if len(sample) >= _SAMPLE:
+    # Each distinct line at most three times: a layer name repeated on every
+    # entity floods the guesser, yet a few repeats help it on short texts.
+    lines: dict[bytes, int] = {}
+    size, pos = 0, 0
+    for _ in range(_MAX_LINES):
+        if size >= _SAMPLE:
             break
-    best = from_bytes(
-        bytes(sample[:_SAMPLE]), cp_isolation=[*_UNNAMED, "cp1252"]
-    ).best()
+        high = _HIGH_BYTE.search(content, pos)
+        if high is None:
+            break
+        start = content.rfind(b"\n", 0, high.start()) + 1
+        end = content.find(b"\n", high.start())
+        end = len(content) if end < 0 else end
+        line = content[start:end].rstrip(b"\r")[:_SAMPLE]
+        if lines.get(line, 0) < 3:
+            lines[line] = lines.get(line, 0) + 1
+            size += len(line) + 1
+        pos = end + 1
+    sample = b"\n".join(k for k, n in lines.items() for _ in range(n))[:_SAMPLE]
+    best = from_bytes(sample, cp_isolation=[*_UNNAMED, "cp1252"]).best()
     if best is None or best.encoding not in _UNNAMED:
         return None
     try:
