@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+
+import ezdxf
 import pytest
 
 from apps.cad.pipeline import analyze_bytes
@@ -62,3 +65,18 @@ def test_a_named_codepage_is_read_as_named() -> None:
         "named.dxf", r12(lines, "cp1251", codepage="ANSI_1251"), preview=False
     )
     assert [t["text"] for t in result["text"]] == lines
+
+
+def test_a_file_saved_on_windows_reads_its_text_as_utf8() -> None:
+    # R2007 and later are UTF-8; with CRLF line ends the header's version
+    # was missed and the text read as cp1252 ("MaÃŸstab").
+    doc = ezdxf.new("R2013")
+    lines = ["Maßstab: 1:2", "Gezeichnet: Müller", "Merilo: 1:5", "Risal: Žiga Čeh"]
+    for i, text in enumerate(lines):
+        doc.modelspace().add_text(text, height=2.5).set_placement((0, -10 * i))
+    out = io.StringIO()
+    doc.write(out)
+    content = out.getvalue().replace("\n", "\r\n").encode("utf-8")
+    result = analyze_bytes("windows.dxf", content, preview=False)
+    assert [t["text"] for t in result["text"]] == lines
+    assert result["title_block"]["drawn_by"]["value"] == "Müller"

@@ -131,8 +131,10 @@ def _read_fast(content: bytes) -> DxfDocument:
     """The same steps as ``ezdxf.readfile`` but from memory."""
     if content.startswith(BINARY_DXF_SENTINEL):
         return DxfDocument.load(binary_tags_loader(content, errors="surrogateescape"))
+    # newline=None: a file saved on Windows ends its lines in CRLF, and the
+    # header's "AC1027\r" would read as no version at all (R12, cp1252).
     info = dxf_stream_info(
-        io.StringIO(content[:65536].decode("utf-8", errors="ignore"))
+        io.StringIO(content[:65536].decode("utf-8", errors="ignore"), newline=None)
     )
     encoding = info.encoding
     if info.version < "AC1021":  # R2007 and later are UTF-8
