@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import unicodedata
 from typing import Any
 
 from apps.cad.extract import labels
@@ -142,6 +143,12 @@ _MORE_TAGS: dict[str, tuple[str, ...]] = {
     "weight": ("MASSE", "POIDS", "PESO"),
     "company": ("FIRMENNAME", "SOCIETE", "EMPRESA", "AZIENDA"),
 }
+
+
+def _plain(text: str) -> str:
+    """Without case or accents: "TITULO" and "título" are one word."""
+    decomposed = unicodedata.normalize("NFKD", text.strip())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 def _tag_key(tag: str) -> str:
@@ -552,6 +559,8 @@ def extract(items: list[TextItem], grid: Grid | None = None) -> dict[str, Any]:
                 field is None
                 or _names_a_field(it.text)
                 or labels.is_placeholder(it.text)
+                # A template's attribute left at its own name ("TITULO").
+                or _plain(it.text) == _plain(it.tag)
             ):
                 continue
             if it.kind == "ATTDEF" and it.text.startswith(("(", "<", "[")):

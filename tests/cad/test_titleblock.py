@@ -443,3 +443,12 @@ def test_a_revision_tables_header_row_has_no_values() -> None:
         msp.add_text("App.", height=1.5).set_placement((21, 4))
 
     assert values(read(build)) == {}
+
+
+def test_an_attribute_left_at_its_own_name_is_no_value() -> None:
+    # NBR 10068's template: the title attribute TITULO holds "TITULO".
+    def build(doc, msp):  # type: ignore[no-untyped-def]
+        msp.add_attdef("TITULO", (0, 0), text="TITULO", dxfattribs={"height": 2.5})
+        msp.add_attdef("ESCALA", (0, 10), text="1:1", dxfattribs={"height": 2.5})
+
+    assert values(read(build)) == {"scale": "1:1"}
