@@ -9,13 +9,14 @@ walk recurse forever or explode combinatorially.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from ezdxf.document import Drawing as DxfDocument
 from ezdxf.entities import DXFGraphic
-from ezdxf.math import Matrix44
+from ezdxf.math import Matrix44, Vec3
 
 MAX_DEPTH = 16
 MAX_ENTITIES = 400_000
@@ -87,14 +88,54 @@ def walk(
                 continue
             try:
                 m = entity.matrix44()
+                copies = _grid(entity)
             except (ValueError, ZeroDivisionError, ArithmeticError):
                 continue
-            if matrix is not None:
-                m = m @ matrix
-            yield from _walk(block, m, depth + 1, (*path, name), top)
+            for offset in copies:
+                # Each copy of a MINSERT's grid costs a visit, so an array of
+                # a billion empty blocks stops at the budget like any other.
+                if offset is not None:
+                    if report.visited >= max_entities:
+                        report.truncated = True
+                        return
+                    report.visited += 1
+                placed = m if offset is None else m @ Matrix44.translate(*offset)
+                if matrix is not None:
+                    placed = placed @ matrix
+                yield from _walk(block, placed, depth + 1, (*path, name), top)
 
     start = doc.modelspace() if layout is None else layout
     yield from _walk(start, None, 0, (), None)
+
+
+def _grid(insert: Any) -> Iterator[tuple[float, float, float] | None]:
+    """Where the copies of a block reference go: ``None`` (the reference's own
+    place) for a plain INSERT; for a MINSERT every cell of its rows x columns
+    grid after the first, as a world-space offset (the grid turns with the
+    reference's rotation and lies in its plane, but is not scaled, as AutoCAD
+    draws it). A zero spacing puts every copy of that axis in one place: drawn
+    once."""
+    yield None
+    dxf = insert.dxf
+    row_step = float(dxf.get("row_spacing", 0.0) or 0.0)
+    column_step = float(dxf.get("column_spacing", 0.0) or 0.0)
+    rotation = float(dxf.get("rotation", 0.0) or 0.0)
+    if not all(math.isfinite(v) for v in (row_step, column_step, rotation)):
+        return
+    rows = max(int(dxf.get("row_count", 1) or 1), 1) if row_step else 1
+    columns = max(int(dxf.get("column_count", 1) or 1), 1) if column_step else 1
+    if rows * columns <= 1:
+        return
+    ocs = insert.ocs()
+    for row in range(rows):
+        for column in range(columns):
+            if row == 0 and column == 0:
+                continue
+            offset = Vec3(column * column_step, row * row_step)
+            if rotation:
+                offset = offset.rotate_deg(rotation)
+            world = ocs.to_wcs(offset)
+            yield (world.x, world.y, world.z)
 
 
 def expanded_count(doc: DxfDocument, *, limit: int, max_depth: int = MAX_DEPTH) -> int:

@@ -630,3 +630,63 @@ def test_segments_too_short_to_measure_give_a_neutral_picture() -> None:
     named = dict(zip([s.name for s in DXF7_SLOTS], v, strict=True))
     assert all(math.isfinite(x) for x in v)
     assert all(named[n] == 0.0 for n in PICTURE)
+
+
+def _plate_with_hole_grid(*, as_array: bool, rotation: float = 0.0) -> bytes:
+    """A 200 x 140 plate with a 3 x 4 grid of 8 mm holes at 40 x 30 mm
+    pitch, drawn hole by hole or as one MINSERT of a one-hole block."""
+    doc = ezdxf.new("R2018")
+    msp = doc.modelspace()
+    turn = Matrix44.z_rotate(math.radians(rotation))
+    corners = [(0, 0), (200, 0), (200, 140), (0, 140)]
+    msp.add_lwpolyline([turn.transform((x, y, 0)) for x, y in corners], close=True)
+    origin = (40.0, 40.0)
+    if as_array:
+        hole = doc.blocks.new("HOLE")
+        hole.add_circle((0, 0), 4)
+        ref = msp.add_blockref("HOLE", turn.transform((*origin, 0)))
+        ref.dxf.rotation = rotation
+        ref.grid(size=(3, 4), spacing=(30, 40))  # rows x columns, row x column step
+    else:
+        for row in range(3):
+            for column in range(4):
+                centre = (origin[0] + 40 * column, origin[1] + 30 * row, 0)
+                msp.add_circle(turn.transform(centre), 4)
+    stream = io.StringIO()
+    doc.write(stream)
+    return doc.encode(stream.getvalue())
+
+
+def named(values: list[float]) -> dict[str, float]:
+    return dict(zip([s.name for s in DXF7_SLOTS], values, strict=True))
+
+
+@pytest.mark.parametrize("rotation", [0.0, 30.0])
+def test_a_hole_grid_drawn_as_one_array_reads_as_every_hole(rotation: float) -> None:
+    # A MINSERT (AutoCAD's rectangular array of a block) draws its block in
+    # every cell; the vector must see twelve holes, as the preview shows them.
+    drawn = named(vector(_plate_with_hole_grid(as_array=False, rotation=rotation)))
+    array = named(vector(_plate_with_hole_grid(as_array=True, rotation=rotation)))
+    assert array["log_circles"] == pytest.approx(drawn["log_circles"])
+    for slot in (
+        "circle_r_mean",
+        "mirror_sym_major",
+        "mirror_sym_minor",
+        "point_sym",
+        "bbox_aspect",
+    ):
+        assert array[slot] == pytest.approx(drawn[slot], abs=1e-6), slot
+    for slot in PICTURE | OUTLINE | TOPOLOGY:
+        assert array[slot] == pytest.approx(drawn[slot], abs=1e-3), slot
+
+
+def test_a_hostile_array_of_empty_blocks_stops_at_the_walk_budget() -> None:
+    doc = ezdxf.new("R2018")
+    doc.blocks.new("EMPTY")
+    msp = doc.modelspace()
+    msp.add_line((0, 0), (10, 0))
+    msp.add_blockref("EMPTY", (0, 0)).grid(size=(32767, 32767), spacing=(1, 1))
+    stream = io.StringIO()
+    doc.write(stream)
+    out = analyze_bytes("x.dxf", doc.encode(stream.getvalue()), preview=False)
+    assert all(math.isfinite(x) for x in out["features"])
