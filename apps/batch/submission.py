@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -294,12 +295,18 @@ def _job_create(
 
 
 def refeaturize_submit(
-    *, tenant: Tenant, user: Any, feature_version: str, priority: int = 3
+    *,
+    tenant: Tenant,
+    user: Any,
+    feature_version: str,
+    priority: int = 3,
+    analysed_before: datetime | None = None,
 ) -> list[BatchJob]:
     """Re-analyse the tenant's drawings that have no ``feature_version`` vector
-    yet, as batch jobs (progress, cancel, retry as for any job). Each drawing
-    gets a new analysis; the old ones stay. Running it again submits only what
-    is still missing, so a cancelled run resumes where it stopped.
+    yet (or, with ``analysed_before``, none computed since then), as batch
+    jobs (progress, cancel, retry as for any job). Each drawing gets a new
+    analysis; the old ones stay. Running it again submits only what is still
+    missing, so a cancelled run resumes where it stopped.
 
     For STEP/IGES only the version analyses store (``CADML_BREP_FEATURE_VERSION``)
     can be asked for: a re-analysis writes that one, so asking for the other
@@ -313,7 +320,9 @@ def refeaturize_submit(
         )
     ids = list(
         drawings_needing_features(
-            tenant=tenant, feature_version=feature_version
+            tenant=tenant,
+            feature_version=feature_version,
+            analysed_before=analysed_before,
         ).values_list("pk", flat=True)
     )
     jobs = []

@@ -105,17 +105,21 @@ def analysis_latest(*, tenant: Tenant, drawing: Drawing) -> Analysis:
 
 
 def drawings_needing_features(
-    *, tenant: Tenant, feature_version: str
+    *, tenant: Tenant, feature_version: str, analysed_before: datetime | None = None
 ) -> QuerySet[Drawing]:
     """The tenant's drawings of the formats whose analyses store
     ``feature_version`` (the format registry says which) with no finished
     analysis that serves it (its own, or a later dxf version whose prefix it
-    is; older analyses stay as they are: history)."""
+    is; older analyses stay as they are: history). With ``analysed_before``,
+    an analysis finished before then does not count: after a release that
+    reads drawings better within one version, its vectors are redone."""
     done = Analysis.objects.filter(
         drawing=OuterRef("pk"),
         feature_version__in=served_by(feature_version),
         status=Analysis.Status.DONE,
     )
+    if analysed_before is not None:
+        done = done.filter(finished__gte=analysed_before)
     formats = [f.name for f in FORMATS if feature_version in f.feature_versions]
     return (
         Drawing.objects.filter(tenant=tenant, format__in=formats)

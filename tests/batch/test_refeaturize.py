@@ -95,6 +95,41 @@ def test_all_tenants_after_an_upgrade_one_line_each(
         call_command("refeaturize", "--all-tenants", "--tenant", tenant_a.slug)
 
 
+def test_vectors_computed_before_a_release_are_redone_once(tenant_a, owner_a) -> None:  # type: ignore[no-untyped-def]
+    # A release that reads drawings better within the same feature version
+    # (arcs over their sweep, say): --analysed-before redoes the vectors of
+    # analyses finished before the upgrade, once; a resumed run submits only
+    # what is still missing.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.cad.services import analysis_run
+
+    drawings = []
+    for i in range(2):
+        d = drawing_create(
+            tenant=tenant_a, uploaded_by=owner_a, name=f"q{i}.dxf", content=dxf(i)
+        ).drawing
+        analysis_run(drawing=d)
+        drawings.append(d)
+    upgrade = timezone.now() - timedelta(days=1)
+    Analysis.objects.filter(drawing=drawings[0]).update(
+        finished=upgrade - timedelta(days=3)
+    )
+    assert refeaturize(tenant_a)["drawings"] == 0  # same version: nothing missing
+    first = refeaturize(tenant_a, "--analysed-before", upgrade.isoformat())
+    assert first["drawings"] == 1
+    assert wait_for_job(first["jobs"][0]).status == "succeeded"
+    analyses = Analysis.objects.filter(drawing=drawings[0]).order_by("created")
+    assert analyses.count() == 2  # the old one stays: history
+    assert (
+        refeaturize(tenant_a, "--analysed-before", upgrade.isoformat())["drawings"] == 0
+    )
+    with pytest.raises(CommandError, match="no date"):
+        refeaturize(tenant_a, "--analysed-before", "last tuesday")
+
+
 def test_unknown_tenants_and_versions_are_clear_errors(tenant_a) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(CommandError, match="No tenant"):
         call_command("refeaturize", "--tenant", "nobody")

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 
 from apps.accounts.models import Tenant
 from apps.batch.submission import refeaturize_submit
@@ -16,7 +19,9 @@ class Command(BaseCommand):
         "Re-analyse a tenant's drawings that have no vector of a feature version "
         "(default: the one analyses write today) as batch jobs; watch and cancel "
         "them as any job. Old analyses are kept. Run it again to resume. "
-        "--all-tenants does it for every tenant (after an upgrade), one line each."
+        "--all-tenants does it for every tenant (after an upgrade), one line each. "
+        "--analysed-before redoes vectors computed before a date (after a release "
+        "that reads drawings better within the same feature version)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -24,6 +29,12 @@ class Command(BaseCommand):
         which.add_argument("--tenant", help="tenant slug")
         which.add_argument("--all-tenants", action="store_true")
         parser.add_argument("--feature-version", default=DXF_FEATURE_VERSION)
+        parser.add_argument(
+            "--analysed-before",
+            type=_moment,
+            help="also redo drawings whose analyses of that version all finished "
+            "before this date or ISO time (e.g. the upgrade's date)",
+        )
         parser.add_argument("--json", action="store_true", help="JSON output")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -35,12 +46,27 @@ class Command(BaseCommand):
             except Tenant.DoesNotExist:
                 raise CommandError(f"No tenant {options['tenant']!r}.") from None
         for tenant in tenants:
-            self._submit(tenant, options["feature_version"], as_json=options["json"])
+            self._submit(
+                tenant,
+                options["feature_version"],
+                as_json=options["json"],
+                before=options["analysed_before"],
+            )
 
-    def _submit(self, tenant: Tenant, feature_version: str, *, as_json: bool) -> None:
+    def _submit(
+        self,
+        tenant: Tenant,
+        feature_version: str,
+        *,
+        as_json: bool,
+        before: datetime | None,
+    ) -> None:
         try:
             jobs = refeaturize_submit(
-                tenant=tenant, user=None, feature_version=feature_version
+                tenant=tenant,
+                user=None,
+                feature_version=feature_version,
+                analysed_before=before,
             )
         except DomainError as exc:
             raise CommandError(exc.message) from exc
@@ -62,3 +88,23 @@ class Command(BaseCommand):
                 f"{tenant.slug}: {drawings} drawing(s) to re-analyse in "
                 f"job(s) {', '.join(map(str, ids)) or '-'}"
             )
+
+
+def _moment(value: str) -> datetime:
+    """A date (its midnight) or an ISO date-time; naive ones in the server's
+    time zone."""
+    try:
+        moment = parse_datetime(value)
+        if moment is None:
+            day = parse_date(value)
+            moment = datetime.combine(day, time()) if day is not None else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise CommandError(
+            f"--analysed-before {value!r} is no date: use YYYY-MM-DD or an ISO "
+            "date-time such as 2026-12-06T17:00:00Z."
+        )
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment
