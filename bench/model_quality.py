@@ -438,6 +438,12 @@ def main() -> None:
     parser.add_argument("--answers", type=Path, help="TSV of every drawing's answers")
     parser.add_argument("--sets-cache", type=Path, help="folder for generated sets")
     parser.add_argument(
+        "--estimator",
+        help="train only this candidate (random_forest, extra_trees, ...): "
+        "compares two versions of the code on the same learner, since the "
+        "selection between two close candidates can flip between them",
+    )
+    parser.add_argument(
         "--negatives",
         type=Path,
         help="real drawings of other domains added to every generated set as "
@@ -473,10 +479,11 @@ def main() -> None:
     def fit(
         data: training.Dataset, seed: int, teach: training.Dataset | None = taught
     ) -> training.TrainResult:
+        only = [args.estimator] if args.estimator else None
         if teach is None:
-            return training.train(data, seed=seed)
+            return training.train(data, seed=seed, only=only)
         # As learning._train trains on the default base.
-        return training.train(training.on_base(data, teach), seed=seed)
+        return training.train(training.on_base(data, teach), seed=seed, only=only)
 
     def with_negatives(data: training.Dataset) -> training.Dataset:
         if negatives is None:
