@@ -419,6 +419,7 @@ class Geometry:
     circles: list[tuple[float, float, float]] = field(default_factory=list)
     n_circles: int = 0
     n_arcs: int = 0
+    spline_points: int = 0
     lines: list[tuple[float, float, float, float]] = field(default_factory=list)
     polylines: int = 0
     closed_polylines: int = 0
@@ -467,8 +468,16 @@ class Geometry:
 
     @functools.cached_property
     def distinct(self) -> tuple[np.ndarray, np.ndarray]:
-        """The segments and circles, each drawn once (``picture.distinct``)."""
-        return picture.distinct(self.line_array, self.circle_array)
+        """The segments and circles, each drawn once (``picture.distinct``);
+        an arc is its sweep, cut into chords, not its whole circle."""
+        lines = self.line_array
+        chords = _arc_chords(self.arc_array)
+        if len(chords):
+            lines = np.vstack([lines, chords])
+        spans = [np.hstack([c[:-1], c[1:]]) for c in self.curve_arrays if len(c) >= 2]
+        if spans:
+            lines = np.vstack([lines, *spans])
+        return picture.distinct(lines, self.full_circle_array)
 
     @functools.cached_property
     def posed(self) -> picture.Posed | None:
@@ -488,6 +497,31 @@ class Geometry:
         extra = (circles[:, 2] ** 2).sum() / len(pts) if len(circles) else 0.0
         gyr = float(math.sqrt(sq.mean() + extra))
         return gyr if gyr > 0 and math.isfinite(gyr) else 0.0
+
+
+_ARC_STEPS = 32  # chords a whole turn; fewer for a shorter sweep
+
+
+def _arc_chords(arcs: np.ndarray) -> np.ndarray:
+    """(x0, y0, x1, y1) chords along each arc (cx, cy, r, a0, sweep)."""
+    if not len(arcs):
+        return np.zeros((0, 4))
+    steps = np.clip(np.ceil(arcs[:, 4] / (2 * math.pi) * _ARC_STEPS), 2, _ARC_STEPS)
+    steps = steps.astype(int)
+    owner = np.repeat(np.arange(len(arcs)), steps)
+    first = np.cumsum(steps) - steps
+    k = np.arange(len(owner)) - first[owner]
+    a = arcs[owner]
+    t0 = a[:, 3] + a[:, 4] * k / steps[owner]
+    t1 = a[:, 3] + a[:, 4] * (k + 1) / steps[owner]
+    return np.column_stack(
+        [
+            a[:, 0] + a[:, 2] * np.cos(t0),
+            a[:, 1] + a[:, 2] * np.sin(t0),
+            a[:, 0] + a[:, 2] * np.cos(t1),
+            a[:, 1] + a[:, 2] * np.sin(t1),
+        ]
+    )
 
 
 def _finite(*values: float) -> bool:
@@ -519,37 +553,28 @@ def collect(visits: Any, geo: Geometry) -> Any:
                 else:
                     geo.skipped_nonfinite += 1
             elif t in ("CIRCLE", "ARC"):
-                c = e.dxf.center
-                r = float(e.dxf.radius)
-                if e.dxf.hasattr("extrusion"):
-                    c = e.ocs().to_wcs(c)
-                if m is not None:
-                    c = m.transform(c)
-                    r *= m.transform_direction(Vec3(1, 0, 0)).magnitude
-                if _finite(c.x, c.y, r) and r > 0:
-                    geo.circles.append((c.x, c.y, r))
-                    points.append((c.x, c.y))
-                    if t == "CIRCLE":
-                        geo.n_circles += 1
-                        geo.full_circles.append((c.x, c.y, r))
-                    else:
-                        geo.n_arcs += 1
-                        _add_arc(geo, e, c, r, m)
-                else:
-                    geo.skipped_nonfinite += 1
+                _add_round(geo, e, t == "CIRCLE", m)
             elif t == "LWPOLYLINE":
                 geo.polylines += 1
                 if e.closed:
                     geo.closed_polylines += 1
-                pts = [Vec3(p[0], p[1]) for p in e.get_points("xy")]
-                _add_path(geo, pts, e.closed, m)
+                if _is_plain(e, [p[4] for p in e.get_points("xyseb")]):
+                    pts = [Vec3(p[0], p[1]) for p in e.get_points("xy")]
+                    _add_path(geo, pts, e.closed, m)
+                else:
+                    _add_exploded(geo, e, m)
             elif t == "POLYLINE":
                 if e.is_2d_polyline or e.is_3d_polyline:
                     geo.polylines += 1
                     if e.is_closed:
                         geo.closed_polylines += 1
-                    pts = [v.dxf.location for v in e.vertices]
-                    _add_path(geo, pts, e.is_closed, m)
+                    if e.is_3d_polyline or _is_plain(
+                        e, [v.dxf.get("bulge", 0.0) for v in e.vertices]
+                    ):
+                        pts = [v.dxf.location for v in e.vertices]
+                        _add_path(geo, pts, e.is_closed, m)
+                    else:
+                        _add_exploded(geo, e, m)
             elif t in ("TEXT", "MTEXT"):
                 geo.texts += 1
             elif t == "INSERT":
@@ -561,16 +586,17 @@ def collect(visits: Any, geo: Geometry) -> Any:
                 geo.hatch_patterns.append(e.dxf.get("pattern_name", ""))
                 geo.solid_hatches += bool(e.dxf.get("solid_fill", 0))
                 _add_hatch(geo, e, m)
-            elif t in ("ELLIPSE", "POINT"):
-                p = e.dxf.center if t == "ELLIPSE" else e.dxf.location
+            elif t == "POINT":
+                p = e.dxf.location
                 if m is not None:
                     p = m.transform(p)
                 if _finite(p.x, p.y):
                     points.append((p.x, p.y))
+            elif t == "ELLIPSE":
+                _add_ellipse(geo, e, m)
             elif t == "SPLINE":
-                cps = e.fit_points if e.fit_point_count() else e.control_points
                 curve = []
-                for p in cps:
+                for p in _spline_points(geo, e):
                     p = Vec3(p)
                     if m is not None:
                         p = m.transform(p)
@@ -584,6 +610,149 @@ def collect(visits: Any, geo: Geometry) -> Any:
             # must not sink the whole analysis; it still counts in the histogram.
             geo.skipped_nonfinite += 1
         yield visit
+
+
+def _add_round(geo: Geometry, e: Any, whole: bool, m: Any) -> None:
+    """A CIRCLE (``whole``) or an ARC, in world space."""
+    c = e.dxf.center
+    r = float(e.dxf.radius)
+    if e.dxf.hasattr("extrusion"):
+        c = e.ocs().to_wcs(c)
+    if m is not None:
+        c = m.transform(c)
+        r *= m.transform_direction(Vec3(1, 0, 0)).magnitude
+    if not (_finite(c.x, c.y, r) and r > 0):
+        geo.skipped_nonfinite += 1
+        return
+    geo.circles.append((c.x, c.y, r))
+    geo.points.append((c.x, c.y))
+    if whole:
+        geo.n_circles += 1
+        geo.full_circles.append((c.x, c.y, r))
+    else:
+        geo.n_arcs += 1
+        _add_arc(geo, e, c, r, m)
+
+
+_SPLINE_STEPS = 4  # points on the curve a control point, 8 to 256 a spline
+_MAX_SPLINE_POINTS = 200_000  # a drawing's; past it, splines are their points
+
+
+def _spline_points(geo: Geometry, e: Any) -> list[Any]:
+    """Points on a SPLINE's curve. Most CAD tools save a spline by its control
+    points, which lie off the curve; read as a polyline they drew its control
+    polygon. Past the drawing's budget, its fit or control points."""
+    given = e.fit_points if e.fit_point_count() else e.control_points
+    steps = min(max(_SPLINE_STEPS * len(given), 8), 256)
+    if geo.spline_points + steps <= _MAX_SPLINE_POINTS:
+        try:
+            on_curve = list(e.construction_tool().approximate(segments=steps))
+        except (ValueError, ZeroDivisionError, ArithmeticError, IndexError):
+            on_curve = []
+        if on_curve:
+            geo.spline_points += len(on_curve)
+            return on_curve
+    return list(given)
+
+
+_ELLIPSE_STEPS = 32  # points a whole turn
+
+
+def _add_ellipse(geo: Geometry, e: Any, m: Any) -> None:
+    """An ELLIPSE as the curve it draws (points over its sweep), like a
+    SPLINE: the outline, topology and picture see its shape, not its centre."""
+    start = float(e.dxf.start_param)
+    end = float(e.dxf.end_param)
+    if not _finite(start, end):
+        geo.skipped_nonfinite += 1
+        return
+    sweep = (end - start) % (2 * math.pi) or 2 * math.pi
+    steps = max(2, math.ceil(sweep / (2 * math.pi) * _ELLIPSE_STEPS))
+    params = [start + sweep * k / steps for k in range(steps + 1)]
+    curve = []
+    for p in e.construction_tool().vertices(params):
+        if m is not None:
+            p = m.transform(p)
+        if _finite(p.x, p.y):
+            geo.points.append((p.x, p.y))
+            curve.append((p.x, p.y))
+    if len(curve) >= 2:
+        geo.curves.append(curve)
+
+
+def _is_plain(e: Any, bulges: list[float]) -> bool:
+    """A polyline of straight segments in the drawing's own plane: read as its
+    points. Any other (arc segments, a mirrored or tilted plane) is read as
+    the LINEs and ARCs it explodes into."""
+    if any(abs(b) >= _STRAIGHT_BULGE for b in bulges):
+        return False
+    extrusion = e.dxf.get("extrusion", None)
+    return extrusion is None or Vec3(extrusion).isclose(Vec3(0, 0, 1))
+
+
+_MAX_EXPLODED_SEGMENTS = 10_000
+# A bulge (the tangent of a quarter of the arc's angle) this small is a
+# straight segment as drawn (under a quarter of a degree): exporters leave
+# such rounding noise on straight edges, and read as arcs they are circles of
+# huge radius that swamp the drawing's circle statistics and size.
+_STRAIGHT_BULGE = 1e-3
+_STRAIGHT_SWEEP = 4 * math.degrees(math.atan(_STRAIGHT_BULGE))
+
+
+def _add_exploded(geo: Geometry, e: Any, m: Any) -> None:
+    """A polyline with arc segments (bulges) read as what it draws, the same
+    as its exploded LINEs and ARCs: a hole drawn as a closed two-vertex
+    polyline with two half-circle bulges (as many CAM and laser-cut exports
+    write it) is one circle, not a line across it."""
+    pieces = []
+    for piece in e.virtual_entities():
+        pieces.append(piece)
+        if len(pieces) > _MAX_EXPLODED_SEGMENTS:
+            break
+    arcs = [p for p in pieces if p.dxftype() == "ARC"]
+    if arcs and len(arcs) == len(pieces) and _one_circle(arcs):
+        _add_round(geo, arcs[0], True, m)
+        return
+    for piece in pieces:
+        kind = piece.dxftype()
+        if kind == "ARC" and _sweep_degrees(piece) >= _STRAIGHT_SWEEP:
+            _add_round(geo, piece, False, m)
+        elif kind in ("ARC", "LINE"):
+            if kind == "ARC":
+                s, en = piece.start_point, piece.end_point
+            else:
+                s, en = piece.dxf.start, piece.dxf.end
+            if m is not None:
+                s, en = m.transform(s), m.transform(en)
+            if _finite(s.x, s.y, en.x, en.y):
+                geo.lines.append((s.x, s.y, en.x, en.y))
+                geo.points.append((s.x, s.y))
+                geo.points.append((en.x, en.y))
+            else:
+                geo.skipped_nonfinite += 1
+
+
+def _sweep_degrees(arc: Any) -> float:
+    return (float(arc.dxf.end_angle) - float(arc.dxf.start_angle)) % 360.0 or 360.0
+
+
+def _one_circle(arcs: list[Any]) -> bool:
+    """Arcs on one centre and radius that sweep the whole turn between them."""
+    first = arcs[0].dxf
+    r = float(first.radius)
+    if not (r > 0 and _finite(r)):
+        return False
+    tol = 1e-6 * max(r, 1.0)
+    sweep = 0.0
+    for arc in arcs:
+        d = arc.dxf
+        if not (
+            Vec3(d.center).isclose(Vec3(first.center), abs_tol=tol)
+            and math.isclose(float(d.radius), r, abs_tol=tol)
+        ):
+            return False
+        sweep += _sweep_degrees(arc)
+    return math.isclose(sweep, 360.0, abs_tol=1e-6)
 
 
 def _add_arc(geo: Geometry, e: Any, c: Vec3, r: float, m: Any) -> None:

@@ -690,3 +690,166 @@ def test_a_hostile_array_of_empty_blocks_stops_at_the_walk_budget() -> None:
     doc.write(stream)
     out = analyze_bytes("x.dxf", doc.encode(stream.getvalue()), preview=False)
     assert all(math.isfinite(x) for x in out["features"])
+
+
+def _plate_with_holes(*, holes_as: str, extrusion_z: float = 1.0) -> bytes:
+    """A 120 x 80 plate with rounded corners (radius 10) and four 6 mm holes,
+    the corners and holes drawn as CAD tools write them: ``"entities"`` as
+    LINEs, ARCs and CIRCLEs; ``"bulges"`` as one closed polyline with arc
+    segments and each hole a closed two-vertex polyline of two half-circles."""
+    doc = ezdxf.new("R2018")
+    msp = doc.modelspace()
+    w, h, r = 120.0, 80.0, 10.0
+    holes = [(15.0, 15.0), (105.0, 15.0), (105.0, 65.0), (35.0, 50.0)]
+    if holes_as == "entities":
+        for a, b in [
+            ((r, 0), (w - r, 0)),
+            ((w, r), (w, h - r)),
+            ((w - r, h), (r, h)),
+            ((0, h - r), (0, r)),
+        ]:
+            msp.add_line(a, b)
+        for centre, start in [
+            ((w - r, r), 270),
+            ((w - r, h - r), 0),
+            ((r, h - r), 90),
+            ((r, r), 180),
+        ]:
+            msp.add_arc(centre, r, start, start + 90)
+        for x, y in holes:
+            msp.add_circle((x, y), 3.0)
+    else:
+        k = math.tan(math.radians(90) / 4)  # a quarter circle's bulge
+        outline = [
+            (r, 0, 0),
+            (w - r, 0, k),
+            (w, r, 0),
+            (w, h - r, k),
+            (w - r, h, 0),
+            (r, h, k),
+            (0, h - r, 0),
+            (0, r, k),
+        ]
+        msp.add_lwpolyline(outline, format="xyb", close=True)
+        for x, y in holes:
+            msp.add_lwpolyline(
+                [(x - 3, y, 1.0), (x + 3, y, 1.0)], format="xyb", close=True
+            )
+    if extrusion_z < 0:
+        # Mirrored about the y axis: ezdxf keeps polylines, arcs and circles
+        # in their own plane and turns its normal down (extrusion 0, 0, -1),
+        # as CAD tools save a mirrored part.
+        for entity in msp:
+            entity.transform(Matrix44.scale(-1, 1, 1))
+    stream = io.StringIO()
+    doc.write(stream)
+    return doc.encode(stream.getvalue())
+
+
+def test_arc_segments_of_a_polyline_read_as_the_arcs_and_circles_they_draw() -> None:
+    # CAM and laser-cut exports draw holes as closed polylines of two
+    # half-circle segments; read as points they were a line across the hole.
+    drawn = named(vector(_plate_with_holes(holes_as="entities")))
+    bulged = named(vector(_plate_with_holes(holes_as="bulges")))
+    for slot in ("log_circles", "log_arcs", "log_concentric_groups", "circle_r_mean"):
+        assert bulged[slot] == pytest.approx(drawn[slot], abs=1e-6), slot
+    assert bulged["log_circles"] == pytest.approx(math.log1p(4))
+    for slot in PICTURE | OUTLINE | TOPOLOGY | LAYOUT:
+        assert bulged[slot] == pytest.approx(drawn[slot], abs=2e-3), slot
+
+
+def test_a_polyline_mirrored_by_its_extrusion_reads_where_it_is_drawn() -> None:
+    # Points of a polyline lie in its own plane; with the plane's normal
+    # turned down they must be mirrored into the drawing's, or the outline
+    # and the holes drawn as circles end up on opposite sides.
+    drawn = named(vector(_plate_with_holes(holes_as="entities", extrusion_z=-1)))
+    bulged = named(vector(_plate_with_holes(holes_as="bulges", extrusion_z=-1)))
+    for slot in ("log_circles", "log_arcs", "circle_r_mean", "bbox_aspect"):
+        assert bulged[slot] == pytest.approx(drawn[slot], abs=1e-6), slot
+    for slot in PICTURE | OUTLINE | TOPOLOGY | LAYOUT:
+        assert bulged[slot] == pytest.approx(drawn[slot], abs=2e-3), slot
+
+
+def test_fillets_drawn_as_arcs_or_short_lines_give_nearly_the_same_picture() -> None:
+    # An arc is drawn over its sweep: a fillet is a quarter of a circle in
+    # the picture, not the whole circle around the corner.
+    from tests.cad.conftest import dxf_bytes
+
+    w, h, r = 160.0, 110.0, 20.0
+    corners = [((w - r, r), 270), ((w - r, h - r), 0), ((r, h - r), 90), ((r, r), 180)]
+
+    def plate(doc, msp, *, exploded: bool):  # type: ignore[no-untyped-def]
+        for a, b in [
+            ((r, 0), (w - r, 0)),
+            ((w, r), (w, h - r)),
+            ((w - r, h), (r, h)),
+            ((0, h - r), (0, r)),
+        ]:
+            msp.add_line(a, b)
+        msp.add_circle((w / 2, h / 2), 25)
+        for (cx, cy), start in corners:
+            if not exploded:
+                msp.add_arc((cx, cy), r, start, start + 90)
+                continue
+            n = 16
+            pts = [
+                (
+                    cx + r * math.cos(math.radians(start + 90 * i / n)),
+                    cy + r * math.sin(math.radians(start + 90 * i / n)),
+                )
+                for i in range(n + 1)
+            ]
+            for a, b in zip(pts, pts[1:], strict=False):
+                msp.add_line(a, b)
+
+    drawn = vector(dxf_bytes(lambda d, m: plate(d, m, exploded=False)))
+    exported = vector(dxf_bytes(lambda d, m: plate(d, m, exploded=True)))
+    assert_close(drawn, exported, PICTURE | LAYOUT, 3e-2)
+
+
+def test_ellipses_and_splines_are_drawn_in_the_picture() -> None:
+    # A slot or a cam drawn as an ELLIPSE, a profile as a SPLINE: the picture
+    # sees their curves, as it sees the same curves exported as short lines.
+    from tests.cad.conftest import dxf_bytes
+
+    fit = [(0, 0), (30, 18), (60, 8), (90, 30), (120, 0)]
+
+    def drawing(doc, msp, *, exploded: bool):  # type: ignore[no-untyped-def]
+        if not exploded:
+            msp.add_ellipse((60, -40), major_axis=(50, 0), ratio=0.4)
+            msp.add_spline(fit)
+            return
+        ellipse = msp.add_ellipse((60, -40), major_axis=(50, 0), ratio=0.4)
+        pts = [(p.x, p.y) for p in ellipse.flattening(0.05)]
+        msp.delete_entity(ellipse)
+        spline = msp.add_spline(fit)
+        curve = [(p.x, p.y) for p in spline.flattening(0.05)]
+        msp.delete_entity(spline)
+        for run in (pts, curve):
+            for a, b in zip(run, run[1:], strict=False):
+                msp.add_line(a, b)
+
+    drawn = vector(dxf_bytes(lambda d, m: drawing(d, m, exploded=False)))
+    exported = vector(dxf_bytes(lambda d, m: drawing(d, m, exploded=True)))
+    assert_close(drawn, exported, PICTURE | LAYOUT, 5e-2)
+
+
+def test_rounding_noise_on_straight_polyline_edges_is_no_arc() -> None:
+    # Exporters leave bulges like 1e-5 on straight edges; read as arcs they
+    # were circles of enormous radius that swamped the drawing's statistics.
+    from tests.cad.conftest import dxf_bytes
+
+    corners = [(0, 0), (150, 0), (150, 90), (90, 90), (90, 40), (0, 40)]
+
+    def bracket(doc, msp, *, noise: float):  # type: ignore[no-untyped-def]
+        msp.add_lwpolyline(
+            [(x, y, noise * (-1) ** i) for i, (x, y) in enumerate(corners)],
+            format="xyb",
+            close=True,
+        )
+        msp.add_circle((40, 20), 6)
+        msp.add_lwpolyline([(120, 60, 1.0), (130, 60, 1.0)], format="xyb", close=True)
+
+    clean = named(vector(dxf_bytes(lambda d, m: bracket(d, m, noise=0.0))))
+    noisy = named(vector(dxf_bytes(lambda d, m: bracket(d, m, noise=2e-5))))
+    assert noisy == clean
