@@ -692,6 +692,22 @@ def test_a_hostile_array_of_empty_blocks_stops_at_the_walk_budget() -> None:
     assert all(math.isfinite(x) for x in out["features"])
 
 
+def add_straight_sides(msp, w: float, h: float, r: float) -> None:  # type: ignore[no-untyped-def]
+    """The four straight sides of a w x h rectangle with corners rounded to r."""
+    for a, b in [
+        ((r, 0), (w - r, 0)),
+        ((w, r), (w, h - r)),
+        ((w - r, h), (r, h)),
+        ((0, h - r), (0, r)),
+    ]:
+        msp.add_line(a, b)
+
+
+def fillet_corners(w: float, h: float, r: float) -> list:  # type: ignore[type-arg]
+    """Each rounded corner's centre and start angle (degrees, a quarter turn)."""
+    return [((w - r, r), 270), ((w - r, h - r), 0), ((r, h - r), 90), ((r, r), 180)]
+
+
 def _plate_with_holes(*, holes_as: str, extrusion_z: float = 1.0) -> bytes:
     """A 120 x 80 plate with rounded corners (radius 10) and four 6 mm holes,
     the corners and holes drawn as CAD tools write them: ``"entities"`` as
@@ -702,19 +718,8 @@ def _plate_with_holes(*, holes_as: str, extrusion_z: float = 1.0) -> bytes:
     w, h, r = 120.0, 80.0, 10.0
     holes = [(15.0, 15.0), (105.0, 15.0), (105.0, 65.0), (35.0, 50.0)]
     if holes_as == "entities":
-        for a, b in [
-            ((r, 0), (w - r, 0)),
-            ((w, r), (w, h - r)),
-            ((w - r, h), (r, h)),
-            ((0, h - r), (0, r)),
-        ]:
-            msp.add_line(a, b)
-        for centre, start in [
-            ((w - r, r), 270),
-            ((w - r, h - r), 0),
-            ((r, h - r), 90),
-            ((r, r), 180),
-        ]:
+        add_straight_sides(msp, w, h, r)
+        for centre, start in fillet_corners(w, h, r):
             msp.add_arc(centre, r, start, start + 90)
         for x, y in holes:
             msp.add_circle((x, y), 3.0)
@@ -770,22 +775,31 @@ def test_a_polyline_mirrored_by_its_extrusion_reads_where_it_is_drawn() -> None:
         assert bulged[slot] == pytest.approx(drawn[slot], abs=2e-3), slot
 
 
+def drawn_and_exported(build) -> tuple[list[float], list[float]]:  # type: ignore[no-untyped-def]
+    """Vectors of ``build(doc, msp, exploded=...)`` as drawn and as an
+    exporter writes it (curves as short LINEs)."""
+    from tests.cad.conftest import dxf_bytes
+
+    return (
+        vector(dxf_bytes(lambda d, m: build(d, m, exploded=False))),
+        vector(dxf_bytes(lambda d, m: build(d, m, exploded=True))),
+    )
+
+
+def add_lines_through(msp, pts) -> None:  # type: ignore[no-untyped-def]
+    for a, b in zip(pts, pts[1:], strict=False):
+        msp.add_line(a, b)
+
+
 def test_fillets_drawn_as_arcs_or_short_lines_give_nearly_the_same_picture() -> None:
     # An arc is drawn over its sweep: a fillet is a quarter of a circle in
     # the picture, not the whole circle around the corner.
-    from tests.cad.conftest import dxf_bytes
 
     w, h, r = 160.0, 110.0, 20.0
-    corners = [((w - r, r), 270), ((w - r, h - r), 0), ((r, h - r), 90), ((r, r), 180)]
+    corners = fillet_corners(w, h, r)
 
     def plate(doc, msp, *, exploded: bool):  # type: ignore[no-untyped-def]
-        for a, b in [
-            ((r, 0), (w - r, 0)),
-            ((w, r), (w, h - r)),
-            ((w - r, h), (r, h)),
-            ((0, h - r), (0, r)),
-        ]:
-            msp.add_line(a, b)
+        add_straight_sides(msp, w, h, r)
         msp.add_circle((w / 2, h / 2), 25)
         for (cx, cy), start in corners:
             if not exploded:
@@ -799,19 +813,15 @@ def test_fillets_drawn_as_arcs_or_short_lines_give_nearly_the_same_picture() -> 
                 )
                 for i in range(n + 1)
             ]
-            for a, b in zip(pts, pts[1:], strict=False):
-                msp.add_line(a, b)
+            add_lines_through(msp, pts)
 
-    drawn = vector(dxf_bytes(lambda d, m: plate(d, m, exploded=False)))
-    exported = vector(dxf_bytes(lambda d, m: plate(d, m, exploded=True)))
+    drawn, exported = drawn_and_exported(plate)
     assert_close(drawn, exported, PICTURE | LAYOUT, 3e-2)
 
 
 def test_ellipses_and_splines_are_drawn_in_the_picture() -> None:
     # A slot or a cam drawn as an ELLIPSE, a profile as a SPLINE: the picture
     # sees their curves, as it sees the same curves exported as short lines.
-    from tests.cad.conftest import dxf_bytes
-
     fit = [(0, 0), (30, 18), (60, 8), (90, 30), (120, 0)]
 
     def drawing(doc, msp, *, exploded: bool):  # type: ignore[no-untyped-def]
@@ -825,12 +835,10 @@ def test_ellipses_and_splines_are_drawn_in_the_picture() -> None:
         spline = msp.add_spline(fit)
         curve = [(p.x, p.y) for p in spline.flattening(0.05)]
         msp.delete_entity(spline)
-        for run in (pts, curve):
-            for a, b in zip(run, run[1:], strict=False):
-                msp.add_line(a, b)
+        add_lines_through(msp, pts)
+        add_lines_through(msp, curve)
 
-    drawn = vector(dxf_bytes(lambda d, m: drawing(d, m, exploded=False)))
-    exported = vector(dxf_bytes(lambda d, m: drawing(d, m, exploded=True)))
+    drawn, exported = drawn_and_exported(drawing)
     assert_close(drawn, exported, PICTURE | LAYOUT, 5e-2)
 
 
