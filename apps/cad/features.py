@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -610,6 +611,63 @@ def collect(visits: Any, geo: Geometry) -> Any:
             # must not sink the whole analysis; it still counts in the histogram.
             geo.skipped_nonfinite += 1
         yield visit
+    _join_split_circles(geo)
+
+
+def _join_split_circles(geo: Geometry) -> None:
+    """ARCs on one centre and radius that cover the whole turn between them
+    are one circle: CAD exports often write a hole as two or four ARCs, which
+    are then counted, matched into bolt circles and closed like a CIRCLE."""
+    if len(geo.arcs) < 2:
+        return
+    groups: dict[tuple[int, int, int], list[int]] = {}
+    for i, (cx, cy, r, _a0, _sweep) in enumerate(geo.arcs):
+        q = 1e-6 * r
+        groups.setdefault((round(cx / q), round(cy / q), round(r / q)), []).append(i)
+    joined: set[int] = set()
+    # Each ARC added its centre to the points and its (centre, radius) to the
+    # circles; a circle adds them once, so the other members' entries go.
+    extra_points: Counter[tuple[float, float]] = Counter()
+    extra_circles: Counter[tuple[float, float, float]] = Counter()
+    for members in groups.values():
+        if len(members) < 2 or not _covers_the_turn([geo.arcs[i] for i in members]):
+            continue
+        geo.full_circles.append(tuple(geo.arcs[members[0]][:3]))  # type: ignore[arg-type]
+        geo.n_circles += 1
+        geo.n_arcs -= len(members)
+        joined.update(members)
+        for i in members[1:]:
+            cx, cy, r = geo.arcs[i][:3]
+            extra_points[(cx, cy)] += 1
+            extra_circles[(cx, cy, r)] += 1
+    if not joined:
+        return
+    geo.arcs = [a for i, a in enumerate(geo.arcs) if i not in joined]
+    geo.points = _without(geo.points, extra_points)
+    geo.circles = _without(geo.circles, extra_circles)
+
+
+def _without(items: list[Any], extra: Counter[Any]) -> list[Any]:
+    """``items`` less ``extra[x]`` occurrences of each x, order kept."""
+    kept = []
+    for item in items:
+        if extra[item] > 0:
+            extra[item] -= 1
+        else:
+            kept.append(item)
+    return kept
+
+
+def _covers_the_turn(arcs: list[tuple[float, float, float, float, float]]) -> bool:
+    """Whether the arcs' sweeps (start, sweep in radians) cover all 2 pi."""
+    spans = sorted((a0 % (2 * math.pi), sweep) for *_c, a0, sweep in arcs)
+    reach = spans[0][0]
+    start = reach
+    for a0, sweep in spans:
+        if a0 > reach + 1e-6:
+            return False
+        reach = max(reach, a0 + sweep)
+    return reach >= start + 2 * math.pi - 1e-6
 
 
 def _add_round(geo: Geometry, e: Any, whole: bool, m: Any) -> None:

@@ -861,3 +861,48 @@ def test_rounding_noise_on_straight_polyline_edges_is_no_arc() -> None:
     clean = named(vector(dxf_bytes(lambda d, m: bracket(d, m, noise=0.0))))
     noisy = named(vector(dxf_bytes(lambda d, m: bracket(d, m, noise=2e-5))))
     assert noisy == clean
+
+
+def test_a_hole_split_into_arcs_reads_as_one_circle() -> None:
+    # CAD exports often write a hole as two or four ARCs; counted as arcs it
+    # was no hole, no bolt circle and no concentric bore.
+    from tests.cad.conftest import dxf_bytes
+
+    holes = [(0.0, 0.0, 20.0), (45.0, 0.0, 4.0), (-45.0, 0.0, 4.0), (0.0, 45.0, 4.0)]
+    holes.append((0.0, -45.0, 4.0))
+
+    def flange(doc, msp, *, pieces: int):  # type: ignore[no-untyped-def]
+        msp.add_circle((0, 0), 60)
+        for x, y, r in holes:
+            if pieces == 1:
+                msp.add_circle((x, y), r)
+                continue
+            step = 360 / pieces
+            for k in range(pieces):
+                msp.add_arc((x, y), r, 30 + k * step, 30 + (k + 1) * step)
+
+    drawn = named(vector(dxf_bytes(lambda d, m: flange(d, m, pieces=1))))
+    for pieces in (2, 4):
+        split = named(vector(dxf_bytes(lambda d, m: flange(d, m, pieces=pieces))))
+        for slot in (
+            "log_circles",
+            "log_arcs",
+            "log_bolt_circles",
+            "bolt_holes_max",
+            "log_concentric_groups",
+            "circle_r_mean",
+            "mirror_sym_major",
+        ):
+            assert split[slot] == pytest.approx(drawn[slot], abs=1e-6), (pieces, slot)
+        for slot in PICTURE | OUTLINE | TOPOLOGY | LAYOUT:
+            assert split[slot] == pytest.approx(drawn[slot], abs=2e-2), (pieces, slot)
+    # Arcs that leave a gap stay arcs.
+    d = ezdxf.new("R2018")
+    d.modelspace().add_arc((0, 0), 10, 0, 170)
+    d.modelspace().add_arc((0, 0), 10, 180, 350)
+    stream = io.StringIO()
+    d.write(stream)
+    gapped = named(vector(d.encode(stream.getvalue())))
+    assert gapped["log_circles"] == 0 and gapped["log_arcs"] == pytest.approx(
+        math.log1p(2)
+    )
