@@ -421,6 +421,7 @@ class Geometry:
     n_circles: int = 0
     n_arcs: int = 0
     spline_points: int = 0
+    exploded_segments: int = 0
     lines: list[tuple[float, float, float, float]] = field(default_factory=list)
     polylines: int = 0
     closed_polylines: int = 0
@@ -748,7 +749,10 @@ def _is_plain(e: Any, bulges: list[float]) -> bool:
     return extrusion is None or Vec3(extrusion).isclose(Vec3(0, 0, 1))
 
 
-_MAX_EXPLODED_SEGMENTS = 10_000
+_MAX_EXPLODED_SEGMENTS = 10_000  # a polyline's
+# A drawing's: exploding costs about ten times reading the points, so past
+# this many segments polylines are read as their points (a few seconds).
+_MAX_EXPLODED_PER_DRAWING = 100_000
 # A bulge (the tangent of a quarter of the arc's angle) this small is a
 # straight segment as drawn (under a quarter of a degree): exporters leave
 # such rounding noise on straight edges, and read as arcs they are circles of
@@ -762,11 +766,20 @@ def _add_exploded(geo: Geometry, e: Any, m: Any) -> None:
     as its exploded LINEs and ARCs: a hole drawn as a closed two-vertex
     polyline with two half-circle bulges (as many CAM and laser-cut exports
     write it) is one circle, not a line across it."""
+    if geo.exploded_segments >= _MAX_EXPLODED_PER_DRAWING:
+        pts = (
+            [Vec3(p[0], p[1]) for p in e.get_points("xy")]
+            if e.dxftype() == "LWPOLYLINE"
+            else [v.dxf.location for v in e.vertices]
+        )
+        _add_path(geo, pts, e.is_closed, m)
+        return
     pieces = []
     for piece in e.virtual_entities():
         pieces.append(piece)
         if len(pieces) > _MAX_EXPLODED_SEGMENTS:
             break
+    geo.exploded_segments += len(pieces)
     arcs = [p for p in pieces if p.dxftype() == "ARC"]
     if arcs and len(arcs) == len(pieces) and _one_circle(arcs):
         _add_round(geo, arcs[0], True, m)

@@ -906,3 +906,28 @@ def test_a_hole_split_into_arcs_reads_as_one_circle() -> None:
     assert gapped["log_circles"] == 0 and gapped["log_arcs"] == pytest.approx(
         math.log1p(2)
     )
+
+
+def test_past_the_drawings_budget_polylines_are_read_as_their_points(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Exploding a bulged polyline costs about ten times reading its points;
+    # a file of millions of arc segments must not take minutes.
+    import apps.cad.features as features_module
+    from tests.cad.conftest import dxf_bytes
+
+    def holes(doc, msp):  # type: ignore[no-untyped-def]
+        for i in range(6):
+            x = 20.0 * i
+            msp.add_lwpolyline(
+                [(x - 3, 0, 1.0), (x + 3, 0, 1.0)], format="xyb", close=True
+            )
+
+    content = dxf_bytes(holes)
+    assert named(vector(content))["log_circles"] == pytest.approx(math.log1p(6))
+    monkeypatch.setattr(features_module, "_MAX_EXPLODED_PER_DRAWING", 4)
+    budgeted = named(vector(content))
+    # Two segments a hole: the first two holes are exploded, the rest read
+    # as their points, and the vector stays finite.
+    assert budgeted["log_circles"] == pytest.approx(math.log1p(2))
+    assert all(math.isfinite(v) for v in budgeted.values())
