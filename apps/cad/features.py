@@ -502,13 +502,17 @@ class Geometry:
 
 
 _ARC_STEPS = 32  # chords a whole turn; fewer for a shorter sweep
+# A drawing's chords at most (about): with more arcs each gets fewer, down to
+# two, so a file of 400,000 arcs does not build millions of segments.
+_MAX_ARC_CHORDS = 200_000
 
 
 def _arc_chords(arcs: np.ndarray) -> np.ndarray:
     """(x0, y0, x1, y1) chords along each arc (cx, cy, r, a0, sweep)."""
     if not len(arcs):
         return np.zeros((0, 4))
-    steps = np.clip(np.ceil(arcs[:, 4] / (2 * math.pi) * _ARC_STEPS), 2, _ARC_STEPS)
+    turn = min(_ARC_STEPS, max(2, _MAX_ARC_CHORDS // len(arcs)))
+    steps = np.clip(np.ceil(arcs[:, 4] / (2 * math.pi) * turn), 2, turn)
     steps = steps.astype(int)
     owner = np.repeat(np.arange(len(arcs)), steps)
     first = np.cumsum(steps) - steps
@@ -694,7 +698,7 @@ def _add_round(geo: Geometry, e: Any, whole: bool, m: Any) -> None:
 
 
 _SPLINE_STEPS = 4  # points on the curve a control point, 8 to 256 a spline
-_MAX_SPLINE_POINTS = 200_000  # a drawing's; past it, splines are their points
+_MAX_SPLINE_POINTS = 200_000  # a drawing's, splines and ellipses together
 
 
 def _spline_points(geo: Geometry, e: Any) -> list[Any]:
@@ -727,6 +731,13 @@ def _add_ellipse(geo: Geometry, e: Any, m: Any) -> None:
         return
     sweep = (end - start) % (2 * math.pi) or 2 * math.pi
     steps = max(2, math.ceil(sweep / (2 * math.pi) * _ELLIPSE_STEPS))
+    if geo.spline_points + steps > _MAX_SPLINE_POINTS:
+        # Past the drawing's budget for curve points, an ellipse is its centre.
+        c = e.dxf.center if m is None else m.transform(e.dxf.center)
+        if _finite(c.x, c.y):
+            geo.points.append((c.x, c.y))
+        return
+    geo.spline_points += steps + 1
     params = [start + sweep * k / steps for k in range(steps + 1)]
     curve = []
     for p in e.construction_tool().vertices(params):
