@@ -549,15 +549,7 @@ def collect(visits: Any, geo: Geometry) -> Any:
             if linetype:
                 geo.linetypes.add(linetype)
             if t == "LINE":
-                s, en = e.dxf.start, e.dxf.end
-                if m is not None:
-                    s, en = m.transform(s), m.transform(en)
-                if _finite(s.x, s.y, en.x, en.y):
-                    geo.lines.append((s.x, s.y, en.x, en.y))
-                    points.append((s.x, s.y))
-                    points.append((en.x, en.y))
-                else:
-                    geo.skipped_nonfinite += 1
+                _add_segment(geo, e.dxf.start, e.dxf.end, m)
             elif t in ("CIRCLE", "ARC"):
                 _add_round(geo, e, t == "CIRCLE", m)
             elif t == "LWPOLYLINE":
@@ -565,8 +557,7 @@ def collect(visits: Any, geo: Geometry) -> Any:
                 if e.closed:
                     geo.closed_polylines += 1
                 if _is_plain(e, [p[4] for p in e.get_points("xyseb")]):
-                    pts = [Vec3(p[0], p[1]) for p in e.get_points("xy")]
-                    _add_path(geo, pts, e.closed, m)
+                    _add_path(geo, _polyline_points(e), e.closed, m)
                 else:
                     _add_exploded(geo, e, m)
             elif t == "POLYLINE":
@@ -577,8 +568,7 @@ def collect(visits: Any, geo: Geometry) -> Any:
                     if e.is_3d_polyline or _is_plain(
                         e, [v.dxf.get("bulge", 0.0) for v in e.vertices]
                     ):
-                        pts = [v.dxf.location for v in e.vertices]
-                        _add_path(geo, pts, e.is_closed, m)
+                        _add_path(geo, _polyline_points(e), e.is_closed, m)
                     else:
                         _add_exploded(geo, e, m)
             elif t in ("TEXT", "MTEXT"):
@@ -622,7 +612,9 @@ def collect(visits: Any, geo: Geometry) -> Any:
 def _join_split_circles(geo: Geometry) -> None:
     """ARCs on one centre and radius that cover the whole turn between them
     are one circle: CAD exports often write a hole as two or four ARCs, which
-    are then counted, matched into bolt circles and closed like a CIRCLE."""
+    are then counted, matched into bolt circles and closed like a CIRCLE. A
+    hole drawn twice over (twice the turn) is two circles, as two CIRCLEs
+    would be."""
     if len(geo.arcs) < 2:
         return
     groups: dict[tuple[int, int, int], list[int]] = {}
@@ -637,11 +629,14 @@ def _join_split_circles(geo: Geometry) -> None:
     for members in groups.values():
         if len(members) < 2 or not _covers_the_turn([geo.arcs[i] for i in members]):
             continue
-        geo.full_circles.append(tuple(geo.arcs[members[0]][:3]))  # type: ignore[arg-type]
-        geo.n_circles += 1
+        turns = sum(geo.arcs[i][4] for i in members) / (2 * math.pi)
+        copies = max(1, min(len(members), math.floor(turns + 1e-6)))
+        circle = tuple(geo.arcs[members[0]][:3])
+        geo.full_circles.extend([circle] * copies)  # type: ignore[list-item]
+        geo.n_circles += copies
         geo.n_arcs -= len(members)
         joined.update(members)
-        for i in members[1:]:
+        for i in members[copies:]:
             cx, cy, r = geo.arcs[i][:3]
             extra_points[(cx, cy)] += 1
             extra_circles[(cx, cy, r)] += 1
@@ -776,14 +771,9 @@ def _add_exploded(geo: Geometry, e: Any, m: Any) -> None:
     """A polyline with arc segments (bulges) read as what it draws, the same
     as its exploded LINEs and ARCs: a hole drawn as a closed two-vertex
     polyline with two half-circle bulges (as many CAM and laser-cut exports
-    write it) is one circle, not a line across it."""
+    write it) is one circle, not a line across it (``_join_split_circles``)."""
     if geo.exploded_segments >= _MAX_EXPLODED_PER_DRAWING:
-        pts = (
-            [Vec3(p[0], p[1]) for p in e.get_points("xy")]
-            if e.dxftype() == "LWPOLYLINE"
-            else [v.dxf.location for v in e.vertices]
-        )
-        _add_path(geo, pts, e.is_closed, m)
+        _add_path(geo, _polyline_points(e), e.is_closed, m)
         return
     pieces = []
     for piece in e.virtual_entities():
@@ -791,50 +781,36 @@ def _add_exploded(geo: Geometry, e: Any, m: Any) -> None:
         if len(pieces) > _MAX_EXPLODED_SEGMENTS:
             break
     geo.exploded_segments += len(pieces)
-    arcs = [p for p in pieces if p.dxftype() == "ARC"]
-    if arcs and len(arcs) == len(pieces) and _one_circle(arcs):
-        _add_round(geo, arcs[0], True, m)
-        return
     for piece in pieces:
         kind = piece.dxftype()
         if kind == "ARC" and _sweep_degrees(piece) >= _STRAIGHT_SWEEP:
             _add_round(geo, piece, False, m)
-        elif kind in ("ARC", "LINE"):
-            if kind == "ARC":
-                s, en = piece.start_point, piece.end_point
-            else:
-                s, en = piece.dxf.start, piece.dxf.end
-            if m is not None:
-                s, en = m.transform(s), m.transform(en)
-            if _finite(s.x, s.y, en.x, en.y):
-                geo.lines.append((s.x, s.y, en.x, en.y))
-                geo.points.append((s.x, s.y))
-                geo.points.append((en.x, en.y))
-            else:
-                geo.skipped_nonfinite += 1
+        elif kind == "ARC":
+            _add_segment(geo, piece.start_point, piece.end_point, m)
+        elif kind == "LINE":
+            _add_segment(geo, piece.dxf.start, piece.dxf.end, m)
+
+
+def _add_segment(geo: Geometry, s: Vec3, en: Vec3, m: Any) -> None:
+    if m is not None:
+        s, en = m.transform(s), m.transform(en)
+    if _finite(s.x, s.y, en.x, en.y):
+        geo.lines.append((s.x, s.y, en.x, en.y))
+        geo.points.append((s.x, s.y))
+        geo.points.append((en.x, en.y))
+    else:
+        geo.skipped_nonfinite += 1
+
+
+def _polyline_points(e: Any) -> list[Vec3]:
+    """An LWPOLYLINE's or POLYLINE's vertices as stored (no arc segments)."""
+    if e.dxftype() == "LWPOLYLINE":
+        return [Vec3(p[0], p[1]) for p in e.get_points("xy")]
+    return [Vec3(v.dxf.location) for v in e.vertices]
 
 
 def _sweep_degrees(arc: Any) -> float:
     return (float(arc.dxf.end_angle) - float(arc.dxf.start_angle)) % 360.0 or 360.0
-
-
-def _one_circle(arcs: list[Any]) -> bool:
-    """Arcs on one centre and radius that sweep the whole turn between them."""
-    first = arcs[0].dxf
-    r = float(first.radius)
-    if not (r > 0 and _finite(r)):
-        return False
-    tol = 1e-6 * max(r, 1.0)
-    sweep = 0.0
-    for arc in arcs:
-        d = arc.dxf
-        if not (
-            Vec3(d.center).isclose(Vec3(first.center), abs_tol=tol)
-            and math.isclose(float(d.radius), r, abs_tol=tol)
-        ):
-            return False
-        sweep += _sweep_degrees(arc)
-    return math.isclose(sweep, 360.0, abs_tol=1e-6)
 
 
 def _add_arc(geo: Geometry, e: Any, c: Vec3, r: float, m: Any) -> None:
