@@ -43,7 +43,7 @@ import numpy as np
 from ezdxf import path as ezpath
 from ezdxf import units
 from ezdxf.document import Drawing as DxfDocument
-from ezdxf.math import Vec3
+from ezdxf.math import OCS, Vec3, bulge_to_arc
 
 from apps.cad import layout, names, outline, picture, topology, words
 
@@ -512,7 +512,11 @@ def _arc_chords(arcs: np.ndarray) -> np.ndarray:
     if not len(arcs):
         return np.zeros((0, 4))
     turn = min(_ARC_STEPS, max(2, _MAX_ARC_CHORDS // len(arcs)))
-    steps = np.clip(np.ceil(arcs[:, 4] / (2 * math.pi) * turn), 2, turn)
+    # A half or quarter circle's sweep comes a rounding error either side of
+    # its exact value depending on how the file wrote it; it must not gain a
+    # chord (and move the picture) for that.
+    share = arcs[:, 4] / (2 * math.pi) * turn
+    steps = np.clip(np.ceil(share - 1e-6), 2, turn)
     steps = steps.astype(int)
     owner = np.repeat(np.arange(len(arcs)), steps)
     first = np.cumsum(steps) - steps
@@ -671,11 +675,26 @@ def _covers_the_turn(arcs: list[tuple[float, float, float, float, float]]) -> bo
 
 
 def _add_round(geo: Geometry, e: Any, whole: bool, m: Any) -> None:
-    """A CIRCLE (``whole``) or an ARC, in world space."""
+    """A CIRCLE (``whole``) or an ARC entity."""
     c = e.dxf.center
-    r = float(e.dxf.radius)
     if e.dxf.hasattr("extrusion"):
         c = e.ocs().to_wcs(c)
+    ends = None if whole else (e.start_point, e.end_point)
+    mirrored = e.dxf.get("extrusion", Vec3(0, 0, 1)).z < 0
+    _add_circle(geo, c, float(e.dxf.radius), m, ends, mirrored)
+
+
+def _add_circle(
+    geo: Geometry,
+    c: Vec3,
+    r: float,
+    m: Any,
+    ends: tuple[Vec3, Vec3] | None = None,
+    mirrored: bool = False,
+) -> None:
+    """A circle, or with ``ends`` (start and end point) an arc, centre and
+    ends in world space before the block transform ``m``; ``mirrored`` when
+    its plane is turned over (it then runs clockwise as seen)."""
     if m is not None:
         c = m.transform(c)
         r *= m.transform_direction(Vec3(1, 0, 0)).magnitude
@@ -684,12 +703,12 @@ def _add_round(geo: Geometry, e: Any, whole: bool, m: Any) -> None:
         return
     geo.circles.append((c.x, c.y, r))
     geo.points.append((c.x, c.y))
-    if whole:
+    if ends is None:
         geo.n_circles += 1
         geo.full_circles.append((c.x, c.y, r))
     else:
         geo.n_arcs += 1
-        _add_arc(geo, e, c, r, m)
+        _add_arc(geo, ends, c, r, mirrored, m)
 
 
 _SPLINE_STEPS = 4  # points on the curve a control point, 8 to 256 a spline
@@ -771,24 +790,49 @@ def _add_exploded(geo: Geometry, e: Any, m: Any) -> None:
     """A polyline with arc segments (bulges) read as what it draws, the same
     as its exploded LINEs and ARCs: a hole drawn as a closed two-vertex
     polyline with two half-circle bulges (as many CAM and laser-cut exports
-    write it) is one circle, not a line across it (``_join_split_circles``)."""
+    write it) is one circle, not a line across it (``_join_split_circles``).
+    The arcs are computed from the bulges here: making ezdxf's virtual
+    entities for them cost several times as much."""
     if geo.exploded_segments >= _MAX_EXPLODED_PER_DRAWING:
         _add_path(geo, _polyline_points(e), e.is_closed, m)
         return
-    pieces = []
-    for piece in e.virtual_entities():
-        pieces.append(piece)
-        if len(pieces) > _MAX_EXPLODED_SEGMENTS:
+    if e.dxftype() == "LWPOLYLINE":
+        points = e.get_points("xyb")
+        elevation = float(e.dxf.elevation)
+    else:
+        points = [(v.dxf.location.x, v.dxf.location.y, v.dxf.bulge) for v in e.vertices]
+        elevation = Vec3(e.dxf.get("elevation", (0, 0, 0))).z
+    if len(points) < 2:
+        return
+    if e.is_closed:
+        points.append(points[0])
+    extrusion = e.dxf.get("extrusion", None)
+    ocs = OCS(extrusion) if extrusion is not None else None
+    mirrored = ocs is not None and Vec3(extrusion).z < 0
+
+    def wcs(x: float, y: float) -> Vec3:
+        p = Vec3(x, y, elevation)
+        return p if ocs is None else ocs.to_wcs(p)
+
+    pieces = 0
+    for (x0, y0, bulge), (x1, y1, _) in zip(points, points[1:], strict=False):
+        if pieces > _MAX_EXPLODED_SEGMENTS:
             break
-    geo.exploded_segments += len(pieces)
-    for piece in pieces:
-        kind = piece.dxftype()
-        if kind == "ARC" and _sweep_degrees(piece) >= _STRAIGHT_SWEEP:
-            _add_round(geo, piece, False, m)
-        elif kind == "ARC":
-            _add_segment(geo, piece.start_point, piece.end_point, m)
-        elif kind == "LINE":
-            _add_segment(geo, piece.dxf.start, piece.dxf.end, m)
+        if bulge == 0.0:
+            pieces += 1
+            _add_segment(geo, wcs(x0, y0), wcs(x1, y1), m)
+            continue
+        centre, a0, a1, r = bulge_to_arc((x0, y0), (x1, y1), bulge)
+        if not r > 0:
+            continue
+        pieces += 1
+        start = wcs(centre.x + r * math.cos(a0), centre.y + r * math.sin(a0))
+        end = wcs(centre.x + r * math.cos(a1), centre.y + r * math.sin(a1))
+        if math.degrees((a1 - a0) % (2 * math.pi)) >= _STRAIGHT_SWEEP:
+            _add_circle(geo, wcs(centre.x, centre.y), r, m, (start, end), mirrored)
+        else:
+            _add_segment(geo, start, end, m)
+    geo.exploded_segments += pieces
 
 
 def _add_segment(geo: Geometry, s: Vec3, en: Vec3, m: Any) -> None:
@@ -809,19 +853,16 @@ def _polyline_points(e: Any) -> list[Vec3]:
     return [Vec3(v.dxf.location) for v in e.vertices]
 
 
-def _sweep_degrees(arc: Any) -> float:
-    return (float(arc.dxf.end_angle) - float(arc.dxf.start_angle)) % 360.0 or 360.0
-
-
-def _add_arc(geo: Geometry, e: Any, c: Vec3, r: float, m: Any) -> None:
+def _add_arc(
+    geo: Geometry, ends: tuple[Vec3, Vec3], c: Vec3, r: float, mirrored: bool, m: Any
+) -> None:
     # The arc's ends in world space give its start and sweep whatever block
     # transform (or mirrored extrusion) it came through.
-    start, end = e.start_point, e.end_point
+    start, end = ends
     if m is not None:
         start, end = m.transform(start), m.transform(end)
     a0 = math.atan2(start.y - c.y, start.x - c.x)
     a1 = math.atan2(end.y - c.y, end.x - c.x)
-    mirrored = e.dxf.get("extrusion", Vec3(0, 0, 1)).z < 0
     if m is not None:
         ux, uy = (
             m.transform_direction(Vec3(1, 0, 0)),

@@ -7,6 +7,7 @@ import math
 import random
 
 import ezdxf
+import numpy as np
 import pytest
 from ezdxf.math import Matrix44
 from hypothesis import given
@@ -712,7 +713,8 @@ def _plate_with_holes(*, holes_as: str, extrusion_z: float = 1.0) -> bytes:
     """A 120 x 80 plate with rounded corners (radius 10) and four 6 mm holes,
     the corners and holes drawn as CAD tools write them: ``"entities"`` as
     LINEs, ARCs and CIRCLEs; ``"bulges"`` as one closed polyline with arc
-    segments and each hole a closed two-vertex polyline of two half-circles."""
+    segments and each hole a closed two-vertex polyline of two half-circles;
+    ``"old_polylines"`` the same as the 2D POLYLINEs R12 exporters write."""
     doc = ezdxf.new("R2018")
     msp = doc.modelspace()
     w, h, r = 120.0, 80.0, 10.0
@@ -735,11 +737,10 @@ def _plate_with_holes(*, holes_as: str, extrusion_z: float = 1.0) -> bytes:
             (0, h - r, 0),
             (0, r, k),
         ]
-        msp.add_lwpolyline(outline, format="xyb", close=True)
+        add = msp.add_polyline2d if holes_as == "old_polylines" else msp.add_lwpolyline
+        add(outline, format="xyb", close=True)
         for x, y in holes:
-            msp.add_lwpolyline(
-                [(x - 3, y, 1.0), (x + 3, y, 1.0)], format="xyb", close=True
-            )
+            add([(x - 3, y, 1.0), (x + 3, y, 1.0)], format="xyb", close=True)
     if extrusion_z < 0:
         # Mirrored about the y axis: ezdxf keeps polylines, arcs and circles
         # in their own plane and turns its normal down (extrusion 0, 0, -1),
@@ -751,11 +752,14 @@ def _plate_with_holes(*, holes_as: str, extrusion_z: float = 1.0) -> bytes:
     return doc.encode(stream.getvalue())
 
 
-def test_arc_segments_of_a_polyline_read_as_the_arcs_and_circles_they_draw() -> None:
+@pytest.mark.parametrize("polylines", ["bulges", "old_polylines"])
+def test_arc_segments_of_a_polyline_read_as_the_arcs_and_circles_they_draw(
+    polylines: str,
+) -> None:
     # CAM and laser-cut exports draw holes as closed polylines of two
     # half-circle segments; read as points they were a line across the hole.
     drawn = named(vector(_plate_with_holes(holes_as="entities")))
-    bulged = named(vector(_plate_with_holes(holes_as="bulges")))
+    bulged = named(vector(_plate_with_holes(holes_as=polylines)))
     for slot in ("log_circles", "log_arcs", "log_concentric_groups", "circle_r_mean"):
         assert bulged[slot] == pytest.approx(drawn[slot], abs=1e-6), slot
     assert bulged["log_circles"] == pytest.approx(math.log1p(4))
@@ -931,3 +935,15 @@ def test_past_the_drawings_budget_polylines_are_read_as_their_points(
     # as their points, and the vector stays finite.
     assert budgeted["log_circles"] == pytest.approx(math.log1p(2))
     assert all(math.isfinite(v) for v in budgeted.values())
+
+
+def test_rounding_noise_in_an_arcs_sweep_does_not_move_the_picture() -> None:
+    # The same half circle, its sweep a rounding error above pi as one file
+    # writes it and exactly pi as another, is drawn with the same chords.
+    from apps.cad.features import _arc_chords
+
+    exact = np.array([[0.0, 0.0, 10.0, 0.0, math.pi]] * 9000)
+    noisy = exact.copy()
+    noisy[:, 4] = np.nextafter(math.pi, 4.0)
+    assert _arc_chords(noisy).shape == _arc_chords(exact).shape
+    assert np.allclose(_arc_chords(noisy), _arc_chords(exact))
