@@ -949,26 +949,47 @@ def _symmetry(pts: np.ndarray, tol: float) -> tuple[float, float, float, float]:
         u_s, v_s = u[::step], v[::step]
     else:
         u_s, v_s = u, v
-    grid = {
-        (int(round(a / tol)), int(round(b / tol))) for a, b in zip(u, v, strict=False)
-    }
+    grid = (np.round(u / tol), np.round(v / tol))
+    su, sv = np.round(u_s / tol), np.round(v_s / tol)
+    across_major = _near_share(grid, (su, -sv))
+    across_minor = _near_share(grid, (-su, sv))
+    half_turn = _near_share(grid, (-su, -sv))
+    return pca_aspect, across_major, across_minor, half_turn
 
-    def share(su: np.ndarray, sv: np.ndarray) -> float:
-        hits = 0
-        for a, b in zip(su, sv, strict=False):
-            ia, ib = int(round(a / tol)), int(round(b / tol))
-            if any(
-                (ia + da, ib + db) in grid for da in (-1, 0, 1) for db in (-1, 0, 1)
-            ):
-                hits += 1
-        return hits / len(su)
 
-    return (
-        pca_aspect,
-        share(u_s, -v_s),  # mirror across the major axis
-        share(-u_s, v_s),  # mirror across the minor axis
-        share(-u_s, -v_s),
-    )
+def _near_share(
+    grid: tuple[np.ndarray, np.ndarray], query: tuple[np.ndarray, np.ndarray]
+) -> float:
+    """The share of ``query`` cells (integer-valued float arrays) with a
+    ``grid`` cell among their nine neighbours."""
+    (ga, gb), (qa, qb) = grid, query
+    reach = max(float(np.abs(a).max()) for a in (ga, gb, qa, qb)) + 2
+    if reach >= 2**30:
+        # Cells this far out (a stray point a million drawings away) would
+        # overflow the packed keys below; Python ints have no limit.
+        cells = {
+            (int(a), int(b)) for a, b in zip(ga.tolist(), gb.tolist(), strict=True)
+        }
+        hits = sum(
+            any(
+                (int(a) + da, int(b) + db) in cells
+                for da in (-1, 0, 1)
+                for db in (-1, 0, 1)
+            )
+            for a, b in zip(qa.tolist(), qb.tolist(), strict=True)
+        )
+        return hits / len(qa)
+    r = int(reach)
+    width = 2 * r + 1
+    keys = np.unique((ga.astype(np.int64) + r) * width + (gb.astype(np.int64) + r))
+    qa, qb = qa.astype(np.int64) + r, qb.astype(np.int64) + r
+    hit = np.zeros(len(qa), dtype=bool)
+    for da in (-1, 0, 1):
+        for db in (-1, 0, 1):
+            probe = (qa + da) * width + (qb + db)
+            at = np.minimum(np.searchsorted(keys, probe), len(keys) - 1)
+            hit |= keys[at] == probe
+    return float(hit.mean())
 
 
 def _patterns(circles: np.ndarray, tol: float) -> tuple[int, int, int, int, float]:

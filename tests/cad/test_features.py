@@ -947,3 +947,23 @@ def test_rounding_noise_in_an_arcs_sweep_does_not_move_the_picture() -> None:
     noisy[:, 4] = np.nextafter(math.pi, 4.0)
     assert _arc_chords(noisy).shape == _arc_chords(exact).shape
     assert np.allclose(_arc_chords(noisy), _arc_chords(exact))
+
+
+def test_symmetry_cells_far_from_the_centre_are_matched_as_near_ones() -> None:
+    # Cells past 2**30 (a stray point far from the part) take another path
+    # than the packed keys; both must find the same neighbours.
+    from apps.cad.features import _near_share
+
+    rng = np.random.default_rng(3)
+    ga, gb = (
+        rng.integers(-50, 50, 400).astype(float),
+        rng.integers(-50, 50, 400).astype(float),
+    )
+    qa, qb = (
+        rng.integers(-52, 52, 300).astype(float),
+        rng.integers(-52, 52, 300).astype(float),
+    )
+    near = _near_share((ga, gb), (qa, qb))
+    far = 2.0**40
+    assert 0.2 < near < 1.0
+    assert _near_share((ga + far, gb - far), (qa + far, qb - far)) == near
