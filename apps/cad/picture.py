@@ -78,10 +78,19 @@ def distinct(lines: np.ndarray, circles: np.ndarray) -> tuple[np.ndarray, np.nda
             lines,
             lines[:, [2, 3, 0, 1]],
         )
-        lines = np.unique(ends, axis=0)
+        lines = _unique_rows(ends)
     if len(circles):
-        circles = np.unique(circles, axis=0)
+        circles = _unique_rows(circles)
     return lines, circles
+
+
+def _unique_rows(a: np.ndarray) -> np.ndarray:
+    """``np.unique(a, axis=0)``: the same rows in the same order, at a
+    fraction of its cost on the small arrays of most drawings."""
+    rows = a[np.lexsort(a.T[::-1])]
+    keep = np.ones(len(rows), dtype=bool)
+    keep[1:] = (rows[1:] != rows[:-1]).any(axis=1)
+    return rows[keep]
 
 
 def _samples(
