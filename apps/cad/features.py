@@ -775,8 +775,8 @@ def _is_plain(e: Any, bulges: list[float]) -> bool:
 
 
 _MAX_EXPLODED_SEGMENTS = 10_000  # a polyline's
-# A drawing's: exploding costs about ten times reading the points, so past
-# this many segments polylines are read as their points (a few seconds).
+# A drawing's: reading arcs from bulges costs about twice reading the points,
+# so past this many segments polylines are read as their points.
 _MAX_EXPLODED_PER_DRAWING = 100_000
 # A bulge (the tangent of a quarter of the arc's angle) this small is a
 # straight segment as drawn (under a quarter of a degree): exporters leave
