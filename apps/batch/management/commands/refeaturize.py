@@ -1,17 +1,16 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, time
+from datetime import datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
 from apps.accounts.models import Tenant
 from apps.batch.submission import refeaturize_submit
 from apps.cad.features import DXF_FEATURE_VERSION
-from cadml.lib.errors import DomainError
+from cadml.lib import params
+from cadml.lib.errors import DomainError, InvalidInput
 
 
 class Command(BaseCommand):
@@ -91,20 +90,15 @@ class Command(BaseCommand):
 
 
 def _moment(value: str) -> datetime:
-    """A date (its midnight) or an ISO date-time; naive ones in the server's
-    time zone."""
+    """A date (its midnight) or an ISO date-time, as the API's date filters
+    read them; naive ones in the server's time zone."""
     try:
-        moment = parse_datetime(value)
-        if moment is None:
-            day = parse_date(value)
-            moment = datetime.combine(day, time()) if day is not None else None
-    except ValueError:
+        moment = params.when(value, field="--analysed-before")
+    except InvalidInput:
         moment = None
     if moment is None:
         raise CommandError(
             f"--analysed-before {value!r} is no date: use YYYY-MM-DD or an ISO "
             "date-time such as 2026-12-06T17:00:00Z."
         )
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
     return moment
