@@ -595,16 +595,7 @@ def collect(visits: Any, geo: Geometry) -> Any:
             elif t == "ELLIPSE":
                 _add_ellipse(geo, e, m)
             elif t == "SPLINE":
-                curve = []
-                for p in _spline_points(geo, e):
-                    p = Vec3(p)
-                    if m is not None:
-                        p = m.transform(p)
-                    if _finite(p.x, p.y):
-                        points.append((p.x, p.y))
-                        curve.append((p.x, p.y))
-                if len(curve) >= 2:
-                    geo.curves.append(curve)
+                _add_curve(geo, _spline_points(geo, e), m)
         except (ValueError, TypeError, AttributeError, ArithmeticError, IndexError):
             # A malformed entity (missing group codes the reader let through)
             # must not sink the whole analysis; it still counts in the histogram.
@@ -753,8 +744,15 @@ def _add_ellipse(geo: Geometry, e: Any, m: Any) -> None:
         return
     geo.spline_points += steps + 1
     params = [start + sweep * k / steps for k in range(steps + 1)]
+    _add_curve(geo, e.construction_tool().vertices(params), m)
+
+
+def _add_curve(geo: Geometry, pts: Any, m: Any) -> None:
+    """Points along a SPLINE or ELLIPSE, in world space: drawn points, and a
+    curve for the views that follow its strokes."""
     curve = []
-    for p in e.construction_tool().vertices(params):
+    for p in pts:
+        p = Vec3(p)
         if m is not None:
             p = m.transform(p)
         if _finite(p.x, p.y):
