@@ -351,6 +351,7 @@ def run(
             keys=[k for k, r in zip(dedup.keys, rows, strict=True) if r],
             dropped_duplicates=dedup.dropped_duplicates,
             dropped_conflicts=dedup.dropped_conflicts,
+            conflicts=dedup.conflicts,
         )
     Xd, yd = dedup.X, dedup.y
     kept = [files[sha.index(k)] for k in dedup.keys]
@@ -411,6 +412,9 @@ def run(
         "duplicates_dropped": dedup.dropped_duplicates,
         "classes_dropped_fewer_than_3_distinct": too_few,
         "conflicting_duplicates_dropped": dedup.dropped_conflicts,
+        "conflicting_label_sets": [
+            ["+".join(labels), len(keys)] for labels, keys in dedup.conflicts[:6]
+        ],
         "class_counts_min_max": [int(min(counts)), int(max(counts))],
         "estimator": m.get("estimator"),
         "selection_macro_f1": m.get("selection_macro_f1"),

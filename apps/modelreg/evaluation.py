@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
@@ -30,6 +30,13 @@ class Deduplicated:
     keys: list[str]
     dropped_duplicates: int
     dropped_conflicts: int
+    # Each set of labels whose drawings read the same (sorted), with the keys
+    # of those drawings; the set with the most drawings first.
+    conflicts: list[tuple[tuple[str, ...], list[str]]] = field(default_factory=list)
+
+
+# Drawings named per conflicting label set in the report: enough to look at.
+EXAMPLES = 5
 
 
 def deduplicate(X: np.ndarray, y: np.ndarray, keys: list[str]) -> Deduplicated:
@@ -47,10 +54,12 @@ def deduplicate(X: np.ndarray, y: np.ndarray, keys: list[str]) -> Deduplicated:
         by_vector.setdefault(digest, []).append(i)
     keep: list[int] = []
     duplicates = conflicts = 0
+    clashes: dict[tuple[str, ...], list[str]] = {}
     for rows in by_vector.values():
         labels = {str(y[i]) for i in rows}
         if len(labels) > 1:
             conflicts += len(rows)
+            clashes.setdefault(tuple(sorted(labels)), []).extend(keys[i] for i in rows)
             continue
         keep.append(rows[0])
         duplicates += len(rows) - 1
@@ -62,6 +71,7 @@ def deduplicate(X: np.ndarray, y: np.ndarray, keys: list[str]) -> Deduplicated:
         keys=[keys[i] for i in keep],
         dropped_duplicates=duplicates,
         dropped_conflicts=conflicts,
+        conflicts=sorted(clashes.items(), key=lambda item: (-len(item[1]), item[0])),
     )
 
 
@@ -183,8 +193,10 @@ def report(
     dedup: Deduplicated,
     training_s: float,
     class_counts: dict[str, int],
+    drawing_ids: Mapping[str, int],
 ) -> dict[str, Any]:
-    """The evaluation stored on the version (the SVGs under ``svg``)."""
+    """The evaluation stored on the version (the SVGs under ``svg``);
+    ``drawing_ids``: the id of the drawing behind each key of ``dedup``."""
     probs = np.asarray(estimator.predict_proba(X_test), dtype=float)
     y_idx = np.asarray([labels.index(str(v)) for v in y_test])
     ece = expected_calibration_error(probs, y_idx)
@@ -213,6 +225,15 @@ def report(
             "rows": int(len(dedup.y)),
             "dropped_duplicates": dedup.dropped_duplicates,
             "dropped_conflicting_labels": dedup.dropped_conflicts,
+            # What the team can act on: relabel, or merge the labels.
+            "conflicting_labels": [
+                {
+                    "labels": list(labels),
+                    "drawings": len(keys),
+                    "examples": sorted(drawing_ids[k] for k in keys)[:EXAMPLES],
+                }
+                for labels, keys in dedup.conflicts
+            ],
         },
         "training_s": round(training_s, 3),
         "estimator": held_out.get("estimator"),

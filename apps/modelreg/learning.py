@@ -539,6 +539,7 @@ def _train(run: _Run) -> dict[str, Any]:
             dedup=dedup,
             training_s=time.monotonic() - started,
             class_counts=counts,
+            drawing_ids={sha: pk for pk, sha, _ in usable},
         )
         if base == "default":
             # The base's rows come first, the tenant's last (on_base).

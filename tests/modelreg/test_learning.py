@@ -196,6 +196,35 @@ def test_duplicates_are_removed_before_any_split(admin_client_a, tenant_a) -> No
     assert job.summary["drawings"] == 12
 
 
+def test_the_evaluation_names_labels_given_to_drawings_that_read_the_same(
+    admin_client_a, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    ds = labelled_set(tenant_a, {"bolt": 6, "flange": 6, "nut": 6})
+    flange = next(d for d in ds if d.label == "flange")
+    vector = np.asarray(flange.analyses.first().features)
+    # The same symbol filed under two families: once more as a nut, twice as
+    # a bolt (two files of one drawing).
+    as_nut = labelled_drawing(tenant_a, "nut", "same-as-nut", vector)
+    as_bolt = [
+        labelled_drawing(tenant_a, "bolt", f"same-as-bolt-{i}", vector)
+        for i in range(2)
+    ]
+    job = wait_for_job(train(admin_client_a).data["job"], timeout=120)
+    assert job.status == "succeeded", job.summary
+    body = admin_client_a.get("/api/v1/models/part-classifier/versions/1").data
+    dedup = body["evaluation"]["deduplication"]
+    assert dedup["dropped_conflicting_labels"] == 4
+    assert dedup["conflicting_labels"] == [
+        {
+            "labels": ["bolt", "flange", "nut"],
+            "drawings": 4,
+            "examples": sorted([flange.pk, as_nut.pk, *(d.pk for d in as_bolt)]),
+        }
+    ]
+    # None of them is learned from: each family keeps its other drawings.
+    assert body["evaluation"]["class_counts"] == {"bolt": 6, "flange": 5, "nut": 6}
+
+
 def test_refusals_name_their_cause(admin_client_a, tenant_a) -> None:  # type: ignore[no-untyped-def]
     r = train(admin_client_a)
     assert r.status_code == 400
