@@ -213,6 +213,7 @@ def report(
             "labels": labels,
             "matrix": held_out["confusion_matrix"],
         },
+        "most_confused": most_confused(labels, held_out["confusion_matrix"]),
         "calibration": {"ece": round(ece, 4), "bins": bins},
         "abstention": {
             "threshold": threshold,
@@ -228,11 +229,11 @@ def report(
             # What the team can act on: relabel, or merge the labels.
             "conflicting_labels": [
                 {
-                    "labels": list(labels),
+                    "labels": list(names),
                     "drawings": len(keys),
                     "examples": sorted(drawing_ids[k] for k in keys)[:EXAMPLES],
                 }
-                for labels, keys in dedup.conflicts
+                for names, keys in dedup.conflicts
             ],
         },
         "training_s": round(training_s, 3),
@@ -243,6 +244,23 @@ def report(
             "calibration": calibration_svg(bins, ece=ece),
         },
     }
+
+
+def most_confused(
+    labels: list[str], matrix: list[list[int]], top: int = EXAMPLES
+) -> list[dict[str, Any]]:
+    """The held-out mistakes made most often, as (label, the label answered,
+    drawings): with forty families the matrix is hard to read, and these are
+    the families to look at (drawn alike, or filed by something not drawn)."""
+    m = np.asarray(matrix, dtype=np.int64).reshape(len(labels), len(labels))
+    truth, answered = np.nonzero(m - np.diag(np.diag(m)))
+    order = sorted(
+        zip(truth.tolist(), answered.tolist(), strict=True), key=lambda ij: -m[ij]
+    )
+    return [
+        {"label": labels[i], "answered": labels[j], "drawings": int(m[i, j])}
+        for i, j in order[:top]
+    ]
 
 
 def taught_held_out(

@@ -225,6 +225,40 @@ def test_the_evaluation_names_labels_given_to_drawings_that_read_the_same(
     assert body["evaluation"]["class_counts"] == {"bolt": 6, "flange": 5, "nut": 6}
 
 
+def test_the_evaluation_lists_the_families_mixed_up_most(
+    admin_client_a, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    labelled_set(tenant_a, {"flange": 12})
+    # Bolts and screws drawn alike: the model cannot tell them apart.
+    rng = np.random.default_rng(3)
+    centre = rng.random(WIDTH) * 4
+    for i in range(24):
+        label = "bolt" if i % 2 else "screw"
+        labelled_drawing(
+            tenant_a, label, f"alike-{i}", centre + rng.normal(0, 0.05, WIDTH)
+        )
+    job = wait_for_job(train(admin_client_a).data["job"], timeout=120)
+    assert job.status == "succeeded", job.summary
+    ev = admin_client_a.get("/api/v1/models/part-classifier/versions/1").data[
+        "evaluation"
+    ]
+    labels, matrix = ev["confusion_matrix"]["labels"], ev["confusion_matrix"]["matrix"]
+    mixed = ev["most_confused"]
+    assert mixed, matrix
+    assert {(m["label"], m["answered"]) for m in mixed} <= {
+        ("bolt", "screw"),
+        ("screw", "bolt"),
+    }
+    for m in mixed:
+        assert (
+            m["drawings"]
+            == matrix[labels.index(m["label"])][labels.index(m["answered"])]
+        )
+    assert [m["drawings"] for m in mixed] == sorted(
+        (m["drawings"] for m in mixed), reverse=True
+    )
+
+
 def test_refusals_name_their_cause(admin_client_a, tenant_a) -> None:  # type: ignore[no-untyped-def]
     r = train(admin_client_a)
     assert r.status_code == 400
