@@ -413,7 +413,7 @@ def run(
         "classes_dropped_fewer_than_3_distinct": too_few,
         "conflicting_duplicates_dropped": dedup.dropped_conflicts,
         "conflicting_label_sets": [
-            ["+".join(labels), len(keys)] for labels, keys in dedup.conflicts[:6]
+            ["+".join(names), len(keys)] for names, keys in dedup.conflicts[:6]
         ],
         "class_counts_min_max": [int(min(counts)), int(max(counts))],
         "estimator": m.get("estimator"),

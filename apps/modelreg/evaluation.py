@@ -35,8 +35,9 @@ class Deduplicated:
     conflicts: list[tuple[tuple[str, ...], list[str]]] = field(default_factory=list)
 
 
-# Drawings named per conflicting label set in the report: enough to look at.
-EXAMPLES = 5
+# Entries a list of the report holds at most (the drawings named for a set of
+# conflicting labels, the mistakes made most often): enough to look at.
+LISTED = 5
 
 
 def deduplicate(X: np.ndarray, y: np.ndarray, keys: list[str]) -> Deduplicated:
@@ -231,7 +232,7 @@ def report(
                 {
                     "labels": list(names),
                     "drawings": len(keys),
-                    "examples": sorted(drawing_ids[k] for k in keys)[:EXAMPLES],
+                    "examples": sorted(drawing_ids[k] for k in keys)[:LISTED],
                 }
                 for names, keys in dedup.conflicts
             ],
@@ -247,7 +248,7 @@ def report(
 
 
 def most_confused(
-    labels: list[str], matrix: list[list[int]], top: int = EXAMPLES
+    labels: list[str], matrix: list[list[int]], top: int = LISTED
 ) -> list[dict[str, Any]]:
     """The held-out mistakes made most often, as (label, the label answered,
     drawings): with forty families the matrix is hard to read, and these are
