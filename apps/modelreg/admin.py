@@ -226,6 +226,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "accuracy",
         "macro_f1",
         "confusion_matrix",
+        "mixed_up",
         "calibration",
         "cross_validation",
         "snapshot_sha256",
@@ -255,6 +256,26 @@ class ModelVersionAdmin(admin.ModelAdmin):
             return "—"
         # confusion_svg escapes every label; numbers are ints from our metrics.
         return mark_safe(confusion_svg(obj.class_labels(), matrix))  # noqa: S308
+
+    @admin.display(description="mixed up most (held out) and labels on one drawing")
+    def mixed_up(self, obj: ModelVersion) -> str:
+        ev = obj.evaluation or {}
+        lines = [
+            (m["label"], m["answered"], f"{m['drawings']} held-out drawings")
+            for m in ev.get("most_confused") or []
+        ]
+        lines += [
+            (
+                " + ".join(c["labels"]),
+                "one drawing",
+                f"{c['drawings']} drawings, ids {c['examples']}",
+            )
+            for c in (ev.get("deduplication") or {}).get("conflicting_labels") or []
+        ]
+        if not lines:
+            return "—"
+        # Labels are the tenant's text: format_html_join escapes them.
+        return format_html_join(mark_safe("<br>"), "{} → {}: {}", lines)
 
     @admin.display(description="calibration (reliability diagram)")
     def calibration(self, obj: ModelVersion) -> str:

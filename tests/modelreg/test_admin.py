@@ -34,6 +34,36 @@ def test_versions_show_metrics_and_the_confusion_matrix(
     assert "predicted →" in page and "Macro-F1" in page and ">flange</text>" in page
 
 
+def test_versions_show_the_families_mixed_up_and_labels_on_one_drawing(
+    admin_browser, register
+) -> None:  # type: ignore[no-untyped-def]
+    v = register()
+    ModelVersion.objects.filter(pk=v.pk).update(
+        evaluation={
+            "most_confused": [{"label": "nut", "answered": "bolt", "drawings": 3}],
+            "deduplication": {
+                "conflicting_labels": [
+                    {
+                        "labels": ["<b>valve</b>", "flange"],
+                        "drawings": 2,
+                        "examples": [7, 9],
+                    }
+                ]
+            },
+        }
+    )
+    page = admin_browser.get(
+        f"/admin/modelreg/modelversion/{v.pk}/change/"
+    ).content.decode()
+    assert "nut → bolt: 3 held-out drawings" in page
+    # A label is the tenant's text: shown, never markup.
+    assert (
+        "&lt;b&gt;valve&lt;/b&gt; + flange → one drawing: 2 drawings, ids [7, 9]"
+        in page
+    )
+    assert "<b>valve</b>" not in page
+
+
 def test_admin_actions_activate_and_roll_back(admin_browser, register) -> None:  # type: ignore[no-untyped-def]
     v1, v2 = register(seed=0), register(seed=1)
     for v in (v1, v2):
