@@ -60,6 +60,7 @@ Prints one JSON line per feature version on stdout, progress on stderr.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import logging
@@ -345,13 +346,11 @@ def run(
     too_few = {k: v for k, v in Counter(dedup.y.tolist()).items() if v < 3}
     if too_few:  # the API refuses these (class_too_small); a tenant drops them
         rows = np.asarray([lab not in too_few for lab in dedup.y])
-        dedup = evaluation.Deduplicated(
+        dedup = dataclasses.replace(
+            dedup,
             X=dedup.X[rows],
             y=dedup.y[rows],
             keys=[k for k, r in zip(dedup.keys, rows, strict=True) if r],
-            dropped_duplicates=dedup.dropped_duplicates,
-            dropped_conflicts=dedup.dropped_conflicts,
-            conflicts=dedup.conflicts,
         )
     Xd, yd = dedup.X, dedup.y
     kept = [files[sha.index(k)] for k in dedup.keys]
