@@ -239,6 +239,12 @@ def report(
         },
         "training_s": round(training_s, 3),
         "estimator": held_out.get("estimator"),
+        # Why that estimator: each candidate's mean macro-F1 over the folds,
+        # and the lead another needs over the preferred one.
+        "selection": {
+            "macro_f1": held_out.get("selection_macro_f1") or {},
+            **(held_out.get("selection_margin") or {}),
+        },
         "class_weight": held_out.get("class_weight"),
         "svg": {
             "confusion": confusion_svg(labels, held_out["confusion_matrix"]),

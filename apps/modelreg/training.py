@@ -811,6 +811,11 @@ def train(
     metrics["estimator"] = best
     metrics["class_weight"] = LABELLED_CLASS_WEIGHT if labelled else None
     metrics["selection_macro_f1"] = scores
+    metrics["selection_margin"] = (
+        {"preferred": LABELLED_PREFERRED, "margin": LABELLED_SELECTION_MARGIN}
+        if labelled
+        else None
+    )
     metrics["onnx_max_abs_prob_diff"] = float(np.abs(sk_probs - ort_probs).max())
     metrics["onnx_matches_sklearn"] = True
     if calibration is not None:

@@ -121,6 +121,21 @@ def test_training_from_labels_evaluates_registers_and_activates(
     assert ev["training_s"] > 0
     # Families count the same whatever their number of drawings.
     assert ev["class_weight"] == "balanced"
+    # Why this estimator: the candidates' scores and the lead another needs
+    # over extra trees.
+    selection = ev["selection"]
+    assert set(selection["macro_f1"]) == {
+        "random_forest",
+        "extra_trees",
+        "logistic_regression",
+    }
+    assert selection["preferred"] == "extra_trees"
+    assert selection["margin"] == 0.01
+    best = max(selection["macro_f1"].values())
+    chosen = ev["estimator"]
+    assert selection["macro_f1"][chosen] == best or (
+        chosen == "extra_trees" and selection["macro_f1"][chosen] >= best - 0.01
+    )
     for pic in ("confusion", "calibration"):
         svg = admin_client_a.get(ev[f"{pic}_svg"])
         assert svg.status_code == 200

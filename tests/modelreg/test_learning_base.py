@@ -228,6 +228,10 @@ def test_the_evaluation_says_how_the_tenants_own_drawings_fared(
     ev = admin_client_a.get(
         f"/api/v1/models/part-classifier/versions/{version.number}"
     ).data["evaluation"]
+    # On the base the default recipe's selection stands: the best mean wins.
+    scores = ev["selection"]["macro_f1"]
+    assert "preferred" not in ev["selection"]
+    assert scores[ev["estimator"]] == max(scores.values())
     mine = ev["taught_held_out"]
     assert mine["rows"] == ev["per_class"]["star_knob"]["support"]
     assert mine["rows"] >= 1
