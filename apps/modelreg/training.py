@@ -813,7 +813,7 @@ def train(
     metrics["selection_macro_f1"] = scores
     metrics["selection_margin"] = (
         {"preferred": LABELLED_PREFERRED, "margin": LABELLED_SELECTION_MARGIN}
-        if labelled
+        if labelled and LABELLED_PREFERRED in scores
         else None
     )
     metrics["onnx_max_abs_prob_diff"] = float(np.abs(sk_probs - ort_probs).max())
