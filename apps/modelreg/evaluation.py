@@ -54,12 +54,11 @@ def deduplicate(X: np.ndarray, y: np.ndarray, keys: list[str]) -> Deduplicated:
         digest = hashlib.sha256(np.round(X[i], 6).astype(np.float64).tobytes()).digest()
         by_vector.setdefault(digest, []).append(i)
     keep: list[int] = []
-    duplicates = conflicts = 0
+    duplicates = 0
     clashes: dict[tuple[str, ...], list[str]] = {}
     for rows in by_vector.values():
         labels = {str(y[i]) for i in rows}
         if len(labels) > 1:
-            conflicts += len(rows)
             clashes.setdefault(tuple(sorted(labels)), []).extend(keys[i] for i in rows)
             continue
         keep.append(rows[0])
@@ -71,7 +70,7 @@ def deduplicate(X: np.ndarray, y: np.ndarray, keys: list[str]) -> Deduplicated:
         y=y[keep],
         keys=[keys[i] for i in keep],
         dropped_duplicates=duplicates,
-        dropped_conflicts=conflicts,
+        dropped_conflicts=sum(len(k) for k in clashes.values()),
         conflicts=sorted(clashes.items(), key=lambda item: (-len(item[1]), item[0])),
     )
 
