@@ -26,7 +26,6 @@ import ezdxf  # noqa: E402
 import numpy as np  # noqa: E402
 from ezdxf.math import Matrix44  # noqa: E402
 
-from apps.cad import index  # noqa: E402
 from apps.cad.pipeline import analyze_bytes  # noqa: E402
 from apps.cad.similarity import Space  # noqa: E402
 from apps.cad.synth import generate_part  # noqa: E402
@@ -66,7 +65,7 @@ def scores(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
         copies.append(analyze_bytes("b.dxf", copy, preview=False)["features"])
     a, b = np.asarray(originals), np.asarray(copies)
     space = Space.unsupervised(np.vstack([a, b]))
-    ua, ub = index.unit(space, a), index.unit(space, b)
+    ua, ub = space.unit(a), space.unit(b)
     same = np.sum(ua * ub, axis=1)
     cross = ua @ ua.T
     np.fill_diagonal(cross, -np.inf)

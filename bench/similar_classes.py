@@ -60,7 +60,6 @@ def main() -> None:
     from types import SimpleNamespace
 
     from apps.cad import matrices
-    from apps.cad.index import unit
     from apps.cad.similarity import Space
     from apps.modelreg import training
     from apps.modelreg.validation import _ort_session
@@ -87,11 +86,11 @@ def main() -> None:
     query = raw[0]
 
     def score(space: Space, rows: np.ndarray) -> np.ndarray:
-        q = unit(space, query[None, :])[0]
+        q = space.unit(query[None, :])[0]
         return rows @ q
 
-    baseline_embed = _best_of(3, lambda: unit(metric, raw))
-    kept_metric = unit(metric, raw)
+    baseline_embed = _best_of(3, lambda: metric.unit(raw))
+    kept_metric = metric.unit(raw)
     baseline_query = _best_of(20, lambda: score(metric, kept_metric))
 
     matrices._learned.clear()

@@ -26,7 +26,9 @@ trains or embeds its own way:
    model it is served (the exported ONNX model, calibrated) scored on that
    quarter.
 4. Similar drawings in the product's spaces (``apps.cad.similarity.Space``) of
-   the model of (3): ``unsupervised`` fitted on all the tenant's vectors and
+   the model of (3): ``unsupervised`` fitted on all the tenant's vectors (where
+   near duplicates are judged) and ``unsupervised_every_view`` (what
+   ``/similar`` ranks in for a tenant without a model), and
    ``learned`` (the model's open-set metric), cosine on the unit embedding as
    ``apps.cad.index`` ranks: for every drawing of that quarter the share of its
    top five neighbours with its category among all other drawings and among the
@@ -89,7 +91,6 @@ from sklearn.model_selection import (  # noqa: E402
 )
 
 from apps.cad import features  # noqa: E402
-from apps.cad.index import unit  # noqa: E402
 from apps.cad.similarity import Space  # noqa: E402
 from apps.modelreg import evaluation, training  # noqa: E402
 
@@ -256,8 +257,14 @@ def train_on(
 
 
 def spaces_of(result: training.TrainResult, Xd: np.ndarray) -> dict[str, Space]:
-    """The spaces ``/similar`` searches for a tenant with this model."""
-    spaces = {"unsupervised": Space.unsupervised(Xd)}
+    """The spaces ``/similar`` searches for a tenant with this model, and
+    without one (``unsupervised_every_view``; ``unsupervised`` is where near
+    duplicates are judged then)."""
+    unsupervised = Space.unsupervised(Xd)
+    spaces = {
+        "unsupervised": unsupervised,
+        "unsupervised_every_view": unsupervised.every_view(),
+    }
     learned = Space.learned(result.open_set, name="model-metric")
     if learned is not None:
         spaces["learned"] = learned
@@ -323,7 +330,7 @@ def grouped_split(
     gtrain[g_tr] = True
     for name, space in spaces_of(rg, Xd).items():
         out[f"top5_{name}_heldout_vs_train"] = top5_share(
-            unit(space, Xd), yd, g_te, lambda i: gtrain
+            space.unit(Xd), yd, g_te, lambda i: gtrain
         )[0]
     return out
 
@@ -379,7 +386,7 @@ def run(
     sim: dict[str, dict[str, object]] = {
         name: {
             "space": space.name,
-            **similar_rows(unit(space, Xd), yd, te_idx, train_set, groups),
+            **similar_rows(space.unit(Xd), yd, te_idx, train_set, groups),
         }
         for name, space in spaces_of(served, Xd).items()
     }

@@ -35,7 +35,7 @@ from django.core.cache import cache
 
 from apps.cad import features
 from apps.cad.models import Analysis, Drawing
-from apps.cad.similarity import Space, unit_rows
+from apps.cad.similarity import Space, row_lengths
 from cadml.lib.cache import CACHE_ERRORS
 
 logger = logging.getLogger(__name__)
@@ -56,9 +56,10 @@ def new_index(ndim: int) -> Any:
     )
 
 
-def unit(space: Space, raw: np.ndarray) -> np.ndarray:
-    emb = space.embed(raw) if len(raw) else np.zeros((0, len(space.centre)))
-    return unit_rows(emb).astype(np.float32)
+def unsupervised_name(feature_version: str) -> str:
+    """The name of the space a tenant without a model is indexed in."""
+    width = len(features.SLOTS.get(feature_version, ()))
+    return Space.unsupervised(np.zeros((0, width))).every_view().name
 
 
 def _dir(tenant_id: int) -> Path:
@@ -220,10 +221,10 @@ def search_index_build(
         ids, raw, top = latest_vectors(
             tenant_id=tenant_id, feature_version=feature_version
         )
-        space = space or Space.unsupervised(raw)
+        space = space or Space.unsupervised(raw).every_view()
         index = new_index(len(space.centre))
         if len(ids):
-            index.add(ids.astype(np.uint64), unit(space, raw))
+            index.add(ids.astype(np.uint64), space.kept(raw).astype(np.float32))
         _save(tenant_id, feature_version, index, space, top)
         return len(ids)
     finally:
@@ -239,7 +240,7 @@ def search_index_update(
     from usearch.index import Index
 
     current = _load(tenant_id, feature_version)
-    wanted = space.name if space is not None else f"{feature_version}-unsupervised"
+    wanted = space.name if space is not None else unsupervised_name(feature_version)
     if current is None or current.space.name != wanted:
         return search_index_build(
             tenant_id=tenant_id, feature_version=feature_version, space=space
@@ -258,7 +259,7 @@ def search_index_update(
         present = keys[index.contains(keys)]
         if len(present):
             index.remove(present)
-        index.add(keys, unit(current.space, raw))
+        index.add(keys, current.space.kept(raw).astype(np.float32))
     alive = set(
         Drawing.objects.filter(tenant_id=tenant_id).values_list("pk", flat=True)
     )
@@ -344,15 +345,21 @@ def index_search(
     query: np.ndarray,
     k: int,
     exclude: int | None,
-) -> tuple[str, list[Hit]] | None:
-    """The ``k`` best drawings for a raw query vector: the index plus the delta
-    searched exactly; None when the index is missing, damaged or in another
-    space (a rebuild is queued; the caller searches exactly meanwhile)."""
+    near_duplicates: bool = False,
+) -> tuple[Space, list[Hit]] | None:
+    """The ``k`` best drawings for a raw query vector and the space the index
+    holds: the index plus the delta searched exactly; None when the index is
+    missing, damaged or in another space (a rebuild is queued; the caller
+    searches exactly meanwhile). In an every-view space the scores are its
+    cosine, or with ``near_duplicates`` its invariant space's
+    (``Space.kept``): the index ranks by the kept rows' product with the query
+    and the best ``k`` are scored exactly."""
     loaded = _load(tenant_id, feature_version)
     if loaded is None or loaded.space.name != space_name:
         request_rebuild(tenant_id=tenant_id, feature_version=feature_version)
         return None
-    q = unit(loaded.space, np.asarray(query, dtype=float)[None, :])[0]
+    space = loaded.space
+    q = space.query(query, near_duplicates=near_duplicates).astype(np.float32)
     ids, raw, _ = latest_vectors(
         tenant_id=tenant_id,
         feature_version=feature_version,
@@ -360,18 +367,20 @@ def index_search(
     )
     scores: dict[int, float] = {}
     if len(ids):
-        for did, s in zip(
-            ids.tolist(), (unit(loaded.space, raw) @ q).tolist(), strict=True
-        ):
+        delta = space.scores(space.kept(raw), query, near_duplicates=near_duplicates)
+        for did, s in zip(ids.tolist(), delta.tolist(), strict=True):
             scores[did] = s
     want = k + 1 + len(ids)  # room for the excluded drawing and superseded rows
     if len(loaded.index):
         found = loaded.index.search(q, min(want, len(loaded.index)), threads=1)
-        for key, dist in zip(
-            found.keys.tolist(), found.distances.tolist(), strict=True
-        ):
-            scores.setdefault(int(key), 1.0 - float(dist))
+        keys = found.keys.astype(np.uint64)
+        products = 1.0 - found.distances.astype(float)
+        if space.by_length(near_duplicates=near_duplicates) and len(keys):
+            kept = np.asarray(loaded.index.get(keys), dtype=float)
+            products = products / row_lengths(kept)
+        for key, product in zip(keys.tolist(), products.tolist(), strict=True):
+            scores.setdefault(int(key), float(product))
     if exclude is not None:
         scores.pop(exclude, None)
     best = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
-    return loaded.space.name, [Hit(d, s) for d, s in best]
+    return space, [Hit(d, s) for d, s in best]

@@ -40,9 +40,8 @@ from django.core.cache import cache
 from django.db import transaction
 
 from apps.cad import features
-from apps.cad.index import unit
 from apps.cad.models import Analysis
-from apps.cad.similarity import Space
+from apps.cad.similarity import Space, row_lengths
 from cadml.lib.cache import CACHE_ERRORS
 
 # A process further behind than this rebuilds rather than read the entries.
@@ -85,8 +84,12 @@ class Matrix:
     drawing_ids: np.ndarray
     stamps: list[tuple[datetime, int]]  # (created, id) of each row's analysis
     raw: np.ndarray  # the feature vectors, one row per drawing
-    unsupervised: Space
-    unit: np.ndarray  # rows are L2-normalised unsupervised embeddings
+    # The unsupervised space fitted on these rows, with every view
+    # (``Space.every_view``): ``kept`` serves similar drawings and near
+    # duplicates alike (``Space.kept``); ``lengths``: ``row_lengths(kept)``.
+    space: Space
+    kept: np.ndarray
+    lengths: np.ndarray
     pending: dict[int, float]  # analysis id -> when first looked for
 
 
@@ -187,12 +190,12 @@ def learned_unit(m: Matrix, space: Space, tenant_id: int) -> np.ndarray:
     those new or changed since are embedded again; a drawing's row does not
     depend on the others."""
     if space.classes is None:
-        return unit(space, m.raw)
+        return space.kept(m.raw)
     key = (tenant_id, int(m.raw.shape[1]))
     with _lock:
         hit = _learned.get(key)
     if hit is None or hit[1] != space.name or not 0 < len(hit[0]) <= len(m.raw):
-        rows = unit(space, m.raw)
+        rows = space.kept(m.raw)
     elif hit[0] is m.raw:
         return hit[2]
     else:
@@ -203,7 +206,7 @@ def learned_unit(m: Matrix, space: Space, tenant_id: int) -> np.ndarray:
         rows = np.empty((len(m.raw), kept.shape[1]), dtype=kept.dtype)
         rows[:n] = kept
         if len(redo):
-            rows[redo] = unit(space, m.raw[redo])
+            rows[redo] = space.kept(m.raw[redo])
     with _lock:
         _learned[key] = (m.raw, space.name, rows)
     return rows
@@ -260,10 +263,12 @@ def _matrix(
     raw: np.ndarray,
     pending: dict[int, float],
 ) -> Matrix:
-    space = Space.unsupervised(raw)
+    space = Space.unsupervised(raw).every_view()
+    kept = space.kept(raw)
     return Matrix(
-        generation, position, ids, stamps, raw, space, unit(space, raw), pending
-    )
+        generation, position, ids, stamps, raw, space, kept,
+        row_lengths(kept), pending,
+    )  # fmt: skip
 
 
 def _fold(
@@ -338,7 +343,7 @@ def _fold(
     if not changed:
         return Matrix(
             hit.generation, position, hit.drawing_ids, hit.stamps, hit.raw,
-            hit.unsupervised, hit.unit, pending,
+            hit.space, hit.kept, hit.lengths, pending,
         )  # fmt: skip
     return _matrix(
         hit.generation,

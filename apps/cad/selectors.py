@@ -242,9 +242,10 @@ def vector_similar(
     the tenant's index when it has one (``apps/cad/index.py``), else exactly.
     With ``min_score`` only drawings scoring at least that (or in ``keep``)
     are answered, and no other drawing is read from the database."""
-    # Near duplicates are near in the metric alone; the model's classes only
-    # order the similar drawings.
-    learned = _learned_space(tenant_id, feature_version, with_classes=min_score is None)
+    # Near duplicates are near in the metric (or the invariant unsupervised
+    # space) alone; the model's classes (or every view) order similar drawings.
+    similar = min_score is None
+    learned = _learned_space(tenant_id, feature_version, with_classes=similar)
     q = np.asarray(vector, dtype=float)
     ranked = _ranked_indexed(
         tenant_id=tenant_id,
@@ -253,6 +254,7 @@ def vector_similar(
         query=q,
         exclude_id=exclude_id,
         want=k if not filters.active else min(max(10 * k, 200), 2000),
+        near_duplicates=not similar,
     )
     if ranked is None:
         ranked = _ranked_exact(
@@ -315,15 +317,19 @@ def _ranked_exact(
         # Outgrown exact search: queue its index (searches stay exact until
         # it is there).
         index.request_rebuild(tenant_id=tenant_id, feature_version=feature_version)
-    space = learned or m.unsupervised
+    near_duplicates = min_score is not None
+    if learned is not None:
+        name = learned.name
+    else:
+        name = (m.space.invariant() if near_duplicates else m.space).name
     if len(m.drawing_ids) == 0:
-        return space.name, []
-    unit = (
-        matrices.learned_unit(m, learned, tenant_id) if learned is not None else m.unit
-    )
-    q = space.embed(query)[0]
-    norm = np.linalg.norm(q)
-    scores = unit @ (q / norm if norm else q)
+        return name, []
+    if learned is not None:
+        scores = learned.scores(matrices.learned_unit(m, learned, tenant_id), query)
+    else:
+        scores = m.space.scores(
+            m.kept, query, near_duplicates=near_duplicates, lengths=m.lengths
+        )
     if min_score is None:
         rows = np.arange(len(scores))
     else:
@@ -335,7 +341,7 @@ def _ranked_exact(
         rows = np.flatnonzero(chosen)
     order = rows[np.argsort(-scores[rows], kind="stable")]
     ids = m.drawing_ids[order].tolist()
-    return space.name, [
+    return name, [
         (did, score)
         for did, score in zip(ids, scores[order].tolist(), strict=True)
         if did != exclude_id
@@ -350,15 +356,20 @@ def _ranked_indexed(
     query: np.ndarray,
     exclude_id: int | None,
     want: int,
+    near_duplicates: bool = False,
 ) -> tuple[str, list[tuple[int, float]]] | None:
     """Candidates from the tenant's nearest-neighbour index, or None to search
     exactly: no index (a small tenant: ``_ranked_exact`` asks for one when the
     tenant reaches ``CADML_SEARCH_EXACT_BELOW`` drawings), or an index
     damaged or built in another space (rebuild queued). The index holds the
     metric alone: with the model's classes, they reorder the index's
-    ``CADML_SEARCH_CLASSES_CANDIDATES`` nearest drawings."""
+    ``CADML_SEARCH_CLASSES_CANDIDATES`` nearest drawings. Without a model it
+    holds the unsupervised space with every view, and answers near duplicates
+    in its invariant views (``Space.kept``)."""
     metric = learned.without_classes() if learned is not None else None
-    name = metric.name if metric is not None else f"{feature_version}-unsupervised"
+    name = (
+        metric.name if metric is not None else index.unsupervised_name(feature_version)
+    )
     if not index.has_index(tenant_id=tenant_id, feature_version=feature_version):
         return None
     with_classes = learned if learned is not None and learned.classes else None
@@ -371,6 +382,7 @@ def _ranked_indexed(
         query=query,
         k=want + 64,
         exclude=exclude_id,
+        near_duplicates=near_duplicates,
     )
     if found is None:
         return None
@@ -383,7 +395,8 @@ def _ranked_indexed(
             query=query,
             ids=[h.drawing_id for h in hits],
         )
-    return space, [(h.drawing_id, h.score) for h in hits]
+    answered = space.invariant() if near_duplicates else space
+    return answered.name, [(h.drawing_id, h.score) for h in hits]
 
 
 def _reordered(
@@ -400,8 +413,7 @@ def _reordered(
     )
     if not len(found):
         return []
-    q = index.unit(space, np.asarray(query, dtype=float)[None, :])[0]
-    scores = index.unit(space, raw) @ q
+    scores = space.scores(space.kept(raw), query)
     return sorted(
         zip(found.tolist(), scores.tolist(), strict=True),
         key=lambda kv: (-kv[1], kv[0]),

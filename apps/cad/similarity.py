@@ -6,7 +6,14 @@
   the geometry four times the others, the size, topology and layout views not
   at all:
   title blocks and borders move the picture, and the words change with the
-  drafter's language (weights measured in ``docs/model-quality.md``).
+  drafter's language (weights measured in ``docs/model-quality.md``). Near
+  duplicates are found in it when the tenant has no model.
+- ``unsupervised+all-views`` (``every_view()``): the same standardisation with
+  the size, topology and layout views weighed like the others. Similar
+  drawings without a model of the tenant's own are ordered in it: drawings of
+  one kind in an archive share their size, how their strokes connect and
+  which way they lie, while a copy turned or redrawn at another scale, which
+  it sets apart, is still a near duplicate in ``unsupervised``.
 - ``learned``: the standardisation the tenant's model was trained with, each
   slot weighted by how well it separated the tenant's labels (between-class
   over within-class variance, a diagonal linear metric). Used when the tenant
@@ -39,16 +46,19 @@ VIEW_WEIGHTS = {
     "outline": 1.0,
     "names": 1.0,
     "hatch": 1.0,
-    # Unsupervised search stays scale-invariant: a copy redrawn at another
-    # scale is still a near duplicate. A tenant's learned metric weighs size
-    # by how well it separates the tenant's labels.
+    # Near duplicates stay scale-invariant: a copy redrawn at another scale
+    # is still one. A tenant's learned metric weighs size by how well it
+    # separates the tenant's labels.
     "size": 0.0,
-    # Left out so that unsupervised neighbours and the near-duplicate
-    # threshold stay those measured on dxf-5; a learned metric weighs it.
+    # Left out so that the near-duplicate threshold stays the one measured
+    # on dxf-5; a learned metric weighs it.
     "topology": 0.0,
     # The same, and a turned copy stays a near duplicate.
     "layout": 0.0,
 }
+# Similar drawings (not near duplicates) without a model: every view counts.
+SIMILAR_VIEW_WEIGHTS = {**VIEW_WEIGHTS, "size": 1.0, "topology": 1.0, "layout": 1.0}
+ALL_VIEWS_SUFFIX = "+all-views"
 
 
 @dataclass(frozen=True)
@@ -97,14 +107,79 @@ class Space:
         else:
             centre, spread = X.mean(axis=0), X.std(axis=0)
         scale = np.maximum(spread, 1e-3)
-        weight = np.ones(width)
-        views = features.VIEWS.get(_version(width))
-        if views:
-            for view, (lo, hi) in views.items():
-                weight[lo:hi] = VIEW_WEIGHTS[view] / np.sqrt(hi - lo)
-        else:
-            weight /= np.sqrt(width)
+        weight = _view_weights(width, VIEW_WEIGHTS)
         return cls(f"{_version(width)}-unsupervised", centre, scale, weight)
+
+    def every_view(self) -> Space:
+        """This unsupervised space with every view weighed
+        (``SIMILAR_VIEW_WEIGHTS``); itself when the version has no view it
+        leaves out (``dxf-2`` to ``dxf-4``) or the space is not unsupervised."""
+        if not self.name.endswith("-unsupervised"):
+            return self
+        weight = _view_weights(len(self.centre), SIMILAR_VIEW_WEIGHTS)
+        if np.array_equal(weight, self.weight):
+            return self
+        return replace(self, name=f"{self.name}{ALL_VIEWS_SUFFIX}", weight=weight)
+
+    def invariant(self) -> Space:
+        """The unsupervised space this every-view space was made from (near
+        duplicates are judged in it); any other space itself."""
+        if not self.name.endswith(ALL_VIEWS_SUFFIX):
+            return self
+        return replace(
+            self,
+            name=self.name.removesuffix(ALL_VIEWS_SUFFIX),
+            weight=_view_weights(len(self.centre), VIEW_WEIGHTS),
+        )
+
+    def unit(self, X: np.ndarray) -> np.ndarray:
+        """Raw vectors as unit rows in this space (cosine is their product)."""
+        if not len(X):
+            return np.zeros((0, len(self.centre)))
+        return unit_rows(self.embed(X))
+
+    def kept(self, X: np.ndarray) -> np.ndarray:
+        """The rows an index or a tenant's matrix keeps of raw vectors ``X``:
+        unit embeddings, except in an every-view space, whose embedding is
+        divided by the length of its invariant one. Those rows serve both
+        searches exactly: their invariant views are the unit invariant
+        embedding (cosine with a query from ``query(near_duplicates=True)``),
+        and a row over its length is the unit every-view embedding
+        (``query()``, the score divided by the row's length)."""
+        invariant = self.invariant()
+        if invariant is self or not len(X):
+            return self.unit(X)
+        emb = self.embed(X)
+        # The invariant embedding is this one without the views it leaves out.
+        inv = np.linalg.norm(emb[:, invariant.weight > 0], axis=1, keepdims=True)
+        return emb / np.where(inv == 0, 1, inv)
+
+    def query(self, x: np.ndarray, *, near_duplicates: bool = False) -> np.ndarray:
+        """A raw vector as the unit query against ``kept`` rows: in this space,
+        or with ``near_duplicates`` in its invariant one."""
+        space = self.invariant() if near_duplicates else self
+        return space.unit(np.asarray(x, dtype=float)[None, :])[0]
+
+    def by_length(self, *, near_duplicates: bool = False) -> bool:
+        """Whether a kept row's product with a ``query`` is divided by the
+        row's length to be the cosine (every view, not near duplicates)."""
+        return not near_duplicates and self.invariant() is not self
+
+    def scores(
+        self,
+        kept: np.ndarray,
+        x: np.ndarray,
+        *,
+        near_duplicates: bool = False,
+        lengths: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Cosine of the ``kept`` rows with a raw vector, in this space or with
+        ``near_duplicates`` its invariant one; ``lengths``: the rows' (from
+        ``row_lengths``) when known."""
+        products = kept @ self.query(x, near_duplicates=near_duplicates)
+        if not self.by_length(near_duplicates=near_duplicates):
+            return products
+        return products / (row_lengths(kept) if lengths is None else lengths)
 
     @classmethod
     def learned(
@@ -133,6 +208,25 @@ def unit_rows(a: np.ndarray) -> np.ndarray:
     a = np.asarray(a, dtype=float)
     norms = np.linalg.norm(a, axis=1, keepdims=True)
     return a / np.where(norms == 0, 1, norms)
+
+
+def row_lengths(rows: np.ndarray) -> np.ndarray:
+    """Each row's length, 1 for a zero row (its products are 0 anyway)."""
+    lengths = np.linalg.norm(rows, axis=1)
+    return np.where(lengths == 0, 1.0, lengths)
+
+
+def _view_weights(width: int, weights: dict[str, float]) -> np.ndarray:
+    """Each view of the version ``width`` slots wide scaled to its total
+    weight in ``weights`` whatever its number of slots."""
+    weight = np.ones(width)
+    views = features.VIEWS.get(_version(width))
+    if views:
+        for view, (lo, hi) in views.items():
+            weight[lo:hi] = weights[view] / np.sqrt(hi - lo)
+    else:
+        weight /= np.sqrt(width)
+    return weight
 
 
 def _version(width: int) -> str:

@@ -14,6 +14,7 @@ from django.test import Client
 from apps.cad import index, services
 from apps.cad.models import Drawing
 from apps.cad.synth import generate_part
+from tests.cad.conftest import dxf_bytes
 from tests.cad.test_api import upload
 
 LABELS = ("flange", "spur_gear", "stepped_shaft", "hole_plate")
@@ -213,6 +214,47 @@ def test_similar_and_search_filters_by_label_and_upload_time(
         format="multipart",
     )
     assert r.status_code in (415, 422)
+
+
+def _arrow(shaft: float, head: float, width: float, sign: int) -> bytes:
+    """An arrow symbol pointing right (``sign`` 1) or, mirrored, left."""
+
+    def build(doc, msp):  # type: ignore[no-untyped-def]
+        tip = (sign * shaft, 0)
+        msp.add_line((0, 0), tip)
+        msp.add_line(tip, (sign * (shaft - head), width))
+        msp.add_line(tip, (sign * (shaft - head), -width))
+        msp.add_circle((0, 0), width / 3)
+
+    return dxf_bytes(build)
+
+
+@pytest.mark.parametrize("via_index", [False, True])
+def test_similar_drawings_without_a_model_are_drawn_the_same_way(
+    settings, api_client_a, tenant_a, via_index
+) -> None:  # type: ignore[no-untyped-def]
+    # A symbol library: arrows pointing right and, mirror images of each,
+    # pointing left. Left and right read alike in the views near duplicates
+    # are judged in; similar drawings weigh which way a drawing lies too.
+    rng = random.Random(5)
+    for label in ("flange", "spur_gear", "hole_plate", "washer"):
+        upload(api_client_a, generate_part(label, rng))
+    shapes = [(100, 15, 6), (104, 15, 6), (96, 16, 6), (100, 14, 6.5), (102, 15, 5.5)]
+    right = [upload(api_client_a, _arrow(*s, 1), "r.dxf").data["id"] for s in shapes]
+    left = [upload(api_client_a, _arrow(*s, -1), "l.dxf").data["id"] for s in shapes]
+    if via_index:
+        settings.CADML_SEARCH_EXACT_BELOW = 0
+        services.search_index_rebuild(tenant_id=tenant_a.pk, feature_version="dxf-7")
+    r = api_client_a.get(f"/api/v1/drawings/{right[0]}/similar?k=4")
+    assert r.status_code == 200, r.data
+    assert r.data["space"] == "dxf-7-unsupervised+all-views"
+    assert {x["drawing"]["id"] for x in r.data["results"]} == set(right[1:])
+    scores = [x["score"] for x in r.data["results"]]
+    assert scores == sorted(scores, reverse=True) and scores[0] <= 1.0
+    # The query's mirror image is still its near duplicate.
+    dups = api_client_a.get(f"/api/v1/drawings/{right[0]}/duplicates").data
+    assert dups["space"] == "dxf-7-unsupervised"
+    assert left[0] in [x["drawing"]["id"] for x in dups["results"]]
 
 
 def test_duplicates_lists_a_redrawn_copy_and_not_other_parts(
