@@ -20,7 +20,9 @@ drawings (``dxf1``) in the same run:
   the shared ezdxf corpus): the share flagged ``unknown`` or ``needs_review``;
 - similar drawings on the style-shifted set and on each real set: the share of
   the top five neighbours of the query's class, in the unsupervised space of the
-  current version, the model's learned metric, and plain cosine on dxf-1;
+  current version (near duplicates), the same with every view (what
+  ``/similar`` ranks in without a tenant model), the model's learned metric,
+  and plain cosine on dxf-1;
 - with ``--train-seeds K``, the same dataset trained with seeds 1..K-1 as well
   (another calibration split, estimator selection and forest): the mean, least
   and most right-and-confident (real sets) and flagged (out-of-domain sets)
@@ -369,6 +371,9 @@ def real_similar(
         "unsupervised": top5_same_class(
             similarity.Space.unsupervised(X).embed(X), ds.y, queries
         ),
+        "unsupervised_every_view": top5_same_class(
+            similarity.Space.unsupervised(X).every_view().embed(X), ds.y, queries
+        ),
         "model_metric": top5_same_class(learned.embed(X), ds.y, queries)
         if learned
         else None,
@@ -607,6 +612,9 @@ def main() -> None:
     out["similar_top5_same_class_style_shifted"] = {
         "unsupervised": top5_same_class(
             similarity.Space.unsupervised(X).embed(X), shifted.y
+        ),
+        "unsupervised_every_view": top5_same_class(
+            similarity.Space.unsupervised(X).every_view().embed(X), shifted.y
         ),
         "model_metric": top5_same_class(learned.embed(X), shifted.y)
         if learned
