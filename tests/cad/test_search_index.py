@@ -13,6 +13,7 @@ from django.test import Client
 
 from apps.cad import index, services
 from apps.cad.models import Drawing
+from apps.cad.similarity import Space
 from apps.cad.synth import generate_part
 from tests.cad.conftest import dxf_bytes
 from tests.cad.test_api import upload
@@ -143,6 +144,32 @@ def test_a_damaged_index_is_searched_exactly_meanwhile_and_rebuilt(
     assert index._load(tenant_a.pk, "dxf-7") is not None
     assert same(similar(api_client_a, ids[1]), want)
     assert "rebuilding" not in str(Client().get("/readyz").json()["checks"])
+
+
+def test_an_index_written_before_every_view_counted_is_rebuilt(
+    settings, api_client_a, tenant_a, indexed
+) -> None:  # type: ignore[no-untyped-def]
+    ids = archive(api_client_a, 8, seed=19)
+    settings.CADML_SEARCH_EXACT_BELOW = 10**9
+    want = similar(api_client_a, ids[2])
+    settings.CADML_SEARCH_EXACT_BELOW = 0
+    # What an earlier release wrote: unit rows of the invariant space.
+    _, raw, _ = index.latest_vectors(tenant_id=tenant_a.pk, feature_version="dxf-7")
+    index.search_index_build(
+        tenant_id=tenant_a.pk, feature_version="dxf-7", space=Space.unsupervised(raw)
+    )
+    assert index._load(tenant_a.pk, "dxf-7").space.name == "dxf-7-unsupervised"
+    r = api_client_a.get(f"/api/v1/drawings/{ids[2]}/similar?k=10")
+    assert r.data["space"] == "dxf-7-unsupervised+all-views"
+    assert same([(x["drawing"]["id"], x["score"]) for x in r.data["results"]], want)
+    assert "rebuilding" in str(Client().get("/readyz").json()["checks"])
+    from apps.cad.tasks import cad_search_index_build
+
+    cad_search_index_build(tenant_a.pk, "dxf-7")
+    loaded = index._load(tenant_a.pk, "dxf-7")
+    assert loaded is not None
+    assert loaded.space.name == "dxf-7-unsupervised+all-views"
+    assert same(similar(api_client_a, ids[2]), want)
 
 
 def test_a_writer_killed_mid_write_leaves_the_previous_index_served(
