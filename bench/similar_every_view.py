@@ -140,7 +140,7 @@ def main() -> None:
         space = Space.unsupervised(raw)
         out["matrix_build_ms_baseline"] = _best_of(3, lambda: space.unit(raw))
         out["matrix_build_ms_every_view"] = _best_of(
-            3, lambda: matrices._matrix("", 0, ids, [], raw, {})
+            3, lambda: matrices._matrix(VERSION, "", 0, ids, [], raw, {})
         )
     finally:
         drop_tenant_rows(tenant_id)

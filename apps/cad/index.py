@@ -59,7 +59,7 @@ def new_index(ndim: int) -> Any:
 def unsupervised_name(feature_version: str) -> str:
     """The name of the space a tenant without a model is indexed in."""
     width = len(features.SLOTS.get(feature_version, ()))
-    return Space.unsupervised(np.zeros((0, width))).every_view().name
+    return Space.unsupervised(np.zeros((0, width)), feature_version).every_view().name
 
 
 def _dir(tenant_id: int) -> Path:
@@ -221,7 +221,7 @@ def search_index_build(
         ids, raw, top = latest_vectors(
             tenant_id=tenant_id, feature_version=feature_version
         )
-        space = space or Space.unsupervised(raw).every_view()
+        space = space or Space.unsupervised(raw, feature_version).every_view()
         index = new_index(len(space.centre))
         if len(ids):
             index.add(ids.astype(np.uint64), space.kept(raw).astype(np.float32))

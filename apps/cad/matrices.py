@@ -251,11 +251,18 @@ def _build(
     now = time.monotonic()
     pending = {int(pk): now for pk in again.values()}
     return _matrix(
-        generation, position, np.asarray(ids, dtype=np.int64), stamps, raw, pending
+        feature_version,
+        generation,
+        position,
+        np.asarray(ids, dtype=np.int64),
+        stamps,
+        raw,
+        pending,
     )
 
 
 def _matrix(
+    feature_version: str,
     generation: str,
     position: int,
     ids: np.ndarray,
@@ -263,7 +270,7 @@ def _matrix(
     raw: np.ndarray,
     pending: dict[int, float],
 ) -> Matrix:
-    space = Space.unsupervised(raw).every_view()
+    space = Space.unsupervised(raw, feature_version).every_view()
     kept = space.kept(raw)
     return Matrix(
         generation, position, ids, stamps, raw, space, kept,
@@ -346,6 +353,7 @@ def _fold(
             hit.space, hit.kept, hit.lengths, pending,
         )  # fmt: skip
     return _matrix(
+        feature_version,
         hit.generation,
         position,
         np.asarray(ids, dtype=np.int64),

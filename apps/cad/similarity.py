@@ -99,7 +99,9 @@ class Space:
         return replace(self, name=self.name.removesuffix("+classes"), classes=None)
 
     @classmethod
-    def unsupervised(cls, X: np.ndarray) -> Space:
+    def unsupervised(cls, X: np.ndarray, version: str | None = None) -> Space:
+        """Fitted on the rows ``X`` of ``version`` (by default the drawing
+        version of their width)."""
         X = np.atleast_2d(np.asarray(X, dtype=float))
         width = X.shape[1]
         if len(X) == 0:
@@ -108,7 +110,7 @@ class Space:
             centre, spread = X.mean(axis=0), X.std(axis=0)
         scale = np.maximum(spread, 1e-3)
         weight = _view_weights(width, VIEW_WEIGHTS)
-        return cls(f"{_version(width)}-unsupervised", centre, scale, weight)
+        return cls(f"{version or _version(width)}-unsupervised", centre, scale, weight)
 
     def every_view(self) -> Space:
         """This unsupervised space with every view weighed

@@ -284,6 +284,28 @@ def test_similar_drawings_without_a_model_are_drawn_the_same_way(
     assert left[0] in [x["drawing"]["id"] for x in dups["results"]]
 
 
+@pytest.mark.parametrize("via_index", [False, True])
+def test_similar_solids_name_their_feature_version_and_use_its_index(
+    settings, api_client_a, tenant_a, via_index
+) -> None:  # type: ignore[no-untyped-def]
+    from apps.cad.synth import solids as S
+
+    shapes = [S.box(10, 20, 30), S.box(12, 20, 30), S.cylinder(5, 30), S.torus(20, 4)]
+    ids = [
+        upload(api_client_a, S.step_bytes(shape), f"p{n}.step").data["id"]
+        for n, shape in enumerate(shapes)
+    ]
+    if via_index:
+        settings.CADML_SEARCH_EXACT_BELOW = 0
+        services.search_index_rebuild(tenant_id=tenant_a.pk, feature_version="brep-2")
+    r = api_client_a.get(f"/api/v1/drawings/{ids[0]}/similar?k=3")
+    assert r.status_code == 200, r.data
+    assert r.data["space"] == "brep-2-unsupervised"
+    assert r.data["results"][0]["drawing"]["id"] == ids[1]
+    # Served by the index it was built for: nothing queued to rebuild.
+    assert "rebuilding" not in str(Client().get("/readyz").json()["checks"])
+
+
 def test_duplicates_lists_a_redrawn_copy_and_not_other_parts(
     api_client_a, api_client_b
 ) -> None:  # type: ignore[no-untyped-def]
