@@ -23,6 +23,16 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
 
+def best_of(runs: int, fn) -> float:  # type: ignore[no-untyped-def]
+    """The fastest of ``runs`` calls of ``fn``, in seconds."""
+    best = float("inf")
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
 def bench_env(**extra: str) -> dict[str, str]:
     """Environment for bench processes: the caller's services if configured,
     else a fresh SQLite file."""

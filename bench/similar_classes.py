@@ -36,15 +36,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cadml.settings")
 
 
-def _best_of(runs: int, fn) -> float:  # type: ignore[no-untyped-def]
-    best = float("inf")
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=20000)
@@ -63,6 +54,7 @@ def main() -> None:
     from apps.cad.similarity import Space
     from apps.modelreg import training
     from apps.modelreg.validation import _ort_session
+    from bench.common import best_of
 
     data = training.synthetic_dataset(per_class=args.per_class, seed=0, workers=2)
     result = training.train(data, seed=0, labelled=True)
@@ -89,9 +81,9 @@ def main() -> None:
         q = space.unit(query[None, :])[0]
         return rows @ q
 
-    baseline_embed = _best_of(3, lambda: metric.unit(raw))
+    baseline_embed = best_of(3, lambda: metric.unit(raw))
     kept_metric = metric.unit(raw)
-    baseline_query = _best_of(20, lambda: score(metric, kept_metric))
+    baseline_query = best_of(20, lambda: score(metric, kept_metric))
 
     matrices._learned.clear()
     m = SimpleNamespace(raw=raw)
@@ -102,7 +94,7 @@ def main() -> None:
     t0 = time.perf_counter()
     matrices.learned_unit(grown, both, tenant_id=0)  # type: ignore[arg-type]
     one_new = time.perf_counter() - t0
-    warm_query = _best_of(20, lambda: score(both, kept))
+    warm_query = best_of(20, lambda: score(both, kept))
     print(
         json.dumps(
             {

@@ -43,6 +43,14 @@ def archive(client, n: int, seed: int) -> list[int]:  # type: ignore[no-untyped-
     ]
 
 
+def searched(settings, tenant_id: int, version: str, *, via_index: bool) -> None:  # type: ignore[no-untyped-def]
+    """Search the tenant's drawings of ``version`` through its index (built
+    now) or, without ``via_index``, exactly."""
+    if via_index:
+        settings.CADML_SEARCH_EXACT_BELOW = 0
+        services.search_index_rebuild(tenant_id=tenant_id, feature_version=version)
+
+
 @pytest.fixture
 def indexed(settings, tenant_a):  # type: ignore[no-untyped-def]
     """Search through the index whatever the tenant's size."""
@@ -224,9 +232,7 @@ def test_similar_and_search_filters_by_label_and_upload_time(
 ) -> None:  # type: ignore[no-untyped-def]
     ids = archive(api_client_a, 8, seed=23)
     Drawing.objects.filter(pk__in=ids[:4]).update(label="flange")
-    if via_index:
-        settings.CADML_SEARCH_EXACT_BELOW = 0
-        services.search_index_rebuild(tenant_id=tenant_a.pk, feature_version="dxf-7")
+    searched(settings, tenant_a.pk, "dxf-7", via_index=via_index)
     r = api_client_a.get(f"/api/v1/drawings/{ids[5]}/similar?label=flange")
     assert r.status_code == 200
     assert sorted(x["drawing"]["id"] for x in r.data["results"]) == sorted(ids[:4])
@@ -269,9 +275,7 @@ def test_similar_drawings_without_a_model_are_drawn_the_same_way(
     shapes = [(100, 15, 6), (104, 15, 6), (96, 16, 6), (100, 14, 6.5), (102, 15, 5.5)]
     right = [upload(api_client_a, _arrow(*s, 1), "r.dxf").data["id"] for s in shapes]
     left = [upload(api_client_a, _arrow(*s, -1), "l.dxf").data["id"] for s in shapes]
-    if via_index:
-        settings.CADML_SEARCH_EXACT_BELOW = 0
-        services.search_index_rebuild(tenant_id=tenant_a.pk, feature_version="dxf-7")
+    searched(settings, tenant_a.pk, "dxf-7", via_index=via_index)
     r = api_client_a.get(f"/api/v1/drawings/{right[0]}/similar?k=4")
     assert r.status_code == 200, r.data
     assert r.data["space"] == "dxf-7-unsupervised+all-views"
@@ -295,9 +299,7 @@ def test_similar_solids_name_their_feature_version_and_use_its_index(
         upload(api_client_a, S.step_bytes(shape), f"p{n}.step").data["id"]
         for n, shape in enumerate(shapes)
     ]
-    if via_index:
-        settings.CADML_SEARCH_EXACT_BELOW = 0
-        services.search_index_rebuild(tenant_id=tenant_a.pk, feature_version="brep-2")
+    searched(settings, tenant_a.pk, "brep-2", via_index=via_index)
     r = api_client_a.get(f"/api/v1/drawings/{ids[0]}/similar?k=3")
     assert r.status_code == 200, r.data
     assert r.data["space"] == "brep-2-unsupervised"
