@@ -59,6 +59,7 @@ VIEW_WEIGHTS = {
 # Similar drawings (not near duplicates) without a model: every view counts.
 SIMILAR_VIEW_WEIGHTS = {**VIEW_WEIGHTS, "size": 1.0, "topology": 1.0, "layout": 1.0}
 ALL_VIEWS_SUFFIX = "+all-views"
+MIN_INVARIANT_LENGTH = 1e-3
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,9 @@ class Space:
         emb = self.embed(X)
         # The invariant embedding is this one without the views it leaves out.
         inv = np.linalg.norm(emb[:, invariant.weight > 0], axis=1, keepdims=True)
-        return emb / np.where(inv == 0, 1, inv)
+        # A drawing at the tenant's mean in every invariant view (a tenant of
+        # one) would make its row huge, past what a half-precision index holds.
+        return emb / np.maximum(inv, MIN_INVARIANT_LENGTH)
 
     def query(self, x: np.ndarray, *, near_duplicates: bool = False) -> np.ndarray:
         """A raw vector as the unit query against ``kept`` rows: in this space,

@@ -1,0 +1,65 @@
+"""One kept row a drawing answers similar drawings and near duplicates alike
+(``apps.cad.similarity.Space.kept``), as the index and each process's matrix
+keep them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from apps.cad import features
+from apps.cad.similarity import Space
+
+WIDTH = len(features.SLOTS["dxf-7"])
+
+
+def cosine(space: Space, rows: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return space.unit(rows) @ space.unit(x[None, :])[0]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 12),
+    spread=st.sampled_from([1e-6, 1.0, 1e6]),
+)
+def test_kept_rows_score_the_cosine_of_each_space_exactly(
+    seed: int, n: int, spread: float
+) -> None:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, WIDTH)) * spread
+    X[rng.random(n) < 0.3] = X[0]  # copies
+    invariant = Space.unsupervised(X)
+    every = invariant.every_view()
+    assert every.name == "dxf-7-unsupervised+all-views"
+    assert every.invariant().name == invariant.name
+    kept = every.kept(X)
+    # The index holds them in half precision.
+    assert np.isfinite(kept.astype(np.float16)).all()
+    q = X[rng.integers(n)] + rng.normal(size=WIDTH) * spread * 0.1
+    np.testing.assert_allclose(every.scores(kept, q), cosine(every, X, q), atol=1e-9)
+    np.testing.assert_allclose(
+        every.scores(kept, q, near_duplicates=True),
+        cosine(invariant, X, q),
+        atol=1e-9,
+    )
+
+
+def test_the_similar_space_weighs_size_turn_and_mirror_the_duplicate_one_does_not() -> (
+    None
+):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, WIDTH))
+    every = Space.unsupervised(X).every_view()
+    views = features.VIEWS["dxf-7"]
+    moved = X[0].copy()
+    for view in ("size", "topology", "layout"):
+        lo, hi = views[view]
+        moved[lo:hi] = X[1, lo:hi]
+    kept = every.kept(moved[None, :])
+    # Another size, turn or way of connecting the same strokes: still a near
+    # duplicate, no longer the same drawing to similar-drawing search.
+    assert every.scores(kept, X[0], near_duplicates=True)[0] == pytest.approx(1.0)
+    assert every.scores(kept, X[0])[0] < 0.99
