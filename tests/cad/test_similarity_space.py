@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from apps.cad import features
-from apps.cad.similarity import Space
+from apps.cad.similarity import MIN_INVARIANT_LENGTH, Space
 
 WIDTH = len(features.SLOTS["dxf-7"])
 
@@ -40,16 +40,16 @@ def test_kept_rows_score_the_cosine_of_each_space_exactly(
     assert np.isfinite(kept.astype(np.float16)).all()
     q = X[rng.integers(n)] + rng.normal(size=WIDTH) * spread * 0.1
     np.testing.assert_allclose(every.scores(kept, q), cosine(every, X, q), atol=1e-9)
-    np.testing.assert_allclose(
-        every.scores(kept, q, near_duplicates=True),
-        cosine(invariant, X, q),
-        atol=1e-9,
-    )
+    # Rows at the tenant's mean (every drawing alike: their embedding is
+    # rounding noise) are held short of unit length and are nobody's near
+    # duplicate; every other row scores the invariant cosine exactly.
+    exact = np.linalg.norm(invariant.embed(X), axis=1) >= MIN_INVARIANT_LENGTH
+    near = every.scores(kept, q, near_duplicates=True)
+    np.testing.assert_allclose(near[exact], cosine(invariant, X, q)[exact], atol=1e-9)
+    assert (np.abs(near[~exact]) < 1.0).all()
 
 
-def test_the_similar_space_weighs_size_turn_and_mirror_the_duplicate_one_does_not() -> (
-    None
-):
+def test_size_turns_and_connections_part_similar_drawings_not_duplicates() -> None:
     rng = np.random.default_rng(0)
     X = rng.normal(size=(50, WIDTH))
     every = Space.unsupervised(X).every_view()
