@@ -146,7 +146,8 @@ class Space:
         unit embeddings, except in an every-view space, whose embedding is
         divided by the length of its invariant one. Those rows serve both
         searches exactly: their invariant views are the unit invariant
-        embedding (cosine with a query from ``query(near_duplicates=True)``),
+        embedding (cosine with a query from ``query(near_duplicates=True)``;
+        shorter for a row within ``MIN_INVARIANT_LENGTH`` of the tenant's mean),
         and a row over its length is the unit every-view embedding
         (``query()``, the score divided by the row's length)."""
         invariant = self.invariant()
