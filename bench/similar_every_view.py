@@ -59,17 +59,12 @@ def main() -> None:
     from apps.cad import features, index, matrices, selectors, services
     from apps.cad.similarity import Space
     from bench.common import best_of
-    from bench.similar_scale import corpus_vectors, drop_tenant_rows, seed_tenant
+    from bench.similar_scale import corpus_archive, drop_tenant_rows, seed_tenant
 
-    real = np.nan_to_num(corpus_vectors())
-    if real.shape[1] != len(features.SLOTS[VERSION]):
+    raw = corpus_archive(args.rows, args.seed)
+    if raw.shape[1] != len(features.SLOTS[VERSION]):
         raise SystemExit(f"the pipeline does not write {VERSION}")
     rng = np.random.default_rng(args.seed)
-    pick = real[rng.integers(0, len(real), args.rows)]
-    spread = real.std(axis=0)
-    raw = pick + rng.normal(size=pick.shape) * spread * rng.uniform(
-        0.02, 0.5, (args.rows, 1)
-    )
     tenant_id, _, ids = seed_tenant(raw, VERSION)
     out: dict[str, object] = {"bench": "similar_every_view", "rows": args.rows}
     search_dir = Path(settings.CADML_SEARCH_DIR)

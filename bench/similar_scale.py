@@ -77,6 +77,16 @@ def dataset(
     return out
 
 
+def corpus_archive(rows: int, seed: int) -> np.ndarray:
+    """``rows`` raw vectors of the pipeline's version around the shared
+    corpus' drawings: each one of them moved by noise of a random size."""
+    real = np.nan_to_num(corpus_vectors())
+    rng = np.random.default_rng(seed)
+    pick = real[rng.integers(0, len(real), rows)]
+    noise = rng.normal(size=pick.shape) * real.std(axis=0)
+    return pick + noise * rng.uniform(0.02, 0.5, (rows, 1))
+
+
 def seed_tenant(x: np.ndarray, feature_version: str) -> tuple[int, str, np.ndarray]:
     """A new tenant holding one drawing and one done analysis per row of ``x``;
     its id, an API key and the drawing ids in row order."""
