@@ -85,7 +85,7 @@ def main() -> None:
                 found = index.index_search(
                     tenant_id=tenant_id,
                     feature_version=VERSION,
-                    space_name=name,
+                    space=None,
                     query=q,
                     k=10 + 64,
                     exclude=int(ids[row]),

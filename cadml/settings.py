@@ -458,9 +458,6 @@ CADML_SIMILARITY_METRIC = "apps.modelreg.predictor.similarity_metric"
 # Nearest-neighbour index per tenant and feature version (docs/search.md).
 CADML_SEARCH_EXACT_BELOW = env_int("CADML_SEARCH_EXACT_BELOW", 20000)
 CADML_SEARCH_DELTA_MAX = env_int("CADML_SEARCH_DELTA_MAX", 2000)
-# With an index and a tenant model, its classes reorder this many of the
-# index's nearest drawings in the metric (docs/search.md).
-CADML_SEARCH_CLASSES_CANDIDATES = env_int("CADML_SEARCH_CLASSES_CANDIDATES", 200)
 CADML_SEARCH_DIR = Path(env_str("CADML_SEARCH_DIR") or MEDIA_ROOT / "search")
 CADML_SEARCH_DTYPE = env_str("CADML_SEARCH_DTYPE", "f16")
 CADML_SEARCH_CONNECTIVITY = env_int("CADML_SEARCH_CONNECTIVITY", 32)

@@ -84,11 +84,9 @@ def latest_vectors(
     tenant_id: int,
     feature_version: str,
     after: int = 0,
-    only: list[int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """(drawing ids, raw vectors, highest analysis id) of the newest done
-    analysis of each drawing (of the drawings ``only`` when given), only
-    analyses with id above ``after``."""
+    analysis of each drawing, only analyses with id above ``after``."""
     rows = (
         Analysis.objects.filter(
             tenant_id=tenant_id,
@@ -99,15 +97,13 @@ def latest_vectors(
         .order_by("drawing_id", "-created", "-id")
         .values_list("drawing_id", "pk", "features")
     )
-    if only is not None:
-        rows = rows.filter(drawing_id__in=only)
     seen: set[int] = set()
     ids: list[int] = []
     vecs: list[list[float]] = []
     top = after
     # A server-side cursor for a whole archive; a delta is a few rows, which a
     # cursor (DECLARE ... WITH HOLD) would only slow down.
-    whole = not after and only is None
+    whole = not after
     for drawing_id, pk, vec in rows.iterator(chunk_size=5000) if whole else rows:
         top = max(top, pk)
         if drawing_id in seen or not vec:
@@ -214,15 +210,19 @@ def search_index_build(
 ) -> int:
     """Build the tenant's index from the database and swap it in; returns its size.
 
-    ``space`` is the tenant's learned space, or None for the unsupervised one
-    fitted on the tenant's vectors now.
+    ``space`` is the tenant's learned space (with the model's classes when it
+    has them), or None for the unsupervised one fitted on the tenant's
+    vectors now.
     """
     try:
         ids, raw, top = latest_vectors(
             tenant_id=tenant_id, feature_version=feature_version
         )
         space = space or Space.unsupervised(raw, feature_version).every_view()
-        index = new_index(len(space.centre))
+        # The kept rows' width (the model's classes add theirs to the metric).
+        width = raw.shape[1]
+        ndim = space.kept(np.zeros((1, width))).shape[1] if width else 0
+        index = new_index(ndim or len(space.centre))
         if len(ids):
             index.add(ids.astype(np.uint64), space.kept(raw).astype(np.float32))
         _save(tenant_id, feature_version, index, space, top)
@@ -259,7 +259,9 @@ def search_index_update(
         present = keys[index.contains(keys)]
         if len(present):
             index.remove(present)
-        index.add(keys, current.space.kept(raw).astype(np.float32))
+        # The live space: the index's metadata does not hold the model.
+        live = space or current.space
+        index.add(keys, live.kept(raw).astype(np.float32))
     alive = set(
         Drawing.objects.filter(tenant_id=tenant_id).values_list("pk", flat=True)
     )
@@ -341,25 +343,28 @@ def index_search(
     *,
     tenant_id: int,
     feature_version: str,
-    space_name: str,
+    space: Space | None,
     query: np.ndarray,
     k: int,
     exclude: int | None,
     near_duplicates: bool = False,
 ) -> tuple[Space, list[Hit]] | None:
-    """The ``k`` best drawings for a raw query vector and the space the index
-    holds: the index plus the delta searched exactly; None when the index is
-    missing, damaged or in another space (a rebuild is queued; the caller
-    searches exactly meanwhile). In an every-view space the scores are its
-    cosine, or with ``near_duplicates`` its invariant space's
-    (``Space.kept``): the index ranks by the kept rows' product with the query
-    and the best ``k`` are scored exactly."""
+    """The ``k`` best drawings for a raw query vector and the space they were
+    scored in: the index plus the delta searched exactly; None when the index
+    is missing, damaged or in another space than ``space`` (the tenant's
+    learned space; None: the unsupervised one the index was fitted in), and a
+    rebuild is queued: the caller searches exactly meanwhile. Scores are the
+    space's cosine, or with ``near_duplicates`` its invariant space's
+    (``Space.kept``): the index ranks by the kept rows' product with the
+    query and the hits are scored exactly."""
     loaded = _load(tenant_id, feature_version)
-    if loaded is None or loaded.space.name != space_name:
+    wanted = space.name if space is not None else unsupervised_name(feature_version)
+    if loaded is None or loaded.space.name != wanted:
         request_rebuild(tenant_id=tenant_id, feature_version=feature_version)
         return None
-    space = loaded.space
-    q = space.query(query, near_duplicates=near_duplicates).astype(np.float32)
+    # The index's metadata holds the standardisation, not the model.
+    live = space or loaded.space
+    q = live.query(query, near_duplicates=near_duplicates).astype(np.float32)
     ids, raw, _ = latest_vectors(
         tenant_id=tenant_id,
         feature_version=feature_version,
@@ -367,7 +372,7 @@ def index_search(
     )
     scores: dict[int, float] = {}
     if len(ids):
-        delta = space.scores(space.kept(raw), query, near_duplicates=near_duplicates)
+        delta = live.scores(live.kept(raw), query, near_duplicates=near_duplicates)
         for did, s in zip(ids.tolist(), delta.tolist(), strict=True):
             scores[did] = s
     want = k + 1 + len(ids)  # room for the excluded drawing and superseded rows
@@ -375,7 +380,7 @@ def index_search(
         found = loaded.index.search(q, min(want, len(loaded.index)), threads=1)
         keys = found.keys.astype(np.uint64)
         products = 1.0 - found.distances.astype(float)
-        if space.by_length(near_duplicates=near_duplicates) and len(keys):
+        if live.by_length(near_duplicates=near_duplicates) and len(keys):
             kept = np.asarray(loaded.index.get(keys), dtype=float)
             products = products / row_lengths(kept)
         for key, product in zip(keys.tolist(), products.tolist(), strict=True):
@@ -383,4 +388,4 @@ def index_search(
     if exclude is not None:
         scores.pop(exclude, None)
     best = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
-    return space, [Hit(d, s) for d, s in best]
+    return live, [Hit(d, s) for d, s in best]

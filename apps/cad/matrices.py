@@ -185,17 +185,17 @@ _learned: dict[tuple[int, int], tuple[np.ndarray, str, np.ndarray]] = {}
 
 
 def learned_unit(m: Matrix, space: Space, tenant_id: int) -> np.ndarray:
-    """``m``'s rows embedded in a learned space. With the model's classes
+    """``m``'s rows as unit rows in a learned space. With the model's classes
     (the model run over every row) the rows are kept per process and only
     those new or changed since are embedded again; a drawing's row does not
     depend on the others."""
     if space.classes is None:
-        return space.kept(m.raw)
+        return space.unit(m.raw)
     key = (tenant_id, int(m.raw.shape[1]))
     with _lock:
         hit = _learned.get(key)
     if hit is None or hit[1] != space.name or not 0 < len(hit[0]) <= len(m.raw):
-        rows = space.kept(m.raw)
+        rows = space.unit(m.raw)
     elif hit[0] is m.raw:
         return hit[2]
     else:
@@ -206,7 +206,7 @@ def learned_unit(m: Matrix, space: Space, tenant_id: int) -> np.ndarray:
         rows = np.empty((len(m.raw), kept.shape[1]), dtype=kept.dtype)
         rows[:n] = kept
         if len(redo):
-            rows[redo] = space.kept(m.raw[redo])
+            rows[redo] = space.unit(m.raw[redo])
     with _lock:
         _learned[key] = (m.raw, space.name, rows)
     return rows

@@ -141,11 +141,9 @@ class Similar:
     neighbours: list[Neighbour]
 
 
-def _learned_space(
-    tenant_id: int, feature_version: str, *, with_classes: bool
-) -> Space | None:
+def _learned_space(tenant_id: int, feature_version: str) -> Space | None:
     """The tenant's own trained model's metric (with its class probabilities
-    beside it when ``with_classes``), through the model registry's hook
+    beside it when it has them), through the model registry's hook
     (``CADML_SIMILARITY_METRIC``); None without one."""
     path = settings.CADML_SIMILARITY_METRIC
     if not path:
@@ -161,7 +159,7 @@ def _learned_space(
         return None
     name, metric, classes, columns = found
     space = Space.learned(metric, name=name, columns=columns)
-    if space is not None and with_classes and classes is not None:
+    if space is not None and classes is not None:
         return space.with_classes(classes)
     return space
 
@@ -245,7 +243,7 @@ def vector_similar(
     # Near duplicates are near in the metric (or the invariant unsupervised
     # space) alone; the model's classes (or every view) order similar drawings.
     similar = min_score is None
-    learned = _learned_space(tenant_id, feature_version, with_classes=similar)
+    learned = _learned_space(tenant_id, feature_version)
     q = np.asarray(vector, dtype=float)
     ranked = _ranked_indexed(
         tenant_id=tenant_id,
@@ -318,14 +316,13 @@ def _ranked_exact(
         # it is there).
         index.request_rebuild(tenant_id=tenant_id, feature_version=feature_version)
     near_duplicates = min_score is not None
-    if learned is not None:
-        name = learned.name
-    else:
-        name = (m.space.invariant() if near_duplicates else m.space).name
+    space = learned or m.space
+    name = (space.invariant() if near_duplicates else space).name
     if len(m.drawing_ids) == 0:
         return name, []
     if learned is not None:
-        scores = learned.scores(matrices.learned_unit(m, learned, tenant_id), query)
+        by = learned.invariant() if near_duplicates else learned
+        scores = matrices.learned_unit(m, by, tenant_id) @ by.query(query)
     else:
         scores = m.space.scores(
             m.kept, query, near_duplicates=near_duplicates, lengths=m.lengths
@@ -362,23 +359,15 @@ def _ranked_indexed(
     exactly: no index (a small tenant: ``_ranked_exact`` asks for one when the
     tenant reaches ``CADML_SEARCH_EXACT_BELOW`` drawings), or an index
     damaged or built in another space (rebuild queued). The index holds the
-    metric alone: with the model's classes, they reorder the index's
-    ``CADML_SEARCH_CLASSES_CANDIDATES`` nearest drawings. Without a model it
-    holds the unsupervised space with every view, and answers near duplicates
-    in its invariant views (``Space.kept``)."""
-    metric = learned.without_classes() if learned is not None else None
-    name = (
-        metric.name if metric is not None else index.unsupervised_name(feature_version)
-    )
+    tenant model's classes beside its metric, or without a model the
+    unsupervised space with every view, and answers near duplicates in the
+    metric alone or the invariant views (``Space.kept``)."""
     if not index.has_index(tenant_id=tenant_id, feature_version=feature_version):
         return None
-    with_classes = learned if learned is not None and learned.classes else None
-    if with_classes is not None:
-        want = max(want, settings.CADML_SEARCH_CLASSES_CANDIDATES)
     found = index.index_search(
         tenant_id=tenant_id,
         feature_version=feature_version,
-        space_name=name,
+        space=learned,
         query=query,
         k=want + 64,
         exclude=exclude_id,
@@ -387,37 +376,8 @@ def _ranked_indexed(
     if found is None:
         return None
     space, hits = found
-    if with_classes is not None:
-        return with_classes.name, _reordered(
-            tenant_id=tenant_id,
-            feature_version=feature_version,
-            space=with_classes,
-            query=query,
-            ids=[h.drawing_id for h in hits],
-        )
     answered = space.invariant() if near_duplicates else space
     return answered.name, [(h.drawing_id, h.score) for h in hits]
-
-
-def _reordered(
-    *,
-    tenant_id: int,
-    feature_version: str,
-    space: Space,
-    query: np.ndarray,
-    ids: list[int],
-) -> list[tuple[int, float]]:
-    """``ids`` scored and ordered in ``space`` by their newest done vectors."""
-    found, raw, _ = index.latest_vectors(
-        tenant_id=tenant_id, feature_version=feature_version, only=ids
-    )
-    if not len(found):
-        return []
-    scores = space.scores(space.kept(raw), query)
-    return sorted(
-        zip(found.tolist(), scores.tolist(), strict=True),
-        key=lambda kv: (-kv[1], kv[0]),
-    )
 
 
 def _duplicates_only(found: Similar) -> Similar:

@@ -665,13 +665,14 @@ def search_index_changed(*, tenant_id: int, feature_version: str) -> None:
 
 def search_index_rebuild(*, tenant_id: int, feature_version: str) -> int:
     """Rebuild the tenant's index from the database in the space its searches
-    use now (its model's learned metric, else the unsupervised one)."""
+    use now (its model's classes beside its learned metric, else the
+    unsupervised one with every view)."""
     from apps.cad.selectors import _learned_space
 
     return index.search_index_build(
         tenant_id=tenant_id,
         feature_version=feature_version,
-        space=_learned_space(tenant_id, feature_version, with_classes=False),
+        space=_learned_space(tenant_id, feature_version),
     )
 
 
@@ -681,5 +682,5 @@ def search_index_fold(*, tenant_id: int, feature_version: str) -> int:
     return index.search_index_update(
         tenant_id=tenant_id,
         feature_version=feature_version,
-        space=_learned_space(tenant_id, feature_version, with_classes=False),
+        space=_learned_space(tenant_id, feature_version),
     )

@@ -125,8 +125,11 @@ class Space:
         return replace(self, name=f"{self.name}{ALL_VIEWS_SUFFIX}", weight=weight)
 
     def invariant(self) -> Space:
-        """The unsupervised space this every-view space was made from (near
-        duplicates are judged in it); any other space itself."""
+        """The space near duplicates are judged in: the metric alone beside
+        the model's classes, the unsupervised space an every-view one was made
+        from; any other space itself."""
+        if self.classes is not None:
+            return self.without_classes()
         if not self.name.endswith(ALL_VIEWS_SUFFIX):
             return self
         return replace(
@@ -141,30 +144,41 @@ class Space:
             return np.zeros((0, len(self.centre)))
         return unit_rows(self.embed(X))
 
+    def _invariant_columns(self, width: int) -> np.ndarray:
+        """Which of an embedding's ``width`` columns the invariant space's
+        embedding is (the rest are zero in it): the metric after the classes,
+        the views an every-view space adds left out."""
+        if self.classes is not None:
+            return np.arange(width) >= width - len(self.centre)
+        return self.invariant().weight > 0
+
     def kept(self, X: np.ndarray) -> np.ndarray:
-        """The rows an index or a tenant's matrix keeps of raw vectors ``X``:
-        unit embeddings, except in an every-view space, whose embedding is
-        divided by the length of its invariant one. Those rows serve both
-        searches exactly: their invariant views are the unit invariant
-        embedding (cosine with a query from ``query(near_duplicates=True)``;
-        shorter for a row within ``MIN_INVARIANT_LENGTH`` of the tenant's mean),
-        and a row over its length is the unit every-view embedding
-        (``query()``, the score divided by the row's length)."""
-        invariant = self.invariant()
-        if invariant is self or not len(X):
+        """The rows an index keeps of raw vectors ``X``: unit embeddings,
+        except in a space with an invariant one (every view; the model's
+        classes beside its metric), whose embedding is divided by the length
+        of its invariant columns. Those rows serve both searches exactly:
+        their invariant columns are the unit invariant embedding (cosine with
+        a query from ``query(near_duplicates=True)``; shorter for a row within
+        ``MIN_INVARIANT_LENGTH`` of the tenant's mean), and a row over its
+        length is the unit embedding (``query()``, the score divided by the
+        row's length)."""
+        if self.invariant() is self or not len(X):
             return self.unit(X)
         emb = self.embed(X)
-        # The invariant embedding is this one without the views it leaves out.
-        inv = np.linalg.norm(emb[:, invariant.weight > 0], axis=1, keepdims=True)
+        inv = np.linalg.norm(
+            emb[:, self._invariant_columns(emb.shape[1])], axis=1, keepdims=True
+        )
         # A drawing at the tenant's mean in every invariant view (a tenant of
         # one) would make its row huge, past what a half-precision index holds.
         return emb / np.maximum(inv, MIN_INVARIANT_LENGTH)
 
     def query(self, x: np.ndarray, *, near_duplicates: bool = False) -> np.ndarray:
         """A raw vector as the unit query against ``kept`` rows: in this space,
-        or with ``near_duplicates`` in its invariant one."""
-        space = self.invariant() if near_duplicates else self
-        return space.unit(np.asarray(x, dtype=float)[None, :])[0]
+        or with ``near_duplicates`` in its invariant one (its columns alone)."""
+        emb = self.embed(np.asarray(x, dtype=float)[None, :])
+        if near_duplicates and self.invariant() is not self:
+            emb[:, ~self._invariant_columns(emb.shape[1])] = 0.0
+        return unit_rows(emb)[0]
 
     def by_length(self, *, near_duplicates: bool = False) -> bool:
         """Whether a kept row's product with a ``query`` is divided by the

@@ -63,3 +63,29 @@ def test_size_turns_and_connections_part_similar_drawings_not_duplicates() -> No
     # duplicate, no longer the same drawing to similar-drawing search.
     assert every.scores(kept, X[0], near_duplicates=True)[0] == pytest.approx(1.0)
     assert every.scores(kept, X[0])[0] < 0.99
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 12))
+def test_kept_rows_with_a_models_classes_score_both_cosines_exactly(
+    seed: int, n: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, WIDTH))
+    mix = rng.normal(size=(WIDTH, 4))
+
+    def classes(rows: np.ndarray) -> np.ndarray:  # a model of four classes
+        logits = np.atleast_2d(rows) @ mix
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    metric = Space("own-v1-metric", X.mean(0), X.std(0) + 1e-3, rng.random(WIDTH))
+    both = metric.with_classes(classes)
+    assert both.invariant().name == "own-v1-metric"
+    kept = both.kept(X)
+    assert np.isfinite(kept.astype(np.float16)).all()
+    q = X[rng.integers(n)] + rng.normal(size=WIDTH) * 0.1
+    np.testing.assert_allclose(both.scores(kept, q), cosine(both, X, q), atol=1e-9)
+    np.testing.assert_allclose(
+        both.scores(kept, q, near_duplicates=True), cosine(metric, X, q), atol=1e-9
+    )

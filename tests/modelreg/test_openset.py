@@ -232,32 +232,43 @@ def test_with_an_index_the_tenants_similar_drawings_are_those_of_exact_search(
     settings, api_client_a, tenant_a
 ) -> None:  # type: ignore[no-untyped-def]
     from apps.cad import index, services
+    from bench.duplicate_threshold import redrawn
 
     rng = random.Random(5)
     labels = ("flange", "spur_gear", "stepped_shaft", "hole_plate")
-    ids = [
-        upload(api_client_a, generate_part(labels[i % 4], rng))["id"] for i in range(12)
-    ]
+    parts = [generate_part(labels[i % 4], rng) for i in range(12)]
+    ids = [upload(api_client_a, p)["id"] for p in parts]
+    copy = upload(api_client_a, redrawn(parts[0], random.Random(1)))["id"]
     own_parts_model(tenant_a)
 
-    def similar(d: int) -> tuple[str, list[tuple[int, float]]]:
-        body = api_client_a.get(f"/api/v1/drawings/{d}/similar?k=5").json()
+    def similar(
+        d: int, what: str = "similar?k=5"
+    ) -> tuple[str, list[tuple[int, float]]]:
+        body = api_client_a.get(f"/api/v1/drawings/{d}/{what}").json()
         found = [(x["drawing"]["id"], x["score"]) for x in body["results"]]
         return body["space"], found
 
     settings.CADML_SEARCH_EXACT_BELOW = 10**9
     exact = {d: similar(d) for d in ids[:3]}
+    exact_duplicates = similar(ids[0], "duplicates")
+    assert exact_duplicates[0] == "own-parts-v1-metric"
+    assert [d for d, _ in exact_duplicates[1]] == [copy]
     settings.CADML_SEARCH_EXACT_BELOW = 0
     assert services.search_index_rebuild(tenant_id=tenant_a.pk, feature_version="dxf-7")
-    # The index holds the model's metric; its classes reorder what it finds.
+    # The index holds the model's classes beside its metric: similar drawings
+    # are ranked by both, near duplicates by the metric alone.
     loaded = index._load(tenant_a.pk, "dxf-7")
-    assert loaded is not None and loaded.space.name == "own-parts-v1-metric"
+    assert loaded is not None and loaded.space.name == "own-parts-v1-metric+classes"
     for d, (space, want) in exact.items():
         assert space == "own-parts-v1-metric+classes"
         got_space, got = similar(d)
         assert got_space == space
         assert [g[0] for g in got] == [w[0] for w in want]
         assert [g[1] for g in got] == pytest.approx([w[1] for w in want], abs=2e-3)
+    space, got = similar(ids[0], "duplicates")
+    assert space == exact_duplicates[0]
+    assert [g[0] for g in got] == [copy]
+    assert got[0][1] == pytest.approx(exact_duplicates[1][0][1], abs=2e-3)
 
 
 def test_a_drawing_stored_after_a_search_is_found_in_the_models_space_at_once(
