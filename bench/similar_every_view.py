@@ -25,7 +25,6 @@ Run::
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -45,11 +44,9 @@ def _p50(values: list[float]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=20000)
-    parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args()
+    from bench.similar_scale import archive_parser
+
+    args = archive_parser(__doc__, queries=300).parse_args()
 
     import django
 
@@ -59,7 +56,7 @@ def main() -> None:
     from apps.cad import features, index, matrices, selectors, services
     from apps.cad.similarity import Space
     from bench.common import best_of
-    from bench.similar_scale import corpus_archive, drop_tenant_rows, seed_tenant
+    from bench.similar_scale import corpus_archive, drop_tenant, seed_tenant
 
     raw = corpus_archive(args.rows, args.seed)
     if raw.shape[1] != len(features.SLOTS[VERSION]):
@@ -67,7 +64,6 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     tenant_id, _, ids = seed_tenant(raw, VERSION)
     out: dict[str, object] = {"bench": "similar_every_view", "rows": args.rows}
-    search_dir = Path(settings.CADML_SEARCH_DIR)
     try:
         settings.CADML_SEARCH_EXACT_BELOW = 0
         t0 = time.perf_counter()
@@ -134,9 +130,7 @@ def main() -> None:
         )
         out["matrix_build_ms_every_view"] = round(best_of(3, build) * 1000, 2)
     finally:
-        drop_tenant_rows(tenant_id)
-        for path in (search_dir / str(tenant_id)).glob("*"):
-            path.unlink()
+        drop_tenant(tenant_id)
     print(json.dumps(out))
 
 

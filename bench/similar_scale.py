@@ -77,6 +77,16 @@ def dataset(
     return out
 
 
+def archive_parser(doc: str | None, queries: int) -> argparse.ArgumentParser:
+    """The options of the benches that search a throw-away tenant's archive
+    (``corpus_archive``): its size, how many queries, the seed."""
+    parser = argparse.ArgumentParser(description=doc)
+    parser.add_argument("--rows", type=int, default=20000)
+    parser.add_argument("--queries", type=int, default=queries)
+    parser.add_argument("--seed", type=int, default=7)
+    return parser
+
+
 def corpus_archive(rows: int, seed: int) -> np.ndarray:
     """``rows`` raw vectors of the pipeline's version around the shared
     corpus' drawings: each one of them moved by noise of a random size."""
@@ -159,6 +169,14 @@ def tenant_watermark(tenant_id: int) -> int:
     from apps.cad.models import Analysis
 
     return Analysis.objects.filter(tenant_id=tenant_id).order_by("-pk")[0].pk
+
+
+def drop_tenant(tenant_id: int) -> None:
+    """The throw-away tenant's drawings, analyses and index files gone."""
+    from django.conf import settings
+
+    drop_tenant_rows(tenant_id)
+    shutil.rmtree(Path(settings.CADML_SEARCH_DIR) / str(tenant_id), ignore_errors=True)
 
 
 def drop_tenant_rows(tenant_id: int) -> None:

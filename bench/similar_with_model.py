@@ -18,7 +18,6 @@ Run::
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -35,11 +34,9 @@ VERSION = "dxf-7"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=20000)
-    parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args()
+    from bench.similar_scale import archive_parser
+
+    args = archive_parser(__doc__, queries=200).parse_args()
 
     import django
 
@@ -50,14 +47,13 @@ def main() -> None:
     from apps.accounts.models import Tenant
     from apps.cad import selectors, services
     from apps.modelreg.services.training import classifier_train
-    from bench.similar_scale import corpus_archive, drop_tenant_rows, seed_tenant
+    from bench.similar_scale import corpus_archive, drop_tenant, seed_tenant
 
     raw = corpus_archive(args.rows, args.seed)
     tenant_id, _, ids = seed_tenant(raw, VERSION)
     rng = np.random.default_rng(args.seed)
     queries = rng.integers(0, args.rows, args.queries + 20).tolist()
     out: dict[str, object] = {"bench": "similar_with_model", "rows": args.rows}
-    search_dir = Path(settings.CADML_SEARCH_DIR)
 
     def p50s(label: str) -> None:
         t0 = time.perf_counter()
@@ -98,14 +94,13 @@ def main() -> None:
         )
         out["model_feature_version"] = trained["feature_version"]
         p50s("with_model")
-        out["ratio_similar_with_model_vs_no_model"] = round(
-            out["with_model_similar_p50_ms"] / out["no_model_similar_p50_ms"],
-            2,  # type: ignore[operator]
+        with_model, without = (
+            float(str(out[f"{label}_similar_p50_ms"]))
+            for label in ("with_model", "no_model")
         )
+        out["ratio_similar_with_model_vs_no_model"] = round(with_model / without, 2)
     finally:
-        drop_tenant_rows(tenant_id)
-        for path in (search_dir / str(tenant_id)).glob("*"):
-            path.unlink()
+        drop_tenant(tenant_id)
     print(json.dumps(out))
 
 
