@@ -20,6 +20,7 @@ stored; ``search_index_update`` folds the delta in once it is
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -56,6 +57,7 @@ def new_index(ndim: int) -> Any:
     )
 
 
+@functools.lru_cache(maxsize=64)
 def unsupervised_name(feature_version: str) -> str:
     """The name of the space a tenant without a model is indexed in."""
     width = len(features.SLOTS.get(feature_version, ()))

@@ -242,7 +242,6 @@ def vector_similar(
     are answered, and no other drawing is read from the database."""
     # Near duplicates are near in the metric (or the invariant unsupervised
     # space) alone; the model's classes (or every view) order similar drawings.
-    similar = min_score is None
     learned = _learned_space(tenant_id, feature_version)
     q = np.asarray(vector, dtype=float)
     ranked = _ranked_indexed(
@@ -252,7 +251,7 @@ def vector_similar(
         query=q,
         exclude_id=exclude_id,
         want=k if not filters.active else min(max(10 * k, 200), 2000),
-        near_duplicates=not similar,
+        near_duplicates=min_score is not None,
     )
     if ranked is None:
         ranked = _ranked_exact(

@@ -182,7 +182,8 @@ class Space:
 
     def by_length(self, *, near_duplicates: bool = False) -> bool:
         """Whether a kept row's product with a ``query`` is divided by the
-        row's length to be the cosine (every view, not near duplicates)."""
+        row's length to be the cosine (a space with an invariant one, not near
+        duplicates)."""
         return not near_duplicates and self.invariant() is not self
 
     def scores(
