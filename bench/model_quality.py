@@ -168,8 +168,19 @@ def generated_set(seed: int, cache: Path | None) -> tuple[training.Dataset, bool
     return data, cached
 
 
+def dxf_files(root: Path) -> list[Path]:
+    """Every DXF under ``root``, through symlinked folders too (a set is often
+    a folder of links to another's categories; ``rglob`` does not follow them)."""
+    return sorted(
+        Path(folder) / name
+        for folder, _, names in os.walk(root, followlinks=True)
+        for name in names
+        if name.lower().endswith(".dxf")
+    )
+
+
 def files_dataset(root: Path, labelled: bool) -> tuple[training.Dataset, list[str]]:
-    paths = sorted(p for p in root.rglob("*") if p.suffix.lower() == ".dxf")
+    paths = dxf_files(root)
     items = [(p.name, p.read_bytes()) for p in paths]
     with ProcessPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(training._extract, items, chunksize=4))
@@ -474,6 +485,10 @@ def main() -> None:
         corpus = Path(__file__).resolve().parent.parent / "../shared/corpus/dxf"
         if corpus.is_dir():
             args.ood = [corpus]
+    # Before minutes of generation and training, not after.
+    for root in [*args.real, *args.ood, args.negatives, args.teach]:
+        if root is not None and not dxf_files(root):
+            parser.error(f"no DXF file under {root}")
 
     negatives = (
         files_dataset(args.negatives, labelled=False)[0] if args.negatives else None

@@ -139,16 +139,17 @@ def seed_tenant(x: np.ndarray, feature_version: str) -> tuple[int, str, np.ndarr
             "finished": now,
         }
         for f in Analysis._meta.concrete_fields:
-            if f.column in fixed or f.null or f.primary_key:
+            column = f.column
+            if column is None or column in fixed or f.null or f.primary_key:
                 continue
-            if f.column in ("drawing_id", "features"):
+            if column in ("drawing_id", "features"):
                 continue
             v = f.get_default()
             if f.get_internal_type() == "JSONField":
                 v = json.dumps(v)
             elif isinstance(v, bool):
                 v = "t" if v else "f"
-            fixed[f.column] = str(v)
+            fixed[column] = str(v)
         cols = ", ".join(["drawing_id", "features", *fixed])
         tail = "\t".join(fixed.values()) + "\n"
         with cur.copy(f"COPY cad_analysis ({cols}) FROM STDIN") as cp:
