@@ -20,7 +20,7 @@ from apps.modelreg.models import (
     RegisteredModel,
 )
 from apps.modelreg.services import deployments, inference, registry
-from apps.modelreg.validation import feature_width
+from apps.modelreg.validation import feature_width, max_model_bytes
 from cadml.lib import params
 from cadml.lib.errors import InvalidInput, NotFound
 from cadml.lib.openapi import errors, results_of
@@ -301,7 +301,7 @@ class VersionRegisterApi(APIView):
         metrics = _json_field(request.data, "metrics", {})
         if not isinstance(metrics, dict):
             raise InvalidInput("metrics must be a JSON object.", field="metrics")
-        limit = registry.max_model_bytes()
+        limit = max_model_bytes()
         if upload.size > limit:
             from cadml.lib.errors import PayloadTooLarge
 

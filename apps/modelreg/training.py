@@ -58,6 +58,10 @@ LABELLED_EXTRA_TREES_FEATURES = 0.5
 # beat extra trees by more than this macro-F1 to be chosen over it.
 LABELLED_PREFERRED = "extra_trees"
 LABELLED_SELECTION_MARGIN = 0.01
+# A forest whose model file would pass ``CADML_MODEL_MAX_MB`` keeps only its
+# first trees, as many as fit (the file grows with the leaves, so with the
+# rows trained on), but never fewer than this.
+MIN_TREES = 25
 # Probabilities closer than this are a tie between ONNX (float32) and
 # scikit-learn (float64).
 ONNX_TIE = 1e-5
@@ -621,6 +625,44 @@ def to_onnx_bytes(model: Any, width: int) -> bytes:
     return onx.SerializeToString()
 
 
+def export_within(estimator: Any, width: int, limit: int) -> tuple[bytes, int | None]:
+    """ONNX bytes of ``estimator`` no larger than ``limit``, and the number of
+    trees kept when a forest had to drop some (None when it kept them all).
+
+    A fully grown forest's file grows with its leaves, so with the rows it
+    learned: a tenant's large labelled archive would otherwise train for
+    minutes and then be refused by the registry. Its first trees are an
+    unbiased smaller forest (each is grown alike); ``estimator`` is trimmed in
+    place. Raises ``InvalidInput`` when even ``MIN_TREES`` do not fit."""
+    content = to_onnx_bytes(estimator, width)
+    trees = getattr(estimator, "estimators_", None)
+    kept: int | None = None
+    while len(content) > limit and trees is not None and len(trees) > MIN_TREES:
+        # Proportional, a little under: the file's fixed part is small.
+        kept = max(
+            MIN_TREES,
+            min(len(trees) - 1, int(0.95 * len(trees) * limit / len(content))),
+        )
+        trees = keep_trees(estimator, kept)
+        content = to_onnx_bytes(estimator, width)
+    if len(content) > limit:
+        raise InvalidInput(
+            f"The model would be a {len(content) / 2**20:.0f} MB file, past the "
+            f"{limit / 2**20:.0f} MB the registry takes (CADML_MODEL_MAX_MB), "
+            f"even with {MIN_TREES} trees: label fewer drawings per class or "
+            "raise the limit.",
+            code="model_too_large",
+        )
+    return content, kept
+
+
+def keep_trees(forest: Any, n: int) -> list[Any]:
+    """Keep the forest's first ``n`` trees (in place); returns them."""
+    forest.estimators_ = forest.estimators_[:n]
+    forest.n_estimators = n
+    return list(forest.estimators_)
+
+
 def _sparse_leaves(onx: Any) -> None:
     """Keep only the leaves' non-zero class weights (a missing one is zero).
 
@@ -788,12 +830,19 @@ def train(
         estimator.fit(X, data.y)
     if [str(c) for c in estimator.classes_] != labels:
         raise RuntimeError("estimator classes are not the sorted labels")
+    from apps.modelreg.validation import max_model_bytes
+
+    content, trees_kept = export_within(estimator, X.shape[1], max_model_bytes())
+    if trees_kept is not None:
+        # The held-out figures describe the recipe served: as many trees.
+        if held_out_estimator is not estimator:
+            keep_trees(held_out_estimator, trees_kept)
+        held_out_probs = held_out_estimator.predict_proba(X_test)
     sk_probs = (
         held_out_probs
         if estimator is held_out_estimator
         else estimator.predict_proba(X_test)
     )
-    content = to_onnx_bytes(estimator, X.shape[1])
     ort_probs = onnx_proba(content, X_test)
     sk_pred = sk_probs.argmax(axis=1)
     ort_pred = ort_probs.argmax(axis=1)
@@ -816,6 +865,7 @@ def train(
         if labelled and LABELLED_PREFERRED in scores
         else None
     )
+    metrics["trees_kept_to_fit"] = trees_kept
     metrics["onnx_max_abs_prob_diff"] = float(np.abs(sk_probs - ort_probs).max())
     metrics["onnx_matches_sklearn"] = True
     if calibration is not None:

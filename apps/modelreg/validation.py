@@ -55,6 +55,13 @@ def _ort_session(content: bytes):
     )
 
 
+def max_model_bytes() -> int:
+    """The largest model file the registry takes (``CADML_MODEL_MAX_MB``)."""
+    from django.conf import settings
+
+    return int(settings.CADML_MODEL_MAX_MB) * 1024 * 1024
+
+
 def check_onnx(
     content: bytes, *, feature_version: str, labels: list[str], max_bytes: int
 ) -> OnnxSignature:

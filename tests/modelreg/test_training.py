@@ -252,6 +252,76 @@ def test_a_forest_of_many_families_fits_the_registrys_size_limit(settings) -> No
     assert version.number == 1
 
 
+def _families(n_families: int, rows: int, spread: float):  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    from apps.modelreg import training
+
+    rng = np.random.default_rng(2)
+    centres = rng.random((n_families, 47)) * 4
+    return training.Dataset(
+        X=np.vstack([c + rng.normal(0, spread, (rows, 47)) for c in centres]).astype(
+            np.float32
+        ),
+        y=np.repeat([f"family_{i:02d}" for i in range(n_families)], rows),
+        feature_version="dxf-1",
+        summary={},
+    )
+
+
+def test_a_forest_too_large_for_the_registry_keeps_the_trees_that_fit(settings) -> None:  # type: ignore[no-untyped-def]
+    """A tenant's labelled archive large enough that its forest's file would
+    pass the registry's limit: the model keeps as many trees as fit, registers,
+    answers as scikit-learn does, and its held-out figures are those of a forest
+    of that size; under a roomy limit every tree is kept."""
+    from apps.modelreg import training
+    from apps.modelreg.services.registry import version_register
+
+    settings.CADML_TRAIN_EXTRA_TREES_TREES = 200
+    data = _families(20, 30, 2.0)
+
+    def trained():  # type: ignore[no-untyped-def]
+        return training.train(data, seed=0, only=["extra_trees"], labelled=True)
+
+    roomy = trained()
+    assert roomy.metrics["trees_kept_to_fit"] is None
+    assert len(roomy.estimator.estimators_) == 200
+    assert len(roomy.onnx) > 1024 * 1024
+
+    settings.CADML_MODEL_MAX_MB = 1
+    result = trained()
+    kept = result.metrics["trees_kept_to_fit"]
+    assert training.MIN_TREES <= kept < 200
+    assert len(result.onnx) <= 1024 * 1024
+    assert len(result.estimator.estimators_) == kept
+    assert len(result.held_out_estimator.estimators_) == kept
+    assert result.metrics["onnx_max_abs_prob_diff"] < 1e-5
+    version = version_register(
+        tenant=None,
+        name="large-archive",
+        content=result.onnx,
+        labels=result.labels,
+        feature_version="dxf-1",
+        metrics=result.metrics,
+        new_labels_allowed=True,
+    )
+    assert version.number == 1
+
+
+def test_a_forest_that_cannot_fit_the_registry_says_what_to_do(settings) -> None:  # type: ignore[no-untyped-def]
+    from apps.modelreg import training
+    from cadml.lib.errors import InvalidInput
+
+    settings.CADML_TRAIN_EXTRA_TREES_TREES = 60
+    settings.CADML_MODEL_MAX_MB = 0
+    with pytest.raises(InvalidInput) as err:
+        training.train(
+            _families(4, 20, 1.0), seed=0, only=["extra_trees"], labelled=True
+        )
+    assert err.value.code == "model_too_large"
+    assert "CADML_MODEL_MAX_MB" in str(err.value)
+
+
 @pytest.mark.parametrize(
     ("folds", "labelled", "fits"),
     # Labelled drawings: every candidate once per fold; a generated set (or

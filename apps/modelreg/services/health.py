@@ -12,8 +12,12 @@ import numpy as np
 from django.conf import settings
 
 from apps.modelreg.models import ModelVersion
-from apps.modelreg.services.registry import max_model_bytes
-from apps.modelreg.validation import _ort_session, check_onnx, feature_width
+from apps.modelreg.validation import (
+    _ort_session,
+    check_onnx,
+    feature_width,
+    max_model_bytes,
+)
 from cadml import metrics
 
 Result = tuple[bool, str, dict[str, Any]]

@@ -6,19 +6,14 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Max
 
 from apps.modelreg.models import Deployment, ModelVersion, RegisteredModel
 from apps.modelreg.services import notify
-from apps.modelreg.validation import check_onnx, feature_width
+from apps.modelreg.validation import check_onnx, feature_width, max_model_bytes
 from cadml.lib.errors import InvalidInput
-
-
-def max_model_bytes() -> int:
-    return int(settings.CADML_MODEL_MAX_MB) * 1024 * 1024
 
 
 def _check_validation_sample(
