@@ -69,6 +69,8 @@ Prints one JSON line. Nothing here is trained on a set it reports.
 from __future__ import annotations
 
 import argparse
+import csv
+import functools
 import io
 import json
 import math
@@ -80,7 +82,8 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cadml.settings")
 
 import django  # noqa: E402
@@ -92,9 +95,10 @@ from django.conf import settings  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 
 from apps.cad import features, similarity  # noqa: E402
+from apps.cad.part_names import named_family  # noqa: E402
 from apps.cad.synth import NOT_A_PART  # noqa: E402
 from apps.modelreg import training  # noqa: E402
-from apps.modelreg.openset import set_aside  # noqa: E402
+from apps.modelreg.openset import set_aside, with_name  # noqa: E402
 
 THRESHOLD = float(settings.CADML_MODEL_CONFIDENCE_THRESHOLD)
 # As served: not_a_part this likely (or most likely) is unknown.
@@ -179,24 +183,73 @@ def dxf_files(root: Path) -> list[Path]:
     )
 
 
-def files_dataset(root: Path, labelled: bool) -> tuple[training.Dataset, list[str]]:
+@functools.cache
+def original_names() -> dict[str, str]:
+    """Stored file name -> the name its author gave it, from the data lists
+    of docs/data (their ``file`` and ``path`` columns): the sets store a file
+    as ``owner__repo__name`` and converted files under a new extension."""
+    names: dict[str, str] = {}
+    for tsv in sorted((PROJECT / "docs" / "data").glob("*.tsv")):
+        with tsv.open(encoding="utf-8") as fh:
+            for row in csv.DictReader(fh, delimiter="\t"):
+                if row.get("file") and row.get("path"):
+                    names[Path(row["file"]).name] = Path(row["path"]).name
+    return names
+
+
+def _extract_named(item: tuple[str, bytes]) -> tuple[str, object, str | None]:
+    """The analysis' feature version and vector (as training reads them) and
+    its title block's part name."""
+    from apps.cad.pipeline import analyze_bytes
+
+    training._quiet()
+    name, content = item
+    try:
+        result = analyze_bytes(name, content, preview=False)
+    except Exception as exc:  # noqa: BLE001 - reported as a skipped file
+        return "error", f"{name}: {type(exc).__name__}: {exc}"[:300], None
+    part_name = (result["title_block"] or {}).get("part_name") or {}
+    return result["feature_version"], result["features"], part_name.get("value")
+
+
+def files_dataset(
+    root: Path, labelled: bool, names: str = "original"
+) -> tuple[training.Dataset, list[str]]:
+    """The set's vectors, labels (``root/<class>/``) and, in its summary's
+    ``named``, the family each drawing's name or title names: by its original
+    name (``names``: ``original``), the name it is stored under (``stored``),
+    or no name at all (``none``: the model's answers alone)."""
     paths = dxf_files(root)
-    items = [(p.name, p.read_bytes()) for p in paths]
+    given = {"original": original_names(), "stored": {}}.get(names)
+    file_names = [None if given is None else given.get(p.name, p.name) for p in paths]
+    items = [
+        (name or p.name, p.read_bytes())
+        for p, name in zip(paths, file_names, strict=True)
+    ]
     with ProcessPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(training._extract, items, chunksize=4))
+        results = list(pool.map(_extract_named, items, chunksize=4))
     rows = [
-        (p, vec)
-        for p, (version, vec) in zip(paths, results, strict=True)
+        (p, vec, name, title)
+        for p, name, (version, vec, title) in zip(
+            paths, file_names, results, strict=True
+        )
         if version == features.DXF_FEATURE_VERSION
     ]
-    y = [p.relative_to(root).parts[0] if labelled else "?" for p, _ in rows]
+    y = [p.relative_to(root).parts[0] if labelled else "?" for p, *_ in rows]
+    named = [
+        None
+        if names == "none"
+        else (n.family if (n := named_family(file_name=name, title=title)) else None)
+        for _, _, name, title in rows
+    ]
     return (
         training.Dataset(
-            X=np.asarray([v for _, v in rows], dtype=np.float32).reshape(len(rows), -1),
+            X=np.asarray([r[1] for r in rows], dtype=np.float32).reshape(len(rows), -1),
             y=np.asarray(y),
             feature_version=features.DXF_FEATURE_VERSION,
+            summary={"named": named},
         ),
-        [str(p.relative_to(root)) for p, _ in rows],
+        [str(p.relative_to(root)) for p, *_ in rows],
     )
 
 
@@ -226,7 +279,11 @@ class Served:
         assert at is not None, f"{source} vectors do not read as the model's"
         return X[:, list(at)]
 
-    def answer(self, X: np.ndarray) -> dict[str, np.ndarray]:
+    def answer(
+        self, X: np.ndarray, named: list[str | None] | None = None
+    ) -> dict[str, np.ndarray]:
+        """As served; ``named``: per row, the family the drawing's name or
+        title names (None: none)."""
         X = np.nan_to_num(self.read(X), nan=0.0, posinf=0.0, neginf=0.0)
         (probs,) = self.session.run([self.prob], {self.input: X.astype(np.float32)})
         os_ = self.result.open_set
@@ -235,9 +292,16 @@ class Served:
             unknown = os_.unknown(X.astype(float))
         else:
             unknown = np.zeros(len(X), dtype=bool)
-        # As served: "not_a_part" this likely is unknown; the label is the
-        # most likely part, with its own probability.
-        parts, outside = set_aside(probs, list(self.labels), share=SHARE)
+        # As served: "not_a_part" this likely is unknown (the drawing's to
+        # say, not its name's); the label is the most likely part, with its
+        # own probability, the name weighed in.
+        outside = set_aside(probs, list(self.labels), share=SHARE)[1]
+        if named is not None:
+            labels = list(self.labels)
+            probs = np.vstack(
+                [with_name(row, labels, f) for row, f in zip(probs, named, strict=True)]
+            ).reshape(np.shape(probs))
+        parts = set_aside(probs, list(self.labels), share=SHARE)[0]
         best = parts.max(axis=1)
         return {
             "probs": probs,
@@ -248,7 +312,7 @@ class Served:
         }
 
     def scores(self, ds: training.Dataset) -> dict[str, object]:
-        a = self.answer(ds.X)
+        a = self.answer(ds.X, ds.summary.get("named"))
         m = training.evaluate(a["probs"], ds.y, list(self.result.labels), THRESHOLD)
         right = a["label"] == ds.y
         part = ds.y != NOT_A_PART
@@ -271,7 +335,7 @@ class Served:
         return out
 
     def real(self, ds: training.Dataset) -> dict[str, object]:
-        a = self.answer(ds.X)
+        a = self.answer(ds.X, ds.summary.get("named"))
         ok = (a["label"] == ds.y) & a["confident"] & ~a["unknown"]
         per_class = {
             str(c): {
@@ -298,7 +362,7 @@ class Served:
 
     def cells(self, ds: training.Dataset, part: bool) -> list[str]:
         """One ``--answers`` cell per drawing of ``ds``."""
-        a = self.answer(ds.X)
+        a = self.answer(ds.X, ds.summary.get("named"))
         out = []
         for i, label in enumerate(a["label"]):
             flag = " unknown" if a["unknown"][i] else ""
@@ -313,7 +377,7 @@ class Served:
         return out
 
     def ood(self, ds: training.Dataset) -> dict[str, object]:
-        a = self.answer(ds.X)
+        a = self.answer(ds.X, ds.summary.get("named"))
         flagged = a["unknown"] | ~a["confident"]
         return {
             "flagged_rate": round(float(flagged.mean()), 4) if len(flagged) else None,
@@ -454,6 +518,14 @@ def main() -> None:
     parser.add_argument("--answers", type=Path, help="TSV of every drawing's answers")
     parser.add_argument("--sets-cache", type=Path, help="folder for generated sets")
     parser.add_argument(
+        "--names",
+        choices=("original", "stored", "none"),
+        default="original",
+        help="the file name each real and other-domain drawing is answered "
+        "under, as the product reads the family a name gives: the author's "
+        "(from docs/data's lists, else as stored), as stored, or none",
+    )
+    parser.add_argument(
         "--estimator",
         help="train only this candidate (random_forest, extra_trees, ...): "
         "compares two versions of the code on the same learner, since the "
@@ -589,7 +661,7 @@ def main() -> None:
             answers.append("\t".join(row))
 
     for root in args.real:
-        ds, names = files_dataset(root, labelled=True)
+        ds, names = files_dataset(root, labelled=True, names=args.names)
         if args.answers:
             answered("real", root, ds, names)
         out[f"real:{root.name}"] = first = {
@@ -603,7 +675,7 @@ def main() -> None:
             lambda m, ds=ds: m.real(ds)["right_and_confident"],
         )
     for root in args.ood:
-        ds, names = files_dataset(root, labelled=False)
+        ds, names = files_dataset(root, labelled=False, names=args.names)
         if args.answers:
             answered("ood", root, ds, names)
         out[f"ood:{root.name}"] = {"default": new.ood(ds), "dxf1": old.ood(ds)}

@@ -197,6 +197,15 @@ class DuplicateRefSerializer(serializers.Serializer):
     exact = serializers.BooleanField(help_text="The same bytes (sha256)")
 
 
+class NamedSerializer(serializers.Serializer):
+    family = serializers.CharField(help_text="The part family the name gives.")
+    word = serializers.CharField(
+        help_text="What named it, folded to lower-case ASCII (a word, a "
+        "compound or a standard such as iso4017)."
+    )
+    found_in = serializers.ChoiceField(choices=("title block", "file name"))
+
+
 class AnalysisOutputSerializer(serializers.ModelSerializer):
     drawing_id = serializers.IntegerField(read_only=True)
     duplicates = DuplicateRefSerializer(
@@ -217,6 +226,7 @@ class AnalysisOutputSerializer(serializers.ModelSerializer):
     unknown = serializers.SerializerMethodField()
     unknown_reason = serializers.SerializerMethodField()
     needs_review = serializers.SerializerMethodField()
+    named = serializers.SerializerMethodField()
     model = serializers.SerializerMethodField()
     prediction_reason = serializers.SerializerMethodField()
 
@@ -246,6 +256,7 @@ class AnalysisOutputSerializer(serializers.ModelSerializer):
             "unknown",
             "unknown_reason",
             "needs_review",
+            "named",
             "model",
             "prediction_reason",
             "duplicates",
@@ -315,6 +326,13 @@ class AnalysisOutputSerializer(serializers.ModelSerializer):
     def get_needs_review(self, obj: Analysis) -> bool | None:
         p = obj.prediction if isinstance(obj.prediction, dict) else {}
         return p.get("needs_review")
+
+    # The part family the drawing's file name or title block named, when the
+    # model weighed it beside the drawing (docs/models.md); null otherwise.
+    @extend_schema_field(NamedSerializer(allow_null=True))
+    def get_named(self, obj: Analysis) -> dict[str, str] | None:
+        p = obj.prediction if isinstance(obj.prediction, dict) else {}
+        return p.get("named")
 
     def get_model(self, obj: Analysis) -> dict | None:
         if not obj.model_name:

@@ -327,6 +327,36 @@ def set_aside(
     return probs, outside
 
 
+# How much likelier a drawing whose name or title names a family is to be of
+# that family than of any other: estimated on the dev and dev2 real parts
+# (docs/model-quality.md#the-drawings-own-name-issue-22).
+NAME_LIKELIHOOD_RATIO = 100.0
+
+
+def with_name(
+    probs: np.ndarray, labels: list[str] | tuple[str, ...], family: str | None
+) -> np.ndarray:
+    """Calibrated ``probs`` (one row or many) updated by the drawing's name
+    naming ``family``: Bayes' rule with ``NAME_LIKELIHOOD_RATIO`` among the
+    parts, while ``not_a_part`` keeps its probability. The drawing decides
+    whether it is a part (a street map saved as ``gear.dxf`` stays one), the
+    name helps decide which. As they are when the name names no family the
+    model knows."""
+    p = np.array(probs, dtype=float, copy=True)
+    if family is None or family not in labels:
+        return p
+    labels = list(labels)
+    outside = p[..., labels.index(NOT_A_PART)].copy() if NOT_A_PART in labels else 0.0
+    if NOT_A_PART in labels:
+        p[..., labels.index(NOT_A_PART)] = 0.0
+    p[..., labels.index(family)] *= NAME_LIKELIHOOD_RATIO
+    total = p.sum(axis=-1, keepdims=True)
+    p = p / np.where(total > 0, total, 1.0) * (1.0 - np.asarray(outside)[..., None])
+    if NOT_A_PART in labels:
+        p[..., labels.index(NOT_A_PART)] = outside
+    return p
+
+
 def part_order(probs: np.ndarray, labels: list[str] | tuple[str, ...]) -> np.ndarray:
     """Label indexes, most likely first, without ``not_a_part``."""
     order = np.argsort(-np.asarray(probs))

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from apps.cad.features import slot_indices
+from apps.cad.part_names import named_family
 from apps.modelreg.services.inference import predict
 from cadml.lib.request_id import current_request_id
 
@@ -17,6 +18,8 @@ def predict_analysis(analysis: Any) -> dict[str, Any]:
     # An analysis of bytes that were never stored (the analyze command) has no
     # drawing: no user, and no drawing to keep an A/B variant for.
     drawing = analysis.drawing if analysis.drawing_id else None
+    # The part name its title block gives, beside its file name.
+    title = ((analysis.title_block or {}).get("part_name") or {}).get("value")
     return predict(
         features=list(analysis.features),
         feature_version=analysis.feature_version,
@@ -25,6 +28,7 @@ def predict_analysis(analysis: Any) -> dict[str, Any]:
         # Outside a request (batch) the drawing keeps its A/B variant.
         request_key=current_request_id.get(None)
         or (f"drawing:{analysis.drawing_id}" if drawing else None),
+        named=named_family(file_name=drawing.name if drawing else None, title=title),
     )
 
 

@@ -178,13 +178,14 @@ class DrawingAnnotationsAdded(VersionChange):
         props["dimensions"] = {"type": "object", "readOnly": True}
 
 
-_OPEN_SET_FIELDS = ("unknown", "unknown_reason", "needs_review")
+_OPEN_SET_FIELDS = ("unknown", "unknown_reason", "needs_review", "named")
 
 
 class OpenSetAnswersDropped(VersionChange):
     """v2 analyses say ``unknown`` (far from every class the model knows), why
-    (``unknown_reason``) and ``needs_review`` at the top level; v1 had
-    ``needs_review`` under ``model`` only, and no ``unknown``."""
+    (``unknown_reason``), ``needs_review`` and the family the drawing's name
+    gave (``named``) at the top level; v1 had ``needs_review`` under ``model``
+    only, and none of the others."""
 
     version = "v2"
     description = "analyses: open-set unknown and needs_review beside predictions"

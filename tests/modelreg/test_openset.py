@@ -21,6 +21,7 @@ from apps.modelreg.openset import (
     lone_rectangles,
     set_aside,
     temper,
+    with_name,
 )
 from apps.modelreg.services.training import classifier_train
 from tests.cad.conftest import dxf_bytes
@@ -104,6 +105,17 @@ def test_set_aside_keeps_the_parts_own_probabilities() -> None:
     assert probs.tolist() == [[0.2, 0.0, 0.1], [0.5, 0.0, 0.2]]
     plain, none = set_aside(np.asarray([0.6, 0.4]), ("flange", "washer"))
     assert plain.tolist() == [0.6, 0.4] and not none.any()
+
+
+def test_a_name_weighs_among_the_parts_and_leaves_not_a_part_as_it_was() -> None:
+    labels = ("flange", NOT_A_PART, "washer")
+    probs = np.asarray([[0.1, 0.3, 0.6], [0.0, 1.0, 0.0]])
+    named = with_name(probs, labels, "flange")
+    assert named[:, 1].tolist() == [0.3, 1.0]
+    assert named[0, 0] > named[0, 2] and math.isclose(named[0].sum(), 1.0)
+    assert named[1].tolist() == [0.0, 1.0, 0.0]
+    assert with_name(probs, labels, None).tolist() == probs.tolist()
+    assert with_name(probs, labels, "hex_nut").tolist() == probs.tolist()
 
 
 def test_a_drawing_that_may_well_be_of_another_domain_is_set_aside() -> None:
@@ -395,3 +407,57 @@ def test_a_tenant_whose_parts_are_rectangles_keeps_them_known() -> None:
         flagged, width=351, classes=2, feature_version="dxf-7"
     )
     assert os_flagged is not None and os_flagged.unknown(tile)[0]
+
+
+def test_a_drawing_named_for_its_family_is_answered_surer(
+    api_client_a, settings
+) -> None:  # type: ignore[no-untyped-def]
+    """The same drawing under a plain file name and under its family's name
+    in another language: the name is evidence beside the drawing; a street
+    plan named after a part is no part for it; v1 does not show it."""
+    settings.CADML_DEFAULT_SHIPPED_DRAWINGS = False
+    classifier_train(
+        synthetic_per_class=5,
+        seed=4,
+        workers=1,
+        estimators=["random_forest"],
+        register=True,
+        activate=True,
+    )
+
+    def disc(doc, msp) -> None:  # type: ignore[no-untyped-def]
+        # A flange's front view, with no title block to name it.
+        msp.add_circle((0, 0), 60)
+        msp.add_circle((0, 0), 25)
+        for k in range(6):
+            a = k * math.pi / 3
+            msp.add_circle((45 * math.cos(a), 45 * math.sin(a)), 5)
+
+    flange = dxf_bytes(disc)
+
+    def answer(content: bytes, name: str) -> dict:
+        drawing = upload(api_client_a, content, name)
+        r = api_client_a.get(f"/api/v2/drawings/{drawing['id']}/analysis")
+        return r.json()["data"]
+
+    plain = answer(flange, "part-0042.dxf")
+    # Another file (a DXF comment first), the same drawing.
+    named = answer(b"999\nsame drawing\n" + flange, "Flansch_DN50.dxf")
+    assert plain["named"] is None
+    assert named["named"] == {
+        "family": "flange",
+        "word": "flansch",
+        "found_in": "file name",
+    }
+
+    def score(data: dict) -> float:
+        return next(
+            (p["score"] for p in data["predictions"] if p["label"] == "flange"), 0.0
+        )
+
+    assert named["predictions"][0]["label"] == "flange"
+    assert named["predictions"][0]["score"] > score(plain)
+    plan = answer(dxf_bytes(street_plan), "gear.dxf")
+    assert plan["unknown"] is True
+    v1 = api_client_a.get(f"/api/v1/drawings/{named['drawing_id']}/analysis").json()
+    assert "named" not in v1

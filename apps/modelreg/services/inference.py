@@ -15,9 +15,10 @@ import numpy as np
 from django.conf import settings
 
 from apps.cad.features import downgrade
+from apps.cad.part_names import Named
 from apps.modelreg import stats
 from apps.modelreg.models import ActivationEvent, Deployment, RegisteredModel
-from apps.modelreg.openset import part_order, set_aside
+from apps.modelreg.openset import part_order, set_aside, with_name
 from apps.modelreg.runtime import DeploymentView, LoadedVersion, runtime
 from apps.modelreg.services.deployments import deployment_rollback, deployment_stop
 from cadml import metrics, telemetry
@@ -42,8 +43,11 @@ def predict(
     user_id: int | None = None,
     request_key: str | None = None,
     model_name: str | None = None,
+    named: Named | None = None,
 ) -> dict[str, Any]:
-    """Classify one feature vector with what serves for this tenant.
+    """Classify one feature vector with what serves for this tenant;
+    ``named``: the family the drawing's name or title gives, evidence beside
+    the model's (``openset.with_name``).
 
     Returns ``{"prediction": {...}, "model_name", "model_version", "variant",
     "confidence"}`` or ``{"prediction": None, "reason": ...}``; never raises for
@@ -58,6 +62,7 @@ def predict(
                 user_id=user_id,
                 request_key=request_key,
                 model_name=model_name,
+                named=named,
             )
         except _NoAnswer as exc:
             out = {"prediction": None, "reason": exc.reason}
@@ -79,6 +84,7 @@ def _predict(
     user_id: int | None,
     request_key: str | None,
     model_name: str | None,
+    named: Named | None,
 ) -> dict[str, Any]:
     view, features = _route_model(
         runtime.snapshot(),
@@ -96,13 +102,26 @@ def _predict(
     if loaded.open_set is not None:
         # Calibration never changes the ranking, only how sure the answer is.
         probs = loaded.open_set.calibrate(probs)
-    probs, aside = set_aside(
-        probs, loaded.labels, share=float(settings.CADML_MODEL_NOT_A_PART_SHARE)
+    if named is not None and named.family not in loaded.labels:
+        named = None
+    share = float(settings.CADML_MODEL_NOT_A_PART_SHARE)
+    # Whether it is a part at all is the drawing's to say; its name only
+    # helps say which part.
+    outside = bool(set_aside(probs, loaded.labels, share=share)[1])
+    probs, _ = set_aside(
+        with_name(probs, loaded.labels, named.family if named else None),
+        loaded.labels,
+        share=share,
     )
-    outside = bool(aside)
     order = part_order(probs, loaded.labels)
     label = loaded.labels[int(order[0])]
-    agreed = _shadow(view, features, label=label, request_key=request_key)
+    agreed = _shadow(
+        view,
+        features,
+        label=label,
+        request_key=request_key,
+        family=named.family if named else None,
+    )
     _record(
         view,
         loaded,
@@ -112,7 +131,11 @@ def _predict(
         confidence=float(probs[order[0]]),
         agreed=agreed,
     )
-    return _answer(view, loaded, variant, features, probs, order, latency, outside)
+    out = _answer(view, loaded, variant, features, probs, order, latency, outside)
+    # What the name said, when it counted: the person reading the answer sees
+    # why a drawing the picture alone left unsure is now sure.
+    out["prediction"]["named"] = named.as_json() if named else None
+    return out
 
 
 # --- route ------------------------------------------------------------------
@@ -210,7 +233,12 @@ def _infer_or_fall_back(
 
 
 def _shadow(
-    view: DeploymentView, features: list[float], *, label: str, request_key: str | None
+    view: DeploymentView,
+    features: list[float],
+    *,
+    label: str,
+    request_key: str | None,
+    family: str | None = None,
 ) -> bool | None:
     """In shadow mode, the candidate also predicts a sample of the vectors; its
     outcome is recorded and never changes the answer. Returns whether it agreed
@@ -226,7 +254,9 @@ def _shadow(
     except Exception:  # noqa: BLE001 - shadow never changes the answer
         _record(view, shadow, "candidate", ok=False, latency=0.0, confidence=None)
         return None
-    # Compared as answered: the most likely part, never ``not_a_part``.
+    # Compared as answered: the most likely part, never ``not_a_part``, with
+    # the drawing's name as evidence.
+    sprobs = with_name(sprobs, shadow.labels, family)
     agreed = shadow.labels[int(part_order(sprobs, shadow.labels)[0])] == label
     _record(
         view,

@@ -1,0 +1,259 @@
+"""The part family a drawing's own name says it is, as an engineer reads it.
+
+A drawing's file name and the title in its title block often name the part
+("Flansch_DN50.dxf", "gear_20mm.dxf", "M6_Nut", "Riemenscheibe"), in the
+drafter's language, and sometimes by its standard ("ISO 4017 M8x30"). The
+default model's families (``apps.cad.synth.PART_CLASSES``) are looked up in
+the words of both: English, German, French, Spanish, Italian, Slovenian and
+Dutch names, German compounds by their last word ("Lagergehäuse" is a
+housing), and the standards of common fasteners, bearings and flanges. When a
+name holds several family words, the last one is the part (a "bearing
+housing" is a housing, a "pulley bracket" a bracket).
+
+Words that also name things no engineer would call that part are left out
+("bush" is a shrub in a garden plan, "panel" an electrical panel, "as", "pen"
+and "bus" are too short to trust).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+FAMILY_WORDS: dict[str, tuple[str, ...]] = {
+    "flange": ("flange", "flansch", "bride", "prirobnica", "brida", "flangia", "flens"),
+    "spur_gear": (
+        "gear",
+        "gears",
+        "gearwheel",
+        "zahnrad",
+        "stirnrad",
+        "ritzel",
+        "pinion",
+        "engrenage",
+        "zobnik",
+        "engranaje",
+        "ingranaggio",
+        "tandwiel",
+    ),
+    "stepped_shaft": (
+        "shaft",
+        "welle",
+        "arbre",
+        "gred",
+        "eje",
+        "albero",
+        "axle",
+        "achse",
+    ),
+    "l_bracket": (
+        "bracket",
+        "winkel",
+        "equerre",
+        "konzola",
+        "soporte",
+        "staffa",
+        "beugel",
+    ),
+    "hole_plate": (
+        "plate",
+        "baseplate",
+        "platte",
+        "plaque",
+        "plosca",
+        "placa",
+        "piastra",
+        "plaat",
+    ),
+    "washer": (
+        "washer",
+        "scheibe",
+        "unterlegscheibe",
+        "rondelle",
+        "podlozka",
+        "arandela",
+        "rondella",
+        "sluitring",
+    ),
+    "bushing": ("bushing", "buchse", "bague", "pusa", "casquillo", "boccola", "sleeve"),
+    "hex_nut": ("nut", "nuts", "mutter", "ecrou", "matica", "tuerca", "moer"),
+    "pulley": (
+        "pulley",
+        "riemenscheibe",
+        "poulie",
+        "jermenica",
+        "polea",
+        "puleggia",
+        "sheave",
+        "katrol",
+        "riemschijf",
+    ),
+    "housing": (
+        "housing",
+        "gehause",
+        "gehaeuse",
+        "carter",
+        "ohisje",
+        "carcasa",
+        "alloggiamento",
+        "enclosure",
+        "behuizing",
+    ),
+    "hex_bolt": (
+        "bolt",
+        "bolts",
+        "screw",
+        "screws",
+        "schraube",
+        "vijak",
+        "tornillo",
+        "vite",
+        "bout",
+        "schroef",
+    ),
+    "ball_bearing": (
+        "bearing",
+        "bearings",
+        "lager",
+        "roulement",
+        "lezaj",
+        "rodamiento",
+        "cuscinetto",
+    ),
+    "compression_spring": (
+        "spring",
+        "feder",
+        "ressort",
+        "vzmet",
+        "resorte",
+        "molla",
+        "veer",
+    ),
+    "dowel_pin": ("pin", "dowel", "stift", "goupille", "zatic", "pasador", "spina"),
+}
+# Standards by organisation and number (a name says "ISO 4017", "DIN933").
+STANDARDS: dict[str, str] = {
+    "iso4014": "hex_bolt",
+    "iso4017": "hex_bolt",
+    "iso4762": "hex_bolt",
+    "din931": "hex_bolt",
+    "din933": "hex_bolt",
+    "din912": "hex_bolt",
+    "iso4032": "hex_nut",
+    "iso4035": "hex_nut",
+    "din934": "hex_nut",
+    "din439": "hex_nut",
+    "iso7089": "washer",
+    "iso7090": "washer",
+    "din125": "washer",
+    "din9021": "washer",
+    "iso2338": "dowel_pin",
+    "iso8734": "dowel_pin",
+    "din6325": "dowel_pin",
+    "din625": "ball_bearing",
+    "iso15": "ball_bearing",
+    "en1092": "flange",
+    "din2573": "flange",
+    "din2576": "flange",
+}
+_WORDS = {word: family for family, words in FAMILY_WORDS.items() for word in words}
+# German and Dutch compounds end in their head word ("Lagergehäuse",
+# "Sechskantschraube", "voetplaat"); English words do not ("template").
+COMPOUND_HEADS = (
+    "flansch",
+    "zahnrad",
+    "stirnrad",
+    "ritzel",
+    "welle",
+    "achse",
+    "winkel",
+    "platte",
+    "plaat",
+    "scheibe",
+    "riemenscheibe",
+    "buchse",
+    "mutter",
+    "gehause",
+    "gehaeuse",
+    "schraube",
+    "schroef",
+    "lager",
+    "feder",
+    "stift",
+    "tandwiel",
+)
+_HEADS = sorted(COMPOUND_HEADS, key=len, reverse=True)
+_COMPOUND_MIN = 7
+_STANDARD = re.compile(r"(?<![a-z])(iso|din|en)[\s_.-]*(\d{2,5})(?!\d)")
+
+
+@dataclass(frozen=True)
+class Named:
+    family: str
+    word: str  # as found in the name, folded to ASCII lower case
+    found_in: str  # "title block" or "file name"
+
+    def as_json(self) -> dict[str, str]:
+        return {"family": self.family, "word": self.word, "found_in": self.found_in}
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text.replace("ß", "ss"))
+    return "".join(c for c in text if not unicodedata.combining(c)).lower()
+
+
+def _tokens(text: str) -> list[str]:
+    """Words of the text: camelCase splits ("BottomPlate"); a word glued to
+    the digits before it is a count or a size, not a name ("8pin", "100T")."""
+    text = re.sub(r"([a-z])([A-Z])|(\d)([A-Z][a-z])", r"\1\3 \2\4", text)
+    return [
+        word for digits, word in re.findall(r"(\d*)([a-z]+)", _fold(text)) if not digits
+    ]
+
+
+def _family(token: str) -> str | None:
+    if token in _WORDS:
+        return _WORDS[token]
+    if len(token) >= _COMPOUND_MIN:
+        for head in _HEADS:
+            if token.endswith(head):
+                return _WORDS[head]
+    return None
+
+
+def family_in(text: str) -> tuple[str, str] | None:
+    """(family, word) the text names: a standard first, else its last family
+    word; None when it names none."""
+    standards = [
+        (STANDARDS[key], key)
+        for org, number in _STANDARD.findall(_fold(text))
+        if (key := f"{org}{number}") in STANDARDS
+    ]
+    if standards:
+        return standards[-1]
+    found = [(f, t) for t in _tokens(text) if (f := _family(t))]
+    return found[-1] if found else None
+
+
+def file_stem(name: str) -> str:
+    """The file name without its folders and extension."""
+    base = re.split(r"[\\/]", name)[-1]
+    return re.sub(r"\.[A-Za-z0-9]{1,5}$", "", base)
+
+
+def named_family(*, file_name: str | None, title: str | None) -> Named | None:
+    """The family a drawing's title (its title block's part name) or file
+    name names; None when neither names one, or when they name different ones
+    (the name is then no evidence either way)."""
+    found = [
+        Named(*hit, source)
+        for source, text in (
+            ("title block", title),
+            ("file name", file_stem(file_name or "")),
+        )
+        if text and (hit := family_in(text))
+    ]
+    if len({n.family for n in found}) != 1:
+        return None
+    return found[0]

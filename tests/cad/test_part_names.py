@@ -1,0 +1,80 @@
+"""The part family a drawing's own file name or title block names."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.cad.part_names import FAMILY_WORDS, named_family
+from apps.cad.synth import PART_CLASSES
+
+
+def family(file_name: str | None, title: str | None = None) -> str | None:
+    named = named_family(file_name=file_name, title=title)
+    return named.family if named else None
+
+
+def test_every_family_the_default_model_knows_has_names() -> None:
+    assert set(FAMILY_WORDS) == set(PART_CLASSES)
+
+
+@pytest.mark.parametrize(
+    ("file_name", "expected"),
+    [
+        ("Flansch_DN50_PN16.dxf", "flange"),
+        ("gear_20mm.dxf", "spur_gear"),
+        ("gearDXF_100T_module1.dxf", "spur_gear"),
+        ("BottomPlate.DXF", "hole_plate"),
+        ("M6_Nut.dxf", "hex_nut"),
+        ("M3Nut.dxf", "hex_nut"),
+        ("équerre.dxf", "l_bracket"),
+        ("Riemenscheibe.dxf", "pulley"),
+        ("C:\\parts\\Welle_42CrMo4.dwg", "stepped_shaft"),
+        ("zobnik z32.dxf", "spur_gear"),
+        ("rodamiento 6204.dxf", "ball_bearing"),
+        # German compounds by their last word.
+        ("Lagergehäuse.dxf", "housing"),
+        ("Sechskantschraube M8x40.dxf", "hex_bolt"),
+        ("Unterlegscheibe.dxf", "washer"),
+        # Standards.
+        ("ISO 4017 M8x30.dxf", "hex_bolt"),
+        ("bolt_DIN934.dxf", "hex_nut"),
+        ("EN-1092-1 type 01.dxf", "flange"),
+        # The last family word is the part.
+        ("bearing housing.dxf", "housing"),
+        ("pulley_bracket.dxf", "l_bracket"),
+    ],
+)
+def test_a_file_name_names_its_family(file_name: str, expected: str) -> None:
+    assert family(file_name) == expected
+
+
+@pytest.mark.parametrize(
+    "file_name",
+    [
+        "drawing.dxf",
+        "part-0042.dxf",
+        # A count glued to its number is no name: a 40-pin chip is no pin.
+        "dip_40pin.dxf",
+        "conn_molex_5pin.dxf",
+        # English words are not compounds.
+        "Template.dxf",
+        # Shrubs, electrical panels.
+        "garden bush.dxf",
+        "panel_2up.dxf",
+        None,
+    ],
+)
+def test_a_name_that_names_no_part_is_no_evidence(file_name: str | None) -> None:
+    assert family(file_name) is None
+
+
+def test_the_title_block_and_the_file_name_must_agree() -> None:
+    named = named_family(file_name="0815.dxf", title="STIRNRAD z=32 m=2")
+    assert named is not None
+    assert (named.family, named.word, named.found_in) == (
+        "spur_gear",
+        "stirnrad",
+        "title block",
+    )
+    assert family("washer.dxf", "FLANGE DN50") is None
+    assert family("flange.dxf", "FLANGE DN50") == "flange"
