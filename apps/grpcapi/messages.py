@@ -56,6 +56,7 @@ def prediction_message(analysis: Any) -> common_pb2.Prediction:
         reason=analysis.prediction_reason,
         unknown=bool(prediction.get("unknown") or False),
         unknown_reason=str(prediction.get("unknown_reason") or ""),
+        named_family=str((prediction.get("named") or {}).get("family") or ""),
     )
 
 

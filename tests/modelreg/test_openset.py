@@ -461,3 +461,9 @@ def test_a_drawing_named_for_its_family_is_answered_surer(
     assert plan["unknown"] is True
     v1 = api_client_a.get(f"/api/v1/drawings/{named['drawing_id']}/analysis").json()
     assert "named" not in v1
+    from apps.cad.models import Analysis
+    from apps.grpcapi.messages import prediction_message
+
+    answered = prediction_message(Analysis.objects.get(pk=named["id"]))
+    assert answered.named_family == "flange"
+    assert prediction_message(Analysis.objects.get(pk=plain["id"])).named_family == ""

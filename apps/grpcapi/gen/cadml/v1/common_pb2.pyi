@@ -25,7 +25,7 @@ class LabelScore(_message.Message):
     def __init__(self, label: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
 
 class Prediction(_message.Message):
-    __slots__ = ("available", "label", "confidence", "top", "model_name", "model_version", "variant", "needs_review", "latency_ms", "reason", "unknown", "unknown_reason")
+    __slots__ = ("available", "label", "confidence", "top", "model_name", "model_version", "variant", "needs_review", "latency_ms", "reason", "unknown", "unknown_reason", "named_family")
     AVAILABLE_FIELD_NUMBER: _ClassVar[int]
     LABEL_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
@@ -38,6 +38,7 @@ class Prediction(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     UNKNOWN_FIELD_NUMBER: _ClassVar[int]
     UNKNOWN_REASON_FIELD_NUMBER: _ClassVar[int]
+    NAMED_FAMILY_FIELD_NUMBER: _ClassVar[int]
     available: bool
     label: str
     confidence: float
@@ -50,4 +51,5 @@ class Prediction(_message.Message):
     reason: str
     unknown: bool
     unknown_reason: str
-    def __init__(self, available: _Optional[bool] = ..., label: _Optional[str] = ..., confidence: _Optional[float] = ..., top: _Optional[_Iterable[_Union[LabelScore, _Mapping]]] = ..., model_name: _Optional[str] = ..., model_version: _Optional[int] = ..., variant: _Optional[str] = ..., needs_review: _Optional[bool] = ..., latency_ms: _Optional[float] = ..., reason: _Optional[str] = ..., unknown: _Optional[bool] = ..., unknown_reason: _Optional[str] = ...) -> None: ...
+    named_family: str
+    def __init__(self, available: _Optional[bool] = ..., label: _Optional[str] = ..., confidence: _Optional[float] = ..., top: _Optional[_Iterable[_Union[LabelScore, _Mapping]]] = ..., model_name: _Optional[str] = ..., model_version: _Optional[int] = ..., variant: _Optional[str] = ..., needs_review: _Optional[bool] = ..., latency_ms: _Optional[float] = ..., reason: _Optional[str] = ..., unknown: _Optional[bool] = ..., unknown_reason: _Optional[str] = ..., named_family: _Optional[str] = ...) -> None: ...
