@@ -357,6 +357,7 @@ class Served:
             "needs_review": rate(~a["confident"] & ~a["unknown"]),
             "confidently_wrong": rate(~right & known),
             "rows": int(len(ds.y)),
+            "named_rows": sum(f is not None for f in ds.summary.get("named") or []),
             "per_class": per_class,
         }
 
@@ -385,6 +386,7 @@ class Served:
             if len(flagged)
             else None,
             "rows": int(len(ds.y)),
+            "named_rows": sum(f is not None for f in ds.summary.get("named") or []),
         }
 
 
