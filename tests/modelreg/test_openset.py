@@ -53,6 +53,20 @@ def own_parts_model(tenant) -> None:  # type: ignore[no-untyped-def]
     )
 
 
+def platform_model(settings) -> dict:  # type: ignore[no-untyped-def]
+    """The platform's model from generated drawings alone (five a family),
+    trained and serving."""
+    settings.CADML_DEFAULT_SHIPPED_DRAWINGS = False
+    return classifier_train(
+        synthetic_per_class=5,
+        seed=4,
+        workers=1,
+        estimators=["random_forest"],
+        register=True,
+        activate=True,
+    )
+
+
 def street_plan(doc, msp) -> None:  # type: ignore[no-untyped-def]
     # Nothing like a part: a grid of streets and a legend.
     for i in range(12):
@@ -155,15 +169,7 @@ def test_v2_analyses_say_unknown_and_v1_keeps_its_shape(api_client_a, settings) 
     # Generated drawings alone: with five a family, the 30 real drawings of
     # other domains shipped beside them would make `not_a_part` the first
     # reason for the blank sheet below, whose own reason this checks.
-    settings.CADML_DEFAULT_SHIPPED_DRAWINGS = False
-    out = classifier_train(
-        synthetic_per_class=5,
-        seed=4,
-        workers=1,
-        estimators=["random_forest"],
-        register=True,
-        activate=True,
-    )
+    out = platform_model(settings)
     assert out["activation"]["status"] == "succeeded"
     # The caller reads the calibration; the parameters travel with the version.
     assert "open_set" not in out and out["calibration"]["temperature"] > 0
@@ -415,15 +421,7 @@ def test_a_drawing_named_for_its_family_is_answered_surer(
     """The same drawing under a plain file name and under its family's name
     in another language: the name is evidence beside the drawing; a street
     plan named after a part is no part for it; v1 does not show it."""
-    settings.CADML_DEFAULT_SHIPPED_DRAWINGS = False
-    classifier_train(
-        synthetic_per_class=5,
-        seed=4,
-        workers=1,
-        estimators=["random_forest"],
-        register=True,
-        activate=True,
-    )
+    platform_model(settings)
 
     def disc(doc, msp) -> None:  # type: ignore[no-untyped-def]
         # A flange's front view, with no title block to name it.
