@@ -345,6 +345,13 @@ def with_name(
     p = np.array(probs, dtype=float, copy=True)
     if family is None or family not in labels:
         return p
+    parts = np.asarray([label != NOT_A_PART for label in labels])
+    weight = np.where(np.asarray(labels) == family, NAME_LIKELIHOOD_RATIO, 1.0)[parts]
+    share = p[..., parts].sum(axis=-1, keepdims=True)  # the parts' share stays
+    named = p[..., parts] * weight
+    total = named.sum(axis=-1, keepdims=True)
+    p[..., parts] = named / np.where(total > 0, total, 1.0) * share
+    return p
     labels = list(labels)
     outside = p[..., labels.index(NOT_A_PART)].copy() if NOT_A_PART in labels else 0.0
     if NOT_A_PART in labels:
