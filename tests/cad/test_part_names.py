@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from apps.cad.part_names import FAMILY_WORDS, named_family
 from apps.cad.synth import PART_CLASSES
@@ -78,3 +80,11 @@ def test_the_title_block_and_the_file_name_must_agree() -> None:
     )
     assert family("washer.dxf", "FLANGE DN50") is None
     assert family("flange.dxf", "FLANGE DN50") == "flange"
+
+
+@given(st.one_of(st.none(), st.text()), st.one_of(st.none(), st.text()))
+def test_any_name_and_title_answer_a_known_family_or_none(
+    file_name: str | None, title: str | None
+) -> None:
+    named = named_family(file_name=file_name, title=title)
+    assert named is None or named.family in FAMILY_WORDS
