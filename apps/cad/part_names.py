@@ -4,9 +4,10 @@ A drawing's file name and the title in its title block often name the part
 ("Flansch_DN50.dxf", "gear_20mm.dxf", "M6_Nut", "Riemenscheibe"), in the
 drafter's language, and sometimes by its standard ("ISO 4017 M8x30"). The
 default model's families (``apps.cad.synth.PART_CLASSES``) are looked up in
-the words of both: English, German, French, Spanish, Italian, Slovenian and
-Dutch names, German compounds by their last word ("Lagergehäuse" is a
-housing), and the standards of common fasteners, bearings and flanges. When a
+the words of both: English, German, French, Spanish, Italian, Slovenian,
+Dutch, Chinese and Japanese names, German compounds by their last word
+("Lagergehäuse" is a housing), and the standards of common fasteners,
+bearings and flanges. When a
 name holds several family words, the last one is the part (a "bearing
 housing" is a housing, a "pulley bracket" a bracket).
 
@@ -186,12 +187,51 @@ COMPOUND_HEADS = (
 _HEADS = sorted(COMPOUND_HEADS, key=len, reverse=True)
 _COMPOUND_MIN = 7
 _STANDARD = re.compile(r"(?<![a-z])(iso|din|en)[\s_.-]*(\d{2,5})(?!\d)")
+# Chinese and Japanese names (simplified and traditional characters, kana).
+# They run words together, so the longest word at each place is taken:
+# "轴承座" is a housing, "轴承" a bearing, "齿轮轴" a gear and then a shaft.
+CJK_WORDS: dict[str, str] = {
+    **dict.fromkeys(("法兰", "法兰盘", "法蘭", "フランジ"), "flange"),
+    **dict.fromkeys(
+        ("齿轮", "直齿轮", "圆柱齿轮", "齒輪", "歯車", "ギア", "ギヤ"), "spur_gear"
+    ),
+    **dict.fromkeys(
+        ("轴", "阶梯轴", "传动轴", "主轴", "軸", "シャフト"), "stepped_shaft"
+    ),
+    **dict.fromkeys(("支架", "托架", "角码", "ブラケット"), "l_bracket"),
+    **dict.fromkeys(
+        ("底板", "安装板", "孔板", "连接板", "垫板", "盖板", "プレート"), "hole_plate"
+    ),
+    **dict.fromkeys(
+        ("垫圈", "垫片", "平垫圈", "墊圈", "座金", "ワッシャー", "ワッシャ"), "washer"
+    ),
+    **dict.fromkeys(
+        ("轴套", "衬套", "套筒", "軸套", "ブッシュ", "スリーブ"), "bushing"
+    ),
+    **dict.fromkeys(("螺母", "六角螺母", "螺帽", "ナット"), "hex_nut"),
+    **dict.fromkeys(
+        ("带轮", "皮带轮", "同步带轮", "滑轮", "皮帶輪", "プーリー", "プーリ"), "pulley"
+    ),
+    **dict.fromkeys(("壳体", "箱体", "外壳", "轴承座", "ハウジング"), "housing"),
+    **dict.fromkeys(
+        ("螺栓", "六角螺栓", "螺钉", "螺絲", "ボルト", "ねじ", "ネジ"), "hex_bolt"
+    ),
+    **dict.fromkeys(
+        ("轴承", "深沟球轴承", "滚动轴承", "軸承", "軸受", "ベアリング"), "ball_bearing"
+    ),
+    **dict.fromkeys(
+        ("弹簧", "压缩弹簧", "彈簧", "ばね", "バネ", "スプリング"), "compression_spring"
+    ),
+    **dict.fromkeys(("圆柱销", "定位销", "销钉", "ピン"), "dowel_pin"),
+}
+_CJK_LONGEST = max(len(word) for word in CJK_WORDS)
+_CJK_RUN = re.compile(r"([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)")
 
 
 @dataclass(frozen=True)
 class Named:
     family: str
-    word: str  # as found in the name, folded to ASCII lower case
+    word: str  # as found in the name (Latin letters folded to ASCII lower case)
     found_in: str  # "title block" or "file name"
 
     def as_json(self) -> dict[str, str]:
@@ -232,8 +272,33 @@ def family_in(text: str) -> tuple[str, str] | None:
     ]
     if standards:
         return standards[-1]
-    found = [(f, t) for t in _tokens(text) if (f := _family(t))]
+    found = [hit for run in _runs(text) for hit in run]
     return found[-1] if found else None
+
+
+def _runs(text: str) -> list[list[tuple[str, str]]]:
+    """The family words of each run of the text, in order: runs of Chinese
+    or Japanese characters by their longest words, the rest by its words."""
+    parts = _CJK_RUN.split(unicodedata.normalize("NFKC", text))
+    return [
+        _cjk_words(part)
+        if i % 2
+        else [(f, t) for t in _tokens(part) if (f := _family(t))]
+        for i, part in enumerate(parts)
+    ]
+
+
+def _cjk_words(run: str) -> list[tuple[str, str]]:
+    found, i = [], 0
+    while i < len(run):
+        for n in range(min(_CJK_LONGEST, len(run) - i), 0, -1):
+            if (word := run[i : i + n]) in CJK_WORDS:
+                found.append((CJK_WORDS[word], word))
+                i += n
+                break
+        else:
+            i += 1
+    return found
 
 
 def file_stem(name: str) -> str:

@@ -44,6 +44,14 @@ def test_every_family_the_default_model_knows_has_names() -> None:
         # The last family word is the part.
         ("bearing housing.dxf", "housing"),
         ("pulley_bracket.dxf", "l_bracket"),
+        # Chinese and Japanese, by the longest word at each place.
+        ("齿轮.dxf", "spur_gear"),
+        ("轴承座_图纸.dxf", "housing"),
+        ("深沟球轴承6204.dxf", "ball_bearing"),
+        ("齿轮轴.dxf", "stepped_shaft"),
+        ("ボルト M8.dxf", "hex_bolt"),
+        ("ﾎﾞﾙﾄ.dxf", "hex_bolt"),
+        ("gear_螺栓.dxf", "hex_bolt"),
     ],
 )
 def test_a_file_name_names_its_family(file_name: str, expected: str) -> None:
@@ -63,6 +71,7 @@ def test_a_file_name_names_its_family(file_name: str, expected: str) -> None:
         # Shrubs, electrical panels.
         "garden bush.dxf",
         "panel_2up.dxf",
+        "坐标图.dxf",
         None,
     ],
 )
@@ -79,6 +88,7 @@ def test_the_title_block_and_the_file_name_must_agree() -> None:
         "title block",
     )
     assert family("washer.dxf", "FLANGE DN50") is None
+    assert family("a.dxf", "名称：法兰盘") == "flange"
     assert family("flange.dxf", "FLANGE DN50") == "flange"
 
 
