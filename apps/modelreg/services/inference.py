@@ -102,7 +102,12 @@ def _predict(
     if loaded.open_set is not None:
         # Calibration never changes the ranking, only how sure the answer is.
         probs = loaded.open_set.calibrate(probs)
-    if named is not None and named.family not in loaded.labels:
+    if named is not None and (
+        view.tenant_id is not None or named.family not in loaded.labels
+    ):
+        # A tenant's own model answers from what the tenant taught it: its
+        # labels and corrections are the tenant's word, even where a drawing's
+        # title says otherwise.
         named = None
     share = float(settings.CADML_MODEL_NOT_A_PART_SHARE)
     # Whether it is a part at all is the drawing's to say; its name only
