@@ -96,8 +96,12 @@ def test_database_url() -> str:
 
 
 @contextmanager
-def running_daphne(env: dict[str, str] | None = None) -> Iterator[Server]:
-    port = free_port()
+def running_daphne(
+    env: dict[str, str] | None = None, port: int | None = None
+) -> Iterator[Server]:
+    """daphne serving the project; ``port``: the one a server stopped earlier
+    used (a restart, as a deploy does), else a free one."""
+    port = port or free_port()
     process = subprocess.Popen(  # noqa: S603
         [
             sys.executable,
