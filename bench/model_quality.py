@@ -292,16 +292,11 @@ class Served:
             unknown = os_.unknown(X.astype(float))
         else:
             unknown = np.zeros(len(X), dtype=bool)
-        # As served: "not_a_part" this likely is unknown (the drawing's to
-        # say, not its name's); the label is the most likely part, with its
-        # own probability, the name weighed in.
-        outside = set_aside(probs, list(self.labels), share=SHARE)[1]
+        # As served: the name weighed in, "not_a_part" this likely is
+        # unknown, the label the most likely part with its own probability.
         if named is not None:
-            labels = list(self.labels)
-            probs = np.vstack(
-                [with_name(row, labels, f) for row, f in zip(probs, named, strict=True)]
-            ).reshape(np.shape(probs))
-        parts = set_aside(probs, list(self.labels), share=SHARE)[0]
+            probs = with_name(probs, list(self.labels), named)
+        parts, outside = set_aside(probs, list(self.labels), share=SHARE)
         best = parts.max(axis=1)
         return {
             "probs": probs,

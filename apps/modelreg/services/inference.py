@@ -109,15 +109,13 @@ def _predict(
         # labels and corrections are the tenant's word, even where a drawing's
         # title says otherwise.
         named = None
-    share = float(settings.CADML_MODEL_NOT_A_PART_SHARE)
-    # Whether it is a part at all is the drawing's to say; its name only
-    # helps say which part.
-    outside = bool(set_aside(probs, loaded.labels, share=share)[1])
-    probs, _ = set_aside(
+    # The name is evidence beside the drawing, also of whether it is a part.
+    probs, outside_rows = set_aside(
         with_name(probs, loaded.labels, named.family if named else None),
         loaded.labels,
-        share=share,
+        share=float(settings.CADML_MODEL_NOT_A_PART_SHARE),
     )
+    outside = bool(outside_rows)
     order = part_order(probs, loaded.labels)
     label = loaded.labels[int(order[0])]
     agreed = _shadow(
