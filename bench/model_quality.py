@@ -635,9 +635,9 @@ def main() -> None:
             for seed in range(1, args.data_seeds)
         ],
     }
-    rates: dict[str, list[tuple[str, float | None, list[float | None]]]] = {}
+    rates: dict[str, list[tuple[str, object, list[object]]]] = {}
 
-    def collect(name: str, first: float | None, rate: Callable) -> None:
+    def collect(name: str, first: object, rate: Callable) -> None:
         """One set's rate for the seed-0 model (``first``) and every other
         model, per group and over all of them."""
         of = {group: [rate(m) for m in models] for group, models in groups.items()}
@@ -661,24 +661,26 @@ def main() -> None:
         ds, names = files_dataset(root, labelled=True, names=args.names)
         if args.answers:
             answered("real", root, ds, names)
-        out[f"real:{root.name}"] = first = {
-            "default": new.real(ds),
+        answered_by_default = new.real(ds)
+        out[f"real:{root.name}"] = {
+            "default": answered_by_default,
             "dxf1": old.real(ds),
             "similar_top5_same_class": real_similar(ds, learned_analysed),
         }
         collect(
             f"real:{root.name}",
-            first["default"]["right_and_confident"],
+            answered_by_default["right_and_confident"],
             lambda m, ds=ds: m.real(ds)["right_and_confident"],
         )
     for root in args.ood:
         ds, names = files_dataset(root, labelled=False, names=args.names)
         if args.answers:
             answered("ood", root, ds, names)
-        out[f"ood:{root.name}"] = {"default": new.ood(ds), "dxf1": old.ood(ds)}
+        flagged_by_default = new.ood(ds)
+        out[f"ood:{root.name}"] = {"default": flagged_by_default, "dxf1": old.ood(ds)}
         collect(
             f"ood:{root.name}",
-            out[f"ood:{root.name}"]["default"]["flagged_rate"],
+            flagged_by_default["flagged_rate"],
             lambda m, ds=ds: m.ood(ds)["flagged_rate"],
         )
     counts = {group: len(models) for group, models in groups.items()}
