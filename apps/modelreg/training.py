@@ -3,8 +3,9 @@
 Data: ``DIR/<label>/*`` (labels from folder names only) or the CAD core's
 synthetic generator. Files are de-duplicated by sha256 before a stratified
 split. A few estimators are compared by macro-F1 on a validation split of the
-training data; the winner is refitted on all training rows, exported with
-skl2onnx (probabilities, no ZipMap) and checked to predict exactly as
+training data; the winner is refitted on all training rows, exported to
+ONNX (probabilities, no ZipMap; ``forest_onnx`` for forests, else skl2onnx)
+and checked to predict exactly as
 scikit-learn does on the test split before anything is registered.
 """
 
@@ -610,6 +611,13 @@ def evaluate(
 
 
 def to_onnx_bytes(model: Any, width: int) -> bytes:
+    """ONNX bytes of a fitted classifier or pipeline, with a probabilities
+    output and no ZipMap: forests by ``forest_onnx`` (fast, only the leaves'
+    non-zero class weights), anything else by skl2onnx."""
+    from apps.modelreg.forest_onnx import forest_to_onnx, is_forest
+
+    if is_forest(model):
+        return forest_to_onnx(model, width)
     from skl2onnx import to_onnx
     from skl2onnx.common.data_types import FloatTensorType
 
@@ -620,8 +628,6 @@ def to_onnx_bytes(model: Any, width: int) -> bytes:
         options={id(estimator): {"zipmap": False}},
         target_opset=17,
     )
-    if len(getattr(estimator, "classes_", ())) > 2:
-        _sparse_leaves(onx)
     return onx.SerializeToString()
 
 
@@ -661,33 +667,6 @@ def keep_trees(forest: Any, n: int) -> list[Any]:
     forest.estimators_ = forest.estimators_[:n]
     forest.n_estimators = n
     return list(forest.estimators_)
-
-
-def _sparse_leaves(onx: Any) -> None:
-    """Keep only the leaves' non-zero class weights (a missing one is zero).
-
-    skl2onnx writes every class's weight at every leaf; a fully grown forest's
-    leaves hold one class, so with many families the file is mostly zeros and
-    can pass ``CADML_MODEL_MAX_MB``. The same probabilities come out (training
-    checks them against scikit-learn).
-    Two-class forests keep theirs: the runtime reads a single class column
-    as the second class's score."""
-    for node in onx.graph.node:
-        if node.op_type != "TreeEnsembleClassifier":
-            continue
-        attrs = {a.name: a for a in node.attribute}
-        if "class_weights" not in attrs:
-            continue
-        weights = np.asarray(attrs["class_weights"].floats, dtype=np.float32)
-        keep = np.flatnonzero(weights != 0)
-        if len(keep) == len(weights):
-            continue
-        for name in ("class_ids", "class_nodeids", "class_treeids"):
-            kept = np.asarray(attrs[name].ints, dtype=np.int64)[keep].tolist()
-            del attrs[name].ints[:]
-            attrs[name].ints.extend(kept)
-        del attrs["class_weights"].floats[:]
-        attrs["class_weights"].floats.extend(weights[keep].tolist())
 
 
 def onnx_proba(content: bytes, X: np.ndarray) -> np.ndarray:
