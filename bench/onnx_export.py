@@ -3,7 +3,7 @@ does) against skl2onnx's conversion (what it did), on the same fitted forest
 in the same run, beside the forest's own fit. Prints one JSON line.
 
 The forest is the one ``POST /train`` fits on a tenant's labelled archive:
-extra trees, fully grown, balanced class weights, on ``--rows`` vectors of
+``training.candidates``' extra trees for labelled drawings, on ``--rows`` vectors of
 ``--classes`` families (Gaussian clusters of the width of ``dxf-7``, spread as
 real families overlap), or on the vectors of ``--npz`` (``X``, ``y``, as
 ``bench/tenant_library.py --cache`` writes them).
@@ -15,11 +15,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cadml.settings")
+
+import django  # noqa: E402
+
+django.setup()
 
 import numpy as np  # noqa: E402
 
@@ -45,30 +51,29 @@ def probabilities(content: bytes, X: np.ndarray) -> np.ndarray:
 
 
 def main() -> None:
-    from sklearn.ensemble import ExtraTreesClassifier
-
     from apps.cad.features import SLOTS
+    from apps.modelreg import training
     from apps.modelreg.forest_onnx import forest_to_onnx
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=3875)
     parser.add_argument("--classes", type=int, default=77)
-    parser.add_argument("--trees", type=int, default=300)
     parser.add_argument("--npz", type=Path, help="X and y of real vectors")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     if args.npz:
         data = np.load(args.npz, allow_pickle=True)
         X, y = np.nan_to_num(data["X"].astype(np.float32)), np.asarray(data["y"])
+        if "sha" in data:  # one row a file, as training de-duplicates
+            first = np.sort(np.unique(data["sha"], return_index=True)[1])
+            X, y = X[first], y[first]
     else:
         width = len(SLOTS["dxf-7"])
         centres = rng.normal(size=(args.classes, width))
         idx = rng.integers(0, args.classes, args.rows)
         X = (centres[idx] + rng.normal(0, 1.5, (args.rows, width))).astype(np.float32)
         y = np.asarray([f"family {i}" for i in idx])
-    forest = ExtraTreesClassifier(
-        n_estimators=args.trees, class_weight="balanced", n_jobs=2, random_state=0
-    )
+    forest = training.candidates(0, labelled=True)["extra_trees"]
     t0 = time.perf_counter()
     forest.fit(X, y)
     fit_s = time.perf_counter() - t0
@@ -86,7 +91,7 @@ def main() -> None:
                 "bench": "onnx_export",
                 "rows": int(len(y)),
                 "classes": int(len(forest.classes_)),
-                "trees": args.trees,
+                "trees": len(forest.estimators_),
                 "nodes": int(sum(t.tree_.node_count for t in forest.estimators_)),
                 "fit_s": round(fit_s, 2),
                 "forest_onnx_s": round(ours_s, 2),
