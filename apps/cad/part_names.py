@@ -13,7 +13,9 @@ housing" is a housing, a "pulley bracket" a bracket).
 
 Words that also name things no engineer would call that part are left out
 ("bush" is a shrub in a garden plan, "panel" an electrical panel, "as", "pen"
-and "bus" are too short to trust).
+and "bus" are too short to trust); a family word in another sense
+names nothing ("elevator shaft", "load-bearing wall", "lightning bolt",
+"Passfeder", a key, not a spring).
 """
 
 from __future__ import annotations
@@ -185,6 +187,65 @@ COMPOUND_HEADS = (
     "tandwiel",
 )
 _HEADS = sorted(COMPOUND_HEADS, key=len, reverse=True)
+# Since a name can tip a drawing from no part to a part, words in a sense no
+# part has name nothing: a family word after one of these words (an elevator
+# shaft, a load-bearing wall, a lightning bolt) ...
+OTHER_SENSES: dict[str, tuple[str, ...]] = {
+    "shaft": (
+        "elevator",
+        "lift",
+        "light",
+        "air",
+        "ventilation",
+        "vent",
+        "mine",
+        "stair",
+        "service",
+        "utility",
+        "cable",
+    ),
+    "bearing": ("load", "loadbearing", "north", "compass"),
+    "bolt": ("lightning", "door", "barrel"),
+    "housing": ("social", "public", "affordable", "student", "senior"),
+    "gear": ("landing", "climbing", "fishing"),
+    "spring": ("hot", "water", "mineral"),
+    "washer": ("dish", "pressure", "window", "car"),
+    "bushing": ("transformer", "wall", "feedthrough"),
+    "plate": (
+        "name",
+        "number",
+        "license",
+        "licence",
+        "hot",
+        "door",
+        "floor",
+        "switch",
+        "wall",
+    ),
+    "pin": ("push", "safety", "bowling", "hair", "map", "location"),
+    "lager": ("hochregal", "zwischen"),
+}
+# ... and these compounds are not the part their last word names: keys,
+# pencils, panes, sockets, slabs, supports.
+NOT_PARTS = frozenset(
+    {
+        "passfeder",
+        "scheibenfeder",
+        "bleistift",
+        "fensterscheibe",
+        "glasscheibe",
+        "steckbuchse",
+        "klinkenbuchse",
+        "netzbuchse",
+        "usbbuchse",
+        "bodenplatte",
+        "deckenplatte",
+        "auflager",
+        "widerlager",
+        "hochregallager",
+        "zwischenlager",
+    }
+)
 _COMPOUND_MIN = 7
 _STANDARD = re.compile(r"(?<![a-z])(iso|din|en)[\s_.-]*(\d{2,5})(?!\d)")
 # Chinese and Japanese names (simplified and traditional characters, kana).
@@ -253,6 +314,8 @@ def _tokens(text: str) -> list[str]:
 
 
 def _family(token: str) -> str | None:
+    if token in NOT_PARTS:
+        return None
     if token in _WORDS:
         return _WORDS[token]
     if len(token) >= _COMPOUND_MIN:
@@ -281,10 +344,17 @@ def _runs(text: str) -> list[list[tuple[str, str]]]:
     or Japanese characters by their longest words, the rest by its words."""
     parts = _CJK_RUN.split(unicodedata.normalize("NFKC", text))
     return [
-        _cjk_words(part)
-        if i % 2
-        else [(f, t) for t in _tokens(part) if (f := _family(t))]
+        _cjk_words(part) if i % 2 else _latin_words(_tokens(part))
         for i, part in enumerate(parts)
+    ]
+
+
+def _latin_words(tokens: list[str]) -> list[tuple[str, str]]:
+    return [
+        (family, token)
+        for i, token in enumerate(tokens)
+        if (family := _family(token))
+        and not (i and tokens[i - 1] in OTHER_SENSES.get(token, ()))
     ]
 
 

@@ -43,6 +43,10 @@ def test_every_family_the_default_model_knows_has_names() -> None:
         ("EN-1092-1 type 01.dxf", "flange"),
         # The last family word is the part.
         ("bearing housing.dxf", "housing"),
+        # The same words in their part's sense.
+        ("drive shaft.dxf", "stepped_shaft"),
+        ("base plate.dxf", "hole_plate"),
+        ("Zylinderstift ISO 2338.dxf", "dowel_pin"),
         ("pulley_bracket.dxf", "l_bracket"),
         # Chinese and Japanese, by the longest word at each place.
         ("齿轮.dxf", "spur_gear"),
@@ -73,6 +77,21 @@ def test_a_file_name_names_its_family(file_name: str, expected: str) -> None:
         "panel_2up.dxf",
         "坐标图.dxf",
         None,
+        # A family word in a sense no part has: a name can make a drawing a
+        # part, so a lift plan or a lightning symbol must not name one.
+        "elevator_shaft.dxf",
+        "Load-Bearing Wall.dxf",
+        "lightning bolt.dxf",
+        "landing gear.dxf",
+        "dish washer.dxf",
+        "name plate.dxf",
+        "social housing block B.dxf",
+        # German compounds whose last word misleads: a key, a pencil, a
+        # socket, a floor slab.
+        "Passfeder DIN 6885 A8x7x40.dxf",
+        "Bleistift.dxf",
+        "Klinkenbuchse 3,5mm.dxf",
+        "Bodenplatte EG.dxf",
     ],
 )
 def test_a_name_that_names_no_part_is_no_evidence(file_name: str | None) -> None:
