@@ -70,6 +70,10 @@ class Analysis(models.Model):
     drawing = models.ForeignKey(
         Drawing, on_delete=models.CASCADE, related_name="analyses"
     )
+    # The file's name for an analysis of bytes never stored (the analyze
+    # command, a search by example), where there is no drawing to give it: the
+    # prediction reads the part family it names. Not a column.
+    file_name: str | None = None
     # Denormalised from drawing so that similarity and listings filter cheaply.
     tenant = models.ForeignKey(
         "accounts.Tenant", on_delete=models.CASCADE, related_name="+"

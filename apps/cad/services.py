@@ -147,7 +147,7 @@ def _analyse(file: CadFile, *, preview: bool, tenant: Tenant | None) -> dict:
     return _isolated(file, preview=preview, task="analyze", tenant=tenant)
 
 
-def content_predict(*, result: dict[str, Any]) -> Analysis:
+def content_predict(*, result: dict[str, Any], name: str | None = None) -> Analysis:
     """What the platform's active model says about ``result`` (from
     ``content_analyze``), as an unsaved analysis carrying the prediction, its
     model and version, or the reason there is none. No rows are written.
@@ -159,7 +159,10 @@ def content_predict(*, result: dict[str, Any]) -> Analysis:
         status=Analysis.Status.DONE,
         features=result.get("features"),
         feature_version=result.get("feature_version", ""),
+        title_block=result.get("title_block") or {},
     )
+    # The file's name and title block name the part as a stored drawing's do.
+    analysis.file_name = name
     _predict(analysis)
     return analysis
 
@@ -184,6 +187,7 @@ def content_search(
         setattr(analysis, field, result[field])
     material = (result["title_block"].get("material") or {}).get("value", "")
     analysis.material = material[:255]
+    analysis.file_name = name
     _predict(analysis)
     if not analysis.features:
         raise Unprocessable("This file gave no feature vector to search with.")

@@ -28,7 +28,9 @@ def predict_analysis(analysis: Any) -> dict[str, Any]:
         # Outside a request (batch) the drawing keeps its A/B variant.
         request_key=current_request_id.get(None)
         or (f"drawing:{analysis.drawing_id}" if drawing else None),
-        named=named_family(file_name=drawing.name if drawing else None, title=title),
+        named=named_family(
+            file_name=drawing.name if drawing else analysis.file_name, title=title
+        ),
     )
 
 

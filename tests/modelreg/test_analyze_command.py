@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from io import StringIO
 from pathlib import Path
@@ -12,6 +13,7 @@ from django.core.management import call_command
 
 from apps.cad.synth import generate_part
 from apps.modelreg.services.deployments import deployment_request
+from tests.cad.conftest import dxf_bytes
 from tests.modelreg.conftest import LABELS
 
 pytestmark = pytest.mark.django_db
@@ -74,3 +76,43 @@ def test_no_predict_leaves_the_output_as_it_was(register, drawing) -> None:  # t
     assert set(out) == _KEYS
     text = analyze(str(drawing), "--no-predict")
     assert "predicted " not in text and "no prediction" not in text
+
+
+def test_the_file_name_counts_as_it_does_for_an_upload(register, drawing) -> None:  # type: ignore[no-untyped-def]
+    # The same bytes under a plain name and under the name of their family,
+    # in German: the command reads the name as the API reads an upload's.
+    v = register("part-classifier")
+    deployment_request(model=v.model, number=1, run_now=True)
+
+    def disc(doc, msp) -> None:  # type: ignore[no-untyped-def]
+        # A flange's front view, with no title block to name it.
+        msp.add_circle((0, 0), 60)
+        msp.add_circle((0, 0), 25)
+        for k in range(6):
+            msp.add_circle(
+                (45 * math.cos(k * math.pi / 3), 45 * math.sin(k * math.pi / 3)), 5
+            )
+
+    drawing.write_bytes(dxf_bytes(disc))
+    named_path = drawing.with_name("Flansch_DN50.dxf")
+    named_path.write_bytes(drawing.read_bytes())
+    plain, named = (
+        json.loads(line)
+        for line in analyze(str(drawing), str(named_path), "--json").splitlines()
+    )
+    for out in (plain, named):
+        # The whole v2 prediction: whether the model knows such a drawing.
+        assert {"unknown", "unknown_reason", "needs_review", "named"} <= set(out)
+    assert plain["named"] is None
+    assert named["named"] == {
+        "family": "flange",
+        "word": "flansch",
+        "found_in": "file name",
+    }
+
+    def flange(out: dict) -> float:
+        return next(p["score"] for p in out["predictions"] if p["label"] == "flange")
+
+    assert named["predictions"][0]["label"] == "flange"
+    assert flange(named) > flange(plain)
+    assert "named 'flansch'" in analyze(str(named_path))

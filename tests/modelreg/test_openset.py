@@ -470,6 +470,14 @@ def test_a_drawing_named_for_its_family_is_answered_surer(
 
     assert named["predictions"][0]["label"] == "flange"
     assert named["predictions"][0]["score"] > score(plain)
+    # A search by example reads the name of the file it is given too.
+    query = api_client_a.post(
+        "/api/v2/search",
+        {"file": SimpleUploadedFile("Flansch_DN50.dxf", flange)},
+        format="multipart",
+    ).json()["data"]["query"]
+    assert query["named"] == named["named"]
+    assert query["predictions"][0] == named["predictions"][0]
     plan = answer(dxf_bytes(street_plan), "gear.dxf")
     assert plan["unknown"] is True
     v1 = api_client_a.get(f"/api/v1/drawings/{named['drawing_id']}/analysis").json()

@@ -23,7 +23,15 @@ _KEYS = (
     "stats",
 )
 # The API's prediction fields, in its current (v2) shape.
-_PREDICTION_KEYS = ("predictions", "model", "prediction_reason")
+_PREDICTION_KEYS = (
+    "predictions",
+    "unknown",
+    "unknown_reason",
+    "needs_review",
+    "named",
+    "model",
+    "prediction_reason",
+)
 
 
 class Command(BaseCommand):
@@ -39,7 +47,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-predict",
             action="store_true",
-            help="skip the prediction (no predictions/model/prediction_reason keys)",
+            help="skip the prediction (none of its keys: predictions, unknown, ...)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -63,7 +71,7 @@ class Command(BaseCommand):
                     out.update({k: result[k] for k in _KEYS})
                     if not options["no_predict"]:
                         data = AnalysisOutputSerializer(
-                            content_predict(result=result)
+                            content_predict(result=result, name=path.name)
                         ).data
                         out.update({k: data[k] for k in _PREDICTION_KEYS})
             self._emit(out, options["json"])
@@ -114,7 +122,13 @@ class Command(BaseCommand):
             return f"; no prediction ({out['prediction_reason']})"
         best, model = out["predictions"][0], out["model"]
         score = f"{best['score']:.2f}" if best["score"] is not None else "?"
+        flag = (
+            f", unknown: {out['unknown_reason']}"
+            if out["unknown"]
+            else (", needs review" if out["needs_review"] else "")
+        )
+        named = f", named {out['named']['word']!r}" if out["named"] else ""
         return (
             f"; predicted {best['label']} ({score}, "
-            f"{model['name']} v{model['version']})"
+            f"{model['name']} v{model['version']}{flag}{named})"
         )
