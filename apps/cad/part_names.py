@@ -91,6 +91,9 @@ FAMILY_WORDS: dict[str, tuple[str, ...]] = {
         "sheave",
         "katrol",
         "riemschijf",
+        # Timing belt profiles name the pulleys made for them ("MXL 17 tooth").
+        "mxl",
+        "htd",
     ),
     "housing": (
         "housing",

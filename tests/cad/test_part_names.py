@@ -30,6 +30,8 @@ def test_every_family_the_default_model_knows_has_names() -> None:
         ("M3Nut.dxf", "hex_nut"),
         ("équerre.dxf", "l_bracket"),
         ("Riemenscheibe.dxf", "pulley"),
+        ("mxl_17_tooth_10_7mm.dxf", "pulley"),
+        ("HTD-5M 24T.dxf", "pulley"),
         ("C:\\parts\\Welle_42CrMo4.dwg", "stepped_shaft"),
         ("zobnik z32.dxf", "spur_gear"),
         ("rodamiento 6204.dxf", "ball_bearing"),
