@@ -298,11 +298,20 @@ class _Reader:
                 },
             }
 
-    def value_text(self, it: TextItem, field: str) -> bool:
-        """Whether ``it`` can be read as a value of ``field``."""
+    def value_text(self, it: TextItem, field: str, *, paired: bool = False) -> bool:
+        """Whether ``it`` can be read as a value of ``field``; ``paired``: it
+        is the label's own (in its cell, the next cell, or on its baseline),
+        where a one-digit drawing number ("Drawing No. 1") is no sheet-zone
+        mark: those stand alone in the frame's margin."""
         lab = self.label(it)
         if lab is not None or labels.is_placeholder(it.text):
             return False
+        if (
+            paired
+            and field == "drawing_number"
+            and re.fullmatch(r"\d", it.text.strip())
+        ):
+            return True
         return labels.conforms(field, it.text)
 
     def _in_cell(self, cell: Cell, h: float) -> list[TextItem]:
@@ -363,7 +372,7 @@ class _Reader:
             own = [o for o in own if not self._is_labelish(o)]
             if own:
                 best = min(own, key=lambda o: (-o.y, o.x))
-                if self.value_text(best, field):
+                if self.value_text(best, field, paired=True):
                     self.offer(
                         field,
                         best.text,
@@ -384,7 +393,7 @@ class _Reader:
                 right, texts = nxt
                 if any(self._is_labelish(o) for o in texts):
                     break
-                ok = [o for o in texts if self.value_text(o, field)]
+                ok = [o for o in texts if self.value_text(o, field, paired=True)]
                 if ok:
                     best = min(ok, key=lambda o: (-o.y, o.x))
                     self.offer(
@@ -437,7 +446,7 @@ class _Reader:
                 best_score = (score, o, conf, how)
         if best_score is not None:
             _, o, conf, how = best_score
-            if self.value_text(o, field):
+            if self.value_text(o, field, paired=how == "right"):
                 self.offer(field, o.text, conf, o.handle, it.text, it.handle, how)
 
     def scale_tail(self, it: TextItem, lab: Label) -> None:

@@ -452,3 +452,29 @@ def test_an_attribute_left_at_its_own_name_is_no_value() -> None:
         msp.add_attdef("ESCALA", (0, 10), text="1:1", dxfattribs={"height": 2.5})
 
     assert values(read(build)) == {"scale": "1:1"}
+
+
+def test_a_one_digit_drawing_number_beside_its_label_is_read() -> None:
+    # An engineer's sheet numbers its drawings 1, 2, 3: the digit on the
+    # label's baseline, or in its cell, is the drawing number.
+    def build(doc, msp):  # type: ignore[no-untyped-def]
+        msp.add_text("Drawing No.", height=10).set_placement((4, 878))
+        msp.add_text("1", height=10).set_placement((144, 878))
+        msp.add_text("Title:", height=10).set_placement((4, 847))
+        msp.add_text("East Elevation", height=10).set_placement((30, 831))
+
+    block = read(build)
+    assert values(block) == {"drawing_number": "1", "part_name": "East Elevation"}
+    cell = read(stacked([[(60, "Zeichnungsnummer", "3"), (40, "Maßstab", "1:2")]]))
+    assert values(cell)["drawing_number"] == "3"
+
+
+def test_a_frame_zone_digit_below_an_empty_drawing_number_is_not_read() -> None:
+    # The label's own cell is empty; the frame's zone numbers run along the
+    # margin below it.
+    def build(doc, msp):  # type: ignore[no-untyped-def]
+        msp.add_text("Drawing No.", height=2.5).set_placement((100, 12))
+        for k in range(4):
+            msp.add_text(str(k + 1), height=2.5).set_placement((100 + 50 * k, 3))
+
+    assert read(build)["drawing_number"] is None
