@@ -43,6 +43,12 @@ def test_every_family_the_default_model_knows_has_names() -> None:
         ("ISO 4017 M8x30.dxf", "hex_bolt"),
         ("bolt_DIN934.dxf", "hex_nut"),
         ("EN-1092-1 type 01.dxf", "flange"),
+        ("ISO 10642 M5x16.dxf", "hex_bolt"),
+        ("DIN985_M8.dxf", "hex_nut"),
+        ("ISO-7093-1 8.dxf", "washer"),
+        ("ISO 8752 4x20.dxf", "dowel_pin"),
+        ("DIN 2098 1,6x12x40.dxf", "compression_spring"),
+        ("ISO 4379 C20x26x30.dxf", "bushing"),
         # The last family word is the part.
         ("bearing housing.dxf", "housing"),
         # The same words in their part's sense.
