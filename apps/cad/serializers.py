@@ -206,6 +206,18 @@ class NamedSerializer(serializers.Serializer):
     found_in = serializers.ChoiceField(choices=("title block", "file name"))
 
 
+# An analysis's prediction, in the API's current (v2) shape.
+PREDICTION_FIELDS = (
+    "predictions",
+    "unknown",
+    "unknown_reason",
+    "needs_review",
+    "named",
+    "model",
+    "prediction_reason",
+)
+
+
 class AnalysisOutputSerializer(serializers.ModelSerializer):
     drawing_id = serializers.IntegerField(read_only=True)
     duplicates = DuplicateRefSerializer(
@@ -252,13 +264,7 @@ class AnalysisOutputSerializer(serializers.ModelSerializer):
             "general_tolerance",
             "stats",
             "timings",
-            "predictions",
-            "unknown",
-            "unknown_reason",
-            "needs_review",
-            "named",
-            "model",
-            "prediction_reason",
+            *PREDICTION_FIELDS,
             "duplicates",
             "created",
             "finished",

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -131,3 +132,13 @@ def register() -> Callable[..., object]:
         )
 
     return make
+
+
+def flange_front_view(doc, msp) -> None:  # type: ignore[no-untyped-def]
+    """A flange's front view (hub, bore, six bolt holes), with no title block
+    to name it: for ``tests.cad.conftest.dxf_bytes``."""
+    msp.add_circle((0, 0), 60)
+    msp.add_circle((0, 0), 25)
+    for k in range(6):
+        a = k * math.pi / 3
+        msp.add_circle((45 * math.cos(a), 45 * math.sin(a)), 5)

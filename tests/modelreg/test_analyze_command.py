@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import random
 from io import StringIO
 from pathlib import Path
@@ -14,7 +13,7 @@ from django.core.management import call_command
 from apps.cad.synth import generate_part
 from apps.modelreg.services.deployments import deployment_request
 from tests.cad.conftest import dxf_bytes
-from tests.modelreg.conftest import LABELS
+from tests.modelreg.conftest import LABELS, flange_front_view
 
 pytestmark = pytest.mark.django_db
 
@@ -84,16 +83,7 @@ def test_the_file_name_counts_as_it_does_for_an_upload(register, drawing) -> Non
     v = register("part-classifier")
     deployment_request(model=v.model, number=1, run_now=True)
 
-    def disc(doc, msp) -> None:  # type: ignore[no-untyped-def]
-        # A flange's front view, with no title block to name it.
-        msp.add_circle((0, 0), 60)
-        msp.add_circle((0, 0), 25)
-        for k in range(6):
-            msp.add_circle(
-                (45 * math.cos(k * math.pi / 3), 45 * math.sin(k * math.pi / 3)), 5
-            )
-
-    drawing.write_bytes(dxf_bytes(disc))
+    drawing.write_bytes(dxf_bytes(flange_front_view))
     named_path = drawing.with_name("Flansch_DN50.dxf")
     named_path.write_bytes(drawing.read_bytes())
     plain, named = (

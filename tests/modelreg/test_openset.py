@@ -25,6 +25,7 @@ from apps.modelreg.openset import (
 )
 from apps.modelreg.services.training import classifier_train
 from tests.cad.conftest import dxf_bytes
+from tests.modelreg.conftest import flange_front_view
 
 pytestmark = pytest.mark.django_db
 
@@ -438,15 +439,7 @@ def test_a_drawing_named_for_its_family_is_answered_surer(
     # part, and its name would then make it one.
     platform_model(settings, per_class=10)
 
-    def disc(doc, msp) -> None:  # type: ignore[no-untyped-def]
-        # A flange's front view, with no title block to name it.
-        msp.add_circle((0, 0), 60)
-        msp.add_circle((0, 0), 25)
-        for k in range(6):
-            a = k * math.pi / 3
-            msp.add_circle((45 * math.cos(a), 45 * math.sin(a)), 5)
-
-    flange = dxf_bytes(disc)
+    flange = dxf_bytes(flange_front_view)
 
     def answer(content: bytes, name: str) -> dict:
         drawing = upload(api_client_a, content, name)

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.cad.serializers import AnalysisOutputSerializer
+from apps.cad.serializers import PREDICTION_FIELDS, AnalysisOutputSerializer
 from apps.cad.services import content_analyze, content_predict
 from cadml.lib.errors import DomainError
 
@@ -21,16 +21,6 @@ _KEYS = (
     "title_block",
     "dimensions",
     "stats",
-)
-# The API's prediction fields, in its current (v2) shape.
-_PREDICTION_KEYS = (
-    "predictions",
-    "unknown",
-    "unknown_reason",
-    "needs_review",
-    "named",
-    "model",
-    "prediction_reason",
 )
 
 
@@ -73,7 +63,7 @@ class Command(BaseCommand):
                         data = AnalysisOutputSerializer(
                             content_predict(result=result, name=path.name)
                         ).data
-                        out.update({k: data[k] for k in _PREDICTION_KEYS})
+                        out.update({k: data[k] for k in PREDICTION_FIELDS})
             self._emit(out, options["json"])
         if refused:
             # Exit status 1 is the scripting contract; CommandError would also
