@@ -8,7 +8,9 @@ never saw:
   classes named as the generator's; STEP files of single parts made by other
   people, listed in docs/data/real-step.tsv): per-class right-and-confident
   rate (right label, not ``unknown``, not ``needs_review``), top-1 accuracy,
-  ``unknown`` and ``needs_review`` rates, and each file's answer.
+  ``unknown`` and ``needs_review`` rates, and each file's answer, each file
+  answered under its author's file name as the product weighs it
+  (``--names none``: the model alone).
 
 Prints one JSON line. Nothing here is trained on a set it reports.
 """
@@ -33,42 +35,66 @@ django.setup()
 import numpy as np  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from apps.cad.part_names import named_family  # noqa: E402
 from apps.modelreg import training  # noqa: E402
-from bench.model_quality import Served, trained_summary  # noqa: E402
+from bench.model_quality import (  # noqa: E402
+    Served,
+    _extract_named,
+    original_names,
+    trained_summary,
+)
 
 SUFFIXES = {".step", ".stp", ".igs", ".iges"}
 
 
-def files_dataset(root: Path) -> tuple[training.Dataset, list[str], int]:
+def files_dataset(
+    root: Path, names: str = "original"
+) -> tuple[training.Dataset, list[str], int]:
     """Every STEP/IGES file under ``root/<class>/``; the third value counts
-    the files that could not be analysed (reported, never dropped silently)."""
+    the files that could not be analysed (reported, never dropped silently).
+    Each is answered under its author's file name (``names``: ``original``,
+    from docs/data/real-step.tsv), as stored (``stored``) or under none
+    (``none``), as the product weighs the family a name gives."""
     paths = sorted(
         p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
     )
-    items = [(p.name, p.read_bytes()) for p in paths]
+    given = original_names() if names == "original" else {}
+    file_names = [given.get(p.name, p.name) for p in paths]
+    items = [(n, p.read_bytes()) for p, n in zip(paths, file_names, strict=True)]
     with ProcessPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(training._extract, items, chunksize=1))
+        results = list(pool.map(_extract_named, items, chunksize=1))
     version = settings.CADML_BREP_FEATURE_VERSION
     rows = [
-        (p, vec) for p, (v, vec) in zip(paths, results, strict=True) if v == version
+        (p, vec, name, title)
+        for p, name, (v, vec, title) in zip(paths, file_names, results, strict=True)
+        if v == version
+    ]
+    named = [
+        None
+        if names == "none"
+        else (n.family if (n := named_family(file_name=name, title=title)) else None)
+        for _, _, name, title in rows
     ]
     return (
         training.Dataset(
-            X=np.asarray([v for _, v in rows], dtype=np.float32).reshape(len(rows), -1),
-            y=np.asarray([p.relative_to(root).parts[0] for p, _ in rows]),
+            X=np.asarray([r[1] for r in rows], dtype=np.float32).reshape(len(rows), -1),
+            y=np.asarray([p.relative_to(root).parts[0] for p, *_ in rows]),
             feature_version=version,
+            summary={"named": named},
         ),
-        [str(p.relative_to(root)) for p, _ in rows],
+        [str(p.relative_to(root)) for p, *_ in rows],
         len(paths) - len(rows),
     )
 
 
-def real_report(served: Served, ds: training.Dataset, names: list[str]) -> dict:  # type: ignore[type-arg]
-    a = served.answer(ds.X)
+def real_report(served: Served, ds: training.Dataset, names: list[str]) -> dict:
+    named = ds.summary.get("named")
+    a = served.answer(ds.X, named)
     right = a["label"] == ds.y
     ok = right & a["confident"] & ~a["unknown"]
     return {
         "rows": int(len(ds.y)),
+        "named_rows": sum(f is not None for f in named or []),
         "right_and_confident": round(float(ok.mean()), 4) if len(ok) else None,
         "top1_accuracy": round(float(right.mean()), 4) if len(ok) else None,
         "unknown_rate": round(float(a["unknown"].mean()), 4) if len(ok) else None,
@@ -88,6 +114,7 @@ def real_report(served: Served, ds: training.Dataset, names: list[str]) -> dict:
                 "label": str(a["label"][i]),
                 "confidence": round(float(a["probs"][i].max()), 3),
                 "unknown": bool(a["unknown"][i]),
+                "named": (named or [None] * len(names))[i],
             }
             for i, name in enumerate(names)
         },
@@ -97,6 +124,13 @@ def real_report(served: Served, ds: training.Dataset, names: list[str]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--real", action="append", default=[], type=Path)
+    parser.add_argument(
+        "--names",
+        choices=("original", "stored", "none"),
+        default="original",
+        help="the file name each real file is answered under: the author's "
+        "(from docs/data's lists), as stored, or none (the model alone)",
+    )
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -114,6 +148,7 @@ def main() -> None:
 
     out: dict[str, object] = {
         "bench": "model_quality_3d",
+        "names": args.names,
         "classes": len(result.labels),
         "default_model": {
             "name": settings.CADML_MODEL_NAME_3D,
@@ -122,7 +157,7 @@ def main() -> None:
         "heldout_generated": served.scores(heldout),
     }
     for root in args.real:
-        ds, names, unread = files_dataset(root)
+        ds, names, unread = files_dataset(root, args.names)
         out[f"real:{root.name}"] = {
             **real_report(served, ds, names),
             "unreadable": unread,
