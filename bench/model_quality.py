@@ -54,6 +54,10 @@ drawings (``dxf1``) in the same run:
   taught all the others beside the untaught model's answer (and, with
   ``--teach-sizes K ...``, by one taught K of them). Never pass the same
   drawings as ``--real`` as well;
+- with ``--misnamed``, each other-domain set answered as if every file were
+  named for one part family, each in turn, by every model: the flagged rate
+  under the family that costs most and the mean over the families (what a
+  misleading file name can cost, in ``misnamed``);
 - with ``--negatives DIR``, the real drawings under ``DIR`` are added to every
   generated set as ``not_a_part`` before training (real outlier exposure; the
   product does not do this: docs/model-quality.md). Never pass them as
@@ -385,6 +389,31 @@ class Served:
         }
 
 
+def misnamed(models: list[Served], ds: training.Dataset) -> dict[str, object]:
+    """Other-domain drawings answered as if every file were named for one
+    part family, each family in turn: the flagged rate (mean over
+    ``models``) under the family that costs most, and the mean over the
+    families."""
+    families = [str(f) for f in models[0].labels if f != NOT_A_PART]
+    rates = {}
+    for family in families:
+        named = training.Dataset(
+            X=ds.X,
+            y=ds.y,
+            feature_version=ds.feature_version,
+            summary={"named": [family] * len(ds.y)},
+        )
+        rates[family] = float(
+            np.mean([m.ood(named)["flagged_rate"] or 0.0 for m in models])
+        )
+    worst = min(rates, key=lambda f: rates[f])
+    return {
+        "worst_family": worst,
+        "worst_flagged_rate": round(rates[worst], 4),
+        "mean_over_families": round(float(np.mean(list(rates.values()))), 4),
+    }
+
+
 def trained_summary(
     result: training.TrainResult, generation_s: float | None, train_s: float
 ) -> dict[str, object]:
@@ -521,6 +550,13 @@ def main() -> None:
         help="the file name each real and other-domain drawing is answered "
         "under, as the product reads the family a name gives: the author's "
         "(from docs/data's lists, else as stored), as stored, or none",
+    )
+    parser.add_argument(
+        "--misnamed",
+        action="store_true",
+        help="also answer every other-domain drawing as if its file were named "
+        "for each part family in turn: the flagged rate under the worst family "
+        "and the mean over the families (what a misleading name can cost)",
     )
     parser.add_argument(
         "--estimator",
@@ -672,6 +708,7 @@ def main() -> None:
             answered_by_default["right_and_confident"],
             lambda m, ds=ds: m.real(ds)["right_and_confident"],
         )
+    costs: dict[str, object] = {}
     for root in args.ood:
         ds, names = files_dataset(root, labelled=False, names=args.names)
         if args.answers:
@@ -683,6 +720,10 @@ def main() -> None:
             flagged_by_default["flagged_rate"],
             lambda m, ds=ds: m.ood(ds)["flagged_rate"],
         )
+        if args.misnamed:
+            costs[f"ood:{root.name}"] = misnamed(every, ds)
+    if args.misnamed:
+        out["misnamed"] = costs
     counts = {group: len(models) for group, models in groups.items()}
     # Every model of the run together, when there are both kinds: the
     # steadiest figure to compare two runs by.
