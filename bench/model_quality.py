@@ -74,6 +74,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import functools
 import io
 import json
@@ -219,11 +220,31 @@ def _extract_named(item: tuple[str, bytes]) -> tuple[str, object, str | None]:
 def files_dataset(
     root: Path, labelled: bool, names: str = "original"
 ) -> tuple[training.Dataset, list[str]]:
-    """The set's vectors, labels (``root/<class>/``) and, in its summary's
-    ``named``, the family each drawing's name or title names: by its original
-    name (``names``: ``original``), the name it is stored under (``stored``),
-    or no name at all (``none``: the model's answers alone)."""
-    paths = dxf_files(root)
+    """The DXF drawings under ``root`` (``paths_dataset``)."""
+    return paths_dataset(
+        root,
+        dxf_files(root),
+        features.DXF_FEATURE_VERSION,
+        labelled=labelled,
+        names=names,
+    )
+
+
+def paths_dataset(
+    root: Path,
+    paths: list[Path],
+    version: str,
+    *,
+    labelled: bool = True,
+    names: str = "original",
+    chunksize: int = 4,
+) -> tuple[training.Dataset, list[str]]:
+    """The vectors of ``paths`` that analyse as ``version``, their labels
+    (``root/<class>/``) and, in the summary's ``named``, the family each
+    file's name or title names: by its original name (``names``:
+    ``original``), the name it is stored under (``stored``), or no name at
+    all (``none``: the model's answers alone). Also the kept files' paths
+    relative to ``root``."""
     given = {"original": original_names(), "stored": {}}.get(names)
     file_names = [None if given is None else given.get(p.name, p.name) for p in paths]
     items = [
@@ -231,13 +252,11 @@ def files_dataset(
         for p, name in zip(paths, file_names, strict=True)
     ]
     with ProcessPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(_extract_named, items, chunksize=4))
+        results = list(pool.map(_extract_named, items, chunksize=chunksize))
     rows = [
         (p, vec, name, title)
-        for p, name, (version, vec, title) in zip(
-            paths, file_names, results, strict=True
-        )
-        if version == features.DXF_FEATURE_VERSION
+        for p, name, (got, vec, title) in zip(paths, file_names, results, strict=True)
+        if got == version
     ]
     y = [p.relative_to(root).parts[0] if labelled else "?" for p, *_ in rows]
     named = [
@@ -250,7 +269,7 @@ def files_dataset(
         training.Dataset(
             X=np.asarray([r[1] for r in rows], dtype=np.float32).reshape(len(rows), -1),
             y=np.asarray(y),
-            feature_version=features.DXF_FEATURE_VERSION,
+            feature_version=version,
             summary={"named": named},
         ),
         [str(p.relative_to(root)) for p, *_ in rows],
@@ -397,12 +416,7 @@ def misnamed(models: list[Served], ds: training.Dataset) -> dict[str, object]:
     families = [str(f) for f in models[0].labels if f != NOT_A_PART]
     rates = {}
     for family in families:
-        named = training.Dataset(
-            X=ds.X,
-            y=ds.y,
-            feature_version=ds.feature_version,
-            summary={"named": [family] * len(ds.y)},
-        )
+        named = dataclasses.replace(ds, summary={"named": [family] * len(ds.y)})
         rates[family] = float(
             np.mean([m.ood(named)["flagged_rate"] or 0.0 for m in models])
         )

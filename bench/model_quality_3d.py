@@ -22,7 +22,6 @@ import json
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -32,17 +31,10 @@ import django  # noqa: E402
 
 django.setup()
 
-import numpy as np  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from apps.cad.part_names import named_family  # noqa: E402
 from apps.modelreg import training  # noqa: E402
-from bench.model_quality import (  # noqa: E402
-    Served,
-    _extract_named,
-    original_names,
-    trained_summary,
-)
+from bench.model_quality import Served, paths_dataset, trained_summary  # noqa: E402
 
 SUFFIXES = {".step", ".stp", ".igs", ".iges"}
 
@@ -58,33 +50,10 @@ def files_dataset(
     paths = sorted(
         p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
     )
-    given = original_names() if names == "original" else {}
-    file_names = [given.get(p.name, p.name) for p in paths]
-    items = [(n, p.read_bytes()) for p, n in zip(paths, file_names, strict=True)]
-    with ProcessPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(_extract_named, items, chunksize=1))
-    version = settings.CADML_BREP_FEATURE_VERSION
-    rows = [
-        (p, vec, name, title)
-        for p, name, (v, vec, title) in zip(paths, file_names, results, strict=True)
-        if v == version
-    ]
-    named = [
-        None
-        if names == "none"
-        else (n.family if (n := named_family(file_name=name, title=title)) else None)
-        for _, _, name, title in rows
-    ]
-    return (
-        training.Dataset(
-            X=np.asarray([r[1] for r in rows], dtype=np.float32).reshape(len(rows), -1),
-            y=np.asarray([p.relative_to(root).parts[0] for p, *_ in rows]),
-            feature_version=version,
-            summary={"named": named},
-        ),
-        [str(p.relative_to(root)) for p, *_ in rows],
-        len(paths) - len(rows),
+    ds, kept = paths_dataset(
+        root, paths, settings.CADML_BREP_FEATURE_VERSION, names=names, chunksize=1
     )
+    return ds, kept, len(paths) - len(kept)
 
 
 def real_report(served: Served, ds: training.Dataset, names: list[str]) -> dict:

@@ -299,20 +299,12 @@ class _Reader:
             }
 
     def value_text(self, it: TextItem, field: str, *, paired: bool = False) -> bool:
-        """Whether ``it`` can be read as a value of ``field``; ``paired``: it
-        is the label's own (in its cell, the next cell, or on its baseline),
-        where a one-digit drawing number ("Drawing No. 1") is no sheet-zone
-        mark: those stand alone in the frame's margin."""
+        """Whether ``it`` can be read as a value of ``field`` (``paired``: it
+        is the label's own, ``labels.conforms``)."""
         lab = self.label(it)
         if lab is not None or labels.is_placeholder(it.text):
             return False
-        if (
-            paired
-            and field == "drawing_number"
-            and re.fullmatch(r"\d", it.text.strip())
-        ):
-            return True
-        return labels.conforms(field, it.text)
+        return labels.conforms(field, it.text, paired=paired)
 
     def _in_cell(self, cell: Cell, h: float) -> list[TextItem]:
         pad = 0.5 * h

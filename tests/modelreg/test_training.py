@@ -207,27 +207,33 @@ def test_balanced_class_weights_find_a_small_family_more_often() -> None:
     assert pin_recall(True) > pin_recall(False) + 0.2
 
 
+def _families(n_families: int, rows: int, spread: float, seed: int = 2):  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    from apps.modelreg import training
+
+    rng = np.random.default_rng(seed)
+    centres = rng.random((n_families, 47)) * 4
+    return training.Dataset(
+        X=np.vstack([c + rng.normal(0, spread, (rows, 47)) for c in centres]).astype(
+            np.float32
+        ),
+        y=np.repeat([f"family_{i:02d}" for i in range(n_families)], rows),
+        feature_version="dxf-1",
+        summary={},
+    )
+
+
 def test_a_forest_of_many_families_fits_the_registrys_size_limit(settings) -> None:  # type: ignore[no-untyped-def]
     """Twenty families: the exported forest keeps only its leaves' classes, so
     it registers under a limit the file with every class at every leaf is past,
     and answers as scikit-learn does."""
-    import numpy as np
-
     from apps.modelreg import training
     from apps.modelreg.services.registry import version_register
 
     settings.CADML_TRAIN_EXTRA_TREES_TREES = 40
     settings.CADML_MODEL_MAX_MB = 1
-    rng = np.random.default_rng(1)
-    centres = rng.random((20, 47)) * 4
-    data = training.Dataset(
-        X=np.vstack([c + rng.normal(0, 0.6, (30, 47)) for c in centres]).astype(
-            np.float32
-        ),
-        y=np.repeat([f"family_{i:02d}" for i in range(20)], 30),
-        feature_version="dxf-1",
-        summary={},
-    )
+    data = _families(20, 30, 0.6, seed=1)
     result = training.train(data, seed=0, only=["extra_trees"])
     assert result.metrics["onnx_max_abs_prob_diff"] < 1e-5
     # What skl2onnx writes: every class's weight at every leaf.
@@ -250,23 +256,6 @@ def test_a_forest_of_many_families_fits_the_registrys_size_limit(settings) -> No
         metrics=result.metrics,
     )
     assert version.number == 1
-
-
-def _families(n_families: int, rows: int, spread: float):  # type: ignore[no-untyped-def]
-    import numpy as np
-
-    from apps.modelreg import training
-
-    rng = np.random.default_rng(2)
-    centres = rng.random((n_families, 47)) * 4
-    return training.Dataset(
-        X=np.vstack([c + rng.normal(0, spread, (rows, 47)) for c in centres]).astype(
-            np.float32
-        ),
-        y=np.repeat([f"family_{i:02d}" for i in range(n_families)], rows),
-        feature_version="dxf-1",
-        summary={},
-    )
 
 
 def test_a_forest_too_large_for_the_registry_keeps_the_trees_that_fit(settings) -> None:  # type: ignore[no-untyped-def]

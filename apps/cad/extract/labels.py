@@ -1003,11 +1003,18 @@ _NAMED = frozenset(
 )
 
 
-def conforms(field: str, value: str, *, strict: bool = False) -> bool:
-    """Whether ``value`` can be a value of ``field`` at all."""
+def conforms(
+    field: str, value: str, *, strict: bool = False, paired: bool = False
+) -> bool:
+    """Whether ``value`` can be a value of ``field`` at all; ``paired``: it is
+    its label's own (in the label's cell, the next cell, or on its baseline),
+    where a one-digit drawing number ("Drawing No. 1") is no sheet-zone mark:
+    those stand alone in the frame's margin."""
     v = value.strip()
     if not v or len(v) > _FREE_MAX:
         return False
+    if paired and field == "drawing_number" and len(v) == 1 and v.isdigit():
+        return True
     shape = _SHAPES.get(field)
     if shape is not None:
         return shape.match(v) is not None
