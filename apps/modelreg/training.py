@@ -136,10 +136,15 @@ def _synth_extract(args: tuple[str, int, bool]) -> tuple[str, str, Any]:
 
 
 def _solid_extract(args: tuple[str, int, bool]) -> tuple[str, str, Any]:
+    from apps.cad.synth import NOT_A_PART
+    from apps.cad.synth.other3d import generate_other_solid
     from apps.cad.synth.parts3d import generate_solid
 
     label, seed, _ = args
-    name, content = generate_solid(label, random.Random(seed))
+    if label == NOT_A_PART:
+        name, content = generate_other_solid(random.Random(seed))
+    else:
+        name, content = generate_solid(label, random.Random(seed))
     version, vec = _extract((name, content))
     return label, version, vec
 
@@ -177,7 +182,8 @@ def synthetic_dataset(
 ) -> Dataset:
     """Generated drawings (DXF) with ``NOT_A_PART_PER_CLASS`` times
     ``per_class`` drawings of other domains labelled ``not_a_part``, or with
-    ``solids`` generated 3D parts of the same families (STEP and IGES,
+    ``solids`` generated 3D parts of the same families and models of other
+    domains (``apps.cad.synth.other3d``) in the same share (STEP and IGES,
     ``apps.cad.synth.parts3d``)."""
     from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured
@@ -192,12 +198,11 @@ def synthetic_dataset(
         for ci, label in enumerate(PART_CLASSES)
         for i in range(per_class)
     ]
-    if not solids:
-        ci = len(PART_CLASSES)
-        items += [
-            (NOT_A_PART, seed * 1_000_003 + ci * 10_007 + i, style_shift)
-            for i in range(NOT_A_PART_PER_CLASS * per_class)
-        ]
+    ci = len(PART_CLASSES)
+    items += [
+        (NOT_A_PART, seed * 1_000_003 + ci * 10_007 + i, style_shift)
+        for i in range(NOT_A_PART_PER_CLASS * per_class)
+    ]
     results = _pool_map(
         _solid_extract if solids else _synth_extract,
         items,

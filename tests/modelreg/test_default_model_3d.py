@@ -11,20 +11,32 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
-from apps.cad.synth import PART_CLASSES, generate_part
+from apps.cad.synth import NOT_A_PART, PART_CLASSES, generate_part
+from apps.cad.synth.other3d import generate_other_solid
 from apps.cad.synth.parts3d import generate_solid
 
 pytestmark = pytest.mark.django_db
 
 
 def upload(client, name: str, content: bytes) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    return stored(client, name, content)["analysis"]  # type: ignore[no-any-return]
+
+
+def stored(client, name: str, content: bytes) -> dict:  # type: ignore[no-untyped-def, type-arg]
     r = client.post(
         "/api/v1/drawings",
         {"file": SimpleUploadedFile(name, content)},
         format="multipart",
     )
     assert r.status_code == 201, r.data
-    return r.data["analysis"]  # type: ignore[no-any-return]
+    return r.data  # type: ignore[no-any-return]
+
+
+def answer_v2(client, name: str, content: bytes) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    drawing = stored(client, name, content)["id"]
+    r = client.get(f"/api/v2/drawings/{drawing}/analysis")
+    assert r.status_code == 200, r.content
+    return r.json()["data"]  # type: ignore[no-any-return]
 
 
 def test_a_step_upload_is_classified_by_the_3d_default_and_a_dxf_by_the_2d_one(
@@ -75,4 +87,25 @@ def test_the_3d_default_can_be_ensured_alone_and_under_its_own_name(
     model = RegisteredModel.objects.get()
     assert model.name == "solids"
     assert model.feature_version == "brep-2"
-    assert model.deployment.active_version.labels == sorted(PART_CLASSES)
+    assert model.deployment.active_version.labels == sorted([*PART_CLASSES, NOT_A_PART])
+
+
+def test_a_circuit_board_or_an_assembly_is_no_part_and_a_part_still_is(
+    api_client_a,
+) -> None:  # type: ignore[no-untyped-def]
+    call_command(
+        "ensure_default_model", "--only", "3d", "--per-class-3d", "6", stdout=StringIO()
+    )
+    answers = {
+        kind: answer_v2(api_client_a, *generate_other_solid(random.Random(4242), kind))
+        for kind in ("board", "assembly")
+    }
+    # Before the 3D model learned other domains, novelty alone could set a
+    # file aside, and it set aside real parts as often as boards.
+    for kind, v2 in answers.items():
+        assert v2["unknown"] is True, kind
+        assert v2["unknown_reason"] == "not_a_part", kind
+        assert NOT_A_PART not in {p["label"] for p in v2["predictions"]}
+    gear = answer_v2(api_client_a, *generate_solid("spur_gear", random.Random(4242)))
+    assert gear["unknown"] is False
+    assert gear["predictions"][0]["label"] == "spur_gear"
