@@ -10,7 +10,14 @@ never saw:
   rate (right label, not ``unknown``, not ``needs_review``), top-1 accuracy,
   ``unknown`` and ``needs_review`` rates, and each file's answer, each file
   answered under its author's file name as the product weighs it
-  (``--names none``: the model alone).
+  (``--names none``: the model alone);
+- each set of other domains given with ``--ood DIR`` (every STEP/IGES file
+  under it: circuit boards, enclosures, assemblies, ... listed in
+  docs/data/real-step.tsv): the share flagged ``unknown`` or
+  ``needs_review``, and each file's answer;
+- with ``--train-seeds K``, the same generated solids trained with seeds
+  0..K-1 (another calibration split and forest): every figure above per
+  model, and in ``over_training_seeds`` their means.
 
 Prints one JSON line. Nothing here is trained on a set it reports.
 """
@@ -18,6 +25,7 @@ Prints one JSON line. Nothing here is trained on a set it reports.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -31,8 +39,10 @@ import django  # noqa: E402
 
 django.setup()
 
+import numpy as np  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from apps.cad.synth import NOT_A_PART  # noqa: E402
 from apps.modelreg import training  # noqa: E402
 from bench.model_quality import Served, paths_dataset, trained_summary  # noqa: E402
 
@@ -90,9 +100,35 @@ def real_report(served: Served, ds: training.Dataset, names: list[str]) -> dict:
     }
 
 
+def ood_report(served: Served, ds: training.Dataset, names: list[str]) -> dict:
+    named = ds.summary.get("named")
+    a = served.answer(ds.X, named)
+    flagged = a["unknown"] | ~a["confident"]
+    return {
+        "rows": int(len(ds.y)),
+        "named_rows": sum(f is not None for f in named or []),
+        "flagged_rate": round(float(flagged.mean()), 4) if len(ds.y) else None,
+        "files": {
+            name: {
+                "label": str(a["label"][i]),
+                "confidence": round(float(a["part_probability"][i]), 3),
+                "unknown": bool(a["unknown"][i]),
+                "named": (named or [None] * len(names))[i],
+            }
+            for i, name in enumerate(names)
+        },
+    }
+
+
+def _only(ds: training.Dataset, rows: np.ndarray) -> training.Dataset:
+    return dataclasses.replace(ds, X=ds.X[rows], y=ds.y[rows])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--real", action="append", default=[], type=Path)
+    parser.add_argument("--ood", action="append", default=[], type=Path)
+    parser.add_argument("--train-seeds", type=int, default=1)
     parser.add_argument(
         "--names",
         choices=("original", "stored", "none"),
@@ -107,30 +143,55 @@ def main() -> None:
         per_class=training.DEFAULT_PER_CLASS_3D, seed=0, workers=2, solids=True
     )
     gen_s = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    result = training.train(
-        data, seed=0, threshold=float(settings.CADML_MODEL_CONFIDENCE_THRESHOLD)
+    heldout = training.synthetic_dataset(
+        per_class=20, seed=1000, workers=2, solids=True
     )
-    train_s = round(time.perf_counter() - t1, 1)
-    heldout = training.synthetic_dataset(per_class=20, seed=1000, solids=True)
-    served = Served(result, data.X.shape[1])
-
-    out: dict[str, object] = {
-        "bench": "model_quality_3d",
-        "names": args.names,
-        "classes": len(result.labels),
-        "default_model": {
-            "name": settings.CADML_MODEL_NAME_3D,
-            **trained_summary(result, gen_s, train_s),
-        },
-        "heldout_generated": served.scores(heldout),
-    }
-    for root in args.real:
-        ds, names, unread = files_dataset(root, args.names)
-        out[f"real:{root.name}"] = {
-            **real_report(served, ds, names),
-            "unreadable": unread,
+    # The same solids without the other domains: the model before it learned
+    # them, as the baseline of the same run.
+    parts_only = _only(data, data.y != NOT_A_PART)
+    held_parts = _only(heldout, heldout.y != NOT_A_PART)
+    held_other = _only(heldout, heldout.y == NOT_A_PART)
+    sets = [("real", root, *files_dataset(root, args.names)) for root in args.real] + [
+        ("ood", root, *files_dataset(root, args.names)) for root in args.ood
+    ]
+    threshold = float(settings.CADML_MODEL_CONFIDENCE_THRESHOLD)
+    out: dict[str, object] = {"bench": "model_quality_3d", "names": args.names}
+    rates: dict[str, dict[str, list[object]]] = {"default": {}, "parts_only": {}}
+    for seed in range(args.train_seeds):
+        for recipe, trained_on in (("default", data), ("parts_only", parts_only)):
+            t1 = time.perf_counter()
+            result = training.train(trained_on, seed=seed, threshold=threshold)
+            train_s = round(time.perf_counter() - t1, 1)
+            served = Served(result, data.X.shape[1])
+            got = {
+                "heldout_generated": served.scores(held_parts),
+                "heldout_generated_other": served.ood(held_other),
+            }
+            for kind, root, ds, names, unread in sets:
+                report = (real_report if kind == "real" else ood_report)(
+                    served, ds, names
+                )
+                got[f"{kind}:{root.name}"] = {**report, "unreadable": unread}
+            for key, value in got.items():
+                rate = value.get("right_and_confident", value.get("flagged_rate"))
+                rates[recipe].setdefault(key, []).append(rate)
+            if seed == 0:
+                out[recipe] = {
+                    "name": settings.CADML_MODEL_NAME_3D,
+                    "classes": len(result.labels),
+                    **trained_summary(result, gen_s, train_s),
+                    **got,
+                }
+    out["over_training_seeds"] = {
+        recipe: {
+            "models": args.train_seeds,
+            **{
+                k: round(float(np.mean(np.asarray(v, dtype=float))), 4)
+                for k, v in by_set.items()
+            },
         }
+        for recipe, by_set in rates.items()
+    }
     print(json.dumps(out))
 
 
