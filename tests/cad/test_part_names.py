@@ -49,6 +49,9 @@ def test_every_family_the_default_model_knows_has_names() -> None:
         ("ISO 8752 4x20.dxf", "dowel_pin"),
         ("DIN 2098 1,6x12x40.dxf", "compression_spring"),
         ("ISO 4379 C20x26x30.dxf", "bushing"),
+        ("DIN EN 1663 - M16 - N.STEP", "hex_nut"),
+        ("ISO 4162 M10x40.dxf", "hex_bolt"),
+        ("DIN6921_M8x25.step", "hex_bolt"),
         # The last family word is the part.
         ("bearing housing.dxf", "housing"),
         # The same words in their part's sense.
