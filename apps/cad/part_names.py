@@ -370,7 +370,7 @@ _CJK_RUN = re.compile(r"([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+
 class Named:
     family: str
     word: str  # as found in the name (Latin letters folded to ASCII lower case)
-    found_in: str  # "title block" or "file name"
+    found_in: str  # "title block", "file name" or "product name"
 
     def as_json(self) -> dict[str, str]:
         return {"family": self.family, "word": self.word, "found_in": self.found_in}
@@ -469,3 +469,9 @@ def named_family(*, file_name: str | None, title: str | None) -> Named | None:
     if len({n.family for n in found}) != 1:
         return None
     return found[0]
+
+
+def named_product(name: str | None) -> Named | None:
+    """The family a 3D part's product name names (``"DIN 125 A 10.5"``)."""
+    hit = family_in(name) if name else None
+    return Named(*hit, "product name") if hit else None

@@ -203,7 +203,23 @@ class NamedSerializer(serializers.Serializer):
         help_text="What named it, folded to lower-case ASCII (a word, a "
         "compound or a standard such as iso4017)."
     )
-    found_in = serializers.ChoiceField(choices=("title block", "file name"))
+    found_in = serializers.ChoiceField(
+        choices=("title block", "file name", "product name"),
+        help_text="product name: a part of a STEP or IGES file (part_predictions).",
+    )
+
+
+class PartPredictionSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="The part's index in stats.solid.parts.")
+    name = serializers.CharField(allow_null=True, help_text="Its product name.")
+    label = serializers.CharField(help_text="The most likely part family.")  # type: ignore[assignment]
+    confidence = serializers.FloatField()
+    unknown = serializers.BooleanField(allow_null=True)
+    unknown_reason = serializers.ChoiceField(
+        choices=UNKNOWN_REASONS, allow_null=True, help_text=UNKNOWN_REASON_HELP
+    )
+    needs_review = serializers.BooleanField()
+    named = NamedSerializer(allow_null=True)
 
 
 # An analysis's prediction, in the API's current (v2) shape.
@@ -213,6 +229,7 @@ PREDICTION_FIELDS = (
     "unknown_reason",
     "needs_review",
     "named",
+    "part_predictions",
     "model",
     "prediction_reason",
 )
@@ -239,6 +256,7 @@ class AnalysisOutputSerializer(serializers.ModelSerializer):
     unknown_reason = serializers.SerializerMethodField()
     needs_review = serializers.SerializerMethodField()
     named = serializers.SerializerMethodField()
+    part_predictions = serializers.SerializerMethodField()
     model = serializers.SerializerMethodField()
     prediction_reason = serializers.SerializerMethodField()
 
@@ -339,6 +357,13 @@ class AnalysisOutputSerializer(serializers.ModelSerializer):
     def get_named(self, obj: Analysis) -> dict[str, str] | None:
         p = obj.prediction if isinstance(obj.prediction, dict) else {}
         return p.get("named")
+
+    # Each part of a STEP or IGES file of several, answered by the model that
+    # answered the file (docs/step-iges.md); empty for one part or a drawing.
+    @extend_schema_field(PartPredictionSerializer(many=True))
+    def get_part_predictions(self, obj: Analysis) -> list[dict[str, Any]]:
+        p = obj.prediction if isinstance(obj.prediction, dict) else {}
+        return p.get("parts") or []
 
     def get_model(self, obj: Analysis) -> dict | None:
         if not obj.model_name:

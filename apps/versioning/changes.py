@@ -211,12 +211,40 @@ class OpenSetAnswersDropped(VersionChange):
                 ]
 
 
+class PartPredictionsDropped(VersionChange):
+    """v2 analyses of a STEP or IGES file of several parts answer each part
+    (``part_predictions``); v1 answers the whole file only."""
+
+    version = "v2"
+    description = "analyses: each part of a multi-part STEP/IGES file answered"
+
+    def to_previous(self, data: Any) -> Any:
+        for obj in _each_object(data):
+            for target in (obj, obj.get("analysis")):
+                if isinstance(target, dict) and "predictions" in target:
+                    target.pop("part_predictions", None)
+        return data
+
+    def schema_to_previous(self, components: dict[str, Any]) -> None:
+        components.pop("PartPrediction", None)
+        for component in components.values():
+            properties = component.get("properties") or {}
+            if "predictions" not in properties:
+                continue
+            properties.pop("part_predictions", None)
+            if "required" in component:
+                component["required"] = [
+                    r for r in component["required"] if r != "part_predictions"
+                ]
+
+
 # In order of introduction; the renderer walks it backwards.
 CHANGES: list[VersionChange] = [
     PredictionsCollapsedToTopOne(),
     TitleBlockEvidenceDropped(),
     DrawingAnnotationsAdded(),
     OpenSetAnswersDropped(),
+    PartPredictionsDropped(),
 ]
 
 

@@ -109,3 +109,48 @@ def test_a_circuit_board_or_an_assembly_is_no_part_and_a_part_still_is(
     gear = answer_v2(api_client_a, *generate_solid("spur_gear", random.Random(4242)))
     assert gear["unknown"] is False
     assert gear["predictions"][0]["label"] == "spur_gear"
+
+
+def test_each_part_of_an_assembly_is_answered_and_v1_keeps_its_shape(
+    api_client_a,
+) -> None:  # type: ignore[no-untyped-def]
+    from apps.cad.synth import parts3d
+    from apps.cad.synth import solids as S
+
+    call_command(
+        "ensure_default_model", "--only", "3d", "--per-class-3d", "6", stdout=StringIO()
+    )
+    rng = random.Random(90210)
+    # Product names that name no family: the answers are the shapes'.
+    shapes = [
+        ("P-100", parts3d.build_solid("spur_gear", rng), [{"move": (0, 0, 0)}]),
+        ("P-200", parts3d.build_solid("flange", rng), [{"move": (400, 0, 0)}]),
+        (
+            "DIN 125 A 10.5",
+            parts3d.build_solid("washer", rng),
+            [{"move": (0, 400, 0)}, {"move": (0, 500, 0)}],
+        ),
+    ]
+    drawing = stored(
+        api_client_a, "gearbox.step", S.assembly_step_bytes("gearbox", shapes)
+    )["id"]
+    v2 = api_client_a.get(f"/api/v2/drawings/{drawing}/analysis").json()["data"]
+    parts = v2["part_predictions"]
+    listed = v2["stats"]["solid"]["parts"]
+    assert [p["index"] for p in parts] == [p["index"] for p in listed]
+    assert [p["name"] for p in parts] == ["P-100", "P-200"] + ["DIN 125 A 10.5"] * 2
+    assert [p["label"] for p in parts] == ["spur_gear", "flange", "washer", "washer"]
+    assert all(0 < p["confidence"] <= 1 for p in parts)
+    # A part's product name counts as a file's name does.
+    assert parts[2]["named"] == {
+        "family": "washer",
+        "word": "din125",
+        "found_in": "product name",
+    }
+    assert parts[0]["named"] is None
+    # A file of one part lists none; v1 answers the whole file only.
+    single = stored(api_client_a, *generate_solid("washer", random.Random(5)))["id"]
+    one = api_client_a.get(f"/api/v2/drawings/{single}/analysis").json()["data"]
+    assert one["part_predictions"] == []
+    v1 = api_client_a.get(f"/api/v1/drawings/{drawing}/analysis").json()
+    assert "part_predictions" not in v1 and v1["prediction"]

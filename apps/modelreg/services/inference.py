@@ -332,6 +332,101 @@ def guardrail_trip(*, view: DeploymentView, version_id: int, error_rate: float) 
 # --- answer -----------------------------------------------------------------
 
 
+def _verdict(
+    loaded: LoadedVersion, features: list[float], outside: bool
+) -> tuple[bool | None, str | None, float | None]:
+    """Whether the vector is no part the model knows (None: the model cannot
+    say), why, and its novelty. The reason is for the person reading the
+    answer: most like another domain, far from every part's prototype, or a
+    kind of drawing no part the model learned was (a lone rectangle)."""
+    unknown = True if outside else None
+    reason = "not_a_part" if outside else None
+    if loaded.open_set is None:
+        return unknown, reason, None
+    X = np.asarray(features)
+    novelty = float(loaded.open_set.novelty(X)[0])
+    far = novelty > loaded.open_set.threshold
+    shape = bool(loaded.open_set.unlearned_shape(X)[0])
+    if not outside:
+        reason = "far_from_known_parts" if far else "lone_rectangle" if shape else None
+    return outside or far or shape, reason, novelty
+
+
+def answer_parts(
+    *,
+    parts: list[dict[str, Any]],
+    feature_version: str,
+    tenant_id: int | None,
+    model_name: str,
+    model_version: int,
+) -> list[dict[str, Any]]:
+    """Each part of a file of several (``stats.solid.parts``, each with its own
+    ``features``) answered by the version that answered the whole file, its
+    product name weighed as a drawing's name is: ``index``, ``name``,
+    ``label``, ``confidence``, ``unknown``, ``unknown_reason``,
+    ``needs_review`` and ``named``. Not recorded in the model's statistics or
+    shadowed: the whole file's answer is the prediction. Empty when that
+    version no longer serves."""
+    from apps.cad.part_names import named_product
+
+    routed = runtime.snapshot().serving(
+        tenant_id=tenant_id, feature_version=feature_version, name=model_name
+    )
+    if routed is None:
+        return []
+    view, version = routed
+    loaded = next(
+        (
+            v
+            for v in (view.active, view.candidate)
+            if v is not None and v.number == model_version
+        ),
+        None,
+    )
+    if loaded is None:
+        return []
+    threshold = float(settings.CADML_MODEL_CONFIDENCE_THRESHOLD)
+    out = []
+    for part in parts:
+        vector = downgrade(
+            list(part.get("features") or []), source=feature_version, target=version
+        )
+        if not vector or len(vector) != loaded.width:
+            continue
+        try:
+            probs, _ = _infer(loaded, vector)
+        except ValueError:
+            continue
+        if loaded.open_set is not None:
+            probs = loaded.open_set.calibrate(probs)
+        named = named_product(part.get("name"))
+        if named is not None and (
+            view.tenant_id is not None or named.family not in loaded.labels
+        ):
+            named = None  # as for the whole file (_predict)
+        probs, outside_rows = set_aside(
+            with_name(probs, loaded.labels, named.family if named else None),
+            loaded.labels,
+            share=float(settings.CADML_MODEL_NOT_A_PART_SHARE),
+        )
+        unknown, reason, _ = _verdict(loaded, vector, bool(outside_rows))
+        best = int(part_order(probs, loaded.labels)[0])
+        confidence = float(probs[best])
+        out.append(
+            {
+                "index": part.get("index"),
+                "name": part.get("name"),
+                "label": loaded.labels[best],
+                "confidence": round(confidence, 6),
+                "unknown": unknown,
+                "unknown_reason": reason,
+                "needs_review": confidence < threshold,
+                "named": named.as_json() if named else None,
+            }
+        )
+    return out
+
+
 def _answer(
     view: DeploymentView,
     loaded: LoadedVersion,
@@ -344,22 +439,7 @@ def _answer(
 ) -> dict[str, Any]:
     """``probs``: calibrated, ``not_a_part`` set aside (``outside``: it was
     the most likely label, so the drawing is no part the model knows)."""
-    unknown = True if outside else None
-    novelty = None
-    # Why it is unknown, for the person reading the answer: most like another
-    # domain, far from every part's prototype, or a kind of drawing no part
-    # the model learned was (a lone rectangle).
-    reason = "not_a_part" if outside else None
-    if loaded.open_set is not None:
-        X = np.asarray(features)
-        novelty = float(loaded.open_set.novelty(X)[0])
-        far = novelty > loaded.open_set.threshold
-        shape = bool(loaded.open_set.unlearned_shape(X)[0])
-        unknown = outside or far or shape
-        if not outside:
-            reason = (
-                "far_from_known_parts" if far else "lone_rectangle" if shape else None
-            )
+    unknown, reason, novelty = _verdict(loaded, features, outside)
     confidence = float(probs[order[0]])
     threshold = float(settings.CADML_MODEL_CONFIDENCE_THRESHOLD)
     return {
