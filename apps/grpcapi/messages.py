@@ -57,6 +57,20 @@ def prediction_message(analysis: Any) -> common_pb2.Prediction:
         unknown=bool(prediction.get("unknown") or False),
         unknown_reason=str(prediction.get("unknown_reason") or ""),
         named_family=str((prediction.get("named") or {}).get("family") or ""),
+        parts=[
+            common_pb2.PartPrediction(
+                index=int(part.get("index") or 0),
+                name=str(part.get("name") or ""),
+                label=str(part.get("label") or ""),
+                confidence=float(part.get("confidence") or 0),
+                unknown=bool(part.get("unknown") or False),
+                unknown_reason=str(part.get("unknown_reason") or ""),
+                needs_review=bool(part.get("needs_review") or False),
+                named_family=str((part.get("named") or {}).get("family") or ""),
+            )
+            for part in prediction.get("parts") or []
+            if isinstance(part, dict)
+        ],
     )
 
 

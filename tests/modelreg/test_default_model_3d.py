@@ -148,6 +148,14 @@ def test_each_part_of_an_assembly_is_answered_and_v1_keeps_its_shape(
         "found_in": "product name",
     }
     assert parts[0]["named"] is None
+    # gRPC clients get the same answers (Prediction.parts, field 14).
+    from apps.cad.models import Analysis
+    from apps.grpcapi.messages import prediction_message
+
+    message = prediction_message(Analysis.objects.get(pk=v2["id"]))
+    assert [(p.index, p.label, p.named_family) for p in message.parts] == [
+        (p["index"], p["label"], (p["named"] or {}).get("family", "")) for p in parts
+    ]
     # A file of one part lists none; v1 answers the whole file only.
     single = stored(api_client_a, *generate_solid("washer", random.Random(5)))["id"]
     one = api_client_a.get(f"/api/v2/drawings/{single}/analysis").json()["data"]
