@@ -178,23 +178,17 @@ class DrawingAnnotationsAdded(VersionChange):
         props["dimensions"] = {"type": "object", "readOnly": True}
 
 
-_OPEN_SET_FIELDS = ("unknown", "unknown_reason", "needs_review", "named")
+class _AnalysisFieldsDropped(VersionChange):
+    """v2 analyses (objects with ``predictions``, or an upload's ``analysis``)
+    carry ``fields`` that v1's did not: dropped from bodies and schemas."""
 
-
-class OpenSetAnswersDropped(VersionChange):
-    """v2 analyses say ``unknown`` (far from every class the model knows), why
-    (``unknown_reason``), ``needs_review`` and the family the drawing's name
-    gave (``named``) at the top level; v1 had ``needs_review`` under ``model``
-    only, and none of the others."""
-
-    version = "v2"
-    description = "analyses: open-set unknown and needs_review beside predictions"
+    fields: ClassVar[tuple[str, ...]] = ()
 
     def to_previous(self, data: Any) -> Any:
         for obj in _each_object(data):
             for target in (obj, obj.get("analysis")):
                 if isinstance(target, dict) and "predictions" in target:
-                    for name in _OPEN_SET_FIELDS:
+                    for name in self.fields:
                         target.pop(name, None)
         return data
 
@@ -203,39 +197,36 @@ class OpenSetAnswersDropped(VersionChange):
             properties = component.get("properties") or {}
             if "predictions" not in properties:
                 continue
-            for name in _OPEN_SET_FIELDS:
+            for name in self.fields:
                 properties.pop(name, None)
             if "required" in component:
                 component["required"] = [
-                    r for r in component["required"] if r not in _OPEN_SET_FIELDS
+                    r for r in component["required"] if r not in self.fields
                 ]
 
 
-class PartPredictionsDropped(VersionChange):
+class OpenSetAnswersDropped(_AnalysisFieldsDropped):
+    """v2 analyses say ``unknown`` (far from every class the model knows), why
+    (``unknown_reason``), ``needs_review`` and the family the drawing's name
+    gave (``named``) at the top level; v1 had ``needs_review`` under ``model``
+    only, and none of the others."""
+
+    version = "v2"
+    description = "analyses: open-set unknown and needs_review beside predictions"
+    fields = ("unknown", "unknown_reason", "needs_review", "named")
+
+
+class PartPredictionsDropped(_AnalysisFieldsDropped):
     """v2 analyses of a STEP or IGES file of several parts answer each part
     (``part_predictions``); v1 answers the whole file only."""
 
     version = "v2"
     description = "analyses: each part of a multi-part STEP/IGES file answered"
-
-    def to_previous(self, data: Any) -> Any:
-        for obj in _each_object(data):
-            for target in (obj, obj.get("analysis")):
-                if isinstance(target, dict) and "predictions" in target:
-                    target.pop("part_predictions", None)
-        return data
+    fields = ("part_predictions",)
 
     def schema_to_previous(self, components: dict[str, Any]) -> None:
         components.pop("PartPrediction", None)
-        for component in components.values():
-            properties = component.get("properties") or {}
-            if "predictions" not in properties:
-                continue
-            properties.pop("part_predictions", None)
-            if "required" in component:
-                component["required"] = [
-                    r for r in component["required"] if r != "part_predictions"
-                ]
+        super().schema_to_previous(components)
 
 
 # In order of introduction; the renderer walks it backwards.
