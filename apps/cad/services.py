@@ -160,6 +160,8 @@ def content_predict(*, result: dict[str, Any], name: str | None = None) -> Analy
         features=result.get("features"),
         feature_version=result.get("feature_version", ""),
         title_block=result.get("title_block") or {},
+        # A STEP or IGES file's parts, each answered too.
+        stats=result.get("stats") or {},
     )
     # The file's name and title block name the part as a stored drawing's do.
     analysis.file_name = name

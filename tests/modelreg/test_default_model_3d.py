@@ -4,6 +4,7 @@ upload still reaches the 2D default."""
 
 from __future__ import annotations
 
+import json
 import random
 from io import StringIO
 
@@ -112,7 +113,7 @@ def test_a_circuit_board_or_an_assembly_is_no_part_and_a_part_still_is(
 
 
 def test_each_part_of_an_assembly_is_answered_and_v1_keeps_its_shape(
-    api_client_a,
+    api_client_a, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     from apps.cad.synth import parts3d
     from apps.cad.synth import solids as S
@@ -131,9 +132,8 @@ def test_each_part_of_an_assembly_is_answered_and_v1_keeps_its_shape(
             [{"move": (0, 400, 0)}, {"move": (0, 500, 0)}],
         ),
     ]
-    drawing = stored(
-        api_client_a, "gearbox.step", S.assembly_step_bytes("gearbox", shapes)
-    )["id"]
+    content = S.assembly_step_bytes("gearbox", shapes)
+    drawing = stored(api_client_a, "gearbox.step", content)["id"]
     v2 = api_client_a.get(f"/api/v2/drawings/{drawing}/analysis").json()["data"]
     parts = v2["part_predictions"]
     listed = v2["stats"]["solid"]["parts"]
@@ -156,6 +156,13 @@ def test_each_part_of_an_assembly_is_answered_and_v1_keeps_its_shape(
     assert [(p.index, p.label, p.named_family) for p in message.parts] == [
         (p["index"], p["label"], (p["named"] or {}).get("family", "")) for p in parts
     ]
+    # `manage.py analyze` answers the parts of a file it does not store.
+    path = tmp_path / "gearbox.step"
+    path.write_bytes(content)
+    out = StringIO()
+    call_command("analyze", str(path), "--json", stdout=out)
+    analysed = json.loads(out.getvalue())["part_predictions"]
+    assert [p["label"] for p in analysed] == [p["label"] for p in parts]
     # A file of one part lists none; v1 answers the whole file only.
     single = stored(api_client_a, *generate_solid("washer", random.Random(5)))["id"]
     one = api_client_a.get(f"/api/v2/drawings/{single}/analysis").json()["data"]
