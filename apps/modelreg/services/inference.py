@@ -99,23 +99,7 @@ def _predict(
     loaded, variant, probs, latency = _infer_or_fall_back(
         view, loaded, variant, features
     )
-    if loaded.open_set is not None:
-        # Calibration never changes the ranking, only how sure the answer is.
-        probs = loaded.open_set.calibrate(probs)
-    if named is not None and (
-        view.tenant_id is not None or named.family not in loaded.labels
-    ):
-        # A tenant's own model answers from what the tenant taught it: its
-        # labels and corrections are the tenant's word, even where a drawing's
-        # title says otherwise.
-        named = None
-    # The name is evidence beside the drawing, also of whether it is a part.
-    probs, outside_rows = set_aside(
-        with_name(probs, loaded.labels, named.family if named else None),
-        loaded.labels,
-        share=float(settings.CADML_MODEL_NOT_A_PART_SHARE),
-    )
-    outside = bool(outside_rows)
+    named, probs, outside = _weighed(view, loaded, probs, named)
     order = part_order(probs, loaded.labels)
     label = loaded.labels[int(order[0])]
     agreed = _shadow(
@@ -332,6 +316,31 @@ def guardrail_trip(*, view: DeploymentView, version_id: int, error_rate: float) 
 # --- answer -----------------------------------------------------------------
 
 
+def _weighed(
+    view: DeploymentView, loaded: LoadedVersion, probs: np.ndarray, named: Named | None
+) -> tuple[Named | None, np.ndarray, bool]:
+    """The name that counts, the calibrated probabilities with it weighed in
+    and ``not_a_part`` set aside, and whether the vector is most like no part
+    (``openset.set_aside``)."""
+    if loaded.open_set is not None:
+        # Calibration never changes the ranking, only how sure the answer is.
+        probs = loaded.open_set.calibrate(probs)
+    if named is not None and (
+        view.tenant_id is not None or named.family not in loaded.labels
+    ):
+        # A tenant's own model answers from what the tenant taught it: its
+        # labels and corrections are the tenant's word, even where a drawing's
+        # title says otherwise.
+        named = None
+    # The name is evidence beside the drawing, also of whether it is a part.
+    probs, outside_rows = set_aside(
+        with_name(probs, loaded.labels, named.family if named else None),
+        loaded.labels,
+        share=float(settings.CADML_MODEL_NOT_A_PART_SHARE),
+    )
+    return named, probs, bool(outside_rows)
+
+
 def _verdict(
     loaded: LoadedVersion, features: list[float], outside: bool
 ) -> tuple[bool | None, str | None, float | None]:
@@ -397,19 +406,10 @@ def answer_parts(
             probs, _ = _infer(loaded, vector)
         except ValueError:
             continue
-        if loaded.open_set is not None:
-            probs = loaded.open_set.calibrate(probs)
-        named = named_product(part.get("name"))
-        if named is not None and (
-            view.tenant_id is not None or named.family not in loaded.labels
-        ):
-            named = None  # as for the whole file (_predict)
-        probs, outside_rows = set_aside(
-            with_name(probs, loaded.labels, named.family if named else None),
-            loaded.labels,
-            share=float(settings.CADML_MODEL_NOT_A_PART_SHARE),
+        named, probs, outside = _weighed(
+            view, loaded, probs, named_product(part.get("name"))
         )
-        unknown, reason, _ = _verdict(loaded, vector, bool(outside_rows))
+        unknown, reason, _ = _verdict(loaded, vector, outside)
         best = int(part_order(probs, loaded.labels)[0])
         confidence = float(probs[best])
         out.append(
