@@ -285,8 +285,8 @@ OTHER_SENSES: dict[str, tuple[str, ...]] = {
     "bolt": ("lightning", "door", "barrel"),
     "housing": ("social", "public", "affordable", "student", "senior"),
     "gear": ("landing", "climbing", "fishing"),
-    "spring": ("hot", "water", "mineral"),
-    "washer": ("dish", "pressure", "window", "car"),
+    "spring": ("hot", "water", "mineral", "box", "bed"),
+    "washer": ("dish", "pressure", "window", "car", "clothes", "laundry", "dryer"),
     "bushing": ("transformer", "wall", "feedthrough"),
     "plate": (
         "name",
@@ -298,10 +298,14 @@ OTHER_SENSES: dict[str, tuple[str, ...]] = {
         "floor",
         "switch",
         "wall",
+        "sill",
+        "kick",
     ),
-    "pin": ("push", "safety", "bowling", "hair", "map", "location"),
+    "pin": ("push", "safety", "bowling", "hair", "map", "location", "rolling"),
     "lager": ("hochregal", "zwischen"),
 }
+# ... or before one of these (a washer-dryer in a laundry plan).
+OTHER_SENSES_AFTER: dict[str, tuple[str, ...]] = {"washer": ("dryer", "machine")}
 # ... and these compounds are not the part their last word names: keys,
 # pencils, panes, sockets, slabs, supports.
 NOT_PARTS = frozenset(
@@ -432,6 +436,9 @@ def _latin_words(tokens: list[str]) -> list[tuple[str, str]]:
         for i, token in enumerate(tokens)
         if (family := _family(token))
         and not (i and tokens[i - 1] in OTHER_SENSES.get(token, ()))
+        and not (
+            i + 1 < len(tokens) and tokens[i + 1] in OTHER_SENSES_AFTER.get(token, ())
+        )
     ]
 
 

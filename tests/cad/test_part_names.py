@@ -58,6 +58,7 @@ def test_every_family_the_default_model_knows_has_names() -> None:
         ("drive shaft.dxf", "stepped_shaft"),
         ("base plate.dxf", "hole_plate"),
         ("Zylinderstift ISO 2338.dxf", "dowel_pin"),
+        ("washer M8 dryer-side.dxf", "washer"),
         ("pulley_bracket.dxf", "l_bracket"),
         # Chinese and Japanese, by the longest word at each place.
         ("齿轮.dxf", "spur_gear"),
@@ -95,6 +96,12 @@ def test_a_file_name_names_its_family(file_name: str, expected: str) -> None:
         "lightning bolt.dxf",
         "landing gear.dxf",
         "dish washer.dxf",
+        # Laundries, beds, kitchens and door sills of floor plans.
+        "washer_dryer.dxf",
+        "Washer Machine 60x60.dxf",
+        "box spring queen.dxf",
+        "rolling pin.dxf",
+        "sill plate.dxf",
         "name plate.dxf",
         "social housing block B.dxf",
         # German compounds whose last word misleads: a key, a pencil, a
