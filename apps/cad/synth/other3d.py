@@ -2,11 +2,9 @@
 learns a part of its families is not (``not_a_part``), as the 2D model learns
 it from ``apps.cad.synth.other``.
 
-Without them the 3D model knew only its 14 families, and its one guard
-against anything else was novelty: how far a solid lies from every family's
-prototype. Real files sit on both sides of any novelty threshold: real
-bearings and bolts (fillets, threads, shields) are as far from the generated
-families as real circuit boards and assemblies are
+Novelty (how far a solid lies from every family's prototype) cannot be the
+only guard: real bearings and bolts (fillets, threads, shields) lie as far
+from the generated families as real circuit boards and assemblies do
 (docs/step-iges.md#other-domains). Each kind below is what such files hold:
 
 - ``board``: a printed circuit board with its components, each component a
@@ -14,8 +12,8 @@ families as real circuit boards and assemblies are
 - ``heatsink``: a base with a row of fins (pin fins for some), one body;
 - ``freeform``: a smooth body lofted through B-spline sections (handles,
   knobs, toys, shells of consumer products);
-- ``building``: a floor slab and walls with door and window openings, in
-  metres-sized millimetres;
+- ``building``: a floor slab and walls with door and window openings, metres
+  across;
 - ``assembly``: two to five parts of different families side by side, each a
   body of its own: a file of a machine, not of one part.
 
