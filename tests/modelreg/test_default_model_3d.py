@@ -101,8 +101,8 @@ def test_a_circuit_board_or_an_assembly_is_no_part_and_a_part_still_is(
         kind: answer_v2(api_client_a, *generate_other_solid(random.Random(4242), kind))
         for kind in ("board", "assembly")
     }
-    # Before the 3D model learned other domains, novelty alone could set a
-    # file aside, and it set aside real parts as often as boards.
+    # Set aside as another domain, not merely as far from the parts: novelty
+    # sets real parts aside as often as boards.
     for kind, v2 in answers.items():
         assert v2["unknown"] is True, kind
         assert v2["unknown_reason"] == "not_a_part", kind
