@@ -163,6 +163,9 @@ def test_each_part_of_an_assembly_is_answered_and_v1_keeps_its_shape(
     call_command("analyze", str(path), "--json", stdout=out)
     analysed = json.loads(out.getvalue())["part_predictions"]
     assert [p["label"] for p in analysed] == [p["label"] for p in parts]
+    line = StringIO()
+    call_command("analyze", str(path), stdout=line)
+    assert line.getvalue().rstrip().endswith("; parts: spur_gear, flange, 2 x washer")
     # A file of one part lists none; v1 answers the whole file only.
     single = stored(api_client_a, *generate_solid("washer", random.Random(5)))["id"]
     one = api_client_a.get(f"/api/v2/drawings/{single}/analysis").json()["data"]

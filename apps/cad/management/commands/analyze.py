@@ -121,4 +121,22 @@ class Command(BaseCommand):
         return (
             f"; predicted {best['label']} ({score}, "
             f"{model['name']} v{model['version']}{flag}{named})"
+            + Command._parts_text(out.get("part_predictions") or [])
+        )
+
+    @staticmethod
+    def _parts_text(parts: list[dict[str, Any]]) -> str:
+        """Each part's answer in the file's order, repeats counted:
+        ``; parts: spur_gear, flange, 2 x washer, unknown``."""
+        if not parts:
+            return ""
+        runs: list[list[Any]] = []
+        for part in parts:
+            label = "unknown" if part["unknown"] else part["label"]
+            if runs and runs[-1][0] == label:
+                runs[-1][1] += 1
+            else:
+                runs.append([label, 1])
+        return "; parts: " + ", ".join(
+            label if n == 1 else f"{n} x {label}" for label, n in runs
         )
