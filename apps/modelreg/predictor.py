@@ -8,7 +8,7 @@ import numpy as np
 
 from apps.cad.features import slot_indices
 from apps.cad.part_names import named_family
-from apps.modelreg.services.inference import answer_parts, predict
+from apps.modelreg.services.inference import predict
 from cadml.lib.request_id import current_request_id
 
 
@@ -20,7 +20,7 @@ def predict_analysis(analysis: Any) -> dict[str, Any]:
     drawing = analysis.drawing if analysis.drawing_id else None
     # The part name its title block gives, beside its file name.
     title = ((analysis.title_block or {}).get("part_name") or {}).get("value")
-    out = predict(
+    return predict(
         features=list(analysis.features),
         feature_version=analysis.feature_version,
         tenant_id=analysis.tenant_id,
@@ -31,19 +31,8 @@ def predict_analysis(analysis: Any) -> dict[str, Any]:
         named=named_family(
             file_name=drawing.name if drawing else analysis.file_name, title=title
         ),
+        parts=((analysis.stats or {}).get("solid") or {}).get("parts"),
     )
-    parts = ((analysis.stats or {}).get("solid") or {}).get("parts") or []
-    if out.get("prediction") and len(parts) > 1:
-        # A file of several parts (an assembly, a bearing's rings and balls):
-        # each part is answered too, by the model that answered the file.
-        out["prediction"]["parts"] = answer_parts(
-            parts=parts,
-            feature_version=analysis.feature_version,
-            tenant_id=analysis.tenant_id,
-            model_name=out["model_name"],
-            model_version=out["model_version"],
-        )
-    return out
 
 
 def active_model_ready() -> tuple[bool, str]:

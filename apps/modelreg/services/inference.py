@@ -44,10 +44,13 @@ def predict(
     request_key: str | None = None,
     model_name: str | None = None,
     named: Named | None = None,
+    parts: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Classify one feature vector with what serves for this tenant;
     ``named``: the family the drawing's name or title gives, evidence beside
-    the model's (``openset.with_name``).
+    the model's (``openset.with_name``); ``parts``: a STEP or IGES file's
+    ``stats.solid.parts``, each answered too when there are several
+    (``prediction.parts``, ``_answer_parts``).
 
     Returns ``{"prediction": {...}, "model_name", "model_version", "variant",
     "confidence"}`` or ``{"prediction": None, "reason": ...}``; never raises for
@@ -63,6 +66,7 @@ def predict(
                 request_key=request_key,
                 model_name=model_name,
                 named=named,
+                parts=parts or [],
             )
         except _NoAnswer as exc:
             out = {"prediction": None, "reason": exc.reason}
@@ -85,8 +89,9 @@ def _predict(
     request_key: str | None,
     model_name: str | None,
     named: Named | None,
+    parts: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    view, features = _route_model(
+    view, version, features = _route_model(
         runtime.snapshot(),
         tenant_id=tenant_id,
         feature_version=feature_version,
@@ -122,6 +127,12 @@ def _predict(
     # What the name said, when it counted: the person reading the answer sees
     # why a drawing the picture alone left unsure is now sure.
     out["prediction"]["named"] = named.as_json() if named else None
+    if len(parts) > 1:
+        # A file of several parts (an assembly, a bearing's rings and balls):
+        # each part is answered too, by the version that answered the file.
+        out["prediction"]["parts"] = _answer_parts(
+            view, loaded, parts, source=feature_version, target=version
+        )
     return out
 
 
@@ -135,9 +146,9 @@ def _route_model(
     feature_version: str,
     features: list[float],
     name: str | None,
-) -> tuple[DeploymentView, list[float]]:
-    """The model that serves this vector (``Snapshot.serving``) and the vector
-    as that model reads it."""
+) -> tuple[DeploymentView, str, list[float]]:
+    """The model that serves this vector (``Snapshot.serving``), the feature
+    version it reads vectors as, and the vector as it reads it."""
     routed = snap.serving(
         tenant_id=tenant_id, feature_version=feature_version, name=name
     )
@@ -152,7 +163,7 @@ def _route_model(
         raise _NoAnswer(
             f"the vector has {len(readable)} features, the model takes {active.width}"
         )
-    return view, readable
+    return view, version, readable
 
 
 def _bucket(salt: str, key: str) -> int:
@@ -361,44 +372,26 @@ def _verdict(
     return outside or far or shape, reason, novelty
 
 
-def answer_parts(
-    *,
+def _answer_parts(
+    view: DeploymentView,
+    loaded: LoadedVersion,
     parts: list[dict[str, Any]],
-    feature_version: str,
-    tenant_id: int | None,
-    model_name: str,
-    model_version: int,
+    *,
+    source: str,
+    target: str,
 ) -> list[dict[str, Any]]:
-    """Each part of a file of several (``stats.solid.parts``, each with its own
-    ``features``) answered by the version that answered the whole file, its
-    product name weighed as a drawing's name is: ``index``, ``name``,
-    ``label``, ``confidence``, ``unknown``, ``unknown_reason``,
+    """Each part (with its own ``features`` of version ``source``) answered by
+    ``loaded``, its product name weighed as a drawing's name is: ``index``,
+    ``name``, ``label``, ``confidence``, ``unknown``, ``unknown_reason``,
     ``needs_review`` and ``named``. Not recorded in the model's statistics or
-    shadowed: the whole file's answer is the prediction. Empty when that
-    version no longer serves."""
+    shadowed: the whole file's answer is the prediction."""
     from apps.cad.part_names import named_product
 
-    routed = runtime.snapshot().serving(
-        tenant_id=tenant_id, feature_version=feature_version, name=model_name
-    )
-    if routed is None:
-        return []
-    view, version = routed
-    loaded = next(
-        (
-            v
-            for v in (view.active, view.candidate)
-            if v is not None and v.number == model_version
-        ),
-        None,
-    )
-    if loaded is None:
-        return []
     threshold = float(settings.CADML_MODEL_CONFIDENCE_THRESHOLD)
     out = []
     for part in parts:
         vector = downgrade(
-            list(part.get("features") or []), source=feature_version, target=version
+            list(part.get("features") or []), source=source, target=target
         )
         if not vector or len(vector) != loaded.width:
             continue
