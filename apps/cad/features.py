@@ -614,8 +614,12 @@ def _join_split_circles(geo: Geometry) -> None:
         return
     groups: dict[tuple[int, int, int], list[int]] = {}
     for i, (cx, cy, r, _a0, _sweep) in enumerate(geo.arcs):
+        # Centre and radius to a millionth of the radius: the radius on a log
+        # scale, so that arcs about one centre at other radii (a washer's rim
+        # and bore) stay other circles.
         q = 1e-6 * r
-        groups.setdefault((round(cx / q), round(cy / q), round(r / q)), []).append(i)
+        key = (round(cx / q), round(cy / q), round(math.log(r) * 1e6))
+        groups.setdefault(key, []).append(i)
     joined: set[int] = set()
     # Each ARC added its centre to the points and its (centre, radius) to the
     # circles; a circle adds them once, so the other members' entries go.

@@ -912,6 +912,44 @@ def test_a_hole_split_into_arcs_reads_as_one_circle() -> None:
     )
 
 
+@pytest.mark.parametrize("written", ["arcs", "bulges"])
+def test_a_washer_split_into_arcs_keeps_its_rim_and_its_bore(written: str) -> None:
+    # Rim and bore share a centre (here the origin, where exports put a round
+    # part): split into ARCs or bulged polylines (as CAM exports write
+    # circles) they are still two circles of two radii, not the rim twice.
+    from tests.cad.conftest import dxf_bytes
+
+    def washer(doc, msp, *, pieces: int):  # type: ignore[no-untyped-def]
+        for r in (20.0, 11.0):
+            if pieces == 1:
+                msp.add_circle((0, 0), r)
+            elif written == "arcs":
+                for k in range(pieces):
+                    msp.add_arc((0, 0), r, k * 360 / pieces, (k + 1) * 360 / pieces)
+            else:
+                k = math.tan(math.radians(360 / pieces) / 4)
+                pts = [
+                    (r * math.cos(a), r * math.sin(a), k)
+                    for a in (2 * math.pi * i / pieces for i in range(pieces))
+                ]
+                msp.add_lwpolyline(pts, format="xyb", close=True)
+
+    drawn = named(vector(dxf_bytes(lambda d, m: washer(d, m, pieces=1))))
+    assert drawn["log_concentric_groups"] == pytest.approx(math.log1p(1))
+    for pieces in (2, 4):
+        split = named(vector(dxf_bytes(lambda d, m: washer(d, m, pieces=pieces))))
+        for slot in (
+            "circle_r_distinct",
+            "circle_r_min",
+            "circle_r_max",
+            "log_concentric_groups",
+            "concentric_max",
+        ):
+            assert split[slot] == pytest.approx(drawn[slot], abs=1e-6), (pieces, slot)
+        for slot in PICTURE:
+            assert split[slot] == pytest.approx(drawn[slot], abs=2e-2), (pieces, slot)
+
+
 def test_past_the_drawings_budget_polylines_are_read_as_their_points(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
