@@ -610,23 +610,15 @@ def _join_split_circles(geo: Geometry) -> None:
     are then counted, matched into bolt circles and closed like a CIRCLE. A
     hole drawn twice over (twice the turn) is two circles, as two CIRCLEs
     would be."""
-    if len(geo.arcs) < 2:
+    if not geo.arcs:
         return
-    groups: dict[tuple[int, int, int], list[int]] = {}
-    for i, (cx, cy, r, _a0, _sweep) in enumerate(geo.arcs):
-        # Centre and radius to a millionth of the radius: the radius on a log
-        # scale, so that arcs about one centre at other radii (a washer's rim
-        # and bore) stay other circles.
-        q = 1e-6 * r
-        key = (round(cx / q), round(cy / q), round(math.log(r) * 1e6))
-        groups.setdefault(key, []).append(i)
     joined: set[int] = set()
     # Each ARC added its centre to the points and its (centre, radius) to the
     # circles; a circle adds them once, so the other members' entries go.
     extra_points: Counter[tuple[float, float]] = Counter()
     extra_circles: Counter[tuple[float, float, float]] = Counter()
-    for members in groups.values():
-        if len(members) < 2 or not _covers_the_turn([geo.arcs[i] for i in members]):
+    for members in _on_one_circle(geo.arcs):
+        if not _covers_the_turn([geo.arcs[i] for i in members]):
             continue
         turns = sum(geo.arcs[i][4] for i in members) / (2 * math.pi)
         copies = max(1, min(len(members), math.floor(turns + 1e-6)))
@@ -646,6 +638,55 @@ def _join_split_circles(geo: Geometry) -> None:
     geo.circles = _without(geo.circles, extra_circles)
 
 
+# Arcs whose centres and radii agree to this share of the radius lie on one
+# circle: exports round coordinates (to 3 to 6 decimals) and bulges, and each
+# piece's centre is computed anew from its rounded ends.
+_SAME_CIRCLE = 1e-3
+
+
+def _on_one_circle(
+    arcs: list[tuple[float, float, float, float, float]],
+) -> list[list[int]]:
+    """The arcs' indexes grouped by the circle they lie on (``_SAME_CIRCLE``),
+    found through cells of that size: the radius on a log scale, so that arcs
+    about one centre at other radii (a washer's rim and bore) stay apart, and
+    each arc compared with those of its neighbouring cells, so that two
+    pieces rounded to either side of a cell's edge still meet."""
+    step = math.log1p(_SAME_CIRCLE)
+    parent = list(range(len(arcs)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def cell(cx: float, cy: float, kr: int) -> tuple[int, int, int]:
+        size = _SAME_CIRCLE * math.exp(kr * step)
+        return kr, round(cx / size), round(cy / size)
+
+    cells: dict[tuple[int, int, int], list[int]] = {}
+    for i, (cx, cy, r, _a0, _sweep) in enumerate(arcs):
+        kr = round(math.log(r) / step)
+        for k in (kr - 1, kr, kr + 1):
+            _, gx, gy = cell(cx, cy, k)
+            for dx in (-1, 0, 1):
+                for dy in (-1, 0, 1):
+                    for j in cells.get((k, gx + dx, gy + dy), ()):
+                        ox, oy, other = arcs[j][:3]
+                        near = _SAME_CIRCLE * max(r, other)
+                        if (
+                            abs(other - r) <= near
+                            and math.hypot(ox - cx, oy - cy) <= near
+                        ):
+                            parent[root(i)] = root(j)
+        cells.setdefault(cell(cx, cy, kr), []).append(i)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(arcs)):
+        groups.setdefault(root(i), []).append(i)
+    return list(groups.values())
+
+
 def _without(items: list[Any], extra: Counter[Any]) -> list[Any]:
     """``items`` less ``extra[x]`` occurrences of each x, order kept."""
     kept = []
@@ -663,10 +704,10 @@ def _covers_the_turn(arcs: list[tuple[float, float, float, float, float]]) -> bo
     reach = spans[0][0]
     start = reach
     for a0, sweep in spans:
-        if a0 > reach + 1e-6:
+        if a0 > reach + _SAME_CIRCLE:
             return False
         reach = max(reach, a0 + sweep)
-    return reach >= start + 2 * math.pi - 1e-6
+    return reach >= start + 2 * math.pi - _SAME_CIRCLE
 
 
 def _add_round(geo: Geometry, e: Any, whole: bool, m: Any) -> None:
@@ -739,6 +780,18 @@ def _add_ellipse(geo: Geometry, e: Any, m: Any) -> None:
         geo.skipped_nonfinite += 1
         return
     sweep = (end - start) % (2 * math.pi) or 2 * math.pi
+    radius = Vec3(e.dxf.major_axis).magnitude
+    if abs(float(e.dxf.ratio) - 1.0) <= _SAME_CIRCLE and radius > 0:
+        # As round as a circle, it is one (or an arc): Illustrator, Inkscape
+        # and some CAD views write circles as ellipses.
+        whole = sweep >= 2 * math.pi - _SAME_CIRCLE
+        ends = None
+        if not whole:
+            p0, p1 = e.construction_tool().vertices([start, end])
+            ends = (Vec3(p0), Vec3(p1))
+        mirrored = Vec3(e.dxf.get("extrusion", (0, 0, 1))).z < 0
+        _add_circle(geo, Vec3(e.dxf.center), radius, m, ends, mirrored)
+        return
     steps = max(2, math.ceil(sweep / (2 * math.pi) * _ELLIPSE_STEPS))
     if geo.spline_points + steps > _MAX_SPLINE_POINTS:
         # Past the drawing's budget for curve points, an ellipse is its centre.
@@ -873,7 +926,9 @@ def _add_arc(
         mirrored ^= ux.x * uy.y - ux.y * uy.x < 0
     if mirrored:
         a0, a1 = a1, a0
-    sweep = (a1 - a0) % (2 * math.pi) or 2 * math.pi
+    sweep = (a1 - a0) % (2 * math.pi)
+    if sweep < 1e-9:  # its ends meet: an ARC over the whole turn (0 to 360)
+        sweep = 2 * math.pi
     if _finite(a0, sweep):
         geo.arcs.append((c.x, c.y, r, a0, sweep))
 

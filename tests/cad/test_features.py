@@ -950,6 +950,84 @@ def test_a_washer_split_into_arcs_keeps_its_rim_and_its_bore(written: str) -> No
             assert split[slot] == pytest.approx(drawn[slot], abs=2e-2), (pieces, slot)
 
 
+FLANGE_HOLES = [(0.0, 0.0, 60.0), (0.0, 0.0, 20.0)] + [
+    (45 * math.cos(a), 45 * math.sin(a), 4.0)
+    for a in (2 * math.pi * k / 6 for k in range(6))
+]
+CIRCLE_SLOTS = (
+    "log_circles",
+    "log_arcs",
+    "log_bolt_circles",
+    "bolt_holes_max",
+    "log_concentric_groups",
+    "circle_r_distinct",
+    "circle_r_mean",
+)
+
+
+def _flange_written(write) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    from tests.cad.conftest import dxf_bytes
+
+    def build(doc, msp):  # type: ignore[no-untyped-def]
+        for x, y, r in FLANGE_HOLES:
+            write(msp, x, y, r)
+
+    return named(vector(dxf_bytes(build)))
+
+
+@pytest.mark.parametrize("decimals", [6, 3])
+def test_holes_exported_with_rounded_coordinates_still_read_as_circles(
+    decimals: int,
+) -> None:
+    # Exports round a polyline's vertices; each quarter's centre,
+    # computed from its rounded ends, then misses the others' by more than
+    # a millionth of the radius.
+    def rounded(msp, x, y, r):  # type: ignore[no-untyped-def]
+        k = round(math.tan(math.pi / 8), 6)
+        pts = [
+            (
+                round(x + r * math.cos(a), decimals),
+                round(y + r * math.sin(a), decimals),
+                k,
+            )
+            for a in (math.pi / 2 * i + 0.3 for i in range(4))
+        ]
+        msp.add_lwpolyline(pts, format="xyb", close=True)
+
+    drawn = _flange_written(lambda msp, x, y, r: msp.add_circle((x, y), r))
+    exported = _flange_written(rounded)
+    for slot in CIRCLE_SLOTS:
+        assert exported[slot] == pytest.approx(drawn[slot], abs=1e-3), slot
+
+
+def test_a_circle_written_as_an_ellipse_or_one_whole_arc_reads_as_a_circle() -> None:
+    # Illustrator, Inkscape and some CAD views write circles as ELLIPSEs of
+    # ratio 1, whole or as two halves; an ARC can sweep the whole turn.
+    def ellipse(msp, x, y, r):  # type: ignore[no-untyped-def]
+        msp.add_ellipse((x, y), major_axis=(r, 0), ratio=1.0)
+
+    def halves(msp, x, y, r):  # type: ignore[no-untyped-def]
+        for a in (0.0, math.pi):
+            msp.add_ellipse(
+                (x, y),
+                major_axis=(0, r),
+                ratio=1.0,
+                start_param=a,
+                end_param=a + math.pi,
+            )
+
+    def whole_arc(msp, x, y, r):  # type: ignore[no-untyped-def]
+        msp.add_arc((x, y), r, 30, 390)
+
+    drawn = _flange_written(lambda msp, x, y, r: msp.add_circle((x, y), r))
+    for write in (ellipse, halves, whole_arc):
+        other = _flange_written(write)
+        for slot in CIRCLE_SLOTS:
+            assert other[slot] == pytest.approx(drawn[slot], abs=1e-6), (write, slot)
+        for slot in PICTURE | OUTLINE:
+            assert other[slot] == pytest.approx(drawn[slot], abs=2e-2), (write, slot)
+
+
 def test_past_the_drawings_budget_polylines_are_read_as_their_points(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
