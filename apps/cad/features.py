@@ -468,6 +468,33 @@ class Geometry:
     def curve_arrays(self) -> list[np.ndarray]:
         return [np.asarray(c, dtype=float) for c in self.curves]
 
+    def extent(self) -> list[float] | None:
+        """``[xmin, ymin, xmax, ymax]`` of what is drawn: segments and curves,
+        each circle's rim and each arc over its sweep (not their centres,
+        which lie off an arc and inside a circle). A drawing of points alone:
+        their extent; of nothing: None."""
+        boxes = [self.line_array[:, :2], self.line_array[:, 2:], *self.curve_arrays]
+        c = self.full_circle_array
+        boxes += [c[:, :2] - c[:, 2:], c[:, :2] + c[:, 2:]]
+        if len(self.arc_array):
+            cx, cy, r, a0, sweep = self.arc_array.T
+            # The ends, and each axis point (0, 90, 180, 270 degrees) the
+            # sweep passes.
+            for at in (a0, a0 + sweep):
+                boxes.append(np.c_[cx + r * np.cos(at), cy + r * np.sin(at)])
+            for k in range(4):
+                axis = k * np.pi / 2
+                passes = (axis - a0) % (2 * np.pi) <= sweep
+                boxes.append(
+                    np.c_[cx + r * np.cos(axis), cy + r * np.sin(axis)][passes]
+                )
+        drawn = np.concatenate([b.reshape(-1, 2) for b in boxes])
+        if not len(drawn):
+            drawn = self.point_array
+        if not len(drawn):
+            return None
+        return [*map(float, drawn.min(axis=0)), *map(float, drawn.max(axis=0))]
+
     @functools.cached_property
     def distinct(self) -> tuple[np.ndarray, np.ndarray]:
         """The segments and circles, each drawn once (``picture.distinct``);

@@ -1083,3 +1083,27 @@ def test_symmetry_cells_far_from_the_centre_are_matched_as_near_ones() -> None:
     far = 2.0**40
     assert 0.2 < near < 1.0
     assert _near_share((ga + far, gb - far), (qa + far, qb - far)) == near
+
+
+def test_the_drawings_extent_reaches_the_rims_of_its_circles_and_arcs() -> None:
+    # stats.bbox: a circle is as wide as its rim, an arc reaches as far as
+    # it sweeps, and an arc's centre (off the drawing) is not drawn.
+    from tests.cad.conftest import dxf_bytes
+
+    def disc(doc, msp):  # type: ignore[no-untyped-def]
+        msp.add_circle((10, 10), 50)
+
+    def arched_plate(doc, msp):  # type: ignore[no-untyped-def]
+        # A 100 x 40 plate whose top edge bulges 10 above its corners: an
+        # arc of radius 130 about (50, -80).
+        msp.add_lwpolyline([(100, 40), (100, 0), (0, 0), (0, 40)])
+        r = 130.0
+        half = math.degrees(math.asin(50 / r))
+        msp.add_arc((50, 40 + 10 - r), r, 90 - half, 90 + half)
+
+    got = analyze_bytes("d.dxf", dxf_bytes(disc), preview=False)["stats"]["bbox"]
+    assert got == pytest.approx([-40, -40, 60, 60])
+    got = analyze_bytes("p.dxf", dxf_bytes(arched_plate), preview=False)["stats"][
+        "bbox"
+    ]
+    assert got == pytest.approx([0, 0, 100, 50], abs=1e-6)

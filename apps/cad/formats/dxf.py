@@ -247,12 +247,7 @@ def analyse(loaded: LoadedDxf, watch: Stopwatch, want_preview: bool) -> dict[str
         except Exception as exc:  # noqa: BLE001 - analysable but not drawable is fine
             svg = placeholder(f"no preview: {type(exc).__name__}")
 
-    pts = geo.points
-    bbox = None
-    if pts:
-        xs = [p[0] for p in pts]
-        ys = [p[1] for p in pts]
-        bbox = [min(xs), min(ys), max(xs), max(ys)]
+    bbox = geo.extent()
     return {
         "recovered": loaded.recovered,
         "fixes": loaded.fixes,
