@@ -912,42 +912,31 @@ def test_a_hole_split_into_arcs_reads_as_one_circle() -> None:
     )
 
 
+@pytest.mark.parametrize("pieces", [2, 4])
 @pytest.mark.parametrize("written", ["arcs", "bulges"])
-def test_a_washer_split_into_arcs_keeps_its_rim_and_its_bore(written: str) -> None:
+def test_a_flange_split_into_arcs_keeps_its_rim_and_its_bore(
+    written: str, pieces: int
+) -> None:
     # Rim and bore share a centre (here the origin, where exports put a round
     # part): split into ARCs or bulged polylines (as CAM exports write
     # circles) they are still two circles of two radii, not the rim twice.
-    from tests.cad.conftest import dxf_bytes
+    def split(msp, x, y, r):  # type: ignore[no-untyped-def]
+        turn = [2 * math.pi * i / pieces for i in range(pieces + 1)]
+        if written == "arcs":
+            for a0, a1 in zip(turn, turn[1:], strict=False):
+                msp.add_arc((x, y), r, math.degrees(a0), math.degrees(a1))
+            return
+        k = math.tan(math.pi / pieces / 2)
+        pts = [(x + r * math.cos(a), y + r * math.sin(a), k) for a in turn[:-1]]
+        msp.add_lwpolyline(pts, format="xyb", close=True)
 
-    def washer(doc, msp, *, pieces: int):  # type: ignore[no-untyped-def]
-        for r in (20.0, 11.0):
-            if pieces == 1:
-                msp.add_circle((0, 0), r)
-            elif written == "arcs":
-                for k in range(pieces):
-                    msp.add_arc((0, 0), r, k * 360 / pieces, (k + 1) * 360 / pieces)
-            else:
-                k = math.tan(math.radians(360 / pieces) / 4)
-                pts = [
-                    (r * math.cos(a), r * math.sin(a), k)
-                    for a in (2 * math.pi * i / pieces for i in range(pieces))
-                ]
-                msp.add_lwpolyline(pts, format="xyb", close=True)
-
-    drawn = named(vector(dxf_bytes(lambda d, m: washer(d, m, pieces=1))))
+    drawn = _flange_written(lambda msp, x, y, r: msp.add_circle((x, y), r))
     assert drawn["log_concentric_groups"] == pytest.approx(math.log1p(1))
-    for pieces in (2, 4):
-        split = named(vector(dxf_bytes(lambda d, m: washer(d, m, pieces=pieces))))
-        for slot in (
-            "circle_r_distinct",
-            "circle_r_min",
-            "circle_r_max",
-            "log_concentric_groups",
-            "concentric_max",
-        ):
-            assert split[slot] == pytest.approx(drawn[slot], abs=1e-6), (pieces, slot)
-        for slot in PICTURE:
-            assert split[slot] == pytest.approx(drawn[slot], abs=2e-2), (pieces, slot)
+    other = _flange_written(split)
+    for slot in (*CIRCLE_SLOTS, "circle_r_min", "circle_r_max", "concentric_max"):
+        assert other[slot] == pytest.approx(drawn[slot], abs=1e-6), slot
+    for slot in PICTURE:
+        assert other[slot] == pytest.approx(drawn[slot], abs=2e-2), slot
 
 
 FLANGE_HOLES = [(0.0, 0.0, 60.0), (0.0, 0.0, 20.0)] + [
