@@ -678,7 +678,9 @@ def _on_one_circle(
     found through cells of that size: the radius on a log scale, so that arcs
     about one centre at other radii (a washer's rim and bore) stay apart, and
     each arc compared with those of its neighbouring cells, so that two
-    pieces rounded to either side of a cell's edge still meet."""
+    pieces rounded to either side of a cell's edge still meet. A cell keeps
+    only arcs that met none of its others: a file of a million pieces of one
+    circle costs a million lookups, not a million squared."""
     step = math.log1p(_SAME_CIRCLE)
     parent = list(range(len(arcs)))
 
@@ -695,11 +697,14 @@ def _on_one_circle(
     cells: dict[tuple[int, int, int], list[int]] = {}
     for i, (cx, cy, r, _a0, _sweep) in enumerate(arcs):
         kr = round(math.log(r) / step)
+        own = cell(cx, cy, kr)
+        met_own = False
         for k in (kr - 1, kr, kr + 1):
             _, gx, gy = cell(cx, cy, k)
             for dx in (-1, 0, 1):
                 for dy in (-1, 0, 1):
-                    for j in cells.get((k, gx + dx, gy + dy), ()):
+                    key = (k, gx + dx, gy + dy)
+                    for j in cells.get(key, ()):
                         ox, oy, other = arcs[j][:3]
                         near = _SAME_CIRCLE * max(r, other)
                         if (
@@ -707,7 +712,9 @@ def _on_one_circle(
                             and math.hypot(ox - cx, oy - cy) <= near
                         ):
                             parent[root(i)] = root(j)
-        cells.setdefault(cell(cx, cy, kr), []).append(i)
+                            met_own = met_own or key == own
+        if not met_own:
+            cells.setdefault(own, []).append(i)
     groups: dict[int, list[int]] = {}
     for i in range(len(arcs)):
         groups.setdefault(root(i), []).append(i)

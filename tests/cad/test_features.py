@@ -989,6 +989,22 @@ def test_holes_exported_with_rounded_coordinates_still_read_as_circles(
         assert exported[slot] == pytest.approx(drawn[slot], abs=1e-3), slot
 
 
+def test_a_hostile_file_of_one_circle_in_many_pieces_is_one_circle() -> None:
+    # 20,000 ARCs of one hole and its bore: each compared with every other
+    # would be 20,000 squared; the grid keeps one piece of a circle a cell.
+    from tests.cad.conftest import dxf_bytes
+
+    def build(doc, msp):  # type: ignore[no-untyped-def]
+        step = 360 / 20_000
+        for k in range(20_000):
+            msp.add_arc((5, 5), 3, k * step, (k + 1) * step)
+        msp.add_circle((5, 5), 1)
+
+    got = named(vector(dxf_bytes(build)))
+    assert got["log_circles"] == pytest.approx(math.log1p(2))
+    assert got["log_arcs"] == 0
+
+
 def test_a_circle_written_as_an_ellipse_or_one_whole_arc_reads_as_a_circle() -> None:
     # Illustrator, Inkscape and some CAD views write circles as ELLIPSEs of
     # ratio 1, whole or as two halves; an ARC can sweep the whole turn.
