@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import sys
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -130,13 +131,8 @@ class Command(BaseCommand):
         ``; parts: spur_gear, flange, 2 x washer, unknown``."""
         if not parts:
             return ""
-        runs: list[list[Any]] = []
-        for part in parts:
-            label = "unknown" if part["unknown"] else part["label"]
-            if runs and runs[-1][0] == label:
-                runs[-1][1] += 1
-            else:
-                runs.append([label, 1])
+        labels = ("unknown" if p["unknown"] else p["label"] for p in parts)
+        runs = ((label, len(list(same))) for label, same in groupby(labels))
         return "; parts: " + ", ".join(
             label if n == 1 else f"{n} x {label}" for label, n in runs
         )
