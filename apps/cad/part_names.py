@@ -482,3 +482,24 @@ def named_product(name: str | None) -> Named | None:
     """The family a 3D part's product name names (``"DIN 125 A 10.5"``)."""
     hit = family_in(name) if name else None
     return Named(*hit, "product name") if hit else None
+
+
+# A name's words at most: a file name is a few words; a hostile one of
+# thousands is no more evidence than its first ones.
+MAX_NAME_WORDS = 32
+_LONGEST_WORD = 40
+
+
+def name_words(name: str | None) -> tuple[str, ...]:
+    """The distinct words of a file name, for a tenant's model to learn which
+    of its labels they go with (``apps.modelreg.name_words``): folders and
+    extension dropped, camelCase split, Latin letters folded to ASCII lower
+    case, words of two letters or more (digits separate words and are not
+    kept: "M6", "part-0042" and "3darrow1" say nothing by their numbers),
+    each run of Chinese or Japanese characters one word."""
+    stem = file_stem(name or "")[:1000]
+    spaced = re.sub(r"([a-z])([A-Z])|([A-Z])([A-Z][a-z])", r"\1\3 \2\4", stem)
+    found: list[str] = []
+    for i, part in enumerate(_CJK_RUN.split(unicodedata.normalize("NFKC", spaced))):
+        found += [part] if i % 2 else re.findall(r"[a-z]{2,}", _fold(part))
+    return tuple(dict.fromkeys(w[:_LONGEST_WORD] for w in found))[:MAX_NAME_WORDS]

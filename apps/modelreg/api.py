@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.permissions import acting_principal, acting_user, is_staff_session
 from apps.accounts.request import Request
+from apps.cad.part_names import name_words, named_family
 from apps.modelreg import evaluation, feedback, learning, selectors, training
 from apps.modelreg.models import (
     ActivationEvent,
@@ -494,6 +495,14 @@ class ModelPredictApi(APIView):
         features = serializers.ListField(
             child=serializers.FloatField(), min_length=1, max_length=4096
         )
+        file_name = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            max_length=255,
+            help_text="The drawing's file name: its words weigh in as for an "
+            "uploaded drawing (the family it names; the words a tenant's model "
+            "learned its labels' names have).",
+        )
 
     @extend_schema(
         request=InputSerializer,
@@ -519,6 +528,7 @@ class ModelPredictApi(APIView):
                 f"got {len(data.validated_data['features'])}.",
                 code="bad_features",
             )
+        file_name = data.validated_data.get("file_name") or None
         out = inference.predict(
             features=data.validated_data["features"],
             feature_version=model.feature_version,
@@ -526,6 +536,8 @@ class ModelPredictApi(APIView):
             user_id=request.user.pk if request.user.is_authenticated else None,
             request_key=getattr(request._request, "request_id", None),
             model_name=name,
+            named=named_family(file_name=file_name, title=None),
+            words=name_words(file_name),
         )
         return Response(
             {"prediction": out["prediction"], "reason": out.get("reason", "")}

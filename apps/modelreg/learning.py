@@ -32,6 +32,7 @@ from apps.batch.models import BatchJob
 from apps.cad.features import DXF_FEATURE_VERSION, downgrade, served_by
 from apps.cad.labels import label_normalise
 from apps.cad.models import Analysis, Drawing
+from apps.cad.part_names import name_words
 from apps.cad.services import analysis_run
 from apps.modelreg import evaluation, tasks, training
 from apps.modelreg.models import ActivationEvent, RegisteredModel
@@ -496,11 +497,22 @@ def _train(run: _Run) -> dict[str, Any]:
             )
         threshold = float(settings.CADML_MODEL_CONFIDENCE_THRESHOLD)
         seed = int(settings.CADML_TRAIN_SEED)
+        # Each distinct drawing's file name (the first drawing's, when the
+        # same bytes were uploaded under two names): its words are learned
+        # beside the drawing.
+        names: dict[str, str] = {}
+        for sha, file_name in (
+            Drawing.objects.filter(pk__in=[r[0] for r in usable])
+            .order_by("pk")
+            .values_list("sha256", "name")
+        ):
+            names.setdefault(sha, file_name)
         data = training.Dataset(
             X=dedup.X,
             y=dedup.y,
             feature_version=feature_version,
             summary={"source": "labels", "snapshot_sha256": snapshot},
+            words=[name_words(names.get(sha)) for sha in dedup.keys],
         )
         run.stage(2, "fit", drawings=int(len(dedup.y)), base=base)
         if base == "default":
@@ -526,6 +538,9 @@ def _train(run: _Run) -> dict[str, Any]:
             folds=int(settings.CADML_TRAIN_CV_FOLDS),
             seed=seed,
             should_stop=run.cancelled,
+            weigh=training.names_in_folds(
+                result.open_set, data.words, data.y, result.labels
+            ),
         )
         report = evaluation.report(
             estimator=result.held_out_estimator,

@@ -36,6 +36,7 @@ import numpy as np
 
 from apps.cad.features import SLOTS, named_indices
 from apps.cad.synth import NOT_A_PART
+from apps.modelreg.name_words import NameWords
 
 Z_CLIP = 10.0  # a slot far outside the training range counts, but not forever
 FOLDS = 5
@@ -55,6 +56,9 @@ class OpenSet:
     # Where the lone-rectangle slots sit when such drawings are unknown to
     # this model (none of its parts was one), else None.
     lone_rectangle_columns: tuple[int, ...] | None = None
+    # What the words of the labelled drawings' file names say about their
+    # labels (a tenant's model), else None.
+    names: NameWords | None = None
 
     @classmethod
     def fit(
@@ -120,10 +124,20 @@ class OpenSet:
             _unlearned_lone_rectangles(feature_version, X_all),
         )
 
-    def refitted(self, X: np.ndarray, y: np.ndarray, labels: list[str]) -> OpenSet:
-        """The same temperature and threshold; standardisation, prototypes,
-        radii and metric from ``X``/``y`` (every labelled row, once the
-        calibration rows have set the rest)."""
+    def refitted(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        labels: list[str],
+        words: Sequence[Sequence[str]] | None = None,
+    ) -> OpenSet:
+        """The same temperature, threshold and name weight; standardisation,
+        prototypes, radii, metric and the names' word counts from ``X``/``y``
+        and ``words`` (every labelled row, once the calibration rows have set
+        the rest)."""
+        names = self.names
+        if names is not None and words is not None:
+            names = names.refitted(words, np.asarray([labels.index(str(v)) for v in y]))
         parts = known_labels(labels)
         X, y = X[np.isin(y, parts)], y[np.isin(y, parts)]
         mean, scale, z, protos, radius = _prototypes(X, y, parts)
@@ -138,6 +152,7 @@ class OpenSet:
             radius=radius,
             metric=_fisher(z, y, protos, parts),
             lone_rectangle_columns=columns,
+            names=names,
         )
 
     def novelty(self, X: np.ndarray) -> np.ndarray:
@@ -159,6 +174,13 @@ class OpenSet:
     def calibrate(self, probs: np.ndarray) -> np.ndarray:
         return temper(probs, self.temperature)
 
+    def with_names(
+        self, probs: np.ndarray, words: Sequence[Sequence[str]]
+    ) -> np.ndarray:
+        """Calibrated ``probs`` (rows) with each row's file name weighed in
+        (as they were when the model learned no names)."""
+        return probs if self.names is None else self.names.weigh(probs, words)
+
     def as_json(self) -> dict[str, Any]:
         return {
             "mean": [round(float(v), 6) for v in self.mean],
@@ -173,6 +195,7 @@ class OpenSet:
             if self.metric is None
             else [round(float(v), 6) for v in self.metric],
             "lone_rectangles_unknown": self.lone_rectangle_columns is not None,
+            "names": None if self.names is None else self.names.as_json(),
         }
 
     @classmethod
@@ -225,6 +248,7 @@ class OpenSet:
             lone_rectangle_at(feature_version, width=width)
             if data.get("lone_rectangles_unknown") is True
             else None,
+            NameWords.from_json(data.get("names"), classes=classes),
         )
 
 

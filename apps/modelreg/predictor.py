@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from apps.cad.features import slot_indices
-from apps.cad.part_names import named_family
+from apps.cad.part_names import name_words, named_family
 from apps.modelreg.services.inference import predict
 from cadml.lib.request_id import current_request_id
 
@@ -20,6 +20,7 @@ def predict_analysis(analysis: Any) -> dict[str, Any]:
     drawing = analysis.drawing if analysis.drawing_id else None
     # The part name its title block gives, beside its file name.
     title = ((analysis.title_block or {}).get("part_name") or {}).get("value")
+    file_name = drawing.name if drawing else analysis.file_name
     return predict(
         features=list(analysis.features),
         feature_version=analysis.feature_version,
@@ -28,9 +29,8 @@ def predict_analysis(analysis: Any) -> dict[str, Any]:
         # Outside a request (batch) the drawing keeps its A/B variant.
         request_key=current_request_id.get(None)
         or (f"drawing:{analysis.drawing_id}" if drawing else None),
-        named=named_family(
-            file_name=drawing.name if drawing else analysis.file_name, title=title
-        ),
+        named=named_family(file_name=file_name, title=title),
+        words=name_words(file_name),
         parts=((analysis.stats or {}).get("solid") or {}).get("parts"),
     )
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from apps.cad.part_names import name_words
 from cadml.lib.errors import InvalidInput
 
 # Synthetic drawings per class for the default model (its generator draws each
@@ -82,6 +83,9 @@ class Dataset:
     y: np.ndarray
     feature_version: str
     summary: dict[str, Any] = field(default_factory=dict)
+    # Each row's file-name words (``part_names.name_words``), when the rows
+    # are drawings people named; a labelled set's model learns them.
+    words: list[tuple[str, ...]] | None = None
 
 
 def terminal_progress(stream: Any = sys.stderr) -> Progress:
@@ -429,8 +433,9 @@ def directory_dataset(
     progress: Progress | None = None,
     min_labels: int = 2,
 ) -> Dataset:
-    """``root/<label>/*``: the label is the folder name, never the file name
-    (``min_labels`` 1: one folder will do, on the default base)."""
+    """``root/<label>/*``: the label is the folder name, never the file name,
+    whose words the model learns beside the drawing (``min_labels`` 1: one
+    folder will do, on the default base)."""
     if not root.is_dir():
         raise InvalidInput(f"{root} is not a directory.")
     seen: dict[str, str] = {}
@@ -457,21 +462,22 @@ def directory_dataset(
             f"{root} needs at least {folders} with drawings (DIR/<label>/*.dxf)."
         )
     results = _pool_map(_extract, items, workers, progress, "features")
-    by_version: dict[str, list[tuple[str, list[float]]]] = {}
+    by_version: dict[str, list[tuple[str, list[float], str]]] = {}
     errors = []
-    for label, (version, vec) in zip(labels, results, strict=True):
+    for label, (name, _), (version, vec) in zip(labels, items, results, strict=True):
         if version == "error":
             errors.append(vec)
         else:
-            by_version.setdefault(version, []).append((label, vec))
+            by_version.setdefault(version, []).append((label, vec, name))
     if not by_version:
         raise InvalidInput(f"None of the files under {root} could be analysed.")
     # One model takes one feature version: keep the majority (drawings or meshes).
     version, rows = max(by_version.items(), key=lambda kv: len(kv[1]))
     return Dataset(
-        X=np.asarray([v for _, v in rows], dtype=np.float32),
-        y=np.asarray([label for label, _ in rows]),
+        X=np.asarray([v for _, v, _ in rows], dtype=np.float32),
+        y=np.asarray([label for label, _, _ in rows]),
         feature_version=version,
+        words=[name_words(name) for _, _, name in rows],
         summary={
             "source": "directory",
             "rows": len(rows),
@@ -703,6 +709,51 @@ class TrainResult:
     open_set: Any = None  # apps.modelreg.openset.OpenSet
 
 
+def _with_names(
+    calibration: Any,
+    probs_val: np.ndarray,
+    words: list[tuple[str, ...]],
+    labels: list[str],
+    *,
+    fit: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+    train: tuple[np.ndarray, np.ndarray],
+) -> Any:
+    """``calibration`` (an ``OpenSet``) with the file names' words: counted
+    on the ``fit`` rows, weighed on the calibration rows ``val`` (which the
+    estimator giving ``probs_val`` did not learn), then counted on every
+    ``train`` row for the held-out figures. Each is (row indexes, labels)."""
+    from dataclasses import replace
+
+    from apps.modelreg.name_words import NameWords
+
+    def rows(part: tuple[np.ndarray, np.ndarray]) -> tuple[list[Any], np.ndarray]:
+        at, y = part
+        return [words[i] for i in at], np.asarray([labels.index(str(v)) for v in y])
+
+    names = NameWords.fit(*rows(fit), len(labels)).with_weight_for(
+        calibration.calibrate(probs_val), *rows(val)
+    )
+    return replace(calibration, names=names.refitted(*rows(train)))
+
+
+def names_in_folds(
+    open_set: Any, words: list[tuple[str, ...]] | None, y: np.ndarray, labels: list[str]
+) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None:
+    """For ``evaluation.cross_validate``: a fold's probabilities calibrated
+    and with the file names' words counted on the fold's training rows, as
+    the model served weighs them; None when the model learned no names."""
+    if open_set is None or open_set.names is None or not words:
+        return None
+    y_idx = np.asarray([labels.index(str(v)) for v in y])
+
+    def weigh(probs: np.ndarray, train_idx: np.ndarray, test_idx: np.ndarray) -> Any:
+        names = open_set.names.refitted([words[i] for i in train_idx], y_idx[train_idx])
+        return names.weigh(open_set.calibrate(probs), [words[i] for i in test_idx])
+
+    return weigh
+
+
 def train(
     data: Dataset,
     *,
@@ -730,7 +781,11 @@ def train(
     included; the generated default sets are not labelled (their
     ``not_a_part`` share is deliberate) and export the model the figures
     describe, unless a tenant's drawings were taught beside them
-    (``on_base``): those are refitted on every row too.
+    (``on_base``): those are refitted on every row too. A labelled set with
+    ``data.words`` also learns its file names' words (``name_words``: counted
+    on the fit rows, weighed on the calibration split, counted again on every
+    row the model learns from); the held-out figures weigh them as served,
+    and ``metrics["names"]`` gives the drawings' alone.
     """
     from django.conf import settings
     from sklearn.model_selection import train_test_split
@@ -746,10 +801,16 @@ def train(
         )
     X = np.nan_to_num(data.X.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
     n_classes = len(labels)
+    words = data.words if labelled and data.words and any(data.words) else None
     # Stratified splits need at least one row per class on each side.
     n_test = max(math.ceil(0.25 * len(data.y)), n_classes)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, data.y, test_size=n_test, stratify=data.y, random_state=seed
+    X_train, X_test, y_train, y_test, i_train, i_test = train_test_split(
+        X,
+        data.y,
+        np.arange(len(data.y)),
+        test_size=n_test,
+        stratify=data.y,
+        random_state=seed,
     )
     scores: dict[str, float] = {}
     pool = candidates(seed, labelled=labelled)
@@ -762,8 +823,13 @@ def train(
     )
     fitted: dict[str, Any] = {}
     if can_hold_out:
-        X_fit, X_val, y_fit, y_val = train_test_split(
-            X_train, y_train, test_size=n_val, stratify=y_train, random_state=seed + 1
+        X_fit, X_val, y_fit, y_val, i_fit, i_val = train_test_split(
+            X_train,
+            y_train,
+            i_train,
+            test_size=n_val,
+            stratify=y_train,
+            random_state=seed + 1,
         )
     if can_hold_out and len(names) > 1:
         scores, fitted = _selection(
@@ -801,6 +867,16 @@ def train(
                 margin=NOVELTY_MARGIN if NOT_A_PART in labels else 1.0,
                 feature_version=data.feature_version,
             )
+            if words is not None:
+                calibration = _with_names(
+                    calibration,
+                    est.predict_proba(X_val),
+                    words,
+                    labels,
+                    fit=(i_fit, y_fit),
+                    val=(i_val, y_val),
+                    train=(i_train, y_train),
+                )
     held_out_estimator = candidates(seed, labelled=labelled)[best]
     held_out_estimator.fit(X_train, y_train)
     held_out_probs = held_out_estimator.predict_proba(X_test)
@@ -840,6 +916,9 @@ def train(
             "rows; refusing to register"
         )
     scored = calibration.calibrate(held_out_probs) if calibration else held_out_probs
+    alone = scored
+    if calibration is not None and words is not None:
+        scored = calibration.with_names(scored, [words[i] for i in i_test])
     metrics = evaluate(scored, y_test, labels, threshold)
     metrics["estimator"] = best
     metrics["class_weight"] = LABELLED_CLASS_WEIGHT if labelled else None
@@ -872,9 +951,17 @@ def train(
         metrics["right_and_confident_rate"] = round(
             float((correct & confident & ~unknown).mean()), 4
         )
+        if calibration.names is not None:
+            metrics["names"] = {
+                "weight": calibration.names.weight,
+                "words": len(calibration.names.vocabulary),
+                "macro_f1_drawing_alone": evaluate(alone, y_test, labels, threshold)[
+                    "macro_f1"
+                ],
+            }
         if estimator is not held_out_estimator:
             calibration = calibration.refitted(
-                X.astype(float), np.asarray([str(v) for v in data.y]), labels
+                X.astype(float), np.asarray([str(v) for v in data.y]), labels, words
             )
         metrics["open_set"] = calibration.as_json()
     # Up to 200 test rows travel with the version for its health check.

@@ -673,7 +673,8 @@ def test_families_that_differ_only_in_size_are_learned(
             d = drawing_create(
                 tenant=tenant_a,
                 uploaded_by=None,
-                name=f"{label}-{i}.dxf",
+                # Names of no word: the drawings alone tell the families.
+                name=f"{scale:g}-{i}.dxf",
                 content=plate(rng, scale),
             ).drawing
             d.label = label
@@ -725,3 +726,52 @@ def test_the_served_model_knows_every_drawing_it_was_taught(
         )
         assert r.status_code == 201, r.data
         assert r.data["analysis"]["prediction"] == label, i
+
+
+def test_a_tenants_model_learns_the_words_of_its_file_names(
+    admin_client_a, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    # Two product lines of look-alike plates, named as the team names them:
+    # the drawings alone cannot tell them apart, their names can.
+    rng = random.Random(11)
+    for i in range(24):
+        line = ("Orion", "Vega")[i % 2]
+        d = drawing_create(
+            tenant=tenant_a,
+            uploaded_by=None,
+            name=f"{line}_Grundplatte-{i:03d}.dxf",
+            content=plate(rng, 1.0),
+        ).drawing
+        d.label = f"{line.lower()}_line"
+        d.save()
+    job = wait_for_job(train(admin_client_a, deploy="active").data["job"], timeout=240)
+    assert job.status == "succeeded", job.summary
+    ev = ModelVersion.objects.get().evaluation
+    assert ev["held_out"]["macro_f1"] == 1.0
+    assert ev["cross_validation"]["macro_f1_mean"] == 1.0
+    assert ev["names"]["weight"] > 0
+    assert ev["names"]["macro_f1_drawing_alone"] < 0.9
+    for line in ("Orion", "Vega"):
+        content = plate(rng, 1.0)
+        r = admin_client_a.post(
+            "/api/v1/drawings",
+            {"file": SimpleUploadedFile(f"{line}-Grundplatte-117.DXF", content)},
+            format="multipart",
+        )
+        assert r.status_code == 201, r.data
+        assert r.data["analysis"]["prediction"] == f"{line.lower()}_line"
+        # The same by its vector, with and without a name.
+        vector = r.data["analysis"]["features"]
+        by_vector = admin_client_a.post(
+            "/api/v1/models/part-classifier/predict",
+            {"features": vector, "file_name": f"{line}_Grundplatte.dxf"},
+            format="json",
+        )
+        assert by_vector.status_code == 200, by_vector.data
+        assert by_vector.data["prediction"]["label"] == f"{line.lower()}_line"
+        unnamed = admin_client_a.post(
+            "/api/v1/models/part-classifier/predict",
+            {"features": vector},
+            format="json",
+        ).data["prediction"]
+        assert unnamed["confidence"] < by_vector.data["prediction"]["confidence"]

@@ -44,12 +44,14 @@ def predict(
     request_key: str | None = None,
     model_name: str | None = None,
     named: Named | None = None,
+    words: tuple[str, ...] = (),
     parts: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Classify one feature vector with what serves for this tenant;
     ``named``: the family the drawing's name or title gives, evidence beside
-    the model's (``openset.with_name``); ``parts``: a STEP or IGES file's
-    ``stats.solid.parts``, each answered too when there are several
+    the model's (``openset.with_name``); ``words``: its file name's words,
+    for a model that learned its labels' (``name_words``); ``parts``: a STEP
+    or IGES file's ``stats.solid.parts``, each answered too when there are several
     (``prediction.parts``, ``_answer_parts``).
 
     Returns ``{"prediction": {...}, "model_name", "model_version", "variant",
@@ -66,6 +68,7 @@ def predict(
                 request_key=request_key,
                 model_name=model_name,
                 named=named,
+                words=words,
                 parts=parts or [],
             )
         except _NoAnswer as exc:
@@ -89,6 +92,7 @@ def _predict(
     request_key: str | None,
     model_name: str | None,
     named: Named | None,
+    words: tuple[str, ...],
     parts: list[dict[str, Any]],
 ) -> dict[str, Any]:
     view, version, features = _route_model(
@@ -104,7 +108,7 @@ def _predict(
     loaded, variant, probs, latency = _infer_or_fall_back(
         view, loaded, variant, features
     )
-    named, probs, outside = _weighed(view, loaded, probs, named)
+    named, probs, outside = _weighed(view, loaded, probs, named, words)
     order = part_order(probs, loaded.labels)
     label = loaded.labels[int(order[0])]
     agreed = _shadow(
@@ -113,6 +117,7 @@ def _predict(
         label=label,
         request_key=request_key,
         family=named.family if named else None,
+        words=words,
     )
     _record(
         view,
@@ -237,6 +242,7 @@ def _shadow(
     label: str,
     request_key: str | None,
     family: str | None = None,
+    words: tuple[str, ...] = (),
 ) -> bool | None:
     """In shadow mode, the candidate also predicts a sample of the vectors; its
     outcome is recorded and never changes the answer. Returns whether it agreed
@@ -255,6 +261,9 @@ def _shadow(
     # Compared as answered: the most likely part, never ``not_a_part``, with
     # the drawing's name as evidence.
     sprobs = with_name(sprobs, shadow.labels, family)
+    if shadow.open_set is not None and shadow.open_set.names is not None:
+        calibrated = shadow.open_set.calibrate(sprobs)
+        sprobs = shadow.open_set.with_names(calibrated[None, :], [words])[0]
     agreed = shadow.labels[int(part_order(sprobs, shadow.labels)[0])] == label
     _record(
         view,
@@ -328,7 +337,11 @@ def guardrail_trip(*, view: DeploymentView, version_id: int, error_rate: float) 
 
 
 def _weighed(
-    view: DeploymentView, loaded: LoadedVersion, probs: np.ndarray, named: Named | None
+    view: DeploymentView,
+    loaded: LoadedVersion,
+    probs: np.ndarray,
+    named: Named | None,
+    words: tuple[str, ...] = (),
 ) -> tuple[Named | None, np.ndarray, bool]:
     """The name that counts, the calibrated probabilities with it weighed in
     and ``not_a_part`` set aside, and whether the vector is most like no part
@@ -336,6 +349,8 @@ def _weighed(
     if loaded.open_set is not None:
         # Calibration never changes the ranking, only how sure the answer is.
         probs = loaded.open_set.calibrate(probs)
+        # The words the model learned its labels' file names have.
+        probs = loaded.open_set.with_names(probs[None, :], [words])[0]
     if named is not None and (
         view.tenant_id is not None or named.family not in loaded.labels
     ):

@@ -1,0 +1,142 @@
+"""What the words of a tenant's file names say about its labels.
+
+A team's drawings are often named for what they are ("bracket_left_v2.dxf",
+"Flansch-DN50.dxf", "SAL-AANKLEDING_AUTO1.dxf"), in its own words and
+codes, which no list of part words knows. A model trained on the tenant's
+labelled drawings (``training.train`` with ``labelled``) also learns, from
+the same drawings, how often each word of a file name (``part_names
+.name_words``) goes with each label, and weighs a drawing's name beside its
+drawing by Bayes' rule:
+
+    p(label | drawing, name) ~ p(label | drawing) * prod_w p(w | label) ** weight
+
+``p(w | label)`` is the share of the label's drawings whose name has the word
+(add-one smoothed); a word no training drawing's name had says nothing, so a
+drawing named ``part-0042.dxf`` is answered by its drawing alone. The
+``weight`` (0 to 1) is chosen on the calibration split, rows neither the
+forest nor the word counts learned from, by log-loss: names that say nothing
+about the labels get weight 0; the words of a name are not independent
+evidence, so a weight under 1 keeps several words of one phrase from counting
+as many.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+ALPHA = 1.0  # add-one smoothing of each word's share of a label's drawings
+WEIGHTS = (0.0, 0.125, 0.25, 0.375, 0.5, 0.75, 1.0)
+MAX_VOCABULARY = 5000  # the words most drawings' names have, if more
+
+
+@dataclass(frozen=True)
+class NameWords:
+    vocabulary: tuple[str, ...]
+    # (words, labels): how many of each label's training drawings have the word.
+    counts: np.ndarray
+    sizes: np.ndarray  # (labels,): training drawings of each label
+    weight: float = 1.0
+
+    @classmethod
+    def fit(
+        cls,
+        words: Sequence[Sequence[str]],
+        y_idx: np.ndarray,
+        n_labels: int,
+        weight: float = 1.0,
+    ) -> NameWords:
+        seen: dict[str, np.ndarray] = {}
+        for row, label in zip(words, y_idx, strict=True):
+            for word in set(row):
+                seen.setdefault(word, np.zeros(n_labels))[int(label)] += 1
+        vocabulary = sorted(seen, key=lambda w: (-seen[w].sum(), w))[:MAX_VOCABULARY]
+        counts = (
+            np.stack([seen[w] for w in vocabulary])
+            if vocabulary
+            else np.zeros((0, n_labels))
+        )
+        sizes = np.bincount(np.asarray(y_idx, dtype=int), minlength=n_labels)
+        return cls(tuple(vocabulary), counts, sizes.astype(float), float(weight))
+
+    @functools.cached_property
+    def _index(self) -> dict[str, int]:
+        return {w: i for i, w in enumerate(self.vocabulary)}
+
+    @functools.cached_property
+    def _log_share(self) -> np.ndarray:
+        """Per word and label, log p(word | label) less its largest."""
+        share = np.log((self.counts + ALPHA) / (self.sizes + 2 * ALPHA))
+        return share - share.max(axis=1, keepdims=True) if len(share) else share
+
+    def evidence(self, words: Sequence[Sequence[str]]) -> np.ndarray:
+        """(rows, labels): each name's log-likelihood under each label, up to
+        a constant per row (0 for a name of no known word)."""
+        out = np.zeros((len(words), len(self.sizes)))
+        for row, name in zip(out, words, strict=True):
+            known = [i for w in set(name) if (i := self._index.get(w)) is not None]
+            if known:
+                row += self._log_share[known].sum(axis=0)
+        return out
+
+    def weigh(self, probs: np.ndarray, words: Sequence[Sequence[str]]) -> np.ndarray:
+        """``probs`` (rows, labels) with each row's name weighed in."""
+        p = np.atleast_2d(np.asarray(probs, dtype=float))
+        if self.weight <= 0 or not len(self.vocabulary):
+            return p
+        e = self.weight * self.evidence(words)
+        p = p * np.exp(e - e.max(axis=1, keepdims=True))
+        total = p.sum(axis=1, keepdims=True)
+        return p / np.where(total > 0, total, 1.0)
+
+    def with_weight_for(
+        self, probs: np.ndarray, words: Sequence[Sequence[str]], y_idx: np.ndarray
+    ) -> NameWords:
+        """The weight of ``WEIGHTS`` whose answers on these held-out rows have
+        the least log-loss (the smallest on a tie)."""
+        rows = np.arange(len(y_idx))
+
+        def loss(weight: float) -> float:
+            p = replace(self, weight=weight).weigh(probs, words)
+            return float(-np.log(np.clip(p[rows, y_idx], 1e-12, 1.0)).mean())
+
+        losses = [loss(w) for w in WEIGHTS]
+        return replace(self, weight=WEIGHTS[int(np.argmin(losses))])
+
+    def refitted(self, words: Sequence[Sequence[str]], y_idx: np.ndarray) -> NameWords:
+        """The same weight, the counts of ``words`` (every labelled row)."""
+        return NameWords.fit(words, y_idx, len(self.sizes), self.weight)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "weight": self.weight,
+            "sizes": [int(v) for v in self.sizes],
+            "words": {
+                w: {str(i): int(c) for i, c in enumerate(row) if c}
+                for w, row in zip(self.vocabulary, self.counts, strict=True)
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, *, classes: int) -> NameWords | None:
+        """The stored counts, or None when absent or not of ``classes`` labels."""
+        if not isinstance(data, dict):
+            return None
+        try:
+            weight = float(data["weight"])
+            sizes = np.asarray(data["sizes"], dtype=float)
+            stored = data["words"]
+            vocabulary = tuple(str(w) for w in stored)
+            counts = np.zeros((len(vocabulary), classes))
+            for row, word in zip(counts, vocabulary, strict=True):
+                for i, c in stored[word].items():
+                    row[int(i)] = float(c)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+            return None
+        if sizes.shape != (classes,) or not 0 <= weight <= 1:
+            return None
+        return cls(vocabulary, counts, sizes, weight)
