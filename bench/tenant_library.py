@@ -91,6 +91,7 @@ from sklearn.model_selection import (  # noqa: E402
 )
 
 from apps.cad import features  # noqa: E402
+from apps.cad.part_names import name_words  # noqa: E402
 from apps.cad.similarity import Space  # noqa: E402
 from apps.modelreg import evaluation, training  # noqa: E402
 
@@ -245,11 +246,18 @@ def train_on(
     tr: np.ndarray,
     seed: int,
     threshold: float,
+    words: list[tuple[str, ...]] | None,
 ) -> training.TrainResult:
     """The model ``POST /train`` registers when the tenant's labelled drawings
-    are the rows ``tr``."""
+    are the rows ``tr`` (``words``: every row's file-name words, or None)."""
     return training.train(
-        training.Dataset(X=Xd[tr], y=yd[tr], feature_version=version, summary={}),
+        training.Dataset(
+            X=Xd[tr],
+            y=yd[tr],
+            feature_version=version,
+            summary={},
+            words=None if words is None else [words[i] for i in tr],
+        ),
         seed=seed,
         threshold=threshold,
         labelled=True,
@@ -282,12 +290,15 @@ def served_on(
     yd: np.ndarray,
     te: np.ndarray,
     threshold: float,
+    words: list[tuple[str, ...]] | None,
 ) -> dict[str, object]:
-    """The exported model, calibrated as served, on the rows ``te`` it never
-    saw."""
+    """The exported model, calibrated as served (with the rows' file names
+    when ``words``), on the rows ``te`` it never saw."""
     probs = training.onnx_proba(result.onnx, Xd[te].astype(np.float32))
     if result.open_set is not None:
         probs = result.open_set.calibrate(probs)
+        if words is not None:
+            probs = result.open_set.with_names(probs, [words[i] for i in te])
     m = training.evaluate(probs, yd[te], result.labels, threshold)
     out: dict[str, object] = {
         "macro_f1": m["macro_f1"],
@@ -314,6 +325,7 @@ def grouped_split(
     groups: np.ndarray,
     seed: int,
     threshold: float,
+    words: list[tuple[str, ...]] | None,
 ) -> dict[str, object]:
     """Whole groups held out (25 %): the model trained on the rest, scored on
     them, and its spaces' top five among the rest."""
@@ -322,10 +334,10 @@ def grouped_split(
     present = set(yd[g_tr].tolist())
     g_te = np.asarray([i for i in g_te if yd[i] in present])
     try:
-        rg = train_on(version, Xd, yd, g_tr, seed, threshold)
+        rg = train_on(version, Xd, yd, g_tr, seed, threshold, words)
     except Exception as exc:
         return {"error": str(exc)[:200]}
-    out = served_on(rg, Xd, yd, g_te, threshold)
+    out = served_on(rg, Xd, yd, g_te, threshold, words)
     gtrain = np.zeros(len(yd), bool)
     gtrain[g_tr] = True
     for name, space in spaces_of(rg, Xd).items():
@@ -347,6 +359,7 @@ def run(
     threshold: float,
     folds: int,
     grouped_splits: int = 1,
+    names: bool = False,
 ) -> dict[str, object]:
     X = as_version(Xa, version)
     dedup = evaluation.deduplicate(X, y, list(sha))
@@ -364,13 +377,19 @@ def run(
     groups = (
         np.asarray([pattern.sub("", Path(f).stem) for f in kept]) if pattern else None
     )
+    words = [name_words(Path(f).name) for f in kept] if names else None
     log(f"{version}: {len(yd)} distinct drawings, training")
     t0 = time.perf_counter()
-    result = train_on(version, Xd, yd, np.arange(len(yd)), seed, threshold)
+    result = train_on(version, Xd, yd, np.arange(len(yd)), seed, threshold, words)
     fit_s = time.perf_counter() - t0
     log(f"{version}: trained in {fit_s:.0f} s, cross-validating")
     cv = evaluation.cross_validate(
-        lambda: clone(result.estimator), Xd, yd, folds=folds, seed=seed
+        lambda: clone(result.estimator),
+        Xd,
+        yd,
+        folds=folds,
+        seed=seed,
+        weigh=training.names_in_folds(result.open_set, words, yd, result.labels),
     )
     m = result.metrics
     log(f"{version}: new drawings and similar drawings")
@@ -379,8 +398,8 @@ def run(
     tr_idx, te_idx = train_test_split(
         np.arange(len(yd)), test_size=0.25, stratify=yd, random_state=seed
     )
-    served = train_on(version, Xd, yd, tr_idx, seed, threshold)
-    new = served_on(served, Xd, yd, te_idx, threshold)
+    served = train_on(version, Xd, yd, tr_idx, seed, threshold, words)
+    new = served_on(served, Xd, yd, te_idx, threshold, words)
     train_set = np.zeros(len(yd), bool)
     train_set[tr_idx] = True
     sim: dict[str, dict[str, object]] = {
@@ -393,12 +412,12 @@ def run(
     grouped = None
     if groups is not None:
         log(f"{version}: grouped split")
-        grouped = grouped_split(version, Xd, yd, groups, seed, threshold)
+        grouped = grouped_split(version, Xd, yd, groups, seed, threshold, words)
     splits: dict[str, object] | None = None
     if groups is not None and grouped_splits > 1:
         log(f"{version}: {grouped_splits - 1} more grouped splits")
         every = [grouped or {}] + [
-            grouped_split(version, Xd, yd, groups, seed + i, threshold)
+            grouped_split(version, Xd, yd, groups, seed + i, threshold, words)
             for i in range(1, grouped_splits)
         ]
         splits = {"seeds": [seed + i for i in range(grouped_splits)]}
@@ -425,6 +444,7 @@ def run(
         "estimator": m.get("estimator"),
         "selection_macro_f1": m.get("selection_macro_f1"),
         "heldout_macro_f1": m["macro_f1"],
+        "names": m.get("names"),
         "heldout_accuracy": m["accuracy"],
         "heldout_rows": m["test_rows"],
         "needs_review_rate": m["abstention_rate"],
@@ -471,6 +491,14 @@ def main() -> None:
         "--cache", type=Path, help="npz of the vectors, re-analysed when stale"
     )
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--names",
+        choices=("none", "original"),
+        default="none",
+        help="original: the model also learns the words of the files' own "
+        "names, as POST /train does for uploaded drawings; none (default): "
+        "the drawings alone, as if every file were named drawing.dxf",
+    )
     parser.add_argument(
         "--grouped-splits",
         type=int,
@@ -524,6 +552,7 @@ def main() -> None:
             threshold=float(settings.CADML_MODEL_CONFIDENCE_THRESHOLD),
             folds=int(settings.CADML_TRAIN_CV_FOLDS),
             grouped_splits=args.grouped_splits,
+            names=args.names == "original",
         )
         line = {
             "bench": "tenant_library",
@@ -533,6 +562,7 @@ def main() -> None:
             "evaluation_set": evaluation_set,
             "group_pattern": args.group_pattern,
             "seed": args.seed,
+            "file_names": args.names,
             "analysis_s": round(analysis_s, 1),
             "version_s": round(time.perf_counter() - t0, 1),
             "total_s": round(time.perf_counter() - t_start, 1),
