@@ -765,6 +765,9 @@ def _add_circle(
     """A circle, or with ``ends`` (start and end point) an arc, centre and
     ends in world space before the block transform ``m``; ``mirrored`` when
     its plane is turned over (it then runs clockwise as seen)."""
+    if m is not None and not _keeps_circles(m):
+        _add_stretched(geo, c, r, m, ends, mirrored)
+        return
     if m is not None:
         c = m.transform(c)
         r *= m.transform_direction(Vec3(1, 0, 0)).magnitude
@@ -779,6 +782,53 @@ def _add_circle(
     else:
         geo.n_arcs += 1
         _add_arc(geo, ends, c, r, mirrored, m)
+
+
+def _keeps_circles(m: Any) -> bool:
+    """Whether the block transform ``m`` draws a circle as a circle: the same
+    scale along both axes of the drawing's plane, at right angles."""
+    ux = m.transform_direction(Vec3(1, 0, 0))
+    uy = m.transform_direction(Vec3(0, 1, 0))
+    lx, ly = ux.magnitude, uy.magnitude
+    return (
+        math.isclose(lx, ly, rel_tol=_SAME_CIRCLE)
+        and abs(ux.x * uy.x + ux.y * uy.y) <= _SAME_CIRCLE * lx * ly
+    )
+
+
+def _add_stretched(
+    geo: Geometry,
+    c: Vec3,
+    r: float,
+    m: Any,
+    ends: tuple[Vec3, Vec3] | None,
+    mirrored: bool,
+) -> None:
+    """A circle or arc through a block inserted with unequal x and y scales
+    (or sheared): an ellipse or elliptic arc as drawn, read as an ELLIPSE is
+    (points over its sweep), not a circle at the x scale."""
+    if not _finite(c.x, c.y, r) or not r > 0:
+        geo.skipped_nonfinite += 1
+        return
+    a0, sweep = 0.0, 2 * math.pi
+    if ends is not None:
+        start, end = ends
+        if mirrored:  # it runs clockwise from start to end as seen
+            start, end = end, start
+        a0 = math.atan2(start.y - c.y, start.x - c.x)
+        a1 = math.atan2(end.y - c.y, end.x - c.x)
+        sweep = (a1 - a0) % (2 * math.pi) or 2 * math.pi
+    steps = max(2, math.ceil(sweep / (2 * math.pi) * _ELLIPSE_STEPS))
+    if geo.spline_points + steps > _MAX_SPLINE_POINTS:
+        centre = m.transform(c)  # past the drawing's budget, its centre
+        if _finite(centre.x, centre.y):
+            geo.points.append((centre.x, centre.y))
+        return
+    geo.spline_points += steps + 1
+    turns = [a0 + sweep * k / steps for k in range(steps + 1)]
+    _add_curve(
+        geo, [Vec3(c.x + r * math.cos(t), c.y + r * math.sin(t), c.z) for t in turns], m
+    )
 
 
 _SPLINE_STEPS = 4  # points on the curve a control point, 8 to 256 a spline

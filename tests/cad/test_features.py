@@ -1112,3 +1112,42 @@ def test_the_drawings_extent_reaches_the_rims_of_its_circles_and_arcs() -> None:
         "bbox"
     ]
     assert got == pytest.approx([0, 0, 100, 50], abs=1e-6)
+
+
+def test_circles_in_a_block_stretched_on_one_axis_read_as_the_ellipses_drawn() -> None:
+    # A block of a round boss and a quarter arc, inserted twice as wide as
+    # high, draws an ellipse and an elliptic arc: it reads as those ELLIPSEs
+    # drawn directly, not as circles at the block's x scale.
+    from tests.cad.conftest import dxf_bytes
+
+    def stretched(doc, msp):  # type: ignore[no-untyped-def]
+        block = doc.blocks.new("BOSS")
+        block.add_lwpolyline([(-20, -20), (20, -20), (20, 20), (-20, 20)], close=True)
+        block.add_circle((0, 0), 10)
+        block.add_arc((0, 0), 15, 0, 90)
+        msp.add_blockref("BOSS", (100, 50), dxfattribs={"xscale": 2, "yscale": 1})
+
+    def drawn(doc, msp):  # type: ignore[no-untyped-def]
+        msp.add_lwpolyline([(60, 30), (140, 30), (140, 70), (60, 70)], close=True)
+        msp.add_ellipse((100, 50), major_axis=(20, 0), ratio=0.5)
+        msp.add_ellipse(
+            (100, 50),
+            major_axis=(30, 0),
+            ratio=0.5,
+            start_param=0,
+            end_param=math.pi / 2,
+        )
+
+    got, want = named(vector(dxf_bytes(stretched))), named(vector(dxf_bytes(drawn)))
+    assert got["log_circles"] == got["log_arcs"] == 0.0
+    for slot in PICTURE | OUTLINE | TOPOLOGY | LAYOUT:
+        assert got[slot] == pytest.approx(want[slot], abs=1e-4), slot
+
+    # The same block inserted at one scale still draws circles.
+    def uniform(doc, msp):  # type: ignore[no-untyped-def]
+        stretched(doc, msp)
+        msp.query("INSERT").first.dxf.yscale = 2
+
+    assert named(vector(dxf_bytes(uniform)))["log_circles"] == pytest.approx(
+        math.log1p(1)
+    )
