@@ -198,10 +198,15 @@ class DuplicateRefSerializer(serializers.Serializer):
 
 
 class NamedSerializer(serializers.Serializer):
-    family = serializers.CharField(help_text="The part family the name gives.")
+    family = serializers.CharField(
+        help_text="The part family the name gives; for a tenant's own model, "
+        "the label the file name's words point to (words it learned from the "
+        "tenant's labelled drawings)."
+    )
     word = serializers.CharField(
         help_text="What named it, folded to lower-case ASCII (a word, a "
-        "compound or a standard such as iso4017)."
+        "compound or a standard such as iso4017; a tenant's model: the file "
+        "name's words that point to the label, space-separated)."
     )
     found_in = serializers.ChoiceField(
         choices=("title block", "file name", "product name"),

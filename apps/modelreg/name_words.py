@@ -23,6 +23,7 @@ as many.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -82,6 +83,23 @@ class NameWords:
             if known:
                 row += self._log_share[known].sum(axis=0)
         return out
+
+    def telling(self, name: Sequence[str]) -> tuple[int, tuple[str, ...]] | None:
+        """The label a name's words make at least twice as likely as any
+        other, and the words that point to it; None when they point nowhere."""
+        e = self.weight * self.evidence([name])[0]
+        if len(e) < 2 or self.weight <= 0:
+            return None
+        best = int(np.argmax(e))
+        if e[best] - np.partition(e, -2)[-2] < math.log(2):
+            return None
+        rows = [
+            (w, self._log_share[i])
+            for w in name
+            if (i := self._index.get(w)) is not None
+        ]
+        telling = [w for w, row in rows if row[best] == 0 and row.min() < -math.log(2)]
+        return best, tuple(telling or (w for w, _ in rows))
 
     def weigh(self, probs: np.ndarray, words: Sequence[Sequence[str]]) -> np.ndarray:
         """``probs`` (rows, labels) with each row's name weighed in."""

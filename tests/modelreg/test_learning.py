@@ -760,6 +760,14 @@ def test_a_tenants_model_learns_the_words_of_its_file_names(
         )
         assert r.status_code == 201, r.data
         assert r.data["analysis"]["prediction"] == f"{line.lower()}_line"
+        # The answer says what in the name counted (v2 `named`): the word the
+        # two lines' names do not share.
+        analysis = Analysis.objects.get(pk=r.data["analysis"]["id"])
+        assert analysis.prediction["named"] == {
+            "family": f"{line.lower()}_line",
+            "word": line.lower(),
+            "found_in": "file name",
+        }
         # The same by its vector, with and without a name.
         vector = r.data["analysis"]["features"]
         by_vector = admin_client_a.post(

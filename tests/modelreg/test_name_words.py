@@ -67,6 +67,17 @@ def test_names_move_the_answer_to_the_label_they_go_with() -> None:
     assert np.allclose(names.weigh(drawing, [("rev",)]), drawing, atol=0.02)
 
 
+def test_an_answer_says_which_words_of_its_name_counted() -> None:
+    rng = np.random.default_rng(5)
+    words, y = _names(60, rng)
+    names = NameWords.fit(words, y, 3)
+    assert names.telling(("platte", "rev")) == (2, ("platte",))
+    # Words every label's names share, or none the model learned: nothing.
+    assert names.telling(("rev",)) is None
+    assert names.telling(("zzz",)) is None
+    assert names.telling(()) is None
+
+
 def test_the_weight_is_read_off_held_out_rows() -> None:
     rng = np.random.default_rng(1)
     words, y = _names(90, rng)

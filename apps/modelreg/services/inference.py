@@ -131,7 +131,9 @@ def _predict(
     out = _answer(view, loaded, variant, features, probs, order, latency, outside)
     # What the name said, when it counted: the person reading the answer sees
     # why a drawing the picture alone left unsure is now sure.
-    out["prediction"]["named"] = named.as_json() if named else None
+    out["prediction"]["named"] = (
+        named.as_json() if named else _named_by_words(loaded, words)
+    )
     if len(parts) > 1:
         # A file of several parts (an assembly, a bearing's rings and balls):
         # each part is answered too, by the version that answered the file.
@@ -334,6 +336,24 @@ def guardrail_trip(*, view: DeploymentView, version_id: int, error_rate: float) 
 
 
 # --- answer -----------------------------------------------------------------
+
+
+def _named_by_words(
+    loaded: LoadedVersion, words: tuple[str, ...]
+) -> dict[str, str] | None:
+    """What a tenant's model read in the file name, as ``named``: the label
+    its learned words point to and those words; None when they point to
+    none, or the model learned no names."""
+    names = loaded.open_set.names if loaded.open_set is not None else None
+    told = names.telling(words) if names is not None and words else None
+    if told is None:
+        return None
+    label, telling = told
+    return {
+        "family": loaded.labels[label],
+        "word": " ".join(telling),
+        "found_in": "file name",
+    }
 
 
 def _weighed(
