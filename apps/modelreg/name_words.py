@@ -15,7 +15,7 @@ drawing by Bayes' rule:
 drawing named ``part-0042.dxf`` is answered by its drawing alone. The
 ``weight`` (0 to 1) is chosen on the calibration split, rows neither the
 forest nor the word counts learned from, by log-loss: names that say nothing
-about the labels get weight 0; the words of a name are not independent
+about the labels get little or no weight; the words of a name are not independent
 evidence, so a weight under 1 keeps several words of one phrase from counting
 as many.
 """
@@ -152,9 +152,18 @@ class NameWords:
             counts = np.zeros((len(vocabulary), classes))
             for row, word in zip(counts, vocabulary, strict=True):
                 for i, c in stored[word].items():
+                    if not 0 <= int(i) < classes:
+                        return None
                     row[int(i)] = float(c)
         except (KeyError, TypeError, ValueError, IndexError, AttributeError):
             return None
-        if sizes.shape != (classes,) or not 0 <= weight <= 1:
+        finite = np.isfinite(counts).all() and np.isfinite(sizes).all()
+        if (
+            sizes.shape != (classes,)
+            or not 0 <= weight <= 1
+            or not finite
+            or (counts < 0).any()
+            or (sizes < 0).any()
+        ):
             return None
         return cls(vocabulary, counts, sizes, weight)

@@ -110,6 +110,9 @@ def test_the_names_travel_with_the_model() -> None:
         [],
         {"weight": 2, "sizes": [1, 1, 1], "words": {}},
         {"weight": 0.5, "sizes": [1, 1, 1], "words": {"a": {"7": 1}}},
+        {"weight": 0.5, "sizes": [1, 1, 1], "words": {"a": {"-1": 1}}},
+        {"weight": 0.5, "sizes": [1, 1, 1], "words": {"a": {"0": -3}}},
+        {"weight": 0.5, "sizes": [1, float("nan"), 1], "words": {}},
         {"weight": "x"},
     ):
         assert NameWords.from_json(broken, classes=3) is None
