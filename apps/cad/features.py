@@ -36,6 +36,7 @@ from __future__ import annotations
 import functools
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -818,16 +819,15 @@ def _add_stretched(
         a0 = math.atan2(start.y - c.y, start.x - c.x)
         a1 = math.atan2(end.y - c.y, end.x - c.x)
         sweep = (a1 - a0) % (2 * math.pi) or 2 * math.pi
-    steps = max(2, math.ceil(sweep / (2 * math.pi) * _ELLIPSE_STEPS))
-    if geo.spline_points + steps > _MAX_SPLINE_POINTS:
-        centre = m.transform(c)  # past the drawing's budget, its centre
-        if _finite(centre.x, centre.y):
-            geo.points.append((centre.x, centre.y))
-        return
-    geo.spline_points += steps + 1
-    turns = [a0 + sweep * k / steps for k in range(steps + 1)]
-    _add_curve(
-        geo, [Vec3(c.x + r * math.cos(t), c.y + r * math.sin(t), c.z) for t in turns], m
+    _add_elliptic(
+        geo,
+        c,
+        a0,
+        sweep,
+        lambda turns: [
+            Vec3(c.x + r * math.cos(t), c.y + r * math.sin(t), c.z) for t in turns
+        ],
+        m,
     )
 
 
@@ -876,16 +876,32 @@ def _add_ellipse(geo: Geometry, e: Any, m: Any) -> None:
         mirrored = Vec3(e.dxf.get("extrusion", (0, 0, 1))).z < 0
         _add_circle(geo, Vec3(e.dxf.center), radius, m, ends, mirrored)
         return
+    _add_elliptic(
+        geo, Vec3(e.dxf.center), start, sweep, e.construction_tool().vertices, m
+    )
+
+
+def _add_elliptic(
+    geo: Geometry,
+    centre: Vec3,
+    start: float,
+    sweep: float,
+    points_at: Callable[[list[float]], Any],
+    m: Any,
+) -> None:
+    """An ellipse or elliptic arc from ``start`` over ``sweep`` (radians of
+    its parameter) as points along it (``points_at(params)``, before the block
+    transform ``m``): 33 a whole turn. Past the drawing's budget for curve
+    points, its centre."""
     steps = max(2, math.ceil(sweep / (2 * math.pi) * _ELLIPSE_STEPS))
     if geo.spline_points + steps > _MAX_SPLINE_POINTS:
-        # Past the drawing's budget for curve points, an ellipse is its centre.
-        c = e.dxf.center if m is None else m.transform(e.dxf.center)
+        c = centre if m is None else m.transform(centre)
         if _finite(c.x, c.y):
             geo.points.append((c.x, c.y))
         return
     geo.spline_points += steps + 1
     params = [start + sweep * k / steps for k in range(steps + 1)]
-    _add_curve(geo, e.construction_tool().vertices(params), m)
+    _add_curve(geo, points_at(params), m)
 
 
 def _add_curve(geo: Geometry, pts: Any, m: Any) -> None:

@@ -174,6 +174,14 @@ class OpenSet:
     def calibrate(self, probs: np.ndarray) -> np.ndarray:
         return temper(probs, self.temperature)
 
+    def answered(self, probs: np.ndarray, words: Sequence[str] = ()) -> np.ndarray:
+        """One drawing's probabilities as served: calibrated, and its file
+        name's ``words`` weighed in when the model learned its labels' names."""
+        calibrated = self.calibrate(probs)
+        if self.names is None:
+            return calibrated
+        return self.names.weigh(calibrated, [words])[0]
+
     def with_names(
         self, probs: np.ndarray, words: Sequence[Sequence[str]]
     ) -> np.ndarray:

@@ -264,8 +264,7 @@ def _shadow(
     # the drawing's name as evidence.
     sprobs = with_name(sprobs, shadow.labels, family)
     if shadow.open_set is not None and shadow.open_set.names is not None:
-        calibrated = shadow.open_set.calibrate(sprobs)
-        sprobs = shadow.open_set.with_names(calibrated[None, :], [words])[0]
+        sprobs = shadow.open_set.answered(sprobs, words)
     agreed = shadow.labels[int(part_order(sprobs, shadow.labels)[0])] == label
     _record(
         view,
@@ -367,10 +366,9 @@ def _weighed(
     and ``not_a_part`` set aside, and whether the vector is most like no part
     (``openset.set_aside``)."""
     if loaded.open_set is not None:
-        # Calibration never changes the ranking, only how sure the answer is.
-        probs = loaded.open_set.calibrate(probs)
-        # The words the model learned its labels' file names have.
-        probs = loaded.open_set.with_names(probs[None, :], [words])[0]
+        # Calibration never changes the ranking, only how sure the answer is;
+        # the file name's words do, when the model learned its labels'.
+        probs = loaded.open_set.answered(probs, words)
     if named is not None and (
         view.tenant_id is not None or named.family not in loaded.labels
     ):
