@@ -189,8 +189,7 @@ def calibration_svg(bins: list[dict[str, Any]], *, ece: float) -> str:
 
 def report(
     *,
-    estimator: Any,
-    X_test: np.ndarray,
+    probs: np.ndarray,
     y_test: np.ndarray,
     labels: list[str],
     held_out: dict[str, Any],
@@ -203,8 +202,11 @@ def report(
     drawing_ids: Mapping[str, int],
 ) -> dict[str, Any]:
     """The evaluation stored on the version (the SVGs under ``svg``);
-    ``drawing_ids``: the id of the drawing behind each key of ``dedup``."""
-    probs = np.asarray(estimator.predict_proba(X_test), dtype=float)
+    ``probs``: the held-out rows' probabilities as served (calibrated, file
+    names weighed in), so the calibration and abstention shown are those of
+    the answers users get; ``drawing_ids``: the id of the drawing behind each
+    key of ``dedup``."""
+    probs = np.asarray(probs, dtype=float)
     y_idx = np.asarray([labels.index(str(v)) for v in y_test])
     ece = expected_calibration_error(probs, y_idx)
     bins = reliability(probs, y_idx)
@@ -284,24 +286,14 @@ def taught_held_out(
 ) -> dict[str, Any]:
     """On the default base the held-out split is mostly generated drawings:
     the figures of the tenant's own drawings in it (those of ``taught_X``),
-    answered as served (calibrated, ``unknown`` as the open set says)."""
-    from django.conf import settings
-
-    from apps.modelreg.openset import set_aside
-
+    answered as served (``result.probs_test`` and ``unknown_test``)."""
     taught = {row.tobytes() for row in np.asarray(taught_X, dtype=np.float32)}
     X_test = np.asarray(result.X_test, dtype=np.float32)
     mine = np.asarray([row.tobytes() in taught for row in X_test], dtype=bool)
     if not mine.any():
         return {"rows": 0, "accuracy": None, "right_and_confident": None}
-    probs = np.asarray(result.held_out_estimator.predict_proba(X_test[mine]))
-    unknown = np.zeros(len(probs), dtype=bool)
-    if result.open_set is not None:
-        probs = result.open_set.calibrate(probs)
-        unknown = result.open_set.unknown(X_test[mine].astype(float))
-    unknown |= set_aside(
-        probs, result.labels, share=float(settings.CADML_MODEL_NOT_A_PART_SHARE)
-    )[1]
+    probs = np.asarray(result.probs_test)[mine]
+    unknown = np.asarray(result.unknown_test, dtype=bool)[mine]
     right = np.asarray(result.labels)[probs.argmax(axis=1)] == result.y_test[mine]
     confident = probs.max(axis=1) >= threshold
     return {

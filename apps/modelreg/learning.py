@@ -543,8 +543,7 @@ def _train(run: _Run) -> dict[str, Any]:
             ),
         )
         report = evaluation.report(
-            estimator=result.held_out_estimator,
-            X_test=result.X_test,
+            probs=result.probs_test,
             y_test=result.y_test,
             labels=result.labels,
             held_out=result.metrics,

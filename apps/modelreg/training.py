@@ -706,6 +706,11 @@ class TrainResult:
     held_out_estimator: Any
     X_test: np.ndarray
     y_test: np.ndarray
+    # The held-out rows answered as served: calibrated, file names weighed
+    # in, and whether each is ``unknown`` (far from every prototype, or most
+    # like another domain).
+    probs_test: np.ndarray
+    unknown_test: np.ndarray
     open_set: Any = None  # apps.modelreg.openset.OpenSet
 
 
@@ -931,12 +936,12 @@ def train(
     metrics["trees_kept_to_fit"] = trees_kept
     metrics["onnx_max_abs_prob_diff"] = float(np.abs(sk_probs - ort_probs).max())
     metrics["onnx_matches_sklearn"] = True
+    unknown = set_aside(
+        scored, labels, share=float(settings.CADML_MODEL_NOT_A_PART_SHARE)
+    )[1]
     if calibration is not None:
         y_idx = np.asarray([labels.index(str(v)) for v in y_test])
-        unknown = calibration.unknown(X_test.astype(float))
-        unknown |= set_aside(
-            scored, labels, share=float(settings.CADML_MODEL_NOT_A_PART_SHARE)
-        )[1]
+        unknown = unknown | calibration.unknown(X_test.astype(float))
         confident = scored.max(axis=1) >= threshold
         correct = scored.argmax(axis=1) == y_idx
         metrics["calibration"] = {
@@ -997,6 +1002,8 @@ def train(
         held_out_estimator=held_out_estimator,
         X_test=X_test,
         y_test=y_test,
+        probs_test=scored,
+        unknown_test=unknown,
         open_set=calibration,
     )
 

@@ -157,6 +157,32 @@ def test_training_from_labels_evaluates_registers_and_activates(
     assert out["prediction"]["label"] == "nut"
 
 
+def test_the_evaluation_shows_the_calibration_of_the_answers_served(
+    admin_client_a, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    # Nuts and bolts drawn alike, flanges apart: a model unsure of half its
+    # answers, whose confidence the calibration moves.
+    rng = np.random.default_rng(5)
+    alike = rng.random(WIDTH) * 4
+    centres = {"flange": rng.random(WIDTH) * 4, "nut": alike, "bolt": alike}
+    for n, (label, centre) in enumerate(
+        (label, centre) for label, centre in centres.items() for _ in range(20)
+    ):
+        vector = centre + rng.normal(0, 0.3, WIDTH)
+        # The same word in every name: the names tell nothing.
+        name = f"drawing-{n:03d}.dxf"
+        labelled_drawing(tenant_a, label, f"{label}-{n}", vector, name=name)
+    job = wait_for_job(train(admin_client_a).data["job"], timeout=120)
+    assert job.status == "succeeded", job.summary
+    v = admin_client_a.get("/api/v1/models/part-classifier/versions/1").data
+    served, ev = v["metrics"], v["evaluation"]
+    assert served["calibration"]["ece_uncalibrated"] != served["ece"]
+    # The reliability diagram and abstention rate a team reads are those of
+    # the answers it gets (calibrated), not of the raw forest.
+    assert ev["calibration"]["ece"] == served["ece"]
+    assert ev["abstention"]["rate"] == served["abstention_rate"]
+
+
 def test_drawings_labelled_not_a_part_teach_the_model_what_to_call_unknown(
     admin_client_a, tenant_a
 ) -> None:  # type: ignore[no-untyped-def]
