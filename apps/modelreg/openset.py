@@ -214,11 +214,14 @@ class OpenSet:
         width: int,
         classes: int,
         feature_version: str | None = None,
+        labels: int | None = None,
     ) -> OpenSet | None:
         """The stored parameters, or None when absent or not of this model's
-        shape (a version registered by hand carries none). Lone rectangles
-        are unknown only when stored so and ``feature_version`` has their
-        slots."""
+        shape (a version registered by hand carries none): ``classes``
+        prototypes (every label but ``not_a_part``), the names' word counts
+        of every one of the model's ``labels`` (``classes`` when None). Lone
+        rectangles are unknown only when stored so and ``feature_version``
+        has their slots."""
         if not isinstance(data, dict):
             return None
         try:
@@ -256,7 +259,7 @@ class OpenSet:
             lone_rectangle_at(feature_version, width=width)
             if data.get("lone_rectangles_unknown") is True
             else None,
-            NameWords.from_json(data.get("names"), classes=classes),
+            NameWords.from_json(data.get("names"), classes=labels or classes),
         )
 
 

@@ -174,6 +174,7 @@ def _load_version(version: Any) -> LoadedVersion:
             width=width,
             classes=len(known_labels(labels)),
             feature_version=version.model.feature_version,
+            labels=len(labels),
         ),
     )
 

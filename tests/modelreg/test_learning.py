@@ -688,6 +688,17 @@ def plate(rng: random.Random, scale: float) -> bytes:
     return stream.getvalue().encode()
 
 
+def scribble(rng: random.Random) -> bytes:
+    """An open zigzag of a dozen strokes: a sketch, no part."""
+    import ezdxf
+
+    doc = ezdxf.new(units=4)
+    doc.modelspace().add_lwpolyline([(i * 10.0, rng.uniform(0, 80)) for i in range(12)])
+    stream = io.StringIO()
+    doc.write(stream)
+    return stream.getvalue().encode()
+
+
 def test_families_that_differ_only_in_size_are_learned(
     admin_client_a, tenant_a
 ) -> None:  # type: ignore[no-untyped-def]
@@ -809,3 +820,53 @@ def test_a_tenants_model_learns_the_words_of_its_file_names(
             format="json",
         ).data["prediction"]
         assert unnamed["confidence"] < by_vector.data["prediction"]["confidence"]
+
+
+def test_a_model_that_learned_not_a_part_weighs_its_file_names_when_served(
+    admin_client_a, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    # Two look-alike product lines and sketches labelled not_a_part: the
+    # model has one label more than it has prototypes, and its names are
+    # weighed all the same.
+    rng = random.Random(12)
+    for i in range(24):
+        line = ("Orion", "Vega")[i % 2]
+        d = drawing_create(
+            tenant=tenant_a,
+            uploaded_by=None,
+            name=f"{line}_Grundplatte-{i:03d}.dxf",
+            content=plate(rng, 1.0),
+        ).drawing
+        d.label = f"{line.lower()}_line"
+        d.save()
+    for i in range(8):
+        d = drawing_create(
+            tenant=tenant_a,
+            uploaded_by=None,
+            name=f"Skizze-{i}.dxf",
+            content=scribble(rng),
+        ).drawing
+        d.label = "not_a_part"
+        d.save()
+    job = wait_for_job(train(admin_client_a, deploy="active").data["job"], timeout=240)
+    assert job.status == "succeeded", job.summary
+    assert ModelVersion.objects.get().evaluation["names"]["weight"] > 0
+    for line in ("Orion", "Vega"):
+        r = admin_client_a.post(
+            "/api/v1/drawings",
+            {
+                "file": SimpleUploadedFile(
+                    f"{line}-Grundplatte-117.dxf", plate(rng, 1.0)
+                )
+            },
+            format="multipart",
+        )
+        assert r.status_code == 201, r.data
+        assert r.data["analysis"]["prediction"] == f"{line.lower()}_line"
+        named = Analysis.objects.get(pk=r.data["analysis"]["id"]).prediction["named"]
+        assert named == {
+            "family": f"{line.lower()}_line",
+            # Both words speak for it: "grundplatte" against the sketches.
+            "word": f"{line.lower()} grundplatte",
+            "found_in": "file name",
+        }
