@@ -49,6 +49,10 @@ trains or embeds its own way:
    ``--seed + N - 1`` and reports each split's macro-F1 and top five with
    the model's classes, and their means: one split of a quarter of the
    groups moves these by several points from seed to seed.
+6. With ``--base default``, instead of (2) to (5): the library taught on the
+   default base (``POST /train`` with ``base: default``), a stratified quarter
+   kept from training, the served model's macro-F1 over the library's labels
+   and right-and-confident on it (``on_default_base``).
 
 Run (the analysis takes some minutes on two cores; ``--cache`` keeps the vectors,
 keyed by every file's path and content and the pipeline's feature version)::
@@ -318,6 +322,81 @@ def served_on(
     return out
 
 
+def on_default_base(
+    version: str,
+    Xd: np.ndarray,
+    yd: np.ndarray,
+    seed: int,
+    threshold: float,
+    words: list[tuple[str, ...]] | None,
+) -> dict[str, object]:
+    """The library taught on the default base (``POST /train`` with ``base:
+    default``): a stratified quarter kept from training, the rest taught
+    beside the default model's generated set (``training.on_base``), and the
+    served model (calibrated, the file names weighed in when ``words``, the
+    open set's ``unknown``) on that quarter: macro-F1 over the tenant's
+    labels and right and confident."""
+    from sklearn.metrics import f1_score
+
+    from apps.modelreg.openset import set_aside
+
+    tr, te = train_test_split(
+        np.arange(len(yd)), test_size=0.25, stratify=yd, random_state=seed
+    )
+    log(f"{version}: drawing or reading the default base")
+    base = training.generated_base(workers=2)
+    taught = training.Dataset(
+        X=Xd[tr],
+        y=yd[tr],
+        feature_version=version,
+        words=None if words is None else [words[i] for i in tr],
+    )
+    t0 = time.perf_counter()
+    result = training.train(
+        training.on_base(base, taught), seed=seed, threshold=threshold
+    )
+    fit_s = time.perf_counter() - t0
+    rows = [
+        features.downgrade(list(r), source=version, target=result.feature_version)
+        for r in Xd[te]
+    ]
+    X_te = np.nan_to_num(np.asarray(rows, dtype=np.float32))
+    probs = training.onnx_proba(result.onnx, X_te)
+    unknown = np.zeros(len(te), dtype=bool)
+    if result.open_set is not None:
+        probs = result.open_set.calibrate(probs)
+        if words is not None:
+            probs = result.open_set.with_names(probs, [words[i] for i in te])
+        unknown = result.open_set.unknown(X_te.astype(float))
+    share = float(settings.CADML_MODEL_NOT_A_PART_SHARE)
+    unknown |= set_aside(probs, result.labels, share=share)[1]
+    pred = np.asarray(result.labels)[probs.argmax(axis=1)]
+    right = pred == yd[te]
+    confident = probs.max(axis=1) >= threshold
+    names = result.open_set.names if result.open_set is not None else None
+    return {
+        "base_rows": int(len(base.y)),
+        "base_feature_version": result.feature_version,
+        "taught_rows": int(len(tr)),
+        "macro_f1": round(
+            float(
+                f1_score(yd[te], pred, labels=sorted(set(yd.tolist())), average="macro")
+            ),
+            4,
+        ),
+        "accuracy": round(float(right.mean()), 4),
+        "right_and_confident_rate": round(
+            float((right & confident & ~unknown).mean()), 4
+        ),
+        "unknown_rate": round(float(unknown.mean()), 4),
+        "test_rows": int(len(te)),
+        "names": None
+        if names is None
+        else {"weight": names.weight, "words": len(names.vocabulary)},
+        "train_s": round(fit_s, 1),
+    }
+
+
 def grouped_split(
     version: str,
     Xd: np.ndarray,
@@ -360,6 +439,7 @@ def run(
     folds: int,
     grouped_splits: int = 1,
     names: bool = False,
+    base: str = "none",
 ) -> dict[str, object]:
     X = as_version(Xa, version)
     dedup = evaluation.deduplicate(X, y, list(sha))
@@ -378,6 +458,13 @@ def run(
         np.asarray([pattern.sub("", Path(f).stem) for f in kept]) if pattern else None
     )
     words = [name_words(Path(f).name) for f in kept] if names else None
+    if base == "default":
+        return {
+            "feature_version": version,
+            "drawings": int(len(yd)),
+            "categories": len(set(yd.tolist())),
+            "on_default_base": on_default_base(version, Xd, yd, seed, threshold, words),
+        }
     log(f"{version}: {len(yd)} distinct drawings, training")
     t0 = time.perf_counter()
     result = train_on(version, Xd, yd, np.arange(len(yd)), seed, threshold, words)
@@ -500,6 +587,14 @@ def main() -> None:
         "the drawings alone, as if every file were named drawing.dxf",
     )
     parser.add_argument(
+        "--base",
+        choices=("none", "default"),
+        default="none",
+        help="default: the library taught beside the default model's generated "
+        "set, as POST /train with base default does; only the served model on "
+        "a quarter kept from training is reported (on_default_base)",
+    )
+    parser.add_argument(
         "--grouped-splits",
         type=int,
         default=1,
@@ -553,6 +648,7 @@ def main() -> None:
             folds=int(settings.CADML_TRAIN_CV_FOLDS),
             grouped_splits=args.grouped_splits,
             names=args.names == "original",
+            base=args.base,
         )
         line = {
             "bench": "tenant_library",
@@ -563,6 +659,7 @@ def main() -> None:
             "group_pattern": args.group_pattern,
             "seed": args.seed,
             "file_names": args.names,
+            "base": args.base,
             "analysis_s": round(analysis_s, 1),
             "version_s": round(time.perf_counter() - t0, 1),
             "total_s": round(time.perf_counter() - t_start, 1),

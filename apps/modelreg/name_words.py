@@ -12,7 +12,12 @@ drawing by Bayes' rule:
 
 ``p(w | label)`` is the share of the label's drawings whose name has the word
 (add-one smoothed); a word no training drawing's name had says nothing, so a
-drawing named ``part-0042.dxf`` is answered by its drawing alone. The
+drawing named ``part-0042.dxf`` is answered by its drawing alone. Rows with no
+name at all (None: the generated drawings of the default base, beside which a
+tenant teaches its own) are not counted, and a label none of whose drawings
+had a name takes each word's share of all named drawings: its names are
+unknown, not nameless, so no word speaks for or against it more than the
+average. The
 ``weight`` (0 to 1) is chosen on the calibration split, rows neither the
 forest nor the word counts learned from, by log-loss: names that say nothing
 about the labels get little or no weight; the words of a name are not independent
@@ -46,13 +51,17 @@ class NameWords:
     @classmethod
     def fit(
         cls,
-        words: Sequence[Sequence[str]],
+        words: Sequence[Sequence[str] | None],
         y_idx: np.ndarray,
         n_labels: int,
         weight: float = 1.0,
     ) -> NameWords:
         seen: dict[str, np.ndarray] = {}
+        sizes = np.zeros(n_labels)
         for row, label in zip(words, y_idx, strict=True):
+            if row is None:
+                continue
+            sizes[int(label)] += 1
             for word in set(row):
                 seen.setdefault(word, np.zeros(n_labels))[int(label)] += 1
         vocabulary = sorted(seen, key=lambda w: (-seen[w].sum(), w))[:MAX_VOCABULARY]
@@ -61,8 +70,7 @@ class NameWords:
             if vocabulary
             else np.zeros((0, n_labels))
         )
-        sizes = np.bincount(np.asarray(y_idx, dtype=int), minlength=n_labels)
-        return cls(tuple(vocabulary), counts, sizes.astype(float), float(weight))
+        return cls(tuple(vocabulary), counts, sizes, float(weight))
 
     @functools.cached_property
     def _index(self) -> dict[str, int]:
@@ -71,37 +79,56 @@ class NameWords:
     @functools.cached_property
     def _log_share(self) -> np.ndarray:
         """Per word and label, log p(word | label) less its largest."""
-        share = np.log((self.counts + ALPHA) / (self.sizes + 2 * ALPHA))
-        return share - share.max(axis=1, keepdims=True) if len(share) else share
+        if not len(self.counts):
+            return np.zeros_like(self.counts)
+        share = (self.counts + ALPHA) / (self.sizes + 2 * ALPHA)
+        unnamed = self.sizes == 0
+        if unnamed.any():
+            overall = (self.counts.sum(axis=1) + ALPHA) / (self.sizes.sum() + 2 * ALPHA)
+            share[:, unnamed] = overall[:, None]
+        share = np.log(share)
+        return share - share.max(axis=1, keepdims=True)
 
-    def evidence(self, words: Sequence[Sequence[str]]) -> np.ndarray:
+    def evidence(self, words: Sequence[Sequence[str] | None]) -> np.ndarray:
         """(rows, labels): each name's log-likelihood under each label, up to
-        a constant per row (0 for a name of no known word)."""
+        a constant per row (0 for a name of no known word, or none)."""
         out = np.zeros((len(words), len(self.sizes)))
         for row, name in zip(out, words, strict=True):
-            known = [i for w in set(name) if (i := self._index.get(w)) is not None]
+            known = [
+                i for w in set(name or ()) if (i := self._index.get(w)) is not None
+            ]
             if known:
                 row += self._log_share[known].sum(axis=0)
         return out
 
     def telling(self, name: Sequence[str]) -> tuple[int, tuple[str, ...]] | None:
         """The label a name's words make at least twice as likely as any
-        other, and the words that point to it; None when they point nowhere."""
-        e = self.weight * self.evidence([name])[0]
-        if len(e) < 2 or self.weight <= 0:
+        other label whose drawings' names were learned, and the words that
+        point to it; None when they point nowhere. (Of a label none of whose
+        drawings had a name nothing is known to compare.)"""
+        known = self.sizes > 0
+        if known.sum() < 2 or self.weight <= 0:
             return None
+        e = np.where(known, self.weight * self.evidence([name])[0], -np.inf)
         best = int(np.argmax(e))
         if e[best] - np.partition(e, -2)[-2] < math.log(2):
             return None
+        at = int(np.flatnonzero(known).tolist().index(best))
         rows = [
-            (w, self._log_share[i])
+            (w, self._log_share[i][known])
             for w in name
             if (i := self._index.get(w)) is not None
         ]
-        telling = [w for w, row in rows if row[best] == 0 and row.min() < -math.log(2)]
+        telling = [
+            w
+            for w, row in rows
+            if row[at] == row.max() and row.max() - row.min() > math.log(2)
+        ]
         return best, tuple(telling or (w for w, _ in rows))
 
-    def weigh(self, probs: np.ndarray, words: Sequence[Sequence[str]]) -> np.ndarray:
+    def weigh(
+        self, probs: np.ndarray, words: Sequence[Sequence[str] | None]
+    ) -> np.ndarray:
         """``probs`` (rows, labels) with each row's name weighed in."""
         p = np.atleast_2d(np.asarray(probs, dtype=float))
         if self.weight <= 0 or not len(self.vocabulary):
@@ -112,7 +139,10 @@ class NameWords:
         return p / np.where(total > 0, total, 1.0)
 
     def with_weight_for(
-        self, probs: np.ndarray, words: Sequence[Sequence[str]], y_idx: np.ndarray
+        self,
+        probs: np.ndarray,
+        words: Sequence[Sequence[str] | None],
+        y_idx: np.ndarray,
     ) -> NameWords:
         """The weight of ``WEIGHTS`` whose answers on these held-out rows have
         the least log-loss (the smallest on a tie)."""
@@ -125,7 +155,9 @@ class NameWords:
         losses = [loss(w) for w in WEIGHTS]
         return replace(self, weight=WEIGHTS[int(np.argmin(losses))])
 
-    def refitted(self, words: Sequence[Sequence[str]], y_idx: np.ndarray) -> NameWords:
+    def refitted(
+        self, words: Sequence[Sequence[str] | None], y_idx: np.ndarray
+    ) -> NameWords:
         """The same weight, the counts of ``words`` (every labelled row)."""
         return NameWords.fit(words, y_idx, len(self.sizes), self.weight)
 

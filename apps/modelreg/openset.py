@@ -129,7 +129,7 @@ class OpenSet:
         X: np.ndarray,
         y: np.ndarray,
         labels: list[str],
-        words: Sequence[Sequence[str]] | None = None,
+        words: Sequence[Sequence[str] | None] | None = None,
     ) -> OpenSet:
         """The same temperature, threshold and name weight; standardisation,
         prototypes, radii, metric and the names' word counts from ``X``/``y``
@@ -183,7 +183,7 @@ class OpenSet:
         return self.names.weigh(calibrated, [words])[0]
 
     def with_names(
-        self, probs: np.ndarray, words: Sequence[Sequence[str]]
+        self, probs: np.ndarray, words: Sequence[Sequence[str] | None]
     ) -> np.ndarray:
         """Calibrated ``probs`` (rows) with each row's file name weighed in
         (as they were when the model learned no names)."""

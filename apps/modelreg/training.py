@@ -19,7 +19,7 @@ import os
 import random
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from html import escape
@@ -84,8 +84,9 @@ class Dataset:
     feature_version: str
     summary: dict[str, Any] = field(default_factory=dict)
     # Each row's file-name words (``part_names.name_words``), when the rows
-    # are drawings people named; a labelled set's model learns them.
-    words: list[tuple[str, ...]] | None = None
+    # are drawings people named (None for a row nobody named: a generated
+    # one); the model learns them.
+    words: list[tuple[str, ...] | None] | None = None
 
 
 def terminal_progress(stream: Any = sys.stderr) -> Progress:
@@ -396,23 +397,29 @@ def on_base(base: Dataset, taught: Dataset) -> Dataset:
     base's feature version (``downgrade``), rows that cannot be are left out."""
     from apps.cad.features import downgrade
 
+    names = taught.words or [None] * len(taught.y)
     rows = [
         (
             label,
             downgrade(
                 list(v), source=taught.feature_version, target=base.feature_version
             ),
+            name,
         )
-        for label, v in zip(taught.y, taught.X, strict=True)
+        for label, v, name in zip(taught.y, taught.X, names, strict=True)
     ]
-    rows = [(label, v) for label, v in rows if v is not None]
+    rows = [(label, v, name) for label, v, name in rows if v is not None]
     if not rows:
         raise InvalidInput(
             f"None of the labelled drawings read as {base.feature_version}, the "
             "default model's feature version."
         )
-    X = np.vstack([base.X, np.asarray([v for _, v in rows], dtype=base.X.dtype)])
-    y = np.concatenate([base.y, np.asarray([label for label, _ in rows])])
+    X = np.vstack([base.X, np.asarray([v for _, v, _ in rows], dtype=base.X.dtype)])
+    y = np.concatenate([base.y, np.asarray([label for label, _, _ in rows])])
+    # The generated rows have no names: the model learns the taught
+    # drawings' words, and of the families taught none, that their names
+    # are unknown (``NameWords``).
+    words = [None] * len(base.y) + [w for _, _, w in rows]
     return Dataset(
         X=X,
         y=y,
@@ -423,6 +430,7 @@ def on_base(base: Dataset, taught: Dataset) -> Dataset:
             "base_rows": int(len(base.y)),
             "taught_rows": len(rows),
         },
+        words=words if any(words) else None,
     )
 
 
@@ -717,7 +725,7 @@ class TrainResult:
 def _with_names(
     calibration: Any,
     probs_val: np.ndarray,
-    words: list[tuple[str, ...]],
+    words: Sequence[tuple[str, ...] | None],
     labels: list[str],
     *,
     fit: tuple[np.ndarray, np.ndarray],
@@ -743,7 +751,10 @@ def _with_names(
 
 
 def names_in_folds(
-    open_set: Any, words: list[tuple[str, ...]] | None, y: np.ndarray, labels: list[str]
+    open_set: Any,
+    words: Sequence[tuple[str, ...] | None] | None,
+    y: np.ndarray,
+    labels: list[str],
 ) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None:
     """For ``evaluation.cross_validate``: a fold's probabilities calibrated
     and with the file names' words counted on the fold's training rows, as
@@ -786,8 +797,9 @@ def train(
     included; the generated default sets are not labelled (their
     ``not_a_part`` share is deliberate) and export the model the figures
     describe, unless a tenant's drawings were taught beside them
-    (``on_base``): those are refitted on every row too. A labelled set with
-    ``data.words`` also learns its file names' words (``name_words``: counted
+    (``on_base``): those are refitted on every row too. A set with
+    ``data.words`` (a labelled set, or drawings taught on the default base)
+    also learns its file names' words (``name_words``: counted
     on the fit rows, weighed on the calibration split, counted again on every
     row the model learns from); the held-out figures weigh them as served,
     and ``metrics["names"]`` gives the drawings' alone.
@@ -806,7 +818,7 @@ def train(
         )
     X = np.nan_to_num(data.X.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
     n_classes = len(labels)
-    words = data.words if labelled and data.words and any(data.words) else None
+    words = data.words if data.words and any(data.words) else None
     # Stratified splits need at least one row per class on each side.
     n_test = max(math.ceil(0.25 * len(data.y)), n_classes)
     X_train, X_test, y_train, y_test, i_train, i_test = train_test_split(

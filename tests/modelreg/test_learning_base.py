@@ -13,6 +13,7 @@ import pytest
 from django.core.management.base import CommandError
 
 from apps.batch import runner
+from apps.cad.models import Analysis
 from apps.cad.services import drawing_create
 from apps.cad.synth import NOT_A_PART, PART_CLASSES, generate_part
 from apps.modelreg import training
@@ -239,3 +240,44 @@ def test_the_evaluation_says_how_the_tenants_own_drawings_fared(
     # still names them.
     assert mine["accuracy"] >= 0.5
     assert 0 <= mine["right_and_confident"] <= mine["accuracy"]
+
+
+def test_on_the_default_base_the_model_learns_the_words_of_the_taught_names(
+    admin_client_a, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    # Two product lines of look-alike knobs, taught beside the default
+    # families: the drawings alone cannot tell the lines apart, their names
+    # can; the generated drawings have no names at all.
+    rng = random.Random(31)
+    for i in range(24):
+        line = ("Orion", "Vega")[i % 2]
+        labelled(
+            tenant_a,
+            f"{line}_Sternknopf-{i:03d}.dxf",
+            star(rng),
+            f"{line.lower()}_knob",
+        )
+    r = train(admin_client_a, base="default", deploy="active", min_per_class=3)
+    job = wait_for_job(r.data["job"], timeout=300)
+    assert job.status == "succeeded", job.summary
+    ev = ModelVersion.objects.get().evaluation
+    assert ev["names"]["weight"] > 0
+    # The taught drawings held out are told apart by their names (by their
+    # drawings alone, one line or the other at random).
+    assert ev["taught_held_out"]["accuracy"] >= 0.8
+    for line in ("Orion", "Vega"):
+        answer = upload(admin_client_a, star(rng), f"{line}-Sternknopf-117.dxf")
+        assert answer["analysis"]["prediction"] == f"{line.lower()}_knob"
+        analysis = Analysis.objects.get(pk=answer["analysis"]["id"])
+        assert analysis.prediction["named"] == {
+            "family": f"{line.lower()}_knob",
+            "word": line.lower(),
+            "found_in": "file name",
+        }
+    # A default family's drawing under a name of no taught word is not
+    # pulled towards the taught lines.
+    gear = upload(
+        admin_client_a, generate_part("spur_gear", random.Random(555)), "zahnrad.dxf"
+    )
+    assert gear["analysis"]["prediction"] not in {"orion_knob", "vega_knob"}
+    assert Analysis.objects.get(pk=gear["analysis"]["id"]).prediction["named"] is None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 import numpy as np
 import pytest
 
@@ -170,5 +173,31 @@ def test_a_set_without_names_or_generated_learns_none() -> None:
     data = _look_alike(20, seed=4)
     unnamed = training.Dataset(X=data.X, y=data.y, feature_version="dxf-1")
     assert training.train(unnamed, seed=0, labelled=True).open_set.names is None
-    # The default model's generated sets are not a team's names.
-    assert training.train(data, seed=0, labelled=False).open_set.names is None
+    # Rows nobody named (the default base's generated drawings) teach none.
+    nameless = dataclasses.replace(data, words=[None] * len(data.y))
+    assert training.train(nameless, seed=0, labelled=False).open_set.names is None
+
+
+def test_labels_whose_drawings_nobody_named_take_each_word_at_its_average() -> None:
+    # Label 0 is the default base's (generated, no names); 1 and 2 a
+    # tenant's two product lines, taught beside it.
+    words = [None] * 30 + [("orion", "platte")] * 6 + [("vega", "platte")] * 6
+    y = np.asarray([0] * 30 + [1] * 6 + [2] * 6)
+    names = NameWords.fit(words, y, 3)
+    assert list(names.sizes) == [0, 6, 6]
+    orion = names.evidence([("orion",)])[0]
+    # The word speaks for its line and against the other, and of the
+    # generated family it says only what it says of drawings on average.
+    assert orion[1] > orion[0] > orion[2]
+    assert orion[1] - orion[2] > math.log(2)
+    # A word both lines share says next to nothing for or against the
+    # generated family (add-one shares of 6 and of 12 drawings).
+    platte = names.evidence([("platte",)])[0]
+    assert np.ptp(platte) < math.log(1.1)
+    # The answer's `named`: the line the words point to, among the labels
+    # whose names were learned (of the generated family nothing is known).
+    assert names.telling(("orion", "platte")) == (1, ("orion",))
+    assert names.telling(("platte",)) is None
+    # A row with no name is answered by its drawing alone.
+    probs = np.asarray([[0.5, 0.3, 0.2]])
+    assert np.allclose(names.weigh(probs, [None]), probs)
