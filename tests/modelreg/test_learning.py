@@ -765,22 +765,27 @@ def test_the_served_model_knows_every_drawing_it_was_taught(
         assert r.data["analysis"]["prediction"] == label, i
 
 
-def test_a_tenants_model_learns_the_words_of_its_file_names(
-    admin_client_a, tenant_a
-) -> None:  # type: ignore[no-untyped-def]
-    # Two product lines of look-alike plates, named as the team names them:
-    # the drawings alone cannot tell them apart, their names can.
-    rng = random.Random(11)
+def product_lines(tenant, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
+    """Two product lines of look-alike plates, 12 drawings each, labelled and
+    named as the team names them ("Orion_Grundplatte-000.dxf", orion_line):
+    the drawings alone cannot tell them apart, their names can."""
     for i in range(24):
         line = ("Orion", "Vega")[i % 2]
         d = drawing_create(
-            tenant=tenant_a,
+            tenant=tenant,
             uploaded_by=None,
             name=f"{line}_Grundplatte-{i:03d}.dxf",
             content=plate(rng, 1.0),
         ).drawing
         d.label = f"{line.lower()}_line"
         d.save()
+
+
+def test_a_tenants_model_learns_the_words_of_its_file_names(
+    admin_client_a, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    rng = random.Random(11)
+    product_lines(tenant_a, rng)
     job = wait_for_job(train(admin_client_a, deploy="active").data["job"], timeout=240)
     assert job.status == "succeeded", job.summary
     ev = ModelVersion.objects.get().evaluation
@@ -829,16 +834,7 @@ def test_a_model_that_learned_not_a_part_weighs_its_file_names_when_served(
     # model has one label more than it has prototypes, and its names are
     # weighed all the same.
     rng = random.Random(12)
-    for i in range(24):
-        line = ("Orion", "Vega")[i % 2]
-        d = drawing_create(
-            tenant=tenant_a,
-            uploaded_by=None,
-            name=f"{line}_Grundplatte-{i:03d}.dxf",
-            content=plate(rng, 1.0),
-        ).drawing
-        d.label = f"{line.lower()}_line"
-        d.save()
+    product_lines(tenant_a, rng)
     for i in range(8):
         d = drawing_create(
             tenant=tenant_a,
