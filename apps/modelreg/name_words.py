@@ -126,6 +126,13 @@ class NameWords:
         ]
         return best, tuple(telling or (w for w, _ in rows))
 
+    def contradicts(self, name: Sequence[str], label: int) -> bool:
+        """Whether the name has words the tenant's names were taught with,
+        none of them under ``label``: the tenant's own reading of those words
+        is another label than a default reading of them as ``label``."""
+        known = [i for w in set(name) if (i := self._index.get(w)) is not None]
+        return bool(known) and not (self.counts[known, label] > 0).any()
+
     def weigh(
         self, probs: np.ndarray, words: Sequence[Sequence[str] | None]
     ) -> np.ndarray:

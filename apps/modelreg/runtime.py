@@ -59,6 +59,9 @@ class LoadedVersion:
     # Calibration and prototypes trained with the version (None: plain
     # probabilities, never ``unknown``).
     open_set: Any = None
+    # Trained beside the default model's generated drawings (``base:
+    # default``): its default families are the default model's.
+    on_default_base: bool = False
 
     def predict_proba(self, vector: list[float]) -> np.ndarray:
         return self.classes(np.asarray([vector]))[0]
@@ -176,6 +179,7 @@ def _load_version(version: Any) -> LoadedVersion:
             feature_version=version.model.feature_version,
             labels=len(labels),
         ),
+        on_default_base=(version.training_summary or {}).get("base") == "default",
     )
 
 

@@ -280,4 +280,13 @@ def test_on_the_default_base_the_model_learns_the_words_of_the_taught_names(
         admin_client_a, generate_part("spur_gear", random.Random(555)), "zahnrad.dxf"
     )
     assert gear["analysis"]["prediction"] not in {"orion_knob", "vega_knob"}
-    assert Analysis.objects.get(pk=gear["analysis"]["id"]).prediction["named"] is None
+    # The default families keep the names the default model reads in them
+    # (file name or title), where the tenant's words say nothing.
+    flange = upload(
+        admin_client_a,
+        generate_part("flange", random.Random(556)),
+        "Flansch_DN50.dxf",
+    )
+    named = Analysis.objects.get(pk=flange["analysis"]["id"]).prediction["named"]
+    assert named["family"] == "flange"
+    assert flange["analysis"]["prediction"] == "flange"

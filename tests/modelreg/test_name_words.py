@@ -198,6 +198,11 @@ def test_labels_whose_drawings_nobody_named_take_each_word_at_its_average() -> N
     # whose names were learned (of the generated family nothing is known).
     assert names.telling(("orion", "platte")) == (1, ("orion",))
     assert names.telling(("platte",)) is None
+    # A default reading of a name as the generated family stands where the
+    # tenant's names say nothing, not where it taught the words otherwise.
+    assert not names.contradicts(("flansch",), 0)
+    assert names.contradicts(("orion",), 0)
+    assert not names.contradicts(("orion", "dn50"), 1)
     # A row with no name is answered by its drawing alone.
     probs = np.asarray([[0.5, 0.3, 0.2]])
     assert np.allclose(names.weigh(probs, [None]), probs)

@@ -108,7 +108,7 @@ def _predict(
     loaded, variant, probs, latency = _infer_or_fall_back(
         view, loaded, variant, features
     )
-    named, probs, outside = _weighed(view, loaded, probs, named, words)
+    named, told, probs, outside = _weighed(view, loaded, probs, named, words)
     order = part_order(probs, loaded.labels)
     label = loaded.labels[int(order[0])]
     agreed = _shadow(
@@ -131,9 +131,7 @@ def _predict(
     out = _answer(view, loaded, variant, features, probs, order, latency, outside)
     # What the name said, when it counted: the person reading the answer sees
     # why a drawing the picture alone left unsure is now sure.
-    out["prediction"]["named"] = (
-        named.as_json() if named else _named_by_words(loaded, words)
-    )
+    out["prediction"]["named"] = named.as_json() if named else told
     if len(parts) > 1:
         # A file of several parts (an assembly, a bearing's rings and balls):
         # each part is answered too, by the version that answered the file.
@@ -355,26 +353,44 @@ def _named_by_words(
     }
 
 
+def _reads_names_as_default(
+    view: DeploymentView, loaded: LoadedVersion, named: Named, words: tuple[str, ...]
+) -> bool:
+    """Whether the default reading of a name (``named``) counts for this
+    model. A tenant's own model answers from what the tenant taught it: its
+    labels and corrections are the tenant's word, even where a drawing's
+    title says otherwise. On the default base the default families are the
+    default model's, and so is its reading of their names, unless the
+    tenant taught the name's words under other labels."""
+    if named.family not in loaded.labels:
+        return False
+    if view.tenant_id is None:
+        return True
+    if not loaded.on_default_base:
+        return False
+    names = loaded.open_set.names if loaded.open_set is not None else None
+    return names is None or not names.contradicts(
+        words, loaded.labels.index(named.family)
+    )
+
+
 def _weighed(
     view: DeploymentView,
     loaded: LoadedVersion,
     probs: np.ndarray,
     named: Named | None,
     words: tuple[str, ...] = (),
-) -> tuple[Named | None, np.ndarray, bool]:
-    """The name that counts, the calibrated probabilities with it weighed in
-    and ``not_a_part`` set aside, and whether the vector is most like no part
-    (``openset.set_aside``)."""
+) -> tuple[Named | None, dict[str, str] | None, np.ndarray, bool]:
+    """The default reading of the name that counts, what the model's own
+    learned words read in it (``_named_by_words``), the calibrated
+    probabilities with both weighed in and ``not_a_part`` set aside, and
+    whether the vector is most like no part (``openset.set_aside``)."""
+    told = _named_by_words(loaded, words) if words else None
     if loaded.open_set is not None:
         # Calibration never changes the ranking, only how sure the answer is;
         # the file name's words do, when the model learned its labels'.
         probs = loaded.open_set.answered(probs, words)
-    if named is not None and (
-        view.tenant_id is not None or named.family not in loaded.labels
-    ):
-        # A tenant's own model answers from what the tenant taught it: its
-        # labels and corrections are the tenant's word, even where a drawing's
-        # title says otherwise.
+    if named is not None and not _reads_names_as_default(view, loaded, named, words):
         named = None
     # The name is evidence beside the drawing, also of whether it is a part.
     probs, outside_rows = set_aside(
@@ -382,7 +398,7 @@ def _weighed(
         loaded.labels,
         share=float(settings.CADML_MODEL_NOT_A_PART_SHARE),
     )
-    return named, probs, bool(outside_rows)
+    return named, told, probs, bool(outside_rows)
 
 
 def _verdict(
@@ -432,7 +448,7 @@ def _answer_parts(
             probs, _ = _infer(loaded, vector)
         except ValueError:
             continue
-        named, probs, outside = _weighed(
+        named, told, probs, outside = _weighed(
             view, loaded, probs, named_product(part.get("name"))
         )
         unknown, reason, _ = _verdict(loaded, vector, outside)
@@ -447,7 +463,7 @@ def _answer_parts(
                 "unknown": unknown,
                 "unknown_reason": reason,
                 "needs_review": confidence < threshold,
-                "named": named.as_json() if named else None,
+                "named": named.as_json() if named else told,
             }
         )
     return out
