@@ -127,11 +127,17 @@ class NameWords:
         return best, tuple(telling or (w for w, _ in rows))
 
     def contradicts(self, name: Sequence[str], label: int) -> bool:
-        """Whether the name has words the tenant's names were taught with,
-        none of them under ``label``: the tenant's own reading of those words
-        is another label than a default reading of them as ``label``."""
+        """Whether the name's words, as the tenant's names taught them, make
+        a label they were taught under at least twice as likely as ``label``
+        (a drawing the team called a bushing as ``ring.dxf``, against a
+        default reading of "ring" as a washer); one drawing of a kind named
+        otherwise among many is not enough."""
         known = [i for w in set(name) if (i := self._index.get(w)) is not None]
-        return bool(known) and not (self.counts[known, label] > 0).any()
+        taught = self.counts[known].sum(axis=0) > 0
+        if not taught.any():
+            return False
+        e = self.evidence([name])[0]
+        return bool(e[taught].max() - e[label] >= math.log(2))
 
     def weigh(
         self, probs: np.ndarray, words: Sequence[Sequence[str] | None]

@@ -198,11 +198,23 @@ def test_labels_whose_drawings_nobody_named_take_each_word_at_its_average() -> N
     # whose names were learned (of the generated family nothing is known).
     assert names.telling(("orion", "platte")) == (1, ("orion",))
     assert names.telling(("platte",)) is None
-    # A default reading of a name as the generated family stands where the
-    # tenant's names say nothing, not where it taught the words otherwise.
-    assert not names.contradicts(("flansch",), 0)
-    assert names.contradicts(("orion",), 0)
-    assert not names.contradicts(("orion", "dn50"), 1)
     # A row with no name is answered by its drawing alone.
     probs = np.asarray([[0.5, 0.3, 0.2]])
     assert np.allclose(names.weigh(probs, [None]), probs)
+
+
+def test_a_default_reading_of_a_name_yields_only_to_what_the_tenant_taught() -> None:
+    # Label 0, washer, is generated (no names); the team taught a ring as
+    # a bushing (1), and 20 plates, one of them named a bracket (2), beside
+    # the generated brackets (3).
+    words = [None] * 30 + [("ring",)] + [("plate",)] * 19 + [("bracket",)]
+    words += [None] * 10
+    y = np.asarray([0] * 30 + [1] + [2] * 20 + [3] * 10)
+    names = NameWords.fit(words, y, 4)
+    # "ring" is the team's word for a bushing: a washer's reading yields.
+    assert names.contradicts(("ring", "again"), 0)
+    assert not names.contradicts(("ring",), 1)
+    # One plate named a bracket does not make every bracket a plate.
+    assert not names.contradicts(("bracket",), 3)
+    # Words the team never used say nothing.
+    assert not names.contradicts(("flansch", "dn50"), 0)
