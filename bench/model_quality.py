@@ -49,7 +49,10 @@ drawings (``dxf1``) in the same run:
 - with ``--teach DIR``, every model is trained as ``POST /train`` with base
   ``default`` trains a tenant's model: the real drawings under ``DIR``
   (``DIR/<class>/*.dxf``, a tenant's labels) beside each generated set
-  (``training.on_base``), the served model refitted on every row; and, in
+  (``training.on_base``, learning the taught files' names), the served model
+  refitted on every row and answering as a tenant's model on the default
+  base does (the file names' learned words weighed, and the default reading
+  of a name unless its words were taught under other labels); and, in
   ``taught_leave_one_out``, each taught drawing answered by the seed-0 model
   taught all the others beside the untaught model's answer (and, with
   ``--teach-sizes K ...``, by one taught K of them). Never pass the same
@@ -100,7 +103,7 @@ from django.conf import settings  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 
 from apps.cad import features, similarity  # noqa: E402
-from apps.cad.part_names import named_family  # noqa: E402
+from apps.cad.part_names import name_words, named_family  # noqa: E402
 from apps.cad.synth import NOT_A_PART  # noqa: E402
 from apps.modelreg import training  # noqa: E402
 from apps.modelreg.openset import set_aside, with_name  # noqa: E402
@@ -271,6 +274,10 @@ def paths_dataset(
             y=np.asarray(y),
             feature_version=version,
             summary={"named": named},
+            # A tenant's model (``--teach``) learns and weighs these.
+            words=None
+            if given is None
+            else [name_words(name) for _, _, name, _ in rows],
         ),
         [str(p.relative_to(root)) for p, *_ in rows],
     )
@@ -302,21 +309,43 @@ class Served:
         assert at is not None, f"{source} vectors do not read as the model's"
         return X[:, list(at)]
 
+    def of(self, ds: training.Dataset) -> dict[str, np.ndarray]:
+        """``ds`` answered as served, under its files' names."""
+        return self.answer(ds.X, ds.summary.get("named"), ds.words)
+
     def answer(
-        self, X: np.ndarray, named: list[str | None] | None = None
+        self,
+        X: np.ndarray,
+        named: list[str | None] | None = None,
+        words: list[tuple[str, ...] | None] | None = None,
     ) -> dict[str, np.ndarray]:
-        """As served; ``named``: per row, the family the drawing's name or
-        title names (None: none)."""
+        """As served (``services.inference._weighed``); ``named``: per row,
+        the family the drawing's name or title names (None: none), weighed
+        by the default model and by a tenant's model on the default base
+        unless it was taught the name's words under other labels; ``words``:
+        per row, the
+        file name's words, which a model that learned its labels' names
+        weighs."""
         X = np.nan_to_num(self.read(X), nan=0.0, posinf=0.0, neginf=0.0)
         (probs,) = self.session.run([self.prob], {self.input: X.astype(np.float32)})
         os_ = self.result.open_set
         if os_ is not None:
             probs = os_.calibrate(probs)
+            if words is not None:
+                probs = os_.with_names(probs, words)
             unknown = os_.unknown(X.astype(float))
         else:
             unknown = np.zeros(len(X), dtype=bool)
         # As served: the name weighed in, "not_a_part" this likely is
         # unknown, the label the most likely part with its own probability.
+        names = os_.names if os_ is not None else None
+        if named is not None and words is not None and names is not None:
+            # Not where the tenant taught the name's words under other labels.
+            at = list(self.labels)
+            named = [
+                None if n is not None and w and names.contradicts(w, at.index(n)) else n
+                for n, w in zip(named, words, strict=True)
+            ]
         if named is not None:
             probs = with_name(probs, list(self.labels), named)
         parts, outside = set_aside(probs, list(self.labels), share=SHARE)
@@ -330,7 +359,7 @@ class Served:
         }
 
     def scores(self, ds: training.Dataset) -> dict[str, object]:
-        a = self.answer(ds.X, ds.summary.get("named"))
+        a = self.of(ds)
         m = training.evaluate(a["probs"], ds.y, list(self.result.labels), THRESHOLD)
         right = a["label"] == ds.y
         part = ds.y != NOT_A_PART
@@ -353,7 +382,7 @@ class Served:
         return out
 
     def real(self, ds: training.Dataset) -> dict[str, object]:
-        a = self.answer(ds.X, ds.summary.get("named"))
+        a = self.of(ds)
         ok = (a["label"] == ds.y) & a["confident"] & ~a["unknown"]
         per_class = {
             str(c): {
@@ -381,7 +410,7 @@ class Served:
 
     def cells(self, ds: training.Dataset, part: bool) -> list[str]:
         """One ``--answers`` cell per drawing of ``ds``."""
-        a = self.answer(ds.X, ds.summary.get("named"))
+        a = self.of(ds)
         out = []
         for i, label in enumerate(a["label"]):
             flag = " unknown" if a["unknown"][i] else ""
@@ -396,7 +425,7 @@ class Served:
         return out
 
     def ood(self, ds: training.Dataset) -> dict[str, object]:
-        a = self.answer(ds.X, ds.summary.get("named"))
+        a = self.of(ds)
         flagged = a["unknown"] | ~a["confident"]
         return {
             "flagged_rate": round(float(flagged.mean()), 4) if len(flagged) else None,
@@ -509,9 +538,21 @@ def taught_leave_one_out(
     class; and for each of ``sizes``, by a model taught that many of the
     others drawn at random (how many corrections it takes)."""
 
-    def ok(served: Served, X: np.ndarray, y: np.ndarray) -> np.ndarray:
-        a = served.answer(X)
-        return (a["label"] == y) & a["confident"] & ~a["unknown"]
+    def ok(served: Served, at: np.ndarray) -> np.ndarray:
+        a = served.of(rows(at))
+        return (a["label"] == taught.y[at]) & a["confident"] & ~a["unknown"]
+
+    named = taught.summary.get("named")
+
+    def rows(at: np.ndarray) -> training.Dataset:
+        """The taught drawings ``at``, with their names."""
+        return training.Dataset(
+            X=taught.X[at],
+            y=taught.y[at],
+            feature_version=taught.feature_version,
+            summary={"named": [named[i] for i in at]} if named else {},
+            words=None if taught.words is None else [taught.words[i] for i in at],
+        )
 
     def taught_some(k: int | None) -> np.ndarray:
         """Each drawing answered by a model taught the others (``k`` None) or
@@ -521,16 +562,11 @@ def taught_leave_one_out(
             pick = np.flatnonzero(np.arange(len(taught.y)) != i)
             if k is not None:
                 pick = np.random.default_rng(1000 * k + i).permutation(pick)[:k]
-            others = training.Dataset(
-                X=taught.X[pick],
-                y=taught.y[pick],
-                feature_version=taught.feature_version,
-            )
-            served = Served(fit(data, 0, others), data.X.shape[1])
-            hits[i] = ok(served, taught.X[i : i + 1], taught.y[i : i + 1])[0]
+            served = Served(fit(data, 0, rows(pick)), data.X.shape[1])
+            hits[i] = ok(served, np.asarray([i]))[0]
         return hits
 
-    before = ok(untaught, taught.X, taught.y)
+    before = ok(untaught, np.arange(len(taught.y)))
     after = taught_some(None)
     fewer = {str(k): round(float(taught_some(k).mean()), 4) for k in sizes}
     return {
