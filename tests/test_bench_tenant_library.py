@@ -4,6 +4,7 @@ docs/model-quality.md are the mean of several whole-group splits."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -57,3 +58,55 @@ def test_whole_groups_held_out_on_several_split_seeds(tmp_path):
         values = splits[name]
         assert len(values) == 3 and all(0 <= v <= 1 for v in values)
         assert splits[f"mean_{name}"] == pytest.approx(sum(values) / 3, abs=1e-4)
+
+
+def test_a_library_taught_on_the_default_base_with_and_without_its_names(tmp_path):
+    # Two product lines of look-alike flanges, named for their line: the
+    # drawings alone cannot tell them apart, their names can.
+    data = tmp_path / "library"
+    for line in ("orion", "vega"):
+        (data / line).mkdir(parents=True)
+    for i in range(16):
+        line = ("orion", "vega")[i % 2]
+        content = generate_part("flange", random.Random(i))
+        (data / line / f"{line}_Flansch-{i:03d}.dxf").write_bytes(content)
+    env = {
+        **os.environ,
+        # A small base, drawn once for both runs.
+        "CADML_TRAIN_BASE_PER_CLASS": "4",
+        "CADML_GENERATED_SET_DIR": str(tmp_path / "generated"),
+    }
+    lines = {}
+    for names in ("none", "original"):
+        result = subprocess.run(
+            [
+                sys.executable,
+                "bench/tenant_library.py",
+                "--data",
+                str(data),
+                "--min-distinct",
+                "3",
+                "--base",
+                "default",
+                "--names",
+                names,
+                "--workers",
+                "1",
+            ],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=env,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        lines[names] = json.loads(result.stdout.strip().splitlines()[-1])
+    alone = lines["none"]["on_default_base"]
+    named = lines["original"]["on_default_base"]
+    assert alone["base_rows"] == named["base_rows"] > 0
+    assert alone["taught_rows"] == named["taught_rows"] == 12
+    assert alone["names"] is None
+    assert named["names"]["words"] >= 2
+    # Scored on the quarter kept from training, over the library's labels.
+    assert named["test_rows"] == 4
+    assert named["macro_f1"] == 1.0 > alone["macro_f1"]
