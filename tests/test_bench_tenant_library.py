@@ -15,6 +15,20 @@ from apps.cad.synth import generate_part
 from tests.conftest import PROJECT_ROOT
 
 
+def tenant_library(*args: str, env: dict[str, str] | None = None) -> dict:
+    """bench/tenant_library.py run with ``args``: its last JSON line."""
+    result = subprocess.run(
+        [sys.executable, "bench/tenant_library.py", *args, "--workers", "1"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def test_whole_groups_held_out_on_several_split_seeds(tmp_path):
     # Three families, each drawn as eight symbols in two representations
     # (B- and V-, as NLCS names them): a group is a symbol.
@@ -26,28 +40,16 @@ def test_whole_groups_held_out_on_several_split_seeds(tmp_path):
                 content = generate_part(family, random.Random(seed))
                 (folder / f"{prefix}{family}{i}.dxf").write_bytes(content)
 
-    result = subprocess.run(
-        [
-            sys.executable,
-            "bench/tenant_library.py",
-            "--data",
-            str(tmp_path),
-            "--group-pattern",
-            "^([BV]-)+",
-            "--min-distinct",
-            "3",
-            "--grouped-splits",
-            "3",
-            "--workers",
-            "1",
-        ],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    line = tenant_library(
+        "--data",
+        str(tmp_path),
+        "--group-pattern",
+        "^([BV]-)+",
+        "--min-distinct",
+        "3",
+        "--grouped-splits",
+        "3",
     )
-    assert result.returncode == 0, result.stderr[-2000:]
-    line = json.loads(result.stdout.strip().splitlines()[-1])
     splits = line["grouped_splits"]
     assert splits["seeds"] == [0, 1, 2]
     key = "top5_learned_with_classes_heldout_vs_train"
@@ -76,31 +78,20 @@ def test_a_library_taught_on_the_default_base_with_and_without_its_names(tmp_pat
         "CADML_TRAIN_BASE_PER_CLASS": "4",
         "CADML_GENERATED_SET_DIR": str(tmp_path / "generated"),
     }
-    lines = {}
-    for names in ("none", "original"):
-        result = subprocess.run(
-            [
-                sys.executable,
-                "bench/tenant_library.py",
-                "--data",
-                str(data),
-                "--min-distinct",
-                "3",
-                "--base",
-                "default",
-                "--names",
-                names,
-                "--workers",
-                "1",
-            ],
-            cwd=PROJECT_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=600,
+    lines = {
+        names: tenant_library(
+            "--data",
+            str(data),
+            "--min-distinct",
+            "3",
+            "--base",
+            "default",
+            "--names",
+            names,
             env=env,
         )
-        assert result.returncode == 0, result.stderr[-2000:]
-        lines[names] = json.loads(result.stdout.strip().splitlines()[-1])
+        for names in ("none", "original")
+    }
     alone = lines["none"]["on_default_base"]
     named = lines["original"]["on_default_base"]
     assert alone["base_rows"] == named["base_rows"] > 0

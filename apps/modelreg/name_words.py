@@ -89,14 +89,16 @@ class NameWords:
         share = np.log(share)
         return share - share.max(axis=1, keepdims=True)
 
+    def _known(self, name: Sequence[str] | None) -> list[int]:
+        """The vocabulary rows of a name's distinct words the model learned."""
+        return [i for w in set(name or ()) if (i := self._index.get(w)) is not None]
+
     def evidence(self, words: Sequence[Sequence[str] | None]) -> np.ndarray:
         """(rows, labels): each name's log-likelihood under each label, up to
         a constant per row (0 for a name of no known word, or none)."""
         out = np.zeros((len(words), len(self.sizes)))
         for row, name in zip(out, words, strict=True):
-            known = [
-                i for w in set(name or ()) if (i := self._index.get(w)) is not None
-            ]
+            known = self._known(name)
             if known:
                 row += self._log_share[known].sum(axis=0)
         return out
@@ -132,8 +134,7 @@ class NameWords:
         (a drawing the team called a bushing as ``ring.dxf``, against a
         default reading of "ring" as a washer); one drawing of a kind named
         otherwise among many is not enough."""
-        known = [i for w in set(name) if (i := self._index.get(w)) is not None]
-        taught = self.counts[known].sum(axis=0) > 0
+        taught = self.counts[self._known(name)].sum(axis=0) > 0
         if not taught.any():
             return False
         e = self.evidence([name])[0]
