@@ -35,7 +35,9 @@ trains or embeds its own way:
    training drawings only, the same for the nearest one, and the top-five share
    for every drawing against all others; ``learned_with_classes`` is what
    ``/similar`` uses for a tenant with a model: the model's class probabilities
-   (the exported ONNX model) beside its metric. The training rows'
+   (the exported ONNX model; with ``--names original`` and a model that
+   learned the names, calibrated and each drawing's name weighed in, as
+   answered) beside its metric. The training rows'
    probabilities are in-sample, as they are for a tenant whose labelled
    drawings are its archive.
 5. With ``--group-pattern REGEX``: a drawing's group is its file stem with the
@@ -76,7 +78,7 @@ import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -268,10 +270,16 @@ def train_on(
     )
 
 
-def spaces_of(result: training.TrainResult, Xd: np.ndarray) -> dict[str, Space]:
+def spaces_of(
+    result: training.TrainResult,
+    Xd: np.ndarray,
+    *,
+    named: bool = False,
+) -> dict[str, Space]:
     """The spaces ``/similar`` searches for a tenant with this model, and
     without one (``unsupervised_every_view``; ``unsupervised`` is where near
-    duplicates are judged then)."""
+    duplicates are judged then). ``named``: the rows come with their file
+    names, which the model's classes weigh when it learned names."""
     unsupervised = Space.unsupervised(Xd)
     spaces = {
         "unsupervised": unsupervised,
@@ -280,11 +288,22 @@ def spaces_of(result: training.TrainResult, Xd: np.ndarray) -> dict[str, Space]:
     learned = Space.learned(result.open_set, name="model-metric")
     if learned is not None:
         spaces["learned"] = learned
+        names = result.open_set.names if result.open_set is not None else None
+        reads = named and names is not None and names.weighed
+
         # What /similar uses for a tenant with a model: its classes (the
-        # exported ONNX model, as served) beside the metric.
-        spaces["learned_with_classes"] = learned.with_classes(
-            lambda X: training.onnx_proba(result.onnx, X.astype(np.float32))
-        )
+        # exported ONNX model, as served; the drawings' names weighed in as
+        # apps.modelreg.predictor.similarity_metric weighs them) beside the
+        # metric.
+        def classes(X: np.ndarray, files: Sequence[str | None]) -> np.ndarray:
+            probs = training.onnx_proba(result.onnx, X.astype(np.float32))
+            if not reads or names is None or result.open_set is None:
+                return probs
+            return names.weigh(
+                result.open_set.calibrate(probs), [name_words(f) for f in files]
+            )
+
+        spaces["learned_with_classes"] = learned.with_classes(classes, names=reads)
     return spaces
 
 
@@ -405,9 +424,11 @@ def grouped_split(
     seed: int,
     threshold: float,
     words: list[tuple[str, ...]] | None,
+    files: list[str] | None = None,
 ) -> dict[str, object]:
     """Whole groups held out (25 %): the model trained on the rest, scored on
-    them, and its spaces' top five among the rest."""
+    them, and its spaces' top five among the rest (``files``: the rows' file
+    names, when the model learns them)."""
     gss = GroupShuffleSplit(n_splits=1, test_size=0.25, random_state=seed)
     g_tr, g_te = next(gss.split(Xd, yd, groups))
     present = set(yd[g_tr].tolist())
@@ -419,9 +440,9 @@ def grouped_split(
     out = served_on(rg, Xd, yd, g_te, threshold, words)
     gtrain = np.zeros(len(yd), bool)
     gtrain[g_tr] = True
-    for name, space in spaces_of(rg, Xd).items():
+    for name, space in spaces_of(rg, Xd, named=files is not None).items():
         out[f"top5_{name}_heldout_vs_train"] = top5_share(
-            space.unit(Xd), yd, g_te, lambda i: gtrain
+            space.unit(Xd, files), yd, g_te, lambda i: gtrain
         )[0]
     return out
 
@@ -457,7 +478,8 @@ def run(
     groups = (
         np.asarray([pattern.sub("", Path(f).stem) for f in kept]) if pattern else None
     )
-    words = [name_words(Path(f).name) for f in kept] if names else None
+    file_names = [Path(f).name for f in kept] if names else None
+    words = None if file_names is None else [name_words(f) for f in file_names]
     if base == "default":
         return {
             "feature_version": version,
@@ -492,19 +514,23 @@ def run(
     sim: dict[str, dict[str, object]] = {
         name: {
             "space": space.name,
-            **similar_rows(space.unit(Xd), yd, te_idx, train_set, groups),
+            **similar_rows(space.unit(Xd, file_names), yd, te_idx, train_set, groups),
         }
-        for name, space in spaces_of(served, Xd).items()
+        for name, space in spaces_of(served, Xd, named=names).items()
     }
     grouped = None
     if groups is not None:
         log(f"{version}: grouped split")
-        grouped = grouped_split(version, Xd, yd, groups, seed, threshold, words)
+        grouped = grouped_split(
+            version, Xd, yd, groups, seed, threshold, words, file_names
+        )
     splits: dict[str, object] | None = None
     if groups is not None and grouped_splits > 1:
         log(f"{version}: {grouped_splits - 1} more grouped splits")
         every = [grouped or {}] + [
-            grouped_split(version, Xd, yd, groups, seed + i, threshold, words)
+            grouped_split(
+                version, Xd, yd, groups, seed + i, threshold, words, file_names
+            )
             for i in range(1, grouped_splits)
         ]
         splits = {"seeds": [seed + i for i in range(grouped_splits)]}

@@ -35,6 +35,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from apps.cad import features
+from apps.cad.matrices import drawing_names
 from apps.cad.models import Analysis, Drawing
 from apps.cad.similarity import Space, row_lengths
 from cadml.lib.cache import CACHE_ERRORS
@@ -226,7 +227,8 @@ def search_index_build(
         ndim = space.kept(np.zeros((1, width))).shape[1] if width else 0
         index = new_index(ndim or len(space.centre))
         if len(ids):
-            index.add(ids.astype(np.uint64), space.kept(raw).astype(np.float32))
+            kept = space.kept(raw, drawing_names(space, ids))
+            index.add(ids.astype(np.uint64), kept.astype(np.float32))
         _save(tenant_id, feature_version, index, space, top)
         return len(ids)
     finally:
@@ -263,7 +265,8 @@ def search_index_update(
             index.remove(present)
         # The live space: the index's metadata does not hold the model.
         live = space or current.space
-        index.add(keys, live.kept(raw).astype(np.float32))
+        kept = live.kept(raw, drawing_names(live, ids))
+        index.add(keys, kept.astype(np.float32))
     alive = set(
         Drawing.objects.filter(tenant_id=tenant_id).values_list("pk", flat=True)
     )
@@ -350,6 +353,7 @@ def index_search(
     k: int,
     exclude: int | None,
     near_duplicates: bool = False,
+    name: str | None = None,
 ) -> tuple[Space, list[Hit]] | None:
     """The ``k`` best drawings for a raw query vector and the space they were
     scored in: the index plus the delta searched exactly; None when the index
@@ -358,7 +362,8 @@ def index_search(
     rebuild is queued: the caller searches exactly meanwhile. Scores are the
     space's cosine, or with ``near_duplicates`` its invariant space's
     (``Space.kept``): the index ranks by the kept rows' product with the
-    query and the hits are scored exactly."""
+    query and the hits are scored exactly. ``name``: the query's file name,
+    for a model that weighs names."""
     loaded = _load(tenant_id, feature_version)
     wanted = space.name if space is not None else unsupervised_name(feature_version)
     if loaded is None or loaded.space.name != wanted:
@@ -366,7 +371,8 @@ def index_search(
         return None
     # The index's metadata holds the standardisation, not the model.
     live = space or loaded.space
-    q = live.query(query, near_duplicates=near_duplicates).astype(np.float32)
+    q = live.query(query, near_duplicates=near_duplicates, name=name)
+    q = q.astype(np.float32)
     ids, raw, _ = latest_vectors(
         tenant_id=tenant_id,
         feature_version=feature_version,
@@ -374,7 +380,12 @@ def index_search(
     )
     scores: dict[int, float] = {}
     if len(ids):
-        delta = live.scores(live.kept(raw), query, near_duplicates=near_duplicates)
+        delta = live.scores(
+            live.kept(raw, drawing_names(live, ids)),
+            query,
+            near_duplicates=near_duplicates,
+            name=name,
+        )
         for did, s in zip(ids.tolist(), delta.tolist(), strict=True):
             scores[did] = s
     want = k + 1 + len(ids)  # room for the excluded drawing and superseded rows

@@ -40,7 +40,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from apps.cad import features
-from apps.cad.models import Analysis
+from apps.cad.models import Analysis, Drawing
 from apps.cad.similarity import Space, row_lengths
 from cadml.lib.cache import CACHE_ERRORS
 
@@ -180,36 +180,56 @@ def tenant_matrix(tenant_id: int, feature_version: str) -> Matrix:
     return built
 
 
-# (tenant, vector width) -> (the matrix's rows, space name, embedded rows)
-_learned: dict[tuple[int, int], tuple[np.ndarray, str, np.ndarray]] = {}
+# (tenant, vector width) -> (the matrix's rows, their drawings, space name,
+# embedded rows)
+_learned: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, str, np.ndarray]] = {}
 
 
 def learned_unit(m: Matrix, space: Space, tenant_id: int) -> np.ndarray:
     """``m``'s rows as unit rows in a learned space. With the model's classes
-    (the model run over every row) the rows are kept per process and only
-    those new or changed since are embedded again; a drawing's row does not
-    depend on the others."""
+    (the model run over every row, with the drawings' file names when it
+    reads them) the rows are kept per process and only those new or changed
+    since are embedded again; a drawing's row does not depend on the others,
+    and its name never changes."""
     if space.classes is None:
         return space.unit(m.raw)
     key = (tenant_id, int(m.raw.shape[1]))
     with _lock:
         hit = _learned.get(key)
-    if hit is None or hit[1] != space.name or not 0 < len(hit[0]) <= len(m.raw):
-        rows = space.unit(m.raw)
+    if hit is None or hit[2] != space.name or not 0 < len(hit[0]) <= len(m.raw):
+        rows = space.unit(m.raw, drawing_names(space, m.drawing_ids))
     elif hit[0] is m.raw:
-        return hit[2]
+        return hit[3]
     else:
-        before, _, kept = hit
+        before, drawings, _, kept = hit
         n = len(before)
-        changed = np.flatnonzero(np.any(before != m.raw[:n], axis=1))
+        changed = np.flatnonzero(
+            np.any(before != m.raw[:n], axis=1) | (drawings != m.drawing_ids[:n])
+        )
         redo = np.concatenate([changed, np.arange(n, len(m.raw))]).astype(int)
         rows = np.empty((len(m.raw), kept.shape[1]), dtype=kept.dtype)
         rows[:n] = kept
         if len(redo):
-            rows[redo] = space.unit(m.raw[redo])
+            rows[redo] = space.unit(
+                m.raw[redo], drawing_names(space, m.drawing_ids[redo])
+            )
     with _lock:
-        _learned[key] = (m.raw, space.name, rows)
+        _learned[key] = (m.raw, m.drawing_ids, space.name, rows)
     return rows
+
+
+def drawing_names(space: Space, drawing_ids: np.ndarray) -> list[str | None] | None:
+    """The file names of these drawings (None for one gone since), for a
+    space whose model weighs them; None for any other."""
+    if not space.reads_names or not len(drawing_ids):
+        return None
+    ids = [int(i) for i in drawing_ids]
+    found: dict[int, str] = {}
+    for lo in range(0, len(ids), 5000):
+        found.update(
+            Drawing.objects.filter(pk__in=ids[lo : lo + 5000]).values_list("pk", "name")
+        )
+    return [found.get(i) for i in ids]
 
 
 def _build(

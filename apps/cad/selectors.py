@@ -157,10 +157,10 @@ def _learned_space(tenant_id: int, feature_version: str) -> Space | None:
         return None
     if found is None:
         return None
-    name, metric, classes, columns = found
+    name, metric, classes, columns, names = found
     space = Space.learned(metric, name=name, columns=columns)
     if space is not None and classes is not None:
-        return space.with_classes(classes)
+        return space.with_classes(classes, names=names)
     return space
 
 
@@ -217,6 +217,7 @@ def drawing_similar(
         feature_version=analysis.feature_version,
         vector=analysis.features,
         sha256=drawing.sha256,
+        name=drawing.name,
         exclude_id=drawing.pk,
         k=k,
         filters=filters,
@@ -235,11 +236,14 @@ def vector_similar(
     filters: SimilarFilters = NO_FILTERS,
     min_score: float | None = None,
     keep: frozenset[int] = frozenset(),
+    name: str | None = None,
 ) -> Similar:
     """The ``k`` drawings of the tenant nearest to a feature vector, through
     the tenant's index when it has one (``apps/cad/index.py``), else exactly.
     With ``min_score`` only drawings scoring at least that (or in ``keep``)
-    are answered, and no other drawing is read from the database."""
+    are answered, and no other drawing is read from the database. ``name``:
+    the query's file name, which a tenant's model that learned its labels'
+    names weighs in its classes."""
     # Near duplicates are near in the metric (or the invariant unsupervised
     # space) alone; the model's classes (or every view) order similar drawings.
     learned = _learned_space(tenant_id, feature_version)
@@ -252,6 +256,7 @@ def vector_similar(
         exclude_id=exclude_id,
         want=k if not filters.active else min(max(10 * k, 200), 2000),
         near_duplicates=min_score is not None,
+        name=name,
     )
     if ranked is None:
         ranked = _ranked_exact(
@@ -262,6 +267,7 @@ def vector_similar(
             exclude_id=exclude_id,
             min_score=min_score,
             keep=keep,
+            name=name,
         )
     elif min_score is not None:
         ranked = (
@@ -306,6 +312,7 @@ def _ranked_exact(
     exclude_id: int | None,
     min_score: float | None = None,
     keep: frozenset[int] = frozenset(),
+    name: str | None = None,
 ) -> tuple[str, list[tuple[int, float]]]:
     m = matrices.tenant_matrix(tenant_id, feature_version)
     if len(m.drawing_ids) >= settings.CADML_SEARCH_EXACT_BELOW and not (
@@ -316,12 +323,12 @@ def _ranked_exact(
         index.request_rebuild(tenant_id=tenant_id, feature_version=feature_version)
     near_duplicates = min_score is not None
     space = learned or m.space
-    name = (space.invariant() if near_duplicates else space).name
+    answered = (space.invariant() if near_duplicates else space).name
     if len(m.drawing_ids) == 0:
-        return name, []
+        return answered, []
     if learned is not None:
         by = learned.invariant() if near_duplicates else learned
-        scores = matrices.learned_unit(m, by, tenant_id) @ by.query(query)
+        scores = matrices.learned_unit(m, by, tenant_id) @ by.query(query, name=name)
     else:
         scores = m.space.scores(
             m.kept, query, near_duplicates=near_duplicates, lengths=m.lengths
@@ -337,7 +344,7 @@ def _ranked_exact(
         rows = np.flatnonzero(chosen)
     order = rows[np.argsort(-scores[rows], kind="stable")]
     ids = m.drawing_ids[order].tolist()
-    return name, [
+    return answered, [
         (did, score)
         for did, score in zip(ids, scores[order].tolist(), strict=True)
         if did != exclude_id
@@ -353,6 +360,7 @@ def _ranked_indexed(
     exclude_id: int | None,
     want: int,
     near_duplicates: bool = False,
+    name: str | None = None,
 ) -> tuple[str, list[tuple[int, float]]] | None:
     """Candidates from the tenant's nearest-neighbour index, or None to search
     exactly: no index (a small tenant: ``_ranked_exact`` asks for one when the
@@ -371,6 +379,7 @@ def _ranked_indexed(
         k=want + 64,
         exclude=exclude_id,
         near_duplicates=near_duplicates,
+        name=name,
     )
     if found is None:
         return None

@@ -200,6 +200,7 @@ def content_search(
         feature_version=analysis.feature_version,
         vector=analysis.features,
         sha256=sha256,
+        name=name,
         exclude_id=None,
         k=k,
         filters=filters or selectors.NO_FILTERS,

@@ -23,14 +23,16 @@
   probabilities (less the uniform answer) beside the learned metric, each
   half of unit length, so that drawings the model puts in the query's class
   come first and the metric orders them (the tenant's similar drawings;
-  docs/model-quality.md).
+  docs/model-quality.md). A model that learned the words of its labels'
+  file names weighs each drawing's name in its classes as in its answers
+  (``+classes+names``): the rows and the query carry their file names.
 
 Neighbours are ranked by cosine similarity in the chosen space.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -59,7 +61,13 @@ VIEW_WEIGHTS = {
 # Similar drawings (not near duplicates) without a model: every view counts.
 SIMILAR_VIEW_WEIGHTS = {**VIEW_WEIGHTS, "size": 1.0, "topology": 1.0, "layout": 1.0}
 ALL_VIEWS_SUFFIX = "+all-views"
+CLASSES_SUFFIX = "+classes"
+NAMES_SUFFIX = "+names"
 MIN_INVARIANT_LENGTH = 1e-3
+
+
+# (raw vectors, their drawings' file names) -> class probabilities, one row each
+Classes = Callable[[np.ndarray, Sequence[str | None]], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -68,14 +76,21 @@ class Space:
     centre: np.ndarray
     scale: np.ndarray
     weight: np.ndarray
-    # Raw vectors -> the model's class probabilities (rows); None: the metric
-    # alone.
-    classes: Callable[[np.ndarray], np.ndarray] | None = None
+    # Raw vectors and their drawings' file names (None where unknown) -> the
+    # model's class probabilities (rows); None: the metric alone.
+    classes: Classes | None = None
     # Which slots of the raw vectors the space reads (a model of dxf-3t reads
     # a selection of dxf-6's); None: their first ones.
     columns: tuple[int, ...] | None = None
+    # Whether ``classes`` weigh the drawings' file names: rows and queries
+    # are embedded with theirs.
+    reads_names: bool = False
 
-    def embed(self, X: np.ndarray) -> np.ndarray:
+    def embed(
+        self, X: np.ndarray, names: Sequence[str | None] | None = None
+    ) -> np.ndarray:
+        """Raw vectors in this space; ``names``: their drawings' file names,
+        which a model's classes may weigh (None: none known)."""
         X = np.atleast_2d(np.asarray(X, dtype=float))
         read = (
             X[:, : len(self.centre)]
@@ -85,19 +100,27 @@ class Space:
         z = np.clip((read - self.centre) / self.scale, -Z_CLIP, Z_CLIP)
         if self.classes is None:
             return z * self.weight
-        probs = np.asarray(self.classes(X), dtype=float)
+        probs = np.asarray(
+            self.classes(X, [None] * len(X) if names is None else names), dtype=float
+        )
         # Centred on the uniform answer: two drawings the model puts in
         # different classes point apart (with two classes, opposite).
         centred = probs - 1.0 / max(probs.shape[1], 1)
         return np.hstack([unit_rows(centred), unit_rows(z * self.weight)])
 
-    def with_classes(self, classes: Callable[[np.ndarray], np.ndarray]) -> Space:
-        return replace(self, name=f"{self.name}+classes", classes=classes)
+    def with_classes(self, classes: Classes, *, names: bool = False) -> Space:
+        """This metric beside the model's ``classes``; ``names``: they weigh
+        the drawings' file names."""
+        suffix = CLASSES_SUFFIX + (NAMES_SUFFIX if names else "")
+        return replace(
+            self, name=f"{self.name}{suffix}", classes=classes, reads_names=names
+        )
 
     def without_classes(self) -> Space:
         if self.classes is None:
             return self
-        return replace(self, name=self.name.removesuffix("+classes"), classes=None)
+        name = self.name.removesuffix(NAMES_SUFFIX).removesuffix(CLASSES_SUFFIX)
+        return replace(self, name=name, classes=None, reads_names=False)
 
     @classmethod
     def unsupervised(cls, X: np.ndarray, version: str | None = None) -> Space:
@@ -138,11 +161,13 @@ class Space:
             weight=_view_weights(len(self.centre), VIEW_WEIGHTS),
         )
 
-    def unit(self, X: np.ndarray) -> np.ndarray:
+    def unit(
+        self, X: np.ndarray, names: Sequence[str | None] | None = None
+    ) -> np.ndarray:
         """Raw vectors as unit rows in this space (cosine is their product)."""
         if not len(X):
             return np.zeros((0, len(self.centre)))
-        return unit_rows(self.embed(X))
+        return unit_rows(self.embed(X, names))
 
     def _invariant_columns(self, width: int) -> np.ndarray:
         """Which of an embedding's ``width`` columns the invariant space's
@@ -152,7 +177,9 @@ class Space:
             return np.arange(width) >= width - len(self.centre)
         return self.invariant().weight > 0
 
-    def kept(self, X: np.ndarray) -> np.ndarray:
+    def kept(
+        self, X: np.ndarray, names: Sequence[str | None] | None = None
+    ) -> np.ndarray:
         """The rows an index keeps of raw vectors ``X``: unit embeddings,
         except in a space with an invariant one (every view; the model's
         classes beside its metric), whose embedding is divided by the length
@@ -163,8 +190,8 @@ class Space:
         length is the unit embedding (``query()``, the score divided by the
         row's length)."""
         if self.invariant() is self or not len(X):
-            return self.unit(X)
-        emb = self.embed(X)
+            return self.unit(X, names)
+        emb = self.embed(X, names)
         inv = np.linalg.norm(
             emb[:, self._invariant_columns(emb.shape[1])], axis=1, keepdims=True
         )
@@ -172,10 +199,17 @@ class Space:
         # one) would make its row huge, past what a half-precision index holds.
         return emb / np.maximum(inv, MIN_INVARIANT_LENGTH)
 
-    def query(self, x: np.ndarray, *, near_duplicates: bool = False) -> np.ndarray:
+    def query(
+        self,
+        x: np.ndarray,
+        *,
+        near_duplicates: bool = False,
+        name: str | None = None,
+    ) -> np.ndarray:
         """A raw vector as the unit query against ``kept`` rows: in this space,
-        or with ``near_duplicates`` in its invariant one (its columns alone)."""
-        emb = self.embed(np.asarray(x, dtype=float)[None, :])
+        or with ``near_duplicates`` in its invariant one (its columns alone);
+        ``name``: its file name, when known."""
+        emb = self.embed(np.asarray(x, dtype=float)[None, :], [name])
         if near_duplicates and self.invariant() is not self:
             emb[:, ~self._invariant_columns(emb.shape[1])] = 0.0
         return unit_rows(emb)[0]
@@ -193,11 +227,12 @@ class Space:
         *,
         near_duplicates: bool = False,
         lengths: np.ndarray | None = None,
+        name: str | None = None,
     ) -> np.ndarray:
         """Cosine of the ``kept`` rows with a raw vector, in this space or with
         ``near_duplicates`` its invariant one; ``lengths``: the rows' (from
-        ``row_lengths``) when known."""
-        products = kept @ self.query(x, near_duplicates=near_duplicates)
+        ``row_lengths``) when known; ``name``: the query's file name."""
+        products = kept @ self.query(x, near_duplicates=near_duplicates, name=name)
         if not self.by_length(near_duplicates=near_duplicates):
             return products
         return products / (row_lengths(kept) if lengths is None else lengths)

@@ -140,12 +140,17 @@ class NameWords:
         e = self.evidence([name])[0]
         return bool(e[taught].max() - e[label] >= math.log(2))
 
+    @property
+    def weighed(self) -> bool:
+        """Whether names move answers at all (a weight and words to weigh)."""
+        return self.weight > 0 and len(self.vocabulary) > 0
+
     def weigh(
         self, probs: np.ndarray, words: Sequence[Sequence[str] | None]
     ) -> np.ndarray:
         """``probs`` (rows, labels) with each row's name weighed in."""
         p = np.atleast_2d(np.asarray(probs, dtype=float))
-        if self.weight <= 0 or not len(self.vocabulary):
+        if not self.weighed:
             return p
         e = self.weight * self.evidence(words)
         p = p * np.exp(e - e.max(axis=1, keepdims=True))

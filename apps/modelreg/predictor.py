@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -51,12 +52,15 @@ def active_model_ready() -> tuple[bool, str]:
 
 
 def similarity_metric(*, tenant_id: int, feature_version: str) -> Any:
-    """``CADML_SIMILARITY_METRIC``: ``(space name, metric, classes, columns)``
-    of the tenant's own serving model for this feature version when it learned
-    a metric, else None (the platform's default model knows the generator, not
-    the tenant's parts). ``classes`` maps raw vectors to the model's class
-    probabilities (uncalibrated: the temperature would only sharpen them);
-    ``columns`` says where the model's slots sit in them (None: first)."""
+    """``CADML_SIMILARITY_METRIC``: ``(space name, metric, classes, columns,
+    names)`` of the tenant's own serving model for this feature version when
+    it learned a metric, else None (the platform's default model knows the
+    generator, not the tenant's parts). ``classes`` maps raw vectors and their
+    drawings' file names to the model's class probabilities: uncalibrated
+    (the temperature would only sharpen them), or, when the model learned
+    its labels' names (``names`` True), as its answers give them: calibrated,
+    the names' words weighed in. ``columns`` says where the model's slots sit
+    in the raw vectors (None: first)."""
     from apps.modelreg.runtime import runtime
 
     # What inference would route these vectors to, if it is the tenant's own.
@@ -74,11 +78,24 @@ def similarity_metric(*, tenant_id: int, feature_version: str) -> Any:
         return None
     at = slot_indices(feature_version, version)
     columns = None if at is None or at == tuple(range(len(at))) else at
-    classes = active.classes
-    if columns is not None:
-        picked = np.asarray(columns, dtype=int)
+    picked = None if columns is None else np.asarray(columns, dtype=int)
+    words = metric.names if metric.names is not None and metric.names.weighed else None
 
-        def classes(X: np.ndarray) -> np.ndarray:
-            return active.classes(np.atleast_2d(X)[:, picked])
+    def classes(X: np.ndarray, names: Sequence[str | None]) -> np.ndarray:
+        X = np.atleast_2d(X)
+        probs = active.classes(X if picked is None else X[:, picked])
+        if words is None:
+            return probs
+        # As answered: calibrated first, which sets how far the drawing's
+        # evidence goes against its name's.
+        return words.weigh(
+            metric.calibrate(probs), [name_words(n) if n else None for n in names]
+        )
 
-    return f"{view.name}-v{active.number}-metric", metric, classes, columns
+    return (
+        f"{view.name}-v{active.number}-metric",
+        metric,
+        classes,
+        columns,
+        words is not None,
+    )

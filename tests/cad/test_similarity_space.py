@@ -4,6 +4,8 @@ keep them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -73,19 +75,28 @@ def test_kept_rows_with_a_models_classes_score_both_cosines_exactly(
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, WIDTH))
     mix = rng.normal(size=(WIDTH, 4))
+    names = [str(rng.choice(["flange-7.dxf", "plate.dxf", ""])) or None for _ in X]
 
-    def classes(rows: np.ndarray) -> np.ndarray:  # a model of four classes
+    def classes(rows: np.ndarray, names: Sequence[str | None]) -> np.ndarray:
+        """A model of four classes that reads "flange" in a name as class 0."""
         logits = np.atleast_2d(rows) @ mix
+        logits[:, 0] += [4.0 if n and "flange" in n else 0.0 for n in names]
         e = np.exp(logits - logits.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
 
     metric = Space("own-v1-metric", X.mean(0), X.std(0) + 1e-3, rng.random(WIDTH))
-    both = metric.with_classes(classes)
+    both = metric.with_classes(classes, names=True)
+    assert both.name == "own-v1-metric+classes+names"
     assert both.invariant().name == "own-v1-metric"
-    kept = both.kept(X)
+    kept = both.kept(X, names)
     assert np.isfinite(kept.astype(np.float16)).all()
     q = X[rng.integers(n)] + rng.normal(size=WIDTH) * 0.1
-    np.testing.assert_allclose(both.scores(kept, q), cosine(both, X, q), atol=1e-9)
+    for name in ("flange-2.dxf", None):
+        want = both.unit(X, names) @ both.unit(q[None, :], [name])[0]
+        np.testing.assert_allclose(both.scores(kept, q, name=name), want, atol=1e-9)
+    # Near duplicates are judged in the metric alone, whatever the names.
     np.testing.assert_allclose(
-        both.scores(kept, q, near_duplicates=True), cosine(metric, X, q), atol=1e-9
+        both.scores(kept, q, near_duplicates=True, name="flange.dxf"),
+        cosine(metric, X, q),
+        atol=1e-9,
     )

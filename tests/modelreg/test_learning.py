@@ -657,7 +657,11 @@ def test_a_trained_tenants_similar_drawings_come_from_the_models_classes_first(
                 vector[1:11] = rng.normal(0, 0.3, 10)
                 vector[0] = centre + rng.normal(0, 0.05)
                 key = f"{label}-{len(drawings[label])}"
-                drawings[label].append(labelled_drawing(tenant_a, label, key, vector))
+                # Named by number only: the drawings alone tell the families.
+                name = f"{len(drawings['bracket']) + len(drawings['plate'])}.dxf"
+                drawings[label].append(
+                    labelled_drawing(tenant_a, label, key, vector, name=name)
+                )
     job = wait_for_job(train(admin_client_a, deploy="active").data["job"], timeout=120)
     assert job.status == "succeeded", job.summary
     label_of = {d.pk: d.label for ds in drawings.values() for d in ds}
@@ -825,6 +829,51 @@ def test_a_tenants_model_learns_the_words_of_its_file_names(
             format="json",
         ).data["prediction"]
         assert unnamed["confidence"] < by_vector.data["prediction"]["confidence"]
+
+
+def test_a_tenants_similar_drawings_weigh_the_file_names_its_model_learned(
+    settings, admin_client_a, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    """Look-alike plates of two product lines that only their names tell
+    apart: the drawings of the query's own line come first, whether the
+    query is a stored drawing or a file searched with, exactly or through
+    the tenant's index."""
+    from apps.cad.services import search_index_rebuild
+
+    rng = random.Random(13)
+    product_lines(tenant_a, rng)
+    job = wait_for_job(train(admin_client_a, deploy="active").data["job"], timeout=240)
+    assert job.status == "succeeded", job.summary
+    label_of = dict(Drawing.objects.filter(tenant=tenant_a).values_list("pk", "label"))
+    queries = list(Drawing.objects.filter(tenant=tenant_a).order_by("pk")[:4])
+    files = {line: plate(rng, 1.0) for line in ("Orion", "Vega")}
+
+    def answers() -> list[tuple[str, str, list[str]]]:
+        """(space, the query's line, the lines of its five nearest)."""
+        got = []
+        for query in queries:
+            r = admin_client_a.get(f"/api/v1/drawings/{query.pk}/similar?k=5")
+            assert r.status_code == 200, r.content
+            found = [label_of[n["drawing"]["id"]] for n in r.data["results"]]
+            got.append((r.data["space"], query.label, found))
+        for line, content in files.items():
+            r = admin_client_a.post(
+                "/api/v1/search",
+                {"file": SimpleUploadedFile(f"{line}-Platte.dxf", content), "k": 5},
+                format="multipart",
+            )
+            assert r.status_code == 200, r.content
+            found = [label_of[n["drawing"]["id"]] for n in r.data["results"]]
+            got.append((r.data["space"], f"{line.lower()}_line", found))
+        return got
+
+    exact = answers()
+    for space, wanted, found in exact:
+        assert space == "part-classifier-v1-metric+classes+names"
+        assert found == [wanted] * 5
+    settings.CADML_SEARCH_EXACT_BELOW = 0
+    search_index_rebuild(tenant_id=tenant_a.pk, feature_version="dxf-7")
+    assert answers() == exact
 
 
 def test_a_model_that_learned_not_a_part_weighs_its_file_names_when_served(
