@@ -290,7 +290,8 @@ class DrawingSimilarApi(APIView):
             {
                 "drawing_id": drawing.pk,
                 # Which space ranked them: "<model>-v<n>-metric+classes" (the
-                # tenant's own model) or "<feature version>-unsupervised"
+                # tenant's own model; "+classes+names" when its classes weigh
+                # the drawings' names) or "<feature version>-unsupervised"
                 # (+all-views from dxf-5 on: size, topology and layout too).
                 "space": found.space,
                 "results": _neighbours(found),

@@ -429,7 +429,9 @@ class SimilarOutputSerializer(serializers.Serializer):
     space = serializers.CharField(
         help_text="The space that ranked them: '<model>-v<n>-metric+classes' "
         "(the tenant's own model: its classes beside the metric it learned from "
-        "the tenant's labels) or '<feature version>-unsupervised+all-views' "
+        "the tenant's labels; '+classes+names' when the model learned the words "
+        "of its labels' file names and weighs each drawing's name in its "
+        "classes) or '<feature version>-unsupervised+all-views' "
         "(no model: every view of the drawing; '<feature version>-unsupervised' "
         "for dxf-2 to dxf-4, which have no size, topology or layout view)."
     )
