@@ -80,8 +80,7 @@ def main() -> None:
     words = open_set.names
 
     def named_classes(X: np.ndarray, names: Sequence[str | None]) -> np.ndarray:
-        calibrated = open_set.calibrate(classes(X))
-        return words.weigh(calibrated, [name_words(n) for n in names])
+        return open_set.placed(classes(X), [name_words(n) for n in names])
 
     metric = Space.learned(result.open_set, name="bench-v1-metric")
     if metric is None:

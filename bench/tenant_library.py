@@ -288,20 +288,18 @@ def spaces_of(
     learned = Space.learned(result.open_set, name="model-metric")
     if learned is not None:
         spaces["learned"] = learned
-        names = result.open_set.names if result.open_set is not None else None
-        reads = named and names is not None and names.weighed
+        o = result.open_set
+        reads = named and o is not None and o.reads_names
 
         # What /similar uses for a tenant with a model: its classes (the
-        # exported ONNX model, as served; the drawings' names weighed in as
-        # apps.modelreg.predictor.similarity_metric weighs them) beside the
+        # exported ONNX model, as served; placed as
+        # apps.modelreg.predictor.similarity_metric places them) beside the
         # metric.
         def classes(X: np.ndarray, files: Sequence[str | None]) -> np.ndarray:
             probs = training.onnx_proba(result.onnx, X.astype(np.float32))
-            if not reads or names is None or result.open_set is None:
+            if not reads or o is None:
                 return probs
-            return names.weigh(
-                result.open_set.calibrate(probs), [name_words(f) for f in files]
-            )
+            return o.placed(probs, [name_words(f) for f in files])
 
         spaces["learned_with_classes"] = learned.with_classes(classes, names=reads)
     return spaces

@@ -189,6 +189,24 @@ class OpenSet:
         (as they were when the model learned no names)."""
         return probs if self.names is None else self.names.weigh(probs, words)
 
+    @property
+    def reads_names(self) -> bool:
+        """Whether the model's answers weigh file names: it learned its
+        labels' words, and gave them a weight."""
+        return self.names is not None and self.names.weighed
+
+    def placed(
+        self, probs: np.ndarray, words: Sequence[Sequence[str] | None]
+    ) -> np.ndarray:
+        """The class probabilities (rows) similar-drawing search places
+        drawings by: the model's own, which the temperature would only
+        sharpen, or, for a model that reads names, the answer's: calibrated
+        (which sets how far the drawing's evidence goes against its name's),
+        each row's file name weighed in."""
+        if not self.reads_names:
+            return probs
+        return self.with_names(self.calibrate(probs), words)
+
     def as_json(self) -> dict[str, Any]:
         return {
             "mean": [round(float(v), 6) for v in self.mean],

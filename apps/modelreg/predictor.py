@@ -56,11 +56,10 @@ def similarity_metric(*, tenant_id: int, feature_version: str) -> Any:
     names)`` of the tenant's own serving model for this feature version when
     it learned a metric, else None (the platform's default model knows the
     generator, not the tenant's parts). ``classes`` maps raw vectors and their
-    drawings' file names to the model's class probabilities: uncalibrated
-    (the temperature would only sharpen them), or, when the model learned
-    its labels' names (``names`` True), as its answers give them: calibrated,
-    the names' words weighed in. ``columns`` says where the model's slots sit
-    in the raw vectors (None: first)."""
+    drawings' file names to the class probabilities the model places them by
+    (``OpenSet.placed``: the answer's, names weighed in, when it reads names,
+    ``names`` True); ``columns`` says where the model's slots sit in the raw
+    vectors (None: first)."""
     from apps.modelreg.runtime import runtime
 
     # What inference would route these vectors to, if it is the tenant's own.
@@ -79,23 +78,19 @@ def similarity_metric(*, tenant_id: int, feature_version: str) -> Any:
     at = slot_indices(feature_version, version)
     columns = None if at is None or at == tuple(range(len(at))) else at
     picked = None if columns is None else np.asarray(columns, dtype=int)
-    words = metric.names if metric.names is not None and metric.names.weighed else None
+    reads = metric.reads_names
 
     def classes(X: np.ndarray, names: Sequence[str | None]) -> np.ndarray:
         X = np.atleast_2d(X)
         probs = active.classes(X if picked is None else X[:, picked])
-        if words is None:
+        if not reads:
             return probs
-        # As answered: calibrated first, which sets how far the drawing's
-        # evidence goes against its name's.
-        return words.weigh(
-            metric.calibrate(probs), [name_words(n) if n else None for n in names]
-        )
+        return metric.placed(probs, [name_words(n) if n else None for n in names])
 
     return (
         f"{view.name}-v{active.number}-metric",
         metric,
         classes,
         columns,
-        words is not None,
+        reads,
     )
