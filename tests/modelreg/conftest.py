@@ -19,6 +19,9 @@ LABELS = ["bracket", "flange", "gear"]
 @pytest.fixture(autouse=True)
 def _registry_env(settings, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = str(tmp_path / "media")
+    # A tenant's search index is the test's own (another test's tenant may
+    # have the same id).
+    settings.CADML_SEARCH_DIR = tmp_path / "search"
     # Health checks in the caller's thread; every prediction reads the registry
     # generation (test transactions roll back, so a cached snapshot would lie).
     settings.CADML_MODEL_HEALTHCHECK_MODE = "inline"

@@ -876,6 +876,58 @@ def test_a_tenants_similar_drawings_weigh_the_file_names_its_model_learned(
     assert answers() == exact
 
 
+def test_a_process_that_searched_before_the_archive_changed_answers_as_a_new_one(
+    admin_client_a, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    """Each process keeps its drawings' places in the model's classes and
+    embeds again only rows that changed. Two files of one drawing (the same
+    vector) under two lines' names sit side by side; when a drawing before
+    them leaves and another arrives, each row holds another drawing: its
+    place must follow the drawing's name, not the row's vector."""
+    from apps.cad import matrices
+
+    rng = random.Random(17)
+    product_lines(tenant_a, rng)
+    job = wait_for_job(train(admin_client_a, deploy="active").data["job"], timeout=240)
+    assert job.status == "succeeded", job.summary
+
+    def uploaded(name: str, content: bytes) -> Drawing:
+        r = admin_client_a.post(
+            "/api/v1/drawings",
+            {"file": SimpleUploadedFile(name, content)},
+            format="multipart",
+        )
+        assert r.status_code == 201, r.data
+        return Drawing.objects.get(pk=r.data["id"])
+
+    state = rng.getstate()
+    twins = []
+    for line in ("Orion", "Vega"):
+        rng.setstate(state)  # the same plate; the file differs (its GUIDs)
+        twins.append(uploaded(f"{line}_Kopie.dxf", plate(rng, 1.0)))
+    assert twins[0].sha256 != twins[1].sha256
+    vectors = [t.latest_analysis().features for t in twins]
+    assert vectors[0] == vectors[1]
+    queries = [*twins, Drawing.objects.filter(tenant=tenant_a).order_by("pk")[1]]
+
+    def answers() -> list[list[int]]:
+        got = []
+        for query in queries:
+            r = admin_client_a.get(f"/api/v1/drawings/{query.pk}/similar?k=10")
+            assert r.status_code == 200, r.content
+            got.append([n["drawing"]["id"] for n in r.data["results"]])
+        return got
+
+    answers()  # this process now keeps every row's place
+    first = Drawing.objects.filter(tenant=tenant_a).order_by("pk").first()
+    assert admin_client_a.delete(f"/api/v1/drawings/{first.pk}").status_code == 204
+    uploaded("Vega_Neu.dxf", plate(rng, 1.0))
+    kept = answers()
+    matrices._learned.clear()  # as a process that never searched
+    matrices._matrices.clear()
+    assert kept == answers()
+
+
 def test_a_model_that_learned_not_a_part_weighs_its_file_names_when_served(
     admin_client_a, tenant_a
 ) -> None:  # type: ignore[no-untyped-def]
