@@ -227,7 +227,7 @@ def search_index_build(
         ndim = space.kept(np.zeros((1, width))).shape[1] if width else 0
         index = new_index(ndim or len(space.centre))
         if len(ids):
-            kept = space.kept(raw, drawing_names(space, ids))
+            kept = space.kept(raw, drawing_names(space, tenant_id, ids))
             index.add(ids.astype(np.uint64), kept.astype(np.float32))
         _save(tenant_id, feature_version, index, space, top)
         return len(ids)
@@ -265,7 +265,7 @@ def search_index_update(
             index.remove(present)
         # The live space: the index's metadata does not hold the model.
         live = space or current.space
-        kept = live.kept(raw, drawing_names(live, ids))
+        kept = live.kept(raw, drawing_names(live, tenant_id, ids))
         index.add(keys, kept.astype(np.float32))
     alive = set(
         Drawing.objects.filter(tenant_id=tenant_id).values_list("pk", flat=True)
@@ -381,7 +381,7 @@ def index_search(
     scores: dict[int, float] = {}
     if len(ids):
         delta = live.scores(
-            live.kept(raw, drawing_names(live, ids)),
+            live.kept(raw, drawing_names(live, tenant_id, ids)),
             query,
             near_duplicates=near_duplicates,
             name=name,

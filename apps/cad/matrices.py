@@ -197,7 +197,7 @@ def learned_unit(m: Matrix, space: Space, tenant_id: int) -> np.ndarray:
     with _lock:
         hit = _learned.get(key)
     if hit is None or hit[2] != space.name or not 0 < len(hit[0]) <= len(m.raw):
-        rows = space.unit(m.raw, drawing_names(space, m.drawing_ids))
+        rows = space.unit(m.raw, drawing_names(space, tenant_id, m.drawing_ids))
     elif hit[0] is m.raw:
         return hit[3]
     else:
@@ -211,23 +211,27 @@ def learned_unit(m: Matrix, space: Space, tenant_id: int) -> np.ndarray:
         rows[:n] = kept
         if len(redo):
             rows[redo] = space.unit(
-                m.raw[redo], drawing_names(space, m.drawing_ids[redo])
+                m.raw[redo], drawing_names(space, tenant_id, m.drawing_ids[redo])
             )
     with _lock:
         _learned[key] = (m.raw, m.drawing_ids, space.name, rows)
     return rows
 
 
-def drawing_names(space: Space, drawing_ids: np.ndarray) -> list[str | None] | None:
-    """The file names of these drawings (None for one gone since), for a
-    space whose model weighs them; None for any other."""
+def drawing_names(
+    space: Space, tenant_id: int, drawing_ids: np.ndarray
+) -> list[str | None] | None:
+    """The file names of these drawings of the tenant (None for one gone
+    since), for a space whose model weighs them; None for any other."""
     if not space.reads_names or not len(drawing_ids):
         return None
     ids = [int(i) for i in drawing_ids]
     found: dict[int, str] = {}
     for lo in range(0, len(ids), 5000):
         found.update(
-            Drawing.objects.filter(pk__in=ids[lo : lo + 5000]).values_list("pk", "name")
+            Drawing.objects.filter(
+                tenant_id=tenant_id, pk__in=ids[lo : lo + 5000]
+            ).values_list("pk", "name")
         )
     return [found.get(i) for i in ids]
 
