@@ -35,9 +35,8 @@ from django.conf import settings
 from django.core.cache import cache
 
 from apps.cad import features
-from apps.cad.matrices import drawing_names
 from apps.cad.models import Analysis, Drawing
-from apps.cad.similarity import Space, row_lengths
+from apps.cad.similarity import FileNames, Space, row_lengths
 from cadml.lib.cache import CACHE_ERRORS
 
 logger = logging.getLogger(__name__)
@@ -62,7 +61,7 @@ def new_index(ndim: int) -> Any:
 def unsupervised_name(feature_version: str) -> str:
     """The name of the space a tenant without a model is indexed in."""
     width = len(features.SLOTS.get(feature_version, ()))
-    return Space.unsupervised(np.zeros((0, width)), feature_version).every_view().name
+    return Space.without_model(np.zeros((0, width)), [], feature_version).name
 
 
 def _dir(tenant_id: int) -> Path:
@@ -87,9 +86,10 @@ def latest_vectors(
     tenant_id: int,
     feature_version: str,
     after: int = 0,
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """(drawing ids, raw vectors, highest analysis id) of the newest done
-    analysis of each drawing, only analyses with id above ``after``."""
+) -> tuple[np.ndarray, np.ndarray, list[str], int]:
+    """(drawing ids, raw vectors, the drawings' file names, highest analysis
+    id) of the newest done analysis of each drawing, only analyses with id
+    above ``after``."""
     rows = (
         Analysis.objects.filter(
             tenant_id=tenant_id,
@@ -98,25 +98,27 @@ def latest_vectors(
             pk__gt=after,
         )
         .order_by("drawing_id", "-created", "-id")
-        .values_list("drawing_id", "pk", "features")
+        .values_list("drawing_id", "pk", "features", "drawing__name")
     )
     seen: set[int] = set()
     ids: list[int] = []
     vecs: list[list[float]] = []
+    names: list[str] = []
     top = after
     # A server-side cursor for a whole archive; a delta is a few rows, which a
     # cursor (DECLARE ... WITH HOLD) would only slow down.
     whole = not after
-    for drawing_id, pk, vec in rows.iterator(chunk_size=5000) if whole else rows:
+    for drawing_id, pk, vec, name in rows.iterator(chunk_size=5000) if whole else rows:
         top = max(top, pk)
         if drawing_id in seen or not vec:
             continue
         seen.add(drawing_id)
         ids.append(drawing_id)
         vecs.append(vec)
+        names.append(name)
     width = len(vecs[0]) if vecs else len(features.SLOTS.get(feature_version, []))
     raw = np.asarray(vecs, dtype=float).reshape(len(vecs), width)
-    return np.asarray(ids, dtype=np.int64), raw, top
+    return np.asarray(ids, dtype=np.int64), raw, names, top
 
 
 @dataclass(frozen=True)
@@ -132,12 +134,19 @@ _loaded_lock = threading.Lock()
 
 def _space_from(meta: dict[str, Any]) -> Space:
     s = meta["space"]
+    names = s.get("file_names")
     return Space(
         s["name"],
         np.asarray(s["centre"], dtype=float),
         np.asarray(s["scale"], dtype=float),
         np.asarray(s["weight"], dtype=float),
         columns=tuple(s["columns"]) if s.get("columns") is not None else None,
+        reads_names=names is not None,
+        file_names=(
+            None
+            if names is None
+            else FileNames(np.asarray(names["idf"], dtype=float), names["weight"])
+        ),
     )
 
 
@@ -200,6 +209,14 @@ def _save(
             "scale": space.scale.tolist(),
             "weight": space.weight.tolist(),
             "columns": None if space.columns is None else list(space.columns),
+            "file_names": (
+                None
+                if space.file_names is None
+                else {
+                    "idf": space.file_names.idf.tolist(),
+                    "weight": space.file_names.weight,
+                }
+            ),
         },
     }
     _write_atomic(_meta_path(tenant_id, feature_version), json.dumps(meta).encode())
@@ -214,20 +231,20 @@ def search_index_build(
     """Build the tenant's index from the database and swap it in; returns its size.
 
     ``space`` is the tenant's learned space (with the model's classes when it
-    has them), or None for the unsupervised one fitted on the tenant's
-    vectors now.
+    has them), or None for the one without a model fitted on the tenant's
+    vectors and names now.
     """
     try:
-        ids, raw, top = latest_vectors(
+        ids, raw, names, top = latest_vectors(
             tenant_id=tenant_id, feature_version=feature_version
         )
-        space = space or Space.unsupervised(raw, feature_version).every_view()
+        space = space or Space.without_model(raw, names, feature_version)
         # The kept rows' width (the model's classes add theirs to the metric).
         width = raw.shape[1]
         ndim = space.kept(np.zeros((1, width))).shape[1] if width else 0
         index = new_index(ndim or len(space.centre))
         if len(ids):
-            kept = space.kept(raw, drawing_names(space, tenant_id, ids))
+            kept = space.kept(raw, names)
             index.add(ids.astype(np.uint64), kept.astype(np.float32))
         _save(tenant_id, feature_version, index, space, top)
         return len(ids)
@@ -250,7 +267,7 @@ def search_index_update(
             tenant_id=tenant_id, feature_version=feature_version, space=space
         )
     meta = current.meta
-    ids, raw, top = latest_vectors(
+    ids, raw, names, top = latest_vectors(
         tenant_id=tenant_id, feature_version=feature_version, after=meta["watermark"]
     )
     index = Index.restore(str(_dir(tenant_id) / meta["file"]), view=False)
@@ -265,7 +282,7 @@ def search_index_update(
             index.remove(present)
         # The live space: the index's metadata does not hold the model.
         live = space or current.space
-        kept = live.kept(raw, drawing_names(live, tenant_id, ids))
+        kept = live.kept(raw, names)
         index.add(keys, kept.astype(np.float32))
     alive = set(
         Drawing.objects.filter(tenant_id=tenant_id).values_list("pk", flat=True)
@@ -373,7 +390,7 @@ def index_search(
     live = space or loaded.space
     q = live.query(query, near_duplicates=near_duplicates, name=name)
     q = q.astype(np.float32)
-    ids, raw, _ = latest_vectors(
+    ids, raw, names, _ = latest_vectors(
         tenant_id=tenant_id,
         feature_version=feature_version,
         after=loaded.meta["watermark"],
@@ -381,7 +398,7 @@ def index_search(
     scores: dict[int, float] = {}
     if len(ids):
         delta = live.scores(
-            live.kept(raw, drawing_names(live, tenant_id, ids)),
+            live.kept(raw, names),
             query,
             near_duplicates=near_duplicates,
             name=name,

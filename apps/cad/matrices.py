@@ -14,8 +14,8 @@ Django's cache (shared by every process when it is Redis):
 A stored analysis thus costs the next search one short query, not a reload
 of the tenant's whole archive, and none at all when its writer had already
 committed it (a batch item, an upload): such an entry comes with the row
-itself (id, drawing, version, time, vector), kept ``ROW_TTL_S``; a reader
-later than that reads the row from the database. An entry is written as soon
+itself (id, drawing, version, time, vector, file name), kept ``ROW_TTL_S``;
+a reader later than that reads the row from the database. An entry is written as soon
 as its analysis is, which may be before that transaction commits: an
 analysis not visible (or not yet done) when its entry is read stays
 *pending* and is looked for again at each search, for ``PENDING_S``; a
@@ -40,7 +40,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from apps.cad import features
-from apps.cad.models import Analysis, Drawing
+from apps.cad.models import Analysis
 from apps.cad.similarity import Space, row_lengths
 from cadml.lib.cache import CACHE_ERRORS
 
@@ -73,8 +73,9 @@ def _row_key(tenant_id: int, position: int) -> str:
     return f"cad:similarity:row:{tenant_id}:{position}"
 
 
-# (id, drawing id, feature version, created, vector as float64 bytes)
-Row = tuple[int, int, str, datetime, bytes]
+# (id, drawing id, feature version, created, vector as float64 bytes, the
+# drawing's file name)
+Row = tuple[int, int, str, datetime, bytes, str]
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,9 @@ class Matrix:
     drawing_ids: np.ndarray
     stamps: list[tuple[datetime, int]]  # (created, id) of each row's analysis
     raw: np.ndarray  # the feature vectors, one row per drawing
-    # The unsupervised space fitted on these rows, with every view
-    # (``Space.every_view``): ``kept`` serves similar drawings and near
+    names: list[str]  # the drawings' file names
+    # The space of a tenant without a model fitted on these rows and names
+    # (``Space.without_model``): ``kept`` serves similar drawings and near
     # duplicates alike (``Space.kept``); ``lengths``: ``row_lengths(kept)``.
     space: Space
     kept: np.ndarray
@@ -139,7 +141,11 @@ def analyses_added(tenant_id: int, analyses: Sequence[Analysis]) -> None:
         rows = {
             _row_key(tenant_id, first + n): _row(a)
             for n, a in enumerate(analyses)
-            if committed and a.status == Analysis.Status.DONE and a.features
+            if committed
+            and a.status == Analysis.Status.DONE
+            and a.features
+            # Without its drawing at hand the reader reads the row itself.
+            and Analysis.drawing.is_cached(a)
         }
         if rows:
             cache.set_many(rows, timeout=ROW_TTL_S)
@@ -149,7 +155,7 @@ def analyses_added(tenant_id: int, analyses: Sequence[Analysis]) -> None:
 
 def _row(a: Analysis) -> Row:
     vector = np.asarray(a.features, dtype=np.float64).tobytes()
-    return (a.pk, a.drawing_id, a.feature_version, a.created, vector)
+    return (a.pk, a.drawing_id, a.feature_version, a.created, vector, a.drawing.name)
 
 
 def tenant_matrix(tenant_id: int, feature_version: str) -> Matrix:
@@ -196,8 +202,9 @@ def learned_unit(m: Matrix, space: Space, tenant_id: int) -> np.ndarray:
     key = (tenant_id, int(m.raw.shape[1]))
     with _lock:
         hit = _learned.get(key)
+    names = m.names if space.reads_names else None
     if hit is None or hit[2] != space.name or not 0 < len(hit[0]) <= len(m.raw):
-        rows = space.unit(m.raw, drawing_names(space, tenant_id, m.drawing_ids))
+        rows = space.unit(m.raw, names)
     elif hit[0] is m.raw:
         return hit[3]
     else:
@@ -211,29 +218,11 @@ def learned_unit(m: Matrix, space: Space, tenant_id: int) -> np.ndarray:
         rows[:n] = kept
         if len(redo):
             rows[redo] = space.unit(
-                m.raw[redo], drawing_names(space, tenant_id, m.drawing_ids[redo])
+                m.raw[redo], None if names is None else [names[i] for i in redo]
             )
     with _lock:
         _learned[key] = (m.raw, m.drawing_ids, space.name, rows)
     return rows
-
-
-def drawing_names(
-    space: Space, tenant_id: int, drawing_ids: np.ndarray
-) -> list[str | None] | None:
-    """The file names of these drawings of the tenant (None for one gone
-    since), for a space whose model weighs them; None for any other."""
-    if not space.reads_names or not len(drawing_ids):
-        return None
-    ids = [int(i) for i in drawing_ids]
-    found: dict[int, str] = {}
-    for lo in range(0, len(ids), 5000):
-        found.update(
-            Drawing.objects.filter(
-                tenant_id=tenant_id, pk__in=ids[lo : lo + 5000]
-            ).values_list("pk", "name")
-        )
-    return [found.get(i) for i in ids]
 
 
 def _build(
@@ -249,19 +238,21 @@ def _build(
             status=Analysis.Status.DONE,
         )
         .order_by("drawing_id", "-created", "-id")
-        .values_list("drawing_id", "features", "created", "pk")
+        .values_list("drawing_id", "features", "created", "pk", "drawing__name")
     )
     seen: set[int] = set()
     ids: list[int] = []
     stamps: list[tuple[datetime, int]] = []
     vecs: list[list[float]] = []
-    for drawing_id, vec, created, pk in rows.iterator(chunk_size=2000):
+    names: list[str] = []
+    for drawing_id, vec, created, pk, name in rows.iterator(chunk_size=2000):
         if drawing_id in seen or not vec:
             continue  # only the newest analysis of each drawing counts
         seen.add(drawing_id)
         ids.append(drawing_id)
         stamps.append((created, pk))
         vecs.append(vec)
+        names.append(name)
     width = len(vecs[0]) if vecs else len(features.SLOTS.get(feature_version, []))
     raw = np.asarray(vecs, dtype=float).reshape(len(vecs), width)
     recent = [
@@ -281,6 +272,7 @@ def _build(
         np.asarray(ids, dtype=np.int64),
         stamps,
         raw,
+        names,
         pending,
     )
 
@@ -292,12 +284,13 @@ def _matrix(
     ids: np.ndarray,
     stamps: list[tuple[datetime, int]],
     raw: np.ndarray,
+    names: list[str],
     pending: dict[int, float],
 ) -> Matrix:
-    space = Space.unsupervised(raw, feature_version).every_view()
-    kept = space.kept(raw)
+    space = Space.without_model(raw, names, feature_version)
+    kept = space.kept(raw, names)
     return Matrix(
-        generation, position, ids, stamps, raw, space, kept,
+        generation, position, ids, stamps, raw, names, space, kept,
         row_lengths(kept), pending,
     )  # fmt: skip
 
@@ -321,14 +314,16 @@ def _fold(
         return None
     now = time.monotonic()
     wanted = dict(hit.pending)
-    # (id, drawing id, vector, created, status, feature version)
-    rows: list[tuple[int, int, Any, datetime, str, str]] = []
+    # (id, drawing id, vector, created, status, feature version, file name)
+    rows: list[tuple[int, int, Any, datetime, str, str, str]] = []
     for key, row_key in zip(keys, row_keys, strict=True):
         came: Row | None = found.get(row_key)
-        if came is not None and came[0] == found[key]:
-            pk, drawing_id, version, created, vector = came
+        # A row an earlier release wrote holds no name: read it again.
+        if came is not None and len(came) == 6 and came[0] == found[key]:
+            pk, drawing_id, version, created, vector, name = came
             vec = np.frombuffer(vector, dtype=np.float64)
-            rows.append((pk, drawing_id, vec, created, Analysis.Status.DONE, version))
+            done = Analysis.Status.DONE
+            rows.append((pk, drawing_id, vec, created, done, version, name))
             wanted.pop(pk, None)
         else:
             wanted.setdefault(int(found[key]), now)
@@ -337,7 +332,13 @@ def _fold(
             Analysis.objects.filter(
                 pk__in=list(wanted), tenant_id=tenant_id
             ).values_list(
-                "pk", "drawing_id", "features", "created", "status", "feature_version"
+                "pk",
+                "drawing_id",
+                "features",
+                "created",
+                "status",
+                "feature_version",
+                "drawing__name",
             )
         )
     rows.sort(key=lambda r: (r[3], r[0]))
@@ -346,8 +347,9 @@ def _fold(
     ids = hit.drawing_ids.tolist()
     stamps = list(hit.stamps)
     vecs = list(hit.raw)
+    names = list(hit.names)
     changed = False
-    for pk, drawing_id, vec, created, status, version in rows:
+    for pk, drawing_id, vec, created, status, version, name in rows:
         if status in (Analysis.Status.QUEUED, Analysis.Status.RUNNING):
             continue  # its finish is not committed yet: still pending
         wanted.pop(pk, None)
@@ -363,6 +365,7 @@ def _fold(
             ids.append(drawing_id)
             stamps.append((created, pk))
             vecs.append(np.asarray(vec, dtype=float))
+            names.append(name)
         elif (created, pk) > stamps[row]:
             stamps[row] = (created, pk)
             vecs[row] = np.asarray(vec, dtype=float)
@@ -374,7 +377,7 @@ def _fold(
     if not changed:
         return Matrix(
             hit.generation, position, hit.drawing_ids, hit.stamps, hit.raw,
-            hit.space, hit.kept, hit.lengths, pending,
+            hit.names, hit.space, hit.kept, hit.lengths, pending,
         )  # fmt: skip
     return _matrix(
         feature_version,
@@ -383,5 +386,6 @@ def _fold(
         np.asarray(ids, dtype=np.int64),
         stamps,
         np.vstack(vecs),
+        names,
         pending,
     )

@@ -331,7 +331,11 @@ def _ranked_exact(
         scores = matrices.learned_unit(m, by, tenant_id) @ by.query(query, name=name)
     else:
         scores = m.space.scores(
-            m.kept, query, near_duplicates=near_duplicates, lengths=m.lengths
+            m.kept,
+            query,
+            near_duplicates=near_duplicates,
+            lengths=m.lengths,
+            name=name,
         )
     if min_score is None:
         rows = np.arange(len(scores))

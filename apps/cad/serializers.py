@@ -431,9 +431,10 @@ class SimilarOutputSerializer(serializers.Serializer):
         "(the tenant's own model: its classes beside the metric it learned from "
         "the tenant's labels; '+classes+names' when the model learned the words "
         "of its labels' file names and weighs each drawing's name in its "
-        "classes) or '<feature version>-unsupervised+all-views' "
-        "(no model: every view of the drawing; '<feature version>-unsupervised' "
-        "for dxf-2 to dxf-4, which have no size, topology or layout view)."
+        "classes) or '<feature version>-unsupervised+all-views+names' "
+        "(no model: every view of the drawing beside the words of its file "
+        "name; '<feature version>-unsupervised+names' for dxf-2 to dxf-4, "
+        "which have no size, topology or layout view)."
     )
     results = NeighbourOutputSerializer(many=True)
 

@@ -9,11 +9,16 @@
   drafter's language (weights measured in ``docs/model-quality.md``). Near
   duplicates are found in it when the tenant has no model.
 - ``unsupervised+all-views`` (``every_view()``): the same standardisation with
-  the size, topology and layout views weighed like the others. Similar
-  drawings without a model of the tenant's own are ordered in it: drawings of
+  the size, topology and layout views weighed like the others. Drawings of
   one kind in an archive share their size, how their strokes connect and
   which way they lie, while a copy turned or redrawn at another scale, which
   it sets apart, is still a near duplicate in ``unsupervised``.
+- ``unsupervised+all-views+names`` (``without_model``): that space beside the
+  words of the drawings' file names (``FileNames``), where similar drawings
+  are ordered for a tenant without a model: a drawing scores the mean of its
+  cosine there and of its name's, the name weighed by how much drawings whose
+  names share words look alike in the tenant's archive (not at all when they
+  look no more alike than any two). Names make no near duplicate.
 - ``learned``: the standardisation the tenant's model was trained with, each
   slot weighted by how well it separated the tenant's labels (between-class
   over within-class variance, a diagonal linear metric). Used when the tenant
@@ -32,6 +37,8 @@ Neighbours are ranked by cosine similarity in the chosen space.
 
 from __future__ import annotations
 
+import functools
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -39,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from apps.cad import features
+from apps.cad.part_names import name_words
 
 Z_CLIP = 10.0
 VIEW_WEIGHTS = {
@@ -64,10 +72,101 @@ ALL_VIEWS_SUFFIX = "+all-views"
 CLASSES_SUFFIX = "+classes"
 NAMES_SUFFIX = "+names"
 MIN_INVARIANT_LENGTH = 1e-3
+NAME_BUCKETS = 256
+# The names' weight beside the drawing (their cosine's share of the score is
+# weight / (1 + weight)) when drawings whose names share words look alike
+# by at least NAMES_FULL_AGREEMENT (docs/model-quality.md).
+NAMES_WEIGHT = 0.5
+NAMES_FULL_AGREEMENT = 0.2
 
 
 # (raw vectors, their drawings' file names) -> class probabilities, one row each
 Classes = Callable[[np.ndarray, Sequence[str | None]], np.ndarray]
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _buckets(name: str | None) -> tuple[int, ...]:
+    """The buckets of a file name's words. Cached: a tenant's matrix is
+    fitted again on all its names whenever a drawing comes or goes."""
+    return tuple(zlib.crc32(w.encode()) % NAME_BUCKETS for w in name_words(name))
+
+
+def _name_counts(names: Sequence[str | None]) -> np.ndarray:
+    """Which hashed words each file name has (rows of 0 and 1)."""
+    found = [_buckets(name) for name in names]
+    H = np.zeros((len(names), NAME_BUCKETS))
+    rows = np.repeat(np.arange(len(names)), [len(b) for b in found])
+    H[rows, [b for buckets in found for b in buckets]] = 1.0
+    return H
+
+
+def _agreement(names: np.ndarray, drawings: np.ndarray) -> float:
+    """How alike drawings whose names share words are: the mean cosine of two
+    ``drawings`` (unit rows) weighted by their ``names``' (unit rows), beyond
+    that of any two, over ``NAMES_FULL_AGREEMENT``, between 0 and 1. Names
+    that say nothing of how drawings look (the author, a project code across
+    every kind) get nothing. Over every pair at once: the weighted sum is
+    ``|names.T @ drawings|^2`` less each drawing with itself."""
+    n = len(names)
+    if n < 3:
+        return 0.0
+    total = names.sum(axis=0)
+    pairs = float(total @ total - (names**2).sum())
+    if pairs <= 0:
+        return 0.0
+    own = (names**2).sum(axis=1) * (drawings**2).sum(axis=1)
+    named = float(((names.T @ drawings) ** 2).sum() - own.sum()) / pairs
+    every = drawings.sum(axis=0)
+    anyhow = float(every @ every - (drawings**2).sum()) / (n * (n - 1))
+    share = (named - anyhow) / max(1.0 - anyhow, 1e-9)
+    return float(np.clip(share / NAMES_FULL_AGREEMENT, 0.0, 1.0))
+
+
+@dataclass(frozen=True)
+class FileNames:
+    """The words of a tenant's file names (``part_names.name_words``) as
+    similar drawings without a model weigh them. Each word is hashed to one of
+    ``NAME_BUCKETS`` and weighed by how few of the tenant's names have it
+    (inverse document frequency: nothing for a word every name has or none
+    has), the row scaled to unit length; a name without such words is a
+    column of its own in stored rows and nothing in a query, so it neither
+    matches another one nor counts against the drawing."""
+
+    idf: np.ndarray  # (NAME_BUCKETS,)
+    weight: float  # the names' cosine weighs this much beside the drawing's
+
+    @classmethod
+    def fit(cls, names: Sequence[str | None], drawings: np.ndarray) -> FileNames:
+        """``drawings``: the named drawings' unit rows in the space the names
+        go beside."""
+        H = _name_counts(names)
+        df = H.sum(axis=0)
+        n = len(names)
+        idf = np.where(df > 0, np.log((1 + n) / (1 + df)), 0.0)
+        return cls(idf, NAMES_WEIGHT * _agreement(unit_rows(H * idf), drawings))
+
+    def rows(self, names: Sequence[str | None]) -> np.ndarray:
+        """Stored rows: ``sqrt(weight)`` times the unit name row, or the
+        no-words column."""
+        H = _name_counts(names)
+        lengths = np.sqrt(H @ self.idf**2)
+        out = np.empty((len(H), NAME_BUCKETS + 1))
+        np.multiply(H, self.idf, out=out[:, :NAME_BUCKETS])
+        out[:, :NAME_BUCKETS] /= np.where(lengths > 0, lengths, 1.0)[:, None]
+        out[:, NAME_BUCKETS] = lengths == 0
+        out *= np.sqrt(self.weight)
+        return out
+
+    def query(self, drawing: np.ndarray, row: np.ndarray) -> np.ndarray:
+        """A query from its unit ``drawing`` row and its ``rows`` name row,
+        scaled so that its product with a stored row over that row's length
+        is ``(cos + weight * cos of the names) / (1 + weight)``, or the
+        drawings' cosine alone for a name without words."""
+        words = row.copy()
+        words[-1] = 0.0
+        full = 1.0 + self.weight
+        scale = np.sqrt(full) / (full if words.any() else 1.0)
+        return np.concatenate([drawing, words]) * scale
 
 
 @dataclass(frozen=True)
@@ -82,9 +181,11 @@ class Space:
     # Which slots of the raw vectors the space reads (a model of dxf-3t reads
     # a selection of dxf-6's); None: their first ones.
     columns: tuple[int, ...] | None = None
-    # Whether ``classes`` weigh the drawings' file names: rows and queries
-    # are embedded with theirs.
+    # Whether ``classes`` or ``file_names`` weigh the drawings' file names:
+    # rows and queries are embedded with theirs.
     reads_names: bool = False
+    # The file names' words beside the metric (``without_model``).
+    file_names: FileNames | None = None
 
     def embed(
         self, X: np.ndarray, names: Sequence[str | None] | None = None
@@ -98,11 +199,12 @@ class Space:
             else np.ascontiguousarray(X[:, np.asarray(self.columns, dtype=int)])
         )
         z = np.clip((read - self.centre) / self.scale, -Z_CLIP, Z_CLIP)
+        listed = [None] * len(X) if names is None else names
         if self.classes is None:
-            return z * self.weight
-        probs = np.asarray(
-            self.classes(X, [None] * len(X) if names is None else names), dtype=float
-        )
+            if self.file_names is None:
+                return z * self.weight
+            return np.hstack([unit_rows(z * self.weight), self.file_names.rows(listed)])
+        probs = np.asarray(self.classes(X, listed), dtype=float)
         # Centred on the uniform answer: two drawings the model puts in
         # different classes point apart (with two classes, opposite).
         centred = probs - 1.0 / max(probs.shape[1], 1)
@@ -136,6 +238,25 @@ class Space:
         weight = _view_weights(width, VIEW_WEIGHTS)
         return cls(f"{version or _version(width)}-unsupervised", centre, scale, weight)
 
+    @classmethod
+    def without_model(
+        cls,
+        X: np.ndarray,
+        names: Sequence[str | None],
+        version: str | None = None,
+    ) -> Space:
+        """The space similar drawings of a tenant without a model are ordered
+        in: every view of the unsupervised space fitted on the rows ``X``
+        beside their file ``names``."""
+        every = cls.unsupervised(X, version).every_view()
+        fitted = FileNames.fit(names, unit_rows(every.embed(X)))
+        return replace(
+            every,
+            name=f"{every.name}{NAMES_SUFFIX}",
+            file_names=fitted,
+            reads_names=True,
+        )
+
     def every_view(self) -> Space:
         """This unsupervised space with every view weighed
         (``SIMILAR_VIEW_WEIGHTS``); itself when the version has no view it
@@ -153,12 +274,20 @@ class Space:
         from; any other space itself."""
         if self.classes is not None:
             return self.without_classes()
-        if not self.name.endswith(ALL_VIEWS_SUFFIX):
-            return self
+        space = self
+        if self.file_names is not None:
+            space = replace(
+                self,
+                name=self.name.removesuffix(NAMES_SUFFIX),
+                file_names=None,
+                reads_names=False,
+            )
+        if not space.name.endswith(ALL_VIEWS_SUFFIX):
+            return space
         return replace(
-            self,
-            name=self.name.removesuffix(ALL_VIEWS_SUFFIX),
-            weight=_view_weights(len(self.centre), VIEW_WEIGHTS),
+            space,
+            name=space.name.removesuffix(ALL_VIEWS_SUFFIX),
+            weight=_view_weights(len(space.centre), VIEW_WEIGHTS),
         )
 
     def unit(
@@ -175,7 +304,9 @@ class Space:
         the views an every-view space adds left out."""
         if self.classes is not None:
             return np.arange(width) >= width - len(self.centre)
-        return self.invariant().weight > 0
+        columns = np.zeros(width, dtype=bool)
+        columns[: len(self.centre)] = self.invariant().weight > 0
+        return columns
 
     def kept(
         self, X: np.ndarray, names: Sequence[str | None] | None = None
@@ -212,6 +343,9 @@ class Space:
         emb = self.embed(np.asarray(x, dtype=float)[None, :], [name])
         if near_duplicates and self.invariant() is not self:
             emb[:, ~self._invariant_columns(emb.shape[1])] = 0.0
+        elif self.file_names is not None:
+            width = len(self.centre)
+            return self.file_names.query(emb[0, :width], emb[0, width:])
         return unit_rows(emb)[0]
 
     def by_length(self, *, near_duplicates: bool = False) -> bool:

@@ -227,7 +227,7 @@ def test_similar_ranks_the_tenants_drawings_by_cosine_score(api_client_a) -> Non
     r = api_client_a.get(f"/api/v1/drawings/{query}/similar?k=3")
     assert r.status_code == 200
     # No model of the tenant's own: the unsupervised dxf-7 space, every view.
-    assert r.data["space"] == "dxf-7-unsupervised+all-views"
+    assert r.data["space"] == "dxf-7-unsupervised+all-views+names"
     results = r.data["results"]
     assert len(results) == 3
     assert query not in [x["drawing"]["id"] for x in results]

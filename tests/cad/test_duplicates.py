@@ -95,7 +95,7 @@ def test_similar_body_matches_its_schema(api_client_a) -> None:  # type: ignore[
     schema = api_client_a.get("/api/v1/schema/?format=json").json()
     props = schema["components"]["schemas"]["SimilarOutput"]["properties"]
     assert set(body) == set(props)
-    assert body["space"] == "dxf-7-unsupervised+all-views"
+    assert body["space"] == "dxf-7-unsupervised+all-views+names"
     analysis = schema["components"]["schemas"]["AnalysisOutput"]["properties"]
     assert "duplicates" in analysis
 

@@ -162,13 +162,13 @@ def test_an_index_written_before_every_view_counted_is_rebuilt(
     want = similar(api_client_a, ids[2])
     settings.CADML_SEARCH_EXACT_BELOW = 0
     # What an earlier release wrote: unit rows of the invariant space.
-    _, raw, _ = index.latest_vectors(tenant_id=tenant_a.pk, feature_version="dxf-7")
+    _, raw, _, _ = index.latest_vectors(tenant_id=tenant_a.pk, feature_version="dxf-7")
     index.search_index_build(
         tenant_id=tenant_a.pk, feature_version="dxf-7", space=Space.unsupervised(raw)
     )
     assert index._load(tenant_a.pk, "dxf-7").space.name == "dxf-7-unsupervised"
     r = api_client_a.get(f"/api/v1/drawings/{ids[2]}/similar?k=10")
-    assert r.data["space"] == "dxf-7-unsupervised+all-views"
+    assert r.data["space"] == "dxf-7-unsupervised+all-views+names"
     assert same([(x["drawing"]["id"], x["score"]) for x in r.data["results"]], want)
     assert "rebuilding" in str(Client().get("/readyz").json()["checks"])
     from apps.cad.tasks import cad_search_index_build
@@ -176,7 +176,7 @@ def test_an_index_written_before_every_view_counted_is_rebuilt(
     cad_search_index_build(tenant_a.pk, "dxf-7")
     loaded = index._load(tenant_a.pk, "dxf-7")
     assert loaded is not None
-    assert loaded.space.name == "dxf-7-unsupervised+all-views"
+    assert loaded.space.name == "dxf-7-unsupervised+all-views+names"
     assert same(similar(api_client_a, ids[2]), want)
 
 
@@ -278,7 +278,7 @@ def test_similar_drawings_without_a_model_are_drawn_the_same_way(
     searched(settings, tenant_a.pk, "dxf-7", via_index=via_index)
     r = api_client_a.get(f"/api/v1/drawings/{right[0]}/similar?k=4")
     assert r.status_code == 200, r.data
-    assert r.data["space"] == "dxf-7-unsupervised+all-views"
+    assert r.data["space"] == "dxf-7-unsupervised+all-views+names"
     assert {x["drawing"]["id"] for x in r.data["results"]} == set(right[1:])
     scores = [x["score"] for x in r.data["results"]]
     assert scores == sorted(scores, reverse=True) and scores[0] <= 1.0
@@ -302,7 +302,7 @@ def test_similar_solids_name_their_feature_version_and_use_its_index(
     searched(settings, tenant_a.pk, "brep-2", via_index=via_index)
     r = api_client_a.get(f"/api/v1/drawings/{ids[0]}/similar?k=3")
     assert r.status_code == 200, r.data
-    assert r.data["space"] == "brep-2-unsupervised"
+    assert r.data["space"] == "brep-2-unsupervised+names"
     assert r.data["results"][0]["drawing"]["id"] == ids[1]
     # Served by the index it was built for: nothing queued to rebuild.
     assert "rebuilding" not in str(Client().get("/readyz").json()["checks"])
@@ -349,3 +349,61 @@ def test_the_duplicate_report_lists_each_near_duplicate_pair_once(
         (ids[0], copy)
     ]
     assert float(rows[0]["score"]) >= 0.9
+
+
+def test_without_a_model_similar_drawings_follow_the_names_that_tell_them_apart(
+    settings, api_client_a, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    """A team without a model names its drawings for what they are: plates of
+    two product lines drawn alike ("Orion_Platte", "Vega_Platte") come back
+    line by line, for a stored drawing and a searched file, exactly and
+    through the index; their near duplicates are still every plate alike."""
+    from tests.modelreg.test_learning import plate
+
+    rng = random.Random(5)
+    state = rng.getstate()
+    line_of: dict[int, str] = {}
+    for i in range(16):
+        line = ("Orion", "Vega")[i % 2]
+        rng.setstate(state)  # one plate, drawn again (new handles)
+        r = upload(api_client_a, plate(rng, 1.0), f"{line}_Platte-{i:02d}.dxf")
+        assert r.status_code == 201, r.data
+        line_of[r.data["id"]] = line
+    other = random.Random(6)
+    for i in range(8):
+        kind = ("flange", "spur_gear")[i % 2]
+        r = upload(api_client_a, generate_part(kind, other), f"{kind}-{i}.dxf")
+        line_of[r.data["id"]] = kind
+    queries = list(line_of)[:4]
+    rng.setstate(state)
+    searched_plate = plate(rng, 1.0)
+
+    def answers() -> list[tuple[str, str, list[str]]]:
+        got = []
+        for query in queries:
+            r = api_client_a.get(f"/api/v1/drawings/{query}/similar?k=5")
+            assert r.status_code == 200, r.data
+            found = [line_of[n["drawing"]["id"]] for n in r.data["results"]]
+            got.append((r.data["space"], line_of[query], found))
+        for line in ("Orion", "Vega"):
+            r = api_client_a.post(
+                "/api/v1/search",
+                {"file": SimpleUploadedFile(f"{line}_Platte-neu.dxf", searched_plate)},
+                format="multipart",
+            )
+            assert r.status_code == 200, r.data
+            found = [line_of[n["drawing"]["id"]] for n in r.data["results"][:5]]
+            got.append((r.data["space"], line, found))
+        return got
+
+    exact = answers()
+    for space, line, found in exact:
+        assert space == "dxf-7-unsupervised+all-views+names"
+        assert found == [line] * 5
+    r = api_client_a.get(f"/api/v1/drawings/{queries[0]}/duplicates")
+    assert r.status_code == 200, r.data
+    duplicates = {line_of[n["drawing"]["id"]] for n in r.data["results"]}
+    assert duplicates == {"Orion", "Vega"}
+    settings.CADML_SEARCH_EXACT_BELOW = 0
+    services.search_index_rebuild(tenant_id=tenant_a.pk, feature_version="dxf-7")
+    assert answers() == exact

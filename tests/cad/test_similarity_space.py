@@ -100,3 +100,90 @@ def test_kept_rows_with_a_models_classes_score_both_cosines_exactly(
         cosine(metric, X, q),
         atol=1e-9,
     )
+
+
+def two_kinds(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` drawings of two kinds that look alike within their kind."""
+    kinds = rng.integers(0, 2, size=n)
+    centres = rng.normal(size=(2, WIDTH)) * 3
+    return centres[kinds] + rng.normal(size=(n, WIDTH)), kinds
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 12))
+def test_kept_rows_beside_file_names_score_the_mean_of_both_cosines(
+    seed: int, n: int
+) -> None:
+    """Without a model a drawing scores its cosine in every view and its
+    name's, weighed; a name without words neither matches another nor costs
+    a drawing anything, and near duplicates never see names."""
+    rng = np.random.default_rng(seed)
+    X, kinds = two_kinds(rng, n)
+    pool = [["Orion_Platte-{}.dxf", "part-{}.dxf"], ["Vega-Welle-{}.dxf", "{}.dxf"]]
+    names = [str(rng.choice(pool[k])).format(i) for i, k in enumerate(kinds)]
+    space = Space.without_model(X, names)
+    assert space.name == "dxf-7-unsupervised+all-views+names"
+    assert space.invariant().name == "dxf-7-unsupervised"
+    every = Space.unsupervised(X).every_view()
+    assert space.file_names is not None
+    weight = space.file_names.weight
+    kept = space.kept(X, names)
+    assert np.isfinite(kept.astype(np.float16)).all()
+    q = X[rng.integers(n)] + rng.normal(size=WIDTH) * 0.1
+    drawings = cosine(every, X, q)
+    rows = space.file_names.rows(names)[:, :-1]
+    for name in ("Orion_Platte-99.dxf", "Vega-Welle.dxf"):
+        query = space.file_names.rows([name])[0, :-1]
+        # Words every drawing's name has (or none has) say nothing.
+        said = weight if query.any() else 0.0
+        words = rows @ query / weight if said else np.zeros(n)
+        want = (drawings + said * words) / (1 + said)
+        np.testing.assert_allclose(space.scores(kept, q, name=name), want, atol=1e-9)
+    for nameless in ("0042.dxf", None):
+        np.testing.assert_allclose(
+            space.scores(kept, q, name=nameless), drawings, atol=1e-9
+        )
+    invariant = Space.unsupervised(X)
+    exact = np.linalg.norm(invariant.embed(X), axis=1) >= MIN_INVARIANT_LENGTH
+    near = space.scores(kept, q, near_duplicates=True, name="Orion_Platte-1.dxf")
+    np.testing.assert_allclose(near[exact], cosine(invariant, X, q)[exact], atol=1e-9)
+
+
+def test_names_that_tell_the_kinds_apart_order_similar_drawings() -> None:
+    rng = np.random.default_rng(1)
+    X, kinds = two_kinds(rng, 40)
+    # Within a kind, two lines that look alike and only their names tell apart.
+    lines = np.arange(40) % 2
+    names = [
+        f"{('Orion', 'Vega')[line]}_{('Platte', 'Welle')[kind]}-{i}.dxf"
+        for i, (kind, line) in enumerate(zip(kinds, lines, strict=True))
+    ]
+    space = Space.without_model(X, names)
+    assert space.file_names is not None and space.file_names.weight > 0
+    kept = space.kept(X, names)
+    for i in range(8):
+        scores = space.scores(kept, X[i], name=names[i])
+        scores[i] = -np.inf
+        top = np.argsort(-scores)[:5]
+        assert (kinds[top] == kinds[i]).all()
+        assert (lines[top] == lines[i]).all()
+
+
+def test_names_that_pair_unlike_drawings_have_no_say() -> None:
+    """A word each of whose drawings looks like the other kind (the author,
+    a project code shared across kinds): the order is the drawings' own."""
+    rng = np.random.default_rng(2)
+    X, kinds = two_kinds(rng, 40)
+    order = np.argsort(kinds, kind="stable")
+    first, second = order[kinds[order] == 0], order[kinds[order] == 1]
+    names: list[str | None] = [None] * 40
+    for j, (a, b) in enumerate(zip(first, second, strict=False)):
+        names[a] = names[b] = f"projekt{'abcdefghijklmnopqrst'[j]}-{a}.dxf"
+    names = [n or f"{i}.dxf" for i, n in enumerate(names)]
+    space = Space.without_model(X, names)
+    every = Space.unsupervised(X).every_view()
+    kept = space.kept(X, names)
+    for i in range(8):
+        np.testing.assert_allclose(
+            space.scores(kept, X[i], name=names[i]), cosine(every, X, X[i]), atol=1e-9
+        )

@@ -47,7 +47,7 @@ async def test_search_and_similar_answer_the_callers_tenant_only(
         ),
         metadata=auth(grpc_key_a),
     )
-    assert found.space == "dxf-7-unsupervised+all-views"
+    assert found.space == "dxf-7-unsupervised+all-views+names"
     assert found.query_feature_version == "dxf-7"
     assert [r.drawing_id for r in found.results][0] == mine[2]
     assert found.results[0].duplicate

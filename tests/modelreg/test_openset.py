@@ -248,7 +248,7 @@ def test_similar_uses_the_tenants_own_model_metric_when_it_has_one(
         for label in ("flange", "flange", "washer", "hex_nut")
     ]
     before = api_client_a.get(f"/api/v1/drawings/{ids[0]}/similar?k=3").json()
-    assert before["space"] == "dxf-7-unsupervised+all-views"
+    assert before["space"] == "dxf-7-unsupervised+all-views+names"
     own_parts_model(tenant_a)
     after = api_client_a.get(f"/api/v1/drawings/{ids[0]}/similar?k=3").json()
     assert after["space"] == "own-parts-v1-metric+classes"
@@ -257,7 +257,7 @@ def test_similar_uses_the_tenants_own_model_metric_when_it_has_one(
     other = upload(api_client_b, generate_part("flange", rng))["id"]
     upload(api_client_b, generate_part("washer", rng))
     theirs = api_client_b.get(f"/api/v1/drawings/{other}/similar?k=1").json()
-    assert theirs["space"] == "dxf-7-unsupervised+all-views"
+    assert theirs["space"] == "dxf-7-unsupervised+all-views+names"
 
 
 def test_with_an_index_the_tenants_similar_drawings_are_those_of_exact_search(
