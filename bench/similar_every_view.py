@@ -123,7 +123,7 @@ def main() -> None:
         space = Space.unsupervised(raw)
 
         def build() -> None:
-            matrices._matrix(VERSION, "", 0, ids, [], raw, {})
+            matrices._matrix(VERSION, "", 0, ids, [], raw, [""] * len(raw), {})
 
         out["matrix_build_ms_baseline"] = round(
             best_of(3, lambda: space.unit(raw)) * 1000, 2

@@ -41,9 +41,14 @@ CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "
 
 
 def corpus_vectors() -> np.ndarray:
+    return corpus_named()[0]
+
+
+def corpus_named() -> tuple[np.ndarray, list[str]]:
+    """The shared corpus' vectors and their files' names."""
     from apps.cad.pipeline import analyze_bytes
 
-    vecs = []
+    vecs, names = [], []
     for p in sorted(glob.glob(str(CORPUS / "**" / "*.dxf"), recursive=True)):
         try:
             r = analyze_bytes(Path(p).name, Path(p).read_bytes(), preview=False)
@@ -51,7 +56,8 @@ def corpus_vectors() -> np.ndarray:
             continue
         if r.get("features"):
             vecs.append(r["features"])
-    return np.asarray(vecs, dtype=np.float64)
+            names.append(Path(p).name)
+    return np.asarray(vecs, dtype=np.float64), names
 
 
 def dataset(
@@ -90,16 +96,28 @@ def archive_parser(doc: str | None, queries: int) -> argparse.ArgumentParser:
 def corpus_archive(rows: int, seed: int) -> np.ndarray:
     """``rows`` raw vectors of the pipeline's version around the shared
     corpus' drawings: each one of them moved by noise of a random size."""
-    real = np.nan_to_num(corpus_vectors())
+    return corpus_archive_named(rows, seed)[0]
+
+
+def corpus_archive_named(rows: int, seed: int) -> tuple[np.ndarray, list[str]]:
+    """``corpus_archive`` and a file name for each row: the name of the
+    corpus drawing it was moved from, numbered."""
+    vecs, names = corpus_named()
+    real = np.nan_to_num(vecs)
     rng = np.random.default_rng(seed)
-    pick = real[rng.integers(0, len(real), rows)]
+    picked = rng.integers(0, len(real), rows)
+    pick = real[picked]
     noise = rng.normal(size=pick.shape) * real.std(axis=0)
-    return pick + noise * rng.uniform(0.02, 0.5, (rows, 1))
+    named = [f"{names[j].removesuffix('.dxf')}-{i}.dxf" for i, j in enumerate(picked)]
+    return pick + noise * rng.uniform(0.02, 0.5, (rows, 1)), named
 
 
-def seed_tenant(x: np.ndarray, feature_version: str) -> tuple[int, str, np.ndarray]:
-    """A new tenant holding one drawing and one done analysis per row of ``x``;
-    its id, an API key and the drawing ids in row order."""
+def seed_tenant(
+    x: np.ndarray, feature_version: str, names: list[str] | None = None
+) -> tuple[int, str, np.ndarray]:
+    """A new tenant holding one drawing and one done analysis per row of ``x``
+    (``names``: the drawings' file names; ``part-<row>.dxf`` by default); its
+    id, an API key and the drawing ids in row order."""
     from django.db import connection
     from django.utils import timezone
 
@@ -112,6 +130,9 @@ def seed_tenant(x: np.ndarray, feature_version: str) -> tuple[int, str, np.ndarr
     tenant_id = Tenant.objects.get(slug=slug).pk
     now = timezone.now().isoformat()
     n = len(x)
+    names = names or [f"part-{i}.dxf" for i in range(n)]
+    if any(set(name) & set("\t\n\\") for name in names):
+        raise ValueError("file names for COPY cannot hold tabs, newlines or \\")
     step = 50_000
     with connection.cursor() as cur:
         with cur.copy(
@@ -121,7 +142,7 @@ def seed_tenant(x: np.ndarray, feature_version: str) -> tuple[int, str, np.ndarr
             for lo in range(0, n, step):
                 cp.write(
                     "".join(
-                        f"{tenant_id}\tpart-{i}.dxf\t{i:064x}\t1000\tdxf\t"
+                        f"{tenant_id}\t{names[i]}\t{i:064x}\t1000\tdxf\t"
                         f"bench/{i}.dxf\t\t{now}\n"
                         for i in range(lo, min(n, lo + step))
                     )

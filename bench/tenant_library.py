@@ -197,18 +197,34 @@ def as_version(X: np.ndarray, version: str) -> np.ndarray:
     return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
 
 
+def rows_and_queries(
+    space: Space, X: np.ndarray, files: list[str] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows ``X`` as ``space`` ranks them: its unit rows and each row's
+    query (``Space.query``, with its file name), whose products order the
+    rows as ``/similar`` does."""
+    names: list[str | None] = [None] * len(X) if files is None else list(files)
+    E = space.unit(X, names)
+    if space.file_names is None:  # a query is its unit row
+        return E, E
+    Q = np.vstack([space.query(x, name=f) for x, f in zip(X, names, strict=True)])
+    return E, Q
+
+
 def top5_share(
     E: np.ndarray,
+    Q: np.ndarray,
     y: np.ndarray,
     queries: np.ndarray,
     candidates: Callable[[int], np.ndarray],
     k: int = 5,
 ) -> tuple[float, float]:
-    """Mean share of each query's top ``k`` (cosine on the unit rows ``E``,
-    among the ``candidates(i)`` rows) with its label, and the 1-NN rate."""
+    """Mean share of each query's top ``k`` (its query row ``Q[i]`` against
+    the rows ``E``, among the ``candidates(i)`` rows) with its label, and the
+    1-NN rate."""
     shares, nn1 = [], []
     for i in queries:
-        sims = np.where(candidates(i), E @ E[i], -np.inf)
+        sims = np.where(candidates(i), E @ Q[i], -np.inf)
         top = np.argsort(-sims, kind="stable")[:k]
         top = top[np.isfinite(sims[top])]
         if not len(top):
@@ -220,16 +236,17 @@ def top5_share(
 
 def similar_rows(
     E: np.ndarray,
+    Q: np.ndarray,
     y: np.ndarray,
     test: np.ndarray,
     train_set: np.ndarray,
     groups: np.ndarray | None,
 ) -> dict[str, float | None]:
     n = np.arange(len(y))
-    all_ = top5_share(E, y, test, lambda i: n != i)
-    trn = top5_share(E, y, test, lambda i: train_set & (n != i))
+    all_ = top5_share(E, Q, y, test, lambda i: n != i)
+    trn = top5_share(E, Q, y, test, lambda i: train_set & (n != i))
     novar = (
-        top5_share(E, y, test, lambda i: groups != groups[i])[0]
+        top5_share(E, Q, y, test, lambda i: groups != groups[i])[0]
         if groups is not None
         else None
     )
@@ -240,7 +257,7 @@ def similar_rows(
         "nn1_heldout_vs_train": trn[1],
         "top5_same_category_heldout_vs_all_no_variants": novar,
         "top5_same_category_every_drawing_vs_all": top5_share(
-            E, y, n, lambda i: n != i
+            E, Q, y, n, lambda i: n != i
         )[0],
     }
 
@@ -273,17 +290,19 @@ def train_on(
 def spaces_of(
     result: training.TrainResult,
     Xd: np.ndarray,
-    *,
-    named: bool = False,
+    files: list[str] | None = None,
 ) -> dict[str, Space]:
     """The spaces ``/similar`` searches for a tenant with this model, and
-    without one (``unsupervised_every_view``; ``unsupervised`` is where near
-    duplicates are judged then). ``named``: the rows come with their file
-    names, which the model's classes weigh when it learned names."""
+    without one (``without_model``: every view beside the file names;
+    ``unsupervised_every_view`` without them; ``unsupervised`` is where near
+    duplicates are judged then). ``files``: the rows' file names, which the
+    model's classes weigh when it learned names (None: no name known)."""
+    named = files is not None
     unsupervised = Space.unsupervised(Xd)
     spaces = {
         "unsupervised": unsupervised,
         "unsupervised_every_view": unsupervised.every_view(),
+        "without_model": Space.without_model(Xd, files or [None] * len(Xd)),
     }
     learned = Space.learned(result.open_set, name="model-metric")
     if learned is not None:
@@ -438,9 +457,9 @@ def grouped_split(
     out = served_on(rg, Xd, yd, g_te, threshold, words)
     gtrain = np.zeros(len(yd), bool)
     gtrain[g_tr] = True
-    for name, space in spaces_of(rg, Xd, named=files is not None).items():
+    for name, space in spaces_of(rg, Xd, files).items():
         out[f"top5_{name}_heldout_vs_train"] = top5_share(
-            space.unit(Xd, files), yd, g_te, lambda i: gtrain
+            *rows_and_queries(space, Xd, files), yd, g_te, lambda i: gtrain
         )[0]
     return out
 
@@ -512,9 +531,11 @@ def run(
     sim: dict[str, dict[str, object]] = {
         name: {
             "space": space.name,
-            **similar_rows(space.unit(Xd, file_names), yd, te_idx, train_set, groups),
+            **similar_rows(
+                *rows_and_queries(space, Xd, file_names), yd, te_idx, train_set, groups
+            ),
         }
-        for name, space in spaces_of(served, Xd, named=names).items()
+        for name, space in spaces_of(served, Xd, file_names).items()
     }
     grouped = None
     if groups is not None:
