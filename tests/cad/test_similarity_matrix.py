@@ -74,3 +74,27 @@ def test_committed_uploads_reach_the_next_search_without_a_database_read(
     matrices.tenant_changed(tenant_a.pk)
     again = api_client_a.get(f"/api/v1/drawings/{ids[0]}/similar?k=20").data
     assert again["results"] == found["results"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_an_earlier_release_cached_without_names_are_read_again(
+    api_client_a, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    """During a rolling upgrade a process of the release before logs its rows
+    without the drawing's file name: the next search reads those from the
+    database, with their names, instead of failing."""
+    files = parts(5, seed=93)
+    ids = [upload(api_client_a, f).data["id"] for f in files[:3]]
+    similar_ids(api_client_a, ids[0])
+    later = [
+        upload(api_client_a, f, name=f"Orion_Platte-{n}.dxf").data["id"]
+        for n, f in enumerate(files[3:])
+    ]
+    count = cache.get(matrices._count_key(tenant_a.pk))
+    for position in range(count - 1, count + 1):
+        key = matrices._row_key(tenant_a.pk, position)
+        cache.set(key, cache.get(key)[:5])  # as the release before wrote it
+    assert set(similar_ids(api_client_a, ids[0])) == {*ids[1:], *later}
+    folded = matrices.tenant_matrix(tenant_a.pk, "dxf-7")
+    names = dict(zip(folded.drawing_ids.tolist(), folded.names, strict=True))
+    assert [names[d] for d in later] == ["Orion_Platte-0.dxf", "Orion_Platte-1.dxf"]
