@@ -34,6 +34,11 @@ def best_of(runs: int, fn: Callable[[], object]) -> float:
     return best
 
 
+def p50(values: list[float]) -> float:
+    """The median of ``values`` (latencies in ms), to the microsecond."""
+    return round(statistics.median(values), 3)
+
+
 def bench_env(**extra: str) -> dict[str, str]:
     """Environment for bench processes: the caller's services if configured,
     else a fresh SQLite file."""

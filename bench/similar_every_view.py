@@ -39,10 +39,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cadml.settings")
 VERSION = "dxf-7"
 
 
-def _p50(values: list[float]) -> float:
-    return round(float(np.percentile(values, 50)), 3)
-
-
 def main() -> None:
     from bench.similar_scale import archive_parser
 
@@ -55,7 +51,7 @@ def main() -> None:
 
     from apps.cad import features, index, matrices, selectors, services
     from apps.cad.similarity import Space
-    from bench.common import best_of
+    from bench.common import best_of, p50
     from bench.similar_scale import corpus_archive, drop_tenant, seed_tenant
 
     raw = corpus_archive(args.rows, args.seed)
@@ -111,11 +107,11 @@ def main() -> None:
                 moved.append(len(set(top["every_view"]) - set(top["baseline"])))
         out.update(
             {
-                "index_query_p50_ms_baseline": _p50(lat["baseline"]),
-                "index_query_p50_ms_every_view": _p50(lat["every_view"]),
-                "similar_p50_ms": _p50(lat["similar"]),
+                "index_query_p50_ms_baseline": p50(lat["baseline"]),
+                "index_query_p50_ms_every_view": p50(lat["every_view"]),
+                "similar_p50_ms": p50(lat["similar"]),
                 "ratio_index_query_every_view_vs_baseline": round(
-                    _p50(lat["every_view"]) / _p50(lat["baseline"]), 2
+                    p50(lat["every_view"]) / p50(lat["baseline"]), 2
                 ),
                 "top10_changed_by_every_view_mean": round(float(np.mean(moved)), 2),
             }

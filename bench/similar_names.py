@@ -39,10 +39,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cadml.settings")
 VERSION = "dxf-7"
 
 
-def _p50(values: list[float]) -> float:
-    return round(float(np.percentile(values, 50)), 3)
-
-
 def main() -> None:
     from bench.similar_scale import archive_parser
 
@@ -56,7 +52,7 @@ def main() -> None:
     from apps.cad import features, index, matrices
     from apps.cad.models import Analysis
     from apps.cad.similarity import Space
-    from bench.common import best_of
+    from bench.common import best_of, p50
     from bench.similar_scale import corpus_archive_named, drop_tenant, seed_tenant
 
     raw, names = corpus_archive_named(args.rows, args.seed)
@@ -130,7 +126,7 @@ def main() -> None:
                     raise SystemExit("the index was not served")
                 if j >= 20:  # the first ones map the index in
                     lat.append((time.perf_counter() - t0) * 1000)
-            out[f"index_query_p50_ms_{label}"] = _p50(lat)
+            out[f"index_query_p50_ms_{label}"] = p50(lat)
         out["ratio_index_query_names_vs_baseline"] = round(
             float(str(out["index_query_p50_ms_names"]))
             / float(str(out["index_query_p50_ms_baseline"])),

@@ -47,6 +47,7 @@ def main() -> None:
     from apps.accounts.models import Tenant
     from apps.cad import selectors, services
     from apps.modelreg.services.training import classifier_train
+    from bench.common import p50
     from bench.similar_scale import corpus_archive, drop_tenant, seed_tenant
 
     raw = corpus_archive(args.rows, args.seed)
@@ -77,7 +78,7 @@ def main() -> None:
                 if floor is None:
                     out[f"{label}_space"] = found.space
         for key, values in lat.items():
-            out[f"{label}_{key}_p50_ms"] = round(float(np.percentile(values, 50)), 3)
+            out[f"{label}_{key}_p50_ms"] = p50(values)
 
     try:
         settings.CADML_SEARCH_EXACT_BELOW = 0
