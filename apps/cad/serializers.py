@@ -420,7 +420,10 @@ class DrawingWithAnalysisOutputSerializer(DrawingOutputSerializer):
 
 class NeighbourOutputSerializer(serializers.Serializer):
     drawing = DrawingOutputSerializer()
-    score = serializers.FloatField()
+    score = serializers.FloatField(
+        help_text="Cosine in 'space'; in '...+all-views+names' (no model) the "
+        "weighed mean of the drawings' cosine and their file names'."
+    )
     duplicate = serializers.BooleanField()
 
 
