@@ -93,6 +93,7 @@ def latest_vectors(
     rows = (
         Analysis.objects.filter(
             tenant_id=tenant_id,
+            drawing__tenant_id=tenant_id,  # its name is read too
             feature_version=feature_version,
             status=Analysis.Status.DONE,
             pk__gt=after,

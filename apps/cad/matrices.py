@@ -234,6 +234,7 @@ def _build(
     rows = (
         Analysis.objects.filter(
             tenant_id=tenant_id,
+            drawing__tenant_id=tenant_id,  # its name is read too
             feature_version=feature_version,
             status=Analysis.Status.DONE,
         )
@@ -330,7 +331,9 @@ def _fold(
     if wanted:
         rows += list(
             Analysis.objects.filter(
-                pk__in=list(wanted), tenant_id=tenant_id
+                pk__in=list(wanted),
+                tenant_id=tenant_id,
+                drawing__tenant_id=tenant_id,
             ).values_list(
                 "pk",
                 "drawing_id",

@@ -98,3 +98,30 @@ def test_rows_an_earlier_release_cached_without_names_are_read_again(
     folded = matrices.tenant_matrix(tenant_a.pk, "dxf-7")
     names = dict(zip(folded.drawing_ids.tolist(), folded.names, strict=True))
     assert [names[d] for d in later] == ["Orion_Platte-0.dxf", "Orion_Platte-1.dxf"]
+
+
+def test_a_row_pointing_at_another_tenants_drawing_is_not_searched(
+    api_client_a, api_client_b, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    """An analysis of one tenant that names another tenant's drawing (a row
+    written wrong) brings neither that drawing nor its file name into the
+    first tenant's search, exactly or through its index."""
+    from apps.cad import index
+    from apps.cad.models import Analysis
+
+    files = parts(4, seed=94)
+    ids = [upload(api_client_a, f).data["id"] for f in files[:3]]
+    theirs = upload(api_client_b, files[3], name="Geheim_Projekt.dxf").data["id"]
+    forged = Analysis.objects.filter(drawing_id=theirs).get()
+    forged.pk = None
+    forged.tenant = tenant_a
+    forged.save()
+    matrices.tenant_changed(tenant_a.pk)
+    assert set(similar_ids(api_client_a, ids[0])) == set(ids[1:])
+    m = matrices.tenant_matrix(tenant_a.pk, "dxf-7")
+    assert theirs not in m.drawing_ids.tolist()
+    assert "Geheim_Projekt.dxf" not in m.names
+    found, _, names, _ = index.latest_vectors(
+        tenant_id=tenant_a.pk, feature_version="dxf-7"
+    )
+    assert theirs not in found.tolist() and "Geheim_Projekt.dxf" not in names
