@@ -106,7 +106,7 @@ from apps.cad import features, similarity  # noqa: E402
 from apps.cad.part_names import name_words, named_family  # noqa: E402
 from apps.cad.synth import NOT_A_PART  # noqa: E402
 from apps.modelreg import training  # noqa: E402
-from apps.modelreg.openset import set_aside, with_name  # noqa: E402
+from apps.modelreg.openset import reads_named, set_aside, weighed  # noqa: E402
 
 THRESHOLD = float(settings.CADML_MODEL_CONFIDENCE_THRESHOLD)
 # As served: not_a_part this likely (or most likely) is unknown.
@@ -319,36 +319,41 @@ class Served:
         named: list[str | None] | None = None,
         words: list[tuple[str, ...] | None] | None = None,
     ) -> dict[str, np.ndarray]:
-        """As served (``services.inference._weighed``); ``named``: per row,
-        the family the drawing's name or title names (None: none), weighed
-        by the default model and by a tenant's model on the default base
-        unless it was taught the name's words under other labels; ``words``:
-        per row, the
-        file name's words, which a model that learned its labels' names
-        weighs."""
+        """As served, by the same functions (``openset.reads_named`` and
+        ``openset.weighed``, as ``services.inference._weighed`` calls them);
+        ``named``: per row, the family the drawing's name or title names
+        (None: none), weighed by the default model and by a tenant's model on
+        the default base unless it was taught the name's words under other
+        labels; ``words``: per row, the file name's words, which a model that
+        learned its labels' names weighs."""
         X = np.nan_to_num(self.read(X), nan=0.0, posinf=0.0, neginf=0.0)
         (probs,) = self.session.run([self.prob], {self.input: X.astype(np.float32)})
         os_ = self.result.open_set
-        if os_ is not None:
-            probs = os_.calibrate(probs)
-            if words is not None:
-                probs = os_.with_names(probs, words)
-            unknown = os_.unknown(X.astype(float))
-        else:
-            unknown = np.zeros(len(X), dtype=bool)
-        # As served: the name weighed in, "not_a_part" this likely is
-        # unknown, the label the most likely part with its own probability.
-        names = os_.names if os_ is not None else None
-        if named is not None and words is not None and names is not None:
-            # Not where the tenant taught the name's words under other labels.
-            at = list(self.labels)
-            named = [
-                None if n is not None and w and names.contradicts(w, at.index(n)) else n
-                for n, w in zip(named, words, strict=True)
-            ]
+        unknown = (
+            os_.unknown(X.astype(float))
+            if os_ is not None
+            else np.zeros(len(X), dtype=bool)
+        )
+        labels = list(self.labels)
         if named is not None:
-            probs = with_name(probs, list(self.labels), named)
-        parts, outside = set_aside(probs, list(self.labels), share=SHARE)
+            # The default model, or a model taught on the default base: the
+            # default reading counts unless the tenant taught the name's
+            # words under other labels.
+            names = os_.names if os_ is not None else None
+            rows = words if words is not None else [None] * len(named)
+            named = [
+                n
+                if n is not None
+                and reads_named(
+                    n, labels, w or (), names, tenant_model=True, on_default_base=True
+                )
+                else None
+                for n, w in zip(named, rows, strict=True)
+            ]
+        probs = weighed(os_, probs, labels, words, named)
+        # As served: "not_a_part" this likely is unknown, the label the most
+        # likely part with its own probability.
+        parts, outside = set_aside(probs, labels, share=SHARE)
         best = parts.max(axis=1)
         return {
             "probs": probs,

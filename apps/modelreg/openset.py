@@ -417,6 +417,50 @@ def with_name(
     return p / np.where(total > 0, total, 1.0)
 
 
+def reads_named(
+    family: str,
+    labels: Sequence[str],
+    words: Sequence[str],
+    names: NameWords | None,
+    *,
+    tenant_model: bool,
+    on_default_base: bool,
+) -> bool:
+    """Whether the default reading of a drawing's name (the ``family`` it
+    names) counts for a model. A tenant's own model answers from what the
+    tenant taught it: its labels and corrections are the tenant's word, even
+    where a drawing's title says otherwise. On the default base the default
+    families are the default model's, and so is its reading of their names,
+    unless the tenant taught the name's ``words`` under other labels
+    (``names``: what the model learned of its labels' names)."""
+    if family not in labels:
+        return False
+    if not tenant_model:
+        return True
+    if not on_default_base:
+        return False
+    return names is None or not names.contradicts(words, list(labels).index(family))
+
+
+def weighed(
+    open_set: OpenSet | None,
+    probs: np.ndarray,
+    labels: Sequence[str],
+    words: Sequence[Sequence[str] | None] | None,
+    families: Sequence[str | None] | None,
+) -> np.ndarray:
+    """Rows of a model's probabilities as they are answered, before
+    ``not_a_part`` is set aside (``set_aside``): calibrated, each row's file
+    name ``words`` weighed in when the model learned its labels' names, and
+    the family its name or title names (``families``: the readings that
+    count, ``reads_named``; None for none)."""
+    if open_set is not None:
+        probs = open_set.calibrate(probs)
+        if words is not None:
+            probs = open_set.with_names(probs, words)
+    return with_name(probs, list(labels), families)
+
+
 def part_order(probs: np.ndarray, labels: list[str] | tuple[str, ...]) -> np.ndarray:
     """Label indexes, most likely first, without ``not_a_part``."""
     order = np.argsort(-np.asarray(probs))

@@ -18,7 +18,13 @@ from apps.cad.features import downgrade
 from apps.cad.part_names import Named
 from apps.modelreg import stats
 from apps.modelreg.models import ActivationEvent, Deployment, RegisteredModel
-from apps.modelreg.openset import part_order, set_aside, with_name
+from apps.modelreg.openset import (
+    part_order,
+    reads_named,
+    set_aside,
+    weighed,
+    with_name,
+)
 from apps.modelreg.runtime import DeploymentView, LoadedVersion, runtime
 from apps.modelreg.services.deployments import deployment_rollback, deployment_stop
 from cadml import metrics, telemetry
@@ -353,27 +359,6 @@ def _named_by_words(
     }
 
 
-def _reads_names_as_default(
-    view: DeploymentView, loaded: LoadedVersion, named: Named, words: tuple[str, ...]
-) -> bool:
-    """Whether the default reading of a name (``named``) counts for this
-    model. A tenant's own model answers from what the tenant taught it: its
-    labels and corrections are the tenant's word, even where a drawing's
-    title says otherwise. On the default base the default families are the
-    default model's, and so is its reading of their names, unless the
-    tenant taught the name's words under other labels."""
-    if named.family not in loaded.labels:
-        return False
-    if view.tenant_id is None:
-        return True
-    if not loaded.on_default_base:
-        return False
-    names = loaded.open_set.names if loaded.open_set is not None else None
-    return names is None or not names.contradicts(
-        words, loaded.labels.index(named.family)
-    )
-
-
 def _weighed(
     view: DeploymentView,
     loaded: LoadedVersion,
@@ -381,24 +366,36 @@ def _weighed(
     named: Named | None,
     words: tuple[str, ...] = (),
 ) -> tuple[Named | None, dict[str, str] | None, np.ndarray, bool]:
-    """The default reading of the name that counts, what the model's own
-    learned words read in it (``_named_by_words``), the calibrated
-    probabilities with both weighed in and ``not_a_part`` set aside, and
-    whether the vector is most like no part (``openset.set_aside``)."""
+    """The default reading of the name that counts (``openset.reads_named``),
+    what the model's own learned words read in it (``_named_by_words``), the
+    probabilities as answered (``openset.weighed``: calibrated, both weighed
+    in; ``not_a_part`` set aside), and whether the vector is most like no
+    part."""
     told = _named_by_words(loaded, words) if words else None
-    if loaded.open_set is not None:
-        # Calibration never changes the ranking, only how sure the answer is;
-        # the file name's words do, when the model learned its labels'.
-        probs = loaded.open_set.answered(probs, words)
-    if named is not None and not _reads_names_as_default(view, loaded, named, words):
-        named = None
-    # The name is evidence beside the drawing, also of whether it is a part.
-    probs, outside_rows = set_aside(
-        with_name(probs, loaded.labels, named.family if named else None),
+    names = loaded.open_set.names if loaded.open_set is not None else None
+    if named is not None and not reads_named(
+        named.family,
         loaded.labels,
-        share=float(settings.CADML_MODEL_NOT_A_PART_SHARE),
+        words,
+        names,
+        tenant_model=view.tenant_id is not None,
+        on_default_base=loaded.on_default_base,
+    ):
+        named = None
+    # Calibration never changes the ranking, only how sure the answer is; the
+    # file name's words do, when the model learned its labels'. The name is
+    # evidence beside the drawing, also of whether it is a part.
+    rows = weighed(
+        loaded.open_set,
+        np.atleast_2d(probs),
+        loaded.labels,
+        [words],
+        [named.family if named else None],
     )
-    return named, told, probs, bool(outside_rows)
+    rows, outside = set_aside(
+        rows, loaded.labels, share=float(settings.CADML_MODEL_NOT_A_PART_SHARE)
+    )
+    return named, told, rows[0], bool(outside[0])
 
 
 def _verdict(
