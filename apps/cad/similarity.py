@@ -366,7 +366,9 @@ class Space:
         """Cosine of the ``kept`` rows with a raw vector, in this space or with
         ``near_duplicates`` its invariant one; ``lengths``: the rows' (from
         ``row_lengths``) when known; ``name``: the query's file name."""
-        products = kept @ self.query(x, near_duplicates=near_duplicates, name=name)
+        q = self.query(x, near_duplicates=near_duplicates, name=name)
+        # In the rows' precision: a matrix kept in float32 is not copied.
+        products = kept @ q.astype(kept.dtype, copy=False)
         if not self.by_length(near_duplicates=near_duplicates):
             return products
         return products / (row_lengths(kept) if lengths is None else lengths)
