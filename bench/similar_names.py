@@ -10,8 +10,9 @@ names (the shared corpus analysed, each drawing one of its drawings moved by
 noise of a random size and named after it, numbered):
 
 - exact search (smaller tenants): reading the tenant's rows from the database
-  (now with the drawings' names) and building its matrix (now fitting the
-  names' weights and embedding them beside the drawing);
+  (now with the drawings' names), building its matrix (now fitting the
+  names' weights and embedding them beside the drawing), the size of its kept
+  rows (float64 before, float32 now) and a query against all of them;
 - the index (``CADML_SEARCH_EXACT_BELOW`` reached): its build, its file's
   size, and a query's p50 through ``index.index_search``, each first in the
   every-view space (baseline) and then in the space with names (the query
@@ -51,7 +52,7 @@ def main() -> None:
 
     from apps.cad import features, index, matrices
     from apps.cad.models import Analysis
-    from apps.cad.similarity import Space
+    from apps.cad.similarity import Space, row_lengths
     from bench.common import best_of, p50
     from bench.similar_scale import corpus_archive_named, drop_tenant, seed_tenant
 
@@ -78,8 +79,7 @@ def main() -> None:
         )
 
         def before() -> None:
-            every = Space.unsupervised(raw, VERSION).every_view()
-            every.kept(raw)
+            Space.unsupervised(raw, VERSION).every_view().kept(raw)
 
         out["matrix_build_ms_baseline"] = round(best_of(3, before) * 1000)
         out["matrix_build_ms_names"] = round(
@@ -88,6 +88,25 @@ def main() -> None:
             )
             * 1000
         )
+        # Exact search: one query against every kept row, as _ranked_exact.
+        every = Space.unsupervised(raw, VERSION).every_view()
+        kept = every.kept(raw)
+        lengths = row_lengths(kept)
+        m = matrices._matrix(VERSION, "", 0, ids, [], raw, names, {})
+        out["matrix_kept_mb_baseline"] = round(kept.nbytes / 2**20, 1)
+        out["matrix_kept_mb_names"] = round(m.kept.nbytes / 2**20, 1)
+        picks = rng.integers(0, args.rows, args.queries).tolist()
+        exact: dict[str, list[float]] = {"baseline": [], "names": []}
+        for r in picks:
+            t0 = time.perf_counter()
+            every.scores(kept, raw[r], lengths=lengths)
+            t1 = time.perf_counter()
+            m.space.scores(m.kept, raw[r], lengths=m.lengths, name=names[r])
+            t2 = time.perf_counter()
+            exact["baseline"].append((t1 - t0) * 1000)
+            exact["names"].append((t2 - t1) * 1000)
+        for label, values in exact.items():
+            out[f"exact_query_p50_ms_{label}"] = p50(values)
         with_names = Space.without_model(raw, names, VERSION)
         assert with_names.file_names is not None
         out["names_weight"] = round(with_names.file_names.weight, 3)
