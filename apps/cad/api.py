@@ -292,7 +292,8 @@ class DrawingSimilarApi(APIView):
                 # Which space ranked them: "<model>-v<n>-metric+classes" (the
                 # tenant's own model; "+classes+names" when its classes weigh
                 # the drawings' names) or "<feature version>-unsupervised"
-                # (+all-views from dxf-5 on: size, topology and layout too).
+                # (+all-views from dxf-5 on: size, topology and layout too;
+                # +names: beside the words of the drawings' file names).
                 "space": found.space,
                 "results": _neighbours(found),
             }

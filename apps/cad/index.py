@@ -142,7 +142,6 @@ def _space_from(meta: dict[str, Any]) -> Space:
         np.asarray(s["scale"], dtype=float),
         np.asarray(s["weight"], dtype=float),
         columns=tuple(s["columns"]) if s.get("columns") is not None else None,
-        reads_names=names is not None,
         file_names=(
             None
             if names is None

@@ -181,11 +181,15 @@ class Space:
     # Which slots of the raw vectors the space reads (a model of dxf-3t reads
     # a selection of dxf-6's); None: their first ones.
     columns: tuple[int, ...] | None = None
-    # Whether ``classes`` or ``file_names`` weigh the drawings' file names:
-    # rows and queries are embedded with theirs.
-    reads_names: bool = False
+    # Whether ``classes`` weigh the drawings' file names.
+    classes_read_names: bool = False
     # The file names' words beside the metric (``without_model``).
     file_names: FileNames | None = None
+
+    @property
+    def reads_names(self) -> bool:
+        """Whether rows and queries are embedded with their file names."""
+        return self.classes_read_names or self.file_names is not None
 
     def embed(
         self, X: np.ndarray, names: Sequence[str | None] | None = None
@@ -215,14 +219,14 @@ class Space:
         the drawings' file names."""
         suffix = CLASSES_SUFFIX + (NAMES_SUFFIX if names else "")
         return replace(
-            self, name=f"{self.name}{suffix}", classes=classes, reads_names=names
+            self, name=f"{self.name}{suffix}", classes=classes, classes_read_names=names
         )
 
     def without_classes(self) -> Space:
         if self.classes is None:
             return self
         name = self.name.removesuffix(NAMES_SUFFIX).removesuffix(CLASSES_SUFFIX)
-        return replace(self, name=name, classes=None, reads_names=False)
+        return replace(self, name=name, classes=None, classes_read_names=False)
 
     @classmethod
     def unsupervised(cls, X: np.ndarray, version: str | None = None) -> Space:
@@ -254,7 +258,6 @@ class Space:
             every,
             name=f"{every.name}{NAMES_SUFFIX}",
             file_names=fitted,
-            reads_names=True,
         )
 
     def every_view(self) -> Space:
@@ -280,7 +283,6 @@ class Space:
                 self,
                 name=self.name.removesuffix(NAMES_SUFFIX),
                 file_names=None,
-                reads_names=False,
             )
         if not space.name.endswith(ALL_VIEWS_SUFFIX):
             return space
