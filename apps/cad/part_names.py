@@ -5,11 +5,12 @@ A drawing's file name and the title in its title block often name the part
 drafter's language, and sometimes by its standard ("ISO 4017 M8x30"). The
 default model's families (``apps.cad.synth.PART_CLASSES``) are looked up in
 the words of both: English, German, French, Spanish, Italian, Slovenian,
-Dutch, Chinese and Japanese names, German compounds by their last word
-("Lagergehäuse" is a housing), and the standards of common fasteners,
-bearings and flanges. When a
-name holds several family words, the last one is the part (a "bearing
-housing" is a housing, a "pulley bracket" a bracket).
+Dutch, Russian, Ukrainian, Bulgarian, Serbian, Chinese and Japanese names,
+German compounds by their last word ("Lagergehäuse" is a housing), and the
+ISO, DIN, EN and GOST standards of common fasteners, bearings and flanges.
+When a name holds several family words, the last one is the part (a
+"bearing housing" is a housing, a "pulley bracket" a bracket), but in a
+Cyrillic one the first ("Вал-шестерня" is a shaft).
 
 Words that also name things no engineer would call that part are left out
 ("bush" is a shrub in a garden plan, "panel" an electrical panel, "as", "pen"
@@ -138,7 +139,46 @@ FAMILY_WORDS: dict[str, tuple[str, ...]] = {
     ),
     "dowel_pin": ("pin", "dowel", "stift", "goupille", "zatic", "pasador", "spina"),
 }
-# Standards by organisation and number (a name says "ISO 4017", "DIN933").
+# Russian, Ukrainian, Bulgarian and Serbian names, read as the Latin ones
+# (without accents: "ё" reads as "е"), singular and plural. Their part
+# comes first, the words after it in the genitive say whose it is: "Корпус
+# подшипника" is a housing, "Вал-шестерня" a shaft. So a Cyrillic name's
+# first family word is its part, and genitives ("вала") name none.
+CYRILLIC_WORDS: dict[str, tuple[str, ...]] = {
+    "flange": ("фланец", "фланцы", "фланець", "прирубница"),
+    "spur_gear": (
+        "шестерня",
+        "шестерни",
+        "шестерёнка",
+        "шестерёнки",
+        "шестірня",
+        "зупчаник",
+    ),
+    "stepped_shaft": ("вал", "валы", "валик", "вратило"),
+    "l_bracket": ("кронштейн", "кронштейны", "кронщайн"),
+    "hole_plate": ("пластина", "пластины"),
+    "washer": ("шайба", "шайбы", "подлошка"),
+    "bushing": ("втулка", "втулки", "чаура"),
+    "hex_nut": ("гайка", "гайки", "навртка"),
+    "pulley": ("шкив", "шкивы", "шків", "ременица"),
+    "housing": ("корпус", "кућиште"),
+    "hex_bolt": (
+        "болт",
+        "болты",
+        "винт",
+        "винты",
+        "гвинт",
+        "шуруп",
+        "саморез",
+        "завртањ",
+        "вијак",
+    ),
+    "ball_bearing": ("подшипник", "подшипники", "підшипник", "лежај"),
+    "compression_spring": ("пружина", "пружины", "опруга"),
+    "dowel_pin": ("штифт", "штифты", "шплинт", "щифт", "чивија"),
+}
+# Standards by organisation and number (a name says "ISO 4017", "DIN933",
+# "ГОСТ 7798-70").
 STANDARDS: dict[str, str] = {
     "iso4014": "hex_bolt",
     "iso4017": "hex_bolt",
@@ -236,8 +276,49 @@ STANDARDS: dict[str, str] = {
     "din2633": "flange",
     "din2211": "pulley",
     "iso4183": "pulley",
+    # GOST: bolts and screws, nuts, washers, pins, bearings, flanges.
+    "гост7798": "hex_bolt",
+    "гост7805": "hex_bolt",
+    "гост15589": "hex_bolt",
+    "гост11738": "hex_bolt",
+    "гост17473": "hex_bolt",
+    "гост17475": "hex_bolt",
+    "гост5915": "hex_nut",
+    "гост5927": "hex_nut",
+    "гост11371": "washer",
+    "гост6402": "washer",
+    "гост3128": "dowel_pin",
+    "гост397": "dowel_pin",
+    "гост8338": "ball_bearing",
+    "гост12820": "flange",
+    "гост12821": "flange",
+    "гост33259": "flange",
 }
-_WORDS = {word: family for family, words in FAMILY_WORDS.items() for word in words}
+
+
+# Marks that make letters of their own: Russian "й", Ukrainian "ї".
+_LETTER_MARKS = {"\u0306": "иИ", "\u0308": "іІ"}
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents ("Gehäuse" reads "gehause", "шестерёнка"
+    "шестеренка"), letters in their own right kept ("й")."""
+    text = unicodedata.normalize("NFKD", text.replace("ß", "ss"))
+    kept = "".join(
+        c
+        for i, c in enumerate(text)
+        if not unicodedata.combining(c)
+        or (i and text[i - 1] in _LETTER_MARKS.get(c, ""))
+    )
+    return unicodedata.normalize("NFC", kept).lower()
+
+
+_WORDS = {
+    _fold(word): family
+    for listed in (FAMILY_WORDS, CYRILLIC_WORDS)
+    for family, words in listed.items()
+    for word in words
+}
 # German and Dutch compounds end in their head word ("Lagergehäuse",
 # "Sechskantschraube", "voetplaat"); English words do not ("template").
 COMPOUND_HEADS = (
@@ -303,6 +384,20 @@ OTHER_SENSES: dict[str, tuple[str, ...]] = {
     ),
     "pin": ("push", "safety", "bowling", "hair", "map", "location", "rolling"),
     "lager": ("hochregal", "zwischen"),
+    # Ramparts, a building of a campus or hospital, propellers, pucks.
+    "вал": ("земляной", "крепостной", "оборонительный", "девятый"),
+    "корпус": (
+        "жилой",
+        "учебный",
+        "лечебный",
+        "больничный",
+        "главный",
+        "административный",
+        "производственный",
+        "спальный",
+    ),
+    "винт": ("гребной", "воздушный", "несущий", "рулевой"),
+    "шайба": ("хоккейная",),
 }
 # ... or before one of these (a washer-dryer in a laundry plan).
 OTHER_SENSES_AFTER: dict[str, tuple[str, ...]] = {"washer": ("dryer", "machine")}
@@ -327,8 +422,19 @@ NOT_PARTS = frozenset(
         "zwischenlager",
     }
 )
+_OTHER_SENSES = {
+    _fold(word): tuple(_fold(w) for w in before)
+    for word, before in OTHER_SENSES.items()
+}
 _COMPOUND_MIN = 7
-_STANDARD = re.compile(r"(?<![a-z])(iso|din|en)[\s_.-]*(\d{2,5})(?!\d)")
+# An organisation's code and number, not inside a word; GOST written either way.
+_STANDARD = re.compile(r"(?<![^\W\d_])(iso|din|en|гост|gost)[\s_.-]*(\d{2,5})(?!\d)")
+
+
+def _standard(org: str, number: str) -> str:
+    return f"{'гост' if org == 'gost' else org}{number}"
+
+
 # Chinese and Japanese names (simplified and traditional characters, kana).
 # They run words together, so the longest word at each place is taken:
 # "轴承座" is a housing, "轴承" a bearing, "齿轮轴" a gear and then a shaft.
@@ -367,30 +473,29 @@ CJK_WORDS: dict[str, str] = {
     **dict.fromkeys(("圆柱销", "定位销", "销钉", "ピン"), "dowel_pin"),
 }
 _CJK_LONGEST = max(len(word) for word in CJK_WORDS)
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _CJK_RUN = re.compile(r"([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)")
 
 
 @dataclass(frozen=True)
 class Named:
     family: str
-    word: str  # as found in the name (Latin letters folded to ASCII lower case)
+    word: str  # as found in the name, lower case without accents
     found_in: str  # "title block", "file name" or "product name"
 
     def as_json(self) -> dict[str, str]:
         return {"family": self.family, "word": self.word, "found_in": self.found_in}
 
 
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.replace("ß", "ss"))
-    return "".join(c for c in text if not unicodedata.combining(c)).lower()
-
-
 def _tokens(text: str) -> list[str]:
-    """Words of the text: camelCase splits ("BottomPlate"); a word glued to
-    the digits before it is a count or a size, not a name ("8pin", "100T")."""
+    """Words of the text, in any alphabet: camelCase splits ("BottomPlate");
+    a word glued to the digits before it is a count or a size, not a name
+    ("8pin", "100T")."""
     text = re.sub(r"([a-z])([A-Z])|(\d)([A-Z][a-z])", r"\1\3 \2\4", text)
     return [
-        word for digits, word in re.findall(r"(\d*)([a-z]+)", _fold(text)) if not digits
+        word
+        for digits, word in re.findall(r"(\d*)([^\W\d_]+)", _fold(text))
+        if not digits
     ]
 
 
@@ -408,16 +513,27 @@ def _family(token: str) -> str | None:
 
 def family_in(text: str) -> tuple[str, str] | None:
     """(family, word) the text names: a standard first, else its last family
-    word; None when it names none."""
+    word (of a Cyrillic phrase ending the text, its first); None when it
+    names none."""
     standards = [
         (STANDARDS[key], key)
         for org, number in _STANDARD.findall(_fold(text))
-        if (key := f"{org}{number}") in STANDARDS
+        if (key := _standard(org, number)) in STANDARDS
     ]
     if standards:
         return standards[-1]
     found = [hit for run in _runs(text) for hit in run]
-    return found[-1] if found else None
+    if not found:
+        return None
+    head = len(found) - 1
+    # A Cyrillic phrase puts its part first.
+    while (
+        head
+        and _CYRILLIC.search(found[head][1])
+        and _CYRILLIC.search(found[head - 1][1])
+    ):
+        head -= 1
+    return found[head]
 
 
 def _runs(text: str) -> list[list[tuple[str, str]]]:
@@ -435,7 +551,7 @@ def _latin_words(tokens: list[str]) -> list[tuple[str, str]]:
         (family, token)
         for i, token in enumerate(tokens)
         if (family := _family(token))
-        and not (i and tokens[i - 1] in OTHER_SENSES.get(token, ()))
+        and not (i and tokens[i - 1] in _OTHER_SENSES.get(token, ()))
         and not (
             i + 1 < len(tokens) and tokens[i + 1] in OTHER_SENSES_AFTER.get(token, ())
         )
@@ -490,16 +606,27 @@ MAX_NAME_WORDS = 32
 _LONGEST_WORD = 40
 
 
+_NAME_WORD = re.compile(f"{_STANDARD.pattern}|[^\\W\\d_]{{2,}}")
+
+
 def name_words(name: str | None) -> tuple[str, ...]:
     """The distinct words of a file name, for a tenant's model to learn which
     of its labels they go with (``apps.modelreg.name_words``): folders and
-    extension dropped, camelCase split, Latin letters folded to ASCII lower
-    case, words of two letters or more (digits separate words and are not
-    kept: "M6", "part-0042" and "3darrow1" say nothing by their numbers),
-    each run of Chinese or Japanese characters one word."""
+    extension dropped, camelCase split, letters of any alphabet folded to
+    lower case without accents, words of two letters or more (digits separate
+    words and are not kept: "M6", "part-0042" and "3darrow1" say nothing by
+    their numbers, but a standard's do: "DIN 933" is ``din933``), each run of
+    Chinese or Japanese characters one word."""
     stem = file_stem(name or "")[:1000]
     spaced = re.sub(r"([a-z])([A-Z])|([A-Z])([A-Z][a-z])", r"\1\3 \2\4", stem)
     found: list[str] = []
     for i, part in enumerate(_CJK_RUN.split(unicodedata.normalize("NFKC", spaced))):
-        found += [part] if i % 2 else re.findall(r"[a-z]{2,}", _fold(part))
+        found += (
+            [part]
+            if i % 2
+            else [
+                _standard(m[1], m[2]) if m[1] else m[0]
+                for m in _NAME_WORD.finditer(_fold(part))
+            ]
+        )
     return tuple(dict.fromkeys(w[:_LONGEST_WORD] for w in found))[:MAX_NAME_WORDS]

@@ -68,6 +68,25 @@ def test_every_family_the_default_model_knows_has_names() -> None:
         ("ボルト M8.dxf", "hex_bolt"),
         ("ﾎﾞﾙﾄ.dxf", "hex_bolt"),
         ("gear_螺栓.dxf", "hex_bolt"),
+        # Russian, Ukrainian and Serbian; "ё" written or not.
+        ("Вал_ступенчатый.dxf", "stepped_shaft"),
+        ("Фланец DN50 PN16.dxf", "flange"),
+        ("Шестерня z=32 m=2.dxf", "spur_gear"),
+        ("Шестерёнка.dxf", "spur_gear"),
+        ("шестеренка.dxf", "spur_gear"),
+        ("Кронштейн крепления двигателя.dxf", "l_bracket"),
+        ("Шайбы.dxf", "washer"),
+        ("Підшипник 6204.dxf", "ball_bearing"),
+        ("Опруга.dxf", "compression_spring"),
+        # A Cyrillic name puts its part first: a housing of a bearing, a
+        # shaft with its gear cut on it.
+        ("Корпус подшипника.dxf", "housing"),
+        ("Вал-шестерня.dxf", "stepped_shaft"),
+        ("Вал шестерни.dxf", "stepped_shaft"),
+        # GOST standards, in Cyrillic or Latin letters.
+        ("Гайка М8 ГОСТ 5915-70.dxf", "hex_nut"),
+        ("Болт ГОСТ 7798-70 М12х40.dxf", "hex_bolt"),
+        ("GOST 11371-78 8.dxf", "washer"),
     ],
 )
 def test_a_file_name_names_its_family(file_name: str, expected: str) -> None:
@@ -110,6 +129,13 @@ def test_a_file_name_names_its_family(file_name: str, expected: str) -> None:
         "Bleistift.dxf",
         "Klinkenbuchse 3,5mm.dxf",
         "Bodenplatte EG.dxf",
+        # A rampart, a campus building, a ship's propeller; "of the shaft"
+        # is a drawing of one, but which part of it the name does not say.
+        "Земляной вал.dxf",
+        "Жилой корпус Б.dxf",
+        "Гребной винт.dxf",
+        "Чертёж вала.dxf",
+        "План 1 этажа.dxf",
     ],
 )
 def test_a_name_that_names_no_part_is_no_evidence(file_name: str | None) -> None:
@@ -127,6 +153,10 @@ def test_the_title_block_and_the_file_name_must_agree() -> None:
     assert family("washer.dxf", "FLANGE DN50") is None
     assert family("a.dxf", "名称：法兰盘") == "flange"
     assert family("flange.dxf", "FLANGE DN50") == "flange"
+    # The word as written, in lower case: "й" is a letter, not an accent.
+    named = named_family(file_name="0815.dxf", title="КРОНШТЕЙН")
+    assert named is not None
+    assert (named.family, named.word) == ("l_bracket", "кронштейн")
 
 
 @given(st.one_of(st.none(), st.text()), st.one_of(st.none(), st.text()))

@@ -351,22 +351,27 @@ def test_the_duplicate_report_lists_each_near_duplicate_pair_once(
     assert float(rows[0]["score"]) >= 0.9
 
 
+@pytest.mark.parametrize(
+    ("lines", "part"),
+    [(("Orion", "Vega"), "Platte"), (("Орион", "Вега"), "Пластина")],
+)
 def test_without_a_model_similar_drawings_follow_the_names_that_tell_them_apart(
-    settings, api_client_a, tenant_a
+    settings, api_client_a, tenant_a, lines, part
 ) -> None:  # type: ignore[no-untyped-def]
     """A team without a model names its drawings for what they are: plates of
-    two product lines drawn alike ("Orion_Platte", "Vega_Platte") come back
-    line by line, for a stored drawing and a searched file, exactly and
-    through the index; their near duplicates are still every plate alike."""
+    two product lines drawn alike ("Orion_Platte", "Vega_Platte", or in
+    Russian) come back line by line, for a stored drawing and a searched file,
+    exactly and through the index; their near duplicates are still every
+    plate alike."""
     from tests.modelreg.test_learning import plate
 
     rng = random.Random(5)
     state = rng.getstate()
     line_of: dict[int, str] = {}
     for i in range(16):
-        line = ("Orion", "Vega")[i % 2]
+        line = lines[i % 2]
         rng.setstate(state)  # one plate, drawn again (new handles)
-        r = upload(api_client_a, plate(rng, 1.0), f"{line}_Platte-{i:02d}.dxf")
+        r = upload(api_client_a, plate(rng, 1.0), f"{line}_{part}-{i:02d}.dxf")
         assert r.status_code == 201, r.data
         line_of[r.data["id"]] = line
     other = random.Random(6)
@@ -385,10 +390,10 @@ def test_without_a_model_similar_drawings_follow_the_names_that_tell_them_apart(
             assert r.status_code == 200, r.data
             found = [line_of[n["drawing"]["id"]] for n in r.data["results"]]
             got.append((r.data["space"], line_of[query], found))
-        for line in ("Orion", "Vega"):
+        for line in lines:
             r = api_client_a.post(
                 "/api/v1/search",
-                {"file": SimpleUploadedFile(f"{line}_Platte-neu.dxf", searched_plate)},
+                {"file": SimpleUploadedFile(f"{line}_{part}-neu.dxf", searched_plate)},
                 format="multipart",
             )
             assert r.status_code == 200, r.data
@@ -403,7 +408,7 @@ def test_without_a_model_similar_drawings_follow_the_names_that_tell_them_apart(
     r = api_client_a.get(f"/api/v1/drawings/{queries[0]}/duplicates")
     assert r.status_code == 200, r.data
     duplicates = {line_of[n["drawing"]["id"]] for n in r.data["results"]}
-    assert duplicates == {"Orion", "Vega"}
+    assert duplicates == set(lines)
     settings.CADML_SEARCH_EXACT_BELOW = 0
     services.search_index_rebuild(tenant_id=tenant_a.pk, feature_version="dxf-7")
     assert answers() == exact
