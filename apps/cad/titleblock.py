@@ -213,6 +213,14 @@ _SCALE_TAIL = re.compile(r"\d+(?:[.,]\d+)?")
 UNLABELLED_REACH = 20
 
 
+# A GOST 2.104 (ESKD) main inscription prints no label over the part's name,
+# its designation, its material and the organisation: they are the cells
+# around the header row "Лит. | Масса | Масштаб" (left of it, above it, under
+# the name, and under the "Лист | Листов" row).
+_GOST_HEAD = ("лит", "масса")
+GOST_CONFIDENCE = 0.8
+
+
 def _anchor(it: TextItem) -> tuple[float, float]:
     """A point inside the text's box: its middle where the text reader worked it
     out from the alignment, else just right of and above a TEXT's baseline
@@ -488,6 +496,91 @@ class _Reader:
             ((value, it),) = found.items()
             self.offer("date", value, 0.4, it.handle, "", None, "unlabelled_date")
 
+    def gost_inscription(self) -> None:
+        """The name, designation, material and organisation of a GOST 2.104
+        main inscription, read by where they stand (``_GOST_HEAD``): the name
+        in the cell left of "Лит." and as high, the designation in the cell
+        over "Лит." and "Масса", the material in the cell under the name and
+        the organisation right of it, under "Лит."."""
+        assert self.grid is not None
+        heads: dict[str, list[TextItem]] = {}
+        for it in self.items:
+            word = _plain(it.text).rstrip(".")
+            if word in _GOST_HEAD:
+                heads.setdefault(word, []).append(it)
+        for lit in heads.get("лит", []):
+            h = lit.height if lit.height > 0 else 2.5
+            tol = 0.5 * h
+            head = self.cell(lit)
+            if head is None or not _cell_sized(head, h):
+                continue
+            mass = [
+                c
+                for m in heads.get("масса", [])
+                if (c := self.cell(m)) is not None
+                and abs(c.x0 - head.x1) <= tol
+                and abs(c.y1 - head.y1) <= tol
+            ]
+            if not mass:
+                continue
+            name = self.grid.cell_at(head.x0 - tol, head.y1 - tol, REACH * h)
+            if name is None or abs(name.x1 - head.x0) > tol:
+                continue
+            if abs(name.y1 - head.y1) > tol:
+                continue
+            over = self.grid.cell_at(mass[0].x0 + tol, head.y1 + tol, REACH * h)
+            under = self.grid.cell_at(name.x0 + tol, name.y0 - tol, REACH * h)
+            owner = self.grid.cell_at(head.x0 + tol, name.y0 - tol, REACH * h)
+            for field, cell in (
+                ("part_name", name),
+                ("drawing_number", over),
+                ("material", under),
+                ("company", owner),
+            ):
+                if cell is None or not _cell_sized(cell, h):
+                    continue
+                if field == "drawing_number" and not (
+                    abs(cell.y0 - head.y1) <= tol and cell.x1 >= mass[0].x1 - tol
+                ):
+                    continue
+                if field in ("material", "company") and abs(cell.y1 - name.y0) > tol:
+                    continue
+                if field == "company" and abs(cell.x0 - head.x0) > tol:
+                    continue
+                self.gost_cell(field, cell, h, lit)
+            return
+
+    def gost_cell(self, field: str, cell: Cell, h: float, lit: TextItem) -> None:
+        """The text of one unlabelled cell as ``field``'s value: its lines top
+        to bottom joined by a space (a material written as a fraction by
+        " / "); nothing when the cell holds a label or no such value."""
+        texts = self._in_cell(cell, h)
+        if not texts or any(self._is_labelish(o) for o in texts):
+            return
+        texts.sort(key=lambda o: -_anchor(o)[1])
+        lines: list[list[TextItem]] = []
+        for o in texts:
+            if lines and abs(_anchor(lines[-1][0])[1] - _anchor(o)[1]) < 0.5 * h:
+                lines[-1].append(o)
+            else:
+                lines.append([o])
+        joiner = " / " if field == "material" else " "
+        value = joiner.join(
+            " ".join(o.text.strip() for o in sorted(line, key=lambda o: o.x))
+            for line in lines
+        )
+        if labels.is_placeholder(value) or not labels.conforms(field, value):
+            return
+        self.offer(
+            field,
+            value,
+            GOST_CONFIDENCE,
+            lines[0][0].handle,
+            lit.text,
+            lit.handle,
+            "gost_inscription",
+        )
+
     def _is_labelish(self, it: TextItem) -> bool:
         return self.label(it) is not None
 
@@ -596,6 +689,8 @@ def extract(items: list[TextItem], grid: Grid | None = None) -> dict[str, Any]:
         if it.kind in ("ATTRIB", "ATTDEF"):
             continue
         reader.pair(it, lab)
+    if grid is not None:
+        reader.gost_inscription()
     if "date" not in reader.found and grid is not None:
         reader.unlabelled_date()
     return {f: reader.found.get(f) for f in ALL_FIELDS}

@@ -208,6 +208,67 @@ def free(texts: list[tuple[str, float, float, float]]) -> Callable:
     return build
 
 
+def gost_form_1(
+    cells: dict[str, str | list[str]], *, x0: float = 225.0, y0: float = 5.0
+) -> Callable[[Any, Any], None]:
+    """The GOST 2.104 form 1 main inscription (185 x 55 mm, ESKD drawings):
+    its printed labels, and ``cells``' texts in the cells it names (a list:
+    lines top to bottom). The name, designation, material and organisation
+    cells print no label."""
+    # name -> (x, y, width, height) from the inscription's bottom left.
+    grid = {
+        **{
+            f"{role}:{col}": (x, y, w, 5.0)
+            for y, role in ((25, "Разраб."), (20, "Пров."), (15, "Т.контр."),
+                            (10, ""), (5, "Н.контр."), (0, "Утв."))
+            for col, x, w in (("role", 0, 17), ("name", 17, 23), ("sign", 40, 15),
+                              ("date", 55, 10))
+        },
+        **{
+            f"change{row}:{col}": (x, 35 + 5 * row, w, 5.0)
+            for row in range(4)
+            for col, x, w in (("no", 0, 7), ("sheet", 7, 10), ("doc", 17, 23),
+                              ("sign", 40, 15), ("date", 55, 10))
+        },
+        "head:no": (0, 30, 7, 5), "head:sheet": (7, 30, 10, 5),
+        "head:doc": (17, 30, 23, 5), "head:sign": (40, 30, 15, 5),
+        "head:date": (55, 30, 10, 5),
+        "designation": (65, 40, 120, 15),
+        "name": (65, 15, 70, 25),
+        "material": (65, 0, 70, 15),
+        "lit:head": (135, 35, 15, 5), "mass:head": (150, 35, 17, 5),
+        "scale:head": (167, 35, 18, 5),
+        "lit:1": (135, 20, 5, 15), "lit:2": (140, 20, 5, 15),
+        "lit:3": (145, 20, 5, 15), "mass": (150, 20, 17, 15),
+        "scale": (167, 20, 18, 15),
+        "sheet": (135, 15, 20, 5), "sheets": (155, 15, 30, 5),
+        "organisation": (135, 0, 50, 15),
+    }  # fmt: skip
+    printed = {
+        "head:no": "Изм.", "head:sheet": "Лист", "head:doc": "№ докум.",
+        "head:sign": "Подп.", "head:date": "Дата", "lit:head": "Лит.",
+        "mass:head": "Масса", "scale:head": "Масштаб",
+        **{f"{r}:role": r
+           for r in ("Разраб.", "Пров.", "Т.контр.", "Н.контр.", "Утв.")},
+    }  # fmt: skip
+    big = {"designation": 7.0, "name": 7.0, "material": 5.0, "organisation": 5.0}
+
+    def build(doc: Any, msp: Any) -> None:
+        _rect(msp, 20, 5, 395, 287)  # the A3 sheet's frame
+        for key, (x, y, w, h) in grid.items():
+            _rect(msp, x0 + x, y0 + y, w, h)
+            lines = cells.get(key, printed.get(key))
+            if not lines:
+                continue
+            size = big.get(key, 3.5 if key in cells else 2.5)
+            rows = [lines] if isinstance(lines, str) else lines
+            top = y0 + y + h / 2 + (len(rows) - 1) * size * 0.8
+            for i, line in enumerate(rows):
+                _text(msp, line, x0 + x + 1, top - i * size * 1.6 - size / 2, size)
+
+    return build
+
+
 def din_6771_people(
     x0: float, y0: float, rows: list[tuple[str, str | None, str | None]]
 ) -> Callable[[Any, Any], None]:
@@ -636,6 +697,36 @@ CASES: list[Case] = [
             "scale": "1:1",
             "sheet": "1",
             "weight": "0,42",
+        },
+    ),
+    Case(
+        "gost_2_104_form_1_ru",
+        "ru",
+        gost_form_1(
+            {
+                "Разраб.:name": "Иванов",
+                "Разраб.:date": "12.01.23",
+                "Пров.:name": "Петров",
+                "Утв.:name": "Сидоров",
+                "designation": "АБВГ.715411.001",
+                "name": ["Вал", "ведущий"],
+                "material": ["Круг 40-h11 ГОСТ 2590-2006", "Сталь 45 ГОСТ 1050-2013"],
+                "mass": "0,85",
+                "scale": "1:2",
+                "organisation": "ООО «Станкомаш»",
+            }
+        ),
+        {
+            "drawn_by": "Иванов",
+            "checked_by": "Петров",
+            "approved_by": "Сидоров",
+            "date": "12.01.23",
+            "drawing_number": "АБВГ.715411.001",
+            "part_name": "Вал ведущий",
+            "material": "Круг 40-h11 ГОСТ 2590-2006 / Сталь 45 ГОСТ 1050-2013",
+            "weight": "0,85",
+            "scale": "1:2",
+            "company": "ООО «Станкомаш»",
         },
     ),
     Case(
