@@ -97,7 +97,7 @@ def _item(
 
 # Share of the height one character takes in width, on average (a guess that
 # only has to land the middle inside the text's own cell).
-_CHAR_W = 0.6
+CHAR_W = 0.6
 # MTEXT attachment point -> (horizontal, vertical) offsets in (width, height).
 _ATTACH = {
     1: (0.5, -0.5), 2: (0.0, -0.5), 3: (-0.5, -0.5),
@@ -109,7 +109,7 @@ _ATTACH = {
 def _middle(e: Any, text: str, insert: Vec3, height: float) -> Vec3:
     """The middle of the text's box in the entity's own coordinates."""
     first = text.split("\n", 1)[0]
-    width = min(len(first), 60) * height * _CHAR_W
+    width = min(len(first), 60) * height * CHAR_W
     if e.dxftype() == "MTEXT":
         lines = text.count("\n") + 1
         fx, fy = _ATTACH.get(int(e.dxf.get("attachment_point", 1) or 1), (0.5, -0.5))

@@ -21,7 +21,7 @@ from apps.cad.extract import labels
 from apps.cad.extract.cells import REACH, Cell, Grid
 from apps.cad.extract.labels import FIELDS as ALL_FIELDS
 from apps.cad.extract.labels import Label
-from apps.cad.text import TextItem
+from apps.cad.text import CHAR_W, TextItem
 
 __all__ = ["ALL_FIELDS", "FIELDS", "extract", "merge"]
 
@@ -221,6 +221,23 @@ _GOST_HEAD = ("лит", "масса")
 GOST_CONFIDENCE = 0.8
 
 
+def _joined(line: list[TextItem]) -> str:
+    """One line's texts left to right: a space between words, none where a
+    text goes on where the last one ended (an export that writes "Х12МФ" as
+    "Х", "12" and "МФ")."""
+    out, end = "", None
+    for it in sorted(line, key=lambda o: o.x):
+        piece = it.text.strip()
+        if not piece:
+            continue
+        h = it.height if it.height > 0 else 2.5
+        if out and (end is None or it.x - end >= 0.3 * h):
+            out += " "
+        out += piece
+        end = it.x + len(it.text) * h * CHAR_W
+    return out
+
+
 def _anchor(it: TextItem) -> tuple[float, float]:
     """A point inside the text's box: its middle where the text reader worked it
     out from the alignment, else just right of and above a TEXT's baseline
@@ -257,6 +274,8 @@ class _Reader:
         self.label_of: dict[int, Label | None] = {}
         self.cells: dict[int, Cell | None] = {}
         self.found: dict[str, dict[str, Any]] = {}
+        # Fields whose own cell holds text that is no such value.
+        self.withheld: set[str] = set()
 
     def label(self, it: TextItem) -> Label | None:
         key = id(it)
@@ -497,12 +516,16 @@ class _Reader:
             self.offer("date", value, 0.4, it.handle, "", None, "unlabelled_date")
 
     def gost_inscription(self) -> None:
-        """The name, designation, material and organisation of a GOST 2.104
-        main inscription, read by where they stand (``_GOST_HEAD``): the name
-        in the cell left of "Лит." and as high, the designation in the cell
-        over "Лит." and "Масса", the material in the cell under the name and
-        the organisation right of it, under "Лит."."""
-        assert self.grid is not None
+        """A GOST 2.104 main inscription's values, read by where the form puts
+        them around its ruled header row "Лит. | Масса | Масштаб"
+        (``_GOST_HEAD``), in the form's millimetres (the row is 5 high): the
+        name left of "Лит." (70 x 25), the designation over the name and the
+        header (120 x 15), the material under the name and the organisation
+        right of it, under "Лит." (15 high); the mass and the scale under
+        their headers; the date on the "Разраб." row, under "Дата". The
+        form's cells, not the ruling found, bound them: a drawing's own lines
+        may cross the inscription. The form is known by its top edge and the
+        rule between the name and the material."""
         heads: dict[str, list[TextItem]] = {}
         for it in self.items:
             word = _plain(it.text).rstrip(".")
@@ -514,46 +537,95 @@ class _Reader:
             head = self.cell(lit)
             if head is None or not _cell_sized(head, h):
                 continue
-            mass = [
-                c
-                for m in heads.get("масса", [])
-                if (c := self.cell(m)) is not None
-                and abs(c.x0 - head.x1) <= tol
-                and abs(c.y1 - head.y1) <= tol
-            ]
-            if not mass:
+            mass = next(
+                (
+                    c
+                    for m in heads.get("масса", [])
+                    if (c := self.cell(m)) is not None
+                    and abs(c.x0 - head.x1) <= tol
+                    and abs(c.y1 - head.y1) <= tol
+                ),
+                None,
+            )
+            if mass is None:
                 continue
-            name = self.grid.cell_at(head.x0 - tol, head.y1 - tol, REACH * h)
-            if name is None or abs(name.x1 - head.x0) > tol:
-                continue
-            if abs(name.y1 - head.y1) > tol:
-                continue
-            over = self.grid.cell_at(mass[0].x0 + tol, head.y1 + tol, REACH * h)
-            under = self.grid.cell_at(name.x0 + tol, name.y0 - tol, REACH * h)
-            owner = self.grid.cell_at(head.x0 + tol, name.y0 - tol, REACH * h)
-            for field, cell in (
-                ("part_name", name),
-                ("drawing_number", over),
-                ("material", under),
-                ("company", owner),
+            u = (head.y1 - head.y0) / 5.0
+            left, top, right = head.x0 - 70 * u, head.y1, head.x0 + 50 * u
+            # The form's top edge over the designation, and the rule between
+            # the name and the material: another table's header row has
+            # neither.
+            assert self.grid is not None
+            if not (
+                self.grid.ruled_along(top + 15 * u, left, right, tol)
+                and self.grid.ruled_along(top - 25 * u, left, head.x0, tol)
             ):
-                if cell is None or not _cell_sized(cell, h):
-                    continue
-                if field == "drawing_number" and not (
-                    abs(cell.y0 - head.y1) <= tol and cell.x1 >= mass[0].x1 - tol
-                ):
-                    continue
-                if field in ("material", "company") and abs(cell.y1 - name.y0) > tol:
-                    continue
-                if field == "company" and abs(cell.x0 - head.x0) > tol:
-                    continue
+                continue
+            cells = {
+                "part_name": Cell(left, top - 25 * u, head.x0, top),
+                "drawing_number": Cell(left, top, right, top + 15 * u),
+                "material": Cell(left, top - 40 * u, head.x0, top - 25 * u),
+                "company": Cell(head.x0, top - 40 * u, right, top - 25 * u),
+                "weight": Cell(mass.x0, head.y0 - 15 * u, mass.x1, head.y0),
+                "scale": Cell(mass.x1, head.y0 - 15 * u, right, head.y0),
+            }
+            for field, cell in cells.items():
                 self.gost_cell(field, cell, h, lit)
+            self.gost_date(cells["part_name"], h, lit)
             return
 
+    def _sized_cell_at(self, x: float, y: float, h: float) -> Cell | None:
+        assert self.grid is not None
+        found = self.grid.cell_at(x, y, REACH * h)
+        return found if found is not None and _cell_sized(found, h) else None
+
+    def gost_date(self, name: Cell, h: float, lit: TextItem) -> None:
+        """The date in the cell under "Дата" on the "Разраб." row left of the
+        name. Dates overflow that narrow cell (it holds them in a condensed
+        font): a date belongs to the cell its first character is in."""
+        tol = 0.5 * h
+        rows = [
+            c
+            for it in self.items
+            if _plain(it.text).rstrip(".") == "разраб"
+            and (c := self.cell(it)) is not None
+            and c.x1 <= name.x0 + tol
+            and name.y0 - tol <= c.y0
+            and c.y1 <= name.y1 + tol
+        ]
+        dates = [
+            c
+            for it in self.items
+            if _plain(it.text).rstrip(".") == "дата"
+            and (c := self.cell(it)) is not None
+            and c.x1 <= name.x0 + tol
+        ]
+        for row in rows:
+            for date in dates:
+                if abs(date.y0 - row.y1) > tol:
+                    continue
+                cell = self._sized_cell_at(
+                    (date.x0 + date.x1) / 2, (row.y0 + row.y1) / 2, h
+                )
+                if cell is None or abs(cell.x0 - date.x0) > tol:
+                    continue
+                for it in self.near(cell.x0 - tol, cell.x1, cell.y0, cell.y1 + tol):
+                    if labels.conforms("date", it.text):
+                        self.offer(
+                            "date",
+                            it.text,
+                            GOST_CONFIDENCE,
+                            it.handle,
+                            lit.text,
+                            lit.handle,
+                            "gost_inscription",
+                        )
+                        return
+
     def gost_cell(self, field: str, cell: Cell, h: float, lit: TextItem) -> None:
-        """The text of one unlabelled cell as ``field``'s value: its lines top
-        to bottom joined by a space (a material written as a fraction by
-        " / "); nothing when the cell holds a label or no such value."""
+        """The text in one unlabelled cell as ``field``'s value: its lines top
+        to bottom, joined by a space (a wrapped line) or, across a rule, by
+        " / " (a material as a fraction: the stock over the grade); nothing
+        when the cell holds a label or no such value."""
         texts = self._in_cell(cell, h)
         if not texts or any(self._is_labelish(o) for o in texts):
             return
@@ -564,12 +636,20 @@ class _Reader:
                 lines[-1].append(o)
             else:
                 lines.append([o])
-        joiner = " / " if field == "material" else " "
-        value = joiner.join(
-            " ".join(o.text.strip() for o in sorted(line, key=lambda o: o.x))
-            for line in lines
-        )
+        value = ""
+        for i, line in enumerate(lines):
+            text = _joined(line)
+            if i:
+                y0, y1 = _anchor(line[0])[1], _anchor(lines[i - 1][0])[1]
+                ruled = self.grid is not None and self.grid.ruled_between(
+                    y0 + 0.3 * h, y1 - 0.3 * h, cell.x0, cell.x1
+                )
+                value += " / " if ruled else " "
+            value += text
         if labels.is_placeholder(value) or not labels.conforms(field, value):
+            # The form's own cell says something else ("см. табл", see the
+            # table): a value read elsewhere is not the drawing's.
+            self.withheld.add(field)
             return
         self.offer(
             field,
@@ -691,6 +771,9 @@ def extract(items: list[TextItem], grid: Grid | None = None) -> dict[str, Any]:
         reader.pair(it, lab)
     if grid is not None:
         reader.gost_inscription()
+        for field in reader.withheld:
+            if reader.found.get(field, {}).get("confidence", 1.0) < GOST_CONFIDENCE:
+                del reader.found[field]
     if "date" not in reader.found and grid is not None:
         reader.unlabelled_date()
     return {f: reader.found.get(f) for f in ALL_FIELDS}

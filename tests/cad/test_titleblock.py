@@ -11,7 +11,15 @@ from apps.cad.pipeline import analyze_bytes
 from apps.cad.text import TextItem
 from apps.cad.titleblock import extract
 from tests.cad.conftest import dxf_bytes
-from tests.cad.titleblock_set import CASES, combine, free, score, stacked
+from tests.cad.titleblock_set import (
+    CASES,
+    combine,
+    free,
+    gost_form_1,
+    score,
+    stacked,
+    stacked_rows,
+)
 
 
 def read(case_build) -> dict:  # type: ignore[no-untyped-def]
@@ -478,3 +486,35 @@ def test_a_frame_zone_digit_below_an_empty_drawing_number_is_not_read() -> None:
             msp.add_text(str(k + 1), height=2.5).set_placement((100 + 50 * k, 3))
 
     assert read(build)["drawing_number"] is None
+
+
+def test_a_gost_inscription_is_read_by_its_form() -> None:
+    """The form's cells bound its values: a drawing's line crossing the name,
+    an export's material split into pieces ("Х", "12", "МФ") and wrapped onto
+    a second line, and a variants table's own "Масса" column beside a mass
+    cell that says "see the table" give the name, the material as written
+    and no mass rather than one version's."""
+
+    def extra(doc, msp) -> None:  # type: ignore[no-untyped-def]
+        msp.add_line((330, 8), (330, 50))  # a view's line through the name
+        for text, x in (("Сталь", 292.0), ("Х", 312.0), ("12", 315.5), ("МФ", 321.5)):
+            msp.add_text(text, height=5).set_placement((x, 13.5))
+        msp.add_text("ГОСТ 5950-2000", height=5).set_placement((292, 6.5))
+
+    block = read(
+        combine(
+            gost_form_1({"designation": "22/02", "name": "Нож", "mass": "см. табл"}),
+            stacked_rows(
+                [["Обозначение", "Масса"], ["22/02-01", "0,38"], ["22/02-02", "0,41"]],
+                widths=(40, 20),
+                x0=40,
+                y0=200,
+            ),
+            extra,
+        )
+    )
+    got = values(block)
+    assert got["part_name"] == "Нож"
+    assert got["drawing_number"] == "22/02"
+    assert got["material"] == "Сталь Х12МФ ГОСТ 5950-2000"
+    assert "weight" not in got

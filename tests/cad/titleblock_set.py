@@ -213,8 +213,9 @@ def gost_form_1(
 ) -> Callable[[Any, Any], None]:
     """The GOST 2.104 form 1 main inscription (185 x 55 mm, ESKD drawings):
     its printed labels, and ``cells``' texts in the cells it names (a list:
-    lines top to bottom). The name, designation, material and organisation
-    cells print no label."""
+    lines top to bottom; a material's two lines are a fraction, with its
+    bar). The name, designation, material and organisation cells print no
+    label."""
     # name -> (x, y, width, height) from the inscription's bottom left.
     grid = {
         **{
@@ -265,6 +266,9 @@ def gost_form_1(
             top = y0 + y + h / 2 + (len(rows) - 1) * size * 0.8
             for i, line in enumerate(rows):
                 _text(msp, line, x0 + x + 1, top - i * size * 1.6 - size / 2, size)
+                if key == "material" and i:
+                    bar = top - i * size * 1.6 + size * 0.3
+                    msp.add_line((x0 + x + 1, bar), (x0 + x + w - 6, bar))
 
     return build
 

@@ -107,6 +107,32 @@ class Grid:
             return None
         return Cell(left, below, right, above)  # type: ignore[arg-type]
 
+    def ruled_along(self, y: float, x0: float, x1: float, tol: float) -> bool:
+        """Whether horizontal rules within ``tol`` of height ``y`` cover at
+        least nine tenths of ``x0``-``x1``."""
+        self._prepare()
+        lo = bisect.bisect_left(self._hy, y - tol)
+        hi = bisect.bisect_right(self._hy, y + tol)
+        spans = sorted(
+            (max(a, x0), min(b, x1))
+            for _, a, b in self.horizontal[lo:hi]
+            if b > x0 and a < x1
+        )
+        covered, reach = 0.0, x0
+        for a, b in spans:
+            if b > reach:
+                covered += b - max(a, reach)
+                reach = b
+        return covered >= 0.9 * (x1 - x0)
+
+    def ruled_between(self, y0: float, y1: float, x0: float, x1: float) -> bool:
+        """Whether a horizontal rule lies strictly between heights ``y0`` and
+        ``y1`` and runs over part of ``x0``-``x1`` (a fraction's bar)."""
+        self._prepare()
+        lo = bisect.bisect_right(self._hy, min(y0, y1))
+        hi = bisect.bisect_left(self._hy, max(y0, y1))
+        return any(lo_x < x1 and hi_x > x0 for _, lo_x, hi_x in self.horizontal[lo:hi])
+
 
 def _nearest(
     segs: list[tuple[float, float, float]],
