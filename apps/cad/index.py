@@ -238,13 +238,15 @@ def search_index_build(
         ids, raw, names, top = latest_vectors(
             tenant_id=tenant_id, feature_version=feature_version
         )
-        space = space or Space.without_model(raw, names, feature_version)
+        if space is None:
+            space, kept = Space.fit_without_model(raw, names, feature_version)
+        else:
+            kept = space.kept(raw, names)
         # The kept rows' width (the model's classes add theirs to the metric).
         width = raw.shape[1]
         ndim = space.kept(np.zeros((1, width))).shape[1] if width else 0
         index = new_index(ndim or len(space.centre))
         if len(ids):
-            kept = space.kept(raw, names)
             index.add(ids.astype(np.uint64), kept.astype(np.float32))
         _save(tenant_id, feature_version, index, space, top)
         return len(ids)

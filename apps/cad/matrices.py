@@ -289,9 +289,9 @@ def _matrix(
     names: list[str],
     pending: dict[int, float],
 ) -> Matrix:
-    space = Space.without_model(raw, names, feature_version)
+    space, kept64 = Space.fit_without_model(raw, names, feature_version)
     # Half the memory of float64, far finer than the index's half precision.
-    kept = space.kept(raw, names).astype(np.float32)
+    kept = kept64.astype(np.float32)
     return Matrix(
         generation, position, ids, stamps, raw, names, space, kept,
         row_lengths(kept), pending,

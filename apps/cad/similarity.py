@@ -44,6 +44,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 from apps.cad import features
 from apps.cad.part_names import name_words
@@ -91,30 +92,49 @@ def _buckets(name: str | None) -> tuple[int, ...]:
     return tuple(zlib.crc32(w.encode()) % NAME_BUCKETS for w in name_words(name))
 
 
-def _name_counts(names: Sequence[str | None]) -> np.ndarray:
-    """Which hashed words each file name has (rows of 0 and 1)."""
+def _name_counts(names: Sequence[str | None]) -> sparse.csr_array:
+    """Which hashed words each file name has (rows of 0 and 1, sparse: a name
+    has a few of the buckets)."""
     found = [_buckets(name) for name in names]
-    H = np.zeros((len(names), NAME_BUCKETS))
-    rows = np.repeat(np.arange(len(names)), [len(b) for b in found])
-    H[rows, [b for buckets in found for b in buckets]] = 1.0
+    sizes = np.fromiter((len(b) for b in found), dtype=np.int64, count=len(found))
+    columns = np.fromiter(
+        (b for buckets in found for b in buckets), dtype=np.int64, count=sizes.sum()
+    )
+    pointers = np.concatenate([[0], np.cumsum(sizes)])
+    H = sparse.csr_array(
+        (np.ones(len(columns)), columns, pointers), shape=(len(names), NAME_BUCKETS)
+    )
+    H.sum_duplicates()  # two words in one bucket count once
+    H.data[:] = 1.0
     return H
 
 
-def _agreement(names: np.ndarray, drawings: np.ndarray) -> float:
+def _weighed(
+    H: sparse.csr_array, idf: np.ndarray
+) -> tuple[sparse.csr_array, np.ndarray]:
+    """``H``'s words weighed by ``idf``, each row scaled to unit length, and
+    the rows' lengths before (0 for a name without such words)."""
+    W = H.multiply(idf[None, :]).tocsr()
+    lengths = np.sqrt(np.asarray(W.multiply(W).sum(axis=1)).ravel())
+    return sparse.diags_array(1.0 / np.where(lengths > 0, lengths, 1.0)) @ W, lengths
+
+
+def _agreement(names: sparse.csr_array, drawings: np.ndarray) -> float:
     """How alike drawings whose names share words are: the mean cosine of two
     ``drawings`` (unit rows) weighted by their ``names``' (unit rows), beyond
     that of any two, over ``NAMES_FULL_AGREEMENT``, between 0 and 1. Names
     that say nothing of how drawings look (the author, a project code across
     every kind) get nothing. Over every pair at once: the weighted sum is
     ``|names.T @ drawings|^2`` less each drawing with itself."""
-    n = len(names)
+    n = names.shape[0]
     if n < 3:
         return 0.0
-    total = names.sum(axis=0)
-    pairs = float(total @ total - (names**2).sum())
+    total = np.asarray(names.sum(axis=0)).ravel()
+    own_names = np.asarray(names.multiply(names).sum(axis=1)).ravel()
+    pairs = float(total @ total - own_names.sum())
     if pairs <= 0:
         return 0.0
-    own = (names**2).sum(axis=1) * (drawings**2).sum(axis=1)
+    own = own_names * (drawings**2).sum(axis=1)
     named = float(((names.T @ drawings) ** 2).sum() - own.sum()) / pairs
     every = drawings.sum(axis=0)
     anyhow = float(every @ every - (drawings**2).sum()) / (n * (n - 1))
@@ -136,23 +156,28 @@ class FileNames:
     weight: float  # the names' cosine weighs this much beside the drawing's
 
     @classmethod
-    def fit(cls, names: Sequence[str | None], drawings: np.ndarray) -> FileNames:
-        """``drawings``: the named drawings' unit rows in the space the names
-        go beside."""
+    def fit(
+        cls, names: Sequence[str | None], drawings: np.ndarray
+    ) -> tuple[FileNames, np.ndarray]:
+        """Fitted on the ``names`` of drawings whose unit rows in the space
+        the names go beside are ``drawings``; with the names' stored
+        ``rows``."""
         H = _name_counts(names)
-        df = H.sum(axis=0)
+        df = np.asarray(H.sum(axis=0)).ravel()
         n = len(names)
         idf = np.where(df > 0, np.log((1 + n) / (1 + df)), 0.0)
-        return cls(idf, NAMES_WEIGHT * _agreement(unit_rows(H * idf), drawings))
+        unit, lengths = _weighed(H, idf)
+        fitted = cls(idf, NAMES_WEIGHT * _agreement(unit, drawings))
+        return fitted, fitted._rows(unit, lengths)
 
     def rows(self, names: Sequence[str | None]) -> np.ndarray:
         """Stored rows: ``sqrt(weight)`` times the unit name row, or the
         no-words column."""
-        H = _name_counts(names)
-        lengths = np.sqrt(H @ self.idf**2)
-        out = np.empty((len(H), NAME_BUCKETS + 1))
-        np.multiply(H, self.idf, out=out[:, :NAME_BUCKETS])
-        out[:, :NAME_BUCKETS] /= np.where(lengths > 0, lengths, 1.0)[:, None]
+        return self._rows(*_weighed(_name_counts(names), self.idf))
+
+    def _rows(self, unit: sparse.csr_array, lengths: np.ndarray) -> np.ndarray:
+        out = np.zeros((unit.shape[0], NAME_BUCKETS + 1))
+        out[:, :NAME_BUCKETS] = unit.toarray()
         out[:, NAME_BUCKETS] = lengths == 0
         out *= np.sqrt(self.weight)
         return out
@@ -252,13 +277,31 @@ class Space:
         """The space similar drawings of a tenant without a model are ordered
         in: every view of the unsupervised space fitted on the rows ``X``
         beside their file ``names``."""
+        return cls.fit_without_model(X, names, version)[0]
+
+    @classmethod
+    def fit_without_model(
+        cls,
+        X: np.ndarray,
+        names: Sequence[str | None],
+        version: str | None = None,
+    ) -> tuple[Space, np.ndarray]:
+        """``without_model`` and the rows it keeps of ``X`` (``kept``), each
+        embedded once."""
+        X = np.atleast_2d(np.asarray(X, dtype=float))
         every = cls.unsupervised(X, version).every_view()
-        fitted = FileNames.fit(names, unit_rows(every.embed(X)))
-        return replace(
-            every,
-            name=f"{every.name}{NAMES_SUFFIX}",
-            file_names=fitted,
+        drawings = unit_rows(every.embed(X))
+        fitted, name_rows = FileNames.fit(names, drawings)
+        space = replace(every, name=f"{every.name}{NAMES_SUFFIX}", file_names=fitted)
+        if not len(X):
+            return space, space.kept(X, names)
+        inv = np.linalg.norm(
+            drawings[:, space._invariant_columns(drawings.shape[1])],
+            axis=1,
+            keepdims=True,
         )
+        kept = np.hstack([drawings, name_rows])
+        return space, kept / np.maximum(inv, MIN_INVARIANT_LENGTH)
 
     def every_view(self) -> Space:
         """This unsupervised space with every view weighed

@@ -121,13 +121,18 @@ def test_kept_rows_beside_file_names_score_the_mean_of_both_cosines(
     X, kinds = two_kinds(rng, n)
     pool = [["Orion_Platte-{}.dxf", "part-{}.dxf"], ["Vega-Welle-{}.dxf", "{}.dxf"]]
     names = [str(rng.choice(pool[k])).format(i) for i, k in enumerate(kinds)]
-    space = Space.without_model(X, names)
+    # The rows a tenant's matrix and index keep, as they are fitted.
+    space, kept = Space.fit_without_model(X, names)
+    alone = Space.without_model(X, names)
+    assert alone.file_names is not None and space.file_names is not None
+    assert alone.file_names.weight == space.file_names.weight
+    np.testing.assert_array_equal(alone.file_names.idf, space.file_names.idf)
+    np.testing.assert_allclose(kept, space.kept(X, names), atol=1e-12)
     assert space.name == "dxf-7-unsupervised+all-views+names"
     assert space.invariant().name == "dxf-7-unsupervised"
     every = Space.unsupervised(X).every_view()
     assert space.file_names is not None
     weight = space.file_names.weight
-    kept = space.kept(X, names)
     assert np.isfinite(kept.astype(np.float16)).all()
     q = X[rng.integers(n)] + rng.normal(size=WIDTH) * 0.1
     drawings = cosine(every, X, q)
