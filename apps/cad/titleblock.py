@@ -194,6 +194,7 @@ _CHANGE_WORDS = frozenset(
         "ecn",
         "eco",
         "изм",
+        "зм",
         "标记",
         "更改文件号",
         "改訂記事",
@@ -218,7 +219,15 @@ UNLABELLED_REACH = 20
 # around the header row "Лит. | Масса | Масштаб" (left of it, above it, under
 # the name, and under the "Лист | Листов" row).
 _GOST_HEAD = ("лит", "масса")
+# The same form in Ukrainian (DSTU GOST 2.104): "Літ. | Маса | Масштаб".
+_GOST_WORDS = {"літ": "лит", "маса": "масса", "розроб": "разраб"}
 GOST_CONFIDENCE = 0.8
+
+
+def _gost_word(text: str) -> str:
+    """A GOST form's printed word, in Russian ("Літ." reads "лит")."""
+    word = _plain(text).rstrip(".")
+    return _GOST_WORDS.get(word, word)
 
 
 def _joined(line: list[TextItem]) -> str:
@@ -528,7 +537,7 @@ class _Reader:
         rule between the name and the material."""
         heads: dict[str, list[TextItem]] = {}
         for it in self.items:
-            word = _plain(it.text).rstrip(".")
+            word = _gost_word(it.text)
             if word in _GOST_HEAD:
                 heads.setdefault(word, []).append(it)
         for lit in heads.get("лит", []):
@@ -586,7 +595,7 @@ class _Reader:
         rows = [
             c
             for it in self.items
-            if _plain(it.text).rstrip(".") == "разраб"
+            if _gost_word(it.text) == "разраб"
             and (c := self.cell(it)) is not None
             and c.x1 <= name.x0 + tol
             and name.y0 - tol <= c.y0

@@ -208,14 +208,39 @@ def free(texts: list[tuple[str, float, float, float]]) -> Callable:
     return build
 
 
+# The form's printed words by language: Russian (GOST 2.104) and Ukrainian
+# (DSTU GOST 2.104), the rows' keys named in Russian.
+_GOST_PRINTED = {
+    "ru": {
+        "head:no": "Изм.", "head:sheet": "Лист", "head:doc": "№ докум.",
+        "head:sign": "Подп.", "head:date": "Дата", "lit:head": "Лит.",
+        "mass:head": "Масса", "scale:head": "Масштаб",
+        **{f"{r}:role": r
+           for r in ("Разраб.", "Пров.", "Т.контр.", "Н.контр.", "Утв.")},
+    },
+    "uk": {
+        "head:no": "Зм.", "head:sheet": "Арк.", "head:doc": "№ докум.",
+        "head:sign": "Підп.", "head:date": "Дата", "lit:head": "Літ.",
+        "mass:head": "Маса", "scale:head": "Масштаб",
+        "Разраб.:role": "Розроб.", "Пров.:role": "Перев.",
+        "Т.контр.:role": "Т.контр.", "Н.контр.:role": "Н.контр.",
+        "Утв.:role": "Затв.",
+    },
+}  # fmt: skip
+
+
 def gost_form_1(
-    cells: dict[str, str | list[str]], *, x0: float = 225.0, y0: float = 5.0
+    cells: dict[str, str | list[str]],
+    *,
+    x0: float = 225.0,
+    y0: float = 5.0,
+    language: str = "ru",
 ) -> Callable[[Any, Any], None]:
     """The GOST 2.104 form 1 main inscription (185 x 55 mm, ESKD drawings):
-    its printed labels, and ``cells``' texts in the cells it names (a list:
-    lines top to bottom; a material's two lines are a fraction, with its
-    bar). The name, designation, material and organisation cells print no
-    label."""
+    its printed labels in ``language``, and ``cells``' texts in the cells it
+    names (a list: lines top to bottom; a material's two lines are a
+    fraction, with its bar). The name, designation, material and organisation
+    cells print no label."""
     # name -> (x, y, width, height) from the inscription's bottom left.
     grid = {
         **{
@@ -245,13 +270,7 @@ def gost_form_1(
         "sheet": (135, 15, 20, 5), "sheets": (155, 15, 30, 5),
         "organisation": (135, 0, 50, 15),
     }  # fmt: skip
-    printed = {
-        "head:no": "Изм.", "head:sheet": "Лист", "head:doc": "№ докум.",
-        "head:sign": "Подп.", "head:date": "Дата", "lit:head": "Лит.",
-        "mass:head": "Масса", "scale:head": "Масштаб",
-        **{f"{r}:role": r
-           for r in ("Разраб.", "Пров.", "Т.контр.", "Н.контр.", "Утв.")},
-    }  # fmt: skip
+    printed = _GOST_PRINTED[language]
     big = {"designation": 7.0, "name": 7.0, "material": 5.0, "organisation": 5.0}
 
     def build(doc: Any, msp: Any) -> None:
@@ -731,6 +750,37 @@ CASES: list[Case] = [
             "weight": "0,85",
             "scale": "1:2",
             "company": "ООО «Станкомаш»",
+        },
+    ),
+    Case(
+        "dstu_gost_2_104_form_1_uk",
+        "uk",
+        gost_form_1(
+            {
+                "Разраб.:name": "Коваленко",
+                "Разраб.:date": "03.02.24",
+                "Пров.:name": "Шевчук",
+                "Утв.:name": "Бондар",
+                "designation": "КП.110.02.001",
+                "name": "Кронштейн",
+                "material": "Сталь 20 ГОСТ 1050-2013",
+                "mass": "1,2",
+                "scale": "1:1",
+                "organisation": "ТОВ «Машзавод»",
+            },
+            language="uk",
+        ),
+        {
+            "drawn_by": "Коваленко",
+            "checked_by": "Шевчук",
+            "approved_by": "Бондар",
+            "date": "03.02.24",
+            "drawing_number": "КП.110.02.001",
+            "part_name": "Кронштейн",
+            "material": "Сталь 20 ГОСТ 1050-2013",
+            "weight": "1,2",
+            "scale": "1:1",
+            "company": "ТОВ «Машзавод»",
         },
     ),
     Case(
