@@ -158,6 +158,11 @@ def _entity_tolerance(
             if fields:
                 fields["tolerance_source"] = "text"
                 return fields
+        deviations = tolerances.symbol_deviations(override)
+        if deviations is not None:
+            fields["upper"], fields["lower"] = deviations
+            fields["tolerance_source"] = "text"
+            return fields
     style = tolerances.dimension_tolerance(e)
     if style is not None:
         fields["upper"], fields["lower"] = style["upper"], style["lower"]

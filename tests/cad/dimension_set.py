@@ -83,6 +83,23 @@ ENTITIES: list[tuple[str, tuple, str | None, dict | None, dict[str, Any]]] = [
         None,
         {"count": 4, "upper": 0.15, "lower": 0.0},
     ),
+    # ESKD writes no zero deviation: "+0,021" over a blank is over zero.
+    (
+        "linear",
+        (180, 20.0),
+        "%%c<>\\S+0,021^ ;",
+        None,
+        {"measurement": 20.0, "upper": 0.021, "lower": 0.0},
+    ),
+    ("linear", (200, 40.0), "<>\\S^ -0,039;", None, {"upper": 0.0, "lower": -0.039}),
+    # A size given by a table, its symbol printed with its deviations.
+    (
+        "linear",
+        (220, 24.2),
+        "d1\\H0.65x;\\S+0,1^ ;",
+        None,
+        {"measurement": 24.2, "upper": 0.1, "lower": 0.0},
+    ),
     ("angular", (45.0,), None, None, {"kind": "angular", "measurement": 45.0}),
     ("angular", (120.0,), None, None, {"kind": "angular", "measurement": 120.0}),
 ]

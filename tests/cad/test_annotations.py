@@ -149,6 +149,9 @@ def test_outside_the_tables_there_are_no_deviations(cls: str, size: float) -> No
             {"kind": "limits", "upper_limit": 12.021, "lower_limit": 12.0},
         ),
         ("R5 ±0.2", {"kind": "radius", "nominal": 5.0, "upper": 0.2}),
+        # ESKD stacks one deviation and leaves the zero one blank.
+        ("Ø40\\S+0,025^ ;", {"nominal": 40.0, "upper": 0.025, "lower": 0.0}),
+        ("Ø40\\S^ -0,039;", {"nominal": 40.0, "upper": 0.0, "lower": -0.039}),
     ],
 )
 def test_toleranced_sizes_from_text(text: str, expected: dict) -> None:
@@ -161,6 +164,15 @@ def test_toleranced_sizes_from_text(text: str, expected: dict) -> None:
 )
 def test_plain_numbers_are_not_tolerances(text: str) -> None:
     assert tolerances.parse_size(text) is None
+
+
+def test_a_symbol_with_its_deviations_is_no_size_but_keeps_them() -> None:
+    """ "d1" over "+0,1": the size is in a table, the "1" is the symbol's."""
+    text = "d1\\H0.65x;\\S+0,1^ ;"
+    assert tolerances.parse_size(text, nominal=24.2) is None
+    assert tolerances.symbol_deviations(text) == (0.1, 0.0)
+    assert tolerances.symbol_deviations("B\\S^ -0,03;") == (0.0, -0.03)
+    assert tolerances.symbol_deviations("\\S1/2;") is None
 
 
 @pytest.mark.parametrize(

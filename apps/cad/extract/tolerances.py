@@ -25,7 +25,8 @@ _CLASS = (
 )
 
 SIZE = re.compile(
-    rf"(?:(?P<count>\d{{1,3}})\s*[xX×]\s*)?"
+    # Not a number glued to a word ("d1", "M8"): a symbol's index or a thread.
+    rf"(?<![^\W\d_])(?:(?P<count>\d{{1,3}})\s*[xX×]\s*)?"
     rf"(?P<sym>%%[cC]|[Ø⌀ø∅]|SR|S[Ø⌀]|R|□)?\s*"
     rf"(?P<nom>{_N})(?![\d.,]*\s*[xX×]\s*\d)"
     rf"(?:[ \t]*(?P<hole>{_CLASS})[ \t]*/[ \t]*(?P<shaft>{_CLASS})(?![\w.])"
@@ -46,6 +47,12 @@ GENERAL = re.compile(
 # MTEXT stacking "\S+0.1^-0.2;" and what ezdxf's plain text leaves of it.
 _STACK = re.compile(r"\\S([^;^#/]*)[\^#/]([^;]*);")
 _MTEXT_CODE = re.compile(r"\\[A-Za-z][^;\\]*;|[{}]")
+_DEVIATION = re.compile(rf"[+\-−]\s*(?:{_N})")
+# A dimension whose text is a symbol and its deviations ("d1" over "+0,1"):
+# its size is in a table, its deviations are on it.
+_SYMBOL_DEVIATIONS = re.compile(
+    rf"^\s*[^\W\d_][\w*]{{0,7}}\s+(?P<up>{_SN})\s*/\s*(?P<lo>{_SN})\s*$"
+)
 
 
 def _num(s: str) -> float:
@@ -53,9 +60,18 @@ def _num(s: str) -> float:
     return float(s)
 
 
+def _stacked(m: re.Match[str]) -> str:
+    """A stack spelled out; a deviation over (or under) nothing is over (or
+    under) zero, as ESKD drawings write them: "+0,021" over a blank."""
+    up, lo = m.group(1).strip(), m.group(2).strip()
+    if bool(up) != bool(lo) and _DEVIATION.fullmatch(up or lo):
+        up, lo = up or "0", lo or "0"
+    return f" {up}/{lo} "
+
+
 def clean(text: str) -> str:
     """Dimension text with stacked fractions spelled out and format codes gone."""
-    text = _STACK.sub(lambda m: f" {m.group(1)}/{m.group(2)} ", text)
+    text = _STACK.sub(_stacked, text)
     text = _MTEXT_CODE.sub("", text).replace("\\P", "\n")
     return (
         text.replace("%%c", "Ø")
@@ -94,6 +110,18 @@ def parse_size(text: str, *, nominal: float | None = None) -> dict[str, Any] | N
             continue
         return _size_result(m, g)
     return None
+
+
+def symbol_deviations(text: str) -> tuple[float, float] | None:
+    """(upper, lower) of a dimension printed as a symbol with its deviations
+    ("d1" with "+0,1" stacked over a blank), None for any other text."""
+    m = _SYMBOL_DEVIATIONS.match(clean(text))
+    if m is None or not (_signed(m["up"]) and _signed(m["lo"])):
+        return None
+    up, lo = _num(m["up"]), _num(m["lo"])
+    if not (math.isfinite(up) and math.isfinite(lo)) or up < lo:
+        return None
+    return up, lo
 
 
 def _size_result(m: re.Match[str], g: dict[str, Any]) -> dict[str, Any]:
