@@ -152,6 +152,8 @@ def test_outside_the_tables_there_are_no_deviations(cls: str, size: float) -> No
         # ESKD stacks one deviation and leaves the zero one blank.
         ("Ø40\\S+0,025^ ;", {"nominal": 40.0, "upper": 0.025, "lower": 0.0}),
         ("Ø40\\S^ -0,039;", {"nominal": 40.0, "upper": 0.0, "lower": -0.039}),
+        # A reference size, starred.
+        ("34*\\S^ -0,023;", {"nominal": 34.0, "upper": 0.0, "lower": -0.023}),
     ],
 )
 def test_toleranced_sizes_from_text(text: str, expected: dict) -> None:

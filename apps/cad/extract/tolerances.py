@@ -28,7 +28,8 @@ SIZE = re.compile(
     # Not a number glued to a word ("d1", "M8"): a symbol's index or a thread.
     rf"(?<![^\W\d_])(?:(?P<count>\d{{1,3}})\s*[xX×]\s*)?"
     rf"(?P<sym>%%[cC]|[Ø⌀ø∅]|SR|S[Ø⌀]|R|□)?\s*"
-    rf"(?P<nom>{_N})(?![\d.,]*\s*[xX×]\s*\d)"
+    # "34*": a reference size, as ESKD marks them.
+    rf"(?P<nom>{_N})(?![\d.,]*\s*[xX×]\s*\d)\*?"
     rf"(?:[ \t]*(?P<hole>{_CLASS})[ \t]*/[ \t]*(?P<shaft>{_CLASS})(?![\w.])"
     rf"|[ \t]*(?P<cls>{_CLASS})(?![\w.]))?"
     rf"(?:\s*\(?\s*(?:(?P<pm>±|%%[pP]|\+/-|\+-)\s*(?P<sym_dev>{_N})"
