@@ -168,6 +168,11 @@ def test_plain_numbers_are_not_tolerances(text: str) -> None:
     assert tolerances.parse_size(text) is None
 
 
+@pytest.mark.parametrize("text", ["H7/h6", "H12, h14", "PH14, h14", "Ø20 H14"])
+def test_a_fit_or_a_class_is_no_general_tolerance(text: str) -> None:
+    assert tolerances.parse_general(text) is None
+
+
 def test_a_symbol_with_its_deviations_is_no_size_but_keeps_them() -> None:
     """ "d1" over "+0,1": the size is in a table, the "1" is the symbol's."""
     text = "d1\\H0.65x;\\S+0,1^ ;"
@@ -218,6 +223,13 @@ def test_chamfers(text: str, expected: dict) -> None:
         ("DIN ISO 2768-mK", "DIN ISO 2768", "m"),
         ("Freimaßtoleranz DIN 7168-f", "DIN 7168", "f"),
         ("TOLERANCES ISO 2768-1 c", "ISO 2768-1", "c"),
+        # ESKD: holes H14, shafts h14, the rest ±IT14/2 (often in pieces).
+        (
+            "Неуказанные предельные отклонения размеров: H14, h14, ±IT14/2.",
+            "GOST 25670",
+            "H14/h14",
+        ),
+        ("2. H12; h12;", "GOST 25670", "H12/h12"),
     ],
 )
 def test_general_tolerance_notes(text: str, std: str, cls: str) -> None:

@@ -45,6 +45,12 @@ GENERAL = re.compile(
     r"\s*[-–:]?\s*(?P<cls>[fmcv])\s*(?P<geo>[HKL])?\b",
     re.IGNORECASE,
 )
+# Unspecified tolerances as ESKD drawings give them: holes H14, shafts h14 (of
+# one grade), the rest ±IT14/2.
+GOST_GENERAL = re.compile(
+    r"(?<!\w)H(?P<grade>1[0-8]|[5-9])\s*[,;.]\s*h(?P=grade)(?!\d)"
+    r"(?:\s*[,;.]?\s*(?:±|\+-|%%[pP])\s*(?:IT(?P=grade)|t)\s*/\s*2)?"
+)
 # MTEXT stacking "\S+0.1^-0.2;" and what ezdxf's plain text leaves of it.
 _STACK = re.compile(r"\\S([^;^#/]*)[\^#/]([^;]*);")
 _MTEXT_CODE = re.compile(r"\\[A-Za-z][^;\\]*;|[{}]")
@@ -227,10 +233,19 @@ def parse_hole(text: str) -> dict[str, Any] | None:
 
 
 def parse_general(text: str) -> dict[str, Any] | None:
-    """A general tolerance note: "ISO 2768-mK", "DIN 7168-m"."""
+    """A general tolerance note: "ISO 2768-mK", "DIN 7168-m", or GOST 25670's
+    grade for holes and shafts, "H14, h14, ±IT14/2" (class ``H14/h14``)."""
     m = GENERAL.search(text)
     if m is None:
-        return None
+        grade = GOST_GENERAL.search(text)
+        if grade is None:
+            return None
+        g = grade.group("grade")
+        return {
+            "standard": "GOST 25670",
+            "class": f"H{g}/h{g}",
+            "text": grade.group(0).strip(" ,;."),
+        }
     std = re.sub(r"\s+", " ", m.group("std").upper()).replace("ISO2768", "ISO 2768")
     out: dict[str, Any] = {
         "standard": std.replace("DIN7168", "DIN 7168"),
