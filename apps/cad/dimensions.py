@@ -77,6 +77,7 @@ def _num(s: str) -> float:
 
 def parse_tokens(text: str, handle: str | None) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
+    text = tolerances.latin_lookalikes(text)
     for kind, pattern in _TOKENS:
         for m in pattern.finditer(text):
             token: dict[str, Any] = {
@@ -148,6 +149,7 @@ def _entity_tolerance(
     reader sees printed), else from its style's DIMTOL/DIMLIM."""
     fields: dict[str, Any] = {}
     if override and len(override) <= MAX_NOTE_CHARS:
+        override = tolerances.latin_lookalikes(override)
         size = tolerances.parse_size(override, nominal=measured)
         if size is not None:
             for key in ("upper", "lower", "tolerance_class", "fit", "count"):
@@ -203,9 +205,9 @@ def annotations(
             frame["handle"] = handle
             frames.append(frame)
     for it in items:
-        text = it.text
-        if len(text) > MAX_NOTE_CHARS:
+        if len(it.text) > MAX_NOTE_CHARS:
             continue
+        text = tolerances.latin_lookalikes(it.text)
         h = it.handle
         if general is None:
             g = tolerances.parse_general(text)

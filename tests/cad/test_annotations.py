@@ -380,3 +380,22 @@ def test_labelled_dimension_entities_read_exactly() -> None:
     result = analyze_bytes("dims.dxf", dimension_set.dxf(), preview=False)
     scored = dimension_set.score(result["dimensions"]["entities"])
     assert scored["exact"] == 1.0, scored["misses"]
+
+
+def test_sizes_typed_with_cyrillic_letters_are_read() -> None:
+    """A Russian keyboard types "М8-6Н" and "Ø20Н7" with Cyrillic letters
+    that look Latin; words are left as written."""
+
+    def drawing(doc, msp) -> None:  # type: ignore[no-untyped-def]
+        msp.add_linear_dim(base=(0, 10), p1=(0, 0), p2=(20, 0), text="%%c<>Н7").render()
+        msp.add_text("2 отв. М6-7Н", height=2.5).set_placement((0, -20))
+        msp.add_text("М10х1,25-6g", height=2.5).set_placement((0, -30))
+        msp.add_text("Н12, h12, ±IT12/2", height=2.5).set_placement((0, -40))
+
+    dims = analyze_bytes("ru.dxf", dxf_bytes(drawing), preview=False)["dimensions"]
+    (entity,) = dims["entities"]
+    assert entity["tolerance_class"] == "H7"
+    assert (entity["upper"], entity["lower"]) == (0.021, 0.0)
+    found = {(t["nominal_diameter"], t.get("tolerance_class")) for t in dims["threads"]}
+    assert found == {(6.0, "7H"), (10.0, "6g")}
+    assert dims["general_tolerance"]["class"] == "H12/h12"

@@ -62,6 +62,21 @@ _SYMBOL_DEVIATIONS = re.compile(
 )
 
 
+# Cyrillic letters drawn like Latin ones: a Russian keyboard types "М8-6Н" and
+# "Ø20Н7" as readily as "M8-6H".
+_LOOKALIKES = str.maketrans("АВСЕНКМОРТХаеорсух", "ABCEHKMOPTXaeopcyx")
+_WITH_DIGITS = re.compile(r"\S*\d\S*")
+
+
+def latin_lookalikes(text: str) -> str:
+    """``text`` with the Cyrillic look-alikes of Latin letters made Latin in
+    every word that holds a digit (sizes, fits, threads: "М10х1,25-6g"),
+    words ("отв.") left as written."""
+    if text.isascii():
+        return text
+    return _WITH_DIGITS.sub(lambda m: m.group(0).translate(_LOOKALIKES), text)
+
+
 def _num(s: str) -> float:
     s = s.replace(" ", "").replace(",", ".").replace("−", "-")
     return float(s)
