@@ -215,9 +215,8 @@ UNLABELLED_REACH = 20
 
 
 # A GOST 2.104 (ESKD) main inscription prints no label over the part's name,
-# its designation, its material and the organisation: they are the cells
-# around the header row "Лит. | Масса | Масштаб" (left of it, above it, under
-# the name, and under the "Лист | Листов" row).
+# its designation, its material and the organisation: the form's cells are
+# found from its header row "Лит. | Масса | Масштаб" (``gost_inscription``).
 _GOST_HEAD = ("лит", "масса")
 # The same form in Ukrainian (DSTU GOST 2.104): "Літ. | Маса | Масштаб".
 _GOST_WORDS = {"літ": "лит", "маса": "масса", "розроб": "разраб"}
