@@ -481,3 +481,26 @@ def test_a_drawing_named_for_its_family_is_answered_surer(
     answered = prediction_message(Analysis.objects.get(pk=named["id"]))
     assert answered.named_family == "flange"
     assert prediction_message(Analysis.objects.get(pk=plain["id"])).named_family == ""
+
+
+def test_a_russian_sheet_is_named_by_the_title_in_its_gost_inscription(
+    api_client_a, settings
+) -> None:  # type: ignore[no-untyped-def]
+    """An ESKD drawing stored under its designation: the part's name stands
+    unlabelled in the GOST main inscription, and names its family."""
+    from tests.cad.titleblock_set import combine, gost_form_1
+
+    platform_model(settings, per_class=10)
+    sheet = combine(
+        flange_front_view,
+        gost_form_1({"designation": "07-54-105", "name": "Фланец"}),
+    )
+    drawing = upload(api_client_a, dxf_bytes(sheet), "07-54-105.dxf")
+    data = api_client_a.get(f"/api/v2/drawings/{drawing['id']}/analysis").json()["data"]
+    assert data["title_block"]["part_name"]["value"] == "Фланец"
+    assert data["title_block"]["drawing_number"]["value"] == "07-54-105"
+    assert data["named"] == {
+        "family": "flange",
+        "word": "фланец",
+        "found_in": "title block",
+    }
