@@ -150,6 +150,12 @@ def _entity_tolerance(
     fields: dict[str, Any] = {}
     if override and len(override) <= MAX_NOTE_CHARS:
         override = tolerances.latin_lookalikes(override)
+        # A symbol printed for the size ("d1"): its digits are no size.
+        deviations = tolerances.symbol_deviations(override)
+        if deviations is not None:
+            fields["upper"], fields["lower"] = deviations
+            fields["tolerance_source"] = "text"
+            return fields
         size = tolerances.parse_size(override, nominal=measured)
         if size is not None:
             for key in ("upper", "lower", "tolerance_class", "fit", "count"):
@@ -160,11 +166,6 @@ def _entity_tolerance(
             if fields:
                 fields["tolerance_source"] = "text"
                 return fields
-        deviations = tolerances.symbol_deviations(override)
-        if deviations is not None:
-            fields["upper"], fields["lower"] = deviations
-            fields["tolerance_source"] = "text"
-            return fields
     style = tolerances.dimension_tolerance(e)
     if style is not None:
         fields["upper"], fields["lower"] = style["upper"], style["lower"]

@@ -152,6 +152,8 @@ def test_outside_the_tables_there_are_no_deviations(cls: str, size: float) -> No
         # ESKD stacks one deviation and leaves the zero one blank.
         ("Ø40\\S+0,025^ ;", {"nominal": 40.0, "upper": 0.025, "lower": 0.0}),
         ("Ø40\\S^ -0,039;", {"nominal": 40.0, "upper": 0.0, "lower": -0.039}),
+        # A sheet's thickness.
+        ("t2 ±0.1", {"nominal": 2.0, "upper": 0.1, "lower": -0.1}),
         # A reference size, starred.
         ("34*\\S^ -0,023;", {"nominal": 34.0, "upper": 0.0, "lower": -0.023}),
     ],
@@ -173,11 +175,10 @@ def test_a_fit_or_a_class_is_no_general_tolerance(text: str) -> None:
     assert tolerances.parse_general(text) is None
 
 
-def test_a_symbol_with_its_deviations_is_no_size_but_keeps_them() -> None:
-    """ "d1" over "+0,1": the size is in a table, the "1" is the symbol's."""
-    text = "d1\\H0.65x;\\S+0,1^ ;"
-    assert tolerances.parse_size(text, nominal=24.2) is None
-    assert tolerances.symbol_deviations(text) == (0.1, 0.0)
+def test_a_symbol_printed_for_a_size_keeps_its_deviations() -> None:
+    """ "d1" over "+0,1": the size is in a table, the deviations on the
+    dimension (``dimension_set`` draws one)."""
+    assert tolerances.symbol_deviations("d1\\H0.65x;\\S+0,1^ ;") == (0.1, 0.0)
     assert tolerances.symbol_deviations("B\\S^ -0,03;") == (0.0, -0.03)
     assert tolerances.symbol_deviations("\\S1/2;") is None
 

@@ -25,8 +25,7 @@ _CLASS = (
 )
 
 SIZE = re.compile(
-    # Not a number glued to a word ("d1", "M8"): a symbol's index or a thread.
-    rf"(?<![^\W\d_])(?:(?P<count>\d{{1,3}})\s*[xX×]\s*)?"
+    rf"(?:(?P<count>\d{{1,3}})\s*[xX×]\s*)?"
     rf"(?P<sym>%%[cC]|[Ø⌀ø∅]|SR|S[Ø⌀]|R|□)?\s*"
     # "34*": a reference size, as ESKD marks them.
     rf"(?P<nom>{_N})(?![\d.,]*\s*[xX×]\s*\d)\*?"
