@@ -5,7 +5,8 @@ A drawing's file name and the title in its title block often name the part
 drafter's language, and sometimes by its standard ("ISO 4017 M8x30"). The
 default model's families (``apps.cad.synth.PART_CLASSES``) are looked up in
 the words of both: English, German, French, Spanish, Italian, Slovenian,
-Dutch, Russian, Ukrainian, Bulgarian, Serbian, Chinese and Japanese names,
+Dutch, Polish, Czech, Slovak, Russian, Ukrainian, Bulgarian, Serbian, Chinese
+and Japanese names,
 German compounds by their last word ("Lagergehäuse" is a housing), and the
 ISO, DIN, EN and GOST standards of common fasteners, bearings and flanges.
 When a name holds several family words, the last one is the part (a
@@ -138,6 +139,24 @@ FAMILY_WORDS: dict[str, tuple[str, ...]] = {
         "veer",
     ),
     "dowel_pin": ("pin", "dowel", "stift", "goupille", "zatic", "pasador", "spina"),
+}
+# Polish, Czech and Slovak names, in the nominative: "tuleja łożyska" is a
+# bush, its bearing in the genitive names nothing.
+WEST_SLAVIC_WORDS: dict[str, tuple[str, ...]] = {
+    "flange": ("kołnierz", "příruba", "príruba"),
+    "spur_gear": ("zębatka", "pastorek"),
+    "stepped_shaft": ("wał", "wałek", "hřídel", "hriadeľ"),
+    "l_bracket": ("wspornik", "kątownik"),
+    "hole_plate": ("płytka",),
+    "washer": ("podkładka", "podložka"),
+    "bushing": ("tuleja", "tulejka", "pouzdro"),
+    "hex_nut": ("nakrętka", "matice"),
+    "pulley": ("řemenice", "remenica"),
+    "housing": ("obudowa",),
+    "hex_bolt": ("śruba", "wkręt", "šroub", "skrutka"),
+    "ball_bearing": ("łożysko", "ložisko"),
+    "compression_spring": ("sprężyna", "pružina"),
+    "dowel_pin": ("kołek", "sworzeń", "kolík"),
 }
 # Russian, Ukrainian, Bulgarian and Serbian names, read as the Latin ones
 # (without accents: "ё" reads as "е"), singular and plural. Their part
@@ -315,7 +334,7 @@ def _fold(text: str) -> str:
 
 _WORDS = {
     _fold(word): family
-    for listed in (FAMILY_WORDS, CYRILLIC_WORDS)
+    for listed in (FAMILY_WORDS, WEST_SLAVIC_WORDS, CYRILLIC_WORDS)
     for family, words in listed.items()
     for word in words
 }

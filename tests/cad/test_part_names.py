@@ -68,6 +68,12 @@ def test_every_family_the_default_model_knows_has_names() -> None:
         ("ボルト M8.dxf", "hex_bolt"),
         ("ﾎﾞﾙﾄ.dxf", "hex_bolt"),
         ("gear_螺栓.dxf", "hex_bolt"),
+        # Polish, Czech and Slovak.
+        ("Łożysko 6204-2RS.dxf", "ball_bearing"),
+        ("Kołnierz DN50.dxf", "flange"),
+        ("Tuleja łożyska.dxf", "bushing"),
+        ("Šroub M8x20.dxf", "hex_bolt"),
+        ("Příruba.dxf", "flange"),
         # Russian, Ukrainian and Serbian; "ё" written or not.
         ("Вал_ступенчатый.dxf", "stepped_shaft"),
         ("Фланец DN50 PN16.dxf", "flange"),
