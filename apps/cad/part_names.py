@@ -499,21 +499,22 @@ _CJK_RUN = re.compile(r"([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+
 @dataclass(frozen=True)
 class Named:
     family: str
-    word: str  # as found in the name, lower case without accents
+    word: str  # as written in the name, in lower case
     found_in: str  # "title block", "file name" or "product name"
 
     def as_json(self) -> dict[str, str]:
         return {"family": self.family, "word": self.word, "found_in": self.found_in}
 
 
-def _tokens(text: str) -> list[str]:
-    """Words of the text, in any alphabet: camelCase splits ("BottomPlate");
-    a word glued to the digits before it is a count or a size, not a name
-    ("8pin", "100T")."""
+def _tokens(text: str) -> list[tuple[str, str]]:
+    """Words of the text, in any alphabet, each folded (``_fold``) and as
+    written in lower case: camelCase splits ("BottomPlate"); a word glued to
+    the digits before it is a count or a size, not a name ("8pin", "100T")."""
     text = re.sub(r"([a-z])([A-Z])|(\d)([A-Z][a-z])", r"\1\3 \2\4", text)
+    written = unicodedata.normalize("NFC", text).lower()
     return [
-        word
-        for digits, word in re.findall(r"(\d*)([^\W\d_]+)", _fold(text))
+        (_fold(word), word)
+        for digits, word in re.findall(r"(\d*)([^\W\d_]+)", written)
         if not digits
     ]
 
@@ -565,14 +566,16 @@ def _runs(text: str) -> list[list[tuple[str, str]]]:
     ]
 
 
-def _latin_words(tokens: list[str]) -> list[tuple[str, str]]:
+def _latin_words(tokens: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(family, word as written) of each word of ``tokens`` that names one."""
+    folded = [token for token, _ in tokens]
     return [
-        (family, token)
-        for i, token in enumerate(tokens)
+        (family, written)
+        for i, (token, written) in enumerate(tokens)
         if (family := _family(token))
-        and not (i and tokens[i - 1] in _OTHER_SENSES.get(token, ()))
+        and not (i and folded[i - 1] in _OTHER_SENSES.get(token, ()))
         and not (
-            i + 1 < len(tokens) and tokens[i + 1] in OTHER_SENSES_AFTER.get(token, ())
+            i + 1 < len(tokens) and folded[i + 1] in OTHER_SENSES_AFTER.get(token, ())
         )
     ]
 

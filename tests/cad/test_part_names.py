@@ -159,10 +159,15 @@ def test_the_title_block_and_the_file_name_must_agree() -> None:
     assert family("washer.dxf", "FLANGE DN50") is None
     assert family("a.dxf", "名称：法兰盘") == "flange"
     assert family("flange.dxf", "FLANGE DN50") == "flange"
-    # The word as written, in lower case: "й" is a letter, not an accent.
-    named = named_family(file_name="0815.dxf", title="КРОНШТЕЙН")
-    assert named is not None
-    assert (named.family, named.word) == ("l_bracket", "кронштейн")
+    # The word as written, in lower case, whatever it was matched as.
+    for file_name, title, word in (
+        ("0815.dxf", "КРОНШТЕЙН", "кронштейн"),
+        ("Łożysko_6204.dxf", None, "łożysko"),
+        ("Lagergehäuse.dxf", None, "lagergehäuse"),
+        ("Шестерёнка.dxf", None, "шестерёнка"),
+    ):
+        named = named_family(file_name=file_name, title=title)
+        assert named is not None and named.word == word
 
 
 @given(st.one_of(st.none(), st.text()), st.one_of(st.none(), st.text()))
