@@ -252,7 +252,7 @@ def test_surface_finish_in_a_symbol_block_is_a_bare_number() -> None:
 _hostile = st.text(
     alphabet=st.one_of(
         st.characters(codec="utf-8", exclude_categories=("Cs",)),
-        st.sampled_from(list("Ø±+-/^#xX×°%%cpMHhgRaz0123456789.,;\\S{}|ⓂⒶ⌖⊥")),
+        st.sampled_from(list("Ø±+-/^#xX×°%%cpMHhgRaz0123456789.,;\\S{}|ⓂⒶ⌖⊥МНхd")),
     ),
     max_size=300,
 )
@@ -261,6 +261,10 @@ _hostile = st.text(
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_hostile)
 def test_parsers_never_raise_on_hostile_text(text: str) -> None:
+    read = tolerances.latin_lookalikes(text)
+    assert len(read) == len(text)
+    deviations = tolerances.symbol_deviations(read)
+    assert deviations is None or all(math.isfinite(d) for d in deviations)
     tolerances.parse_size(text, nominal=12.5)
     tolerances.parse_chamfer(text)
     tolerances.parse_hole(text)
