@@ -9,6 +9,7 @@ import numpy as np
 
 from apps.cad.features import slot_indices
 from apps.cad.part_names import name_words, named_family
+from apps.modelreg.openset import reads_named, weighed
 from apps.modelreg.services.inference import predict
 from cadml.lib.request_id import current_request_id
 
@@ -57,7 +58,8 @@ def similarity_metric(*, tenant_id: int, feature_version: str) -> Any:
     it learned a metric, else None (the platform's default model knows the
     generator, not the tenant's parts). ``classes`` maps raw vectors and their
     drawings' file names to the class probabilities the model places them by
-    (``OpenSet.placed``: the answer's, names weighed in, when it reads names,
+    (``OpenSet.placed``: the answer's, names weighed in, when it reads names;
+    on the default base also the family a name names, ``openset.weighed``;
     ``names`` True); ``columns`` says where the model's slots sit in the raw
     vectors (None: first)."""
     from apps.modelreg.runtime import runtime
@@ -78,14 +80,37 @@ def similarity_metric(*, tenant_id: int, feature_version: str) -> Any:
     at = slot_indices(feature_version, version)
     columns = None if at is None or at == tuple(range(len(at))) else at
     picked = None if columns is None else np.asarray(columns, dtype=int)
-    reads = metric.reads_names
+    # On the default base the default families answer to the default reading
+    # of a file name too (``openset.reads_named``): drawings are placed by the
+    # answer it is weighed in.
+    on_base = active.on_default_base
+    reads = metric.reads_names or on_base
+    labels = list(active.labels)
 
     def classes(X: np.ndarray, names: Sequence[str | None]) -> np.ndarray:
         X = np.atleast_2d(X)
         probs = active.classes(X if picked is None else X[:, picked])
         if not reads:
             return probs
-        return metric.placed(probs, [name_words(n) if n else None for n in names])
+        words = [name_words(n) if n else None for n in names]
+        if not on_base:
+            return metric.placed(probs, words)
+        families = [
+            named.family
+            if n
+            and (named := named_family(file_name=n, title=None)) is not None
+            and reads_named(
+                named.family,
+                labels,
+                w or (),
+                metric.names,
+                tenant_model=True,
+                on_default_base=True,
+            )
+            else None
+            for n, w in zip(names, words, strict=True)
+        ]
+        return weighed(metric, probs, labels, words, families)
 
     return (
         f"{view.name}-v{active.number}-metric",

@@ -290,3 +290,16 @@ def test_on_the_default_base_the_model_learns_the_words_of_the_taught_names(
     named = Analysis.objects.get(pk=flange["analysis"]["id"]).prediction["named"]
     assert named["family"] == "flange"
     assert flange["analysis"]["prediction"] == "flange"
+    # Similar drawings are placed by that answer too: of two copies of one
+    # washer, the one named for a flange is nearer a query named for one.
+    washer = generate_part("washer", random.Random(557))
+    copies = {
+        name: upload(admin_client_a, b"999\n" + name.encode() + b"\n" + washer, name)
+        for name in ("Flansch_A.dxf", "Scheibe_B.dxf", "Flansch_Q.dxf")
+    }
+    query = copies["Flansch_Q.dxf"]["id"]
+    r = admin_client_a.get(f"/api/v1/drawings/{query}/similar?k=10")
+    assert r.status_code == 200, r.data
+    assert r.data["space"].endswith("-metric+classes+names")
+    score = {n["drawing"]["name"]: n["score"] for n in r.data["results"]}
+    assert score["Flansch_A.dxf"] > score["Scheibe_B.dxf"] + 0.01
