@@ -106,7 +106,11 @@ from apps.cad import features, similarity  # noqa: E402
 from apps.cad.part_names import name_words, named_family  # noqa: E402
 from apps.cad.synth import NOT_A_PART  # noqa: E402
 from apps.modelreg import training  # noqa: E402
-from apps.modelreg.openset import reads_named, set_aside, weighed  # noqa: E402
+from apps.modelreg.openset import (  # noqa: E402
+    readings_that_count,
+    set_aside,
+    weighed,
+)
 
 THRESHOLD = float(settings.CADML_MODEL_CONFIDENCE_THRESHOLD)
 # As served: not_a_part this likely (or most likely) is unknown.
@@ -319,7 +323,7 @@ class Served:
         named: list[str | None] | None = None,
         words: list[tuple[str, ...] | None] | None = None,
     ) -> dict[str, np.ndarray]:
-        """As served, by the same functions (``openset.reads_named`` and
+        """As served, by the same functions (``openset.readings_that_count`` and
         ``openset.weighed``, as ``services.inference._weighed`` calls them);
         ``named``: per row, the family the drawing's name or title names
         (None: none), weighed by the default model and by a tenant's model on
@@ -339,17 +343,14 @@ class Served:
             # The default model, or a model taught on the default base: the
             # default reading counts unless the tenant taught the name's
             # words under other labels.
-            names = os_.names if os_ is not None else None
-            rows = words if words is not None else [None] * len(named)
-            named = [
-                n
-                if n is not None
-                and reads_named(
-                    n, labels, w or (), names, tenant_model=True, on_default_base=True
-                )
-                else None
-                for n, w in zip(named, rows, strict=True)
-            ]
+            named = readings_that_count(
+                named,
+                labels,
+                words,
+                os_.names if os_ is not None else None,
+                tenant_model=True,
+                on_default_base=True,
+            )
         probs = weighed(os_, probs, labels, words, named)
         # As served: "not_a_part" this likely is unknown, the label the most
         # likely part with its own probability.

@@ -442,6 +442,34 @@ def reads_named(
     return names is None or not names.contradicts(words, list(labels).index(family))
 
 
+def readings_that_count(
+    families: Sequence[str | None],
+    labels: Sequence[str],
+    words: Sequence[Sequence[str] | None] | None,
+    names: NameWords | None,
+    *,
+    tenant_model: bool,
+    on_default_base: bool,
+) -> list[str | None]:
+    """Per row, the family its name names (``families``) where that reading
+    counts for the model (``reads_named``), else None."""
+    rows = words if words is not None else [None] * len(families)
+    return [
+        family
+        if family is not None
+        and reads_named(
+            family,
+            labels,
+            w or (),
+            names,
+            tenant_model=tenant_model,
+            on_default_base=on_default_base,
+        )
+        else None
+        for family, w in zip(families, rows, strict=True)
+    ]
+
+
 def weighed(
     open_set: OpenSet | None,
     probs: np.ndarray,

@@ -9,7 +9,7 @@ import numpy as np
 
 from apps.cad.features import slot_indices
 from apps.cad.part_names import name_words, named_family
-from apps.modelreg.openset import reads_named, weighed
+from apps.modelreg.openset import readings_that_count, weighed
 from apps.modelreg.services.inference import predict
 from cadml.lib.request_id import current_request_id
 
@@ -95,21 +95,20 @@ def similarity_metric(*, tenant_id: int, feature_version: str) -> Any:
         words = [name_words(n) if n else None for n in names]
         if not on_base:
             return metric.placed(probs, words)
-        families = [
-            named.family
-            if n
-            and (named := named_family(file_name=n, title=None)) is not None
-            and reads_named(
-                named.family,
-                labels,
-                w or (),
-                metric.names,
-                tenant_model=True,
-                on_default_base=True,
-            )
+        named = [
+            found.family
+            if n and (found := named_family(file_name=n, title=None))
             else None
-            for n, w in zip(names, words, strict=True)
+            for n in names
         ]
+        families = readings_that_count(
+            named,
+            labels,
+            words,
+            metric.names,
+            tenant_model=True,
+            on_default_base=True,
+        )
         return weighed(metric, probs, labels, words, families)
 
     return (
