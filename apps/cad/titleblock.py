@@ -263,6 +263,12 @@ _SCALE_TAIL = re.compile(r"\d+(?:[.,]\d+)?")
 # How far (in text heights) from a read label an unlabelled date may sit and
 # still belong to the same title block.
 UNLABELLED_REACH = 20
+# ISO 7200 gives the title the block's largest field; a cell is read as the
+# unlabelled title only when it is this much larger than any other cell that
+# holds text in the same block (two of equal size say nothing).
+TITLE_CELL_LEAD = 1.5
+# An unlabelled title is a line or a few, not a note.
+TITLE_MAX_LINES = 3
 
 
 # A GOST 2.104 (ESKD) main inscription prints no label over the part's name,
@@ -548,11 +554,7 @@ class _Reader:
         """A title block that prints its date of issue without a label word:
         the one date alone in a ruled cell among the cells whose labels were
         read. Several such dates (a revision table) say nothing."""
-        labelled = [
-            it
-            for it in self.items
-            if (lab := self.label(it)) is not None and lab.field is not None
-        ]
+        labelled = self._block_labels()
         if not labelled:
             return
         found: dict[str, TextItem] = {}
@@ -573,6 +575,88 @@ class _Reader:
         if len(found) == 1:
             ((value, it),) = found.items()
             self.offer("date", value, 0.4, it.handle, "", None, "unlabelled_date")
+
+    def _block_labels(self) -> list[TextItem]:
+        """The texts read as labels of a reported field."""
+        return [
+            it
+            for it in self.items
+            if (lab := self.label(it)) is not None and lab.field is not None
+        ]
+
+    def unlabelled_title(self) -> None:
+        """A title block that prints its title without a label word (ISO 7200
+        names the field but many blocks print only the title in it): the text
+        alone in the block's largest ruled cell, when at least two labels of
+        the block were read and that cell is clearly the largest that holds
+        text among theirs. The cell must hold nothing read as a label or as
+        another field's value, and its text must be a name: not a date, a
+        scale or a number."""
+        labelled = self._block_labels()
+        if len(labelled) < 2:
+            return
+        taken = {f["evidence"]["handle"] for f in self.found.values() if f}
+        sized: list[tuple[float, Cell, float]] = []
+        for it in self.items:
+            h = it.height if it.height > 0 else 2.5
+            reach = UNLABELLED_REACH * h
+            if not any(
+                abs(o.x - it.x) <= reach and abs(o.y - it.y) <= reach for o in labelled
+            ):
+                continue
+            cell = self.cell(it)
+            if cell is None or not _cell_sized(cell, h):
+                continue
+            if any(c.same(cell, 0.1 * h) for _, c, _ in sized):
+                continue
+            sized.append(((cell.x1 - cell.x0) * (cell.y1 - cell.y0), cell, h))
+        if len(sized) < 2:
+            return
+        sized.sort(key=lambda s: -s[0])
+        (area, cell, h), (runner_up, _, _) = sized[0], sized[1]
+        if area < TITLE_CELL_LEAD * runner_up:
+            return
+        texts = self._in_cell(cell, h)
+        if not texts or any(
+            self._is_labelish(o)
+            or o.handle in taken
+            or labels.is_placeholder(o.text)
+            or o.kind in ("ATTRIB", "ATTDEF")
+            for o in texts
+        ):
+            return
+        lines = self._lines(texts, h)
+        # An MTEXT brings its own line breaks.
+        count = sum(max(o.text.strip().count("\n") + 1 for o in ln) for ln in lines)
+        if count > TITLE_MAX_LINES:
+            return
+        value = " ".join(" ".join(_joined(line) for line in lines).split())
+        if (
+            not labels.conforms("part_name", value)
+            or labels.conforms("date", value)
+            or labels.conforms("scale", value)
+        ):
+            return
+        self.offer(
+            "part_name",
+            value,
+            0.4,
+            lines[0][0].handle,
+            "",
+            None,
+            "unlabelled_title",
+        )
+
+    def _lines(self, texts: list[TextItem], h: float) -> list[list[TextItem]]:
+        """A cell's texts as lines, top to bottom."""
+        texts = sorted(texts, key=lambda o: -_anchor(o)[1])
+        lines: list[list[TextItem]] = []
+        for o in texts:
+            if lines and abs(_anchor(lines[-1][0])[1] - _anchor(o)[1]) < 0.5 * h:
+                lines[-1].append(o)
+            else:
+                lines.append([o])
+        return lines
 
     def gost_inscription(self) -> None:
         """A GOST 2.104 main inscription's values, read by where the form puts
@@ -688,13 +772,7 @@ class _Reader:
         texts = self._in_cell(cell, h)
         if not texts or any(self._is_labelish(o) for o in texts):
             return
-        texts.sort(key=lambda o: -_anchor(o)[1])
-        lines: list[list[TextItem]] = []
-        for o in texts:
-            if lines and abs(_anchor(lines[-1][0])[1] - _anchor(o)[1]) < 0.5 * h:
-                lines[-1].append(o)
-            else:
-                lines.append([o])
+        lines = self._lines(texts, h)
         value = ""
         for i, line in enumerate(lines):
             text = _joined(line)
@@ -835,4 +913,6 @@ def extract(items: list[TextItem], grid: Grid | None = None) -> dict[str, Any]:
                 del reader.found[field]
     if "date" not in reader.found and grid is not None:
         reader.unlabelled_date()
+    if "part_name" not in reader.found and grid is not None:
+        reader.unlabelled_title()
     return {f: reader.found.get(f) for f in ALL_FIELDS}

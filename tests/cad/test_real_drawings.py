@@ -47,11 +47,6 @@ def test_no_wrong_value_on_the_committed_and_corpus_real_set(committed: dict) ->
         assert figures["precision"] >= 0.95, (lang, committed["misses"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="titles printed without a label word are not read yet (recall "
-    "0.82 on the committed and corpus set; see docs/extraction.md)",
-)
 def test_recall_target_on_the_committed_and_corpus_real_set(committed: dict) -> None:
     assert committed["recall"] >= 0.85, committed["misses"]
 

@@ -397,6 +397,70 @@ def test_two_unlabelled_dates_leave_the_date_empty() -> None:
     assert block["date"] is None
 
 
+def test_a_title_alone_in_the_blocks_largest_cell_is_its_part_name() -> None:
+    # ISO 7200 gives the title the largest field; this block prints it with
+    # no label word, as the PathDxf2GCode drawings do.
+    block = read(
+        stacked(
+            [
+                [(40, "Maßstab", "1:2"), (40, "Werkstoff", "S235JR"), (40, "", "")],
+                [(120, "", "Lagerdeckel mit Bohrung")],
+            ]
+        )
+    )
+    assert values(block)["part_name"] == "Lagerdeckel mit Bohrung"
+    assert block["part_name"]["evidence"]["method"] == "unlabelled_title"
+    assert values(block)["material"] == "S235JR"
+
+
+def test_no_unlabelled_title_when_no_cell_stands_out() -> None:
+    # Two unlabelled names in cells of one size: which is the title (and
+    # which the owner) cannot be told.
+    block = read(
+        stacked(
+            [
+                [(60, "Maßstab", "1:2"), (60, "Werkstoff", "S235JR")],
+                [(60, "", "Lagerdeckel"), (60, "", "Stellwerk GmbH")],
+            ]
+        )
+    )
+    assert block["part_name"] is None
+
+
+def test_the_largest_cell_holding_a_labelled_value_is_no_title() -> None:
+    block = read(
+        stacked(
+            [
+                [(40, "Maßstab", "1:2"), (40, "Datum", "2025-03-19")],
+                [(120, "Firma", "Stellwerk GmbH")],
+            ]
+        )
+    )
+    assert values(block)["company"] == "Stellwerk GmbH"
+    assert block["part_name"] is None
+
+
+def test_an_unlabelled_title_needs_a_block_of_read_labels() -> None:
+    # One label is no title block: a large framed text elsewhere (a view's
+    # caption box) is not a title.
+    block = read(
+        stacked([[(40, "Maßstab", "1:2"), (40, "", "")], [(120, "", "Lagerdeckel")]])
+    )
+    assert block["part_name"] is None
+
+
+def test_a_date_or_scale_alone_in_the_largest_cell_is_no_title() -> None:
+    block = read(
+        stacked(
+            [
+                [(40, "Maßstab", "1:2"), (40, "Werkstoff", "S235JR")],
+                [(120, "", "2025-03-19")],
+            ]
+        )
+    )
+    assert block["part_name"] is None
+
+
 def test_a_sheet_zone_letter_is_never_a_company_or_a_name() -> None:
     # "Owner" and "Drawn by" left empty; the frame's zone letter "D" sits in
     # the next cell along.
