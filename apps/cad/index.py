@@ -35,7 +35,8 @@ from django.conf import settings
 from django.core.cache import cache
 
 from apps.cad import features
-from apps.cad.models import Analysis, Drawing
+from apps.cad.models import PART_NAME, Analysis, Drawing
+from apps.cad.part_names import drawing_name
 from apps.cad.similarity import FileNames, Space, row_lengths
 from cadml.lib.cache import CACHE_ERRORS
 
@@ -87,9 +88,9 @@ def latest_vectors(
     feature_version: str,
     after: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, list[str], int]:
-    """(drawing ids, raw vectors, the drawings' file names, highest analysis
-    id) of the newest done analysis of each drawing, only analyses with id
-    above ``after``."""
+    """(drawing ids, raw vectors, the drawings' names (file name and title,
+    ``part_names.drawing_name``), highest analysis id) of the newest done
+    analysis of each drawing, only analyses with id above ``after``."""
     rows = (
         Analysis.objects.filter(
             tenant_id=tenant_id,
@@ -99,7 +100,7 @@ def latest_vectors(
             pk__gt=after,
         )
         .order_by("drawing_id", "-created", "-id")
-        .values_list("drawing_id", "pk", "features", "drawing__name")
+        .values_list("drawing_id", "pk", "features", "drawing__name", PART_NAME)
     )
     seen: set[int] = set()
     ids: list[int] = []
@@ -109,14 +110,16 @@ def latest_vectors(
     # A server-side cursor for a whole archive; a delta is a few rows, which a
     # cursor (DECLARE ... WITH HOLD) would only slow down.
     whole = not after
-    for drawing_id, pk, vec, name in rows.iterator(chunk_size=5000) if whole else rows:
+    for drawing_id, pk, vec, name, title in (
+        rows.iterator(chunk_size=5000) if whole else rows
+    ):
         top = max(top, pk)
         if drawing_id in seen or not vec:
             continue
         seen.add(drawing_id)
         ids.append(drawing_id)
         vecs.append(vec)
-        names.append(name)
+        names.append(drawing_name(name, title))
     width = len(vecs[0]) if vecs else len(features.SLOTS.get(feature_version, []))
     raw = np.asarray(vecs, dtype=float).reshape(len(vecs), width)
     return np.asarray(ids, dtype=np.int64), raw, names, top

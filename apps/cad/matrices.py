@@ -40,7 +40,8 @@ from django.core.cache import cache
 from django.db import transaction
 
 from apps.cad import features
-from apps.cad.models import Analysis
+from apps.cad.models import PART_NAME, Analysis
+from apps.cad.part_names import drawing_name
 from apps.cad.similarity import Space, row_lengths
 from cadml.lib.cache import CACHE_ERRORS
 
@@ -85,7 +86,7 @@ class Matrix:
     drawing_ids: np.ndarray
     stamps: list[tuple[datetime, int]]  # (created, id) of each row's analysis
     raw: np.ndarray  # the feature vectors, one row per drawing
-    names: list[str]  # the drawings' file names
+    names: list[str]  # the drawings' names (``part_names.drawing_name``)
     # The space of a tenant without a model fitted on these rows and names
     # (``Space.without_model``): ``kept`` serves similar drawings and near
     # duplicates alike (``Space.kept``, in float32); ``lengths``:
@@ -156,7 +157,8 @@ def analyses_added(tenant_id: int, analyses: Sequence[Analysis]) -> None:
 
 def _row(a: Analysis) -> Row:
     vector = np.asarray(a.features, dtype=np.float64).tobytes()
-    return (a.pk, a.drawing_id, a.feature_version, a.created, vector, a.drawing.name)
+    name = drawing_name(a.drawing.name, a.part_name)
+    return (a.pk, a.drawing_id, a.feature_version, a.created, vector, name)
 
 
 def tenant_matrix(tenant_id: int, feature_version: str) -> Matrix:
@@ -240,21 +242,23 @@ def _build(
             status=Analysis.Status.DONE,
         )
         .order_by("drawing_id", "-created", "-id")
-        .values_list("drawing_id", "features", "created", "pk", "drawing__name")
+        .values_list(
+            "drawing_id", "features", "created", "pk", "drawing__name", PART_NAME
+        )
     )
     seen: set[int] = set()
     ids: list[int] = []
     stamps: list[tuple[datetime, int]] = []
     vecs: list[list[float]] = []
     names: list[str] = []
-    for drawing_id, vec, created, pk, name in rows.iterator(chunk_size=2000):
+    for drawing_id, vec, created, pk, name, title in rows.iterator(chunk_size=2000):
         if drawing_id in seen or not vec:
             continue  # only the newest analysis of each drawing counts
         seen.add(drawing_id)
         ids.append(drawing_id)
         stamps.append((created, pk))
         vecs.append(vec)
-        names.append(name)
+        names.append(drawing_name(name, title))
     width = len(vecs[0]) if vecs else len(features.SLOTS.get(feature_version, []))
     raw = np.asarray(vecs, dtype=float).reshape(len(vecs), width)
     recent = [
@@ -317,7 +321,7 @@ def _fold(
         return None
     now = time.monotonic()
     wanted = dict(hit.pending)
-    # (id, drawing id, vector, created, status, feature version, file name)
+    # (id, drawing id, vector, created, status, feature version, name)
     rows: list[tuple[int, int, Any, datetime, str, str, str]] = []
     for key, row_key in zip(keys, row_keys, strict=True):
         came: Row | None = found.get(row_key)
@@ -331,21 +335,25 @@ def _fold(
         else:
             wanted.setdefault(int(found[key]), now)
     if wanted:
-        rows += list(
-            Analysis.objects.filter(
-                pk__in=list(wanted),
-                tenant_id=tenant_id,
-                drawing__tenant_id=tenant_id,
-            ).values_list(
-                "pk",
-                "drawing_id",
-                "features",
-                "created",
-                "status",
-                "feature_version",
-                "drawing__name",
+        rows += [
+            (pk, drawing_id, vec, created, status, version, drawing_name(name, title))
+            for pk, drawing_id, vec, created, status, version, name, title in (
+                Analysis.objects.filter(
+                    pk__in=list(wanted),
+                    tenant_id=tenant_id,
+                    drawing__tenant_id=tenant_id,
+                ).values_list(
+                    "pk",
+                    "drawing_id",
+                    "features",
+                    "created",
+                    "status",
+                    "feature_version",
+                    "drawing__name",
+                    PART_NAME,
+                )
             )
-        )
+        ]
     rows.sort(key=lambda r: (r[3], r[0]))
     width = hit.raw.shape[1]
     at = {int(d): n for n, d in enumerate(hit.drawing_ids.tolist())}
@@ -374,6 +382,7 @@ def _fold(
         elif (created, pk) > stamps[row]:
             stamps[row] = (created, pk)
             vecs[row] = np.asarray(vec, dtype=float)
+            names[row] = name  # a newer reading of its title
         else:
             continue
         changed = True

@@ -2,7 +2,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.fields.json import KT
 from django.utils import timezone
+
+# An analysis' part name as its title block gives it, read in a query
+# (``Analysis.objects.values_list(..., PART_NAME)``).
+PART_NAME = KT("title_block__part_name__value")
 
 
 def drawing_upload_to(instance: Drawing, filename: str) -> str:
@@ -126,3 +131,9 @@ class Analysis(models.Model):
 
     def __str__(self) -> str:
         return f"{self.drawing_id}: {self.status}"
+
+    @property
+    def part_name(self) -> str | None:
+        """The part name the title block gives."""
+        found = (self.title_block or {}).get("part_name") or {}
+        return found.get("value") if isinstance(found, dict) else None

@@ -631,15 +631,42 @@ _LONGEST_WORD = 40
 _NAME_WORD = re.compile(f"{_STANDARD.pattern}|[^\\W\\d_]{{2,}}")
 
 
+def drawing_name(file_name: str | None, title: str | None) -> str:
+    """A drawing's name as its words are read (``name_words``): its file
+    name and, on a line of its own, the part name its title block gives. An
+    archive of numbered files ("A-10442.dxf") names its parts in their title
+    blocks."""
+    file = " ".join((file_name or "").splitlines())
+    part = " ".join((title or "").split())
+    return f"{file}\n{part}" if part else file
+
+
+def drawing_words(
+    file_name: str | None, title: str | None
+) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The words of a drawing's name (``drawing_name``), and those of them
+    that only its title has."""
+    words = name_words(drawing_name(file_name, title))
+    return words, frozenset(words) - frozenset(name_words(file_name))
+
+
+def name_parts(name: str | None) -> tuple[str | None, str | None]:
+    """(file name, title) of a ``drawing_name``."""
+    file, _, title = (name or "").partition("\n")
+    return file or None, title or None
+
+
 def name_words(name: str | None) -> tuple[str, ...]:
-    """The distinct words of a file name, for a tenant's model to learn which
-    of its labels they go with (``apps.modelreg.name_words``): folders and
-    extension dropped, camelCase split, letters of any alphabet folded to
-    lower case without accents, words of two letters or more (digits separate
-    words and are not kept: "M6", "part-0042" and "3darrow1" say nothing by
-    their numbers, but a standard's do: "DIN 933" is ``din933``), each run of
-    Chinese or Japanese characters one word."""
-    stem = file_stem(name or "")[:1000]
+    """The distinct words of a file name, and of the title a ``drawing_name``
+    carries, for a tenant's model to learn which of its labels they go with
+    (``apps.modelreg.name_words``): folders and extension dropped, camelCase
+    split, letters of any alphabet folded to lower case without accents,
+    words of two letters or more (digits separate words and are not kept:
+    "M6", "part-0042" and "3darrow1" say nothing by their numbers, but a
+    standard's do: "DIN 933" is ``din933``), each run of Chinese or Japanese
+    characters one word."""
+    file, title = name_parts(name)
+    stem = f"{file_stem(file or '')} {title or ''}"[:1000]
     spaced = re.sub(r"([a-z])([A-Z])|([A-Z])([A-Z][a-z])", r"\1\3 \2\4", stem)
     found: list[str] = []
     for i, part in enumerate(_CJK_RUN.split(unicodedata.normalize("NFKC", spaced))):

@@ -19,6 +19,7 @@ from apps.cad import index, matrices
 from apps.cad.features import served_by
 from apps.cad.formats import FORMATS
 from apps.cad.models import Analysis, Drawing
+from apps.cad.part_names import drawing_name
 from apps.cad.similarity import Space
 from cadml.lib.errors import Conflict, NotFound
 
@@ -205,7 +206,8 @@ def drawing_similar(
             tenant=tenant, drawing=drawing, status=Analysis.Status.DONE
         )
         .order_by("-created", "-id")
-        .only("feature_version", "features")  # not the text, dimensions, preview
+        # Not the text, dimensions, preview.
+        .only("feature_version", "features", "title_block")
         .first()
     )
     if analysis is None or not analysis.features:
@@ -217,7 +219,7 @@ def drawing_similar(
         feature_version=analysis.feature_version,
         vector=analysis.features,
         sha256=drawing.sha256,
-        name=drawing.name,
+        name=drawing_name(drawing.name, analysis.part_name),
         exclude_id=drawing.pk,
         k=k,
         filters=filters,

@@ -18,6 +18,7 @@ from apps.cad import formats, index, matrices, preview_theme, signals
 from apps.cad.errors import UploadTooLarge
 from apps.cad.formats import Format
 from apps.cad.models import Analysis, Drawing
+from apps.cad.part_names import drawing_name
 from apps.cad.pool import analyze_isolated
 from cadml import metrics, telemetry
 from cadml.lib import params
@@ -200,7 +201,7 @@ def content_search(
         feature_version=analysis.feature_version,
         vector=analysis.features,
         sha256=sha256,
-        name=name,
+        name=drawing_name(name, analysis.part_name),
         exclude_id=None,
         k=k,
         filters=filters or selectors.NO_FILTERS,

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.permissions import acting_principal, acting_user, is_staff_session
 from apps.accounts.request import Request
-from apps.cad.part_names import name_words, named_family
+from apps.cad.part_names import drawing_words, named_family
 from apps.modelreg import evaluation, feedback, learning, selectors, training
 from apps.modelreg.models import (
     ActivationEvent,
@@ -503,6 +503,13 @@ class ModelPredictApi(APIView):
             "uploaded drawing (the family it names; the words a tenant's model "
             "learned its labels' names have).",
         )
+        title = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            max_length=255,
+            help_text="The part name its title block gives (an analysis' "
+            "title_block.part_name): weighed in as the file name is.",
+        )
 
     @extend_schema(
         request=InputSerializer,
@@ -529,6 +536,8 @@ class ModelPredictApi(APIView):
                 code="bad_features",
             )
         file_name = data.validated_data.get("file_name") or None
+        title = data.validated_data.get("title") or None
+        words, in_title = drawing_words(file_name, title)
         out = inference.predict(
             features=data.validated_data["features"],
             feature_version=model.feature_version,
@@ -536,8 +545,9 @@ class ModelPredictApi(APIView):
             user_id=request.user.pk if request.user.is_authenticated else None,
             request_key=getattr(request._request, "request_id", None),
             model_name=name,
-            named=named_family(file_name=file_name, title=None),
-            words=name_words(file_name),
+            named=named_family(file_name=file_name, title=title),
+            words=words,
+            in_title=in_title,
         )
         return Response(
             {"prediction": out["prediction"], "reason": out.get("reason", "")}

@@ -31,8 +31,8 @@ from apps.batch import events, runner
 from apps.batch.models import BatchJob
 from apps.cad.features import DXF_FEATURE_VERSION, downgrade, served_by
 from apps.cad.labels import label_normalise
-from apps.cad.models import Analysis, Drawing
-from apps.cad.part_names import name_words
+from apps.cad.models import PART_NAME, Analysis, Drawing
+from apps.cad.part_names import drawing_name, name_words
 from apps.cad.services import analysis_run
 from apps.modelreg import evaluation, tasks, training
 from apps.modelreg.models import ActivationEvent, RegisteredModel
@@ -382,12 +382,14 @@ def training_run(*, job_id: int) -> None:
 
 def _vectors(
     run: _Run, drawing_ids: list[int], feature_version: str
-) -> tuple[dict[int, list[float]], int]:
+) -> tuple[dict[int, list[float]], dict[int, str | None], int]:
     """The newest stored vector per drawing that reads as ``feature_version``
     (its own or a later dxf version's prefix: a dxf-3 model keeps learning
-    from drawings analysed as a later one); drawings without one are analysed again
+    from drawings analysed as a later one), with the part name that
+    analysis read in its title block; drawings without one are analysed again
     here (and keep that analysis)."""
     found: dict[int, list[float]] = {}
+    titles: dict[int, str | None] = {}
     rows = (
         Analysis.objects.filter(
             drawing_id__in=drawing_ids,
@@ -395,14 +397,15 @@ def _vectors(
             feature_version__in=served_by(feature_version),
         )
         .order_by("drawing_id", "-created", "-id")
-        .values_list("drawing_id", "feature_version", "features")
+        .values_list("drawing_id", "feature_version", "features", PART_NAME)
     )
-    for drawing_id, version, vec in rows.iterator(chunk_size=500):
+    for drawing_id, version, vec, title in rows.iterator(chunk_size=500):
         if drawing_id in found:
             continue  # an older analysis of a drawing already read
         readable = downgrade(vec or [], source=version, target=feature_version)
         if readable:
             found[drawing_id] = readable
+            titles[drawing_id] = title
     missing = [i for i in drawing_ids if i not in found]
     recomputed = 0
     for n, drawing in enumerate(
@@ -421,8 +424,9 @@ def _vectors(
         )
         if readable:
             found[drawing.pk] = readable
+            titles[drawing.pk] = analysis.part_name
             recomputed += 1
-    return found, recomputed
+    return found, titles, recomputed
 
 
 def _feature_version(tenant: Tenant, name: str, drawing_ids: list[int]) -> str:
@@ -469,7 +473,7 @@ def _train(run: _Run) -> dict[str, Any]:
             else _feature_version(job.tenant, name, ids)
         )
         run.stage(1, "features", drawings=len(ids))
-        vectors, recomputed = _vectors(run, ids, feature_version)
+        vectors, titles, recomputed = _vectors(run, ids, feature_version)
         usable = [r for r in kept if r[0] in vectors]
         # Classes may have lost drawings to unreadable files: check again.
         usable, dropped_late = _choose(
@@ -497,16 +501,16 @@ def _train(run: _Run) -> dict[str, Any]:
             )
         threshold = float(settings.CADML_MODEL_CONFIDENCE_THRESHOLD)
         seed = int(settings.CADML_TRAIN_SEED)
-        # Each distinct drawing's file name (the first drawing's, when the
-        # same bytes were uploaded under two names): its words are learned
-        # beside the drawing.
+        # Each distinct drawing's file name and title (the first drawing's,
+        # when the same bytes were uploaded under two names): their words are
+        # learned beside the drawing.
         names: dict[str, str] = {}
-        for sha, file_name in (
+        for pk, sha, file_name in (
             Drawing.objects.filter(pk__in=[r[0] for r in usable])
             .order_by("pk")
-            .values_list("sha256", "name")
+            .values_list("pk", "sha256", "name")
         ):
-            names.setdefault(sha, file_name)
+            names.setdefault(sha, drawing_name(file_name, titles.get(pk)))
         data = training.Dataset(
             X=dedup.X,
             y=dedup.y,

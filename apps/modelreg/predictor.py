@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from apps.cad.features import slot_indices
-from apps.cad.part_names import name_words, named_family
+from apps.cad.part_names import drawing_words, name_parts, name_words, named_family
 from apps.modelreg.openset import readings_that_count, weighed
 from apps.modelreg.services.inference import predict
 from cadml.lib.request_id import current_request_id
@@ -21,8 +21,9 @@ def predict_analysis(analysis: Any) -> dict[str, Any]:
     # drawing: no user, and no drawing to keep an A/B variant for.
     drawing = analysis.drawing if analysis.drawing_id else None
     # The part name its title block gives, beside its file name.
-    title = ((analysis.title_block or {}).get("part_name") or {}).get("value")
+    title = analysis.part_name
     file_name = drawing.name if drawing else analysis.file_name
+    words, in_title = drawing_words(file_name, title)
     return predict(
         features=list(analysis.features),
         feature_version=analysis.feature_version,
@@ -32,7 +33,8 @@ def predict_analysis(analysis: Any) -> dict[str, Any]:
         request_key=current_request_id.get(None)
         or (f"drawing:{analysis.drawing_id}" if drawing else None),
         named=named_family(file_name=file_name, title=title),
-        words=name_words(file_name),
+        words=words,
+        in_title=in_title,
         parts=((analysis.stats or {}).get("solid") or {}).get("parts"),
     )
 
@@ -95,12 +97,11 @@ def similarity_metric(*, tenant_id: int, feature_version: str) -> Any:
         words = [name_words(n) if n else None for n in names]
         if not on_base:
             return metric.placed(probs, words)
-        named = [
-            found.family
-            if n and (found := named_family(file_name=n, title=None))
-            else None
-            for n in names
-        ]
+        named: list[str | None] = []
+        for n in names:
+            file_name, title = name_parts(n)
+            found = named_family(file_name=file_name, title=title) if n else None
+            named.append(found.family if found else None)
         families = readings_that_count(
             named,
             labels,

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from apps.cad.part_names import name_words
+from apps.cad.part_names import drawing_name, name_words
 from cadml.lib.errors import InvalidInput
 
 # Synthetic drawings per class for the default model (its generator draws each
@@ -111,6 +111,13 @@ def _quiet() -> None:
 
 
 def _extract(item: tuple[str, bytes]) -> tuple[str, list[float]] | tuple[str, str]:
+    version, vec, _ = _extract_named(item)
+    return version, vec
+
+
+def _extract_named(item: tuple[str, bytes]) -> tuple[str, Any, str]:
+    """``_extract``, and the drawing's name as its words are read: the file
+    name and the part name its title block gives (``drawing_name``)."""
     from apps.cad.pipeline import analyze_bytes
 
     _quiet()
@@ -118,8 +125,9 @@ def _extract(item: tuple[str, bytes]) -> tuple[str, list[float]] | tuple[str, st
     try:
         result = analyze_bytes(name, content, preview=False)
     except Exception as exc:  # noqa: BLE001 - reported as a skipped file
-        return "error", f"{name}: {type(exc).__name__}: {exc}"[:300]
-    return result["feature_version"], result["features"]
+        return "error", f"{name}: {type(exc).__name__}: {exc}"[:300], name
+    title = ((result.get("title_block") or {}).get("part_name") or {}).get("value")
+    return result["feature_version"], result["features"], drawing_name(name, title)
 
 
 def _synth_one(args: tuple[str, int, bool]) -> tuple[str, bytes]:
@@ -469,10 +477,10 @@ def directory_dataset(
         raise InvalidInput(
             f"{root} needs at least {folders} with drawings (DIR/<label>/*.dxf)."
         )
-    results = _pool_map(_extract, items, workers, progress, "features")
+    results = _pool_map(_extract_named, items, workers, progress, "features")
     by_version: dict[str, list[tuple[str, list[float], str]]] = {}
     errors = []
-    for label, (name, _), (version, vec) in zip(labels, items, results, strict=True):
+    for label, (version, vec, name) in zip(labels, results, strict=True):
         if version == "error":
             errors.append(vec)
         else:

@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from apps.cad.part_names import FAMILY_WORDS, named_family
+from apps.cad.part_names import (
+    FAMILY_WORDS,
+    drawing_name,
+    drawing_words,
+    name_parts,
+    name_words,
+    named_family,
+)
 from apps.cad.synth import PART_CLASSES
 
 
@@ -176,3 +183,20 @@ def test_any_name_and_title_answer_a_known_family_or_none(
 ) -> None:
     named = named_family(file_name=file_name, title=title)
     assert named is None or named.family in FAMILY_WORDS
+
+
+def test_a_numbered_files_words_come_from_its_title() -> None:
+    # The whole title is read, "/" and all: it is no path.
+    name = drawing_name("drawings/A-10442.dxf", "Lagerdeckel / Bearing cover")
+    assert name_words(name) == ("lagerdeckel", "bearing", "cover")
+    assert name_parts(name) == ("drawings/A-10442.dxf", "Lagerdeckel / Bearing cover")
+    words, in_title = drawing_words("Deckel-A-10442.dxf", "Lagerdeckel Deckel")
+    assert words == ("deckel", "lagerdeckel")
+    assert in_title == {"lagerdeckel"}
+
+
+def test_a_file_name_cannot_pass_for_a_title() -> None:
+    # A line break in an uploaded file's name is no title block.
+    name = drawing_name("plate\nflange.dxf", None)
+    assert name_parts(name) == ("plate flange.dxf", None)
+    assert drawing_name("A-1.dxf", "  ") == "A-1.dxf"

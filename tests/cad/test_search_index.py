@@ -352,18 +352,29 @@ def test_the_duplicate_report_lists_each_near_duplicate_pair_once(
 
 
 @pytest.mark.parametrize(
-    ("lines", "part"),
-    [(("Orion", "Vega"), "Platte"), (("Орион", "Вега"), "Пластина")],
+    ("lines", "part", "titled"),
+    [
+        (("Orion", "Vega"), "Platte", False),
+        (("Орион", "Вега"), "Пластина", False),
+        (("Orion", "Vega"), "Platte", True),
+    ],
 )
 def test_without_a_model_similar_drawings_follow_the_names_that_tell_them_apart(
-    settings, api_client_a, tenant_a, lines, part
+    settings, api_client_a, tenant_a, lines, part, titled
 ) -> None:  # type: ignore[no-untyped-def]
     """A team without a model names its drawings for what they are: plates of
     two product lines drawn alike ("Orion_Platte", "Vega_Platte", or in
-    Russian) come back line by line, for a stored drawing and a searched file,
-    exactly and through the index; their near duplicates are still every
-    plate alike."""
+    Russian; or numbered files whose title blocks say so) come back line by
+    line, for a stored drawing and a searched file, exactly and through the
+    index; their near duplicates are still every plate alike."""
     from tests.modelreg.test_learning import plate
+
+    def named(line: str, tag: str) -> tuple[bytes, str]:
+        """The plate and its file name: named for its line, or numbered with
+        the line in its title block."""
+        if titled:
+            return plate(rng, 1.0, title=f"{line} {part}"), f"{tag}.dxf"
+        return plate(rng, 1.0), f"{line}_{part}-{tag}.dxf"
 
     rng = random.Random(5)
     state = rng.getstate()
@@ -371,7 +382,7 @@ def test_without_a_model_similar_drawings_follow_the_names_that_tell_them_apart(
     for i in range(16):
         line = lines[i % 2]
         rng.setstate(state)  # one plate, drawn again (new handles)
-        r = upload(api_client_a, plate(rng, 1.0), f"{line}_{part}-{i:02d}.dxf")
+        r = upload(api_client_a, *named(line, f"{4100 + i}"))
         assert r.status_code == 201, r.data
         line_of[r.data["id"]] = line
     other = random.Random(6)
@@ -380,8 +391,6 @@ def test_without_a_model_similar_drawings_follow_the_names_that_tell_them_apart(
         r = upload(api_client_a, generate_part(kind, other), f"{kind}-{i}.dxf")
         line_of[r.data["id"]] = kind
     queries = list(line_of)[:4]
-    rng.setstate(state)
-    searched_plate = plate(rng, 1.0)
 
     def answers() -> list[tuple[str, str, list[str]]]:
         got = []
@@ -391,9 +400,11 @@ def test_without_a_model_similar_drawings_follow_the_names_that_tell_them_apart(
             found = [line_of[n["drawing"]["id"]] for n in r.data["results"]]
             got.append((r.data["space"], line_of[query], found))
         for line in lines:
+            rng.setstate(state)
+            content, name = named(line, "neu")
             r = api_client_a.post(
                 "/api/v1/search",
-                {"file": SimpleUploadedFile(f"{line}_{part}-neu.dxf", searched_plate)},
+                {"file": SimpleUploadedFile(name, content)},
                 format="multipart",
             )
             assert r.status_code == 200, r.data

@@ -674,8 +674,11 @@ def test_a_trained_tenants_similar_drawings_come_from_the_models_classes_first(
         assert found == [query.label] * 5
 
 
-def plate(rng: random.Random, scale: float) -> bytes:
-    """A plate with a few holes, about 50 mm across times ``scale``, in mm."""
+def plate(rng: random.Random, scale: float, title: str | None = None) -> bytes:
+    """A plate with a few holes, about 50 mm across times ``scale``, in mm;
+    ``title``: its part name, under the label "Benennung", on the sheet's
+    paperspace layout (where CAD tools put the title block: none of the
+    drawing's own views or words)."""
     import ezdxf
 
     doc = ezdxf.new(units=4)
@@ -687,6 +690,9 @@ def plate(rng: random.Random, scale: float) -> bytes:
         msp.add_circle(
             (rng.uniform(2 * r, w - 2 * r), rng.uniform(2 * r, h - 2 * r)), r
         )
+    if title:
+        sheet = doc.paperspace()
+        sheet.add_text(f"Benennung: {title}", height=2.5).set_placement((10, 10))
     stream = io.StringIO()
     doc.write(stream)
     return stream.getvalue().encode()
@@ -829,6 +835,60 @@ def test_a_tenants_model_learns_the_words_of_its_file_names(
             format="json",
         ).data["prediction"]
         assert unnamed["confidence"] < by_vector.data["prediction"]["confidence"]
+
+
+def test_a_tenant_whose_files_are_numbered_teaches_the_words_of_their_titles(
+    admin_client_a, tenant_a
+) -> None:  # type: ignore[no-untyped-def]
+    # An archive of numbered files: only the title blocks name the product
+    # line, and their words are learned and read as a file name's are.
+    rng = random.Random(19)
+    for i in range(24):
+        line = ("Orion", "Vega")[i % 2]
+        d = drawing_create(
+            tenant=tenant_a,
+            uploaded_by=None,
+            name=f"A-{10400 + i}.dxf",
+            content=plate(rng, 1.0, title=f"{line} Grundplatte"),
+        ).drawing
+        d.label = f"{line.lower()}_line"
+        d.save()
+    job = wait_for_job(train(admin_client_a, deploy="active").data["job"], timeout=240)
+    assert job.status == "succeeded", job.summary
+    assert ModelVersion.objects.get().evaluation["names"]["weight"] > 0
+    for line in ("Orion", "Vega"):
+        r = admin_client_a.post(
+            "/api/v1/drawings",
+            {
+                "file": SimpleUploadedFile(
+                    "A-10999.dxf", plate(rng, 1.0, title=f"{line} Grundplatte")
+                )
+            },
+            format="multipart",
+        )
+        assert r.status_code == 201, r.data
+        assert r.data["analysis"]["prediction"] == f"{line.lower()}_line"
+        analysis = Analysis.objects.get(pk=r.data["analysis"]["id"])
+        assert analysis.prediction["named"] == {
+            "family": f"{line.lower()}_line",
+            "word": line.lower(),
+            "found_in": "title block",
+        }
+        # By its vector, the title given beside it.
+        by_vector = admin_client_a.post(
+            "/api/v1/models/part-classifier/predict",
+            {
+                "features": r.data["analysis"]["features"],
+                "file_name": "A-1.dxf",
+                "title": f"{line} Grundplatte",
+            },
+            format="json",
+        )
+        assert by_vector.status_code == 200, by_vector.data
+        assert by_vector.data["prediction"]["named"]["found_in"] == "title block"
+        similar = admin_client_a.get(f"/api/v1/drawings/{r.data['id']}/similar?k=5")
+        assert similar.status_code == 200, similar.content
+        assert similar.data["space"] == "part-classifier-v1-metric+classes+names"
 
 
 def test_a_tenants_similar_drawings_weigh_the_file_names_its_model_learned(

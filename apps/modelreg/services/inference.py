@@ -51,12 +51,14 @@ def predict(
     model_name: str | None = None,
     named: Named | None = None,
     words: tuple[str, ...] = (),
+    in_title: frozenset[str] = frozenset(),
     parts: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Classify one feature vector with what serves for this tenant;
     ``named``: the family the drawing's name or title gives, evidence beside
-    the model's (``openset.with_name``); ``words``: its file name's words,
-    for a model that learned its labels' (``name_words``); ``parts``: a STEP
+    the model's (``openset.with_name``); ``words``: the words of its file
+    name and title, for a model that learned its labels' (``name_words``),
+    ``in_title`` those of them only its title has; ``parts``: a STEP
     or IGES file's ``stats.solid.parts``, each answered too when there are several
     (``prediction.parts``, ``_answer_parts``).
 
@@ -75,6 +77,7 @@ def predict(
                 model_name=model_name,
                 named=named,
                 words=words,
+                in_title=in_title,
                 parts=parts or [],
             )
         except _NoAnswer as exc:
@@ -99,6 +102,7 @@ def _predict(
     model_name: str | None,
     named: Named | None,
     words: tuple[str, ...],
+    in_title: frozenset[str],
     parts: list[dict[str, Any]],
 ) -> dict[str, Any]:
     view, version, features = _route_model(
@@ -114,7 +118,7 @@ def _predict(
     loaded, variant, probs, latency = _infer_or_fall_back(
         view, loaded, variant, features
     )
-    named, told, probs, outside = _weighed(view, loaded, probs, named, words)
+    named, told, probs, outside = _weighed(view, loaded, probs, named, words, in_title)
     order = part_order(probs, loaded.labels)
     label = loaded.labels[int(order[0])]
     agreed = _shadow(
@@ -342,11 +346,14 @@ def guardrail_trip(*, view: DeploymentView, version_id: int, error_rate: float) 
 
 
 def _named_by_words(
-    loaded: LoadedVersion, words: tuple[str, ...]
+    loaded: LoadedVersion,
+    words: tuple[str, ...],
+    in_title: frozenset[str] = frozenset(),
 ) -> dict[str, str] | None:
-    """What a tenant's model read in the file name, as ``named``: the label
-    its learned words point to and those words; None when they point to
-    none, or the model learned no names."""
+    """What a tenant's model read in the file name or title, as ``named``:
+    the label its learned words point to, those words, and where they were
+    read (the title block when only the title has them); None when they
+    point to none, or the model learned no names."""
     names = loaded.open_set.names if loaded.open_set is not None else None
     told = names.telling(words) if names is not None and words else None
     if told is None:
@@ -355,7 +362,7 @@ def _named_by_words(
     return {
         "family": loaded.labels[label],
         "word": " ".join(telling),
-        "found_in": "file name",
+        "found_in": "title block" if set(telling) <= in_title else "file name",
     }
 
 
@@ -365,13 +372,14 @@ def _weighed(
     probs: np.ndarray,
     named: Named | None,
     words: tuple[str, ...] = (),
+    in_title: frozenset[str] = frozenset(),
 ) -> tuple[Named | None, dict[str, str] | None, np.ndarray, bool]:
     """The default reading of the name that counts (``openset.reads_named``),
     what the model's own learned words read in it (``_named_by_words``), the
     probabilities as answered (``openset.weighed``: calibrated, both weighed
     in; ``not_a_part`` set aside), and whether the vector is most like no
     part."""
-    told = _named_by_words(loaded, words) if words else None
+    told = _named_by_words(loaded, words, in_title) if words else None
     names = loaded.open_set.names if loaded.open_set is not None else None
     if named is not None and not reads_named(
         named.family,
