@@ -269,6 +269,8 @@ UNLABELLED_REACH = 20
 TITLE_CELL_LEAD = 1.5
 # An unlabelled title is a line or a few, not a note.
 TITLE_MAX_LINES = 3
+# Texts in the title cell this much smaller than its tallest are its label.
+TITLE_HEIGHT_SHARE = 0.75
 
 
 # A GOST 2.104 (ESKD) main inscription prints no label over the part's name,
@@ -625,6 +627,10 @@ class _Reader:
             for o in texts
         ):
             return
+        # A smaller text over the title is the cell's label in a word not
+        # known as one (a template's own spelling: "TITTLE").
+        tallest = max(o.height for o in texts)
+        texts = [o for o in texts if o.height >= TITLE_HEIGHT_SHARE * tallest]
         lines = self._lines(texts, h)
         # An MTEXT brings its own line breaks.
         count = sum(max(o.text.strip().count("\n") + 1 for o in ln) for ln in lines)
@@ -842,6 +848,9 @@ def _inline_value(field: str, inline: str) -> bool:
     ("Title/Name, designation, material") and not the rest of a longer label
     waiting for its value ("Erstellt am:")."""
     if inline.lstrip()[:1] in (",", ";") or inline.rstrip().endswith(":"):
+        return False
+    # "Description of magnitude": the label word opens a phrase.
+    if re.match(r"of\s", inline.lstrip(), re.IGNORECASE):
         return False
     if _names_a_field(inline.strip(" -–:/")):
         return False

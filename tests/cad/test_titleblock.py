@@ -413,6 +413,26 @@ def test_a_title_alone_in_the_blocks_largest_cell_is_its_part_name() -> None:
     assert values(block)["material"] == "S235JR"
 
 
+def test_a_small_unknown_word_over_the_unlabelled_title_is_its_label() -> None:
+    # A template's own spelling of the label ("Tittle") in small letters
+    # over the title: the title is the large text alone.
+    block = read(
+        stacked(
+            [
+                [(40, "Maßstab", "1:2"), (40, "Werkstoff", "S235JR"), (40, "", "")],
+                [(120, "Tittle", "FLOOR PLAN & ROOF FRAMING")],
+            ]
+        )
+    )
+    assert values(block)["part_name"] == "FLOOR PLAN & ROOF FRAMING"
+
+
+def test_a_label_word_opening_a_phrase_gives_no_value() -> None:
+    # An axis caption of a chart, not a title block's description.
+    block = read(free([("Description of magnitude (#units)", 10, 10, 2.5)]))
+    assert block["part_name"] is None
+
+
 def test_no_unlabelled_title_when_no_cell_stands_out() -> None:
     # Two unlabelled names in cells of one size: which is the title (and
     # which the owner) cannot be told.
