@@ -113,11 +113,15 @@ def corpus_archive_named(rows: int, seed: int) -> tuple[np.ndarray, list[str]]:
 
 
 def seed_tenant(
-    x: np.ndarray, feature_version: str, names: list[str] | None = None
+    x: np.ndarray,
+    feature_version: str,
+    names: list[str] | None = None,
+    title_block: dict | None = None,
 ) -> tuple[int, str, np.ndarray]:
     """A new tenant holding one drawing and one done analysis per row of ``x``
-    (``names``: the drawings' file names; ``part-<row>.dxf`` by default); its
-    id, an API key and the drawing ids in row order."""
+    (``names``: the drawings' file names; ``part-<row>.dxf`` by default;
+    ``title_block``: every analysis' title block, empty by default); its id,
+    an API key and the drawing ids in row order."""
     from django.db import connection
     from django.utils import timezone
 
@@ -171,6 +175,8 @@ def seed_tenant(
             elif isinstance(v, bool):
                 v = "t" if v else "f"
             fixed[column] = str(v)
+        if title_block is not None:
+            fixed["title_block"] = json.dumps(title_block).replace("\\", "\\\\")
         cols = ", ".join(["drawing_id", "features", *fixed])
         tail = "\t".join(fixed.values()) + "\n"
         with cur.copy(f"COPY cad_analysis ({cols}) FROM STDIN") as cp:
