@@ -775,17 +775,22 @@ def test_the_served_model_knows_every_drawing_it_was_taught(
         assert r.data["analysis"]["prediction"] == label, i
 
 
-def product_lines(tenant, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
+def product_lines(  # type: ignore[no-untyped-def]
+    tenant, rng: random.Random, *, numbered: bool = False
+) -> None:
     """Two product lines of look-alike plates, 12 drawings each, labelled and
-    named as the team names them ("Orion_Grundplatte-000.dxf", orion_line):
-    the drawings alone cannot tell them apart, their names can."""
+    named as the team names them ("Orion_Grundplatte-000.dxf", orion_line;
+    ``numbered``: "A-10400.dxf", titled "Orion Grundplatte"): the drawings
+    alone cannot tell them apart, their names can."""
     for i in range(24):
         line = ("Orion", "Vega")[i % 2]
         d = drawing_create(
             tenant=tenant,
             uploaded_by=None,
-            name=f"{line}_Grundplatte-{i:03d}.dxf",
-            content=plate(rng, 1.0),
+            name=f"A-{10400 + i}.dxf"
+            if numbered
+            else f"{line}_Grundplatte-{i:03d}.dxf",
+            content=plate(rng, 1.0, title=f"{line} Grundplatte" if numbered else None),
         ).drawing
         d.label = f"{line.lower()}_line"
         d.save()
@@ -843,16 +848,7 @@ def test_a_tenant_whose_files_are_numbered_teaches_the_words_of_their_titles(
     # An archive of numbered files: only the title blocks name the product
     # line, and their words are learned and read as a file name's are.
     rng = random.Random(19)
-    for i in range(24):
-        line = ("Orion", "Vega")[i % 2]
-        d = drawing_create(
-            tenant=tenant_a,
-            uploaded_by=None,
-            name=f"A-{10400 + i}.dxf",
-            content=plate(rng, 1.0, title=f"{line} Grundplatte"),
-        ).drawing
-        d.label = f"{line.lower()}_line"
-        d.save()
+    product_lines(tenant_a, rng, numbered=True)
     job = wait_for_job(train(admin_client_a, deploy="active").data["job"], timeout=240)
     assert job.status == "succeeded", job.summary
     assert ModelVersion.objects.get().evaluation["names"]["weight"] > 0
