@@ -379,6 +379,8 @@ class _Reader:
         value = value.strip()
         if not value:
             return
+        if label and _plain(value) == _plain(label).rstrip(" :："):
+            return  # a template's field holding its own label ("Título:" TITULO)
         current = self.found.get(field)
         if current is None or conf > current["confidence"]:
             self.found[field] = {

@@ -427,6 +427,15 @@ def test_a_small_unknown_word_over_the_unlabelled_title_is_its_label() -> None:
     assert values(block)["part_name"] == "FLOOR PLAN & ROOF FRAMING"
 
 
+def test_a_template_field_holding_its_own_label_is_empty() -> None:
+    # A Brazilian NBR 10068 template: "TITULO" printed where the title goes.
+    block = read(
+        stacked([[(60, "Título:", "TITULO"), (40, "Escala:", "1:1")]], mtext=True)
+    )
+    assert block["part_name"] is None
+    assert values(block)["scale"] == "1:1"
+
+
 def test_a_label_word_opening_a_phrase_gives_no_value() -> None:
     # An axis caption of a chart, not a title block's description.
     block = read(free([("Description of magnitude (#units)", 10, 10, 2.5)]))
