@@ -504,8 +504,10 @@ class _Reader:
                 return
             nxt = self._neighbour(cell, h, "below")
             if nxt is not None:
-                _, texts = nxt
+                below, texts = nxt
                 ok = [o for o in texts if self.value_text(o, field)]
+                if ok and field not in _TABULAR and self._listed(below, h, field):
+                    return  # a column of names: a legend or a parts list
                 if ok and not any(self._is_labelish(o) for o in texts):
                     best = min(ok, key=lambda o: (-o.y, o.x))
                     self.offer(
@@ -804,6 +806,18 @@ class _Reader:
             lit.text,
             lit.handle,
             "gost_inscription",
+        )
+
+    def _listed(self, cell: Cell, h: float, field: str) -> bool:
+        """Whether the cell under ``cell`` holds another such value and no
+        label: ``cell`` is a row of a table's column (a plant legend's
+        names, a parts list's), not a title block's one value."""
+        nxt = self._neighbour(cell, h, "below")
+        if nxt is None:
+            return False
+        _, texts = nxt
+        return any(self.value_text(o, field) for o in texts) and not any(
+            self._is_labelish(o) for o in texts
         )
 
     def _is_labelish(self, it: TextItem) -> bool:

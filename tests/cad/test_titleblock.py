@@ -436,6 +436,17 @@ def test_a_template_field_holding_its_own_label_is_empty() -> None:
     assert values(block)["scale"] == "1:1"
 
 
+def test_a_column_of_names_under_a_name_header_is_a_legend_not_a_title() -> None:
+    # A landscape plan's plant legend: "名称" (name) over a column of trees.
+    legend = [["名称"], ["榉树"], ["桂花"], ["银杏"]]
+    block = read(stacked_rows(legend, widths=(30,), x0=100, y0=100))
+    assert block["part_name"] is None
+    # One name under the header, a label under it: the title block's.
+    single = [["名称"], ["轴承座"], ["材料"], ["HT200"]]
+    block = read(stacked_rows(single, widths=(30,), x0=100, y0=100))
+    assert values(block)["part_name"] == "轴承座"
+
+
 def test_a_label_word_opening_a_phrase_gives_no_value() -> None:
     # An axis caption of a chart, not a title block's description.
     block = read(free([("Description of magnitude (#units)", 10, 10, 2.5)]))
