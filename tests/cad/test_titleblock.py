@@ -447,6 +447,18 @@ def test_a_column_of_names_under_a_name_header_is_a_legend_not_a_title() -> None
     assert values(block)["part_name"] == "轴承座"
 
 
+def test_a_schedules_header_row_gives_no_title() -> None:
+    # A door and window schedule: "DESCRIPTION" heads a column, "Nos." the
+    # count column beside it.
+    schedule = [
+        ["TYPE", "SIZE", "DESCRIPTION", "Nos."],
+        ["D1", "1500x2100", "ALUMINUM GLAZED SLIDING DOOR", "01"],
+        ["D2", "1150x2100", "TIMBER DOOR", "02"],
+    ]
+    block = read(stacked_rows(schedule, widths=(15, 25, 60, 10), x0=100, y0=100))
+    assert block["part_name"] is None
+
+
 def test_a_label_word_opening_a_phrase_gives_no_value() -> None:
     # An axis caption of a chart, not a title block's description.
     block = read(free([("Description of magnitude (#units)", 10, 10, 2.5)]))

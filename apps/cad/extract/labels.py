@@ -664,8 +664,10 @@ _OTHER = (
     "ursprung",
     "ersatz für",
     "erstellt für",
-    # A column's "No." alone is a row number's header, no field's label.
+    # A column's "No." alone is a row number's header, no field's label;
+    # "Nos." heads a schedule's count column.
     "no",
+    "nos",
     "nr",
     "ersetzt durch",
     "ers. f",
