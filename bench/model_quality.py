@@ -103,7 +103,7 @@ from django.conf import settings  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 
 from apps.cad import features, similarity  # noqa: E402
-from apps.cad.part_names import name_words, named_family  # noqa: E402
+from apps.cad.part_names import drawing_name, name_words, named_family  # noqa: E402
 from apps.cad.synth import NOT_A_PART  # noqa: E402
 from apps.modelreg import training  # noqa: E402
 from apps.modelreg.openset import (  # noqa: E402
@@ -281,7 +281,7 @@ def paths_dataset(
             # A tenant's model (``--teach``) learns and weighs these.
             words=None
             if given is None
-            else [name_words(name) for _, _, name, _ in rows],
+            else [name_words(drawing_name(name, title)) for _, _, name, title in rows],
         ),
         [str(p.relative_to(root)) for p, *_ in rows],
     )
