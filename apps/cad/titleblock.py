@@ -271,6 +271,8 @@ TITLE_CELL_LEAD = 1.5
 TITLE_MAX_LINES = 3
 # Texts in the title cell this much smaller than its tallest are its label.
 TITLE_HEIGHT_SHARE = 0.75
+# A title block prints a few dozen labels; hundreds are a table or a legend.
+TITLE_MAX_LABELS = 100
 
 
 # A GOST 2.104 (ESKD) main inscription prints no label over the part's name,
@@ -599,11 +601,21 @@ class _Reader:
         another field's value, and its text must be a name: not a date, a
         scale or a number."""
         labelled = self._block_labels()
-        if len(labelled) < 2:
+        if not 2 <= len(labelled) <= TITLE_MAX_LABELS:
             return
         taken = {f["evidence"]["handle"] for f in self.found.values() if f}
-        sized: list[tuple[float, Cell, float]] = []
-        for it in self.items:
+        # Only texts around the labels can share their block.
+        far = UNLABELLED_REACH * max(
+            o.height if o.height > 0 else 2.5 for o in labelled
+        )
+        around = self.near(
+            min(o.x for o in labelled) - far,
+            max(o.x for o in labelled) + far,
+            min(o.y for o in labelled) - far,
+            max(o.y for o in labelled) + far,
+        )
+        sized: dict[Cell, tuple[float, float]] = {}
+        for it in around:
             h = it.height if it.height > 0 else 2.5
             reach = UNLABELLED_REACH * h
             if not any(
@@ -611,15 +623,14 @@ class _Reader:
             ):
                 continue
             cell = self.cell(it)
-            if cell is None or not _cell_sized(cell, h):
+            if cell is None or cell in sized or not _cell_sized(cell, h):
                 continue
-            if any(c.same(cell, 0.1 * h) for _, c, _ in sized):
-                continue
-            sized.append(((cell.x1 - cell.x0) * (cell.y1 - cell.y0), cell, h))
+            sized[cell] = ((cell.x1 - cell.x0) * (cell.y1 - cell.y0), h)
         if len(sized) < 2:
             return
-        sized.sort(key=lambda s: -s[0])
-        (area, cell, h), (runner_up, _, _) = sized[0], sized[1]
+        (cell, (area, h)), (_, (runner_up, _)) = sorted(
+            sized.items(), key=lambda kv: -kv[1][0]
+        )[:2]
         if area < TITLE_CELL_LEAD * runner_up:
             return
         texts = self._in_cell(cell, h)

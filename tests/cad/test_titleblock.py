@@ -465,6 +465,14 @@ def test_a_label_word_opening_a_phrase_gives_no_value() -> None:
     assert block["part_name"] is None
 
 
+def test_no_unlabelled_title_among_hundreds_of_labels() -> None:
+    # A sheet of hundreds of labelled cells is a table, not a title block:
+    # its largest cell is not read as a title (nor is every cell compared).
+    rows = [[(40, "Maßstab", "1:2"), (40, "Werkstoff", "S235JR")]] * 60
+    block = read(stacked([*rows, [(120, "", "Lagerdeckel mit Bohrung")]]))
+    assert block["part_name"] is None
+
+
 def test_no_unlabelled_title_when_no_cell_stands_out() -> None:
     # Two unlabelled names in cells of one size: which is the title (and
     # which the owner) cannot be told.
