@@ -29,7 +29,7 @@ class TitleFieldEvidenceSerializer(serializers.Serializer):
     label = serializers.CharField(  # type: ignore[assignment]
         allow_blank=True,
         help_text="The label (or attribute tag) that matched; empty for a value "
-        "read without a label (unlabelled_date)",
+        "read without a label (unlabelled_date, unlabelled_title, gost_inscription)",
     )
     label_handle = serializers.CharField(allow_null=True, required=False)
     method = serializers.ChoiceField(
@@ -42,6 +42,8 @@ class TitleFieldEvidenceSerializer(serializers.Serializer):
             "right",
             "below",
             "unlabelled_date",
+            "unlabelled_title",
+            "gost_inscription",
         ],
         required=False,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from apps.cad.pipeline import analyze_bytes
 from tests.cad.conftest import dxf_bytes
 from tests.cad.test_annotations import annotated_drawing
 from tests.cad.titleblock_set import CASES, combine
@@ -79,15 +80,26 @@ def test_the_v2_schema_documents_the_sections_and_v1_does_not(client) -> None:  
 def test_the_v2_schema_documents_the_evidence_of_a_real_drawing(client) -> None:  # type: ignore[no-untyped-def]
     from tests.cad.real_set import analyse, cases
 
-    case = next(c for c in cases() if c.name == "pathdxf_8999_01")
-    block = analyse(case)["title_block"]
     v2 = client.get("/api/v2/schema/?format=json").json()["components"]["schemas"]
     methods = next(
         set(s["enum"]) for s in v2.values() if "same_cell" in s.get("enum", [])
     )
+    case = next(c for c in cases() if c.name == "pathdxf_8999_01")
+    block = analyse(case)["title_block"]
     used = {v["evidence"]["method"] for v in block.values() if v}
-    assert "unlabelled_date" in used
+    assert {"unlabelled_date", "unlabelled_title"} <= used
     assert used <= methods, used - methods
+    # So are those of every drawn title block (the GOST form's among them).
+    drawn = {
+        v["evidence"]["method"]
+        for case in CASES
+        for v in analyze_bytes("t.dxf", case.dxf(), preview=False)[
+            "title_block"
+        ].values()
+        if v
+    }
+    assert "gost_inscription" in drawn
+    assert drawn <= methods, drawn - methods
 
 
 def test_the_title_block_endpoint_is_v2_only_and_shows_the_evidence(
