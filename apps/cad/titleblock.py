@@ -912,9 +912,19 @@ def extract(items: list[TextItem], grid: Grid | None = None) -> dict[str, Any]:
                 continue
             if it.kind == "ATTDEF" and it.text.startswith(("(", "<", "[")):
                 continue  # a template's placeholder, not a value
+            # An attribute printing its label too ("Scale    1:1"): the value.
+            found = labels.match(it.text)
+            value = (
+                found.inline
+                if found is not None
+                and found.field == field
+                and found.inline is not None
+                and _inline_value(field, found.inline)
+                else it.text
+            )
             reader.offer(
                 field,
-                it.text,
+                value,
                 0.95 if it.kind == "ATTRIB" else 0.5,
                 it.handle,
                 it.tag,

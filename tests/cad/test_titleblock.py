@@ -459,6 +459,12 @@ def test_a_schedules_header_row_gives_no_title() -> None:
     assert block["part_name"] is None
 
 
+def test_an_attribute_printing_its_label_gives_the_value_alone() -> None:
+    block = read(attribs({"SCALE": "Scale    1：1", "DRAWN_BY": "J. Müller"}))
+    assert values(block)["scale"] == "1：1"
+    assert values(block)["drawn_by"] == "J. Müller"
+
+
 def test_a_label_word_opening_a_phrase_gives_no_value() -> None:
     # An axis caption of a chart, not a title block's description.
     block = read(free([("Description of magnitude (#units)", 10, 10, 2.5)]))
