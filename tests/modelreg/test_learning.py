@@ -796,11 +796,15 @@ def product_lines(  # type: ignore[no-untyped-def]
         d.save()
 
 
+@pytest.mark.parametrize("numbered", [False, True], ids=["named", "numbered"])
 def test_a_tenants_model_learns_the_words_of_its_file_names(
-    admin_client_a, tenant_a
+    admin_client_a, tenant_a, numbered
 ) -> None:  # type: ignore[no-untyped-def]
+    # Named files ("Orion_Grundplatte-000.dxf"), or an archive of numbered
+    # ones whose title blocks name the product line: their words are learned
+    # and read alike.
     rng = random.Random(11)
-    product_lines(tenant_a, rng)
+    product_lines(tenant_a, rng, numbered=numbered)
     job = wait_for_job(train(admin_client_a, deploy="active").data["job"], timeout=240)
     assert job.status == "succeeded", job.summary
     ev = ModelVersion.objects.get().evaluation
@@ -809,27 +813,33 @@ def test_a_tenants_model_learns_the_words_of_its_file_names(
     assert ev["names"]["weight"] > 0
     assert ev["names"]["macro_f1_drawing_alone"] < 0.9
     for line in ("Orion", "Vega"):
-        content = plate(rng, 1.0)
+        title = f"{line} Grundplatte" if numbered else None
+        upload = "A-10999.dxf" if numbered else f"{line}-Grundplatte-117.DXF"
         r = admin_client_a.post(
             "/api/v1/drawings",
-            {"file": SimpleUploadedFile(f"{line}-Grundplatte-117.DXF", content)},
+            {"file": SimpleUploadedFile(upload, plate(rng, 1.0, title=title))},
             format="multipart",
         )
         assert r.status_code == 201, r.data
         assert r.data["analysis"]["prediction"] == f"{line.lower()}_line"
         # The answer says what in the name counted (v2 `named`): the word the
-        # two lines' names do not share.
+        # two lines' names do not share, and where it was read.
         analysis = Analysis.objects.get(pk=r.data["analysis"]["id"])
         assert analysis.prediction["named"] == {
             "family": f"{line.lower()}_line",
             "word": line.lower(),
-            "found_in": "file name",
+            "found_in": "title block" if numbered else "file name",
         }
-        # The same by its vector, with and without a name.
+        # The same by its vector, with and without a name (and title).
         vector = r.data["analysis"]["features"]
+        named = (
+            {"file_name": "A-1.dxf", "title": title}
+            if numbered
+            else {"file_name": f"{line}_Grundplatte.dxf"}
+        )
         by_vector = admin_client_a.post(
             "/api/v1/models/part-classifier/predict",
-            {"features": vector, "file_name": f"{line}_Grundplatte.dxf"},
+            {"features": vector, **named},
             format="json",
         )
         assert by_vector.status_code == 200, by_vector.data
@@ -840,48 +850,6 @@ def test_a_tenants_model_learns_the_words_of_its_file_names(
             format="json",
         ).data["prediction"]
         assert unnamed["confidence"] < by_vector.data["prediction"]["confidence"]
-
-
-def test_a_tenant_whose_files_are_numbered_teaches_the_words_of_their_titles(
-    admin_client_a, tenant_a
-) -> None:  # type: ignore[no-untyped-def]
-    # An archive of numbered files: only the title blocks name the product
-    # line, and their words are learned and read as a file name's are.
-    rng = random.Random(19)
-    product_lines(tenant_a, rng, numbered=True)
-    job = wait_for_job(train(admin_client_a, deploy="active").data["job"], timeout=240)
-    assert job.status == "succeeded", job.summary
-    assert ModelVersion.objects.get().evaluation["names"]["weight"] > 0
-    for line in ("Orion", "Vega"):
-        r = admin_client_a.post(
-            "/api/v1/drawings",
-            {
-                "file": SimpleUploadedFile(
-                    "A-10999.dxf", plate(rng, 1.0, title=f"{line} Grundplatte")
-                )
-            },
-            format="multipart",
-        )
-        assert r.status_code == 201, r.data
-        assert r.data["analysis"]["prediction"] == f"{line.lower()}_line"
-        analysis = Analysis.objects.get(pk=r.data["analysis"]["id"])
-        assert analysis.prediction["named"] == {
-            "family": f"{line.lower()}_line",
-            "word": line.lower(),
-            "found_in": "title block",
-        }
-        # By its vector, the title given beside it.
-        by_vector = admin_client_a.post(
-            "/api/v1/models/part-classifier/predict",
-            {
-                "features": r.data["analysis"]["features"],
-                "file_name": "A-1.dxf",
-                "title": f"{line} Grundplatte",
-            },
-            format="json",
-        )
-        assert by_vector.status_code == 200, by_vector.data
-        assert by_vector.data["prediction"]["named"]["found_in"] == "title block"
         similar = admin_client_a.get(f"/api/v1/drawings/{r.data['id']}/similar?k=5")
         assert similar.status_code == 200, similar.content
         assert similar.data["space"] == "part-classifier-v1-metric+classes+names"
