@@ -103,7 +103,12 @@ from django.conf import settings  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 
 from apps.cad import features, similarity  # noqa: E402
-from apps.cad.part_names import drawing_name, name_words, named_family  # noqa: E402
+from apps.cad.part_names import (  # noqa: E402
+    drawing_name,
+    name_parts,
+    name_words,
+    named_family,
+)
 from apps.cad.synth import NOT_A_PART  # noqa: E402
 from apps.modelreg import training  # noqa: E402
 from apps.modelreg.openset import (  # noqa: E402
@@ -209,21 +214,6 @@ def original_names() -> dict[str, str]:
     return names
 
 
-def _extract_named(item: tuple[str, bytes]) -> tuple[str, object, str | None]:
-    """The analysis' feature version and vector (as training reads them) and
-    its title block's part name."""
-    from apps.cad.pipeline import analyze_bytes
-
-    training._quiet()
-    name, content = item
-    try:
-        result = analyze_bytes(name, content, preview=False)
-    except Exception as exc:  # noqa: BLE001 - reported as a skipped file
-        return "error", f"{name}: {type(exc).__name__}: {exc}"[:300], None
-    part_name = (result["title_block"] or {}).get("part_name") or {}
-    return result["feature_version"], result["features"], part_name.get("value")
-
-
 def files_dataset(
     root: Path, labelled: bool, names: str = "original"
 ) -> tuple[training.Dataset, list[str]]:
@@ -259,10 +249,11 @@ def paths_dataset(
         for p, name in zip(paths, file_names, strict=True)
     ]
     with ProcessPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(_extract_named, items, chunksize=chunksize))
+        results = list(pool.map(training._extract_named, items, chunksize=chunksize))
+    # Each drawing's title, out of the name training reads (``drawing_name``).
     rows = [
-        (p, vec, name, title)
-        for p, name, (got, vec, title) in zip(paths, file_names, results, strict=True)
+        (p, vec, name, name_parts(read)[1])
+        for p, name, (got, vec, read) in zip(paths, file_names, results, strict=True)
         if got == version
     ]
     y = [p.relative_to(root).parts[0] if labelled else "?" for p, *_ in rows]

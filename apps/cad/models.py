@@ -5,8 +5,11 @@ from django.db import models
 from django.db.models.fields.json import KT
 from django.utils import timezone
 
+from apps.cad import titleblock
+
 # An analysis' part name as its title block gives it, read in a query
-# (``Analysis.objects.values_list(..., PART_NAME)``).
+# (``Analysis.objects.values_list(..., PART_NAME)``); ``titleblock.part_name``
+# reads it from a title block at hand.
 PART_NAME = KT("title_block__part_name__value")
 
 
@@ -135,5 +138,4 @@ class Analysis(models.Model):
     @property
     def part_name(self) -> str | None:
         """The part name the title block gives."""
-        found = (self.title_block or {}).get("part_name") or {}
-        return found.get("value") if isinstance(found, dict) else None
+        return titleblock.part_name(self.title_block)

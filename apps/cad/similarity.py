@@ -295,13 +295,7 @@ class Space:
         space = replace(every, name=f"{every.name}{NAMES_SUFFIX}", file_names=fitted)
         if not len(X):
             return space, space.kept(X, names)
-        inv = np.linalg.norm(
-            drawings[:, space._invariant_columns(drawings.shape[1])],
-            axis=1,
-            keepdims=True,
-        )
-        kept = np.hstack([drawings, name_rows])
-        return space, kept / np.maximum(inv, MIN_INVARIANT_LENGTH)
+        return space, space._over_invariant(np.hstack([drawings, name_rows]))
 
     def every_view(self) -> Space:
         """This unsupervised space with every view weighed
@@ -367,7 +361,10 @@ class Space:
         row's length)."""
         if self.invariant() is self or not len(X):
             return self.unit(X, names)
-        emb = self.embed(X, names)
+        return self._over_invariant(self.embed(X, names))
+
+    def _over_invariant(self, emb: np.ndarray) -> np.ndarray:
+        """Embedded rows divided by the length of their invariant columns."""
         inv = np.linalg.norm(
             emb[:, self._invariant_columns(emb.shape[1])], axis=1, keepdims=True
         )

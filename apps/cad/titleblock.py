@@ -884,6 +884,13 @@ def _inline_value(field: str, inline: str) -> bool:
     return labels.conforms(field, inline)
 
 
+def part_name(block: dict[str, Any] | None) -> str | None:
+    """The part name a title block (``extract``'s, an analysis'
+    ``title_block``) gives."""
+    found = (block or {}).get("part_name") or {}
+    return found.get("value") if isinstance(found, dict) else None
+
+
 def merge(*blocks: dict[str, Any]) -> dict[str, Any]:
     """Per field, the best-evidenced value of several readings (modelspace and
     each paperspace layout are read apart: their coordinates differ)."""

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from apps.cad import titleblock
 from apps.cad.part_names import drawing_name, name_words
 from cadml.lib.errors import InvalidInput
 
@@ -126,7 +127,7 @@ def _extract_named(item: tuple[str, bytes]) -> tuple[str, Any, str]:
         result = analyze_bytes(name, content, preview=False)
     except Exception as exc:  # noqa: BLE001 - reported as a skipped file
         return "error", f"{name}: {type(exc).__name__}: {exc}"[:300], name
-    title = ((result.get("title_block") or {}).get("part_name") or {}).get("value")
+    title = titleblock.part_name(result.get("title_block"))
     return result["feature_version"], result["features"], drawing_name(name, title)
 
 
